@@ -1,0 +1,132 @@
+/**
+ * The error a task sees when it is cancelled: its scope was cancelled, a sibling failed,
+ * or someone called `task.cancel()`.
+ *
+ * Its `name` is `'AbortError'`, the name the platform gives to aborted operations
+ * (`fetch`, `AbortSignal.abort()`), so existing `err.name === 'AbortError'` checks keep
+ * working. When a scope cancels its tasks because one of them failed, `cause` holds that
+ * failure.
+ *
+ * @example
+ * ```ts
+ * import { CancelledError, scope } from '@weft/core';
+ *
+ * const s = new AbortController();
+ * s.abort(new CancelledError('shutting down'));
+ * ```
+ */
+export class CancelledError extends Error {
+  override readonly name: 'AbortError' = 'AbortError';
+
+  constructor(message = 'The operation was cancelled', options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * Raised when a `timeout`, `deadline` or scope `timeout` expires. The signal of the work
+ * that overran is aborted with this same error, so the work can tell a timeout from
+ * other cancellations.
+ *
+ * Its `name` is `'TimeoutError'`, like the `DOMException` that `AbortSignal.timeout()`
+ * produces.
+ *
+ * @example
+ * ```ts
+ * import { timeout, TimeoutError } from '@weft/core';
+ *
+ * try {
+ *   await timeout(10, ({ signal }) => fetch('http://127.0.0.1:8080/slow', { signal }));
+ * } catch (err) {
+ *   if (err instanceof TimeoutError) console.log(`gave up after ${err.timeout} ms`);
+ * }
+ * ```
+ */
+export class TimeoutError extends Error {
+  override readonly name: 'TimeoutError' = 'TimeoutError';
+  /** The duration that expired, in milliseconds, when it is known. */
+  readonly timeout: number | undefined;
+
+  constructor(message = 'The operation timed out', options?: ErrorOptions & { timeout?: number }) {
+    super(message, options);
+    this.timeout = options?.timeout;
+  }
+}
+
+/**
+ * The rejection of a scope in which one or more tasks (or the body) failed. `errors` holds
+ * every failure in the order they happened; cancellations caused by the scope itself are
+ * left out. Extends `AggregateError`.
+ *
+ * @example
+ * ```ts
+ * import { scope, TaskGroupError } from '@weft/core';
+ *
+ * try {
+ *   await scope(async (s) => {
+ *     s.spawn(async () => { throw new Error('a'); });
+ *   });
+ * } catch (err) {
+ *   if (err instanceof TaskGroupError) console.log(err.errors.map(String));
+ * }
+ * ```
+ */
+export class TaskGroupError extends AggregateError {
+  override readonly name: 'TaskGroupError' = 'TaskGroupError';
+
+  constructor(errors: readonly unknown[], scopeName?: string) {
+    const first = errors[0];
+    const what = errors.length === 1 ? '1 task failed' : `${errors.length} tasks failed`;
+    const where = scopeName ? ` in scope "${scopeName}"` : '';
+    const firstText = first instanceof Error ? `${first.name}: ${first.message}` : String(first);
+    super(errors, `${what}${where}; first: ${firstText}`);
+  }
+}
+
+/**
+ * Tells whether `err` is a cancellation: a weft `CancelledError` or any error named
+ * `'AbortError'` (such as the `DOMException` that `fetch` rejects with when aborted).
+ * A `TimeoutError` is not a cancellation by itself: it is the failure a caller sees.
+ *
+ * @example
+ * ```ts
+ * import { isCancellation } from '@weft/core';
+ *
+ * try {
+ *   await work();
+ * } catch (err) {
+ *   if (!isCancellation(err)) report(err);
+ *   throw err;
+ * }
+ * ```
+ */
+export function isCancellation(err: unknown): boolean {
+  return (
+    err instanceof CancelledError ||
+    (typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError')
+  );
+}
+
+/**
+ * Unwraps a `TaskGroupError` that holds exactly one error, recursively, and returns that
+ * error; returns anything else unchanged. Use it where only one task can fail and the
+ * group wrapper is noise (anyio#668).
+ *
+ * @example
+ * ```ts
+ * import { scope, unwrapError } from '@weft/core';
+ *
+ * try {
+ *   await scope(async (s) => { s.spawn(() => load()); });
+ * } catch (err) {
+ *   throw unwrapError(err); // the error `load` threw, not a one-element group
+ * }
+ * ```
+ */
+export function unwrapError(err: unknown): unknown {
+  let current = err;
+  while (current instanceof TaskGroupError && current.errors.length === 1) {
+    current = current.errors[0];
+  }
+  return current;
+}

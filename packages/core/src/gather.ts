@@ -1,0 +1,165 @@
+import type { Clock } from './clock.js';
+import { TaskGroupError } from './errors.js';
+import { isThenable } from './internal/abortable.js';
+import { resolveItem, toArray } from './internal/items.js';
+import {
+  assertCount,
+  assertFunction,
+  assertName,
+  assertOptions,
+} from './internal/validate.js';
+import { Scope, scopeInternals } from './scope.js';
+import type { TaskContext, TaskFn, TaskSink } from './task.js';
+
+/** Options of {@link gather} and {@link settle}. */
+export interface GatherOptions {
+  /** Cancels everything when it aborts. Inside a task: the task's signal. */
+  signal?: AbortSignal;
+  /** Cancels everything with a `TimeoutError` after this many ms. */
+  timeout?: number;
+  /** How many task functions run at once. Default `Infinity`. */
+  concurrency?: number;
+  /** Called after each item completes, with how many have and how many there are. */
+  onProgress?: (completed: number, total: number) => void;
+  /** Where time comes from. Inside a task: the task's clock. */
+  clock?: Clock;
+  /** A name for diagnostics and error messages. */
+  name?: string;
+}
+
+/** What an item of `gather` resolves to: a task function's value, or the awaited value. */
+export type GatherValue<I> = I extends (ctx: TaskContext) => infer R ? Awaited<R> : Awaited<I>;
+
+/** A gather item: a task function (cancellable), a promise (observed) or a plain value. */
+export type GatherItem<T> = TaskFn<T> | PromiseLike<T> | T;
+
+function validate(items: unknown, options: GatherOptions | undefined): unknown[] {
+  const list = toArray('items', items);
+  assertOptions('options', options);
+  if (options !== undefined) {
+    if (options.concurrency !== undefined) assertCount('options.concurrency', options.concurrency);
+    if (options.onProgress !== undefined) assertFunction('options.onProgress', options.onProgress);
+    assertName('options.name', options.name);
+  }
+  return list;
+}
+
+function collect(
+  list: unknown[],
+  options: GatherOptions | undefined,
+  contained: boolean,
+  name: string,
+): Promise<unknown[]> {
+  const total = list.length;
+  const results: unknown[] = new Array(total);
+  const concurrency = options?.concurrency ?? Number.POSITIVE_INFINITY;
+  const onProgress = options?.onProgress;
+  const s = new Scope({
+    signal: options?.signal,
+    timeout: options?.timeout,
+    clock: options?.clock,
+    name: options?.name ?? name,
+  });
+  const body = (scope: Scope): void => {
+    if (concurrency >= total && onProgress === undefined) {
+      // One task per task function or promise; plain values go straight to the results.
+      const sink: TaskSink = { results, contained };
+      for (let i = 0; i < total; i++) {
+        const item = list[i];
+        if (typeof item === 'function') scopeInternals.spawn(scope, item as TaskFn<unknown>, undefined, sink, i);
+        else if (isThenable(item)) {
+          scopeInternals.spawn(scope, (ctx) => resolveItem(item, ctx), 'promise', sink, i);
+        } else results[i] = contained ? { status: 'fulfilled', value: item } : item;
+      }
+      return;
+    }
+    // Limited concurrency: a few workers pull items in order.
+    let next = 0;
+    let completed = 0;
+    const worker = async (ctx: TaskContext): Promise<void> => {
+      while (next < total && !ctx.signal.aborted) {
+        const i = next++;
+        try {
+          const value = await resolveItem(list[i], ctx);
+          results[i] = contained ? { status: 'fulfilled', value } : value;
+        } catch (reason) {
+          if (!contained || ctx.signal.aborted) throw reason;
+          results[i] = { status: 'rejected', reason };
+        }
+        onProgress?.(++completed, total);
+      }
+    };
+    const workers = Math.min(concurrency, total);
+    for (let w = 0; w < workers; w++) scopeInternals.spawn(scope, worker, `${name}-worker`);
+  };
+  return scopeInternals.runBody(s, body).then(
+    () => results,
+    (error: unknown) => {
+      // gather rejects with the first failure itself, like asyncio.gather.
+      if (error instanceof TaskGroupError) throw error.errors[0];
+      throw error;
+    },
+  );
+}
+
+/**
+ * Runs every item concurrently and resolves with their values in input order
+ * (`asyncio.gather`). Items may be task functions (run as cancellable tasks), promises
+ * (observed) or plain values.
+ *
+ * Unlike `Promise.all`, the first failure cancels every other task function, waits for
+ * them to settle, and only then rejects with that first error. Promises cannot be
+ * cancelled: after a failure, gather stops waiting for them but still handles their
+ * rejections. For every outcome, failures included, use {@link settle}.
+ *
+ * @example
+ * ```ts
+ * import { gather, sleep } from '@weft/core';
+ *
+ * const fetchData = async (name: string) => { await sleep(2000); return `Data from ${name}`; };
+ * const results = await gather([() => fetchData('API-1'), () => fetchData('API-2')]);
+ * // 2 s, not 4 s
+ * ```
+ */
+export function gather<const I extends readonly unknown[]>(
+  items: I,
+  options?: GatherOptions,
+): Promise<{ -readonly [K in keyof I]: GatherValue<I[K]> }>;
+export function gather<T>(items: Iterable<GatherItem<T>>, options?: GatherOptions): Promise<T[]>;
+export function gather(items: Iterable<unknown>, options?: GatherOptions): Promise<unknown[]> {
+  try {
+    return collect(validate(items, options), options, false, 'gather');
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * Like {@link gather}, but never rejects because an item failed
+ * (`gather(return_exceptions=True)`): resolves with `{ status: 'fulfilled', value }` or
+ * `{ status: 'rejected', reason }` per item, in input order, after every item settled.
+ * It still rejects when its own `signal` aborts or its `timeout` passes.
+ *
+ * @example
+ * ```ts
+ * import { settle } from '@weft/core';
+ *
+ * const outcomes = await settle([() => 1, async () => { throw new Error('boom'); }]);
+ * // [{ status: 'fulfilled', value: 1 }, { status: 'rejected', reason: Error('boom') }]
+ * ```
+ */
+export function settle<const I extends readonly unknown[]>(
+  items: I,
+  options?: GatherOptions,
+): Promise<{ -readonly [K in keyof I]: PromiseSettledResult<GatherValue<I[K]>> }>;
+export function settle<T>(
+  items: Iterable<GatherItem<T>>,
+  options?: GatherOptions,
+): Promise<PromiseSettledResult<T>[]>;
+export function settle(items: Iterable<unknown>, options?: GatherOptions): Promise<unknown[]> {
+  try {
+    return collect(validate(items, options), options, true, 'settle');
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

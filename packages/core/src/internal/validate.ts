@@ -1,0 +1,104 @@
+/** Formats a received value the way p-queue does: `` `0` (number) ``. */
+export function describe(value: unknown): string {
+  let text: string;
+  if (typeof value === 'function') text = `[Function ${value.name || 'anonymous'}]`;
+  else if (typeof value === 'symbol') text = value.toString();
+  else if (typeof value === 'object' && value !== null) {
+    const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
+    text = ctor && ctor !== 'Object' ? `[object ${ctor}]` : safeJson(value);
+  } else text = String(value);
+  if (text.length > 60) text = `${text.slice(0, 57)}...`;
+  return `\`${text}\` (${value === null ? 'null' : typeof value})`;
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+export function assertFunction(name: string, value: unknown): asserts value is Function {
+  if (typeof value !== 'function') {
+    throw new TypeError(`Expected \`${name}\` to be a function, got ${describe(value)}`);
+  }
+}
+
+/** A duration in ms: a number >= 0, `Infinity` allowed (no limit). */
+export function assertDuration(name: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number') {
+    throw new TypeError(
+      `Expected \`${name}\` to be a number of milliseconds, got ${describe(value)}`,
+    );
+  }
+  if (Number.isNaN(value) || value < 0) {
+    throw new RangeError(
+      `Expected \`${name}\` to be a number of milliseconds from 0 up (or Infinity), got ${describe(value)}`,
+    );
+  }
+}
+
+/** A point in clock time: any number but NaN (`Infinity` means never). */
+export function assertTime(name: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`Expected \`${name}\` to be a clock time in ms, got ${describe(value)}`);
+  }
+  if (Number.isNaN(value) || value === Number.NEGATIVE_INFINITY) {
+    throw new RangeError(
+      `Expected \`${name}\` to be a finite clock time or Infinity, got ${describe(value)}`,
+    );
+  }
+}
+
+/** An integer from `min` up, or `Infinity`. */
+export function assertCount(name: string, value: unknown, min = 1): asserts value is number {
+  if (typeof value !== 'number') {
+    throw new TypeError(
+      `Expected \`${name}\` to be an integer from ${min} and up, got ${describe(value)}`,
+    );
+  }
+  if (!(value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && value >= min))) {
+    throw new RangeError(
+      `Expected \`${name}\` to be an integer from ${min} and up, got ${describe(value)}`,
+    );
+  }
+}
+
+export function assertSignal(name: string, value: unknown): asserts value is AbortSignal | undefined {
+  if (value === undefined) return;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof (value as AbortSignal).aborted !== 'boolean' ||
+    typeof (value as AbortSignal).addEventListener !== 'function'
+  ) {
+    throw new TypeError(`Expected \`${name}\` to be an AbortSignal, got ${describe(value)}`);
+  }
+}
+
+export function assertOptions(name: string, value: unknown): void {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+    throw new TypeError(`Expected \`${name}\` to be an object, got ${describe(value)}`);
+  }
+}
+
+export function assertClock(name: string, value: unknown): void {
+  if (value === undefined) return;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof (value as { now?: unknown }).now !== 'function' ||
+    typeof (value as { sleep?: unknown }).sleep !== 'function'
+  ) {
+    throw new TypeError(
+      `Expected \`${name}\` to be a Clock with now() and sleep(), got ${describe(value)}`,
+    );
+  }
+}
+
+export function assertName(name: string, value: unknown): asserts value is string | undefined {
+  if (value !== undefined && typeof value !== 'string') {
+    throw new TypeError(`Expected \`${name}\` to be a string, got ${describe(value)}`);
+  }
+}

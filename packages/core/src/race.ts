@@ -1,0 +1,119 @@
+import type { Clock } from './clock.js';
+import { CancelledError } from './errors.js';
+import { resolveItem, toArray } from './internal/items.js';
+import { assertOptions } from './internal/validate.js';
+import { Scope, scopeInternals } from './scope.js';
+import type { TaskContext } from './task.js';
+import type { GatherItem, GatherValue } from './gather.js';
+
+/** Options of {@link race} and {@link any}. */
+export interface RaceOptions {
+  /** Cancels everything when it aborts. Inside a task: the task's signal. */
+  signal?: AbortSignal;
+  /** Where time comes from. Inside a task: the task's clock. */
+  clock?: Clock;
+  /** A name for diagnostics and error messages. */
+  name?: string;
+}
+
+function contest(
+  items: unknown,
+  options: RaceOptions | undefined,
+  mode: 'race' | 'any',
+): Promise<unknown> {
+  const list = toArray('items', items);
+  assertOptions('options', options);
+  if (list.length === 0) {
+    if (mode === 'any') return Promise.reject(new AggregateError([], 'any() got no items'));
+    throw new RangeError('Expected `items` to hold at least one item, got an empty iterable');
+  }
+  const s = new Scope({ signal: options?.signal, clock: options?.clock, name: options?.name ?? mode });
+  let decided = false;
+  let won = false;
+  let winner: unknown;
+  const errors: unknown[] = new Array(list.length);
+  let failures = 0;
+  const decide = (scope: Scope, ok: boolean, value: unknown): void => {
+    decided = true;
+    won = ok;
+    winner = value;
+    scope.cancel(new CancelledError(`Lost the ${mode} in "${scope.name}"`));
+  };
+  const body = (scope: Scope): void => {
+    list.forEach((item, i) => {
+      const entrant = async (ctx: TaskContext): Promise<void> => {
+        let value: unknown;
+        try {
+          value = await resolveItem(item, ctx);
+        } catch (error) {
+          if (decided) throw error;
+          if (mode === 'race') return decide(scope, false, error);
+          errors[i] = error;
+          if (++failures === list.length) {
+            decide(scope, false, new AggregateError(errors, 'All items of any() failed'));
+          }
+          return;
+        }
+        if (!decided) decide(scope, true, value);
+      };
+      scopeInternals.spawn(scope, entrant, `${mode}#${i}`);
+    });
+  };
+  return scopeInternals.runBody(s, body).then(() => {
+    if (won) return winner;
+    throw winner;
+  });
+}
+
+/**
+ * Resolves or rejects like the first item to settle (`Promise.race`), then cancels the
+ * others and waits for them before returning. Items are task functions, promises or
+ * values. An empty iterable is a `RangeError`.
+ *
+ * @example
+ * ```ts
+ * import { race } from '@weft/core';
+ *
+ * const fastest = await race([
+ *   ({ signal }) => fetch('http://127.0.0.1:8080/mirror-a', { signal }),
+ *   ({ signal }) => fetch('http://127.0.0.1:8080/mirror-b', { signal }),
+ * ]); // the slower request is aborted
+ * ```
+ */
+export function race<const I extends readonly unknown[]>(
+  items: I,
+  options?: RaceOptions,
+): Promise<GatherValue<I[number]>>;
+export function race<T>(items: Iterable<GatherItem<T>>, options?: RaceOptions): Promise<T>;
+export function race(items: Iterable<unknown>, options?: RaceOptions): Promise<unknown> {
+  try {
+    return contest(items, options, 'race');
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * Resolves with the first item to fulfil (`Promise.any`), then cancels the others and
+ * waits for them. Rejects with an `AggregateError` holding every failure, in input order,
+ * when all of them fail.
+ *
+ * @example
+ * ```ts
+ * import { any } from '@weft/core';
+ *
+ * const config = await any([() => loadFromCache(), ({ signal }) => loadFromServer(signal)]);
+ * ```
+ */
+export function any<const I extends readonly unknown[]>(
+  items: I,
+  options?: RaceOptions,
+): Promise<GatherValue<I[number]>>;
+export function any<T>(items: Iterable<GatherItem<T>>, options?: RaceOptions): Promise<T>;
+export function any(items: Iterable<unknown>, options?: RaceOptions): Promise<unknown> {
+  try {
+    return contest(items, options, 'any');
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

@@ -1,0 +1,116 @@
+import type { Clock } from './clock.js';
+import { CancelledError, TaskGroupError } from './errors.js';
+import { currentContext } from './internal/context.js';
+
+function runMarker(): object | undefined {
+  const ctx = currentContext();
+  return ctx === undefined ? undefined : scopeInternals.runOf(ctx.scope);
+}
+import { kDetached, kRootRun } from './internal/symbols.js';
+import {
+  assertClock,
+  assertDuration,
+  assertFunction,
+  assertName,
+  assertOptions,
+  assertSignal,
+} from './internal/validate.js';
+import {
+  exitNow,
+  onTerminationSignals,
+  setExitCode,
+  signalExitCode,
+  type TerminationSignal,
+} from './runtime/signals.js';
+import { Scope, type ScopeOptions, scopeInternals } from './scope.js';
+import type { TaskFn } from './task.js';
+
+/** Options of {@link run}. */
+export interface RunOptions {
+  /** Cancels the whole program when it aborts. */
+  signal?: AbortSignal;
+  /** The clock every task of the program takes time from. Default `systemClock`. */
+  clock?: Clock;
+  /** Cancels the program with a `TimeoutError` after this many ms. */
+  timeout?: number;
+  /** The root scope's name. Default `'run'`. */
+  name?: string;
+  /**
+   * Turn SIGINT/SIGTERM into cancellation (default `true`): the first signal cancels the
+   * root scope and waits for cleanup; a second one exits at once (130 for SIGINT, 143
+   * for SIGTERM).
+   */
+  handleSignals?: boolean;
+}
+
+/**
+ * The entry point of a program (`asyncio.run`): runs `main` as the root task, waits for
+ * every task it started, and returns `main`'s value.
+ *
+ * SIGINT and SIGTERM (on Node, Bun and Deno) cancel the root scope: every task sees its
+ * signal abort, cleanup runs, and `run` rejects with a `CancelledError` and sets the
+ * process exit code to 130 (SIGINT) or 143 (SIGTERM). A second signal exits at once. The
+ * handlers are removed when `run` settles. A single failure rejects as itself; several
+ * as a `TaskGroupError`.
+ *
+ * `run` inside a running `run` throws: await the function, or use `scope` for a nested
+ * group of tasks.
+ *
+ * @example
+ * ```ts
+ * import { gather, run, sleep } from '@weft/core';
+ *
+ * const total = await run(async () => {
+ *   const [a, b] = await gather([async () => { await sleep(100); return 1; }, () => 2]);
+ *   return a + b;
+ * });
+ * ```
+ */
+export async function run<T>(main: TaskFn<T>, options?: RunOptions): Promise<T> {
+  assertFunction('main', main);
+  assertOptions('options', options);
+  assertSignal('options.signal', options?.signal);
+  assertClock('options.clock', options?.clock);
+  if (options?.timeout !== undefined) assertDuration('options.timeout', options.timeout);
+  assertName('options.name', options?.name);
+  if (options?.handleSignals !== undefined && typeof options.handleSignals !== 'boolean') {
+    throw new TypeError(
+      `Expected \`options.handleSignals\` to be a boolean, got \`${String(options.handleSignals)}\` (${typeof options.handleSignals})`,
+    );
+  }
+  if (runMarker() !== undefined) {
+    throw new Error(
+      'run() cannot be called inside a running run(): await the async function directly, or use scope() for a nested group of tasks',
+    );
+  }
+  const root = new Scope({
+    signal: options?.signal,
+    clock: options?.clock,
+    timeout: options?.timeout,
+    name: options?.name ?? 'run',
+    [kRootRun]: {},
+    [kDetached]: true,
+  } as ScopeOptions);
+
+  let received: TerminationSignal | undefined;
+  const removeHandlers =
+    options?.handleSignals === false
+      ? undefined
+      : onTerminationSignals((sig) => {
+          if (received !== undefined) {
+            exitNow(signalExitCode(sig));
+            return;
+          }
+          received = sig;
+          scopeInternals.interrupt(root, new CancelledError(`Received ${sig}: the program was cancelled`));
+        });
+  try {
+    return await scopeInternals.runBody(root, main, true);
+  } catch (error) {
+    if (error instanceof TaskGroupError && error.errors.length === 1) throw error.errors[0];
+    throw error;
+  } finally {
+    removeHandlers?.();
+    if (received !== undefined) setExitCode(signalExitCode(received));
+  }
+}

@@ -1,0 +1,252 @@
+import type { Clock } from './clock.js';
+import { type Cancel, macrotask, sleepWith } from './internal/schedule.js';
+import { assertCount, assertDuration, assertOptions, assertSignal, assertTime, describe } from './internal/validate.js';
+
+interface Timer {
+  at: number;
+  seq: number;
+  callback: (() => void) | undefined;
+}
+
+/** Options of {@link TestClock}. */
+export interface TestClockOptions {
+  /** The virtual time the clock starts at, in ms. Default `0`. */
+  start?: number;
+  /**
+   * Jump to the next timer whenever the program is otherwise idle (a macrotask turn
+   * passes with no new timer), like Trio's autojump clock. Default `false`.
+   */
+  autoAdvance?: boolean;
+}
+
+/**
+ * A virtual clock for tests. Time stands still until you move it with `advance(ms)` or
+ * `runAll()`, or until `autoAdvance` moves it for you whenever the program is waiting
+ * only on timers. A program that sleeps for minutes runs in milliseconds, and always in
+ * the same order: timers due at the same time fire in the order they were set.
+ *
+ * Between timers the clock lets every pending callback run (a macrotask turn), so a
+ * timer set by code that another timer woke up fires in the same `advance` call if it
+ * falls due within it.
+ *
+ * @example
+ * ```ts
+ * import { gather, sleep, TestClock } from '@weft/core';
+ *
+ * const clock = new TestClock({ autoAdvance: true });
+ * const started = clock.now();
+ * await gather([() => sleep(2000, { clock }), () => sleep(2000, { clock })]);
+ * console.log(clock.now() - started); // 2000, in a few real milliseconds
+ * ```
+ */
+export class TestClock implements Clock {
+  #now: number;
+  #heap: Timer[] = [];
+  #live = 0;
+  #seq = 0;
+  #auto = false;
+  #autoScheduled = false;
+  #advancing = 0;
+  #generation = 0;
+
+  constructor(options: TestClockOptions = {}) {
+    assertOptions('options', options);
+    const start = options.start ?? 0;
+    if (typeof start !== 'number' || !Number.isFinite(start)) {
+      throw new RangeError(`Expected \`options.start\` to be a finite number, got ${describe(start)}`);
+    }
+    this.#now = start;
+    this.autoAdvance = options.autoAdvance ?? false;
+  }
+
+  /** The current virtual time, in ms. */
+  now(): number {
+    return this.#now;
+  }
+
+  /** Resolves when virtual time reaches `now() + ms`; rejects with `signal.reason` on abort. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    assertDuration('ms', ms);
+    assertSignal('signal', signal);
+    return sleepWith((delay, callback) => this.schedule(delay, callback), ms, signal);
+  }
+
+  /** How many timers are waiting to fire. A settled program should leave `0`. */
+  get pendingTimers(): number {
+    return this.#live;
+  }
+
+  /** The virtual time of the next timer, or `undefined` when none is pending. */
+  get nextTimerAt(): number | undefined {
+    this.#dropCancelled();
+    return this.#heap[0]?.at;
+  }
+
+  /** Whether the clock jumps to the next timer on its own when the program is idle. */
+  get autoAdvance(): boolean {
+    return this.#auto;
+  }
+
+  set autoAdvance(enabled: boolean) {
+    if (typeof enabled !== 'boolean') {
+      throw new TypeError(`Expected \`autoAdvance\` to be a boolean, got ${describe(enabled)}`);
+    }
+    this.#auto = enabled;
+    if (enabled) this.#scheduleAuto();
+  }
+
+  /**
+   * Moves virtual time forward by `ms`, firing every timer that falls due on the way, in
+   * order, and letting the code they wake run before the next one.
+   */
+  async advance(ms: number): Promise<void> {
+    assertDuration('ms', ms);
+    if (ms === Number.POSITIVE_INFINITY) {
+      throw new RangeError('Expected `ms` to be finite; use runAll() to run every timer');
+    }
+    await this.advanceTo(this.#now + ms);
+  }
+
+  /** Moves virtual time forward to `time` (never backwards), firing timers on the way. */
+  async advanceTo(time: number): Promise<void> {
+    assertTime('time', time);
+    this.#advancing++;
+    try {
+      await macrotask();
+      for (;;) {
+        this.#dropCancelled();
+        const next = this.#heap[0];
+        if (next === undefined || next.at > time) break;
+        this.#fireDue(next.at);
+        await macrotask();
+      }
+      if (time > this.#now) this.#now = time;
+    } finally {
+      this.#advancing--;
+      this.#scheduleAuto();
+    }
+  }
+
+  /**
+   * Fires timers until none is left, jumping from each to the next, including timers
+   * that fired code sets. Throws a `RangeError` after `limit` timers, which guards
+   * against a program that re-arms a timer forever.
+   */
+  async runAll(limit = 100_000): Promise<void> {
+    assertCount('limit', limit);
+    this.#advancing++;
+    try {
+      await macrotask();
+      let fired = 0;
+      for (;;) {
+        this.#dropCancelled();
+        const next = this.#heap[0];
+        if (next === undefined) return;
+        fired += this.#fireDue(next.at);
+        if (fired > limit) {
+          throw new RangeError(`runAll() fired more than ${limit} timers; is a timer re-armed forever?`);
+        }
+        await macrotask();
+      }
+    } finally {
+      this.#advancing--;
+      this.#scheduleAuto();
+    }
+  }
+
+  /**
+   * Calls `callback` once virtual time has moved `ms` forward; returns a function that
+   * cancels it. This is the timer every weft primitive uses on this clock.
+   */
+  schedule(ms: number, callback: () => void): Cancel {
+    assertDuration('ms', ms);
+    if (ms === Number.POSITIVE_INFINITY) return () => {};
+    const timer: Timer = { at: this.#now + ms, seq: this.#seq++, callback };
+    this.#push(timer);
+    this.#live++;
+    this.#generation++;
+    this.#scheduleAuto();
+    return () => {
+      if (timer.callback !== undefined) {
+        timer.callback = undefined;
+        this.#live--;
+        this.#generation++;
+      }
+    };
+  }
+
+  /** Fires every timer due at `at`; returns how many fired. */
+  #fireDue(at: number): number {
+    if (at > this.#now) this.#now = at;
+    let fired = 0;
+    for (;;) {
+      this.#dropCancelled();
+      const head = this.#heap[0];
+      if (head === undefined || head.at > at) return fired;
+      this.#pop();
+      const callback = head.callback!;
+      head.callback = undefined;
+      this.#live--;
+      fired++;
+      callback();
+    }
+  }
+
+  #scheduleAuto(): void {
+    if (!this.#auto || this.#autoScheduled || this.#advancing > 0 || this.#live === 0) return;
+    this.#autoScheduled = true;
+    const seen = this.#generation;
+    void macrotask().then(() => {
+      this.#autoScheduled = false;
+      if (!this.#auto || this.#advancing > 0 || this.#live === 0) return;
+      if (seen !== this.#generation) {
+        // Something changed during the turn: the program is still busy. Look again.
+        this.#scheduleAuto();
+        return;
+      }
+      const next = this.nextTimerAt;
+      if (next === undefined) return;
+      this.#fireDue(next);
+      this.#generation++;
+      this.#scheduleAuto();
+    });
+  }
+
+  #dropCancelled(): void {
+    while (this.#heap.length > 0 && this.#heap[0]!.callback === undefined) this.#pop();
+  }
+
+  #less(a: Timer, b: Timer): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  }
+
+  #push(timer: Timer): void {
+    const heap = this.#heap;
+    heap.push(timer);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.#less(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  #pop(): void {
+    const heap = this.#heap;
+    const last = heap.pop()!;
+    if (heap.length === 0) return;
+    heap[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && this.#less(heap[l]!, heap[m]!)) m = l;
+      if (r < heap.length && this.#less(heap[r]!, heap[m]!)) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+      i = m;
+    }
+  }
+}

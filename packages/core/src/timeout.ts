@@ -1,0 +1,115 @@
+import type { Clock } from './clock.js';
+import { TaskGroupError } from './errors.js';
+import { assertDuration, assertFunction, assertOptions, assertTime } from './internal/validate.js';
+import { Scope, scopeInternals } from './scope.js';
+import type { TaskFn } from './task.js';
+
+/** Options of {@link timeout}, {@link deadline} and {@link moveOnAfter}. */
+export interface TimeoutOptions {
+  /** The caller's signal; inside a task it defaults to the task's signal. */
+  signal?: AbortSignal;
+  /** Where time comes from; inside a task it defaults to the task's clock. */
+  clock?: Clock;
+  /** A name for error messages. */
+  name?: string;
+}
+
+function runUntil<T>(
+  fn: TaskFn<T>,
+  options: TimeoutOptions | undefined,
+  limits: { timeout?: number; deadline?: number },
+  moveOn: boolean,
+): Promise<T | undefined> {
+  const s = new Scope({
+    signal: options?.signal,
+    clock: options?.clock,
+    name: options?.name ?? (moveOn ? 'moveOnAfter' : limits.deadline === undefined ? 'timeout' : 'deadline'),
+    ...limits,
+  });
+  return scopeInternals.runBody(s, fn, true).catch((error: unknown) => {
+    if (moveOn && error !== undefined && error === scopeInternals.timedOut(s)) return undefined;
+    // The work's own failure comes out as itself, not wrapped in a one-error group.
+    if (error instanceof TaskGroupError && error.errors.length === 1) throw error.errors[0];
+    throw error;
+  });
+}
+
+function validate(fn: unknown, options: unknown): void {
+  assertFunction('fn', fn);
+  assertOptions('options', options);
+}
+
+/**
+ * Runs `fn` with a time limit. When `ms` passes first, `fn`'s signal is aborted with a
+ * {@link TimeoutError}, `fn` is awaited (so its cleanup runs), and the returned promise
+ * rejects with that `TimeoutError` — even if `fn` swallowed the cancellation.
+ *
+ * Limits nest: inside an outer `timeout` the effective deadline is the earlier of the two
+ * (see `scope.deadline`), and a timeout raised by an inner `timeout` is never mistaken for
+ * the outer one. `Infinity` means no limit; durations beyond `setTimeout`'s 2^31−1 ms
+ * never fire early.
+ *
+ * @example
+ * ```ts
+ * import { timeout } from '@weft/core';
+ *
+ * const res = await timeout(5000, ({ signal }) => fetch('http://127.0.0.1:8080/', { signal }));
+ * ```
+ */
+export function timeout<T>(ms: number, fn: TaskFn<T>, options?: TimeoutOptions): Promise<T> {
+  try {
+    assertDuration('ms', ms);
+    validate(fn, options);
+    return runUntil(fn, options, { timeout: ms }, false) as Promise<T>;
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * Like {@link timeout}, with an absolute time on the clock (`clock.now()` scale) instead
+ * of a duration.
+ *
+ * @example
+ * ```ts
+ * import { deadline, systemClock } from '@weft/core';
+ *
+ * const at = systemClock.now() + 30_000;
+ * await deadline(at, async ({ signal }) => { await stepOne(signal); await stepTwo(signal); });
+ * ```
+ */
+export function deadline<T>(at: number, fn: TaskFn<T>, options?: TimeoutOptions): Promise<T> {
+  try {
+    assertTime('at', at);
+    validate(fn, options);
+    return runUntil(fn, options, { deadline: at }, false) as Promise<T>;
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * Like {@link timeout}, but resolves `undefined` instead of rejecting when the time runs
+ * out (Trio's `move_on_after`). Other failures still reject.
+ *
+ * @example
+ * ```ts
+ * import { moveOnAfter } from '@weft/core';
+ *
+ * const fresh = await moveOnAfter(200, ({ signal }) => loadFromNetwork(signal));
+ * const value = fresh ?? cachedValue;
+ * ```
+ */
+export function moveOnAfter<T>(
+  ms: number,
+  fn: TaskFn<T>,
+  options?: TimeoutOptions,
+): Promise<T | undefined> {
+  try {
+    assertDuration('ms', ms);
+    validate(fn, options);
+    return runUntil(fn, options, { timeout: ms }, true);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
