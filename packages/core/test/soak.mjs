@@ -1,0 +1,36 @@
+// pnpm soak: the structured-concurrency property over many random trees, against the
+// built package. Usage: node test/soak.mjs [runs] [seed]. Prints the seed and path of a
+// failure so that `node test/soak.mjs 1 <seed> <path>` replays it.
+import fc from 'fast-check';
+import * as weft from '../dist/index.js';
+import { scopeTreeProperty } from './scope-tree.ts';
+
+const runs = Number(process.argv[2] ?? 100_000);
+const seed = process.argv[3] === undefined ? Date.now() ^ (Math.random() * 2 ** 31) : Number(process.argv[3]);
+const path = process.argv[4];
+const started = performance.now();
+let done = 0;
+const result = await fc.check(scopeTreeProperty(weft), {
+  numRuns: runs,
+  seed,
+  path,
+  endOnFailure: true,
+  reporter: undefined,
+  examples: [],
+  interruptAfterTimeLimit: undefined,
+  asyncReporter: async () => {},
+  beforeEach: () => {
+    done++;
+    if (done % 10_000 === 0) console.log(`${done} runs, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  },
+});
+const seconds = ((performance.now() - started) / 1000).toFixed(1);
+if (result.failed) {
+  console.log(`FAILED after ${result.numRuns} runs in ${seconds} s`);
+  console.log(`seed ${result.seed} path ${result.counterexamplePath}`);
+  console.log(`replay: node packages/core/test/soak.mjs 1 ${result.seed} ${result.counterexamplePath}`);
+  console.log(String(result.errorInstance ?? result.error));
+  process.exitCode = 1;
+} else {
+  console.log(`soak ok: ${result.numRuns} random trees in ${seconds} s (seed ${seed})`);
+}
