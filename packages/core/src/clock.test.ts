@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { systemClock } from './clock.js';
+import { systemClock } from './clock.ts';
 
 describe('systemClock', () => {
   test('sleeps at least the given time on the monotonic clock', async () => {

@@ -1,5 +1,5 @@
-import { type Cancel, noop, sleepWith } from './internal/schedule.js';
-import { assertDuration, assertSignal } from './internal/validate.js';
+import { type Cancel, noop, sleepWith } from './internal/schedule.ts';
+import { assertDuration, assertSignal } from './internal/validate.ts';
 
 /**
  * The source of time for every weft primitive that waits. Pass one to `run`, `scope` or
@@ -42,11 +42,14 @@ function setLongTimeout(ms: number, callback: () => void): Cancel {
   const target = performance.now() + ms;
   let handle: ReturnType<typeof setTimeout>;
   const arm = (remaining: number): void => {
-    handle = setTimeout(() => {
-      const left = target - performance.now();
-      if (left > 0) arm(left);
-      else callback();
-    }, Math.min(remaining, MAX_TIMER));
+    handle = setTimeout(
+      () => {
+        const left = target - performance.now();
+        if (left > 0) arm(left);
+        else callback();
+      },
+      Math.min(remaining, MAX_TIMER),
+    );
   };
   arm(ms);
   return () => clearTimeout(handle);

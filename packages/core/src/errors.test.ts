@@ -1,5 +1,11 @@
 import { describe, expect, test } from 'vitest';
-import { CancelledError, isCancellation, TaskGroupError, TimeoutError, unwrapError } from './errors.js';
+import {
+  CancelledError,
+  isCancellation,
+  TaskGroupError,
+  TimeoutError,
+  unwrapError,
+} from './errors.ts';
 
 describe('errors', () => {
   test('names match the platform so existing checks keep working', () => {

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { collectUnhandled, deferred } from '../test/helpers.js';
-import { CancelledError, isCancellation, TimeoutError } from './errors.js';
-import { gather, settle } from './gather.js';
-import { sleep } from './sleep.js';
-import { TestClock } from './test-clock.js';
+import { collectUnhandled, deferred } from '../test/helpers.ts';
+import { CancelledError, isCancellation, TimeoutError } from './errors.ts';
+import { gather, settle } from './gather.ts';
+import { sleep } from './sleep.ts';
+import { TestClock } from './test-clock.ts';
 
 // The tutorial's first program: three independent 2 s API calls.
 const fetchData = async (name: string, delay: number): Promise<string> => {
@@ -17,17 +17,24 @@ describe('gather', () => {
     const clock = new TestClock({ autoAdvance: true });
     const realStart = performance.now();
     let started = clock.now();
-    await gather([
-      async () => {
-        await fetchData('API-1', 2000);
-        await fetchData('API-2', 2000);
-        await fetchData('API-3', 2000);
-      },
-    ], { clock });
+    await gather(
+      [
+        async () => {
+          await fetchData('API-1', 2000);
+          await fetchData('API-2', 2000);
+          await fetchData('API-3', 2000);
+        },
+      ],
+      { clock },
+    );
     expect(clock.now() - started).toBe(6000);
     started = clock.now();
     const results = await gather(
-      [() => fetchData('API-1', 2000), () => fetchData('API-2', 2000), () => fetchData('API-3', 2000)],
+      [
+        () => fetchData('API-1', 2000),
+        () => fetchData('API-2', 2000),
+        () => fetchData('API-3', 2000),
+      ],
       { clock },
     );
     expect(clock.now() - started).toBe(2000);
@@ -148,7 +155,9 @@ describe('gather', () => {
   test('outer cancellation rejects with its reason', async () => {
     const controller = new AbortController();
     const reason = new CancelledError('outer');
-    const running = gather([({ signal }) => sleep(1000, { signal })], { signal: controller.signal });
+    const running = gather([({ signal }) => sleep(1000, { signal })], {
+      signal: controller.signal,
+    });
     controller.abort(reason);
     await expect(running).rejects.toBe(reason);
   });
@@ -160,7 +169,9 @@ describe('gather', () => {
   test('bad input: non-iterable items, concurrency < 1, non-function onProgress', async () => {
     await expect(gather(5 as never)).rejects.toThrow(/`items`.*`5` \(number\)/);
     await expect(gather([], { concurrency: 0 })).rejects.toThrow(RangeError);
-    await expect(gather([], { concurrency: 0 })).rejects.toThrow(/`options.concurrency`.*`0` \(number\)/);
+    await expect(gather([], { concurrency: 0 })).rejects.toThrow(
+      /`options.concurrency`.*`0` \(number\)/,
+    );
     await expect(gather([], { concurrency: 1.5 })).rejects.toThrow(RangeError);
     await expect(gather([], { onProgress: 'x' as never })).rejects.toThrow(TypeError);
   });
@@ -230,7 +241,9 @@ describe('settle', () => {
 
   test('still rejects on its own cancellation', async () => {
     const controller = new AbortController();
-    const running = settle([({ signal }) => sleep(1000, { signal })], { signal: controller.signal });
+    const running = settle([({ signal }) => sleep(1000, { signal })], {
+      signal: controller.signal,
+    });
     controller.abort(new CancelledError('stop'));
     const error = await running.catch((e: unknown) => e);
     expect(isCancellation(error)).toBe(true);

@@ -1,15 +1,10 @@
-import type { Clock } from './clock.js';
-import { TaskGroupError } from './errors.js';
-import { isThenable } from './internal/abortable.js';
-import { resolveItem, toArray } from './internal/items.js';
-import {
-  assertCount,
-  assertFunction,
-  assertName,
-  assertOptions,
-} from './internal/validate.js';
-import { Scope, scopeInternals } from './scope.js';
-import type { TaskContext, TaskFn, TaskSink } from './task.js';
+import type { Clock } from './clock.ts';
+import { TaskGroupError } from './errors.ts';
+import { isThenable } from './internal/abortable.ts';
+import { resolveItem, toArray } from './internal/items.ts';
+import { assertCount, assertFunction, assertName, assertOptions } from './internal/validate.ts';
+import { Scope, scopeInternals } from './scope.ts';
+import type { TaskContext, TaskFn, TaskSink } from './task.ts';
 
 /** Options of {@link gather} and {@link settle}. */
 export interface GatherOptions {
@@ -32,6 +27,23 @@ export type GatherValue<I> = I extends (ctx: TaskContext) => infer R ? Awaited<R
 
 /** A gather item: a task function (cancellable), a promise (observed) or a plain value. */
 export type GatherItem<T> = TaskFn<T> | PromiseLike<T> | T;
+
+/**
+ * Any gather item. Spelled as a union with the task function first, so that
+ * `gather([({ signal }) => …])` types `signal` from context.
+ */
+export type GatherInput =
+  | TaskFn<unknown>
+  | PromiseLike<unknown>
+  | string
+  | number
+  | boolean
+  | bigint
+  | symbol
+  | null
+  | undefined
+  | readonly unknown[]
+  | Record<PropertyKey, unknown>;
 
 function validate(items: unknown, options: GatherOptions | undefined): unknown[] {
   const list = toArray('items', items);
@@ -66,7 +78,8 @@ function collect(
       const sink: TaskSink = { results, contained };
       for (let i = 0; i < total; i++) {
         const item = list[i];
-        if (typeof item === 'function') scopeInternals.spawn(scope, item as TaskFn<unknown>, undefined, sink, i);
+        if (typeof item === 'function')
+          scopeInternals.spawn(scope, item as TaskFn<unknown>, undefined, sink, i);
         else if (isThenable(item)) {
           scopeInternals.spawn(scope, (ctx) => resolveItem(item, ctx), 'promise', sink, i);
         } else results[i] = contained ? { status: 'fulfilled', value: item } : item;
@@ -121,7 +134,7 @@ function collect(
  * // 2 s, not 4 s
  * ```
  */
-export function gather<const I extends readonly unknown[]>(
+export function gather<const I extends readonly GatherInput[]>(
   items: I,
   options?: GatherOptions,
 ): Promise<{ -readonly [K in keyof I]: GatherValue<I[K]> }>;
@@ -148,7 +161,7 @@ export function gather(items: Iterable<unknown>, options?: GatherOptions): Promi
  * // [{ status: 'fulfilled', value: 1 }, { status: 'rejected', reason: Error('boom') }]
  * ```
  */
-export function settle<const I extends readonly unknown[]>(
+export function settle<const I extends readonly GatherInput[]>(
   items: I,
   options?: GatherOptions,
 ): Promise<{ -readonly [K in keyof I]: PromiseSettledResult<GatherValue<I[K]>> }>;

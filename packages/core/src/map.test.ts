@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { CancelledError } from './errors.js';
-import { map, mapSettled } from './map.js';
-import { sleep } from './sleep.js';
-import { TestClock } from './test-clock.js';
+import { CancelledError } from './errors.ts';
+import { map, mapSettled } from './map.ts';
+import { sleep } from './sleep.ts';
+import { TestClock } from './test-clock.ts';
 
 describe('map', () => {
   test('keeps order, passes index and ctx, and honours concurrency', async () => {

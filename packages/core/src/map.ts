@@ -1,16 +1,16 @@
-import type { Clock } from './clock.js';
-import { TaskGroupError } from './errors.js';
-import { abortable } from './internal/abortable.js';
-import { noop } from './internal/schedule.js';
+import type { Clock } from './clock.ts';
+import { TaskGroupError } from './errors.ts';
+import { abortable } from './internal/abortable.ts';
+import { noop } from './internal/schedule.ts';
 import {
   assertCount,
   assertFunction,
   assertName,
   assertOptions,
   describe,
-} from './internal/validate.js';
-import { Scope, scopeInternals } from './scope.js';
-import type { TaskContext, TaskSink } from './task.js';
+} from './internal/validate.ts';
+import { Scope, scopeInternals } from './scope.ts';
+import type { TaskContext, TaskSink } from './task.ts';
 
 /** Options of {@link map} and {@link mapSettled}. */
 export interface MapOptions {
@@ -38,7 +38,9 @@ function iteratorOf<T>(source: Source<T>): Iterator<T> | AsyncIterator<T> {
     const syncIt = (source as Iterable<T>)[Symbol.iterator];
     if (typeof syncIt === 'function') return syncIt.call(source);
   }
-  throw new TypeError(`Expected \`source\` to be an iterable or async iterable, got ${describe(source)}`);
+  throw new TypeError(
+    `Expected \`source\` to be an iterable or async iterable, got ${describe(source)}`,
+  );
 }
 
 function mapInto<T, R>(
@@ -83,7 +85,13 @@ function mapInto<T, R>(
         const i = index++;
         const item = step.value;
         results.length = index;
-        scopeInternals.spawn(scope, (ctx: TaskContext) => fn(item, ctx, i), fn.name || 'map', sink, i);
+        scopeInternals.spawn(
+          scope,
+          (ctx: TaskContext) => fn(item, ctx, i),
+          fn.name || 'map',
+          sink,
+          i,
+        );
       }
       finished = true;
       return;

@@ -1,28 +1,34 @@
 import { describe, expect, test } from 'vitest';
-import { collectUnhandled } from '../test/helpers.js';
-import { TaskGroupError } from './errors.js';
-import { any, race } from './race.js';
-import { sleep } from './sleep.js';
-import { TestClock } from './test-clock.js';
+import { collectUnhandled } from '../test/helpers.ts';
+import { TaskGroupError } from './errors.ts';
+import { any, race } from './race.ts';
+import { sleep } from './sleep.ts';
+import { TestClock } from './test-clock.ts';
 
 describe('race', () => {
   test('settles like the first item and cancels and awaits the losers', async () => {
     const clock = new TestClock({ autoAdvance: true });
     const cleaned: string[] = [];
-    const loser = (name: string) => async ({ signal }: { signal: AbortSignal }) => {
-      try {
-        await sleep(1000, { signal });
-        return name;
-      } finally {
-        await clock.sleep(10);
-        cleaned.push(name);
-      }
-    };
+    const loser =
+      (name: string) =>
+      async ({ signal }: { signal: AbortSignal }) => {
+        try {
+          await sleep(1000, { signal });
+          return name;
+        } finally {
+          await clock.sleep(10);
+          cleaned.push(name);
+        }
+      };
     const winner = await race(
-      [loser('a'), async () => {
-        await sleep(100);
-        return 'fast';
-      }, loser('b')],
+      [
+        loser('a'),
+        async () => {
+          await sleep(100);
+          return 'fast';
+        },
+        loser('b'),
+      ],
       { clock },
     );
     expect(winner).toBe('fast');

@@ -1,10 +1,10 @@
-import type { Clock } from './clock.js';
-import { CancelledError } from './errors.js';
-import { resolveItem, toArray } from './internal/items.js';
-import { assertOptions } from './internal/validate.js';
-import { Scope, scopeInternals } from './scope.js';
-import type { TaskContext } from './task.js';
-import type { GatherItem, GatherValue } from './gather.js';
+import type { Clock } from './clock.ts';
+import { CancelledError } from './errors.ts';
+import type { GatherInput, GatherItem, GatherValue } from './gather.ts';
+import { resolveItem, toArray } from './internal/items.ts';
+import { assertOptions } from './internal/validate.ts';
+import { Scope, scopeInternals } from './scope.ts';
+import type { TaskContext } from './task.ts';
 
 /** Options of {@link race} and {@link any}. */
 export interface RaceOptions {
@@ -27,7 +27,11 @@ function contest(
     if (mode === 'any') return Promise.reject(new AggregateError([], 'any() got no items'));
     throw new RangeError('Expected `items` to hold at least one item, got an empty iterable');
   }
-  const s = new Scope({ signal: options?.signal, clock: options?.clock, name: options?.name ?? mode });
+  const s = new Scope({
+    signal: options?.signal,
+    clock: options?.clock,
+    name: options?.name ?? mode,
+  });
   let decided = false;
   let won = false;
   let winner: unknown;
@@ -80,7 +84,7 @@ function contest(
  * ]); // the slower request is aborted
  * ```
  */
-export function race<const I extends readonly unknown[]>(
+export function race<const I extends readonly GatherInput[]>(
   items: I,
   options?: RaceOptions,
 ): Promise<GatherValue<I[number]>>;
@@ -105,7 +109,7 @@ export function race(items: Iterable<unknown>, options?: RaceOptions): Promise<u
  * const config = await any([() => loadFromCache(), ({ signal }) => loadFromServer(signal)]);
  * ```
  */
-export function any<const I extends readonly unknown[]>(
+export function any<const I extends readonly GatherInput[]>(
   items: I,
   options?: RaceOptions,
 ): Promise<GatherValue<I[number]>>;

@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { CancelledError, TimeoutError } from './errors.js';
-import { gather } from './gather.js';
-import { run } from './run.js';
-import { scope } from './scope.js';
-import { sleep } from './sleep.js';
-import { TestClock } from './test-clock.js';
+import { CancelledError, TimeoutError } from './errors.ts';
+import { gather } from './gather.ts';
+import { run } from './run.ts';
+import { scope } from './scope.ts';
+import { sleep } from './sleep.ts';
+import { TestClock } from './test-clock.ts';
 
 const fixture = fileURLToPath(new URL('../test/fixtures/run-signals.mjs', import.meta.url));
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno === 'object';
@@ -68,7 +68,9 @@ function startChild(mode: string): Child {
     }));
     kill = (signal) => child.kill(signal);
   } else {
-    const child = spawn(process.execPath, [fixture, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [fixture, mode], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', onText);
     exit = new Promise((resolve) => {
@@ -85,7 +87,9 @@ function startChild(mode: string): Child {
         ? Promise.resolve()
         : new Promise<void>((resolve, reject) => {
             waiters.push({ line, resolve });
-            void exit.then(() => reject(new Error(`child exited before "${line}": ${lines.join(' | ')}`)));
+            void exit.then(() =>
+              reject(new Error(`child exited before "${line}": ${lines.join(' | ')}`)),
+            );
           }),
   };
 }
@@ -153,9 +157,9 @@ describe('run', () => {
 
   test('timeout option and outer signal', async () => {
     const clock = new TestClock({ autoAdvance: true });
-    await expect(run(() => sleep(100), { clock, timeout: 10, handleSignals: false })).rejects.toBeInstanceOf(
-      TimeoutError,
-    );
+    await expect(
+      run(() => sleep(100), { clock, timeout: 10, handleSignals: false }),
+    ).rejects.toBeInstanceOf(TimeoutError);
     const controller = new AbortController();
     const reason = new CancelledError('embedder stopped us');
     const running = run(() => sleep(100), { signal: controller.signal, handleSignals: false });
@@ -188,7 +192,9 @@ describe('run', () => {
     await child.waitFor('ready');
     child.kill('SIGTERM');
     const { code } = await child.exit;
-    expect(child.lines.at(-1)).toBe('rejected AbortError: Received SIGTERM: the program was cancelled');
+    expect(child.lines.at(-1)).toBe(
+      'rejected AbortError: Received SIGTERM: the program was cancelled',
+    );
     expect(code).toBe(143);
   }, 20_000);
 

@@ -1,12 +1,13 @@
-import type { Clock } from './clock.js';
-import { CancelledError, TaskGroupError } from './errors.js';
-import { currentContext } from './internal/context.js';
+import type { Clock } from './clock.ts';
+import { CancelledError, TaskGroupError } from './errors.ts';
+import { currentContext } from './internal/context.ts';
 
 function runMarker(): object | undefined {
   const ctx = currentContext();
   return ctx === undefined ? undefined : scopeInternals.runOf(ctx.scope);
 }
-import { kDetached, kRootRun } from './internal/symbols.js';
+
+import { kDetached, kRootRun } from './internal/symbols.ts';
 import {
   assertClock,
   assertDuration,
@@ -14,16 +15,16 @@ import {
   assertName,
   assertOptions,
   assertSignal,
-} from './internal/validate.js';
+} from './internal/validate.ts';
 import {
   exitNow,
   onTerminationSignals,
   setExitCode,
   signalExitCode,
   type TerminationSignal,
-} from './runtime/signals.js';
-import { Scope, type ScopeOptions, scopeInternals } from './scope.js';
-import type { TaskFn } from './task.js';
+} from './runtime/signals.ts';
+import { Scope, type ScopeOptions, scopeInternals } from './scope.ts';
+import type { TaskFn } from './task.ts';
 
 /** Options of {@link run}. */
 export interface RunOptions {
@@ -102,7 +103,10 @@ export async function run<T>(main: TaskFn<T>, options?: RunOptions): Promise<T> 
             return;
           }
           received = sig;
-          scopeInternals.interrupt(root, new CancelledError(`Received ${sig}: the program was cancelled`));
+          scopeInternals.interrupt(
+            root,
+            new CancelledError(`Received ${sig}: the program was cancelled`),
+          );
         });
   try {
     return await scopeInternals.runBody(root, main, true);

@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import { collectUnhandled, countingController, deferred, tick } from '../test/helpers.js';
-import { CancelledError, isCancellation, TaskGroupError, TimeoutError } from './errors.js';
-import { Scope, scope } from './scope.js';
-import { sleep } from './sleep.js';
-import { TestClock } from './test-clock.js';
+import { collectUnhandled, countingController, deferred, tick } from '../test/helpers.ts';
+import { CancelledError, isCancellation, TaskGroupError, TimeoutError } from './errors.ts';
+import { Scope, scope } from './scope.ts';
+import { sleep } from './sleep.ts';
+import { TestClock } from './test-clock.ts';
 
 describe('scope', () => {
   test('resolves with the body value after every task settled', async () => {
@@ -75,7 +75,6 @@ describe('scope', () => {
           try {
             await sleep(1000, { signal });
           } finally {
-            // eslint-disable-next-line no-unsafe-finally
             throw second;
           }
         });
@@ -227,10 +226,13 @@ describe('scope', () => {
         await scope(
           async (inner) => {
             deadlines.push(inner.deadline);
-            await scope(async (innermost) => {
-              deadlines.push(innermost.deadline);
-              await sleep(10_000);
-            }, { timeout: 50 });
+            await scope(
+              async (innermost) => {
+                deadlines.push(innermost.deadline);
+                await sleep(10_000);
+              },
+              { timeout: 50 },
+            );
           },
           { timeout: 5000 },
         );
@@ -271,7 +273,9 @@ describe('scope', () => {
   test('rejects bad input with TypeError/RangeError naming the argument', async () => {
     await expect(scope(42 as never)).rejects.toThrow(/`body`.*`42` \(number\)/);
     await expect(scope(async () => {}, { timeout: -5 })).rejects.toThrow(RangeError);
-    await expect(scope(async () => {}, { timeout: Number.NaN })).rejects.toThrow(/`options.timeout`/);
+    await expect(scope(async () => {}, { timeout: Number.NaN })).rejects.toThrow(
+      /`options.timeout`/,
+    );
     await expect(scope(async () => {}, { signal: {} as AbortSignal })).rejects.toThrow(TypeError);
     await scope(async (s) => {
       expect(() => s.spawn('nope' as never)).toThrow(/`fn`.*`nope` \(string\)/);

@@ -1,8 +1,8 @@
-import { type Clock, systemClock } from './clock.js';
-import { CancelledError, isCancellation, TaskGroupError, TimeoutError } from './errors.js';
-import { currentContext, runInContext } from './internal/context.js';
-import { type Cancel, schedule } from './internal/schedule.js';
-import { kDetached, kRootRun, NONE } from './internal/symbols.js';
+import { type Clock, systemClock } from './clock.ts';
+import { CancelledError, isCancellation, TaskGroupError, TimeoutError } from './errors.ts';
+import { currentContext, runInContext } from './internal/context.ts';
+import { type Cancel, schedule } from './internal/schedule.ts';
+import { kDetached, kRootRun, NONE } from './internal/symbols.ts';
 import {
   assertClock,
   assertDuration,
@@ -11,7 +11,7 @@ import {
   assertOptions,
   assertSignal,
   assertTime,
-} from './internal/validate.js';
+} from './internal/validate.ts';
 import {
   type SettledHook,
   type SpawnOptions,
@@ -20,11 +20,17 @@ import {
   type TaskFn,
   TaskImpl,
   type TaskSink,
-} from './task.js';
+} from './task.ts';
 
 /** What weft's own modules may do with a scope beyond its public API. */
 export interface ScopeInternals {
-  spawn<T>(s: Scope, fn: TaskFn<T>, name: string | undefined, sink?: TaskSink, index?: number): Task<T>;
+  spawn<T>(
+    s: Scope,
+    fn: TaskFn<T>,
+    name: string | undefined,
+    sink?: TaskSink,
+    index?: number,
+  ): Task<T>;
   /** Runs `body` as the scope's body; with `passContext` it gets a TaskContext. */
   runBody<T>(s: Scope, body: (arg: never) => T | PromiseLike<T>, passContext?: boolean): Promise<T>;
   /** Cancels the scope as if its parent had aborted (used by `run` for OS signals). */
@@ -351,7 +357,10 @@ export class Scope implements AsyncDisposable {
  * });
  * ```
  */
-export function scope<T>(body: (s: Scope) => T | PromiseLike<T>, options?: ScopeOptions): Promise<T> {
+export function scope<T>(
+  body: (s: Scope) => T | PromiseLike<T>,
+  options?: ScopeOptions,
+): Promise<T> {
   try {
     assertFunction('body', body);
     return scopeInternals.runBody(new Scope(options), body);

@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { CancelledError, TimeoutError } from './errors.js';
-import { scope } from './scope.js';
-import { shield } from './shield.js';
-import { sleep } from './sleep.js';
-import { TestClock } from './test-clock.js';
-import { timeout } from './timeout.js';
+import { CancelledError, TimeoutError } from './errors.ts';
+import { scope } from './scope.ts';
+import { shield } from './shield.ts';
+import { sleep } from './sleep.ts';
+import { TestClock } from './test-clock.ts';
+import { timeout } from './timeout.ts';
 
 describe('shield', () => {
   test('lets the inner work finish when the outer scope is cancelled, then raises the cancellation', async () => {

@@ -1,10 +1,10 @@
-import type { Clock } from './clock.js';
-import { TaskGroupError } from './errors.js';
-import { currentContext } from './internal/context.js';
-import { kDetached } from './internal/symbols.js';
-import { assertClock, assertFunction, assertOptions, assertSignal } from './internal/validate.js';
-import { Scope, scopeInternals } from './scope.js';
-import type { TaskFn } from './task.js';
+import type { Clock } from './clock.ts';
+import { TaskGroupError } from './errors.ts';
+import { currentContext } from './internal/context.ts';
+import { kDetached } from './internal/symbols.ts';
+import { assertClock, assertFunction, assertOptions, assertSignal } from './internal/validate.ts';
+import { Scope, scopeInternals } from './scope.ts';
+import type { TaskFn } from './task.ts';
 
 /** Options of {@link shield}. */
 export interface ShieldOptions {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { sleep } from './sleep.js';
-import { TestClock } from './test-clock.js';
+import { sleep } from './sleep.ts';
+import { TestClock } from './test-clock.ts';
 
 describe('sleep', () => {
   test('waits on the given clock', async () => {

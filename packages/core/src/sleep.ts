@@ -1,6 +1,6 @@
-import { type Clock, systemClock } from './clock.js';
-import { currentContext } from './internal/context.js';
-import { assertClock, assertDuration, assertOptions, assertSignal } from './internal/validate.js';
+import { type Clock, systemClock } from './clock.ts';
+import { currentContext } from './internal/context.ts';
+import { assertClock, assertDuration, assertOptions, assertSignal } from './internal/validate.ts';
 
 /** Options of {@link sleep}. */
 export interface SleepOptions {
@@ -35,7 +35,8 @@ export function sleep(ms: number, options?: SleepOptions): Promise<void> {
   } catch (error) {
     return Promise.reject(error);
   }
-  const ctx = options?.signal === undefined || options.clock === undefined ? currentContext() : undefined;
+  const ctx =
+    options?.signal === undefined || options.clock === undefined ? currentContext() : undefined;
   const signal = options?.signal ?? ctx?.signal;
   if (signal?.aborted) return Promise.reject(signal.reason);
   const clock = options?.clock ?? ctx?.clock ?? systemClock;

@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import { tick } from '../test/helpers.js';
-import { CancelledError } from './errors.js';
-import { scope } from './scope.js';
-import { sleep } from './sleep.js';
-import { TestClock } from './test-clock.js';
+import { tick } from '../test/helpers.ts';
+import { CancelledError } from './errors.ts';
+import { scope } from './scope.ts';
+import { sleep } from './sleep.ts';
+import { TestClock } from './test-clock.ts';
 
 describe('Task', () => {
   test('cancelling one task does not fail its scope; awaiting it rejects with the reason', async () => {

@@ -1,9 +1,9 @@
-import type { Clock } from './clock.js';
-import { CancelledError, isCancellation } from './errors.js';
-import { isThenable } from './internal/abortable.js';
-import { runInContext } from './internal/context.js';
-import { NONE } from './internal/symbols.js';
-import type { Scope } from './scope.js';
+import type { Clock } from './clock.ts';
+import { CancelledError, isCancellation } from './errors.ts';
+import { isThenable } from './internal/abortable.ts';
+import { runInContext } from './internal/context.ts';
+import { NONE } from './internal/symbols.ts';
+import type { Scope } from './scope.ts';
 
 /**
  * What every task function receives: the `signal` that aborts when the task is
@@ -94,7 +94,9 @@ export class TaskImpl<T> implements Task<T>, TaskContext {
   #controller: AbortController | undefined;
   #onOwnerAbort: (() => void) | undefined;
   #cancelReason: unknown = NONE;
-  #deferred: { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } | undefined;
+  #deferred:
+    | { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void }
+    | undefined;
 
   constructor(
     owner: Scope,

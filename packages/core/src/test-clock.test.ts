@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { TestClock } from './test-clock.js';
+import { TestClock } from './test-clock.ts';
 
 describe('TestClock', () => {
   test('advance fires due timers in time order, same-time timers in the order set', async () => {

@@ -1,6 +1,13 @@
-import type { Clock } from './clock.js';
-import { type Cancel, macrotask, sleepWith } from './internal/schedule.js';
-import { assertCount, assertDuration, assertOptions, assertSignal, assertTime, describe } from './internal/validate.js';
+import type { Clock } from './clock.ts';
+import { type Cancel, macrotask, sleepWith } from './internal/schedule.ts';
+import {
+  assertCount,
+  assertDuration,
+  assertOptions,
+  assertSignal,
+  assertTime,
+  describe,
+} from './internal/validate.ts';
 
 interface Timer {
   at: number;
@@ -53,7 +60,9 @@ export class TestClock implements Clock {
     assertOptions('options', options);
     const start = options.start ?? 0;
     if (typeof start !== 'number' || !Number.isFinite(start)) {
-      throw new RangeError(`Expected \`options.start\` to be a finite number, got ${describe(start)}`);
+      throw new RangeError(
+        `Expected \`options.start\` to be a finite number, got ${describe(start)}`,
+      );
     }
     this.#now = start;
     this.autoAdvance = options.autoAdvance ?? false;
@@ -144,7 +153,9 @@ export class TestClock implements Clock {
         if (next === undefined) return;
         fired += this.#fireDue(next.at);
         if (fired > limit) {
-          throw new RangeError(`runAll() fired more than ${limit} timers; is a timer re-armed forever?`);
+          throw new RangeError(
+            `runAll() fired more than ${limit} timers; is a timer re-armed forever?`,
+          );
         }
         await macrotask();
       }

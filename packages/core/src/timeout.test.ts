@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import { CancelledError, TimeoutError } from './errors.js';
-import { scope } from './scope.js';
-import { sleep } from './sleep.js';
-import { TestClock } from './test-clock.js';
-import { deadline, moveOnAfter, timeout } from './timeout.js';
+import { CancelledError, TimeoutError } from './errors.ts';
+import { scope } from './scope.ts';
+import { sleep } from './sleep.ts';
+import { TestClock } from './test-clock.ts';
+import { deadline, moveOnAfter, timeout } from './timeout.ts';
 
 describe('timeout', () => {
   test('aborts the inner signal with a TimeoutError, waits for the work, then rejects with it', async () => {
@@ -103,7 +103,9 @@ describe('timeout', () => {
 
   test('Infinity means no limit and sets no timer; huge durations do not fire early', async () => {
     const clock = new TestClock();
-    const running = timeout(Number.POSITIVE_INFINITY, () => sleep(10).then(() => 'done'), { clock });
+    const running = timeout(Number.POSITIVE_INFINITY, () => sleep(10).then(() => 'done'), {
+      clock,
+    });
     expect(clock.pendingTimers).toBe(1); // only the sleep
     await clock.advance(10);
     await expect(running).resolves.toBe('done');
@@ -113,7 +115,9 @@ describe('timeout', () => {
   test('a parent cancellation passes through as itself', async () => {
     const parent = new AbortController();
     const reason = new CancelledError('user left');
-    const running = timeout(1000, ({ signal }) => sleep(5000, { signal }), { signal: parent.signal });
+    const running = timeout(1000, ({ signal }) => sleep(5000, { signal }), {
+      signal: parent.signal,
+    });
     parent.abort(reason);
     await expect(running).rejects.toBe(reason);
   });
@@ -154,9 +158,9 @@ describe('deadline', () => {
 
   test('a deadline already past cancels at once', async () => {
     const clock = new TestClock({ start: 1000, autoAdvance: true });
-    await expect(deadline(10, ({ signal }) => sleep(5, { signal }), { clock })).rejects.toBeInstanceOf(
-      TimeoutError,
-    );
+    await expect(
+      deadline(10, ({ signal }) => sleep(5, { signal }), { clock }),
+    ).rejects.toBeInstanceOf(TimeoutError);
   });
 });
 

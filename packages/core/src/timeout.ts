@@ -1,8 +1,8 @@
-import type { Clock } from './clock.js';
-import { TaskGroupError } from './errors.js';
-import { assertDuration, assertFunction, assertOptions, assertTime } from './internal/validate.js';
-import { Scope, scopeInternals } from './scope.js';
-import type { TaskFn } from './task.js';
+import type { Clock } from './clock.ts';
+import { TaskGroupError } from './errors.ts';
+import { assertDuration, assertFunction, assertOptions, assertTime } from './internal/validate.ts';
+import { Scope, scopeInternals } from './scope.ts';
+import type { TaskFn } from './task.ts';
 
 /** Options of {@link timeout}, {@link deadline} and {@link moveOnAfter}. */
 export interface TimeoutOptions {
@@ -23,7 +23,9 @@ function runUntil<T>(
   const s = new Scope({
     signal: options?.signal,
     clock: options?.clock,
-    name: options?.name ?? (moveOn ? 'moveOnAfter' : limits.deadline === undefined ? 'timeout' : 'deadline'),
+    name:
+      options?.name ??
+      (moveOn ? 'moveOnAfter' : limits.deadline === undefined ? 'timeout' : 'deadline'),
     ...limits,
   });
   return scopeInternals.runBody(s, fn, true).catch((error: unknown) => {

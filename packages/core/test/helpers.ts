@@ -13,14 +13,22 @@ export function countingController(): {
   let peak = 0;
   const add = signal.addEventListener.bind(signal);
   const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = ((type: string, listener: EventListener, options?: AddEventListenerOptions) => {
+  signal.addEventListener = ((
+    type: string,
+    listener: EventListener,
+    options?: AddEventListenerOptions,
+  ) => {
     if (type === 'abort') {
       live.add(listener);
       peak = Math.max(peak, live.size);
     }
     add(type, listener, options);
   }) as typeof signal.addEventListener;
-  signal.removeEventListener = ((type: string, listener: EventListener, options?: EventListenerOptions) => {
+  signal.removeEventListener = ((
+    type: string,
+    listener: EventListener,
+    options?: EventListenerOptions,
+  ) => {
     if (type === 'abort') live.delete(listener);
     remove(type, listener, options);
   }) as typeof signal.removeEventListener;

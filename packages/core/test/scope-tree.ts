@@ -10,7 +10,7 @@
  * every `finally` runs exactly once.
  */
 import fc from 'fast-check';
-import type * as Weft from '../src/index.js';
+import type * as Weft from '../src/index.ts';
 
 type Kind = 'task' | 'scope' | 'timeout' | 'moveOn' | 'shield';
 
@@ -84,7 +84,10 @@ export async function checkTree(weft: typeof Weft, root: TreeNode): Promise<stri
           case 'task':
             break;
           case 'scope':
-            await settledAfter(holder, weft.scope((s) => enter({ scope: s, signal: s.signal })));
+            await settledAfter(
+              holder,
+              weft.scope((s) => enter({ scope: s, signal: s.signal })),
+            );
             break;
           case 'timeout':
             await settledAfter(holder, weft.timeout(child.ms, enter));
@@ -141,7 +144,8 @@ export async function checkTree(weft: typeof Weft, root: TreeNode): Promise<stri
 
   for (const end of taskEnds) {
     const settled = scopeSettled.get(end.scope);
-    if (settled === undefined) problems.push(`task of node ${end.id} ran in a scope that never settled`);
+    if (settled === undefined)
+      problems.push(`task of node ${end.id} ran in a scope that never settled`);
     else if (end.at > settled) problems.push(`task of node ${end.id} outlived its scope`);
   }
   for (const [id, count] of finallyCount) {
@@ -163,7 +167,8 @@ export async function checkTree(weft: typeof Weft, root: TreeNode): Promise<stri
       problems.push(`unexpected outcome: ${String(error)}`);
     }
   }
-  if (unhandled.length > 0) problems.push(`unhandled rejections: ${unhandled.map(String).join(', ')}`);
+  if (unhandled.length > 0)
+    problems.push(`unhandled rejections: ${unhandled.map(String).join(', ')}`);
   if (clock.pendingTimers !== 0) problems.push(`${clock.pendingTimers} timers left pending`);
   return problems;
 }

@@ -1,4 +1,4 @@
-import { noop } from './schedule.js';
+import { noop } from './schedule.ts';
 
 /**
  * Settles like `promise`, or rejects with `signal.reason` as soon as `signal` aborts.

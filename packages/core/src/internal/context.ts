@@ -1,4 +1,4 @@
-import type { TaskContext } from '../task.js';
+import type { TaskContext } from '../task.ts';
 
 interface Storage {
   getStore(): TaskContext | undefined;

@@ -1,6 +1,6 @@
-import type { TaskContext } from '../task.js';
-import { abortable, isThenable } from './abortable.js';
-import { describe } from './validate.js';
+import type { TaskContext } from '../task.ts';
+import { abortable, isThenable } from './abortable.ts';
+import { describe } from './validate.ts';
 
 /** Turns a gather/race item into its value inside a task: call, observe or pass through. */
 export function resolveItem(item: unknown, ctx: TaskContext): unknown {

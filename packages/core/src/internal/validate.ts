@@ -65,7 +65,10 @@ export function assertCount(name: string, value: unknown, min = 1): asserts valu
   }
 }
 
-export function assertSignal(name: string, value: unknown): asserts value is AbortSignal | undefined {
+export function assertSignal(
+  name: string,
+  value: unknown,
+): asserts value is AbortSignal | undefined {
   if (value === undefined) return;
   if (
     typeof value !== 'object' ||

@@ -1,0 +1,25 @@
+// pnpm bench [filter]: runs every benchmark (or those whose suite/case contains the
+// filter), prints the tables, and writes bench/results.json. Never part of CI.
+import { writeFileSync } from 'node:fs';
+import { arch, cpus, platform } from 'node:os';
+import { type Case, type Row, runCase } from './harness.ts';
+import * as core from './suites/core.ts';
+
+const filter = process.argv[2];
+const budgetMs = Number(process.env.BENCH_BUDGET_MS ?? 600);
+const all: Case[] = [...core.cases];
+const chosen = filter ? all.filter((c) => `${c.suite} ${c.case}`.includes(filter)) : all;
+
+console.log(
+  `weft benchmarks on Node ${process.version} (${platform()} ${arch()}, ${cpus().length} cpus, ${cpus()[0]?.model ?? '?'})`,
+);
+const rows: Row[] = [];
+for (const c of chosen) rows.push(...(await runCase(c, budgetMs)));
+const memory = !filter || 'memory'.includes(filter) ? await core.memory() : [];
+
+const file = new URL('./results.json', import.meta.url);
+writeFileSync(
+  file,
+  `${JSON.stringify({ node: process.version, date: new Date().toISOString(), rows, memory }, null, 2)}\n`,
+);
+console.log(`\nwrote ${file.pathname}`);

@@ -1,0 +1,2 @@
+export { DatabaseError, SqlState, type SqlStateCode } from './errors.ts';
+export { createRandom, type Random } from './random.ts';

@@ -1,0 +1,132 @@
+// Runtime-agnostic checks of the packed packages' public API. Loaded by esm.mjs (import)
+// and cjs.cjs (require); prints one `SMOKE {json}` line with the counts.
+'use strict';
+
+function assert(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function rejects(promise) {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+function checks({ core, http, dbSim }) {
+  const {
+    gather,
+    scope,
+    sleep,
+    timeout,
+    TestClock,
+    TaskGroupError,
+    TimeoutError,
+    run,
+    settle,
+    map,
+    race,
+    moveOnAfter,
+    shield,
+    isCancellation,
+    unwrapError,
+  } = core;
+  return {
+    'core: tutorial gather takes 2 s of virtual time, not 6 s': async () => {
+      const clock = new TestClock({ autoAdvance: true });
+      const fetchData = async (name) => {
+        await sleep(2000);
+        return `Data from ${name}`;
+      };
+      const started = clock.now();
+      const results = await gather(
+        [() => fetchData('API-1'), () => fetchData('API-2'), () => fetchData('API-3')],
+        { clock },
+      );
+      assert(clock.now() - started === 2000, `took ${clock.now() - started}`);
+      assert(results.join() === 'Data from API-1,Data from API-2,Data from API-3', results.join());
+    },
+    'core: a failing task cancels its siblings and the scope rejects with TaskGroupError':
+      async () => {
+        const clock = new TestClock({ autoAdvance: true });
+        let cancelled = false;
+        const error = await rejects(
+          scope(
+            async (s) => {
+              s.spawn(async ({ signal }) => {
+                await sleep(10_000, { signal }).catch((e) => {
+                  cancelled = isCancellation(e);
+                  throw e;
+                });
+              });
+              s.spawn(async () => {
+                throw new Error('boom');
+              });
+            },
+            { clock },
+          ),
+        );
+        assert(error instanceof TaskGroupError, String(error));
+        assert(unwrapError(error).message === 'boom', 'unwrap');
+        assert(cancelled, 'sibling not cancelled');
+        assert(clock.pendingTimers === 0, 'timer left');
+      },
+    'core: timeout rejects with TimeoutError; moveOnAfter resolves undefined': async () => {
+      const clock = new TestClock({ autoAdvance: true });
+      const error = await rejects(timeout(50, () => sleep(1000), { clock }));
+      assert(error instanceof TimeoutError && error.name === 'TimeoutError', String(error));
+      assert((await moveOnAfter(50, () => sleep(1000), { clock })) === undefined, 'moveOnAfter');
+    },
+    'core: settle, map, race, shield and run': async () => {
+      const outcomes = await settle([() => 1, () => Promise.reject(new Error('x'))]);
+      assert(outcomes[0].status === 'fulfilled' && outcomes[1].status === 'rejected', 'settle');
+      const doubled = await map([1, 2, 3], async (n) => n * 2, { concurrency: 2 });
+      assert(doubled.join() === '2,4,6', 'map');
+      assert((await race([() => sleep(1000).then(() => 'slow'), () => 'fast'])) === 'fast', 'race');
+      assert((await shield(() => 'kept')) === 'kept', 'shield');
+      assert((await run(async () => 42, { handleSignals: false })) === 42, 'run');
+    },
+    'core: real timers (systemClock) and bad input errors': async () => {
+      await sleep(5);
+      const error = await rejects(sleep(-1));
+      assert(error instanceof RangeError && /`ms`/.test(error.message), String(error));
+    },
+    'http: error family': async () => {
+      const err = new http.HttpError(
+        { method: 'get', url: 'http://127.0.0.1/x' },
+        404,
+        'Not Found',
+        'nope',
+      );
+      assert(err instanceof http.HttpClientError && err.status === 404, 'HttpError');
+      assert(http.TimeoutError === TimeoutError, 'TimeoutError is shared with core');
+    },
+    'db-sim: seeded random replays; DatabaseError codes': async () => {
+      const a = dbSim.createRandom(5);
+      const b = dbSim.createRandom(5);
+      assert(a.next() === b.next(), 'random');
+      assert(
+        new dbSim.DatabaseError(dbSim.SqlState.uniqueViolation, 'dup').code === '23505',
+        'code',
+      );
+    },
+  };
+}
+
+async function runChecks(api, label) {
+  let passed = 0;
+  const failures = [];
+  for (const [name, fn] of Object.entries(checks(api))) {
+    try {
+      await fn();
+      passed++;
+    } catch (error) {
+      failures.push(`${name}: ${error && error.stack ? error.stack : error}`);
+    }
+  }
+  console.log(`SMOKE ${JSON.stringify({ label, passed, failed: failures.length, failures })}`);
+}
+
+module.exports = { runChecks };

@@ -1,0 +1,6 @@
+import * as core from '@weft/core';
+import * as dbSim from '@weft/db-sim';
+import * as http from '@weft/http';
+import checks from './checks.cjs';
+
+await checks.runChecks({ core, http, dbSim }, 'import');
