@@ -23,3 +23,26 @@ export { type SleepOptions, sleep } from './sleep.ts';
 export type { SpawnOptions, Task, TaskContext, TaskFn, TaskState } from './task.ts';
 export { TestClock, type TestClockOptions } from './test-clock.ts';
 export { deadline, moveOnAfter, type TimeoutOptions, timeout } from './timeout.ts';
+export { Barrier, BrokenBarrierError } from './barrier.ts';
+export { Condition } from './condition.ts';
+export { Event } from './event.ts';
+export { type BatchOptions, batch } from './iter/batch.ts';
+export { buffer } from './iter/buffer.ts';
+export { type MapConcurrentOptions, mapConcurrent } from './iter/map-concurrent.ts';
+export { merge } from './iter/merge.ts';
+export { take } from './iter/take.ts';
+export type { PipeOptions } from './internal/pipe.ts';
+export { Queue, type QueueOptions, QueueShutDownError, type ShutdownOptions } from './queue.ts';
+export {
+  RateLimiter,
+  type RateAcquireOptions,
+  type RateLimiterOptions,
+} from './rate-limiter.ts';
+export {
+  type RetryContext,
+  RetryError,
+  type RetryEvent,
+  type RetryOptions,
+  retry,
+} from './retry.ts';
+export { type AcquireOptions, Mutex, type Permit, Semaphore } from './semaphore.ts';

@@ -1,0 +1,131 @@
+import { callerSignal, enqueue, WaiterList } from './internal/waiters.ts';
+import { assertCount, assertFunction, assertOptions, assertSignal } from './internal/validate.ts';
+import type { AcquireOptions, Permit } from './semaphore.ts';
+
+/**
+ * A condition variable (asyncio's `Condition`): tasks hold its lock, check some shared
+ * state, and `wait()` until another task changes it and calls `notify()`.
+ *
+ * `wait()` must be called while holding the lock: it releases the lock, waits for a
+ * notification, and takes the lock back before it returns — also when it is cancelled,
+ * so that the caller's `using` releases a lock it really holds.
+ *
+ * @example
+ * ```ts
+ * import { Condition } from '@weft/core';
+ *
+ * const items: string[] = [];
+ * const cond = new Condition();
+ *
+ * async function consume(): Promise<string> {
+ *   using lock = await cond.acquire();
+ *   await cond.waitFor(() => items.length > 0);
+ *   return items.shift()!;
+ * }
+ *
+ * async function produce(item: string): Promise<void> {
+ *   using lock = await cond.acquire();
+ *   items.push(item);
+ *   cond.notify();
+ * }
+ * ```
+ */
+export class Condition {
+  #locked = false;
+  readonly #lockWaiters: WaiterList<void> = new WaiterList();
+  readonly #notifyWaiters: WaiterList<void> = new WaiterList();
+
+  /** Whether someone holds the lock. */
+  get locked(): boolean {
+    return this.#locked;
+  }
+
+  /** How many callers wait in `wait()` for a notification. */
+  get waiting(): number {
+    return this.#notifyWaiters.size;
+  }
+
+  /** Takes the lock (FIFO) and resolves with a permit that releases it. */
+  async acquire(options?: AcquireOptions): Promise<Permit> {
+    assertOptions('options', options);
+    assertSignal('options.signal', options?.signal);
+    await this.#lock(callerSignal(options?.signal));
+    let released = false;
+    const release = (): void => {
+      if (released) throw new TypeError('This permit was already released');
+      released = true;
+      this.#unlock();
+    };
+    return {
+      get released() {
+        return released;
+      },
+      release,
+      [Symbol.dispose]() {
+        if (!released) release();
+      },
+    };
+  }
+
+  /**
+   * Releases the lock, waits until notified, and takes the lock back. Throws a
+   * `TypeError` when the lock is not held.
+   */
+  async wait(options?: AcquireOptions): Promise<void> {
+    assertOptions('options', options);
+    assertSignal('options.signal', options?.signal);
+    if (!this.#locked) throw new TypeError('Condition.wait() needs the lock: call acquire() first');
+    const signal = callerSignal(options?.signal);
+    const notified = signal?.aborted
+      ? Promise.reject(signal.reason)
+      : enqueue(this.#notifyWaiters, signal).promise;
+    this.#unlock();
+    try {
+      await notified;
+    } finally {
+      // Take the lock back even when cancelled: the caller releases it afterwards.
+      await this.#lock(undefined);
+    }
+  }
+
+  /** Waits (as `wait()` does) until `predicate()` is true; returns its last value. */
+  async waitFor<T>(predicate: () => T, options?: AcquireOptions): Promise<T> {
+    assertFunction('predicate', predicate);
+    let result = predicate();
+    while (!result) {
+      await this.wait(options);
+      result = predicate();
+    }
+    return result;
+  }
+
+  /** Wakes up to `n` waiters (default 1). Throws a `TypeError` when the lock is not held. */
+  notify(n = 1): void {
+    assertCount('n', n, 0);
+    if (!this.#locked)
+      throw new TypeError('Condition.notify() needs the lock: call acquire() first');
+    for (let i = 0; i < n && this.#notifyWaiters.head !== undefined; i++) {
+      this.#notifyWaiters.head.fulfil();
+    }
+  }
+
+  /** Wakes every waiter. */
+  notifyAll(): void {
+    this.notify(Number.POSITIVE_INFINITY);
+  }
+
+  #lock(signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (!this.#locked && this.#lockWaiters.size === 0) {
+      this.#locked = true;
+      return Promise.resolve();
+    }
+    return enqueue(this.#lockWaiters, signal).promise;
+  }
+
+  #unlock(): void {
+    const next = this.#lockWaiters.head;
+    if (next !== undefined) next.fulfil();
+    else this.#locked = false;
+  }
+}

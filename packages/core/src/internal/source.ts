@@ -1,0 +1,70 @@
+import { abortable } from './abortable.ts';
+import { noop } from './schedule.ts';
+import { describe } from './validate.ts';
+
+/** An async iterator being consumed, with what is needed to close it safely. */
+export interface Source<T> {
+  readonly iterator: AsyncIterator<T> | Iterator<T>;
+  /** The raw `next()` promise in flight, if any. */
+  inflight: Promise<unknown> | undefined;
+  /** The source ended (or failed) on its own: nothing to close. */
+  done: boolean;
+}
+
+export function openSource<T>(name: string, source: AsyncIterable<T> | Iterable<T>): Source<T> {
+  if (source !== null && source !== undefined) {
+    const asyncIt = (source as AsyncIterable<T>)[Symbol.asyncIterator];
+    if (typeof asyncIt === 'function')
+      return { iterator: asyncIt.call(source), inflight: undefined, done: false };
+    const syncIt = (source as Iterable<T>)[Symbol.iterator];
+    if (typeof syncIt === 'function')
+      return { iterator: syncIt.call(source), inflight: undefined, done: false };
+  }
+  throw new TypeError(
+    `Expected \`${name}\` to be an async iterable or iterable, got ${describe(source)}`,
+  );
+}
+
+/**
+ * Pulls the next value. With a signal, rejects as soon as it aborts even when the source
+ * is stuck in an await that ignores cancellation (its `next()` keeps running and is
+ * observed, so its outcome is never unhandled).
+ */
+export async function pull<T>(
+  src: Source<T>,
+  signal: AbortSignal | undefined,
+): Promise<IteratorResult<T>> {
+  signal?.throwIfAborted();
+  const raw = Promise.resolve(src.iterator.next());
+  src.inflight = raw;
+  const clear = (): void => {
+    if (src.inflight === raw) src.inflight = undefined;
+  };
+  raw.then(clear, clear);
+  try {
+    const step = await (signal === undefined ? raw : abortable(raw, signal));
+    if (step.done) src.done = true;
+    return step;
+  } catch (error) {
+    if (src.inflight === undefined && !signal?.aborted) src.done = true; // the source threw
+    throw error;
+  }
+}
+
+/**
+ * Closes the source (`return()`) unless it ended by itself. When a `next()` is still in
+ * flight (the source is stuck in an await), `return()` is requested for when it gets
+ * there, without waiting for it: the caller ends promptly, and nothing is unhandled.
+ */
+export async function closeSource<T>(src: Source<T>): Promise<void> {
+  if (src.done) return;
+  src.done = true;
+  const iterator = src.iterator as AsyncIterator<T>;
+  if (typeof iterator.return !== 'function') return;
+  if (src.inflight !== undefined) {
+    const closeLater = (): Promise<void> => Promise.resolve(iterator.return!()).then(noop, noop);
+    src.inflight.then(closeLater, noop);
+    return;
+  }
+  await iterator.return();
+}
