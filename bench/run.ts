@@ -3,11 +3,12 @@
 import { writeFileSync } from 'node:fs';
 import { arch, cpus, platform } from 'node:os';
 import { type Case, type Row, runCase } from './harness.ts';
+import * as coordination from './suites/coordination.ts';
 import * as core from './suites/core.ts';
 
 const filter = process.argv[2];
 const budgetMs = Number(process.env.BENCH_BUDGET_MS ?? 600);
-const all: Case[] = [...core.cases];
+const all: Case[] = [...core.cases, ...coordination.cases];
 const chosen = filter ? all.filter((c) => `${c.suite} ${c.case}`.includes(filter)) : all;
 
 console.log(
@@ -15,7 +16,7 @@ console.log(
 );
 const rows: Row[] = [];
 for (const c of chosen) rows.push(...(await runCase(c, budgetMs)));
-const memory = !filter || 'memory'.includes(filter) ? await core.memory() : [];
+const memory = !filter || filter.includes('memory') ? await core.memory() : [];
 
 const file = new URL('./results.json', import.meta.url);
 writeFileSync(

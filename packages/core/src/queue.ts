@@ -30,6 +30,18 @@ export interface ShutdownOptions {
 const OPEN = 0;
 const CLOSED = 1;
 
+/** What weft's own helpers may do with a queue beyond its public API. */
+export interface QueueInternals {
+  /**
+   * `put` without a signal: the caller (a pipe) rejects its pending puts in bulk by
+   * closing the queue when it is cancelled, instead of a listener per put.
+   */
+  put<T>(queue: Queue<T>, item: T): Promise<void>;
+}
+
+/** Set once by `Queue`'s static block. */
+export let queueInternals: QueueInternals;
+
 /**
  * A FIFO queue between tasks (asyncio's `Queue`), async-iterable.
  *
@@ -64,6 +76,17 @@ export class Queue<T> implements AsyncIterable<T> {
   #state = OPEN;
   readonly #getters: WaiterList<T> = new WaiterList();
   readonly #putters: WaiterList<void> = new WaiterList();
+
+  static {
+    queueInternals = {
+      put: (queue, item) => {
+        if (queue.#state === CLOSED)
+          return Promise.reject(new QueueShutDownError('Cannot put: the queue is closed'));
+        if (queue.#offer(item)) return Promise.resolve();
+        return enqueue(queue.#putters, undefined, item).promise;
+      },
+    };
+  }
 
   constructor(options: QueueOptions = {}) {
     assertOptions('options', options);

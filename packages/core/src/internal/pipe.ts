@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from '../clock.ts';
 import { TaskGroupError } from '../errors.ts';
-import { Queue, QueueShutDownError } from '../queue.ts';
+import { Queue, QueueShutDownError, queueInternals } from '../queue.ts';
 import { Scope } from '../scope.ts';
 import type { TaskContext } from '../task.ts';
 import { currentContext } from './context.ts';
@@ -35,6 +35,28 @@ export class Pipe<T> {
     this.clock = options?.clock ?? ctx?.clock ?? systemClock;
     this.queue = new Queue<T>({ capacity });
     this.scope = new Scope({ signal: this.#outer, clock: this.clock, name });
+    // One listener for the whole pipe: when its producers are cancelled, pending puts
+    // reject (queued items stay for the consumer) and `onCancel` hooks release the rest.
+    this.scope.signal.addEventListener(
+      'abort',
+      () => {
+        this.queue.close();
+        for (const hook of this.#onCancel) hook(this.scope.signal.reason);
+      },
+      { once: true },
+    );
+  }
+
+  readonly #onCancel: Array<(reason: unknown) => void> = [];
+
+  /** Runs `hook` when the producers are cancelled. */
+  onCancel(hook: (reason: unknown) => void): void {
+    this.#onCancel.push(hook);
+  }
+
+  /** Queues `item` for the consumer, waiting while the queue is full. */
+  put(item: T): Promise<void> {
+    return queueInternals.put(this.queue, item);
   }
 
   /** The signal consumers wait with: the caller's, not the producers'. */
@@ -91,6 +113,11 @@ export class Pipe<T> {
 export async function* drain<T>(pipe: Pipe<T>): AsyncGenerator<T, void, undefined> {
   try {
     for (;;) {
+      const ready = pipe.queue.tryGet();
+      if (ready !== undefined) {
+        yield ready.value;
+        continue;
+      }
       const step = await pipe.next();
       if (step.done) return;
       yield step.value;

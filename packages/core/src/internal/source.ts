@@ -1,4 +1,4 @@
-import { abortable } from './abortable.ts';
+import { abortable, isThenable } from './abortable.ts';
 import { noop } from './schedule.ts';
 import { describe } from './validate.ts';
 
@@ -26,16 +26,35 @@ export function openSource<T>(name: string, source: AsyncIterable<T> | Iterable<
 }
 
 /**
- * Pulls the next value. With a signal, rejects as soon as it aborts even when the source
- * is stuck in an await that ignores cancellation (its `next()` keeps running and is
+ * Pulls the next value. From a sync iterator it returns the step as is (no promise). From
+ * an async one, with a signal, it rejects as soon as the signal aborts even when the
+ * source is stuck in an await that ignores cancellation (its `next()` keeps running and is
  * observed, so its outcome is never unhandled).
  */
-export async function pull<T>(
+export function pull<T>(
   src: Source<T>,
   signal: AbortSignal | undefined,
+): IteratorResult<T> | Promise<IteratorResult<T>> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  let step: IteratorResult<T> | Promise<IteratorResult<T>>;
+  try {
+    step = src.iterator.next();
+  } catch (error) {
+    src.done = true;
+    throw error;
+  }
+  if (!isThenable(step)) {
+    if (step.done) src.done = true;
+    return step;
+  }
+  return pullAsync(src, Promise.resolve(step), signal);
+}
+
+async function pullAsync<T>(
+  src: Source<T>,
+  raw: Promise<IteratorResult<T>>,
+  signal: AbortSignal | undefined,
 ): Promise<IteratorResult<T>> {
-  signal?.throwIfAborted();
-  const raw = Promise.resolve(src.iterator.next());
   src.inflight = raw;
   const clear = (): void => {
     if (src.inflight === raw) src.inflight = undefined;

@@ -32,7 +32,7 @@ export function buffer<T>(
         for (;;) {
           const step = await pull(src, signal);
           if (step.done) return;
-          await pipe.queue.put(step.value, { signal });
+          await pipe.put(step.value);
         }
       } finally {
         await closeSource(src);

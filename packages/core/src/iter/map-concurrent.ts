@@ -1,4 +1,6 @@
-import { drain, Pipe, type PipeOptions } from '../internal/pipe.ts';
+import { isThenable } from '../internal/abortable.ts';
+import { Pipe, type PipeOptions } from '../internal/pipe.ts';
+import { noop } from '../internal/schedule.ts';
 import { closeSource, openSource, pull } from '../internal/source.ts';
 import {
   assertCount,
@@ -7,7 +9,6 @@ import {
   assertSignal,
   describe,
 } from '../internal/validate.ts';
-import { type Permit, Semaphore } from '../semaphore.ts';
 import type { TaskContext } from '../task.ts';
 
 /** Options of {@link mapConcurrent}. */
@@ -21,9 +22,10 @@ export interface MapConcurrentOptions extends PipeOptions {
 /**
  * A streaming `map`: calls `fn(item, ctx, index)` on items of `source` as they arrive,
  * at most `concurrency` at once, and yields the results in input order (or as they
- * complete with `ordered: false`). Backpressure: at most `concurrency` calls run at
- * once, and at most `concurrency` finished results wait for the consumer. The first failure cancels the calls in flight,
- * closes the source, and is raised after the results already yielded.
+ * complete with `ordered: false`). Backpressure: at most `concurrency` calls run at once,
+ * and at most `concurrency` finished results wait for the consumer. The first failure
+ * cancels the calls in flight, closes the source, and is raised after the results
+ * already yielded.
  *
  * @example
  * ```ts
@@ -54,71 +56,72 @@ export function mapConcurrent<T, R>(
   }
   const concurrency = options.concurrency;
   return (async function* () {
-    const capacity = Math.min(concurrency, 1024);
-    const pipe = new Pipe<Awaited<R>>(capacity, options, 'mapConcurrent');
-    const slots = new Semaphore(concurrency);
-    const finished = new Map<number, { value: Awaited<R>; permit: Permit }>();
+    const pipe = new Pipe<Awaited<R>>(Math.min(concurrency, 1024), options, 'mapConcurrent');
+    let index = 0;
+    let exhausted = false;
+    // Async sources are pulled one at a time: overlapping next() calls are not safe.
+    let pulling: Promise<unknown> = Promise.resolve();
+    const next = (signal: AbortSignal): IteratorResult<T> | Promise<IteratorResult<T>> => {
+      if (pulling === undefined) return pull(src, signal);
+      const step = pulling.then(() => pull(src, signal));
+      pulling = step.then(noop, noop);
+      return step;
+    };
+    // Ordered mode: results go out in index order; a worker waits for its turn, so at
+    // most `concurrency` finished results are held. A cancelled pipe rejects every turn.
     let nextOut = 0;
-    let emitting = false;
-    // Emits finished results in input order; one emitter at a time.
-    const emitInOrder = async (signal: AbortSignal): Promise<void> => {
-      if (emitting) return;
-      emitting = true;
-      try {
-        for (let r = finished.get(nextOut); r !== undefined; r = finished.get(nextOut)) {
-          finished.delete(nextOut);
-          nextOut++;
-          try {
-            await pipe.queue.put(r.value, { signal });
-          } finally {
-            r.permit.release();
-          }
-        }
-      } finally {
-        emitting = false;
+    const turns = new Map<number, { resolve: () => void; reject: (reason: unknown) => void }>();
+    pipe.onCancel((reason) => {
+      for (const turn of turns.values()) turn.reject(reason);
+      turns.clear();
+    });
+    const waitTurn = (i: number, signal: AbortSignal): Promise<void> => {
+      signal.throwIfAborted();
+      return new Promise<void>((resolve, reject) => turns.set(i, { resolve, reject }));
+    };
+    const advance = (): void => {
+      const turn = turns.get(++nextOut);
+      if (turn !== undefined) {
+        turns.delete(nextOut);
+        turn.resolve();
       }
     };
-    pipe.produce('mapConcurrent-feeder', async ({ signal }) => {
-      try {
-        for (let index = 0; ; index++) {
-          const permit = await slots.acquire({ signal });
-          let step: IteratorResult<T>;
-          try {
-            step = await pull(src, signal);
-          } catch (error) {
-            permit.release();
-            throw error;
-          }
-          if (step.done) {
-            permit.release();
-            return;
-          }
-          const item = step.value;
-          const i = index;
-          pipe.produce(`mapConcurrent#${i}`, async (ctx) => {
-            let value: Awaited<R>;
-            try {
-              value = await fn(item, ctx, i);
-            } catch (error) {
-              permit.release();
-              throw error;
-            }
-            if (!ordered) {
-              try {
-                await pipe.queue.put(value, { signal: ctx.signal });
-              } finally {
-                permit.release();
-              }
-              return;
-            }
-            finished.set(i, { value, permit });
-            await emitInOrder(ctx.signal);
-          });
+    const worker = async (ctx: TaskContext): Promise<void> => {
+      const { signal } = ctx;
+      while (!exhausted) {
+        // Synchronous steps stay synchronous: no await for a sync source or a sync fn.
+        let step = next(signal);
+        if (isThenable(step)) step = await step;
+        if (step.done) {
+          exhausted = true;
+          return;
         }
-      } finally {
-        await closeSource(src);
+        const i = index++;
+        let value = fn(step.value, ctx, i);
+        if (isThenable(value)) value = await value;
+        if (ordered && i !== nextOut) await waitTurn(i, signal);
+        if (!pipe.queue.tryPut(value as Awaited<R>)) await pipe.put(value as Awaited<R>);
+        if (ordered) advance();
       }
-    });
-    yield* drain(pipe);
+    };
+    const isAsync = typeof (source as AsyncIterable<T>)[Symbol.asyncIterator] === 'function';
+    if (!isAsync) pulling = undefined as unknown as Promise<unknown>;
+    for (let w = 0; w < concurrency && w < 1024; w++)
+      pipe.produce(`mapConcurrent-worker-${w}`, worker);
+    try {
+      for (;;) {
+        const ready = pipe.queue.tryGet();
+        if (ready !== undefined) {
+          yield ready.value;
+          continue;
+        }
+        const step = await pipe.next();
+        if (step.done) return;
+        yield step.value;
+      }
+    } finally {
+      await pipe.close();
+      await closeSource(src);
+    }
   })();
 }
