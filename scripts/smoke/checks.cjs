@@ -93,6 +93,56 @@ function checks({ core, http, dbSim }) {
       const error = await rejects(sleep(-1));
       assert(error instanceof RangeError && /`ms`/.test(error.message), String(error));
     },
+    'core: Semaphore caps concurrency; Queue, retry and mapConcurrent work': async () => {
+      const {
+        Semaphore,
+        Queue,
+        QueueShutDownError,
+        retry,
+        RetryError,
+        mapConcurrent,
+        merge,
+        take,
+      } = core;
+      const clock = new TestClock({ autoAdvance: true });
+      const sem = new Semaphore(3);
+      let inFlight = 0;
+      let peak = 0;
+      await gather(
+        Array.from({ length: 10 }, () => async () => {
+          const permit = await sem.acquire();
+          try {
+            inFlight++;
+            peak = Math.max(peak, inFlight);
+            await sleep(100);
+            inFlight--;
+          } finally {
+            permit.release();
+          }
+        }),
+        { clock },
+      );
+      assert(peak === 3, `peak ${peak}`);
+      const q = new Queue({ capacity: 2 });
+      await q.put(1);
+      await q.put(2);
+      q.close();
+      const drained = [];
+      for await (const x of q) drained.push(x);
+      assert(drained.join() === '1,2', 'queue drain');
+      assert((await rejects(q.put(3))) instanceof QueueShutDownError, 'closed queue');
+      const error = await rejects(
+        retry(() => Promise.reject(new Error('nope')), { attempts: 2, clock }),
+      );
+      assert(error instanceof RetryError && error.errors.length === 2, String(error));
+      const out = [];
+      for await (const x of mapConcurrent([3, 1, 2], async (n) => n * 10, { concurrency: 2 }))
+        out.push(x);
+      assert(out.join() === '30,10,20', `mapConcurrent ${out}`);
+      const merged = [];
+      for await (const x of take(merge([1, 2], [3]), 3)) merged.push(x);
+      assert(merged.length === 3, 'merge/take');
+    },
     'http: error family': async () => {
       const err = new http.HttpError(
         { method: 'get', url: 'http://127.0.0.1/x' },

@@ -1,5 +1,5 @@
-import { callerSignal, enqueue, WaiterList } from './internal/waiters.ts';
-import { assertCount, assertOptions, assertSignal } from './internal/validate.ts';
+import { enqueue, WaiterList, waitSignal } from './internal/waiters.ts';
+import { assertCount } from './internal/validate.ts';
 import type { AcquireOptions } from './semaphore.ts';
 
 /**
@@ -62,15 +62,9 @@ export class Barrier {
 
   /** Arrives and waits for the others; resolves with this arrival's index. */
   wait(options?: AcquireOptions): Promise<number> {
-    try {
-      assertOptions('options', options);
-      assertSignal('options.signal', options?.signal);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    const signal = waitSignal(options);
+    if (signal instanceof Promise) return signal;
     if (this.#broken) return Promise.reject(new BrokenBarrierError());
-    const signal = callerSignal(options?.signal);
-    if (signal?.aborted) return Promise.reject(signal.reason);
     const index = this.#waiters.size;
     if (index === this.#parties - 1) {
       let i = 0;

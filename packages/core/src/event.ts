@@ -1,5 +1,4 @@
-import { callerSignal, enqueue, WaiterList } from './internal/waiters.ts';
-import { assertOptions, assertSignal } from './internal/validate.ts';
+import { enqueue, WaiterList, waitSignal } from './internal/waiters.ts';
 import type { AcquireOptions } from './semaphore.ts';
 
 /**
@@ -48,14 +47,8 @@ export class Event {
 
   /** Resolves once the flag is set (at once if it is). Rejects with the signal's reason. */
   wait(options?: AcquireOptions): Promise<void> {
-    try {
-      assertOptions('options', options);
-      assertSignal('options.signal', options?.signal);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const signal = callerSignal(options?.signal);
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    const signal = waitSignal(options);
+    if (signal instanceof Promise) return signal;
     if (this.#set) return Promise.resolve();
     return enqueue(this.#waiters, signal).promise;
   }

@@ -1,5 +1,5 @@
-import { callerSignal, enqueue, WaiterList } from './internal/waiters.ts';
-import { assertCount, assertOptions, assertSignal, describe } from './internal/validate.ts';
+import { enqueue, WaiterList, waitSignal } from './internal/waiters.ts';
+import { assertCount, assertOptions, describe } from './internal/validate.ts';
 import type { AcquireOptions } from './semaphore.ts';
 
 /**
@@ -111,16 +111,10 @@ export class Queue<T> implements AsyncIterable<T> {
 
   /** Adds `item`, waiting while the queue is full. */
   put(item: T, options?: AcquireOptions): Promise<void> {
-    try {
-      assertOptions('options', options);
-      assertSignal('options.signal', options?.signal);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    const signal = waitSignal(options);
+    if (signal instanceof Promise) return signal;
     if (this.#state === CLOSED)
       return Promise.reject(new QueueShutDownError('Cannot put: the queue is closed'));
-    const signal = callerSignal(options?.signal);
-    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#offer(item)) return Promise.resolve();
     return enqueue(this.#putters, signal, item).promise;
   }
@@ -133,14 +127,8 @@ export class Queue<T> implements AsyncIterable<T> {
 
   /** Takes the oldest item, waiting while the queue is empty. */
   get(options?: AcquireOptions): Promise<T> {
-    try {
-      assertOptions('options', options);
-      assertSignal('options.signal', options?.signal);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const signal = callerSignal(options?.signal);
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    const signal = waitSignal(options);
+    if (signal instanceof Promise) return signal;
     if (this.size > 0) return Promise.resolve(this.#take());
     if (this.#state === CLOSED) return Promise.reject(new QueueShutDownError());
     return enqueue(this.#getters, signal).promise;

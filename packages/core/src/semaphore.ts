@@ -1,5 +1,5 @@
-import { callerSignal, enqueue, WaiterList } from './internal/waiters.ts';
-import { assertCount, assertFunction, assertOptions, assertSignal } from './internal/validate.ts';
+import { enqueue, WaiterList, waitSignal } from './internal/waiters.ts';
+import { assertCount, assertFunction } from './internal/validate.ts';
 
 /** Options of `acquire` and `run` on coordination primitives. */
 export interface AcquireOptions {
@@ -89,14 +89,8 @@ export class Semaphore {
    * it aborts first; the permit it would have had goes to the next waiter.
    */
   acquire(options?: AcquireOptions): Promise<Permit> {
-    try {
-      assertOptions('options', options);
-      assertSignal('options.signal', options?.signal);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const signal = callerSignal(options?.signal);
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    const signal = waitSignal(options);
+    if (signal instanceof Promise) return signal;
     if (this.#available > 0 && this.#waiters.size === 0) {
       this.#available--;
       return Promise.resolve(new SemaphorePermit(this.#releaseOne));

@@ -4,6 +4,7 @@ import { Queue, QueueShutDownError, queueInternals } from '../queue.ts';
 import { Scope } from '../scope.ts';
 import type { TaskContext } from '../task.ts';
 import { currentContext } from './context.ts';
+import { closeSource, pull, type Source } from './source.ts';
 
 /** Options every async-iterable helper takes. */
 export interface PipeOptions {
@@ -84,6 +85,21 @@ export class Pipe<T> {
     );
   }
 
+  /** Starts a producer that copies `src` into the queue, and closes `src` when it stops. */
+  pump(name: string, src: Source<T>): void {
+    this.produce(name, async ({ signal }) => {
+      try {
+        for (;;) {
+          const step = await pull(src, signal);
+          if (step.done) return;
+          await this.put(step.value);
+        }
+      } finally {
+        await closeSource(src);
+      }
+    });
+  }
+
   /**
    * Waits for the next item; `done` when the producers finished. Raises their failure.
    * A `signal` (default: the caller's) cancels the wait without taking an item.
@@ -110,7 +126,16 @@ export class Pipe<T> {
   }
 }
 
-export async function* drain<T>(pipe: Pipe<T>): AsyncGenerator<T, void, undefined> {
+/**
+ * The consumer side of every helper: `setup()` runs at the first `next()` (so the pipe's
+ * scope belongs to the consumer's task), then items are yielded until the producers end;
+ * stopping for any reason closes the pipe, then runs `after`.
+ */
+export async function* drain<T>(
+  setup: () => Pipe<T>,
+  after?: () => Promise<void>,
+): AsyncGenerator<T, void, undefined> {
+  const pipe = setup();
   try {
     for (;;) {
       const ready = pipe.queue.tryGet();
@@ -124,5 +149,6 @@ export async function* drain<T>(pipe: Pipe<T>): AsyncGenerator<T, void, undefine
     }
   } finally {
     await pipe.close();
+    await after?.();
   }
 }

@@ -1,4 +1,5 @@
 import { currentContext } from './context.ts';
+import { assertOptions, assertSignal } from './validate.ts';
 
 /**
  * A FIFO list of pending waiters with O(1) removal, shared by every coordination
@@ -103,4 +104,22 @@ export function enqueue<T>(
 /** The signal to honour: the explicit one, else the running task's (if any). */
 export function callerSignal(signal: AbortSignal | undefined): AbortSignal | undefined {
   return signal ?? currentContext()?.signal;
+}
+
+/**
+ * The preamble of every waiting method: validates `options`, and returns the signal to
+ * honour — or a rejected promise to return at once when the options are invalid or the
+ * signal already aborted.
+ */
+export function waitSignal(
+  options: { signal?: AbortSignal } | undefined,
+): AbortSignal | undefined | Promise<never> {
+  try {
+    assertOptions('options', options);
+    assertSignal('options.signal', options?.signal);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const signal = callerSignal(options?.signal);
+  return signal?.aborted ? Promise.reject(signal.reason) : signal;
 }

@@ -1,5 +1,5 @@
 import { Pipe, type PipeOptions } from '../internal/pipe.ts';
-import { closeSource, openSource, pull } from '../internal/source.ts';
+import { openSource } from '../internal/source.ts';
 import {
   assertCount,
   assertDuration,
@@ -47,17 +47,7 @@ export function batch<T>(
   const size = options.size;
   return (async function* () {
     const pipe = new Pipe<T>(size, options, 'batch');
-    pipe.produce('batch-reader', async ({ signal }) => {
-      try {
-        for (;;) {
-          const step = await pull(src, signal);
-          if (step.done) return;
-          await pipe.put(step.value);
-        }
-      } finally {
-        await closeSource(src);
-      }
-    });
+    pipe.pump('batch-reader', src);
     try {
       for (;;) {
         const first = await pipe.next();

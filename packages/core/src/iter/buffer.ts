@@ -1,5 +1,5 @@
 import { drain, Pipe, type PipeOptions } from '../internal/pipe.ts';
-import { closeSource, openSource, pull } from '../internal/source.ts';
+import { openSource } from '../internal/source.ts';
 import { assertCount, assertOptions, assertSignal } from '../internal/validate.ts';
 
 /**
@@ -25,19 +25,9 @@ export function buffer<T>(
   assertCount('size', size);
   assertOptions('options', options);
   assertSignal('options.signal', options?.signal);
-  return (async function* () {
+  return drain(() => {
     const pipe = new Pipe<T>(size, options, 'buffer');
-    pipe.produce('buffer-reader', async ({ signal }) => {
-      try {
-        for (;;) {
-          const step = await pull(src, signal);
-          if (step.done) return;
-          await pipe.put(step.value);
-        }
-      } finally {
-        await closeSource(src);
-      }
-    });
-    yield* drain(pipe);
-  })();
+    pipe.pump('buffer-reader', src);
+    return pipe;
+  });
 }

@@ -1,5 +1,5 @@
 import { isThenable } from '../internal/abortable.ts';
-import { Pipe, type PipeOptions } from '../internal/pipe.ts';
+import { drain, Pipe, type PipeOptions } from '../internal/pipe.ts';
 import { noop } from '../internal/schedule.ts';
 import { closeSource, openSource, pull } from '../internal/source.ts';
 import {
@@ -55,7 +55,7 @@ export function mapConcurrent<T, R>(
     throw new TypeError(`Expected \`options.ordered\` to be a boolean, got ${describe(ordered)}`);
   }
   const concurrency = options.concurrency;
-  return (async function* () {
+  const setup = (): Pipe<Awaited<R>> => {
     const pipe = new Pipe<Awaited<R>>(Math.min(concurrency, 1024), options, 'mapConcurrent');
     let index = 0;
     let exhausted = false;
@@ -108,20 +108,7 @@ export function mapConcurrent<T, R>(
     if (!isAsync) pulling = undefined as unknown as Promise<unknown>;
     for (let w = 0; w < concurrency && w < 1024; w++)
       pipe.produce(`mapConcurrent-worker-${w}`, worker);
-    try {
-      for (;;) {
-        const ready = pipe.queue.tryGet();
-        if (ready !== undefined) {
-          yield ready.value;
-          continue;
-        }
-        const step = await pipe.next();
-        if (step.done) return;
-        yield step.value;
-      }
-    } finally {
-      await pipe.close();
-      await closeSource(src);
-    }
-  })();
+    return pipe;
+  };
+  return drain(setup, () => closeSource(src));
 }

@@ -1,5 +1,5 @@
 import { drain, Pipe, type PipeOptions } from '../internal/pipe.ts';
-import { closeSource, openSource, pull, type Source } from '../internal/source.ts';
+import { openSource, type Source } from '../internal/source.ts';
 
 /**
  * Interleaves several sources: yields each item as soon as any source produces it, and
@@ -21,21 +21,9 @@ export function merge<T>(
   ...args: Array<AsyncIterable<T> | Iterable<T> | PipeOptions>
 ): AsyncGenerator<T, void, undefined> {
   const srcs: Source<T>[] = args.map((s, i) => openSource(`sources[${i}]`, s as AsyncIterable<T>));
-  return (async function* () {
+  return drain(() => {
     const pipe = new Pipe<T>(Math.max(1, srcs.length), undefined, 'merge');
-    srcs.forEach((src, i) => {
-      pipe.produce(`merge-source-${i}`, async ({ signal }) => {
-        try {
-          for (;;) {
-            const step = await pull(src, signal);
-            if (step.done) return;
-            await pipe.put(step.value);
-          }
-        } finally {
-          await closeSource(src);
-        }
-      });
-    });
-    yield* drain(pipe);
-  })();
+    srcs.forEach((src, i) => pipe.pump(`merge-source-${i}`, src));
+    return pipe;
+  });
 }
