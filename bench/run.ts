@@ -1,6 +1,6 @@
 // pnpm bench [filter]: runs every benchmark (or those whose suite/case contains the
 // filter), prints the tables, and writes bench/results.json. Never part of CI.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform } from 'node:os';
 import { type Case, type Row, runCase } from './harness.ts';
 import * as coordination from './suites/coordination.ts';
@@ -18,9 +18,15 @@ const rows: Row[] = [];
 for (const c of chosen) rows.push(...(await runCase(c, budgetMs)));
 const memory = !filter || filter.includes('memory') ? await core.memory() : [];
 
+// A filtered run replaces only the rows it measured.
 const file = new URL('./results.json', import.meta.url);
+let previous: { rows?: Row[]; memory?: typeof memory } = {};
+if (filter && existsSync(file)) previous = JSON.parse(readFileSync(file, 'utf8'));
+const measured = new Set(rows.map((r) => `${r.suite}/${r.case}`));
+const allRows = [...(previous.rows ?? []).filter((r) => !measured.has(`${r.suite}/${r.case}`)), ...rows];
+const allMemory = memory.length > 0 ? memory : (previous.memory ?? []);
 writeFileSync(
   file,
-  `${JSON.stringify({ node: process.version, date: new Date().toISOString(), rows, memory }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, date: new Date().toISOString(), rows: allRows, memory: allMemory }, null, 2)}\n`,
 );
 console.log(`\nwrote ${file.pathname}`);

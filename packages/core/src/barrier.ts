@@ -5,6 +5,16 @@ import type { AcquireOptions } from './semaphore.ts';
 /**
  * Raised by {@link Barrier.wait} when the barrier is broken: `abort()` was called, or is
  * called while tasks wait.
+ *
+ * @example
+ * ```ts
+ * import { Barrier, BrokenBarrierError } from '@weft/core';
+ *
+ * const barrier = new Barrier(2);
+ * const waiting = barrier.wait();
+ * barrier.abort();
+ * await waiting.catch((err) => console.log(err instanceof BrokenBarrierError)); // true
+ * ```
  */
 export class BrokenBarrierError extends Error {
   override readonly name: string = 'BrokenBarrierError';

@@ -6,6 +6,15 @@ import type { AcquireOptions } from './semaphore.ts';
  * Raised by a {@link Queue} that was shut down: by `put` once it is closed, and by `get`
  * once it is closed and empty (or at once after `shutdown({ immediate: true })`).
  * Python 3.13's `QueueShutDown`.
+ *
+ * @example
+ * ```ts
+ * import { Queue, QueueShutDownError } from '@weft/core';
+ *
+ * const q = new Queue<number>();
+ * q.close();
+ * await q.put(1).catch((err) => console.log(err instanceof QueueShutDownError)); // true
+ * ```
  */
 export class QueueShutDownError extends Error {
   override readonly name: string = 'QueueShutDownError';

@@ -54,6 +54,17 @@ export interface RetryOptions {
  * The error {@link retry} rejects with when every attempt failed, or a later attempt
  * failed with an error that `retryIf` refused. `errors` holds each attempt's error in
  * order; `cause` is the last one.
+ *
+ * @example
+ * ```ts
+ * import { retry, RetryError } from '@weft/core';
+ *
+ * try {
+ *   await retry(() => fetch('http://127.0.0.1:8080/down'), { attempts: 3 });
+ * } catch (err) {
+ *   if (err instanceof RetryError) console.log(err.errors.length, err.cause); // 3, the last error
+ * }
+ * ```
  */
 export class RetryError extends AggregateError {
   override readonly name: string = 'RetryError';

@@ -11,6 +11,17 @@ export interface AcquireOptions {
  * A permit held from a {@link Semaphore} (or {@link Mutex}). Release it once with
  * `release()`, or let `using` do it: disposing a released permit does nothing, but
  * calling `release()` twice throws, since that is always a bug.
+ *
+ * @example
+ * ```ts
+ * import { Semaphore } from '@weft/core';
+ *
+ * const sem = new Semaphore(2);
+ * {
+ *   using permit = await sem.acquire();
+ *   // … at most 2 callers here at once
+ * } // released here
+ * ```
  */
 export interface Permit extends Disposable {
   release(): void;

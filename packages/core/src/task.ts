@@ -9,6 +9,19 @@ import type { Scope } from './scope.ts';
  * What every task function receives: the `signal` that aborts when the task is
  * cancelled (pass it to `fetch`, `sleep`, …), the `scope` it runs in (to spawn
  * siblings), and the `clock` it should take time from.
+ *
+ * @example
+ * ```ts
+ * import { scope, type TaskContext } from '@weft/core';
+ *
+ * async function poll({ signal, scope: s, clock }: TaskContext): Promise<void> {
+ *   while (!signal.aborted) {
+ *     s.spawn(({ signal }) => fetch('http://127.0.0.1:8080/health', { signal }));
+ *     await clock.sleep(1000, signal);
+ *   }
+ * }
+ * await scope((s) => void s.spawn(poll), { timeout: 5000 }).catch(() => {});
+ * ```
  */
 export interface TaskContext {
   readonly signal: AbortSignal;

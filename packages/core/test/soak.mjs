@@ -1,38 +1,27 @@
 // pnpm soak: the structured-concurrency property over many random trees, against the
-// built package. Usage: node test/soak.mjs [runs] [seed]. Prints the seed and path of a
-// failure so that `node test/soak.mjs 1 <seed> <path>` replays it.
+// built package. Usage: node test/soak.mjs [runs] [seed] [path]. Prints the seed and path
+// of a failure so that `node packages/core/test/soak.mjs 1 <seed> <path>` replays it.
 import fc from 'fast-check';
 import * as weft from '../dist/index.js';
-import { scopeTreeProperty } from './scope-tree.ts';
+import { checkTree, treeArb } from './scope-tree.ts';
 
 const runs = Number(process.argv[2] ?? 100_000);
-const seed =
-  process.argv[3] === undefined ? Date.now() ^ (Math.random() * 2 ** 31) : Number(process.argv[3]);
+const seed = process.argv[3] === undefined ? (Date.now() ^ (Math.random() * 2 ** 31)) | 0 : Number(process.argv[3]);
 const path = process.argv[4];
 const started = performance.now();
 let done = 0;
-const result = await fc.check(scopeTreeProperty(weft), {
-  numRuns: runs,
-  seed,
-  path,
-  endOnFailure: true,
-  reporter: undefined,
-  examples: [],
-  interruptAfterTimeLimit: undefined,
-  asyncReporter: async () => {},
-  beforeEach: () => {
-    done++;
-    if (done % 10_000 === 0)
-      console.log(`${done} runs, ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  },
+const property = fc.asyncProperty(treeArb, async (tree) => {
+  if (++done % 10_000 === 0) {
+    console.log(`${done} runs, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  const problems = await checkTree(weft, tree);
+  if (problems.length > 0) throw new Error(problems.join('\n'));
 });
+const result = await fc.check(property, { numRuns: runs, seed, path, endOnFailure: true });
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 if (result.failed) {
   console.log(`FAILED after ${result.numRuns} runs in ${seconds} s`);
-  console.log(`seed ${result.seed} path ${result.counterexamplePath}`);
-  console.log(
-    `replay: node packages/core/test/soak.mjs 1 ${result.seed} ${result.counterexamplePath}`,
-  );
+  console.log(`replay: node packages/core/test/soak.mjs 1 ${result.seed} ${result.counterexamplePath}`);
   console.log(String(result.errorInstance ?? result.error));
   process.exitCode = 1;
 } else {
