@@ -23,7 +23,10 @@ const file = new URL('./results.json', import.meta.url);
 let previous: { rows?: Row[]; memory?: typeof memory } = {};
 if (filter && existsSync(file)) previous = JSON.parse(readFileSync(file, 'utf8'));
 const measured = new Set(rows.map((r) => `${r.suite}/${r.case}`));
-const allRows = [...(previous.rows ?? []).filter((r) => !measured.has(`${r.suite}/${r.case}`)), ...rows];
+const allRows = [
+  ...(previous.rows ?? []).filter((r) => !measured.has(`${r.suite}/${r.case}`)),
+  ...rows,
+];
 const allMemory = memory.length > 0 ? memory : (previous.memory ?? []);
 writeFileSync(
   file,

@@ -6,7 +6,10 @@ import * as weft from '../dist/index.js';
 import { checkTree, treeArb } from './scope-tree.ts';
 
 const runs = Number(process.argv[2] ?? 100_000);
-const seed = process.argv[3] === undefined ? (Date.now() ^ (Math.random() * 2 ** 31)) | 0 : Number(process.argv[3]);
+const seed =
+  process.argv[3] === undefined
+    ? (Date.now() ^ (Math.random() * 2 ** 31)) | 0
+    : Number(process.argv[3]);
 const path = process.argv[4];
 const started = performance.now();
 let done = 0;
@@ -21,7 +24,9 @@ const result = await fc.check(property, { numRuns: runs, seed, path, endOnFailur
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 if (result.failed) {
   console.log(`FAILED after ${result.numRuns} runs in ${seconds} s`);
-  console.log(`replay: node packages/core/test/soak.mjs 1 ${result.seed} ${result.counterexamplePath}`);
+  console.log(
+    `replay: node packages/core/test/soak.mjs 1 ${result.seed} ${result.counterexamplePath}`,
+  );
   console.log(String(result.errorInstance ?? result.error));
   process.exitCode = 1;
 } else {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { tick } from '../../test/helpers.ts';
 import { CancelledError } from '../errors.ts';
@@ -333,6 +334,46 @@ describe('mapConcurrent', () => {
         }
       },
       { clock },
+    );
+  });
+
+  test('property: input order and the concurrency limit hold whatever the delays and consumer speed', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.nat(20), { maxLength: 25 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.nat(15),
+        async (delays, concurrency, consumerDelay) => {
+          const clock = new TestClock({ autoAdvance: true });
+          let running = 0;
+          let peak = 0;
+          const got = await scope(
+            async () => {
+              const out: number[] = [];
+              for await (const i of mapConcurrent(
+                delays,
+                async (ms, _ctx, i) => {
+                  running++;
+                  peak = Math.max(peak, running);
+                  await sleep(ms);
+                  running--;
+                  return i;
+                },
+                { concurrency },
+              )) {
+                out.push(i);
+                await sleep(consumerDelay);
+              }
+              return out;
+            },
+            { clock },
+          );
+          expect(got).toEqual(delays.map((_, i) => i));
+          expect(peak).toBeLessThanOrEqual(concurrency);
+          expect(clock.pendingTimers).toBe(0);
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 

@@ -100,8 +100,13 @@ export function mapConcurrent<T, R>(
         let value = fn(step.value, ctx, i);
         if (isThenable(value)) value = await value;
         if (ordered && i !== nextOut) await waitTurn(i, signal);
-        if (!pipe.queue.tryPut(value as Awaited<R>)) await pipe.put(value as Awaited<R>);
+        // A put that must wait joins the queue's FIFO of pending puts at once, so the
+        // turn can pass on before there is room: order holds, and workers keep going.
+        const waiting = pipe.queue.tryPut(value as Awaited<R>)
+          ? undefined
+          : pipe.put(value as Awaited<R>);
         if (ordered) advance();
+        if (waiting !== undefined) await waiting;
       }
     };
     const isAsync = typeof (source as AsyncIterable<T>)[Symbol.asyncIterator] === 'function';
