@@ -1,14 +1,7 @@
 import type { Clock } from './clock.ts';
 import { TaskGroupError } from './errors.ts';
-import { abortable } from './internal/abortable.ts';
-import { noop } from './internal/schedule.ts';
-import {
-  assertCount,
-  assertFunction,
-  assertName,
-  assertOptions,
-  describe,
-} from './internal/validate.ts';
+import { closeSource, openSource, serialPull } from './internal/source.ts';
+import { assertCount, assertFunction, assertName, assertOptions } from './internal/validate.ts';
 import { Scope, scopeInternals } from './scope.ts';
 import type { TaskContext, TaskSink } from './task.ts';
 
@@ -29,28 +22,14 @@ export interface MapOptions {
 /** The mapper of {@link map}: an item, the context of the task running it, its index. */
 export type Mapper<T, R> = (item: T, ctx: TaskContext, index: number) => R | PromiseLike<R>;
 
-type Source<T> = Iterable<T> | AsyncIterable<T>;
-
-function iteratorOf<T>(source: Source<T>): Iterator<T> | AsyncIterator<T> {
-  if (source !== null && source !== undefined) {
-    const asyncIt = (source as AsyncIterable<T>)[Symbol.asyncIterator];
-    if (typeof asyncIt === 'function') return asyncIt.call(source);
-    const syncIt = (source as Iterable<T>)[Symbol.iterator];
-    if (typeof syncIt === 'function') return syncIt.call(source);
-  }
-  throw new TypeError(
-    `Expected \`source\` to be an iterable or async iterable, got ${describe(source)}`,
-  );
-}
-
 function mapInto<T, R>(
-  source: Source<T>,
+  source: Iterable<T> | AsyncIterable<T>,
   fn: Mapper<T, R>,
   options: MapOptions | undefined,
   contained: boolean,
   name: string,
 ): Promise<unknown[]> {
-  const iterator = iteratorOf(source);
+  const src = openSource('source', source);
   assertFunction('fn', fn);
   assertOptions('options', options);
   const concurrency = options?.concurrency ?? Number.POSITIVE_INFINITY;
@@ -58,17 +37,10 @@ function mapInto<T, R>(
   assertName('options.name', options?.name);
 
   const results: unknown[] = [];
-  const isAsync = typeof (source as AsyncIterable<T>)[Symbol.asyncIterator] === 'function';
   let finished = false;
-  let pulling: Promise<unknown> = Promise.resolve();
   let index = 0;
-  // Pulls are serialized: an async iterator may not support overlapping next() calls.
-  const pull = (signal: AbortSignal): IteratorResult<T> | Promise<IteratorResult<T>> => {
-    if (!isAsync) return (iterator as Iterator<T>).next();
-    const next = pulling.then(() => (iterator as AsyncIterator<T>).next());
-    pulling = next.then(noop, noop);
-    return abortable(next, signal);
-  };
+  // Several workers share the source; an async one is pulled one call at a time.
+  const next = serialPull(src);
   const s = new Scope({
     signal: options?.signal,
     timeout: options?.timeout,
@@ -80,7 +52,7 @@ function mapInto<T, R>(
       // Unlimited: the body pulls and starts one task per item.
       const sink: TaskSink = { results, contained };
       for (;;) {
-        const step = await pull(scope.signal);
+        const step = await next(scope.signal);
         if (step.done) break;
         const i = index++;
         const item = step.value;
@@ -98,7 +70,7 @@ function mapInto<T, R>(
     }
     const worker = async (ctx: TaskContext): Promise<void> => {
       while (!finished && !ctx.signal.aborted) {
-        const step = await pull(ctx.signal);
+        const step = await next(ctx.signal);
         if (step.done) {
           finished = true;
           return;
@@ -117,11 +89,8 @@ function mapInto<T, R>(
     for (let w = 0; w < concurrency; w++) scopeInternals.spawn(scope, worker, `${name}-worker`);
   };
   const close = async (): Promise<void> => {
-    if (finished) return;
     finished = true;
-    // Closes the source after every worker stopped, so no next() is still pending on it.
-    await pulling;
-    await iterator.return?.();
+    await closeSource(src);
   };
   return scopeInternals.runBody(s, body).then(
     async () => {

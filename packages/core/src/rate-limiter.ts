@@ -1,7 +1,7 @@
 import { type Clock, systemClock } from './clock.ts';
 import { currentContext } from './internal/context.ts';
 import { type Cancel, schedule } from './internal/schedule.ts';
-import { callerSignal, enqueue, type Waiter, WaiterList } from './internal/waiters.ts';
+import { callerSignal, enqueue, WaiterList } from './internal/waiters.ts';
 import {
   assertClock,
   assertCount,
@@ -125,7 +125,7 @@ export class RateLimiter {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const clock = this.#clockNow();
     if (this.#waiters.size === 0 && this.#tryTake(cost, clock.now())) return Promise.resolve();
-    const { promise } = enqueue(this.#waiters, signal, cost, (w) => this.#onCancel(w, clock));
+    const { promise } = enqueue(this.#waiters, signal, cost, () => this.#onCancel(clock));
     this.#arm(clock);
     return promise;
   }
@@ -179,9 +179,8 @@ export class RateLimiter {
     this.#arm(clock);
   }
 
-  #onCancel(waiter: Waiter<void>, clock: Clock): void {
+  #onCancel(clock: Clock): void {
     // A waiter left: the new head may be ready sooner (or nobody waits: drop the timer).
-    void waiter;
     if (this.#waiters.head === undefined) {
       this.#timer?.();
       this.#timer = undefined;

@@ -9,16 +9,18 @@ export interface Source<T> {
   inflight: Promise<unknown> | undefined;
   /** The source ended (or failed) on its own: nothing to close. */
   done: boolean;
+  /** Whether it is an async iterator (its `next()` may not overlap). */
+  readonly async: boolean;
 }
 
 export function openSource<T>(name: string, source: AsyncIterable<T> | Iterable<T>): Source<T> {
   if (source !== null && source !== undefined) {
     const asyncIt = (source as AsyncIterable<T>)[Symbol.asyncIterator];
     if (typeof asyncIt === 'function')
-      return { iterator: asyncIt.call(source), inflight: undefined, done: false };
+      return { iterator: asyncIt.call(source), inflight: undefined, done: false, async: true };
     const syncIt = (source as Iterable<T>)[Symbol.iterator];
     if (typeof syncIt === 'function')
-      return { iterator: syncIt.call(source), inflight: undefined, done: false };
+      return { iterator: syncIt.call(source), inflight: undefined, done: false, async: false };
   }
   throw new TypeError(
     `Expected \`${name}\` to be an async iterable or iterable, got ${describe(source)}`,
@@ -48,6 +50,22 @@ export function pull<T>(
     return step;
   }
   return pullAsync(src, Promise.resolve(step), signal);
+}
+
+/**
+ * A `pull` for several concurrent consumers: calls on an async source are chained so that
+ * its `next()` calls never overlap; a sync source is pulled directly.
+ */
+export function serialPull<T>(
+  src: Source<T>,
+): (signal: AbortSignal) => IteratorResult<T> | Promise<IteratorResult<T>> {
+  if (!src.async) return (signal) => pull(src, signal);
+  let pulling: Promise<unknown> = Promise.resolve();
+  return (signal) => {
+    const step = pulling.then(() => pull(src, signal));
+    pulling = step.then(noop, noop);
+    return step;
+  };
 }
 
 async function pullAsync<T>(

@@ -1,7 +1,6 @@
 import { isThenable } from '../internal/abortable.ts';
 import { drain, Pipe, type PipeOptions } from '../internal/pipe.ts';
-import { noop } from '../internal/schedule.ts';
-import { closeSource, openSource, pull } from '../internal/source.ts';
+import { closeSource, openSource, serialPull } from '../internal/source.ts';
 import {
   assertCount,
   assertFunction,
@@ -59,14 +58,8 @@ export function mapConcurrent<T, R>(
     const pipe = new Pipe<Awaited<R>>(Math.min(concurrency, 1024), options, 'mapConcurrent');
     let index = 0;
     let exhausted = false;
-    // Async sources are pulled one at a time: overlapping next() calls are not safe.
-    let pulling: Promise<unknown> = Promise.resolve();
-    const next = (signal: AbortSignal): IteratorResult<T> | Promise<IteratorResult<T>> => {
-      if (pulling === undefined) return pull(src, signal);
-      const step = pulling.then(() => pull(src, signal));
-      pulling = step.then(noop, noop);
-      return step;
-    };
+    // Several workers share the source; an async one is pulled one call at a time.
+    const next = serialPull(src);
     // Ordered mode: results go out in index order; a worker waits for its turn, so at
     // most `concurrency` finished results are held. A cancelled pipe rejects every turn.
     let nextOut = 0;
@@ -109,8 +102,6 @@ export function mapConcurrent<T, R>(
         if (waiting !== undefined) await waiting;
       }
     };
-    const isAsync = typeof (source as AsyncIterable<T>)[Symbol.asyncIterator] === 'function';
-    if (!isAsync) pulling = undefined as unknown as Promise<unknown>;
     for (let w = 0; w < concurrency && w < 1024; w++)
       pipe.produce(`mapConcurrent-worker-${w}`, worker);
     return pipe;
