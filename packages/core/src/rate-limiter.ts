@@ -1,14 +1,12 @@
 import { type Clock, systemClock } from './clock.ts';
 import { currentContext } from './internal/context.ts';
 import { type Cancel, schedule } from './internal/schedule.ts';
-import { callerSignal, enqueue, WaiterList } from './internal/waiters.ts';
+import { enqueue, WaiterList, waitSignal } from './internal/waiters.ts';
 import {
   assertClock,
   assertCount,
   assertDuration,
   assertFunction,
-  assertOptions,
-  assertSignal,
   describe,
 } from './internal/validate.ts';
 
@@ -107,11 +105,10 @@ export class RateLimiter {
    * reason when it aborts first (using nothing).
    */
   acquire(options?: RateAcquireOptions): Promise<void> {
-    let cost: number;
+    const signal = waitSignal(options);
+    if (signal instanceof Promise) return signal;
+    const cost = options?.cost ?? 1;
     try {
-      assertOptions('options', options);
-      assertSignal('options.signal', options?.signal);
-      cost = options?.cost ?? 1;
       assertCount('options.cost', cost);
       if (cost > this.#burst) {
         throw new RangeError(
@@ -121,8 +118,6 @@ export class RateLimiter {
     } catch (error) {
       return Promise.reject(error);
     }
-    const signal = callerSignal(options?.signal);
-    if (signal?.aborted) return Promise.reject(signal.reason);
     const clock = this.#clockNow();
     if (this.#waiters.size === 0 && this.#tryTake(cost, clock.now())) return Promise.resolve();
     const { promise } = enqueue(this.#waiters, signal, cost, () => this.#onCancel(clock));

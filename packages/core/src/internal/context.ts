@@ -37,9 +37,3 @@ export function runInContext<A, R>(context: TaskContext, fn: (arg: A) => R, arg:
   if (storage === undefined) storage = detect();
   return storage === null ? fn(arg) : storage.run(context, fn, arg);
 }
-
-/** Whether the runtime offers AsyncLocalStorage (free functions find their task). */
-export function hasAsyncContext(): boolean {
-  if (storage === undefined) storage = detect();
-  return storage !== null;
-}
