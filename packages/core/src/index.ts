@@ -1,3 +1,4 @@
+export { type CallerContext, type CallerOptions, callerContext } from './caller.ts';
 export { type Clock, systemClock } from './clock.ts';
 export {
   CancelledError,
