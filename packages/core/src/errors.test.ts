@@ -1,5 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import {
+  attachSuppressed,
+  suppressedErrors,
+  WeftSuppressedError,
   CancelledError,
   isCancellation,
   TaskGroupError,
@@ -38,5 +41,27 @@ describe('errors', () => {
     const two = new TaskGroupError([inner, new Error('b')]);
     expect(unwrapError(two)).toBe(two);
     expect(unwrapError(inner)).toBe(inner);
+  });
+});
+
+describe('attachSuppressed / suppressedErrors', () => {
+  test('the primary error wins and keeps its identity; cleanup errors are listed on it', () => {
+    const primary = Object.freeze(new Error('primary'));
+    const cleanup1 = new Error('close failed');
+    const cleanup2 = new Error('flush failed');
+    expect(attachSuppressed(primary, cleanup1)).toBe(primary);
+    expect(attachSuppressed(primary, cleanup2)).toBe(primary);
+    expect(suppressedErrors(primary)).toEqual([cleanup1, cleanup2]);
+    expect(suppressedErrors(new Error('other'))).toEqual([]);
+    expect(suppressedErrors('x')).toEqual([]);
+  });
+
+  test('a primitive primary is wrapped, never dropped', () => {
+    const cleanup = new Error('close failed');
+    const thrown = attachSuppressed('boom', cleanup);
+    expect(thrown).toBeInstanceOf(WeftSuppressedError);
+    expect((thrown as WeftSuppressedError).error).toBe('boom');
+    expect((thrown as WeftSuppressedError).name).toBe('SuppressedError');
+    expect(suppressedErrors(thrown)).toEqual([cleanup]);
   });
 });

@@ -130,3 +130,77 @@ export function unwrapError(err: unknown): unknown {
   }
   return current;
 }
+
+// Secondary errors (a cleanup that failed while a primary error was already on its way)
+// recorded against the primary error, keyed weakly so frozen errors work too and nothing
+// is kept alive.
+const suppressedByError = new WeakMap<object, unknown[]>();
+
+/**
+ * Raised instead of a non-object primary error (a thrown string) that had cleanup errors
+ * attached to it: `error` is the primary error, `suppressed` the cleanup errors. Mirrors
+ * the standard `SuppressedError` without relying on a global that Node 20 lacks.
+ *
+ * @example
+ * ```ts
+ * import { suppressedErrors, WeftSuppressedError } from '@weft/core';
+ *
+ * const err = new WeftSuppressedError('boom', [new Error('close failed')]);
+ * console.log(err.error, suppressedErrors(err).length); // 'boom' 1
+ * ```
+ */
+export class WeftSuppressedError extends Error {
+  override readonly name: 'SuppressedError' = 'SuppressedError';
+  readonly error: unknown;
+  readonly suppressed: readonly unknown[];
+
+  constructor(error: unknown, suppressed: readonly unknown[]) {
+    super(`${String(error)} (and ${suppressed.length} cleanup error(s) while handling it)`);
+    this.error = error;
+    this.suppressed = suppressed;
+  }
+}
+
+/**
+ * Records `secondary` (e.g. an error thrown by a source's `finally` while weft closed it
+ * after a failure) on `primary` and returns the error to throw. The primary error wins:
+ * it is returned as itself when it is an object, and `suppressedErrors(primary)` lists the
+ * secondary ones; a primitive primary comes back wrapped in a {@link WeftSuppressedError}.
+ * Nothing is dropped.
+ */
+export function attachSuppressed(primary: unknown, secondary: unknown): unknown {
+  if (primary === secondary) return primary;
+  if ((typeof primary === 'object' && primary !== null) || typeof primary === 'function') {
+    const list = suppressedByError.get(primary);
+    if (list === undefined) suppressedByError.set(primary, [secondary]);
+    else list.push(secondary);
+    return primary;
+  }
+  const wrapped = new WeftSuppressedError(primary, [secondary]);
+  suppressedByError.set(wrapped, [secondary]);
+  return wrapped;
+}
+
+/**
+ * The secondary errors weft attached to `error` because they happened while `error` was
+ * already being raised (cleanup that failed after a timeout, a source whose `finally`
+ * threw after the loop failed). Empty when there are none.
+ *
+ * @example
+ * ```ts
+ * import { suppressedErrors } from '@weft/core';
+ *
+ * try {
+ *   await work();
+ * } catch (err) {
+ *   for (const cleanup of suppressedErrors(err)) console.warn('also failed:', cleanup);
+ *   throw err;
+ * }
+ * ```
+ */
+export function suppressedErrors(error: unknown): readonly unknown[] {
+  if ((typeof error === 'object' && error !== null) || typeof error === 'function') {
+    return suppressedByError.get(error) ?? [];
+  }
+  return [];
+}

@@ -4,8 +4,11 @@ export {
   CancelledError,
   isCancellation,
   TaskGroupError,
+  attachSuppressed,
+  suppressedErrors,
   TimeoutError,
   unwrapError,
+  WeftSuppressedError,
 } from './errors.ts';
 export {
   type GatherInput,

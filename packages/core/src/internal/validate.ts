@@ -80,10 +80,54 @@ export function assertSignal(
   }
 }
 
-export function assertOptions(name: string, value: unknown): void {
+/**
+ * An options object (or `undefined`). When `known` is given, a key outside it is a
+ * `TypeError` that names the key, the known ones and the closest match: in JavaScript an
+ * unknown key (`retry(fn, { retries: 5 })`) would otherwise be silently ignored.
+ * Keys whose value is `undefined` are allowed, so callers can spread partial options.
+ */
+export function assertOptions(name: string, value: unknown, known?: readonly string[]): void {
   if (value !== undefined && (typeof value !== 'object' || value === null)) {
     throw new TypeError(`Expected \`${name}\` to be an object, got ${describe(value)}`);
   }
+  if (known === undefined || value === undefined) return;
+  for (const key of Object.keys(value as object)) {
+    if (known.includes(key) || (value as Record<string, unknown>)[key] === undefined) continue;
+    const close = closest(key, known);
+    const hint = close === undefined ? '' : ` Did you mean \`${close}\`?`;
+    throw new TypeError(
+      `Unknown option \`${name}.${key}\`; expected one of ${known.map((k) => `\`${k}\``).join(', ')}.${hint}`,
+    );
+  }
+}
+
+/** The known key nearest to `key` by edit distance, if it is near enough to be a typo. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
+  const lower = key.toLowerCase();
+  for (const candidate of known) {
+    const c = candidate.toLowerCase();
+    const d = c.includes(lower) || lower.includes(c) ? 1 : distance(lower, c);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row[j] = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
+    }
+    prev = row;
+  }
+  return prev[b.length] ?? 0;
 }
 
 export function assertClock(name: string, value: unknown): void {
