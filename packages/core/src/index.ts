@@ -21,10 +21,18 @@ export {
 export { type MapOptions, type Mapper, map, mapSettled } from './map.ts';
 export { any, type RaceOptions, race } from './race.ts';
 export { type RunOptions, run } from './run.ts';
-export { Scope, type ScopeOptions, scope } from './scope.ts';
+export { currentScope, currentTask } from './current.ts';
+export { Scope, type ScopeOptions, type ScopeState, scope } from './scope.ts';
 export { type ShieldOptions, shield } from './shield.ts';
 export { type SleepOptions, sleep } from './sleep.ts';
-export type { SpawnOptions, Task, TaskContext, TaskFn, TaskState } from './task.ts';
+export type {
+  SpawnOptions,
+  StartContext,
+  Task,
+  TaskContext,
+  TaskFn,
+  TaskState,
+} from './task.ts';
 export { TestClock, type TestClockOptions } from './test-clock.ts';
 export { deadline, moveOnAfter, type TimeoutOptions, timeout } from './timeout.ts';
 export { Barrier, BrokenBarrierError } from './barrier.ts';

@@ -1,12 +1,21 @@
 import type { Clock } from './clock.ts';
-import { TaskGroupError } from './errors.ts';
-import { assertDuration, assertFunction, assertOptions, assertTime } from './internal/validate.ts';
+import { unwrapSingle } from './errors.ts';
+import {
+  assertDuration,
+  assertFunction,
+  assertOptions,
+  assertTime,
+  rejectOnThrow,
+} from './internal/validate.ts';
 import { Scope, scopeInternals } from './scope.ts';
 import type { TaskFn } from './task.ts';
 
 /** Options of {@link timeout}, {@link deadline} and {@link moveOnAfter}. */
 export interface TimeoutOptions {
-  /** The caller's signal; inside a task it defaults to the task's signal. */
+  /**
+   * Cancels the work when it aborts. Inside a task the task's signal and deadline apply
+   * too: this one adds to them, it never replaces them.
+   */
   signal?: AbortSignal;
   /** Where time comes from; inside a task it defaults to the task's clock. */
   clock?: Clock;
@@ -31,14 +40,15 @@ function runUntil<T>(
   return scopeInternals.runBody(s, fn, true).catch((error: unknown) => {
     if (moveOn && error !== undefined && error === scopeInternals.timedOut(s)) return undefined;
     // The work's own failure comes out as itself, not wrapped in a one-error group.
-    if (error instanceof TaskGroupError && error.errors.length === 1) throw error.errors[0];
-    throw error;
+    throw unwrapSingle(error);
   });
 }
 
+const KNOWN = ['signal', 'clock', 'name'] as const;
+
 function validate(fn: unknown, options: unknown): void {
   assertFunction('fn', fn);
-  assertOptions('options', options);
+  assertOptions('options', options, KNOWN);
 }
 
 /**
@@ -59,13 +69,11 @@ function validate(fn: unknown, options: unknown): void {
  * ```
  */
 export function timeout<T>(ms: number, fn: TaskFn<T>, options?: TimeoutOptions): Promise<T> {
-  try {
+  return rejectOnThrow(() => {
     assertDuration('ms', ms);
     validate(fn, options);
     return runUntil(fn, options, { timeout: ms }, false) as Promise<T>;
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  });
 }
 
 /**
@@ -81,13 +89,11 @@ export function timeout<T>(ms: number, fn: TaskFn<T>, options?: TimeoutOptions):
  * ```
  */
 export function deadline<T>(at: number, fn: TaskFn<T>, options?: TimeoutOptions): Promise<T> {
-  try {
+  return rejectOnThrow(() => {
     assertTime('at', at);
     validate(fn, options);
     return runUntil(fn, options, { deadline: at }, false) as Promise<T>;
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  });
 }
 
 /**
@@ -107,11 +113,9 @@ export function moveOnAfter<T>(
   fn: TaskFn<T>,
   options?: TimeoutOptions,
 ): Promise<T | undefined> {
-  try {
+  return rejectOnThrow(() => {
     assertDuration('ms', ms);
     validate(fn, options);
     return runUntil(fn, options, { timeout: ms }, true);
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  });
 }
