@@ -508,6 +508,9 @@ export class Scope implements AsyncDisposable {
             ? new FinalizationRegistry(reportUnjoined)
             : null;
       }
+      // V8 keeps an error's stack frames (and their receivers: this scope) until `stack` is
+      // read; reading it now lets the scope be collected while the registry holds errors.
+      for (const e of this.#errors) if (e instanceof Error) void e.stack;
       unjoined?.register(this, { errors: this.#errors, name: this.#name }, this);
     }
     if (this.#cause === Cause.None) {
