@@ -1,3 +1,4 @@
+export { type AsCompletedOptions, asCompleted } from './as-completed.ts';
 export { type CallerContext, type CallerOptions, callerContext } from './caller.ts';
 export { type Clock, systemClock } from './clock.ts';
 export {

@@ -281,6 +281,11 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       this.#finish(false, error);
       return;
     }
+    if ((result as unknown) === this) {
+      // Like a promise resolved with itself: awaiting it would wait forever.
+      this.#finish(false, new TypeError(`Task "${this.name}" returned itself`));
+      return;
+    }
     if (result instanceof Promise) {
       result.then(
         (value: T) => this.#finish(true, value),
