@@ -35,7 +35,13 @@ export type {
   TaskState,
 } from './task.ts';
 export { TestClock, type TestClockOptions } from './test-clock.ts';
-export { deadline, moveOnAfter, type TimeoutOptions, timeout } from './timeout.ts';
+export {
+  deadline,
+  type MoveOnResult,
+  moveOnAfter,
+  type TimeoutOptions,
+  timeout,
+} from './timeout.ts';
 export { Barrier, BrokenBarrierError } from './barrier.ts';
 export { Condition } from './condition.ts';
 export { Event } from './event.ts';
