@@ -37,11 +37,7 @@ export { merge } from './iter/merge.ts';
 export { take } from './iter/take.ts';
 export type { PipeOptions } from './internal/pipe.ts';
 export { Queue, type QueueOptions, QueueShutDownError, type ShutdownOptions } from './queue.ts';
-export {
-  RateLimiter,
-  type RateAcquireOptions,
-  type RateLimiterOptions,
-} from './rate-limiter.ts';
+export { RateLimiter, type RateLimiterOptions } from './rate-limiter.ts';
 export {
   type RetryContext,
   RetryError,
@@ -49,4 +45,15 @@ export {
   type RetryOptions,
   retry,
 } from './retry.ts';
-export { type AcquireOptions, Mutex, type Permit, Semaphore } from './semaphore.ts';
+export { Mutex, Semaphore } from './semaphore.ts';
+export type {
+  AcquireOptions,
+  AsyncPermit,
+  Permit,
+  QueueLike,
+  RateAcquireOptions,
+  RateLimiterLike,
+  RunContext,
+  RunFn,
+  SemaphoreLike,
+} from './interfaces.ts';

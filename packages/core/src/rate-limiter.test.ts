@@ -17,9 +17,9 @@ function maxInWindow(log: Array<{ at: number; cost: number }>, w: number): numbe
 }
 
 describe('RateLimiter', () => {
-  test('lets a burst through, then spaces calls at limit per interval', async () => {
+  test('token bucket (explicit burst): lets a burst through, then spaces calls at limit per interval', async () => {
     const clock = new TestClock({ autoAdvance: true });
-    const limiter = new RateLimiter({ limit: 5, interval: 1000, clock });
+    const limiter = new RateLimiter({ limit: 5, interval: 1000, burst: 5, clock });
     const times: number[] = [];
     await gather(
       Array.from({ length: 10 }, () => () => limiter.run(() => times.push(clock.now()))),
@@ -38,7 +38,7 @@ describe('RateLimiter', () => {
       times.push(clock.now());
     }
     expect(times).toEqual([0, 250, 500, 750]);
-    const wide = new RateLimiter({ limit: 10, interval: 1000, clock });
+    const wide = new RateLimiter({ limit: 10, interval: 1000, burst: 10, clock });
     await wide.acquire({ cost: 10 });
     const before = clock.now();
     await wide.acquire({ cost: 5 });

@@ -1,4 +1,4 @@
-import { callerSignal } from '../internal/waiters.ts';
+import { callerContext } from '../caller.ts';
 import { closeSource, openSource, pull } from '../internal/source.ts';
 import { assertCount, assertOptions, assertSignal } from '../internal/validate.ts';
 import type { PipeOptions } from '../internal/pipe.ts';
@@ -24,7 +24,10 @@ export function take<T>(
   assertOptions('options', options);
   assertSignal('options.signal', options?.signal);
   return (async function* () {
-    const signal = callerSignal(options?.signal);
+    using caller = callerContext(
+      options?.signal === undefined ? undefined : { signal: options.signal },
+    );
+    const signal = caller.signal;
     try {
       for (let i = 0; i < n; i++) {
         const step = await pull(src, signal);
