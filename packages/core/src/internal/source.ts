@@ -1,5 +1,6 @@
 import { abortable, isThenable } from './abortable.ts';
 import { noop } from './schedule.ts';
+import { attachSuppressed } from '../errors.ts';
 import { describe } from './validate.ts';
 
 /** An async iterator being consumed, with what is needed to close it safely. */
@@ -13,6 +14,18 @@ export interface Source<T> {
   readonly async: boolean;
 }
 
+/** Throws a `TypeError` naming `name` unless `source` is an async iterable or an iterable. */
+export function assertIterable(name: string, source: unknown): void {
+  if (source !== null && source !== undefined) {
+    if (typeof (source as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') return;
+    if (typeof (source as Iterable<unknown>)[Symbol.iterator] === 'function') return;
+  }
+  throw new TypeError(
+    `Expected \`${name}\` to be an async iterable or iterable, got ${describe(source)}`,
+  );
+}
+
+/** Opens `source` (calls its iterator method); a `TypeError` naming `name` if it has none. */
 export function openSource<T>(name: string, source: AsyncIterable<T> | Iterable<T>): Source<T> {
   if (source !== null && source !== undefined) {
     const asyncIt = (source as AsyncIterable<T>)[Symbol.asyncIterator];
@@ -104,4 +117,20 @@ export async function closeSource<T>(src: Source<T>): Promise<void> {
     return;
   }
   await iterator.return();
+}
+
+/**
+ * Closes `src` after a loop over it ended; an error from closing is attached to the
+ * loop's own error when it had one (the primary error wins), else raised.
+ */
+export async function closeSourceAfter<T>(
+  src: Source<T>,
+  failure: { error: unknown } | undefined,
+): Promise<void> {
+  try {
+    await closeSource(src);
+  } catch (cleanup) {
+    if (failure === undefined) throw cleanup;
+    throw attachSuppressed(failure.error, cleanup);
+  }
 }
