@@ -188,13 +188,20 @@ export class Pipe<T> {
         }
       } finally {
         try {
-          await closeSource(src);
+          await closeSource(src, this.#late);
         } catch (error) {
           this.#cleanupErrors.push(error);
         }
       }
     });
   }
+
+  // A source stuck in a pull is closed once that pull settles (see closeSource): its
+  // errors are kept for the keeper, which waits for these late closes.
+  readonly #lateCloses: Promise<void>[] = [];
+  readonly #late = (closing: Promise<void>): void => {
+    this.#lateCloses.push(closing.catch((error: unknown) => void this.#cleanupErrors.push(error)));
+  };
 
   /** Called once every producer was started: a pipe without producers is finished. */
   seal(): void {
@@ -227,7 +234,9 @@ export class Pipe<T> {
    * the failure after the items read before it, and the cancellation reason at once.
    * With `due` (a `clock` time), resolves `undefined` when nothing came by then.
    */
-  async next(due = Number.POSITIVE_INFINITY): Promise<IteratorResult<T, undefined> | undefined> {
+  async next(
+    due: number = Number.POSITIVE_INFINITY,
+  ): Promise<IteratorResult<T, undefined> | undefined> {
     for (;;) {
       if (this.#state === CANCELLED) throw this.#error;
       if (this.#head < this.#items.length) return { done: false, value: this.#take() };
@@ -259,7 +268,7 @@ export class Pipe<T> {
     }
     for (const src of this.#owned) {
       try {
-        await closeSource(src);
+        await closeSource(src, this.#late);
       } catch (error) {
         this.#cleanupErrors.push(error);
       }
@@ -290,7 +299,10 @@ export class Pipe<T> {
       ctx.scope.spawn(
         async () => {
           await closed;
-          // Cleanup errors that no consumer received (the task abandoned the loop).
+          // Sources stuck in a pull at close: the scope waits until they are closed too.
+          while (this.#lateCloses.length > 0) await Promise.all(this.#lateCloses.splice(0));
+          // Cleanup errors that no consumer received (the task abandoned the loop, or a
+          // source was closed late).
           const errors = this.#cleanupErrors.splice(0);
           if (errors.length > 0) {
             let error = errors[0];
