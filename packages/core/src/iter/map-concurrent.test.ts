@@ -301,9 +301,7 @@ describe('mapConcurrent', () => {
   });
 
   test('bad input is rejected at the call', () => {
-    expect(() => mapConcurrent([1], (x) => x, { concurrency: 0 })).toThrow(
-      /`options.concurrency`/,
-    );
+    expect(() => mapConcurrent([1], (x) => x, { concurrency: 0 })).toThrow(/`options.concurrency`/);
     expect(() => mapConcurrent([1], 'f' as never, { concurrency: 1 })).toThrow(/`fn`/);
     expect(() => mapConcurrent([1], (x) => x, 4 as never)).toThrow(
       /`options` to be an object with `concurrency`/,

@@ -37,7 +37,16 @@ describe('take', () => {
   test('an explicit signal inside a task adds to the task’s: the task’s timeout still applies (defect 2)', async () => {
     const clock = new TestClock({ autoAdvance: true });
     const user = new AbortController(); // never aborts
-    const { source, state } = tracked([1, 2, 3], 1000);
+    // The source waits on the clock directly: only take's own pull honours cancellation.
+    const state = { closed: false };
+    const source = (async function* () {
+      try {
+        await clock.sleep(1000);
+        yield 1;
+      } finally {
+        state.closed = true;
+      }
+    })();
     const error = await timeout(
       50,
       async () => {
@@ -49,7 +58,8 @@ describe('take', () => {
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TimeoutError);
     expect(clock.now()).toBe(50);
-    expect(state.closed).toBe(true);
+    await clock.advance(1000);
+    expect(state.closed).toBe(true); // closed once its pending await settled
   });
 
   test('cancellation rejects the loop with the reason', async () => {
