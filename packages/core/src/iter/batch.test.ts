@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { collect, ticking, tracked } from '../../test/helpers.ts';
-import { CancelledError, suppressedErrors, TimeoutError } from '../errors.ts';
+import { CancelledError, TimeoutError } from '../errors.ts';
 import { scope } from '../scope.ts';
 import { sleep } from '../sleep.ts';
 import { TestClock } from '../test-clock.ts';
