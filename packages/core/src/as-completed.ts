@@ -103,7 +103,8 @@ async function* iterate(
         concurrency: options?.concurrency ?? Number.POSITIVE_INFINITY,
         name,
         next: () => (next < jobs.length ? jobs[next++]! : DONE),
-        work: async (i: number, ctx: TaskContext) => push(await resolveItem(list[i], ctx)),
+        work: (i: number, ctx: TaskContext) => resolveItem(list[i], ctx),
+        onFulfilled: (_: number, value: unknown) => push(value),
       });
     }
   };

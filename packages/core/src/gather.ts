@@ -128,7 +128,16 @@ function collect(
       concurrency,
       name,
       next: () => (next < queue.length ? queue[next++]! : DONE),
-      work: (i, ctx) => into(i, ctx, () => (list[i] as TaskFn<unknown>)(ctx)),
+      work: (i, ctx) => (list[i] as TaskFn<unknown>)(ctx),
+      onFulfilled: (i, value) => {
+        results[i] = contained ? { status: 'fulfilled', value } : value;
+        progress?.();
+      },
+      onRejected: (i, reason, ctx) => {
+        if (!contained || ctx.signal.aborted) throw reason;
+        results[i] = { status: 'rejected', reason };
+        progress?.();
+      },
     });
   };
   return scopeInternals.runBody(s, body).then(

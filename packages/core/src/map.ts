@@ -1,7 +1,7 @@
 import type { Clock } from './clock.ts';
 import { attachSuppressed, firstError, TaskGroupError } from './errors.ts';
 import { isThenable } from './internal/abortable.ts';
-import { DONE, startPool } from './internal/pool.ts';
+import { DONE, type PoolOptions, startPool } from './internal/pool.ts';
 import { closeSource, openSource, serialPull } from './internal/source.ts';
 import {
   assertCount,
@@ -46,28 +46,38 @@ function mapInto<T, R>(
   assertCount('options.concurrency', concurrency);
   assertName('options.name', options?.name);
 
+  // Each slot holds its item until the call for it settles, then the result.
   const results: unknown[] = [];
   let index = 0;
   // Several workers share the source; an async one is pulled one call at a time.
   const pull = serialPull(src);
-  const next = (signal: AbortSignal): Job<T> | typeof DONE | Promise<Job<T> | typeof DONE> => {
+  const toJob = (step: IteratorResult<T>): number | typeof DONE => {
+    if (step.done) return DONE;
+    results[index] = step.value;
+    return index++;
+  };
+  const next = (signal: AbortSignal): number | typeof DONE | Promise<number | typeof DONE> => {
     const step = pull(signal);
     return isThenable(step) ? step.then(toJob) : toJob(step);
   };
-  const toJob = (step: IteratorResult<T>): Job<T> | typeof DONE => {
-    if (step.done) return DONE;
-    const i = index++;
-    results.length = index;
-    return { item: step.value, index: i };
-  };
-  const work = async (job: Job<T>, ctx: TaskContext): Promise<void> => {
-    try {
-      const value = await fn(job.item, ctx, job.index);
-      results[job.index] = contained ? { status: 'fulfilled', value } : value;
-    } catch (reason) {
-      if (!contained || ctx.signal.aborted) throw reason;
-      results[job.index] = { status: 'rejected', reason };
-    }
+  const pool: PoolOptions<number> = {
+    concurrency,
+    name: fn.name || name,
+    next,
+    work: (i, ctx) => fn(results[i] as T, ctx, i),
+    onFulfilled: contained
+      ? (i, value) => {
+          results[i] = { status: 'fulfilled', value };
+        }
+      : (i, value) => {
+          results[i] = value;
+        },
+    onRejected: contained
+      ? (i, reason, ctx) => {
+          if (ctx.signal.aborted) throw reason;
+          results[i] = { status: 'rejected', reason };
+        }
+      : undefined,
   };
   const s = new Scope({
     signal: options?.signal,
@@ -75,8 +85,7 @@ function mapInto<T, R>(
     clock: options?.clock,
     name: options?.name ?? name,
   });
-  const body = (scope: Scope): void =>
-    startPool<Job<T>>(scope, { concurrency, name: fn.name || name, next, work });
+  const body = (scope: Scope): void => startPool(scope, pool);
   return scopeInternals.runBody(s, body).then(
     async () => {
       await closeSource(src);
@@ -94,11 +103,6 @@ function mapInto<T, R>(
       throw primary;
     },
   );
-}
-
-interface Job<T> {
-  readonly item: T;
-  readonly index: number;
 }
 
 /**
