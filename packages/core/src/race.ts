@@ -2,7 +2,7 @@ import type { Clock } from './clock.ts';
 import { CancelledError } from './errors.ts';
 import type { GatherInput, GatherItem, GatherValue } from './gather.ts';
 import { resolveItem, toArray } from './internal/items.ts';
-import { assertName, assertOptions, rejectOnThrow } from './internal/validate.ts';
+import { assertName, assertNonEmpty, assertOptions, rejectOnThrow } from './internal/validate.ts';
 import { Scope, scopeInternals } from './scope.ts';
 import type { TaskContext } from './task.ts';
 
@@ -28,7 +28,7 @@ function contest(
   assertName('options.name', options?.name);
   if (list.length === 0) {
     if (mode === 'any') return Promise.reject(new AggregateError([], 'any() got no items'));
-    throw new RangeError('Expected `items` to hold at least one item, got an empty iterable');
+    assertNonEmpty('items', list);
   }
   const s = new Scope({
     signal: options?.signal,

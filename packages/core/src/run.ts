@@ -9,6 +9,7 @@ function runMarker(): object | undefined {
 
 import { kDetached, kRootRun } from './internal/symbols.ts';
 import {
+  assertBoolean,
   assertClock,
   assertDuration,
   assertFunction,
@@ -76,11 +77,7 @@ export async function run<T>(main: TaskFn<T>, options?: RunOptions): Promise<T> 
   assertClock('options.clock', options?.clock);
   if (options?.timeout !== undefined) assertDuration('options.timeout', options.timeout);
   assertName('options.name', options?.name);
-  if (options?.handleSignals !== undefined && typeof options.handleSignals !== 'boolean') {
-    throw new TypeError(
-      `Expected \`options.handleSignals\` to be a boolean, got \`${String(options.handleSignals)}\` (${typeof options.handleSignals})`,
-    );
-  }
+  assertBoolean('options.handleSignals', options?.handleSignals);
   if (runMarker() !== undefined) {
     throw new Error(
       'run() cannot be called inside a running run(): await the async function directly, or use scope() for a nested group of tasks',

@@ -4,22 +4,29 @@
 // so that they can be run against the old sources.
 import { describe, expect, test } from 'vitest';
 import {
+  any,
+  asCompleted,
   CancelledError,
   callerContext,
+  deadline,
   gather,
   isCancellation,
   map,
+  mapSettled,
+  moveOnAfter,
   race,
   run,
   Scope,
   scope,
   settle,
+  shield,
   sleep,
   suppressedErrors,
   TaskGroupError,
   TestClock,
   TimeoutError,
   timeout,
+  unwrapError,
 } from '../src/index.ts';
 import { collectUnhandled, countingController, deferred, tick } from './helpers.ts';
 
@@ -484,5 +491,48 @@ describe('defect 16: a failure in a Scope that is never awaited is not lost', ()
       expect((err as TaskGroupError).errors).toEqual([boom]);
     });
     expect(unhandled).toEqual([]);
+  });
+});
+
+describe('unknown option keys are a TypeError with a did-you-mean, in every function of part A', () => {
+  const cases: Array<[string, () => unknown]> = [
+    ['scope', () => scope(() => {}, { timout: 5 } as never)],
+    ['new Scope', () => new Scope({ timout: 5 } as never)],
+    ['spawn', () => scope((s) => void s.spawn(() => {}, { nmae: 'x' } as never))],
+    ['start', () => scope((s) => s.start(() => {}, { nmae: 'x' } as never))],
+    ['gather', () => gather([], { concurency: 2 } as never)],
+    ['settle', () => settle([], { concurency: 2 } as never)],
+    ['map', () => map([], () => 1, { concurency: 2 } as never)],
+    ['mapSettled', () => mapSettled([], () => 1, { concurency: 2 } as never)],
+    ['race', () => race([1], { signl: undefined, sigal: 1 } as never)],
+    ['any', () => any([1], { nmae: 'x' } as never)],
+    ['timeout', () => timeout(1, () => 1, { clok: 1 } as never)],
+    ['deadline', () => deadline(1, () => 1, { clok: 1 } as never)],
+    ['moveOnAfter', () => moveOnAfter(1, () => 1, { clok: 1 } as never)],
+    ['sleep', () => sleep(1, { clok: 1 } as never)],
+    ['shield', () => shield(() => 1, { clok: 1 } as never)],
+    ['run', () => run(() => 1, { handleSignal: false } as never)],
+    ['asCompleted', () => asCompleted([], { concurency: 2 } as never)],
+    ['TestClock', () => new TestClock({ autoadvance: true } as never)],
+  ];
+  for (const [name, call] of cases) {
+    test(`${name}`, async () => {
+      let error: unknown;
+      try {
+        await call();
+      } catch (e) {
+        error = unwrapError(e); // spawn/start throw inside a body: its scope wraps the error
+      }
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as Error).message).toMatch(
+        /^Unknown option `options\.\w+`; expected one of .*Did you mean `\w+`\?$/,
+      );
+    });
+  }
+
+  test('one phrase per rule: an integer from 1 up', async () => {
+    await expect(gather([], { concurrency: 0 })).rejects.toThrow(
+      'Expected `options.concurrency` to be an integer from 1 up, got `0` (number)',
+    );
   });
 });
