@@ -15,15 +15,21 @@ import type { TaskContext } from './task.ts';
 
 /** Options of {@link map} and {@link mapSettled}. */
 export interface MapOptions {
-  /** How many calls of `fn` run at once. Default `Infinity`. */
+  /**
+   * How many calls of `fn` run at once.
+   * @default Infinity
+   */
   concurrency?: number;
-  /** Cancels everything when it aborts. Inside a task: the task's signal. */
+  /** Cancels everything when it aborts. Inside a task it adds to the task's signal. */
   signal?: AbortSignal;
   /** Cancels everything with a `TimeoutError` after this many ms. */
   timeout?: number;
   /** Where time comes from. Inside a task: the task's clock. */
   clock?: Clock;
-  /** A name for diagnostics and error messages. */
+  /**
+   * A name for diagnostics and error messages.
+   * @default 'map' (or 'mapSettled')
+   */
   name?: string;
 }
 

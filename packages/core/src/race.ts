@@ -8,11 +8,14 @@ import type { TaskContext } from './task.ts';
 
 /** Options of {@link race} and {@link any}. */
 export interface RaceOptions {
-  /** Cancels everything when it aborts. Inside a task: the task's signal. */
+  /** Cancels everything when it aborts. Inside a task it adds to the task's signal. */
   signal?: AbortSignal;
   /** Where time comes from. Inside a task: the task's clock. */
   clock?: Clock;
-  /** A name for diagnostics and error messages. */
+  /**
+   * A name for diagnostics and error messages.
+   * @default 'race' (or 'any')
+   */
   name?: string;
 }
 

@@ -33,11 +33,17 @@ const KNOWN = ['signal', 'clock', 'timeout', 'name', 'handleSignals'] as const;
 export interface RunOptions {
   /** Cancels the whole program when it aborts. */
   signal?: AbortSignal;
-  /** The clock every task of the program takes time from. Default `systemClock`. */
+  /**
+   * The clock every task of the program takes time from.
+   * @default systemClock
+   */
   clock?: Clock;
   /** Cancels the program with a `TimeoutError` after this many ms. */
   timeout?: number;
-  /** The root scope's name. Default `'run'`. */
+  /**
+   * The root scope's name.
+   * @default 'run'
+   */
   name?: string;
   /**
    * Turn SIGINT/SIGTERM into cancellation (default `true`): the first signal cancels the

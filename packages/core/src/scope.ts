@@ -64,20 +64,39 @@ export let scopeInternals: ScopeInternals;
 export interface ScopeOptions {
   /**
    * Cancels the scope when it aborts; the scope then rejects with its reason. Inside a
-   * running task it defaults to that task's signal.
+   * running task the task's signal (and deadline) apply too: this one adds to them, it
+   * never replaces them.
    */
   signal?: AbortSignal;
   /** Cancels the scope with a `TimeoutError` after this many ms of `clock` time. */
   timeout?: number;
   /** Cancels the scope with a `TimeoutError` at this `clock.now()` time. */
   deadline?: number;
-  /** A name for diagnostics and error messages. */
+  /**
+   * A name for diagnostics and error messages.
+   * @default 'scope'
+   */
   name?: string;
-  /** Where time comes from. Defaults to the enclosing task's clock, else `systemClock`. */
+  /**
+   * Where time comes from.
+   * @default the enclosing task's clock, else `systemClock`
+   */
   clock?: Clock;
 }
 
-/** `open` until the scope has settled (its body and every task); then `closed`. */
+/**
+ * `open` until the scope has settled (its body and every task); then `closed`.
+ *
+ * @example
+ * ```ts
+ * import { Scope } from '@weft/core';
+ *
+ * const s = new Scope();
+ * console.log(s.state); // 'open'
+ * await s[Symbol.asyncDispose]();
+ * console.log(s.state); // 'closed'
+ * ```
+ */
 export type ScopeState = 'open' | 'closed';
 
 /** Why a scope was cancelled; the first cause wins. */

@@ -81,7 +81,10 @@ export type TaskState = 'running' | 'fulfilled' | 'rejected' | 'cancelled';
 
 /** Options of `Scope.spawn`. */
 export interface SpawnOptions {
-  /** A name for diagnostics and error messages. Default: the function's name. */
+  /**
+   * A name for diagnostics and error messages.
+   * @default the function's name and the task id (`load#12`)
+   */
   name?: string;
 }
 
