@@ -89,7 +89,7 @@ function checks({ core, http, dbSim }) {
         const proc = globalThis.process;
         proc?.on?.('warning', onWarning);
         try {
-          const user = new AbortController();
+          const user = new globalThis.AbortController();
           const wait = ({ signal }) => sleep(10, { signal });
           await gather(
             Array.from({ length: 20 }, () => wait),
