@@ -143,4 +143,25 @@ describe('asCompleted', () => {
     expect(() => asCompleted([], { concurrency: 0 })).toThrow(RangeError);
     expect(() => asCompleted(5 as never)).toThrow(TypeError);
   });
+
+  test('a real failure while the rest is cancelled after break is thrown, not dropped', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const cleanup = new Error('cleanup failed');
+    const err = await (async () => {
+      for await (const _ of asCompleted(
+        [
+          after(5),
+          async ({ signal }: { signal: AbortSignal }) => {
+            await sleep(1000, { signal }).catch(() => {
+              throw cleanup;
+            });
+          },
+        ],
+        { clock },
+      )) {
+        break;
+      }
+    })().catch((e: unknown) => e);
+    expect(err).toBe(cleanup);
+  });
 });

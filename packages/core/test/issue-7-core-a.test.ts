@@ -196,6 +196,57 @@ describe('defect 2: an explicit signal inside a task adds to the task, never rep
   });
 });
 
+describe('defect 2 (continued): the same rule for sleep, shield and asCompleted', () => {
+  test('sleep with an explicit signal inside a task leaves no listener on it afterwards', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const user = countingController();
+    await scope((s) => void s.spawn(() => sleep(10, { signal: user.signal })), { clock });
+    expect(user.peak()).toBe(1);
+    expect(user.listeners()).toBe(0);
+  });
+
+  test("shield defers both the task's cancellation and the explicit signal, then raises", async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const user = new AbortController();
+    let innerAborted: boolean | undefined;
+    const err = await timeout(
+      10,
+      async () => {
+        await sleep(20).catch(() => {});
+        user.abort(new Error('user gave up'));
+        return shield(
+          async ({ signal }) => {
+            await sleep(30);
+            innerAborted = signal.aborted;
+            return 'done';
+          },
+          { signal: user.signal },
+        );
+      },
+      { clock },
+    ).catch((e: unknown) => e);
+    expect(innerAborted).toBe(false);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(clock.now()).toBe(40); // timed out at 10, then 30 ms of shielded work
+  });
+
+  test('asCompleted({ signal }) inside timeout(50) stops at 50 ms', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const user = new AbortController();
+    const err = await timeout(
+      50,
+      async () => {
+        for await (const _ of asCompleted([() => sleep(300)], { signal: user.signal })) {
+          // never
+        }
+      },
+      { clock },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(clock.now()).toBe(50);
+  });
+});
+
 describe('defect 3: a context whose task or scope has settled counts as no context', () => {
   // Before: the callback inherited the dead scope's past deadline and armed no timer.
   test('timeout() in a timer callback left by a finished task fires', async () => {
