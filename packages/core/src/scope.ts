@@ -40,6 +40,11 @@ import {
 
 /** What weft's own modules may do with a scope beyond its public API. */
 export interface ScopeInternals {
+  /**
+   * Spawns a task of weft's own (a gather item, a pool worker): a cancellation the
+   * program requested elsewhere that ends it is its failure (it produced no value), not a
+   * quiet `cancelled` as for a user's task.
+   */
   spawn<T>(
     s: Scope,
     fn: TaskFn<T>,
@@ -206,7 +211,7 @@ export class Scope implements AsyncDisposable {
 
   static {
     scopeInternals = {
-      spawn: (s, fn, name, sink, index) => s.#spawn(fn, name, sink, index),
+      spawn: (s, fn, name, sink, index) => s.#spawn(fn, name, sink, index, undefined, true),
       runBody: (s, body, passContext) => s.#runBody(body, passContext),
       interrupt: (s, reason) => s.#cancel(Cause.External, reason),
       timedOut: (s) => s.#timeoutError,
@@ -432,13 +437,14 @@ export class Scope implements AsyncDisposable {
     sink?: TaskSink,
     index?: number,
     startHook?: StartHook,
+    internal = false,
   ): TaskImpl<T> {
     if (this.#state === CLOSED) {
       throw new TypeError(
         `Cannot spawn \`${name ?? (fn.name || 'task')}\` into scope "${this.#name}": the scope has closed`,
       );
     }
-    const task = new TaskImpl<T>(this, this.#link, fn.name, name, sink, index);
+    const task = new TaskImpl<T>(this, this.#link, fn.name, name, sink, index, internal);
     if (startHook !== undefined) task.expectStart(startHook);
     this.#pending++;
     task.start(fn);

@@ -168,6 +168,9 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     | undefined;
   // Set by `Scope.start` until the task calls `ctx.started()` or settles.
   #startHook: StartHook | undefined;
+  // weft's own task (gather item, pool worker): it must produce a value, so a requested
+  // cancellation from elsewhere that ends it is a failure.
+  readonly #internal: boolean;
 
   constructor(
     owner: Scope,
@@ -176,7 +179,9 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     name: string | undefined,
     sink?: TaskSink,
     index = 0,
+    internal = false,
   ) {
+    this.#internal = internal;
     this.#owner = owner;
     this.#link = link;
     this.#fnName = fnName;
@@ -326,7 +331,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       this.#value = value;
       if (
         (signal.aborted && (value === signal.reason || isCancellation(value))) ||
-        isRequested(value)
+        (!this.#internal && isRequested(value))
       ) {
         // Its scope's cancellation, or one the program asked for (a `t.cancel()` it
         // awaited, a nested scope's `cancel()`): never a failure of this scope.

@@ -501,6 +501,31 @@ describe('defect 13: a cancellation the program asked for is never a failure ups
   });
 });
 
+describe('defect 13 (limits): weft never makes up a value for an item that was cancelled', () => {
+  test('gather and map reject when an item ends with a cancellation requested elsewhere', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    await scope(
+      async (s) => {
+        const cancelledElsewhere = async (): Promise<number> => {
+          const t = s.spawn(() => sleep(1e9).then(() => 1));
+          t.cancel();
+          return t;
+        };
+        await expect(gather([cancelledElsewhere, () => 2])).rejects.toBeInstanceOf(CancelledError);
+        await expect(
+          gather([cancelledElsewhere, () => 2], { concurrency: 1 }),
+        ).rejects.toBeInstanceOf(CancelledError);
+        await expect(map([1, 2], cancelledElsewhere, { concurrency: 1 })).rejects.toBeInstanceOf(
+          CancelledError,
+        );
+        const settled = await settle([cancelledElsewhere]);
+        expect(settled[0]?.status).toBe('rejected');
+      },
+      { clock },
+    );
+  });
+});
+
 describe('defect 14: the task context is not a thenable', () => {
   // Before: gather waited on the Task itself, forever.
   test('a task function returning its context resolves with it', async () => {
