@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from './clock.ts';
 import {
+  attachSuppressed,
   CancelledError,
   isCancellation,
   isRequested,
@@ -138,11 +139,16 @@ function reportUnjoined(held: { errors: unknown[]; name: string }): void {
  *   reason; when its `timeout`/`deadline` passes, with a `TimeoutError`.
  * - Inside a running task, the task's signal and deadline apply too: an explicit
  *   `signal` adds to them, it never replaces them (only `shield` escapes).
- * - `cancel()` is a cancellation the program asked for, never a failure (as in Trio):
- *   the scope ends with the body's value if the body finished; if the body was cut short
- *   it has no value and rejects with the `CancelledError`, which an enclosing scope never
- *   counts as a failure (a task that ends with it is `cancelled`). `cancelledCaught` tells
- *   whether the cancellation interrupted something.
+ * - `cancel()` is a cancellation the program asked for, never a failure (as in Trio, the
+ *   cancel scope catches its own cancellation): the scope ends normally, with the body's
+ *   value if the body finished, or `undefined` if the body was cut short (it has no value:
+ *   TypeScript still types the result as the body's type, so a body whose value you use
+ *   should not cancel its own scope before returning). `cancelledCaught` tells whether
+ *   the cancellation interrupted something.
+ * - When its `timeout`/`deadline` passes, it rejects with the `TimeoutError`, unless a
+ *   task failed for real (a cleanup that threw while being cancelled, say): the failure
+ *   wins, as in Trio, and the `TimeoutError` is attached to the first one
+ *   (`suppressedErrors`), never dropped.
  *
  * Use it through {@link scope}, or as `await using s = new Scope()`: leaving the block
  * waits for the tasks and throws their failures. A throw inside such a block does not
@@ -409,7 +415,8 @@ export class Scope implements AsyncDisposable {
   /**
    * Cancels every task of the scope (and the body, through `signal`). This is a
    * cancellation the program asked for: it is never a failure of this scope or of an
-   * enclosing one (see the class notes).
+   * enclosing one. The scope then ends normally: with the body's value if the body
+   * finished, else `undefined` (see the class notes); `cancelledCaught` tells which.
    */
   cancel(reason?: unknown): void {
     this.#cancel(
@@ -514,10 +521,22 @@ export class Scope implements AsyncDisposable {
   }
 
   #outcome(ok: boolean, value: unknown): unknown {
-    if (this.#errors.length > 0) throw new TaskGroupError(this.#errors, this.#name);
+    const errors = this.#errors;
+    if (errors.length > 0) {
+      // A real failure wins over the timeout (as in Trio, where an error raised while a
+      // cancel scope cancels propagates instead of its TooSlowError); the TimeoutError is
+      // attached to the first failure, so the caller can still tell (`suppressedErrors`).
+      if (this.#cause === Cause.Timeout) attachSuppressed(errors[0], this.#timeoutError);
+      throw new TaskGroupError(errors, this.#name);
+    }
     if (this.#external !== NONE) throw this.#external;
     if (this.#cause === Cause.Timeout) throw this.#timeoutError;
-    if (!ok) throw value;
+    if (!ok) {
+      // Cut short by its own cancel(): a cancellation the program asked for ends the
+      // scope normally (Trio); there is no body value, so it resolves `undefined`.
+      if (this.#cause === Cause.Explicit && this.#isOwnCancellation(value)) return undefined;
+      throw value;
+    }
     return value;
   }
 

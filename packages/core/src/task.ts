@@ -115,9 +115,12 @@ export interface Task<T> extends PromiseLike<T> {
   readonly scope: Scope;
   /**
    * Cancels this task only. Does nothing once the task has settled. A cancellation the
-   * program asked for is never a failure: the task ends `cancelled`, and code that awaits
-   * it and lets the rejection through (`t.cancel(); await t` in a body or another task)
-   * does not fail the enclosing scope either.
+   * program asked for is never a failure: the task ends `cancelled` and its scope goes on.
+   * Awaiting it rejects with the cancellation; code that lets that rejection through is
+   * not failed either: another task that does ends `cancelled` too, and a scope body that
+   * does makes its scope reject with the `CancelledError` (not a `TaskGroupError`), which
+   * an enclosing scope does not count as a failure. (weft's own item tasks, in `gather`
+   * or `map`, do fail: they have no value to give.)
    */
   cancel(reason?: unknown): void;
 }

@@ -476,8 +476,43 @@ describe('defect 13: a cancellation the program asked for is never a failure ups
     expect(inner?.cancelledCaught).toBe(true);
   });
 
+  // Before: run() rejected with the inner scope's AbortError ('done' never reached).
+  test("Trio's idiom: a scope cut short by its own cancel() ends normally, even under run()", async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    let inner: Scope | undefined;
+    const got = await run(
+      async () => {
+        const value = await scope(async (s) => {
+          inner = s;
+          s.spawn(async () => {
+            await sleep(5);
+            s.cancel();
+          });
+          await sleep(1000);
+          return 'body finished';
+        });
+        return { value, done: 'done' };
+      },
+      { clock, handleSignals: false },
+    );
+    expect(got).toEqual({ value: undefined, done: 'done' });
+    expect(inner?.cancelledCaught).toBe(true);
+  });
+
+  test('cancelledCaught is false when everything had finished before cancel()', async () => {
+    let inner: Scope | undefined;
+    const value = await scope(async (s) => {
+      inner = s;
+      await s.spawn(() => 1);
+      s.cancel();
+      return 'kept';
+    });
+    expect(value).toBe('kept');
+    expect(inner?.cancelledCaught).toBe(false);
+  });
+
   // Before: TaskGroupError[AbortError] from the inner scope, and so from the outer one.
-  test('t.cancel(); await t in a body does not fail the enclosing scope', async () => {
+  test('t.cancel(); await t in a body: the scope rejects with the CancelledError, never a TaskGroupError, and the enclosing scope goes on', async () => {
     const clock = new TestClock({ autoAdvance: true });
     const innerOutcome: unknown[] = [];
     await scope(
@@ -498,6 +533,36 @@ describe('defect 13: a cancellation the program asked for is never a failure ups
     expect(innerOutcome).toHaveLength(1);
     expect(innerOutcome[0]).toBeInstanceOf(CancelledError);
     expect(innerOutcome[0]).not.toBeInstanceOf(TaskGroupError);
+  });
+});
+
+describe('defect 6 (scopes): a failure during a timeout keeps the TimeoutError attached', () => {
+  const withFailingCleanup = async ({ signal }: { signal: AbortSignal }): Promise<void> => {
+    try {
+      await sleep(100, { signal });
+    } finally {
+      // biome-ignore lint/correctness/noUnsafeFinally: the failing cleanup under test
+      throw new Error('cleanup');
+    }
+  };
+
+  test('timeout, moveOnAfter, gather, map and scope: the failure wins, the TimeoutError is attached', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const calls: Array<() => Promise<unknown>> = [
+      () => timeout(10, withFailingCleanup, { clock }),
+      () => moveOnAfter(10, withFailingCleanup, { clock }),
+      () => gather([withFailingCleanup], { timeout: 10, clock }),
+      () => map([1], (_, ctx) => withFailingCleanup(ctx), { timeout: 10, clock }),
+      () =>
+        scope((s) => void s.spawn(withFailingCleanup), { timeout: 10, clock }).catch((e) => {
+          throw unwrapError(e);
+        }),
+    ];
+    for (const call of calls) {
+      const err = await call().catch((e: unknown) => e);
+      expect((err as Error).message).toBe('cleanup');
+      expect(suppressedErrors(err).some((x) => x instanceof TimeoutError)).toBe(true);
+    }
   });
 });
 
