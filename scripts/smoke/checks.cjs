@@ -104,6 +104,10 @@ function checks({ core, http, dbSim }) {
               clock,
             },
           );
+          await scope(
+            (s) => void s.spawn(() => Promise.all(Array.from({ length: 20 }, () => sleep(5)))),
+            { clock },
+          );
           await new Promise((resolve) => setTimeout(resolve, 10));
         } finally {
           proc?.off?.('warning', onWarning);

@@ -14,6 +14,7 @@ import {
   resolveCaller,
   runInContext,
   TaskContextImpl,
+  unlimitListeners,
 } from './internal/context.ts';
 import { type Cancel, schedule } from './internal/schedule.ts';
 import { kDetached, kRootRun, NONE } from './internal/symbols.ts';
@@ -234,6 +235,7 @@ export class Scope implements AsyncDisposable {
     assertName('options.name', name);
     assertClock('options.clock', clock);
 
+    unlimitListeners(this.#controller.signal);
     const internal = options as { [kRootRun]?: object; [kDetached]?: boolean };
     const detached = internal[kDetached] === true;
     const root = detached && internal[kRootRun] !== undefined;

@@ -1,7 +1,13 @@
 import type { Clock } from './clock.ts';
 import { CancelledError, isCancellation, isRequested, markRequested } from './errors.ts';
 import { isThenable } from './internal/abortable.ts';
-import { type ContextTask, nextId, runInContext, TaskContextImpl } from './internal/context.ts';
+import {
+  type ContextTask,
+  nextId,
+  runInContext,
+  TaskContextImpl,
+  unlimitListeners,
+} from './internal/context.ts';
 import { NONE } from './internal/symbols.ts';
 import type { Scope } from './scope.ts';
 
@@ -205,6 +211,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     let controller = this.#controller;
     if (controller === undefined) {
       controller = this.#controller = new AbortController();
+      unlimitListeners(controller.signal);
       const parent = this.#owner.signal;
       if (this.#cancelReason !== NONE) controller.abort(this.#cancelReason);
       else if (parent.aborted) controller.abort(parent.reason);

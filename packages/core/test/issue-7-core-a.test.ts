@@ -432,6 +432,50 @@ describe('defect 10: one listener per scope, no MaxListenersExceededWarning', ()
   });
 });
 
+describe('defect 10 (review D1): no listener limit on the signals weft creates, the user signal untouched', () => {
+  // Node's events.getMaxListeners, where the runtime has it (Node; elsewhere skipped).
+  const getMax = (() => {
+    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } })
+      .process;
+    try {
+      const events = proc?.getBuiltinModule?.('node:events') as
+        | { getMaxListeners?: (t: EventTarget) => number }
+        | undefined;
+      return events?.getMaxListeners;
+    } catch {
+      return undefined;
+    }
+  })();
+
+  // Before: 10 on the task's and scope's signals: 20 concurrent sleeps in one task warned
+  // on Node 20.
+  test.skipIf(getMax === undefined)('task, scope and joined signals have no limit', async () => {
+    const user = new AbortController();
+    const limits: number[] = [];
+    await scope(async (s) => {
+      limits.push(getMax!(s.signal));
+      await s.spawn(({ signal }) => {
+        limits.push(getMax!(signal));
+        using ctx = callerContext({ signal: user.signal });
+        limits.push(getMax!(ctx.signal!));
+      });
+    });
+    expect(limits).toEqual([0, 0, 0]);
+    // The user's own signal keeps the runtime's default.
+    expect(getMax!(user.signal)).toBe(getMax!(new AbortController().signal));
+  });
+
+  test('20 concurrent sleeps in one task emit no MaxListenersExceededWarning', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const warnings = await collectWarnings(() =>
+      scope((s) => void s.spawn(() => Promise.all(Array.from({ length: 20 }, () => sleep(5)))), {
+        clock,
+      }),
+    );
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+});
+
 describe('defect 12: deadlines only inherited from a scope on the same clock', () => {
   // Before: the TestClock scope's deadline (1000) was compared with systemClock-scale
   // numbers, and the inner timeout armed no timer.
