@@ -1,8 +1,9 @@
 import type { Clock } from './clock.ts';
-import { attachSuppressed, firstError, TaskGroupError } from './errors.ts';
+import { attachSuppressed, firstError, isCancellation, TaskGroupError } from './errors.ts';
 import { isThenable } from './internal/abortable.ts';
 import { DONE, type PoolOptions, startPool } from './internal/pool.ts';
-import { closeSource, openSource, serialPull } from './internal/source.ts';
+import { noop } from './internal/schedule.ts';
+import { closeSource, openSource, type Source, serialPull } from './internal/source.ts';
 import {
   assertCount,
   assertFunction,
@@ -45,7 +46,15 @@ function mapInto<T, R>(
   contained: boolean,
   name: string,
 ): Promise<unknown[]> {
-  const src = openSource('source', source);
+  // A failure of the source's own next() that no worker receives (it came after the
+  // worker's wait was cancelled: the source's `finally` threw) is kept to be attached.
+  let lateFailure: { error: unknown } | undefined;
+  const src = openSource(
+    'source',
+    watchFailures(source, (error) => {
+      if (!isCancellation(error)) lateFailure ??= { error };
+    }),
+  );
   assertFunction('fn', fn);
   assertOptions('options', options, KNOWN);
   const concurrency = options?.concurrency ?? Number.POSITIVE_INFINITY;
@@ -94,21 +103,60 @@ function mapInto<T, R>(
   const body = (scope: Scope): void => startPool(scope, pool);
   return scopeInternals.runBody(s, body).then(
     async () => {
-      await closeSource(src);
+      await closeFully(src);
       return results;
     },
     async (error: unknown) => {
       // The primary error wins (the first failure, or the scope's TimeoutError or
       // cancellation); an error from closing the source is attached to it, never dropped.
-      const primary = contained && error instanceof TaskGroupError ? error : firstError(error);
+      let primary = contained && error instanceof TaskGroupError ? error : firstError(error);
       try {
-        await closeSource(src);
+        await closeFully(src);
       } catch (closeError) {
-        throw attachSuppressed(primary, closeError);
+        primary = attachSuppressed(primary, closeError);
       }
+      if (lateFailure !== undefined) primary = attachSuppressed(primary, lateFailure.error);
       throw primary;
     },
   );
+}
+
+/**
+ * Closes the source and waits until it is closed, raising what its `return()` throws: when
+ * a worker was inside the source's `next()` (an async generator ignores `return()` until
+ * its pending await settles), that `next()` is awaited first, so `map` never settles
+ * while the source's `finally` has yet to run, and its error is never dropped.
+ */
+async function closeFully<T>(src: Source<T>): Promise<void> {
+  const inflight = src.inflight;
+  if (src.done || inflight === undefined) return closeSource(src);
+  src.done = true;
+  await inflight.then(noop, noop); // its failure, if any, was recorded by watchFailures
+  const iterator = src.iterator as AsyncIterator<T>;
+  if (typeof iterator.return === 'function') await iterator.return();
+}
+
+/** An async iterable like `source` whose `next()` failures are also reported to `report`. */
+function watchFailures<T>(
+  source: Iterable<T> | AsyncIterable<T>,
+  report: (error: unknown) => void,
+): Iterable<T> | AsyncIterable<T> {
+  const open = (source as AsyncIterable<T> | null | undefined)?.[Symbol.asyncIterator];
+  if (typeof open !== 'function') return source;
+  return {
+    [Symbol.asyncIterator]: (): AsyncIterator<T> => {
+      const it = open.call(source);
+      const wrapped: AsyncIterator<T> = {
+        next: () =>
+          Promise.resolve(it.next()).then(undefined, (error: unknown) => {
+            report(error);
+            throw error;
+          }),
+      };
+      if (typeof it.return === 'function') wrapped.return = (value) => it.return!(value);
+      return wrapped;
+    },
+  };
 }
 
 /**
