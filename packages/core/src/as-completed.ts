@@ -1,7 +1,8 @@
 import type { Clock } from './clock.ts';
-import { firstError } from './errors.ts';
+import { firstError, isCancellation } from './errors.ts';
 import type { GatherInput, GatherItem, GatherValue } from './gather.ts';
 import { isThenable } from './internal/abortable.ts';
+import { currentContext } from './internal/context.ts';
 import { resolveItem, toArray } from './internal/items.ts';
 import { DONE, startPool } from './internal/pool.ts';
 import { noop } from './internal/schedule.ts';
@@ -68,6 +69,9 @@ export function asCompleted(
   assertOptions('options', options, KNOWN);
   if (options?.concurrency !== undefined) assertCount('options.concurrency', options.concurrency);
   assertName('options.name', options?.name);
+  // Promises are already running: observe them now, so that a rejection is never
+  // unhandled even if the loop never starts (or is closed before its first next()).
+  for (const item of list) if (isThenable(item)) Promise.resolve(item).then(noop, noop);
   return iterate(list, options);
 }
 
@@ -110,6 +114,8 @@ async function* iterate(
   };
   let settled = false;
   let failure: { error: unknown } | undefined;
+  // Whether the consumer received the failure (else the keeper below raises it).
+  let delivered = false;
   const outcome = scopeInternals.runBody(s, body).then(
     () => {
       settled = true;
@@ -121,15 +127,20 @@ async function* iterate(
       wake?.();
     },
   );
-  let delivered = 0;
+  adopt(s, outcome, () => (delivered || failure === undefined ? undefined : failure.error));
+  const raise = (error: unknown): never => {
+    delivered = true;
+    throw firstError(error);
+  };
+  let yielded = 0;
   try {
-    while (delivered < list.length) {
+    while (yielded < list.length) {
       if (ready.length > 0) {
-        delivered++;
+        yielded++;
         yield ready.shift();
         continue;
       }
-      if (failure !== undefined) throw firstError(failure.error);
+      if (failure !== undefined) raise(failure.error);
       if (settled) break;
       await new Promise<void>((resolve) => {
         wake = resolve;
@@ -137,13 +148,40 @@ async function* iterate(
       wake = undefined;
     }
     await outcome;
-    if (failure !== undefined) throw firstError(failure.error);
+    if (failure !== undefined) raise(failure.error);
   } finally {
     if (!settled) {
       // Left early: stop the rest and wait for them (a cancellation we asked for).
       s.cancel();
-      await outcome.then(noop, noop);
-      if (failure !== undefined) throw firstError(failure.error);
+      await outcome;
+      if (failure !== undefined) raise(failure.error);
     }
   }
+}
+
+/**
+ * Ties the items' scope `s` to the consumer (review D5): a keeper task in the consumer's
+ * scope waits until `s` has settled, so that scope cannot end while items still run; when
+ * the consumer's task (or body) ends without finishing the loop, `s` is cancelled. A
+ * failure no consumer received (`undelivered()`) fails the consumer's scope through the
+ * keeper instead of being dropped. Outside any task, `s` answers to the caller's signal.
+ */
+function adopt(s: Scope, outcome: Promise<void>, undelivered: () => unknown): void {
+  const ctx = currentContext();
+  if (ctx === undefined || ctx.scope.closed || ctx.scope === s) return;
+  const abandon = (): void => {
+    if (!s.closed) s.cancel();
+  };
+  const task = ctx.task;
+  if (task !== undefined) task.then(abandon, abandon);
+  else scopeInternals.onBodyEnd(ctx.scope, abandon);
+  scopeInternals.spawn(
+    ctx.scope,
+    async () => {
+      await outcome;
+      const error = undelivered();
+      if (error !== undefined && !isCancellation(error)) throw firstError(error);
+    },
+    `${s.name}-keeper`,
+  );
 }

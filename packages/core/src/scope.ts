@@ -62,6 +62,11 @@ export interface ScopeInternals {
   timedOut(s: Scope): TimeoutError | undefined;
   /** The `run()` the scope belongs to, if any. */
   runOf(s: Scope): object | undefined;
+  /**
+   * Calls `callback` once the scope's body has settled (at once if it already has, or if
+   * the scope has no body): how a helper opened in a body learns that its consumer left.
+   */
+  onBodyEnd(s: Scope, callback: () => void): void;
 }
 
 /** Set once by `Scope`'s static block; read by gather, timeout, run and friends. */
@@ -199,6 +204,8 @@ export class Scope implements AsyncDisposable {
   #collected = false;
   #joinResolve: (() => void) | undefined;
   #joined: Promise<void> | undefined;
+  // While a body runs: callbacks to call when it settles (see ScopeInternals.onBodyEnd).
+  #bodyEnd: (() => void)[] | undefined;
   // Tasks that made their own signal: aborted by #cancel (no listener per task).
   #watched: Set<WatchedTask> | undefined;
   readonly #link: ScopeLink = {
@@ -223,6 +230,10 @@ export class Scope implements AsyncDisposable {
       interrupt: (s, reason) => s.#cancel(Cause.External, reason),
       timedOut: (s) => s.#timeoutError,
       runOf: (s) => s.#run,
+      onBodyEnd: (s, callback) => {
+        if (s.#bodyEnd === undefined) callback();
+        else s.#bodyEnd.push(callback);
+      },
     };
   }
 
@@ -466,6 +477,7 @@ export class Scope implements AsyncDisposable {
     let ok = true;
     let value: unknown;
     const ctx = new TaskContextImpl(this, undefined);
+    this.#bodyEnd = [];
     try {
       value = await runInContext(ctx, body as (arg: unknown) => unknown, passContext ? ctx : this);
     } catch (error) {
@@ -475,6 +487,9 @@ export class Scope implements AsyncDisposable {
         if (this.#ownCause()) this.#caught = true;
       } else if (!isRequested(error)) this.#fail(error);
     }
+    const bodyEnd = this.#bodyEnd;
+    this.#bodyEnd = undefined;
+    for (const callback of bodyEnd) callback();
     this.#holds--;
     await this.#join();
     return this.#outcome(ok, value) as T;
