@@ -121,13 +121,51 @@ const CLOSED = 1;
 const KNOWN = ['signal', 'timeout', 'deadline', 'name', 'clock'] as const;
 const SPAWN_KNOWN = ['name'] as const;
 
-// Scopes that had a failure nobody collected yet (no `scope()` body, not disposed): when
-// one is garbage-collected, its errors are reported as an unhandled rejection instead of
-// vanishing (defect 16). Created on first need; `null` where the runtime has no
-// FinalizationRegistry.
-let unjoined: FinalizationRegistry<{ errors: unknown[]; name: string }> | null | undefined;
+/** The failures of a scope nobody has collected yet (see `unjoined`). */
+interface Unjoined {
+  readonly errors: unknown[];
+  readonly name: string;
+}
 
-function reportUnjoined(held: { errors: unknown[]; name: string }): void {
+// Scopes that had a failure nobody collected yet (no `scope()` body, not disposed): when
+// one is garbage-collected, or the process is about to exit (`beforeExit`) with it still
+// not disposed, its errors are reported as an unhandled rejection instead of vanishing
+// (defect 16). The registry is created on first need (`null` where the runtime has no
+// FinalizationRegistry); the exit listener is on the process only while reports pend.
+let unjoined: FinalizationRegistry<Unjoined> | null | undefined;
+const pendingReports = new Set<Unjoined>();
+let exitHook: { off: () => void } | undefined;
+
+function trackUnjoined(held: Unjoined): void {
+  pendingReports.add(held);
+  if (exitHook !== undefined) return;
+  const proc = (
+    globalThis as {
+      process?: {
+        on?: (event: string, fn: () => void) => unknown;
+        off?: (event: string, fn: () => void) => unknown;
+      };
+    }
+  ).process;
+  if (typeof proc?.on !== 'function' || typeof proc.off !== 'function') return;
+  const onExit = (): void => {
+    for (const report of [...pendingReports]) reportUnjoined(report);
+  };
+  proc.on('beforeExit', onExit);
+  exitHook = { off: () => proc.off?.('beforeExit', onExit) };
+}
+
+function untrackUnjoined(held: Unjoined): void {
+  pendingReports.delete(held);
+  if (pendingReports.size === 0 && exitHook !== undefined) {
+    exitHook.off();
+    exitHook = undefined;
+  }
+}
+
+function reportUnjoined(held: Unjoined): void {
+  if (!pendingReports.has(held)) return; // collected in the meantime, or reported
+  untrackUnjoined(held);
   const error = new TaskGroupError(held.errors, held.name);
   error.message = `${error.message} (the scope was never awaited: use \`await using\` or scope())`;
   // Rejected on purpose and left unhandled: the way a runtime reports a lost error.
@@ -160,8 +198,8 @@ function reportUnjoined(held: { errors: unknown[]; name: string }): void {
  * waits for the tasks and throws their failures. A throw inside such a block does not
  * cancel the tasks (a disposer cannot see the error), so prefer `scope()` when the block
  * can fail. A `new Scope()` must be awaited (disposed): if one whose task failed is never
- * disposed and is garbage-collected, its failures are reported as an unhandled rejection
- * rather than lost.
+ * disposed, its failures are reported as an unhandled rejection when it is
+ * garbage-collected or when the process is about to exit, rather than lost.
  *
  * @example
  * ```ts
@@ -202,6 +240,8 @@ export class Scope implements AsyncDisposable {
   #caught = false;
   // Whether someone collects the outcome (a scope() body, or dispose); see `unjoined`.
   #collected = false;
+  // The failures reported if the scope is never collected (see `unjoined`).
+  #unjoined: Unjoined | undefined;
   #joinResolve: (() => void) | undefined;
   #joined: Promise<void> | undefined;
   // While a body runs: callbacks to call when it settles (see ScopeInternals.onBodyEnd).
@@ -508,7 +548,11 @@ export class Scope implements AsyncDisposable {
   #markCollected(): void {
     if (this.#collected) return;
     this.#collected = true;
-    if (this.#errors.length > 0) unjoined?.unregister(this);
+    if (this.#unjoined !== undefined) {
+      unjoined?.unregister(this);
+      untrackUnjoined(this.#unjoined);
+      this.#unjoined = undefined;
+    }
   }
 
   #join(): Promise<void> {
@@ -572,7 +616,10 @@ export class Scope implements AsyncDisposable {
       // V8 keeps an error's stack frames (and their receivers: this scope) until `stack` is
       // read; reading it now lets the scope be collected while the registry holds errors.
       for (const e of this.#errors) if (e instanceof Error) void e.stack;
-      unjoined?.register(this, { errors: this.#errors, name: this.#name }, this);
+      const held: Unjoined = { errors: this.#errors, name: this.#name };
+      this.#unjoined = held;
+      trackUnjoined(held);
+      unjoined?.register(this, held, this);
     }
     if (this.#cause === Cause.None) {
       this.#cancel(

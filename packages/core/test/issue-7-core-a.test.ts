@@ -2,6 +2,8 @@
 // 10, 12, 13, 14 and 16. Each test fails on the code before the fix (noted per test) and
 // passes now, on Node 24, Bun and Deno. They use only APIs that existed before the issue,
 // so that they can be run against the old sources.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import {
   any,
@@ -29,6 +31,38 @@ import {
   unwrapError,
 } from '../src/index.ts';
 import { collectUnhandled, countingController, deferred, tick } from './helpers.ts';
+
+/** Runs `fixture mode` on the runtime running this test; resolves with its exit code and output. */
+async function runChild(fixture: string, mode: string): Promise<{ code: number; output: string }> {
+  const deno = (globalThis as { Deno?: DenoRun }).Deno;
+  if (deno !== undefined) {
+    const out = await new deno.Command(process.execPath, {
+      args: ['run', '-A', fixture, mode],
+      stdout: 'piped',
+      stderr: 'piped',
+    }).output();
+    const text = new TextDecoder();
+    return { code: out.code, output: text.decode(out.stdout) + text.decode(out.stderr) };
+  }
+  const child = spawn(process.execPath, [fixture, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  const code = await new Promise<number>((resolve) => {
+    child.on('close', (c) => resolve(c ?? -1));
+  });
+  return { code, output };
+}
+interface DenoRun {
+  Command: new (
+    cmd: string,
+    options: { args: string[]; stdout: 'piped'; stderr: 'piped' },
+  ) => { output(): Promise<{ code: number; stdout: Uint8Array; stderr: Uint8Array }> };
+}
 
 /** Counts the live 'abort' listeners of a signal weft made (patched in place). */
 function countListeners(signal: AbortSignal): () => number {
@@ -693,6 +727,17 @@ describe('defect 16: a failure in a Scope that is never awaited is not lost', ()
       expect(unhandled.some((e) => e instanceof TaskGroupError)).toBe(true);
     },
   );
+
+  // Review D11: in a short program the GC never ran and the process exited 0 in silence.
+  test('a process about to exit with such a scope fails with the report; disposed, it does not', async () => {
+    const fixture = fileURLToPath(new URL('./fixtures/unjoined-scope.mjs', import.meta.url));
+    const forgotten = await runChild(fixture, 'forgotten');
+    expect(forgotten.code).not.toBe(0);
+    expect(forgotten.output).toMatch(/never awaited/);
+    const disposed = await runChild(fixture, 'disposed');
+    expect(disposed.code).toBe(0);
+    expect(disposed.output).toMatch(/caught/);
+  }, 30_000);
 
   test('disposing reports it, and then nothing is reported a second time', async () => {
     const boom = new Error('boom');
