@@ -244,8 +244,11 @@ export class Scope implements AsyncDisposable {
   #unjoined: Unjoined | undefined;
   #joinResolve: (() => void) | undefined;
   #joined: Promise<void> | undefined;
-  // While a body runs: callbacks to call when it settles (see ScopeInternals.onBodyEnd).
+  // Whether a body runs, and the callbacks to call when it settles (see onBodyEnd).
+  #bodyRunning = false;
   #bodyEnd: (() => void)[] | undefined;
+  // Whether Node's listener limit was lifted on the signal (see the `signal` getter).
+  #unlimited = false;
   // Tasks that made their own signal: aborted by #cancel (no listener per task).
   #watched: Set<WatchedTask> | undefined;
   readonly #link: ScopeLink = {
@@ -271,8 +274,8 @@ export class Scope implements AsyncDisposable {
       timedOut: (s) => s.#timeoutError,
       runOf: (s) => s.#run,
       onBodyEnd: (s, callback) => {
-        if (s.#bodyEnd === undefined) callback();
-        else s.#bodyEnd.push(callback);
+        if (!s.#bodyRunning) callback();
+        else (s.#bodyEnd ??= []).push(callback);
       },
     };
   }
@@ -286,7 +289,6 @@ export class Scope implements AsyncDisposable {
     assertName('options.name', name);
     assertClock('options.clock', clock);
 
-    unlimitListeners(this.#controller.signal);
     const internal = options as { [kRootRun]?: object; [kDetached]?: boolean };
     const detached = internal[kDetached] === true;
     const root = detached && internal[kRootRun] !== undefined;
@@ -328,7 +330,14 @@ export class Scope implements AsyncDisposable {
 
   /** Aborts when the scope is cancelled: first failure, parent abort, timeout or `cancel()`. */
   get signal(): AbortSignal {
-    return this.#controller.signal;
+    const signal = this.#controller.signal;
+    if (!this.#unlimited) {
+      // Everything that listens to the scope's signal gets it here (tasks, bodies, nested
+      // scopes, user code), so the listener limit is lifted on first use, not per scope.
+      this.#unlimited = true;
+      unlimitListeners(signal);
+    }
+    return signal;
   }
 
   /** Where the scope and its tasks take time from. */
@@ -517,7 +526,7 @@ export class Scope implements AsyncDisposable {
     let ok = true;
     let value: unknown;
     const ctx = new TaskContextImpl(this, undefined);
-    this.#bodyEnd = [];
+    this.#bodyRunning = true;
     try {
       value = await runInContext(ctx, body as (arg: unknown) => unknown, passContext ? ctx : this);
     } catch (error) {
@@ -527,9 +536,12 @@ export class Scope implements AsyncDisposable {
         if (this.#ownCause()) this.#caught = true;
       } else if (!isRequested(error)) this.#fail(error);
     }
+    this.#bodyRunning = false;
     const bodyEnd = this.#bodyEnd;
-    this.#bodyEnd = undefined;
-    for (const callback of bodyEnd) callback();
+    if (bodyEnd !== undefined) {
+      this.#bodyEnd = undefined;
+      for (const callback of bodyEnd) callback();
+    }
     this.#holds--;
     await this.#join();
     return this.#outcome(ok, value) as T;
