@@ -2,7 +2,7 @@ import type { Clock } from './clock.ts';
 import { attachSuppressed, firstError, isCancellation, TaskGroupError } from './errors.ts';
 import { isThenable } from './internal/abortable.ts';
 import { DONE, type PoolOptions, startPool } from './internal/pool.ts';
-import { noop } from './internal/schedule.ts';
+import { macrotask, noop } from './internal/schedule.ts';
 import { closeSource, openSource, type Source, serialPull } from './internal/source.ts';
 import {
   assertCount,
@@ -103,7 +103,7 @@ function mapInto<T, R>(
   const body = (scope: Scope): void => startPool(scope, pool);
   return scopeInternals.runBody(s, body).then(
     async () => {
-      await closeFully(src);
+      await closeFully(src, () => lateFailure?.error);
       return results;
     },
     async (error: unknown) => {
@@ -111,7 +111,7 @@ function mapInto<T, R>(
       // cancellation); an error from closing the source is attached to it, never dropped.
       let primary = contained && error instanceof TaskGroupError ? error : firstError(error);
       try {
-        await closeFully(src);
+        await closeFully(src, () => lateFailure?.error);
       } catch (closeError) {
         primary = attachSuppressed(primary, closeError);
       }
@@ -122,18 +122,45 @@ function mapInto<T, R>(
 }
 
 /**
- * Closes the source and waits until it is closed, raising what its `return()` throws: when
- * a worker was inside the source's `next()` (an async generator ignores `return()` until
- * its pending await settles), that `next()` is awaited first, so `map` never settles
- * while the source's `finally` has yet to run, and its error is never dropped.
+ * Closes the source, raising what its `return()` throws. When a worker was inside the
+ * source's `next()`, `return()` is requested at once (an `events.on` iterator settles its
+ * pending `next()` then; an async generator runs it after its pending await) and waited
+ * for one macrotask turn: a source that closes by then has its cleanup error attached to
+ * the primary error. One that is still stuck closes in the background, and a cleanup error
+ * it raises then (when nobody can receive it any more) is reported as an unhandled
+ * rejection rather than dropped: `map` never waits unboundedly on a source.
  */
-async function closeFully<T>(src: Source<T>): Promise<void> {
+async function closeFully<T>(src: Source<T>, late: () => unknown): Promise<void> {
   const inflight = src.inflight;
   if (src.done || inflight === undefined) return closeSource(src);
   src.done = true;
-  await inflight.then(noop, noop); // its failure, if any, was recorded by watchFailures
   const iterator = src.iterator as AsyncIterator<T>;
-  if (typeof iterator.return === 'function') await iterator.return();
+  const closing = Promise.all([
+    inflight.then(noop, noop), // its failure, if any, is recorded by watchFailures
+    typeof iterator.return === 'function' ? iterator.return() : undefined,
+  ]).then(noop);
+  const outcome: { state: 'late' | 'closed' | 'failed'; error?: unknown } = { state: 'late' };
+  await Promise.race([
+    closing.then(
+      () => {
+        outcome.state = 'closed';
+      },
+      (error: unknown) => {
+        outcome.state = 'failed';
+        outcome.error = error;
+      },
+    ),
+    macrotask(),
+  ]);
+  if (outcome.state === 'late') {
+    const report = (error: unknown): void => void Promise.reject(error);
+    closing.then(() => {
+      const failure = late();
+      if (failure !== undefined) report(failure);
+    }, report);
+    return;
+  }
+  if (outcome.state === 'failed') throw outcome.error;
 }
 
 /** An async iterable like `source` whose `next()` failures are also reported to `report`. */

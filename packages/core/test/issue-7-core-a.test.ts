@@ -419,6 +419,18 @@ describe('defect 6 (map): cleanup errors are attached, the primary error wins', 
     expect(suppressedErrors(err)).toEqual([cleanup]);
   });
 
+  // Review D12: waiting for the pending next() of an event-driven source never ended.
+  test('map over an events.on() source still times out: return() settles the pending next()', async () => {
+    const { EventEmitter, on } = await import('node:events');
+    const clock = new TestClock({ autoAdvance: true });
+    const emitter = new EventEmitter();
+    const err = await map(on(emitter, 'msg'), (x) => x, { timeout: 100, clock }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(emitter.listenerCount('msg')).toBe(0);
+  });
+
   test('gather with several failures rejects with the first and attaches the others', async () => {
     const a = new Error('a');
     const b = new Error('b');
