@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { collectUnhandled, deferred } from '../test/helpers.ts';
 import { asCompleted } from './as-completed.ts';
 import { scope } from './scope.ts';
-import { isCancellation, TimeoutError } from './errors.ts';
+import { CancelledError, isCancellation, TimeoutError } from './errors.ts';
 import { sleep } from './sleep.ts';
 import { TestClock } from './test-clock.ts';
 
@@ -243,5 +243,28 @@ describe('asCompleted', () => {
       asCompleted([Promise.reject(new Error('never iterated'))]);
     });
     expect(unhandled).toEqual([]);
+  });
+
+  // Review D13: the loop handed off after its starting task ended used to end "normally"
+  // with the remaining items silently dropped.
+  test('a loop whose starting task ended rejects with a CancelledError instead of ending early', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const got = await scope(
+      async (s) => {
+        const it = asCompleted([
+          () => sleep(5).then(() => 1),
+          () => sleep(10).then(() => 2),
+          () => sleep(15).then(() => 3),
+        ]);
+        const first = await s.spawn(async () => (await it.next()).value);
+        const rest: unknown[] = [];
+        const err = await (async () => {
+          for await (const x of { [Symbol.asyncIterator]: () => it }) rest.push(x);
+        })().catch((e: unknown) => e);
+        return { first, rest, abandoned: err instanceof CancelledError };
+      },
+      { clock },
+    );
+    expect(got).toEqual({ first: 1, rest: [], abandoned: true });
   });
 });

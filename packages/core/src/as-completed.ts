@@ -1,5 +1,5 @@
 import type { Clock } from './clock.ts';
-import { firstError, isCancellation } from './errors.ts';
+import { CancelledError, firstError, isCancellation } from './errors.ts';
 import type { GatherInput, GatherItem, GatherValue } from './gather.ts';
 import { isThenable } from './internal/abortable.ts';
 import { currentContext } from './internal/context.ts';
@@ -127,7 +127,16 @@ async function* iterate(
       wake?.();
     },
   );
-  adopt(s, outcome, () => (delivered || failure === undefined ? undefined : failure.error));
+  // Set when the consumer that started the loop ended without finishing it (see adopt).
+  let abandoned: CancelledError | undefined;
+  const release = adopt(
+    s,
+    outcome,
+    () => (delivered || failure === undefined ? undefined : failure.error),
+    (reason) => {
+      abandoned = reason;
+    },
+  );
   const raise = (error: unknown): never => {
     delivered = true;
     throw firstError(error);
@@ -141,6 +150,9 @@ async function* iterate(
         continue;
       }
       if (failure !== undefined) raise(failure.error);
+      // Items were cancelled because the task that started the loop ended: a later
+      // consumer must not mistake the loop for complete.
+      if (abandoned !== undefined) throw abandoned;
       if (settled) break;
       await new Promise<void>((resolve) => {
         wake = resolve;
@@ -150,6 +162,7 @@ async function* iterate(
     await outcome;
     if (failure !== undefined) raise(failure.error);
   } finally {
+    release();
     if (!settled) {
       // Left early: stop the rest and wait for them (a cancellation we asked for).
       s.cancel();
@@ -166,15 +179,27 @@ async function* iterate(
  * failure no consumer received (`undelivered()`) fails the consumer's scope through the
  * keeper instead of being dropped. Outside any task, `s` answers to the caller's signal.
  */
-function adopt(s: Scope, outcome: Promise<void>, undelivered: () => unknown): void {
+function adopt(
+  s: Scope,
+  outcome: Promise<void>,
+  undelivered: () => unknown,
+  onAbandon: (reason: CancelledError) => void,
+): () => void {
   const ctx = currentContext();
-  if (ctx === undefined || ctx.scope.closed || ctx.scope === s) return;
+  if (ctx === undefined || ctx.scope.closed || ctx.scope === s) return noop;
+  let released = false;
   const abandon = (): void => {
-    if (!s.closed) s.cancel();
+    if (released || s.closed) return;
+    const reason = new CancelledError(
+      `The ${s.name} loop was abandoned: the task or body that started it ended first`,
+    );
+    onAbandon(reason);
+    s.cancel(reason);
   };
   const task = ctx.task;
-  if (task !== undefined) task.then(abandon, abandon);
-  else scopeInternals.onBodyEnd(ctx.scope, abandon);
+  // Unregistered when the loop ends, so a long-lived task running many loops keeps nothing.
+  const off = task !== undefined ? task.onSettled(abandon) : noop;
+  if (task === undefined) scopeInternals.onBodyEnd(ctx.scope, abandon);
   scopeInternals.spawn(
     ctx.scope,
     async () => {
@@ -184,4 +209,8 @@ function adopt(s: Scope, outcome: Promise<void>, undelivered: () => unknown): vo
     },
     `${s.name}-keeper`,
   );
+  return () => {
+    released = true;
+    off();
+  };
 }

@@ -159,6 +159,8 @@ export interface StartHook {
   done: boolean;
 }
 
+const noopOff = (): void => {};
+
 export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   readonly id: number = nextId();
   readonly #owner: Scope;
@@ -177,6 +179,8 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     | undefined;
   // Set by `Scope.start` until the task calls `ctx.started()` or settles.
   #startHook: StartHook | undefined;
+  // Callbacks of helpers opened in this task, called when it settles (see onSettled).
+  #onSettled: Set<() => void> | undefined;
   // weft's own task (gather item, pool worker): it must produce a value, so a requested
   // cancellation from elsewhere that ends it is a failure.
   readonly #internal: boolean;
@@ -249,6 +253,16 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   /** Makes `Scope.start` wait for `ctx.started()`. Called once, before `start`. */
   expectStart(hook: StartHook): void {
     this.#startHook = hook;
+  }
+
+  onSettled(callback: () => void): () => void {
+    if (this.#state !== 'running') {
+      callback();
+      return noopOff;
+    }
+    const set = (this.#onSettled ??= new Set());
+    set.add(callback);
+    return () => void set.delete(callback);
   }
 
   markStarted(value: unknown): void {
@@ -371,5 +385,10 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       else deferred.reject(this.#value);
     }
     this.#link.settled(failure, this.#state === 'cancelled');
+    const onSettled = this.#onSettled;
+    if (onSettled !== undefined) {
+      this.#onSettled = undefined;
+      for (const callback of onSettled) callback();
+    }
   }
 }

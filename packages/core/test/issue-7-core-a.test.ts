@@ -3,6 +3,7 @@
 // passes now, on Node 24, Bun and Deno. They use only APIs that existed before the issue,
 // so that they can be run against the old sources.
 import { spawn } from 'node:child_process';
+import { EventEmitter, on } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import {
@@ -421,7 +422,6 @@ describe('defect 6 (map): cleanup errors are attached, the primary error wins', 
 
   // Review D12: waiting for the pending next() of an event-driven source never ended.
   test('map over an events.on() source still times out: return() settles the pending next()', async () => {
-    const { EventEmitter, on } = await import('node:events');
     const clock = new TestClock({ autoAdvance: true });
     const emitter = new EventEmitter();
     const err = await map(on(emitter, 'msg'), (x) => x, { timeout: 100, clock }).catch(

@@ -6,6 +6,11 @@ import type { Task, TaskContext } from '../task.ts';
 export interface ContextTask extends Task<unknown> {
   /** `ctx.started(value)`: see `Scope.start`. */
   markStarted(value: unknown): void;
+  /**
+   * Calls `callback` once when the task settles (at once if it has); returns a function
+   * that unregisters it (so a helper that finished early leaves nothing behind).
+   */
+  onSettled(callback: () => void): () => void;
 }
 
 /**
@@ -36,7 +41,7 @@ export class TaskContextImpl implements TaskContext {
   }
 
   /** The task this context belongs to; `undefined` for a scope body. */
-  get task(): Task<unknown> | undefined {
+  get task(): ContextTask | undefined {
     return this.#task;
   }
 
