@@ -9,6 +9,7 @@ function runMarker(): object | undefined {
 
 import { kDetached, kRootRun } from './internal/symbols.ts';
 import {
+  assertBoolean,
   assertClock,
   assertDuration,
   assertFunction,
@@ -32,11 +33,17 @@ const KNOWN = ['signal', 'clock', 'timeout', 'name', 'handleSignals'] as const;
 export interface RunOptions {
   /** Cancels the whole program when it aborts. */
   signal?: AbortSignal;
-  /** The clock every task of the program takes time from. Default `systemClock`. */
+  /**
+   * The clock every task of the program takes time from.
+   * @default systemClock
+   */
   clock?: Clock;
   /** Cancels the program with a `TimeoutError` after this many ms. */
   timeout?: number;
-  /** The root scope's name. Default `'run'`. */
+  /**
+   * The root scope's name.
+   * @default 'run'
+   */
   name?: string;
   /**
    * Turn SIGINT/SIGTERM into cancellation (default `true`): the first signal cancels the
@@ -76,11 +83,7 @@ export async function run<T>(main: TaskFn<T>, options?: RunOptions): Promise<T> 
   assertClock('options.clock', options?.clock);
   if (options?.timeout !== undefined) assertDuration('options.timeout', options.timeout);
   assertName('options.name', options?.name);
-  if (options?.handleSignals !== undefined && typeof options.handleSignals !== 'boolean') {
-    throw new TypeError(
-      `Expected \`options.handleSignals\` to be a boolean, got \`${String(options.handleSignals)}\` (${typeof options.handleSignals})`,
-    );
-  }
+  assertBoolean('options.handleSignals', options?.handleSignals);
   if (runMarker() !== undefined) {
     throw new Error(
       'run() cannot be called inside a running run(): await the async function directly, or use scope() for a nested group of tasks',
