@@ -1,6 +1,6 @@
 import { type CallerContext, callerContext } from '../caller.ts';
 import type { Clock } from '../clock.ts';
-import { attachSuppressed, TaskGroupError } from '../errors.ts';
+import { attachSuppressed, isCancellation, TaskGroupError } from '../errors.ts';
 import { Scope } from '../scope.ts';
 import type { TaskContext } from '../task.ts';
 import { isThenable } from './abortable.ts';
@@ -64,8 +64,9 @@ interface SlotWaiter {
 export class Pipe<T> {
   readonly clock: Clock;
   readonly #caller: CallerContext;
+  // The caller's effective signal, its task's and the explicit one (see abortReasons).
+  readonly #signals: ReadonlyArray<AbortSignal | undefined>;
   readonly #scope: Scope;
-  readonly #name: string;
   // Items read and not yet taken by the consumer, from `#head` on.
   #items: T[] = [];
   #head = 0;
@@ -84,16 +85,16 @@ export class Pipe<T> {
   // Sources shared by several producers, closed by close() after they stopped.
   readonly #owned: Source<unknown>[] = [];
   #closing: Promise<void> | undefined;
-  // Resolves when close() is done: what the keeper task waits for.
-  #closedResolve: (() => void) | undefined;
+  // The consumer task's hold on the pipe (see adoptByTask), if it runs in a task.
+  readonly #adoption: Adoption | undefined;
 
   constructor(capacity: number, options: PipeOptions | undefined, name: string) {
-    this.#name = name;
     this.#free = capacity;
     const ctx = currentContext();
     this.#caller = callerContext(
       options === undefined ? undefined : { signal: options.signal, clock: options.clock },
     );
+    this.#signals = [this.#caller.signal, ctx?.signal, options?.signal];
     this.clock = this.#caller.clock;
     this.#scope = new Scope({ signal: this.#caller.signal, clock: this.clock, name });
     const signal = this.#scope.signal;
@@ -109,7 +110,7 @@ export class Pipe<T> {
         { once: true },
       );
     }
-    this.#adopt(ctx);
+    this.#adoption = adoptByTask(name, ctx, () => this.close());
   }
 
   /** Aborts when the producers must stop: the pipe was cancelled, failed or closed. */
@@ -153,7 +154,13 @@ export class Pipe<T> {
         try {
           await fn(ctx);
         } catch (error) {
-          if (!ctx.signal.aborted) this.fail(error);
+          // Its own cancellation is how a producer stops; any other error is kept: the
+          // first failure of a running pipe, else a secondary error raised by close().
+          const signal = ctx.signal;
+          if (!(signal.aborted && (error === signal.reason || isCancellation(error)))) {
+            if (this.#state === RUNNING) this.fail(error);
+            else if (error !== this.#error) this.#cleanupErrors.push(error);
+          }
         } finally {
           if (--this.#producers === 0 && this.#state === RUNNING) {
             this.#state = FINISHED;
@@ -249,15 +256,24 @@ export class Pipe<T> {
 
   /**
    * Stops the producers, waits for them, closes the owned sources, and releases the
-   * caller's listeners. Throws the first error from closing a source (the others
-   * attached); the caller attaches it to its own error when it had one.
+   * caller's listeners. `failure` is what the consumer's loop is failing with, if anything.
+   * Throws a failure read ahead that the consumer's loop did not raise, else the
+   * first error from closing a source (the others attached to it); the caller attaches it
+   * to its own error when it had one.
    */
-  close(): Promise<void> {
-    this.#closing ??= this.#close();
+  close(failure?: { error: unknown }): Promise<void> {
+    this.#closing ??= this.#close(failure);
     return this.#closing;
   }
 
-  async #close(): Promise<void> {
+  async #close(failure: { error: unknown } | undefined): Promise<void> {
+    // Cancelled: the consumer's loop is most likely failing with this very reason (and a
+    // for-await that throws discards return()'s error), so errors are attached to it.
+    const reasons = abortReasons(this.#signals);
+    // A failure read ahead that the consumer never reached is still an error: not dropped.
+    if (this.#state === FAILED && failure?.error !== this.#error) {
+      this.#cleanupErrors.unshift(this.#error);
+    }
     if (this.#state === RUNNING || this.#state === FINISHED) this.#stop(CLOSED, undefined);
     try {
       await this.#scope[Symbol.asyncDispose]();
@@ -274,57 +290,20 @@ export class Pipe<T> {
       }
     }
     this.#caller[Symbol.dispose]();
-    // Abandoned by its task: the keeper raises the cleanup errors into the task's scope.
-    const errors = this.#abandoned ? [] : this.#cleanupErrors.splice(0);
-    this.#closedResolve?.();
-    if (errors.length > 0) {
-      let error = errors[0];
-      for (const other of errors.slice(1)) error = attachSuppressed(error, other);
-      throw error;
-    }
-  }
-
-  /**
-   * Ties the pipe to the consumer task's scope (see the class comment). A consumer outside
-   * any task, or in a scope body, has no task whose end can be observed: there the pipe
-   * stops with the caller's signal, or when the loop ends.
-   */
-  #adopt(ctx: TaskContext | undefined): void {
-    const owner = ownerTask(ctx);
-    if (owner === undefined || ctx === undefined || ctx.scope.closed) return;
-    const closed = new Promise<void>((resolve) => {
-      this.#closedResolve = resolve;
+    const errors = this.#cleanupErrors.splice(0);
+    // Sources stuck in a pull at close: the task's scope waits until they are closed too,
+    // and gets their errors.
+    this.#adoption?.finish(async () => {
+      while (this.#lateCloses.length > 0) await Promise.all(this.#lateCloses.splice(0));
+      return this.#cleanupErrors.splice(0);
     });
-    try {
-      ctx.scope.spawn(
-        async () => {
-          await closed;
-          // Sources stuck in a pull at close: the scope waits until they are closed too.
-          while (this.#lateCloses.length > 0) await Promise.all(this.#lateCloses.splice(0));
-          // Cleanup errors that no consumer received (the task abandoned the loop, or a
-          // source was closed late).
-          const errors = this.#cleanupErrors.splice(0);
-          if (errors.length > 0) {
-            let error = errors[0];
-            for (const other of errors.slice(1)) error = attachSuppressed(error, other);
-            throw error;
-          }
-        },
-        { name: `${this.#name}-keeper` },
-      );
-    } catch {
-      this.#closedResolve = undefined;
-      return;
-    }
-    const abandon = (): void => {
-      if (this.#closing === undefined) this.#abandoned = true;
-      this.close().then(noop, noop);
-    };
-    owner.then(abandon, abandon);
+    if (errors.length === 0) return;
+    if (reasons.length === 0) throw combine(errors);
+    // Two cancellations may race (the task's and the explicit signal's): whichever the
+    // loop fails with carries the errors.
+    for (const reason of reasons.slice(1)) combine([reason, ...errors]);
+    throw combine([reasons[0], ...errors]);
   }
-
-  // The consumer task settled without closing the pipe: close() errors go to the keeper.
-  #abandoned = false;
 
   #take(): T {
     const item = this.#items[this.#head]!;
@@ -394,6 +373,84 @@ export class Pipe<T> {
   }
 }
 
+/**
+ * The distinct reasons of the aborted signals among `signals`: what a cancelled loop may
+ * be failing with, so that errors raised while closing it can be attached to it.
+ */
+export function abortReasons(signals: ReadonlyArray<AbortSignal | undefined>): unknown[] {
+  const reasons: unknown[] = [];
+  for (const signal of signals) {
+    if (signal?.aborted === true && !reasons.includes(signal.reason)) reasons.push(signal.reason);
+  }
+  return reasons;
+}
+
+/** The first error, with the others attached to it. */
+function combine(errors: readonly unknown[]): unknown {
+  let error = errors[0];
+  for (const other of errors.slice(1)) error = attachSuppressed(error, other);
+  return error;
+}
+
+/** A helper's hold on the consumer task's scope, from {@link adoptByTask}. */
+export interface Adoption {
+  /**
+   * The helper has closed (normally, or through the `abandon` callback): the keeper task
+   * ends, after awaiting `late` (work still settling) and raising the errors it returns.
+   */
+  finish(late?: () => Promise<unknown[]>): void;
+}
+
+/**
+ * Makes a helper opened by a task part of that task's scope (defect 7 of issue 7): a
+ * keeper task in the scope waits until the helper has closed, and when the consumer task
+ * settles without closing it, `abandon()` closes it. The scope therefore cannot end while
+ * the helper's readers run or its sources are open, and an error raised while closing an
+ * abandoned helper (which no consumer can receive) fails the scope instead of being
+ * dropped. `undefined` outside any task or in a scope body: a body's end is not
+ * observable, so there the helper stops with the caller's signal or when the loop ends.
+ */
+export function adoptByTask(
+  name: string,
+  ctx: TaskContext | undefined,
+  abandon: () => Promise<unknown>,
+): Adoption | undefined {
+  const owner = ownerTask(ctx);
+  if (owner === undefined || ctx === undefined || ctx.scope.closed) return undefined;
+  let finished!: (late: (() => Promise<unknown[]>) | undefined) => void;
+  const closed = new Promise<(() => Promise<unknown[]>) | undefined>((resolve) => {
+    finished = resolve;
+  });
+  let done = false;
+  let abandoning: Promise<void> | undefined;
+  const errors: unknown[] = [];
+  try {
+    ctx.scope.spawn(
+      async () => {
+        const late = await closed;
+        if (abandoning !== undefined) await abandoning;
+        if (late !== undefined) errors.push(...(await late()));
+        if (errors.length > 0) throw combine(errors);
+      },
+      { name: `${name}-keeper` },
+    );
+  } catch {
+    return undefined;
+  }
+  const onSettled = (): void => {
+    if (done) return;
+    abandoning = abandon().then(noop, (error: unknown) => void errors.push(error));
+  };
+  owner.then(onSettled, onSettled);
+  return {
+    finish(late) {
+      if (done) return;
+      done = true;
+      finished(late);
+    },
+  };
+}
+
 /** The consumer's task, as a thenable that settles with it; `undefined` in a body or outside. */
 function ownerTask(ctx: TaskContext | undefined): PromiseLike<unknown> | undefined {
   if (ctx === undefined) return undefined;
@@ -461,7 +518,7 @@ export async function closePipe<T>(
   failure: { error: unknown } | undefined,
 ): Promise<void> {
   try {
-    await pipe.close();
+    await pipe.close(failure);
   } catch (cleanup) {
     if (failure === undefined) throw cleanup;
     throw attachSuppressed(failure.error, cleanup);
@@ -474,21 +531,23 @@ export async function closePipe<T>(
  * that it is `await using`-disposable. `start` creates the generator at the first call.
  */
 export function helperIterator<T>(
-  start: () => AsyncGenerator<T, void, undefined>,
+  start: (self: AsyncGenerator<T, void, undefined>) => AsyncGenerator<T, void, undefined>,
   sources: readonly Source<unknown>[],
 ): AsyncGenerator<T, void, undefined> {
   return new HelperIterator(start, sources);
 }
 
 class HelperIterator<T> implements AsyncGenerator<T, void, undefined> {
-  #start: (() => AsyncGenerator<T, void, undefined>) | undefined;
+  #start:
+    | ((self: AsyncGenerator<T, void, undefined>) => AsyncGenerator<T, void, undefined>)
+    | undefined;
   #sources: readonly Source<unknown>[];
   #gen: AsyncGenerator<T, void, undefined> | undefined;
   // Closed before it started: later calls end at once.
   #done = false;
 
   constructor(
-    start: () => AsyncGenerator<T, void, undefined>,
+    start: (self: AsyncGenerator<T, void, undefined>) => AsyncGenerator<T, void, undefined>,
     sources: readonly Source<unknown>[],
   ) {
     this.#start = start;
@@ -499,7 +558,7 @@ class HelperIterator<T> implements AsyncGenerator<T, void, undefined> {
     if (this.#gen === undefined && !this.#done) {
       const start = this.#start!;
       this.#start = undefined;
-      this.#gen = start();
+      this.#gen = start(this);
     }
     return this.#gen;
   }

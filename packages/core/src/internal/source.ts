@@ -166,9 +166,10 @@ async function closeLate<T>(iterator: AsyncIterator<T>, inflight: Promise<unknow
 export async function closeSourceAfter<T>(
   src: Source<T>,
   failure: { error: unknown } | undefined,
+  late?: (closing: Promise<void>) => void,
 ): Promise<void> {
   try {
-    await closeSource(src);
+    await closeSource(src, late);
   } catch (cleanup) {
     if (failure === undefined) throw cleanup;
     throw attachSuppressed(failure.error, cleanup);
