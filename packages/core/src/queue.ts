@@ -47,18 +47,6 @@ const SHUTDOWN_KEYS: readonly string[] = ['immediate'];
 const OPEN = 0;
 const CLOSED = 1;
 
-/** What weft's own helpers may do with a queue beyond its public API. */
-export interface QueueInternals {
-  /**
-   * `put` without a signal: the caller (a pipe) rejects its pending puts in bulk by
-   * closing the queue when it is cancelled, instead of a listener per put.
-   */
-  put<T>(queue: Queue<T>, item: T): Promise<void>;
-}
-
-/** Set once by `Queue`'s static block. */
-export let queueInternals: QueueInternals;
-
 /**
  * A FIFO queue between tasks (asyncio's `Queue`), async-iterable.
  *
@@ -96,17 +84,6 @@ export class Queue<T> implements QueueLike<T> {
   // Items put and not yet marked done with taskDone() (Python's `unfinished_tasks`).
   #unfinished = 0;
   readonly #joiners: WaiterList<void> = new WaiterList();
-
-  static {
-    queueInternals = {
-      put: (queue, item) => {
-        if (queue.#state === CLOSED)
-          return Promise.reject(new QueueShutDownError('Cannot put: the queue is closed'));
-        if (queue.#offer(item)) return Promise.resolve();
-        return enqueue(queue.#putters, undefined, item).promise;
-      },
-    };
-  }
 
   constructor(options: QueueOptions = {}) {
     assertOptions('options', options, QUEUE_KEYS);
