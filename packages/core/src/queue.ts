@@ -1,5 +1,5 @@
 import type { AcquireOptions, QueueLike } from './interfaces.ts';
-import { enqueue, WaiterList, waitContext } from './internal/waiters.ts';
+import { enqueue, WaiterList, endWait, signalOf, waitContext } from './internal/waiters.ts';
 import { assertCount, assertOptions, describe } from './internal/validate.ts';
 
 /**
@@ -111,11 +111,11 @@ export class Queue<T> implements QueueLike<T> {
     const caller = waitContext(options);
     if (caller instanceof Promise) return caller;
     if (this.#state === CLOSED) {
-      caller[Symbol.dispose]();
+      endWait(caller);
       return Promise.reject(new QueueShutDownError('Cannot put: the queue is closed'));
     }
     if (this.#offer(item)) {
-      caller[Symbol.dispose]();
+      endWait(caller);
       return Promise.resolve();
     }
     return enqueue(this.#putters, caller, item).promise;
@@ -132,7 +132,7 @@ export class Queue<T> implements QueueLike<T> {
     const caller = waitContext(options);
     if (caller instanceof Promise) return caller;
     if (this.size > 0 || this.#state === CLOSED) {
-      caller[Symbol.dispose]();
+      endWait(caller);
       if (this.size > 0) return Promise.resolve(this.#take());
       return Promise.reject(new QueueShutDownError());
     }
@@ -190,7 +190,7 @@ export class Queue<T> implements QueueLike<T> {
     const caller = waitContext(options);
     if (caller instanceof Promise) return caller;
     if (this.#unfinished === 0) {
-      caller[Symbol.dispose]();
+      endWait(caller);
       return Promise.resolve();
     }
     return enqueue(this.#joiners, caller).promise;

@@ -1,8 +1,16 @@
 import type { Clock } from './clock.ts';
-import type { CallerContext } from './caller.ts';
+import { callerContext } from './caller.ts';
 import type { Permit, RateAcquireOptions, RateLimiterLike, RunFn } from './interfaces.ts';
 import { type Cancel, schedule } from './internal/schedule.ts';
-import { enqueue, runContext, WaiterList, waitContext } from './internal/waiters.ts';
+import {
+  enqueue,
+  runContext,
+  WaiterList,
+  endWait,
+  signalOf,
+  type WaitWith,
+  waitContext,
+} from './internal/waiters.ts';
 import {
   assertClock,
   assertCount,
@@ -243,15 +251,15 @@ export class RateLimiter implements RateLimiterLike {
     const caller = waitContext(options, ACQUIRE_KEYS);
     if (caller instanceof Promise) return caller;
     const cost = options?.cost ?? 1;
-    const clock = this.#clock ?? caller.clock;
+    const clock = this.#clock ?? callerContext().clock;
     try {
       this.#assertCost(cost);
     } catch (error) {
-      caller[Symbol.dispose]();
+      endWait(caller);
       return Promise.reject(error);
     }
     if (this.#waiters.size === 0 && this.#policy.take(cost, clock.now())) {
-      caller[Symbol.dispose]();
+      endWait(caller);
       return Promise.resolve(new RatePermit());
     }
     return this.#wait(caller, cost, clock);
@@ -277,13 +285,13 @@ export class RateLimiter implements RateLimiterLike {
     try {
       const cost = options?.cost ?? 1;
       this.#assertCost(cost);
-      const clock = this.#clock ?? caller.clock;
+      const clock = this.#clock ?? callerContext().clock;
       if (!(this.#waiters.size === 0 && this.#policy.take(cost, clock.now()))) {
-        await this.#wait(caller.signal, cost, clock);
+        await this.#wait(signalOf(caller), cost, clock);
       }
-      return await fn(runContext(caller.signal));
+      return await fn(runContext(signalOf(caller)));
     } finally {
-      caller[Symbol.dispose]();
+      endWait(caller);
     }
   }
 
@@ -297,11 +305,7 @@ export class RateLimiter implements RateLimiterLike {
     }
   }
 
-  #wait(
-    caller: CallerContext | AbortSignal | undefined,
-    cost: number,
-    clock: Clock,
-  ): Promise<Permit> {
+  #wait(caller: WaitWith, cost: number, clock: Clock): Promise<Permit> {
     const { promise } = enqueue(this.#waiters, caller, cost, () => this.#arm());
     if (this.#waiters.size === 1) this.#timerClock = clock;
     this.#arm();

@@ -35,10 +35,8 @@ const CLOSED = 4;
 /** What `next()` returns when the producers have finished and every item was taken. */
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
-interface SlotWaiter {
-  resolve: () => void;
-  reject: (reason: unknown) => void;
-}
+/** What {@link Pipe.step} returns when the consumer must wait for an event. */
+export const WAIT: unique symbol = Symbol('weft.pipe.wait');
 
 /**
  * The machinery behind buffer, merge, batch and mapConcurrent: producer tasks run in an
@@ -72,7 +70,7 @@ export class Pipe<T> {
   #head = 0;
   // Free read-ahead slots, and the producers waiting for one (FIFO, from `#slotHead` on).
   #free: number;
-  #slotWaiters: SlotWaiter[] = [];
+  #slotWaiters: Array<() => void> = [];
   #slotHead = 0;
   // The consumer waiting for an item or a state change, if any.
   #wake: (() => void) | undefined;
@@ -120,7 +118,8 @@ export class Pipe<T> {
 
   /**
    * Reserves a read-ahead slot before a producer reads an item: `undefined` when one was
-   * free, else a promise that resolves once the consumer freed one. Rejects (or throws)
+   * free, else a promise that resolves once the consumer freed one — or once the pipe
+   * stopped, when the producer's next pull then rejects (its signal is aborted). Throws
    * once the pipe stopped.
    */
   reserve(): Promise<void> | undefined {
@@ -129,8 +128,8 @@ export class Pipe<T> {
       this.#free--;
       return undefined;
     }
-    return new Promise<void>((resolve, reject) => {
-      this.#slotWaiters.push({ resolve, reject });
+    return new Promise<void>((resolve) => {
+      this.#slotWaiters.push(resolve);
     });
   }
 
@@ -237,20 +236,41 @@ export class Pipe<T> {
   }
 
   /**
-   * The next item; `done` once the producers finished and every item was taken. Raises
-   * the failure after the items read before it, and the cancellation reason at once.
-   * With `due` (a `clock` time), resolves `undefined` when nothing came by then.
+   * The next item if one is ready, `done` once the producers finished and every item was
+   * taken, else {@link WAIT} (then `await wait()`). Raises the failure after the items
+   * read before it, and the cancellation reason at once.
+   */
+  step(): IteratorResult<T, undefined> | typeof WAIT {
+    if (this.#state === CANCELLED) throw this.#error;
+    if (this.#head < this.#items.length) return { done: false, value: this.#take() };
+    if (this.#state === FAILED) throw this.#error;
+    if (this.#state !== RUNNING) return DONE;
+    return WAIT;
+  }
+
+  /** Resolves on the next event (an item, the end, a failure or a cancellation). */
+  wait(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#wake = resolve;
+    });
+  }
+
+  /**
+   * The next item, waiting for it; `done` once the producers finished and every item was
+   * taken. Raises like {@link Pipe.step}. With `due` (a `clock` time), resolves
+   * `undefined` when nothing came by then.
    */
   async next(
     due: number = Number.POSITIVE_INFINITY,
   ): Promise<IteratorResult<T, undefined> | undefined> {
     for (;;) {
-      if (this.#state === CANCELLED) throw this.#error;
-      if (this.#head < this.#items.length) return { done: false, value: this.#take() };
-      if (this.#state === FAILED) throw this.#error;
-      if (this.#state !== RUNNING) return DONE;
-      if (due !== Number.POSITIVE_INFINITY && this.clock.now() >= due) return undefined;
-      await this.#event(due);
+      const step = this.step();
+      if (step !== WAIT) return step;
+      if (due === Number.POSITIVE_INFINITY) await this.wait();
+      else {
+        if (this.clock.now() >= due) return undefined;
+        await this.#waitUntil(due);
+      }
     }
   }
 
@@ -322,13 +342,13 @@ export class Pipe<T> {
 
   #freeSlot(): void {
     if (this.#slotHead < this.#slotWaiters.length) {
-      const waiter = this.#slotWaiters[this.#slotHead]!;
+      const resolve = this.#slotWaiters[this.#slotHead]!;
       this.#slotWaiters[this.#slotHead++] = undefined as never;
       if (this.#slotHead === this.#slotWaiters.length) {
         this.#slotWaiters = [];
         this.#slotHead = 0;
       }
-      waiter.resolve();
+      resolve();
     } else this.#free++;
   }
 
@@ -340,11 +360,11 @@ export class Pipe<T> {
       this.#head = 0;
     }
     if (!this.#scope.signal.aborted) this.#scope.cancel();
-    const reason = this.#scope.signal.reason;
+    // The producers' signals are aborted now: released, their next pull rejects.
     const waiters = this.#slotWaiters.slice(this.#slotHead);
     this.#slotWaiters = [];
     this.#slotHead = 0;
-    for (const waiter of waiters) waiter.reject(reason);
+    for (const resolve of waiters) resolve();
     this.#wakeConsumer();
   }
 
@@ -356,19 +376,16 @@ export class Pipe<T> {
     }
   }
 
-  #event(due: number): Promise<void> {
+  #waitUntil(due: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      let timer: Cancel | undefined;
+      const timer: Cancel = schedule(this.clock, due - this.clock.now(), () => {
+        this.#wake = undefined;
+        resolve();
+      });
       this.#wake = () => {
-        timer?.();
+        timer();
         resolve();
       };
-      if (due !== Number.POSITIVE_INFINITY) {
-        timer = schedule(this.clock, due - this.clock.now(), () => {
-          this.#wake = undefined;
-          resolve();
-        });
-      }
     });
   }
 }
@@ -484,31 +501,99 @@ export function unlimitListeners(signal: AbortSignal): void {
 }
 
 /**
- * The consumer side of buffer, merge and mapConcurrent: `setup()` runs at the first
- * `next()` (so the pipe belongs to the consumer's task), then items are yielded until the
- * producers end; stopping for any reason closes the pipe. An error from closing a source
- * is attached to the loop's own error, or raised when the loop had none.
+ * The consumer side of buffer, merge and mapConcurrent, as a hand-written async iterator
+ * (cheaper than an async generator per item): `setup()` runs at the first `next()` (so
+ * the pipe belongs to the consumer's task), then items are handed out until the producers
+ * end; stopping for any reason closes the pipe. An error from closing a source is attached
+ * to the loop's own error, or raised when the loop had none. Closing it before the first
+ * `next()` closes `sources`. Calls are served in order, as an async generator's are.
  */
-export async function* drain<T>(setup: () => Pipe<T>): AsyncGenerator<T, void, undefined> {
-  const pipe = setup();
-  pipe.seal();
-  let failure: { error: unknown } | undefined;
-  try {
-    for (;;) {
-      const ready = pipe.tryNext();
-      if (ready !== undefined) {
-        yield ready.value;
-        continue;
+export function drain<T>(
+  setup: () => Pipe<T>,
+  sources: readonly Source<unknown>[],
+): AsyncGenerator<T, void, undefined> {
+  return new DrainIterator(setup, sources);
+}
+
+class DrainIterator<T> implements AsyncGenerator<T, void, undefined> {
+  #setup: (() => Pipe<T>) | undefined;
+  readonly #sources: readonly Source<unknown>[];
+  #pipe: Pipe<T> | undefined;
+  // Ended (the producers finished, a failure was raised, or it was closed).
+  #done = false;
+  // The pending next() while it waits for an item: later calls queue behind it.
+  #waiting: Promise<IteratorResult<T, void>> | undefined;
+
+  constructor(setup: () => Pipe<T>, sources: readonly Source<unknown>[]) {
+    this.#setup = setup;
+    this.#sources = sources;
+  }
+
+  next(): Promise<IteratorResult<T, void>> {
+    const waiting = this.#waiting;
+    if (waiting === undefined) return this.#next();
+    const again = (): Promise<IteratorResult<T, void>> => this.next();
+    return waiting.then(again, again);
+  }
+
+  #next(): Promise<IteratorResult<T, void>> {
+    if (this.#done) return Promise.resolve(DONE);
+    let pipe = this.#pipe;
+    let step: IteratorResult<T, undefined> | typeof WAIT;
+    try {
+      if (pipe === undefined) {
+        pipe = this.#pipe = this.#setup!();
+        this.#setup = undefined;
+        pipe.seal();
       }
-      const step = (await pipe.next())!;
-      if (step.done) return;
-      yield step.value;
+      step = pipe.step();
+    } catch (error) {
+      return this.#end({ error });
     }
-  } catch (error) {
-    failure = { error };
+    if (step === WAIT) {
+      const waiting = pipe.wait().then(() => {
+        this.#waiting = undefined;
+        return this.#next();
+      });
+      this.#waiting = waiting;
+      return waiting;
+    }
+    if (step.done) return this.#end(undefined);
+    return Promise.resolve(step);
+  }
+
+  /** Ends the loop: closes the pipe, then resolves `done` or rejects with the failure. */
+  async #end(failure: { error: unknown } | undefined): Promise<IteratorResult<T, void>> {
+    this.#done = true;
+    const pipe = this.#pipe;
+    if (pipe === undefined) {
+      this.#setup = undefined;
+      await closeUnstarted(this.#sources, failure);
+    } else await closePipe(pipe, failure);
+    if (failure !== undefined) throw failure.error;
+    return DONE;
+  }
+
+  async return(value?: void | PromiseLike<void>): Promise<IteratorResult<T, void>> {
+    if (!this.#done) await this.#end(undefined);
+    return { done: true, value: (await value) as void };
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<T, void>> {
+    if (!this.#done) await this.#end({ error });
     throw error;
-  } finally {
-    await closePipe(pipe, failure);
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'AsyncGenerator';
   }
 }
 
@@ -584,18 +669,7 @@ class HelperIterator<T> implements AsyncGenerator<T, void, undefined> {
     if (this.#done) return;
     this.#done = true;
     this.#start = undefined;
-    const errors: unknown[] = [];
-    for (const src of this.#sources) {
-      try {
-        await closeSource(src);
-      } catch (error) {
-        errors.push(error);
-      }
-    }
-    if (errors.length === 0) return;
-    let error = failure === undefined ? errors.shift() : failure.error;
-    for (const other of errors) error = attachSuppressed(error, other);
-    throw error;
+    await closeUnstarted(this.#sources, failure);
   }
 
   [Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
@@ -609,4 +683,21 @@ class HelperIterator<T> implements AsyncGenerator<T, void, undefined> {
   get [Symbol.toStringTag](): string {
     return 'AsyncGenerator';
   }
+}
+
+/** Closes the sources of a helper that never started; errors as in {@link closePipe}. */
+async function closeUnstarted(
+  sources: readonly Source<unknown>[],
+  failure: { error: unknown } | undefined,
+): Promise<void> {
+  const errors: unknown[] = [];
+  for (const src of sources) {
+    try {
+      await closeSource(src);
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  if (errors.length === 0) return;
+  throw failure === undefined ? combine(errors) : combine([failure.error, ...errors]);
 }
