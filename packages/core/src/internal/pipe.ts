@@ -72,8 +72,16 @@ export class Pipe<T> {
   #free: number;
   #slotWaiters: Array<() => void> = [];
   #slotHead = 0;
-  // The consumer waiting for an item or a state change, if any.
+  // The consumer waiting for an item or a state change, if any (batch's timed wait).
   #wake: (() => void) | undefined;
+  // The consumer waiting in take(): an item is handed to it directly.
+  #taker:
+    | ((step: IteratorResult<T, undefined> | Promise<IteratorResult<T, void>>) => void)
+    | undefined;
+  /** Ends the consumer's loop (closes the pipe); take() hands its promise on at the end. */
+  onEnd:
+    | ((failure: { error: unknown } | undefined) => Promise<IteratorResult<T, void>>)
+    | undefined;
   #state = RUNNING;
   // The failure or cancellation reason once FAILED or CANCELLED.
   #error: unknown;
@@ -141,8 +149,33 @@ export class Pipe<T> {
   /** Hands `item` to the consumer, using a slot reserved before. */
   push(item: T): void {
     if (this.#state !== RUNNING && this.#state !== FAILED) return;
+    const taker = this.#taker;
+    if (taker !== undefined && this.#head === this.#items.length) {
+      // The consumer is waiting: hand the item over, its slot is free again.
+      this.#taker = undefined;
+      this.#freeSlot();
+      taker({ done: false, value: item });
+      return;
+    }
     this.#items.push(item);
     this.#wakeConsumer();
+  }
+
+  /** Whether a take() is waiting. */
+  get taking(): boolean {
+    return this.#taker !== undefined;
+  }
+
+  /**
+   * {@link Pipe.step}, waiting when no item is ready: the promise resolves with the next
+   * item, or at the end with `onEnd`'s outcome (or `done` / the failure without one).
+   */
+  take(): IteratorResult<T, undefined> | Promise<IteratorResult<T, void>> {
+    const step = this.step();
+    if (step !== WAIT) return step;
+    return new Promise((resolve) => {
+      this.#taker = resolve;
+    });
   }
 
   /** Starts a producer task; the pipe finishes when the last one ends, fails when one fails. */
@@ -369,6 +402,22 @@ export class Pipe<T> {
   }
 
   #wakeConsumer(): void {
+    const taker = this.#taker;
+    if (taker !== undefined) {
+      let step: IteratorResult<T, undefined> | typeof WAIT;
+      try {
+        step = this.step();
+      } catch (error) {
+        this.#taker = undefined;
+        taker(this.onEnd?.({ error }) ?? Promise.reject(error));
+        return;
+      }
+      if (step !== WAIT) {
+        this.#taker = undefined;
+        taker(step.done ? (this.onEnd?.(undefined) ?? step) : step);
+      }
+      return;
+    }
     const wake = this.#wake;
     if (wake !== undefined) {
       this.#wake = undefined;
@@ -531,32 +580,32 @@ class DrainIterator<T> implements AsyncGenerator<T, void, undefined> {
 
   next(): Promise<IteratorResult<T, void>> {
     const waiting = this.#waiting;
-    if (waiting === undefined) return this.#next();
-    const again = (): Promise<IteratorResult<T, void>> => this.next();
-    return waiting.then(again, again);
+    if (waiting !== undefined && this.#pipe?.taking === true) {
+      const again = (): Promise<IteratorResult<T, void>> => this.next();
+      return waiting.then(again, again);
+    }
+    return this.#next();
   }
 
   #next(): Promise<IteratorResult<T, void>> {
     if (this.#done) return Promise.resolve(DONE);
     let pipe = this.#pipe;
-    let step: IteratorResult<T, undefined> | typeof WAIT;
+    let step: IteratorResult<T, undefined> | Promise<IteratorResult<T, void>>;
     try {
       if (pipe === undefined) {
         pipe = this.#pipe = this.#setup!();
         this.#setup = undefined;
+        pipe.onEnd = (failure) => this.#end(failure);
         pipe.seal();
       }
-      step = pipe.step();
+      step = pipe.take();
     } catch (error) {
       return this.#end({ error });
     }
-    if (step === WAIT) {
-      const waiting = pipe.wait().then(() => {
-        this.#waiting = undefined;
-        return this.#next();
-      });
-      this.#waiting = waiting;
-      return waiting;
+    if (step instanceof Promise) {
+      // Resolved by the pipe with the next item, or with #end's outcome at the end.
+      this.#waiting = step;
+      return step;
     }
     if (step.done) return this.#end(undefined);
     return Promise.resolve(step);
@@ -564,6 +613,10 @@ class DrainIterator<T> implements AsyncGenerator<T, void, undefined> {
 
   /** Ends the loop: closes the pipe, then resolves `done` or rejects with the failure. */
   async #end(failure: { error: unknown } | undefined): Promise<IteratorResult<T, void>> {
+    if (this.#done) {
+      if (failure !== undefined) throw failure.error;
+      return DONE;
+    }
     this.#done = true;
     const pipe = this.#pipe;
     if (pipe === undefined) {
