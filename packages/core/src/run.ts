@@ -1,5 +1,5 @@
 import type { Clock } from './clock.ts';
-import { CancelledError, TaskGroupError } from './errors.ts';
+import { CancelledError, unwrapSingle } from './errors.ts';
 import { currentContext } from './internal/context.ts';
 
 function runMarker(): object | undefined {
@@ -9,6 +9,7 @@ function runMarker(): object | undefined {
 
 import { kDetached, kRootRun } from './internal/symbols.ts';
 import {
+  assertBoolean,
   assertClock,
   assertDuration,
   assertFunction,
@@ -26,15 +27,23 @@ import {
 import { Scope, type ScopeOptions, scopeInternals } from './scope.ts';
 import type { TaskFn } from './task.ts';
 
+const KNOWN = ['signal', 'clock', 'timeout', 'name', 'handleSignals'] as const;
+
 /** Options of {@link run}. */
 export interface RunOptions {
   /** Cancels the whole program when it aborts. */
   signal?: AbortSignal;
-  /** The clock every task of the program takes time from. Default `systemClock`. */
+  /**
+   * The clock every task of the program takes time from.
+   * @default systemClock
+   */
   clock?: Clock;
   /** Cancels the program with a `TimeoutError` after this many ms. */
   timeout?: number;
-  /** The root scope's name. Default `'run'`. */
+  /**
+   * The root scope's name.
+   * @default 'run'
+   */
   name?: string;
   /**
    * Turn SIGINT/SIGTERM into cancellation (default `true`): the first signal cancels the
@@ -69,16 +78,12 @@ export interface RunOptions {
  */
 export async function run<T>(main: TaskFn<T>, options?: RunOptions): Promise<T> {
   assertFunction('main', main);
-  assertOptions('options', options);
+  assertOptions('options', options, KNOWN);
   assertSignal('options.signal', options?.signal);
   assertClock('options.clock', options?.clock);
   if (options?.timeout !== undefined) assertDuration('options.timeout', options.timeout);
   assertName('options.name', options?.name);
-  if (options?.handleSignals !== undefined && typeof options.handleSignals !== 'boolean') {
-    throw new TypeError(
-      `Expected \`options.handleSignals\` to be a boolean, got \`${String(options.handleSignals)}\` (${typeof options.handleSignals})`,
-    );
-  }
+  assertBoolean('options.handleSignals', options?.handleSignals);
   if (runMarker() !== undefined) {
     throw new Error(
       'run() cannot be called inside a running run(): await the async function directly, or use scope() for a nested group of tasks',
@@ -111,8 +116,7 @@ export async function run<T>(main: TaskFn<T>, options?: RunOptions): Promise<T> 
   try {
     return await scopeInternals.runBody(root, main, true);
   } catch (error) {
-    if (error instanceof TaskGroupError && error.errors.length === 1) throw error.errors[0];
-    throw error;
+    throw unwrapSingle(error);
   } finally {
     removeHandlers?.();
     if (received !== undefined) setExitCode(signalExitCode(received));

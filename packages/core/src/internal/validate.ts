@@ -1,3 +1,15 @@
+/**
+ * The one way a public function that returns a promise turns a synchronous throw (a
+ * validation error) into a rejection: `return rejectOnThrow(() => work(...))`.
+ */
+export function rejectOnThrow<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /** Formats a received value the way p-queue does: `` `0` (number) ``. */
 export function describe(value: unknown): string {
   let text: string;
@@ -55,12 +67,12 @@ export function assertTime(name: string, value: unknown): asserts value is numbe
 export function assertCount(name: string, value: unknown, min = 1): asserts value is number {
   if (typeof value !== 'number') {
     throw new TypeError(
-      `Expected \`${name}\` to be an integer from ${min} and up, got ${describe(value)}`,
+      `Expected \`${name}\` to be an integer from ${min} up, got ${describe(value)}`,
     );
   }
   if (!(value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && value >= min))) {
     throw new RangeError(
-      `Expected \`${name}\` to be an integer from ${min} and up, got ${describe(value)}`,
+      `Expected \`${name}\` to be an integer from ${min} up, got ${describe(value)}`,
     );
   }
 }
@@ -128,6 +140,42 @@ function distance(a: string, b: string): number {
     prev = row;
   }
   return prev[b.length] ?? 0;
+}
+
+/** A boolean, or `undefined` when `optional`. */
+export function assertBoolean(name: string, value: unknown, optional = true): void {
+  if (optional && value === undefined) return;
+  if (typeof value !== 'boolean') {
+    throw new TypeError(`Expected \`${name}\` to be a boolean, got ${describe(value)}`);
+  }
+}
+
+/** A finite number (`Infinity` and NaN refused). */
+export function assertFinite(name: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`Expected \`${name}\` to be a finite number, got ${describe(value)}`);
+  }
+  if (!Number.isFinite(value)) {
+    throw new RangeError(`Expected \`${name}\` to be a finite number, got ${describe(value)}`);
+  }
+}
+
+/** Something with `[Symbol.iterator]`. */
+export function assertIterable(name: string, value: unknown): asserts value is Iterable<unknown> {
+  if (
+    value === null ||
+    value === undefined ||
+    typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function'
+  ) {
+    throw new TypeError(`Expected \`${name}\` to be an iterable, got ${describe(value)}`);
+  }
+}
+
+/** A list with at least one entry. */
+export function assertNonEmpty(name: string, list: readonly unknown[]): void {
+  if (list.length === 0) {
+    throw new RangeError(`Expected \`${name}\` to hold at least one item, got none`);
+  }
 }
 
 export function assertClock(name: string, value: unknown): void {

@@ -1,0 +1,114 @@
+import type { Scope } from '../scope.ts';
+import { scopeInternals } from '../scope.ts';
+import type { TaskContext } from '../task.ts';
+import { isThenable } from './abortable.ts';
+
+/** What a pool's `next` returns when there are no more jobs. */
+export const DONE: unique symbol = Symbol('weft.pool.done');
+
+/** Options of {@link startPool}. */
+export interface PoolOptions<J> {
+  /**
+   * How many jobs run at once: an integer from 1 up, or `Infinity` (no cap). Workers are
+   * started lazily, one more each time a job is taken while every worker is busy, so a
+   * pool never holds more workers than jobs.
+   */
+  readonly concurrency: number;
+  /** Workers are named `${name}-worker` (diagnostics). */
+  readonly name: string;
+  /**
+   * Takes the next job, or returns {@link DONE} when there is none (the pool then stops
+   * asking). When it returns a promise, the asking worker awaits it; calls from different
+   * workers may overlap, so an async source must serialize itself (see `serialPull`).
+   * `signal` is the asking worker's signal: reject with its reason when it aborts. A throw
+   * or rejection fails the worker, and so the scope.
+   */
+  next(signal: AbortSignal): J | typeof DONE | PromiseLike<J | typeof DONE>;
+  /**
+   * Starts one job inside a worker task (`ctx` is that worker's context: its signal aborts
+   * when the scope is cancelled) and returns its value or a promise of it, which the
+   * worker awaits.
+   */
+  work(job: J, ctx: TaskContext): unknown;
+  /** Receives a job's value. */
+  onFulfilled?(job: J, value: unknown): void;
+  /**
+   * Receives a job's failure. Without it, or when it rethrows, the failure fails the
+   * worker and so the scope (fail-fast); `settle` and `mapSettled` record it instead.
+   */
+  onRejected?(job: J, reason: unknown, ctx: TaskContext): void;
+}
+
+/**
+ * The one worker pool of weft (`gather`/`settle` with `concurrency`, `map`, `mapSettled`,
+ * `asCompleted`, `mapConcurrent`): runs `work(job)` for every job that `next()` yields, at
+ * most `concurrency` at a time, as tasks of `s`, and hands each outcome to `onFulfilled`
+ * or `onRejected`. Returns at once; the scope's join waits for the workers. Workers stop
+ * taking jobs as soon as their signal aborts (the scope failed, was cancelled or timed
+ * out) or `next()` returned `DONE`.
+ *
+ * @example
+ * ```ts
+ * let i = 0;
+ * startPool<number>(scope, {
+ *   concurrency: 4,
+ *   name: 'fetch',
+ *   next: () => (i < urls.length ? i++ : DONE),
+ *   work: (i, { signal }) => fetch(urls[i], { signal }),
+ *   onFulfilled: (i, res) => { results[i] = res; },
+ * });
+ * ```
+ */
+export function startPool<J>(s: Scope, options: PoolOptions<J>): void {
+  const { concurrency, next, work, onFulfilled, onRejected } = options;
+  const workerName = `${options.name}-worker`;
+  // Workers started (or about to be), workers inside a job, and whether `next` said DONE.
+  let workers = 0;
+  let busy = 0;
+  let done = false;
+  // Starting a worker runs its synchronous part at once, which may ask for another worker:
+  // those requests are queued and started by the outermost call, so a pool of 100,000
+  // synchronous jobs does not recurse 100,000 frames deep.
+  let requested = 0;
+  let starting = false;
+  const requestWorker = (): void => {
+    workers++;
+    requested++;
+    if (starting) return;
+    starting = true;
+    try {
+      while (requested > 0) {
+        requested--;
+        scopeInternals.spawn(s, worker, workerName);
+      }
+    } finally {
+      starting = false;
+    }
+  };
+  const worker = async (ctx: TaskContext): Promise<void> => {
+    const signal = ctx.signal;
+    while (!done && !signal.aborted) {
+      let job = next(signal);
+      if (isThenable(job)) job = await job;
+      if (job === DONE) {
+        done = true;
+        return;
+      }
+      // Every worker is busy and there may be more jobs: start one more, up to the cap.
+      if (++busy === workers && workers < concurrency) requestWorker();
+      let value: unknown;
+      try {
+        value = work(job, ctx);
+        if (isThenable(value)) value = await value;
+      } catch (reason) {
+        busy--;
+        if (onRejected === undefined) throw reason;
+        onRejected(job, reason, ctx);
+        continue;
+      }
+      busy--;
+      onFulfilled?.(job, value);
+    }
+  };
+  requestWorker();
+}
