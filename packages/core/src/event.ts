@@ -1,4 +1,4 @@
-import { enqueue, WaiterList, endWait, signalOf, waitContext } from './internal/waiters.ts';
+import { enqueue, WaiterList, endWait, waitContext } from './internal/waiters.ts';
 import type { AcquireOptions } from './interfaces.ts';
 
 /**

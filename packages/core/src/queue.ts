@@ -1,5 +1,5 @@
 import type { AcquireOptions, QueueLike } from './interfaces.ts';
-import { enqueue, WaiterList, endWait, signalOf, waitContext } from './internal/waiters.ts';
+import { enqueue, WaiterList, endWait, waitContext } from './internal/waiters.ts';
 import { assertCount, assertOptions, describe } from './internal/validate.ts';
 
 /**

@@ -14,15 +14,14 @@
  * - cancellation is always a rejection: a loop that ends normally got every item;
  * - no item lost: a source failure comes after every item read before it (buffer, batch,
  *   take, merge per source) or after a prefix of the results (mapConcurrent, fail-fast);
- * - a cleanup error (a source's `finally` throwing) is never dropped inside a task;
+ * - a cleanup error (a source's `finally` throwing) is never dropped;
  * - no unhandled rejection.
  *
  * Not generated: a scope *body*, or code outside any task, that abandons a loop without
  * closing it: there is no task whose end weft could observe (the reader then stops only
  * with the caller's cancellation). Not checked: a cleanup error when the loop body itself
  * throws a non-cancellation error (for-await then discards `return()`'s error: the
- * language's rule, not weft's), and outside tasks (a source stuck in a pull is closed late,
- * with nobody left to report to).
+ * language's rule, not weft's).
  */
 import fc from 'fast-check';
 import type * as Weft from '../src/index.ts';
@@ -310,9 +309,9 @@ export async function checkHelperScenario(
         problems.push(`the loop failed with an unexpected error: ${String(error)}`);
     }
   }
-  // 5. Cleanup errors are not dropped inside a task (a throw in the loop body is the
-  // language's own case: for-await discards return()'s error then).
-  if (scenario.placement === 'task' && scenario.stop !== 'throw') {
+  // 5. Cleanup errors are never dropped (a throw in the loop body is the language's own
+  // case: for-await discards return()'s error then).
+  if (scenario.stop !== 'throw') {
     const seen = reachable(weft, outer);
     if (loop !== undefined && 'error' in loop) reachable(weft, loop.error, seen);
     states.forEach((s, i) => {

@@ -227,20 +227,13 @@ export class Pipe<T> {
         }
       } finally {
         try {
-          await closeSource(src, this.#late);
+          await closeSource(src);
         } catch (error) {
           this.#cleanupErrors.push(error);
         }
       }
     });
   }
-
-  // A source stuck in a pull is closed once that pull settles (see closeSource): its
-  // errors are kept for the keeper, which waits for these late closes.
-  readonly #lateCloses: Promise<void>[] = [];
-  readonly #late = (closing: Promise<void>): void => {
-    this.#lateCloses.push(closing.catch((error: unknown) => void this.#cleanupErrors.push(error)));
-  };
 
   /** Called once every producer was started: a pipe without producers is finished. */
   seal(): void {
@@ -337,19 +330,14 @@ export class Pipe<T> {
     }
     for (const src of this.#owned) {
       try {
-        await closeSource(src, this.#late);
+        await closeSource(src);
       } catch (error) {
         this.#cleanupErrors.push(error);
       }
     }
     this.#caller[Symbol.dispose]();
     const errors = this.#cleanupErrors.splice(0);
-    // Sources stuck in a pull at close: the task's scope waits until they are closed too,
-    // and gets their errors.
-    this.#adoption?.finish(async () => {
-      while (this.#lateCloses.length > 0) await Promise.all(this.#lateCloses.splice(0));
-      return this.#cleanupErrors.splice(0);
-    });
+    this.#adoption?.finish();
     if (errors.length === 0) return;
     if (reasons.length === 0) throw combine(errors);
     // Two cancellations may race (the task's and the explicit signal's): whichever the

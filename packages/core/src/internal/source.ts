@@ -116,15 +116,13 @@ async function pullAsync<T>(
 
 /**
  * Closes the source (`return()`) unless it ended by itself. When a `next()` is still in
- * flight (the source is stuck in an await), `return()` is requested for when it gets
- * there, without waiting for it: the caller ends promptly. That late close is handed to
- * `late` (a promise that rejects with what failed in it: the pending `next()`, unless it
- * was a cancellation, or `return()`); without `late` its outcome is observed and dropped.
+ * flight (the source is suspended in an await: the caller has cancelled the pull through
+ * its signal, so a weft await there settles at once), it waits for that `next()` to settle
+ * first, as a plain `for await` does, since an async generator ignores `return()` until
+ * then: the source is closed before this resolves, and what failed while closing it (the
+ * pending `next()`, unless with a cancellation, or `return()`) is raised, never lost.
  */
-export async function closeSource<T>(
-  src: Source<T>,
-  late?: (closing: Promise<void>) => void,
-): Promise<void> {
+export async function closeSource<T>(src: Source<T>): Promise<void> {
   if (src.done) {
     const late = src.late;
     src.late = undefined;
@@ -135,9 +133,7 @@ export async function closeSource<T>(
   const iterator = src.iterator as AsyncIterator<T>;
   const inflight = src.inflight;
   if (inflight !== undefined) {
-    const closing = closeLate(iterator, inflight);
-    if (late === undefined) closing.then(noop, noop);
-    else late(closing);
+    await closeLate(iterator, inflight);
     return;
   }
   if (typeof iterator.return !== 'function') return;
@@ -166,10 +162,9 @@ async function closeLate<T>(iterator: AsyncIterator<T>, inflight: Promise<unknow
 export async function closeSourceAfter<T>(
   src: Source<T>,
   failure: { error: unknown } | undefined,
-  late?: (closing: Promise<void>) => void,
 ): Promise<void> {
   try {
-    await closeSource(src, late);
+    await closeSource(src);
   } catch (cleanup) {
     if (failure === undefined) throw cleanup;
     throw attachSuppressed(failure.error, cleanup);

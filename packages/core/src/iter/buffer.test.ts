@@ -75,7 +75,7 @@ describe('buffer', () => {
     expect(clock.now()).toBeLessThan(3_600_000);
   });
 
-  test('ends promptly even when the source awaits something that ignores cancellation', async () => {
+  test('break waits for a source stuck in an await that ignores cancellation, then closes it: it never outlives the loop (defect 3 of the review)', async () => {
     let release!: () => void;
     const stuck = new Promise<void>((r) => {
       release = r;
@@ -84,19 +84,24 @@ describe('buffer', () => {
     const source = (async function* () {
       try {
         yield 1;
-        await stuck;
+        await stuck; // not cancellable
         yield 2;
       } finally {
         closed = true;
       }
     })();
-    for await (const n of buffer(source, { size: 2 })) {
-      expect(n).toBe(1);
-      break;
-    }
-    expect(closed).toBe(false);
-    release();
+    let loopEnded = false;
+    const loop = (async () => {
+      for await (const n of buffer(source, { size: 2 })) {
+        expect(n).toBe(1);
+        break;
+      }
+      loopEnded = true;
+    })();
     await settleTicks();
+    expect(loopEnded).toBe(false); // still waiting for the source to get past its await
+    release();
+    await loop;
     expect(closed).toBe(true);
   });
 
@@ -252,16 +257,22 @@ describe('buffer', () => {
     expect(await it.next()).toEqual({ done: true, value: undefined });
   });
 
-  test('no unhandled rejection when the consumer stops while a pull is failing', async () => {
+  test('a pull that fails while the loop closes: break raises it, nothing unhandled', async () => {
+    const failure = new Error('late failure');
+    let raised: unknown;
     const unhandled = await collectUnhandled(async () => {
       const source = (async function* () {
         yield 1;
         await new Promise((r) => setTimeout(r, 1));
-        throw new Error('late failure');
+        throw failure;
       })();
-      for await (const _ of buffer(source, { size: 2 })) break;
-      await settleTicks();
+      try {
+        for await (const _ of buffer(source, { size: 2 })) break;
+      } catch (error) {
+        raised = error;
+      }
     });
+    expect(raised).toBe(failure);
     expect(unhandled).toEqual([]);
   });
 

@@ -2,7 +2,6 @@ import { callerContext } from '../caller.ts';
 import { attachSuppressed, suppressedErrors } from '../errors.ts';
 import { isThenable } from '../internal/abortable.ts';
 import { currentContext } from '../internal/context.ts';
-import { noop } from '../internal/schedule.ts';
 import { abortReasons, type Adoption, adoptByTask, helperIterator } from '../internal/pipe.ts';
 import {
   assertIterable,
@@ -80,10 +79,9 @@ export function take<T>(
 }
 
 /**
- * Closes take's source. A cleanup error goes to the loop's own error; when the loop was
- * cancelled, to the cancellation reasons (a for-await failing with one discards
- * `return()`'s error); a source stuck in a pull is closed once it settles, and inside a
- * task the task's scope waits for that and gets its error.
+ * Closes take's source (waiting for a pending pull to settle first, see `closeSource`). A
+ * cleanup error goes to the loop's own error; when the loop was cancelled, to the
+ * cancellation reasons (a for-await failing with one discards `return()`'s error).
  */
 async function closeTake<T>(
   src: Source<T>,
@@ -91,31 +89,17 @@ async function closeTake<T>(
   signals: ReadonlyArray<AbortSignal | undefined>,
   adoption: Adoption | undefined,
 ): Promise<void> {
+  adoption?.finish();
   const reasons = failure === undefined ? abortReasons(signals) : [];
-  let closing: Promise<void> | undefined;
   try {
     await closeSourceAfter(
       src,
       failure ?? (reasons.length > 0 ? { error: reasons[0] } : undefined),
-      (late) => {
-        closing = late;
-      },
     );
   } catch (error) {
     for (const reason of reasons.slice(1)) {
       for (const cleanup of suppressedErrors(error)) attachSuppressed(reason, cleanup);
     }
     throw error;
-  } finally {
-    const late = closing;
-    adoption?.finish(() =>
-      late === undefined
-        ? Promise.resolve([])
-        : late.then(
-            () => [],
-            (error: unknown) => [error],
-          ),
-    );
-    if (adoption === undefined) late?.then(noop, noop);
   }
 }
