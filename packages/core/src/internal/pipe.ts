@@ -1,6 +1,6 @@
 import { type CallerContext, callerContext } from '../caller.ts';
 import type { Clock } from '../clock.ts';
-import { attachSuppressed, isCancellation, TaskGroupError } from '../errors.ts';
+import { attachSuppressed, CancelledError, isCancellation, TaskGroupError } from '../errors.ts';
 import { Scope } from '../scope.ts';
 import type { TaskContext } from '../task.ts';
 import { isThenable } from './abortable.ts';
@@ -116,7 +116,7 @@ export class Pipe<T> {
         { once: true },
       );
     }
-    this.#adoption = adoptByTask(name, ctx, () => this.close());
+    this.#adoption = adoptByTask(name, ctx, () => this.#abandon());
   }
 
   /** Aborts when the producers must stop: the pipe was cancelled, failed or closed. */
@@ -243,6 +243,17 @@ export class Pipe<T> {
   /** Whether the pipe was cancelled (the caller's signal aborted): not a failure. */
   get cancelled(): boolean {
     return this.#state === CANCELLED;
+  }
+
+  /**
+   * The task that started the loop ended without closing it: later calls reject with a
+   * `CancelledError` saying so (never a quiet `done`), and the pipe closes.
+   */
+  #abandon(): Promise<void> {
+    if (this.#state === RUNNING || this.#state === FINISHED) {
+      this.#stop(CANCELLED, abandonedError(this.#scope.name));
+    }
+    return this.close();
   }
 
   /** Closes `src` in `close()`, after the producers that share it have stopped. */
@@ -439,6 +450,13 @@ export function abortReasons(signals: ReadonlyArray<AbortSignal | undefined>): u
   return reasons;
 }
 
+/** What a loop raises when used after the task that started it ended. */
+export function abandonedError(name: string): CancelledError {
+  return new CancelledError(
+    `This ${name} loop was closed when the task that started it ended; consume it in one task`,
+  );
+}
+
 /** The first error, with the others attached to it. */
 function combine(errors: readonly unknown[]): unknown {
   let error = errors[0];
@@ -448,12 +466,12 @@ function combine(errors: readonly unknown[]): unknown {
 
 /** A helper's hold on the consumer task's scope, from {@link adoptByTask}. */
 export interface Adoption {
-  /**
-   * The helper has closed (normally, or through the `abandon` callback): the keeper task
-   * ends, after awaiting `late` (work still settling) and raising the errors it returns.
-   */
-  finish(late?: () => Promise<unknown[]>): void;
+  /** The helper has closed (normally, or through the `abandon` callback): the keeper ends. */
+  finish(): void;
 }
+
+/** The helpers each live task holds open: one `then` per task, entries leave on close. */
+const heldByTask = new WeakMap<object, Set<() => void>>();
 
 /**
  * Makes a helper opened by a task part of that task's scope (defect 7 of issue 7): a
@@ -461,7 +479,8 @@ export interface Adoption {
  * settles without closing it, `abandon()` closes it. The scope therefore cannot end while
  * the helper's readers run or its sources are open, and an error raised while closing an
  * abandoned helper (which no consumer can receive) fails the scope instead of being
- * dropped. `undefined` outside any task or in a scope body: a body's end is not
+ * dropped. Nothing is retained once the helper has closed: a long-lived task may open any
+ * number of helpers. `undefined` outside any task or in a scope body: a body's end is not
  * observable, so there the helper stops with the caller's signal or when the loop ends.
  */
 export function adoptByTask(
@@ -471,19 +490,17 @@ export function adoptByTask(
 ): Adoption | undefined {
   const owner = ownerTask(ctx);
   if (owner === undefined || ctx === undefined || ctx.scope.closed) return undefined;
-  let finished!: (late: (() => Promise<unknown[]>) | undefined) => void;
-  const closed = new Promise<(() => Promise<unknown[]>) | undefined>((resolve) => {
+  let finished!: () => void;
+  const closed = new Promise<void>((resolve) => {
     finished = resolve;
   });
-  let done = false;
   let abandoning: Promise<void> | undefined;
   const errors: unknown[] = [];
   try {
     ctx.scope.spawn(
       async () => {
-        const late = await closed;
+        await closed;
         if (abandoning !== undefined) await abandoning;
-        if (late !== undefined) errors.push(...(await late()));
         if (errors.length > 0) throw combine(errors);
       },
       { name: `${name}-keeper` },
@@ -491,16 +508,29 @@ export function adoptByTask(
   } catch {
     return undefined;
   }
-  const onSettled = (): void => {
-    if (done) return;
+  const onOwnerSettled = (): void => {
     abandoning = abandon().then(noop, (error: unknown) => void errors.push(error));
   };
-  owner.then(onSettled, onSettled);
+  let held = heldByTask.get(owner);
+  if (held === undefined) {
+    const set = new Set<() => void>();
+    held = set;
+    heldByTask.set(owner, set);
+    const settle = (): void => {
+      heldByTask.delete(owner);
+      for (const hook of [...set]) hook();
+    };
+    owner.then(settle, settle);
+  }
+  held.add(onOwnerSettled);
+  const registry = held;
+  let done = false;
   return {
-    finish(late) {
+    finish() {
       if (done) return;
       done = true;
-      finished(late);
+      registry.delete(onOwnerSettled);
+      finished();
     },
   };
 }
@@ -657,23 +687,29 @@ export async function closePipe<T>(
  * that it is `await using`-disposable. `start` creates the generator at the first call.
  */
 export function helperIterator<T>(
-  start: (self: AsyncGenerator<T, void, undefined>) => AsyncGenerator<T, void, undefined>,
+  start: (self: HelperHandle) => AsyncGenerator<T, void, undefined>,
   sources: readonly Source<unknown>[],
 ): AsyncGenerator<T, void, undefined> {
   return new HelperIterator(start, sources);
 }
 
+/** What a helper's generator may do with its own iterator. */
+export interface HelperHandle {
+  /** Closes it because the task that started it ended: later calls reject with `error`. */
+  abandon(error: unknown): Promise<unknown>;
+}
+
 class HelperIterator<T> implements AsyncGenerator<T, void, undefined> {
-  #start:
-    | ((self: AsyncGenerator<T, void, undefined>) => AsyncGenerator<T, void, undefined>)
-    | undefined;
+  #start: ((self: HelperHandle) => AsyncGenerator<T, void, undefined>) | undefined;
+  // Set when the task that started it ended: later calls reject with it.
+  #abandoned: { error: unknown } | undefined;
   #sources: readonly Source<unknown>[];
   #gen: AsyncGenerator<T, void, undefined> | undefined;
   // Closed before it started: later calls end at once.
   #done = false;
 
   constructor(
-    start: (self: AsyncGenerator<T, void, undefined>) => AsyncGenerator<T, void, undefined>,
+    start: (self: HelperHandle) => AsyncGenerator<T, void, undefined>,
     sources: readonly Source<unknown>[],
   ) {
     this.#start = start;
@@ -690,8 +726,14 @@ class HelperIterator<T> implements AsyncGenerator<T, void, undefined> {
   }
 
   next(): Promise<IteratorResult<T, void>> {
+    if (this.#abandoned !== undefined) return Promise.reject(this.#abandoned.error);
     const gen = this.#generator();
     return gen === undefined ? Promise.resolve(DONE) : gen.next();
+  }
+
+  abandon(error: unknown): Promise<unknown> {
+    this.#abandoned ??= { error };
+    return this.return();
   }
 
   async return(value?: void | PromiseLike<void>): Promise<IteratorResult<T, void>> {

@@ -2,7 +2,13 @@ import { callerContext } from '../caller.ts';
 import { attachSuppressed, suppressedErrors } from '../errors.ts';
 import { isThenable } from '../internal/abortable.ts';
 import { currentContext } from '../internal/context.ts';
-import { abortReasons, type Adoption, adoptByTask, helperIterator } from '../internal/pipe.ts';
+import {
+  abandonedError,
+  abortReasons,
+  type Adoption,
+  adoptByTask,
+  helperIterator,
+} from '../internal/pipe.ts';
 import {
   assertIterable,
   closeSourceAfter,
@@ -58,7 +64,7 @@ export function take<T>(
       const signal = caller.signal;
       const task = currentContext();
       // Inside a task: if the task ends without closing the loop, its scope closes it.
-      const adoption = adoptByTask('take', task, () => self.return());
+      const adoption = adoptByTask('take', task, () => self.abandon(abandonedError('take')));
       let failure: { error: unknown } | undefined;
       try {
         for (let i = 0; i < count; i++) {
