@@ -1,5 +1,5 @@
 import { abortable, isThenable } from './abortable.ts';
-import { noop } from './schedule.ts';
+import { macrotask, noop } from './schedule.ts';
 import { attachSuppressed, isCancellation } from '../errors.ts';
 import { describe } from './validate.ts';
 
@@ -115,12 +115,17 @@ async function pullAsync<T>(
 }
 
 /**
- * Closes the source (`return()`) unless it ended by itself. When a `next()` is still in
- * flight (the source is suspended in an await: the caller has cancelled the pull through
- * its signal, so a weft await there settles at once), it waits for that `next()` to settle
- * first, as a plain `for await` does, since an async generator ignores `return()` until
- * then: the source is closed before this resolves, and what failed while closing it (the
- * pending `next()`, unless with a cancellation, or `return()`) is raised, never lost.
+ * Closes the source (`return()`) unless it ended by itself.
+ *
+ * When a `next()` is still pending (the reader was cancelled while the source was waiting),
+ * `return()` is called at once all the same: an iterator such as `events.on` settles its
+ * pending `next()` right away, and an async generator queues the `return()` until it gets
+ * past its await — at once when that await was a weft one (cancelled with the reader).
+ * The close is awaited for one macrotask turn, which is enough for both, and what failed
+ * in it (the pending `next()`, unless with a cancellation, or `return()`) is raised. A
+ * source still waiting after that (an await that ignores cancellation, a stream with no
+ * data) is left to close in the background: the caller never hangs on it; its outcome is
+ * observed, and an error it raises then is lost (nobody is left to receive it).
  */
 export async function closeSource<T>(src: Source<T>): Promise<void> {
   if (src.done) {
@@ -132,15 +137,33 @@ export async function closeSource<T>(src: Source<T>): Promise<void> {
   src.done = true;
   const iterator = src.iterator as AsyncIterator<T>;
   const inflight = src.inflight;
-  if (inflight !== undefined) {
-    await closeLate(iterator, inflight);
+  if (inflight === undefined) {
+    if (typeof iterator.return === 'function') await iterator.return();
     return;
   }
-  if (typeof iterator.return !== 'function') return;
-  await iterator.return();
+  const closing = closeWhilePending(iterator, inflight);
+  const outcome = await Promise.race([
+    closing.then(
+      () => CLOSED,
+      (error: unknown) => ({ error }),
+    ),
+    macrotask().then(() => PENDING),
+  ]);
+  if (outcome === PENDING) closing.then(noop, noop);
+  else if (typeof outcome === 'object') throw outcome.error;
 }
 
-async function closeLate<T>(iterator: AsyncIterator<T>, inflight: Promise<unknown>): Promise<void> {
+const CLOSED = 0;
+const PENDING = 1;
+
+async function closeWhilePending<T>(
+  iterator: AsyncIterator<T>,
+  inflight: Promise<unknown>,
+): Promise<void> {
+  const returning =
+    typeof iterator.return === 'function'
+      ? Promise.resolve().then(() => iterator.return!())
+      : undefined;
   let failure: { error: unknown } | undefined;
   try {
     await inflight;
@@ -148,7 +171,7 @@ async function closeLate<T>(iterator: AsyncIterator<T>, inflight: Promise<unknow
     if (!isCancellation(error)) failure = { error };
   }
   try {
-    if (typeof iterator.return === 'function') await iterator.return();
+    await returning;
   } catch (error) {
     failure = { error: failure === undefined ? error : attachSuppressed(failure.error, error) };
   }
