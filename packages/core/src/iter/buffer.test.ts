@@ -101,7 +101,10 @@ describe('buffer', () => {
   });
 
   test('break returns at once on sources whose pending next() waits for new data: events.on, ReadableStream (review D8)', async () => {
-    const { EventEmitter, on } = await import('node:events');
+    const events = await import('node:events');
+    const { EventEmitter } = events;
+    const on = (events as unknown as { on: (e: unknown, name: string) => AsyncIterable<unknown[]> })
+      .on;
     const emitter = new EventEmitter();
     setTimeout(() => emitter.emit('msg', 'hello'), 1);
     const got: unknown[] = [];
