@@ -3,7 +3,7 @@ import { batch } from '../src/iter/batch.ts';
 import { buffer } from '../src/iter/buffer.ts';
 import { mapConcurrent } from '../src/iter/map-concurrent.ts';
 import { take } from '../src/iter/take.ts';
-import { isCancellation } from '../src/errors.ts';
+import { isCancellation, suppressedErrors } from '../src/errors.ts';
 import { scope } from '../src/scope.ts';
 import { sleep } from '../src/sleep.ts';
 import { TestClock } from '../src/test-clock.ts';
@@ -67,4 +67,42 @@ describe('a helper belongs to the task that started it', () => {
     // The consumer task itself, and at most the keepers of the two loops just closed.
     expect(peakPending).toBeLessThanOrEqual(3);
   });
+});
+
+describe('a late close inside a task (review D9)', () => {
+  for (const [name, open] of Object.entries({
+    buffer: (src: AsyncIterable<number>) => buffer(src, { size: 2 }),
+    mapConcurrent: (src: AsyncIterable<number>) => mapConcurrent(src, (x) => x, { concurrency: 2 }),
+    take: (src: AsyncIterable<number>) => take(src, { count: 100 }),
+  })) {
+    test(`${name}: the task's scope waits for a source stuck in a plain timer and raises its cleanup error`, async () => {
+      const cleanup = new Error('cleanup fail');
+      let finallyRan = false;
+      async function* source(): AsyncGenerator<number, void, undefined> {
+        try {
+          for (let i = 0; i < 100; i++) {
+            await new Promise((r) => setTimeout(r, 5)); // ignores cancellation
+            yield i;
+          }
+        } finally {
+          finallyRan = true;
+          // biome-ignore lint/correctness/noUnsafeFinally: a failing cleanup
+          throw cleanup;
+        }
+      }
+      const error = await scope(async (s) => {
+        s.spawn(async () => {
+          for await (const x of open(source())) if (x === 1) break;
+        });
+      }).catch((e: unknown) => e);
+      expect(finallyRan).toBe(true);
+      const seen = [
+        ...((error as AggregateError | undefined)?.errors ?? []),
+        ...((error as AggregateError | undefined)?.errors ?? []).flatMap((e) =>
+          suppressedErrors(e),
+        ),
+      ];
+      expect(seen).toContain(cleanup);
+    });
+  }
 });

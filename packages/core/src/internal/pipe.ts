@@ -227,7 +227,7 @@ export class Pipe<T> {
         }
       } finally {
         try {
-          await closeSource(src);
+          await closeSource(src, this.#late);
         } catch (error) {
           this.#cleanupErrors.push(error);
         }
@@ -255,6 +255,13 @@ export class Pipe<T> {
     }
     return this.close();
   }
+
+  // Sources that were still stuck in a pull after a turn (see closeSource): inside a task,
+  // the keeper waits for these late closes and raises their errors in the task's scope.
+  readonly #lateCloses: Promise<void>[] = [];
+  readonly #late = (closing: Promise<void>): void => {
+    this.#lateCloses.push(closing.catch((error: unknown) => void this.#cleanupErrors.push(error)));
+  };
 
   /** Closes `src` in `close()`, after the producers that share it have stopped. */
   own(src: Source<unknown>): void {
@@ -341,14 +348,17 @@ export class Pipe<T> {
     }
     for (const src of this.#owned) {
       try {
-        await closeSource(src);
+        await closeSource(src, this.#late);
       } catch (error) {
         this.#cleanupErrors.push(error);
       }
     }
     this.#caller[Symbol.dispose]();
     const errors = this.#cleanupErrors.splice(0);
-    this.#adoption?.finish();
+    this.#adoption?.finish(async () => {
+      while (this.#lateCloses.length > 0) await Promise.all(this.#lateCloses.splice(0));
+      return this.#cleanupErrors.splice(0);
+    });
     if (errors.length === 0) return;
     if (reasons.length === 0) throw combine(errors);
     // Two cancellations may race (the task's and the explicit signal's): whichever the
@@ -466,8 +476,11 @@ function combine(errors: readonly unknown[]): unknown {
 
 /** A helper's hold on the consumer task's scope, from {@link adoptByTask}. */
 export interface Adoption {
-  /** The helper has closed (normally, or through the `abandon` callback): the keeper ends. */
-  finish(): void;
+  /**
+   * The helper has closed (normally, or through the `abandon` callback): the keeper ends,
+   * after awaiting `late` (sources still closing) and raising the errors it returns.
+   */
+  finish(late?: () => Promise<unknown[]>): void;
 }
 
 /** The helpers each live task holds open: one `then` per task, entries leave on close. */
@@ -490,8 +503,8 @@ export function adoptByTask(
 ): Adoption | undefined {
   const owner = ownerTask(ctx);
   if (owner === undefined || ctx === undefined || ctx.scope.closed) return undefined;
-  let finished!: () => void;
-  const closed = new Promise<void>((resolve) => {
+  let finished!: (late: (() => Promise<unknown[]>) | undefined) => void;
+  const closed = new Promise<(() => Promise<unknown[]>) | undefined>((resolve) => {
     finished = resolve;
   });
   let abandoning: Promise<void> | undefined;
@@ -499,8 +512,9 @@ export function adoptByTask(
   try {
     ctx.scope.spawn(
       async () => {
-        await closed;
+        const late = await closed;
         if (abandoning !== undefined) await abandoning;
+        if (late !== undefined) errors.push(...(await late()));
         if (errors.length > 0) throw combine(errors);
       },
       { name: `${name}-keeper` },
@@ -526,11 +540,11 @@ export function adoptByTask(
   const registry = held;
   let done = false;
   return {
-    finish() {
+    finish(late) {
       if (done) return;
       done = true;
       registry.delete(onOwnerSettled);
-      finished();
+      finished(late);
     },
   };
 }

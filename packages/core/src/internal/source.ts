@@ -124,10 +124,14 @@ async function pullAsync<T>(
  * The close is awaited for one macrotask turn, which is enough for both, and what failed
  * in it (the pending `next()`, unless with a cancellation, or `return()`) is raised. A
  * source still waiting after that (an await that ignores cancellation, a stream with no
- * data) is left to close in the background: the caller never hangs on it; its outcome is
- * observed, and an error it raises then is lost (nobody is left to receive it).
+ * data) is left to close in the background: the caller never hangs on it. That late close
+ * is handed to `late` (inside a task, the task's scope waits for it and raises its error);
+ * without `late` its outcome is observed and an error it raises is lost.
  */
-export async function closeSource<T>(src: Source<T>): Promise<void> {
+export async function closeSource<T>(
+  src: Source<T>,
+  late?: (closing: Promise<void>) => void,
+): Promise<void> {
   if (src.done) {
     const late = src.late;
     src.late = undefined;
@@ -149,8 +153,10 @@ export async function closeSource<T>(src: Source<T>): Promise<void> {
     ),
     macrotask().then(() => PENDING),
   ]);
-  if (outcome === PENDING) closing.then(noop, noop);
-  else if (typeof outcome === 'object') throw outcome.error;
+  if (outcome === PENDING) {
+    if (late === undefined) closing.then(noop, noop);
+    else late(closing);
+  } else if (typeof outcome === 'object') throw outcome.error;
 }
 
 const CLOSED = 0;
@@ -185,9 +191,10 @@ async function closeWhilePending<T>(
 export async function closeSourceAfter<T>(
   src: Source<T>,
   failure: { error: unknown } | undefined,
+  late?: (closing: Promise<void>) => void,
 ): Promise<void> {
   try {
-    await closeSource(src);
+    await closeSource(src, late);
   } catch (cleanup) {
     if (failure === undefined) throw cleanup;
     throw attachSuppressed(failure.error, cleanup);

@@ -85,9 +85,9 @@ export function take<T>(
 }
 
 /**
- * Closes take's source (waiting for a pending pull to settle first, see `closeSource`). A
- * cleanup error goes to the loop's own error; when the loop was cancelled, to the
- * cancellation reasons (a for-await failing with one discards `return()`'s error).
+ * Closes take's source (see `closeSource`). A cleanup error goes to the loop's own error;
+ * when the loop was cancelled, to the cancellation reasons (a for-await failing with one
+ * discards `return()`'s error); inside a task, a late close goes to the task's scope.
  */
 async function closeTake<T>(
   src: Source<T>,
@@ -95,17 +95,33 @@ async function closeTake<T>(
   signals: ReadonlyArray<AbortSignal | undefined>,
   adoption: Adoption | undefined,
 ): Promise<void> {
-  adoption?.finish();
   const reasons = failure === undefined ? abortReasons(signals) : [];
+  let closing: Promise<void> | undefined;
   try {
     await closeSourceAfter(
       src,
       failure ?? (reasons.length > 0 ? { error: reasons[0] } : undefined),
+      adoption === undefined
+        ? undefined
+        : (late) => {
+            closing = late;
+          },
     );
   } catch (error) {
     for (const reason of reasons.slice(1)) {
       for (const cleanup of suppressedErrors(error)) attachSuppressed(reason, cleanup);
     }
     throw error;
+  } finally {
+    // Inside a task, a source still closing late: the task's scope waits and gets its error.
+    const late = closing;
+    adoption?.finish(() =>
+      late === undefined
+        ? Promise.resolve([])
+        : late.then(
+            () => [],
+            (error: unknown) => [error],
+          ),
+    );
   }
 }
