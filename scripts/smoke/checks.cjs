@@ -192,7 +192,8 @@ function checks({ core, http, dbSim }) {
               let n = 0;
               const items = Array.from({ length: 40 }, (_, i) => i);
               const work = async (i, { signal }) => (await sleep(5, { signal }), i);
-              for await (const x of mapConcurrent(items, work, { concurrency: 20 })) n += x >= 0 ? 1 : 0;
+              for await (const x of mapConcurrent(items, work, { concurrency: 20 }))
+                n += x >= 0 ? 1 : 0;
               for await (const x of buffer(items, { size: 20 })) n += x >= 0 ? 1 : 0;
               assert(n === 80, `items ${n}`);
             },

@@ -1,4 +1,4 @@
-import { enqueue, WaiterList, waitContext } from './internal/waiters.ts';
+import { enqueue, WaiterList, endWait, waitContext } from './internal/waiters.ts';
 import { assertCount } from './internal/validate.ts';
 import type { AcquireOptions } from './interfaces.ts';
 
@@ -75,7 +75,7 @@ export class Barrier {
     const caller = waitContext(options);
     if (caller instanceof Promise) return caller;
     const index = this.#waiters.size;
-    if (this.#broken || index === this.#parties - 1) caller[Symbol.dispose]();
+    if (this.#broken || index === this.#parties - 1) endWait(caller);
     if (this.#broken) return Promise.reject(new BrokenBarrierError());
     if (index === this.#parties - 1) {
       let i = 0;

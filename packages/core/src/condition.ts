@@ -1,6 +1,5 @@
-import type { CallerContext } from './caller.ts';
 import type { AcquireOptions, Permit } from './interfaces.ts';
-import { enqueue, WaiterList, waitContext } from './internal/waiters.ts';
+import { enqueue, WaiterList, endWait, type WaitWith, waitContext } from './internal/waiters.ts';
 import { assertCount, assertFunction, assertOptions, assertSignal } from './internal/validate.ts';
 
 /**
@@ -118,9 +117,9 @@ export class Condition {
     this.notify(Number.POSITIVE_INFINITY);
   }
 
-  #lock(caller: CallerContext | undefined): Promise<void> {
+  #lock(caller: WaitWith): Promise<void> {
     if (!this.#locked && this.#lockWaiters.size === 0) {
-      caller?.[Symbol.dispose]();
+      endWait(caller);
       this.#locked = true;
       return Promise.resolve();
     }

@@ -1,4 +1,4 @@
-import { enqueue, WaiterList, waitContext } from './internal/waiters.ts';
+import { enqueue, WaiterList, endWait, waitContext } from './internal/waiters.ts';
 import type { AcquireOptions } from './interfaces.ts';
 
 /**
@@ -50,7 +50,7 @@ export class Event {
     const caller = waitContext(options);
     if (caller instanceof Promise) return caller;
     if (this.#set) {
-      caller[Symbol.dispose]();
+      endWait(caller);
       return Promise.resolve();
     }
     return enqueue(this.#waiters, caller).promise;

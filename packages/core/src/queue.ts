@@ -1,5 +1,5 @@
 import type { AcquireOptions, QueueLike } from './interfaces.ts';
-import { enqueue, WaiterList, waitContext } from './internal/waiters.ts';
+import { enqueue, WaiterList, endWait, waitContext } from './internal/waiters.ts';
 import { assertCount, assertOptions, describe } from './internal/validate.ts';
 
 /**
@@ -47,18 +47,6 @@ const SHUTDOWN_KEYS: readonly string[] = ['immediate'];
 const OPEN = 0;
 const CLOSED = 1;
 
-/** What weft's own helpers may do with a queue beyond its public API. */
-export interface QueueInternals {
-  /**
-   * `put` without a signal: the caller (a pipe) rejects its pending puts in bulk by
-   * closing the queue when it is cancelled, instead of a listener per put.
-   */
-  put<T>(queue: Queue<T>, item: T): Promise<void>;
-}
-
-/** Set once by `Queue`'s static block. */
-export let queueInternals: QueueInternals;
-
 /**
  * A FIFO queue between tasks (asyncio's `Queue`), async-iterable.
  *
@@ -97,17 +85,6 @@ export class Queue<T> implements QueueLike<T> {
   #unfinished = 0;
   readonly #joiners: WaiterList<void> = new WaiterList();
 
-  static {
-    queueInternals = {
-      put: (queue, item) => {
-        if (queue.#state === CLOSED)
-          return Promise.reject(new QueueShutDownError('Cannot put: the queue is closed'));
-        if (queue.#offer(item)) return Promise.resolve();
-        return enqueue(queue.#putters, undefined, item).promise;
-      },
-    };
-  }
-
   constructor(options: QueueOptions = {}) {
     assertOptions('options', options, QUEUE_KEYS);
     const capacity = options.capacity ?? Number.POSITIVE_INFINITY;
@@ -134,11 +111,11 @@ export class Queue<T> implements QueueLike<T> {
     const caller = waitContext(options);
     if (caller instanceof Promise) return caller;
     if (this.#state === CLOSED) {
-      caller[Symbol.dispose]();
+      endWait(caller);
       return Promise.reject(new QueueShutDownError('Cannot put: the queue is closed'));
     }
     if (this.#offer(item)) {
-      caller[Symbol.dispose]();
+      endWait(caller);
       return Promise.resolve();
     }
     return enqueue(this.#putters, caller, item).promise;
@@ -155,7 +132,7 @@ export class Queue<T> implements QueueLike<T> {
     const caller = waitContext(options);
     if (caller instanceof Promise) return caller;
     if (this.size > 0 || this.#state === CLOSED) {
-      caller[Symbol.dispose]();
+      endWait(caller);
       if (this.size > 0) return Promise.resolve(this.#take());
       return Promise.reject(new QueueShutDownError());
     }
@@ -213,7 +190,7 @@ export class Queue<T> implements QueueLike<T> {
     const caller = waitContext(options);
     if (caller instanceof Promise) return caller;
     if (this.#unfinished === 0) {
-      caller[Symbol.dispose]();
+      endWait(caller);
       return Promise.resolve();
     }
     return enqueue(this.#joiners, caller).promise;

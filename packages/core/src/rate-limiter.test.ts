@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { CancelledError } from './errors.ts';
 import { gather } from './gather.ts';
+import { scope } from './scope.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { TestClock } from './test-clock.ts';
 
@@ -279,5 +280,28 @@ describe('RateLimiter: strict by default (defect 15)', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('RateLimiter: one time base (review D2)', () => {
+  test('without a clock option it binds to the clock of its first use and refuses another one', async () => {
+    const limiter = new RateLimiter({ limit: 2, interval: 1000 });
+    const clock = new TestClock({ autoAdvance: true });
+    await scope(
+      async () => {
+        await limiter.acquire();
+        await limiter.acquire();
+        await limiter.acquire();
+        expect(clock.now()).toBe(1000);
+      },
+      { clock },
+    );
+    await expect(limiter.acquire()).rejects.toThrow(/clock of its first use/);
+    await expect(limiter.run(() => 1)).rejects.toThrow(TypeError);
+    const other = new TestClock({ autoAdvance: true });
+    await expect(scope(() => limiter.acquire(), { clock: other })).rejects.toThrow(
+      /clock of its first use/,
+    );
+    expect(limiter.waiting).toBe(0);
   });
 });

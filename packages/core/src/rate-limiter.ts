@@ -1,8 +1,16 @@
 import type { Clock } from './clock.ts';
-import type { CallerContext } from './caller.ts';
+import { callerContext } from './caller.ts';
 import type { Permit, RateAcquireOptions, RateLimiterLike, RunFn } from './interfaces.ts';
 import { type Cancel, schedule } from './internal/schedule.ts';
-import { enqueue, runContext, WaiterList, waitContext } from './internal/waiters.ts';
+import {
+  enqueue,
+  runContext,
+  WaiterList,
+  endWait,
+  signalOf,
+  type WaitWith,
+  waitContext,
+} from './internal/waiters.ts';
 import {
   assertClock,
   assertCount,
@@ -29,8 +37,10 @@ export interface RateLimiterOptions {
    */
   burst?: number | undefined;
   /**
-   * Where time comes from.
-   * @default the calling task's clock, else `systemClock`
+   * Where time comes from. Without it, the limiter binds to the clock of its first use
+   * (the calling task's, else `systemClock`) and rejects calls on another clock with a
+   * `TypeError`: times of two clocks are never compared.
+   * @default the clock of the first call (its task's, else `systemClock`)
    */
   clock?: Clock | undefined;
 }
@@ -178,6 +188,8 @@ export class RateLimiter implements RateLimiterLike {
   readonly #interval: number;
   readonly #burst: number | undefined;
   readonly #clock: Clock | undefined;
+  // Without a `clock` option: the clock of the first use, kept for good (see #timeBase).
+  #bound: Clock | undefined;
   readonly #policy: Policy;
   readonly #waiters: WaiterList<Permit> = new WaiterList();
   #timer: Cancel | undefined;
@@ -243,15 +255,16 @@ export class RateLimiter implements RateLimiterLike {
     const caller = waitContext(options, ACQUIRE_KEYS);
     if (caller instanceof Promise) return caller;
     const cost = options?.cost ?? 1;
-    const clock = this.#clock ?? caller.clock;
+    let clock: Clock;
     try {
       this.#assertCost(cost);
+      clock = this.#timeBase();
     } catch (error) {
-      caller[Symbol.dispose]();
+      endWait(caller);
       return Promise.reject(error);
     }
     if (this.#waiters.size === 0 && this.#policy.take(cost, clock.now())) {
-      caller[Symbol.dispose]();
+      endWait(caller);
       return Promise.resolve(new RatePermit());
     }
     return this.#wait(caller, cost, clock);
@@ -277,14 +290,31 @@ export class RateLimiter implements RateLimiterLike {
     try {
       const cost = options?.cost ?? 1;
       this.#assertCost(cost);
-      const clock = this.#clock ?? caller.clock;
+      const clock = this.#timeBase();
       if (!(this.#waiters.size === 0 && this.#policy.take(cost, clock.now()))) {
-        await this.#wait(caller.signal, cost, clock);
+        await this.#wait(signalOf(caller), cost, clock);
       }
-      return await fn(runContext(caller.signal));
+      return await fn(runContext(signalOf(caller)));
     } finally {
-      caller[Symbol.dispose]();
+      endWait(caller);
     }
+  }
+
+  /**
+   * The one clock this limiter keeps time on: the `clock` option, else the clock of its
+   * first use (the calling task's, else `systemClock`). Times of two clocks are never
+   * compared: a call whose clock differs is a `TypeError`.
+   */
+  #timeBase(): Clock {
+    if (this.#clock !== undefined) return this.#clock;
+    const clock = callerContext().clock;
+    this.#bound ??= clock;
+    if (this.#bound !== clock) {
+      throw new TypeError(
+        'This RateLimiter keeps time on the clock of its first use, and was called with another clock (a task on a TestClock, or outside it): pass `clock` to the RateLimiter',
+      );
+    }
+    return clock;
   }
 
   #assertCost(cost: unknown): void {
@@ -297,11 +327,7 @@ export class RateLimiter implements RateLimiterLike {
     }
   }
 
-  #wait(
-    caller: CallerContext | AbortSignal | undefined,
-    cost: number,
-    clock: Clock,
-  ): Promise<Permit> {
+  #wait(caller: WaitWith, cost: number, clock: Clock): Promise<Permit> {
     const { promise } = enqueue(this.#waiters, caller, cost, () => this.#arm());
     if (this.#waiters.size === 1) this.#timerClock = clock;
     this.#arm();

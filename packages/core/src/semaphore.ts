@@ -1,5 +1,12 @@
 import type { AcquireOptions, Permit, RunFn, SemaphoreLike } from './interfaces.ts';
-import { enqueue, runContext, WaiterList, waitContext } from './internal/waiters.ts';
+import {
+  enqueue,
+  runContext,
+  WaiterList,
+  endWait,
+  signalOf,
+  waitContext,
+} from './internal/waiters.ts';
 import { assertCount, assertFunction } from './internal/validate.ts';
 
 export type { AcquireOptions, Permit } from './interfaces.ts';
@@ -84,7 +91,7 @@ export class Semaphore implements SemaphoreLike {
     const caller = waitContext(options);
     if (caller instanceof Promise) return caller;
     if (this.#available > 0 && this.#waiters.size === 0) {
-      caller[Symbol.dispose]();
+      endWait(caller);
       this.#available--;
       return Promise.resolve(new SemaphorePermit(this.#releaseOne));
     }
@@ -123,14 +130,14 @@ export class Semaphore implements SemaphoreLike {
       if (this.#available > 0 && this.#waiters.size === 0) {
         this.#available--;
         permit = new SemaphorePermit(this.#releaseOne);
-      } else permit = await enqueue(this.#waiters, caller.signal).promise;
+      } else permit = await enqueue(this.#waiters, signalOf(caller)).promise;
       try {
-        return await fn(runContext(caller.signal));
+        return await fn(runContext(signalOf(caller)));
       } finally {
         permit.release();
       }
     } finally {
-      caller[Symbol.dispose]();
+      endWait(caller);
     }
   }
 

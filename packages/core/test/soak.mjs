@@ -32,3 +32,32 @@ if (result.failed) {
 } else {
   console.log(`soak ok: ${result.numRuns} random trees in ${seconds} s (seed ${seed})`);
 }
+
+// Issue 7: the async-iterable helpers inside scopes, with explicit signals and
+// cancellation (test/helpers-in-scopes.ts), a twentieth as many runs (each one waits a
+// few macrotasks). Replay: WEFT_SOAK_HELPERS_PATH=<path> node packages/core/test/soak.mjs 1 <seed>.
+{
+  const { helpersInScopesProperty } = await import('./helpers-in-scopes.ts');
+  const helperPath = process.env.WEFT_SOAK_HELPERS_PATH;
+  const helperRuns = helperPath ? runs : Math.max(1, Math.floor(runs / 20));
+  const startedHelpers = performance.now();
+  const helpers = await fc.check(helpersInScopesProperty(weft), {
+    numRuns: helperRuns,
+    seed,
+    path: helperPath,
+    endOnFailure: true,
+  });
+  const secs = ((performance.now() - startedHelpers) / 1000).toFixed(1);
+  if (helpers.failed) {
+    console.log(`helpers: FAILED after ${helpers.numRuns} runs in ${secs} s`);
+    console.log(
+      `replay: WEFT_SOAK_HELPERS_PATH=${helpers.counterexamplePath} node packages/core/test/soak.mjs 1 ${helpers.seed}`,
+    );
+    console.log(String(helpers.errorInstance ?? helpers.error));
+    process.exitCode = 1;
+  } else {
+    console.log(
+      `soak ok: ${helpers.numRuns} helper scenarios in scopes in ${secs} s (seed ${seed})`,
+    );
+  }
+}

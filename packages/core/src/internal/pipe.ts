@@ -1,6 +1,6 @@
 import { type CallerContext, callerContext } from '../caller.ts';
 import type { Clock } from '../clock.ts';
-import { attachSuppressed, TaskGroupError } from '../errors.ts';
+import { attachSuppressed, CancelledError, isCancellation, TaskGroupError } from '../errors.ts';
 import { Scope } from '../scope.ts';
 import type { TaskContext } from '../task.ts';
 import { isThenable } from './abortable.ts';
@@ -35,10 +35,8 @@ const CLOSED = 4;
 /** What `next()` returns when the producers have finished and every item was taken. */
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
-interface SlotWaiter {
-  resolve: () => void;
-  reject: (reason: unknown) => void;
-}
+/** What {@link Pipe.step} returns when the consumer must wait for an event. */
+export const WAIT: unique symbol = Symbol('weft.pipe.wait');
 
 /**
  * The machinery behind buffer, merge, batch and mapConcurrent: producer tasks run in an
@@ -64,17 +62,26 @@ interface SlotWaiter {
 export class Pipe<T> {
   readonly clock: Clock;
   readonly #caller: CallerContext;
+  // The caller's effective signal, its task's and the explicit one (see abortReasons).
+  readonly #signals: ReadonlyArray<AbortSignal | undefined>;
   readonly #scope: Scope;
-  readonly #name: string;
   // Items read and not yet taken by the consumer, from `#head` on.
   #items: T[] = [];
   #head = 0;
   // Free read-ahead slots, and the producers waiting for one (FIFO, from `#slotHead` on).
   #free: number;
-  #slotWaiters: SlotWaiter[] = [];
+  #slotWaiters: Array<() => void> = [];
   #slotHead = 0;
-  // The consumer waiting for an item or a state change, if any.
+  // The consumer waiting for an item or a state change, if any (batch's timed wait).
   #wake: (() => void) | undefined;
+  // The consumer waiting in take(): an item is handed to it directly.
+  #taker:
+    | ((step: IteratorResult<T, undefined> | Promise<IteratorResult<T, void>>) => void)
+    | undefined;
+  /** Ends the consumer's loop (closes the pipe); take() hands its promise on at the end. */
+  onEnd:
+    | ((failure: { error: unknown } | undefined) => Promise<IteratorResult<T, void>>)
+    | undefined;
   #state = RUNNING;
   // The failure or cancellation reason once FAILED or CANCELLED.
   #error: unknown;
@@ -84,16 +91,16 @@ export class Pipe<T> {
   // Sources shared by several producers, closed by close() after they stopped.
   readonly #owned: Source<unknown>[] = [];
   #closing: Promise<void> | undefined;
-  // Resolves when close() is done: what the keeper task waits for.
-  #closedResolve: (() => void) | undefined;
+  // The consumer task's hold on the pipe (see adoptByTask), if it runs in a task.
+  readonly #adoption: Adoption | undefined;
 
   constructor(capacity: number, options: PipeOptions | undefined, name: string) {
-    this.#name = name;
     this.#free = capacity;
     const ctx = currentContext();
     this.#caller = callerContext(
       options === undefined ? undefined : { signal: options.signal, clock: options.clock },
     );
+    this.#signals = [this.#caller.signal, ctx?.signal, options?.signal];
     this.clock = this.#caller.clock;
     this.#scope = new Scope({ signal: this.#caller.signal, clock: this.clock, name });
     const signal = this.#scope.signal;
@@ -109,7 +116,7 @@ export class Pipe<T> {
         { once: true },
       );
     }
-    this.#adopt(ctx);
+    this.#adoption = adoptByTask(name, ctx, () => this.#abandon());
   }
 
   /** Aborts when the producers must stop: the pipe was cancelled, failed or closed. */
@@ -119,7 +126,8 @@ export class Pipe<T> {
 
   /**
    * Reserves a read-ahead slot before a producer reads an item: `undefined` when one was
-   * free, else a promise that resolves once the consumer freed one. Rejects (or throws)
+   * free, else a promise that resolves once the consumer freed one — or once the pipe
+   * stopped, when the producer's next pull then rejects (its signal is aborted). Throws
    * once the pipe stopped.
    */
   reserve(): Promise<void> | undefined {
@@ -128,8 +136,8 @@ export class Pipe<T> {
       this.#free--;
       return undefined;
     }
-    return new Promise<void>((resolve, reject) => {
-      this.#slotWaiters.push({ resolve, reject });
+    return new Promise<void>((resolve) => {
+      this.#slotWaiters.push(resolve);
     });
   }
 
@@ -141,8 +149,33 @@ export class Pipe<T> {
   /** Hands `item` to the consumer, using a slot reserved before. */
   push(item: T): void {
     if (this.#state !== RUNNING && this.#state !== FAILED) return;
+    const taker = this.#taker;
+    if (taker !== undefined && this.#head === this.#items.length) {
+      // The consumer is waiting: hand the item over, its slot is free again.
+      this.#taker = undefined;
+      this.#freeSlot();
+      taker({ done: false, value: item });
+      return;
+    }
     this.#items.push(item);
     this.#wakeConsumer();
+  }
+
+  /** Whether a take() is waiting. */
+  get taking(): boolean {
+    return this.#taker !== undefined;
+  }
+
+  /**
+   * {@link Pipe.step}, waiting when no item is ready: the promise resolves with the next
+   * item, or at the end with `onEnd`'s outcome (or `done` / the failure without one).
+   */
+  take(): IteratorResult<T, undefined> | Promise<IteratorResult<T, void>> {
+    const step = this.step();
+    if (step !== WAIT) return step;
+    return new Promise((resolve) => {
+      this.#taker = resolve;
+    });
   }
 
   /** Starts a producer task; the pipe finishes when the last one ends, fails when one fails. */
@@ -153,7 +186,13 @@ export class Pipe<T> {
         try {
           await fn(ctx);
         } catch (error) {
-          if (!ctx.signal.aborted) this.fail(error);
+          // Its own cancellation is how a producer stops; any other error is kept: the
+          // first failure of a running pipe, else a secondary error raised by close().
+          const signal = ctx.signal;
+          if (!(signal.aborted && (error === signal.reason || isCancellation(error)))) {
+            if (this.#state === RUNNING) this.fail(error);
+            else if (error !== this.#error) this.#cleanupErrors.push(error);
+          }
         } finally {
           if (--this.#producers === 0 && this.#state === RUNNING) {
             this.#state = FINISHED;
@@ -196,13 +235,6 @@ export class Pipe<T> {
     });
   }
 
-  // A source stuck in a pull is closed once that pull settles (see closeSource): its
-  // errors are kept for the keeper, which waits for these late closes.
-  readonly #lateCloses: Promise<void>[] = [];
-  readonly #late = (closing: Promise<void>): void => {
-    this.#lateCloses.push(closing.catch((error: unknown) => void this.#cleanupErrors.push(error)));
-  };
-
   /** Called once every producer was started: a pipe without producers is finished. */
   seal(): void {
     if (this.#producers === 0 && this.#state === RUNNING) this.#state = FINISHED;
@@ -212,6 +244,24 @@ export class Pipe<T> {
   get cancelled(): boolean {
     return this.#state === CANCELLED;
   }
+
+  /**
+   * The task that started the loop ended without closing it: later calls reject with a
+   * `CancelledError` saying so (never a quiet `done`), and the pipe closes.
+   */
+  #abandon(): Promise<void> {
+    if (this.#state === RUNNING || this.#state === FINISHED) {
+      this.#stop(CANCELLED, abandonedError(this.#scope.name));
+    }
+    return this.close();
+  }
+
+  // Sources that were still stuck in a pull after a turn (see closeSource): inside a task,
+  // the keeper waits for these late closes and raises their errors in the task's scope.
+  readonly #lateCloses: Promise<void>[] = [];
+  readonly #late = (closing: Promise<void>): void => {
+    this.#lateCloses.push(closing.catch((error: unknown) => void this.#cleanupErrors.push(error)));
+  };
 
   /** Closes `src` in `close()`, after the producers that share it have stopped. */
   own(src: Source<unknown>): void {
@@ -230,34 +280,64 @@ export class Pipe<T> {
   }
 
   /**
-   * The next item; `done` once the producers finished and every item was taken. Raises
-   * the failure after the items read before it, and the cancellation reason at once.
-   * With `due` (a `clock` time), resolves `undefined` when nothing came by then.
+   * The next item if one is ready, `done` once the producers finished and every item was
+   * taken, else {@link WAIT} (then `await wait()`). Raises the failure after the items
+   * read before it, and the cancellation reason at once.
+   */
+  step(): IteratorResult<T, undefined> | typeof WAIT {
+    if (this.#state === CANCELLED) throw this.#error;
+    if (this.#head < this.#items.length) return { done: false, value: this.#take() };
+    if (this.#state === FAILED) throw this.#error;
+    if (this.#state !== RUNNING) return DONE;
+    return WAIT;
+  }
+
+  /** Resolves on the next event (an item, the end, a failure or a cancellation). */
+  wait(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#wake = resolve;
+    });
+  }
+
+  /**
+   * The next item, waiting for it; `done` once the producers finished and every item was
+   * taken. Raises like {@link Pipe.step}. With `due` (a `clock` time), resolves
+   * `undefined` when nothing came by then.
    */
   async next(
     due: number = Number.POSITIVE_INFINITY,
   ): Promise<IteratorResult<T, undefined> | undefined> {
     for (;;) {
-      if (this.#state === CANCELLED) throw this.#error;
-      if (this.#head < this.#items.length) return { done: false, value: this.#take() };
-      if (this.#state === FAILED) throw this.#error;
-      if (this.#state !== RUNNING) return DONE;
-      if (due !== Number.POSITIVE_INFINITY && this.clock.now() >= due) return undefined;
-      await this.#event(due);
+      const step = this.step();
+      if (step !== WAIT) return step;
+      if (due === Number.POSITIVE_INFINITY) await this.wait();
+      else {
+        if (this.clock.now() >= due) return undefined;
+        await this.#waitUntil(due);
+      }
     }
   }
 
   /**
    * Stops the producers, waits for them, closes the owned sources, and releases the
-   * caller's listeners. Throws the first error from closing a source (the others
-   * attached); the caller attaches it to its own error when it had one.
+   * caller's listeners. `failure` is what the consumer's loop is failing with, if anything.
+   * Throws a failure read ahead that the consumer's loop did not raise, else the
+   * first error from closing a source (the others attached to it); the caller attaches it
+   * to its own error when it had one.
    */
-  close(): Promise<void> {
-    this.#closing ??= this.#close();
+  close(failure?: { error: unknown }): Promise<void> {
+    this.#closing ??= this.#close(failure);
     return this.#closing;
   }
 
-  async #close(): Promise<void> {
+  async #close(failure: { error: unknown } | undefined): Promise<void> {
+    // Cancelled: the consumer's loop is most likely failing with this very reason (and a
+    // for-await that throws discards return()'s error), so errors are attached to it.
+    const reasons = abortReasons(this.#signals);
+    // A failure read ahead that the consumer never reached is still an error: not dropped.
+    if (this.#state === FAILED && failure?.error !== this.#error) {
+      this.#cleanupErrors.unshift(this.#error);
+    }
     if (this.#state === RUNNING || this.#state === FINISHED) this.#stop(CLOSED, undefined);
     try {
       await this.#scope[Symbol.asyncDispose]();
@@ -274,57 +354,18 @@ export class Pipe<T> {
       }
     }
     this.#caller[Symbol.dispose]();
-    // Abandoned by its task: the keeper raises the cleanup errors into the task's scope.
-    const errors = this.#abandoned ? [] : this.#cleanupErrors.splice(0);
-    this.#closedResolve?.();
-    if (errors.length > 0) {
-      let error = errors[0];
-      for (const other of errors.slice(1)) error = attachSuppressed(error, other);
-      throw error;
-    }
-  }
-
-  /**
-   * Ties the pipe to the consumer task's scope (see the class comment). A consumer outside
-   * any task, or in a scope body, has no task whose end can be observed: there the pipe
-   * stops with the caller's signal, or when the loop ends.
-   */
-  #adopt(ctx: TaskContext | undefined): void {
-    const owner = ownerTask(ctx);
-    if (owner === undefined || ctx === undefined || ctx.scope.closed) return;
-    const closed = new Promise<void>((resolve) => {
-      this.#closedResolve = resolve;
+    const errors = this.#cleanupErrors.splice(0);
+    this.#adoption?.finish(async () => {
+      while (this.#lateCloses.length > 0) await Promise.all(this.#lateCloses.splice(0));
+      return this.#cleanupErrors.splice(0);
     });
-    try {
-      ctx.scope.spawn(
-        async () => {
-          await closed;
-          // Sources stuck in a pull at close: the scope waits until they are closed too.
-          while (this.#lateCloses.length > 0) await Promise.all(this.#lateCloses.splice(0));
-          // Cleanup errors that no consumer received (the task abandoned the loop, or a
-          // source was closed late).
-          const errors = this.#cleanupErrors.splice(0);
-          if (errors.length > 0) {
-            let error = errors[0];
-            for (const other of errors.slice(1)) error = attachSuppressed(error, other);
-            throw error;
-          }
-        },
-        { name: `${this.#name}-keeper` },
-      );
-    } catch {
-      this.#closedResolve = undefined;
-      return;
-    }
-    const abandon = (): void => {
-      if (this.#closing === undefined) this.#abandoned = true;
-      this.close().then(noop, noop);
-    };
-    owner.then(abandon, abandon);
+    if (errors.length === 0) return;
+    if (reasons.length === 0) throw combine(errors);
+    // Two cancellations may race (the task's and the explicit signal's): whichever the
+    // loop fails with carries the errors.
+    for (const reason of reasons.slice(1)) combine([reason, ...errors]);
+    throw combine([reasons[0], ...errors]);
   }
-
-  // The consumer task settled without closing the pipe: close() errors go to the keeper.
-  #abandoned = false;
 
   #take(): T {
     const item = this.#items[this.#head]!;
@@ -343,13 +384,13 @@ export class Pipe<T> {
 
   #freeSlot(): void {
     if (this.#slotHead < this.#slotWaiters.length) {
-      const waiter = this.#slotWaiters[this.#slotHead]!;
+      const resolve = this.#slotWaiters[this.#slotHead]!;
       this.#slotWaiters[this.#slotHead++] = undefined as never;
       if (this.#slotHead === this.#slotWaiters.length) {
         this.#slotWaiters = [];
         this.#slotHead = 0;
       }
-      waiter.resolve();
+      resolve();
     } else this.#free++;
   }
 
@@ -361,15 +402,31 @@ export class Pipe<T> {
       this.#head = 0;
     }
     if (!this.#scope.signal.aborted) this.#scope.cancel();
-    const reason = this.#scope.signal.reason;
+    // The producers' signals are aborted now: released, their next pull rejects.
     const waiters = this.#slotWaiters.slice(this.#slotHead);
     this.#slotWaiters = [];
     this.#slotHead = 0;
-    for (const waiter of waiters) waiter.reject(reason);
+    for (const resolve of waiters) resolve();
     this.#wakeConsumer();
   }
 
   #wakeConsumer(): void {
+    const taker = this.#taker;
+    if (taker !== undefined) {
+      let step: IteratorResult<T, undefined> | typeof WAIT;
+      try {
+        step = this.step();
+      } catch (error) {
+        this.#taker = undefined;
+        taker(this.onEnd?.({ error }) ?? Promise.reject(error));
+        return;
+      }
+      if (step !== WAIT) {
+        this.#taker = undefined;
+        taker(step.done ? (this.onEnd?.(undefined) ?? step) : step);
+      }
+      return;
+    }
     const wake = this.#wake;
     if (wake !== undefined) {
       this.#wake = undefined;
@@ -377,21 +434,119 @@ export class Pipe<T> {
     }
   }
 
-  #event(due: number): Promise<void> {
+  #waitUntil(due: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      let timer: Cancel | undefined;
+      const timer: Cancel = schedule(this.clock, due - this.clock.now(), () => {
+        this.#wake = undefined;
+        resolve();
+      });
       this.#wake = () => {
-        timer?.();
+        timer();
         resolve();
       };
-      if (due !== Number.POSITIVE_INFINITY) {
-        timer = schedule(this.clock, due - this.clock.now(), () => {
-          this.#wake = undefined;
-          resolve();
-        });
-      }
     });
   }
+}
+
+/**
+ * The distinct reasons of the aborted signals among `signals`: what a cancelled loop may
+ * be failing with, so that errors raised while closing it can be attached to it.
+ */
+export function abortReasons(signals: ReadonlyArray<AbortSignal | undefined>): unknown[] {
+  const reasons: unknown[] = [];
+  for (const signal of signals) {
+    if (signal?.aborted === true && !reasons.includes(signal.reason)) reasons.push(signal.reason);
+  }
+  return reasons;
+}
+
+/** What a loop raises when used after the task that started it ended. */
+export function abandonedError(name: string): CancelledError {
+  return new CancelledError(
+    `This ${name} loop was closed when the task that started it ended; consume it in one task`,
+  );
+}
+
+/** The first error, with the others attached to it. */
+function combine(errors: readonly unknown[]): unknown {
+  let error = errors[0];
+  for (const other of errors.slice(1)) error = attachSuppressed(error, other);
+  return error;
+}
+
+/** A helper's hold on the consumer task's scope, from {@link adoptByTask}. */
+export interface Adoption {
+  /**
+   * The helper has closed (normally, or through the `abandon` callback): the keeper ends,
+   * after awaiting `late` (sources still closing) and raising the errors it returns.
+   */
+  finish(late?: () => Promise<unknown[]>): void;
+}
+
+/** The helpers each live task holds open: one `then` per task, entries leave on close. */
+const heldByTask = new WeakMap<object, Set<() => void>>();
+
+/**
+ * Makes a helper opened by a task part of that task's scope (defect 7 of issue 7): a
+ * keeper task in the scope waits until the helper has closed, and when the consumer task
+ * settles without closing it, `abandon()` closes it. The scope therefore cannot end while
+ * the helper's readers run or its sources are open, and an error raised while closing an
+ * abandoned helper (which no consumer can receive) fails the scope instead of being
+ * dropped. Nothing is retained once the helper has closed: a long-lived task may open any
+ * number of helpers. `undefined` outside any task or in a scope body: a body's end is not
+ * observable, so there the helper stops with the caller's signal or when the loop ends.
+ */
+export function adoptByTask(
+  name: string,
+  ctx: TaskContext | undefined,
+  abandon: () => Promise<unknown>,
+): Adoption | undefined {
+  const owner = ownerTask(ctx);
+  if (owner === undefined || ctx === undefined || ctx.scope.closed) return undefined;
+  let finished!: (late: (() => Promise<unknown[]>) | undefined) => void;
+  const closed = new Promise<(() => Promise<unknown[]>) | undefined>((resolve) => {
+    finished = resolve;
+  });
+  let abandoning: Promise<void> | undefined;
+  const errors: unknown[] = [];
+  try {
+    ctx.scope.spawn(
+      async () => {
+        const late = await closed;
+        if (abandoning !== undefined) await abandoning;
+        if (late !== undefined) errors.push(...(await late()));
+        if (errors.length > 0) throw combine(errors);
+      },
+      { name: `${name}-keeper` },
+    );
+  } catch {
+    return undefined;
+  }
+  const onOwnerSettled = (): void => {
+    abandoning = abandon().then(noop, (error: unknown) => void errors.push(error));
+  };
+  let held = heldByTask.get(owner);
+  if (held === undefined) {
+    const set = new Set<() => void>();
+    held = set;
+    heldByTask.set(owner, set);
+    const settle = (): void => {
+      heldByTask.delete(owner);
+      for (const hook of [...set]) hook();
+    };
+    owner.then(settle, settle);
+  }
+  held.add(onOwnerSettled);
+  const registry = held;
+  let done = false;
+  return {
+    finish(late) {
+      if (done) return;
+      done = true;
+      registry.delete(onOwnerSettled);
+      finished(late);
+    },
+  };
 }
 
 /** The consumer's task, as a thenable that settles with it; `undefined` in a body or outside. */
@@ -427,31 +582,103 @@ export function unlimitListeners(signal: AbortSignal): void {
 }
 
 /**
- * The consumer side of buffer, merge and mapConcurrent: `setup()` runs at the first
- * `next()` (so the pipe belongs to the consumer's task), then items are yielded until the
- * producers end; stopping for any reason closes the pipe. An error from closing a source
- * is attached to the loop's own error, or raised when the loop had none.
+ * The consumer side of buffer, merge and mapConcurrent, as a hand-written async iterator
+ * (cheaper than an async generator per item): `setup()` runs at the first `next()` (so
+ * the pipe belongs to the consumer's task), then items are handed out until the producers
+ * end; stopping for any reason closes the pipe. An error from closing a source is attached
+ * to the loop's own error, or raised when the loop had none. Closing it before the first
+ * `next()` closes `sources`. Calls are served in order, as an async generator's are.
  */
-export async function* drain<T>(setup: () => Pipe<T>): AsyncGenerator<T, void, undefined> {
-  const pipe = setup();
-  pipe.seal();
-  let failure: { error: unknown } | undefined;
-  try {
-    for (;;) {
-      const ready = pipe.tryNext();
-      if (ready !== undefined) {
-        yield ready.value;
-        continue;
-      }
-      const step = (await pipe.next())!;
-      if (step.done) return;
-      yield step.value;
+export function drain<T>(
+  setup: () => Pipe<T>,
+  sources: readonly Source<unknown>[],
+): AsyncGenerator<T, void, undefined> {
+  return new DrainIterator(setup, sources);
+}
+
+class DrainIterator<T> implements AsyncGenerator<T, void, undefined> {
+  #setup: (() => Pipe<T>) | undefined;
+  readonly #sources: readonly Source<unknown>[];
+  #pipe: Pipe<T> | undefined;
+  // Ended (the producers finished, a failure was raised, or it was closed).
+  #done = false;
+  // The pending next() while it waits for an item: later calls queue behind it.
+  #waiting: Promise<IteratorResult<T, void>> | undefined;
+
+  constructor(setup: () => Pipe<T>, sources: readonly Source<unknown>[]) {
+    this.#setup = setup;
+    this.#sources = sources;
+  }
+
+  next(): Promise<IteratorResult<T, void>> {
+    const waiting = this.#waiting;
+    if (waiting !== undefined && this.#pipe?.taking === true) {
+      const again = (): Promise<IteratorResult<T, void>> => this.next();
+      return waiting.then(again, again);
     }
-  } catch (error) {
-    failure = { error };
+    return this.#next();
+  }
+
+  #next(): Promise<IteratorResult<T, void>> {
+    if (this.#done) return Promise.resolve(DONE);
+    let pipe = this.#pipe;
+    let step: IteratorResult<T, undefined> | Promise<IteratorResult<T, void>>;
+    try {
+      if (pipe === undefined) {
+        pipe = this.#pipe = this.#setup!();
+        this.#setup = undefined;
+        pipe.onEnd = (failure) => this.#end(failure);
+        pipe.seal();
+      }
+      step = pipe.take();
+    } catch (error) {
+      return this.#end({ error });
+    }
+    if (step instanceof Promise) {
+      // Resolved by the pipe with the next item, or with #end's outcome at the end.
+      this.#waiting = step;
+      return step;
+    }
+    if (step.done) return this.#end(undefined);
+    return Promise.resolve(step);
+  }
+
+  /** Ends the loop: closes the pipe, then resolves `done` or rejects with the failure. */
+  async #end(failure: { error: unknown } | undefined): Promise<IteratorResult<T, void>> {
+    if (this.#done) {
+      if (failure !== undefined) throw failure.error;
+      return DONE;
+    }
+    this.#done = true;
+    const pipe = this.#pipe;
+    if (pipe === undefined) {
+      this.#setup = undefined;
+      await closeUnstarted(this.#sources, failure);
+    } else await closePipe(pipe, failure);
+    if (failure !== undefined) throw failure.error;
+    return DONE;
+  }
+
+  async return(value?: void | PromiseLike<void>): Promise<IteratorResult<T, void>> {
+    if (!this.#done) await this.#end(undefined);
+    return { done: true, value: (await value) as void };
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<T, void>> {
+    if (!this.#done) await this.#end({ error });
     throw error;
-  } finally {
-    await closePipe(pipe, failure);
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'AsyncGenerator';
   }
 }
 
@@ -461,7 +688,7 @@ export async function closePipe<T>(
   failure: { error: unknown } | undefined,
 ): Promise<void> {
   try {
-    await pipe.close();
+    await pipe.close(failure);
   } catch (cleanup) {
     if (failure === undefined) throw cleanup;
     throw attachSuppressed(failure.error, cleanup);
@@ -474,21 +701,29 @@ export async function closePipe<T>(
  * that it is `await using`-disposable. `start` creates the generator at the first call.
  */
 export function helperIterator<T>(
-  start: () => AsyncGenerator<T, void, undefined>,
+  start: (self: HelperHandle) => AsyncGenerator<T, void, undefined>,
   sources: readonly Source<unknown>[],
 ): AsyncGenerator<T, void, undefined> {
   return new HelperIterator(start, sources);
 }
 
+/** What a helper's generator may do with its own iterator. */
+export interface HelperHandle {
+  /** Closes it because the task that started it ended: later calls reject with `error`. */
+  abandon(error: unknown): Promise<unknown>;
+}
+
 class HelperIterator<T> implements AsyncGenerator<T, void, undefined> {
-  #start: (() => AsyncGenerator<T, void, undefined>) | undefined;
+  #start: ((self: HelperHandle) => AsyncGenerator<T, void, undefined>) | undefined;
+  // Set when the task that started it ended: later calls reject with it.
+  #abandoned: { error: unknown } | undefined;
   #sources: readonly Source<unknown>[];
   #gen: AsyncGenerator<T, void, undefined> | undefined;
   // Closed before it started: later calls end at once.
   #done = false;
 
   constructor(
-    start: () => AsyncGenerator<T, void, undefined>,
+    start: (self: HelperHandle) => AsyncGenerator<T, void, undefined>,
     sources: readonly Source<unknown>[],
   ) {
     this.#start = start;
@@ -499,14 +734,20 @@ class HelperIterator<T> implements AsyncGenerator<T, void, undefined> {
     if (this.#gen === undefined && !this.#done) {
       const start = this.#start!;
       this.#start = undefined;
-      this.#gen = start();
+      this.#gen = start(this);
     }
     return this.#gen;
   }
 
   next(): Promise<IteratorResult<T, void>> {
+    if (this.#abandoned !== undefined) return Promise.reject(this.#abandoned.error);
     const gen = this.#generator();
     return gen === undefined ? Promise.resolve(DONE) : gen.next();
+  }
+
+  abandon(error: unknown): Promise<unknown> {
+    this.#abandoned ??= { error };
+    return this.return();
   }
 
   async return(value?: void | PromiseLike<void>): Promise<IteratorResult<T, void>> {
@@ -525,18 +766,7 @@ class HelperIterator<T> implements AsyncGenerator<T, void, undefined> {
     if (this.#done) return;
     this.#done = true;
     this.#start = undefined;
-    const errors: unknown[] = [];
-    for (const src of this.#sources) {
-      try {
-        await closeSource(src);
-      } catch (error) {
-        errors.push(error);
-      }
-    }
-    if (errors.length === 0) return;
-    let error = failure === undefined ? errors.shift() : failure.error;
-    for (const other of errors) error = attachSuppressed(error, other);
-    throw error;
+    await closeUnstarted(this.#sources, failure);
   }
 
   [Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
@@ -550,4 +780,21 @@ class HelperIterator<T> implements AsyncGenerator<T, void, undefined> {
   get [Symbol.toStringTag](): string {
     return 'AsyncGenerator';
   }
+}
+
+/** Closes the sources of a helper that never started; errors as in {@link closePipe}. */
+async function closeUnstarted(
+  sources: readonly Source<unknown>[],
+  failure: { error: unknown } | undefined,
+): Promise<void> {
+  const errors: unknown[] = [];
+  for (const src of sources) {
+    try {
+      await closeSource(src);
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  if (errors.length === 0) return;
+  throw failure === undefined ? combine(errors) : combine([failure.error, ...errors]);
 }

@@ -1,5 +1,5 @@
 import { abortable, isThenable } from './abortable.ts';
-import { noop } from './schedule.ts';
+import { macrotask, noop } from './schedule.ts';
 import { attachSuppressed, isCancellation } from '../errors.ts';
 import { describe } from './validate.ts';
 
@@ -115,11 +115,18 @@ async function pullAsync<T>(
 }
 
 /**
- * Closes the source (`return()`) unless it ended by itself. When a `next()` is still in
- * flight (the source is stuck in an await), `return()` is requested for when it gets
- * there, without waiting for it: the caller ends promptly. That late close is handed to
- * `late` (a promise that rejects with what failed in it: the pending `next()`, unless it
- * was a cancellation, or `return()`); without `late` its outcome is observed and dropped.
+ * Closes the source (`return()`) unless it ended by itself.
+ *
+ * When a `next()` is still pending (the reader was cancelled while the source was waiting),
+ * `return()` is called at once all the same: an iterator such as `events.on` settles its
+ * pending `next()` right away, and an async generator queues the `return()` until it gets
+ * past its await — at once when that await was a weft one (cancelled with the reader).
+ * The close is awaited for one macrotask turn, which is enough for both, and what failed
+ * in it (the pending `next()`, unless with a cancellation, or `return()`) is raised. A
+ * source still waiting after that (an await that ignores cancellation, a stream with no
+ * data) is left to close in the background: the caller never hangs on it. That late close
+ * is handed to `late` (inside a task, the task's scope waits for it and raises its error);
+ * without `late` its outcome is observed and an error it raises is lost.
  */
 export async function closeSource<T>(
   src: Source<T>,
@@ -134,17 +141,35 @@ export async function closeSource<T>(
   src.done = true;
   const iterator = src.iterator as AsyncIterator<T>;
   const inflight = src.inflight;
-  if (inflight !== undefined) {
-    const closing = closeLate(iterator, inflight);
-    if (late === undefined) closing.then(noop, noop);
-    else late(closing);
+  if (inflight === undefined) {
+    if (typeof iterator.return === 'function') await iterator.return();
     return;
   }
-  if (typeof iterator.return !== 'function') return;
-  await iterator.return();
+  const closing = closeWhilePending(iterator, inflight);
+  const outcome = await Promise.race([
+    closing.then(
+      () => CLOSED,
+      (error: unknown) => ({ error }),
+    ),
+    macrotask().then(() => PENDING),
+  ]);
+  if (outcome === PENDING) {
+    if (late === undefined) closing.then(noop, noop);
+    else late(closing);
+  } else if (typeof outcome === 'object') throw outcome.error;
 }
 
-async function closeLate<T>(iterator: AsyncIterator<T>, inflight: Promise<unknown>): Promise<void> {
+const CLOSED = 0;
+const PENDING = 1;
+
+async function closeWhilePending<T>(
+  iterator: AsyncIterator<T>,
+  inflight: Promise<unknown>,
+): Promise<void> {
+  const returning =
+    typeof iterator.return === 'function'
+      ? Promise.resolve().then(() => iterator.return!())
+      : undefined;
   let failure: { error: unknown } | undefined;
   try {
     await inflight;
@@ -152,7 +177,7 @@ async function closeLate<T>(iterator: AsyncIterator<T>, inflight: Promise<unknow
     if (!isCancellation(error)) failure = { error };
   }
   try {
-    if (typeof iterator.return === 'function') await iterator.return();
+    await returning;
   } catch (error) {
     failure = { error: failure === undefined ? error : attachSuppressed(failure.error, error) };
   }
@@ -166,9 +191,10 @@ async function closeLate<T>(iterator: AsyncIterator<T>, inflight: Promise<unknow
 export async function closeSourceAfter<T>(
   src: Source<T>,
   failure: { error: unknown } | undefined,
+  late?: (closing: Promise<void>) => void,
 ): Promise<void> {
   try {
-    await closeSource(src);
+    await closeSource(src, late);
   } catch (cleanup) {
     if (failure === undefined) throw cleanup;
     throw attachSuppressed(failure.error, cleanup);

@@ -1,4 +1,5 @@
 import { type CallerContext, callerContext } from '../caller.ts';
+import { currentContext } from './context.ts';
 import type { RunContext } from '../interfaces.ts';
 import { assertOptions } from './validate.ts';
 
@@ -86,7 +87,7 @@ export class WaiterList<T> {
  */
 export function enqueue<T>(
   list: WaiterList<T>,
-  caller: CallerContext | AbortSignal | undefined,
+  caller: WaitWith,
   data?: unknown,
   onCancel?: (waiter: Waiter<T>) => void,
 ): { promise: Promise<T>; waiter: Waiter<T> } {
@@ -119,29 +120,50 @@ export function enqueue<T>(
 }
 
 /**
+ * What a wait waits with: nothing, one signal (nothing to release), or a
+ * {@link CallerContext} joining the task's signal and an explicit one (dispose it when the
+ * wait ends: {@link endWait}; a waiter does so when it settles).
+ */
+export type WaitWith = CallerContext | AbortSignal | undefined;
+
+/**
  * The preamble of every waiting method: validates `options` (only `known` keys), and
- * works out the caller's effective signal through {@link callerContext} (inside a task an
- * explicit signal adds to the task's). Returns the context to wait with — dispose it when
- * the wait ends (a waiter does so when it settles) — or a rejected promise to return at
- * once when the options are invalid or the signal already aborted.
+ * works out the caller's effective signal — inside a task an explicit signal adds to the
+ * task's, through {@link callerContext}, the one place that joins them. Returns what to
+ * wait with, or a rejected promise to return at once when the options are invalid or the
+ * signal already aborted.
  */
 export function waitContext(
   options: { signal?: AbortSignal | undefined } | undefined,
   known: readonly string[] = SIGNAL_ONLY,
-): CallerContext | Promise<never> {
-  let ctx: CallerContext;
+): WaitWith | Promise<never> {
+  let wait: WaitWith;
   try {
-    assertOptions('options', options, known);
-    ctx = callerContext(options?.signal === undefined ? undefined : { signal: options.signal });
+    if (options !== undefined) assertOptions('options', options, known);
+    const explicit = options?.signal;
+    // No explicit signal: the effective signal is the running task's own (what
+    // callerContext would return), found without allocating a context on this hot path.
+    // An explicit signal always goes through callerContext, which joins it to the task's.
+    wait = explicit === undefined ? currentContext()?.signal : callerContext({ signal: explicit });
   } catch (error) {
     return Promise.reject(error);
   }
-  const signal = ctx.signal;
+  const signal = signalOf(wait);
   if (signal?.aborted) {
-    ctx[Symbol.dispose]();
+    endWait(wait);
     return Promise.reject(signal.reason);
   }
-  return ctx;
+  return wait;
+}
+
+/** The signal a wait honours. */
+export function signalOf(wait: WaitWith): AbortSignal | undefined {
+  return wait === undefined || isSignal(wait) ? wait : wait.signal;
+}
+
+/** Ends a wait that did not enqueue a waiter (or whose waiter is gone): releases listeners. */
+export function endWait(wait: WaitWith): void {
+  if (wait !== undefined && !isSignal(wait)) wait[Symbol.dispose]();
 }
 
 const SIGNAL_ONLY: readonly string[] = ['signal'];

@@ -75,7 +75,7 @@ describe('buffer', () => {
     expect(clock.now()).toBeLessThan(3_600_000);
   });
 
-  test('ends promptly even when the source awaits something that ignores cancellation', async () => {
+  test('ends promptly even when the source awaits something that ignores cancellation; closes it once past that await', async () => {
     let release!: () => void;
     const stuck = new Promise<void>((r) => {
       release = r;
@@ -84,7 +84,7 @@ describe('buffer', () => {
     const source = (async function* () {
       try {
         yield 1;
-        await stuck;
+        await stuck; // not cancellable
         yield 2;
       } finally {
         closed = true;
@@ -94,10 +94,36 @@ describe('buffer', () => {
       expect(n).toBe(1);
       break;
     }
-    expect(closed).toBe(false);
+    expect(closed).toBe(false); // still stuck, but the loop did not wait for it
     release();
     await settleTicks();
-    expect(closed).toBe(true);
+    expect(closed).toBe(true); // closed as soon as it got past the await
+  });
+
+  test('break returns at once on sources whose pending next() waits for new data: events.on, ReadableStream (review D8)', async () => {
+    const events = await import('node:events');
+    const { EventEmitter } = events;
+    const on = (events as unknown as { on: (e: unknown, name: string) => AsyncIterable<unknown[]> })
+      .on;
+    const emitter = new EventEmitter();
+    setTimeout(() => emitter.emit('msg', 'hello'), 1);
+    const got: unknown[] = [];
+    for await (const [message] of buffer(on(emitter, 'msg'), { size: 4 })) {
+      got.push(message);
+      break; // the reader is waiting for a second message that never comes
+    }
+    expect(got).toEqual(['hello']);
+    expect(emitter.listenerCount('msg')).toBe(0);
+
+    const stream = new ReadableStream<string>({
+      start(controller) {
+        controller.enqueue('a'); // and nothing after: the next read waits forever
+      },
+    });
+    for await (const x of buffer(stream as unknown as AsyncIterable<string>, { size: 2 })) {
+      expect(x).toBe('a');
+      break;
+    }
   });
 
   test('a source failure comes after the items read before it', async () => {
@@ -259,10 +285,36 @@ describe('buffer', () => {
         await new Promise((r) => setTimeout(r, 1));
         throw new Error('late failure');
       })();
-      for await (const _ of buffer(source, { size: 2 })) break;
+      // Raised by break if it fails within the turn the close waits, else dropped: never
+      // unhandled.
+      await (async () => {
+        for await (const _ of buffer(source, { size: 2 })) break;
+      })().catch((error: unknown) => expect(error).toHaveProperty('message', 'late failure'));
       await settleTicks();
     });
     expect(unhandled).toEqual([]);
+  });
+
+  test('a source cancelled in a weft await: the error its finally throws is raised by break', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const cleanup = new Error('finally failed');
+    const source = (async function* () {
+      try {
+        yield 1;
+        await sleep(1000); // the reader is cancelled here
+        yield 2;
+      } finally {
+        // biome-ignore lint/correctness/noUnsafeFinally: a failing cleanup
+        throw cleanup;
+      }
+    })();
+    const error = await scope(
+      async () => {
+        for await (const _ of buffer(source, { size: 2 })) break;
+      },
+      { clock },
+    ).catch((e: unknown) => e);
+    expect((error as AggregateError).errors ?? [error]).toContain(cleanup);
   });
 
   test('bad input is rejected at the call', () => {

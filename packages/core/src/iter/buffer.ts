@@ -1,4 +1,4 @@
-import { drain, helperIterator, PIPE_KEYS, Pipe, type PipeOptions } from '../internal/pipe.ts';
+import { drain, PIPE_KEYS, Pipe, type PipeOptions } from '../internal/pipe.ts';
 import { assertIterable, openSource } from '../internal/source.ts';
 import { assertClock, assertCount, assertSignal } from '../internal/validate.ts';
 import { assertHelperOptions } from './options.ts';
@@ -42,13 +42,9 @@ export function buffer<T>(
   assertSignal('options.signal', options.signal);
   assertClock('options.clock', options.clock);
   const src = openSource('source', source);
-  return helperIterator(
-    () =>
-      drain(() => {
-        const pipe = new Pipe<T>(options.size, options, 'buffer');
-        pipe.pump('buffer-reader', src);
-        return pipe;
-      }),
-    [src],
-  );
+  return drain(() => {
+    const pipe = new Pipe<T>(options.size, options, 'buffer');
+    pipe.pump('buffer-reader', src);
+    return pipe;
+  }, [src]);
 }

@@ -1,5 +1,5 @@
 import { isThenable } from '../internal/abortable.ts';
-import { drain, helperIterator, PIPE_KEYS, Pipe, type PipeOptions } from '../internal/pipe.ts';
+import { drain, PIPE_KEYS, Pipe, type PipeOptions } from '../internal/pipe.ts';
 import { assertIterable, openSource, serialPull } from '../internal/source.ts';
 import {
   assertClock,
@@ -152,5 +152,5 @@ export function mapConcurrent<T, R>(
     request();
     return pipe;
   };
-  return helperIterator(() => drain(setup), [src]);
+  return drain(setup, [src]);
 }

@@ -1,4 +1,4 @@
-import { drain, helperIterator, PIPE_KEYS, Pipe, type PipeOptions } from '../internal/pipe.ts';
+import { drain, PIPE_KEYS, Pipe, type PipeOptions } from '../internal/pipe.ts';
 import { assertIterable, openSource, type Source } from '../internal/source.ts';
 import { assertClock, assertOptions, assertSignal, describe } from '../internal/validate.ts';
 
@@ -44,13 +44,9 @@ export function merge<T>(
   assertSignal('options.signal', options?.signal);
   assertClock('options.clock', options?.clock);
   const srcs: Source<T>[] = list.map((s, i) => openSource(`sources[${i}]`, s));
-  return helperIterator(
-    () =>
-      drain(() => {
-        const pipe = new Pipe<T>(Math.max(1, srcs.length), options, 'merge');
-        srcs.forEach((src, i) => pipe.pump(`merge-source-${i}`, src));
-        return pipe;
-      }),
-    srcs,
-  );
+  return drain(() => {
+    const pipe = new Pipe<T>(Math.max(1, srcs.length), options, 'merge');
+    srcs.forEach((src, i) => pipe.pump(`merge-source-${i}`, src));
+    return pipe;
+  }, srcs);
 }

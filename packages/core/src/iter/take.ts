@@ -1,7 +1,21 @@
 import { callerContext } from '../caller.ts';
+import { attachSuppressed, suppressedErrors } from '../errors.ts';
 import { isThenable } from '../internal/abortable.ts';
-import { helperIterator } from '../internal/pipe.ts';
-import { assertIterable, closeSourceAfter, openSource, pull } from '../internal/source.ts';
+import { currentContext } from '../internal/context.ts';
+import {
+  abandonedError,
+  abortReasons,
+  type Adoption,
+  adoptByTask,
+  helperIterator,
+} from '../internal/pipe.ts';
+import {
+  assertIterable,
+  closeSourceAfter,
+  openSource,
+  pull,
+  type Source,
+} from '../internal/source.ts';
 import { assertCount, assertSignal } from '../internal/validate.ts';
 import { assertHelperOptions } from './options.ts';
 
@@ -45,9 +59,12 @@ export function take<T>(
   const src = openSource('source', source);
   const explicit = options.signal;
   return helperIterator(
-    async function* () {
+    async function* (self) {
       using caller = callerContext(explicit === undefined ? undefined : { signal: explicit });
       const signal = caller.signal;
+      const task = currentContext();
+      // Inside a task: if the task ends without closing the loop, its scope closes it.
+      const adoption = adoptByTask('take', task, () => self.abandon(abandonedError('take')));
       let failure: { error: unknown } | undefined;
       try {
         for (let i = 0; i < count; i++) {
@@ -60,9 +77,51 @@ export function take<T>(
         failure = { error };
         throw error;
       } finally {
-        await closeSourceAfter(src, failure);
+        await closeTake(src, failure, [signal, task?.signal, explicit], adoption);
       }
     },
     [src],
   );
+}
+
+/**
+ * Closes take's source (see `closeSource`). A cleanup error goes to the loop's own error;
+ * when the loop was cancelled, to the cancellation reasons (a for-await failing with one
+ * discards `return()`'s error); inside a task, a late close goes to the task's scope.
+ */
+async function closeTake<T>(
+  src: Source<T>,
+  failure: { error: unknown } | undefined,
+  signals: ReadonlyArray<AbortSignal | undefined>,
+  adoption: Adoption | undefined,
+): Promise<void> {
+  const reasons = failure === undefined ? abortReasons(signals) : [];
+  let closing: Promise<void> | undefined;
+  try {
+    await closeSourceAfter(
+      src,
+      failure ?? (reasons.length > 0 ? { error: reasons[0] } : undefined),
+      adoption === undefined
+        ? undefined
+        : (late) => {
+            closing = late;
+          },
+    );
+  } catch (error) {
+    for (const reason of reasons.slice(1)) {
+      for (const cleanup of suppressedErrors(error)) attachSuppressed(reason, cleanup);
+    }
+    throw error;
+  } finally {
+    // Inside a task, a source still closing late: the task's scope waits and gets its error.
+    const late = closing;
+    adoption?.finish(() =>
+      late === undefined
+        ? Promise.resolve([])
+        : late.then(
+            () => [],
+            (error: unknown) => [error],
+          ),
+    );
+  }
 }
