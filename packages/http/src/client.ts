@@ -1,5 +1,10 @@
 import { CancelledError, callerContext, map, mapSettled } from '@weft/core';
-import { type ClientConfig, REQUEST_KEYS, resolveClient, resolveRequest } from './internal/config.ts';
+import {
+  type ClientConfig,
+  REQUEST_KEYS,
+  resolveClient,
+  resolveRequest,
+} from './internal/config.ts';
 import { Operation, type Owner } from './internal/operation.ts';
 import { assertBoolean, assertCount, assertOptions, describe } from './internal/validate.ts';
 import { makeResponsePromise, type ResponsePromise } from './response-promise.ts';
@@ -143,19 +148,26 @@ export class HttpClient implements AsyncDisposable {
       assertOptions(
         'options',
         options,
-        [...GET_ALL_KEYS, ...REQUEST_KEYS].filter((k) => k !== 'method' && k !== 'json' && k !== 'body'),
+        [...GET_ALL_KEYS, ...REQUEST_KEYS].filter(
+          (k) => k !== 'method' && k !== 'json' && k !== 'body',
+        ),
       );
       assertCount('options.concurrency', options?.concurrency);
       assertBoolean('options.settle', options?.settle);
       const as = options?.as ?? 'json';
       if (as !== 'json' && as !== 'text' && as !== 'bytes') {
-        throw new TypeError(`Expected \`options.as\` to be 'json', 'text' or 'bytes', got ${describe(as)}`);
+        throw new TypeError(
+          `Expected \`options.as\` to be 'json', 'text' or 'bytes', got ${describe(as)}`,
+        );
       }
       const { concurrency, settle, as: _as, schema, signal, ...request } = options ?? {};
       if (schema !== undefined && as !== 'json') {
         throw new TypeError("Expected `options.schema` only with `as: 'json'`");
       }
-      const one = (url: string | URL, { signal: taskSignal }: { signal: AbortSignal }): Promise<unknown> => {
+      const one = (
+        url: string | URL,
+        { signal: taskSignal }: { signal: AbortSignal },
+      ): Promise<unknown> => {
         const res = this.get(url, { ...request, signal: taskSignal });
         if (as === 'text') return res.text();
         if (as === 'bytes') return res.bytes();
@@ -185,7 +197,11 @@ export class HttpClient implements AsyncDisposable {
     return this.close();
   }
 
-  #send(url: string | URL, options: RequestOptions | undefined, method: string | undefined): ResponsePromise {
+  #send(
+    url: string | URL,
+    options: RequestOptions | undefined,
+    method: string | undefined,
+  ): ResponsePromise {
     const config = resolveRequest(this.#config, url, options, method);
     const caller = callerContext({ signal: config.signal, clock: this.#config.clock });
     return makeResponsePromise(new Operation(this.#owner, config, caller, this.#closed));
@@ -221,4 +237,3 @@ export class HttpClient implements AsyncDisposable {
 export function createClient(options?: ClientOptions): HttpClient {
   return new HttpClient(options);
 }
-

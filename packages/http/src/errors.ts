@@ -223,7 +223,10 @@ export class RedirectError extends HttpClientError {
   readonly redirects: readonly string[];
 
   constructor(request: RequestLike, reason: string, redirects: readonly string[]) {
-    super(`${request.method.toUpperCase()} ${String(request.url)}: redirect not followed: ${reason}`, request);
+    super(
+      `${request.method.toUpperCase()} ${String(request.url)}: redirect not followed: ${reason}`,
+      request,
+    );
     this.redirects = redirects;
   }
 }

@@ -63,7 +63,9 @@ export class ResponsePromise implements PromiseLike<Response> {
   }
 
   /** Like `Promise.prototype.catch`, on the `Response`. */
-  catch<B = never>(onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<Response | B> {
+  catch<B = never>(
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<Response | B> {
     return this.then(undefined, onrejected);
   }
 
@@ -88,7 +90,9 @@ export class ResponsePromise implements PromiseLike<Response> {
         typeof schema['~standard']?.validate !== 'function')
     ) {
       return Promise.reject(
-        new TypeError('Expected `schema` to be a Standard Schema (an object with `~standard.validate`)'),
+        new TypeError(
+          'Expected `schema` to be a Standard Schema (an object with `~standard.validate`)',
+        ),
       );
     }
     return this.#operation.consume({ kind: 'json', schema });
@@ -171,7 +175,9 @@ export class ResponsePromise implements PromiseLike<Response> {
   }
 }
 
-async function* streamLines(handle: Promise<StreamHandle>): AsyncGenerator<string, void, undefined> {
+async function* streamLines(
+  handle: Promise<StreamHandle>,
+): AsyncGenerator<string, void, undefined> {
   yield* iterate(await handle);
 }
 
@@ -184,11 +190,15 @@ async function* iterate(h: StreamHandle): AsyncGenerator<string, void, undefined
   }
   const reader = body.getReader();
   try {
-    yield* readLines(reader, h.maxResponseSize, undefined);
+    for await (const line of readLines(reader, h.maxResponseSize, undefined)) {
+      // Lines already received are not handed out once the request was cancelled.
+      const stopped = h.stopped();
+      if (stopped !== undefined) throw stopped;
+      yield line;
+    }
   } catch (error) {
     throw h.translate(error);
   } finally {
     h.finish();
   }
 }
-

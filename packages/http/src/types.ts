@@ -90,14 +90,15 @@ export interface Hooks {
   beforeRequest?: ReadonlyArray<(request: RequestInfo) => void | Promise<void>>;
   /** After each response arrives (before the status check); may return a replacement `Response`. */
   afterResponse?: ReadonlyArray<
-    (response: Response, request: RequestInfo) => Response | undefined | Promise<Response | undefined>
+    (
+      response: Response,
+      request: RequestInfo,
+    ) => Response | undefined | Promise<Response | undefined>
   >;
   /** Before waiting for a retry. */
   beforeRetry?: ReadonlyArray<(info: RetryInfo) => void | Promise<void>>;
   /** When the request fails for good; may return another error to raise instead. */
-  onError?: ReadonlyArray<
-    (error: unknown, request: RequestInfo) => unknown | Promise<unknown>
-  >;
+  onError?: ReadonlyArray<(error: unknown, request: RequestInfo) => unknown | Promise<unknown>>;
 }
 
 /** Progress of a download, from the streamed body. */
@@ -179,9 +180,7 @@ export interface StandardSchemaV1<Input = unknown, Output = Input> {
   readonly '~standard': {
     readonly version: 1;
     readonly vendor: string;
-    readonly validate: (
-      value: unknown,
-    ) => StandardResult<Output> | Promise<StandardResult<Output>>;
+    readonly validate: (value: unknown) => StandardResult<Output> | Promise<StandardResult<Output>>;
     readonly types?: { readonly input: Input; readonly output: Output } | undefined;
   };
 }

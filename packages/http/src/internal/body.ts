@@ -93,7 +93,10 @@ function concat(chunks: Uint8Array[], size: number): Uint8Array {
  * At most `max` bytes of the body, decoded as text (for an error's excerpt); the rest is
  * cancelled. Failures while reading give what was read so far: the status is the news.
  */
-export async function readExcerpt(response: Response, max: number = ERROR_BODY_LIMIT): Promise<string> {
+export async function readExcerpt(
+  response: Response,
+  max: number = ERROR_BODY_LIMIT,
+): Promise<string> {
   const body = response.body;
   if (body === null || body.locked) return '';
   const reader = body.getReader();

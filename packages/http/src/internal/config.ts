@@ -49,7 +49,12 @@ export interface ClientConfig extends Shared {
   clock: Clock | undefined;
 }
 
-const NO_HOOKS: NormalHooks = { beforeRequest: [], afterResponse: [], beforeRetry: [], onError: [] };
+const NO_HOOKS: NormalHooks = {
+  beforeRequest: [],
+  afterResponse: [],
+  beforeRetry: [],
+  onError: [],
+};
 const HOOK_KEYS = ['beforeRequest', 'afterResponse', 'beforeRetry', 'onError'] as const;
 const SHARED_KEYS = [
   'headers',
@@ -109,7 +114,8 @@ function resolveShared(
   assertCount(`${prefix}maxRedirects`, options.maxRedirects, 0);
   assertFunction(`${prefix}onDownloadProgress`, options.onDownloadProgress);
   return {
-    headers: options.headers === undefined ? base.headers : mergeHeaders(base.headers, options.headers),
+    headers:
+      options.headers === undefined ? base.headers : mergeHeaders(base.headers, options.headers),
     timeout: options.timeout ?? base.timeout,
     totalTimeout: options.totalTimeout ?? base.totalTimeout,
     retry: resolveRetry(`${prefix}retry`, options.retry, base.retry),
@@ -219,7 +225,9 @@ export function resolveRequest(
   const shared = resolveShared('options.', o, client);
   const m = (method ?? o.method ?? 'GET') as string;
   if (typeof m !== 'string' || !TOKEN.test(m)) {
-    throw new TypeError(`Expected \`options.method\` to be an HTTP method name, got ${describe(m)}`);
+    throw new TypeError(
+      `Expected \`options.method\` to be an HTTP method name, got ${describe(m)}`,
+    );
   }
   assertSignal('options.signal', o.signal);
   const url = resolveUrl(client.baseUrl, input);
@@ -233,9 +241,7 @@ export function resolveRequest(
     body = JSON.stringify(o.json);
     if (!headers.has('content-type')) headers.set('content-type', 'application/json');
   }
-  const replayable = !(
-    typeof ReadableStream !== 'undefined' && body instanceof ReadableStream
-  );
+  const replayable = !(typeof ReadableStream !== 'undefined' && body instanceof ReadableStream);
   return { ...shared, method: m.toUpperCase(), url, headers, body, replayable, signal: o.signal };
 }
 

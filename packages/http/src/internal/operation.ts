@@ -1,7 +1,13 @@
 // One request from start to end: permits, attempts with their timeouts, redirects,
 // hooks, the status check, retries with backoff, reading the body, and the bookkeeping
 // that makes sure nothing stays behind (timer, listener, permit, body).
-import { type CallerContext, CancelledError, type Clock, Semaphore, TimeoutError } from '@weft/core';
+import {
+  type CallerContext,
+  CancelledError,
+  type Clock,
+  Semaphore,
+  TimeoutError,
+} from '@weft/core';
 import {
   HttpClientError,
   HttpError,
@@ -33,6 +39,8 @@ export interface StreamHandle {
   translate(error: unknown): unknown;
   /** Ends the request: timers cleared, permits released. */
   finish(): void;
+  /** The error to raise if the request was cancelled or timed out meanwhile, else `undefined`. */
+  stopped(): unknown;
 }
 
 /** What an operation needs from its client. */
@@ -67,7 +75,8 @@ function release(permit: unknown): void {
   };
   try {
     if (typeof p[Symbol.dispose] === 'function') p[Symbol.dispose]!();
-    else if (typeof p[Symbol.asyncDispose] === 'function') p[Symbol.asyncDispose]!().catch(() => {});
+    else if (typeof p[Symbol.asyncDispose] === 'function')
+      p[Symbol.asyncDispose]!().catch(() => {});
     else if (typeof p.release === 'function') p.release();
   } catch {
     // a permit that fails to release is its owner's problem, not this request's
@@ -234,7 +243,8 @@ export class Operation {
     const attempt = this.#attemptSignal;
     if (attempt?.aborted) return attempt.reason;
     if (this.#controller.signal.aborted) return this.#controller.signal.reason;
-    if (error instanceof TooLarge) return new ResponseTooLargeError(info, this.#config.maxResponseSize);
+    if (error instanceof TooLarge)
+      return new ResponseTooLargeError(info, this.#config.maxResponseSize);
     return error;
   }
 
@@ -336,7 +346,11 @@ export class Operation {
       try {
         next = new URL(location, info.url);
       } catch {
-        throw new RedirectError(info, `invalid Location header ${JSON.stringify(location)}`, followed);
+        throw new RedirectError(
+          info,
+          `invalid Location header ${JSON.stringify(location)}`,
+          followed,
+        );
       }
       followed.push(next.href);
       if (next.protocol !== 'http:' && next.protocol !== 'https:') {
@@ -387,6 +401,10 @@ export class Operation {
           maxResponseSize: config.maxResponseSize,
           translate: (error: unknown) => this.#translateRead(error, info),
           finish: () => this.#end(),
+          stopped: () =>
+            signal.aborted || this.#controller.signal.aborted
+              ? this.#translate(undefined, info)
+              : undefined,
         } satisfies StreamHandle;
       default: {
         let content: string | Uint8Array;
@@ -444,8 +462,12 @@ export class Operation {
   }
 
   #translateRead(error: unknown, info: RequestInfo): unknown {
-    const translated = this.#translate(error, info);
-    if (translated !== error || error instanceof HttpClientError) return translated;
+    if (this.#attemptSignal?.aborted || this.#controller.signal.aborted) {
+      return this.#translate(error, info);
+    }
+    if (error instanceof HttpClientError) return error;
+    if (error instanceof TooLarge)
+      return new ResponseTooLargeError(info, this.#config.maxResponseSize);
     return new NetworkError(info, error);
   }
 
@@ -486,7 +508,9 @@ export class Operation {
       headers: response.headers,
     });
     Object.defineProperty(wrapped, 'url', { value: response.url || info.url.href });
-    Object.defineProperty(wrapped, 'redirected', { value: info.url.href !== this.#config.url.href });
+    Object.defineProperty(wrapped, 'redirected', {
+      value: info.url.href !== this.#config.url.href,
+    });
     return wrapped;
   }
 

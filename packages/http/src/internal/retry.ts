@@ -1,6 +1,13 @@
 // The retry policy: which failures are retried, and how long to wait before each retry.
 import type { RetryOptions } from '../types.ts';
-import { assertBoolean, assertCount, assertDuration, assertList, assertOptions, describe } from './validate.ts';
+import {
+  assertBoolean,
+  assertCount,
+  assertDuration,
+  assertList,
+  assertOptions,
+  describe,
+} from './validate.ts';
 
 export interface RetryPolicy {
   limit: number;
@@ -14,7 +21,14 @@ export interface RetryPolicy {
   maxRetryAfter: number;
 }
 
-export const DEFAULT_METHODS: readonly string[] = ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE'];
+export const DEFAULT_METHODS: readonly string[] = [
+  'GET',
+  'HEAD',
+  'PUT',
+  'DELETE',
+  'OPTIONS',
+  'TRACE',
+];
 export const DEFAULT_STATUS_CODES: readonly number[] = [408, 413, 429, 500, 502, 503, 504];
 
 export const DEFAULT_POLICY: RetryPolicy = {
@@ -67,7 +81,10 @@ export function resolveRetry(
   assertDuration(`${name}.backoff.initial`, backoff?.initial);
   assertDuration(`${name}.backoff.max`, backoff?.max);
   const factor = backoff?.factor;
-  if (factor !== undefined && (typeof factor !== 'number' || !(factor >= 1) || factor === Infinity)) {
+  if (
+    factor !== undefined &&
+    (typeof factor !== 'number' || !(factor >= 1) || factor === Infinity)
+  ) {
     throw new RangeError(
       `Expected \`${name}.backoff.factor\` to be a finite number from 1 up, got ${describe(factor)}`,
     );

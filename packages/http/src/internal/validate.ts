@@ -130,7 +130,12 @@ export function assertSignal(name: string, value: unknown): void {
 }
 
 /** A list of values, each checked by `check`. */
-export function assertList(name: string, value: unknown, what: string, check: (item: unknown) => boolean): void {
+export function assertList(
+  name: string,
+  value: unknown,
+  what: string,
+  check: (item: unknown) => boolean,
+): void {
   if (value === undefined) return;
   if (!Array.isArray(value) || !value.every(check)) {
     throw new TypeError(`Expected \`${name}\` to be an array of ${what}, got ${describe(value)}`);
