@@ -1,6 +1,7 @@
 // The benchmark server, run in its own process so that its work does not count against
 // the clients: GET /json (1 KiB of JSON) and GET /64k (64 KiB), keep-alive. Prints its
 // port on stdout; exits when its stdin closes.
+import { Buffer } from 'node:buffer';
 import { createServer } from 'node:http';
 
 // About 1 KiB of JSON: 15 small records.
