@@ -421,3 +421,19 @@ describe('progress of streamed bodies', () => {
     expect(seen.at(-1)).toBe(1);
   });
 });
+
+describe('requests nobody reads', () => {
+  test('closing the client with a request never awaited leaves no unhandled rejection; awaiting it later gives the error', async () => {
+    const { fetch } = fakeFetch(never);
+    const http = createClient({ fetch });
+    const unhandled = await collectUnhandled(async () => {
+      const forgotten = http.get('http://x.test');
+      await new Promise((r) => setTimeout(r, 0));
+      await http.close();
+      await new Promise((r) => setTimeout(r, 0));
+      expect(await rejection(forgotten.text())).toBeInstanceOf(CancelledError);
+    });
+    expect(unhandled).toEqual([]);
+    expect(http.active).toBe(0);
+  });
+});

@@ -285,6 +285,10 @@ export class Operation {
       }
     } catch (error) {
       this.#end();
+      // A request whose response nobody has asked for yet (and maybe never will: the
+      // client was closed first) must not become an unhandled rejection; a caller who
+      // uses it later still gets the error.
+      if (this.#consumer === undefined) this.result.catch(() => {});
       info = this.#current ?? info;
       let final: unknown = error;
       for (const hook of config.hooks.onError) {
