@@ -120,13 +120,34 @@ describe(`@weft/http against a real server (${runtime})`, () => {
   });
 
   test('an error body is read only up to 64 KiB; the rest of a streamed body is cancelled', async () => {
+    let read = 0;
     const http = client({
       retry: false,
-      hooks: { afterResponse: [(res) => new Response(res.body, { status: 500 })] },
+      hooks: {
+        // Turn /drip (1,000 chunks of 1 KiB) into an error response, counting what the client reads.
+        afterResponse: [
+          (res) =>
+            new Response(
+              res.body!.pipeThrough(
+                new TransformStream<Uint8Array, Uint8Array>({
+                  transform(chunk, controller) {
+                    read += chunk.byteLength;
+                    controller.enqueue(chunk);
+                  },
+                }),
+              ),
+              { status: 500 },
+            ),
+        ],
+      },
     });
-    // /drip streams forever-ish (1,000 chunks of 1 KiB, 10 ms apart): the client must stop after 64 KiB.
-    const err = await rejection(http.get('/drip?chunks=1000&interval=1&size=1024').text());
+    const err = (await rejection(
+      http.get('/drip?chunks=1000&interval=1&size=1024').text(),
+    )) as HttpError;
     expect(err).toBeInstanceOf(HttpError);
+    expect(err.bodyExcerpt).toHaveLength(1025);
+    expect(read).toBeGreaterThanOrEqual(64 * 1024);
+    expect(read).toBeLessThan(64 * 1024 + 16 * 1024); // a chunk or two past the limit at most
     await serverQuiet();
     expect(t.openStreams).toBe(0);
   });
