@@ -337,6 +337,27 @@ describe(`@weft/http against a real server (${runtime})`, () => {
     expect(attempts).toBe(3);
   });
 
+  test(`the runtime's own error shape is kept as cause (${runtime})`, async () => {
+    const port = await closedPort();
+    const http = client({ baseUrl: `http://127.0.0.1:${port}`, retry: false });
+    const err = (await rejection(http.get('/x').text())) as NetworkError;
+    const cause = err.cause as Error & { code?: string; cause?: Error & { code?: string } };
+    expect(cause).toBeInstanceOf(TypeError);
+    if (runtime === 'node') {
+      // undici: TypeError('fetch failed') whose cause is the system error with its code.
+      expect(cause.message).toBe('fetch failed');
+      expect(cause.cause?.code).toBe('ECONNREFUSED');
+    } else if (runtime === 'bun') {
+      // Bun: the code sits on the TypeError itself.
+      expect(cause.code).toBe('ECONNREFUSED');
+    } else {
+      // Deno: no code anywhere; only the inner message says what happened.
+      expect(cause.code).toBeUndefined();
+      expect(String(cause.cause?.message)).toMatch(/Connection refused/);
+    }
+    expect(err.code).toBe('ECONNREFUSED');
+  });
+
   test('a connection broken mid-body is a NetworkError (ECONNRESET), retried for GET', async () => {
     // Each runtime's server turns a body stream that errors into an abrupt end of the
     // chunked response, which each runtime's fetch reports in its own words.
