@@ -1,4 +1,6 @@
+import { CancelledError } from '@weft/core';
 import { ParseError } from './errors.ts';
+import { describe } from './internal/validate.ts';
 import { readLines } from './internal/body.ts';
 import type { Operation, StreamHandle } from './internal/operation.ts';
 import type { SchemaOutput, ServerSentEvent, StandardSchemaV1 } from './types.ts';
@@ -90,11 +92,14 @@ export class ResponsePromise implements PromiseLike<Response> {
         schema === null ||
         typeof schema['~standard']?.validate !== 'function')
     ) {
-      return Promise.reject(
-        new TypeError(
-          'Expected `schema` to be a Standard Schema (an object with `~standard.validate`)',
-        ),
+      const error = new TypeError(
+        `Expected \`schema\` to be a Standard Schema (an object with \`~standard.validate\`), got ${describe(schema)}`,
       );
+      // The request already started: end it now rather than leave it holding its
+      // response, its concurrency slot and its timer until the attempt times out.
+      this.#operation.abort(error);
+      this.#operation.consume({ kind: 'raw' }).catch(() => {});
+      return Promise.reject(error);
     }
     return this.#operation.consume({ kind: 'json', schema });
   }
@@ -115,25 +120,61 @@ export class ResponsePromise implements PromiseLike<Response> {
    */
   lines(): AsyncIterable<string> {
     const handle = this.#operation.consume({ kind: 'stream' }) as Promise<StreamHandle>;
-    return { [Symbol.asyncIterator]: () => streamLines(handle) };
+    return this.#iterable(handle, () => streamLines(handle));
+  }
+
+  /**
+   * An async iterable over `make()`'s generator. A generator closed before its first
+   * `next()` never runs its `finally`, so closing it then (or never iterating after
+   * `[Symbol.asyncIterator]()`'s `return()`) cancels the request here instead.
+   */
+  #iterable<T>(
+    handle: Promise<StreamHandle>,
+    make: () => AsyncGenerator<T, void, undefined>,
+  ): AsyncIterable<T> {
+    const operation = this.#operation;
+    return {
+      [Symbol.asyncIterator]: (): AsyncIterator<T> => {
+        const generator = make();
+        let started = false;
+        return {
+          next: () => {
+            started = true;
+            return generator.next();
+          },
+          return: async (value?: unknown) => {
+            if (!started) {
+              started = true;
+              handle.catch(() => {});
+              operation.abort(
+                new CancelledError('The response stream was closed before it was read'),
+              );
+            }
+            return generator.return(value as undefined);
+          },
+          throw: (error?: unknown) => {
+            started = true;
+            return generator.throw(error);
+          },
+        };
+      },
+    };
   }
 
   /** Newline-delimited JSON: one parsed value per non-empty line. An invalid line rejects with `ParseError`. */
   ndjson<T = unknown>(): AsyncIterable<T> {
     const handle = this.#operation.consume({ kind: 'stream' }) as Promise<StreamHandle>;
-    return {
-      [Symbol.asyncIterator]: async function* () {
-        const h = await handle;
-        for await (const line of iterate(h)) {
-          if (line.trim() === '') continue;
-          try {
-            yield JSON.parse(line) as T;
-          } catch (error) {
-            throw new ParseError(h.info, line, error);
-          }
+    return this.#iterable(handle, async function* () {
+      const h = await handle;
+      for await (const line of iterate(h)) {
+        if (line.trim() === '') continue;
+        try {
+          yield JSON.parse(line) as T;
+        } catch (error) {
+          throw new ParseError(h.info, line, error);
         }
-      },
-    };
+      }
+    });
   }
 
   /**
@@ -143,36 +184,34 @@ export class ResponsePromise implements PromiseLike<Response> {
    */
   sse(): AsyncIterable<ServerSentEvent> {
     const handle = this.#operation.consume({ kind: 'stream' }) as Promise<StreamHandle>;
-    return {
-      [Symbol.asyncIterator]: async function* () {
-        const h = await handle;
-        let data: string[] = [];
-        let event = '';
-        let id: string | undefined;
-        let retry: number | undefined;
-        for await (const line of iterate(h)) {
-          if (line === '') {
-            if (data.length > 0) {
-              yield { event: event || 'message', data: data.join('\n'), id, retry };
-            }
-            data = [];
-            event = '';
-            retry = undefined;
-            continue;
+    return this.#iterable(handle, async function* () {
+      const h = await handle;
+      let data: string[] = [];
+      let event = '';
+      let id: string | undefined;
+      let retry: number | undefined;
+      for await (const line of iterate(h)) {
+        if (line === '') {
+          if (data.length > 0) {
+            yield { event: event || 'message', data: data.join('\n'), id, retry };
           }
-          if (line.startsWith(':')) continue;
-          const colon = line.indexOf(':');
-          const field = colon === -1 ? line : line.slice(0, colon);
-          let value = colon === -1 ? '' : line.slice(colon + 1);
-          if (value.startsWith(' ')) value = value.slice(1);
-          if (field === 'data') data.push(value);
-          else if (field === 'event') event = value;
-          else if (field === 'id') {
-            if (!value.includes('\0')) id = value;
-          } else if (field === 'retry' && /^\d+$/.test(value)) retry = Number(value);
+          data = [];
+          event = '';
+          retry = undefined;
+          continue;
         }
-      },
-    };
+        if (line.startsWith(':')) continue;
+        const colon = line.indexOf(':');
+        const field = colon === -1 ? line : line.slice(0, colon);
+        let value = colon === -1 ? '' : line.slice(colon + 1);
+        if (value.startsWith(' ')) value = value.slice(1);
+        if (field === 'data') data.push(value);
+        else if (field === 'event') event = value;
+        else if (field === 'id') {
+          if (!value.includes('\0')) id = value;
+        } else if (field === 'retry' && /^\d+$/.test(value)) retry = Number(value);
+      }
+    });
   }
 }
 

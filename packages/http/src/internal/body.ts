@@ -9,6 +9,31 @@ export const ERROR_BODY_LIMIT: number = 64 * 1024;
 /** Thrown (internally) when a body passes its cap; the caller turns it into ResponseTooLargeError. */
 export class TooLarge extends Error {}
 
+/**
+ * Carries an error thrown by the user's own callback (`onDownloadProgress`) through the
+ * read, so that it reaches the caller as itself: not a NetworkError, never retried.
+ */
+export class CallbackFailed {
+  readonly error: unknown;
+  constructor(error: unknown) {
+    this.error = error;
+  }
+}
+
+/** Wraps a user callback so that what it throws is recognised as the caller's own error. */
+export function guardCallback<A>(
+  callback: ((arg: A) => void) | undefined,
+): ((arg: A) => void) | undefined {
+  if (callback === undefined) return undefined;
+  return (arg) => {
+    try {
+      callback(arg);
+    } catch (error) {
+      throw new CallbackFailed(error);
+    }
+  };
+}
+
 /** Cancels a response body that will not be read; never throws. */
 export function discard(response: Response): void {
   const body = response.body;
@@ -45,14 +70,8 @@ export function readAll(
     discard(response);
     return Promise.reject(new TooLarge());
   }
-  if (
-    onProgress === undefined &&
-    length !== undefined &&
-    !response.headers.has('content-encoding')
-  ) {
-    // undici, Bun and Deno all enforce content-length framing, so the cap holds here.
-    return readAll(response, as, Number.POSITIVE_INFINITY, undefined);
-  }
+  // With a cap, count every byte: an injected fetch (a mock, app.request, a proxy) need
+  // not enforce content-length framing, so the header alone cannot be trusted.
   return readStreamed(response, as, limit, onProgress, length);
 }
 

@@ -163,6 +163,7 @@ export function resolveClient(options: ClientOptions | undefined): ClientConfig 
         `Expected \`options.baseUrl\` to be an absolute URL, got ${describe(o.baseUrl)}`,
       );
     }
+    assertHttpUrl('options.baseUrl', baseUrl, o.baseUrl);
     if (!baseUrl.pathname.endsWith('/')) baseUrl.pathname += '/';
   }
   assertCount('options.concurrency', o.concurrency);
@@ -258,6 +259,12 @@ export function resolveRequest(
     headers ??= new Headers();
     if (!headers.has('content-type')) headers.set('content-type', 'application/json');
   }
+  const upper = m.toUpperCase();
+  if (body != null && (upper === 'GET' || upper === 'HEAD')) {
+    throw new TypeError(
+      `Expected no \`options.${o.json !== undefined ? 'json' : 'body'}\` on a ${upper} request (fetch refuses a body on GET and HEAD), got ${describe(o.json !== undefined ? o.json : body)}`,
+    );
+  }
   const replayable = !(typeof ReadableStream !== 'undefined' && body instanceof ReadableStream);
   return {
     headers,
@@ -269,7 +276,7 @@ export function resolveRequest(
     maxRedirects: shared.maxRedirects,
     hooks: shared.hooks,
     onDownloadProgress: shared.onDownloadProgress,
-    method: m.toUpperCase(),
+    method: upper,
     url,
     body,
     replayable,
@@ -280,16 +287,34 @@ export function resolveRequest(
 const SCHEME = /^[a-zA-Z][a-zA-Z\d+\-.]*:/;
 
 function resolveUrl(base: URL | undefined, input: string | URL): URL {
-  if (input instanceof URL) return new URL(input.href);
+  if (input instanceof URL) {
+    const url = new URL(input.href);
+    assertHttpUrl('url', url, input);
+    return url;
+  }
   if (typeof input !== 'string') {
     throw new TypeError(`Expected \`url\` to be a string or URL, got ${describe(input)}`);
   }
+  let url: URL;
   try {
-    if (base === undefined || SCHEME.test(input)) return new URL(input);
-    return new URL(input.replace(/^\/+/, ''), base);
+    url =
+      base === undefined || SCHEME.test(input)
+        ? new URL(input)
+        : new URL(input.replace(/^\/+/, ''), base);
   } catch {
     throw new TypeError(
       `Expected \`url\` to be an absolute URL${base ? ' or a path under baseUrl' : ' (no baseUrl is set)'}, got ${describe(input)}`,
+    );
+  }
+  assertHttpUrl('url', url, input);
+  return url;
+}
+
+/** Only http: and https: can be fetched; anything else would fail inside fetch, retried. */
+function assertHttpUrl(name: string, url: URL, received: unknown): void {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new TypeError(
+      `Expected \`${name}\` to be an http: or https: URL, got ${describe(received instanceof URL ? received.href : received)}`,
     );
   }
 }

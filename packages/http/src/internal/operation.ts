@@ -25,7 +25,7 @@ import type {
   StandardResult,
   StandardSchemaV1,
 } from '../types.ts';
-import { discard, readAll, readExcerpt, TooLarge } from './body.ts';
+import { CallbackFailed, discard, guardCallback, readAll, readExcerpt, TooLarge } from './body.ts';
 import type { RequestConfig } from './config.ts';
 import { backoffDelay, serverDelay } from './retry.ts';
 
@@ -306,6 +306,7 @@ export class Operation {
     if (this.#stopped) return this.#reason;
     if (error instanceof TooLarge)
       return new ResponseTooLargeError(info, this.#config.maxResponseSize);
+    if (error instanceof CallbackFailed) return error.error;
     return error;
   }
 
@@ -467,7 +468,7 @@ export class Operation {
           maxResponseSize: config.maxResponseSize,
           translate: (error: unknown) => this.#translateRead(error, info),
           finish: () => this.#end(),
-          onChunk: progressCounter(response, config.onDownloadProgress),
+          onChunk: progressCounter(response, guardCallback(config.onDownloadProgress)),
           stopped: () =>
             signal.aborted || this.#stopped ? this.#translate(undefined, info) : undefined,
         } satisfies StreamHandle;
@@ -478,9 +479,10 @@ export class Operation {
             response,
             consumer.kind === 'bytes' ? 'bytes' : 'text',
             config.maxResponseSize,
-            config.onDownloadProgress,
+            guardCallback(config.onDownloadProgress),
           );
         } catch (error) {
+          if (error instanceof CallbackFailed) throw error.error;
           if (signal.aborted || error instanceof TooLarge) throw error;
           throw new NetworkError(info, error);
         }
@@ -527,6 +529,7 @@ export class Operation {
   }
 
   #translateRead(error: unknown, info: RequestInfo): unknown {
+    if (error instanceof CallbackFailed) return error.error;
     if (this.#attemptSignal?.aborted || this.#stopped) {
       return this.#translate(error, info);
     }

@@ -137,7 +137,13 @@ export function assertList(
   check: (item: unknown) => boolean,
 ): void {
   if (value === undefined) return;
-  if (!Array.isArray(value) || !value.every(check)) {
+  if (!Array.isArray(value)) {
     throw new TypeError(`Expected \`${name}\` to be an array of ${what}, got ${describe(value)}`);
+  }
+  const bad = value.findIndex((item) => !check(item));
+  if (bad !== -1) {
+    throw new TypeError(
+      `Expected \`${name}[${bad}]\` to be one of ${what}, got ${describe(value[bad])}`,
+    );
   }
 }

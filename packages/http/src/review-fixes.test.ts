@@ -1,0 +1,148 @@
+// Regression tests for defects an adversarial review found (D1–D4 in the review of
+// issue 8): each fails on the code before the fix.
+import { TestClock } from '@weft/core';
+import { describe, expect, test } from 'vitest';
+import { createClient, NetworkError, ResponseTooLargeError } from './index.ts';
+
+/** A body of `chunks` × 16 KiB that counts how much of it was pulled and whether it was cancelled. */
+function countedBody(chunks: number): {
+  body: ReadableStream<Uint8Array>;
+  pulled: () => number;
+  cancelled: () => boolean;
+} {
+  let sent = 0;
+  let cancelled = false;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= chunks) return controller.close();
+      sent++;
+      controller.enqueue(new Uint8Array(16_384));
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  return { body, pulled: () => sent, cancelled: () => cancelled };
+}
+
+/** One macrotask: lets the request reach fetch and settle, without advancing any clock. */
+function tick(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+describe('review fixes', () => {
+  test('maxResponseSize holds even when content-length understates the body (D1)', async () => {
+    const big = countedBody(640); // 10 MiB
+    const http = createClient({
+      fetch: (async () =>
+        new Response(big.body, { headers: { 'content-length': '10' } })) as typeof fetch,
+      retry: false,
+    });
+    await expect(
+      http.get('http://x.test/', { maxResponseSize: 100_000 }).bytes(),
+    ).rejects.toBeInstanceOf(ResponseTooLargeError);
+    expect(big.pulled()).toBeLessThan(20);
+    expect(big.cancelled()).toBe(true);
+    await http.close();
+  });
+
+  test('a rejected .json(badSchema) ends its request at once: no slot, response or timer held (D2)', async () => {
+    const clock = new TestClock();
+    const body = countedBody(1);
+    const http = createClient({
+      fetch: (async () => new Response(body.body)) as typeof fetch,
+      clock,
+      concurrency: 1,
+      retry: false,
+    });
+    await expect(http.get('http://x.test/').json({} as never)).rejects.toThrow(
+      /`schema`.*Standard Schema/,
+    );
+    await tick(); // no virtual time passes: the attempt timeout must not be what ends it
+    expect(http.active).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
+    await http.close();
+  });
+
+  test('closing a .lines() iterator before its first next() cancels the request (D2)', async () => {
+    const clock = new TestClock();
+    const body = countedBody(3);
+    const http = createClient({
+      fetch: (async () => new Response(body.body)) as typeof fetch,
+      clock,
+      retry: false,
+    });
+    for (const make of [
+      () => http.get('http://x.test/').lines(),
+      () => http.get('http://x.test/').ndjson(),
+      () => http.get('http://x.test/').sse(),
+    ]) {
+      const it = make()[Symbol.asyncIterator]();
+      await it.return?.();
+      await tick();
+      expect(http.active).toBe(0);
+    }
+    expect(clock.pendingTimers).toBe(0);
+    await http.close();
+  });
+
+  test('an onDownloadProgress that throws rejects with its own error, never retried (D3)', async () => {
+    let calls = 0;
+    const http = createClient({
+      fetch: (async () => {
+        calls++;
+        return new Response('{"a":1}');
+      }) as typeof fetch,
+      clock: new TestClock({ autoAdvance: true }),
+    });
+    const bug = new Error('user bug');
+    const onDownloadProgress = (p: { transferred: number }): void => {
+      if (p.transferred > 0) throw bug;
+    };
+    await expect(http.get('http://x.test/', { onDownloadProgress }).text()).rejects.toBe(bug);
+    await expect(http.get('http://x.test/', { onDownloadProgress }).bytes()).rejects.toBe(bug);
+    const lines = async (): Promise<void> => {
+      for await (const _ of http.get('http://x.test/', { onDownloadProgress }).lines()) {
+        // reading is enough
+      }
+    };
+    await expect(lines()).rejects.toBe(bug);
+    expect(calls).toBe(3);
+    await http.close();
+  });
+
+  test('bad input never reaches fetch: a body on GET/HEAD and non-http URLs are TypeErrors (D4)', async () => {
+    let calls = 0;
+    const http = createClient({
+      fetch: (async () => {
+        calls++;
+        return new Response('');
+      }) as typeof fetch,
+    });
+    expect(() => http.get('http://x.test/', { body: 'x' })).toThrow(TypeError);
+    expect(() => http.get('http://x.test/', { body: 'x' })).toThrow(/options\.body.*GET/);
+    expect(() => http.head('http://x.test/', { json: { a: 1 } })).toThrow(/options\.json.*HEAD/);
+    expect(() => http.get('ftp://x.test/')).toThrow(/`url` to be an http: or https: URL/);
+    expect(() => http.get(new URL('file:///etc/passwd'))).toThrow(TypeError);
+    expect(() => createClient({ baseUrl: 'ftp://x.test/' })).toThrow(/options\.baseUrl/);
+    expect(() => createClient({ retry: { statusCodes: [503, 999] } })).toThrow(
+      /`options\.retry\.statusCodes\[1\]`.*`999` \(number\)/,
+    );
+    expect(calls).toBe(0);
+    await http.close();
+  });
+
+  test('a network failure is still a retried NetworkError', async () => {
+    let calls = 0;
+    const http = createClient({
+      fetch: (async () => {
+        calls++;
+        throw new TypeError('fetch failed');
+      }) as typeof fetch,
+      clock: new TestClock({ autoAdvance: true }),
+    });
+    await expect(http.get('http://x.test/').text()).rejects.toBeInstanceOf(NetworkError);
+    expect(calls).toBe(3);
+    await http.close();
+  });
+});
