@@ -62,6 +62,7 @@ export class HttpClient implements AsyncDisposable {
     this.#owner = {
       // The global fetch is looked up per request, so a runtime's late polyfill still applies.
       fetch: fetchFn ?? ((input, init) => globalThis.fetch(input, init)),
+      injected: fetchFn !== undefined,
       concurrency: config.concurrency,
       perHost: config.perHost,
       hosts: new Map(),

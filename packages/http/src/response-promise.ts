@@ -133,6 +133,9 @@ export class ResponsePromise implements PromiseLike<Response> {
     make: () => AsyncGenerator<T, void, undefined>,
   ): AsyncIterable<T> {
     const operation = this.#operation;
+    // The caller holds an iterable, not this promise: a failure before the first next()
+    // must not be an unhandled rejection (it is raised again by that next()).
+    handle.catch(() => {});
     return {
       [Symbol.asyncIterator]: (): AsyncIterator<T> => {
         const generator = make();

@@ -1,8 +1,9 @@
 // Regression tests for defects an adversarial review found (D1–D4 in the review of
 // issue 8): each fails on the code before the fix.
-import { TestClock } from '@weft/core';
+import { sleep, TestClock, TimeoutError } from '@weft/core';
+import { collectUnhandled } from '../../core/test/helpers.ts';
 import { describe, expect, test } from 'vitest';
-import { createClient, NetworkError, ResponseTooLargeError } from './index.ts';
+import { createClient, HttpError, NetworkError, ResponseTooLargeError } from './index.ts';
 
 /** A body of `chunks` × 16 KiB that counts how much of it was pulled and whether it was cancelled. */
 function countedBody(chunks: number): {
@@ -143,6 +144,114 @@ describe('review fixes', () => {
     });
     await expect(http.get('http://x.test/').text()).rejects.toBeInstanceOf(NetworkError);
     expect(calls).toBe(3);
+    await http.close();
+  });
+
+  test('an injected transport whose body stalls is still cut by the timeout, an abort and close() (D11)', async () => {
+    const stalled = (): Response =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(new Uint8Array(3)); // then silence
+          },
+        }),
+      );
+    const clock = new TestClock();
+    const http = createClient({
+      fetch: (async () => stalled()) as typeof fetch,
+      clock,
+      timeout: 200,
+      retry: false,
+    });
+    for (const read of [
+      (p: ReturnType<typeof http.get>) => p.text(),
+      (p: ReturnType<typeof http.get>) => p.bytes(),
+      async (p: ReturnType<typeof http.get>) => {
+        for await (const _ of p.lines()) {
+          // waits for a line that never comes
+        }
+      },
+      async (p: ReturnType<typeof http.get>) => (await p).text(),
+    ]) {
+      const pending = read(http.get('http://x.test/'));
+      const outcome = expect(pending).rejects.toBeInstanceOf(TimeoutError);
+      await tick();
+      await clock.advance(200);
+      await outcome;
+    }
+    const controller = new AbortController();
+    const reason = new Error('user stop');
+    const aborted = http
+      .get('http://x.test/', { signal: controller.signal, timeout: Infinity })
+      .text();
+    await tick();
+    controller.abort(reason);
+    await expect(aborted).rejects.toBe(reason);
+    const open = http.get('http://x.test/', { timeout: Infinity }).text();
+    open.catch(() => {});
+    await tick();
+    await http.close();
+    await expect(open).rejects.toThrow();
+    expect(http.active).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('a transport that answers after the timeout does not win (D12)', async () => {
+    const clock = new TestClock();
+    const http = createClient({
+      clock,
+      timeout: 200,
+      retry: false,
+      fetch: ((_url: string, init: RequestInit) =>
+        new Promise<Response>((resolve) => {
+          init.signal?.addEventListener('abort', () => resolve(new Response('late')));
+        })) as typeof fetch,
+    });
+    const pending = http.get('http://x.test/').text();
+    const outcome = expect(pending).rejects.toBeInstanceOf(TimeoutError);
+    await tick();
+    await clock.advance(200);
+    await outcome;
+    await http.close();
+  });
+
+  test('a slow hook cannot outlast the timeout or an abort (D5)', async () => {
+    const clock = new TestClock();
+    const never = (): Promise<void> => new Promise(() => {});
+    const http = createClient({
+      fetch: (async () => new Response('ok')) as typeof fetch,
+      clock,
+      timeout: 200,
+      retry: false,
+      hooks: { beforeRequest: [never] },
+    });
+    const pending = http.get('http://x.test/').text();
+    const outcome = expect(pending).rejects.toBeInstanceOf(TimeoutError);
+    await tick();
+    await clock.advance(200);
+    await outcome;
+    await http.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('a failed stream request that is iterated later is no unhandled rejection (D8)', async () => {
+    const http = createClient({
+      fetch: (async () => new Response('nope', { status: 404 })) as typeof fetch,
+      retry: false,
+    });
+    const unhandled = await collectUnhandled(async () => {
+      const events = http.get('http://x.test/').sse();
+      const lines = http.get('http://x.test/').lines();
+      await sleep(20);
+      const drain = async (it: AsyncIterable<unknown>): Promise<void> => {
+        for await (const _ of it) {
+          // nothing arrives
+        }
+      };
+      await expect(drain(events)).rejects.toBeInstanceOf(HttpError);
+      await expect(drain(lines)).rejects.toBeInstanceOf(HttpError);
+    });
+    expect(unhandled).toEqual([]);
     await http.close();
   });
 });

@@ -55,6 +55,12 @@ export interface StreamHandle {
 /** What an operation needs from its client. */
 export interface Owner {
   readonly fetch: FetchLike;
+  /**
+   * Whether `fetch` was injected (a mock, Hono's app.request, a proxy). The runtimes' own
+   * fetch rejects and errors the body when the signal aborts; an injected one may not, so
+   * its calls and bodies are raced against the signal here.
+   */
+  readonly injected: boolean;
   readonly concurrency: Semaphore | undefined;
   readonly perHost: number;
   readonly hosts: Map<string, { semaphore: Semaphore; users: number }>;
@@ -70,6 +76,95 @@ function schedule(clock: Clock, ms: number, callback: () => void): Cancel {
   const controller = new AbortController();
   clock.sleep(ms, controller.signal).then(callback, () => {});
   return () => controller.abort();
+}
+
+/**
+ * Settles like `promise`, or rejects with `signal.reason` as soon as `signal` aborts (for
+ * hooks and injected transports that ignore the signal). A late value is still observed:
+ * a late Response has its body cancelled, a late rejection is handled.
+ */
+function raceSignal<T>(promise: T | PromiseLike<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    Promise.resolve(promise).then(discardLate, () => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const onAbort = (): void => {
+      settled = true;
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    Promise.resolve(promise).then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        if (settled) discardLate(value);
+        else resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        if (!settled) reject(error);
+      },
+    );
+  });
+}
+
+function discardLate(value: unknown): void {
+  if (value instanceof Response) discard(value);
+}
+
+/**
+ * A response whose body errors with the signal's reason (and cancels the transport's
+ * body) when `signal` aborts: what the runtimes' fetch does by itself, for an injected
+ * transport that does not (a stalled body would otherwise hang timeouts and close()).
+ */
+function guardBody(response: Response, signal: AbortSignal): Response {
+  const source = response.body;
+  if (source === null) return response;
+  const reader = source.getReader();
+  let onAbort: (() => void) | undefined;
+  const detach = (): void => {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+    onAbort = undefined;
+  };
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        onAbort = () => {
+          detach();
+          controller.error(signal.reason);
+          reader.cancel(signal.reason).catch(() => {});
+        };
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      },
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (signal.aborted) return;
+          if (done) {
+            detach();
+            controller.close();
+          } else controller.enqueue(value);
+        } catch (error) {
+          detach();
+          if (!signal.aborted) controller.error(error);
+        }
+      },
+      cancel(reason) {
+        detach();
+        return reader.cancel(reason).catch(() => {});
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  const guarded = new Response(stream, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+  Object.defineProperty(guarded, 'url', { value: response.url });
+  return guarded;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -278,7 +373,10 @@ export class Operation {
           } else delay = backoffDelay(policy, attempt + 1, this.#owner.random);
           if (this.#clock.now() + delay >= this.#deadline) throw error;
           for (const hook of config.hooks.beforeRetry) {
-            await hook({ request: info, error: error as Error, retry: attempt + 1, delay });
+            await raceSignal(
+              hook({ request: info, error: error as Error, retry: attempt + 1, delay }),
+              this.#signal(),
+            );
           }
           if (delay > 0) await this.#clock.sleep(delay, this.#signal());
         }
@@ -376,7 +474,7 @@ export class Operation {
     for (;;) {
       info = { url, method, headers: headers as Headers, attempt };
       this.#current = info;
-      for (const hook of hooks.beforeRequest) await hook(info);
+      for (const hook of hooks.beforeRequest) await raceSignal(hook(info), signal);
       const init: RequestInit & { duplex?: 'half' } = {
         method: info.method,
         headers: info.headers ?? (this.#consumer?.kind === 'json' ? ACCEPT_JSON : undefined),
@@ -388,15 +486,21 @@ export class Operation {
         if (!config.replayable) init.duplex = 'half';
       }
       try {
-        response = await owner.fetch(info.url.href, init);
+        response = owner.injected
+          ? guardBody(await raceSignal(owner.fetch(info.url.href, init), signal), signal)
+          : await owner.fetch(info.url.href, init);
       } catch (error) {
-        if (signal.aborted) throw error;
+        if (signal.aborted) throw signal.reason;
         throw new NetworkError(info, error);
+      }
+      if (signal.aborted) {
+        discard(response);
+        throw signal.reason;
       }
       for (const hook of config.hooks.afterResponse) {
         let replaced: Response | undefined;
         try {
-          replaced = await hook(response, info);
+          replaced = await raceSignal(hook(response, info), signal);
         } catch (error) {
           discard(response);
           throw error;
