@@ -41,7 +41,13 @@ export function discard(response: Response): void {
   body.cancel().catch(() => {});
 }
 
-function contentLength(response: Response): number | undefined {
+/**
+ * The decoded body's size when the headers tell it: `content-length`, unless the body is
+ * compressed (`content-encoding`), where the header counts encoded bytes while readers
+ * see decoded ones.
+ */
+export function contentLength(response: Response): number | undefined {
+  if (response.headers.has('content-encoding')) return undefined;
   const value = response.headers.get('content-length');
   if (value === null) return undefined;
   const n = Number(value);
@@ -66,7 +72,7 @@ export function readAll(
       : response.arrayBuffer().then((buffer) => new Uint8Array(buffer));
   }
   const length = contentLength(response);
-  if (length !== undefined && length > limit && !response.headers.has('content-encoding')) {
+  if (length !== undefined && length > limit) {
     discard(response);
     return Promise.reject(new TooLarge());
   }

@@ -25,7 +25,15 @@ import type {
   StandardResult,
   StandardSchemaV1,
 } from '../types.ts';
-import { CallbackFailed, discard, guardCallback, readAll, readExcerpt, TooLarge } from './body.ts';
+import {
+  CallbackFailed,
+  contentLength,
+  discard,
+  guardCallback,
+  readAll,
+  readExcerpt,
+  TooLarge,
+} from './body.ts';
 import type { RequestConfig } from './config.ts';
 import { backoffDelay, serverDelay } from './retry.ts';
 
@@ -178,8 +186,8 @@ function progressCounter(
   onProgress: ((progress: Progress) => void) | undefined,
 ): ((size: number) => void) | undefined {
   if (onProgress === undefined) return undefined;
-  const header = Number(response.headers.get('content-length') ?? Number.NaN);
-  const total = Number.isSafeInteger(header) && header > 0 ? header : undefined;
+  const length = contentLength(response);
+  const total = length !== undefined && length > 0 ? length : undefined;
   let transferred = 0;
   onProgress({ transferred, total, percent: total === undefined ? undefined : 0 });
   return (size) => {
