@@ -157,6 +157,40 @@ for (const [label, cmd, args] of runs) {
   record(label, r.passed, r.failed + (code === 0 ? 0 : 1), r.failures);
   console.log(`smoke: ${label} ${r.label}: ${r.passed} passed, ${r.failed} failed`);
 }
+
+// The Effect subpaths: install `effect` (an optional peer the checks above ran without)
+// and use `@weft/core/effect` from the packed tarball on every runtime.
+console.log('smoke: installing effect for the Effect subpaths');
+cpSync(join(root, 'scripts', 'smoke', 'effect.mjs'), join(project, 'effect.mjs'));
+const effectInstall = await exec(
+  'npm',
+  ['install', '--no-audit', '--no-fund', '--loglevel=error', 'effect@3.22.4', ...tgzs],
+  { cwd: project, quiet: true },
+);
+if (effectInstall.code !== 0) {
+  record('node24', 0, 1, [`npm install effect failed: ${plain(effectInstall.stdout)}`]);
+} else {
+  const effectRuns = [
+    ['node24', bin('node'), ['effect.mjs']],
+    ['bun', bin('bun'), ['effect.mjs']],
+    ['deno', bin('deno'), ['run', '-A', 'effect.mjs']],
+  ];
+  if (machineNode) effectRuns.unshift([machineLabel, machineNode, ['effect.mjs']]);
+  for (const [label, cmd, args] of effectRuns) {
+    const env = { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1' };
+    const { code, stdout } = await exec(cmd, args, { cwd: project, env, quiet: true });
+    const line = stdout.split('\n').find((l) => l.startsWith('SMOKE '));
+    if (!line) {
+      record(label, 0, 1, [
+        `${label} effect.mjs printed no result (exit ${code}): ${stdout.slice(-500)}`,
+      ]);
+      continue;
+    }
+    const r = JSON.parse(line.slice(6));
+    record(label, r.passed, r.failed + (code === 0 ? 0 : 1), r.failures);
+    console.log(`smoke: ${label} ${r.label}: ${r.passed} passed, ${r.failed} failed`);
+  }
+}
 rmSync(project, { recursive: true, force: true });
 
 writeFileSync(
