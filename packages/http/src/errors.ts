@@ -1,3 +1,11 @@
+import { type NetworkErrorCode, networkCode } from './internal/network.ts';
+
+/** Which request an error is about: its method and URL. */
+export interface RequestLike {
+  readonly method: string;
+  readonly url: string | URL;
+}
+
 /**
  * The base of every error `@weft/http` raises for a request, so one `instanceof` check
  * covers them all. `method` and `url` say which request failed.
@@ -18,10 +26,10 @@ export class HttpClientError extends Error {
   readonly method: string;
   readonly url: string;
 
-  constructor(message: string, request: { method: string; url: string }, options?: ErrorOptions) {
+  constructor(message: string, request: RequestLike, options?: ErrorOptions) {
     super(message, options);
     this.method = request.method.toUpperCase();
-    this.url = request.url;
+    this.url = String(request.url);
   }
 }
 
@@ -47,22 +55,30 @@ export class HttpError extends HttpClientError {
   readonly statusText: string;
   readonly bodyExcerpt: string;
   readonly response: Response | undefined;
+  /**
+   * The wait the server asked for (`Retry-After` / `RateLimit-Reset`) in ms, when it sent
+   * one; set when the client refused to wait that long (see `maxRetryAfter`).
+   */
+  readonly retryAfter: number | undefined;
 
   constructor(
-    request: { method: string; url: string },
+    request: RequestLike,
     status: number,
     statusText: string,
     body: string,
     response?: Response,
+    options?: { detail?: string; retryAfter?: number },
   ) {
     const excerpt =
       body.length > BODY_EXCERPT_LIMIT ? `${body.slice(0, BODY_EXCERPT_LIMIT)}…` : body;
-    const head = `${request.method.toUpperCase()} ${request.url} → ${status}${statusText ? ` ${statusText}` : ''}`;
-    super(excerpt ? `${head}: ${excerpt}` : head, request);
+    const head = `${request.method.toUpperCase()} ${String(request.url)} → ${status}${statusText ? ` ${statusText}` : ''}`;
+    const detail = options?.detail ? ` (${options.detail})` : '';
+    super(excerpt ? `${head}${detail}: ${excerpt}` : `${head}${detail}`, request);
     this.status = status;
     this.statusText = statusText;
     this.bodyExcerpt = excerpt;
     this.response = response;
+    this.retryAfter = options?.retryAfter;
   }
 }
 
@@ -80,10 +96,22 @@ export class HttpError extends HttpClientError {
  */
 export class NetworkError extends HttpClientError {
   override readonly name: string = 'NetworkError';
+  /**
+   * The kind of failure, the same on every runtime (`'ECONNREFUSED'`, `'ECONNRESET'`,
+   * `'ENOTFOUND'`, `'ETIMEDOUT'`…), worked out from the runtime's error; `undefined`
+   * when the runtime did not say.
+   */
+  readonly code: NetworkErrorCode | undefined;
 
-  constructor(request: { method: string; url: string }, cause: unknown) {
+  constructor(request: RequestLike, cause: unknown) {
+    const code = networkCode(cause);
     const detail = cause instanceof Error ? cause.message : String(cause);
-    super(`${request.method.toUpperCase()} ${request.url} failed: ${detail}`, request, { cause });
+    super(
+      `${request.method.toUpperCase()} ${String(request.url)} failed${code ? ` (${code})` : ''}: ${detail}`,
+      request,
+      { cause },
+    );
+    this.code = code;
   }
 }
 
@@ -109,15 +137,96 @@ export class SchemaError extends HttpClientError {
   override readonly name: string = 'SchemaError';
   readonly issues: readonly SchemaIssue[];
 
-  constructor(request: { method: string; url: string }, issues: readonly SchemaIssue[]) {
+  constructor(request: RequestLike, issues: readonly SchemaIssue[]) {
     const first = issues[0];
     const where = first?.path?.length
       ? `${first.path.map((p) => String(typeof p === 'object' ? p.key : p)).join('.')}: `
       : '';
     super(
-      `${request.method.toUpperCase()} ${request.url}: response body does not match the schema: ${where}${first?.message ?? 'invalid'}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`,
+      `${request.method.toUpperCase()} ${String(request.url)}: response body does not match the schema: ${where}${first?.message ?? 'invalid'}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`,
       request,
     );
     this.issues = issues;
+  }
+}
+
+/**
+ * A body that is not what the helper expected: invalid JSON from `.json()`, an invalid
+ * line from `.ndjson()`. `bodyExcerpt` holds the start of the offending text; `cause` is
+ * the parser's error.
+ *
+ * @example
+ * ```ts
+ * import { ParseError } from '@weft/http';
+ *
+ * const err = new ParseError({ method: 'GET', url: '/x' }, '<html>', new SyntaxError('Unexpected token <'));
+ * console.log(err.message); // GET /x: response body is not valid JSON: Unexpected token <
+ * ```
+ */
+export class ParseError extends HttpClientError {
+  override readonly name: string = 'ParseError';
+  readonly bodyExcerpt: string;
+
+  constructor(request: RequestLike, text: string, cause: unknown) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `${request.method.toUpperCase()} ${String(request.url)}: response body is not valid JSON: ${detail}`,
+      request,
+      { cause },
+    );
+    this.bodyExcerpt =
+      text.length > BODY_EXCERPT_LIMIT ? `${text.slice(0, BODY_EXCERPT_LIMIT)}…` : text;
+  }
+}
+
+/**
+ * A body (or, for the streaming helpers, one line or event) larger than `maxResponseSize`.
+ * The rest of the body was cancelled, never read into memory.
+ *
+ * @example
+ * ```ts
+ * import { ResponseTooLargeError } from '@weft/http';
+ *
+ * const err = new ResponseTooLargeError({ method: 'GET', url: '/big' }, 1024);
+ * console.log(err.limit); // 1024
+ * ```
+ */
+export class ResponseTooLargeError extends HttpClientError {
+  override readonly name: string = 'ResponseTooLargeError';
+  /** The `maxResponseSize` that was exceeded, in bytes. */
+  readonly limit: number;
+
+  constructor(request: RequestLike, limit: number) {
+    super(
+      `${request.method.toUpperCase()} ${String(request.url)}: response body exceeds maxResponseSize (${limit} bytes)`,
+      request,
+    );
+    this.limit = limit;
+  }
+}
+
+/**
+ * Redirects the client would not follow: more than `maxRedirects`, a loop, a `Location`
+ * that is not http(s), or a 307/308 that would have to replay a stream body.
+ * `redirects` lists the URLs followed, in order.
+ *
+ * @example
+ * ```ts
+ * import { RedirectError } from '@weft/http';
+ *
+ * const err = new RedirectError({ method: 'GET', url: '/a' }, 'more than 10 redirects (maxRedirects)', ['/b', '/a']);
+ * console.log(err.redirects); // ['/b', '/a']
+ * ```
+ */
+export class RedirectError extends HttpClientError {
+  override readonly name: string = 'RedirectError';
+  readonly redirects: readonly string[];
+
+  constructor(request: RequestLike, reason: string, redirects: readonly string[]) {
+    super(
+      `${request.method.toUpperCase()} ${String(request.url)}: redirect not followed: ${reason}`,
+      request,
+    );
+    this.redirects = redirects;
   }
 }

@@ -1,0 +1,177 @@
+// Reading response bodies: whole (with a size cap and progress), a bounded excerpt for
+// error messages, and line by line (for lines, NDJSON and SSE) with backpressure. Every
+// function here either consumes the body to its end or cancels it.
+import type { Progress } from '../types.ts';
+
+/** How much of an error response's body is read for the excerpt; the rest is cancelled. */
+export const ERROR_BODY_LIMIT: number = 64 * 1024;
+
+/** Thrown (internally) when a body passes its cap; the caller turns it into ResponseTooLargeError. */
+export class TooLarge extends Error {}
+
+/** Cancels a response body that will not be read; never throws. */
+export function discard(response: Response): void {
+  const body = response.body;
+  if (body === null || body.locked) return;
+  body.cancel().catch(() => {});
+}
+
+function contentLength(response: Response): number | undefined {
+  const value = response.headers.get('content-length');
+  if (value === null) return undefined;
+  const n = Number(value);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/**
+ * The whole body as text or bytes. Uses the runtime's own reader when there is no cap to
+ * enforce and no progress to report (the fast path); otherwise streams it, counting.
+ * An abort of the fetch's signal rejects the read with the signal's reason.
+ */
+export async function readAll(
+  response: Response,
+  as: 'text' | 'bytes',
+  limit: number,
+  onProgress: ((progress: Progress) => void) | undefined,
+): Promise<string | Uint8Array> {
+  const length = contentLength(response);
+  if (length !== undefined && length > limit && !response.headers.has('content-encoding')) {
+    discard(response);
+    throw new TooLarge();
+  }
+  if (
+    onProgress === undefined &&
+    (limit === Number.POSITIVE_INFINITY ||
+      (length !== undefined && !response.headers.has('content-encoding')))
+  ) {
+    // undici, Bun and Deno all enforce content-length framing, so the cap holds here.
+    return as === 'text' ? response.text() : new Uint8Array(await response.arrayBuffer());
+  }
+  const body = response.body;
+  if (body === null) {
+    onProgress?.({ transferred: 0, total: length ?? 0, percent: 1 });
+    return as === 'text' ? '' : new Uint8Array(0);
+  }
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    onProgress?.({ transferred: 0, total: length, percent: length ? 0 : undefined });
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) throw new TooLarge();
+      chunks.push(value);
+      onProgress?.({
+        transferred: size,
+        total: length,
+        percent: length ? Math.min(1, size / length) : undefined,
+      });
+    }
+  } catch (error) {
+    reader.cancel().catch(() => {});
+    throw error;
+  }
+  if (length === undefined) onProgress?.({ transferred: size, total: size, percent: 1 });
+  const bytes = concat(chunks, size);
+  return as === 'text' ? new TextDecoder().decode(bytes) : bytes;
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/**
+ * At most `max` bytes of the body, decoded as text (for an error's excerpt); the rest is
+ * cancelled. Failures while reading give what was read so far: the status is the news.
+ */
+export async function readExcerpt(
+  response: Response,
+  max: number = ERROR_BODY_LIMIT,
+): Promise<string> {
+  const body = response.body;
+  if (body === null || body.locked) return '';
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let size = 0;
+  let complete = false;
+  try {
+    while (size < max) {
+      const { done, value } = await reader.read();
+      if (done) {
+        complete = true;
+        break;
+      }
+      const part = value.byteLength > max - size ? value.subarray(0, max - size) : value;
+      size += part.byteLength;
+      text += decoder.decode(part, { stream: true });
+    }
+    text += decoder.decode();
+  } catch {
+    // keep what arrived
+  }
+  if (!complete) reader.cancel().catch(() => {});
+  return text;
+}
+
+/**
+ * The body's lines (split on `\n`, `\r\n` or `\r`), read chunk by chunk only as the
+ * consumer asks for more (backpressure). A line longer than `limit` bytes throws
+ * `TooLarge`. The reader is released or cancelled however iteration ends.
+ */
+export async function* readLines(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  limit: number,
+  onChunk: ((size: number) => void) | undefined,
+): AsyncGenerator<string, void, undefined> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let pendingCR = false;
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        buffer += decoder.decode();
+        finished = true;
+        if (buffer.length > 0) yield buffer;
+        return;
+      }
+      onChunk?.(value.byteLength);
+      buffer += decoder.decode(value, { stream: true });
+      let start = 0;
+      for (let i = 0; i < buffer.length; i++) {
+        const ch = buffer.charCodeAt(i);
+        if (ch === 10 || ch === 13) {
+          if (ch === 10 && pendingCR && i === start) {
+            // the \n of a \r\n split across chunks
+            pendingCR = false;
+            start = i + 1;
+            continue;
+          }
+          const line = buffer.slice(start, i);
+          pendingCR = false;
+          if (ch === 13) {
+            if (buffer.charCodeAt(i + 1) === 10) i++;
+            else if (i + 1 === buffer.length) pendingCR = true;
+          }
+          start = i + 1;
+          yield line;
+        } else pendingCR = false;
+      }
+      buffer = buffer.slice(start);
+      if (buffer.length > limit) throw new TooLarge();
+    }
+  } finally {
+    if (!finished) await reader.cancel().catch(() => {});
+  }
+}

@@ -1,0 +1,280 @@
+// Checking and merging options: the client's once at createClient, a request's over them.
+import { type Clock, Semaphore } from '@weft/core';
+import type {
+  ClientOptions,
+  FetchLike,
+  Hooks,
+  Progress,
+  QueryInit,
+  RateLimitLike,
+  RequestOptions,
+} from '../types.ts';
+import { DEFAULT_POLICY, type RetryPolicy, resolveRetry } from './retry.ts';
+import {
+  assertBoolean,
+  assertCount,
+  assertDuration,
+  assertFunction,
+  assertOptions,
+  assertSignal,
+  describe,
+} from './validate.ts';
+
+export interface NormalHooks {
+  beforeRequest: NonNullable<Hooks['beforeRequest']>;
+  afterResponse: NonNullable<Hooks['afterResponse']>;
+  beforeRetry: NonNullable<Hooks['beforeRetry']>;
+  onError: NonNullable<Hooks['onError']>;
+}
+
+/** Options both levels share, resolved. */
+export interface Shared {
+  headers: Headers | undefined;
+  timeout: number;
+  totalTimeout: number;
+  retry: RetryPolicy;
+  throwHttpErrors: boolean;
+  maxResponseSize: number;
+  maxRedirects: number;
+  hooks: NormalHooks;
+  onDownloadProgress: ((progress: Progress) => void) | undefined;
+}
+
+export interface ClientConfig extends Shared {
+  baseUrl: URL | undefined;
+  concurrency: Semaphore | undefined;
+  perHost: number;
+  rateLimit: RateLimitLike | undefined;
+  fetch: FetchLike | undefined;
+  clock: Clock | undefined;
+}
+
+const NO_HOOKS: NormalHooks = {
+  beforeRequest: [],
+  afterResponse: [],
+  beforeRetry: [],
+  onError: [],
+};
+const HOOK_KEYS = ['beforeRequest', 'afterResponse', 'beforeRetry', 'onError'] as const;
+const SHARED_KEYS = [
+  'headers',
+  'timeout',
+  'totalTimeout',
+  'retry',
+  'throwHttpErrors',
+  'maxResponseSize',
+  'maxRedirects',
+  'hooks',
+  'onDownloadProgress',
+];
+export const CLIENT_KEYS: readonly string[] = [
+  ...SHARED_KEYS,
+  'baseUrl',
+  'concurrency',
+  'perHost',
+  'rateLimit',
+  'fetch',
+  'clock',
+];
+export const REQUEST_KEYS: readonly string[] = [
+  ...SHARED_KEYS,
+  'method',
+  'query',
+  'json',
+  'body',
+  'signal',
+];
+
+function resolveHooks(name: string, hooks: Hooks | undefined, base: NormalHooks): NormalHooks {
+  if (hooks === undefined) return base;
+  assertOptions(name, hooks, HOOK_KEYS);
+  const out = { ...base } as Record<(typeof HOOK_KEYS)[number], readonly unknown[]>;
+  for (const key of HOOK_KEYS) {
+    const list = hooks[key];
+    if (list === undefined) continue;
+    if (!Array.isArray(list) || !list.every((f) => typeof f === 'function')) {
+      throw new TypeError(
+        `Expected \`${name}.${key}\` to be an array of functions, got ${describe(list)}`,
+      );
+    }
+    out[key] = base[key].length === 0 ? list : [...base[key], ...list];
+  }
+  return out as unknown as NormalHooks;
+}
+
+function resolveShared(
+  prefix: string,
+  options: RequestOptions | ClientOptions,
+  base: Shared,
+): Shared {
+  assertDuration(`${prefix}timeout`, options.timeout);
+  assertDuration(`${prefix}totalTimeout`, options.totalTimeout);
+  assertBoolean(`${prefix}throwHttpErrors`, options.throwHttpErrors);
+  assertCount(`${prefix}maxResponseSize`, options.maxResponseSize, 0);
+  assertCount(`${prefix}maxRedirects`, options.maxRedirects, 0);
+  assertFunction(`${prefix}onDownloadProgress`, options.onDownloadProgress);
+  return {
+    headers:
+      options.headers === undefined ? base.headers : mergeHeaders(base.headers, options.headers),
+    timeout: options.timeout ?? base.timeout,
+    totalTimeout: options.totalTimeout ?? base.totalTimeout,
+    retry: resolveRetry(`${prefix}retry`, options.retry, base.retry),
+    throwHttpErrors: options.throwHttpErrors ?? base.throwHttpErrors,
+    maxResponseSize: options.maxResponseSize ?? base.maxResponseSize,
+    maxRedirects: options.maxRedirects ?? base.maxRedirects,
+    hooks: resolveHooks(`${prefix}hooks`, options.hooks, base.hooks),
+    onDownloadProgress: options.onDownloadProgress ?? base.onDownloadProgress,
+  };
+}
+
+function mergeHeaders(base: Headers | undefined, extra: HeadersInit): Headers {
+  // new Headers() validates names and values: a bad one is a TypeError here, not a
+  // network error later.
+  const headers = new Headers(base);
+  new Headers(extra).forEach((value, key) => headers.set(key, value));
+  return headers;
+}
+
+export function resolveClient(options: ClientOptions | undefined): ClientConfig {
+  assertOptions('options', options, CLIENT_KEYS);
+  const o = options ?? {};
+  const shared = resolveShared('options.', o, {
+    headers: undefined,
+    timeout: 10_000,
+    totalTimeout: Number.POSITIVE_INFINITY,
+    retry: DEFAULT_POLICY,
+    throwHttpErrors: true,
+    maxResponseSize: Number.POSITIVE_INFINITY,
+    maxRedirects: 10,
+    hooks: NO_HOOKS,
+    onDownloadProgress: undefined,
+  });
+  let baseUrl: URL | undefined;
+  if (o.baseUrl !== undefined) {
+    if (typeof o.baseUrl !== 'string' && !(o.baseUrl instanceof URL)) {
+      throw new TypeError(
+        `Expected \`options.baseUrl\` to be an absolute URL (string or URL), got ${describe(o.baseUrl)}`,
+      );
+    }
+    try {
+      baseUrl = new URL(String(o.baseUrl));
+    } catch {
+      throw new TypeError(
+        `Expected \`options.baseUrl\` to be an absolute URL, got ${describe(o.baseUrl)}`,
+      );
+    }
+    if (!baseUrl.pathname.endsWith('/')) baseUrl.pathname += '/';
+  }
+  assertCount('options.concurrency', o.concurrency);
+  assertCount('options.perHost', o.perHost);
+  if (
+    o.rateLimit !== undefined &&
+    (typeof o.rateLimit !== 'object' ||
+      o.rateLimit === null ||
+      typeof o.rateLimit.acquire !== 'function')
+  ) {
+    throw new TypeError(
+      `Expected \`options.rateLimit\` to be a rate limiter with acquire({ signal }), got ${describe(o.rateLimit)}`,
+    );
+  }
+  assertFunction('options.fetch', o.fetch);
+  if (
+    o.clock !== undefined &&
+    (typeof o.clock !== 'object' ||
+      o.clock === null ||
+      typeof o.clock.now !== 'function' ||
+      typeof o.clock.sleep !== 'function')
+  ) {
+    throw new TypeError(
+      `Expected \`options.clock\` to be a Clock with now() and sleep(), got ${describe(o.clock)}`,
+    );
+  }
+  const concurrency = o.concurrency ?? Number.POSITIVE_INFINITY;
+  return {
+    ...shared,
+    baseUrl,
+    concurrency: concurrency === Number.POSITIVE_INFINITY ? undefined : new Semaphore(concurrency),
+    perHost: o.perHost ?? Number.POSITIVE_INFINITY,
+    rateLimit: o.rateLimit,
+    fetch: o.fetch,
+    clock: o.clock,
+  };
+}
+
+/** A request's options resolved over the client's. */
+export interface RequestConfig extends Shared {
+  method: string;
+  url: URL;
+  headers: Headers;
+  body: BodyInit | null | undefined;
+  /** Whether the body can be sent again (retry, 307/308): anything but a stream. */
+  replayable: boolean;
+  signal: AbortSignal | undefined;
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+export function resolveRequest(
+  client: ClientConfig,
+  input: string | URL,
+  options: RequestOptions | undefined,
+  method: string | undefined,
+): RequestConfig {
+  assertOptions('options', options, REQUEST_KEYS);
+  const o = options ?? {};
+  const shared = resolveShared('options.', o, client);
+  const m = (method ?? o.method ?? 'GET') as string;
+  if (typeof m !== 'string' || !TOKEN.test(m)) {
+    throw new TypeError(
+      `Expected \`options.method\` to be an HTTP method name, got ${describe(m)}`,
+    );
+  }
+  assertSignal('options.signal', o.signal);
+  const url = resolveUrl(client.baseUrl, input);
+  if (o.query !== undefined) appendQuery(url, o.query);
+  const headers = new Headers(shared.headers);
+  let body: BodyInit | null | undefined = o.body;
+  if (o.json !== undefined) {
+    if (o.body !== undefined) {
+      throw new TypeError('Expected only one of `options.json` and `options.body`, got both');
+    }
+    body = JSON.stringify(o.json);
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+  }
+  const replayable = !(typeof ReadableStream !== 'undefined' && body instanceof ReadableStream);
+  return { ...shared, method: m.toUpperCase(), url, headers, body, replayable, signal: o.signal };
+}
+
+const SCHEME = /^[a-zA-Z][a-zA-Z\d+\-.]*:/;
+
+function resolveUrl(base: URL | undefined, input: string | URL): URL {
+  if (input instanceof URL) return new URL(input.href);
+  if (typeof input !== 'string') {
+    throw new TypeError(`Expected \`url\` to be a string or URL, got ${describe(input)}`);
+  }
+  try {
+    if (base === undefined || SCHEME.test(input)) return new URL(input);
+    return new URL(input.replace(/^\/+/, ''), base);
+  } catch {
+    throw new TypeError(
+      `Expected \`url\` to be an absolute URL${base ? ' or a path under baseUrl' : ' (no baseUrl is set)'}, got ${describe(input)}`,
+    );
+  }
+}
+
+function appendQuery(url: URL, query: QueryInit): void {
+  if (typeof query === 'string' || query instanceof URLSearchParams) {
+    new URLSearchParams(query).forEach((value, key) => url.searchParams.append(key, value));
+    return;
+  }
+  if (typeof query !== 'object' || query === null) {
+    throw new TypeError(
+      `Expected \`options.query\` to be an object, a string or URLSearchParams, got ${describe(query)}`,
+    );
+  }
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || value === null) continue;
+    if (Array.isArray(value)) for (const v of value) url.searchParams.append(key, String(v));
+    else url.searchParams.append(key, String(value));
+  }
+}

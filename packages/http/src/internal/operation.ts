@@ -1,0 +1,553 @@
+// One request from start to end: permits, attempts with their timeouts, redirects,
+// hooks, the status check, retries with backoff, reading the body, and the bookkeeping
+// that makes sure nothing stays behind (timer, listener, permit, body).
+import {
+  type CallerContext,
+  CancelledError,
+  type Clock,
+  Semaphore,
+  TimeoutError,
+} from '@weft/core';
+import {
+  HttpClientError,
+  HttpError,
+  NetworkError,
+  ParseError,
+  RedirectError,
+  ResponseTooLargeError,
+  SchemaError,
+} from '../errors.ts';
+import type { FetchLike, RateLimitLike, RequestInfo, StandardSchemaV1 } from '../types.ts';
+import { discard, readAll, readExcerpt, TooLarge } from './body.ts';
+import type { RequestConfig } from './config.ts';
+import { backoffDelay, serverDelay } from './retry.ts';
+
+/** What the caller does with the response; known once a helper is called or the promise awaited. */
+export type Consumer =
+  | { kind: 'raw' }
+  | { kind: 'json'; schema: StandardSchemaV1 | undefined }
+  | { kind: 'text' }
+  | { kind: 'bytes' }
+  | { kind: 'stream' };
+
+/** Handed to the streaming helpers: the response and how to end the request. */
+export interface StreamHandle {
+  response: Response;
+  info: RequestInfo;
+  maxResponseSize: number;
+  /** Turns a read failure into the error to raise (timeout, abort reason, NetworkError). */
+  translate(error: unknown): unknown;
+  /** Ends the request: timers cleared, permits released. */
+  finish(): void;
+  /** The error to raise if the request was cancelled or timed out meanwhile, else `undefined`. */
+  stopped(): unknown;
+}
+
+/** What an operation needs from its client. */
+export interface Owner {
+  readonly fetch: FetchLike;
+  readonly concurrency: Semaphore | undefined;
+  readonly perHost: number;
+  readonly hosts: Map<string, { semaphore: Semaphore; users: number }>;
+  readonly rateLimit: RateLimitLike | undefined;
+  readonly operations: Set<Operation>;
+  readonly random: () => number;
+}
+
+type Cancel = () => void;
+
+function schedule(clock: Clock, ms: number, callback: () => void): Cancel {
+  if (clock.schedule !== undefined) return clock.schedule(ms, callback);
+  const controller = new AbortController();
+  clock.sleep(ms, controller.signal).then(callback, () => {});
+  return () => controller.abort();
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const SENSITIVE = ['authorization', 'cookie', 'proxy-authorization'];
+
+function release(permit: unknown): void {
+  if (typeof permit !== 'object' || permit === null) return;
+  const p = permit as {
+    [Symbol.dispose]?: () => void;
+    [Symbol.asyncDispose]?: () => Promise<void>;
+    release?: () => void;
+  };
+  try {
+    if (typeof p[Symbol.dispose] === 'function') p[Symbol.dispose]!();
+    else if (typeof p[Symbol.asyncDispose] === 'function')
+      p[Symbol.asyncDispose]!().catch(() => {});
+    else if (typeof p.release === 'function') p.release();
+  } catch {
+    // a permit that fails to release is its owner's problem, not this request's
+  }
+}
+
+export class Operation {
+  readonly #owner: Owner;
+  readonly #config: RequestConfig;
+  readonly #clock: Clock;
+  readonly #caller: CallerContext;
+  /** Aborts the whole request: caller's signal, total timeout, client closed. */
+  readonly #controller = new AbortController();
+  /** The deadline of the whole request on `#clock` (total timeout, enclosing scope). */
+  readonly #deadline: number;
+  #deadlineTimer: Cancel | undefined;
+  #onCallerAbort: (() => void) | undefined;
+  /** The attempt in flight: its controller (fetch's signal) and timer. */
+  #attempt: AbortController | undefined;
+  /** The signal of the latest attempt, kept after it ends to explain late read failures. */
+  #attemptSignal: AbortSignal | undefined;
+  #attemptTimer: Cancel | undefined;
+  /** The TimeoutError of the current attempt's timer, to tell it from other aborts. */
+  #attemptTimeout: TimeoutError | undefined;
+  /** Permits the current attempt holds, released when it ends. */
+  #permits: unknown[] = [];
+  #hostKey: string | undefined;
+  #consumer: Consumer | undefined;
+  #waitConsumer: ((consumer: Consumer) => void) | undefined;
+  #ended = false;
+  #resolveDone!: () => void;
+  /** Settles once the request has fully ended (body read or cancelled, permits released). */
+  readonly done: Promise<void> = new Promise((resolve) => {
+    this.#resolveDone = resolve;
+  });
+  readonly result: Promise<unknown>;
+
+  constructor(owner: Owner, config: RequestConfig, caller: CallerContext, closed: unknown) {
+    this.#owner = owner;
+    this.#config = config;
+    this.#caller = caller;
+    this.#clock = caller.clock;
+    owner.operations.add(this);
+    const now = this.#clock.now();
+    this.#deadline = Math.min(now + config.totalTimeout, caller.deadline);
+    const signal = caller.signal;
+    if (closed !== undefined) this.#controller.abort(closed);
+    else if (signal?.aborted) this.#controller.abort(signal.reason);
+    else {
+      if (signal !== undefined) {
+        this.#onCallerAbort = () => this.abort(signal.reason);
+        signal.addEventListener('abort', this.#onCallerAbort);
+      }
+      if (this.#deadline !== Number.POSITIVE_INFINITY) {
+        const total = this.#deadline === now + config.totalTimeout;
+        this.#deadlineTimer = schedule(this.#clock, Math.max(0, this.#deadline - now), () =>
+          this.abort(
+            new TimeoutError(
+              total
+                ? `${config.method} ${config.url.href} timed out after ${config.totalTimeout} ms (totalTimeout)`
+                : `${config.method} ${config.url.href} ran past the enclosing scope's deadline`,
+              { timeout: total ? config.totalTimeout : undefined },
+            ),
+          ),
+        );
+      }
+    }
+    this.result = new Promise<void>((resolve) => queueMicrotask(resolve)).then(() => this.#run());
+  }
+
+  get consumer(): Consumer | undefined {
+    return this.#consumer;
+  }
+
+  /** Registers how the response will be used; the first caller wins. */
+  consume(consumer: Consumer): Promise<unknown> {
+    if (this.#consumer !== undefined) {
+      return Promise.reject(
+        new TypeError(
+          `The response of ${this.#config.method} ${this.#config.url.href} was already consumed (${this.#consumer.kind}); call one body helper per request`,
+        ),
+      );
+    }
+    this.#consumer = consumer;
+    this.#waitConsumer?.(consumer);
+    return this.result;
+  }
+
+  /** Cancels the request with `reason` (client closed, caller aborted, timeout). */
+  abort(reason: unknown): void {
+    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+    if (this.#attempt !== undefined && !this.#attempt.signal.aborted) this.#attempt.abort(reason);
+    if (this.#handedOff) this.#end();
+  }
+
+  /** Set once the response went to the caller (raw or streaming): ending is theirs. */
+  #handedOff = false;
+
+  #info(url: URL, attempt: number): RequestInfo {
+    return { url, method: this.#config.method, headers: this.#config.headers, attempt };
+  }
+
+  async #run(): Promise<unknown> {
+    const config = this.#config;
+    const policy = config.retry;
+    let info = this.#info(config.url, 0);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        this.#controller.signal.throwIfAborted();
+        try {
+          return await this.#attemptOnce(attempt, (i) => {
+            info = i;
+          });
+        } catch (raw) {
+          const error = this.#translate(raw, info);
+          this.#endAttempt();
+          if (this.#controller.signal.aborted) throw this.#controller.signal.reason;
+          const retryable =
+            attempt < policy.limit &&
+            policy.methods.has(config.method) &&
+            (config.replayable || config.body == null) &&
+            ((error instanceof HttpError && policy.statusCodes.has(error.status)) ||
+              (policy.networkErrors &&
+                (error instanceof NetworkError || error === this.#attemptTimeout)));
+          if (!retryable) throw error;
+          let delay: number;
+          if (error instanceof HttpError && error.response !== undefined) {
+            const asked = serverDelay(error.response.headers, Date.now());
+            if (asked !== undefined && asked > policy.maxRetryAfter) {
+              throw new HttpError(
+                { method: error.method, url: error.url },
+                error.status,
+                error.statusText,
+                error.bodyExcerpt,
+                error.response,
+                {
+                  detail: `not retried: the server asked to wait ${Math.ceil(asked / 1000)} s, more than maxRetryAfter (${policy.maxRetryAfter} ms)`,
+                  retryAfter: asked,
+                },
+              );
+            }
+            delay = asked ?? backoffDelay(policy, attempt + 1, this.#owner.random);
+          } else delay = backoffDelay(policy, attempt + 1, this.#owner.random);
+          if (this.#clock.now() + delay >= this.#deadline) throw error;
+          for (const hook of config.hooks.beforeRetry) {
+            await hook({ request: info, error: error as Error, retry: attempt + 1, delay });
+          }
+          if (delay > 0) await this.#clock.sleep(delay, this.#controller.signal);
+        }
+      }
+    } catch (error) {
+      this.#end();
+      let final: unknown = error;
+      for (const hook of config.hooks.onError) {
+        const replaced = await hook(final, info);
+        if (replaced !== undefined) final = replaced;
+      }
+      throw final;
+    }
+  }
+
+  /** Failures of one attempt, as the caller should see them. */
+  #translate(error: unknown, info: RequestInfo): unknown {
+    const attempt = this.#attemptSignal;
+    if (attempt?.aborted) return attempt.reason;
+    if (this.#controller.signal.aborted) return this.#controller.signal.reason;
+    if (error instanceof TooLarge)
+      return new ResponseTooLargeError(info, this.#config.maxResponseSize);
+    return error;
+  }
+
+  async #acquire(url: URL): Promise<void> {
+    const owner = this.#owner;
+    const signal = this.#controller.signal;
+    if (owner.perHost !== Number.POSITIVE_INFINITY) {
+      let entry = owner.hosts.get(url.host);
+      if (entry === undefined) {
+        entry = { semaphore: new Semaphore(owner.perHost), users: 0 };
+        owner.hosts.set(url.host, entry);
+      }
+      entry.users++;
+      this.#hostKey = url.host;
+      this.#permits.push(await entry.semaphore.acquire({ signal }));
+    }
+    if (owner.concurrency !== undefined) {
+      this.#permits.push(await owner.concurrency.acquire({ signal }));
+    }
+    if (owner.rateLimit !== undefined) {
+      this.#permits.push(await owner.rateLimit.acquire({ signal }));
+    }
+  }
+
+  async #attemptOnce(attempt: number, setInfo: (info: RequestInfo) => void): Promise<unknown> {
+    const config = this.#config;
+    const owner = this.#owner;
+    if (owner.perHost !== Number.POSITIVE_INFINITY || owner.concurrency || owner.rateLimit) {
+      await this.#acquire(config.url);
+    }
+    const controller = new AbortController();
+    this.#attempt = controller;
+    const signal = controller.signal;
+    this.#attemptSignal = signal;
+    if (this.#controller.signal.aborted) controller.abort(this.#controller.signal.reason);
+    else if (config.timeout !== Number.POSITIVE_INFINITY) {
+      this.#attemptTimer = schedule(this.#clock, config.timeout, () => {
+        this.#attemptTimeout = new TimeoutError(
+          `${config.method} ${config.url.href} timed out after ${config.timeout} ms (timeout per attempt)`,
+          { timeout: config.timeout },
+        );
+        controller.abort(this.#attemptTimeout);
+        if (this.#handedOff) this.#end();
+      });
+    }
+    // Redirects are followed here, by hand, so that credentials never cross origins.
+    let url = config.url;
+    let method = config.method;
+    let body = config.body;
+    let headers = config.headers;
+    const followed: string[] = [];
+    let response: Response;
+    let info: RequestInfo;
+    for (;;) {
+      info = { url, method, headers, attempt };
+      setInfo(info);
+      for (const hook of config.hooks.beforeRequest) await hook(info);
+      if (
+        this.#consumer?.kind === 'json' &&
+        attempt === 0 &&
+        followed.length === 0 &&
+        !headers.has('accept')
+      ) {
+        headers.set('accept', 'application/json');
+      }
+      const init: RequestInit & { duplex?: 'half' } = {
+        method,
+        headers: info.headers,
+        signal,
+        redirect: 'manual',
+      };
+      if (body != null) {
+        init.body = body;
+        if (!config.replayable) init.duplex = 'half';
+      }
+      try {
+        response = await owner.fetch(info.url.href, init);
+      } catch (error) {
+        if (signal.aborted) throw error;
+        throw new NetworkError(info, error);
+      }
+      for (const hook of config.hooks.afterResponse) {
+        let replaced: Response | undefined;
+        try {
+          replaced = await hook(response, info);
+        } catch (error) {
+          discard(response);
+          throw error;
+        }
+        if (replaced !== undefined && replaced !== response) {
+          discard(response);
+          response = replaced;
+        }
+      }
+      const location = response.headers.get('location');
+      if (!REDIRECTS.has(response.status) || location === null || config.maxRedirects === 0) break;
+      discard(response);
+      let next: URL;
+      try {
+        next = new URL(location, info.url);
+      } catch {
+        throw new RedirectError(
+          info,
+          `invalid Location header ${JSON.stringify(location)}`,
+          followed,
+        );
+      }
+      followed.push(next.href);
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+        throw new RedirectError(info, `Location ${next.href} is not http(s)`, followed);
+      }
+      if (followed.length > config.maxRedirects) {
+        throw new RedirectError(
+          info,
+          `more than ${config.maxRedirects} redirects (maxRedirects)`,
+          followed,
+        );
+      }
+      if (
+        response.status === 303 ||
+        ((response.status === 301 || response.status === 302) && method === 'POST')
+      ) {
+        if (method !== 'HEAD') method = 'GET';
+        if (body != null) {
+          body = undefined;
+          headers = new Headers(headers);
+          for (const h of ['content-type', 'content-length', 'content-encoding']) headers.delete(h);
+        }
+      } else if (body != null && !config.replayable) {
+        throw new RedirectError(info, `a ${response.status} would resend a stream body`, followed);
+      }
+      if (next.origin !== info.url.origin) {
+        headers = new Headers(headers);
+        for (const h of SENSITIVE) headers.delete(h);
+      }
+      url = next;
+    }
+
+    if (!response.ok && config.throwHttpErrors) {
+      const text = await readExcerpt(response);
+      throw new HttpError(info, response.status, response.statusText, text, response);
+    }
+
+    const consumer = this.#consumer ?? (await this.#nextConsumer(response, signal));
+    switch (consumer.kind) {
+      case 'raw':
+        this.#handedOff = true;
+        return this.#wrapRaw(response, info);
+      case 'stream':
+        this.#handedOff = true;
+        return {
+          response,
+          info,
+          maxResponseSize: config.maxResponseSize,
+          translate: (error: unknown) => this.#translateRead(error, info),
+          finish: () => this.#end(),
+          stopped: () =>
+            signal.aborted || this.#controller.signal.aborted
+              ? this.#translate(undefined, info)
+              : undefined,
+        } satisfies StreamHandle;
+      default: {
+        let content: string | Uint8Array;
+        try {
+          content = await readAll(
+            response,
+            consumer.kind === 'bytes' ? 'bytes' : 'text',
+            config.maxResponseSize,
+            config.onDownloadProgress,
+          );
+        } catch (error) {
+          if (signal.aborted || error instanceof TooLarge) throw error;
+          throw new NetworkError(info, error);
+        }
+        this.#end();
+        if (consumer.kind !== 'json') return content;
+        return this.#parseJson(content as string, consumer.schema, info);
+      }
+    }
+  }
+
+  /** Waits for a helper or `then` to be called; an abort meanwhile cancels the body. */
+  #nextConsumer(response: Response, signal: AbortSignal): Promise<Consumer> {
+    return new Promise<Consumer>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.#waitConsumer = undefined;
+        discard(response);
+        reject(signal.reason);
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#waitConsumer = (consumer) => {
+        this.#waitConsumer = undefined;
+        signal.removeEventListener('abort', onAbort);
+        resolve(consumer);
+      };
+    });
+  }
+
+  async #parseJson(
+    text: string,
+    schema: StandardSchemaV1 | undefined,
+    info: RequestInfo,
+  ): Promise<unknown> {
+    let value: unknown;
+    try {
+      value = text === '' ? undefined : JSON.parse(text);
+    } catch (error) {
+      throw new ParseError(info, text, error);
+    }
+    if (schema === undefined) return value;
+    const result = await schema['~standard'].validate(value);
+    if (result.issues !== undefined) throw new SchemaError(info, result.issues);
+    return result.value;
+  }
+
+  #translateRead(error: unknown, info: RequestInfo): unknown {
+    if (this.#attemptSignal?.aborted || this.#controller.signal.aborted) {
+      return this.#translate(error, info);
+    }
+    if (error instanceof HttpClientError) return error;
+    if (error instanceof TooLarge)
+      return new ResponseTooLargeError(info, this.#config.maxResponseSize);
+    return new NetworkError(info, error);
+  }
+
+  /** The response as the caller gets it: its body ends the request when read or cancelled. */
+  #wrapRaw(response: Response, info: RequestInfo): Response {
+    const source = response.body;
+    if (source === null) {
+      this.#end();
+      return response;
+    }
+    const reader = source.getReader();
+    const end = (): void => this.#end();
+    const translate = (error: unknown): unknown => this.#translateRead(error, info);
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          try {
+            const { done, value } = await reader.read();
+            if (done) {
+              controller.close();
+              end();
+            } else controller.enqueue(value);
+          } catch (error) {
+            controller.error(translate(error));
+            end();
+          }
+        },
+        cancel(reason) {
+          end();
+          return reader.cancel(reason).catch(() => {});
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    const wrapped = new Response(stream, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+    Object.defineProperty(wrapped, 'url', { value: response.url || info.url.href });
+    Object.defineProperty(wrapped, 'redirected', {
+      value: info.url.href !== this.#config.url.href,
+    });
+    return wrapped;
+  }
+
+  #endAttempt(): void {
+    this.#attemptTimer?.();
+    this.#attemptTimer = undefined;
+    this.#attempt = undefined;
+    if (this.#permits.length > 0) {
+      for (const permit of this.#permits) release(permit);
+      this.#permits = [];
+    }
+    const host = this.#hostKey;
+    if (host !== undefined) {
+      this.#hostKey = undefined;
+      const entry = this.#owner.hosts.get(host);
+      if (entry !== undefined && --entry.users === 0) this.#owner.hosts.delete(host);
+    }
+  }
+
+  /** Ends the request for good; safe to call more than once. */
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#endAttempt();
+    this.#deadlineTimer?.();
+    this.#deadlineTimer = undefined;
+    if (this.#onCallerAbort !== undefined) {
+      this.#caller.signal?.removeEventListener('abort', this.#onCallerAbort);
+      this.#onCallerAbort = undefined;
+    }
+    this.#caller[Symbol.dispose]();
+    this.#owner.operations.delete(this);
+    this.#resolveDone();
+  }
+
+  /** Whether the operation could never be consumed now: used when closing the client. */
+  static closedError(): CancelledError {
+    return new CancelledError('The HTTP client was closed');
+  }
+}
