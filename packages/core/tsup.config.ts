@@ -5,7 +5,7 @@ export default defineConfig({
   // (an optional peer). Code both entries share goes to a common chunk, so the two entries
   // see one copy of weft's state (the task context, error classes).
   entry: { index: 'src/index.ts', 'effect/index': 'src/effect/index.ts' },
-  external: ['effect'],
+  external: [/^effect(\/|$)/],
   format: ['esm'],
   target: 'es2022',
   platform: 'neutral',
