@@ -70,7 +70,14 @@ for (const p of packages) {
 const jsrRoot = mkdtempSync(join(tmpdir(), 'weft-jsr-'));
 writeFileSync(
   join(jsrRoot, 'deno.json'),
-  JSON.stringify({ workspace: packages.map((p) => `./${p}`) }),
+  JSON.stringify({ workspace: packages.map((p) => `./${p}`), nodeModulesDir: 'none' }),
+);
+// Resolution only (nothing of it is published): @effect/platform -> msgpackr ->
+// msgpackr-extract 3.0.7 lists platform addons that this machine's npm registry mirror
+// lacks (darwin-arm64 stops at 3.0.4); Deno resolves every platform's, so pin 3.0.4 here.
+writeFileSync(
+  join(jsrRoot, 'package.json'),
+  JSON.stringify({ private: true, overrides: { 'msgpackr-extract': '3.0.4' } }),
 );
 for (const p of packages) {
   const src = join(root, 'packages', p);
@@ -159,12 +166,21 @@ for (const [label, cmd, args] of runs) {
 }
 
 // The Effect subpaths: install `effect` (an optional peer the checks above ran without)
-// and use `@weft/core/effect` from the packed tarball on every runtime.
-console.log('smoke: installing effect for the Effect subpaths');
+// and use `@weft/core/effect` and `@weft/http/effect` from the packed tarballs on every
+// runtime.
+console.log('smoke: installing effect and @effect/platform for the Effect subpaths');
 cpSync(join(root, 'scripts', 'smoke', 'effect.mjs'), join(project, 'effect.mjs'));
 const effectInstall = await exec(
   'npm',
-  ['install', '--no-audit', '--no-fund', '--loglevel=error', 'effect@3.22.4', ...tgzs],
+  [
+    'install',
+    '--no-audit',
+    '--no-fund',
+    '--loglevel=error',
+    'effect@3.22.4',
+    '@effect/platform@0.97.2',
+    ...tgzs,
+  ],
   { cwd: project, quiet: true },
 );
 if (effectInstall.code !== 0) {
