@@ -5,10 +5,11 @@ import { arch, cpus, platform } from 'node:os';
 import { type Case, type Row, runCase } from './harness.ts';
 import * as coordination from './suites/coordination.ts';
 import * as core from './suites/core.ts';
+import * as http from './suites/http.ts';
 
 const filter = process.argv[2];
 const budgetMs = Number(process.env.BENCH_BUDGET_MS ?? 600);
-const all: Case[] = [...core.cases, ...coordination.cases];
+const all: Case[] = [...core.cases, ...coordination.cases, ...http.cases];
 const chosen = filter ? all.filter((c) => `${c.suite} ${c.case}`.includes(filter)) : all;
 
 console.log(
@@ -16,6 +17,7 @@ console.log(
 );
 const rows: Row[] = [];
 for (const c of chosen) rows.push(...(await runCase(c, budgetMs)));
+http.stop();
 const memory = !filter || filter.includes('memory') ? await core.memory() : [];
 
 // A filtered run replaces only the rows it measured.

@@ -119,7 +119,7 @@ writeFileSync(
   join(project, 'package.json'),
   JSON.stringify({ name: 'weft-smoke', private: true, type: 'module' }),
 );
-for (const f of ['checks.cjs', 'esm.mjs', 'cjs.cjs'])
+for (const f of ['checks.cjs', 'esm.mjs', 'cjs.cjs', 'http.cjs'])
   cpSync(join(root, 'scripts', 'smoke', f), join(project, f));
 const tgzs = readdirSync(tarballs).map((f) => join(tarballs, f));
 const install = await exec(

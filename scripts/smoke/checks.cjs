@@ -15,6 +15,8 @@ async function rejects(promise) {
   throw new Error('expected a rejection');
 }
 
+const { httpChecks } = require('./http.cjs');
+
 function checks({ core, http, dbSim }) {
   const {
     gather,
@@ -188,6 +190,7 @@ function checks({ core, http, dbSim }) {
       assert(err instanceof http.HttpClientError && err.status === 404, 'HttpError');
       assert(http.TimeoutError === TimeoutError, 'TimeoutError is shared with core');
     },
+    ...httpChecks({ core, http }),
     'db-sim: seeded random replays; DatabaseError codes': async () => {
       const a = dbSim.createRandom(5);
       const b = dbSim.createRandom(5);

@@ -32,6 +32,7 @@ export type {
   RequestOptions,
   RetryInfo,
   RetryOptions,
+  SchemaOutput,
   ServerSentEvent,
   SharedOptions,
   StandardResult,

@@ -1,7 +1,7 @@
 import { ParseError } from './errors.ts';
 import { readLines } from './internal/body.ts';
-import type { Consumer, Operation, StreamHandle } from './internal/operation.ts';
-import type { ServerSentEvent, StandardSchemaV1 } from './types.ts';
+import type { Operation, StreamHandle } from './internal/operation.ts';
+import type { SchemaOutput, ServerSentEvent, StandardSchemaV1 } from './types.ts';
 
 let create: (operation: Operation) => ResponsePromise;
 
@@ -81,7 +81,7 @@ export class ResponsePromise implements PromiseLike<Response> {
    * `SchemaError` when validation fails; neither is retried.
    */
   json<T = unknown>(): Promise<T>;
-  json<S extends StandardSchemaV1>(schema: S): Promise<StandardSchemaV1.Output<S>>;
+  json<S extends StandardSchemaV1>(schema: S): Promise<SchemaOutput<S>>;
   json(schema?: StandardSchemaV1): Promise<unknown> {
     if (
       schema !== undefined &&

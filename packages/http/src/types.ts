@@ -185,11 +185,21 @@ export interface StandardSchemaV1<Input = unknown, Output = Input> {
   };
 }
 
-/** Type helpers of the Standard Schema spec. */
-export declare namespace StandardSchemaV1 {
-  /** The output type of a schema: what `.json(schema)` resolves with. */
-  export type Output<S extends StandardSchemaV1> = NonNullable<S['~standard']['types']>['output'];
-}
+/**
+ * The output type of a Standard Schema: what `.json(schema)` resolves with.
+ *
+ * @example
+ * ```ts
+ * import type { SchemaOutput } from '@weft/http';
+ * import { z } from 'zod';
+ *
+ * const Post = z.object({ id: z.number() });
+ * type Post = SchemaOutput<typeof Post>; // { id: number }
+ * ```
+ */
+export type SchemaOutput<S extends StandardSchemaV1> = NonNullable<
+  S['~standard']['types']
+>['output'];
 
 /** The result of a Standard Schema validation. */
 export type StandardResult<Output> =

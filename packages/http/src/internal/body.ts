@@ -28,25 +28,41 @@ function contentLength(response: Response): number | undefined {
  * enforce and no progress to report (the fast path); otherwise streams it, counting.
  * An abort of the fetch's signal rejects the read with the signal's reason.
  */
-export async function readAll(
+export function readAll(
   response: Response,
   as: 'text' | 'bytes',
   limit: number,
   onProgress: ((progress: Progress) => void) | undefined,
 ): Promise<string | Uint8Array> {
+  if (onProgress === undefined && limit === Number.POSITIVE_INFINITY) {
+    // The fast path: the runtime's own reader.
+    return as === 'text'
+      ? response.text()
+      : response.arrayBuffer().then((buffer) => new Uint8Array(buffer));
+  }
   const length = contentLength(response);
   if (length !== undefined && length > limit && !response.headers.has('content-encoding')) {
     discard(response);
-    throw new TooLarge();
+    return Promise.reject(new TooLarge());
   }
   if (
     onProgress === undefined &&
-    (limit === Number.POSITIVE_INFINITY ||
-      (length !== undefined && !response.headers.has('content-encoding')))
+    length !== undefined &&
+    !response.headers.has('content-encoding')
   ) {
     // undici, Bun and Deno all enforce content-length framing, so the cap holds here.
-    return as === 'text' ? response.text() : new Uint8Array(await response.arrayBuffer());
+    return readAll(response, as, Number.POSITIVE_INFINITY, undefined);
   }
+  return readStreamed(response, as, limit, onProgress, length);
+}
+
+async function readStreamed(
+  response: Response,
+  as: 'text' | 'bytes',
+  limit: number,
+  onProgress: ((progress: Progress) => void) | undefined,
+  length: number | undefined,
+): Promise<string | Uint8Array> {
   const body = response.body;
   if (body === null) {
     onProgress?.({ transferred: 0, total: length ?? 0, percent: 1 });

@@ -205,7 +205,8 @@ export function resolveClient(options: ClientOptions | undefined): ClientConfig 
 export interface RequestConfig extends Shared {
   method: string;
   url: URL;
-  headers: Headers;
+  /** Made only when there are headers to send or hooks that may change them. */
+  headers: Headers | undefined;
   body: BodyInit | null | undefined;
   /** Whether the body can be sent again (retry, 307/308): anything but a stream. */
   replayable: boolean;
@@ -213,6 +214,16 @@ export interface RequestConfig extends Shared {
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** Whether a request's options touch the shared ones (else the client's are reused as is). */
+function hasShared(options: RequestOptions): boolean {
+  for (const key in options) {
+    if (SHARED_KEYS.includes(key) && (options as Record<string, unknown>)[key] !== undefined) {
+      return true;
+    }
+  }
+  return false;
+}
 
 export function resolveRequest(
   client: ClientConfig,
@@ -222,7 +233,8 @@ export function resolveRequest(
 ): RequestConfig {
   assertOptions('options', options, REQUEST_KEYS);
   const o = options ?? {};
-  const shared = resolveShared('options.', o, client);
+  const shared =
+    options !== undefined && hasShared(o) ? resolveShared('options.', o, client) : client;
   const m = (method ?? o.method ?? 'GET') as string;
   if (typeof m !== 'string' || !TOKEN.test(m)) {
     throw new TypeError(
@@ -232,17 +244,37 @@ export function resolveRequest(
   assertSignal('options.signal', o.signal);
   const url = resolveUrl(client.baseUrl, input);
   if (o.query !== undefined) appendQuery(url, o.query);
-  const headers = new Headers(shared.headers);
+  // A request owns its headers (hooks may change them); none are made when none are needed.
+  let headers =
+    shared.headers !== undefined && shared.headers === client.headers
+      ? new Headers(shared.headers)
+      : shared.headers;
   let body: BodyInit | null | undefined = o.body;
   if (o.json !== undefined) {
     if (o.body !== undefined) {
       throw new TypeError('Expected only one of `options.json` and `options.body`, got both');
     }
     body = JSON.stringify(o.json);
+    headers ??= new Headers();
     if (!headers.has('content-type')) headers.set('content-type', 'application/json');
   }
   const replayable = !(typeof ReadableStream !== 'undefined' && body instanceof ReadableStream);
-  return { ...shared, method: m.toUpperCase(), url, headers, body, replayable, signal: o.signal };
+  return {
+    headers,
+    timeout: shared.timeout,
+    totalTimeout: shared.totalTimeout,
+    retry: shared.retry,
+    throwHttpErrors: shared.throwHttpErrors,
+    maxResponseSize: shared.maxResponseSize,
+    maxRedirects: shared.maxRedirects,
+    hooks: shared.hooks,
+    onDownloadProgress: shared.onDownloadProgress,
+    method: m.toUpperCase(),
+    url,
+    body,
+    replayable,
+    signal: o.signal,
+  };
 }
 
 const SCHEME = /^[a-zA-Z][a-zA-Z\d+\-.]*:/;

@@ -17,7 +17,13 @@ import {
   ResponseTooLargeError,
   SchemaError,
 } from '../errors.ts';
-import type { FetchLike, RateLimitLike, RequestInfo, StandardSchemaV1 } from '../types.ts';
+import type {
+  FetchLike,
+  RateLimitLike,
+  RequestInfo,
+  StandardResult,
+  StandardSchemaV1,
+} from '../types.ts';
 import { discard, readAll, readExcerpt, TooLarge } from './body.ts';
 import type { RequestConfig } from './config.ts';
 import { backoffDelay, serverDelay } from './retry.ts';
@@ -64,6 +70,8 @@ function schedule(clock: Clock, ms: number, callback: () => void): Cancel {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Sent by `.json()` when the request has no headers of its own. */
+const ACCEPT_JSON: Record<string, string> = { accept: 'application/json' };
 const SENSITIVE = ['authorization', 'cookie', 'proxy-authorization'];
 
 function release(permit: unknown): void {
@@ -89,7 +97,11 @@ export class Operation {
   readonly #clock: Clock;
   readonly #caller: CallerContext;
   /** Aborts the whole request: caller's signal, total timeout, client closed. */
-  readonly #controller = new AbortController();
+  // Made on first need (waiting for a permit or a retry): most requests never need it.
+  #controllerMade: AbortController | undefined;
+  /** Set when the whole request is aborted: the reason. */
+  #stopped = false;
+  #reason: unknown;
   /** The deadline of the whole request on `#clock` (total timeout, enclosing scope). */
   readonly #deadline: number;
   #deadlineTimer: Cancel | undefined;
@@ -107,11 +119,8 @@ export class Operation {
   #consumer: Consumer | undefined;
   #waitConsumer: ((consumer: Consumer) => void) | undefined;
   #ended = false;
-  #resolveDone!: () => void;
-  /** Settles once the request has fully ended (body read or cancelled, permits released). */
-  readonly done: Promise<void> = new Promise((resolve) => {
-    this.#resolveDone = resolve;
-  });
+  /** Made only when someone (closing the client) waits for the end. */
+  #done: { promise: Promise<void>; resolve: () => void } | undefined;
   readonly result: Promise<unknown>;
 
   constructor(owner: Owner, config: RequestConfig, caller: CallerContext, closed: unknown) {
@@ -123,8 +132,8 @@ export class Operation {
     const now = this.#clock.now();
     this.#deadline = Math.min(now + config.totalTimeout, caller.deadline);
     const signal = caller.signal;
-    if (closed !== undefined) this.#controller.abort(closed);
-    else if (signal?.aborted) this.#controller.abort(signal.reason);
+    if (closed !== undefined) this.#stop(closed);
+    else if (signal?.aborted) this.#stop(signal.reason);
     else {
       if (signal !== undefined) {
         this.#onCallerAbort = () => this.abort(signal.reason);
@@ -144,11 +153,21 @@ export class Operation {
         );
       }
     }
-    this.result = new Promise<void>((resolve) => queueMicrotask(resolve)).then(() => this.#run());
+    // Started in a microtask, so that a helper called at once (`.json()`) is known first.
+    this.result = Promise.resolve().then(() => this.#run());
   }
 
-  get consumer(): Consumer | undefined {
-    return this.#consumer;
+  /** Settles once the request has fully ended (body read or cancelled, permits released). */
+  get done(): Promise<void> {
+    if (this.#ended) return Promise.resolve();
+    if (this.#done === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.#done = { promise, resolve };
+    }
+    return this.#done.promise;
   }
 
   /** Registers how the response will be used; the first caller wins. */
@@ -167,33 +186,47 @@ export class Operation {
 
   /** Cancels the request with `reason` (client closed, caller aborted, timeout). */
   abort(reason: unknown): void {
-    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+    this.#stop(reason);
     if (this.#attempt !== undefined && !this.#attempt.signal.aborted) this.#attempt.abort(reason);
     if (this.#handedOff) this.#end();
+  }
+
+  #stop(reason: unknown): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#reason = reason;
+    this.#controllerMade?.abort(reason);
+  }
+
+  /** A signal that aborts with the whole request. */
+  #signal(): AbortSignal {
+    if (this.#controllerMade === undefined) {
+      this.#controllerMade = new AbortController();
+      if (this.#stopped) this.#controllerMade.abort(this.#reason);
+    }
+    return this.#controllerMade.signal;
   }
 
   /** Set once the response went to the caller (raw or streaming): ending is theirs. */
   #handedOff = false;
 
-  #info(url: URL, attempt: number): RequestInfo {
-    return { url, method: this.#config.method, headers: this.#config.headers, attempt };
-  }
+  /** The request as hooks and errors see it (the latest hop of the latest attempt). */
+  #current: RequestInfo | undefined;
 
   async #run(): Promise<unknown> {
     const config = this.#config;
     const policy = config.retry;
-    let info = this.#info(config.url, 0);
+    let info = { url: config.url, method: config.method } as RequestInfo;
     try {
       for (let attempt = 0; ; attempt++) {
-        this.#controller.signal.throwIfAborted();
+        if (this.#stopped) throw this.#reason;
         try {
-          return await this.#attemptOnce(attempt, (i) => {
-            info = i;
-          });
+          return await this.#attemptOnce(attempt);
         } catch (raw) {
+          info = this.#current ?? info;
           const error = this.#translate(raw, info);
           this.#endAttempt();
-          if (this.#controller.signal.aborted) throw this.#controller.signal.reason;
+          if (this.#stopped) throw this.#reason;
           const retryable =
             attempt < policy.limit &&
             policy.methods.has(config.method) &&
@@ -224,11 +257,12 @@ export class Operation {
           for (const hook of config.hooks.beforeRetry) {
             await hook({ request: info, error: error as Error, retry: attempt + 1, delay });
           }
-          if (delay > 0) await this.#clock.sleep(delay, this.#controller.signal);
+          if (delay > 0) await this.#clock.sleep(delay, this.#signal());
         }
       }
     } catch (error) {
       this.#end();
+      info = this.#current ?? info;
       let final: unknown = error;
       for (const hook of config.hooks.onError) {
         const replaced = await hook(final, info);
@@ -242,7 +276,7 @@ export class Operation {
   #translate(error: unknown, info: RequestInfo): unknown {
     const attempt = this.#attemptSignal;
     if (attempt?.aborted) return attempt.reason;
-    if (this.#controller.signal.aborted) return this.#controller.signal.reason;
+    if (this.#stopped) return this.#reason;
     if (error instanceof TooLarge)
       return new ResponseTooLargeError(info, this.#config.maxResponseSize);
     return error;
@@ -250,7 +284,7 @@ export class Operation {
 
   async #acquire(url: URL): Promise<void> {
     const owner = this.#owner;
-    const signal = this.#controller.signal;
+    const signal = this.#signal();
     if (owner.perHost !== Number.POSITIVE_INFINITY) {
       let entry = owner.hosts.get(url.host);
       if (entry === undefined) {
@@ -269,7 +303,7 @@ export class Operation {
     }
   }
 
-  async #attemptOnce(attempt: number, setInfo: (info: RequestInfo) => void): Promise<unknown> {
+  async #attemptOnce(attempt: number): Promise<unknown> {
     const config = this.#config;
     const owner = this.#owner;
     if (owner.perHost !== Number.POSITIVE_INFINITY || owner.concurrency || owner.rateLimit) {
@@ -279,7 +313,7 @@ export class Operation {
     this.#attempt = controller;
     const signal = controller.signal;
     this.#attemptSignal = signal;
-    if (this.#controller.signal.aborted) controller.abort(this.#controller.signal.reason);
+    if (this.#stopped) controller.abort(this.#reason);
     else if (config.timeout !== Number.POSITIVE_INFINITY) {
       this.#attemptTimer = schedule(this.#clock, config.timeout, () => {
         this.#attemptTimeout = new TimeoutError(
@@ -294,25 +328,30 @@ export class Operation {
     let url = config.url;
     let method = config.method;
     let body = config.body;
+    const hooks = config.hooks;
+    if (
+      config.headers === undefined &&
+      (hooks.beforeRequest.length > 0 ||
+        hooks.afterResponse.length > 0 ||
+        hooks.beforeRetry.length > 0 ||
+        hooks.onError.length > 0)
+    ) {
+      config.headers = new Headers();
+    }
     let headers = config.headers;
+    if (this.#consumer?.kind === 'json' && attempt === 0 && headers?.has('accept') === false) {
+      headers.set('accept', 'application/json');
+    }
     const followed: string[] = [];
     let response: Response;
     let info: RequestInfo;
     for (;;) {
-      info = { url, method, headers, attempt };
-      setInfo(info);
-      for (const hook of config.hooks.beforeRequest) await hook(info);
-      if (
-        this.#consumer?.kind === 'json' &&
-        attempt === 0 &&
-        followed.length === 0 &&
-        !headers.has('accept')
-      ) {
-        headers.set('accept', 'application/json');
-      }
+      info = { url, method, headers: headers as Headers, attempt };
+      this.#current = info;
+      for (const hook of hooks.beforeRequest) await hook(info);
       const init: RequestInit & { duplex?: 'half' } = {
-        method,
-        headers: info.headers,
+        method: info.method,
+        headers: info.headers ?? (this.#consumer?.kind === 'json' ? ACCEPT_JSON : undefined),
         signal,
         redirect: 'manual',
       };
@@ -376,7 +415,7 @@ export class Operation {
       } else if (body != null && !config.replayable) {
         throw new RedirectError(info, `a ${response.status} would resend a stream body`, followed);
       }
-      if (next.origin !== info.url.origin) {
+      if (next.origin !== info.url.origin && headers !== undefined) {
         headers = new Headers(headers);
         for (const h of SENSITIVE) headers.delete(h);
       }
@@ -402,9 +441,7 @@ export class Operation {
           translate: (error: unknown) => this.#translateRead(error, info),
           finish: () => this.#end(),
           stopped: () =>
-            signal.aborted || this.#controller.signal.aborted
-              ? this.#translate(undefined, info)
-              : undefined,
+            signal.aborted || this.#stopped ? this.#translate(undefined, info) : undefined,
         } satisfies StreamHandle;
       default: {
         let content: string | Uint8Array;
@@ -444,11 +481,8 @@ export class Operation {
     });
   }
 
-  async #parseJson(
-    text: string,
-    schema: StandardSchemaV1 | undefined,
-    info: RequestInfo,
-  ): Promise<unknown> {
+  /** Parses (and validates) a JSON body; synchronous without a schema. */
+  #parseJson(text: string, schema: StandardSchemaV1 | undefined, info: RequestInfo): unknown {
     let value: unknown;
     try {
       value = text === '' ? undefined : JSON.parse(text);
@@ -456,13 +490,16 @@ export class Operation {
       throw new ParseError(info, text, error);
     }
     if (schema === undefined) return value;
-    const result = await schema['~standard'].validate(value);
-    if (result.issues !== undefined) throw new SchemaError(info, result.issues);
-    return result.value;
+    const checked = (result: StandardResult<unknown>): unknown => {
+      if (result.issues !== undefined) throw new SchemaError(info, result.issues);
+      return result.value;
+    };
+    const result = schema['~standard'].validate(value);
+    return result instanceof Promise ? result.then(checked) : checked(result);
   }
 
   #translateRead(error: unknown, info: RequestInfo): unknown {
-    if (this.#attemptSignal?.aborted || this.#controller.signal.aborted) {
+    if (this.#attemptSignal?.aborted || this.#stopped) {
       return this.#translate(error, info);
     }
     if (error instanceof HttpClientError) return error;
@@ -543,7 +580,7 @@ export class Operation {
     }
     this.#caller[Symbol.dispose]();
     this.#owner.operations.delete(this);
-    this.#resolveDone();
+    this.#done?.resolve();
   }
 
   /** Whether the operation could never be consumed now: used when closing the client. */

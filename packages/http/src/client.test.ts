@@ -1,0 +1,398 @@
+// The client with an injected fetch: no network, virtual time. Behaviour that does not
+// need a real server (validation, retry policy, timeouts on the clock, hooks, schemas,
+// structured cancellation) is checked here; test/client.integration.test.ts runs the
+// same client against a real misbehaving server.
+import { CancelledError, run, scope, TestClock, timeout } from '@weft/core';
+import * as v from 'valibot';
+import { describe, expect, test } from 'vitest';
+import { z } from 'zod';
+import { collectUnhandled, countingController } from '../../core/test/helpers.ts';
+import {
+  createClient,
+  HttpError,
+  NetworkError,
+  SchemaError,
+  type StandardSchemaV1,
+  TimeoutError,
+} from './index.ts';
+
+type Handler = (url: string, init: RequestInit) => Response | Promise<Response>;
+
+/** A fetch that answers from `handler`, honours the signal, and counts calls. */
+function fakeFetch(handler: Handler): {
+  fetch: typeof fetch;
+  calls: Array<{ url: string; init: RequestInit }>;
+} {
+  const calls: Array<{ url: string; init: RequestInit }> = [];
+  const f = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+    const url = String(input);
+    calls.push({ url, init });
+    const signal = init.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+      Promise.resolve(handler(url, init)).then(resolve, reject);
+    });
+  };
+  return { fetch: f as typeof fetch, calls };
+}
+
+/** A response that never comes (until the signal aborts). */
+const never: Handler = () => new Promise<Response>(() => {});
+
+async function rejection(promise: PromiseLike<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('createClient: bad input', () => {
+  test('an unknown option is a TypeError with a did-you-mean', () => {
+    expect(() => createClient({ retyr: 3 } as never)).toThrow(
+      /Unknown option `options.retyr`.*Did you mean `retry`\?/,
+    );
+    const http = createClient({ baseUrl: 'http://x.test' });
+    expect(() => http.get('/a', { timout: 5 } as never)).toThrow(/Did you mean `timeout`\?/);
+  });
+
+  test('invalid values name the option, the expectation and the value', () => {
+    expect(() => createClient({ timeout: -1 })).toThrow(
+      new RangeError(
+        'Expected `options.timeout` to be a number of milliseconds from 0 up (or Infinity), got `-1` (number)',
+      ),
+    );
+    expect(() => createClient({ concurrency: 0 })).toThrow(
+      'Expected `options.concurrency` to be an integer from 1 and up, got `0` (number)',
+    );
+    expect(() => createClient({ baseUrl: 'not a url' })).toThrow(TypeError);
+    expect(() => createClient({ rateLimit: {} as never })).toThrow(/acquire/);
+    expect(() => createClient({ retry: { backoff: { factor: 0.5 } } })).toThrow(RangeError);
+    expect(() => createClient({ hooks: { beforeRequest: 'x' as never } })).toThrow(
+      /`options.hooks.beforeRequest` to be an array of functions/,
+    );
+    const http = createClient();
+    expect(() => http.get('relative/path')).toThrow(/no baseUrl is set/);
+    expect(() => http.get('http://x.test', { headers: { 'bad header': 'x' } })).toThrow(TypeError);
+    expect(() => http.post('http://x.test', { json: {}, body: 'x' })).toThrow(/only one of/);
+    expect(() => http.request('http://x.test', { method: 'GE T' })).toThrow(/HTTP method/);
+  });
+});
+
+describe('requests', () => {
+  test('baseUrl joins paths the way httpx does; an absolute URL bypasses it', async () => {
+    const { fetch, calls } = fakeFetch(() => new Response('ok'));
+    const http = createClient({ baseUrl: 'http://api.test/v1', fetch });
+    await http.get('/users').text();
+    await http.get('users/2', { query: 'a=1' }).text();
+    await http.get('http://other.test/x').text();
+    expect(calls.map((c) => c.url)).toEqual([
+      'http://api.test/v1/users',
+      'http://api.test/v1/users/2?a=1',
+      'http://other.test/x',
+    ]);
+  });
+
+  test('request headers merge over the client’s; the client’s are not changed', async () => {
+    const { fetch, calls } = fakeFetch(() => new Response('{}'));
+    const http = createClient({ fetch, headers: { 'x-a': '1', 'x-b': '1' } });
+    await http.get('http://x.test', { headers: { 'x-b': '2' } }).json();
+    await http.get('http://x.test').text();
+    const first = new Headers(calls[0]!.init.headers);
+    expect([first.get('x-a'), first.get('x-b'), first.get('accept')]).toEqual([
+      '1',
+      '2',
+      'application/json',
+    ]);
+    const second = new Headers(calls[1]!.init.headers);
+    expect([second.get('x-b'), second.get('accept')]).toEqual(['1', null]);
+  });
+
+  test('one body helper per request: a second use rejects with a TypeError', async () => {
+    const { fetch } = fakeFetch(() => new Response('"x"'));
+    const http = createClient({ fetch });
+    const res = http.get('http://x.test');
+    expect(await res.json()).toBe('x');
+    expect(await rejection(res.text())).toBeInstanceOf(TypeError);
+  });
+
+  test('an empty body parses as undefined', async () => {
+    const { fetch } = fakeFetch(() => new Response(null, { status: 204 }));
+    expect(await createClient({ fetch }).delete('http://x.test').json()).toBeUndefined();
+  });
+});
+
+describe('schemas (Standard Schema v1)', () => {
+  const post = { id: 1, title: 'hi' };
+  const { fetch } = fakeFetch(() => Response.json(post));
+  const http = createClient({ fetch });
+
+  test('zod and valibot schemas validate and type the body', async () => {
+    const zodPost = await http
+      .get('http://x.test')
+      .json(z.object({ id: z.number(), title: z.string() }));
+    expect(zodPost.title).toBe('hi');
+    const valiPost = await http
+      .get('http://x.test')
+      .json(v.object({ id: v.number(), title: v.string() }));
+    expect(valiPost.id).toBe(1);
+  });
+
+  test('a mismatch is a SchemaError with the validator’s issues, not retried', async () => {
+    const err = (await rejection(
+      http.get('http://x.test').json(z.object({ id: z.string() })),
+    )) as SchemaError;
+    expect(err).toBeInstanceOf(SchemaError);
+    expect(err.issues[0]!.path).toEqual(['id']);
+    expect(err.message).toContain('id:');
+  });
+
+  test('an async validator works too', async () => {
+    const schema: StandardSchemaV1<unknown, number> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: async (value) => ({ value: (value as { id: number }).id * 10 }),
+      },
+    };
+    expect(await http.get('http://x.test').json(schema)).toBe(10);
+  });
+});
+
+describe('retries on the clock', () => {
+  test('default backoff: 300 ms × 2^n with full jitter, capped at 10 s', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const { fetch, calls } = fakeFetch(() => new Response('down', { status: 503 }));
+    const delays: number[] = [];
+    const http = createClient({
+      fetch,
+      clock,
+      retry: { limit: 7, backoff: { jitter: 'none' } },
+      hooks: { beforeRetry: [({ delay }) => void delays.push(delay)] },
+    });
+    expect(await rejection(http.get('http://x.test').text())).toBeInstanceOf(HttpError);
+    expect(calls).toHaveLength(8);
+    expect(delays).toEqual([300, 600, 1200, 2400, 4800, 9600, 10_000]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('full jitter waits between 0 and the backoff', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const { fetch } = fakeFetch(() => new Response('down', { status: 500 }));
+    const delays: number[] = [];
+    const http = createClient({
+      fetch,
+      clock,
+      hooks: { beforeRetry: [({ delay }) => void delays.push(delay)] },
+    });
+    await rejection(http.get('http://x.test').text());
+    expect(delays).toHaveLength(2);
+    expect(delays[0]).toBeGreaterThanOrEqual(0);
+    expect(delays[0]).toBeLessThanOrEqual(300);
+    expect(delays[1]).toBeLessThanOrEqual(600);
+  });
+
+  test('statuses outside the list, and 4xx, are not retried', async () => {
+    const { fetch, calls } = fakeFetch(() => new Response('nope', { status: 400 }));
+    const http = createClient({ fetch, clock: new TestClock({ autoAdvance: true }) });
+    expect(await rejection(http.get('http://x.test').text())).toBeInstanceOf(HttpError);
+    expect(calls).toHaveLength(1);
+  });
+
+  test('network errors are retried; NetworkError keeps the original as cause', async () => {
+    const cause = Object.assign(new TypeError('fetch failed'), {
+      cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+    });
+    const { fetch, calls } = fakeFetch(() => Promise.reject(cause));
+    const http = createClient({ fetch, clock: new TestClock({ autoAdvance: true }) });
+    const err = (await rejection(http.get('http://x.test').text())) as NetworkError;
+    expect(err).toBeInstanceOf(NetworkError);
+    expect(err.cause).toBe(cause);
+    expect(err.code).toBe('ECONNREFUSED');
+    expect(calls).toHaveLength(3);
+  });
+
+  test('a retry that cannot start before totalTimeout is not attempted', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const { fetch, calls } = fakeFetch(
+      () => new Response('busy', { status: 429, headers: { 'retry-after': '30' } }),
+    );
+    const http = createClient({ fetch, clock, totalTimeout: 20_000 });
+    const err = (await rejection(http.get('http://x.test').text())) as HttpError;
+    expect(err.status).toBe(429);
+    expect(calls).toHaveLength(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('the backoff wait is cancellable: an abort during it rejects with the reason, no retry follows', async () => {
+    const clock = new TestClock();
+    const { fetch, calls } = fakeFetch(() => new Response('down', { status: 503 }));
+    const controller = new AbortController();
+    const http = createClient({ fetch, clock, retry: { backoff: { jitter: 'none' } } });
+    const outcome = rejection(http.get('http://x.test', { signal: controller.signal }).text());
+    for (let i = 0; i < 5 && clock.pendingTimers < 2; i++)
+      await new Promise((r) => setTimeout(r, 0));
+    controller.abort(new Error('stop'));
+    expect(String(await outcome)).toContain('stop');
+    await clock.runAll();
+    expect(calls).toHaveLength(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('timeouts on the clock', () => {
+  test('per attempt: TimeoutError (not AbortError), retried, then raised', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const { fetch, calls } = fakeFetch(never);
+    const http = createClient({ fetch, clock });
+    const err = (await rejection(http.get('http://x.test').text())) as TimeoutError;
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(err.name).toBe('TimeoutError');
+    expect(err.timeout).toBe(10_000);
+    expect(calls).toHaveLength(3);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('totalTimeout bounds the attempts and the waits together', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const { fetch } = fakeFetch(never);
+    const http = createClient({ fetch, clock, totalTimeout: 15_000 });
+    const started = clock.now();
+    const err = (await rejection(http.get('http://x.test').text())) as TimeoutError;
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(err.message).toContain('totalTimeout');
+    expect(clock.now() - started).toBe(15_000);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('the body read is covered: a body that stalls times out', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const stalled = (_url: string, init: RequestInit): Response => {
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('partial'));
+          init.signal?.addEventListener('abort', () => controller.error(init.signal?.reason));
+        },
+      });
+      return new Response(body);
+    };
+    const { fetch } = fakeFetch(stalled);
+    const http = createClient({ fetch, clock, retry: false, timeout: 500 });
+    expect(await rejection(http.get('http://x.test').text())).toBeInstanceOf(TimeoutError);
+    expect(http.active).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('structured by default', () => {
+  test('inside a task, a request takes the task’s clock and deadline without being passed them', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const { fetch } = fakeFetch(never);
+    const http = createClient({ fetch, retry: false, timeout: Number.POSITIVE_INFINITY });
+    const err = await rejection(timeout(3000, () => http.get('http://x.test').text(), { clock }));
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(clock.now()).toBe(3000);
+    expect(http.active).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('a scope’s cancellation reaches the request; an explicit signal adds to it', async () => {
+    const { fetch } = fakeFetch(never);
+    const http = createClient({ fetch });
+    const explicit = new AbortController();
+    const failure = new Error('sibling failed');
+    const outcome = rejection(
+      scope(async (s) => {
+        s.spawn(() => http.get('http://x.test', { signal: explicit.signal }).text());
+        await new Promise((r) => setTimeout(r, 0));
+        throw failure;
+      }),
+    );
+    expect(unwrap(await outcome)).toBe(failure);
+    expect(http.active).toBe(0);
+    // The explicit signal alone cancels too.
+    const alone = rejection(
+      run(() => http.get('http://x.test', { signal: explicit.signal }).text(), {
+        handleSignals: false,
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 0));
+    explicit.abort(new Error('explicit'));
+    expect(String(await alone)).toContain('explicit');
+  });
+
+  test('a task’s long-lived signal keeps no listener once requests end', async () => {
+    const { signal, listeners } = countingController();
+    const { fetch } = fakeFetch(() => new Response('ok'));
+    const http = createClient({ fetch });
+    await run(
+      async () => {
+        for (let i = 0; i < 50; i++) await http.get('http://x.test', { signal }).text();
+      },
+      { handleSignals: false },
+    );
+    expect(listeners()).toBe(0);
+  });
+});
+
+describe('hooks', () => {
+  test('beforeRequest may change headers; afterResponse may replace the response; onError may replace the error', async () => {
+    const { fetch, calls } = fakeFetch(() => new Response('{"n":1}', { status: 200 }));
+    const replaced = new Error('replaced');
+    const http = createClient({
+      fetch,
+      hooks: {
+        beforeRequest: [(req) => req.headers.set('x-trace', 'abc')],
+        afterResponse: [(res) => (res.headers.get('x-swap') ? undefined : Response.json({ n: 2 }))],
+      },
+    });
+    expect(await http.get('http://x.test').json()).toEqual({ n: 2 });
+    expect(new Headers(calls[0]!.init.headers).get('x-trace')).toBe('abc');
+    const failing = createClient({
+      fetch: fakeFetch(() => new Response('x', { status: 404 })).fetch,
+      hooks: { onError: [() => replaced] },
+    });
+    expect(await rejection(failing.get('http://x.test').text())).toBe(replaced);
+  });
+
+  test('a hook that throws fails the request with its error, without retry', async () => {
+    const { fetch, calls } = fakeFetch(() => new Response('ok'));
+    const boom = new Error('hook failed');
+    const http = createClient({
+      fetch,
+      hooks: {
+        beforeRequest: [
+          () => {
+            throw boom;
+          },
+        ],
+      },
+    });
+    expect(await rejection(http.get('http://x.test').text())).toBe(boom);
+    expect(calls).toHaveLength(0);
+  });
+});
+
+describe('closing', () => {
+  test('close() cancels in-flight requests with CancelledError and leaves nothing behind', async () => {
+    const clock = new TestClock();
+    const { fetch } = fakeFetch(never);
+    const http = createClient({ fetch, clock });
+    const unhandled = await collectUnhandled(async () => {
+      const pending = rejection(http.get('http://x.test').text());
+      await new Promise((r) => setTimeout(r, 0));
+      await http.close();
+      expect(await pending).toBeInstanceOf(CancelledError);
+    });
+    expect(unhandled).toEqual([]);
+    expect(http.closed).toBe(true);
+    expect(http.active).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+function unwrap(err: unknown): unknown {
+  return (err as AggregateError).errors?.length === 1 ? (err as AggregateError).errors[0] : err;
+}
