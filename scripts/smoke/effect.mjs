@@ -1,3 +1,4 @@
+/* global Request, Response */
 // Checks of the Effect subpaths of the packed packages, run after `effect` (an optional
 // peer) has been installed into the smoke project. Prints one `SMOKE {json}` line.
 import { gather, sleep, TestClock, TimeoutError, timeout } from '@weft/core';

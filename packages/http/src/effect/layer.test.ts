@@ -201,7 +201,11 @@ describe(`@weft/http/effect against a real server (${runtime})`, () => {
       ),
       http,
     );
-    expect(Chunk.toReadonlyArray(chunks)).toEqual(['drip\n', 'drip\n']);
+    // Two network chunks (TCP may coalesce pieces), far from the 1000 pieces on offer.
+    const received = Chunk.toReadonlyArray(chunks);
+    expect(received.length).toBe(2);
+    expect(received.join('')).toMatch(/^(drip\n)+$/);
+    expect(received.join('').length).toBeLessThan(1000 * 'drip\n'.length);
     expect(http.active).toBe(0);
     await serverQuiet();
     expect(t.openStreams).toBe(0);
