@@ -8,6 +8,7 @@ import {
   scope,
   suppressedErrors,
   systemClock,
+  type TaskFn,
   TaskGroupError,
   TestClock,
   TimeoutError,
@@ -229,6 +230,13 @@ describe('fromEffect', () => {
     );
     const greet = Effect.map(Greeting, (g) => `${g}, weft`);
     expect(await gather([fromEffect(greet, { runtime })])).toEqual(['hello, weft']);
+  });
+
+  test('an effect that needs services needs a runtime that provides them (a type error otherwise)', () => {
+    class Port extends Context.Tag('Port')<Port, number>() {}
+    // @ts-expect-error: the effect needs `Port` and no runtime provides it
+    const task: TaskFn<number> = fromEffect(Port);
+    expect(typeof task).toBe('function');
   });
 
   test('leaves no unhandled rejection behind when cancelled', async () => {

@@ -37,6 +37,13 @@ describe('toEffect', () => {
     expect(clock.now()).toBe(1000);
   });
 
+  test('needs no services and fails only with TaskRejectedError (types)', () => {
+    const effect: Effect.Effect<number, TaskRejectedError, never> = toEffect(() => 1);
+    // @ts-expect-error: the success type is the task's value
+    const wrong: Effect.Effect<string, TaskRejectedError, never> = toEffect(() => 1);
+    expect(Effect.isEffect(effect) && Effect.isEffect(wrong)).toBe(true);
+  });
+
   test('uses systemClock by default', async () => {
     let clock: unknown;
     await Effect.runPromise(toEffect((ctx) => void (clock = ctx.clock)));

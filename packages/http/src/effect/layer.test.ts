@@ -211,6 +211,36 @@ describe(`@weft/http/effect against a real server (${runtime})`, () => {
     expect(t.openStreams).toBe(0);
   });
 
+  test('a body that breaks mid-stream is a ResponseError with reason Decode, cause kept', async () => {
+    const http = weft({ retry: false });
+    const exit = await runExit(
+      Effect.flatMap(PlatformClient.get(url('/broken?after=2')), (res) =>
+        Stream.runDrain(res.stream),
+      ),
+      http,
+    );
+    const error = Exit.isFailure(exit)
+      ? Option.getOrUndefined(Cause.failureOption(exit.cause))
+      : undefined;
+    expect(error).toBeInstanceOf(ClientError.ResponseError);
+    expect((error as ClientError.ResponseError).reason).toBe('Decode');
+    expect((error as ClientError.ResponseError).cause).toBeInstanceOf(NetworkError);
+  });
+
+  test("weft's per-attempt timeout covers reading the body", async () => {
+    // 50 ms for an answer whose body takes 100 × 20 ms: the timeout fires mid-body.
+    const http = weft({ retry: false, timeout: 50 });
+    const exit = await runExit(
+      Effect.flatMap(PlatformClient.get(url('/drip?chunks=100&interval=20')), (res) => res.text),
+      http,
+    );
+    const error = Exit.isFailure(exit)
+      ? Option.getOrUndefined(Cause.failureOption(exit.cause))
+      : undefined;
+    expect(error).toBeInstanceOf(ClientError.ResponseError);
+    expect((error as ClientError.ResponseError).cause).toBeInstanceOf(TimeoutError);
+  });
+
   test('a whole streamed body arrives in order', async () => {
     const http = weft();
     const text = await run(
