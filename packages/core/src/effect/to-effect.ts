@@ -1,5 +1,13 @@
 import { Effect } from 'effect';
-import { CancelledError, type Clock, gather, shield, systemClock, type TaskFn } from '../index.ts';
+import {
+  CancelledError,
+  type Clock,
+  Scope,
+  type ScopeOptions,
+  systemClock,
+  type TaskFn,
+} from '../index.ts';
+import { kDetached } from '../internal/symbols.ts';
 import { assertClock, assertFunction, assertOptions } from '../internal/validate.ts';
 import { weftClockOf } from './clock.ts';
 import { TaskRejectedError } from './errors.ts';
@@ -27,7 +35,7 @@ export interface ToEffectOptions {
  * - **Interruption** (`Fiber.interrupt`, `Effect.timeout`, a losing `Effect.race`): the
  *   task's signal aborts with a `CancelledError`, and the interruption completes only
  *   after the task has settled, i.e. after its `finally` blocks and every task it spawned.
- * - **Isolation**: the task is governed by this fiber alone. It does not join whatever
+ * - **Isolation**: the task is governed by this fiber alone (its scope is detached). It does not join whatever
  *   weft task happens to be current in the JavaScript async context when the fiber runs
  *   (Effect's scheduler runs many fibers in one callback), so it cannot be cancelled by,
  *   or inherit the deadline of, an unrelated task. Cancellation from an enclosing weft task
@@ -78,13 +86,22 @@ export function toEffect<T>(
 }
 
 /**
- * Runs `fn` as a task governed only by `signal` and `clock`: `shield` detaches it from
- * whatever weft context is current (its outer signal here is one that never aborts, so
- * nothing is re-raised), and `gather` gives `fn` a task of its own, cancelled by `signal`.
+ * Runs `fn` as a task governed only by `signal` and `clock`. The scope is detached: it
+ * takes nothing from whatever weft task is current in the async context (Effect's
+ * scheduler runs fibers in whichever context started its batch), neither that task's
+ * signal and deadline nor, since `clock` is explicit, its clock. `fn` gets a task of its
+ * own, so weft calls inside it belong to that task.
  */
-function runDetached<T>(fn: TaskFn<T>, signal: AbortSignal, clock: Clock): Promise<T> {
-  const never = new AbortController().signal;
-  return shield(() => gather([fn], { signal, clock }), { signal: never, clock }).then(
-    ([value]) => value,
-  );
+async function runDetached<T>(fn: TaskFn<T>, signal: AbortSignal, clock: Clock): Promise<T> {
+  const s = new Scope({ signal, clock, name: 'toEffect', [kDetached]: true } as ScopeOptions);
+  const task = s.spawn(fn);
+  try {
+    await s[Symbol.asyncDispose]();
+  } catch (scopeError) {
+    // The task's own outcome (its error, or the cancellation reason) is what the caller
+    // sees, not the scope's wrapper around it.
+    if (task.state === 'rejected' || task.state === 'cancelled') return task;
+    throw scopeError;
+  }
+  return task;
 }
