@@ -27,7 +27,14 @@ class WeftBackedClock implements EffectClock.Clock {
   sleep(duration: Duration.Duration): Effect.Effect<void> {
     const ms = Duration.toMillis(duration);
     return Effect.async<void>((resume, signal) => {
-      this.weft.sleep(ms, signal).then(
+      let sleeping: Promise<void>;
+      try {
+        sleeping = this.weft.sleep(ms, signal);
+      } catch (error) {
+        resume(Effect.die(error));
+        return;
+      }
+      sleeping.then(
         () => resume(Effect.void),
         (error: unknown) => {
           // An abort means the fiber was interrupted and no longer waits; anything else

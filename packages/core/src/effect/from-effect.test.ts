@@ -210,6 +210,24 @@ describe('fromEffect', () => {
     expect(await result).toEqual([3_600_000]);
   });
 
+  test('a weft clock that fails to sleep is a defect of the fiber, not a hang', async () => {
+    const broken = new Error('clock broken');
+    const throwing = {
+      now: () => 0,
+      sleep: (): Promise<void> => {
+        throw broken;
+      },
+    };
+    const rejecting = { now: () => 0, sleep: (): Promise<void> => Promise.reject(broken) };
+    for (const clock of [throwing, rejecting]) {
+      const err = await gather([fromEffect(Effect.sleep('1 second'))], { clock }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(EffectDefectError);
+      expect((err as EffectDefectError).defect).toBe(broken);
+    }
+  });
+
   test('an effect that provides its own Clock keeps it', async () => {
     const clock = new TestClock({ autoAdvance: true });
     const fixed = 42;
