@@ -18,12 +18,13 @@ console.log(
 );
 const rows: Row[] = [];
 for (const c of chosen) rows.push(...(await runCase(c, budgetMs)));
+const httpCpu = chosen.some((c) => c.suite === 'http') ? await http.cpuPerRequest() : [];
 http.stop();
 const memory = !filter || filter.includes('memory') ? await core.memory() : [];
 
 // A filtered run replaces only the rows it measured.
 const file = new URL('./results.json', import.meta.url);
-let previous: { rows?: Row[]; memory?: typeof memory } = {};
+let previous: { rows?: Row[]; memory?: typeof memory; httpCpu?: typeof httpCpu } = {};
 if (filter && existsSync(file)) previous = JSON.parse(readFileSync(file, 'utf8'));
 const measured = new Set(rows.map((r) => `${r.suite}/${r.case}`));
 const allRows = [
@@ -33,6 +34,6 @@ const allRows = [
 const allMemory = memory.length > 0 ? memory : (previous.memory ?? []);
 writeFileSync(
   file,
-  `${JSON.stringify({ node: process.version, date: new Date().toISOString(), rows: allRows, memory: allMemory }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, date: new Date().toISOString(), rows: allRows, memory: allMemory, httpCpu: httpCpu.length > 0 ? httpCpu : (previous.httpCpu ?? []) }, null, 2)}\n`,
 );
 console.log(`\nwrote ${file.pathname}`);

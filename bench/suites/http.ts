@@ -18,7 +18,7 @@ let base: Promise<string> | undefined;
 
 /** Starts the server process once, on first use. */
 function server(): Promise<string> {
-  base ??= new Promise((resolve, reject) => {
+  base ??= new Promise<string>((resolve, reject) => {
     const c = spawn(process.execPath, [new URL('../http-server.mjs', import.meta.url).pathname], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
@@ -26,8 +26,13 @@ function server(): Promise<string> {
     c.once('error', reject);
     c.stdout!.setEncoding('utf8');
     c.stdout!.once('data', (line: string) => resolve(`http://127.0.0.1:${line.trim()}`));
+  }).then(async (url) => {
+    // Warm the server and the runtime's fetch up, so the first subject measured does not pay for it.
+    for (let i = 0; i < 4; i++)
+      await batch(() => fetch(`${url}/json`).then((r) => r.arrayBuffer()));
+    return url;
   });
-  return base;
+  return base as Promise<string>;
 }
 
 /** Stops the server process (run.ts calls it at the end). */
@@ -109,6 +114,51 @@ function subjects(path: string, as: 'json' | 'bytes'): Case['subjects'] {
       },
     },
   ];
+}
+
+/** One row of the CPU table: the client process's CPU time per request. */
+export interface CpuRow {
+  case: string;
+  subject: string;
+  /** Best (lowest) CPU µs per request over the rounds. */
+  cpuMicrosPerRequest: number;
+  ratioToFetch: number;
+}
+
+/**
+ * The same subjects, measured another way: CPU time of this process per request, the
+ * best of `rounds` rounds in which the subjects take turns. On a shared, loaded machine
+ * wall-clock requests/s swing by ±20% between runs; CPU per request moves much less, and
+ * taking turns removes the order effects.
+ */
+export async function cpuPerRequest(rounds = 6): Promise<CpuRow[]> {
+  const rows: CpuRow[] = [];
+  for (const c of cases) {
+    const best = new Map<string, number>();
+    for (let round = 0; round < rounds; round++) {
+      for (const s of c.subjects) {
+        const start = process.cpuUsage();
+        await s.fn();
+        const used = process.cpuUsage(start);
+        const micros = (used.user + used.system) / BATCH;
+        best.set(s.subject, Math.min(best.get(s.subject) ?? Number.POSITIVE_INFINITY, micros));
+      }
+    }
+    const floor = best.get('fetch (floor)')!;
+    console.log(`\n${c.suite} / ${c.case}: CPU per request, best of ${rounds} interleaved rounds`);
+    for (const [subject, micros] of best) {
+      rows.push({
+        case: c.case,
+        subject,
+        cpuMicrosPerRequest: micros,
+        ratioToFetch: micros / floor,
+      });
+      console.log(
+        `  ${subject.padEnd(36)} ${micros.toFixed(1).padStart(7)} µs  ${(floor / micros).toFixed(2)}× fetch's throughput per CPU`,
+      );
+    }
+  }
+  return rows;
 }
 
 export const cases: Case[] = [

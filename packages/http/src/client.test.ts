@@ -396,3 +396,44 @@ describe('closing', () => {
 function unwrap(err: unknown): unknown {
   return (err as AggregateError).errors?.length === 1 ? (err as AggregateError).errors[0] : err;
 }
+
+describe('schemas: Effect Schema', () => {
+  test('Schema.standardSchemaV1 validates like any Standard Schema', async () => {
+    const { Schema } = await import('effect');
+    const Post = Schema.standardSchemaV1(Schema.Struct({ id: Schema.Number }));
+    const http = createClient({ fetch: fakeFetch(() => Response.json({ id: 7 })).fetch });
+    expect((await http.get('http://x.test').json(Post)).id).toBe(7);
+    const bad = createClient({ fetch: fakeFetch(() => Response.json({ id: 'x' })).fetch });
+    expect(await rejection(bad.get('http://x.test').json(Post))).toBeInstanceOf(SchemaError);
+  });
+});
+
+describe('progress of streamed bodies', () => {
+  test('lines() reports progress as chunks arrive', async () => {
+    const body = 'a\nbb\nccc\n';
+    const { fetch } = fakeFetch(() => new Response(body, { headers: { 'content-length': '9' } }));
+    const seen: Array<number | undefined> = [];
+    const http = createClient({ fetch, onDownloadProgress: (p) => void seen.push(p.percent) });
+    const lines: string[] = [];
+    for await (const line of http.get('http://x.test').lines()) lines.push(line);
+    expect(lines).toEqual(['a', 'bb', 'ccc']);
+    expect(seen[0]).toBe(0);
+    expect(seen.at(-1)).toBe(1);
+  });
+});
+
+describe('requests nobody reads', () => {
+  test('closing the client with a request never awaited leaves no unhandled rejection; awaiting it later gives the error', async () => {
+    const { fetch } = fakeFetch(never);
+    const http = createClient({ fetch });
+    const unhandled = await collectUnhandled(async () => {
+      const forgotten = http.get('http://x.test');
+      await new Promise((r) => setTimeout(r, 0));
+      await http.close();
+      await new Promise((r) => setTimeout(r, 0));
+      expect(await rejection(forgotten.text())).toBeInstanceOf(CancelledError);
+    });
+    expect(unhandled).toEqual([]);
+    expect(http.active).toBe(0);
+  });
+});

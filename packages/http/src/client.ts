@@ -10,7 +10,16 @@ import { assertBoolean, assertCount, assertOptions, describe } from './internal/
 import { makeResponsePromise, type ResponsePromise } from './response-promise.ts';
 import type { ClientOptions, RequestOptions, StandardSchemaV1 } from './types.ts';
 
-/** Options of {@link HttpClient.getAll}: a GET's options plus how many at once and how results come back. */
+/**
+ * Options of {@link HttpClient.getAll}: a GET's options plus how many at once and how
+ * results come back.
+ *
+ * @example
+ * ```ts
+ * const options: GetAllOptions = { concurrency: 4, as: 'text', timeout: 5000 };
+ * const pages = await http.getAll(['/a', '/b'], options);
+ * ```
+ */
 export interface GetAllOptions extends Omit<RequestOptions, 'method' | 'json' | 'body'> {
   /** Most requests in flight at once (within the client's own limits). @default Infinity */
   concurrency?: number;

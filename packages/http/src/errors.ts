@@ -1,6 +1,13 @@
 import { type NetworkErrorCode, networkCode } from './internal/network.ts';
 
-/** Which request an error is about: its method and URL. */
+/**
+ * Which request an error is about: its method and URL.
+ *
+ * @example
+ * ```ts
+ * const request: RequestLike = { method: 'GET', url: 'http://127.0.0.1/x' };
+ * ```
+ */
 export interface RequestLike {
   readonly method: string;
   readonly url: string | URL;
@@ -33,7 +40,17 @@ export class HttpClientError extends Error {
   }
 }
 
-/** How much of a response body an {@link HttpError} keeps for its message. */
+/**
+ * How much of a response body (in characters) an {@link HttpError} keeps; at most 64 KiB
+ * of the body is read to get it, the rest is cancelled.
+ *
+ * @example
+ * ```ts
+ * import { BODY_EXCERPT_LIMIT } from '@weft/http';
+ *
+ * console.log(BODY_EXCERPT_LIMIT); // 1024
+ * ```
+ */
 export const BODY_EXCERPT_LIMIT = 1024;
 
 /**
@@ -115,7 +132,14 @@ export class NetworkError extends HttpClientError {
   }
 }
 
-/** One problem a Standard Schema validator reported. */
+/**
+ * One problem a Standard Schema validator reported.
+ *
+ * @example
+ * ```ts
+ * const issue: SchemaIssue = { message: 'Expected number', path: ['user', 'id'] };
+ * ```
+ */
 export interface SchemaIssue {
   readonly message: string;
   readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>;

@@ -14,6 +14,7 @@ export {
   NetworkError,
   ParseError,
   RedirectError,
+  type RequestLike,
   ResponseTooLargeError,
   type SchemaIssue,
   SchemaError,

@@ -85,7 +85,8 @@ export class ResponsePromise implements PromiseLike<Response> {
   json(schema?: StandardSchemaV1): Promise<unknown> {
     if (
       schema !== undefined &&
-      (typeof schema !== 'object' ||
+      // Effect's schemas are functions (classes) that carry `~standard`.
+      ((typeof schema !== 'object' && typeof schema !== 'function') ||
         schema === null ||
         typeof schema['~standard']?.validate !== 'function')
     ) {
@@ -190,7 +191,7 @@ async function* iterate(h: StreamHandle): AsyncGenerator<string, void, undefined
   }
   const reader = body.getReader();
   try {
-    for await (const line of readLines(reader, h.maxResponseSize, undefined)) {
+    for await (const line of readLines(reader, h.maxResponseSize, h.onChunk)) {
       // Lines already received are not handed out once the request was cancelled.
       const stopped = h.stopped();
       if (stopped !== undefined) throw stopped;

@@ -1,7 +1,15 @@
 // Option and hook types shared by the client, the request pipeline and the body helpers.
 import type { Clock } from '@weft/core';
 
-/** An HTTP method. Any token is accepted; these are the common ones. */
+/**
+ * An HTTP method. Any token is accepted; these are the common ones.
+ *
+ * @example
+ * ```ts
+ * const method: HttpMethod = 'PATCH';
+ * await http.request('/items/1', { method, json: { done: true } });
+ * ```
+ */
 export type HttpMethod =
   | 'GET'
   | 'HEAD'
@@ -13,10 +21,32 @@ export type HttpMethod =
   | 'TRACE'
   | (string & {});
 
-/** The `fetch` the client calls: the standard one, or any function with its shape (Hono's `app.request`). */
+/**
+ * The `fetch` the client calls: the standard one, or any function with its shape (Hono's
+ * `app.request`, a test double).
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono';
+ *
+ * const app = new Hono().get('/ping', (c) => c.text('pong'));
+ * const fetch: FetchLike = async (input, init) => app.request(input, init);
+ * const http = createClient({ fetch });
+ * console.log(await http.get('http://in.process/ping').text()); // pong
+ * ```
+ */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
-/** Query parameters: appended to the URL's own; `undefined` values are left out, arrays repeat the key. */
+/**
+ * Query parameters: appended to the URL's own; `undefined`/`null` values are left out,
+ * arrays repeat the key.
+ *
+ * @example
+ * ```ts
+ * const query: QueryInit = { page: 2, tag: ['a', 'b'], draft: undefined };
+ * await http.get('/posts', { query }); // /posts?page=2&tag=a&tag=b
+ * ```
+ */
 export type QueryInit =
   | URLSearchParams
   | string
@@ -30,12 +60,30 @@ export type QueryInit =
  * request may go, such as `@weft/core`'s `RateLimiter` (or a distributed one). When the
  * promise resolves with a disposable (`Symbol.dispose`/`Symbol.asyncDispose`) or an
  * object with `release()`, the client releases it once the attempt is over.
+ *
+ * @example
+ * ```ts
+ * import { RateLimiter } from '@weft/core';
+ *
+ * const rateLimit: RateLimitLike = new RateLimiter({ limit: 10, interval: 1000 });
+ * const http = createClient({ rateLimit });
+ * ```
  */
 export interface RateLimitLike {
   acquire(options?: { signal?: AbortSignal }): Promise<unknown>;
 }
 
-/** How failed attempts are retried. Every field has a default (see the README's table). */
+/**
+ * How failed attempts are retried. Every field has a default (see the README's table).
+ *
+ * @example
+ * ```ts
+ * const http = createClient({
+ *   retry: { limit: 4, statusCodes: [503], backoff: { initial: 100 }, maxRetryAfter: 5000 },
+ * });
+ * await http.post('/jobs', { json: {}, retry: { methods: ['POST'] } }); // POST only when asked
+ * ```
+ */
 export interface RetryOptions {
   /** How many retries after the first attempt. @default 2 */
   limit?: number;
@@ -59,7 +107,16 @@ export interface RetryOptions {
   maxRetryAfter?: number;
 }
 
-/** What the `beforeRequest` hook and the other hooks see of the request being sent. */
+/**
+ * What the hooks see of the request being sent.
+ *
+ * @example
+ * ```ts
+ * const http = createClient({
+ *   hooks: { beforeRequest: [(request: RequestInfo) => request.headers.set('x-attempt', String(request.attempt))] },
+ * });
+ * ```
+ */
 export interface RequestInfo {
   /** The URL of this attempt (after `baseUrl` and `query`; after redirects, the current one). */
   url: URL;
@@ -70,7 +127,16 @@ export interface RequestInfo {
   readonly attempt: number;
 }
 
-/** Passed to `beforeRetry`. */
+/**
+ * Passed to `beforeRetry`.
+ *
+ * @example
+ * ```ts
+ * const http = createClient({
+ *   hooks: { beforeRetry: [({ error, retry, delay }: RetryInfo) => console.warn(`retry ${retry} in ${delay} ms`, error)] },
+ * });
+ * ```
+ */
 export interface RetryInfo {
   readonly request: RequestInfo;
   /** Why the attempt failed: an `HttpError` or a `NetworkError`. */
@@ -84,6 +150,15 @@ export interface RetryInfo {
 /**
  * Hooks, called in order (the client's, then the request's). A hook may be async; when
  * it throws, the request fails with that error (no retry).
+ *
+ * @example
+ * ```ts
+ * const hooks: Hooks = {
+ *   beforeRequest: [(request) => request.headers.set('authorization', `Bearer ${token()}`)],
+ *   onError: [(error, request) => console.error(request.method, request.url.href, error)],
+ * };
+ * const http = createClient({ hooks });
+ * ```
  */
 export interface Hooks {
   /** Before each attempt (and each redirect hop); may change `request.headers` or `request.url`. */
@@ -101,7 +176,17 @@ export interface Hooks {
   onError?: ReadonlyArray<(error: unknown, request: RequestInfo) => unknown | Promise<unknown>>;
 }
 
-/** Progress of a download, from the streamed body. */
+/**
+ * Progress of a download, from the streamed body.
+ *
+ * @example
+ * ```ts
+ * await http.get('/big.bin', {
+ *   onDownloadProgress: ({ transferred, percent }: Progress) =>
+ *     console.log(percent === undefined ? `${transferred} B` : `${Math.round(percent * 100)}%`),
+ * }).bytes();
+ * ```
+ */
 export interface Progress {
   /** Bytes received so far. */
   transferred: number;
@@ -111,7 +196,16 @@ export interface Progress {
   percent: number | undefined;
 }
 
-/** Options shared by the client and each request; a request's value wins. */
+/**
+ * Options shared by the client and each request; a request's value wins.
+ *
+ * @example
+ * ```ts
+ * const shared: SharedOptions = { timeout: 5000, retry: 1 };
+ * const http = createClient(shared);
+ * await http.get('/slow', { timeout: 30_000 }).text(); // this request: 30 s
+ * ```
+ */
 export interface SharedOptions {
   /** Default headers; a request's headers are merged over them. */
   headers?: HeadersInit;
@@ -133,7 +227,15 @@ export interface SharedOptions {
   onDownloadProgress?: (progress: Progress) => void;
 }
 
-/** Options of {@link createClient}. */
+/**
+ * Options of {@link createClient}.
+ *
+ * @example
+ * ```ts
+ * const options: ClientOptions = { baseUrl: 'http://127.0.0.1:8080', concurrency: 10, perHost: 4 };
+ * await using http = createClient(options);
+ * ```
+ */
 export interface ClientOptions extends SharedOptions {
   /** Base URL that relative request URLs resolve against (`new URL(path, baseUrl)`, with a trailing `/` added). */
   baseUrl?: string | URL;
@@ -149,7 +251,15 @@ export interface ClientOptions extends SharedOptions {
   clock?: Clock;
 }
 
-/** Options of one request. */
+/**
+ * Options of one request.
+ *
+ * @example
+ * ```ts
+ * const options: RequestOptions = { query: { q: 'weft' }, headers: { 'x-id': '1' }, signal: AbortSignal.timeout(2000) };
+ * await http.get('/search', options).json();
+ * ```
+ */
 export interface RequestOptions extends SharedOptions {
   /** The method, for `request()`. @default 'GET' */
   method?: HttpMethod;
@@ -163,7 +273,17 @@ export interface RequestOptions extends SharedOptions {
   signal?: AbortSignal;
 }
 
-/** One Server-Sent Event, as `.sse()` yields it. */
+/**
+ * One Server-Sent Event, as `.sse()` yields it.
+ *
+ * @example
+ * ```ts
+ * for await (const event of http.get('/events', { timeout: Infinity }).sse()) {
+ *   const { event: name, data, id }: ServerSentEvent = event;
+ *   console.log(name, data, id);
+ * }
+ * ```
+ */
 export interface ServerSentEvent {
   /** The `event:` field. @default 'message' */
   event: string;
@@ -175,7 +295,17 @@ export interface ServerSentEvent {
   retry: number | undefined;
 }
 
-/** A Standard Schema v1 (zod, valibot, Effect Schema via `Schema.standardSchemaV1`…). */
+/**
+ * A Standard Schema v1: zod, valibot, Effect Schema (`Schema.standardSchemaV1`)… or your own.
+ *
+ * @example
+ * ```ts
+ * const Id: StandardSchemaV1<unknown, number> = {
+ *   '~standard': { version: 1, vendor: 'mine', validate: (v) => (typeof v === 'number' ? { value: v } : { issues: [{ message: 'not a number' }] }) },
+ * };
+ * const id = await http.get('/id').json(Id); // number
+ * ```
+ */
 export interface StandardSchemaV1<Input = unknown, Output = Input> {
   readonly '~standard': {
     readonly version: 1;
@@ -201,7 +331,15 @@ export type SchemaOutput<S extends StandardSchemaV1> = NonNullable<
   S['~standard']['types']
 >['output'];
 
-/** The result of a Standard Schema validation. */
+/**
+ * The result of a Standard Schema validation: a `value`, or `issues`.
+ *
+ * @example
+ * ```ts
+ * const ok: StandardResult<number> = { value: 1 };
+ * const bad: StandardResult<number> = { issues: [{ message: 'Expected number', path: ['id'] }] };
+ * ```
+ */
 export type StandardResult<Output> =
   | { readonly value: Output; readonly issues?: undefined }
   | {

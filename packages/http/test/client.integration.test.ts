@@ -120,13 +120,34 @@ describe(`@weft/http against a real server (${runtime})`, () => {
   });
 
   test('an error body is read only up to 64 KiB; the rest of a streamed body is cancelled', async () => {
+    let read = 0;
     const http = client({
       retry: false,
-      hooks: { afterResponse: [(res) => new Response(res.body, { status: 500 })] },
+      hooks: {
+        // Turn /drip (1,000 chunks of 1 KiB) into an error response, counting what the client reads.
+        afterResponse: [
+          (res) =>
+            new Response(
+              res.body!.pipeThrough(
+                new TransformStream<Uint8Array, Uint8Array>({
+                  transform(chunk, controller) {
+                    read += chunk.byteLength;
+                    controller.enqueue(chunk);
+                  },
+                }),
+              ),
+              { status: 500 },
+            ),
+        ],
+      },
     });
-    // /drip streams forever-ish (1,000 chunks of 1 KiB, 10 ms apart): the client must stop after 64 KiB.
-    const err = await rejection(http.get('/drip?chunks=1000&interval=1&size=1024').text());
+    const err = (await rejection(
+      http.get('/drip?chunks=1000&interval=1&size=1024').text(),
+    )) as HttpError;
     expect(err).toBeInstanceOf(HttpError);
+    expect(err.bodyExcerpt).toHaveLength(1025);
+    expect(read).toBeGreaterThanOrEqual(64 * 1024);
+    expect(read).toBeLessThan(64 * 1024 + 16 * 1024); // a chunk or two past the limit at most
     await serverQuiet();
     expect(t.openStreams).toBe(0);
   });
@@ -314,6 +335,27 @@ describe(`@weft/http against a real server (${runtime})`, () => {
     expect(err.code).toBe('ECONNREFUSED');
     expect(err.cause).toBeInstanceOf(Error);
     expect(attempts).toBe(3);
+  });
+
+  test(`the runtime's own error shape is kept as cause (${runtime})`, async () => {
+    const port = await closedPort();
+    const http = client({ baseUrl: `http://127.0.0.1:${port}`, retry: false });
+    const err = (await rejection(http.get('/x').text())) as NetworkError;
+    const cause = err.cause as Error & { code?: string; cause?: Error & { code?: string } };
+    expect(cause).toBeInstanceOf(TypeError);
+    if (runtime === 'node') {
+      // undici: TypeError('fetch failed') whose cause is the system error with its code.
+      expect(cause.message).toBe('fetch failed');
+      expect(cause.cause?.code).toBe('ECONNREFUSED');
+    } else if (runtime === 'bun') {
+      // Bun: the code sits on the TypeError itself.
+      expect(cause.code).toBe('ECONNREFUSED');
+    } else {
+      // Deno: no code anywhere; only the inner message says what happened.
+      expect(cause.code).toBeUndefined();
+      expect(String(cause.cause?.message)).toMatch(/Connection refused/);
+    }
+    expect(err.code).toBe('ECONNREFUSED');
   });
 
   test('a connection broken mid-body is a NetworkError (ECONNRESET), retried for GET', async () => {

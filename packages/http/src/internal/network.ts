@@ -8,7 +8,19 @@
 //   error 111)" / "Connection reset by peer", or TypeError('error reading a body from
 //   connection') with no cause when the body broke off.
 
-/** The normalised kinds of network failure; `undefined` when the runtime did not say. */
+/**
+ * The normalised kinds of network failure (`NetworkError.code`), the same on Node, Bun and
+ * Deno.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await http.get('/').text();
+ * } catch (err) {
+ *   if (err instanceof NetworkError && err.code === 'ECONNREFUSED') console.error('is the server up?');
+ * }
+ * ```
+ */
 export type NetworkErrorCode =
   | 'ECONNREFUSED'
   | 'ECONNRESET'

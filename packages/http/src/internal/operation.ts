@@ -19,6 +19,7 @@ import {
 } from '../errors.ts';
 import type {
   FetchLike,
+  Progress,
   RateLimitLike,
   RequestInfo,
   StandardResult,
@@ -47,6 +48,8 @@ export interface StreamHandle {
   finish(): void;
   /** The error to raise if the request was cancelled or timed out meanwhile, else `undefined`. */
   stopped(): unknown;
+  /** Reports progress for `size` more bytes received (when `onDownloadProgress` is set). */
+  onChunk: ((size: number) => void) | undefined;
 }
 
 /** What an operation needs from its client. */
@@ -73,6 +76,26 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Sent by `.json()` when the request has no headers of its own. */
 const ACCEPT_JSON: Record<string, string> = { accept: 'application/json' };
 const SENSITIVE = ['authorization', 'cookie', 'proxy-authorization'];
+
+/** Counts streamed bytes into `onDownloadProgress` calls (total from content-length). */
+function progressCounter(
+  response: Response,
+  onProgress: ((progress: Progress) => void) | undefined,
+): ((size: number) => void) | undefined {
+  if (onProgress === undefined) return undefined;
+  const header = Number(response.headers.get('content-length') ?? Number.NaN);
+  const total = Number.isSafeInteger(header) && header > 0 ? header : undefined;
+  let transferred = 0;
+  onProgress({ transferred, total, percent: total === undefined ? undefined : 0 });
+  return (size) => {
+    transferred += size;
+    onProgress({
+      transferred,
+      total,
+      percent: total === undefined ? undefined : Math.min(1, transferred / total),
+    });
+  };
+}
 
 function release(permit: unknown): void {
   if (typeof permit !== 'object' || permit === null) return;
@@ -262,6 +285,10 @@ export class Operation {
       }
     } catch (error) {
       this.#end();
+      // A request whose response nobody has asked for yet (and maybe never will: the
+      // client was closed first) must not become an unhandled rejection; a caller who
+      // uses it later still gets the error.
+      if (this.#consumer === undefined) this.result.catch(() => {});
       info = this.#current ?? info;
       let final: unknown = error;
       for (const hook of config.hooks.onError) {
@@ -440,6 +467,7 @@ export class Operation {
           maxResponseSize: config.maxResponseSize,
           translate: (error: unknown) => this.#translateRead(error, info),
           finish: () => this.#end(),
+          onChunk: progressCounter(response, config.onDownloadProgress),
           stopped: () =>
             signal.aborted || this.#stopped ? this.#translate(undefined, info) : undefined,
         } satisfies StreamHandle;
