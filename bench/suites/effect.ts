@@ -25,8 +25,7 @@ export const cases: Case[] = [
       },
       {
         subject: 'Effect 3 forEach unbounded (no boundary)',
-        fn: () =>
-          Effect.runPromise(Effect.forEach(items, () => one, { concurrency: 'unbounded' })),
+        fn: () => Effect.runPromise(Effect.forEach(items, () => one, { concurrency: 'unbounded' })),
       },
     ],
   },
