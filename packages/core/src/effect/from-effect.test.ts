@@ -119,6 +119,31 @@ describe('fromEffect', () => {
     expect(started).toBe(false);
   });
 
+  test('an abort during the first synchronous steps of the fiber interrupts it; the task settles', async () => {
+    const controller = countingController();
+    const reason = new Error('aborted while starting');
+    const events: string[] = [];
+    const task = fromEffect(
+      Effect.sync(() => controller.controller.abort(reason)).pipe(
+        Effect.andThen(Effect.never),
+        Effect.ensuring(Effect.sync(() => events.push('finalizer'))),
+      ),
+    );
+    await expect(
+      Promise.resolve(task({ signal: controller.signal, clock: systemClock } as never)),
+    ).rejects.toBe(reason);
+    expect(events).toEqual(['finalizer']);
+    expect(controller.listeners()).toBe(0);
+    // The same inside a scope: a fiber that cancels its own scope while starting.
+    const outcome = await scope(async (s) => {
+      await s.spawn(fromEffect(Effect.sync(() => s.cancel()).pipe(Effect.andThen(Effect.never))));
+    }).then(
+      () => 'resolved',
+      (e: unknown) => e,
+    );
+    expect(outcome).toBeInstanceOf(CancelledError);
+  });
+
   test('removes its abort listener from the signal when the fiber ends', async () => {
     const counting = countingController();
     const task = fromEffect(Effect.succeed('x'));
@@ -163,6 +188,13 @@ describe('fromEffect', () => {
 
   test('a string failure rejects with that string', async () => {
     await expect(gather([fromEffect(Effect.fail('nope'))])).rejects.toBe('nope');
+  });
+
+  test('a primitive first failure rejects as itself even when the Cause holds more', async () => {
+    const both = Effect.zip(Effect.fail('a'), Effect.fail('b'), { concurrent: true });
+    await expect(Promise.resolve(fromEffect(both)({} as never))).rejects.toBe('a');
+    const cause = Cause.parallel(Cause.fail('a'), Cause.die(new Error('bug')));
+    await expect(gather([fromEffect(Effect.failCause(cause))])).rejects.toBe('a');
   });
 
   test('keeps every failure of a parallel Cause: the first is raised, the rest attached', async () => {

@@ -31,9 +31,9 @@ const causes = new WeakMap<object, Cause.Cause<unknown>>();
  *
  * - **Success**: the task resolves with the effect's value.
  * - **Failure** (`Effect.fail(e)`): the task rejects with `e` itself, so `instanceof` and
- *   `_tag` checks work as usual. Further failures and defects in the same `Cause` are
- *   attached to `e` (`suppressedErrors(e)`), and {@link effectCause}`(e)` returns the whole
- *   `Cause` (when `e` is an object).
+ *   `_tag` checks work as usual. When `e` is an object, further failures and defects in
+ *   the same `Cause` are attached to it (`suppressedErrors(e)`) and {@link effectCause}`(e)`
+ *   returns the whole `Cause`; a primitive `e` (`Effect.fail('a')`) is rejected as is.
  * - **Defect** (`Effect.die`, a throw in `Effect.sync`): the task rejects with an
  *   {@link EffectDefectError}, so a defect is never mistaken for a failure.
  * - **Cancellation**: when the task's signal aborts (its scope failed, timed out or was
@@ -41,7 +41,8 @@ const causes = new WeakMap<object, Cause.Cause<unknown>>();
  *   i.e. after every finalizer (`Effect.ensuring`, `acquireRelease`, scopes) has run, and
  *   then rejects with the signal's reason, so the scope sees a cancellation, not a
  *   failure. A finalizer that fails turns that into an {@link EffectDefectError}. An
- *   already aborted signal rejects at once without starting the effect.
+ *   already aborted signal rejects at once without starting the effect; an abort during
+ *   the fiber's first synchronous steps interrupts it as soon as `runFork` returns.
  * - **Interruption from the Effect side** (`Effect.interrupt`) while the task was not
  *   cancelled: an {@link EffectInterruptedError}.
  * - **Time**: when the task's clock is not `systemClock` (a `TestClock`, say), the fiber
@@ -102,7 +103,10 @@ export function fromEffect(
     const fiber = fork(program as Effect.Effect<unknown, unknown, never>);
     return new Promise<unknown>((resolve, reject) => {
       const onAbort = (): void => fiber.unsafeInterruptAsFork(fiber.id());
-      signal?.addEventListener('abort', onAbort, { once: true });
+      // runFork runs the fiber synchronously up to its first async boundary, so the
+      // signal may have aborted during `fork` itself: interrupt now in that case.
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
       fiber.addObserver((exit) => {
         signal?.removeEventListener('abort', onAbort);
         if (Exit.isSuccess(exit)) resolve(exit.value);
@@ -110,6 +114,10 @@ export function fromEffect(
       });
     });
   };
+}
+
+function isObject(value: unknown): value is object {
+  return (typeof value === 'object' && value !== null) || typeof value === 'function';
 }
 
 function isRuntime(value: unknown): boolean {
@@ -131,14 +139,15 @@ function rejectionOf(cause: Cause.Cause<unknown>, signal: AbortSignal | undefine
   if (failures.length > 0) primary = failures[0];
   else if (defects.length > 0) primary = new EffectDefectError(defects[0], cause);
   else primary = new EffectInterruptedError(cause);
+  // A primitive (`Effect.fail('a')`) has nowhere to keep the others: it is rejected as is,
+  // and the rest stays in the Cause (which a primitive cannot carry either).
+  if (!isObject(primary)) return primary;
   for (const failure of failures.slice(1)) primary = attachSuppressed(primary, failure);
   const firstDefect = failures.length > 0 ? 0 : 1;
   for (const defect of defects.slice(firstDefect)) {
     primary = attachSuppressed(primary, new EffectDefectError(defect, cause));
   }
-  if ((typeof primary === 'object' && primary !== null) || typeof primary === 'function') {
-    causes.set(primary, cause);
-  }
+  if (isObject(primary)) causes.set(primary, cause);
   return primary;
 }
 

@@ -148,6 +148,71 @@ describe('toEffect', () => {
     expect(failure.message).toBe('The weft task rejected: RangeError: no such page');
   });
 
+  test('a failing task spawned into the scope is the failure, not the cancellation it caused', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const original = new RangeError('child failed');
+    const exit = await Effect.runPromiseExit(
+      toEffect(
+        async ({ scope: s }) => {
+          s.spawn(async () => {
+            throw original;
+          });
+          await sleep(1000);
+          return 1;
+        },
+        { clock },
+      ),
+    );
+    const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none();
+    expect(Option.isSome(failure) && failure.value).toBeInstanceOf(TaskRejectedError);
+    expect(Option.getOrThrow(failure).cause).toBe(original);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('an error thrown by the task while it is cancelled is a defect next to the interruption', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const cleanup = new Error('cleanup failed');
+    const started = deferred();
+    const unhandled = await collectUnhandled(async () => {
+      const fiber = Effect.runFork(
+        toEffect(
+          async () => {
+            try {
+              started.resolve();
+              await sleep(Number.POSITIVE_INFINITY);
+            } finally {
+              // biome-ignore lint/correctness/noUnsafeFinally: the behaviour under test
+              throw cleanup;
+            }
+          },
+          { clock },
+        ),
+      );
+      await started.promise;
+      const exit = await Effect.runPromise(Fiber.interrupt(fiber));
+      expect(Exit.isInterrupted(exit)).toBe(true);
+      expect(Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)).toBe(false);
+      expect(Exit.isFailure(exit) && [...Cause.defects(exit.cause)]).toEqual([cleanup]);
+    });
+    expect(unhandled).toEqual([]);
+  });
+
+  test('a task that only rethrows its cancellation leaves a plain interruption', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const fiber = Effect.runFork(
+      toEffect(
+        async ({ signal }) => {
+          await sleep(Number.POSITIVE_INFINITY).catch(() => {});
+          throw signal.reason;
+        },
+        { clock },
+      ),
+    );
+    await sleep(1);
+    const exit = await Effect.runPromise(Fiber.interrupt(fiber));
+    expect(Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)).toBe(true);
+  });
+
   test('Effect.catchTag handles a rejection', async () => {
     const program = toEffect(() => Promise.reject(new Error('down'))).pipe(
       Effect.catchTag('TaskRejectedError', (err) =>
