@@ -18,8 +18,61 @@ let t: TestApp;
 let server: TestServer;
 const clients: HttpClient[] = [];
 
+/** Server-side events of the `/slow-status` route, in order: `start <i>`, `end <i>`. */
+const slowStatusEvents: string[] = [];
+const slowStatusOpen = new Set<string>();
+
 beforeAll(async () => {
   t = createTestApp();
+  // A `status` answer whose body comes in `chunks` pieces of `size` bytes 10 ms apart, then ends
+  // (or breaks, with `broken=1`, or never ends, with `stall=1`).
+  t.app.get('/slow-status', (c) => {
+    const i = c.req.query('i') ?? '';
+    const chunks = Number(c.req.query('chunks') ?? 3);
+    const size = Number(c.req.query('size') ?? 1024);
+    const broken = c.req.query('broken') === '1';
+    const stall = c.req.query('stall') === '1';
+    const signal = c.req.raw.signal;
+    slowStatusEvents.push(`start ${i}`);
+    slowStatusOpen.add(i);
+    let sent = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finish = (): void => {
+      if (timer !== undefined) clearTimeout(timer);
+      if (slowStatusOpen.delete(i)) slowStatusEvents.push(`end ${i}`);
+    };
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        return new Promise<void>((resolve) => {
+          const onAbort = (): void => {
+            finish();
+            resolve();
+          };
+          if (signal.aborted) return onAbort();
+          signal.addEventListener('abort', onAbort, { once: true });
+          timer = setTimeout(
+            () => {
+              signal.removeEventListener('abort', onAbort);
+              if (sent === chunks) {
+                if (broken) controller.error(new Error('connection broken on purpose'));
+                else if (!stall) controller.close();
+                if (!stall) finish();
+              } else {
+                sent++;
+                controller.enqueue(new TextEncoder().encode('z'.repeat(size)));
+              }
+              resolve();
+            },
+            sent === chunks && stall ? 60_000 : 10,
+          );
+        });
+      },
+      cancel() {
+        finish();
+      },
+    });
+    return new Response(body, { status: Number(c.req.query('status') ?? 404) });
+  });
   server = await serve(t.app.fetch);
 });
 
@@ -28,7 +81,7 @@ afterAll(async () => {
 });
 
 async function serverQuiet(): Promise<void> {
-  for (let i = 0; i < 200 && t.openStreams > 0; i++) {
+  for (let i = 0; i < 200 && (t.openStreams > 0 || slowStatusOpen.size > 0); i++) {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
@@ -41,6 +94,8 @@ afterEach(async () => {
     await http.close();
   }
   t.reset();
+  expect(slowStatusOpen.size).toBe(0);
+  slowStatusEvents.length = 0;
 });
 
 function weft(options: Parameters<typeof createClient>[0] = {}): HttpClient {
@@ -125,9 +180,13 @@ describe(`@weft/http/effect against a real server (${runtime})`, () => {
     const res = await run(PlatformClient.get(url('/status/404')), http);
     expect(res.status).toBe(404);
     expect(await Effect.runPromise(res.text)).toBe('status 404');
+    // An unread response holds its weft request until Effect aborts it: withScope does
+    // that when the scope closes (else garbage collection does).
     const exit = await runExit(
-      Effect.flatMap(PlatformClient.HttpClient, (client) =>
-        PlatformClient.filterStatusOk(client).get(url('/status/404')),
+      Effect.scoped(
+        Effect.flatMap(PlatformClient.HttpClient, (client) =>
+          PlatformClient.withScope(PlatformClient.filterStatusOk(client)).get(url('/status/404')),
+        ),
       ),
       http,
     );
@@ -151,6 +210,71 @@ describe(`@weft/http/effect against a real server (${runtime})`, () => {
     expect(res.status).toBe(500);
     expect(t.hits('/error-page')).toBe(2);
     expect((await Effect.runPromise(res.text)).length).toBe(5000);
+  });
+
+  test("a non-2xx body is read under weft's per-attempt timeout", async () => {
+    const http = weft({ retry: false, timeout: 200 });
+    const exit = await runExit(
+      Effect.flatMap(PlatformClient.get(url('/slow-status?status=404&stall=1')), (res) =>
+        Effect.map(res.text, () => res.status),
+      ),
+      http,
+    );
+    const error = Exit.isFailure(exit)
+      ? Option.getOrUndefined(Cause.failureOption(exit.cause))
+      : undefined;
+    expect(error).toBeInstanceOf(ClientError.ResponseError);
+    expect((error as ClientError.ResponseError).reason).toBe('Decode');
+    expect((error as ClientError.ResponseError).cause).toBeInstanceOf(TimeoutError);
+    expect(http.active).toBe(0);
+  });
+
+  test('a non-2xx body that breaks is a ResponseError whose cause is a NetworkError', async () => {
+    const http = weft({ retry: false });
+    const exit = await runExit(
+      Effect.flatMap(
+        PlatformClient.get(url('/slow-status?status=404&broken=1')),
+        (res) => res.text,
+      ),
+      http,
+    );
+    const error = Exit.isFailure(exit)
+      ? Option.getOrUndefined(Cause.failureOption(exit.cause))
+      : undefined;
+    expect(error).toBeInstanceOf(ClientError.ResponseError);
+    expect((error as ClientError.ResponseError).reason).toBe('Decode');
+    expect((error as ClientError.ResponseError).cause).toBeInstanceOf(NetworkError);
+  });
+
+  test("a non-2xx response holds the client's concurrency slot until its body is read", async () => {
+    const http = weft({ retry: false, concurrency: 1 });
+    const get = (i: string) =>
+      Effect.flatMap(PlatformClient.get(url(`/slow-status?status=404&size=40000&i=${i}`)), (res) =>
+        Effect.map(res.text, (text) => `${res.status} ${text.length}`),
+      );
+    const both = await run(Effect.all([get('a'), get('b')], { concurrency: 2 }), http);
+    // Bodies larger than the excerpt weft reads of an error response.
+    expect(both).toEqual(['404 120000', '404 120000']);
+    expect(slowStatusEvents).toEqual(['start a', 'end a', 'start b', 'end b']);
+  });
+
+  test('a retryable status with a Retry-After above maxRetryAfter is handed over with its excerpt', async () => {
+    const http = weft({ retry: { limit: 2, maxRetryAfter: 1000 } });
+    const res = await run(
+      PlatformClient.get(url('/flaky?key=ra&fail=5&status=503&retryAfter=3600')),
+      http,
+    );
+    expect(res.status).toBe(503);
+    expect(await Effect.runPromise(res.text)).toBe('try again (1)');
+    expect(t.hits('ra')).toBe(1);
+  });
+
+  test('a client made with throwHttpErrors: false retries no status, as in weft', async () => {
+    const http = weft({ throwHttpErrors: false, retry: { limit: 3, backoff: { initial: 0 } } });
+    const res = await run(PlatformClient.get(url('/flaky?key=nt&fail=2&status=503')), http);
+    expect(res.status).toBe(503);
+    expect(await Effect.runPromise(res.text)).toBe('try again (1)');
+    expect(t.hits('nt')).toBe(1);
   });
 
   test('a network failure is a RequestError with reason Transport and the NetworkError as cause', async () => {

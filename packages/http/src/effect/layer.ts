@@ -4,10 +4,11 @@ import * as ClientRequest from '@effect/platform/HttpClientRequest';
 import * as ClientResponse from '@effect/platform/HttpClientResponse';
 import { toEffect } from '@weft/core/effect';
 import { Effect, Layer, Stream } from 'effect';
-import { createClient, HttpClient } from '../client.ts';
+import { createClient, HttpClient, statusRetryPolicyOf } from '../client.ts';
 import { HttpError } from '../errors.ts';
+import { readExcerpt } from '../internal/body.ts';
 import { describe } from '../internal/validate.ts';
-import type { ClientOptions } from '../types.ts';
+import type { ClientOptions, RequestInfo } from '../types.ts';
 
 /**
  * An `@effect/platform` `HttpClient` that sends every request through the weft
@@ -17,7 +18,16 @@ import type { ClientOptions } from '../types.ts';
  * - **Any status is a response**, as with Effect's own clients (add
  *   `HttpClient.filterStatusOk` to fail on non-2xx). weft's retries still apply: a
  *   retryable status (503, 429…) is retried by `client`'s policy, and only the last
- *   response is handed over, with its whole body.
+ *   response is handed over, with its whole body, which is read like a 2xx body: under
+ *   the per-attempt timeout, holding `client`'s concurrency slot until it is read or
+ *   cancelled. One exception: when weft stops retrying before the last attempt (the wait
+ *   would pass `totalTimeout`, or `Retry-After` exceeds `maxRetryAfter`), that response is
+ *   already over, and it is handed over with the excerpt of its body weft kept (its
+ *   first 1,024 characters, `BODY_EXCERPT_LIMIT`).
+ * - **A response you never read** holds its weft request (and slot), as a fetch response
+ *   holds its connection, until Effect aborts it: when the scope closes under
+ *   `HttpClient.withScope`, else when it is garbage collected. With `filterStatusOk`,
+ *   read the body or use `withScope`.
  * - **Errors** are `HttpClientError`s: a request that fails before a response (a
  *   `NetworkError`, a `TimeoutError`, a `RedirectError`, a hook's error, a closed client)
  *   is a `RequestError` with reason `'Transport'` and the weft error as `cause`. A failure
@@ -41,6 +51,7 @@ import type { ClientOptions } from '../types.ts';
  * import { make } from '@weft/http/effect';
  * import { Effect } from 'effect';
  *
+ * // `await using` needs Node 24+, Bun or Deno; on Node 20 call `await http.close()` instead.
  * await using http = createClient({ retry: 3, timeout: 5000 });
  * const client = make(http);
  * const res = await Effect.runPromise(client.get('http://127.0.0.1:8080/todos/1'));
@@ -152,19 +163,6 @@ function send(
   body: BodyInit | undefined,
 ): Effect.Effect<ClientResponse.HttpClientResponse, ClientError.HttpClientError> {
   return Effect.suspend(() => {
-    // A copy of the latest non-2xx response: with weft's default `throwHttpErrors`, the
-    // client retries retryable statuses and then raises an HttpError whose body it has
-    // read for the excerpt. Effect wants that last response as a response, whole.
-    let lastError: Response | undefined;
-    const drop = (): void => {
-      lastError?.body?.cancel().catch(() => {});
-      lastError = undefined;
-    };
-    const keep = (response: Response): undefined => {
-      drop();
-      if (!response.ok) lastError = response.clone();
-      return undefined;
-    };
     const headers = new Headers();
     for (const [name, value] of Object.entries(request.headers)) {
       // fetch computes the length itself, as Effect's FetchHttpClient lets it.
@@ -176,30 +174,62 @@ function send(
         headers,
         body,
         signal,
-        hooks: { afterResponse: [keep] },
+        // Every final response, whatever its status, is handed over as weft's own response,
+        // so its body is read under weft's timeout and limits (the request stays open
+        // until the body is read or cancelled). Retryable statuses are still retried.
+        throwHttpErrors: false,
+        hooks: { afterResponse: [retryStatuses(client, request.method, body)] },
       }),
     ).pipe(
-      Effect.map((response) => {
-        drop();
-        return ClientResponse.fromWeb(request, response);
-      }),
+      Effect.map((response) => ClientResponse.fromWeb(request, response)),
       Effect.catchAll((failure) => {
         const error = failure.cause;
-        if (error instanceof HttpError && lastError !== undefined) {
-          const response = lastError;
-          lastError = undefined;
-          // Effect aborts `signal` when the response is dropped or its stream ends.
-          signal.addEventListener('abort', () => void response.body?.cancel().catch(() => {}), {
-            once: true,
-          });
-          return Effect.succeed(ClientResponse.fromWeb(request, response));
+        // weft gave up retrying a retryable status before its last attempt (the wait
+        // would pass the total deadline, or Retry-After exceeds maxRetryAfter): that
+        // response is over, and what is left of it is the excerpt weft read.
+        if (error instanceof HttpError) {
+          return Effect.succeed(
+            ClientResponse.fromWeb(
+              request,
+              new Response(error.bodyExcerpt, {
+                status: error.status,
+                statusText: error.statusText,
+                headers: error.response?.headers,
+              }),
+            ),
+          );
         }
-        drop();
         return Effect.fail(
           new ClientError.RequestError({ request, reason: 'Transport', cause: error }),
         );
       }),
-      Effect.onInterrupt(() => Effect.sync(drop)),
     );
   });
+}
+
+/**
+ * An `afterResponse` hook that makes weft retry a retryable status although the request
+ * does not throw on statuses: while `client`'s policy would retry the response (status,
+ * method, replayable body, attempts left), it raises the `HttpError` weft retries on
+ * (with `Retry-After`, backoff, `beforeRetry` hooks and the deadline as usual). The last
+ * response passes through. A client made with `throwHttpErrors: false` retries no status,
+ * as in weft.
+ */
+function retryStatuses(
+  client: HttpClient,
+  method: string,
+  body: BodyInit | undefined,
+): (response: Response, info: RequestInfo) => Promise<undefined> {
+  const policy = statusRetryPolicyOf(client);
+  const replayable = !(typeof ReadableStream !== 'undefined' && body instanceof ReadableStream);
+  if (policy === undefined || !policy.methods.has(method.toUpperCase()) || !replayable) {
+    return async () => undefined;
+  }
+  return async (response, info) => {
+    if (response.ok || !policy.statusCodes.has(response.status) || info.attempt >= policy.limit) {
+      return undefined;
+    }
+    const excerpt = await readExcerpt(response);
+    throw new HttpError(info, response.status, response.statusText, excerpt, response);
+  };
 }
