@@ -70,7 +70,14 @@ for (const p of packages) {
 const jsrRoot = mkdtempSync(join(tmpdir(), 'weft-jsr-'));
 writeFileSync(
   join(jsrRoot, 'deno.json'),
-  JSON.stringify({ workspace: packages.map((p) => `./${p}`) }),
+  JSON.stringify({ workspace: packages.map((p) => `./${p}`), nodeModulesDir: 'none' }),
+);
+// Resolution only (nothing of it is published): @effect/platform -> msgpackr ->
+// msgpackr-extract 3.0.7 lists platform addons that this machine's npm registry mirror
+// lacks (darwin-arm64 stops at 3.0.4); Deno resolves every platform's, so pin 3.0.4 here.
+writeFileSync(
+  join(jsrRoot, 'package.json'),
+  JSON.stringify({ private: true, overrides: { 'msgpackr-extract': '3.0.4' } }),
 );
 for (const p of packages) {
   const src = join(root, 'packages', p);
@@ -156,6 +163,49 @@ for (const [label, cmd, args] of runs) {
   const r = JSON.parse(line.slice(6));
   record(label, r.passed, r.failed + (code === 0 ? 0 : 1), r.failures);
   console.log(`smoke: ${label} ${r.label}: ${r.passed} passed, ${r.failed} failed`);
+}
+
+// The Effect subpaths: install `effect` (an optional peer the checks above ran without)
+// and use `@weft/core/effect` and `@weft/http/effect` from the packed tarballs on every
+// runtime.
+console.log('smoke: installing effect and @effect/platform for the Effect subpaths');
+cpSync(join(root, 'scripts', 'smoke', 'effect.mjs'), join(project, 'effect.mjs'));
+const effectInstall = await exec(
+  'npm',
+  [
+    'install',
+    '--no-audit',
+    '--no-fund',
+    '--loglevel=error',
+    'effect@3.22.4',
+    '@effect/platform@0.97.2',
+    ...tgzs,
+  ],
+  { cwd: project, quiet: true },
+);
+if (effectInstall.code !== 0) {
+  record('node24', 0, 1, [`npm install effect failed: ${plain(effectInstall.stdout)}`]);
+} else {
+  const effectRuns = [
+    ['node24', bin('node'), ['effect.mjs']],
+    ['bun', bin('bun'), ['effect.mjs']],
+    ['deno', bin('deno'), ['run', '-A', 'effect.mjs']],
+  ];
+  if (machineNode) effectRuns.unshift([machineLabel, machineNode, ['effect.mjs']]);
+  for (const [label, cmd, args] of effectRuns) {
+    const env = { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1' };
+    const { code, stdout } = await exec(cmd, args, { cwd: project, env, quiet: true });
+    const line = stdout.split('\n').find((l) => l.startsWith('SMOKE '));
+    if (!line) {
+      record(label, 0, 1, [
+        `${label} effect.mjs printed no result (exit ${code}): ${stdout.slice(-500)}`,
+      ]);
+      continue;
+    }
+    const r = JSON.parse(line.slice(6));
+    record(label, r.passed, r.failed + (code === 0 ? 0 : 1), r.failures);
+    console.log(`smoke: ${label} ${r.label}: ${r.passed} passed, ${r.failed} failed`);
+  }
 }
 rmSync(project, { recursive: true, force: true });
 

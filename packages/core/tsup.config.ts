@@ -1,7 +1,11 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // `effect/index` is the `@weft/core/effect` subpath: the only entry that imports `effect`
+  // (an optional peer). Code both entries share goes to a common chunk, so the two entries
+  // see one copy of weft's state (the task context, error classes).
+  entry: { index: 'src/index.ts', 'effect/index': 'src/effect/index.ts' },
+  external: [/^effect(\/|$)/],
   format: ['esm'],
   target: 'es2022',
   platform: 'neutral',

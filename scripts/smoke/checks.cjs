@@ -208,6 +208,41 @@ function checks({ core, http, dbSim }) {
         const leaks = warnings.filter((w) => w.name === 'MaxListenersExceededWarning');
         assert(leaks.length === 0, leaks.map(String).join('; '));
       },
+    'core, http: the root entries work without effect installed, and import none of it':
+      async () => {
+        // The fresh project has no `effect` (an optional peer): the checks above used the
+        // root entry without it. Walk the root entry's module graph in the packed dist.
+        const fs = require('node:fs');
+        const path = require('node:path');
+        // (Not require.resolve: pnpm's bin shims set NODE_PATH to the workspace store.)
+        const effectDir = path.join(process.cwd(), 'node_modules', 'effect');
+        assert(!fs.existsSync(effectDir), `effect is installed in ${effectDir}; expected absent`);
+        for (const name of ['@weft/core', '@weft/http']) {
+          const dist = path.dirname(require.resolve(name));
+          const seen = new Set();
+          const pending = [path.join(dist, 'index.js')];
+          while (pending.length > 0) {
+            const file = pending.pop();
+            if (seen.has(file)) continue;
+            seen.add(file);
+            const text = fs.readFileSync(file, 'utf8');
+            for (const [, spec] of text.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)) {
+              if (spec.startsWith('.')) pending.push(path.resolve(path.dirname(file), spec));
+              else assert(!/^(effect|@effect\/)/.test(spec), `${file} imports ${spec}`);
+            }
+          }
+          assert(seen.size >= 1, `no file of ${name} walked`);
+        }
+        // The subpath needs effect, and says so. (Skipped where NODE_PATH reaches a store
+        // that holds effect: pnpm's bin shims add one, and Bun honours it for imports.)
+        const reachable = (process.env.NODE_PATH || '')
+          .split(path.delimiter)
+          .some((dir) => dir && fs.existsSync(path.join(dir, 'effect')));
+        if (!reachable) {
+          const error = await rejects(import('@weft/core/effect'));
+          assert(/effect/.test(String(error && error.message)), String(error));
+        }
+      },
     'http: error family': async () => {
       const err = new http.HttpError(
         { method: 'get', url: 'http://127.0.0.1/x' },

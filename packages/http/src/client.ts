@@ -6,6 +6,7 @@ import {
   resolveRequest,
 } from './internal/config.ts';
 import { Operation, type Owner } from './internal/operation.ts';
+import type { RetryPolicy } from './internal/retry.ts';
 import { assertBoolean, assertCount, assertOptions, describe } from './internal/validate.ts';
 import { makeResponsePromise, type ResponsePromise } from './response-promise.ts';
 import type { ClientOptions, RequestOptions, StandardSchemaV1 } from './types.ts';
@@ -49,6 +50,18 @@ const GET_ALL_KEYS = ['concurrency', 'settle', 'as', 'schema'];
  * await http.post('/users', { json: { name: 'Ada' } });
  * ```
  */
+// Each client's status retry policy, for the package's own adapters (the Effect layer);
+// not exported by the package.
+const policies = new WeakMap<HttpClient, RetryPolicy | undefined>();
+
+/**
+ * The retry policy `client` applies to statuses (internal to the package): `undefined`
+ * when it does not retry statuses (`throwHttpErrors: false`).
+ */
+export function statusRetryPolicyOf(client: HttpClient): RetryPolicy | undefined {
+  return policies.get(client);
+}
+
 export class HttpClient implements AsyncDisposable {
   readonly #config: ClientConfig;
   readonly #owner: Owner;
@@ -58,6 +71,7 @@ export class HttpClient implements AsyncDisposable {
   constructor(options?: ClientOptions) {
     const config = resolveClient(options);
     this.#config = config;
+    policies.set(this, config.throwHttpErrors ? config.retry : undefined);
     const fetchFn = config.fetch;
     this.#owner = {
       // The global fetch is looked up per request, so a runtime's late polyfill still applies.

@@ -1,0 +1,235 @@
+import * as PlatformClient from '@effect/platform/HttpClient';
+import * as ClientError from '@effect/platform/HttpClientError';
+import * as ClientRequest from '@effect/platform/HttpClientRequest';
+import * as ClientResponse from '@effect/platform/HttpClientResponse';
+import { toEffect } from '@weft/core/effect';
+import { Effect, Layer, Stream } from 'effect';
+import { createClient, HttpClient, statusRetryPolicyOf } from '../client.ts';
+import { HttpError } from '../errors.ts';
+import { readExcerpt } from '../internal/body.ts';
+import { describe } from '../internal/validate.ts';
+import type { ClientOptions, RequestInfo } from '../types.ts';
+
+/**
+ * An `@effect/platform` `HttpClient` that sends every request through the weft
+ * {@link HttpClient} `client`, so Effect code gets weft's retries, limits, rate limiting,
+ * hooks and timeouts. The returned client does not own `client`: close it yourself.
+ *
+ * - **Any status is a response**, as with Effect's own clients (add
+ *   `HttpClient.filterStatusOk` to fail on non-2xx). weft's retries still apply: a
+ *   retryable status (503, 429…) is retried by `client`'s policy, and only the last
+ *   response is handed over, with its whole body, which is read like a 2xx body: under
+ *   the per-attempt timeout, holding `client`'s concurrency slot until it is read or
+ *   cancelled. One exception: when weft stops retrying before the last attempt (the wait
+ *   would pass `totalTimeout`, or `Retry-After` exceeds `maxRetryAfter`), that response is
+ *   already over, and it is handed over with the excerpt of its body weft kept (its
+ *   first 1,024 characters, `BODY_EXCERPT_LIMIT`).
+ * - **A response you never read** holds its weft request (and slot), as a fetch response
+ *   holds its connection, until Effect aborts it: when the scope closes under
+ *   `HttpClient.withScope`, else when it is garbage collected. With `filterStatusOk`,
+ *   read the body or use `withScope`.
+ * - **Errors** are `HttpClientError`s: a request that fails before a response (a
+ *   `NetworkError`, a `TimeoutError`, a `RedirectError`, a hook's error, a closed client)
+ *   is a `RequestError` with reason `'Transport'` and the weft error as `cause`. A failure
+ *   while reading the body (a timeout covers the body too) is Effect's `ResponseError`
+ *   with reason `'Decode'`, the weft error as `cause`.
+ * - **Interruption** (`Effect.timeout`, `Fiber.interrupt`) cancels the weft request and
+ *   completes once it has ended.
+ * - **Bodies** are read from the weft response: `response.stream` is an Effect `Stream`,
+ *   and ending it early (`Stream.take`, an interruption) cancels the weft body, which
+ *   frees the connection and `client`'s slot.
+ * - **Time**: timeouts and retry waits use `client`'s clock; without one, the weft clock
+ *   behind the fiber when it runs under `fromEffect` with a `TestClock`, else real time.
+ *
+ * Relative URLs need a `baseUrl` known to Effect (`HttpClientRequest.prependUrl`), or
+ * {@link layer} with options that hold `baseUrl`.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient } from '@effect/platform';
+ * import { createClient } from '@weft/http';
+ * import { make } from '@weft/http/effect';
+ * import { Effect } from 'effect';
+ *
+ * // `await using` needs Node 24+, Bun or Deno; on Node 20 call `await http.close()` instead.
+ * await using http = createClient({ retry: 3, timeout: 5000 });
+ * const client = make(http);
+ * const res = await Effect.runPromise(client.get('http://127.0.0.1:8080/todos/1'));
+ * console.log(res.status);
+ * ```
+ */
+export function make(client: HttpClient): PlatformClient.HttpClient {
+  if (!(client instanceof HttpClient)) {
+    throw new TypeError(
+      `Expected \`client\` to be a weft HttpClient (createClient()), got ${describe(client)}`,
+    );
+  }
+  return PlatformClient.make((request, url, signal) =>
+    Effect.flatMap(bodyOf(request), (body) => send(client, request, url, signal, body)),
+  );
+}
+
+/**
+ * A `Layer` that provides `@effect/platform`'s `HttpClient.HttpClient` backed by a weft
+ * client (see {@link make} for what requests do).
+ *
+ * - `layer(client)`: uses that client; the layer does not close it.
+ * - `layer(options)`: creates a client with {@link createClient}`(options)` when the layer
+ *   is built and closes it (cancelling the requests still in flight and waiting for them)
+ *   when the layer is released. Relative request URLs resolve against `options.baseUrl`,
+ *   as in weft. Invalid options throw a `TypeError`/`RangeError` here, at once.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient, HttpClientResponse } from '@effect/platform';
+ * import { layer } from '@weft/http/effect';
+ * import { Effect } from 'effect';
+ *
+ * const program = Effect.gen(function* () {
+ *   const client = (yield* HttpClient.HttpClient).pipe(HttpClient.filterStatusOk);
+ *   const res = yield* client.get('/todos/1');
+ *   return yield* res.json;
+ * });
+ * const todo = await Effect.runPromise(
+ *   program.pipe(
+ *     Effect.scoped,
+ *     Effect.provide(layer({ baseUrl: 'http://127.0.0.1:8080', retry: 3, concurrency: 8 })),
+ *   ),
+ * );
+ * ```
+ */
+export function layer(
+  clientOrOptions?: HttpClient | ClientOptions,
+): Layer.Layer<PlatformClient.HttpClient> {
+  if (clientOrOptions instanceof HttpClient) {
+    return Layer.succeed(PlatformClient.HttpClient, make(clientOrOptions));
+  }
+  const options = clientOrOptions;
+  // Validates the options now (a client holds nothing until it sends a request).
+  createClient(options);
+  const baseUrl = options?.baseUrl;
+  return Layer.scoped(
+    PlatformClient.HttpClient,
+    Effect.map(
+      Effect.acquireRelease(
+        Effect.sync(() => createClient(options)),
+        (client) => Effect.promise(() => client.close()),
+      ),
+      (client) => {
+        const platform = make(client);
+        return baseUrl === undefined
+          ? platform
+          : PlatformClient.mapRequestInput(platform, (request) => resolveAgainst(request, baseUrl));
+      },
+    ),
+  );
+}
+
+const SCHEME = /^[a-z][a-z\d+\-.]*:/i;
+
+/** A relative request URL resolved the way weft resolves it against `baseUrl`. */
+function resolveAgainst(
+  request: ClientRequest.HttpClientRequest,
+  baseUrl: string | URL,
+): ClientRequest.HttpClientRequest {
+  if (SCHEME.test(request.url)) return request;
+  const base = new URL(String(baseUrl));
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  return ClientRequest.setUrl(request, new URL(request.url.replace(/^\/+/, ''), base));
+}
+
+/** The request body as `fetch` takes it. */
+function bodyOf(request: ClientRequest.HttpClientRequest): Effect.Effect<BodyInit | undefined> {
+  const body = request.body;
+  switch (body._tag) {
+    case 'Raw':
+      return Effect.succeed(body.body as BodyInit);
+    case 'Uint8Array':
+      return Effect.succeed(body.body as BodyInit);
+    case 'FormData':
+      return Effect.succeed(body.formData);
+    case 'Stream':
+      return Stream.toReadableStreamEffect(body.stream) as Effect.Effect<BodyInit>;
+    default:
+      return Effect.succeed(undefined);
+  }
+}
+
+function send(
+  client: HttpClient,
+  request: ClientRequest.HttpClientRequest,
+  url: URL,
+  signal: AbortSignal,
+  body: BodyInit | undefined,
+): Effect.Effect<ClientResponse.HttpClientResponse, ClientError.HttpClientError> {
+  return Effect.suspend(() => {
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(request.headers)) {
+      // fetch computes the length itself, as Effect's FetchHttpClient lets it.
+      if (name !== 'content-length') headers.set(name, value);
+    }
+    return toEffect(() =>
+      client.request(url, {
+        method: request.method,
+        headers,
+        body,
+        signal,
+        // Every final response, whatever its status, is handed over as weft's own response,
+        // so its body is read under weft's timeout and limits (the request stays open
+        // until the body is read or cancelled). Retryable statuses are still retried.
+        throwHttpErrors: false,
+        hooks: { afterResponse: [retryStatuses(client, request.method, body)] },
+      }),
+    ).pipe(
+      Effect.map((response) => ClientResponse.fromWeb(request, response)),
+      Effect.catchAll((failure) => {
+        const error = failure.cause;
+        // weft gave up retrying a retryable status before its last attempt (the wait
+        // would pass the total deadline, or Retry-After exceeds maxRetryAfter): that
+        // response is over, and what is left of it is the excerpt weft read.
+        if (error instanceof HttpError) {
+          return Effect.succeed(
+            ClientResponse.fromWeb(
+              request,
+              new Response(error.bodyExcerpt, {
+                status: error.status,
+                statusText: error.statusText,
+                headers: error.response?.headers,
+              }),
+            ),
+          );
+        }
+        return Effect.fail(
+          new ClientError.RequestError({ request, reason: 'Transport', cause: error }),
+        );
+      }),
+    );
+  });
+}
+
+/**
+ * An `afterResponse` hook that makes weft retry a retryable status although the request
+ * does not throw on statuses: while `client`'s policy would retry the response (status,
+ * method, replayable body, attempts left), it raises the `HttpError` weft retries on
+ * (with `Retry-After`, backoff, `beforeRetry` hooks and the deadline as usual). The last
+ * response passes through. A client made with `throwHttpErrors: false` retries no status,
+ * as in weft.
+ */
+function retryStatuses(
+  client: HttpClient,
+  method: string,
+  body: BodyInit | undefined,
+): (response: Response, info: RequestInfo) => Promise<undefined> {
+  const policy = statusRetryPolicyOf(client);
+  const replayable = !(typeof ReadableStream !== 'undefined' && body instanceof ReadableStream);
+  if (policy === undefined || !policy.methods.has(method.toUpperCase()) || !replayable) {
+    return async () => undefined;
+  }
+  return async (response, info) => {
+    if (response.ok || !policy.statusCodes.has(response.status) || info.attempt >= policy.limit) {
+      return undefined;
+    }
+    const excerpt = await readExcerpt(response);
+    throw new HttpError(info, response.status, response.statusText, excerpt, response);
+  };
+}
