@@ -50,3 +50,10 @@ export {
   retry,
 } from './retry.ts';
 export { type AcquireOptions, Mutex, type Permit, Semaphore } from './semaphore.ts';
+export {
+  runInWorker,
+  WorkerError,
+  WorkerPool,
+  type WorkerPoolOptions,
+  type WorkerRunOptions,
+} from './worker.ts';
