@@ -57,3 +57,9 @@ export {
   type WorkerPoolOptions,
   type WorkerRunOptions,
 } from './worker.ts';
+export {
+  type EventLoopBlock,
+  type EventLoopMonitor,
+  type EventLoopMonitorOptions,
+  monitorEventLoop,
+} from './diagnostics/event-loop.ts';
