@@ -63,3 +63,14 @@ export {
   type EventLoopMonitorOptions,
   monitorEventLoop,
 } from './diagnostics/event-loop.ts';
+export {
+  type RenderTimelineOptions,
+  renderGantt,
+  renderTimelineSvg,
+  type TimelineSpan,
+} from './diagnostics/timeline.ts';
+export {
+  type FormatTaskTreeOptions,
+  formatTaskTree,
+  type TaskTreeNode,
+} from './diagnostics/tree.ts';

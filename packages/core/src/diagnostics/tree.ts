@@ -1,0 +1,96 @@
+import { assertOptions, describe } from '../internal/validate.ts';
+import { formatDuration } from './format.ts';
+
+/**
+ * One node of a task tree snapshot (see `Scope.tree()`): a scope or a task, with its
+ * children. Plain data: it can be logged, serialized to JSON, or compared in a test.
+ */
+export interface TaskTreeNode {
+  readonly kind: 'scope' | 'task';
+  /** A process-unique number (tasks and scopes each have their own sequence). */
+  readonly id: number;
+  /** The name given, else the function's name for a task, `'scope'` for a scope. */
+  readonly name: string;
+  /**
+   * `running` until it settles; then a task is `fulfilled`, `rejected` or `cancelled`
+   * and a scope `closed`.
+   */
+  readonly state: 'running' | 'fulfilled' | 'rejected' | 'cancelled' | 'closed';
+  /** How long ago it started, in ms of its clock, when the snapshot was taken. */
+  readonly age: number;
+  /** Time left until its effective deadline, in ms (negative once passed); absent when none. */
+  readonly deadline?: number;
+  /**
+   * For a node still running after its signal aborted: how long ago that happened, in ms.
+   * A large value is a cancellation nobody honours.
+   */
+  readonly cancelledFor?: number;
+  readonly children: readonly TaskTreeNode[];
+}
+
+/** Options of {@link formatTaskTree}. */
+export interface FormatTaskTreeOptions {
+  /**
+   * Leave out settled tasks and closed scopes.
+   * @default false
+   */
+  runningOnly?: boolean;
+}
+
+function line(node: TaskTreeNode): string {
+  const parts = [`${node.name} (${node.kind} #${node.id})`];
+  if (node.cancelledFor !== undefined && node.state === 'running') {
+    parts.push(`cancelling for ${formatDuration(node.cancelledFor)}`);
+  } else {
+    parts.push(node.state);
+  }
+  parts.push(`age ${formatDuration(node.age)}`);
+  if (node.deadline !== undefined) {
+    parts.push(
+      node.deadline >= 0
+        ? `deadline in ${formatDuration(node.deadline)}`
+        : `deadline passed ${formatDuration(-node.deadline)} ago`,
+    );
+  }
+  return parts.join(' · ');
+}
+
+/**
+ * Formats a task tree snapshot as text, one node per line, the way
+ * `python -m asyncio pstree` does: name, kind and id, state (or how long it has been
+ * cancelling), age, and the time left to its deadline.
+ *
+ * @example
+ * ```ts
+ * import { formatTaskTree, scope, sleep } from '@weft/core';
+ *
+ * await scope(async (s) => {
+ *   s.spawn(function download() { return sleep(100); });
+ *   console.log(formatTaskTree(s.tree()));
+ *   // scope (scope #4) · running · age 0.0 ms
+ *   // └── download (task #9) · running · age 0.0 ms
+ * });
+ * ```
+ */
+export function formatTaskTree(tree: TaskTreeNode, options: FormatTaskTreeOptions = {}): string {
+  if (typeof tree !== 'object' || tree === null || !Array.isArray(tree.children)) {
+    throw new TypeError(
+      `Expected \`tree\` to be a TaskTreeNode (from scope.tree()), got ${describe(tree)}`,
+    );
+  }
+  assertOptions('options', options, ['runningOnly']);
+  const runningOnly = options.runningOnly === true;
+  const out: string[] = [line(tree)];
+  const walk = (node: TaskTreeNode, prefix: string): void => {
+    const children = runningOnly
+      ? node.children.filter((c) => c.state === 'running')
+      : node.children;
+    children.forEach((child, i) => {
+      const last = i === children.length - 1;
+      out.push(`${prefix}${last ? '└── ' : '├── '}${line(child)}`);
+      walk(child, `${prefix}${last ? '    ' : '│   '}`);
+    });
+  };
+  walk(tree, '');
+  return out.join('\n');
+}
