@@ -1,5 +1,5 @@
-import { type Clock, systemClock } from './clock.ts';
-import { currentContext } from './internal/context.ts';
+import type { Clock } from './clock.ts';
+import { joinSignals, resolveCaller } from './internal/context.ts';
 import { assertClock, assertOptions, assertSignal } from './internal/validate.ts';
 
 /** What a caller passes to {@link callerContext}: the usual `signal` and `clock` options. */
@@ -33,13 +33,13 @@ export interface CallerContext extends Disposable {
   readonly inTask: boolean;
 }
 
-const NO_DEADLINE = Number.POSITIVE_INFINITY;
-
 /**
  * Works out the caller's effective `signal`, `clock` and `deadline`: inside a weft task
  * the task's signal and deadline apply without being passed, and an explicit `signal`
  * adds to them (as in Trio, only `shield` escapes the enclosing cancellation). Outside any
- * task it is just the options. Throws a `TypeError` for an invalid option.
+ * task it is just the options. Throws a `TypeError` for an invalid `signal` or `clock`;
+ * other keys are ignored, so a library can pass its own options object as is. A task or
+ * scope that has settled counts as no task (callbacks it left behind run outside it).
  *
  * The returned context holds listeners while both a task signal and an explicit signal
  * are in play; dispose it (`using ctx = callerContext(options)`) when the operation ends.
@@ -55,74 +55,33 @@ const NO_DEADLINE = Number.POSITIVE_INFINITY;
  * ```
  */
 export function callerContext(options?: CallerOptions): CallerContext {
+  // Other keys are allowed: a library passes its own options object (`{ signal, clock,
+  // headers, … }`), whose other keys it checks itself.
   assertOptions('options', options);
-  const explicit = options?.signal;
-  assertSignal('options.signal', explicit);
+  assertSignal('options.signal', options?.signal);
   assertClock('options.clock', options?.clock);
-  const task = currentContext();
-  const clock = options?.clock ?? task?.clock ?? systemClock;
-  const deadline = task !== undefined && task.clock === clock ? task.scope.deadline : NO_DEADLINE;
-  const inner = task?.signal;
-  if (explicit === undefined || inner === undefined || explicit === inner) {
-    return new Context(explicit ?? inner, clock, deadline, task !== undefined, undefined);
-  }
-  return new Context(undefined, clock, deadline, true, [inner, explicit]);
+  const caller = resolveCaller(options?.signal, options?.clock);
+  return new Context(caller.signals, caller.clock, caller.deadline, caller.ctx !== undefined);
 }
 
 class Context implements CallerContext {
+  readonly signal: AbortSignal | undefined;
   readonly clock: Clock;
   readonly deadline: number;
   readonly inTask: boolean;
-  readonly #signal: AbortSignal | undefined;
-  // When two signals are joined: the sources and the listener to remove on dispose.
-  #sources: AbortSignal[] | undefined;
-  #onAbort: (() => void) | undefined;
+  // Removes the listeners that join the task's signal and the explicit one, if both.
+  readonly #dispose: () => void;
 
-  constructor(
-    signal: AbortSignal | undefined,
-    clock: Clock,
-    deadline: number,
-    inTask: boolean,
-    sources: AbortSignal[] | undefined,
-  ) {
+  constructor(signals: readonly AbortSignal[], clock: Clock, deadline: number, inTask: boolean) {
+    const joined = joinSignals(signals);
+    this.signal = joined.signal;
+    this.#dispose = joined.dispose;
     this.clock = clock;
     this.deadline = deadline;
     this.inTask = inTask;
-    if (sources === undefined) {
-      this.#signal = signal;
-      return;
-    }
-    const controller = new AbortController();
-    this.#signal = controller.signal;
-    const first = sources.find((s) => s.aborted);
-    if (first !== undefined) {
-      controller.abort(first.reason);
-      return;
-    }
-    this.#sources = sources;
-    this.#onAbort = () => {
-      const source = sources.find((s) => s.aborted);
-      this.#detach();
-      controller.abort(source?.reason);
-    };
-    for (const source of sources) {
-      source.addEventListener('abort', this.#onAbort, { once: true });
-    }
-  }
-
-  get signal(): AbortSignal | undefined {
-    return this.#signal;
-  }
-
-  #detach(): void {
-    const onAbort = this.#onAbort;
-    if (this.#sources === undefined || onAbort === undefined) return;
-    for (const source of this.#sources) source.removeEventListener('abort', onAbort);
-    this.#sources = undefined;
-    this.#onAbort = undefined;
   }
 
   [Symbol.dispose](): void {
-    this.#detach();
+    this.#dispose();
   }
 }

@@ -204,3 +204,45 @@ export function suppressedErrors(error: unknown): readonly unknown[] {
   }
   return [];
 }
+
+/**
+ * weft's one internal unwrap rule for helpers that run a single piece of work (`timeout`,
+ * `deadline`, `moveOnAfter`, `shield`, `run`): a `TaskGroupError` holding exactly one
+ * error becomes that error (one level only: a group the work itself threw stays intact);
+ * anything else comes back unchanged. Not exported from the package.
+ */
+export function unwrapSingle(err: unknown): unknown {
+  return err instanceof TaskGroupError && err.errors.length === 1 ? err.errors[0] : err;
+}
+
+/**
+ * The rule of `gather` and `map` (asyncio.gather): a `TaskGroupError` becomes its first
+ * error, with the later ones attached to it (`suppressedErrors`), never dropped; anything
+ * else comes back unchanged. Not exported from the package.
+ */
+export function firstError(err: unknown): unknown {
+  if (!(err instanceof TaskGroupError)) return err;
+  let first = err.errors[0];
+  for (let i = 1; i < err.errors.length; i++) first = attachSuppressed(first, err.errors[i]);
+  return first;
+}
+
+// Cancellation reasons the program asked for itself (`task.cancel()`, `scope.cancel()`):
+// a rejection with one of them is never a failure of an enclosing scope (as in Trio,
+// where a cancel scope catches its own cancellation). Weak, so nothing is kept alive.
+const requested = new WeakSet<object>();
+
+/** Records `reason` as a cancellation the program requested and returns it. Internal. */
+export function markRequested(reason: unknown): unknown {
+  if ((typeof reason === 'object' && reason !== null) || typeof reason === 'function') {
+    requested.add(reason);
+  }
+  return reason;
+}
+
+/** Whether `error` is a cancellation reason the program requested. Internal. */
+export function isRequested(error: unknown): boolean {
+  return (typeof error === 'object' && error !== null) || typeof error === 'function'
+    ? requested.has(error)
+    : false;
+}

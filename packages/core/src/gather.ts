@@ -1,8 +1,15 @@
 import type { Clock } from './clock.ts';
-import { TaskGroupError } from './errors.ts';
-import { isThenable } from './internal/abortable.ts';
-import { resolveItem, toArray } from './internal/items.ts';
-import { assertCount, assertFunction, assertName, assertOptions } from './internal/validate.ts';
+import { firstError } from './errors.ts';
+import { abortable, isThenable } from './internal/abortable.ts';
+import { toArray } from './internal/items.ts';
+import { DONE, startPool } from './internal/pool.ts';
+import {
+  assertCount,
+  assertFunction,
+  assertName,
+  assertOptions,
+  rejectOnThrow,
+} from './internal/validate.ts';
 import { Scope, scopeInternals } from './scope.ts';
 import type { TaskContext, TaskFn, TaskSink } from './task.ts';
 
@@ -45,9 +52,11 @@ export type GatherInput =
   | readonly unknown[]
   | Record<PropertyKey, unknown>;
 
+const KNOWN = ['signal', 'timeout', 'concurrency', 'onProgress', 'clock', 'name'] as const;
+
 function validate(items: unknown, options: GatherOptions | undefined): unknown[] {
   const list = toArray('items', items);
-  assertOptions('options', options);
+  assertOptions('options', options, KNOWN);
   if (options !== undefined) {
     if (options.concurrency !== undefined) assertCount('options.concurrency', options.concurrency);
     if (options.onProgress !== undefined) assertFunction('options.onProgress', options.onProgress);
@@ -73,44 +82,60 @@ function collect(
     name: options?.name ?? name,
   });
   const body = (scope: Scope): void => {
-    if (concurrency >= total && onProgress === undefined) {
-      // One task per task function or promise; plain values go straight to the results.
-      const sink: TaskSink = { results, contained };
-      for (let i = 0; i < total; i++) {
-        const item = list[i];
-        if (typeof item === 'function')
-          scopeInternals.spawn(scope, item as TaskFn<unknown>, undefined, sink, i);
-        else if (isThenable(item)) {
-          scopeInternals.spawn(scope, (ctx) => resolveItem(item, ctx), 'promise', sink, i);
-        } else results[i] = contained ? { status: 'fulfilled', value: item } : item;
-      }
-      return;
-    }
-    // Limited concurrency: a few workers pull items in order.
-    let next = 0;
     let completed = 0;
-    const worker = async (ctx: TaskContext): Promise<void> => {
-      while (next < total && !ctx.signal.aborted) {
-        const i = next++;
-        try {
-          const value = await resolveItem(list[i], ctx);
-          results[i] = contained ? { status: 'fulfilled', value } : value;
-        } catch (reason) {
-          if (!contained || ctx.signal.aborted) throw reason;
-          results[i] = { status: 'rejected', reason };
-        }
-        onProgress?.(++completed, total);
+    const progress = onProgress === undefined ? undefined : () => onProgress(++completed, total);
+    // Runs one item to its result slot, counting progress; in `settle` a failure is an entry.
+    const into = async (i: number, ctx: TaskContext, value: () => unknown): Promise<void> => {
+      try {
+        const v = await value();
+        results[i] = contained ? { status: 'fulfilled', value: v } : v;
+      } catch (reason) {
+        if (!contained || ctx.signal.aborted) throw reason;
+        results[i] = { status: 'rejected', reason };
       }
+      progress?.();
     };
-    const workers = Math.min(concurrency, total);
-    for (let w = 0; w < workers; w++) scopeInternals.spawn(scope, worker, `${name}-worker`);
+    const sink: TaskSink = { results, contained };
+    // Without a limit or progress, each task function is a task that writes its own slot.
+    const direct = concurrency >= total && progress === undefined;
+    let jobs: number[] | undefined;
+    for (let i = 0; i < total; i++) {
+      const item = list[i];
+      if (typeof item === 'function') {
+        if (direct) scopeInternals.spawn(scope, item as TaskFn<unknown>, undefined, sink, i);
+        else (jobs ??= []).push(i);
+      } else if (isThenable(item)) {
+        // A promise is already running: it is observed at once, whatever the concurrency,
+        // so its rejection is never unhandled, even after an earlier failure.
+        if (progress === undefined) {
+          scopeInternals.spawn(scope, (ctx) => abortable(item, ctx.signal), 'promise', sink, i);
+        } else {
+          scopeInternals.spawn(
+            scope,
+            (ctx) => into(i, ctx, () => abortable(item, ctx.signal)),
+            'promise',
+          );
+        }
+      } else {
+        results[i] = contained ? { status: 'fulfilled', value: item } : item;
+        progress?.();
+      }
+    }
+    if (jobs === undefined) return;
+    const queue = jobs;
+    let next = 0;
+    startPool<number>(scope, {
+      concurrency,
+      name,
+      next: () => (next < queue.length ? queue[next++]! : DONE),
+      work: (i, ctx) => into(i, ctx, () => (list[i] as TaskFn<unknown>)(ctx)),
+    });
   };
   return scopeInternals.runBody(s, body).then(
     () => results,
     (error: unknown) => {
       // gather rejects with the first failure itself, like asyncio.gather.
-      if (error instanceof TaskGroupError) throw error.errors[0];
-      throw error;
+      throw firstError(error);
     },
   );
 }
@@ -140,11 +165,7 @@ export function gather<const I extends readonly GatherInput[]>(
 ): Promise<{ -readonly [K in keyof I]: GatherValue<I[K]> }>;
 export function gather<T>(items: Iterable<GatherItem<T>>, options?: GatherOptions): Promise<T[]>;
 export function gather(items: Iterable<unknown>, options?: GatherOptions): Promise<unknown[]> {
-  try {
-    return collect(validate(items, options), options, false, 'gather');
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  return rejectOnThrow(() => collect(validate(items, options), options, false, 'gather'));
 }
 
 /**
@@ -170,9 +191,5 @@ export function settle<T>(
   options?: GatherOptions,
 ): Promise<PromiseSettledResult<T>[]>;
 export function settle(items: Iterable<unknown>, options?: GatherOptions): Promise<unknown[]> {
-  try {
-    return collect(validate(items, options), options, true, 'settle');
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  return rejectOnThrow(() => collect(validate(items, options), options, true, 'settle'));
 }

@@ -1,3 +1,4 @@
+export { type AsCompletedOptions, asCompleted } from './as-completed.ts';
 export { type CallerContext, type CallerOptions, callerContext } from './caller.ts';
 export { type Clock, systemClock } from './clock.ts';
 export {
@@ -21,12 +22,26 @@ export {
 export { type MapOptions, type Mapper, map, mapSettled } from './map.ts';
 export { any, type RaceOptions, race } from './race.ts';
 export { type RunOptions, run } from './run.ts';
-export { Scope, type ScopeOptions, scope } from './scope.ts';
+export { currentScope, currentTask } from './current.ts';
+export { Scope, type ScopeOptions, type ScopeState, scope } from './scope.ts';
 export { type ShieldOptions, shield } from './shield.ts';
 export { type SleepOptions, sleep } from './sleep.ts';
-export type { SpawnOptions, Task, TaskContext, TaskFn, TaskState } from './task.ts';
+export type {
+  SpawnOptions,
+  StartContext,
+  Task,
+  TaskContext,
+  TaskFn,
+  TaskState,
+} from './task.ts';
 export { TestClock, type TestClockOptions } from './test-clock.ts';
-export { deadline, moveOnAfter, type TimeoutOptions, timeout } from './timeout.ts';
+export {
+  deadline,
+  type MoveOnResult,
+  moveOnAfter,
+  type TimeoutOptions,
+  timeout,
+} from './timeout.ts';
 export { Barrier, BrokenBarrierError } from './barrier.ts';
 export { Condition } from './condition.ts';
 export { Event } from './event.ts';

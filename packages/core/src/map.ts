@@ -1,9 +1,17 @@
 import type { Clock } from './clock.ts';
-import { TaskGroupError } from './errors.ts';
+import { attachSuppressed, firstError, TaskGroupError } from './errors.ts';
+import { isThenable } from './internal/abortable.ts';
+import { DONE, startPool } from './internal/pool.ts';
 import { closeSource, openSource, serialPull } from './internal/source.ts';
-import { assertCount, assertFunction, assertName, assertOptions } from './internal/validate.ts';
+import {
+  assertCount,
+  assertFunction,
+  assertName,
+  assertOptions,
+  rejectOnThrow,
+} from './internal/validate.ts';
 import { Scope, scopeInternals } from './scope.ts';
-import type { TaskContext, TaskSink } from './task.ts';
+import type { TaskContext } from './task.ts';
 
 /** Options of {@link map} and {@link mapSettled}. */
 export interface MapOptions {
@@ -22,6 +30,8 @@ export interface MapOptions {
 /** The mapper of {@link map}: an item, the context of the task running it, its index. */
 export type Mapper<T, R> = (item: T, ctx: TaskContext, index: number) => R | PromiseLike<R>;
 
+const KNOWN = ['concurrency', 'signal', 'timeout', 'clock', 'name'] as const;
+
 function mapInto<T, R>(
   source: Iterable<T> | AsyncIterable<T>,
   fn: Mapper<T, R>,
@@ -31,82 +41,64 @@ function mapInto<T, R>(
 ): Promise<unknown[]> {
   const src = openSource('source', source);
   assertFunction('fn', fn);
-  assertOptions('options', options);
+  assertOptions('options', options, KNOWN);
   const concurrency = options?.concurrency ?? Number.POSITIVE_INFINITY;
   assertCount('options.concurrency', concurrency);
   assertName('options.name', options?.name);
 
   const results: unknown[] = [];
-  let finished = false;
   let index = 0;
   // Several workers share the source; an async one is pulled one call at a time.
-  const next = serialPull(src);
+  const pull = serialPull(src);
+  const next = (signal: AbortSignal): Job<T> | typeof DONE | Promise<Job<T> | typeof DONE> => {
+    const step = pull(signal);
+    return isThenable(step) ? step.then(toJob) : toJob(step);
+  };
+  const toJob = (step: IteratorResult<T>): Job<T> | typeof DONE => {
+    if (step.done) return DONE;
+    const i = index++;
+    results.length = index;
+    return { item: step.value, index: i };
+  };
+  const work = async (job: Job<T>, ctx: TaskContext): Promise<void> => {
+    try {
+      const value = await fn(job.item, ctx, job.index);
+      results[job.index] = contained ? { status: 'fulfilled', value } : value;
+    } catch (reason) {
+      if (!contained || ctx.signal.aborted) throw reason;
+      results[job.index] = { status: 'rejected', reason };
+    }
+  };
   const s = new Scope({
     signal: options?.signal,
     timeout: options?.timeout,
     clock: options?.clock,
     name: options?.name ?? name,
   });
-  const body = async (scope: Scope): Promise<void> => {
-    if (concurrency === Number.POSITIVE_INFINITY) {
-      // Unlimited: the body pulls and starts one task per item.
-      const sink: TaskSink = { results, contained };
-      for (;;) {
-        const step = await next(scope.signal);
-        if (step.done) break;
-        const i = index++;
-        const item = step.value;
-        results.length = index;
-        scopeInternals.spawn(
-          scope,
-          (ctx: TaskContext) => fn(item, ctx, i),
-          fn.name || 'map',
-          sink,
-          i,
-        );
-      }
-      finished = true;
-      return;
-    }
-    const worker = async (ctx: TaskContext): Promise<void> => {
-      while (!finished && !ctx.signal.aborted) {
-        const step = await next(ctx.signal);
-        if (step.done) {
-          finished = true;
-          return;
-        }
-        const i = index++;
-        results.length = index;
-        try {
-          const value = await fn(step.value, ctx, i);
-          results[i] = contained ? { status: 'fulfilled', value } : value;
-        } catch (reason) {
-          if (!contained || ctx.signal.aborted) throw reason;
-          results[i] = { status: 'rejected', reason };
-        }
-      }
-    };
-    for (let w = 0; w < concurrency; w++) scopeInternals.spawn(scope, worker, `${name}-worker`);
-  };
-  const close = async (): Promise<void> => {
-    finished = true;
-    await closeSource(src);
-  };
+  const body = (scope: Scope): void =>
+    startPool<Job<T>>(scope, { concurrency, name: fn.name || name, next, work });
   return scopeInternals.runBody(s, body).then(
     async () => {
-      await close();
+      await closeSource(src);
       return results;
     },
     async (error: unknown) => {
+      // The primary error wins (the first failure, or the scope's TimeoutError or
+      // cancellation); an error from closing the source is attached to it, never dropped.
+      const primary = contained && error instanceof TaskGroupError ? error : firstError(error);
       try {
-        await close();
+        await closeSource(src);
       } catch (closeError) {
-        if (!(error instanceof TaskGroupError)) throw closeError;
+        throw attachSuppressed(primary, closeError);
       }
-      if (error instanceof TaskGroupError) throw contained ? error : error.errors[0];
-      throw error;
+      throw primary;
     },
   );
+}
+
+interface Job<T> {
+  readonly item: T;
+  readonly index: number;
 }
 
 /**
@@ -130,11 +122,7 @@ export function map<T, R>(
   fn: Mapper<T, R>,
   options?: MapOptions,
 ): Promise<Awaited<R>[]> {
-  try {
-    return mapInto(source, fn, options, false, 'map') as Promise<Awaited<R>[]>;
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  return rejectOnThrow(() => mapInto(source, fn, options, false, 'map') as Promise<Awaited<R>[]>);
 }
 
 /**
@@ -154,11 +142,10 @@ export function mapSettled<T, R>(
   fn: Mapper<T, R>,
   options?: MapOptions,
 ): Promise<PromiseSettledResult<Awaited<R>>[]> {
-  try {
-    return mapInto(source, fn, options, true, 'mapSettled') as Promise<
-      PromiseSettledResult<Awaited<R>>[]
-    >;
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  return rejectOnThrow(
+    () =>
+      mapInto(source, fn, options, true, 'mapSettled') as Promise<
+        PromiseSettledResult<Awaited<R>>[]
+      >,
+  );
 }

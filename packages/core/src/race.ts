@@ -2,7 +2,7 @@ import type { Clock } from './clock.ts';
 import { CancelledError } from './errors.ts';
 import type { GatherInput, GatherItem, GatherValue } from './gather.ts';
 import { resolveItem, toArray } from './internal/items.ts';
-import { assertOptions } from './internal/validate.ts';
+import { assertName, assertOptions, rejectOnThrow } from './internal/validate.ts';
 import { Scope, scopeInternals } from './scope.ts';
 import type { TaskContext } from './task.ts';
 
@@ -16,13 +16,16 @@ export interface RaceOptions {
   name?: string;
 }
 
+const KNOWN = ['signal', 'clock', 'name'] as const;
+
 function contest(
   items: unknown,
   options: RaceOptions | undefined,
   mode: 'race' | 'any',
 ): Promise<unknown> {
   const list = toArray('items', items);
-  assertOptions('options', options);
+  assertOptions('options', options, KNOWN);
+  assertName('options.name', options?.name);
   if (list.length === 0) {
     if (mode === 'any') return Promise.reject(new AggregateError([], 'any() got no items'));
     throw new RangeError('Expected `items` to hold at least one item, got an empty iterable');
@@ -90,11 +93,7 @@ export function race<const I extends readonly GatherInput[]>(
 ): Promise<GatherValue<I[number]>>;
 export function race<T>(items: Iterable<GatherItem<T>>, options?: RaceOptions): Promise<T>;
 export function race(items: Iterable<unknown>, options?: RaceOptions): Promise<unknown> {
-  try {
-    return contest(items, options, 'race');
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  return rejectOnThrow(() => contest(items, options, 'race'));
 }
 
 /**
@@ -115,9 +114,5 @@ export function any<const I extends readonly GatherInput[]>(
 ): Promise<GatherValue<I[number]>>;
 export function any<T>(items: Iterable<GatherItem<T>>, options?: RaceOptions): Promise<T>;
 export function any(items: Iterable<unknown>, options?: RaceOptions): Promise<unknown> {
-  try {
-    return contest(items, options, 'any');
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  return rejectOnThrow(() => contest(items, options, 'any'));
 }

@@ -1,5 +1,5 @@
 import type { Clock } from './clock.ts';
-import { CancelledError, TaskGroupError } from './errors.ts';
+import { CancelledError, unwrapSingle } from './errors.ts';
 import { currentContext } from './internal/context.ts';
 
 function runMarker(): object | undefined {
@@ -25,6 +25,8 @@ import {
 } from './runtime/signals.ts';
 import { Scope, type ScopeOptions, scopeInternals } from './scope.ts';
 import type { TaskFn } from './task.ts';
+
+const KNOWN = ['signal', 'clock', 'timeout', 'name', 'handleSignals'] as const;
 
 /** Options of {@link run}. */
 export interface RunOptions {
@@ -69,7 +71,7 @@ export interface RunOptions {
  */
 export async function run<T>(main: TaskFn<T>, options?: RunOptions): Promise<T> {
   assertFunction('main', main);
-  assertOptions('options', options);
+  assertOptions('options', options, KNOWN);
   assertSignal('options.signal', options?.signal);
   assertClock('options.clock', options?.clock);
   if (options?.timeout !== undefined) assertDuration('options.timeout', options.timeout);
@@ -111,8 +113,7 @@ export async function run<T>(main: TaskFn<T>, options?: RunOptions): Promise<T> 
   try {
     return await scopeInternals.runBody(root, main, true);
   } catch (error) {
-    if (error instanceof TaskGroupError && error.errors.length === 1) throw error.errors[0];
-    throw error;
+    throw unwrapSingle(error);
   } finally {
     removeHandlers?.();
     if (received !== undefined) setExitCode(signalExitCode(received));

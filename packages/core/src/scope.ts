@@ -1,6 +1,19 @@
 import { type Clock, systemClock } from './clock.ts';
-import { CancelledError, isCancellation, TaskGroupError, TimeoutError } from './errors.ts';
-import { currentContext, runInContext } from './internal/context.ts';
+import {
+  CancelledError,
+  isCancellation,
+  isRequested,
+  markRequested,
+  TaskGroupError,
+  TimeoutError,
+} from './errors.ts';
+import {
+  type Caller,
+  nextId,
+  resolveCaller,
+  runInContext,
+  TaskContextImpl,
+} from './internal/context.ts';
 import { type Cancel, schedule } from './internal/schedule.ts';
 import { kDetached, kRootRun, NONE } from './internal/symbols.ts';
 import {
@@ -11,15 +24,18 @@ import {
   assertOptions,
   assertSignal,
   assertTime,
+  rejectOnThrow,
 } from './internal/validate.ts';
 import {
-  type SettledHook,
+  type ScopeLink,
   type SpawnOptions,
+  type StartContext,
+  type StartHook,
   type Task,
-  type TaskContext,
   type TaskFn,
   TaskImpl,
   type TaskSink,
+  type WatchedTask,
 } from './task.ts';
 
 /** What weft's own modules may do with a scope beyond its public API. */
@@ -61,12 +77,31 @@ export interface ScopeOptions {
   clock?: Clock;
 }
 
+/** `open` until the scope has settled (its body and every task); then `closed`. */
+export type ScopeState = 'open' | 'closed';
+
 /** Why a scope was cancelled; the first cause wins. */
 type Cause = 0 | 1 | 2 | 3 | 4;
 const Cause = { None: 0, Failure: 1, External: 2, Timeout: 3, Explicit: 4 } as const;
 
 const OPEN = 0;
 const CLOSED = 1;
+
+const KNOWN = ['signal', 'timeout', 'deadline', 'name', 'clock'] as const;
+const SPAWN_KNOWN = ['name'] as const;
+
+// Scopes that had a failure nobody collected yet (no `scope()` body, not disposed): when
+// one is garbage-collected, its errors are reported as an unhandled rejection instead of
+// vanishing (defect 16). Created on first need; `null` where the runtime has no
+// FinalizationRegistry.
+let unjoined: FinalizationRegistry<{ errors: unknown[]; name: string }> | null | undefined;
+
+function reportUnjoined(held: { errors: unknown[]; name: string }): void {
+  const error = new TaskGroupError(held.errors, held.name);
+  error.message = `${error.message} (the scope was never awaited: use \`await using\` or scope())`;
+  // Rejected on purpose and left unhandled: the way a runtime reports a lost error.
+  void Promise.reject(error);
+}
 
 /**
  * A nursery (asyncio's `TaskGroup`): the tasks spawned into it never outlive it.
@@ -77,12 +112,20 @@ const CLOSED = 1;
  *   order. Cancellations it caused itself are not failures.
  * - When the parent `signal` aborts, it cancels everything and rejects with the parent's
  *   reason; when its `timeout`/`deadline` passes, with a `TimeoutError`.
- * - `cancel()` stops every task; the scope then ends with the body's result if the body
- *   finished, else with the cancellation.
+ * - Inside a running task, the task's signal and deadline apply too: an explicit
+ *   `signal` adds to them, it never replaces them (only `shield` escapes).
+ * - `cancel()` is a cancellation the program asked for, never a failure (as in Trio):
+ *   the scope ends with the body's value if the body finished; if the body was cut short
+ *   it has no value and rejects with the `CancelledError`, which an enclosing scope never
+ *   counts as a failure (a task that ends with it is `cancelled`). `cancelledCaught` tells
+ *   whether the cancellation interrupted something.
  *
  * Use it through {@link scope}, or as `await using s = new Scope()`: leaving the block
- * waits for the tasks. A throw inside such a block does not cancel the tasks (a
- * disposer cannot see the error), so prefer `scope()` when the block can fail.
+ * waits for the tasks and throws their failures. A throw inside such a block does not
+ * cancel the tasks (a disposer cannot see the error), so prefer `scope()` when the block
+ * can fail. A `new Scope()` must be awaited (disposed): if one whose task failed is never
+ * disposed and is garbage-collected, its failures are reported as an unhandled rejection
+ * rather than lost.
  *
  * @example
  * ```ts
@@ -96,12 +139,19 @@ const CLOSED = 1;
  * ```
  */
 export class Scope implements AsyncDisposable {
+  /** A process-unique number, shared with task ids. */
+  readonly id: number = nextId();
   readonly #controller: AbortController = new AbortController();
   readonly #clock: Clock;
   readonly #deadline: number;
   readonly #name: string;
   readonly #run: object | undefined;
-  readonly #parentSignal: AbortSignal | undefined;
+  // Where the scope was opened: the enclosing scope and the task (if any) it ran in.
+  readonly #parent: Scope | undefined;
+  readonly #parentTask: Task<unknown> | undefined;
+  // The signals that cancel the scope from outside (the caller's task and/or an explicit
+  // signal), and the one listener it keeps on each until it closes.
+  readonly #parentSignals: readonly AbortSignal[];
   #onParentAbort: (() => void) | undefined;
   #cancelTimer: Cancel | undefined;
   #timeoutMs: number | undefined;
@@ -112,12 +162,27 @@ export class Scope implements AsyncDisposable {
   #external: unknown = NONE;
   #timeoutError: TimeoutError | undefined;
   #errors: unknown[] = [];
+  // Whether the scope's own cancel()/timeout interrupted the body or a task.
+  #caught = false;
+  // Whether someone collects the outcome (a scope() body, or dispose); see `unjoined`.
+  #collected = false;
   #joinResolve: (() => void) | undefined;
   #joined: Promise<void> | undefined;
-  readonly #settled: SettledHook = (failure) => {
-    this.#pending--;
-    if (failure !== NONE) this.#fail(failure);
-    if (this.#pending === 0 && this.#holds === 0) this.#joinResolve?.();
+  // Tasks that made their own signal: aborted by #cancel (no listener per task).
+  #watched: Set<WatchedTask> | undefined;
+  readonly #link: ScopeLink = {
+    settled: (failure, cancelled) => {
+      this.#pending--;
+      if (cancelled && this.#ownCause()) this.#caught = true;
+      if (failure !== NONE) this.#fail(failure);
+      if (this.#pending === 0 && this.#holds === 0) this.#joinResolve?.();
+    },
+    watch: (task) => {
+      (this.#watched ??= new Set()).add(task);
+    },
+    unwatch: (task) => {
+      this.#watched?.delete(task);
+    },
   };
 
   static {
@@ -131,7 +196,7 @@ export class Scope implements AsyncDisposable {
   }
 
   constructor(options: ScopeOptions = {}) {
-    assertOptions('options', options);
+    assertOptions('options', options, KNOWN);
     const { signal, timeout, deadline, name, clock } = options;
     assertSignal('options.signal', signal);
     if (timeout !== undefined) assertDuration('options.timeout', timeout);
@@ -141,28 +206,37 @@ export class Scope implements AsyncDisposable {
 
     const internal = options as { [kRootRun]?: object; [kDetached]?: boolean };
     const detached = internal[kDetached] === true;
-    const ctx = detached && internal[kRootRun] !== undefined ? undefined : currentContext();
+    const root = detached && internal[kRootRun] !== undefined;
+    // The one place that works out the caller's signal, clock and deadline.
+    const caller: Caller = resolveCaller(signal, clock);
+    const ctx = root ? undefined : caller.ctx;
     this.#name = name ?? 'scope';
-    this.#clock = clock ?? ctx?.clock ?? systemClock;
+    this.#clock = detached ? (clock ?? ctx?.clock ?? systemClock) : caller.clock;
     this.#run = internal[kRootRun] ?? (ctx === undefined ? undefined : ctx.scope.#run);
-    const parentSignal = detached ? signal : (signal ?? ctx?.signal);
-    this.#parentSignal = parentSignal;
-    const inherited =
-      ctx !== undefined && !detached && (signal === undefined || signal === ctx.signal)
-        ? ctx.scope.#deadline
-        : Number.POSITIVE_INFINITY;
+    this.#parent = ctx?.scope;
+    this.#parentTask = ctx?.task;
+    // Detached scopes (shield, run) escape the caller's cancellation and deadline.
+    const parentSignals = detached ? (signal === undefined ? [] : [signal]) : caller.signals;
+    this.#parentSignals = parentSignals;
+    const inherited = detached ? Number.POSITIVE_INFINITY : caller.deadline;
     let own = deadline ?? Number.POSITIVE_INFINITY;
     if (timeout !== undefined) own = Math.min(own, this.#clock.now() + timeout);
     this.#deadline = Math.min(own, inherited);
     this.#timeoutMs = timeout;
 
-    if (parentSignal !== undefined) {
-      if (parentSignal.aborted) {
-        this.#cancel(Cause.External, parentSignal.reason);
-        return;
+    const aborted = parentSignals.find((s) => s.aborted);
+    if (aborted !== undefined) {
+      this.#cancel(Cause.External, aborted.reason);
+      return;
+    }
+    if (parentSignals.length > 0) {
+      this.#onParentAbort = () => {
+        const source = parentSignals.find((s) => s.aborted);
+        if (source !== undefined) this.#cancel(Cause.External, source.reason);
+      };
+      for (const s of parentSignals) {
+        s.addEventListener('abort', this.#onParentAbort, { once: true });
       }
-      this.#onParentAbort = () => this.#cancel(Cause.External, parentSignal.reason);
-      parentSignal.addEventListener('abort', this.#onParentAbort, { once: true });
     }
     if (own < inherited && own !== Number.POSITIVE_INFINITY) {
       this.#cancelTimer = schedule(this.#clock, own - this.#clock.now(), () => this.#expire());
@@ -174,12 +248,32 @@ export class Scope implements AsyncDisposable {
     return this.#controller.signal;
   }
 
+  /** Where the scope and its tasks take time from. */
   get clock(): Clock {
     return this.#clock;
   }
 
+  /** The scope's name (`options.name`, default `'scope'`), for diagnostics and errors. */
   get name(): string {
     return this.#name;
+  }
+
+  /** `open` until the body and every task have settled; then `closed`. */
+  get state(): ScopeState {
+    return this.#state === CLOSED ? 'closed' : 'open';
+  }
+
+  /**
+   * The scope this one was opened in (the scope of the task or body that created it), or
+   * `undefined` for a scope opened outside any task (a root).
+   */
+  get parent(): Scope | undefined {
+    return this.#parent;
+  }
+
+  /** The task that opened this scope, or `undefined` (opened in a body or outside). */
+  get parentTask(): Task<unknown> | undefined {
+    return this.#parentTask;
   }
 
   /** The effective deadline on `clock`: the earliest of its own and every enclosing one. */
@@ -203,28 +297,108 @@ export class Scope implements AsyncDisposable {
   }
 
   /**
+   * Whether the scope's own `cancel()`, `timeout` or `deadline` interrupted its body or
+   * one of its tasks (Trio's `cancelled_caught`): `false` when it was never cancelled, or
+   * when everything had finished anyway.
+   */
+  get cancelledCaught(): boolean {
+    return this.#caught;
+  }
+
+  /**
    * Starts `fn` as a task of this scope and returns its {@link Task}. The task starts at
-   * once (its synchronous part runs before `spawn` returns).
+   * once (its synchronous part runs before `spawn` returns). Throws a `TypeError` when
+   * the scope has closed.
    */
   spawn<T>(fn: TaskFn<T>, options?: SpawnOptions): Task<T> {
     assertFunction('fn', fn);
     if (options !== undefined) {
-      assertOptions('options', options);
+      assertOptions('options', options, SPAWN_KNOWN);
       assertName('options.name', options.name);
     }
     return this.#spawn(fn, options?.name);
   }
 
-  /** Cancels every task of the scope (and the body, through `signal`). */
+  /**
+   * Starts `fn` as a task of this scope and resolves once it calls `ctx.started(value)`,
+   * with that value (Trio's `nursery.start`): how a server task says "I am listening"
+   * before its caller goes on. The task then keeps running in this scope.
+   *
+   * - If the task fails before `started()`, `start` rejects with its error, and the scope
+   *   does not see that failure (the caller handles it).
+   * - If it returns before `started()`, `start` rejects with an `Error` saying so.
+   * - If the caller of `start` (the task it runs in) or this scope is cancelled before
+   *   `started()`, the task is cancelled and `start` rejects with the cancellation.
+   * - A `TypeError` (as a rejection) when the scope has closed.
+   *
+   * @example
+   * ```ts
+   * import { scope, type StartContext } from '@weft/core';
+   *
+   * await scope(async (s) => {
+   *   const port = await s.start(async (ctx: StartContext<number>) => {
+   *     ctx.started(8080); // after listen()
+   *     await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+   *   });
+   *   console.log(port); // 8080
+   *   s.cancel();
+   * });
+   * ```
+   */
+  start<V = undefined>(fn: (ctx: StartContext<V>) => unknown, options?: SpawnOptions): Promise<V> {
+    return rejectOnThrow(() => {
+      assertFunction('fn', fn);
+      if (options !== undefined) {
+        assertOptions('options', options, SPAWN_KNOWN);
+        assertName('options.name', options.name);
+      }
+      // Until started, the task also answers to its caller's cancellation (Trio).
+      const caller = resolveCaller(undefined, undefined).signals;
+      return new Promise<V>((resolve, reject) => {
+        // Added only after `task` is set below.
+        const onCallerAbort = (): void => {
+          task.cancelWith(caller.find((c) => c.aborted)?.reason);
+        };
+        const detach = (): void => {
+          for (const c of caller) c.removeEventListener('abort', onCallerAbort);
+        };
+        const hook: StartHook = {
+          done: false,
+          resolve: (value) => {
+            detach();
+            resolve(value as V);
+          },
+          reject: (error) => {
+            detach();
+            reject(error);
+          },
+        };
+        const task = this.#spawn(fn as TaskFn<unknown>, options?.name, undefined, 0, hook);
+        if (hook.done) return; // started (or ended) synchronously
+        const aborted = caller.find((c) => c.aborted);
+        if (aborted !== undefined) task.cancelWith(aborted.reason);
+        else for (const c of caller) c.addEventListener('abort', onCallerAbort, { once: true });
+      });
+    });
+  }
+
+  /**
+   * Cancels every task of the scope (and the body, through `signal`). This is a
+   * cancellation the program asked for: it is never a failure of this scope or of an
+   * enclosing one (see the class notes).
+   */
   cancel(reason?: unknown): void {
     this.#cancel(
       Cause.Explicit,
-      reason === undefined ? new CancelledError(`Scope "${this.#name}" was cancelled`) : reason,
+      markRequested(
+        reason === undefined ? new CancelledError(`Scope "${this.#name}" was cancelled`) : reason,
+      ),
     );
   }
 
   /** Waits for every task, then throws like `scope()` does. Called by `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
+    this.#markCollected();
     await this.#join();
     this.#outcome(true, undefined);
   }
@@ -233,13 +407,20 @@ export class Scope implements AsyncDisposable {
     return 'Scope';
   }
 
-  #spawn<T>(fn: TaskFn<T>, name: string | undefined, sink?: TaskSink, index?: number): Task<T> {
+  #spawn<T>(
+    fn: TaskFn<T>,
+    name: string | undefined,
+    sink?: TaskSink,
+    index?: number,
+    startHook?: StartHook,
+  ): TaskImpl<T> {
     if (this.#state === CLOSED) {
       throw new TypeError(
         `Cannot spawn \`${name ?? (fn.name || 'task')}\` into scope "${this.#name}": the scope has closed`,
       );
     }
-    const task = new TaskImpl<T>(this, this.#settled, fn.name, name, sink, index);
+    const task = new TaskImpl<T>(this, this.#link, fn.name, name, sink, index);
+    if (startHook !== undefined) task.expectStart(startHook);
     this.#pending++;
     task.start(fn);
     return task;
@@ -247,15 +428,18 @@ export class Scope implements AsyncDisposable {
 
   async #runBody<T>(body: (arg: never) => T | PromiseLike<T>, passContext = false): Promise<T> {
     this.#holds++;
+    this.#markCollected();
     let ok = true;
     let value: unknown;
-    const ctx: TaskContext = { signal: this.#controller.signal, clock: this.#clock, scope: this };
+    const ctx = new TaskContextImpl(this, undefined);
     try {
       value = await runInContext(ctx, body as (arg: unknown) => unknown, passContext ? ctx : this);
     } catch (error) {
       ok = false;
       value = error;
-      if (!this.#isOwnCancellation(error)) this.#fail(error);
+      if (this.#isOwnCancellation(error)) {
+        if (this.#ownCause()) this.#caught = true;
+      } else if (!isRequested(error)) this.#fail(error);
     }
     this.#holds--;
     await this.#join();
@@ -265,6 +449,17 @@ export class Scope implements AsyncDisposable {
   #isOwnCancellation(error: unknown): boolean {
     const signal = this.#controller.signal;
     return signal.aborted && (error === signal.reason || isCancellation(error));
+  }
+
+  /** Whether the scope was cancelled by its own `cancel()` or time limit. */
+  #ownCause(): boolean {
+    return this.#cause === Cause.Explicit || this.#cause === Cause.Timeout;
+  }
+
+  #markCollected(): void {
+    if (this.#collected) return;
+    this.#collected = true;
+    if (this.#errors.length > 0) unjoined?.unregister(this);
   }
 
   #join(): Promise<void> {
@@ -284,8 +479,9 @@ export class Scope implements AsyncDisposable {
   #close(): void {
     this.#state = CLOSED;
     this.#joinResolve = undefined;
-    if (this.#onParentAbort !== undefined) {
-      this.#parentSignal!.removeEventListener('abort', this.#onParentAbort);
+    const onAbort = this.#onParentAbort;
+    if (onAbort !== undefined) {
+      for (const s of this.#parentSignals) s.removeEventListener('abort', onAbort);
       this.#onParentAbort = undefined;
     }
     this.#cancelTimer?.();
@@ -303,6 +499,20 @@ export class Scope implements AsyncDisposable {
   #fail(error: unknown): void {
     if (this.#errors.includes(error)) return;
     this.#errors.push(error);
+    if (this.#errors.length === 1 && !this.#collected) {
+      // Nobody collects this scope's outcome yet: if it is never disposed, report the
+      // failure when it is garbage-collected rather than lose it.
+      if (unjoined === undefined) {
+        unjoined =
+          typeof FinalizationRegistry === 'function'
+            ? new FinalizationRegistry(reportUnjoined)
+            : null;
+      }
+      // V8 keeps an error's stack frames (and their receivers: this scope) until `stack` is
+      // read; reading it now lets the scope be collected while the registry holds errors.
+      for (const e of this.#errors) if (e instanceof Error) void e.stack;
+      unjoined?.register(this, { errors: this.#errors, name: this.#name }, this);
+    }
     if (this.#cause === Cause.None) {
       this.#cancel(
         Cause.Failure,
@@ -334,6 +544,11 @@ export class Scope implements AsyncDisposable {
     this.#cancelTimer?.();
     this.#cancelTimer = undefined;
     this.#controller.abort(reason);
+    const watched = this.#watched;
+    if (watched !== undefined) {
+      this.#watched = undefined;
+      for (const task of watched) task.abortFromScope(reason);
+    }
   }
 }
 
@@ -361,10 +576,8 @@ export function scope<T>(
   body: (s: Scope) => T | PromiseLike<T>,
   options?: ScopeOptions,
 ): Promise<T> {
-  try {
+  return rejectOnThrow(() => {
     assertFunction('body', body);
     return scopeInternals.runBody(new Scope(options), body);
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  });
 }

@@ -1,14 +1,23 @@
 import type { Clock } from './clock.ts';
-import { TaskGroupError } from './errors.ts';
-import { currentContext } from './internal/context.ts';
+import { unwrapSingle } from './errors.ts';
+import { resolveCaller } from './internal/context.ts';
 import { kDetached } from './internal/symbols.ts';
-import { assertClock, assertFunction, assertOptions, assertSignal } from './internal/validate.ts';
+import {
+  assertClock,
+  assertFunction,
+  assertOptions,
+  assertSignal,
+  rejectOnThrow,
+} from './internal/validate.ts';
 import { Scope, scopeInternals } from './scope.ts';
 import type { TaskFn } from './task.ts';
 
 /** Options of {@link shield}. */
 export interface ShieldOptions {
-  /** The outer signal whose cancellation is deferred. Inside a task: the task's signal. */
+  /**
+   * An outer signal whose cancellation is deferred too. Inside a task the task's own
+   * cancellation is always deferred; this one adds to it.
+   */
   signal?: AbortSignal;
   /** The clock for the shielded work. Inside a task: the task's clock. */
   clock?: Clock;
@@ -35,25 +44,31 @@ export interface ShieldOptions {
  * }
  * ```
  */
-export async function shield<T>(fn: TaskFn<T>, options?: ShieldOptions): Promise<T> {
-  assertFunction('fn', fn);
-  assertOptions('options', options);
-  assertSignal('options.signal', options?.signal);
-  assertClock('options.clock', options?.clock);
-  const ctx = currentContext();
-  const outer = options?.signal ?? ctx?.signal;
-  const inner = new Scope({
-    clock: options?.clock ?? ctx?.clock,
-    name: 'shield',
-    [kDetached]: true,
-  } as ConstructorParameters<typeof Scope>[0]);
-  let value: T;
-  try {
-    value = await scopeInternals.runBody(inner, fn, true);
-  } catch (error) {
-    if (error instanceof TaskGroupError && error.errors.length === 1) throw error.errors[0];
-    throw error;
-  }
-  if (outer?.aborted) throw outer.reason;
-  return value;
+export function shield<T>(fn: TaskFn<T>, options?: ShieldOptions): Promise<T> {
+  return rejectOnThrow(() => {
+    assertFunction('fn', fn);
+    assertOptions('options', options, KNOWN);
+    assertSignal('options.signal', options?.signal);
+    assertClock('options.clock', options?.clock);
+    // The outer cancellation (the task's signal and the explicit one) is deferred, not
+    // ignored: it is raised once the shielded work is done.
+    const outer = resolveCaller(options?.signal, options?.clock);
+    const inner = new Scope({
+      clock: outer.clock,
+      name: 'shield',
+      [kDetached]: true,
+    } as ConstructorParameters<typeof Scope>[0]);
+    return scopeInternals.runBody(inner, fn, true).then(
+      (value) => {
+        const aborted = outer.signals.find((s) => s.aborted);
+        if (aborted !== undefined) throw aborted.reason;
+        return value;
+      },
+      (error: unknown) => {
+        throw unwrapSingle(error);
+      },
+    );
+  });
 }
+
+const KNOWN = ['signal', 'clock'] as const;

@@ -1,10 +1,19 @@
-import { type Clock, systemClock } from './clock.ts';
-import { currentContext } from './internal/context.ts';
-import { assertClock, assertDuration, assertOptions, assertSignal } from './internal/validate.ts';
+import type { Clock } from './clock.ts';
+import { joinSignals, resolveCaller } from './internal/context.ts';
+import {
+  assertClock,
+  assertDuration,
+  assertOptions,
+  assertSignal,
+  rejectOnThrow,
+} from './internal/validate.ts';
 
 /** Options of {@link sleep}. */
 export interface SleepOptions {
-  /** Rejects with `signal.reason` when it aborts. Inside a task: the task's signal. */
+  /**
+   * Rejects with `signal.reason` when it aborts. Inside a task the task's signal applies
+   * too: this one adds to it, it never replaces it.
+   */
   signal?: AbortSignal;
   /** Where time comes from. Inside a task: the task's clock; else `systemClock`. */
   clock?: Clock;
@@ -12,8 +21,10 @@ export interface SleepOptions {
 
 /**
  * Waits `ms` milliseconds of clock time (`asyncio.sleep`). Inside a task it is cancelled
- * with the task, without passing anything; once the task is cancelled, every later
- * `sleep` in it rejects at once (cancellation is level-triggered, as in Trio).
+ * with the task, without passing anything (an explicit `signal` adds to the task's);
+ * once the task is cancelled, every later `sleep` in it rejects at once (cancellation is
+ * level-triggered, as in Trio). In a callback left behind by a task that has settled (a
+ * timer, a listener), it runs as outside any task.
  *
  * `Infinity` waits until the signal aborts. Rejects with a `RangeError` for a negative or
  * NaN duration.
@@ -27,18 +38,19 @@ export interface SleepOptions {
  * ```
  */
 export function sleep(ms: number, options?: SleepOptions): Promise<void> {
-  try {
+  return rejectOnThrow(() => {
     assertDuration('ms', ms);
-    assertOptions('options', options);
+    assertOptions('options', options, KNOWN);
     assertSignal('options.signal', options?.signal);
     assertClock('options.clock', options?.clock);
-  } catch (error) {
-    return Promise.reject(error);
-  }
-  const ctx =
-    options?.signal === undefined || options.clock === undefined ? currentContext() : undefined;
-  const signal = options?.signal ?? ctx?.signal;
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  const clock = options?.clock ?? ctx?.clock ?? systemClock;
-  return clock.sleep(ms, signal);
+    const { signals, clock } = resolveCaller(options?.signal, options?.clock);
+    const aborted = signals.find((s) => s.aborted);
+    if (aborted !== undefined) return Promise.reject(aborted.reason);
+    if (signals.length < 2) return clock.sleep(ms, signals[0]);
+    // Inside a task with an explicit signal: either one cancels the sleep.
+    const joined = joinSignals(signals);
+    return clock.sleep(ms, joined.signal).finally(joined.dispose);
+  });
 }
+
+const KNOWN = ['signal', 'clock'] as const;

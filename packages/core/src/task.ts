@@ -1,14 +1,15 @@
 import type { Clock } from './clock.ts';
-import { CancelledError, isCancellation } from './errors.ts';
+import { CancelledError, isCancellation, isRequested, markRequested } from './errors.ts';
 import { isThenable } from './internal/abortable.ts';
-import { runInContext } from './internal/context.ts';
+import { type ContextTask, nextId, runInContext, TaskContextImpl } from './internal/context.ts';
 import { NONE } from './internal/symbols.ts';
 import type { Scope } from './scope.ts';
 
 /**
- * What every task function receives: the `signal` that aborts when the task is
- * cancelled (pass it to `fetch`, `sleep`, …), the `scope` it runs in (to spawn
- * siblings), and the `clock` it should take time from.
+ * What every task function (and `timeout`/`run` body) receives: the `signal` that aborts
+ * when the task is cancelled (pass it to `fetch`, `sleep`, …), the `scope` it runs in (to
+ * spawn siblings), and the `clock` it should take time from. It is a plain object, not
+ * the {@link Task} (a task is awaitable; the context is not, so returning it is safe).
  *
  * @example
  * ```ts
@@ -27,6 +28,36 @@ export interface TaskContext {
   readonly signal: AbortSignal;
   readonly scope: Scope;
   readonly clock: Clock;
+  /**
+   * For a task started with `Scope.start`: says "I am ready" and makes `start()` resolve
+   * with `value` (Trio's `task_status.started`). Calling it twice throws. In a task that
+   * was spawned, or in a scope body, it does nothing.
+   */
+  started(value?: unknown): void;
+}
+
+/**
+ * The context of a task started with `Scope.start`: `started(value)` resolves `start()`
+ * with `value`.
+ *
+ * @example
+ * ```ts
+ * import { scope, type StartContext } from '@weft/core';
+ *
+ * async function serve(ctx: StartContext<number>): Promise<void> {
+ *   const port = 8080; // bind here
+ *   ctx.started(port);
+ *   await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+ * }
+ * await scope(async (s) => {
+ *   const port = await s.start(serve);
+ *   console.log(`listening on ${port}`);
+ *   s.cancel();
+ * });
+ * ```
+ */
+export interface StartContext<V> extends TaskContext {
+  started(value: V): void;
 }
 
 /**
@@ -77,12 +108,16 @@ export interface Task<T> extends PromiseLike<T> {
   readonly state: TaskState;
   /** Aborts when the task or its scope is cancelled. */
   readonly signal: AbortSignal;
-  /** Cancels this task only. Does nothing once the task has settled. */
+  /** The scope the task runs in (its parent in the task tree). */
+  readonly scope: Scope;
+  /**
+   * Cancels this task only. Does nothing once the task has settled. A cancellation the
+   * program asked for is never a failure: the task ends `cancelled`, and code that awaits
+   * it and lets the rejection through (`t.cancel(); await t` in a body or another task)
+   * does not fail the enclosing scope either.
+   */
   cancel(reason?: unknown): void;
 }
-
-/** How a task reports its end to its scope: `failure` is `NONE` unless it failed. */
-export type SettledHook = (failure: unknown) => void;
 
 /** What a task does with its outcome besides keeping it (used by gather and settle). */
 export interface TaskSink {
@@ -91,36 +126,56 @@ export interface TaskSink {
   readonly contained: boolean;
 }
 
-// Task ids are process-wide so that diagnostics can name a task unambiguously.
-let lastTaskId = 0;
+/** How a task talks to its scope (one object per scope, shared by its tasks). */
+export interface ScopeLink {
+  /** The task settled; `failure` is `NONE` unless it failed its scope. */
+  settled(failure: unknown, cancelled: boolean): void;
+  /** The task made its own signal: abort it when the scope is cancelled. */
+  watch(task: WatchedTask): void;
+  unwatch(task: WatchedTask): void;
+}
 
-export class TaskImpl<T> implements Task<T>, TaskContext {
-  readonly id: number = ++lastTaskId;
+/** A task whose signal its scope aborts directly. */
+export interface WatchedTask {
+  abortFromScope(reason: unknown): void;
+}
+
+/** What `Scope.start` waits for: the value passed to `ctx.started()`, or a failure. */
+export interface StartHook {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  done: boolean;
+}
+
+export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
+  readonly id: number = nextId();
   readonly #owner: Scope;
-  readonly #settled: SettledHook;
+  readonly #link: ScopeLink;
   readonly #sink: TaskSink | undefined;
   readonly #index: number;
   #fnName: string;
   #name: string | undefined;
   #state: TaskState = 'running';
   #value: unknown;
+  // Created on the first read of `signal`: most short tasks never look at it.
   #controller: AbortController | undefined;
-  #onOwnerAbort: (() => void) | undefined;
   #cancelReason: unknown = NONE;
   #deferred:
     | { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void }
     | undefined;
+  // Set by `Scope.start` until the task calls `ctx.started()` or settles.
+  #startHook: StartHook | undefined;
 
   constructor(
     owner: Scope,
-    settled: SettledHook,
+    link: ScopeLink,
     fnName: string,
     name: string | undefined,
     sink?: TaskSink,
     index = 0,
   ) {
     this.#owner = owner;
-    this.#settled = settled;
+    this.#link = link;
     this.#fnName = fnName;
     this.#name = name;
     this.#sink = sink;
@@ -138,22 +193,15 @@ export class TaskImpl<T> implements Task<T>, TaskContext {
   get signal(): AbortSignal {
     let controller = this.#controller;
     if (controller === undefined) {
-      // Created on first use: most short tasks never look at their signal.
       controller = this.#controller = new AbortController();
       const parent = this.#owner.signal;
       if (this.#cancelReason !== NONE) controller.abort(this.#cancelReason);
       else if (parent.aborted) controller.abort(parent.reason);
-      else if (this.#state === 'running') {
-        const c = controller;
-        this.#onOwnerAbort = () => c.abort(parent.reason);
-        parent.addEventListener('abort', this.#onOwnerAbort, { once: true });
-      }
+      // No listener on the scope's signal (a gather of 20 tasks would add 20): the scope
+      // aborts the signals of the tasks it watches itself when it is cancelled.
+      else if (this.#state === 'running') this.#link.watch(this);
     }
     return controller.signal;
-  }
-
-  get clock(): Clock {
-    return this.#owner.clock;
   }
 
   get scope(): Scope {
@@ -161,10 +209,38 @@ export class TaskImpl<T> implements Task<T>, TaskContext {
   }
 
   cancel(reason?: unknown): void {
+    this.cancelWith(
+      markRequested(
+        reason === undefined ? new CancelledError(`Task "${this.name}" was cancelled`) : reason,
+      ),
+    );
+  }
+
+  /** Cancels with a reason that comes from elsewhere (not marked as requested). */
+  cancelWith(reason: unknown): void {
     if (this.#state !== 'running' || this.#cancelReason !== NONE) return;
-    this.#cancelReason =
-      reason === undefined ? new CancelledError(`Task "${this.name}" was cancelled`) : reason;
-    this.#controller?.abort(this.#cancelReason);
+    this.#cancelReason = reason;
+    this.#controller?.abort(reason);
+  }
+
+  /** Called by the scope when it is cancelled, for a task that made its signal. */
+  abortFromScope(reason: unknown): void {
+    this.#controller?.abort(reason);
+  }
+
+  /** Makes `Scope.start` wait for `ctx.started()`. Called once, before `start`. */
+  expectStart(hook: StartHook): void {
+    this.#startHook = hook;
+  }
+
+  markStarted(value: unknown): void {
+    const hook = this.#startHook;
+    if (hook === undefined) return; // spawned, not started: nobody waits (as in Trio)
+    if (hook.done) {
+      throw new Error(`Task "${this.name}" called ctx.started() more than once`);
+    }
+    hook.done = true;
+    hook.resolve(value);
   }
 
   then<R1 = T, R2 = never>(
@@ -198,10 +274,16 @@ export class TaskImpl<T> implements Task<T>, TaskContext {
   /** Runs `fn` in this task's context. Called once, by the scope, right after creation. */
   start(fn: TaskFn<T>): void {
     let result: T | PromiseLike<T>;
+    const ctx = new TaskContextImpl(this.#owner, this);
     try {
-      result = runInContext(this, fn, this);
+      result = runInContext(ctx, fn, ctx);
     } catch (error) {
       this.#finish(false, error);
+      return;
+    }
+    if ((result as unknown) === this) {
+      // Like a promise resolved with itself: awaiting it would wait forever.
+      this.#finish(false, new TypeError(`Task "${this.name}" returned itself`));
       return;
     }
     if (result instanceof Promise) {
@@ -222,10 +304,7 @@ export class TaskImpl<T> implements Task<T>, TaskContext {
   #finish(ok: boolean, value: unknown): void {
     if (this.#state !== 'running') return;
     const owner = this.#owner;
-    if (this.#onOwnerAbort !== undefined) {
-      owner.signal.removeEventListener('abort', this.#onOwnerAbort);
-      this.#onOwnerAbort = undefined;
-    }
+    if (this.#controller !== undefined) this.#link.unwatch(this);
     let failure: unknown = NONE;
     const cancelReason = this.#cancelReason;
     if (cancelReason !== NONE && (ok || value === cancelReason || isCancellation(value))) {
@@ -242,7 +321,12 @@ export class TaskImpl<T> implements Task<T>, TaskContext {
     } else {
       const signal = owner.signal;
       this.#value = value;
-      if (signal.aborted && (value === signal.reason || isCancellation(value))) {
+      if (
+        (signal.aborted && (value === signal.reason || isCancellation(value))) ||
+        isRequested(value)
+      ) {
+        // Its scope's cancellation, or one the program asked for (a `t.cancel()` it
+        // awaited, a nested scope's `cancel()`): never a failure of this scope.
         this.#state = 'cancelled';
       } else {
         this.#state = 'rejected';
@@ -251,12 +335,23 @@ export class TaskImpl<T> implements Task<T>, TaskContext {
         else failure = value;
       }
     }
+    const hook = this.#startHook;
+    if (hook !== undefined && !hook.done) {
+      // Ended before `ctx.started()`: `start()` raises it, the scope does not (Trio).
+      hook.done = true;
+      failure = NONE;
+      hook.reject(
+        this.#state === 'fulfilled'
+          ? new Error(`Task "${this.name}" returned before calling ctx.started()`)
+          : this.#value,
+      );
+    }
     const deferred = this.#deferred;
     if (deferred !== undefined) {
       this.#deferred = undefined;
       if (this.#state === 'fulfilled') deferred.resolve(this.#value as T);
       else deferred.reject(this.#value);
     }
-    this.#settled(failure);
+    this.#link.settled(failure, this.#state === 'cancelled');
   }
 }

@@ -165,15 +165,38 @@ describe('deadline', () => {
 });
 
 describe('moveOnAfter', () => {
-  test('resolves undefined instead of rejecting when time runs out', async () => {
+  test('resolves { timedOut: true } instead of rejecting when time runs out', async () => {
     const clock = new TestClock({ autoAdvance: true });
-    await expect(moveOnAfter(10, () => sleep(100).then(() => 'late'), { clock })).resolves.toBe(
-      undefined,
-    );
-    await expect(moveOnAfter(100, () => sleep(10).then(() => 'early'), { clock })).resolves.toBe(
-      'early',
+    await expect(moveOnAfter(10, () => sleep(100).then(() => 'late'), { clock })).resolves.toEqual({
+      timedOut: true,
+      value: undefined,
+    });
+    await expect(moveOnAfter(100, () => sleep(10).then(() => 'early'), { clock })).resolves.toEqual(
+      { timedOut: false, value: 'early' },
     );
     expect(clock.pendingTimers).toBe(0);
+  });
+
+  // Issue 7: before, both resolved `undefined` and could not be told apart.
+  test('tells "fn returned undefined" from "timed out"', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const returned = await moveOnAfter(100, () => undefined, { clock });
+    const late = await moveOnAfter(10, () => sleep(100), { clock });
+    expect(returned).toEqual({ timedOut: false, value: undefined });
+    expect(late).toEqual({ timedOut: true, value: undefined });
+  });
+
+  test('a fn that swallows its cancellation still reports timedOut', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const got = await moveOnAfter(
+      10,
+      async ({ signal }) => {
+        await sleep(100, { signal }).catch(() => {});
+        return 'ignored';
+      },
+      { clock },
+    );
+    expect(got).toEqual({ timedOut: true, value: undefined });
   });
 
   test('an inner timeout still rejects through moveOnAfter', async () => {

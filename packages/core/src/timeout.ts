@@ -1,12 +1,21 @@
 import type { Clock } from './clock.ts';
-import { TaskGroupError } from './errors.ts';
-import { assertDuration, assertFunction, assertOptions, assertTime } from './internal/validate.ts';
+import { unwrapSingle } from './errors.ts';
+import {
+  assertDuration,
+  assertFunction,
+  assertOptions,
+  assertTime,
+  rejectOnThrow,
+} from './internal/validate.ts';
 import { Scope, scopeInternals } from './scope.ts';
 import type { TaskFn } from './task.ts';
 
 /** Options of {@link timeout}, {@link deadline} and {@link moveOnAfter}. */
 export interface TimeoutOptions {
-  /** The caller's signal; inside a task it defaults to the task's signal. */
+  /**
+   * Cancels the work when it aborts. Inside a task the task's signal and deadline apply
+   * too: this one adds to them, it never replaces them.
+   */
   signal?: AbortSignal;
   /** Where time comes from; inside a task it defaults to the task's clock. */
   clock?: Clock;
@@ -14,12 +23,21 @@ export interface TimeoutOptions {
   name?: string;
 }
 
+/**
+ * What {@link moveOnAfter} resolves with: `{ timedOut: false, value }` when `fn` finished
+ * in time, `{ timedOut: true, value: undefined }` when the time ran out (then whatever
+ * `fn` returned after swallowing its cancellation is discarded).
+ */
+export type MoveOnResult<T> =
+  | { readonly timedOut: false; readonly value: T }
+  | { readonly timedOut: true; readonly value: undefined };
+
 function runUntil<T>(
   fn: TaskFn<T>,
   options: TimeoutOptions | undefined,
   limits: { timeout?: number; deadline?: number },
   moveOn: boolean,
-): Promise<T | undefined> {
+): Promise<T | MoveOnResult<T>> {
   const s = new Scope({
     signal: options?.signal,
     clock: options?.clock,
@@ -28,17 +46,29 @@ function runUntil<T>(
       (moveOn ? 'moveOnAfter' : limits.deadline === undefined ? 'timeout' : 'deadline'),
     ...limits,
   });
-  return scopeInternals.runBody(s, fn, true).catch((error: unknown) => {
-    if (moveOn && error !== undefined && error === scopeInternals.timedOut(s)) return undefined;
+  const done = scopeInternals.runBody(s, fn, true);
+  if (!moveOn) {
     // The work's own failure comes out as itself, not wrapped in a one-error group.
-    if (error instanceof TaskGroupError && error.errors.length === 1) throw error.errors[0];
-    throw error;
-  });
+    return done.catch((error: unknown) => {
+      throw unwrapSingle(error);
+    });
+  }
+  return done.then(
+    (value): MoveOnResult<T> => ({ timedOut: false, value }),
+    (error: unknown): MoveOnResult<T> => {
+      if (error !== undefined && error === scopeInternals.timedOut(s)) {
+        return { timedOut: true, value: undefined };
+      }
+      throw unwrapSingle(error);
+    },
+  );
 }
+
+const KNOWN = ['signal', 'clock', 'name'] as const;
 
 function validate(fn: unknown, options: unknown): void {
   assertFunction('fn', fn);
-  assertOptions('options', options);
+  assertOptions('options', options, KNOWN);
 }
 
 /**
@@ -59,13 +89,11 @@ function validate(fn: unknown, options: unknown): void {
  * ```
  */
 export function timeout<T>(ms: number, fn: TaskFn<T>, options?: TimeoutOptions): Promise<T> {
-  try {
+  return rejectOnThrow(() => {
     assertDuration('ms', ms);
     validate(fn, options);
     return runUntil(fn, options, { timeout: ms }, false) as Promise<T>;
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  });
 }
 
 /**
@@ -81,37 +109,37 @@ export function timeout<T>(ms: number, fn: TaskFn<T>, options?: TimeoutOptions):
  * ```
  */
 export function deadline<T>(at: number, fn: TaskFn<T>, options?: TimeoutOptions): Promise<T> {
-  try {
+  return rejectOnThrow(() => {
     assertTime('at', at);
     validate(fn, options);
     return runUntil(fn, options, { deadline: at }, false) as Promise<T>;
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  });
 }
 
 /**
- * Like {@link timeout}, but resolves `undefined` instead of rejecting when the time runs
- * out (Trio's `move_on_after`). Other failures still reject.
+ * Like {@link timeout}, but does not reject when the time runs out (Trio's
+ * `move_on_after`): resolves with a {@link MoveOnResult}, `{ timedOut: false, value }`
+ * when `fn` finished in time, `{ timedOut: true, value: undefined }` when it was cut
+ * short, so a `fn` that returns `undefined` is never mistaken for a timeout. `fn` is
+ * cancelled and awaited before it resolves. Other failures (including an inner
+ * `timeout`'s `TimeoutError`, and an outer cancellation) still reject.
  *
  * @example
  * ```ts
  * import { moveOnAfter } from '@weft/core';
  *
  * const fresh = await moveOnAfter(200, ({ signal }) => loadFromNetwork(signal));
- * const value = fresh ?? cachedValue;
+ * const value = fresh.timedOut ? cachedValue : fresh.value;
  * ```
  */
 export function moveOnAfter<T>(
   ms: number,
   fn: TaskFn<T>,
   options?: TimeoutOptions,
-): Promise<T | undefined> {
-  try {
+): Promise<MoveOnResult<T>> {
+  return rejectOnThrow(() => {
     assertDuration('ms', ms);
     validate(fn, options);
     return runUntil(fn, options, { timeout: ms }, true);
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  }) as Promise<MoveOnResult<T>>;
 }

@@ -4,10 +4,16 @@
  * run it against the built package and the tests against the sources.
  *
  * A random tree (depth up to 4) of tasks, nested scopes, timeouts, moveOnAfter and
- * shields, with random sleeps, failures and cancellations, runs on a TestClock. Checked:
+ * shields, with random sleeps, failures and cancellations, runs on a TestClock. Some
+ * nodes sleep with an explicit signal of their own (which must add to the task's
+ * cancellation, never replace it) and some leave a callback behind (a timer that runs
+ * weft code after the task settled, which must run as outside any task). Checked:
  * no task outlives its scope; every failure thrown reaches the caller (as the rejection
  * or inside a TaskGroupError); no unhandled rejection; no pending timer at the end;
- * every `finally` runs exactly once.
+ * every `finally` runs exactly once; a timeout or moveOnAfter without a shield inside
+ * settles by its deadline even when its tasks pass explicit signals; no listener is left
+ * on the explicit signal; a left-behind callback sees no current task and its own
+ * `timeout` fires.
  */
 import fc from 'fast-check';
 import type * as Weft from '../src/index.ts';
@@ -20,6 +26,10 @@ export interface TreeNode {
   fail: boolean;
   ms: number;
   cancelAfter: number | null;
+  /** Sleep with an explicit (never aborted) signal instead of the implicit one. */
+  explicitSignal: boolean;
+  /** Leave a timer behind that runs weft code after the task settled. */
+  callback: boolean;
   children: TreeNode[];
 }
 
@@ -30,6 +40,8 @@ function nodeArb(depth: number): fc.Arbitrary<TreeNode> {
     fail: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
     ms: fc.integer({ min: 0, max: 150 }),
     cancelAfter: fc.option(fc.integer({ min: 0, max: 100 }), { freq: 4 }),
+    explicitSignal: fc.boolean(),
+    callback: fc.integer({ min: 0, max: 5 }).map((n) => n === 0),
     children: depth === 0 ? fc.constant([]) : fc.array(nodeArb(depth - 1), { maxLength: 3 }),
   });
 }
@@ -51,6 +63,29 @@ export async function checkTree(weft: typeof Weft, root: TreeNode): Promise<stri
   const taskEnds: Array<{ id: number; scope: Weft.Scope; at: number }> = [];
   const scopeSettled = new Map<Weft.Scope, number>();
   let nextId = 0;
+  // A long-lived signal of the caller's own, passed explicitly inside tasks: it never
+  // aborts, and must end with no listener on it.
+  const explicit = new AbortController();
+  let explicitListeners = 0;
+  {
+    const signal = explicit.signal;
+    const add = signal.addEventListener.bind(signal);
+    const remove = signal.removeEventListener.bind(signal);
+    const live = new Set<unknown>();
+    signal.addEventListener = ((t: string, l: EventListener, o?: AddEventListenerOptions) => {
+      if (t === 'abort') live.add(l);
+      explicitListeners = live.size;
+      add(t, l, o);
+    }) as typeof signal.addEventListener;
+    signal.removeEventListener = ((t: string, l: EventListener, o?: EventListenerOptions) => {
+      if (t === 'abort') live.delete(l);
+      explicitListeners = live.size;
+      remove(t, l, o);
+    }) as typeof signal.removeEventListener;
+  }
+  const callbacks: Promise<void>[] = [];
+  const hasShield = (node: TreeNode): boolean =>
+    node.children.some((c) => c.kind === 'shield' || hasShield(c));
 
   const settledAfter = async <T>(ctxOf: { scope?: Weft.Scope }, work: Promise<T>): Promise<T> => {
     try {
@@ -90,23 +125,57 @@ export async function checkTree(weft: typeof Weft, root: TreeNode): Promise<stri
             );
             break;
           case 'timeout':
-            await settledAfter(holder, weft.timeout(child.ms, enter));
+          case 'moveOn': {
+            const started = clock.now();
+            const limited: Promise<unknown> =
+              child.kind === 'timeout'
+                ? weft.timeout(child.ms, enter)
+                : weft.moveOnAfter(child.ms, enter);
+            try {
+              await settledAfter(holder, limited);
+            } finally {
+              const late = clock.now() - started - child.ms;
+              if (late > 0 && !hasShield(child)) {
+                problems.push(`${child.kind}(${child.ms}) of node ${id} settled ${late} ms late`);
+              }
+            }
             break;
-          case 'moveOn':
-            await settledAfter(holder, weft.moveOnAfter(child.ms, enter));
-            break;
+          }
           case 'shield':
             await settledAfter(holder, weft.shield(enter));
             break;
         }
       }
-      await weft.sleep(node.sleep);
+      if (node.explicitSignal) await weft.sleep(node.sleep, { signal: explicit.signal });
+      else await weft.sleep(node.sleep);
       if (node.fail) {
         const error = new Error(`node ${id} failed`);
         thrown.add(error);
         throw error;
       }
     } finally {
+      // A timer set here fires after the task has settled (a macrotask later).
+      if (node.callback && spawned) {
+        callbacks.push(
+          new Promise<void>((resolve) => {
+            setTimeout(() => {
+              // Runs after the task settled: outside any task, with a working timeout.
+              if (weft.currentTask() !== undefined) problems.push('callback saw a dead task');
+              weft
+                .timeout(5, () => weft.sleep(10, { clock }), { clock })
+                .then(
+                  () => problems.push('callback timeout did not fire'),
+                  (e: unknown) => {
+                    if (!(e instanceof weft.TimeoutError)) {
+                      problems.push(`callback timeout failed with ${String(e)}`);
+                    }
+                  },
+                )
+                .finally(resolve);
+            }, 0);
+          }),
+        );
+      }
       finallyCount.set(id, (finallyCount.get(id) ?? 0) + 1);
       if (spawned) taskEnds.push({ id, scope: ctx.scope, at: ++seq });
     }
@@ -132,8 +201,10 @@ export async function checkTree(weft: typeof Weft, root: TreeNode): Promise<stri
       .catch((error: unknown) => {
         outcome = error;
       })
-      .finally(() => {
-        // Stop the clock at once: a leaked timer must still be pending when we look.
+      .finally(async () => {
+        // Callbacks left behind run on the clock too; then stop it at once: a leaked timer
+        // must still be pending when we look.
+        await Promise.all(callbacks);
         clock.autoAdvance = false;
       });
     if (rootScope !== undefined) scopeSettled.set(rootScope, ++seq);
@@ -170,6 +241,9 @@ export async function checkTree(weft: typeof Weft, root: TreeNode): Promise<stri
   if (unhandled.length > 0)
     problems.push(`unhandled rejections: ${unhandled.map(String).join(', ')}`);
   if (clock.pendingTimers !== 0) problems.push(`${clock.pendingTimers} timers left pending`);
+  if (explicitListeners !== 0) {
+    problems.push(`${explicitListeners} listeners left on the explicit signal`);
+  }
   return problems;
 }
 

@@ -1,8 +1,62 @@
-import type { TaskContext } from '../task.ts';
+import { type Clock, systemClock } from '../clock.ts';
+import type { Scope } from '../scope.ts';
+import type { Task, TaskContext } from '../task.ts';
+
+/** What a task context needs from the task it belongs to (implemented by `TaskImpl`). */
+export interface ContextTask extends Task<unknown> {
+  /** `ctx.started(value)`: see `Scope.start`. */
+  markStarted(value: unknown): void;
+}
+
+/**
+ * The object passed to task functions and scope bodies (`TaskContext`), and what
+ * `AsyncLocalStorage` carries to the code they run. It is deliberately not the `Task`: a
+ * task is a thenable, a context must not be (`gather([async (ctx) => ctx])` would wait on
+ * itself). One per task, or per scope body.
+ */
+export class TaskContextImpl implements TaskContext {
+  readonly #scope: Scope;
+  readonly #task: ContextTask | undefined;
+
+  constructor(scope: Scope, task: ContextTask | undefined) {
+    this.#scope = scope;
+    this.#task = task;
+  }
+
+  get signal(): AbortSignal {
+    return this.#task === undefined ? this.#scope.signal : this.#task.signal;
+  }
+
+  get scope(): Scope {
+    return this.#scope;
+  }
+
+  get clock(): Clock {
+    return this.#scope.clock;
+  }
+
+  /** The task this context belongs to; `undefined` for a scope body. */
+  get task(): Task<unknown> | undefined {
+    return this.#task;
+  }
+
+  /** Whether the task (or, for a body, the scope) has not settled yet. */
+  get live(): boolean {
+    return this.#task === undefined ? !this.#scope.closed : this.#task.state === 'running';
+  }
+
+  started(value?: unknown): void {
+    this.#task?.markStarted(value);
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'TaskContext';
+  }
+}
 
 interface Storage {
-  getStore(): TaskContext | undefined;
-  run<R, A>(store: TaskContext, fn: (arg: A) => R, arg: A): R;
+  getStore(): TaskContextImpl | undefined;
+  run<R, A>(store: TaskContextImpl, fn: (arg: A) => R, arg: A): R;
 }
 
 // The one piece of module state the runtime forces on us: the AsyncLocalStorage instance
@@ -27,13 +81,97 @@ function detect(): Storage | null {
   }
 }
 
-/** The context of the task (or scope body) the caller runs in, if any. */
-export function currentContext(): TaskContext | undefined {
+/**
+ * The context of the live task (or scope body) the caller runs in, if any. A context
+ * whose task or scope has settled counts as none: callbacks that inherited it (timers,
+ * listeners registered while the task ran) run as if outside any task.
+ */
+export function currentContext(): TaskContextImpl | undefined {
   if (storage === undefined) storage = detect();
-  return storage === null ? undefined : storage.getStore();
+  if (storage === null) return undefined;
+  const ctx = storage.getStore();
+  return ctx !== undefined && ctx.live ? ctx : undefined;
 }
 
-export function runInContext<A, R>(context: TaskContext, fn: (arg: A) => R, arg: A): R {
+export function runInContext<A, R>(context: TaskContextImpl, fn: (arg: A) => R, arg: A): R {
   if (storage === undefined) storage = detect();
   return storage === null ? fn(arg) : storage.run(context, fn, arg);
 }
+
+// Ids are process-wide and shared by tasks and scopes, so that diagnostics can name either
+// unambiguously.
+let lastId = 0;
+
+/** The next process-unique id for a task or a scope. */
+export function nextId(): number {
+  return ++lastId;
+}
+
+/**
+ * A caller's effective cancellation and time, worked out in one place for every weft
+ * function (scopes, gather, map, race, timeout, sleep, shield, run) and for
+ * `callerContext`:
+ *
+ * - `signals`: the signals that cancel the caller: the live task's signal and the explicit
+ *   one (an explicit signal adds to the task's, it never replaces it); 0, 1 or 2 entries.
+ * - `clock`: the explicit clock, else the task's, else `systemClock`.
+ * - `deadline`: the enclosing scopes' effective deadline, inherited only when the task's
+ *   clock is `clock` (deadlines on different clocks cannot be compared).
+ * - `ctx`: the live context, if any.
+ */
+export interface Caller {
+  readonly ctx: TaskContextImpl | undefined;
+  readonly signals: readonly AbortSignal[];
+  readonly clock: Clock;
+  readonly deadline: number;
+}
+
+const NO_SIGNALS: readonly AbortSignal[] = [];
+
+export function resolveCaller(signal: AbortSignal | undefined, clock: Clock | undefined): Caller {
+  const ctx = currentContext();
+  if (ctx === undefined) {
+    return {
+      ctx,
+      signals: signal === undefined ? NO_SIGNALS : [signal],
+      clock: clock ?? systemClock,
+      deadline: Number.POSITIVE_INFINITY,
+    };
+  }
+  const own = ctx.signal;
+  const effectiveClock = clock ?? ctx.clock;
+  return {
+    ctx,
+    signals: signal === undefined || signal === own ? [own] : [own, signal],
+    clock: effectiveClock,
+    deadline: effectiveClock === ctx.clock ? ctx.scope.deadline : Number.POSITIVE_INFINITY,
+  };
+}
+
+/**
+ * One signal that aborts when any of `signals` does (with the first one's reason), and a
+ * function that removes its listeners. With zero or one signal, no listener is added.
+ */
+export function joinSignals(signals: readonly AbortSignal[]): {
+  signal: AbortSignal | undefined;
+  dispose: () => void;
+} {
+  if (signals.length < 2) return { signal: signals[0], dispose: noListeners };
+  const controller = new AbortController();
+  const first = signals.find((s) => s.aborted);
+  if (first !== undefined) {
+    controller.abort(first.reason);
+    return { signal: controller.signal, dispose: noListeners };
+  }
+  const onAbort = (): void => {
+    dispose();
+    controller.abort(signals.find((s) => s.aborted)?.reason);
+  };
+  const dispose = (): void => {
+    for (const s of signals) s.removeEventListener('abort', onAbort);
+  };
+  for (const s of signals) s.addEventListener('abort', onAbort, { once: true });
+  return { signal: controller.signal, dispose };
+}
+
+function noListeners(): void {}

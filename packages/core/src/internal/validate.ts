@@ -1,3 +1,15 @@
+/**
+ * The one way a public function that returns a promise turns a synchronous throw (a
+ * validation error) into a rejection: `return rejectOnThrow(() => work(...))`.
+ */
+export function rejectOnThrow<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /** Formats a received value the way p-queue does: `` `0` (number) ``. */
 export function describe(value: unknown): string {
   let text: string;
@@ -55,12 +67,12 @@ export function assertTime(name: string, value: unknown): asserts value is numbe
 export function assertCount(name: string, value: unknown, min = 1): asserts value is number {
   if (typeof value !== 'number') {
     throw new TypeError(
-      `Expected \`${name}\` to be an integer from ${min} and up, got ${describe(value)}`,
+      `Expected \`${name}\` to be an integer from ${min} up, got ${describe(value)}`,
     );
   }
   if (!(value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && value >= min))) {
     throw new RangeError(
-      `Expected \`${name}\` to be an integer from ${min} and up, got ${describe(value)}`,
+      `Expected \`${name}\` to be an integer from ${min} up, got ${describe(value)}`,
     );
   }
 }

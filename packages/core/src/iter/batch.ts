@@ -64,11 +64,12 @@ export function batch<T>(
           const left = due - pipe.clock.now();
           if (left <= 0) break;
           // Waits on the queue itself: when time is up the wait is cancelled, taking nothing.
-          const next = await moveOnAfter(left, ({ signal }) => pipe.next(signal), {
+          const waited = await moveOnAfter(left, ({ signal }) => pipe.next(signal), {
             clock: pipe.clock,
             signal: pipe.outer,
           });
-          if (next === undefined) break;
+          if (waited.timedOut) break;
+          const next = waited.value;
           if (next.done) {
             ended = true;
             break;

@@ -1,0 +1,146 @@
+import { describe, expect, test } from 'vitest';
+import { collectUnhandled, deferred } from '../test/helpers.ts';
+import { asCompleted } from './as-completed.ts';
+import { isCancellation, TimeoutError } from './errors.ts';
+import { sleep } from './sleep.ts';
+import { TestClock } from './test-clock.ts';
+
+const after =
+  (ms: number, value = ms) =>
+  async (): Promise<number> => {
+    await sleep(ms);
+    return value;
+  };
+
+describe('asCompleted', () => {
+  test('yields values in completion order: plain values first, then by finish time', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const got: unknown[] = [];
+    for await (const v of asCompleted([after(300), after(100), 'now', after(200)], { clock })) {
+      got.push(v);
+    }
+    expect(got).toEqual(['now', 100, 200, 300]);
+    expect(clock.now()).toBe(300);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('concurrency limits the task functions running at once', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    let running = 0;
+    let peak = 0;
+    const job = (ms: number) => async () => {
+      peak = Math.max(peak, ++running);
+      await sleep(ms);
+      running--;
+      return ms;
+    };
+    const got: number[] = [];
+    for await (const v of asCompleted([job(30), job(10), job(20), job(5)], {
+      clock,
+      concurrency: 2,
+    })) {
+      got.push(v);
+    }
+    expect(peak).toBe(2);
+    // 30 and 10 start; 10 ends at 10 and 20 starts; 30 ends at 30 (20 ends at 30 too,
+    // but started later) and 5 starts, ending at 35.
+    expect(got).toEqual([10, 30, 20, 5]);
+  });
+
+  test('break cancels the items still running and waits for them before the loop ends', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const cleaned: string[] = [];
+    const slow =
+      (name: string) =>
+      async ({ signal }: { signal: AbortSignal }) => {
+        try {
+          await sleep(1000, { signal });
+        } finally {
+          cleaned.push(`${name}:${signal.aborted ? 'cancelled' : 'done'}`);
+        }
+        return name;
+      };
+    for await (const v of asCompleted([after(10, 1), slow('a'), slow('b')], { clock })) {
+      expect(v).toBe(1);
+      break;
+    }
+    expect(cleaned.sort()).toEqual(['a:cancelled', 'b:cancelled']);
+    expect(clock.now()).toBe(10);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('the first failure is thrown by the loop after the others were cancelled', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const boom = new Error('boom');
+    const seen: unknown[] = [];
+    let otherEnd: unknown;
+    const err = await (async () => {
+      for await (const v of asCompleted(
+        [
+          after(5),
+          async () => {
+            await sleep(10);
+            throw boom;
+          },
+          async () => {
+            try {
+              await sleep(1000);
+            } catch (e) {
+              otherEnd = e;
+              throw e;
+            }
+          },
+        ],
+        { clock },
+      )) {
+        seen.push(v);
+      }
+    })().catch((e: unknown) => e);
+    expect(err).toBe(boom);
+    expect(seen).toEqual([5]);
+    expect(isCancellation(otherEnd)).toBe(true);
+  });
+
+  test('promise items are observed at once: no unhandled rejection on early exit', async () => {
+    const unhandled = await collectUnhandled(async () => {
+      const late = deferred<string>();
+      for await (const v of asCompleted(['first', late.promise])) {
+        expect(v).toBe('first');
+        break;
+      }
+      late.reject(new Error('late'));
+    });
+    expect(unhandled).toEqual([]);
+  });
+
+  test('nothing starts before the first next(), and return() first starts nothing', async () => {
+    let started = 0;
+    const it = asCompleted([
+      () => {
+        started++;
+        return 1;
+      },
+    ]);
+    expect(started).toBe(0);
+    await it.return(undefined);
+    expect(started).toBe(0);
+  });
+
+  test('timeout rejects the loop with a TimeoutError', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const err = await (async () => {
+      for await (const _ of asCompleted([after(100)], { clock, timeout: 50 })) {
+        // nothing arrives in time
+      }
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TimeoutError);
+  });
+
+  test('bad arguments throw at the call: unknown option, bad concurrency, non-iterable', () => {
+    expect(() => asCompleted([], { concurency: 2 } as never)).toThrow(
+      /Unknown option `options.concurency`.*Did you mean `concurrency`\?/,
+    );
+    expect(() => asCompleted([], { concurrency: 0 })).toThrow(RangeError);
+    expect(() => asCompleted(5 as never)).toThrow(TypeError);
+  });
+});

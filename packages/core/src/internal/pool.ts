@@ -1,0 +1,90 @@
+import type { Scope } from '../scope.ts';
+import { scopeInternals } from '../scope.ts';
+import type { TaskContext } from '../task.ts';
+import { isThenable } from './abortable.ts';
+
+/** What a pool's `next` returns when there are no more jobs. */
+export const DONE: unique symbol = Symbol('weft.pool.done');
+
+/** Options of {@link startPool}. */
+export interface PoolOptions<J> {
+  /**
+   * How many jobs run at once: an integer from 1 up, or `Infinity` (no cap). Workers are
+   * started lazily, one more each time a job is taken while every worker is busy, so a
+   * pool never holds more workers than jobs.
+   */
+  readonly concurrency: number;
+  /** Workers are named `${name}-worker` (diagnostics). */
+  readonly name: string;
+  /**
+   * Takes the next job, or returns {@link DONE} when there is none (then every worker that
+   * asks again gets `DONE` too: the pool never calls `next` after `DONE` from the same
+   * worker). Called by one worker at a time per call site; when it returns a promise, the
+   * pool awaits it before asking again from that worker, and the caller must serialize an
+   * async source itself (see `serialPull`). `signal` is the asking worker's signal: reject
+   * with its reason when it aborts. A throw or rejection fails the worker, and so the
+   * scope.
+   */
+  next(signal: AbortSignal): J | typeof DONE | PromiseLike<J | typeof DONE>;
+  /**
+   * Does one job inside a worker task (`ctx` is that worker's context: its signal aborts
+   * when the scope is cancelled). A throw or rejection fails the worker and so the scope
+   * (fail-fast): handle errors inside `work` to keep going (as `settle` does).
+   */
+  work(job: J, ctx: TaskContext): unknown;
+}
+
+/**
+ * The one worker pool of weft (`gather` and `settle` with `concurrency`, `map`,
+ * `mapSettled`, `mapConcurrent`): runs `work(job)` for every job that `next()` yields,
+ * at most `concurrency` at a time, as tasks of `s`. Returns at once; the scope's join
+ * waits for the workers. Workers stop taking jobs as soon as their signal aborts (the
+ * scope failed, was cancelled or timed out).
+ */
+export function startPool<J>(s: Scope, options: PoolOptions<J>): void {
+  const { concurrency, next, work } = options;
+  const workerName = `${options.name}-worker`;
+  // Workers started (or about to be), workers inside `work()`, and whether `next` said DONE.
+  let workers = 0;
+  let busy = 0;
+  let done = false;
+  // Starting a worker runs its synchronous part at once, which may ask for another worker:
+  // those requests are queued and started by the outermost call, so a pool of 100,000
+  // synchronous jobs does not recurse 100,000 frames deep.
+  let requested = 0;
+  let starting = false;
+  const requestWorker = (): void => {
+    workers++;
+    requested++;
+    if (starting) return;
+    starting = true;
+    try {
+      while (requested > 0) {
+        requested--;
+        scopeInternals.spawn(s, worker, workerName);
+      }
+    } finally {
+      starting = false;
+    }
+  };
+  const worker = async (ctx: TaskContext): Promise<void> => {
+    const signal = ctx.signal;
+    while (!done && !signal.aborted) {
+      let job = next(signal);
+      if (isThenable(job)) job = await job;
+      if (job === DONE) {
+        done = true;
+        return;
+      }
+      // Every worker is busy and there may be more jobs: start one more, up to the cap.
+      if (++busy === workers && workers < concurrency) requestWorker();
+      try {
+        const result = work(job, ctx);
+        if (isThenable(result)) await result;
+      } finally {
+        busy--;
+      }
+    }
+  };
+  requestWorker();
+}
