@@ -89,3 +89,13 @@ export {
   formatTaskTree,
   type TaskTreeNode,
 } from './diagnostics/tree.ts';
+export {
+  type InstrumentHooks,
+  type Instrumentation,
+  instrument,
+  recordTimeline,
+  Timeline,
+  type TimelineOptions,
+} from './diagnostics/instrument.ts';
+export type { StuckReport } from './diagnostics/stuck.ts';
+export type { DumpSignal } from './runtime/signals.ts';

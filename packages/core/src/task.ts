@@ -2,6 +2,7 @@ import type { Clock } from './clock.ts';
 import { CancelledError, isCancellation, isRequested, markRequested } from './errors.ts';
 import { isThenable } from './internal/abortable.ts';
 import { type ContextTask, nextId, runInContext, TaskContextImpl } from './internal/context.ts';
+import { hooks, type TaskDiag } from './internal/instrument.ts';
 import { NONE } from './internal/symbols.ts';
 import type { Scope } from './scope.ts';
 
@@ -129,7 +130,9 @@ export interface TaskSink {
 /** How a task talks to its scope (one object per scope, shared by its tasks). */
 export interface ScopeLink {
   /** The task settled; `failure` is `NONE` unless it failed its scope. */
-  settled(failure: unknown, cancelled: boolean): void;
+  settled(task: TaskImpl<unknown>, failure: unknown, cancelled: boolean): void;
+  /** `cancel()` was called on the task itself (diagnostics: the stuck-cancellation check). */
+  cancelled(task: TaskImpl<unknown>): void;
   /** The task made its own signal: abort it when the scope is cancelled. */
   watch(task: WatchedTask): void;
   unwatch(task: WatchedTask): void;
@@ -165,6 +168,12 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     | undefined;
   // Set by `Scope.start` until the task calls `ctx.started()` or settles.
   #startHook: StartHook | undefined;
+  // The scope's list of running tasks (for `Scope.tree()`), kept by the scope.
+  listPrev: TaskImpl<unknown> | undefined;
+  listNext: TaskImpl<unknown> | undefined;
+  // Start and cancel times for diagnostics: made only while instrumentation records, or on
+  // `cancel()`, so a plain task carries one empty field.
+  diag: TaskDiag | undefined;
 
   constructor(
     owner: Scope,
@@ -221,6 +230,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     if (this.#state !== 'running' || this.#cancelReason !== NONE) return;
     this.#cancelReason = reason;
     this.#controller?.abort(reason);
+    this.#link.cancelled(this as TaskImpl<unknown>);
   }
 
   /** Called by the scope when it is cancelled, for a task that made its signal. */
@@ -275,6 +285,12 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   start(fn: TaskFn<T>): void {
     let result: T | PromiseLike<T>;
     const ctx = new TaskContextImpl(this.#owner, this);
+    const h = hooks;
+    if (h !== null) {
+      const at = this.#owner.clock.now();
+      this.diag = { startedAt: at, cancelledAt: undefined, stuckCheck: undefined, reported: false };
+      h.taskStart(this, at);
+    }
     try {
       result = runInContext(ctx, fn, ctx);
     } catch (error) {
@@ -352,6 +368,8 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       if (this.#state === 'fulfilled') deferred.resolve(this.#value as T);
       else deferred.reject(this.#value);
     }
-    this.#link.settled(failure, this.#state === 'cancelled');
+    const h = hooks;
+    if (h !== null) h.taskSettle(this, owner.clock.now());
+    this.#link.settled(this as TaskImpl<unknown>, failure, this.#state === 'cancelled');
   }
 }

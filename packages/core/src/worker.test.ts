@@ -207,7 +207,7 @@ describe('WorkerPool', () => {
 
   test('validates its options', () => {
     expect(() => new WorkerPool({ size: 0 })).toThrow(
-      'Expected `options.size` to be an integer from 1 and up, got `0` (number)',
+      'Expected `options.size` to be an integer from 1 up, got `0` (number)',
     );
     expect(() => new WorkerPool({ size: Number.POSITIVE_INFINITY })).toThrow(RangeError);
     expect(() => new WorkerPool({ sise: 2 } as never)).toThrow(/Did you mean `size`/);

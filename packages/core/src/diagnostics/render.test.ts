@@ -4,10 +4,10 @@ import { renderGantt, renderTimelineSvg, type TimelineSpan } from './timeline.ts
 import { formatTaskTree, type TaskTreeNode } from './tree.ts';
 
 const gatherSpans: TimelineSpan[] = [
-  { id: 1, kind: 'scope', name: 'gather', start: 0, end: 2000, state: 'closed' },
-  { id: 1, kind: 'task', name: 'fetchA', parent: 1, start: 0, end: 2000, state: 'fulfilled' },
-  { id: 2, kind: 'task', name: 'fetchB', parent: 1, start: 0, end: 2000, state: 'fulfilled' },
-  { id: 3, kind: 'task', name: 'fetchC', parent: 1, start: 0, end: 2000, state: 'fulfilled' },
+  { id: 10, kind: 'scope', name: 'gather', start: 0, end: 2000, state: 'closed' },
+  { id: 1, kind: 'task', name: 'fetchA', parent: 10, start: 0, end: 2000, state: 'fulfilled' },
+  { id: 2, kind: 'task', name: 'fetchB', parent: 10, start: 0, end: 2000, state: 'fulfilled' },
+  { id: 3, kind: 'task', name: 'fetchC', parent: 10, start: 0, end: 2000, state: 'fulfilled' },
 ];
 
 /** The [first, last] column of the bar on a Gantt row, relative to the bar area. */
@@ -56,9 +56,9 @@ describe('renderGantt', () => {
   test('gives an instant span one column and leaves scopes out on request', () => {
     const chart = renderGantt(
       [
-        { id: 1, kind: 'scope', name: 's', start: 0, end: 100, state: 'closed' },
-        { id: 1, kind: 'task', name: 'quick', parent: 1, start: 50, end: 50, state: 'fulfilled' },
-        { id: 2, kind: 'task', name: 'slow', parent: 1, start: 0, end: 100, state: 'fulfilled' },
+        { id: 10, kind: 'scope', name: 's', start: 0, end: 100, state: 'closed' },
+        { id: 1, kind: 'task', name: 'quick', parent: 10, start: 50, end: 50, state: 'fulfilled' },
+        { id: 2, kind: 'task', name: 'slow', parent: 10, start: 0, end: 100, state: 'fulfilled' },
       ],
       { width: 10, tasksOnly: true },
     );
@@ -85,7 +85,7 @@ describe('renderTimelineSvg', () => {
           id: 4,
           kind: 'task',
           name: '<half & half>',
-          parent: 1,
+          parent: 10,
           start: 0,
           end: 1000,
           state: 'rejected',

@@ -1,4 +1,6 @@
 import { assertCount, assertOptions, describe } from '../internal/validate.ts';
+import type { ScopeState } from '../scope.ts';
+import type { TaskState } from '../task.ts';
 import { formatDuration } from './format.ts';
 
 /**
@@ -6,17 +8,21 @@ import { formatDuration } from './format.ts';
  * `Timeline.spans` produces it, and the renderers accept any list of it.
  */
 export interface TimelineSpan {
-  /** Unique among the spans of one kind. */
+  /** Unique among the spans (tasks and scopes share one sequence of ids). */
   readonly id: number;
   readonly kind: 'scope' | 'task';
   readonly name: string;
-  /** The enclosing scope's id (for a task or a nested scope), if it was recorded. */
+  /**
+   * The id of the span it nests under: a task's scope; a scope's opening task, or the
+   * enclosing scope when it was opened in a body. Absent for a root.
+   */
   readonly parent?: number;
   /** Clock time it started, in ms. */
   readonly start: number;
   /** Clock time it settled, in ms; absent while it runs. */
   readonly end?: number;
-  readonly state: 'running' | 'fulfilled' | 'rejected' | 'cancelled' | 'closed';
+  /** The task's or scope's state when it ended (or `running`/`open` while it runs). */
+  readonly state: TaskState | ScopeState;
 }
 
 /** Options of {@link renderGantt} and {@link renderTimelineSvg}. */
@@ -73,15 +79,25 @@ function layout(
     latest = Math.max(latest, s.start, s.end ?? s.start);
   }
   const t1 = options.now ?? latest;
-  const scopeIds = new Set(shown.filter((s) => s.kind === 'scope').map((s) => s.id));
+  // Ids are shared by tasks and scopes, so a span nests under whichever it names; when that
+  // one is not shown (tasksOnly), under its nearest shown ancestor.
+  const all = new Map(spans.map((s) => [s.id, s]));
+  const shownIds = new Set(shown.map((s) => s.id));
   const children = new Map<number | undefined, TimelineSpan[]>();
   for (const s of shown) {
-    const parent = s.parent !== undefined && scopeIds.has(s.parent) ? s.parent : undefined;
+    let parent = s.parent;
+    const seen = new Set<number>();
+    while (parent !== undefined && !shownIds.has(parent) && !seen.has(parent)) {
+      seen.add(parent);
+      parent = all.get(parent)?.parent;
+    }
+    if (parent !== undefined && !shownIds.has(parent)) parent = undefined;
     let list = children.get(parent);
     if (list === undefined) children.set(parent, (list = []));
     list.push(s);
   }
   const rows: Row[] = [];
+  const visited = new Set<number>();
   const visit = (parent: number | undefined, depth: number): void => {
     const list = (children.get(parent) ?? []).sort(
       (a, b) =>
@@ -89,7 +105,10 @@ function layout(
     );
     for (const span of list) {
       rows.push({ span, depth, end: span.end ?? Math.max(t1, span.start) });
-      if (span.kind === 'scope') visit(span.id, depth + 1);
+      if (!visited.has(span.id)) {
+        visited.add(span.id);
+        visit(span.id, depth + 1);
+      }
     }
   };
   visit(undefined, 0);
@@ -102,6 +121,7 @@ const BAR: Record<TimelineSpan['state'], string> = {
   rejected: '▓',
   cancelled: '░',
   running: '▒',
+  open: '▒',
 };
 
 const label = (row: Row): string =>
@@ -161,6 +181,7 @@ const COLORS: Record<TimelineSpan['state'], string> = {
   rejected: '#e53935',
   cancelled: '#fbc02d',
   running: '#42a5f5',
+  open: '#42a5f5',
 };
 
 const escapeXml = (text: string): string =>

@@ -1,4 +1,6 @@
 import { assertOptions, describe } from '../internal/validate.ts';
+import type { ScopeState } from '../scope.ts';
+import type { TaskState } from '../task.ts';
 import { formatDuration } from './format.ts';
 
 /**
@@ -12,12 +14,15 @@ export interface TaskTreeNode {
   /** The name given, else the function's name for a task, `'scope'` for a scope. */
   readonly name: string;
   /**
-   * `running` until it settles; then a task is `fulfilled`, `rejected` or `cancelled`
-   * and a scope `closed`.
+   * The task's `state` (`running`, then `fulfilled`, `rejected` or `cancelled`) or the
+   * scope's (`open`, then `closed`): the same values as `Task.state` and `Scope.state`.
    */
-  readonly state: 'running' | 'fulfilled' | 'rejected' | 'cancelled' | 'closed';
-  /** How long ago it started, in ms of its clock, when the snapshot was taken. */
-  readonly age: number;
+  readonly state: TaskState | ScopeState;
+  /**
+   * How long ago it started, in ms of its clock, when the snapshot was taken. Always set
+   * for a scope; for a task only if it started while instrumentation was recording.
+   */
+  readonly age?: number;
   /** Time left until its effective deadline, in ms (negative once passed); absent when none. */
   readonly deadline?: number;
   /**
@@ -31,7 +36,8 @@ export interface TaskTreeNode {
 /** Options of {@link formatTaskTree}. */
 export interface FormatTaskTreeOptions {
   /**
-   * Leave out settled tasks and closed scopes.
+   * Leave out settled tasks and closed scopes (a snapshot from `Scope.tree()` has none,
+   * but one kept from earlier may).
    * @default false
    */
   runningOnly?: boolean;
@@ -39,12 +45,12 @@ export interface FormatTaskTreeOptions {
 
 function line(node: TaskTreeNode): string {
   const parts = [`${node.name} (${node.kind} #${node.id})`];
-  if (node.cancelledFor !== undefined && node.state === 'running') {
+  if (node.cancelledFor !== undefined && (node.state === 'running' || node.state === 'open')) {
     parts.push(`cancelling for ${formatDuration(node.cancelledFor)}`);
   } else {
     parts.push(node.state);
   }
-  parts.push(`age ${formatDuration(node.age)}`);
+  if (node.age !== undefined) parts.push(`age ${formatDuration(node.age)}`);
   if (node.deadline !== undefined) {
     parts.push(
       node.deadline >= 0
@@ -67,8 +73,8 @@ function line(node: TaskTreeNode): string {
  * await scope(async (s) => {
  *   s.spawn(function download() { return sleep(100); });
  *   console.log(formatTaskTree(s.tree()));
- *   // scope (scope #4) · running · age 0.0 ms
- *   // └── download (task #9) · running · age 0.0 ms
+ *   // scope (scope #4) · open · age 0.0 ms
+ *   // └── download (task #5) · running
  * });
  * ```
  */
@@ -83,7 +89,7 @@ export function formatTaskTree(tree: TaskTreeNode, options: FormatTaskTreeOption
   const out: string[] = [line(tree)];
   const walk = (node: TaskTreeNode, prefix: string): void => {
     const children = runningOnly
-      ? node.children.filter((c) => c.state === 'running')
+      ? node.children.filter((c) => c.state === 'running' || c.state === 'open')
       : node.children;
     children.forEach((child, i) => {
       const last = i === children.length - 1;
