@@ -137,6 +137,8 @@ export async function run<T>(main: TaskFn<T>, options?: RunOptions): Promise<T> 
   if (stuckAfter !== false && stuckAfter !== Number.POSITIVE_INFINITY) {
     marker.stuck = { after: stuckAfter, onStuck: options?.onStuck ?? warnStuck };
   }
+  // The run's scopes list their running tasks when a stuck check or a dump may name them.
+  marker.track = marker.stuck !== undefined || dumpOn !== undefined;
   // Start times, for the ages in the dump: recorded only while a dump is possible.
   const stopTiming = dumpOn === undefined ? undefined : addHooks({});
   const root = new Scope({

@@ -92,6 +92,8 @@ export type ScopeState = 'open' | 'closed';
 /** What `run()` hangs on its scopes (through `kRootRun`): its diagnostics settings. */
 export interface RunMarker {
   stuck?: StuckPolicy;
+  /** Whether the run's scopes keep a list of their running tasks (for the above). */
+  track?: boolean;
 }
 
 const newDiag = (): TaskDiag => ({
@@ -196,8 +198,9 @@ export class Scope implements AsyncDisposable {
   // the pending stuck-cancellation check.
   readonly #openedAt: number;
   #cancelledAt: number | undefined;
-  #firstTask: TaskImpl<unknown> | undefined;
-  #lastTask: TaskImpl<unknown> | undefined;
+  // Running tasks, listed when `#tracked` or instrumentation is on (see `tree()`).
+  #tasks: TaskImpl<unknown>[] | undefined;
+  readonly #tracked: boolean;
   #firstChild: Scope | undefined;
   #lastChild: Scope | undefined;
   #prevSibling: Scope | undefined;
@@ -206,7 +209,7 @@ export class Scope implements AsyncDisposable {
   #stuckCheck: Cancel | undefined;
   readonly #link: ScopeLink = {
     settled: (task, failure, cancelled) => {
-      this.#unlistTask(task);
+      if (task.slot !== -1) this.#unlistTask(task);
       const diag = task.diag;
       if (diag?.stuckCheck !== undefined) {
         diag.stuckCheck();
@@ -256,6 +259,7 @@ export class Scope implements AsyncDisposable {
     this.#run = internal[kRootRun] ?? (ctx === undefined ? undefined : ctx.scope.#run);
     this.#parent = ctx?.scope;
     this.#parentTask = ctx?.task;
+    this.#tracked = (this.#run as RunMarker | undefined)?.track === true;
     this.#openedAt = this.#clock.now();
     if (this.#parent !== undefined) this.#parent.#adopt(this);
     const h = hooks;
@@ -483,7 +487,8 @@ export class Scope implements AsyncDisposable {
     const children: TaskTreeNode[] = [];
     const underTask = new Map<Task<unknown>, TaskTreeNode[]>();
     const scopeCancelled = this.#cancelledAt;
-    for (let t = this.#firstTask; t !== undefined; t = t.listNext) {
+    const tasks = [...(this.#tasks ?? [])].sort((a, b) => a.id - b.id);
+    for (const t of tasks) {
       const diag = t.diag;
       const cancelledAt = diag?.cancelledAt ?? scopeCancelled;
       const own: TaskTreeNode[] = [];
@@ -518,27 +523,26 @@ export class Scope implements AsyncDisposable {
       age: now - this.#openedAt,
       ...(this.#deadline === Number.POSITIVE_INFINITY ? {} : { deadline: this.#deadline - now }),
       ...(scopeCancelled === undefined || !open ? {} : { cancelledFor: now - scopeCancelled }),
+      ...(this.#pending > tasks.length ? { untracked: this.#pending - tasks.length } : {}),
       children,
     };
   }
 
   #listTask(task: TaskImpl<unknown>): void {
-    const last = this.#lastTask;
-    task.listPrev = last;
-    if (last === undefined) this.#firstTask = task;
-    else last.listNext = task;
-    this.#lastTask = task;
+    const tasks = (this.#tasks ??= []);
+    task.slot = tasks.length;
+    tasks.push(task);
   }
 
+  /** Removes a task from `#tasks` in O(1): the last one takes its slot. */
   #unlistTask(task: TaskImpl<unknown>): void {
-    const prev = task.listPrev;
-    const next = task.listNext;
-    if (prev === undefined) this.#firstTask = next;
-    else prev.listNext = next;
-    if (next === undefined) this.#lastTask = prev;
-    else next.listPrev = prev;
-    task.listPrev = undefined;
-    task.listNext = undefined;
+    const tasks = this.#tasks!;
+    const last = tasks.pop()!;
+    if (last !== task) {
+      tasks[task.slot] = last;
+      last.slot = task.slot;
+    }
+    task.slot = -1;
   }
 
   #adopt(child: Scope): void {
@@ -594,9 +598,9 @@ export class Scope implements AsyncDisposable {
     this.#stuckCheck = undefined;
     if (this.#state === CLOSED) return;
     const cancelledAt = this.#cancelledAt!;
-    const tasks: TaskImpl<unknown>[] = [];
-    for (let t = this.#firstTask; t !== undefined; t = t.listNext) tasks.push(t);
-    for (const t of tasks) this.#reportTask(stuck, t, cancelledAt);
+    for (const t of [...(this.#tasks ?? [])].sort((a, b) => a.id - b.id)) {
+      this.#reportTask(stuck, t, cancelledAt);
+    }
     if (this.#holds > 0) {
       reportStuck(stuck, {
         kind: 'scope',
@@ -624,7 +628,9 @@ export class Scope implements AsyncDisposable {
     const task = new TaskImpl<T>(this, this.#link, fn.name, name, sink, index);
     if (startHook !== undefined) task.expectStart(startHook);
     this.#pending++;
-    this.#listTask(task as TaskImpl<unknown>);
+    // Listed only where someone may ask (a run's stuck check or dump, instrumentation):
+    // elsewhere a task costs no registry at all.
+    if (this.#tracked || hooks !== null) this.#listTask(task as TaskImpl<unknown>);
     task.start(fn);
     return task;
   }

@@ -168,9 +168,10 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     | undefined;
   // Set by `Scope.start` until the task calls `ctx.started()` or settles.
   #startHook: StartHook | undefined;
-  // The scope's list of running tasks (for `Scope.tree()`), kept by the scope.
-  listPrev: TaskImpl<unknown> | undefined;
-  listNext: TaskImpl<unknown> | undefined;
+  // This task's index in its scope's array of running tasks (for `Scope.tree()`), kept by
+  // the scope. A number, not links between tasks: a chain of 100,000 live tasks costs
+  // the garbage collector far more than one array.
+  slot = -1;
   // Start and cancel times for diagnostics: made only while instrumentation records, or on
   // `cancel()`, so a plain task carries one empty field.
   diag: TaskDiag | undefined;

@@ -30,6 +30,11 @@ export interface TaskTreeNode {
    * A large value is a cancellation nobody honours.
    */
   readonly cancelledFor?: number;
+  /**
+   * For a scope: how many of its running tasks are not in `children` because nothing was
+   * tracking them when they were spawned (outside `run()`, with no instrumentation on).
+   */
+  readonly untracked?: number;
   readonly children: readonly TaskTreeNode[];
 }
 
@@ -91,11 +96,17 @@ export function formatTaskTree(tree: TaskTreeNode, options: FormatTaskTreeOption
     const children = runningOnly
       ? node.children.filter((c) => c.state === 'running' || c.state === 'open')
       : node.children;
+    const untracked = node.untracked ?? 0;
     children.forEach((child, i) => {
-      const last = i === children.length - 1;
+      const last = i === children.length - 1 && untracked === 0;
       out.push(`${prefix}${last ? '└── ' : '├── '}${line(child)}`);
       walk(child, `${prefix}${last ? '    ' : '│   '}`);
     });
+    if (untracked > 0) {
+      out.push(
+        `${prefix}└── … ${untracked} running task${untracked === 1 ? '' : 's'} not tracked (spawned outside run() with no instrumentation on)`,
+      );
+    }
   };
   walk(tree, '');
   return out.join('\n');
