@@ -157,7 +157,7 @@ describe('recordTimeline', () => {
     s.spawn(() => sleep(1000), { name: 'dropped' });
     await clock.advance(500);
     expect(timeline.gantt({ width: 10 }).split('\n')[2]).toBe(
-      `  slow     ${'▒'.repeat(10)} 500 ms running`,
+      `${'  slow'.padEnd('live (scope)'.length)} ${'▒'.repeat(10)} 500 ms running`,
     );
     expect(timeline.dropped).toBe(1);
     await clock.advance(500);
