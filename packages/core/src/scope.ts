@@ -196,7 +196,7 @@ export class Scope implements AsyncDisposable {
   // Diagnostics: when it opened and was cancelled (its clock's time); its running tasks
   // and open child scopes as intrusive lists (for `tree()`, no allocation per task); and
   // the pending stuck-cancellation check.
-  readonly #openedAt: number;
+  #openedAt: number | undefined;
   #cancelledAt: number | undefined;
   // Running tasks, listed when `#tracked` or instrumentation is on (see `tree()`).
   #tasks: TaskImpl<unknown>[] | undefined;
@@ -259,11 +259,6 @@ export class Scope implements AsyncDisposable {
     this.#run = internal[kRootRun] ?? (ctx === undefined ? undefined : ctx.scope.#run);
     this.#parent = ctx?.scope;
     this.#parentTask = ctx?.task;
-    this.#tracked = (this.#run as RunMarker | undefined)?.track === true;
-    this.#openedAt = this.#clock.now();
-    if (this.#parent !== undefined) this.#parent.#adopt(this);
-    const h = hooks;
-    if (h !== null) h.scopeOpen(this, this.#openedAt);
     // Detached scopes (shield, run) escape the caller's cancellation and deadline.
     const parentSignals = detached ? (signal === undefined ? [] : [signal]) : caller.signals;
     this.#parentSignals = parentSignals;
@@ -272,6 +267,16 @@ export class Scope implements AsyncDisposable {
     if (timeout !== undefined) own = Math.min(own, this.#clock.now() + timeout);
     this.#deadline = Math.min(own, inherited);
     this.#timeoutMs = timeout;
+    // Diagnostics (tree, stuck check, hooks) only where someone may ask: in a run that
+    // checks or dumps, or while instrumentation is on. Elsewhere a scope keeps no time and
+    // no link from its parent.
+    const h = hooks;
+    this.#tracked = (this.#run as RunMarker | undefined)?.track === true || h !== null;
+    if (this.#tracked) {
+      this.#openedAt = this.#clock.now();
+      if (this.#parent !== undefined) this.#parent.#adopt(this);
+      if (h !== null) h.scopeOpen(this, this.#openedAt);
+    }
 
     const aborted = parentSignals.find((s) => s.aborted);
     if (aborted !== undefined) {
@@ -459,9 +464,12 @@ export class Scope implements AsyncDisposable {
    * cancelled, `cancelledFor`; scopes with a deadline have the time left to it. Settled
    * tasks are not in it. Print it with `formatTaskTree`.
    *
-   * A task's `age` is known only if it started while instrumentation was recording
-   * (`instrument()`, `recordTimeline()`, or `run({ dumpTasksOn })`); otherwise it is
-   * absent (keeping a start time per task would cost every program).
+   * What it knows depends on tracking, which costs something per task and so is on only
+   * where someone may ask: inside `run()` (its stuck-cancellation check, on by default)
+   * and while instrumentation is on. A scope outside both lists no task (the snapshot's
+   * `untracked` counts them) and no child scope. A task's `age` is known only if it
+   * started while instrumentation was recording (`instrument()`, `recordTimeline()`, or
+   * `run({ dumpTasksOn })`).
    *
    * @example
    * ```ts
@@ -520,7 +528,7 @@ export class Scope implements AsyncDisposable {
       id: this.id,
       name: this.#name,
       state: open ? 'open' : 'closed',
-      age: now - this.#openedAt,
+      ...(this.#openedAt === undefined ? {} : { age: now - this.#openedAt }),
       ...(this.#deadline === Number.POSITIVE_INFINITY ? {} : { deadline: this.#deadline - now }),
       ...(scopeCancelled === undefined || !open ? {} : { cancelledFor: now - scopeCancelled }),
       ...(this.#pending > tasks.length ? { untracked: this.#pending - tasks.length } : {}),
@@ -757,7 +765,7 @@ export class Scope implements AsyncDisposable {
     this.#cause = cause;
     this.#cancelTimer?.();
     this.#cancelTimer = undefined;
-    this.#cancelledAt = this.#clock.now();
+    if (this.#tracked) this.#cancelledAt = this.#clock.now();
     const stuck = (this.#run as RunMarker | undefined)?.stuck;
     if (stuck !== undefined && this.#state !== CLOSED) {
       this.#stuckCheck = schedule(this.#clock, stuck.after, () => this.#checkStuck(stuck));

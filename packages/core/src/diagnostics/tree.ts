@@ -19,8 +19,9 @@ export interface TaskTreeNode {
    */
   readonly state: TaskState | ScopeState;
   /**
-   * How long ago it started, in ms of its clock, when the snapshot was taken. Always set
-   * for a scope; for a task only if it started while instrumentation was recording.
+   * How long ago it started, in ms of its clock, when the snapshot was taken. For a scope,
+   * set where the scope is tracked (inside `run()`, or while instrumentation is on); for a
+   * task, only if it started while instrumentation was recording.
    */
   readonly age?: number;
   /** Time left until its effective deadline, in ms (negative once passed); absent when none. */
