@@ -73,12 +73,47 @@ function checks({ core, http, dbSim }) {
         assert(cancelled, 'sibling not cancelled');
         assert(clock.pendingTimers === 0, 'timer left');
       },
-    'core: timeout rejects with TimeoutError; moveOnAfter resolves undefined': async () => {
-      const clock = new TestClock({ autoAdvance: true });
-      const error = await rejects(timeout(50, () => sleep(1000), { clock }));
-      assert(error instanceof TimeoutError && error.name === 'TimeoutError', String(error));
-      assert((await moveOnAfter(50, () => sleep(1000), { clock })) === undefined, 'moveOnAfter');
-    },
+    'core: timeout rejects with TimeoutError; moveOnAfter resolves { timedOut: true }':
+      async () => {
+        const clock = new TestClock({ autoAdvance: true });
+        const error = await rejects(timeout(50, () => sleep(1000), { clock }));
+        assert(error instanceof TimeoutError && error.name === 'TimeoutError', String(error));
+        const moved = await moveOnAfter(50, () => sleep(1000), { clock });
+        assert(moved.timedOut === true && moved.value === undefined, 'moveOnAfter');
+      },
+    'core: no MaxListenersExceededWarning from gather of 20 or map above 10 (issue 7, defect 10)':
+      async () => {
+        const clock = new TestClock({ autoAdvance: true });
+        const warnings = [];
+        const onWarning = (w) => warnings.push(w.name);
+        const proc = globalThis.process;
+        proc?.on?.('warning', onWarning);
+        try {
+          const user = new globalThis.AbortController();
+          const wait = ({ signal }) => sleep(10, { signal });
+          await gather(
+            Array.from({ length: 20 }, () => wait),
+            { signal: user.signal, clock },
+          );
+          await map(
+            Array.from({ length: 40 }, (_, i) => i),
+            (_, ctx) => wait(ctx),
+            {
+              concurrency: 16,
+              signal: user.signal,
+              clock,
+            },
+          );
+          await scope(
+            (s) => void s.spawn(() => Promise.all(Array.from({ length: 20 }, () => sleep(5)))),
+            { clock },
+          );
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        } finally {
+          proc?.off?.('warning', onWarning);
+        }
+        assert(!warnings.includes('MaxListenersExceededWarning'), warnings.join());
+      },
     'core: settle, map, race, shield and run': async () => {
       const outcomes = await settle([() => 1, () => Promise.reject(new Error('x'))]);
       assert(outcomes[0].status === 'fulfilled' && outcomes[1].status === 'rejected', 'settle');

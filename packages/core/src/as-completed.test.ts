@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { collectUnhandled, deferred } from '../test/helpers.ts';
 import { asCompleted } from './as-completed.ts';
-import { isCancellation, TimeoutError } from './errors.ts';
+import { scope } from './scope.ts';
+import { CancelledError, isCancellation, TimeoutError } from './errors.ts';
 import { sleep } from './sleep.ts';
 import { TestClock } from './test-clock.ts';
 
@@ -142,5 +143,128 @@ describe('asCompleted', () => {
     );
     expect(() => asCompleted([], { concurrency: 0 })).toThrow(RangeError);
     expect(() => asCompleted(5 as never)).toThrow(TypeError);
+  });
+
+  test('a real failure while the rest is cancelled after break is thrown, not dropped', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const cleanup = new Error('cleanup failed');
+    const err = await (async () => {
+      for await (const _ of asCompleted(
+        [
+          after(5),
+          async ({ signal }: { signal: AbortSignal }) => {
+            await sleep(1000, { signal }).catch(() => {
+              throw cleanup;
+            });
+          },
+        ],
+        { clock },
+      )) {
+        break;
+      }
+    })().catch((e: unknown) => e);
+    expect(err).toBe(cleanup);
+  });
+
+  // Review D5: the items kept running after the consumer task and its scope had ended.
+  test('items left behind by an abandoned loop are cancelled when the consumer task ends', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const ends: string[] = [];
+    const job =
+      (ms: number) =>
+      async ({ signal }: { signal: AbortSignal }) => {
+        try {
+          await sleep(ms, { signal });
+        } finally {
+          ends.push(`${ms}:${signal.aborted ? 'cancelled' : 'done'}@${clock.now()}`);
+        }
+      };
+    await scope(
+      async (s) => {
+        s.spawn(async () => {
+          const it = asCompleted([job(10), job(200)]);
+          await it.next();
+        });
+      },
+      { clock },
+    );
+    expect(ends).toEqual(['10:done@10', '200:cancelled@10']);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('in a scope body, the items are cancelled when the body ends', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const ends: string[] = [];
+    await scope(
+      async () => {
+        const it = asCompleted([
+          () => sleep(10).then(() => 10),
+          async ({ signal }: { signal: AbortSignal }) => {
+            await sleep(200, { signal }).catch((e: unknown) => {
+              ends.push(`200 ${String((e as Error).name)}@${clock.now()}`);
+              throw e;
+            });
+          },
+        ]);
+        await it.next();
+      },
+      { clock },
+    );
+    expect(ends).toEqual(['200 AbortError@10']);
+  });
+
+  test('a failure of an abandoned loop that no consumer received fails the enclosing scope', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const boom = new Error('boom');
+    const err = await scope(
+      async (s) => {
+        s.spawn(async () => {
+          const it = asCompleted([
+            () => 1,
+            async () => {
+              await sleep(5);
+              throw boom;
+            },
+          ]);
+          await it.next(); // 1; then the task returns without finishing the loop
+          await sleep(10);
+        });
+      },
+      { clock },
+    ).catch((e: unknown) => e);
+    expect((err as AggregateError).errors).toEqual([boom]);
+  });
+
+  // Review D6: a rejected promise item of a loop closed before its first next() was unhandled.
+  test('promise items are observed at the call, even when the loop never runs', async () => {
+    const unhandled = await collectUnhandled(async () => {
+      const it = asCompleted([Promise.reject(new Error('x'))]);
+      await it.return(undefined);
+      asCompleted([Promise.reject(new Error('never iterated'))]);
+    });
+    expect(unhandled).toEqual([]);
+  });
+
+  // Review D13: the loop handed off after its starting task ended used to end "normally"
+  // with the remaining items silently dropped.
+  test('a loop whose starting task ended rejects with a CancelledError instead of ending early', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const got = await scope(
+      async (s) => {
+        const it = asCompleted([
+          () => sleep(5).then(() => 1),
+          () => sleep(10).then(() => 2),
+          () => sleep(15).then(() => 3),
+        ]);
+        const first = await s.spawn(async () => (await it.next()).value);
+        const rest: unknown[] = [];
+        const err = await (async () => {
+          for await (const x of { [Symbol.asyncIterator]: () => it }) rest.push(x);
+        })().catch((e: unknown) => e);
+        return { first, rest, abandoned: err instanceof CancelledError };
+      },
+      { clock },
+    );
+    expect(got).toEqual({ first: 1, rest: [], abandoned: true });
   });
 });

@@ -1,7 +1,8 @@
 import type { Clock } from './clock.ts';
-import { firstError } from './errors.ts';
+import { CancelledError, firstError, isCancellation } from './errors.ts';
 import type { GatherInput, GatherItem, GatherValue } from './gather.ts';
 import { isThenable } from './internal/abortable.ts';
+import { currentContext } from './internal/context.ts';
 import { resolveItem, toArray } from './internal/items.ts';
 import { DONE, startPool } from './internal/pool.ts';
 import { noop } from './internal/schedule.ts';
@@ -68,6 +69,9 @@ export function asCompleted(
   assertOptions('options', options, KNOWN);
   if (options?.concurrency !== undefined) assertCount('options.concurrency', options.concurrency);
   assertName('options.name', options?.name);
+  // Promises are already running: observe them now, so that a rejection is never
+  // unhandled even if the loop never starts (or is closed before its first next()).
+  for (const item of list) if (isThenable(item)) Promise.resolve(item).then(noop, noop);
   return iterate(list, options);
 }
 
@@ -103,12 +107,15 @@ async function* iterate(
         concurrency: options?.concurrency ?? Number.POSITIVE_INFINITY,
         name,
         next: () => (next < jobs.length ? jobs[next++]! : DONE),
-        work: async (i: number, ctx: TaskContext) => push(await resolveItem(list[i], ctx)),
+        work: (i: number, ctx: TaskContext) => resolveItem(list[i], ctx),
+        onFulfilled: (_: number, value: unknown) => push(value),
       });
     }
   };
   let settled = false;
   let failure: { error: unknown } | undefined;
+  // Whether the consumer received the failure (else the keeper below raises it).
+  let delivered = false;
   const outcome = scopeInternals.runBody(s, body).then(
     () => {
       settled = true;
@@ -120,15 +127,32 @@ async function* iterate(
       wake?.();
     },
   );
-  let delivered = 0;
+  // Set when the consumer that started the loop ended without finishing it (see adopt).
+  let abandoned: CancelledError | undefined;
+  const release = adopt(
+    s,
+    outcome,
+    () => (delivered || failure === undefined ? undefined : failure.error),
+    (reason) => {
+      abandoned = reason;
+    },
+  );
+  const raise = (error: unknown): never => {
+    delivered = true;
+    throw firstError(error);
+  };
+  let yielded = 0;
   try {
-    while (delivered < list.length) {
+    while (yielded < list.length) {
       if (ready.length > 0) {
-        delivered++;
+        yielded++;
         yield ready.shift();
         continue;
       }
-      if (failure !== undefined) throw firstError(failure.error);
+      if (failure !== undefined) raise(failure.error);
+      // Items were cancelled because the task that started the loop ended: a later
+      // consumer must not mistake the loop for complete.
+      if (abandoned !== undefined) throw abandoned;
       if (settled) break;
       await new Promise<void>((resolve) => {
         wake = resolve;
@@ -136,13 +160,57 @@ async function* iterate(
       wake = undefined;
     }
     await outcome;
-    if (failure !== undefined) throw firstError(failure.error);
+    if (failure !== undefined) raise(failure.error);
   } finally {
+    release();
     if (!settled) {
       // Left early: stop the rest and wait for them (a cancellation we asked for).
       s.cancel();
-      await outcome.then(noop, noop);
-      if (failure !== undefined) throw firstError(failure.error);
+      await outcome;
+      if (failure !== undefined) raise(failure.error);
     }
   }
+}
+
+/**
+ * Ties the items' scope `s` to the consumer (review D5): a keeper task in the consumer's
+ * scope waits until `s` has settled, so that scope cannot end while items still run; when
+ * the consumer's task (or body) ends without finishing the loop, `s` is cancelled. A
+ * failure no consumer received (`undelivered()`) fails the consumer's scope through the
+ * keeper instead of being dropped. Outside any task, `s` answers to the caller's signal.
+ */
+function adopt(
+  s: Scope,
+  outcome: Promise<void>,
+  undelivered: () => unknown,
+  onAbandon: (reason: CancelledError) => void,
+): () => void {
+  const ctx = currentContext();
+  if (ctx === undefined || ctx.scope.closed || ctx.scope === s) return noop;
+  let released = false;
+  const abandon = (): void => {
+    if (released || s.closed) return;
+    const reason = new CancelledError(
+      `The ${s.name} loop was abandoned: the task or body that started it ended first`,
+    );
+    onAbandon(reason);
+    s.cancel(reason);
+  };
+  const task = ctx.task;
+  // Unregistered when the loop ends, so a long-lived task running many loops keeps nothing.
+  const off = task !== undefined ? task.onSettled(abandon) : noop;
+  if (task === undefined) scopeInternals.onBodyEnd(ctx.scope, abandon);
+  scopeInternals.spawn(
+    ctx.scope,
+    async () => {
+      await outcome;
+      const error = undelivered();
+      if (error !== undefined && !isCancellation(error)) throw firstError(error);
+    },
+    `${s.name}-keeper`,
+  );
+  return () => {
+    released = true;
+    off();
+  };
 }

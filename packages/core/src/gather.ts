@@ -15,17 +15,23 @@ import type { TaskContext, TaskFn, TaskSink } from './task.ts';
 
 /** Options of {@link gather} and {@link settle}. */
 export interface GatherOptions {
-  /** Cancels everything when it aborts. Inside a task: the task's signal. */
+  /** Cancels everything when it aborts. Inside a task it adds to the task's signal. */
   signal?: AbortSignal;
   /** Cancels everything with a `TimeoutError` after this many ms. */
   timeout?: number;
-  /** How many task functions run at once. Default `Infinity`. */
+  /**
+   * How many task functions run at once (promises and plain values take no slot).
+   * @default Infinity
+   */
   concurrency?: number;
   /** Called after each item completes, with how many have and how many there are. */
   onProgress?: (completed: number, total: number) => void;
   /** Where time comes from. Inside a task: the task's clock. */
   clock?: Clock;
-  /** A name for diagnostics and error messages. */
+  /**
+   * A name for diagnostics and error messages.
+   * @default 'gather' (or 'settle')
+   */
   name?: string;
 }
 
@@ -128,7 +134,16 @@ function collect(
       concurrency,
       name,
       next: () => (next < queue.length ? queue[next++]! : DONE),
-      work: (i, ctx) => into(i, ctx, () => (list[i] as TaskFn<unknown>)(ctx)),
+      work: (i, ctx) => (list[i] as TaskFn<unknown>)(ctx),
+      onFulfilled: (i, value) => {
+        results[i] = contained ? { status: 'fulfilled', value } : value;
+        progress?.();
+      },
+      onRejected: (i, reason, ctx) => {
+        if (!contained || ctx.signal.aborted) throw reason;
+        results[i] = { status: 'rejected', reason };
+        progress?.();
+      },
     });
   };
   return scopeInternals.runBody(s, body).then(

@@ -1,8 +1,9 @@
 import type { Clock } from './clock.ts';
-import { attachSuppressed, firstError, TaskGroupError } from './errors.ts';
+import { attachSuppressed, firstError, isCancellation, TaskGroupError } from './errors.ts';
 import { isThenable } from './internal/abortable.ts';
-import { DONE, startPool } from './internal/pool.ts';
-import { closeSource, openSource, serialPull } from './internal/source.ts';
+import { DONE, type PoolOptions, startPool } from './internal/pool.ts';
+import { macrotask, noop } from './internal/schedule.ts';
+import { closeSource, openSource, type Source, serialPull } from './internal/source.ts';
 import {
   assertCount,
   assertFunction,
@@ -15,15 +16,21 @@ import type { TaskContext } from './task.ts';
 
 /** Options of {@link map} and {@link mapSettled}. */
 export interface MapOptions {
-  /** How many calls of `fn` run at once. Default `Infinity`. */
+  /**
+   * How many calls of `fn` run at once.
+   * @default Infinity
+   */
   concurrency?: number;
-  /** Cancels everything when it aborts. Inside a task: the task's signal. */
+  /** Cancels everything when it aborts. Inside a task it adds to the task's signal. */
   signal?: AbortSignal;
   /** Cancels everything with a `TimeoutError` after this many ms. */
   timeout?: number;
   /** Where time comes from. Inside a task: the task's clock. */
   clock?: Clock;
-  /** A name for diagnostics and error messages. */
+  /**
+   * A name for diagnostics and error messages.
+   * @default 'map' (or 'mapSettled')
+   */
   name?: string;
 }
 
@@ -39,35 +46,53 @@ function mapInto<T, R>(
   contained: boolean,
   name: string,
 ): Promise<unknown[]> {
-  const src = openSource('source', source);
+  // A failure of the source's own next() that no worker receives (it came after the
+  // worker's wait was cancelled: the source's `finally` threw) is kept to be attached.
+  let lateFailure: { error: unknown } | undefined;
+  const src = openSource(
+    'source',
+    watchFailures(source, (error) => {
+      if (!isCancellation(error)) lateFailure ??= { error };
+    }),
+  );
   assertFunction('fn', fn);
   assertOptions('options', options, KNOWN);
   const concurrency = options?.concurrency ?? Number.POSITIVE_INFINITY;
   assertCount('options.concurrency', concurrency);
   assertName('options.name', options?.name);
 
+  // Each slot holds its item until the call for it settles, then the result.
   const results: unknown[] = [];
   let index = 0;
   // Several workers share the source; an async one is pulled one call at a time.
   const pull = serialPull(src);
-  const next = (signal: AbortSignal): Job<T> | typeof DONE | Promise<Job<T> | typeof DONE> => {
+  const toJob = (step: IteratorResult<T>): number | typeof DONE => {
+    if (step.done) return DONE;
+    results[index] = step.value;
+    return index++;
+  };
+  const next = (signal: AbortSignal): number | typeof DONE | Promise<number | typeof DONE> => {
     const step = pull(signal);
     return isThenable(step) ? step.then(toJob) : toJob(step);
   };
-  const toJob = (step: IteratorResult<T>): Job<T> | typeof DONE => {
-    if (step.done) return DONE;
-    const i = index++;
-    results.length = index;
-    return { item: step.value, index: i };
-  };
-  const work = async (job: Job<T>, ctx: TaskContext): Promise<void> => {
-    try {
-      const value = await fn(job.item, ctx, job.index);
-      results[job.index] = contained ? { status: 'fulfilled', value } : value;
-    } catch (reason) {
-      if (!contained || ctx.signal.aborted) throw reason;
-      results[job.index] = { status: 'rejected', reason };
-    }
+  const pool: PoolOptions<number> = {
+    concurrency,
+    name: fn.name || name,
+    next,
+    work: (i, ctx) => fn(results[i] as T, ctx, i),
+    onFulfilled: contained
+      ? (i, value) => {
+          results[i] = { status: 'fulfilled', value };
+        }
+      : (i, value) => {
+          results[i] = value;
+        },
+    onRejected: contained
+      ? (i, reason, ctx) => {
+          if (ctx.signal.aborted) throw reason;
+          results[i] = { status: 'rejected', reason };
+        }
+      : undefined,
   };
   const s = new Scope({
     signal: options?.signal,
@@ -75,30 +100,90 @@ function mapInto<T, R>(
     clock: options?.clock,
     name: options?.name ?? name,
   });
-  const body = (scope: Scope): void =>
-    startPool<Job<T>>(scope, { concurrency, name: fn.name || name, next, work });
+  const body = (scope: Scope): void => startPool(scope, pool);
   return scopeInternals.runBody(s, body).then(
     async () => {
-      await closeSource(src);
+      await closeFully(src, () => lateFailure?.error);
       return results;
     },
     async (error: unknown) => {
       // The primary error wins (the first failure, or the scope's TimeoutError or
       // cancellation); an error from closing the source is attached to it, never dropped.
-      const primary = contained && error instanceof TaskGroupError ? error : firstError(error);
+      let primary = contained && error instanceof TaskGroupError ? error : firstError(error);
       try {
-        await closeSource(src);
+        await closeFully(src, () => lateFailure?.error);
       } catch (closeError) {
-        throw attachSuppressed(primary, closeError);
+        primary = attachSuppressed(primary, closeError);
       }
+      if (lateFailure !== undefined) primary = attachSuppressed(primary, lateFailure.error);
       throw primary;
     },
   );
 }
 
-interface Job<T> {
-  readonly item: T;
-  readonly index: number;
+/**
+ * Closes the source, raising what its `return()` throws. When a worker was inside the
+ * source's `next()`, `return()` is requested at once (an `events.on` iterator settles its
+ * pending `next()` then; an async generator runs it after its pending await) and waited
+ * for one macrotask turn: a source that closes by then has its cleanup error attached to
+ * the primary error. One that is still stuck closes in the background, and a cleanup error
+ * it raises then (when nobody can receive it any more) is reported as an unhandled
+ * rejection rather than dropped: `map` never waits unboundedly on a source.
+ */
+async function closeFully<T>(src: Source<T>, late: () => unknown): Promise<void> {
+  const inflight = src.inflight;
+  if (src.done || inflight === undefined) return closeSource(src);
+  src.done = true;
+  const iterator = src.iterator as AsyncIterator<T>;
+  const closing = Promise.all([
+    inflight.then(noop, noop), // its failure, if any, is recorded by watchFailures
+    typeof iterator.return === 'function' ? iterator.return() : undefined,
+  ]).then(noop);
+  const outcome: { state: 'late' | 'closed' | 'failed'; error?: unknown } = { state: 'late' };
+  await Promise.race([
+    closing.then(
+      () => {
+        outcome.state = 'closed';
+      },
+      (error: unknown) => {
+        outcome.state = 'failed';
+        outcome.error = error;
+      },
+    ),
+    macrotask(),
+  ]);
+  if (outcome.state === 'late') {
+    const report = (error: unknown): void => void Promise.reject(error);
+    closing.then(() => {
+      const failure = late();
+      if (failure !== undefined) report(failure);
+    }, report);
+    return;
+  }
+  if (outcome.state === 'failed') throw outcome.error;
+}
+
+/** An async iterable like `source` whose `next()` failures are also reported to `report`. */
+function watchFailures<T>(
+  source: Iterable<T> | AsyncIterable<T>,
+  report: (error: unknown) => void,
+): Iterable<T> | AsyncIterable<T> {
+  const open = (source as AsyncIterable<T> | null | undefined)?.[Symbol.asyncIterator];
+  if (typeof open !== 'function') return source;
+  return {
+    [Symbol.asyncIterator]: (): AsyncIterator<T> => {
+      const it = open.call(source);
+      const wrapped: AsyncIterator<T> = {
+        next: () =>
+          Promise.resolve(it.next()).then(undefined, (error: unknown) => {
+            report(error);
+            throw error;
+          }),
+      };
+      if (typeof it.return === 'function') wrapped.return = (value) => it.return!(value);
+      return wrapped;
+    },
+  };
 }
 
 /**

@@ -2,17 +2,20 @@ import type { Clock } from './clock.ts';
 import { CancelledError } from './errors.ts';
 import type { GatherInput, GatherItem, GatherValue } from './gather.ts';
 import { resolveItem, toArray } from './internal/items.ts';
-import { assertName, assertOptions, rejectOnThrow } from './internal/validate.ts';
+import { assertName, assertNonEmpty, assertOptions, rejectOnThrow } from './internal/validate.ts';
 import { Scope, scopeInternals } from './scope.ts';
 import type { TaskContext } from './task.ts';
 
 /** Options of {@link race} and {@link any}. */
 export interface RaceOptions {
-  /** Cancels everything when it aborts. Inside a task: the task's signal. */
+  /** Cancels everything when it aborts. Inside a task it adds to the task's signal. */
   signal?: AbortSignal;
   /** Where time comes from. Inside a task: the task's clock. */
   clock?: Clock;
-  /** A name for diagnostics and error messages. */
+  /**
+   * A name for diagnostics and error messages.
+   * @default 'race' (or 'any')
+   */
   name?: string;
 }
 
@@ -28,7 +31,7 @@ function contest(
   assertName('options.name', options?.name);
   if (list.length === 0) {
     if (mode === 'any') return Promise.reject(new AggregateError([], 'any() got no items'));
-    throw new RangeError('Expected `items` to hold at least one item, got an empty iterable');
+    assertNonEmpty('items', list);
   }
   const s = new Scope({
     signal: options?.signal,

@@ -12,6 +12,7 @@ import { formatTaskTree } from './diagnostics/tree.ts';
 import { addHooks } from './internal/instrument.ts';
 import { kDetached, kRootRun } from './internal/symbols.ts';
 import {
+  assertBoolean,
   assertClock,
   assertDuration,
   assertFunction,
@@ -49,11 +50,17 @@ const KNOWN = [
 export interface RunOptions {
   /** Cancels the whole program when it aborts. */
   signal?: AbortSignal;
-  /** The clock every task of the program takes time from. Default `systemClock`. */
+  /**
+   * The clock every task of the program takes time from.
+   * @default systemClock
+   */
   clock?: Clock;
   /** Cancels the program with a `TimeoutError` after this many ms. */
   timeout?: number;
-  /** The root scope's name. Default `'run'`. */
+  /**
+   * The root scope's name.
+   * @default 'run'
+   */
   name?: string;
   /**
    * Turn SIGINT/SIGTERM into cancellation (default `true`): the first signal cancels the
@@ -114,11 +121,7 @@ export async function run<T>(main: TaskFn<T>, options?: RunOptions): Promise<T> 
   assertClock('options.clock', options?.clock);
   if (options?.timeout !== undefined) assertDuration('options.timeout', options.timeout);
   assertName('options.name', options?.name);
-  if (options?.handleSignals !== undefined && typeof options.handleSignals !== 'boolean') {
-    throw new TypeError(
-      `Expected \`options.handleSignals\` to be a boolean, got \`${String(options.handleSignals)}\` (${typeof options.handleSignals})`,
-    );
-  }
+  assertBoolean('options.handleSignals', options?.handleSignals);
   const dumpOn = options?.dumpTasksOn;
   if (dumpOn !== undefined && !DUMP_SIGNALS.includes(dumpOn)) {
     throw new TypeError(

@@ -208,13 +208,19 @@ describe('scope', () => {
     expect(value).toBe(42);
   });
 
-  test('cancel() while the body waits rejects with the cancellation', async () => {
+  // Issue 7, defect 13 (decision): a cancellation the program asked for ends the scope
+  // normally, as Trio's cancel scope does; cancelledCaught tells that it cut work short.
+  test('cancel() while the body waits ends the scope normally with undefined', async () => {
     const reason = new CancelledError('stop now');
-    const result = scope(async (s) => {
+    let inner: Scope | undefined;
+    const result = await scope(async (s) => {
+      inner = s;
       setTimeout(() => s.cancel(reason), 0);
       await sleep(60_000, { signal: s.signal });
+      return 'never';
     });
-    await expect(result).rejects.toBe(reason);
+    expect(result).toBeUndefined();
+    expect(inner?.cancelledCaught).toBe(true);
   });
 
   test('nested scopes inherit cancellation and the earliest deadline', async () => {

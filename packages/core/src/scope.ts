@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from './clock.ts';
 import {
+  attachSuppressed,
   CancelledError,
   isCancellation,
   isRequested,
@@ -13,6 +14,7 @@ import {
   resolveCaller,
   runInContext,
   TaskContextImpl,
+  unlimitListeners,
 } from './internal/context.ts';
 import { hooks, type TaskDiag } from './internal/instrument.ts';
 import { type Cancel, schedule } from './internal/schedule.ts';
@@ -49,6 +51,11 @@ import {
 
 /** What weft's own modules may do with a scope beyond its public API. */
 export interface ScopeInternals {
+  /**
+   * Spawns a task of weft's own (a gather item, a pool worker): a cancellation the
+   * program requested elsewhere that ends it is its failure (it produced no value), not a
+   * quiet `cancelled` as for a user's task.
+   */
   spawn<T>(
     s: Scope,
     fn: TaskFn<T>,
@@ -64,6 +71,11 @@ export interface ScopeInternals {
   timedOut(s: Scope): TimeoutError | undefined;
   /** The `run()` the scope belongs to, if any. */
   runOf(s: Scope): object | undefined;
+  /**
+   * Calls `callback` once the scope's body has settled (at once if it already has, or if
+   * the scope has no body): how a helper opened in a body learns that its consumer left.
+   */
+  onBodyEnd(s: Scope, callback: () => void): void;
 }
 
 /** Set once by `Scope`'s static block; read by gather, timeout, run and friends. */
@@ -73,20 +85,39 @@ export let scopeInternals: ScopeInternals;
 export interface ScopeOptions {
   /**
    * Cancels the scope when it aborts; the scope then rejects with its reason. Inside a
-   * running task it defaults to that task's signal.
+   * running task the task's signal (and deadline) apply too: this one adds to them, it
+   * never replaces them.
    */
   signal?: AbortSignal;
   /** Cancels the scope with a `TimeoutError` after this many ms of `clock` time. */
   timeout?: number;
   /** Cancels the scope with a `TimeoutError` at this `clock.now()` time. */
   deadline?: number;
-  /** A name for diagnostics and error messages. */
+  /**
+   * A name for diagnostics and error messages.
+   * @default 'scope'
+   */
   name?: string;
-  /** Where time comes from. Defaults to the enclosing task's clock, else `systemClock`. */
+  /**
+   * Where time comes from.
+   * @default the enclosing task's clock, else `systemClock`
+   */
   clock?: Clock;
 }
 
-/** `open` until the scope has settled (its body and every task); then `closed`. */
+/**
+ * `open` until the scope has settled (its body and every task); then `closed`.
+ *
+ * @example
+ * ```ts
+ * import { Scope } from '@weft/core';
+ *
+ * const s = new Scope();
+ * console.log(s.state); // 'open'
+ * await s[Symbol.asyncDispose]();
+ * console.log(s.state); // 'closed'
+ * ```
+ */
 export type ScopeState = 'open' | 'closed';
 
 /** What `run()` hangs on its scopes (through `kRootRun`): its diagnostics settings. */
@@ -113,13 +144,51 @@ const CLOSED = 1;
 const KNOWN = ['signal', 'timeout', 'deadline', 'name', 'clock'] as const;
 const SPAWN_KNOWN = ['name'] as const;
 
-// Scopes that had a failure nobody collected yet (no `scope()` body, not disposed): when
-// one is garbage-collected, its errors are reported as an unhandled rejection instead of
-// vanishing (defect 16). Created on first need; `null` where the runtime has no
-// FinalizationRegistry.
-let unjoined: FinalizationRegistry<{ errors: unknown[]; name: string }> | null | undefined;
+/** The failures of a scope nobody has collected yet (see `unjoined`). */
+interface Unjoined {
+  readonly errors: unknown[];
+  readonly name: string;
+}
 
-function reportUnjoined(held: { errors: unknown[]; name: string }): void {
+// Scopes that had a failure nobody collected yet (no `scope()` body, not disposed): when
+// one is garbage-collected, or the process is about to exit (`beforeExit`) with it still
+// not disposed, its errors are reported as an unhandled rejection instead of vanishing
+// (defect 16). The registry is created on first need (`null` where the runtime has no
+// FinalizationRegistry); the exit listener is on the process only while reports pend.
+let unjoined: FinalizationRegistry<Unjoined> | null | undefined;
+const pendingReports = new Set<Unjoined>();
+let exitHook: { off: () => void } | undefined;
+
+function trackUnjoined(held: Unjoined): void {
+  pendingReports.add(held);
+  if (exitHook !== undefined) return;
+  const proc = (
+    globalThis as {
+      process?: {
+        on?: (event: string, fn: () => void) => unknown;
+        off?: (event: string, fn: () => void) => unknown;
+      };
+    }
+  ).process;
+  if (typeof proc?.on !== 'function' || typeof proc.off !== 'function') return;
+  const onExit = (): void => {
+    for (const report of [...pendingReports]) reportUnjoined(report);
+  };
+  proc.on('beforeExit', onExit);
+  exitHook = { off: () => proc.off?.('beforeExit', onExit) };
+}
+
+function untrackUnjoined(held: Unjoined): void {
+  pendingReports.delete(held);
+  if (pendingReports.size === 0 && exitHook !== undefined) {
+    exitHook.off();
+    exitHook = undefined;
+  }
+}
+
+function reportUnjoined(held: Unjoined): void {
+  if (!pendingReports.has(held)) return; // collected in the meantime, or reported
+  untrackUnjoined(held);
   const error = new TaskGroupError(held.errors, held.name);
   error.message = `${error.message} (the scope was never awaited: use \`await using\` or scope())`;
   // Rejected on purpose and left unhandled: the way a runtime reports a lost error.
@@ -137,18 +206,23 @@ function reportUnjoined(held: { errors: unknown[]; name: string }): void {
  *   reason; when its `timeout`/`deadline` passes, with a `TimeoutError`.
  * - Inside a running task, the task's signal and deadline apply too: an explicit
  *   `signal` adds to them, it never replaces them (only `shield` escapes).
- * - `cancel()` is a cancellation the program asked for, never a failure (as in Trio):
- *   the scope ends with the body's value if the body finished; if the body was cut short
- *   it has no value and rejects with the `CancelledError`, which an enclosing scope never
- *   counts as a failure (a task that ends with it is `cancelled`). `cancelledCaught` tells
- *   whether the cancellation interrupted something.
+ * - `cancel()` is a cancellation the program asked for, never a failure (as in Trio, the
+ *   cancel scope catches its own cancellation): the scope ends normally, with the body's
+ *   value if the body finished, or `undefined` if the body was cut short (it has no value:
+ *   TypeScript still types the result as the body's type, so a body whose value you use
+ *   should not cancel its own scope before returning). `cancelledCaught` tells whether
+ *   the cancellation interrupted something.
+ * - When its `timeout`/`deadline` passes, it rejects with the `TimeoutError`, unless a
+ *   task failed for real (a cleanup that threw while being cancelled, say): the failure
+ *   wins, as in Trio, and the `TimeoutError` is attached to the first one
+ *   (`suppressedErrors`), never dropped.
  *
  * Use it through {@link scope}, or as `await using s = new Scope()`: leaving the block
  * waits for the tasks and throws their failures. A throw inside such a block does not
  * cancel the tasks (a disposer cannot see the error), so prefer `scope()` when the block
  * can fail. A `new Scope()` must be awaited (disposed): if one whose task failed is never
- * disposed and is garbage-collected, its failures are reported as an unhandled rejection
- * rather than lost.
+ * disposed, its failures are reported as an unhandled rejection when it is
+ * garbage-collected or when the process is about to exit, rather than lost.
  *
  * @example
  * ```ts
@@ -189,8 +263,15 @@ export class Scope implements AsyncDisposable {
   #caught = false;
   // Whether someone collects the outcome (a scope() body, or dispose); see `unjoined`.
   #collected = false;
+  // The failures reported if the scope is never collected (see `unjoined`).
+  #unjoined: Unjoined | undefined;
   #joinResolve: (() => void) | undefined;
   #joined: Promise<void> | undefined;
+  // Whether a body runs, and the callbacks to call when it settles (see onBodyEnd).
+  #bodyRunning = false;
+  #bodyEnd: (() => void)[] | undefined;
+  // Whether Node's listener limit was lifted on the signal (see the `signal` getter).
+  #unlimited = false;
   // Tasks that made their own signal: aborted by #cancel (no listener per task).
   #watched: Set<WatchedTask> | undefined;
   // Diagnostics: when it opened and was cancelled (its clock's time); its running tasks
@@ -231,11 +312,15 @@ export class Scope implements AsyncDisposable {
 
   static {
     scopeInternals = {
-      spawn: (s, fn, name, sink, index) => s.#spawn(fn, name, sink, index),
+      spawn: (s, fn, name, sink, index) => s.#spawn(fn, name, sink, index, undefined, true),
       runBody: (s, body, passContext) => s.#runBody(body, passContext),
       interrupt: (s, reason) => s.#cancel(Cause.External, reason),
       timedOut: (s) => s.#timeoutError,
       runOf: (s) => s.#run,
+      onBodyEnd: (s, callback) => {
+        if (!s.#bodyRunning) callback();
+        else (s.#bodyEnd ??= []).push(callback);
+      },
     };
   }
 
@@ -299,7 +384,14 @@ export class Scope implements AsyncDisposable {
 
   /** Aborts when the scope is cancelled: first failure, parent abort, timeout or `cancel()`. */
   get signal(): AbortSignal {
-    return this.#controller.signal;
+    const signal = this.#controller.signal;
+    if (!this.#unlimited) {
+      // Everything that listens to the scope's signal gets it here (tasks, bodies, nested
+      // scopes, user code), so the listener limit is lifted on first use, not per scope.
+      this.#unlimited = true;
+      unlimitListeners(signal);
+    }
+    return signal;
   }
 
   /** Where the scope and its tasks take time from. */
@@ -439,7 +531,8 @@ export class Scope implements AsyncDisposable {
   /**
    * Cancels every task of the scope (and the body, through `signal`). This is a
    * cancellation the program asked for: it is never a failure of this scope or of an
-   * enclosing one (see the class notes).
+   * enclosing one. The scope then ends normally: with the body's value if the body
+   * finished, else `undefined` (see the class notes); `cancelledCaught` tells which.
    */
   cancel(reason?: unknown): void {
     this.#cancel(
@@ -627,13 +720,14 @@ export class Scope implements AsyncDisposable {
     sink?: TaskSink,
     index?: number,
     startHook?: StartHook,
+    internal = false,
   ): TaskImpl<T> {
     if (this.#state === CLOSED) {
       throw new TypeError(
         `Cannot spawn \`${name ?? (fn.name || 'task')}\` into scope "${this.#name}": the scope has closed`,
       );
     }
-    const task = new TaskImpl<T>(this, this.#link, fn.name, name, sink, index);
+    const task = new TaskImpl<T>(this, this.#link, fn.name, name, sink, index, internal);
     if (startHook !== undefined) task.expectStart(startHook);
     this.#pending++;
     // Listed only where someone may ask (a run's stuck check or dump, instrumentation):
@@ -649,6 +743,7 @@ export class Scope implements AsyncDisposable {
     let ok = true;
     let value: unknown;
     const ctx = new TaskContextImpl(this, undefined);
+    this.#bodyRunning = true;
     try {
       value = await runInContext(ctx, body as (arg: unknown) => unknown, passContext ? ctx : this);
     } catch (error) {
@@ -657,6 +752,12 @@ export class Scope implements AsyncDisposable {
       if (this.#isOwnCancellation(error)) {
         if (this.#ownCause()) this.#caught = true;
       } else if (!isRequested(error)) this.#fail(error);
+    }
+    this.#bodyRunning = false;
+    const bodyEnd = this.#bodyEnd;
+    if (bodyEnd !== undefined) {
+      this.#bodyEnd = undefined;
+      for (const callback of bodyEnd) callback();
     }
     this.#holds--;
     await this.#join();
@@ -676,7 +777,11 @@ export class Scope implements AsyncDisposable {
   #markCollected(): void {
     if (this.#collected) return;
     this.#collected = true;
-    if (this.#errors.length > 0) unjoined?.unregister(this);
+    if (this.#unjoined !== undefined) {
+      unjoined?.unregister(this);
+      untrackUnjoined(this.#unjoined);
+      this.#unjoined = undefined;
+    }
   }
 
   #join(): Promise<void> {
@@ -711,10 +816,22 @@ export class Scope implements AsyncDisposable {
   }
 
   #outcome(ok: boolean, value: unknown): unknown {
-    if (this.#errors.length > 0) throw new TaskGroupError(this.#errors, this.#name);
+    const errors = this.#errors;
+    if (errors.length > 0) {
+      // A real failure wins over the timeout (as in Trio, where an error raised while a
+      // cancel scope cancels propagates instead of its TooSlowError); the TimeoutError is
+      // attached to the first failure, so the caller can still tell (`suppressedErrors`).
+      if (this.#cause === Cause.Timeout) attachSuppressed(errors[0], this.#timeoutError);
+      throw new TaskGroupError(errors, this.#name);
+    }
     if (this.#external !== NONE) throw this.#external;
     if (this.#cause === Cause.Timeout) throw this.#timeoutError;
-    if (!ok) throw value;
+    if (!ok) {
+      // Cut short by its own cancel(): a cancellation the program asked for ends the
+      // scope normally (Trio); there is no body value, so it resolves `undefined`.
+      if (this.#cause === Cause.Explicit && this.#isOwnCancellation(value)) return undefined;
+      throw value;
+    }
     return value;
   }
 
@@ -733,7 +850,10 @@ export class Scope implements AsyncDisposable {
       // V8 keeps an error's stack frames (and their receivers: this scope) until `stack` is
       // read; reading it now lets the scope be collected while the registry holds errors.
       for (const e of this.#errors) if (e instanceof Error) void e.stack;
-      unjoined?.register(this, { errors: this.#errors, name: this.#name }, this);
+      const held: Unjoined = { errors: this.#errors, name: this.#name };
+      this.#unjoined = held;
+      trackUnjoined(held);
+      unjoined?.register(this, held, this);
     }
     if (this.#cause === Cause.None) {
       this.#cancel(

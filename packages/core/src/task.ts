@@ -1,7 +1,13 @@
 import type { Clock } from './clock.ts';
 import { CancelledError, isCancellation, isRequested, markRequested } from './errors.ts';
 import { isThenable } from './internal/abortable.ts';
-import { type ContextTask, nextId, runInContext, TaskContextImpl } from './internal/context.ts';
+import {
+  type ContextTask,
+  nextId,
+  runInContext,
+  TaskContextImpl,
+  unlimitListeners,
+} from './internal/context.ts';
 import { hooks, type TaskDiag } from './internal/instrument.ts';
 import { NONE } from './internal/symbols.ts';
 import type { Scope } from './scope.ts';
@@ -82,7 +88,10 @@ export type TaskState = 'running' | 'fulfilled' | 'rejected' | 'cancelled';
 
 /** Options of `Scope.spawn`. */
 export interface SpawnOptions {
-  /** A name for diagnostics and error messages. Default: the function's name. */
+  /**
+   * A name for diagnostics and error messages.
+   * @default the function's name and the task id (`load#12`)
+   */
   name?: string;
 }
 
@@ -113,9 +122,12 @@ export interface Task<T> extends PromiseLike<T> {
   readonly scope: Scope;
   /**
    * Cancels this task only. Does nothing once the task has settled. A cancellation the
-   * program asked for is never a failure: the task ends `cancelled`, and code that awaits
-   * it and lets the rejection through (`t.cancel(); await t` in a body or another task)
-   * does not fail the enclosing scope either.
+   * program asked for is never a failure: the task ends `cancelled` and its scope goes on.
+   * Awaiting it rejects with the cancellation; code that lets that rejection through is
+   * not failed either: another task that does ends `cancelled` too, and a scope body that
+   * does makes its scope reject with the `CancelledError` (not a `TaskGroupError`), which
+   * an enclosing scope does not count as a failure. (weft's own item tasks, in `gather`
+   * or `map`, do fail: they have no value to give.)
    */
   cancel(reason?: unknown): void;
 }
@@ -150,6 +162,8 @@ export interface StartHook {
   done: boolean;
 }
 
+const noopOff = (): void => {};
+
 export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   readonly id: number = nextId();
   readonly #owner: Scope;
@@ -175,6 +189,11 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   // Start and cancel times for diagnostics: made only while instrumentation records, or on
   // `cancel()`, so a plain task carries one empty field.
   diag: TaskDiag | undefined;
+  // Callbacks of helpers opened in this task, called when it settles (see onSettled).
+  #onSettled: Set<() => void> | undefined;
+  // weft's own task (gather item, pool worker): it must produce a value, so a requested
+  // cancellation from elsewhere that ends it is a failure.
+  readonly #internal: boolean;
 
   constructor(
     owner: Scope,
@@ -183,7 +202,9 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     name: string | undefined,
     sink?: TaskSink,
     index = 0,
+    internal = false,
   ) {
+    this.#internal = internal;
     this.#owner = owner;
     this.#link = link;
     this.#fnName = fnName;
@@ -204,6 +225,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     let controller = this.#controller;
     if (controller === undefined) {
       controller = this.#controller = new AbortController();
+      unlimitListeners(controller.signal);
       const parent = this.#owner.signal;
       if (this.#cancelReason !== NONE) controller.abort(this.#cancelReason);
       else if (parent.aborted) controller.abort(parent.reason);
@@ -242,6 +264,16 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   /** Makes `Scope.start` wait for `ctx.started()`. Called once, before `start`. */
   expectStart(hook: StartHook): void {
     this.#startHook = hook;
+  }
+
+  onSettled(callback: () => void): () => void {
+    if (this.#state !== 'running') {
+      callback();
+      return noopOff;
+    }
+    const set = (this.#onSettled ??= new Set());
+    set.add(callback);
+    return () => void set.delete(callback);
   }
 
   markStarted(value: unknown): void {
@@ -340,7 +372,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       this.#value = value;
       if (
         (signal.aborted && (value === signal.reason || isCancellation(value))) ||
-        isRequested(value)
+        (!this.#internal && isRequested(value))
       ) {
         // Its scope's cancellation, or one the program asked for (a `t.cancel()` it
         // awaited, a nested scope's `cancel()`): never a failure of this scope.
@@ -372,5 +404,10 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     const h = hooks;
     if (h !== null) h.taskSettle(this, owner.clock.now());
     this.#link.settled(this as TaskImpl<unknown>, failure, this.#state === 'cancelled');
+    const onSettled = this.#onSettled;
+    if (onSettled !== undefined) {
+      this.#onSettled = undefined;
+      for (const callback of onSettled) callback();
+    }
   }
 }

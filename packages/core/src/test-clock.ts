@@ -1,8 +1,10 @@
 import type { Clock } from './clock.ts';
 import { type Cancel, macrotask, sleepWith } from './internal/schedule.ts';
 import {
+  assertBoolean,
   assertCount,
   assertDuration,
+  assertFinite,
   assertOptions,
   assertSignal,
   assertTime,
@@ -57,13 +59,9 @@ export class TestClock implements Clock {
   #generation = 0;
 
   constructor(options: TestClockOptions = {}) {
-    assertOptions('options', options);
+    assertOptions('options', options, ['start', 'autoAdvance']);
     const start = options.start ?? 0;
-    if (typeof start !== 'number' || !Number.isFinite(start)) {
-      throw new RangeError(
-        `Expected \`options.start\` to be a finite number, got ${describe(start)}`,
-      );
-    }
+    assertFinite('options.start', start);
     this.#now = start;
     this.autoAdvance = options.autoAdvance ?? false;
   }
@@ -97,9 +95,7 @@ export class TestClock implements Clock {
   }
 
   set autoAdvance(enabled: boolean) {
-    if (typeof enabled !== 'boolean') {
-      throw new TypeError(`Expected \`autoAdvance\` to be a boolean, got ${describe(enabled)}`);
-    }
+    assertBoolean('autoAdvance', enabled, false);
     this.#auto = enabled;
     if (enabled) this.#scheduleAuto();
   }
@@ -111,7 +107,9 @@ export class TestClock implements Clock {
   async advance(ms: number): Promise<void> {
     assertDuration('ms', ms);
     if (ms === Number.POSITIVE_INFINITY) {
-      throw new RangeError('Expected `ms` to be finite; use runAll() to run every timer');
+      throw new RangeError(
+        `Expected \`ms\` to be a finite number, got ${describe(ms)}: use runAll() to run every timer`,
+      );
     }
     await this.advanceTo(this.#now + ms);
   }

@@ -19,7 +19,10 @@ export interface TimeoutOptions {
   signal?: AbortSignal;
   /** Where time comes from; inside a task it defaults to the task's clock. */
   clock?: Clock;
-  /** A name for error messages. */
+  /**
+   * A name for error messages.
+   * @default 'timeout', 'deadline' or 'moveOnAfter'
+   */
   name?: string;
 }
 
@@ -27,6 +30,14 @@ export interface TimeoutOptions {
  * What {@link moveOnAfter} resolves with: `{ timedOut: false, value }` when `fn` finished
  * in time, `{ timedOut: true, value: undefined }` when the time ran out (then whatever
  * `fn` returned after swallowing its cancellation is discarded).
+ *
+ * @example
+ * ```ts
+ * import { moveOnAfter, type MoveOnResult } from '@weft/core';
+ *
+ * const r: MoveOnResult<string> = await moveOnAfter(100, async () => 'fresh');
+ * if (!r.timedOut) console.log(r.value);
+ * ```
  */
 export type MoveOnResult<T> =
   | { readonly timedOut: false; readonly value: T }

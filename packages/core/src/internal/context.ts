@@ -6,6 +6,11 @@ import type { Task, TaskContext } from '../task.ts';
 export interface ContextTask extends Task<unknown> {
   /** `ctx.started(value)`: see `Scope.start`. */
   markStarted(value: unknown): void;
+  /**
+   * Calls `callback` once when the task settles (at once if it has); returns a function
+   * that unregisters it (so a helper that finished early leaves nothing behind).
+   */
+  onSettled(callback: () => void): () => void;
 }
 
 /**
@@ -36,7 +41,7 @@ export class TaskContextImpl implements TaskContext {
   }
 
   /** The task this context belongs to; `undefined` for a scope body. */
-  get task(): Task<unknown> | undefined {
+  get task(): ContextTask | undefined {
     return this.#task;
   }
 
@@ -158,6 +163,7 @@ export function joinSignals(signals: readonly AbortSignal[]): {
 } {
   if (signals.length < 2) return { signal: signals[0], dispose: noListeners };
   const controller = new AbortController();
+  unlimitListeners(controller.signal);
   const first = signals.find((s) => s.aborted);
   if (first !== undefined) {
     controller.abort(first.reason);
@@ -175,3 +181,29 @@ export function joinSignals(signals: readonly AbortSignal[]): {
 }
 
 function noListeners(): void {}
+
+type SetMaxListeners = (n: number, ...targets: EventTarget[]) => void;
+// Node's `events.setMaxListeners`, found on first use (`null` where the runtime has none).
+let setMaxListeners: SetMaxListeners | null | undefined;
+
+/**
+ * Lifts Node's listener-count warning (`MaxListenersExceededWarning` past 10) on a signal
+ * weft created itself (a scope's, a task's, a joined one), never on a user's signal: 20
+ * concurrent `sleep()`s in one task each listen to the task's signal, which is normal,
+ * not a leak. A no-op where the runtime has no such limit.
+ */
+export function unlimitListeners(signal: AbortSignal): void {
+  if (setMaxListeners === undefined) {
+    try {
+      const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } })
+        .process;
+      const events = proc?.getBuiltinModule?.('node:events') as
+        | { setMaxListeners?: SetMaxListeners }
+        | undefined;
+      setMaxListeners = events?.setMaxListeners ?? null;
+    } catch {
+      setMaxListeners = null;
+    }
+  }
+  setMaxListeners?.(0, signal);
+}

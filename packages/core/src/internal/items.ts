@@ -1,6 +1,6 @@
 import type { TaskContext } from '../task.ts';
 import { abortable, isThenable } from './abortable.ts';
-import { describe } from './validate.ts';
+import { assertIterable } from './validate.ts';
 
 /** Turns a gather/race item into its value inside a task: call, observe or pass through. */
 export function resolveItem(item: unknown, ctx: TaskContext): unknown {
@@ -11,12 +11,6 @@ export function resolveItem(item: unknown, ctx: TaskContext): unknown {
 
 export function toArray(name: string, items: unknown): unknown[] {
   if (Array.isArray(items)) return items;
-  if (
-    items === null ||
-    items === undefined ||
-    typeof (items as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function'
-  ) {
-    throw new TypeError(`Expected \`${name}\` to be an iterable, got ${describe(items)}`);
-  }
-  return Array.from(items as Iterable<unknown>);
+  assertIterable(name, items);
+  return Array.from(items);
 }

@@ -17,34 +17,52 @@ export interface PoolOptions<J> {
   /** Workers are named `${name}-worker` (diagnostics). */
   readonly name: string;
   /**
-   * Takes the next job, or returns {@link DONE} when there is none (then every worker that
-   * asks again gets `DONE` too: the pool never calls `next` after `DONE` from the same
-   * worker). Called by one worker at a time per call site; when it returns a promise, the
-   * pool awaits it before asking again from that worker, and the caller must serialize an
-   * async source itself (see `serialPull`). `signal` is the asking worker's signal: reject
-   * with its reason when it aborts. A throw or rejection fails the worker, and so the
-   * scope.
+   * Takes the next job, or returns {@link DONE} when there is none (the pool then stops
+   * asking). When it returns a promise, the asking worker awaits it; calls from different
+   * workers may overlap, so an async source must serialize itself (see `serialPull`).
+   * `signal` is the asking worker's signal: reject with its reason when it aborts. A throw
+   * or rejection fails the worker, and so the scope.
    */
   next(signal: AbortSignal): J | typeof DONE | PromiseLike<J | typeof DONE>;
   /**
-   * Does one job inside a worker task (`ctx` is that worker's context: its signal aborts
-   * when the scope is cancelled). A throw or rejection fails the worker and so the scope
-   * (fail-fast): handle errors inside `work` to keep going (as `settle` does).
+   * Starts one job inside a worker task (`ctx` is that worker's context: its signal aborts
+   * when the scope is cancelled) and returns its value or a promise of it, which the
+   * worker awaits.
    */
   work(job: J, ctx: TaskContext): unknown;
+  /** Receives a job's value. */
+  onFulfilled?(job: J, value: unknown): void;
+  /**
+   * Receives a job's failure. Without it, or when it rethrows, the failure fails the
+   * worker and so the scope (fail-fast); `settle` and `mapSettled` record it instead.
+   */
+  onRejected?(job: J, reason: unknown, ctx: TaskContext): void;
 }
 
 /**
- * The one worker pool of weft (`gather` and `settle` with `concurrency`, `map`,
- * `mapSettled`, `mapConcurrent`): runs `work(job)` for every job that `next()` yields,
- * at most `concurrency` at a time, as tasks of `s`. Returns at once; the scope's join
- * waits for the workers. Workers stop taking jobs as soon as their signal aborts (the
- * scope failed, was cancelled or timed out).
+ * The one worker pool of weft (`gather`/`settle` with `concurrency`, `map`, `mapSettled`,
+ * `asCompleted`, `mapConcurrent`): runs `work(job)` for every job that `next()` yields, at
+ * most `concurrency` at a time, as tasks of `s`, and hands each outcome to `onFulfilled`
+ * or `onRejected`. Returns at once; the scope's join waits for the workers. Workers stop
+ * taking jobs as soon as their signal aborts (the scope failed, was cancelled or timed
+ * out) or `next()` returned `DONE`.
+ *
+ * @example
+ * ```ts
+ * let i = 0;
+ * startPool<number>(scope, {
+ *   concurrency: 4,
+ *   name: 'fetch',
+ *   next: () => (i < urls.length ? i++ : DONE),
+ *   work: (i, { signal }) => fetch(urls[i], { signal }),
+ *   onFulfilled: (i, res) => { results[i] = res; },
+ * });
+ * ```
  */
 export function startPool<J>(s: Scope, options: PoolOptions<J>): void {
-  const { concurrency, next, work } = options;
+  const { concurrency, next, work, onFulfilled, onRejected } = options;
   const workerName = `${options.name}-worker`;
-  // Workers started (or about to be), workers inside `work()`, and whether `next` said DONE.
+  // Workers started (or about to be), workers inside a job, and whether `next` said DONE.
   let workers = 0;
   let busy = 0;
   let done = false;
@@ -78,12 +96,18 @@ export function startPool<J>(s: Scope, options: PoolOptions<J>): void {
       }
       // Every worker is busy and there may be more jobs: start one more, up to the cap.
       if (++busy === workers && workers < concurrency) requestWorker();
+      let value: unknown;
       try {
-        const result = work(job, ctx);
-        if (isThenable(result)) await result;
-      } finally {
+        value = work(job, ctx);
+        if (isThenable(value)) value = await value;
+      } catch (reason) {
         busy--;
+        if (onRejected === undefined) throw reason;
+        onRejected(job, reason, ctx);
+        continue;
       }
+      busy--;
+      onFulfilled?.(job, value);
     }
   };
   requestWorker();

@@ -142,6 +142,42 @@ function distance(a: string, b: string): number {
   return prev[b.length] ?? 0;
 }
 
+/** A boolean, or `undefined` when `optional`. */
+export function assertBoolean(name: string, value: unknown, optional = true): void {
+  if (optional && value === undefined) return;
+  if (typeof value !== 'boolean') {
+    throw new TypeError(`Expected \`${name}\` to be a boolean, got ${describe(value)}`);
+  }
+}
+
+/** A finite number (`Infinity` and NaN refused). */
+export function assertFinite(name: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`Expected \`${name}\` to be a finite number, got ${describe(value)}`);
+  }
+  if (!Number.isFinite(value)) {
+    throw new RangeError(`Expected \`${name}\` to be a finite number, got ${describe(value)}`);
+  }
+}
+
+/** Something with `[Symbol.iterator]`. */
+export function assertIterable(name: string, value: unknown): asserts value is Iterable<unknown> {
+  if (
+    value === null ||
+    value === undefined ||
+    typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function'
+  ) {
+    throw new TypeError(`Expected \`${name}\` to be an iterable, got ${describe(value)}`);
+  }
+}
+
+/** A list with at least one entry. */
+export function assertNonEmpty(name: string, list: readonly unknown[]): void {
+  if (list.length === 0) {
+    throw new RangeError(`Expected \`${name}\` to hold at least one item, got none`);
+  }
+}
+
 export function assertClock(name: string, value: unknown): void {
   if (value === undefined) return;
   if (
