@@ -72,3 +72,37 @@ export type {
   RunFn,
   SemaphoreLike,
 } from './interfaces.ts';
+export {
+  runInWorker,
+  WorkerError,
+  WorkerPool,
+  type WorkerPoolOptions,
+  type WorkerRunOptions,
+} from './worker.ts';
+export {
+  type EventLoopBlock,
+  type EventLoopMonitor,
+  type EventLoopMonitorOptions,
+  monitorEventLoop,
+} from './diagnostics/event-loop.ts';
+export {
+  type RenderTimelineOptions,
+  renderGantt,
+  renderTimelineSvg,
+  type TimelineSpan,
+} from './diagnostics/timeline.ts';
+export {
+  type FormatTaskTreeOptions,
+  formatTaskTree,
+  type TaskTreeNode,
+} from './diagnostics/tree.ts';
+export {
+  type InstrumentHooks,
+  type Instrumentation,
+  instrument,
+  recordTimeline,
+  Timeline,
+  type TimelineOptions,
+} from './diagnostics/instrument.ts';
+export type { StuckReport } from './diagnostics/stuck.ts';
+export type { DumpSignal } from './runtime/signals.ts';

@@ -7,6 +7,9 @@ function runMarker(): object | undefined {
   return ctx === undefined ? undefined : scopeInternals.runOf(ctx.scope);
 }
 
+import { type StuckReport, warnStuck } from './diagnostics/stuck.ts';
+import { formatTaskTree } from './diagnostics/tree.ts';
+import { addHooks } from './internal/instrument.ts';
 import { kDetached, kRootRun } from './internal/symbols.ts';
 import {
   assertBoolean,
@@ -16,18 +19,32 @@ import {
   assertName,
   assertOptions,
   assertSignal,
+  describe,
 } from './internal/validate.ts';
 import {
+  DUMP_SIGNALS,
+  type DumpSignal,
   exitNow,
+  onSignal,
   onTerminationSignals,
   setExitCode,
   signalExitCode,
   type TerminationSignal,
+  writeStderr,
 } from './runtime/signals.ts';
-import { Scope, type ScopeOptions, scopeInternals } from './scope.ts';
+import { type RunMarker, Scope, type ScopeOptions, scopeInternals } from './scope.ts';
 import type { TaskFn } from './task.ts';
 
-const KNOWN = ['signal', 'clock', 'timeout', 'name', 'handleSignals'] as const;
+const KNOWN = [
+  'signal',
+  'clock',
+  'timeout',
+  'name',
+  'handleSignals',
+  'dumpTasksOn',
+  'stuckAfter',
+  'onStuck',
+] as const;
 
 /** Options of {@link run}. */
 export interface RunOptions {
@@ -51,6 +68,27 @@ export interface RunOptions {
    * for SIGTERM).
    */
   handleSignals?: boolean;
+  /**
+   * Print the live task tree (`formatTaskTree(root.tree())`) to stderr each time the
+   * process receives this signal, without stopping anything: `kill -USR2 <pid>` shows
+   * what a stuck service is doing, like `python -m asyncio pstree <pid>`. Opt-in. Where
+   * the runtime does not have the signal (Windows) it does nothing. While it is set,
+   * tasks record their start time, so the tree shows their age.
+   * @default undefined (off)
+   */
+  dumpTasksOn?: DumpSignal;
+  /**
+   * How long (ms of the run's clock) a task or body may keep running after its signal
+   * aborted before it is reported as stuck; `false` turns the check off. Each task is
+   * reported once.
+   * @default 5000
+   */
+  stuckAfter?: number | false;
+  /**
+   * Receives each stuck-cancellation report (name, path in the tree, how long).
+   * @default a `console.warn` line
+   */
+  onStuck?: (report: StuckReport) => void;
 }
 
 /**
@@ -84,19 +122,44 @@ export async function run<T>(main: TaskFn<T>, options?: RunOptions): Promise<T> 
   if (options?.timeout !== undefined) assertDuration('options.timeout', options.timeout);
   assertName('options.name', options?.name);
   assertBoolean('options.handleSignals', options?.handleSignals);
+  const dumpOn = options?.dumpTasksOn;
+  if (dumpOn !== undefined && !DUMP_SIGNALS.includes(dumpOn)) {
+    throw new TypeError(
+      `Expected \`options.dumpTasksOn\` to be one of ${DUMP_SIGNALS.map((s) => `'${s}'`).join(', ')}, got ${describe(dumpOn)}`,
+    );
+  }
+  const stuckAfter = options?.stuckAfter ?? 5000;
+  if (stuckAfter !== false) assertDuration('options.stuckAfter', stuckAfter);
+  if (options?.onStuck !== undefined) assertFunction('options.onStuck', options.onStuck);
   if (runMarker() !== undefined) {
     throw new Error(
       'run() cannot be called inside a running run(): await the async function directly, or use scope() for a nested group of tasks',
     );
   }
+  const marker: RunMarker = {};
+  if (stuckAfter !== false && stuckAfter !== Number.POSITIVE_INFINITY) {
+    marker.stuck = { after: stuckAfter, onStuck: options?.onStuck ?? warnStuck };
+  }
+  // The run's scopes list their running tasks when a stuck check or a dump may name them.
+  marker.track = marker.stuck !== undefined || dumpOn !== undefined;
+  // Start times, for the ages in the dump: recorded only while a dump is possible.
+  const stopTiming = dumpOn === undefined ? undefined : addHooks({});
   const root = new Scope({
     signal: options?.signal,
     clock: options?.clock,
     timeout: options?.timeout,
     name: options?.name ?? 'run',
-    [kRootRun]: {},
+    [kRootRun]: marker,
     [kDetached]: true,
   } as ScopeOptions);
+  const dump =
+    dumpOn === undefined
+      ? undefined
+      : onSignal(dumpOn, () => {
+          writeStderr(
+            `weft: task tree on ${dumpOn} (${new Date().toISOString()})\n${formatTaskTree(root.tree())}`,
+          );
+        });
 
   let received: TerminationSignal | undefined;
   const removeHandlers =
@@ -118,6 +181,8 @@ export async function run<T>(main: TaskFn<T>, options?: RunOptions): Promise<T> 
   } catch (error) {
     throw unwrapSingle(error);
   } finally {
+    dump?.remove();
+    stopTiming?.();
     removeHandlers?.();
     if (received !== undefined) setExitCode(signalExitCode(received));
   }

@@ -16,7 +16,16 @@ import {
   TaskContextImpl,
   unlimitListeners,
 } from './internal/context.ts';
+import { hooks, type TaskDiag } from './internal/instrument.ts';
 import { type Cancel, schedule } from './internal/schedule.ts';
+import {
+  reportStuck,
+  scopePath,
+  type StuckPolicy,
+  type StuckReport,
+  taskPath,
+} from './diagnostics/stuck.ts';
+import type { TaskTreeNode } from './diagnostics/tree.ts';
 import { kDetached, kRootRun, NONE } from './internal/symbols.ts';
 import {
   assertClock,
@@ -110,6 +119,20 @@ export interface ScopeOptions {
  * ```
  */
 export type ScopeState = 'open' | 'closed';
+
+/** What `run()` hangs on its scopes (through `kRootRun`): its diagnostics settings. */
+export interface RunMarker {
+  stuck?: StuckPolicy;
+  /** Whether the run's scopes keep a list of their running tasks (for the above). */
+  track?: boolean;
+}
+
+const newDiag = (): TaskDiag => ({
+  startedAt: undefined,
+  cancelledAt: undefined,
+  stuckCheck: undefined,
+  reported: false,
+});
 
 /** Why a scope was cancelled; the first cause wins. */
 type Cause = 0 | 1 | 2 | 3 | 4;
@@ -251,8 +274,28 @@ export class Scope implements AsyncDisposable {
   #unlimited = false;
   // Tasks that made their own signal: aborted by #cancel (no listener per task).
   #watched: Set<WatchedTask> | undefined;
+  // Diagnostics: when it opened and was cancelled (its clock's time); its running tasks
+  // and open child scopes as intrusive lists (for `tree()`, no allocation per task); and
+  // the pending stuck-cancellation check.
+  #openedAt: number | undefined;
+  #cancelledAt: number | undefined;
+  // Running tasks, listed when `#tracked` or instrumentation is on (see `tree()`).
+  #tasks: TaskImpl<unknown>[] | undefined;
+  readonly #tracked: boolean;
+  #firstChild: Scope | undefined;
+  #lastChild: Scope | undefined;
+  #prevSibling: Scope | undefined;
+  #nextSibling: Scope | undefined;
+  #adopted = false;
+  #stuckCheck: Cancel | undefined;
   readonly #link: ScopeLink = {
-    settled: (failure, cancelled) => {
+    settled: (task, failure, cancelled) => {
+      if (task.slot !== -1) this.#unlistTask(task);
+      const diag = task.diag;
+      if (diag?.stuckCheck !== undefined) {
+        diag.stuckCheck();
+        diag.stuckCheck = undefined;
+      }
       this.#pending--;
       if (cancelled && this.#ownCause()) this.#caught = true;
       if (failure !== NONE) this.#fail(failure);
@@ -264,6 +307,7 @@ export class Scope implements AsyncDisposable {
     unwatch: (task) => {
       this.#watched?.delete(task);
     },
+    cancelled: (task) => this.#taskCancelled(task),
   };
 
   static {
@@ -308,6 +352,16 @@ export class Scope implements AsyncDisposable {
     if (timeout !== undefined) own = Math.min(own, this.#clock.now() + timeout);
     this.#deadline = Math.min(own, inherited);
     this.#timeoutMs = timeout;
+    // Diagnostics (tree, stuck check, hooks) only where someone may ask: in a run that
+    // checks or dumps, or while instrumentation is on. Elsewhere a scope keeps no time and
+    // no link from its parent.
+    const h = hooks;
+    this.#tracked = (this.#run as RunMarker | undefined)?.track === true || h !== null;
+    if (this.#tracked) {
+      this.#openedAt = this.#clock.now();
+      if (this.#parent !== undefined) this.#parent.#adopt(this);
+      if (h !== null) h.scopeOpen(this, this.#openedAt);
+    }
 
     const aborted = parentSignals.find((s) => s.aborted);
     if (aborted !== undefined) {
@@ -496,8 +550,168 @@ export class Scope implements AsyncDisposable {
     this.#outcome(true, undefined);
   }
 
+  /**
+   * A snapshot of this scope's live tree: its running tasks, and under each task (or
+   * under the scope, for a body) the scopes opened there that are still open, down to
+   * the leaves. Each node has its id, name, state, age and, while it runs after being
+   * cancelled, `cancelledFor`; scopes with a deadline have the time left to it. Settled
+   * tasks are not in it. Print it with `formatTaskTree`.
+   *
+   * What it knows depends on tracking, which costs something per task and so is on only
+   * where someone may ask: inside `run()` (its stuck-cancellation check, on by default)
+   * and while instrumentation is on. A scope outside both lists no task (the snapshot's
+   * `untracked` counts them) and no child scope. A task's `age` is known only if it
+   * started while instrumentation was recording (`instrument()`, `recordTimeline()`, or
+   * `run({ dumpTasksOn })`).
+   *
+   * @example
+   * ```ts
+   * import { formatTaskTree, scope, sleep } from '@weft/core';
+   *
+   * await scope(async (s) => {
+   *   s.spawn(async function poll() { await sleep(50); });
+   *   console.log(formatTaskTree(s.tree()));
+   *   // scope (scope #1) · open · age 0.0 ms
+   *   // └── poll (task #2) · running
+   * });
+   * ```
+   */
+  tree(): TaskTreeNode {
+    return this.#node(this.#clock.now());
+  }
+
   get [Symbol.toStringTag](): string {
     return 'Scope';
+  }
+
+  #node(now: number): TaskTreeNode {
+    const children: TaskTreeNode[] = [];
+    const underTask = new Map<Task<unknown>, TaskTreeNode[]>();
+    const scopeCancelled = this.#cancelledAt;
+    const tasks = [...(this.#tasks ?? [])].sort((a, b) => a.id - b.id);
+    for (const t of tasks) {
+      const diag = t.diag;
+      const cancelledAt = diag?.cancelledAt ?? scopeCancelled;
+      const own: TaskTreeNode[] = [];
+      underTask.set(t, own);
+      children.push({
+        kind: 'task',
+        id: t.id,
+        name: t.name,
+        state: t.state,
+        ...(diag?.startedAt === undefined ? {} : { age: now - diag.startedAt }),
+        ...(cancelledAt === undefined || t.state !== 'running'
+          ? {}
+          : { cancelledFor: now - cancelledAt }),
+        children: own,
+      });
+    }
+    for (let c = this.#firstChild; c !== undefined; c = c.#nextSibling) {
+      const node = c.#node(c.#clock === this.#clock ? now : c.#clock.now());
+      const parentTask = c.#parentTask;
+      const list = (parentTask === undefined ? undefined : underTask.get(parentTask)) ?? children;
+      list.push(node);
+    }
+    const byId = (a: TaskTreeNode, b: TaskTreeNode): number => a.id - b.id;
+    children.sort(byId);
+    for (const list of underTask.values()) list.sort(byId);
+    const open = this.#state !== CLOSED;
+    return {
+      kind: 'scope',
+      id: this.id,
+      name: this.#name,
+      state: open ? 'open' : 'closed',
+      ...(this.#openedAt === undefined ? {} : { age: now - this.#openedAt }),
+      ...(this.#deadline === Number.POSITIVE_INFINITY ? {} : { deadline: this.#deadline - now }),
+      ...(scopeCancelled === undefined || !open ? {} : { cancelledFor: now - scopeCancelled }),
+      ...(this.#pending > tasks.length ? { untracked: this.#pending - tasks.length } : {}),
+      children,
+    };
+  }
+
+  #listTask(task: TaskImpl<unknown>): void {
+    const tasks = (this.#tasks ??= []);
+    task.slot = tasks.length;
+    tasks.push(task);
+  }
+
+  /** Removes a task from `#tasks` in O(1): the last one takes its slot. */
+  #unlistTask(task: TaskImpl<unknown>): void {
+    const tasks = this.#tasks!;
+    const last = tasks.pop()!;
+    if (last !== task) {
+      tasks[task.slot] = last;
+      last.slot = task.slot;
+    }
+    task.slot = -1;
+  }
+
+  #adopt(child: Scope): void {
+    child.#adopted = true;
+    const last = this.#lastChild;
+    child.#prevSibling = last;
+    if (last === undefined) this.#firstChild = child;
+    else last.#nextSibling = child;
+    this.#lastChild = child;
+  }
+
+  #disown(child: Scope): void {
+    child.#adopted = false;
+    const prev = child.#prevSibling;
+    const next = child.#nextSibling;
+    if (prev === undefined) this.#firstChild = next;
+    else prev.#nextSibling = next;
+    if (next === undefined) this.#lastChild = prev;
+    else next.#prevSibling = prev;
+    child.#prevSibling = undefined;
+    child.#nextSibling = undefined;
+  }
+
+  /** `cancel()` was called on one of its tasks: record when, and check it later. */
+  #taskCancelled(task: TaskImpl<unknown>): void {
+    const diag = (task.diag ??= newDiag());
+    diag.cancelledAt = this.#clock.now();
+    const stuck = (this.#run as RunMarker | undefined)?.stuck;
+    if (stuck === undefined || diag.stuckCheck !== undefined) return;
+    diag.stuckCheck = schedule(this.#clock, stuck.after, () => {
+      diag.stuckCheck = undefined;
+      if (task.state === 'running') this.#reportTask(stuck, task, diag.cancelledAt!);
+    });
+  }
+
+  #reportTask(stuck: StuckPolicy, task: TaskImpl<unknown>, cancelledAt: number): void {
+    const diag = (task.diag ??= newDiag());
+    if (diag.reported) return;
+    diag.reported = true;
+    const report: StuckReport = {
+      kind: 'task',
+      id: task.id,
+      name: task.name,
+      path: taskPath(task),
+      cancelledFor: this.#clock.now() - cancelledAt,
+      reason: task.signal.reason,
+    };
+    reportStuck(stuck, report);
+  }
+
+  /** The stuck-cancellation check, `stuck.after` ms after the scope was cancelled. */
+  #checkStuck(stuck: StuckPolicy): void {
+    this.#stuckCheck = undefined;
+    if (this.#state === CLOSED) return;
+    const cancelledAt = this.#cancelledAt!;
+    for (const t of [...(this.#tasks ?? [])].sort((a, b) => a.id - b.id)) {
+      this.#reportTask(stuck, t, cancelledAt);
+    }
+    if (this.#holds > 0) {
+      reportStuck(stuck, {
+        kind: 'scope',
+        id: this.id,
+        name: this.#name,
+        path: scopePath(this),
+        cancelledFor: this.#clock.now() - cancelledAt,
+        reason: this.signal.reason,
+      });
+    }
   }
 
   #spawn<T>(
@@ -516,6 +730,9 @@ export class Scope implements AsyncDisposable {
     const task = new TaskImpl<T>(this, this.#link, fn.name, name, sink, index, internal);
     if (startHook !== undefined) task.expectStart(startHook);
     this.#pending++;
+    // Listed only where someone may ask (a run's stuck check or dump, instrumentation):
+    // elsewhere a task costs no registry at all.
+    if (this.#tracked || hooks !== null) this.#listTask(task as TaskImpl<unknown>);
     task.start(fn);
     return task;
   }
@@ -584,6 +801,11 @@ export class Scope implements AsyncDisposable {
   #close(): void {
     this.#state = CLOSED;
     this.#joinResolve = undefined;
+    this.#stuckCheck?.();
+    this.#stuckCheck = undefined;
+    if (this.#adopted) this.#parent!.#disown(this);
+    const h = hooks;
+    if (h !== null) h.scopeClose(this, this.#clock.now());
     const onAbort = this.#onParentAbort;
     if (onAbort !== undefined) {
       for (const s of this.#parentSignals) s.removeEventListener('abort', onAbort);
@@ -663,6 +885,11 @@ export class Scope implements AsyncDisposable {
     this.#cause = cause;
     this.#cancelTimer?.();
     this.#cancelTimer = undefined;
+    if (this.#tracked) this.#cancelledAt = this.#clock.now();
+    const stuck = (this.#run as RunMarker | undefined)?.stuck;
+    if (stuck !== undefined && this.#state !== CLOSED) {
+      this.#stuckCheck = schedule(this.#clock, stuck.after, () => this.#checkStuck(stuck));
+    }
     this.#controller.abort(reason);
     const watched = this.#watched;
     if (watched !== undefined) {

@@ -8,6 +8,7 @@ import {
   TaskContextImpl,
   unlimitListeners,
 } from './internal/context.ts';
+import { hooks, type TaskDiag } from './internal/instrument.ts';
 import { NONE } from './internal/symbols.ts';
 import type { Scope } from './scope.ts';
 
@@ -141,7 +142,9 @@ export interface TaskSink {
 /** How a task talks to its scope (one object per scope, shared by its tasks). */
 export interface ScopeLink {
   /** The task settled; `failure` is `NONE` unless it failed its scope. */
-  settled(failure: unknown, cancelled: boolean): void;
+  settled(task: TaskImpl<unknown>, failure: unknown, cancelled: boolean): void;
+  /** `cancel()` was called on the task itself (diagnostics: the stuck-cancellation check). */
+  cancelled(task: TaskImpl<unknown>): void;
   /** The task made its own signal: abort it when the scope is cancelled. */
   watch(task: WatchedTask): void;
   unwatch(task: WatchedTask): void;
@@ -179,6 +182,13 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     | undefined;
   // Set by `Scope.start` until the task calls `ctx.started()` or settles.
   #startHook: StartHook | undefined;
+  // This task's index in its scope's array of running tasks (for `Scope.tree()`), kept by
+  // the scope. A number, not links between tasks: a chain of 100,000 live tasks costs
+  // the garbage collector far more than one array.
+  slot = -1;
+  // Start and cancel times for diagnostics: made only while instrumentation records, or on
+  // `cancel()`, so a plain task carries one empty field.
+  diag: TaskDiag | undefined;
   // Callbacks of helpers opened in this task, called when it settles (see onSettled).
   #onSettled: Set<() => void> | undefined;
   // weft's own task (gather item, pool worker): it must produce a value, so a requested
@@ -243,6 +253,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     if (this.#state !== 'running' || this.#cancelReason !== NONE) return;
     this.#cancelReason = reason;
     this.#controller?.abort(reason);
+    this.#link.cancelled(this as TaskImpl<unknown>);
   }
 
   /** Called by the scope when it is cancelled, for a task that made its signal. */
@@ -307,6 +318,12 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   start(fn: TaskFn<T>): void {
     let result: T | PromiseLike<T>;
     const ctx = new TaskContextImpl(this.#owner, this);
+    const h = hooks;
+    if (h !== null) {
+      const at = this.#owner.clock.now();
+      this.diag = { startedAt: at, cancelledAt: undefined, stuckCheck: undefined, reported: false };
+      h.taskStart(this, at);
+    }
     try {
       result = runInContext(ctx, fn, ctx);
     } catch (error) {
@@ -384,7 +401,9 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       if (this.#state === 'fulfilled') deferred.resolve(this.#value as T);
       else deferred.reject(this.#value);
     }
-    this.#link.settled(failure, this.#state === 'cancelled');
+    const h = hooks;
+    if (h !== null) h.taskSettle(this, owner.clock.now());
+    this.#link.settled(this as TaskImpl<unknown>, failure, this.#state === 'cancelled');
     const onSettled = this.#onSettled;
     if (onSettled !== undefined) {
       this.#onSettled = undefined;

@@ -76,3 +76,51 @@ export function setExitCode(code: number): void {
   const p = proc();
   if (p !== undefined && !p.exitCode) p.exitCode = code;
 }
+
+/** Signals `run({ dumpTasksOn })` accepts: ones a user sends on purpose, none that stops. */
+export type DumpSignal = 'SIGUSR1' | 'SIGUSR2' | 'SIGHUP' | 'SIGQUIT' | 'SIGWINCH';
+
+export const DUMP_SIGNALS: readonly DumpSignal[] = [
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGWINCH',
+];
+
+/**
+ * Calls `handler` each time the process receives `signal` (Deno's API on Deno, `process`
+ * on Node and Bun). Returns the function that removes the handler. Where the runtime does
+ * not have the signal (Windows) or cannot listen for it, it does nothing and says so with
+ * `false` as `listening`.
+ */
+export function onSignal(
+  signal: DumpSignal,
+  handler: () => void,
+): { listening: boolean; remove: () => void } {
+  const d = deno();
+  if (d !== undefined) {
+    if (d.build?.os === 'windows') return { listening: false, remove: () => {} };
+    try {
+      d.addSignalListener(signal, handler);
+    } catch {
+      return { listening: false, remove: () => {} };
+    }
+    return { listening: true, remove: () => d.removeSignalListener(signal, handler) };
+  }
+  const p = proc();
+  if (p !== undefined && p.platform !== 'win32') {
+    try {
+      p.on(signal, handler);
+    } catch {
+      return { listening: false, remove: () => {} };
+    }
+    return { listening: true, remove: () => void p.off(signal, handler) };
+  }
+  return { listening: false, remove: () => {} };
+}
+
+/** Writes a block of text to stderr (`console.error` writes there on every runtime). */
+export function writeStderr(text: string): void {
+  console.error(text);
+}

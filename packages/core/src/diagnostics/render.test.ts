@@ -1,0 +1,205 @@
+import { describe, expect, test } from 'vitest';
+import { formatDuration } from './format.ts';
+import { renderGantt, renderTimelineSvg, type TimelineSpan } from './timeline.ts';
+import { formatTaskTree, type TaskTreeNode } from './tree.ts';
+
+const gatherSpans: TimelineSpan[] = [
+  { id: 10, kind: 'scope', name: 'gather', start: 0, end: 2000, state: 'closed' },
+  { id: 1, kind: 'task', name: 'fetchA', parent: 10, start: 0, end: 2000, state: 'fulfilled' },
+  { id: 2, kind: 'task', name: 'fetchB', parent: 10, start: 0, end: 2000, state: 'fulfilled' },
+  { id: 3, kind: 'task', name: 'fetchC', parent: 10, start: 0, end: 2000, state: 'fulfilled' },
+];
+
+/** The [first, last] column of the bar on a Gantt row, relative to the bar area. */
+function barColumns(row: string, barStart: number): [number, number] {
+  const cells = [...row.slice(barStart)];
+  const first = cells.findIndex((c) => '█▓░▒'.includes(c));
+  let last = first;
+  while (last + 1 < cells.length && '█▓░▒'.includes(cells[last + 1]!)) last++;
+  return [first, last];
+}
+
+describe('renderGantt', () => {
+  test('draws three concurrent 2 s tasks as three overlapping full-width bars', () => {
+    const chart = renderGantt(gatherSpans, { width: 40 });
+    const lines = chart.split('\n');
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toMatch(/^\s+0\.0 ms\s+2\.00 s$/);
+    expect(lines[1]).toMatch(/^gather \(scope\)\s+█{40} 2\.00 s closed$/);
+    const barStart = lines[1]!.indexOf('█');
+    for (const [i, name] of ['fetchA', 'fetchB', 'fetchC'].entries()) {
+      const row = lines[i + 2]!;
+      expect(row.trimStart().startsWith(name)).toBe(true);
+      expect(row.startsWith('  ')).toBe(true); // nested under the scope
+      expect(barColumns(row, barStart)).toEqual([0, 39]);
+      expect(row).toMatch(/ 2\.00 s fulfilled$/);
+    }
+  });
+
+  test('places sequential work side by side and marks each outcome', () => {
+    const chart = renderGantt(
+      [
+        { id: 1, kind: 'task', name: 'a', start: 0, end: 1000, state: 'fulfilled' },
+        { id: 2, kind: 'task', name: 'b', start: 1000, end: 1500, state: 'rejected' },
+        { id: 3, kind: 'task', name: 'c', start: 1500, end: 2000, state: 'cancelled' },
+        { id: 4, kind: 'task', name: 'd', start: 1000 },
+      ].map((s) => ({ state: 'running', ...s }) as TimelineSpan),
+      { width: 20, now: 2000 },
+    );
+    const [, a, b, d, c] = chart.split('\n');
+    expect(a).toBe(`a ${'█'.repeat(10)}${' '.repeat(10)} 1.00 s fulfilled`);
+    expect(b).toBe(`b ${' '.repeat(10)}${'▓'.repeat(5)}${' '.repeat(5)} 500 ms rejected`);
+    expect(c).toBe(`c ${' '.repeat(15)}${'░'.repeat(5)} 500 ms cancelled`);
+    expect(d).toBe(`d ${' '.repeat(10)}${'▒'.repeat(10)} 1.00 s running`);
+  });
+
+  test('gives an instant span one column and leaves scopes out on request', () => {
+    const chart = renderGantt(
+      [
+        { id: 10, kind: 'scope', name: 's', start: 0, end: 100, state: 'closed' },
+        { id: 1, kind: 'task', name: 'quick', parent: 10, start: 50, end: 50, state: 'fulfilled' },
+        { id: 2, kind: 'task', name: 'slow', parent: 10, start: 0, end: 100, state: 'fulfilled' },
+      ],
+      { width: 10, tasksOnly: true },
+    );
+    const lines = chart.split('\n');
+    expect(lines.slice(1).map((l) => l.split(' ')[0])).toEqual(['slow', 'quick']);
+    expect(lines[2]).toBe(`quick ${' '.repeat(5)}█${' '.repeat(4)} 0.0 ms fulfilled`);
+    expect(renderGantt([])).toBe('(no spans)');
+  });
+
+  test('validates its input', () => {
+    expect(() => renderGantt('spans' as never)).toThrow(/Expected `spans` to be an array/);
+    expect(() => renderGantt(gatherSpans, { width: 3 })).toThrow(RangeError);
+    expect(() => renderGantt(gatherSpans, { widht: 3 } as never)).toThrow(/Did you mean `width`/);
+    expect(() => renderGantt(gatherSpans, { now: Number.NaN })).toThrow(/`options.now`/);
+  });
+});
+
+describe('renderTimelineSvg', () => {
+  test('draws one bar per span, to scale, with escaped names and tooltips', () => {
+    const svg = renderTimelineSvg(
+      [
+        ...gatherSpans,
+        {
+          id: 4,
+          kind: 'task',
+          name: '<half & half>',
+          parent: 10,
+          start: 0,
+          end: 1000,
+          state: 'rejected',
+        },
+      ],
+      { width: 400 },
+    );
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    const bars = [
+      ...svg.matchAll(
+        /<rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)"[^>]*data-kind="(\w+)" data-state="(\w+)"/g,
+      ),
+    ];
+    expect(bars).toHaveLength(5);
+    const tasks = bars.filter((b) => b[3] === 'task');
+    // The three 2 s tasks share one x and one width; the 1 s one is half as wide.
+    expect(new Set(tasks.slice(0, 3).map((b) => `${b[1]}/${b[2]}`)).size).toBe(1);
+    expect(Number(tasks[0]![2])).toBeCloseTo(400, 0);
+    expect(Number(tasks[3]![2])).toBeCloseTo(200, 0);
+    expect(svg).toContain('&#60;half &#38; half&#62;');
+    expect(svg).not.toContain('<half');
+    expect(svg).toContain('<title>fetchA (task #1): 2.00 s, fulfilled</title>');
+  });
+});
+
+describe('formatTaskTree', () => {
+  const tree: TaskTreeNode = {
+    kind: 'scope',
+    id: 1,
+    name: 'run',
+    state: 'running',
+    age: 12_300,
+    children: [
+      {
+        kind: 'task',
+        id: 1,
+        name: 'main',
+        state: 'running',
+        age: 12_300,
+        children: [
+          {
+            kind: 'scope',
+            id: 2,
+            name: 'downloads',
+            state: 'running',
+            age: 3100,
+            deadline: 1900,
+            children: [
+              {
+                kind: 'task',
+                id: 4,
+                name: 'fetch',
+                state: 'running',
+                age: 3100,
+                deadline: 1900,
+                children: [],
+              },
+              {
+                kind: 'task',
+                id: 5,
+                name: 'stuck',
+                state: 'running',
+                age: 9300,
+                cancelledFor: 6200,
+                deadline: -50,
+                children: [],
+              },
+              { kind: 'task', id: 6, name: 'done', state: 'fulfilled', age: 10, children: [] },
+            ],
+          },
+        ],
+      },
+      { kind: 'task', id: 2, name: 'ticker', state: 'running', age: 12_000, children: [] },
+    ],
+  };
+
+  test('prints the tree with name, kind, id, state, age and deadline', () => {
+    expect(formatTaskTree(tree)).toBe(
+      [
+        'run (scope #1) · running · age 12.30 s',
+        '├── main (task #1) · running · age 12.30 s',
+        '│   └── downloads (scope #2) · running · age 3.10 s · deadline in 1.90 s',
+        '│       ├── fetch (task #4) · running · age 3.10 s · deadline in 1.90 s',
+        '│       ├── stuck (task #5) · cancelling for 6.20 s · age 9.30 s · deadline passed 50 ms ago',
+        '│       └── done (task #6) · fulfilled · age 10 ms',
+        '└── ticker (task #2) · running · age 12.00 s',
+      ].join('\n'),
+    );
+  });
+
+  test('leaves settled nodes out with runningOnly', () => {
+    const text = formatTaskTree(tree, { runningOnly: true });
+    expect(text).not.toContain('done');
+    expect(text).toContain('│       └── stuck (task #5)');
+  });
+
+  test('validates its input', () => {
+    expect(() => formatTaskTree(undefined as never)).toThrow(
+      /Expected `tree` to be a TaskTreeNode/,
+    );
+    expect(() => formatTaskTree(tree, { running: true } as never)).toThrow(
+      /Did you mean `runningOnly`/,
+    );
+  });
+});
+
+test('formatDuration picks a readable unit', () => {
+  expect([0.25, 12.4, 999, 1000, 59_999, 200_000].map(formatDuration)).toEqual([
+    '0.3 ms',
+    '12 ms',
+    '999 ms',
+    '1.00 s',
+    '60.00 s',
+    '3 min 20 s',
+  ]);
+});

@@ -1,0 +1,186 @@
+import { describe, expect, test } from 'vitest';
+import { deferred } from '../../test/helpers.ts';
+import { CancelledError } from '../errors.ts';
+import { run } from '../run.ts';
+import { scope } from '../scope.ts';
+import { sleep } from '../sleep.ts';
+import { TestClock } from '../test-clock.ts';
+import type { StuckReport } from './stuck.ts';
+
+/** Replaces console.warn while `fn` runs; returns what it received. */
+async function captureWarn(fn: () => Promise<unknown>): Promise<string[]> {
+  const original = console.warn;
+  const lines: string[] = [];
+  console.warn = (...args: unknown[]) => void lines.push(args.map(String).join(' '));
+  try {
+    await fn().catch(() => {});
+    return lines;
+  } finally {
+    console.warn = original;
+  }
+}
+
+describe('stuck-cancellation report', () => {
+  test('names a task still running stuckAfter ms after its scope was cancelled, with its path', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const gate = deferred();
+    const reports: StuckReport[] = [];
+    const boom = new Error('boom');
+    const outcome = await run(
+      async () => {
+        await scope(
+          async (s) => {
+            s.spawn(async function stubborn() {
+              await gate.promise; // ignores its signal
+            });
+            s.spawn(async function polite({ signal }) {
+              await sleep(60_000, { signal });
+            });
+            s.spawn(async () => {
+              await sleep(10);
+              throw boom;
+            });
+          },
+          { name: 'jobs' },
+        );
+      },
+      {
+        clock,
+        handleSignals: false,
+        stuckAfter: 1000,
+        onStuck: (report) => {
+          reports.push(report);
+          gate.resolve();
+        },
+      },
+    ).catch((e: unknown) => e);
+    expect(outcome).toMatchObject({ name: 'TaskGroupError', errors: [boom] });
+    expect(reports).toHaveLength(1);
+    const [report] = reports;
+    expect(report).toMatchObject({ kind: 'task', cancelledFor: 1000 });
+    expect(report!.name).toMatch(/^stubborn#\d+$/);
+    expect(report!.path).toEqual(['run', 'jobs', report!.name]);
+    expect(report!.reason).toBeInstanceOf(CancelledError);
+    expect((report!.reason as Error).cause).toBe(boom);
+    expect(clock.now()).toBe(1010);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('by default run() warns after 5 s, once per task', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const gate = deferred();
+    // Released long after the report, so a second report would have had time to appear.
+    void clock.sleep(20_000).then(() => gate.resolve());
+    const lines = await captureWarn(() =>
+      run(
+        async (ctx) => {
+          ctx.scope.spawn(async () => void (await gate.promise), { name: 'worker' });
+          ctx.scope.cancel();
+        },
+        { clock, handleSignals: false },
+      ),
+    );
+    expect(clock.now()).toBe(20_000);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toBe(
+      'weft: task "worker" (run › worker) is still running 5.00 s after it was cancelled: pass ctx.signal to what it awaits, or check for a loop that ignores cancellation',
+    );
+  });
+
+  test('reports a task that ignores its own cancel() without cancelling its scope', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const gate = deferred();
+    const reports: StuckReport[] = [];
+    await run(
+      async (ctx) => {
+        const t = ctx.scope.spawn(() => gate.promise, { name: 'ignores' });
+        await sleep(5);
+        t.cancel(new CancelledError('stop it'));
+        expect(ctx.scope.cancelled).toBe(false);
+      },
+      {
+        clock,
+        handleSignals: false,
+        stuckAfter: 200,
+        onStuck: (r) => {
+          reports.push(r);
+          gate.resolve();
+        },
+      },
+    );
+    expect(reports.map((r) => [r.name, r.path, r.cancelledFor])).toEqual([
+      ['ignores', ['run', 'ignores'], 200],
+    ]);
+    expect((reports[0]!.reason as Error).message).toBe('stop it');
+  });
+
+  test('reports a main body that ignores cancellation', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const controller = new AbortController();
+    const reports: StuckReport[] = [];
+    const gate = deferred();
+    await run(
+      async () => {
+        controller.abort(new CancelledError('shutdown'));
+        await gate.promise;
+      },
+      {
+        clock,
+        handleSignals: false,
+        signal: controller.signal,
+        stuckAfter: 300,
+        onStuck: (r) => {
+          reports.push(r);
+          gate.resolve();
+        },
+      },
+    ).catch(() => {});
+    expect(reports.map((r) => [r.kind, r.name, r.path, r.cancelledFor])).toEqual([
+      ['scope', 'run', ['run'], 300],
+    ]);
+  });
+
+  test('says nothing about tasks that honour cancellation, and leaves no timer', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const lines = await captureWarn(() =>
+      run(
+        async (ctx) => {
+          for (let i = 0; i < 3; i++) ctx.scope.spawn(() => sleep(60_000));
+          await sleep(10);
+          ctx.scope.cancel();
+        },
+        { clock, handleSignals: false },
+      ),
+    );
+    expect(lines).toEqual([]);
+    expect(clock.pendingTimers).toBe(0);
+    expect(clock.now()).toBe(10);
+  });
+
+  test('stuckAfter: false turns the check off', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const gate = deferred();
+    const reports: StuckReport[] = [];
+    void clock.sleep(60_000).then(() => gate.resolve());
+    await run(
+      async (ctx) => {
+        ctx.scope.spawn(() => gate.promise);
+        ctx.scope.cancel();
+      },
+      { clock, handleSignals: false, stuckAfter: false, onStuck: (r) => void reports.push(r) },
+    );
+    expect(reports).toEqual([]);
+  });
+
+  test('validates its options', async () => {
+    await expect(run(() => 1, { stuckAfter: -1 })).rejects.toThrow(
+      'Expected `options.stuckAfter` to be a number of milliseconds from 0 up (or Infinity), got `-1` (number)',
+    );
+    await expect(run(() => 1, { onStuck: 'warn' as never })).rejects.toThrow(
+      'Expected `options.onStuck` to be a function, got `warn` (string)',
+    );
+    await expect(run(() => 1, { stuckafter: 1 } as never)).rejects.toThrow(
+      /Did you mean `stuckAfter`/,
+    );
+  });
+});

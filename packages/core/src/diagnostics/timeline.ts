@@ -1,0 +1,247 @@
+import { assertCount, assertOptions, describe } from '../internal/validate.ts';
+import type { ScopeState } from '../scope.ts';
+import type { TaskState } from '../task.ts';
+import { formatDuration } from './format.ts';
+
+/**
+ * One bar of a timeline: a task or a scope from start to end, on one clock. Plain data;
+ * `Timeline.spans` produces it, and the renderers accept any list of it.
+ */
+export interface TimelineSpan {
+  /** Unique among the spans (tasks and scopes share one sequence of ids). */
+  readonly id: number;
+  readonly kind: 'scope' | 'task';
+  readonly name: string;
+  /**
+   * The id of the span it nests under: a task's scope; a scope's opening task, or the
+   * enclosing scope when it was opened in a body. Absent for a root.
+   */
+  readonly parent?: number;
+  /** Clock time it started, in ms. */
+  readonly start: number;
+  /** Clock time it settled, in ms; absent while it runs. */
+  readonly end?: number;
+  /** The task's or scope's state when it ended (or `running`/`open` while it runs). */
+  readonly state: TaskState | ScopeState;
+}
+
+/** Options of {@link renderGantt} and {@link renderTimelineSvg}. */
+export interface RenderTimelineOptions {
+  /**
+   * Width of the bar area: characters for the Gantt chart, pixels for the SVG.
+   * @default 60 (Gantt), 800 (SVG)
+   */
+  width?: number;
+  /**
+   * Where a span still running ends on the chart.
+   * @default the latest start or end among the spans
+   */
+  now?: number;
+  /**
+   * Leave out scopes (show tasks only).
+   * @default false
+   */
+  tasksOnly?: boolean;
+}
+
+const KEYS = ['width', 'now', 'tasksOnly'] as const;
+
+interface Row {
+  span: TimelineSpan;
+  depth: number;
+  end: number;
+}
+
+/** Spans in tree order (children under their parent, each level by start time). */
+function layout(
+  spans: readonly TimelineSpan[],
+  options: RenderTimelineOptions,
+): { rows: Row[]; t0: number; t1: number } {
+  if (!Array.isArray(spans)) {
+    throw new TypeError(
+      `Expected \`spans\` to be an array of TimelineSpan, got ${describe(spans)}`,
+    );
+  }
+  assertOptions('options', options, KEYS);
+  if (
+    options.now !== undefined &&
+    (typeof options.now !== 'number' || !Number.isFinite(options.now))
+  ) {
+    throw new TypeError(
+      `Expected \`options.now\` to be a finite clock time in ms, got ${describe(options.now)}`,
+    );
+  }
+  const shown = options.tasksOnly ? spans.filter((s) => s.kind === 'task') : [...spans];
+  let t0 = Number.POSITIVE_INFINITY;
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const s of shown) {
+    t0 = Math.min(t0, s.start);
+    latest = Math.max(latest, s.start, s.end ?? s.start);
+  }
+  const t1 = options.now ?? latest;
+  // Ids are shared by tasks and scopes, so a span nests under whichever it names; when that
+  // one is not shown (tasksOnly), under its nearest shown ancestor.
+  const all = new Map(spans.map((s) => [s.id, s]));
+  const shownIds = new Set(shown.map((s) => s.id));
+  const children = new Map<number | undefined, TimelineSpan[]>();
+  for (const s of shown) {
+    let parent = s.parent;
+    const seen = new Set<number>();
+    while (parent !== undefined && !shownIds.has(parent) && !seen.has(parent)) {
+      seen.add(parent);
+      parent = all.get(parent)?.parent;
+    }
+    if (parent !== undefined && !shownIds.has(parent)) parent = undefined;
+    let list = children.get(parent);
+    if (list === undefined) children.set(parent, (list = []));
+    list.push(s);
+  }
+  const rows: Row[] = [];
+  const visited = new Set<number>();
+  const visit = (parent: number | undefined, depth: number): void => {
+    const list = (children.get(parent) ?? []).sort(
+      (a, b) =>
+        a.start - b.start || (a.kind === b.kind ? a.id - b.id : a.kind === 'scope' ? -1 : 1),
+    );
+    for (const span of list) {
+      rows.push({ span, depth, end: span.end ?? Math.max(t1, span.start) });
+      if (!visited.has(span.id)) {
+        visited.add(span.id);
+        visit(span.id, depth + 1);
+      }
+    }
+  };
+  visit(undefined, 0);
+  return { rows, t0: Number.isFinite(t0) ? t0 : 0, t1: Number.isFinite(t1) ? t1 : 0 };
+}
+
+const BAR: Record<TimelineSpan['state'], string> = {
+  fulfilled: '█',
+  closed: '█',
+  rejected: '▓',
+  cancelled: '░',
+  running: '▒',
+  open: '▒',
+};
+
+const label = (row: Row): string =>
+  `${'  '.repeat(row.depth)}${row.span.name}${row.span.kind === 'scope' ? ' (scope)' : ''}`;
+
+/**
+ * Draws spans as a Gantt chart for the terminal: one row per task or scope (nested under
+ * its scope), a bar from its start to its end on a shared time axis, and its duration
+ * and outcome. `█` fulfilled (or a closed scope), `▓` rejected, `░` cancelled, `▒` still
+ * running. Overlapping bars are work that ran concurrently.
+ *
+ * @example
+ * ```ts
+ * import { renderGantt } from '@weft/core';
+ *
+ * console.log(renderGantt([
+ *   { id: 1, kind: 'task', name: 'fetchA', start: 0, end: 2000, state: 'fulfilled' },
+ *   { id: 2, kind: 'task', name: 'fetchB', start: 0, end: 2000, state: 'fulfilled' },
+ * ], { width: 20 }));
+ * // 0 ms                   2.00 s
+ * // fetchA ████████████████████ 2.00 s fulfilled
+ * // fetchB ████████████████████ 2.00 s fulfilled
+ * ```
+ */
+export function renderGantt(
+  spans: readonly TimelineSpan[],
+  options: RenderTimelineOptions = {},
+): string {
+  const { rows, t0, t1 } = layout(spans, options);
+  const width = options.width ?? 60;
+  assertCount('options.width', width, 10);
+  if (rows.length === 0) return '(no spans)';
+  const labels = rows.map(label);
+  const pad = Math.max(...labels.map((l) => l.length));
+  const total = t1 - t0;
+  const col = (t: number): number => (total <= 0 ? 0 : Math.round(((t - t0) / total) * width));
+  const startText = formatDuration(0);
+  const endText = formatDuration(total);
+  const axis = `${' '.repeat(pad + 1)}${startText}${' '.repeat(Math.max(1, width - startText.length - endText.length))}${endText}`;
+  const lines = [axis.trimEnd()];
+  rows.forEach((row, i) => {
+    const from = Math.min(col(row.span.start), width - 1);
+    const to = Math.max(from + 1, col(row.end));
+    const bar =
+      ' '.repeat(from) +
+      BAR[row.span.state].repeat(to - from) +
+      ' '.repeat(Math.max(0, width - to));
+    const duration = formatDuration(row.end - row.span.start);
+    lines.push(`${labels[i]!.padEnd(pad)} ${bar} ${duration} ${row.span.state}`);
+  });
+  return lines.join('\n');
+}
+
+const COLORS: Record<TimelineSpan['state'], string> = {
+  fulfilled: '#4caf50',
+  closed: '#90a4ae',
+  rejected: '#e53935',
+  cancelled: '#fbc02d',
+  running: '#42a5f5',
+  open: '#42a5f5',
+};
+
+const escapeXml = (text: string): string =>
+  text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * Draws spans as an SVG document (a string: write it to a `.svg` file and open it in a
+ * browser). Same layout as {@link renderGantt}: one row per span, nested under its
+ * scope, on a shared time axis, coloured by outcome, with the name, duration and state
+ * in each bar's tooltip.
+ *
+ * @example
+ * ```ts
+ * import { writeFileSync } from 'node:fs';
+ * import { renderTimelineSvg } from '@weft/core';
+ *
+ * writeFileSync('timeline.svg', renderTimelineSvg([
+ *   { id: 1, kind: 'task', name: 'fetchA', start: 0, end: 2000, state: 'fulfilled' },
+ * ]));
+ * ```
+ */
+export function renderTimelineSvg(
+  spans: readonly TimelineSpan[],
+  options: RenderTimelineOptions = {},
+): string {
+  const { rows, t0, t1 } = layout(spans, options);
+  const width = options.width ?? 800;
+  assertCount('options.width', width, 10);
+  const rowHeight = 22;
+  const labelWidth = Math.min(320, 8 + 7 * Math.max(4, ...rows.map((r) => label(r).length)));
+  const top = 28;
+  const height = top + rows.length * rowHeight + 10;
+  const total = t1 - t0;
+  const x = (t: number): number => labelWidth + (total <= 0 ? 0 : ((t - t0) / total) * width);
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + width + 20}" height="${height}" font-family="monospace" font-size="12">`,
+    `<rect width="100%" height="100%" fill="#ffffff"/>`,
+  ];
+  const ticks = 5;
+  for (let i = 0; i <= ticks; i++) {
+    const t = t0 + (total * i) / ticks;
+    const tx = x(t).toFixed(1);
+    out.push(
+      `<line x1="${tx}" y1="${top - 6}" x2="${tx}" y2="${height - 6}" stroke="#e0e0e0"/>`,
+      `<text x="${tx}" y="${top - 10}" text-anchor="middle" fill="#616161">${escapeXml(formatDuration(t - t0))}</text>`,
+    );
+  }
+  rows.forEach((row, i) => {
+    const y = top + i * rowHeight;
+    const x0 = x(row.span.start);
+    const w = Math.max(1, x(row.end) - x0);
+    const duration = formatDuration(row.end - row.span.start);
+    const title = escapeXml(
+      `${row.span.name} (${row.span.kind} #${row.span.id}): ${duration}, ${row.span.state}`,
+    );
+    out.push(
+      `<text x="4" y="${y + 15}" fill="#212121">${escapeXml(label(row))}</text>`,
+      `<rect x="${x0.toFixed(1)}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowHeight - 6}" rx="3" fill="${COLORS[row.span.state]}" data-kind="${row.span.kind}" data-state="${row.span.state}"><title>${title}</title></rect>`,
+    );
+  });
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}

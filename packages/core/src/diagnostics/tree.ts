@@ -1,0 +1,114 @@
+import { assertOptions, describe } from '../internal/validate.ts';
+import type { ScopeState } from '../scope.ts';
+import type { TaskState } from '../task.ts';
+import { formatDuration } from './format.ts';
+
+/**
+ * One node of a task tree snapshot (see `Scope.tree()`): a scope or a task, with its
+ * children. Plain data: it can be logged, serialized to JSON, or compared in a test.
+ */
+export interface TaskTreeNode {
+  readonly kind: 'scope' | 'task';
+  /** A process-unique number (tasks and scopes each have their own sequence). */
+  readonly id: number;
+  /** The name given, else the function's name for a task, `'scope'` for a scope. */
+  readonly name: string;
+  /**
+   * The task's `state` (`running`, then `fulfilled`, `rejected` or `cancelled`) or the
+   * scope's (`open`, then `closed`): the same values as `Task.state` and `Scope.state`.
+   */
+  readonly state: TaskState | ScopeState;
+  /**
+   * How long ago it started, in ms of its clock, when the snapshot was taken. For a scope,
+   * set where the scope is tracked (inside `run()`, or while instrumentation is on); for a
+   * task, only if it started while instrumentation was recording.
+   */
+  readonly age?: number;
+  /** Time left until its effective deadline, in ms (negative once passed); absent when none. */
+  readonly deadline?: number;
+  /**
+   * For a node still running after its signal aborted: how long ago that happened, in ms.
+   * A large value is a cancellation nobody honours.
+   */
+  readonly cancelledFor?: number;
+  /**
+   * For a scope: how many of its running tasks are not in `children` because nothing was
+   * tracking them when they were spawned (outside `run()`, with no instrumentation on).
+   */
+  readonly untracked?: number;
+  readonly children: readonly TaskTreeNode[];
+}
+
+/** Options of {@link formatTaskTree}. */
+export interface FormatTaskTreeOptions {
+  /**
+   * Leave out settled tasks and closed scopes (a snapshot from `Scope.tree()` has none,
+   * but one kept from earlier may).
+   * @default false
+   */
+  runningOnly?: boolean;
+}
+
+function line(node: TaskTreeNode): string {
+  const parts = [`${node.name} (${node.kind} #${node.id})`];
+  if (node.cancelledFor !== undefined && (node.state === 'running' || node.state === 'open')) {
+    parts.push(`cancelling for ${formatDuration(node.cancelledFor)}`);
+  } else {
+    parts.push(node.state);
+  }
+  if (node.age !== undefined) parts.push(`age ${formatDuration(node.age)}`);
+  if (node.deadline !== undefined) {
+    parts.push(
+      node.deadline >= 0
+        ? `deadline in ${formatDuration(node.deadline)}`
+        : `deadline passed ${formatDuration(-node.deadline)} ago`,
+    );
+  }
+  return parts.join(' · ');
+}
+
+/**
+ * Formats a task tree snapshot as text, one node per line, the way
+ * `python -m asyncio pstree` does: name, kind and id, state (or how long it has been
+ * cancelling), age, and the time left to its deadline.
+ *
+ * @example
+ * ```ts
+ * import { formatTaskTree, scope, sleep } from '@weft/core';
+ *
+ * await scope(async (s) => {
+ *   s.spawn(function download() { return sleep(100); });
+ *   console.log(formatTaskTree(s.tree()));
+ *   // scope (scope #4) · open · age 0.0 ms
+ *   // └── download (task #5) · running
+ * });
+ * ```
+ */
+export function formatTaskTree(tree: TaskTreeNode, options: FormatTaskTreeOptions = {}): string {
+  if (typeof tree !== 'object' || tree === null || !Array.isArray(tree.children)) {
+    throw new TypeError(
+      `Expected \`tree\` to be a TaskTreeNode (from scope.tree()), got ${describe(tree)}`,
+    );
+  }
+  assertOptions('options', options, ['runningOnly']);
+  const runningOnly = options.runningOnly === true;
+  const out: string[] = [line(tree)];
+  const walk = (node: TaskTreeNode, prefix: string): void => {
+    const children = runningOnly
+      ? node.children.filter((c) => c.state === 'running' || c.state === 'open')
+      : node.children;
+    const untracked = node.untracked ?? 0;
+    children.forEach((child, i) => {
+      const last = i === children.length - 1 && untracked === 0;
+      out.push(`${prefix}${last ? '└── ' : '├── '}${line(child)}`);
+      walk(child, `${prefix}${last ? '    ' : '│   '}`);
+    });
+    if (untracked > 0) {
+      out.push(
+        `${prefix}└── … ${untracked} running task${untracked === 1 ? '' : 's'} not tracked (spawned outside run() with no instrumentation on)`,
+      );
+    }
+  };
+  walk(tree, '');
+  return out.join('\n');
+}

@@ -1,0 +1,221 @@
+import { describe, expect, test } from 'vitest';
+import { countingController } from '../test/helpers.ts';
+import { CancelledError } from './errors.ts';
+import { scope } from './scope.ts';
+import { runInWorker, WorkerError, WorkerPool } from './worker.ts';
+
+const fns = new URL('../test/fixtures/worker-fns.mjs', import.meta.url);
+const broken = new URL('../test/fixtures/worker-broken.mjs', import.meta.url);
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until the worker's counter moves, i.e. the endless loop is running. */
+async function untilCounting(view: Int32Array): Promise<void> {
+  while (Atomics.load(view, 0) === 0) await pause(2);
+}
+
+/**
+ * Whether the counter stops moving (the worker is gone). Node confirms termination
+ * before the call rejects; Bun and Deno stop the thread shortly after `terminate()`, so
+ * this polls, with a generous guard against a worker that never stops.
+ */
+async function stopsCounting(view: Int32Array): Promise<boolean> {
+  let last = Atomics.load(view, 0);
+  for (let waited = 0; waited < 10_000; waited += 50) {
+    await pause(50);
+    const now = Atomics.load(view, 0);
+    if (now === last) return true;
+    last = now;
+  }
+  return false;
+}
+
+describe('runInWorker', () => {
+  test('runs the export in a worker and resolves with its value', async () => {
+    expect(await runInWorker(fns, 'add', [2, 3])).toBe(5);
+    expect(await runInWorker(fns.href, 'later', ['done', 5])).toBe('done');
+    expect(
+      await runInWorker(fns, 'echo', [{ a: [1, 2], d: new Date(0), m: new Map([[1, 2]]) }]),
+    ).toEqual({ a: [1, 2], d: new Date(0), m: new Map([[1, 2]]) });
+  });
+
+  test('re-creates a thrown error with its class, message, stack, own properties and cause', async () => {
+    const error = await runInWorker(fns, 'fail', ['bad input']).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RangeError);
+    const e = error as RangeError & { code: string; cause: Error };
+    expect(e.message).toBe('bad input');
+    expect(e.code).toBe('E_FAIL');
+    expect(e.stack).toContain('worker-fns.mjs');
+    expect(e.cause).toBeInstanceOf(Error);
+    expect(e.cause.message).toBe('root cause');
+  });
+
+  test('keeps the name of a custom error class and passes thrown non-errors as they are', async () => {
+    const custom = (await runInWorker(fns, 'failCustom').catch((e: unknown) => e)) as Error;
+    expect(custom.name).toBe('ParseError');
+    expect(custom.message).toBe('unexpected token');
+    await expect(runInWorker(fns, 'failString')).rejects.toBe('plain string');
+  });
+
+  test('rejects with a WorkerError when the module does not load or the result cannot cross', async () => {
+    const load = (await runInWorker(broken, 'work').catch((e: unknown) => e)) as WorkerError;
+    expect(load).toBeInstanceOf(WorkerError);
+    expect(load.name).toBe('WorkerError');
+    expect((load.cause as Error).message).toBe('broken module');
+    const clone = await runInWorker(fns, 'returnsFunction').catch((e: unknown) => e);
+    expect(clone).toBeInstanceOf(WorkerError);
+    expect((clone as Error).message).toContain('structured-cloneable');
+  });
+
+  test('rejects with a TypeError for a missing export and for arguments that cannot be cloned', async () => {
+    await expect(runInWorker(fns, 'nope')).rejects.toThrow(
+      /to export a function `nope`, got undefined/,
+    );
+    await expect(runInWorker(fns, 'notAFunction')).rejects.toThrow(/got number/);
+    await expect(runInWorker(fns, 'echo', [() => 1])).rejects.toThrow(TypeError);
+  });
+
+  test('rejects with a WorkerError when the worker crashes during the call', async () => {
+    const error = (await runInWorker(fns, 'crashLater').catch((e: unknown) => e)) as WorkerError;
+    expect(error).toBeInstanceOf(WorkerError);
+    expect(String((error.cause as Error)?.message ?? error.cause)).toContain('async crash');
+  });
+
+  test('validates its arguments', async () => {
+    await expect(runInWorker('./relative.mjs', 'x')).rejects.toThrow(
+      /Expected `moduleUrl` to be an absolute module URL .*got `\.\/relative\.mjs` \(string\)/,
+    );
+    await expect(runInWorker(fns, '')).rejects.toThrow(TypeError);
+    await expect(runInWorker(fns, 'add', 1 as never)).rejects.toThrow(/`args` to be an array/);
+    await expect(
+      runInWorker(fns, 'add', [], { sginal: undefined, singal: 1 } as never),
+    ).rejects.toThrow(/Unknown option `options.singal`.*Did you mean `signal`/);
+  });
+
+  test('cancelling a call in an endless loop terminates the worker and rejects with the reason', async () => {
+    const sab = new SharedArrayBuffer(4);
+    const view = new Int32Array(sab);
+    const controller = new AbortController();
+    const call = runInWorker(fns, 'spin', [sab], { signal: controller.signal });
+    const outcome = call.catch((e: unknown) => e);
+    await untilCounting(view);
+    const reason = new Error('stop spinning');
+    controller.abort(reason);
+    expect(await outcome).toBe(reason);
+    expect(await stopsCounting(view)).toBe(true);
+  });
+
+  test('is cancelled with the enclosing task', async () => {
+    const sab = new SharedArrayBuffer(4);
+    const view = new Int32Array(sab);
+    let taskError: unknown;
+    await scope(async (s) => {
+      const task = s.spawn(() => runInWorker(fns, 'spin', [sab]));
+      await untilCounting(view);
+      s.cancel(new CancelledError('enough'));
+      taskError = await task.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    });
+    expect(taskError).toBeInstanceOf(CancelledError);
+    expect((taskError as Error).message).toBe('enough');
+    expect(await stopsCounting(view)).toBe(true);
+  });
+
+  test('an already-aborted signal rejects without starting a worker', async () => {
+    const pool = new WorkerPool({ size: 1 });
+    const reason = new Error('too late');
+    await expect(pool.run(fns, 'add', [1, 2], { signal: AbortSignal.abort(reason) })).rejects.toBe(
+      reason,
+    );
+    expect(pool.workers).toBe(0);
+    await pool.close();
+  });
+});
+
+describe('WorkerPool', () => {
+  test('reuses at most `size` workers and queues the rest in order', async () => {
+    await using pool = new WorkerPool({ size: 2 });
+    const calls = Array.from({ length: 6 }, () => pool.run<number>(fns, 'callCount'));
+    expect(pool.running).toBe(2);
+    expect(pool.waiting).toBe(4);
+    const counts = await Promise.all(calls);
+    expect(pool.workers).toBe(2);
+    // Six calls on two workers: each worker ran several of them.
+    expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThan(6);
+    expect(Math.max(...counts)).toBeGreaterThan(1);
+  });
+
+  test('close() waits for queued and running calls, then stops every worker', async () => {
+    const pool = new WorkerPool({ size: 1 });
+    const a = pool.run(fns, 'later', ['a', 20]);
+    const b = pool.run(fns, 'later', ['b', 5]);
+    await pool.close();
+    expect(await a).toBe('a');
+    expect(await b).toBe('b');
+    expect(pool.workers).toBe(0);
+    expect(pool.closed).toBe(true);
+    await expect(pool.run(fns, 'add', [1, 1])).rejects.toThrow(/the worker pool is closed/);
+  });
+
+  test('terminate() cancels running and queued calls and stops every worker', async () => {
+    const pool = new WorkerPool({ size: 1 });
+    const sab = new SharedArrayBuffer(4);
+    const view = new Int32Array(sab);
+    const running = pool.run(fns, 'spin', [sab]).catch((e: unknown) => e);
+    const queued = pool.run(fns, 'add', [1, 1]).catch((e: unknown) => e);
+    await untilCounting(view);
+    await pool.terminate();
+    expect(await running).toBeInstanceOf(CancelledError);
+    expect(await queued).toBeInstanceOf(CancelledError);
+    expect(pool.workers).toBe(0);
+    expect(await stopsCounting(view)).toBe(true);
+  });
+
+  test('cancelling a queued call drops it and leaves the others running', async () => {
+    await using pool = new WorkerPool({ size: 1 });
+    const controller = new AbortController();
+    const first = pool.run(fns, 'later', ['first', 20]);
+    const dropped = pool.run(fns, 'add', [1, 1], { signal: controller.signal });
+    const third = pool.run(fns, 'add', [2, 2]);
+    controller.abort(new Error('not needed'));
+    await expect(dropped).rejects.toThrow('not needed');
+    expect(await first).toBe('first');
+    expect(await third).toBe(4);
+    expect(pool.workers).toBe(1);
+  });
+
+  test('replaces a worker terminated by cancellation on the next call', async () => {
+    await using pool = new WorkerPool({ size: 1 });
+    const sab = new SharedArrayBuffer(4);
+    const view = new Int32Array(sab);
+    const controller = new AbortController();
+    const spinning = pool.run(fns, 'spin', [sab], { signal: controller.signal }).catch(() => {});
+    await untilCounting(view);
+    controller.abort();
+    await spinning;
+    expect(pool.workers).toBe(0);
+    expect(await pool.run(fns, 'callCount')).toBe(1);
+    expect(pool.workers).toBe(1);
+  });
+
+  test('leaves no listener on the caller signal', async () => {
+    const { signal, listeners } = countingController();
+    await using pool = new WorkerPool({ size: 2 });
+    await Promise.all([
+      pool.run(fns, 'add', [1, 2], { signal }),
+      pool.run(fns, 'fail', ['x'], { signal }).catch(() => {}),
+    ]);
+    expect(listeners()).toBe(0);
+  });
+
+  test('validates its options', () => {
+    expect(() => new WorkerPool({ size: 0 })).toThrow(
+      'Expected `options.size` to be an integer from 1 up, got `0` (number)',
+    );
+    expect(() => new WorkerPool({ size: Number.POSITIVE_INFINITY })).toThrow(RangeError);
+    expect(() => new WorkerPool({ sise: 2 } as never)).toThrow(/Did you mean `size`/);
+    expect(new WorkerPool().size).toBeGreaterThanOrEqual(1);
+  });
+});
