@@ -108,6 +108,7 @@ export class Session {
   async travel(plan: Plan, signals: Signals, timeout: number | undefined, what: string): Promise<void> {
     let op: AbortController | undefined;
     let pending: Promise<void> | undefined;
+    if (plan.stall) this.sim.trace.record(this.id, 'fault', 'stall');
     if (plan.latency > 0) {
       op = new AbortController();
       this.#op = op;

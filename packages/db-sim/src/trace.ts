@@ -36,6 +36,8 @@ export interface Trace {
   readonly count: number;
   /** A 64-bit hex digest of every event so far, in order. */
   readonly hash: string;
+  /** How many faults of each kind were injected so far: `reset`, `failure`, `stall`, `refused`, `commit-unknown`. */
+  readonly faults: Readonly<Record<string, number>>;
   /** The kept events, one per line, as `seq time #connection type detail`. */
   toString(): string;
 }
@@ -45,6 +47,7 @@ export class TraceRecorder implements Trace {
   readonly #now: () => number;
   #events: TraceEvent[] = [];
   #count = 0;
+  readonly #faults: Record<string, number> = {};
   // Two FNV-1a lanes with different offsets: a 64-bit digest from 32-bit arithmetic.
   #h1 = 0x811c9dc5;
   #h2 = 0x01000193 ^ 0x5bd1e995;
@@ -58,6 +61,10 @@ export class TraceRecorder implements Trace {
     return this.#events;
   }
 
+  get faults(): Readonly<Record<string, number>> {
+    return { ...this.#faults };
+  }
+
   get count(): number {
     return this.#count;
   }
@@ -67,6 +74,7 @@ export class TraceRecorder implements Trace {
   }
 
   record(connection: number | undefined, type: string, detail: string): void {
+    if (type === 'fault') this.#faults[detail] = (this.#faults[detail] ?? 0) + 1;
     const event: TraceEvent = { seq: ++this.#count, time: this.#now(), connection, type, detail };
     const line = `${event.time}|${connection ?? ''}|${type}|${detail}\n`;
     let h1 = this.#h1;

@@ -232,8 +232,9 @@ function arithmetic(op: '+' | '-' | '*' | '/' | '%', a: Value, b: Value): Value 
     case '/':
     case '%': {
       if (b === 0) throw new DatabaseError(SqlState.divisionByZero, 'division by zero');
-      if (op === '%') return a % b;
-      return Number.isInteger(a) && Number.isInteger(b) ? Math.trunc(a / b) : a / b;
+      // Values are JavaScript numbers: `/` divides exactly (7 / 2 is 3.5), unlike
+      // PostgreSQL's integer division; storing a fraction in an integer column is 42804.
+      return op === '%' ? a % b : a / b;
     }
   }
 }

@@ -1,0 +1,172 @@
+import { describe, expect, test } from 'vitest';
+import { createDatabase, type Database } from '../database.ts';
+import { DatabaseError } from '../errors.ts';
+import type { Connection } from '../types.ts';
+
+async function setup(): Promise<{ db: Database; conn: Connection }> {
+  const db = createDatabase({
+    latency: 0,
+    tables: {
+      people: {
+        columns: 'id serial primary key, name text not null, email text unique, age int, active boolean default true',
+        rows: [
+          { name: 'Ada', email: 'ada@example.com', age: 36 },
+          { name: 'Bob', email: 'bob@example.com', age: 25 },
+          { name: 'Cy', email: null, age: null },
+          { name: 'Dee', email: 'dee@example.org', age: 41, active: false },
+        ],
+      },
+    },
+  });
+  return { db, conn: await db.connect() };
+}
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (error) {
+    if (error instanceof DatabaseError) return error.code;
+    throw error;
+  }
+  throw new Error('expected a DatabaseError');
+}
+
+const names = (rows: { name?: unknown }[]): unknown[] => rows.map((r) => r.name);
+
+describe('SELECT', () => {
+  test('columns, *, aliases and expressions', async () => {
+    const { conn } = await setup();
+    const all = await conn.query('SELECT * FROM people WHERE id = 1');
+    expect(all.rows).toEqual([{ id: 1, name: 'Ada', email: 'ada@example.com', age: 36, active: true }]);
+    expect(all.fields).toEqual(['id', 'name', 'email', 'age', 'active']);
+    const some = await conn.query('SELECT name, age + 1 AS next FROM people WHERE id = 2');
+    expect(some.rows).toEqual([{ name: 'Bob', next: 26 }]);
+    // Numbers are JavaScript numbers: `/` divides exactly.
+    expect((await conn.query('SELECT 7 / 2 AS q, 7 % 2 AS r, -(1 + 2) * 2 AS n')).rows).toEqual([{ q: 3.5, r: 1, n: -6 }]);
+    expect(await code(conn.query('UPDATE people SET age = age / 5'))).toBe('42804');
+  });
+
+  test('WHERE: comparisons, AND/OR/NOT, IN, LIKE, IS NULL with three-valued logic', async () => {
+    const { conn } = await setup();
+    const q = async (where: string, params: (string | number | null)[] = []) =>
+      names((await conn.query(`SELECT name FROM people WHERE ${where} ORDER BY id`, params)).rows);
+    expect(await q('age >= 36')).toEqual(['Ada', 'Dee']);
+    expect(await q('age < 30 OR name = $1', ['Dee'])).toEqual(['Bob', 'Dee']);
+    expect(await q('NOT active')).toEqual(['Dee']);
+    expect(await q('age <> 25')).toEqual(['Ada', 'Dee']); // NULL <> 25 is NULL: Cy is left out
+    expect(await q('id IN (1, 3)')).toEqual(['Ada', 'Cy']);
+    expect(await q('id NOT IN (1, NULL)')).toEqual([]); // NOT IN with a NULL is never true
+    expect(await q("email LIKE '%.com'")).toEqual(['Ada', 'Bob']);
+    expect(await q("name ILIKE 'a_a'")).toEqual(['Ada']);
+    expect(await q("email NOT LIKE '%.com'")).toEqual(['Dee']);
+    expect(await q('email IS NULL')).toEqual(['Cy']);
+    expect(await q('age IS NOT NULL AND active')).toEqual(['Ada', 'Bob']);
+    expect(await q('age = NULL')).toEqual([]);
+  });
+
+  test('ORDER BY (NULLs last ascending, first descending), LIMIT and OFFSET', async () => {
+    const { conn } = await setup();
+    expect(names((await conn.query('SELECT name FROM people ORDER BY age')).rows)).toEqual(['Bob', 'Ada', 'Dee', 'Cy']);
+    expect(names((await conn.query('SELECT name FROM people ORDER BY age DESC')).rows)).toEqual(['Cy', 'Dee', 'Ada', 'Bob']);
+    expect(names((await conn.query('SELECT name, age AS a FROM people ORDER BY active, a DESC LIMIT 2')).rows)).toEqual(['Dee', 'Cy']);
+    expect(names((await conn.query('SELECT name FROM people ORDER BY 1 LIMIT $1 OFFSET $2', [2, 1])).rows)).toEqual(['Bob', 'Cy']);
+    expect(await code(conn.query('SELECT name FROM people LIMIT -1'))).toBe('22023');
+  });
+
+  test('COUNT, SUM, MIN and MAX', async () => {
+    const { conn } = await setup();
+    const { rows } = await conn.query('SELECT count(*), count(age) AS aged, sum(age) AS total, min(name) AS first, max(age) AS oldest FROM people');
+    expect(rows).toEqual([{ count: 4, aged: 3, total: 102, first: 'Ada', oldest: 41 }]);
+    expect((await conn.query('SELECT count(*) AS n FROM people WHERE age > 100')).rows).toEqual([{ n: 0 }]);
+    expect((await conn.query('SELECT sum(age) AS s FROM people WHERE age > 100')).rows).toEqual([{ s: null }]);
+    expect(await code(conn.query('SELECT name, count(*) FROM people'))).toBe('42803');
+  });
+
+  test('unknown tables and columns: 42P01 and 42703 with the position', async () => {
+    const { conn } = await setup();
+    const err = await conn.query('SELECT nope FROM people').catch((e: DatabaseError) => e);
+    expect(err).toMatchObject({ code: '42703', position: 8 });
+    expect(await code(conn.query('SELECT * FROM ghosts'))).toBe('42P01');
+    expect(await code(conn.query("SELECT * FROM people WHERE age = 'old'"))).toBe('42883');
+    expect(await code(conn.query('SELECT 1 / 0'))).toBe('22012');
+  });
+});
+
+describe('parameters', () => {
+  test('are bound as values, never spliced into the text', async () => {
+    const { conn, db } = await setup();
+    const injection = "x' OR '1'='1";
+    expect((await conn.query('SELECT * FROM people WHERE name = $1', [injection])).rows).toEqual([]);
+    await conn.query('INSERT INTO people (name) VALUES ($1)', ["Robert'); DROP TABLE people;--"]);
+    await conn.query('INSERT INTO people (name, email) VALUES ($1, $2)', ['$2', '$1']);
+    expect(db.inspect('people').slice(-2).map((r) => [r.name, r.email])).toEqual([
+      ["Robert'); DROP TABLE people;--", null],
+      ['$2', '$1'],
+    ]);
+  });
+
+  test('a count that does not match the statement is 08P01', async () => {
+    const { conn } = await setup();
+    expect(await code(conn.query('SELECT * FROM people WHERE id = $1'))).toBe('08P01');
+    expect(await code(conn.query('SELECT * FROM people', [1]))).toBe('08P01');
+  });
+});
+
+describe('INSERT, UPDATE, DELETE', () => {
+  test('INSERT … RETURNING with serial ids and defaults', async () => {
+    const { conn } = await setup();
+    const res = await conn.query('INSERT INTO people (name, age) VALUES ($1, $2), ($3, $4) RETURNING id, name, active', ['Eve', 30, 'Fay', 31]);
+    expect(res.rows).toEqual([
+      { id: 5, name: 'Eve', active: true },
+      { id: 6, name: 'Fay', active: true },
+    ]);
+    expect(res.rowCount).toBe(2);
+    expect(res.command).toBe('INSERT');
+  });
+
+  test('constraints: 23505 unique, 23502 not null, 42804 type; a failed statement changes nothing', async () => {
+    const { conn, db } = await setup();
+    expect(await code(conn.query('INSERT INTO people (id, name) VALUES (1, $1)', ['Dup']))).toBe('23505');
+    expect(await code(conn.query("INSERT INTO people (name, email) VALUES ('X', 'ada@example.com')"))).toBe('23505');
+    expect(await code(conn.query('INSERT INTO people (age) VALUES (3)'))).toBe('23502');
+    expect(await code(conn.query("INSERT INTO people (name, age) VALUES ('Y', 'three')"))).toBe('42804');
+    expect(await code(conn.query("UPDATE people SET email = 'bob@example.com'"))).toBe('23505');
+    expect(db.inspect('people')).toHaveLength(4);
+    expect(db.inspect('people').map((r) => r.email)).toEqual(['ada@example.com', 'bob@example.com', null, 'dee@example.org']);
+  });
+
+  test('composite keys, and NULLs never clash in a unique column', async () => {
+    const { conn } = await setup();
+    await conn.query('CREATE TABLE pairs (a int, b int, note text unique, PRIMARY KEY (a, b))');
+    await conn.query('INSERT INTO pairs (a, b) VALUES (1, 1), (1, 2)');
+    expect(await code(conn.query('INSERT INTO pairs (a, b) VALUES (1, 2)'))).toBe('23505');
+    await conn.query('INSERT INTO pairs (a, b, note) VALUES (2, 1, NULL), (2, 2, NULL)');
+    expect((await conn.query('SELECT count(*) AS n FROM pairs')).rows[0]).toEqual({ n: 4 });
+  });
+
+  test('UPDATE and DELETE report the rows they touched', async () => {
+    const { conn, db } = await setup();
+    const up = await conn.query('UPDATE people SET age = age + 1 WHERE age IS NOT NULL RETURNING name, age');
+    expect(up.rowCount).toBe(3);
+    expect(up.rows).toEqual([
+      { name: 'Ada', age: 37 },
+      { name: 'Bob', age: 26 },
+      { name: 'Dee', age: 42 },
+    ]);
+    const del = await conn.query('DELETE FROM people WHERE active = false RETURNING id');
+    expect(del).toMatchObject({ rowCount: 1, rows: [{ id: 4 }], command: 'DELETE' });
+    expect(db.inspect('people').map((r) => r.name)).toEqual(['Ada', 'Bob', 'Cy']);
+    // The freed key can be used again.
+    await conn.query("INSERT INTO people (name, email) VALUES ('Dee', 'dee@example.org')");
+  });
+
+  test('CREATE TABLE and DROP TABLE', async () => {
+    const { conn } = await setup();
+    expect(await code(conn.query('CREATE TABLE people (id int)'))).toBe('42P07');
+    await conn.query('CREATE TABLE IF NOT EXISTS people (id int)');
+    await conn.query('DROP TABLE people');
+    expect(await code(conn.query('SELECT * FROM people'))).toBe('42P01');
+    await conn.query('DROP TABLE IF EXISTS people');
+    expect(await code(conn.query('DROP TABLE people'))).toBe('42P01');
+  });
+});
