@@ -5,7 +5,10 @@ import { createDatabase } from './database.ts';
 import { DatabaseError } from './errors.ts';
 
 const accounts = {
-  accounts: { columns: 'id int primary key, balance int not null', rows: [{ id: 1, balance: 100 }] },
+  accounts: {
+    columns: 'id int primary key, balance int not null',
+    rows: [{ id: 1, balance: 100 }],
+  },
 };
 
 describe('connect / query / dispose', () => {
@@ -86,7 +89,9 @@ describe('connect / query / dispose', () => {
     const clock = new TestClock({ autoAdvance: true });
     const db = createDatabase({ clock, latency: 100, tables: accounts });
     await using conn = await db.connect();
-    const err = await conn.query('UPDATE accounts SET balance = 0', [], { timeout: 30 }).catch((e: unknown) => e);
+    const err = await conn
+      .query('UPDATE accounts SET balance = 0', [], { timeout: 30 })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: '57014' });
     expect((err as Error).message).toMatch(/statement timeout \(30 ms\)/);
     expect(db.inspect('accounts')[0]!.balance).toBe(100);
@@ -96,7 +101,9 @@ describe('connect / query / dispose', () => {
     const clock = new TestClock({ autoAdvance: true });
     const db = createDatabase({ clock, latency: 1000, tables: accounts });
     await using conn = await db.connect();
-    await expect(timeout(500, () => conn.query('UPDATE accounts SET balance = 0'), { clock })).rejects.toBeInstanceOf(TimeoutError);
+    await expect(
+      timeout(500, () => conn.query('UPDATE accounts SET balance = 0'), { clock }),
+    ).rejects.toBeInstanceOf(TimeoutError);
     await expect(
       scope(
         async (s) => {
@@ -138,16 +145,30 @@ describe('connect / query / dispose', () => {
   test('bad arguments are TypeErrors naming the argument and the value', async () => {
     const db = createDatabase({ latency: 0 });
     await using conn = await db.connect();
-    await expect(conn.query(42 as never)).rejects.toThrow('Expected `sql` to be a string, got `42` (number)');
-    await expect(conn.query('SELECT $1 AS x', [{ a: 1 }] as never)).rejects.toThrow(/`params\[0\]` to be null, a finite number, a string or a boolean/);
-    await expect(conn.query('SELECT 1 AS x', [], { timout: 5 } as never)).rejects.toThrow('Did you mean `timeout`?');
+    await expect(conn.query(42 as never)).rejects.toThrow(
+      'Expected `sql` to be a string, got `42` (number)',
+    );
+    await expect(conn.query('SELECT $1 AS x', [{ a: 1 }] as never)).rejects.toThrow(
+      /`params\[0\]` to be null, a finite number, a string or a boolean/,
+    );
+    await expect(conn.query('SELECT 1 AS x', [], { timout: 5 } as never)).rejects.toThrow(
+      'Did you mean `timeout`?',
+    );
     await expect(conn.query('SELECT 1 AS x', [], { timeout: -1 })).rejects.toThrow(RangeError);
-    expect(() => conn.cursor('SELECT 1 AS x', [], { batchSize: 0 })).toThrow(/`options.batchSize` to be an integer from 1/);
-    await expect(conn.transaction('nope' as never)).rejects.toThrow('Expected `fn` to be a function');
+    expect(() => conn.cursor('SELECT 1 AS x', [], { batchSize: 0 })).toThrow(
+      /`options.batchSize` to be an integer from 1/,
+    );
+    await expect(conn.transaction('nope' as never)).rejects.toThrow(
+      'Expected `fn` to be a function',
+    );
     expect(() => createDatabase({ sed: 1 } as never)).toThrow('Did you mean `seed`?');
     expect(() => createDatabase({ seed: 1.5 })).toThrow(/`options.seed` to be an integer/);
     expect(() => createDatabase({ latency: { min: 5, max: 1 } })).toThrow(RangeError);
-    expect(() => createDatabase({ faults: { disconectRate: 0.1 } } as never)).toThrow('Did you mean `disconnectRate`?');
-    expect(() => createDatabase({ faults: { refuseRate: 2 } })).toThrow(/`options.faults.refuseRate` to be a probability/);
+    expect(() => createDatabase({ faults: { disconectRate: 0.1 } } as never)).toThrow(
+      'Did you mean `disconnectRate`?',
+    );
+    expect(() => createDatabase({ faults: { refuseRate: 2 } })).toThrow(
+      /`options.faults.refuseRate` to be a probability/,
+    );
   });
 });

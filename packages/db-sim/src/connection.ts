@@ -4,7 +4,16 @@ import { checkCursorOptions, checkQueryOptions } from './internal/options.ts';
 import { assertFunction, assertOptions, assertParams, assertString } from './internal/validate.ts';
 import type { Session } from './session.ts';
 import type { Value } from './sql/ast.ts';
-import type { Connection, Cursor, CursorOptions, QueryOptions, QueryResult, Row, Transaction, TransactionOptions } from './types.ts';
+import type {
+  Connection,
+  Cursor,
+  CursorOptions,
+  QueryOptions,
+  QueryResult,
+  Row,
+  Transaction,
+  TransactionOptions,
+} from './types.ts';
 
 /**
  * The client's handle on a session. A direct connection owns its session; a pooled one
@@ -47,21 +56,32 @@ export class ConnectionImpl implements Connection {
     return session;
   }
 
-  async query<R extends Row = Row>(sql: string, params?: readonly Value[], options?: QueryOptions): Promise<QueryResult<R>> {
+  async query<R extends Row = Row>(
+    sql: string,
+    params?: readonly Value[],
+    options?: QueryOptions,
+  ): Promise<QueryResult<R>> {
     assertString('sql', sql);
     assertParams('params', params);
     checkQueryOptions(options);
     return (await this.#live().statement(sql, params ?? [], options, undefined)) as QueryResult<R>;
   }
 
-  cursor<R extends Row = Row>(sql: string, params?: readonly Value[], options?: CursorOptions): Cursor<R> {
+  cursor<R extends Row = Row>(
+    sql: string,
+    params?: readonly Value[],
+    options?: CursorOptions,
+  ): Cursor<R> {
     assertString('sql', sql);
     assertParams('params', params);
     const batchSize = checkCursorOptions(options);
     return new CursorImpl<R>(this.#live(), undefined, sql, params ?? [], options, batchSize);
   }
 
-  async transaction<T>(fn: (tx: Transaction) => T | PromiseLike<T>, options?: TransactionOptions): Promise<T> {
+  async transaction<T>(
+    fn: (tx: Transaction) => T | PromiseLike<T>,
+    options?: TransactionOptions,
+  ): Promise<T> {
     assertFunction('fn', fn);
     assertOptions('options', options, ['signal']);
     return this.#live().transaction(fn, options, undefined);
@@ -73,7 +93,13 @@ export class ConnectionImpl implements Connection {
     this.#session = undefined;
     if (this.#release !== undefined) this.#release(session);
     else {
-      session.close(new DatabaseError(SqlState.connectionDoesNotExist, `connection #${this.id} was closed by the client`, { connection: this.id }));
+      session.close(
+        new DatabaseError(
+          SqlState.connectionDoesNotExist,
+          `connection #${this.id} was closed by the client`,
+          { connection: this.id },
+        ),
+      );
     }
     return Promise.resolve();
   }

@@ -4,12 +4,20 @@ import { countingController } from '../test/helpers.ts';
 import { createDatabase, type Database } from './database.ts';
 import { DatabaseError } from './errors.ts';
 
-function numbers(n: number, options: Parameters<typeof createDatabase>[0] = {}): { db: Database; clock: TestClock } {
+function numbers(
+  n: number,
+  options: Parameters<typeof createDatabase>[0] = {},
+): { db: Database; clock: TestClock } {
   const clock = new TestClock({ autoAdvance: true });
   const db = createDatabase({
     clock,
     latency: 10,
-    tables: { n: { columns: 'i int primary key', rows: Array.from({ length: n }, (_, i) => ({ i: i + 1 })) } },
+    tables: {
+      n: {
+        columns: 'i int primary key',
+        rows: Array.from({ length: n }, (_, i) => ({ i: i + 1 })),
+      },
+    },
     ...options,
   });
   return { db, clock };
@@ -136,9 +144,14 @@ describe('cursor', () => {
   test('a cursor reads a SELECT only; errors surface on the first pull', async () => {
     const { db } = numbers(1);
     await using conn = await db.connect();
-    const err = await conn.cursor('DELETE FROM n').next().catch((e: unknown) => e);
+    const err = await conn
+      .cursor('DELETE FROM n')
+      .next()
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: '0A000' });
-    await expect(conn.cursor('SELECT * FROM missing').next()).rejects.toMatchObject({ code: '42P01' });
+    await expect(conn.cursor('SELECT * FROM missing').next()).rejects.toMatchObject({
+      code: '42P01',
+    });
     await conn.query('SELECT 1 AS x');
   });
 
@@ -149,7 +162,8 @@ describe('cursor', () => {
       const conn = await db.connect();
       const seen: unknown[] = [];
       const error = await (async () => {
-        for await (const row of conn.cursor('SELECT i FROM n', [], { batchSize: 2 })) seen.push(row.i);
+        for await (const row of conn.cursor('SELECT i FROM n', [], { batchSize: 2 }))
+          seen.push(row.i);
       })().catch((e: unknown) => e);
       if (!(error instanceof DatabaseError) || seen.length === 0) continue;
       expect(error.code).toBe('08006');

@@ -34,7 +34,14 @@ export class CursorImpl<R extends Row = Row> implements Cursor<R> {
   /** The pull in flight; pulls run one after another. */
   #busy: Promise<IteratorResult<R>> | undefined;
 
-  constructor(session: Session, frame: TxImpl | undefined, sql: string, params: readonly Value[], options: CursorOptions | undefined, batchSize: number) {
+  constructor(
+    session: Session,
+    frame: TxImpl | undefined,
+    sql: string,
+    params: readonly Value[],
+    options: CursorOptions | undefined,
+    batchSize: number,
+  ) {
     this.#session = session;
     this.#frame = frame;
     this.#sql = sql;
@@ -62,7 +69,13 @@ export class CursorImpl<R extends Row = Row> implements Cursor<R> {
       return Promise.resolve({ value: this.#rows[this.#pos++] as R, done: false });
     }
     const previous = this.#busy;
-    const pull = previous === undefined ? this.#step() : previous.then(() => this.#step(), () => this.#step());
+    const pull =
+      previous === undefined
+        ? this.#step()
+        : previous.then(
+            () => this.#step(),
+            () => this.#step(),
+          );
     this.#busy = pull;
     const clear = (): void => {
       if (this.#busy === pull) this.#busy = undefined;
@@ -147,23 +160,40 @@ export class CursorImpl<R extends Row = Row> implements Cursor<R> {
     session.sim.trace.record(session.id, 'cursor', shortSql(this.#sql));
     const aborted = this.#frame?.state.aborted;
     if (aborted !== undefined) {
-      throw new DatabaseError(SqlState.inFailedTransaction, `current transaction is aborted, commands ignored until end of transaction block (it failed with ${aborted.code})`, {
-        connection: session.id,
-        cause: aborted,
-      });
+      throw new DatabaseError(
+        SqlState.inFailedTransaction,
+        `current transaction is aborted, commands ignored until end of transaction block (it failed with ${aborted.code})`,
+        {
+          connection: session.id,
+          cause: aborted,
+        },
+      );
     }
     const parsed = session.sim.parse(this.#sql);
     if (parsed.stmt.type !== 'select') {
-      throw new DatabaseError(SqlState.featureNotSupported, `a cursor reads the rows of a SELECT; run ${parsed.stmt.type.toUpperCase()} with query()`, {
-        connection: session.id,
-      });
+      throw new DatabaseError(
+        SqlState.featureNotSupported,
+        `a cursor reads the rows of a SELECT; run ${parsed.stmt.type.toUpperCase()} with query()`,
+        {
+          connection: session.id,
+        },
+      );
     }
     if (parsed.params !== this.#params.length) {
-      throw new DatabaseError(SqlState.protocolViolation, `the statement uses ${parsed.params} parameter(s) but ${this.#params.length} were given`, {
-        connection: session.id,
-      });
+      throw new DatabaseError(
+        SqlState.protocolViolation,
+        `the statement uses ${parsed.params} parameter(s) but ${this.#params.length} were given`,
+        {
+          connection: session.id,
+        },
+      );
     }
-    await session.travel(session.sim.faults.plan('statement'), this.#signals, this.#options?.timeout, 'a cursor open');
+    await session.travel(
+      session.sim.faults.plan('statement'),
+      this.#signals,
+      this.#options?.timeout,
+      'a cursor open',
+    );
     if (this.#state !== 'open') throw this.#closedWhileFetching();
     const storage = session.sim.storage;
     const tx = this.#frame?.state ?? storage.begin(false);
@@ -174,7 +204,12 @@ export class CursorImpl<R extends Row = Row> implements Cursor<R> {
 
   async #fetch(): Promise<void> {
     const session = this.#session;
-    await session.travel(session.sim.faults.plan('fetch'), this.#signals, this.#options?.timeout, 'a cursor fetch');
+    await session.travel(
+      session.sim.faults.plan('fetch'),
+      this.#signals,
+      this.#options?.timeout,
+      'a cursor fetch',
+    );
     if (this.#state !== 'open') throw this.#closedWhileFetching();
     const before = this.#available;
     this.#available = Math.min(before + this.#batchSize, this.#rows.length);
@@ -182,9 +217,13 @@ export class CursorImpl<R extends Row = Row> implements Cursor<R> {
   }
 
   #closedWhileFetching(): DatabaseError {
-    return new DatabaseError(SqlState.queryCanceled, 'canceling the cursor fetch: the cursor was closed', {
-      connection: this.#session.id,
-    });
+    return new DatabaseError(
+      SqlState.queryCanceled,
+      'canceling the cursor fetch: the cursor was closed',
+      {
+        connection: this.#session.id,
+      },
+    );
   }
 
   get [Symbol.toStringTag](): string {

@@ -4,7 +4,14 @@ import { execute } from './engine/executor.ts';
 import { DatabaseError, SqlState } from './errors.ts';
 import { type FaultOptions, FaultModel, type LatencyOption } from './faults.ts';
 import { Sim } from './internal/sim.ts';
-import { assertClock, assertInteger, assertOptions, assertSignal, assertString, describe } from './internal/validate.ts';
+import {
+  assertClock,
+  assertInteger,
+  assertOptions,
+  assertSignal,
+  assertString,
+  describe,
+} from './internal/validate.ts';
 import { type Pool, PoolImpl, type PoolOptions } from './pool.ts';
 import { createRandom } from './random.ts';
 import { parse } from './sql/parser.ts';
@@ -90,7 +97,14 @@ class DatabaseImpl implements Database {
   #closed = false;
 
   constructor(options: DatabaseOptions | undefined) {
-    assertOptions('options', options, ['seed', 'latency', 'faults', 'clock', 'tables', 'traceLimit']);
+    assertOptions('options', options, [
+      'seed',
+      'latency',
+      'faults',
+      'clock',
+      'tables',
+      'traceLimit',
+    ]);
     const seed = options?.seed ?? 0;
     if (typeof seed !== 'number' || !Number.isInteger(seed)) {
       throw new TypeError(`Expected \`options.seed\` to be an integer, got ${describe(seed)}`);
@@ -112,7 +126,9 @@ class DatabaseImpl implements Database {
     const tables = options?.tables;
     if (tables !== undefined) {
       if (typeof tables !== 'object' || tables === null) {
-        throw new TypeError(`Expected \`options.tables\` to be an object of table seeds, got ${describe(tables)}`);
+        throw new TypeError(
+          `Expected \`options.tables\` to be an object of table seeds, got ${describe(tables)}`,
+        );
       }
       for (const [name, seedTable] of Object.entries(tables)) this.#seed(name, seedTable);
     }
@@ -128,7 +144,9 @@ class DatabaseImpl implements Database {
     execute(storage, create.stmt, [], tx);
     const rows = table.rows ?? [];
     if (!Array.isArray(rows)) {
-      throw new TypeError(`Expected \`options.tables.${name}.rows\` to be an array of rows, got ${describe(rows)}`);
+      throw new TypeError(
+        `Expected \`options.tables.${name}.rows\` to be an array of rows, got ${describe(rows)}`,
+      );
     }
     for (const row of rows) {
       const columns = Object.keys(row);
@@ -158,7 +176,8 @@ class DatabaseImpl implements Database {
   async connect(options?: ConnectOptions): Promise<Connection> {
     assertOptions('options', options, ['signal']);
     assertSignal('options.signal', options?.signal);
-    if (this.#closed) throw new DatabaseError(SqlState.connectionDoesNotExist, 'the database is closed');
+    if (this.#closed)
+      throw new DatabaseError(SqlState.connectionDoesNotExist, 'the database is closed');
     const ctx = callerContext({ signal: options?.signal, clock: this.#sim.clock });
     try {
       const session = await this.#sim.open([ctx.signal]);
@@ -173,7 +192,8 @@ class DatabaseImpl implements Database {
   }
 
   pool(options?: PoolOptions): Pool {
-    if (this.#closed) throw new DatabaseError(SqlState.connectionDoesNotExist, 'the database is closed');
+    if (this.#closed)
+      throw new DatabaseError(SqlState.connectionDoesNotExist, 'the database is closed');
     const pool = new PoolImpl(this.#sim, options, (p) => this.#pools.delete(p));
     this.#pools.add(pool);
     return pool;

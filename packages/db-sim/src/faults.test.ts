@@ -4,14 +4,25 @@ import { createDatabase } from './database.ts';
 import type { FaultOptions } from './faults.ts';
 
 /** A small concurrent program: three clients, a pool, transactions, cursors, faults. */
-async function program(seed: number, faults: FaultOptions): Promise<{ hash: string; count: number; time: number; outcomes: string[] }> {
+async function program(
+  seed: number,
+  faults: FaultOptions,
+): Promise<{ hash: string; count: number; time: number; outcomes: string[] }> {
   const clock = new TestClock({ autoAdvance: true });
   const db = createDatabase({
     seed,
     clock,
     latency: { min: 1, max: 30 },
     faults,
-    tables: { kv: { columns: 'k int primary key, v int not null', rows: [{ k: 1, v: 0 }, { k: 2, v: 0 }] } },
+    tables: {
+      kv: {
+        columns: 'k int primary key, v int not null',
+        rows: [
+          { k: 1, v: 0 },
+          { k: 2, v: 0 },
+        ],
+      },
+    },
   });
   const pool = db.pool({ max: 2, acquireTimeout: 200 });
   const outcomes: string[] = [];
@@ -74,15 +85,26 @@ describe('faults', () => {
   });
 
   test('queryFailureRate: the statement fails with XX000 and is not applied', async () => {
-    const db = createDatabase({ clock: clock(), faults: { queryFailureRate: 1 }, tables: { t: { columns: 'a int', rows: [] } } });
+    const db = createDatabase({
+      clock: clock(),
+      faults: { queryFailureRate: 1 },
+      tables: { t: { columns: 'a int', rows: [] } },
+    });
     await using conn = await db.connect();
-    await expect(conn.query('INSERT INTO t VALUES (1)')).rejects.toMatchObject({ code: 'XX000', retryable: true });
+    await expect(conn.query('INSERT INTO t VALUES (1)')).rejects.toMatchObject({
+      code: 'XX000',
+      retryable: true,
+    });
     expect(db.inspect('t')).toEqual([]);
     expect(conn.broken).toBe(false);
   });
 
   test('disconnectRate: the connection resets mid-statement with 08006; nothing applied; it stays lost', async () => {
-    const db = createDatabase({ clock: clock(), faults: { disconnectRate: 1 }, tables: { t: { columns: 'a int', rows: [] } } });
+    const db = createDatabase({
+      clock: clock(),
+      faults: { disconnectRate: 1 },
+      tables: { t: { columns: 'a int', rows: [] } },
+    });
     const conn = await db.connect();
     await expect(conn.query('INSERT INTO t VALUES (1)')).rejects.toMatchObject({ code: '08006' });
     expect(conn.broken).toBe(true);
@@ -99,11 +121,17 @@ describe('faults', () => {
     const started = c.now();
     await conn.query('SELECT 1 AS x');
     expect(c.now() - started).toBe(5010);
-    await expect(conn.query('SELECT 1 AS x', [], { timeout: 100 })).rejects.toMatchObject({ code: '57014' });
+    await expect(conn.query('SELECT 1 AS x', [], { timeout: 100 })).rejects.toMatchObject({
+      code: '57014',
+    });
   });
 
   test('commitUnknownRate only touches COMMIT', async () => {
-    const db = createDatabase({ clock: clock(), faults: { commitUnknownRate: 1 }, tables: { t: { columns: 'a int', rows: [] } } });
+    const db = createDatabase({
+      clock: clock(),
+      faults: { commitUnknownRate: 1 },
+      tables: { t: { columns: 'a int', rows: [] } },
+    });
     await using conn = await db.connect();
     await conn.query('INSERT INTO t VALUES (1)'); // autocommit statements are not COMMITs
     expect(db.trace.faults).toEqual({});

@@ -1,5 +1,11 @@
 import type { Random } from './random.ts';
-import { assertDuration, assertFiniteDuration, assertOptions, assertRate, describe } from './internal/validate.ts';
+import {
+  assertDuration,
+  assertFiniteDuration,
+  assertOptions,
+  assertRate,
+  describe,
+} from './internal/validate.ts';
 
 /**
  * Seeded fault rates of a simulated database, each a probability from 0 to 1 per
@@ -42,7 +48,14 @@ export interface Plan {
 
 export type OperationKind = 'connect' | 'statement' | 'fetch' | 'commit' | 'quiet';
 
-const FAULT_KEYS = ['queryFailureRate', 'disconnectRate', 'stallRate', 'stallMs', 'refuseRate', 'commitUnknownRate'];
+const FAULT_KEYS = [
+  'queryFailureRate',
+  'disconnectRate',
+  'stallRate',
+  'stallMs',
+  'refuseRate',
+  'commitUnknownRate',
+];
 
 export class FaultModel {
   readonly #random: Random;
@@ -54,7 +67,11 @@ export class FaultModel {
   readonly refuseRate: number;
   readonly commitUnknownRate: number;
 
-  constructor(random: Random, latency: LatencyOption | undefined, faults: FaultOptions | undefined) {
+  constructor(
+    random: Random,
+    latency: LatencyOption | undefined,
+    faults: FaultOptions | undefined,
+  ) {
     this.#random = random;
     this.#latency = latencyFn(latency);
     assertOptions('options.faults', faults, FAULT_KEYS);
@@ -81,9 +98,18 @@ export class FaultModel {
   plan(kind: OperationKind): Plan {
     const base = this.#latency(this.#random);
     if (typeof base !== 'number' || !Number.isFinite(base) || base < 0) {
-      throw new RangeError(`Expected \`options.latency\` to give a finite number of ms from 0 up, got ${describe(base)}`);
+      throw new RangeError(
+        `Expected \`options.latency\` to give a finite number of ms from 0 up, got ${describe(base)}`,
+      );
     }
-    const plan: Plan = { latency: base, stall: false, fail: false, disconnect: false, refuse: false, commitUnknown: false };
+    const plan: Plan = {
+      latency: base,
+      stall: false,
+      fail: false,
+      disconnect: false,
+      refuse: false,
+      commitUnknown: false,
+    };
     if (kind === 'quiet') return plan;
     if (kind === 'connect') {
       plan.refuse = this.#chance(this.refuseRate);
@@ -118,7 +144,9 @@ function latencyFn(latency: LatencyOption | undefined): (random: Random) => numb
   assertFiniteDuration('options.latency.min', min);
   assertFiniteDuration('options.latency.max', max);
   if (max < min) {
-    throw new RangeError(`Expected \`options.latency.max\` to be at least \`min\` (${min}), got ${describe(max)}`);
+    throw new RangeError(
+      `Expected \`options.latency.max\` to be at least \`min\` (${min}), got ${describe(max)}`,
+    );
   }
   if (min === max) return () => min;
   return (r) => min + r.next() * (max - min);

@@ -4,7 +4,10 @@ import { collectUnhandled, countingController } from '../test/helpers.ts';
 import { createDatabase, type Database } from './database.ts';
 import { DatabaseError, PoolLeakError } from './errors.ts';
 
-function setup(options: Parameters<typeof createDatabase>[0] = {}): { db: Database; clock: TestClock } {
+function setup(options: Parameters<typeof createDatabase>[0] = {}): {
+  db: Database;
+  clock: TestClock;
+} {
   const clock = new TestClock({ autoAdvance: true });
   const db = createDatabase({
     clock,
@@ -61,7 +64,9 @@ describe('pool', () => {
     const err = await pool.acquire().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatabaseError);
     expect(err).toMatchObject({ code: '53300', retryable: true });
-    expect((err as Error).message).toMatch(/timed out after 500 ms waiting for a connection from the pool \(max 1: 1 in use/);
+    expect((err as Error).message).toMatch(
+      /timed out after 500 ms waiting for a connection from the pool \(max 1: 1 in use/,
+    );
     expect(clock.now() - started).toBe(500);
     expect(pool.stats().waiting).toBe(0);
     await expect(pool.acquire({ timeout: 20 })).rejects.toMatchObject({ code: '53300' });
@@ -122,7 +127,9 @@ describe('pool', () => {
     const { db } = setup({ faults: { commitUnknownRate: 1 } });
     const pool = db.pool({ max: 1 });
     const conn = await pool.acquire();
-    await expect(conn.transaction((tx) => tx.query('UPDATE t SET v = 1'))).rejects.toMatchObject({ code: '08007' });
+    await expect(conn.transaction((tx) => tx.query('UPDATE t SET v = 1'))).rejects.toMatchObject({
+      code: '08007',
+    });
     await conn.close();
     expect(pool.stats()).toMatchObject({ size: 0, idle: 0 });
     expect(db.openConnections).toBe(0);
@@ -257,7 +264,9 @@ describe('pool', () => {
 
   test('bad options are named', () => {
     const { db } = setup();
-    expect(() => db.pool({ max: 0 })).toThrow('Expected `options.max` to be an integer from 1 and up, got `0` (number)');
+    expect(() => db.pool({ max: 0 })).toThrow(
+      'Expected `options.max` to be an integer from 1 and up, got `0` (number)',
+    );
     expect(() => db.pool({ maxSize: 3 } as never)).toThrow('Did you mean `max`?');
     expect(() => db.pool({ acquireTimeout: -5 })).toThrow(RangeError);
   });

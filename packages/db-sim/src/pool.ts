@@ -3,10 +3,26 @@ import { ConnectionImpl } from './connection.ts';
 import { DatabaseError, type LeakReport, PoolLeakError, SqlState } from './errors.ts';
 import type { Sim } from './internal/sim.ts';
 import { type Cancel, schedule } from './internal/wait.ts';
-import { assertDuration, assertFunction, assertInteger, assertOptions, assertParams, assertSignal, assertString, describe } from './internal/validate.ts';
+import {
+  assertDuration,
+  assertFunction,
+  assertInteger,
+  assertOptions,
+  assertParams,
+  assertSignal,
+  assertString,
+  describe,
+} from './internal/validate.ts';
 import type { Session } from './session.ts';
 import type { Value } from './sql/ast.ts';
-import type { Connection, QueryOptions, QueryResult, Row, Transaction, TransactionOptions } from './types.ts';
+import type {
+  Connection,
+  QueryOptions,
+  QueryResult,
+  Row,
+  Transaction,
+  TransactionOptions,
+} from './types.ts';
 
 /** Options of `db.pool`. */
 export interface PoolOptions {
@@ -86,9 +102,16 @@ export interface Pool extends AsyncDisposable {
    */
   acquire(options?: PoolAcquireOptions): Promise<Connection>;
   /** Acquires a connection, runs one statement on it and releases it. */
-  query<R extends Row = Row>(sql: string, params?: readonly Value[], options?: QueryOptions): Promise<QueryResult<R>>;
+  query<R extends Row = Row>(
+    sql: string,
+    params?: readonly Value[],
+    options?: QueryOptions,
+  ): Promise<QueryResult<R>>;
   /** Acquires a connection, runs `fn` in a transaction on it (see `Connection.transaction`) and releases it. */
-  transaction<T>(fn: (tx: Transaction) => T | PromiseLike<T>, options?: TransactionOptions): Promise<T>;
+  transaction<T>(
+    fn: (tx: Transaction) => T | PromiseLike<T>,
+    options?: TransactionOptions,
+  ): Promise<T>;
   /** The counts now. */
   stats(): PoolStats;
   /** Every connection acquired and not released yet, with where it was acquired. */
@@ -149,7 +172,9 @@ export class PoolImpl implements Pool {
     assertDuration('options.idleTimeout', idleTimeout);
     const captureStacks = options?.captureStacks ?? true;
     if (typeof captureStacks !== 'boolean') {
-      throw new TypeError(`Expected \`options.captureStacks\` to be a boolean, got ${describe(captureStacks)}`);
+      throw new TypeError(
+        `Expected \`options.captureStacks\` to be a boolean, got ${describe(captureStacks)}`,
+      );
     }
     this.#sim = sim;
     this.#max = max;
@@ -246,7 +271,11 @@ export class PoolImpl implements Pool {
     });
   }
 
-  async query<R extends Row = Row>(sql: string, params?: readonly Value[], options?: QueryOptions): Promise<QueryResult<R>> {
+  async query<R extends Row = Row>(
+    sql: string,
+    params?: readonly Value[],
+    options?: QueryOptions,
+  ): Promise<QueryResult<R>> {
     assertString('sql', sql);
     assertParams('params', params);
     const conn = await this.acquire({ signal: options?.signal });
@@ -257,7 +286,10 @@ export class PoolImpl implements Pool {
     }
   }
 
-  async transaction<T>(fn: (tx: Transaction) => T | PromiseLike<T>, options?: TransactionOptions): Promise<T> {
+  async transaction<T>(
+    fn: (tx: Transaction) => T | PromiseLike<T>,
+    options?: TransactionOptions,
+  ): Promise<T> {
     assertFunction('fn', fn);
     assertOptions('options', options, ['signal']);
     const conn = await this.acquire({ signal: options?.signal });
@@ -349,14 +381,21 @@ export class PoolImpl implements Pool {
       session.close(
         this.#closed
           ? this.#closedError()
-          : new DatabaseError(SqlState.connectionFailure, `connection #${session.id} was destroyed by its pool after a fault`),
+          : new DatabaseError(
+              SqlState.connectionFailure,
+              `connection #${session.id} was destroyed by its pool after a fault`,
+            ),
       );
       if (!this.#closed) this.#grow();
     } else {
       session.reset(
-        new DatabaseError(SqlState.connectionDoesNotExist, `connection #${session.id} was released to its pool while the operation was in progress`, {
-          connection: session.id,
-        }),
+        new DatabaseError(
+          SqlState.connectionDoesNotExist,
+          `connection #${session.id} was released to its pool while the operation was in progress`,
+          {
+            connection: session.id,
+          },
+        ),
       );
       this.#give(session);
     }
@@ -365,7 +404,11 @@ export class PoolImpl implements Pool {
 
   /** Opens connections for waiters while there is room. */
   #grow(): void {
-    while (!this.#closed && this.#pending < this.#waiting && this.#idle.length + this.#leases.size + this.#pending < this.#max) {
+    while (
+      !this.#closed &&
+      this.#pending < this.#waiting &&
+      this.#idle.length + this.#leases.size + this.#pending < this.#max
+    ) {
       this.#pending++;
       this.#sim.open([this.#controller.signal]).then(
         (session) => {
@@ -411,7 +454,12 @@ export class PoolImpl implements Pool {
   }
 
   #armReaper(): void {
-    if (this.#reaper !== undefined || this.#idle.length === 0 || !Number.isFinite(this.#idleTimeout)) return;
+    if (
+      this.#reaper !== undefined ||
+      this.#idle.length === 0 ||
+      !Number.isFinite(this.#idleTimeout)
+    )
+      return;
     const clock = this.#sim.clock;
     const due = this.#idle[0]!.idleSince + this.#idleTimeout;
     this.#reaper = schedule(clock, Math.max(0, due - clock.now()), () => {
@@ -419,7 +467,12 @@ export class PoolImpl implements Pool {
       const now = clock.now();
       while (this.#idle.length > 0 && this.#idle[0]!.idleSince + this.#idleTimeout <= now) {
         const session = this.#idle.shift()!;
-        session.close(new DatabaseError(SqlState.connectionDoesNotExist, `connection #${session.id} was closed after ${this.#idleTimeout} ms idle`));
+        session.close(
+          new DatabaseError(
+            SqlState.connectionDoesNotExist,
+            `connection #${session.id} was closed after ${this.#idleTimeout} ms idle`,
+          ),
+        );
       }
       this.#armReaper();
     });

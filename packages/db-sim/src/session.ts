@@ -66,9 +66,13 @@ export class Session {
         );
       }
     } else if (frame.finished) {
-      throw new DatabaseError(SqlState.invalidTransactionState, `this transaction has already ${frame.outcome}; run statements inside its callback`, {
-        connection: this.id,
-      });
+      throw new DatabaseError(
+        SqlState.invalidTransactionState,
+        `this transaction has already ${frame.outcome}; run statements inside its callback`,
+        {
+          connection: this.id,
+        },
+      );
     } else if (frame !== this.active) {
       throw new DatabaseError(
         SqlState.objectInUse,
@@ -88,10 +92,14 @@ export class Session {
   /** The error for using a closed or broken connection. */
   unusable(): DatabaseError {
     if (this.#state === 'closed') {
-      return new DatabaseError(SqlState.connectionDoesNotExist, `connection #${this.id} is closed`, {
-        connection: this.id,
-        cause: this.#failure,
-      });
+      return new DatabaseError(
+        SqlState.connectionDoesNotExist,
+        `connection #${this.id} is closed`,
+        {
+          connection: this.id,
+          cause: this.#failure,
+        },
+      );
     }
     return new DatabaseError(
       SqlState.connectionFailure,
@@ -105,7 +113,12 @@ export class Session {
    * signal aborts (its reason) or the statement timeout passes (57014); then applies the
    * planned reset (08006, the connection is lost) or failure (XX000).
    */
-  async travel(plan: Plan, signals: Signals, timeout: number | undefined, what: string): Promise<void> {
+  async travel(
+    plan: Plan,
+    signals: Signals,
+    timeout: number | undefined,
+    what: string,
+  ): Promise<void> {
     let op: AbortController | undefined;
     let pending: Promise<void> | undefined;
     if (plan.stall) this.sim.trace.record(this.id, 'fault', 'stall');
@@ -113,9 +126,13 @@ export class Session {
       op = new AbortController();
       this.#op = op;
       pending = wait(this.sim.clock, plan.latency, [...signals, op.signal], timeout, () => {
-        return new DatabaseError(SqlState.queryCanceled, `canceling statement due to statement timeout (${timeout} ms)`, {
-          connection: this.id,
-        });
+        return new DatabaseError(
+          SqlState.queryCanceled,
+          `canceling statement due to statement timeout (${timeout} ms)`,
+          {
+            connection: this.id,
+          },
+        );
       });
     } else pending = wait(this.sim.clock, 0, signals);
     try {
@@ -136,35 +153,55 @@ export class Session {
     }
     if (plan.fail) {
       this.sim.trace.record(this.id, 'fault', 'failure');
-      throw new DatabaseError(SqlState.internalError, `${what} failed on the server (simulated fault); nothing of it was applied`, {
-        connection: this.id,
-      });
+      throw new DatabaseError(
+        SqlState.internalError,
+        `${what} failed on the server (simulated fault); nothing of it was applied`,
+        {
+          connection: this.id,
+        },
+      );
     }
   }
 
   /** Records a failed operation and aborts the transaction it ran in (later statements: 25P02). */
   failed(error: unknown, frame: TxImpl | undefined): void {
     if (isCancellation(error) || (error as { name?: unknown } | null)?.name === 'TimeoutError') {
-      this.sim.trace.record(this.id, 'cancelled', String((error as { name?: unknown } | null)?.name ?? 'reason'));
+      this.sim.trace.record(
+        this.id,
+        'cancelled',
+        String((error as { name?: unknown } | null)?.name ?? 'reason'),
+      );
     } else {
-      this.sim.trace.record(this.id, 'error', error instanceof DatabaseError ? error.code : String(error));
+      this.sim.trace.record(
+        this.id,
+        'error',
+        error instanceof DatabaseError ? error.code : String(error),
+      );
     }
     if (frame !== undefined && !frame.finished && frame.state.aborted === undefined) {
       frame.state.aborted =
         error instanceof DatabaseError
           ? error
-          : new DatabaseError(SqlState.queryCanceled, 'canceling statement due to user request', { cause: error });
+          : new DatabaseError(SqlState.queryCanceled, 'canceling statement due to user request', {
+              cause: error,
+            });
     }
   }
 
-  async statement(sql: string, params: readonly Value[], options: QueryOptions | undefined, frame: TxImpl | undefined): Promise<QueryResult<Row>> {
+  async statement(
+    sql: string,
+    params: readonly Value[],
+    options: QueryOptions | undefined,
+    frame: TxImpl | undefined,
+  ): Promise<QueryResult<Row>> {
     const ctx = callerContext({ signal: options?.signal, clock: this.sim.clock });
     try {
       const hold = this.enter(frame, `a query (${shortSql(sql)})`);
       const trace = this.sim.trace;
       trace.record(this.id, 'query', shortSql(sql));
       try {
-        if (frame?.state.aborted !== undefined) throw inFailedTransaction(frame.state.aborted, this.id);
+        if (frame?.state.aborted !== undefined)
+          throw inFailedTransaction(frame.state.aborted, this.id);
         const parsed = this.sim.parse(sql);
         if (parsed.params !== params.length) {
           throw new DatabaseError(
@@ -174,7 +211,12 @@ export class Session {
           );
         }
         const plan = this.sim.faults.plan('statement');
-        await this.travel(plan, frame === undefined ? [ctx.signal] : [ctx.signal, ...frame.signals], options?.timeout, 'a query');
+        await this.travel(
+          plan,
+          frame === undefined ? [ctx.signal] : [ctx.signal, ...frame.signals],
+          options?.timeout,
+          'a query',
+        );
         const storage = this.sim.storage;
         const tx = frame?.state ?? storage.begin(false);
         const result = execute(storage, parsed.stmt, params, tx);
@@ -192,10 +234,15 @@ export class Session {
     }
   }
 
-  async transaction<T>(fn: (tx: Transaction) => T | PromiseLike<T>, options: TransactionOptions | undefined, parent: TxImpl | undefined): Promise<T> {
+  async transaction<T>(
+    fn: (tx: Transaction) => T | PromiseLike<T>,
+    options: TransactionOptions | undefined,
+    parent: TxImpl | undefined,
+  ): Promise<T> {
     const ctx = callerContext({ signal: options?.signal, clock: this.sim.clock });
     try {
-      const signals: Signals = parent === undefined ? [ctx.signal] : [ctx.signal, ...parent.signals];
+      const signals: Signals =
+        parent === undefined ? [ctx.signal] : [ctx.signal, ...parent.signals];
       const frame = await this.#begin(parent, signals);
       let value: T;
       try {
@@ -204,7 +251,14 @@ export class Session {
         await this.rollback(frame, error);
         throw error;
       }
-      if (frame.finished) throw frame.endedBy ?? new DatabaseError(SqlState.invalidTransactionState, `the transaction has already ${frame.outcome}`);
+      if (frame.finished)
+        throw (
+          frame.endedBy ??
+          new DatabaseError(
+            SqlState.invalidTransactionState,
+            `the transaction has already ${frame.outcome}`,
+          )
+        );
       const aborted = frame.state.aborted;
       if (aborted !== undefined && aborted !== frame.saved?.aborted) {
         const error = new DatabaseError(
@@ -231,9 +285,19 @@ export class Session {
   async #begin(parent: TxImpl | undefined, signals: Signals): Promise<TxImpl> {
     const hold = this.enter(parent, parent === undefined ? 'a BEGIN' : 'a SAVEPOINT');
     try {
-      if (parent?.state.aborted !== undefined) throw inFailedTransaction(parent.state.aborted, this.id);
-      this.sim.trace.record(this.id, parent === undefined ? 'begin' : 'savepoint', String(parent === undefined ? 0 : parent.depth + 1));
-      await this.travel(this.sim.faults.plan('statement'), signals, undefined, parent === undefined ? 'BEGIN' : 'SAVEPOINT');
+      if (parent?.state.aborted !== undefined)
+        throw inFailedTransaction(parent.state.aborted, this.id);
+      this.sim.trace.record(
+        this.id,
+        parent === undefined ? 'begin' : 'savepoint',
+        String(parent === undefined ? 0 : parent.depth + 1),
+      );
+      await this.travel(
+        this.sim.faults.plan('statement'),
+        signals,
+        undefined,
+        parent === undefined ? 'BEGIN' : 'SAVEPOINT',
+      );
       let frame: TxImpl;
       if (parent === undefined) {
         frame = new TxImpl(this, this.sim.storage.begin(true), undefined, signals);
@@ -285,7 +349,8 @@ export class Session {
           this.lose(unknown);
         }
       }
-      if (unknown === undefined) this.sim.trace.record(this.id, 'ok', savepoint ? 'RELEASE' : 'COMMIT');
+      if (unknown === undefined)
+        this.sim.trace.record(this.id, 'ok', savepoint ? 'RELEASE' : 'COMMIT');
     } catch (error) {
       failure = error;
       this.failed(error, undefined);
@@ -324,7 +389,13 @@ export class Session {
       await shield(
         async ({ signal }) => {
           // A statement of this transaction still in flight (not awaited by the callback) is abandoned.
-          this.#op?.abort(new DatabaseError(SqlState.queryCanceled, 'canceling statement: its transaction is rolling back', { connection: this.id }));
+          this.#op?.abort(
+            new DatabaseError(
+              SqlState.queryCanceled,
+              'canceling statement: its transaction is rolling back',
+              { connection: this.id },
+            ),
+          );
           const hold: Hold = { what: savepoint ? 'a ROLLBACK TO SAVEPOINT' : 'a ROLLBACK' };
           this.#holder = hold;
           try {

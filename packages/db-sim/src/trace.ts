@@ -70,7 +70,10 @@ export class TraceRecorder implements Trace {
   }
 
   get hash(): string {
-    return (this.#h1 >>> 0).toString(16).padStart(8, '0') + (this.#h2 >>> 0).toString(16).padStart(8, '0');
+    return (
+      (this.#h1 >>> 0).toString(16).padStart(8, '0') +
+      (this.#h2 >>> 0).toString(16).padStart(8, '0')
+    );
   }
 
   record(connection: number | undefined, type: string, detail: string): void {
@@ -93,7 +96,10 @@ export class TraceRecorder implements Trace {
 
   toString(): string {
     return this.#events
-      .map((e) => `${e.seq} ${e.time.toFixed(3)} ${e.connection === undefined ? '-' : `#${e.connection}`} ${e.type} ${e.detail}`)
+      .map(
+        (e) =>
+          `${e.seq} ${e.time.toFixed(3)} ${e.connection === undefined ? '-' : `#${e.connection}`} ${e.type} ${e.detail}`,
+      )
       .join('\n');
   }
 }

@@ -4,7 +4,10 @@ import { collectUnhandled } from '../test/helpers.ts';
 import { createDatabase, type Database } from './database.ts';
 import { DatabaseError, SqlState } from './errors.ts';
 
-function bank(options: Parameters<typeof createDatabase>[0] = {}): { db: Database; clock: TestClock } {
+function bank(options: Parameters<typeof createDatabase>[0] = {}): {
+  db: Database;
+  clock: TestClock;
+} {
   const clock = new TestClock({ autoAdvance: true });
   const db = createDatabase({
     clock,
@@ -23,7 +26,8 @@ function bank(options: Parameters<typeof createDatabase>[0] = {}): { db: Databas
   return { db, clock };
 }
 
-const balance = (db: Database, id: number): unknown => db.inspect('accounts').find((r) => r.id === id)?.balance;
+const balance = (db: Database, id: number): unknown =>
+  db.inspect('accounts').find((r) => r.id === id)?.balance;
 
 describe('transaction', () => {
   test('commits when the callback returns, and resolves with its value', async () => {
@@ -61,7 +65,9 @@ describe('transaction', () => {
     const seen: unknown[] = [];
     await writer.transaction(async (tx) => {
       await tx.query('UPDATE accounts SET balance = 0 WHERE id = 1');
-      expect((await tx.query('SELECT balance FROM accounts WHERE id = 1')).rows[0]!.balance).toBe(0); // its own write
+      expect((await tx.query('SELECT balance FROM accounts WHERE id = 1')).rows[0]!.balance).toBe(
+        0,
+      ); // its own write
       seen.push((await reader.query('SELECT balance FROM accounts WHERE id = 1')).rows[0]!.balance);
     });
     seen.push((await reader.query('SELECT balance FROM accounts WHERE id = 1')).rows[0]!.balance);
@@ -87,11 +93,15 @@ describe('transaction', () => {
     await using b = await db.connect();
     const increment = (conn: typeof a) =>
       conn.transaction(async (tx) => {
-        const { rows } = await tx.query<{ balance: number }>('SELECT balance FROM accounts WHERE id = 1');
+        const { rows } = await tx.query<{ balance: number }>(
+          'SELECT balance FROM accounts WHERE id = 1',
+        );
         await tx.query('UPDATE accounts SET balance = $1 WHERE id = 1', [rows[0]!.balance + 1]);
       });
     const outcomes = await Promise.allSettled([increment(a), increment(b)]);
-    const failures = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason as DatabaseError);
+    const failures = outcomes
+      .filter((o) => o.status === 'rejected')
+      .map((o) => (o as PromiseRejectedResult).reason as DatabaseError);
     expect(failures).toHaveLength(1);
     expect(failures[0]!.code).toBe(SqlState.serializationFailure);
     expect(failures[0]!.retryable).toBe(true);
@@ -221,7 +231,9 @@ describe('transaction', () => {
   test('a COMMIT whose outcome is unknown (08007) applied on the server; the connection is lost', async () => {
     const { db } = bank({ faults: { commitUnknownRate: 1 } });
     const conn = await db.connect();
-    const err = await conn.transaction((tx) => tx.query('UPDATE accounts SET balance = 7 WHERE id = 1')).catch((e: unknown) => e);
+    const err = await conn
+      .transaction((tx) => tx.query('UPDATE accounts SET balance = 7 WHERE id = 1'))
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: '08007' });
     expect(balance(db, 1)).toBe(7); // it did commit: reading back is the only way to know
     expect(conn.broken).toBe(true);

@@ -4,7 +4,15 @@ import { assertFunction, assertOptions, assertParams, assertString } from './int
 import { checkCursorOptions, checkQueryOptions } from './internal/options.ts';
 import type { Session } from './session.ts';
 import type { Value } from './sql/ast.ts';
-import type { Cursor, CursorOptions, QueryOptions, QueryResult, Row, Transaction, TransactionOptions } from './types.ts';
+import type {
+  Cursor,
+  CursorOptions,
+  QueryOptions,
+  QueryResult,
+  Row,
+  Transaction,
+  TransactionOptions,
+} from './types.ts';
 
 /** A transaction or savepoint handle: statements run in its write set and snapshot. */
 export class TxImpl implements Transaction {
@@ -19,7 +27,12 @@ export class TxImpl implements Transaction {
   #outcome: string | undefined;
   #endedBy: unknown;
 
-  constructor(session: Session, state: TxState, parent: TxImpl | undefined, signals: readonly (AbortSignal | undefined)[]) {
+  constructor(
+    session: Session,
+    state: TxState,
+    parent: TxImpl | undefined,
+    signals: readonly (AbortSignal | undefined)[],
+  ) {
     this.session = session;
     this.state = state;
     this.parent = parent;
@@ -52,21 +65,32 @@ export class TxImpl implements Transaction {
     this.#endedBy = endedBy;
   }
 
-  async query<R extends Row = Row>(sql: string, params?: readonly Value[], options?: QueryOptions): Promise<QueryResult<R>> {
+  async query<R extends Row = Row>(
+    sql: string,
+    params?: readonly Value[],
+    options?: QueryOptions,
+  ): Promise<QueryResult<R>> {
     assertString('sql', sql);
     assertParams('params', params);
     checkQueryOptions(options);
     return (await this.session.statement(sql, params ?? [], options, this)) as QueryResult<R>;
   }
 
-  cursor<R extends Row = Row>(sql: string, params?: readonly Value[], options?: CursorOptions): Cursor<R> {
+  cursor<R extends Row = Row>(
+    sql: string,
+    params?: readonly Value[],
+    options?: CursorOptions,
+  ): Cursor<R> {
     assertString('sql', sql);
     assertParams('params', params);
     const batchSize = checkCursorOptions(options);
     return new CursorImpl<R>(this.session, this, sql, params ?? [], options, batchSize);
   }
 
-  async transaction<T>(fn: (tx: Transaction) => T | PromiseLike<T>, options?: TransactionOptions): Promise<T> {
+  async transaction<T>(
+    fn: (tx: Transaction) => T | PromiseLike<T>,
+    options?: TransactionOptions,
+  ): Promise<T> {
     assertFunction('fn', fn);
     assertOptions('options', options, ['signal']);
     return this.session.transaction(fn, options, this);

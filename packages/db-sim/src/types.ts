@@ -78,15 +78,26 @@ export interface Queryable {
    * `params` are bound to `$1`, `$2`, … as values, never spliced into the text. Rejects
    * with a `DatabaseError` (see `SqlState`) or, when cancelled, with the signal's reason.
    */
-  query<R extends Row = Row>(sql: string, params?: readonly Value[], options?: QueryOptions): Promise<QueryResult<R>>;
+  query<R extends Row = Row>(
+    sql: string,
+    params?: readonly Value[],
+    options?: QueryOptions,
+  ): Promise<QueryResult<R>>;
   /** Reads a SELECT batch by batch; see {@link Cursor}. Throws a `TypeError` for bad arguments. */
-  cursor<R extends Row = Row>(sql: string, params?: readonly Value[], options?: CursorOptions): Cursor<R>;
+  cursor<R extends Row = Row>(
+    sql: string,
+    params?: readonly Value[],
+    options?: CursorOptions,
+  ): Cursor<R>;
   /**
    * Runs `fn` in a transaction (on a transaction: in a savepoint): commits when `fn`
    * resolves, rolls back when it throws or is cancelled (the rollback is shielded from the
    * cancellation), then rejects with that error. Resolves with `fn`'s value.
    */
-  transaction<T>(fn: (tx: Transaction) => T | PromiseLike<T>, options?: TransactionOptions): Promise<T>;
+  transaction<T>(
+    fn: (tx: Transaction) => T | PromiseLike<T>,
+    options?: TransactionOptions,
+  ): Promise<T>;
 }
 
 /**

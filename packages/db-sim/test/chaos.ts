@@ -41,7 +41,11 @@ export interface ChaosResult {
 
 const OPENING = 1000;
 
-export async function runChaos(core: typeof Core, dbSim: typeof DbSim, options: ChaosOptions): Promise<ChaosResult> {
+export async function runChaos(
+  core: typeof Core,
+  dbSim: typeof DbSim,
+  options: ChaosOptions,
+): Promise<ChaosResult> {
   const { gather, retry, TestClock } = core;
   const { createDatabase, createRandom, DatabaseError, SqlState } = dbSim;
   const clients = options.clients ?? 8;
@@ -66,7 +70,9 @@ export async function runChaos(core: typeof Core, dbSim: typeof DbSim, options: 
         columns: 'id int primary key, balance int not null',
         rows: Array.from({ length: accountCount }, (_, i) => ({ id: i + 1, balance: OPENING })),
       },
-      transfers: { columns: 'id int primary key, src int not null, dst int not null, amount int not null' },
+      transfers: {
+        columns: 'id int primary key, src int not null, dst int not null, amount int not null',
+      },
     },
   });
   const pool = db.pool({ max: 4, acquireTimeout: 2000, idleTimeout: 5000 });
@@ -81,13 +87,18 @@ export async function runChaos(core: typeof Core, dbSim: typeof DbSim, options: 
   const statement = { timeout: 1000 };
 
   const exists = (id: number): Promise<boolean> =>
-    retry(async () => (await pool.query('SELECT count(*) AS n FROM transfers WHERE id = $1', [id], statement)).rows[0]!.n === 1, {
-      attempts: 50,
-      backoff: { initial: 5, factor: 2 },
-      maxDelay: 200,
-      random: random.next,
-      retryIf: isRetryable,
-    });
+    retry(
+      async () =>
+        (await pool.query('SELECT count(*) AS n FROM transfers WHERE id = $1', [id], statement))
+          .rows[0]!.n === 1,
+      {
+        attempts: 50,
+        backoff: { initial: 5, factor: 2 },
+        maxDelay: 200,
+        random: random.next,
+        retryIf: isRetryable,
+      },
+    );
 
   async function transfer(id: number): Promise<void> {
     const src = random.int(1, accountCount);
@@ -99,30 +110,61 @@ export async function runChaos(core: typeof Core, dbSim: typeof DbSim, options: 
         async () => {
           try {
             outcome = await pool.transaction(async (tx) => {
-              const { rows } = await tx.query<{ balance: number }>('SELECT balance FROM accounts WHERE id = $1', [src], statement);
+              const { rows } = await tx.query<{ balance: number }>(
+                'SELECT balance FROM accounts WHERE id = $1',
+                [src],
+                statement,
+              );
               const amount = Math.min(wanted, rows[0]!.balance);
-              await tx.query('UPDATE accounts SET balance = balance - $1 WHERE id = $2', [amount, src], statement);
+              await tx.query(
+                'UPDATE accounts SET balance = balance - $1 WHERE id = $2',
+                [amount, src],
+                statement,
+              );
               // Half the transfers read the destination through a cursor (resets mid-cursor too).
               if (id % 2 === 0) {
-                for await (const row of tx.cursor('SELECT id FROM accounts WHERE id = $1 OR id = $2', [dst, src], { batchSize: 1, timeout: 1000 })) {
+                for await (const row of tx.cursor(
+                  'SELECT id FROM accounts WHERE id = $1 OR id = $2',
+                  [dst, src],
+                  { batchSize: 1, timeout: 1000 },
+                )) {
                   if (row.id === -1) break;
                 }
               }
-              await tx.query('UPDATE accounts SET balance = balance + $1 WHERE id = $2', [amount, dst], statement);
-              await tx.query('INSERT INTO transfers (id, src, dst, amount) VALUES ($1, $2, $3, $4)', [id, src, dst, amount], statement);
+              await tx.query(
+                'UPDATE accounts SET balance = balance + $1 WHERE id = $2',
+                [amount, dst],
+                statement,
+              );
+              await tx.query(
+                'INSERT INTO transfers (id, src, dst, amount) VALUES ($1, $2, $3, $4)',
+                [id, src, dst, amount],
+                statement,
+              );
               return { amount };
             });
           } catch (error) {
-            if (error instanceof DatabaseError && error.code === SqlState.transactionResolutionUnknown) {
+            if (
+              error instanceof DatabaseError &&
+              error.code === SqlState.transactionResolutionUnknown
+            ) {
               if (await exists(id)) {
                 reconciled++;
-                const { rows } = await retry(() => pool.query<{ amount: number }>('SELECT amount FROM transfers WHERE id = $1', [id], statement), {
-                  attempts: 50,
-                  backoff: { initial: 5, factor: 2 },
-                  maxDelay: 200,
-                  random: random.next,
-                  retryIf: isRetryable,
-                });
+                const { rows } = await retry(
+                  () =>
+                    pool.query<{ amount: number }>(
+                      'SELECT amount FROM transfers WHERE id = $1',
+                      [id],
+                      statement,
+                    ),
+                  {
+                    attempts: 50,
+                    backoff: { initial: 5, factor: 2 },
+                    maxDelay: 200,
+                    random: random.next,
+                    retryIf: isRetryable,
+                  },
+                );
                 outcome = { amount: rows[0]!.amount };
                 return;
               }
@@ -130,7 +172,13 @@ export async function runChaos(core: typeof Core, dbSim: typeof DbSim, options: 
             throw error;
           }
         },
-        { attempts: options.attempts ?? 6, backoff: { initial: 5, factor: 2 }, maxDelay: 500, random: random.next, retryIf: isRetryable },
+        {
+          attempts: options.attempts ?? 6,
+          backoff: { initial: 5, factor: 2 },
+          maxDelay: 500,
+          random: random.next,
+          retryIf: isRetryable,
+        },
       );
       acknowledged.set(id, { src, dst, amount: outcome!.amount });
     } catch {
@@ -151,7 +199,8 @@ export async function runChaos(core: typeof Core, dbSim: typeof DbSim, options: 
 
   // The pool drained to idle: nothing lent, nobody waiting, nothing leaked.
   const stats = pool.stats();
-  if (stats.inUse !== 0 || stats.waiting !== 0 || stats.pending !== 0) problems.push(`pool not idle: ${JSON.stringify(stats)}`);
+  if (stats.inUse !== 0 || stats.waiting !== 0 || stats.pending !== 0)
+    problems.push(`pool not idle: ${JSON.stringify(stats)}`);
   if (pool.leaks().length > 0) problems.push(`leaked connections: ${JSON.stringify(pool.leaks())}`);
 
   // Acknowledged writes are all there; failed ones are not; balances add up.
@@ -159,10 +208,13 @@ export async function runChaos(core: typeof Core, dbSim: typeof DbSim, options: 
   for (const [id, t] of acknowledged) {
     const row = recorded.get(id);
     if (row === undefined) problems.push(`acknowledged transfer ${id} is missing`);
-    else if (row.amount !== t.amount) problems.push(`transfer ${id} landed with ${String(row.amount)}, acknowledged ${t.amount}`);
+    else if (row.amount !== t.amount)
+      problems.push(`transfer ${id} landed with ${String(row.amount)}, acknowledged ${t.amount}`);
   }
-  for (const id of failed) if (recorded.has(id)) problems.push(`transfer ${id} failed for the client but is visible`);
-  if (recorded.size !== acknowledged.size) problems.push(`${recorded.size} transfers recorded, ${acknowledged.size} acknowledged`);
+  for (const id of failed)
+    if (recorded.has(id)) problems.push(`transfer ${id} failed for the client but is visible`);
+  if (recorded.size !== acknowledged.size)
+    problems.push(`${recorded.size} transfers recorded, ${acknowledged.size} acknowledged`);
   const expected = new Map<number, number>();
   for (let i = 1; i <= accountCount; i++) expected.set(i, OPENING);
   for (const t of recorded.values()) {
@@ -172,21 +224,31 @@ export async function runChaos(core: typeof Core, dbSim: typeof DbSim, options: 
   let total = 0;
   for (const row of db.inspect('accounts')) {
     total += row.balance as number;
-    if (row.balance !== expected.get(row.id as number)) problems.push(`account ${String(row.id)} holds ${String(row.balance)}, expected ${expected.get(row.id as number)}`);
+    if (row.balance !== expected.get(row.id as number))
+      problems.push(
+        `account ${String(row.id)} holds ${String(row.balance)}, expected ${expected.get(row.id as number)}`,
+      );
     if ((row.balance as number) < 0) problems.push(`account ${String(row.id)} went negative`);
   }
-  if (total !== OPENING * accountCount) problems.push(`total balance ${total}, expected ${OPENING * accountCount}`);
-  const { rows } = await retry(() => pool.query<{ total: number }>('SELECT sum(balance) AS total FROM accounts', [], statement), {
-    attempts: 50,
-    retryIf: isRetryable,
-    random: random.next,
-    clock,
-  });
-  if (rows[0]!.total !== total) problems.push(`SELECT sum(balance) gave ${rows[0]!.total}, storage holds ${total}`);
+  if (total !== OPENING * accountCount)
+    problems.push(`total balance ${total}, expected ${OPENING * accountCount}`);
+  const { rows } = await retry(
+    () =>
+      pool.query<{ total: number }>('SELECT sum(balance) AS total FROM accounts', [], statement),
+    {
+      attempts: 50,
+      retryIf: isRetryable,
+      random: random.next,
+      clock,
+    },
+  );
+  if (rows[0]!.total !== total)
+    problems.push(`SELECT sum(balance) gave ${rows[0]!.total}, storage holds ${total}`);
 
   const faults = db.trace.faults;
   await pool.close();
-  if (db.openConnections !== 0) problems.push(`${db.openConnections} connections still open after pool.close()`);
+  if (db.openConnections !== 0)
+    problems.push(`${db.openConnections} connections still open after pool.close()`);
   await db.close();
   if (clock.pendingTimers !== 0) problems.push(`${clock.pendingTimers} timers left`);
   return {

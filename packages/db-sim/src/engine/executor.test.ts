@@ -8,7 +8,8 @@ async function setup(): Promise<{ db: Database; conn: Connection }> {
     latency: 0,
     tables: {
       people: {
-        columns: 'id serial primary key, name text not null, email text unique, age int, active boolean default true',
+        columns:
+          'id serial primary key, name text not null, email text unique, age int, active boolean default true',
         rows: [
           { name: 'Ada', email: 'ada@example.com', age: 36 },
           { name: 'Bob', email: 'bob@example.com', age: 25 },
@@ -37,12 +38,16 @@ describe('SELECT', () => {
   test('columns, *, aliases and expressions', async () => {
     const { conn } = await setup();
     const all = await conn.query('SELECT * FROM people WHERE id = 1');
-    expect(all.rows).toEqual([{ id: 1, name: 'Ada', email: 'ada@example.com', age: 36, active: true }]);
+    expect(all.rows).toEqual([
+      { id: 1, name: 'Ada', email: 'ada@example.com', age: 36, active: true },
+    ]);
     expect(all.fields).toEqual(['id', 'name', 'email', 'age', 'active']);
     const some = await conn.query('SELECT name, age + 1 AS next FROM people WHERE id = 2');
     expect(some.rows).toEqual([{ name: 'Bob', next: 26 }]);
     // Numbers are JavaScript numbers: `/` divides exactly.
-    expect((await conn.query('SELECT 7 / 2 AS q, 7 % 2 AS r, -(1 + 2) * 2 AS n')).rows).toEqual([{ q: 3.5, r: 1, n: -6 }]);
+    expect((await conn.query('SELECT 7 / 2 AS q, 7 % 2 AS r, -(1 + 2) * 2 AS n')).rows).toEqual([
+      { q: 3.5, r: 1, n: -6 },
+    ]);
     expect(await code(conn.query('UPDATE people SET age = age / 5'))).toBe('42804');
   });
 
@@ -66,19 +71,44 @@ describe('SELECT', () => {
 
   test('ORDER BY (NULLs last ascending, first descending), LIMIT and OFFSET', async () => {
     const { conn } = await setup();
-    expect(names((await conn.query('SELECT name FROM people ORDER BY age')).rows)).toEqual(['Bob', 'Ada', 'Dee', 'Cy']);
-    expect(names((await conn.query('SELECT name FROM people ORDER BY age DESC')).rows)).toEqual(['Cy', 'Dee', 'Ada', 'Bob']);
-    expect(names((await conn.query('SELECT name, age AS a FROM people ORDER BY active, a DESC LIMIT 2')).rows)).toEqual(['Dee', 'Cy']);
-    expect(names((await conn.query('SELECT name FROM people ORDER BY 1 LIMIT $1 OFFSET $2', [2, 1])).rows)).toEqual(['Bob', 'Cy']);
+    expect(names((await conn.query('SELECT name FROM people ORDER BY age')).rows)).toEqual([
+      'Bob',
+      'Ada',
+      'Dee',
+      'Cy',
+    ]);
+    expect(names((await conn.query('SELECT name FROM people ORDER BY age DESC')).rows)).toEqual([
+      'Cy',
+      'Dee',
+      'Ada',
+      'Bob',
+    ]);
+    expect(
+      names(
+        (await conn.query('SELECT name, age AS a FROM people ORDER BY active, a DESC LIMIT 2'))
+          .rows,
+      ),
+    ).toEqual(['Dee', 'Cy']);
+    expect(
+      names(
+        (await conn.query('SELECT name FROM people ORDER BY 1 LIMIT $1 OFFSET $2', [2, 1])).rows,
+      ),
+    ).toEqual(['Bob', 'Cy']);
     expect(await code(conn.query('SELECT name FROM people LIMIT -1'))).toBe('22023');
   });
 
   test('COUNT, SUM, MIN and MAX', async () => {
     const { conn } = await setup();
-    const { rows } = await conn.query('SELECT count(*), count(age) AS aged, sum(age) AS total, min(name) AS first, max(age) AS oldest FROM people');
+    const { rows } = await conn.query(
+      'SELECT count(*), count(age) AS aged, sum(age) AS total, min(name) AS first, max(age) AS oldest FROM people',
+    );
     expect(rows).toEqual([{ count: 4, aged: 3, total: 102, first: 'Ada', oldest: 41 }]);
-    expect((await conn.query('SELECT count(*) AS n FROM people WHERE age > 100')).rows).toEqual([{ n: 0 }]);
-    expect((await conn.query('SELECT sum(age) AS s FROM people WHERE age > 100')).rows).toEqual([{ s: null }]);
+    expect((await conn.query('SELECT count(*) AS n FROM people WHERE age > 100')).rows).toEqual([
+      { n: 0 },
+    ]);
+    expect((await conn.query('SELECT sum(age) AS s FROM people WHERE age > 100')).rows).toEqual([
+      { s: null },
+    ]);
     expect(await code(conn.query('SELECT name, count(*) FROM people'))).toBe('42803');
   });
 
@@ -96,10 +126,17 @@ describe('parameters', () => {
   test('are bound as values, never spliced into the text', async () => {
     const { conn, db } = await setup();
     const injection = "x' OR '1'='1";
-    expect((await conn.query('SELECT * FROM people WHERE name = $1', [injection])).rows).toEqual([]);
+    expect((await conn.query('SELECT * FROM people WHERE name = $1', [injection])).rows).toEqual(
+      [],
+    );
     await conn.query('INSERT INTO people (name) VALUES ($1)', ["Robert'); DROP TABLE people;--"]);
     await conn.query('INSERT INTO people (name, email) VALUES ($1, $2)', ['$2', '$1']);
-    expect(db.inspect('people').slice(-2).map((r) => [r.name, r.email])).toEqual([
+    expect(
+      db
+        .inspect('people')
+        .slice(-2)
+        .map((r) => [r.name, r.email]),
+    ).toEqual([
       ["Robert'); DROP TABLE people;--", null],
       ['$2', '$1'],
     ]);
@@ -115,7 +152,10 @@ describe('parameters', () => {
 describe('INSERT, UPDATE, DELETE', () => {
   test('INSERT … RETURNING with serial ids and defaults', async () => {
     const { conn } = await setup();
-    const res = await conn.query('INSERT INTO people (name, age) VALUES ($1, $2), ($3, $4) RETURNING id, name, active', ['Eve', 30, 'Fay', 31]);
+    const res = await conn.query(
+      'INSERT INTO people (name, age) VALUES ($1, $2), ($3, $4) RETURNING id, name, active',
+      ['Eve', 30, 'Fay', 31],
+    );
     expect(res.rows).toEqual([
       { id: 5, name: 'Eve', active: true },
       { id: 6, name: 'Fay', active: true },
@@ -126,13 +166,24 @@ describe('INSERT, UPDATE, DELETE', () => {
 
   test('constraints: 23505 unique, 23502 not null, 42804 type; a failed statement changes nothing', async () => {
     const { conn, db } = await setup();
-    expect(await code(conn.query('INSERT INTO people (id, name) VALUES (1, $1)', ['Dup']))).toBe('23505');
-    expect(await code(conn.query("INSERT INTO people (name, email) VALUES ('X', 'ada@example.com')"))).toBe('23505');
+    expect(await code(conn.query('INSERT INTO people (id, name) VALUES (1, $1)', ['Dup']))).toBe(
+      '23505',
+    );
+    expect(
+      await code(conn.query("INSERT INTO people (name, email) VALUES ('X', 'ada@example.com')")),
+    ).toBe('23505');
     expect(await code(conn.query('INSERT INTO people (age) VALUES (3)'))).toBe('23502');
-    expect(await code(conn.query("INSERT INTO people (name, age) VALUES ('Y', 'three')"))).toBe('42804');
+    expect(await code(conn.query("INSERT INTO people (name, age) VALUES ('Y', 'three')"))).toBe(
+      '42804',
+    );
     expect(await code(conn.query("UPDATE people SET email = 'bob@example.com'"))).toBe('23505');
     expect(db.inspect('people')).toHaveLength(4);
-    expect(db.inspect('people').map((r) => r.email)).toEqual(['ada@example.com', 'bob@example.com', null, 'dee@example.org']);
+    expect(db.inspect('people').map((r) => r.email)).toEqual([
+      'ada@example.com',
+      'bob@example.com',
+      null,
+      'dee@example.org',
+    ]);
   });
 
   test('composite keys, and NULLs never clash in a unique column', async () => {
@@ -146,7 +197,9 @@ describe('INSERT, UPDATE, DELETE', () => {
 
   test('UPDATE and DELETE report the rows they touched', async () => {
     const { conn, db } = await setup();
-    const up = await conn.query('UPDATE people SET age = age + 1 WHERE age IS NOT NULL RETURNING name, age');
+    const up = await conn.query(
+      'UPDATE people SET age = age + 1 WHERE age IS NOT NULL RETURNING name, age',
+    );
     expect(up.rowCount).toBe(3);
     expect(up.rows).toEqual([
       { name: 'Ada', age: 37 },

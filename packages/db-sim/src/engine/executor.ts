@@ -13,7 +13,15 @@ import type {
   UpdateStmt,
   Value,
 } from '../sql/ast.ts';
-import { type Compiled, compile, compareValues, hasAggregate, orderValues, type Scope, sqlType } from './expressions.ts';
+import {
+  type Compiled,
+  compile,
+  compareValues,
+  hasAggregate,
+  orderValues,
+  type Scope,
+  sqlType,
+} from './expressions.ts';
 import { type Row, type Storage, TableState, type TxState, keyOf } from './storage.ts';
 
 /** What a statement returns. */
@@ -29,7 +37,12 @@ export function isWrite(stmt: Statement): boolean {
   return stmt.type === 'insert' || stmt.type === 'update' || stmt.type === 'delete';
 }
 
-export function execute(storage: Storage, stmt: Statement, params: readonly Value[], tx: TxState): ExecResult {
+export function execute(
+  storage: Storage,
+  stmt: Statement,
+  params: readonly Value[],
+  tx: TxState,
+): ExecResult {
   switch (stmt.type) {
     case 'select':
       return select(storage, stmt, params, tx);
@@ -58,7 +71,13 @@ function tableScope(table: TableState | undefined, params: readonly Value[]): Sc
 }
 
 /** Rows of `table` that `where` keeps, using a unique index for `col = value` when it can. */
-function matching(storage: Storage, table: TableState, where: Expr | undefined, params: readonly Value[], tx: TxState): { rowId: number; row: Row }[] {
+function matching(
+  storage: Storage,
+  table: TableState,
+  where: Expr | undefined,
+  params: readonly Value[],
+  tx: TxState,
+): { rowId: number; row: Row }[] {
   const out: { rowId: number; row: Row }[] = [];
   const test = where === undefined ? undefined : compile(where, tableScope(table, params));
   const keep = (rowId: number, row: Row): void => {
@@ -78,7 +97,11 @@ function matching(storage: Storage, table: TableState, where: Expr | undefined, 
   return out;
 }
 
-function indexLookup(table: TableState, where: Expr, params: readonly Value[]): [TableState['indexes'][number], string] | undefined {
+function indexLookup(
+  table: TableState,
+  where: Expr,
+  params: readonly Value[],
+): [TableState['indexes'][number], string] | undefined {
   if (table.indexes.length === 0) return undefined;
   const equal = new Map<string, Value>();
   const visit = (e: Expr): void => {
@@ -116,7 +139,10 @@ function projection(items: SelectItem[], table: TableState | undefined, scope: S
   for (const item of items) {
     if (item.expr === undefined) {
       if (table === undefined) {
-        throw new DatabaseError(SqlState.syntaxError, 'SELECT * with no tables specified is not valid');
+        throw new DatabaseError(
+          SqlState.syntaxError,
+          'SELECT * with no tables specified is not valid',
+        );
       }
       for (const c of table.columns) parts.push({ name: c.name, fn: undefined });
       continue;
@@ -139,17 +165,29 @@ function outputName(expr: Expr): string {
   return '?column?';
 }
 
-function nonNegativeInteger(expr: Expr | undefined, scope: Scope, what: string): number | undefined {
+function nonNegativeInteger(
+  expr: Expr | undefined,
+  scope: Scope,
+  what: string,
+): number | undefined {
   if (expr === undefined) return undefined;
   const v = compile(expr, { ...scope, columns: undefined })({});
   if (v === null) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
-    throw new DatabaseError(SqlState.invalidParameter, `${what} must be a non-negative integer, got ${String(v)}`);
+    throw new DatabaseError(
+      SqlState.invalidParameter,
+      `${what} must be a non-negative integer, got ${String(v)}`,
+    );
   }
   return v;
 }
 
-function select(storage: Storage, stmt: SelectStmt, params: readonly Value[], tx: TxState): ExecResult {
+function select(
+  storage: Storage,
+  stmt: SelectStmt,
+  params: readonly Value[],
+  tx: TxState,
+): ExecResult {
   const table = stmt.from === undefined ? undefined : storage.table(stmt.from.name, stmt.from.pos);
   const scope = tableScope(table, params);
   const limit = nonNegativeInteger(stmt.limit, scope, 'LIMIT');
@@ -170,13 +208,17 @@ function select(storage: Storage, stmt: SelectStmt, params: readonly Value[], tx
   if (stmt.orderBy.length > 0) {
     const aliases = new Map<string, Compiled>();
     stmt.items.forEach((item) => {
-      if (item.expr !== undefined && item.alias !== undefined) aliases.set(item.alias, compile(item.expr, scope));
+      if (item.expr !== undefined && item.alias !== undefined)
+        aliases.set(item.alias, compile(item.expr, scope));
     });
     const keys = stmt.orderBy.map((o) => {
       if (o.expr.k === 'lit' && typeof o.expr.v === 'number') {
         const item = stmt.items[o.expr.v - 1];
         if (item === undefined || item.expr === undefined || !Number.isInteger(o.expr.v)) {
-          throw new DatabaseError(SqlState.invalidParameter, `ORDER BY position ${o.expr.v} is not in the select list`);
+          throw new DatabaseError(
+            SqlState.invalidParameter,
+            `ORDER BY position ${o.expr.v} is not in the select list`,
+          );
         }
         return { fn: compile(item.expr, scope), desc: o.desc };
       }
@@ -203,18 +245,27 @@ function aggregate(items: SelectItem[], source: Row[], scope: Scope): Row {
   for (const item of items) {
     const expr = item.expr;
     if (expr === undefined) {
-      throw new DatabaseError(SqlState.groupingError, 'SELECT * cannot be mixed with aggregate functions (there is no GROUP BY in db-sim)');
+      throw new DatabaseError(
+        SqlState.groupingError,
+        'SELECT * cannot be mixed with aggregate functions (there is no GROUP BY in db-sim)',
+      );
     }
     const name = item.alias ?? outputName(expr);
     if (expr.k !== 'agg') {
       if (hasAggregate(expr)) {
-        throw new DatabaseError(SqlState.featureNotSupported, 'expressions around aggregate functions are not supported in db-sim; select the aggregate itself');
+        throw new DatabaseError(
+          SqlState.featureNotSupported,
+          'expressions around aggregate functions are not supported in db-sim; select the aggregate itself',
+        );
       }
       try {
         out[name] = compile(expr, { ...scope, columns: undefined })({});
       } catch (error) {
         if (error instanceof DatabaseError && error.code === SqlState.undefinedColumn) {
-          throw new DatabaseError(SqlState.groupingError, `column "${(expr as { name?: string }).name ?? name}" must be used in an aggregate function (there is no GROUP BY in db-sim)`);
+          throw new DatabaseError(
+            SqlState.groupingError,
+            `column "${(expr as { name?: string }).name ?? name}" must be used in an aggregate function (there is no GROUP BY in db-sim)`,
+          );
         }
         throw error;
       }
@@ -232,8 +283,12 @@ function aggregate(items: SelectItem[], source: Row[], scope: Scope): Row {
       const v = arg!(row);
       if (v === null) continue;
       if (expr.fn === 'sum') {
-        if (typeof v !== 'number') throw new DatabaseError(SqlState.undefinedFunction, `function sum(${sqlType(v)}) does not exist`);
-        acc = (acc as number | null ?? 0) + v;
+        if (typeof v !== 'number')
+          throw new DatabaseError(
+            SqlState.undefinedFunction,
+            `function sum(${sqlType(v)}) does not exist`,
+          );
+        acc = ((acc as number | null) ?? 0) + v;
       } else if (acc === null) acc = v;
       else {
         const c = compareValues(v, acc, expr.fn === 'min' ? '<' : '>');
@@ -249,10 +304,13 @@ function aggregate(items: SelectItem[], source: Row[], scope: Scope): Row {
 function coerce(table: TableState, col: ColumnDef, v: Value): Value {
   if (v === null) return null;
   const ok =
-    col.type === 'int' ? typeof v === 'number' && Number.isInteger(v)
-    : col.type === 'float' ? typeof v === 'number'
-    : col.type === 'text' ? typeof v === 'string'
-    : typeof v === 'boolean';
+    col.type === 'int'
+      ? typeof v === 'number' && Number.isInteger(v)
+      : col.type === 'float'
+        ? typeof v === 'number'
+        : col.type === 'text'
+          ? typeof v === 'string'
+          : typeof v === 'boolean';
   if (!ok) {
     throw new DatabaseError(
       SqlState.datatypeMismatch,
@@ -273,7 +331,12 @@ function checkNotNull(table: TableState, row: Row): void {
   }
 }
 
-function returning(items: SelectItem[] | undefined, table: TableState, params: readonly Value[], rows: Row[]): { rows: Row[]; fields: string[] } {
+function returning(
+  items: SelectItem[] | undefined,
+  table: TableState,
+  params: readonly Value[],
+  rows: Row[],
+): { rows: Row[]; fields: string[] } {
   if (items === undefined) return { rows: [], fields: [] };
   const proj = projection(items, table, tableScope(table, params));
   return { rows: rows.map(proj.project), fields: proj.fields };
@@ -282,14 +345,26 @@ function returning(items: SelectItem[] | undefined, table: TableState, params: r
 function column(table: TableState, name: string, pos: number): ColumnDef {
   const col = table.byName.get(name);
   if (col === undefined) {
-    throw new DatabaseError(SqlState.undefinedColumn, `column "${name}" of relation "${table.name}" does not exist`, { position: pos });
+    throw new DatabaseError(
+      SqlState.undefinedColumn,
+      `column "${name}" of relation "${table.name}" does not exist`,
+      { position: pos },
+    );
   }
   return col;
 }
 
-function insert(storage: Storage, stmt: InsertStmt, params: readonly Value[], tx: TxState): ExecResult {
+function insert(
+  storage: Storage,
+  stmt: InsertStmt,
+  params: readonly Value[],
+  tx: TxState,
+): ExecResult {
   const table = storage.table(stmt.table.name, stmt.table.pos);
-  const targets = stmt.columns === undefined ? table.columns : stmt.columns.map((c) => column(table, c.name, c.pos));
+  const targets =
+    stmt.columns === undefined
+      ? table.columns
+      : stmt.columns.map((c) => column(table, c.name, c.pos));
   const scope: Scope = { columns: undefined, table: table.name, params };
   const written: Row[] = [];
   for (const values of stmt.rows) {
@@ -300,7 +375,9 @@ function insert(storage: Storage, stmt: InsertStmt, params: readonly Value[], tx
       );
     }
     const given = new Map<string, Value>();
-    values.forEach((e, i) => given.set(targets[i]!.name, coerce(table, targets[i]!, compile(e, scope)({}))));
+    values.forEach((e, i) =>
+      given.set(targets[i]!.name, coerce(table, targets[i]!, compile(e, scope)({}))),
+    );
     const row: Row = {};
     for (const c of table.columns) {
       if (given.has(c.name)) row[c.name] = given.get(c.name)!;
@@ -320,10 +397,18 @@ function insert(storage: Storage, stmt: InsertStmt, params: readonly Value[], tx
   return { rows: ret.rows, rowCount: written.length, command: 'INSERT', fields: ret.fields };
 }
 
-function update(storage: Storage, stmt: UpdateStmt, params: readonly Value[], tx: TxState): ExecResult {
+function update(
+  storage: Storage,
+  stmt: UpdateStmt,
+  params: readonly Value[],
+  tx: TxState,
+): ExecResult {
   const table = storage.table(stmt.table.name, stmt.table.pos);
   const scope = tableScope(table, params);
-  const sets = stmt.sets.map((s) => ({ col: column(table, s.column, s.pos), fn: compile(s.expr, scope) }));
+  const sets = stmt.sets.map((s) => ({
+    col: column(table, s.column, s.pos),
+    fn: compile(s.expr, scope),
+  }));
   const targets = matching(storage, table, stmt.where, params, tx);
   const written: Row[] = [];
   for (const { rowId, row } of targets) {
@@ -338,11 +423,21 @@ function update(storage: Storage, stmt: UpdateStmt, params: readonly Value[], tx
   return { rows: ret.rows, rowCount: written.length, command: 'UPDATE', fields: ret.fields };
 }
 
-function remove(storage: Storage, stmt: DeleteStmt, params: readonly Value[], tx: TxState): ExecResult {
+function remove(
+  storage: Storage,
+  stmt: DeleteStmt,
+  params: readonly Value[],
+  tx: TxState,
+): ExecResult {
   const table = storage.table(stmt.table.name, stmt.table.pos);
   const targets = matching(storage, table, stmt.where, params, tx);
   for (const { rowId } of targets) storage.write(table, rowId, null, tx, false);
-  const ret = returning(stmt.returning, table, params, targets.map((t) => t.row));
+  const ret = returning(
+    stmt.returning,
+    table,
+    params,
+    targets.map((t) => t.row),
+  );
   return { rows: ret.rows, rowCount: targets.length, command: 'DELETE', fields: ret.fields };
 }
 
@@ -351,23 +446,33 @@ function create(storage: Storage, stmt: CreateTableStmt): ExecResult {
   const done: ExecResult = { rows: [], rowCount: 0, command: 'CREATE TABLE', fields: [] };
   if (storage.tables.has(name)) {
     if (stmt.ifNotExists) return done;
-    throw new DatabaseError(SqlState.duplicateTable, `relation "${name}" already exists`, { position: stmt.table.pos });
+    throw new DatabaseError(SqlState.duplicateTable, `relation "${name}" already exists`, {
+      position: stmt.table.pos,
+    });
   }
   const seen = new Set<string>();
   for (const c of stmt.columns) {
     if (seen.has(c.name)) {
-      throw new DatabaseError(SqlState.syntaxError, `column "${c.name}" specified more than once`, { position: c.pos });
+      throw new DatabaseError(SqlState.syntaxError, `column "${c.name}" specified more than once`, {
+        position: c.pos,
+      });
     }
     seen.add(c.name);
   }
   for (const key of [stmt.primaryKey ?? [], ...stmt.uniques]) {
     for (const c of key) {
       if (!seen.has(c)) {
-        throw new DatabaseError(SqlState.undefinedColumn, `column "${c}" named in key does not exist`);
+        throw new DatabaseError(
+          SqlState.undefinedColumn,
+          `column "${c}" named in key does not exist`,
+        );
       }
     }
   }
-  const columns = stmt.columns.map((c) => ({ ...c, notNull: c.notNull || (stmt.primaryKey?.includes(c.name) ?? false) }));
+  const columns = stmt.columns.map((c) => ({
+    ...c,
+    notNull: c.notNull || (stmt.primaryKey?.includes(c.name) ?? false),
+  }));
   storage.tables.set(name, new TableState(name, columns, stmt.primaryKey, stmt.uniques));
   return done;
 }

@@ -52,7 +52,8 @@ export function compareValues(a: Value, b: Value, op: string): number {
       `operator does not exist: ${sqlType(a)} ${op} ${sqlType(b)} (db-sim does not convert between types; pass values of the column's type)`,
     );
   }
-  if (ta === 'string') return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
+  if (ta === 'string')
+    return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
   return (a as number) - (b as number);
 }
 
@@ -75,9 +76,13 @@ export function compile(expr: Expr, scope: Scope): Compiled {
     }
     case 'param': {
       if (expr.i >= scope.params.length) {
-        throw new DatabaseError(SqlState.protocolViolation, `there is no parameter $${expr.i + 1}`, {
-          position: expr.pos,
-        });
+        throw new DatabaseError(
+          SqlState.protocolViolation,
+          `there is no parameter $${expr.i + 1}`,
+          {
+            position: expr.pos,
+          },
+        );
       }
       const v = scope.params[expr.i]!;
       return () => v;
@@ -132,7 +137,10 @@ export function compile(expr: Expr, scope: Scope): Compiled {
         const v = e(row);
         if (v === null) return null;
         if (typeof v !== 'number') {
-          throw new DatabaseError(SqlState.undefinedFunction, `operator does not exist: - ${sqlType(v)}`);
+          throw new DatabaseError(
+            SqlState.undefinedFunction,
+            `operator does not exist: - ${sqlType(v)}`,
+          );
         }
         return -v;
       };

@@ -38,21 +38,41 @@ export class TableState {
   readonly serials: Map<string, number> = new Map();
   dropped = false;
 
-  constructor(name: string, columns: ColumnDef[], primaryKey: string[] | undefined, uniques: string[][]) {
+  constructor(
+    name: string,
+    columns: ColumnDef[],
+    primaryKey: string[] | undefined,
+    uniques: string[][],
+  ) {
     this.name = name;
     this.columns = columns;
     this.byName = new Map(columns.map((c) => [c.name, c]));
     this.indexes = [];
     if (primaryKey !== undefined) {
-      this.indexes.push({ name: `${name}_pkey`, columns: primaryKey, primary: true, entries: new Map() });
+      this.indexes.push({
+        name: `${name}_pkey`,
+        columns: primaryKey,
+        primary: true,
+        entries: new Map(),
+      });
     }
     for (const c of columns) {
       if (c.unique && !c.primaryKey) {
-        this.indexes.push({ name: `${name}_${c.name}_key`, columns: [c.name], primary: false, entries: new Map() });
+        this.indexes.push({
+          name: `${name}_${c.name}_key`,
+          columns: [c.name],
+          primary: false,
+          entries: new Map(),
+        });
       }
     }
     for (const u of uniques) {
-      this.indexes.push({ name: `${name}_${u.join('_')}_key`, columns: u, primary: false, entries: new Map() });
+      this.indexes.push({
+        name: `${name}_${u.join('_')}_key`,
+        columns: u,
+        primary: false,
+        entries: new Map(),
+      });
     }
     for (const c of columns) if (c.serial) this.serials.set(c.name, 0);
   }
@@ -98,7 +118,11 @@ export class TxState {
   }
 
   /** A copy of the write set, for a savepoint. */
-  save(): { writes: Map<TableState, Map<number, Row | null>>; inserted: Map<TableState, number[]>; aborted: DatabaseError | undefined } {
+  save(): {
+    writes: Map<TableState, Map<number, Row | null>>;
+    inserted: Map<TableState, number[]>;
+    aborted: DatabaseError | undefined;
+  } {
     const writes = new Map<TableState, Map<number, Row | null>>();
     for (const [t, m] of this.writes) writes.set(t, new Map(m));
     const inserted = new Map<TableState, number[]>();
@@ -142,7 +166,9 @@ export class Storage {
   table(name: string, pos?: number): TableState {
     const t = this.tables.get(name);
     if (t === undefined) {
-      throw new DatabaseError(SqlState.undefinedTable, `relation "${name}" does not exist`, { position: pos });
+      throw new DatabaseError(SqlState.undefinedTable, `relation "${name}" does not exist`, {
+        position: pos,
+      });
     }
     return t;
   }
@@ -195,7 +221,8 @@ export class Storage {
   candidates(table: TableState, index: UniqueIndex, key: string, tx: TxState): number[] {
     const ids = [...(index.entries.get(key) ?? [])];
     const own = tx.writes.get(table);
-    if (own !== undefined) for (const rowId of own.keys()) if (!ids.includes(rowId)) ids.push(rowId);
+    if (own !== undefined)
+      for (const rowId of own.keys()) if (!ids.includes(rowId)) ids.push(rowId);
     return ids;
   }
 
@@ -263,7 +290,8 @@ export class Storage {
           for (const other of index.entries.get(key) ?? []) {
             if (other === rowId || own.has(other)) continue;
             const data = table.latest(other)?.data;
-            if (data != null && keyOf(index, data) === key) throw uniqueViolation(table, index, row);
+            if (data != null && keyOf(index, data) === key)
+              throw uniqueViolation(table, index, row);
           }
         }
       }
@@ -321,7 +349,11 @@ function prune(table: TableState, rowId: number, versions: Version[], horizon: n
   }
 }
 
-function uniqueViolation(table: TableState, index: { name: string; columns: string[] }, row: Row): DatabaseError {
+function uniqueViolation(
+  table: TableState,
+  index: { name: string; columns: string[] },
+  row: Row,
+): DatabaseError {
   const values = index.columns.map((c) => String(row[c])).join(', ');
   return new DatabaseError(
     SqlState.uniqueViolation,

@@ -50,9 +50,13 @@ export class Sim {
     }
     if (plan.refuse) {
       this.trace.record(id, 'fault', 'refused');
-      throw new DatabaseError(SqlState.connectionRefused, `connection #${id} was refused by the server (simulated fault)`, {
-        connection: id,
-      });
+      throw new DatabaseError(
+        SqlState.connectionRefused,
+        `connection #${id} was refused by the server (simulated fault)`,
+        {
+          connection: id,
+        },
+      );
     }
     const session = new Session(id, this);
     this.sessions.add(session);

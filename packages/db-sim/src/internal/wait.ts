@@ -13,7 +13,9 @@ export function schedule(clock: Clock, ms: number, callback: () => void): Cancel
 }
 
 /** The first aborted signal's reason, else `undefined`. */
-export function abortedReason(signals: readonly (AbortSignal | undefined)[]): { reason: unknown } | undefined {
+export function abortedReason(
+  signals: readonly (AbortSignal | undefined)[],
+): { reason: unknown } | undefined {
   for (const s of signals) if (s?.aborted) return { reason: s.reason };
   return undefined;
 }

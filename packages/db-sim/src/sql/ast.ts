@@ -7,7 +7,13 @@ export type Expr =
   | { k: 'lit'; v: Value }
   | { k: 'param'; i: number; pos: number }
   | { k: 'col'; name: string; pos: number }
-  | { k: 'bin'; op: '=' | '<>' | '<' | '<=' | '>' | '>=' | '+' | '-' | '*' | '/' | '%'; l: Expr; r: Expr; pos: number }
+  | {
+      k: 'bin';
+      op: '=' | '<>' | '<' | '<=' | '>' | '>=' | '+' | '-' | '*' | '/' | '%';
+      l: Expr;
+      r: Expr;
+      pos: number;
+    }
   | { k: 'and'; l: Expr; r: Expr }
   | { k: 'or'; l: Expr; r: Expr }
   | { k: 'not'; e: Expr }

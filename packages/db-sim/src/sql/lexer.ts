@@ -10,7 +10,25 @@ export interface Token {
   pos: number;
 }
 
-const OPERATORS = ['<=', '>=', '<>', '!=', '(', ')', ',', ';', '*', '.', '+', '-', '/', '%', '=', '<', '>'];
+const OPERATORS = [
+  '<=',
+  '>=',
+  '<>',
+  '!=',
+  '(',
+  ')',
+  ',',
+  ';',
+  '*',
+  '.',
+  '+',
+  '-',
+  '/',
+  '%',
+  '=',
+  '<',
+  '>',
+];
 
 function isWordStart(c: string): boolean {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_';

@@ -14,13 +14,25 @@ function syntaxError(sql: string): DatabaseError {
 
 describe('parse', () => {
   test('reads every statement of the subset', () => {
-    expect(parse('SELECT id, name AS n FROM users WHERE a = 1 AND NOT b IN (1, 2) OR c LIKE $1 ORDER BY id DESC LIMIT 5 OFFSET $2').stmt.type).toBe('select');
+    expect(
+      parse(
+        'SELECT id, name AS n FROM users WHERE a = 1 AND NOT b IN (1, 2) OR c LIKE $1 ORDER BY id DESC LIMIT 5 OFFSET $2',
+      ).stmt.type,
+    ).toBe('select');
     expect(parse('INSERT INTO t (a, b) VALUES (1, $1), (2, $2) RETURNING *').params).toBe(2);
-    expect(parse('UPDATE t SET a = a + 1 WHERE b IS NOT NULL RETURNING a').stmt.type).toBe('update');
+    expect(parse('UPDATE t SET a = a + 1 WHERE b IS NOT NULL RETURNING a').stmt.type).toBe(
+      'update',
+    );
     expect(parse('DELETE FROM t WHERE id = $1;').stmt.type).toBe('delete');
-    expect(parse('CREATE TABLE IF NOT EXISTS t (id serial primary key, email varchar(200) unique not null, n int default 0)').stmt.type).toBe('create');
+    expect(
+      parse(
+        'CREATE TABLE IF NOT EXISTS t (id serial primary key, email varchar(200) unique not null, n int default 0)',
+      ).stmt.type,
+    ).toBe('create');
     expect(parse('DROP TABLE IF EXISTS t').stmt.type).toBe('drop');
-    expect(parse('select count(*) from "Mixed Case"').stmt).toMatchObject({ from: { name: 'Mixed Case' } });
+    expect(parse('select count(*) from "Mixed Case"').stmt).toMatchObject({
+      from: { name: 'Mixed Case' },
+    });
   });
 
   test('a syntax error is 42601 with the 1-based position of the offending token', () => {
@@ -47,6 +59,8 @@ describe('parse', () => {
   test('unknown types and functions are named', () => {
     expect(syntaxError('CREATE TABLE t (a jsonb)').message).toMatch(/type "jsonb" does not exist/);
     expect(syntaxError('SELECT now()').code).toBe('42883');
-    expect(syntaxError('CREATE TABLE t (a int primary key, b int primary key)').message).toMatch(/multiple primary keys/);
+    expect(syntaxError('CREATE TABLE t (a int primary key, b int primary key)').message).toMatch(
+      /multiple primary keys/,
+    );
   });
 });

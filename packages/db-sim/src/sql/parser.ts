@@ -14,20 +14,77 @@ import { syntaxError, type Token, tokenize } from './lexer.ts';
 
 // Words that cannot be used as a bare column or table name (quote them to do so).
 const RESERVED = new Set([
-  'SELECT', 'FROM', 'WHERE', 'AND', 'OR', 'NOT', 'IN', 'LIKE', 'ILIKE', 'IS', 'NULL', 'ORDER',
-  'BY', 'LIMIT', 'OFFSET', 'INSERT', 'INTO', 'VALUES', 'RETURNING', 'UPDATE', 'SET', 'DELETE',
-  'CREATE', 'TABLE', 'AS', 'ASC', 'DESC', 'TRUE', 'FALSE', 'DROP', 'DEFAULT', 'PRIMARY',
-  'UNIQUE', 'CONSTRAINT',
+  'SELECT',
+  'FROM',
+  'WHERE',
+  'AND',
+  'OR',
+  'NOT',
+  'IN',
+  'LIKE',
+  'ILIKE',
+  'IS',
+  'NULL',
+  'ORDER',
+  'BY',
+  'LIMIT',
+  'OFFSET',
+  'INSERT',
+  'INTO',
+  'VALUES',
+  'RETURNING',
+  'UPDATE',
+  'SET',
+  'DELETE',
+  'CREATE',
+  'TABLE',
+  'AS',
+  'ASC',
+  'DESC',
+  'TRUE',
+  'FALSE',
+  'DROP',
+  'DEFAULT',
+  'PRIMARY',
+  'UNIQUE',
+  'CONSTRAINT',
 ]);
 
 const TYPES: Record<string, ColumnType> = {
-  INT: 'int', INTEGER: 'int', BIGINT: 'int', SMALLINT: 'int', INT2: 'int', INT4: 'int',
-  INT8: 'int', SERIAL: 'int', BIGSERIAL: 'int', REAL: 'float', FLOAT: 'float',
-  FLOAT4: 'float', FLOAT8: 'float', DOUBLE: 'float', NUMERIC: 'float', DECIMAL: 'float',
-  TEXT: 'text', VARCHAR: 'text', CHAR: 'text', CHARACTER: 'text', BOOLEAN: 'bool', BOOL: 'bool',
+  INT: 'int',
+  INTEGER: 'int',
+  BIGINT: 'int',
+  SMALLINT: 'int',
+  INT2: 'int',
+  INT4: 'int',
+  INT8: 'int',
+  SERIAL: 'int',
+  BIGSERIAL: 'int',
+  REAL: 'float',
+  FLOAT: 'float',
+  FLOAT4: 'float',
+  FLOAT8: 'float',
+  DOUBLE: 'float',
+  NUMERIC: 'float',
+  DECIMAL: 'float',
+  TEXT: 'text',
+  VARCHAR: 'text',
+  CHAR: 'text',
+  CHARACTER: 'text',
+  BOOLEAN: 'bool',
+  BOOL: 'bool',
 };
 
-const TRANSACTION_WORDS = new Set(['BEGIN', 'START', 'COMMIT', 'END', 'ROLLBACK', 'SAVEPOINT', 'RELEASE', 'ABORT']);
+const TRANSACTION_WORDS = new Set([
+  'BEGIN',
+  'START',
+  'COMMIT',
+  'END',
+  'ROLLBACK',
+  'SAVEPOINT',
+  'RELEASE',
+  'ABORT',
+]);
 
 class Parser {
   readonly #sql: string;
@@ -42,7 +99,8 @@ class Parser {
 
   parse(): Parsed {
     const first = this.#peek();
-    if (first.kind === 'end') throw new DatabaseError(SqlState.syntaxError, 'empty query: expected a statement');
+    if (first.kind === 'end')
+      throw new DatabaseError(SqlState.syntaxError, 'empty query: expected a statement');
     let stmt: Statement;
     if (this.#isWord('SELECT')) stmt = this.#select();
     else if (this.#isWord('INSERT')) stmt = this.#insert();
@@ -215,7 +273,11 @@ class Parser {
   }
 
   #multiplePk(table: string, pos: number): DatabaseError {
-    return syntaxError(`multiple primary keys for table "${table}" are not allowed`, this.#sql, pos);
+    return syntaxError(
+      `multiple primary keys for table "${table}" are not allowed`,
+      this.#sql,
+      pos,
+    );
   }
 
   #nameList(): string[] {
@@ -276,7 +338,8 @@ class Parser {
       } else if (this.#acceptWord('DEFAULT')) {
         const e = this.#unary();
         if (e.k === 'lit') col.default = e.v;
-        else if (e.k === 'neg' && e.e.k === 'lit' && typeof e.e.v === 'number') col.default = -e.e.v;
+        else if (e.k === 'neg' && e.e.k === 'lit' && typeof e.e.v === 'number')
+          col.default = -e.e.v;
         else throw syntaxError('DEFAULT must be a constant in db-sim', this.#sql, pos);
       } else break;
     }
@@ -508,7 +571,11 @@ class Parser {
     const t = this.#peek();
     if (t.kind === 'end') return syntaxError('syntax error at end of input', this.#sql, t.pos);
     const shown =
-      t.kind === 'string' ? `'${t.text}'` : t.kind === 'param' ? `$${t.text}` : this.#sql.slice(t.pos - 1, t.pos - 1 + Math.max(t.text.length, 1));
+      t.kind === 'string'
+        ? `'${t.text}'`
+        : t.kind === 'param'
+          ? `$${t.text}`
+          : this.#sql.slice(t.pos - 1, t.pos - 1 + Math.max(t.text.length, 1));
     return syntaxError(`syntax error at or near "${shown}"`, this.#sql, t.pos);
   }
 }
