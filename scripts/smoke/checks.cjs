@@ -162,6 +162,7 @@ function checks({ core, http, dbSim }) {
         'code',
       );
     },
+    ...require('./db-sim.cjs').dbSimChecks({ core, dbSim, assert }),
   };
 }
 
