@@ -5,10 +5,11 @@ import { arch, cpus, platform } from 'node:os';
 import { type Case, type Row, runCase } from './harness.ts';
 import * as coordination from './suites/coordination.ts';
 import * as core from './suites/core.ts';
+import * as dbSim from './suites/db-sim.ts';
 
 const filter = process.argv[2];
 const budgetMs = Number(process.env.BENCH_BUDGET_MS ?? 600);
-const all: Case[] = [...core.cases, ...coordination.cases];
+const all: Case[] = [...core.cases, ...coordination.cases, ...dbSim.cases];
 const chosen = filter ? all.filter((c) => `${c.suite} ${c.case}`.includes(filter)) : all;
 
 console.log(

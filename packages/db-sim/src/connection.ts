@@ -94,11 +94,12 @@ export class ConnectionImpl implements Connection {
     if (this.#release !== undefined) this.#release(session);
     else {
       session.close(
-        new DatabaseError(
-          SqlState.connectionDoesNotExist,
-          `connection #${this.id} was closed by the client`,
-          { connection: this.id },
-        ),
+        () =>
+          new DatabaseError(
+            SqlState.connectionDoesNotExist,
+            `connection #${this.id} was closed by the client`,
+            { connection: this.id },
+          ),
       );
     }
     return Promise.resolve();

@@ -3,7 +3,6 @@ import { execute } from './engine/executor.ts';
 import { DatabaseError, SqlState } from './errors.ts';
 import type { Hold, Session } from './session.ts';
 import type { Value } from './sql/ast.ts';
-import { shortSql } from './trace.ts';
 import type { TxImpl } from './transaction.ts';
 import type { Cursor, CursorOptions, Row } from './types.ts';
 
@@ -148,7 +147,7 @@ export class CursorImpl<R extends Row = Row> implements Cursor<R> {
     this.#signal = ctx.signal;
     this.#signals = this.#frame === undefined ? [ctx.signal] : [ctx.signal, ...this.#frame.signals];
     try {
-      this.#hold = session.enter(this.#frame, `an open cursor (${shortSql(this.#sql)})`);
+      this.#hold = session.enter(this.#frame, 'an open cursor', this.#sql);
     } catch (error) {
       this.#state = 'closed';
       ctx[Symbol.dispose]();
@@ -157,7 +156,7 @@ export class CursorImpl<R extends Row = Row> implements Cursor<R> {
     }
     this.#state = 'open';
     session.cursors.add(this);
-    session.sim.trace.record(session.id, 'cursor', shortSql(this.#sql));
+    session.sim.trace.record(session.id, 'cursor', session.sim.short(this.#sql));
     const aborted = this.#frame?.state.aborted;
     if (aborted !== undefined) {
       throw new DatabaseError(

@@ -182,7 +182,9 @@ class DatabaseImpl implements Database {
     try {
       const session = await this.#sim.open([ctx.signal]);
       if (this.#closed) {
-        session.close(new DatabaseError(SqlState.connectionDoesNotExist, 'the database is closed'));
+        session.close(
+          () => new DatabaseError(SqlState.connectionDoesNotExist, 'the database is closed'),
+        );
         throw new DatabaseError(SqlState.connectionDoesNotExist, 'the database is closed');
       }
       return new ConnectionImpl(session);
@@ -212,7 +214,7 @@ class DatabaseImpl implements Database {
     this.#closed = true;
     for (const pool of [...this.#pools]) pool.destroyAll();
     const reason = new DatabaseError(SqlState.connectionDoesNotExist, 'the database is closed');
-    for (const session of [...this.#sim.sessions]) session.close(reason);
+    for (const session of [...this.#sim.sessions]) session.close(() => reason);
     return Promise.resolve();
   }
 

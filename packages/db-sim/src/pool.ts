@@ -342,7 +342,7 @@ export class PoolImpl implements Pool {
     this.#shutdown();
     for (const session of [...this.#leases.keys()]) {
       this.#leases.delete(session);
-      session.close(this.#closedError());
+      session.close(() => this.#closedError());
       this.#sim.trace.record(session.id, 'destroy', 'pool closed');
     }
     const drained = this.#drained;
@@ -360,7 +360,7 @@ export class PoolImpl implements Pool {
     this.#reaper = undefined;
     const error = this.#closedError();
     for (let w = this.#nextWaiter(); w !== undefined; w = this.#nextWaiter()) w.fail(error);
-    for (const session of this.#idle) session.close(error);
+    for (const session of this.#idle) session.close(() => error);
     this.#idle = [];
   }
 
@@ -378,7 +378,7 @@ export class PoolImpl implements Pool {
     if (!this.#leases.delete(session)) return;
     this.#sim.trace.record(session.id, 'release', session.state);
     if (session.state !== 'open' || this.#closed) {
-      session.close(
+      session.close(() =>
         this.#closed
           ? this.#closedError()
           : new DatabaseError(
@@ -389,13 +389,14 @@ export class PoolImpl implements Pool {
       if (!this.#closed) this.#grow();
     } else {
       session.reset(
-        new DatabaseError(
-          SqlState.connectionDoesNotExist,
-          `connection #${session.id} was released to its pool while the operation was in progress`,
-          {
-            connection: session.id,
-          },
-        ),
+        () =>
+          new DatabaseError(
+            SqlState.connectionDoesNotExist,
+            `connection #${session.id} was released to its pool while the operation was in progress`,
+            {
+              connection: session.id,
+            },
+          ),
       );
       this.#give(session);
     }
@@ -413,7 +414,7 @@ export class PoolImpl implements Pool {
       this.#sim.open([this.#controller.signal]).then(
         (session) => {
           this.#pending--;
-          if (this.#closed) session.close(this.#closedError());
+          if (this.#closed) session.close(() => this.#closedError());
           else this.#give(session);
         },
         (error: unknown) => {
@@ -468,10 +469,11 @@ export class PoolImpl implements Pool {
       while (this.#idle.length > 0 && this.#idle[0]!.idleSince + this.#idleTimeout <= now) {
         const session = this.#idle.shift()!;
         session.close(
-          new DatabaseError(
-            SqlState.connectionDoesNotExist,
-            `connection #${session.id} was closed after ${this.#idleTimeout} ms idle`,
-          ),
+          () =>
+            new DatabaseError(
+              SqlState.connectionDoesNotExist,
+              `connection #${session.id} was closed after ${this.#idleTimeout} ms idle`,
+            ),
         );
       }
       this.#armReaper();

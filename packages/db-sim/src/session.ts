@@ -14,7 +14,10 @@ import type { QueryOptions, QueryResult, Row, Transaction, TransactionOptions } 
 
 /** A token for what holds the connection; only its owner clears it. */
 export interface Hold {
+  /** What holds it: `a query`, `an open cursor`, `a COMMIT`… */
   readonly what: string;
+  /** The statement, shown (shortened) in the busy message. */
+  readonly sql?: string | undefined;
 }
 
 type Signals = readonly (AbortSignal | undefined)[];
@@ -48,12 +51,12 @@ export class Session {
   }
 
   /** Takes the connection for one operation, or throws why it cannot. */
-  enter(frame: TxImpl | undefined, what: string): Hold {
+  enter(frame: TxImpl | undefined, what: string, sql?: string): Hold {
     if (this.#state !== 'open') throw this.unusable();
     if (this.#holder !== undefined) {
       throw new DatabaseError(
         SqlState.objectInUse,
-        `connection #${this.id} is busy: ${this.#holder.what} is in progress. A connection runs one operation at a time and an open cursor holds it until it closes; await the first call (or close the cursor), or take connections from a pool for concurrent work`,
+        `connection #${this.id} is busy: ${describeHold(this.#holder)} is in progress. A connection runs one operation at a time and an open cursor holds it until it closes; await the first call (or close the cursor), or take connections from a pool for concurrent work`,
         { connection: this.id },
       );
     }
@@ -80,7 +83,7 @@ export class Session {
         { connection: this.id },
       );
     }
-    const hold: Hold = { what };
+    const hold: Hold = { what, sql };
     this.#holder = hold;
     return hold;
   }
@@ -196,9 +199,9 @@ export class Session {
   ): Promise<QueryResult<Row>> {
     const ctx = callerContext({ signal: options?.signal, clock: this.sim.clock });
     try {
-      const hold = this.enter(frame, `a query (${shortSql(sql)})`);
+      const hold = this.enter(frame, 'a query', sql);
       const trace = this.sim.trace;
-      trace.record(this.id, 'query', shortSql(sql));
+      trace.record(this.id, 'query', this.sim.short(sql));
       try {
         if (frame?.state.aborted !== undefined)
           throw inFailedTransaction(frame.state.aborted, this.id);
@@ -425,37 +428,46 @@ export class Session {
     if (this.#state !== 'open') return;
     this.#state = 'broken';
     this.#failure = error;
-    this.#discard(error);
+    this.#discard(() => error);
   }
 
   /** Back to a clean state for the next user of a pool: abandons what runs, closes cursors, rolls back. */
-  reset(reason: DatabaseError): void {
+  reset(reason: () => DatabaseError): void {
     this.#discard(reason);
   }
 
   /** Closes the connection for good. */
-  close(reason: DatabaseError): void {
+  close(reason: () => DatabaseError): void {
     if (this.#state === 'closed') return;
-    this.#discard(reason);
-    if (this.#state === 'open') this.#failure = reason;
+    let built: DatabaseError | undefined;
+    const once = (): DatabaseError => (built ??= reason());
+    this.#discard(once);
+    if (this.#state === 'open') this.#failure = once();
     this.#state = 'closed';
     this.sim.sessions.delete(this);
     this.sim.trace.record(this.id, 'close', '');
   }
 
-  #discard(reason: DatabaseError): void {
-    this.#op?.abort(reason);
+  /** Abandons what runs; `reason` (built only when something needs it) is what it rejects with. */
+  #discard(make: () => DatabaseError): void {
+    let built: DatabaseError | undefined;
+    const reason = (): DatabaseError => (built ??= make());
+    if (this.#op !== undefined) this.#op.abort(reason());
     this.#op = undefined;
     for (const cursor of this.cursors) cursor.closeNow();
     const root = this.root;
     if (root !== undefined) {
       this.sim.storage.end(root.state);
-      root.finish('been rolled back', reason);
+      root.finish('been rolled back', reason());
       this.root = undefined;
       this.active = undefined;
     }
     this.#holder = undefined;
   }
+}
+
+function describeHold(hold: Hold): string {
+  return hold.sql === undefined ? hold.what : `${hold.what} (${shortSql(hold.sql)})`;
 }
 
 function inFailedTransaction(cause: DatabaseError, connection: number): DatabaseError {

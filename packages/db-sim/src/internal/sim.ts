@@ -5,7 +5,7 @@ import { DatabaseError, SqlState } from '../errors.ts';
 import type { FaultModel } from '../faults.ts';
 import type { Parsed } from '../sql/ast.ts';
 import { parse } from '../sql/parser.ts';
-import type { TraceRecorder } from '../trace.ts';
+import { shortSql, type TraceRecorder } from '../trace.ts';
 import { Session } from '../session.ts';
 import { wait } from './wait.ts';
 
@@ -18,6 +18,7 @@ export class Sim {
   readonly sessions: Set<Session> = new Set();
   #nextId = 0;
   readonly #parsed: Map<string, Parsed> = new Map();
+  readonly #short: Map<string, string> = new Map();
 
   constructor(clock: Clock, faults: FaultModel, trace: TraceRecorder) {
     this.clock = clock;
@@ -34,6 +35,17 @@ export class Sim {
       this.#parsed.set(sql, parsed);
     }
     return parsed;
+  }
+
+  /** `sql` shortened for the trace, through a cache. */
+  short(sql: string): string {
+    let text = this.#short.get(sql);
+    if (text === undefined) {
+      text = shortSql(sql);
+      if (this.#short.size >= 500) this.#short.clear();
+      this.#short.set(sql, text);
+    }
+    return text;
   }
 
   /** The connection handshake: latency, then a refusal (08001) or a new session. */
