@@ -12,9 +12,21 @@ const MAX = 10;
 // One pool per subject, created once and warmed up by the harness's first call.
 const db = createDatabase({ latency: 0 });
 const weftPool = db.pool({ max: MAX, idleTimeout: Number.POSITIVE_INFINITY });
-const weftPoolNoStacks = db.pool({ max: MAX, idleTimeout: Number.POSITIVE_INFINITY, captureStacks: false });
-const tarn = new TarnPool<object>({ create: async () => ({}), destroy: () => {}, min: 0, max: MAX });
-const generic = createPool<object>({ create: async () => ({}), destroy: async () => {} }, { max: MAX });
+const weftPoolStacks = db.pool({
+  max: MAX,
+  idleTimeout: Number.POSITIVE_INFINITY,
+  captureStacks: true,
+});
+const tarn = new TarnPool<object>({
+  create: async () => ({}),
+  destroy: () => {},
+  min: 0,
+  max: MAX,
+});
+const generic = createPool<object>(
+  { create: async () => ({}), destroy: async () => {} },
+  { max: MAX },
+);
 
 const ROWS = 10_000;
 const cursorDb = createDatabase({
@@ -22,7 +34,11 @@ const cursorDb = createDatabase({
   tables: {
     items: {
       columns: 'id int primary key, name text, price int',
-      rows: Array.from({ length: ROWS }, (_, i) => ({ id: i + 1, name: `item ${i + 1}`, price: i % 100 })),
+      rows: Array.from({ length: ROWS }, (_, i) => ({
+        id: i + 1,
+        name: `item ${i + 1}`,
+        price: i % 100,
+      })),
     },
   },
 });
@@ -48,9 +64,9 @@ export const cases: Case[] = [
         },
       },
       {
-        subject: 'weft captureStacks: false',
+        subject: 'weft captureStacks: true',
         fn: async () => {
-          for (let i = 0; i < N; i++) await (await weftPoolNoStacks.acquire()).close();
+          for (let i = 0; i < N; i++) await (await weftPoolStacks.acquire()).close();
         },
       },
       {
@@ -74,19 +90,29 @@ export const cases: Case[] = [
     subjects: [
       {
         subject: 'weft',
-        fn: () => Promise.all(Array.from({ length: N }, () => weftPool.acquire().then((c) => c.close()))),
+        fn: () =>
+          Promise.all(Array.from({ length: N }, () => weftPool.acquire().then((c) => c.close()))),
       },
       {
-        subject: 'weft captureStacks: false',
-        fn: () => Promise.all(Array.from({ length: N }, () => weftPoolNoStacks.acquire().then((c) => c.close()))),
+        subject: 'weft captureStacks: true',
+        fn: () =>
+          Promise.all(
+            Array.from({ length: N }, () => weftPoolStacks.acquire().then((c) => c.close())),
+          ),
       },
       {
         subject: 'tarn',
-        fn: () => Promise.all(Array.from({ length: N }, () => tarn.acquire().promise.then((r) => tarn.release(r)))),
+        fn: () =>
+          Promise.all(
+            Array.from({ length: N }, () => tarn.acquire().promise.then((r) => tarn.release(r))),
+          ),
       },
       {
         subject: 'generic-pool',
-        fn: () => Promise.all(Array.from({ length: N }, () => generic.acquire().then((r) => generic.release(r)))),
+        fn: () =>
+          Promise.all(
+            Array.from({ length: N }, () => generic.acquire().then((r) => generic.release(r))),
+          ),
       },
     ],
   },
@@ -98,13 +124,15 @@ export const cases: Case[] = [
       {
         subject: 'weft',
         fn: async () => {
-          for await (const row of cursorConn.cursor('SELECT * FROM items', [], { batchSize: 100 })) sink += row.price as number;
+          for await (const row of cursorConn.cursor('SELECT * FROM items', [], { batchSize: 100 }))
+            sink += row.price as number;
         },
       },
       {
         subject: 'weft batchSize 1000',
         fn: async () => {
-          for await (const row of cursorConn.cursor('SELECT * FROM items', [], { batchSize: 1000 })) sink += row.price as number;
+          for await (const row of cursorConn.cursor('SELECT * FROM items', [], { batchSize: 1000 }))
+            sink += row.price as number;
         },
       },
       {

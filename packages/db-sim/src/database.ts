@@ -120,9 +120,8 @@ class DatabaseImpl implements Database {
     }
     const random = createRandom(seed);
     const faults = new FaultModel(random, options?.latency, options?.faults);
-    const start = clock.now();
     this.seed = seed;
-    this.#sim = new Sim(clock, faults, new TraceRecorder(traceLimit, () => clock.now() - start));
+    this.#sim = new Sim(clock, faults, new TraceRecorder(traceLimit, clock));
     const tables = options?.tables;
     if (tables !== undefined) {
       if (typeof tables !== 'object' || tables === null) {

@@ -92,7 +92,7 @@ export interface LeakReport {
   readonly acquiredAt: number;
   /** How long it has been held, in ms of the database's clock. */
   readonly heldFor: number;
-  /** The stack of the `acquire()` call, when stacks are captured (`captureStacks`). */
+  /** The stack of the `acquire()` call, when the pool captures them (`captureStacks: true`). */
   readonly stack: string | undefined;
 }
 
@@ -123,7 +123,7 @@ export class PoolLeakError extends DatabaseError {
     const ids = leaks.map((l) => `#${l.connection}`).join(', ');
     super(
       SqlState.objectInUse,
-      `The pool closed with ${leaks.length} connection${leaks.length === 1 ? '' : 's'} never released (${ids}); they were destroyed. See \`leaks\` for where each was acquired.`,
+      `The pool closed with ${leaks.length} connection${leaks.length === 1 ? '' : 's'} never released (${ids}); they were destroyed. See \`leaks\` for where each was acquired (with \`captureStacks: true\`).`,
     );
     this.leaks = leaks;
   }

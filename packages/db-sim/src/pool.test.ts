@@ -169,7 +169,7 @@ describe('pool', () => {
 
   test('the leak report names connections never released and where they were acquired', async () => {
     const { db, clock } = setup();
-    const pool = db.pool({ max: 2 });
+    const pool = db.pool({ max: 2, captureStacks: true });
     const forgotten = await pool.acquire();
     await sleep(250, { clock });
     const [leak] = pool.leaks();
@@ -181,6 +181,18 @@ describe('pool', () => {
     expect((err as Error).message).toMatch(/never released \(#\d+\)/);
     await expect(forgotten.query('SELECT 1 AS x')).rejects.toMatchObject({ code: '08003' });
     expect(db.openConnections).toBe(0);
+  });
+
+  test('without captureStacks the leak report still names the connection, with no stack', async () => {
+    const { db } = setup();
+    const pool = db.pool();
+    const conn = await pool.acquire();
+    expect(pool.leaks()).toEqual([
+      { connection: conn.id, acquiredAt: expect.any(Number), heldFor: 0, stack: undefined },
+    ]);
+    await conn.close();
+    expect(pool.leaks()).toEqual([]);
+    await pool.close();
   });
 
   test('idle connections close after idleTimeout', async () => {

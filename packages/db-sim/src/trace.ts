@@ -42,23 +42,34 @@ export interface Trace {
   toString(): string;
 }
 
+// Scratch space to read a double's bits (little or big endian: the same on one machine,
+// and every runtime weft supports is little endian).
+const FLOAT = new Float64Array(1);
+const WORDS = new Int32Array(FLOAT.buffer);
+
 export class TraceRecorder implements Trace {
   readonly #limit: number;
-  readonly #now: () => number;
-  #events: TraceEvent[] = [];
+  readonly #clock: { now(): number };
+  readonly #start: number;
+  /** A ring of the newest events: `#oldest` is the oldest once it is full. */
+  #ring: TraceEvent[] = [];
+  #oldest = 0;
   #count = 0;
   readonly #faults: Record<string, number> = {};
   // Two FNV-1a lanes with different offsets: a 64-bit digest from 32-bit arithmetic.
   #h1 = 0x811c9dc5;
   #h2 = 0x01000193 ^ 0x5bd1e995;
 
-  constructor(limit: number, now: () => number) {
+  constructor(limit: number, clock: { now(): number }) {
     this.#limit = limit;
-    this.#now = now;
+    this.#clock = clock;
+    this.#start = clock.now();
   }
 
   get events(): readonly TraceEvent[] {
-    return this.#events;
+    return this.#oldest === 0
+      ? [...this.#ring]
+      : [...this.#ring.slice(this.#oldest), ...this.#ring.slice(0, this.#oldest)];
   }
 
   get faults(): Readonly<Record<string, number>> {
@@ -76,26 +87,43 @@ export class TraceRecorder implements Trace {
     );
   }
 
-  record(connection: number | undefined, type: string, detail: string): void {
+  /** Records an event; `at` is the clock's time when the caller already read it. */
+  record(connection: number | undefined, type: string, detail: string, at?: number): void {
     if (type === 'fault') this.#faults[detail] = (this.#faults[detail] ?? 0) + 1;
-    const event: TraceEvent = { seq: ++this.#count, time: this.#now(), connection, type, detail };
-    const line = `${event.time}|${connection ?? ''}|${type}|${detail}\n`;
+    const time = (at ?? this.#clock.now()) - this.#start;
+    // The digest covers the exact time (its 64 bits), the connection, the type and the detail.
+    FLOAT[0] = time;
     let h1 = this.#h1;
     let h2 = this.#h2;
-    for (let i = 0; i < line.length; i++) {
-      const c = line.charCodeAt(i);
-      h1 = Math.imul(h1 ^ c, 0x01000193);
-      h2 = Math.imul(h2 ^ c, 0x01000193) ^ (h2 >>> 15);
+    for (let k = 0; k < 3; k++) {
+      const word = k < 2 ? WORDS[k]! : (connection ?? -1);
+      h1 = Math.imul(h1 ^ word, 0x01000193);
+      h2 = Math.imul(h2 ^ word, 0x01000193) ^ (h2 >>> 15);
+    }
+    for (let k = 0; k < 2; k++) {
+      const text = k === 0 ? type : detail;
+      for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        h1 = Math.imul(h1 ^ c, 0x01000193);
+        h2 = Math.imul(h2 ^ c, 0x01000193) ^ (h2 >>> 15);
+      }
+      h1 = Math.imul(h1 ^ 0x7c, 0x01000193);
+      h2 = Math.imul(h2 ^ 0x7c, 0x01000193) ^ (h2 >>> 15);
     }
     this.#h1 = h1;
     this.#h2 = h2;
+    const seq = ++this.#count;
     if (this.#limit === 0) return;
-    if (this.#events.length >= this.#limit) this.#events.shift();
-    this.#events.push(event);
+    const event: TraceEvent = { seq, time, connection, type, detail };
+    if (this.#ring.length < this.#limit) this.#ring.push(event);
+    else {
+      this.#ring[this.#oldest] = event;
+      this.#oldest = (this.#oldest + 1) % this.#limit;
+    }
   }
 
   toString(): string {
-    return this.#events
+    return this.events
       .map(
         (e) =>
           `${e.seq} ${e.time.toFixed(3)} ${e.connection === undefined ? '-' : `#${e.connection}`} ${e.type} ${e.detail}`,

@@ -21,12 +21,16 @@ console.log(`  run: ${summary} (${seconds()} s real)`);
 const replay = await runChaos(core, dbSim, { operations, seed });
 const problems = [...first.problems];
 if (replay.hash !== first.hash || replay.events !== first.events) {
-  problems.push(`the replay diverged: hash ${replay.hash} (${replay.events} events) vs ${first.hash} (${first.events} events)`);
+  problems.push(
+    `the replay diverged: hash ${replay.hash} (${replay.events} events) vs ${first.hash} (${first.events} events)`,
+  );
 }
 if (problems.length > 0) {
   console.log(`FAILED in ${seconds()} s\n${problems.slice(0, 20).join('\n')}`);
   console.log(`replay: node packages/db-sim/test/soak.mjs ${operations} ${seed}`);
   process.exitCode = 1;
 } else {
-  console.log(`db-sim soak ok: ${operations} transfers, replayed to the same trace hash, in ${seconds()} s (seed ${seed})`);
+  console.log(
+    `db-sim soak ok: ${operations} transfers, replayed to the same trace hash, in ${seconds()} s (seed ${seed})`,
+  );
 }
