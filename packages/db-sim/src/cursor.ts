@@ -28,7 +28,6 @@ export class CursorImpl<R extends Row = Row> implements Cursor<R> {
   #available = 0;
   #hold: Hold | undefined;
   #ctx: CallerContext | undefined;
-  #signal: AbortSignal | undefined;
   #signals: readonly (AbortSignal | undefined)[] = [];
   /** The pull in flight; pulls run one after another. */
   #busy: Promise<IteratorResult<R>> | undefined;
@@ -64,7 +63,7 @@ export class CursorImpl<R extends Row = Row> implements Cursor<R> {
   }
 
   next(): Promise<IteratorResult<R>> {
-    if (this.#pos < this.#available && this.#busy === undefined && this.#signal?.aborted !== true) {
+    if (this.#pos < this.#available && this.#busy === undefined && !this.#aborted()) {
       return Promise.resolve({ value: this.#rows[this.#pos++] as R, done: false });
     }
     const previous = this.#busy;
@@ -81,6 +80,11 @@ export class CursorImpl<R extends Row = Row> implements Cursor<R> {
     };
     pull.then(clear, clear);
     return pull;
+  }
+
+  #aborted(): boolean {
+    for (const s of this.#signals) if (s?.aborted) return true;
+    return false;
   }
 
   async return(): Promise<IteratorResult<R>> {
@@ -144,7 +148,6 @@ export class CursorImpl<R extends Row = Row> implements Cursor<R> {
     const session = this.#session;
     const ctx = callerContext({ signal: this.#options?.signal, clock: session.sim.clock });
     this.#ctx = ctx;
-    this.#signal = ctx.signal;
     this.#signals = this.#frame === undefined ? [ctx.signal] : [ctx.signal, ...this.#frame.signals];
     try {
       this.#hold = session.enter(this.#frame, 'an open cursor', this.#sql);
