@@ -142,6 +142,33 @@ describe('connect / query / dispose', () => {
     expect(db.openConnections).toBe(0);
   });
 
+  test('rows can be typed with a plain interface', async () => {
+    interface Account {
+      id: number;
+      balance: number;
+    }
+    const db = createDatabase({ latency: 0, tables: accounts });
+    await using conn = await db.connect();
+    const { rows } = await conn.query<Account>('SELECT id, balance FROM accounts');
+    const total: number = rows.reduce((sum, a) => sum + a.balance, 0);
+    expect(total).toBe(100);
+    for await (const a of conn.cursor<Account>('SELECT id, balance FROM accounts'))
+      expect(a.id).toBe(1);
+  });
+
+  test('closing the database closes its connections; they report closed and reject with 08003', async () => {
+    const db = createDatabase({ latency: 0 });
+    const conn = await db.connect();
+    await db.close();
+    expect(conn.closed).toBe(true);
+    expect(db.openConnections).toBe(0);
+    await expect(conn.query('SELECT 1 AS x')).rejects.toMatchObject({ code: '08003' });
+    await expect(db.connect()).rejects.toMatchObject({
+      code: '08003',
+      message: 'the database is closed',
+    });
+  });
+
   test('bad arguments are TypeErrors naming the argument and the value', async () => {
     const db = createDatabase({ latency: 0 });
     await using conn = await db.connect();

@@ -31,7 +31,7 @@ export class ConnectionImpl implements Connection {
   }
 
   get closed(): boolean {
-    return this.#session === undefined;
+    return this.#session === undefined || this.#session.state === 'closed';
   }
 
   get broken(): boolean {
@@ -56,7 +56,7 @@ export class ConnectionImpl implements Connection {
     return session;
   }
 
-  async query<R extends Row = Row>(
+  async query<R = Row>(
     sql: string,
     params?: readonly Value[],
     options?: QueryOptions,
@@ -67,11 +67,7 @@ export class ConnectionImpl implements Connection {
     return (await this.#live().statement(sql, params ?? [], options, undefined)) as QueryResult<R>;
   }
 
-  cursor<R extends Row = Row>(
-    sql: string,
-    params?: readonly Value[],
-    options?: CursorOptions,
-  ): Cursor<R> {
+  cursor<R = Row>(sql: string, params?: readonly Value[], options?: CursorOptions): Cursor<R> {
     assertString('sql', sql);
     assertParams('params', params);
     const batchSize = checkCursorOptions(options);

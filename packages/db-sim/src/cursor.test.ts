@@ -101,6 +101,28 @@ describe('cursor', () => {
     await conn.query('SELECT 1 AS x');
   });
 
+  test("a transaction's signal stops its cursor, even between buffered rows", async () => {
+    const { db } = numbers(10);
+    await using conn = await db.connect();
+    const controller = new AbortController();
+    const reason = new CancelledError('stop the transaction');
+    const seen: unknown[] = [];
+    await expect(
+      conn.transaction(
+        async (tx) => {
+          for await (const row of tx.cursor('SELECT i FROM n', [], { batchSize: 10 })) {
+            seen.push(row.i);
+            if (row.i === 3) controller.abort(reason);
+          }
+        },
+        { signal: controller.signal },
+      ),
+    ).rejects.toBe(reason);
+    expect(seen).toEqual([1, 2, 3]);
+    expect(conn.inTransaction).toBe(false);
+    await conn.query('SELECT 1 AS x');
+  });
+
   test('a cancelled task closes its cursor mid-fetch', async () => {
     const { db, clock } = numbers(10, { latency: 100 });
     await using conn = await db.connect();

@@ -14,7 +14,7 @@ const noop = (): void => {};
  * (one round trip, which also brings the first batch), then brings each further batch in
  * its own round trip when the consumer asks for it.
  */
-export class CursorImpl<R extends Row = Row> implements Cursor<R> {
+export class CursorImpl<R = Row> implements Cursor<R> {
   readonly #session: Session;
   readonly #frame: TxImpl | undefined;
   readonly #sql: string;

@@ -1,6 +1,18 @@
 /**
  * SQLSTATE-like codes of the simulated database, as PostgreSQL spells them, so that code
  * written against db-sim reads like code written against a real driver.
+ *
+ * @example
+ * ```ts
+ * import { createDatabase, DatabaseError, SqlState } from '@weft/db-sim';
+ *
+ * await using conn = await createDatabase().connect();
+ * try {
+ *   await conn.query('SELECT * FROM missing');
+ * } catch (err) {
+ *   if (err instanceof DatabaseError && err.code === SqlState.undefinedTable) console.log('no table yet');
+ * }
+ * ```
  */
 export const SqlState = {
   syntaxError: '42601',

@@ -9,7 +9,19 @@ import {
 
 /**
  * Seeded fault rates of a simulated database, each a probability from 0 to 1 per
- * operation. All default to 0.
+ * operation. All default to 0. The same seed draws the same faults in the same places.
+ *
+ * @example
+ * ```ts
+ * import { TestClock } from '@weft/core';
+ * import { createDatabase } from '@weft/db-sim';
+ *
+ * const db = createDatabase({
+ *   seed: 7,
+ *   clock: new TestClock({ autoAdvance: true }),
+ *   faults: { disconnectRate: 0.05, commitUnknownRate: 0.01, stallRate: 0.02, stallMs: 5000 },
+ * });
+ * ```
  */
 export interface FaultOptions {
   /** A statement fails with `XX000` before it runs (nothing applied). @default 0 */

@@ -106,7 +106,7 @@ export interface Pool extends AsyncDisposable {
    */
   acquire(options?: PoolAcquireOptions): Promise<Connection>;
   /** Acquires a connection, runs one statement on it and releases it. */
-  query<R extends Row = Row>(
+  query<R = Row>(
     sql: string,
     params?: readonly Value[],
     options?: QueryOptions,
@@ -275,7 +275,7 @@ export class PoolImpl implements Pool {
     });
   }
 
-  async query<R extends Row = Row>(
+  async query<R = Row>(
     sql: string,
     params?: readonly Value[],
     options?: QueryOptions,

@@ -37,7 +37,7 @@ export class Session {
   /** The open transaction, and its innermost open savepoint. */
   root: TxImpl | undefined;
   active: TxImpl | undefined;
-  readonly cursors: Set<CursorImpl> = new Set();
+  readonly cursors: Set<CursorImpl<unknown>> = new Set();
   /** Clock time at which the connection went idle in its pool. */
   idleSince = 0;
 

@@ -65,7 +65,7 @@ export class TxImpl implements Transaction {
     this.#endedBy = endedBy;
   }
 
-  async query<R extends Row = Row>(
+  async query<R = Row>(
     sql: string,
     params?: readonly Value[],
     options?: QueryOptions,
@@ -76,11 +76,7 @@ export class TxImpl implements Transaction {
     return (await this.session.statement(sql, params ?? [], options, this)) as QueryResult<R>;
   }
 
-  cursor<R extends Row = Row>(
-    sql: string,
-    params?: readonly Value[],
-    options?: CursorOptions,
-  ): Cursor<R> {
+  cursor<R = Row>(sql: string, params?: readonly Value[], options?: CursorOptions): Cursor<R> {
     assertString('sql', sql);
     assertParams('params', params);
     const batchSize = checkCursorOptions(options);

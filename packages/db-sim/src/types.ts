@@ -6,8 +6,19 @@ export type { Value } from './sql/ast.ts';
 /** A row: column name → value. */
 export type Row = Record<string, Value>;
 
-/** What `query` resolves with. */
-export interface QueryResult<R extends Row = Row> {
+/**
+ * What `query` resolves with.
+ *
+ * @example
+ * ```ts
+ * import { createDatabase } from '@weft/db-sim';
+ *
+ * await using conn = await createDatabase().connect();
+ * const { rows, rowCount, command, fields } = await conn.query('SELECT 1 AS one, 2 AS two');
+ * console.log(rows, rowCount, command, fields); // [{ one: 1, two: 2 }] 1 'SELECT' ['one', 'two']
+ * ```
+ */
+export interface QueryResult<R = Row> {
   /** The rows a SELECT (or a RETURNING clause) produced; `[]` otherwise. */
   rows: R[];
   /** Rows returned by a SELECT; rows inserted, updated or deleted by the others. */
@@ -64,7 +75,7 @@ export interface TransactionOptions {
  * }
  * ```
  */
-export interface Cursor<R extends Row = Row> extends AsyncIterableIterator<R>, AsyncDisposable {
+export interface Cursor<R = Row> extends AsyncIterableIterator<R>, AsyncDisposable {
   /** Closes the cursor and frees its connection. Never rejects; calling it again does nothing. */
   close(): Promise<void>;
   /** Whether the cursor has closed. */
@@ -78,17 +89,13 @@ export interface Queryable {
    * `params` are bound to `$1`, `$2`, … as values, never spliced into the text. Rejects
    * with a `DatabaseError` (see `SqlState`) or, when cancelled, with the signal's reason.
    */
-  query<R extends Row = Row>(
+  query<R = Row>(
     sql: string,
     params?: readonly Value[],
     options?: QueryOptions,
   ): Promise<QueryResult<R>>;
   /** Reads a SELECT batch by batch; see {@link Cursor}. Throws a `TypeError` for bad arguments. */
-  cursor<R extends Row = Row>(
-    sql: string,
-    params?: readonly Value[],
-    options?: CursorOptions,
-  ): Cursor<R>;
+  cursor<R = Row>(sql: string, params?: readonly Value[], options?: CursorOptions): Cursor<R>;
   /**
    * Runs `fn` in a transaction (on a transaction: in a savepoint): commits when `fn`
    * resolves, rolls back when it throws or is cancelled (the rollback is shielded from the
