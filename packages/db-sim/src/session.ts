@@ -262,6 +262,13 @@ export class Session {
             `the transaction has already ${frame.outcome}`,
           )
         );
+      // A cancelled caller gets its cancellation, even when the callback swallowed it.
+      for (const s of signals) {
+        if (s?.aborted) {
+          await this.rollback(frame, s.reason);
+          throw s.reason;
+        }
+      }
       const aborted = frame.state.aborted;
       if (aborted !== undefined && aborted !== frame.saved?.aborted) {
         const error = new DatabaseError(
@@ -271,12 +278,6 @@ export class Session {
         );
         await this.rollback(frame, error);
         throw error;
-      }
-      for (const s of signals) {
-        if (s?.aborted) {
-          await this.rollback(frame, s.reason);
-          throw s.reason;
-        }
       }
       await this.#commit(frame);
       return value;

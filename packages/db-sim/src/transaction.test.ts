@@ -202,6 +202,24 @@ describe('transaction', () => {
     await conn.query('SELECT 1 AS x');
   });
 
+  test('a callback that swallows its cancellation still ends in a rollback and the cancellation', async () => {
+    const { db } = bank({ latency: 20 });
+    await using conn = await db.connect();
+    const controller = new AbortController();
+    const reason = new CancelledError('stop');
+    const pending = conn.transaction(
+      async (tx) => {
+        await tx.query('UPDATE accounts SET balance = 0 WHERE id = 1');
+        controller.abort(reason);
+        await tx.query('UPDATE accounts SET balance = 0 WHERE id = 2').catch(() => {});
+        return 'done anyway';
+      },
+      { signal: controller.signal },
+    );
+    await expect(pending).rejects.toBe(reason);
+    expect(balance(db, 1)).toBe(100);
+  });
+
   test('a cancelled task rolls back its transaction; the rollback finishes inside the cancelled scope', async () => {
     const { db, clock } = bank({ latency: 20 });
     await using conn = await db.connect();

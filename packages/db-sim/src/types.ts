@@ -43,7 +43,7 @@ export interface QueryOptions {
   timeout?: number | undefined;
 }
 
-/** Options of `cursor`. */
+/** Options of `cursor`; `timeout` applies to each round trip (the open and every fetch). */
 export interface CursorOptions extends QueryOptions {
   /** Rows fetched per round trip. @default 100 */
   batchSize?: number | undefined;
