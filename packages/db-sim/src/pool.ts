@@ -130,12 +130,6 @@ export interface Pool extends AsyncDisposable {
   readonly closed: boolean;
 }
 
-interface Lease {
-  acquiredAt: number;
-  /** Captured at acquire; its stack is only formatted when a leak report asks for it. */
-  site: Error | undefined;
-}
-
 interface Waiter {
   settled: boolean;
   give(session: Session): void;
@@ -150,7 +144,8 @@ export class PoolImpl implements Pool {
   readonly #captureStacks: boolean;
   /** Idle sessions; the last went idle most recently (taken first), the first is the oldest. */
   #idle: Session[] = [];
-  readonly #leases: Map<Session, Lease> = new Map();
+  /** Sessions lent out; each records when (`leasedAt`) and where (`leaseSite`). */
+  readonly #leases: Set<Session> = new Set();
   #pending = 0;
   /** FIFO of waiters; settled ones are skipped (and dropped) as the head moves past them. */
   #waiters: Waiter[] = [];
@@ -205,11 +200,11 @@ export class PoolImpl implements Pool {
 
   leaks(): LeakReport[] {
     const now = this.#sim.clock.now();
-    return [...this.#leases].map(([session, lease]) => ({
+    return [...this.#leases].map((session) => ({
       connection: session.id,
-      acquiredAt: lease.acquiredAt,
-      heldFor: now - lease.acquiredAt,
-      stack: formatStack(lease.site),
+      acquiredAt: session.leasedAt,
+      heldFor: now - session.leasedAt,
+      stack: formatStack(session.leaseSite),
     }));
   }
 
@@ -344,7 +339,7 @@ export class PoolImpl implements Pool {
   /** Closes the pool and every connection it has, lent or not, without waiting. */
   destroyAll(): void {
     this.#shutdown();
-    for (const session of [...this.#leases.keys()]) {
+    for (const session of [...this.#leases]) {
       this.#leases.delete(session);
       session.close(() => this.#closedError());
       this.#sim.trace.record(session.id, 'destroy', 'pool closed');
@@ -374,7 +369,9 @@ export class PoolImpl implements Pool {
 
   #lend(session: Session, site: Error | undefined): Connection {
     const now = this.#sim.clock.now();
-    this.#leases.set(session, { acquiredAt: now, site });
+    session.leasedAt = now;
+    session.leaseSite = site;
+    this.#leases.add(session);
     this.#sim.trace.record(session.id, 'acquire', '', now);
     return new ConnectionImpl(session, this.#onRelease);
   }

@@ -40,6 +40,9 @@ export class Session {
   readonly cursors: Set<CursorImpl<unknown>> = new Set();
   /** Clock time at which the connection went idle in its pool. */
   idleSince = 0;
+  /** When and where (with `captureStacks`) a pool last lent it. */
+  leasedAt = 0;
+  leaseSite: Error | undefined;
 
   constructor(id: number, sim: Sim) {
     this.id = id;
@@ -451,6 +454,14 @@ export class Session {
 
   /** Abandons what runs; `reason` (built only when something needs it) is what it rejects with. */
   #discard(make: () => DatabaseError): void {
+    if (
+      this.#op === undefined &&
+      this.#holder === undefined &&
+      this.root === undefined &&
+      this.cursors.size === 0
+    ) {
+      return; // nothing runs: nothing to abandon
+    }
     let built: DatabaseError | undefined;
     const reason = (): DatabaseError => (built ??= make());
     if (this.#op !== undefined) this.#op.abort(reason());

@@ -51,9 +51,15 @@ export class TraceRecorder implements Trace {
   readonly #limit: number;
   readonly #clock: { now(): number };
   readonly #start: number;
-  /** A ring of the newest events: `#oldest` is the oldest once it is full. */
-  #ring: TraceEvent[] = [];
-  #oldest = 0;
+  // The newest events, as columns of a ring (no object per event: the trace is recorded
+  // on every operation, and objects kept alive for a while are what the GC pays for).
+  // `#size` slots are used; once full, `#next` is both the slot to write and the oldest.
+  readonly #times: Float64Array;
+  readonly #connections: Float64Array;
+  readonly #types: string[];
+  readonly #details: string[];
+  #size = 0;
+  #next = 0;
   #count = 0;
   readonly #faults: Record<string, number> = {};
   // Two FNV-1a lanes with different offsets: a 64-bit digest from 32-bit arithmetic.
@@ -62,14 +68,30 @@ export class TraceRecorder implements Trace {
 
   constructor(limit: number, clock: { now(): number }) {
     this.#limit = limit;
+    this.#times = new Float64Array(limit);
+    this.#connections = new Float64Array(limit);
+    this.#types = new Array<string>(limit).fill('');
+    this.#details = new Array<string>(limit).fill('');
     this.#clock = clock;
     this.#start = clock.now();
   }
 
   get events(): readonly TraceEvent[] {
-    return this.#oldest === 0
-      ? [...this.#ring]
-      : [...this.#ring.slice(this.#oldest), ...this.#ring.slice(0, this.#oldest)];
+    const out: TraceEvent[] = [];
+    const first = this.#size < this.#limit ? 0 : this.#next;
+    const firstSeq = this.#count - this.#size + 1;
+    for (let k = 0; k < this.#size; k++) {
+      const slot = (first + k) % this.#limit;
+      const c = this.#connections[slot]!;
+      out.push({
+        seq: firstSeq + k,
+        time: this.#times[slot]!,
+        connection: Number.isNaN(c) ? undefined : c,
+        type: this.#types[slot]!,
+        detail: this.#details[slot]!,
+      });
+    }
+    return out;
   }
 
   get faults(): Readonly<Record<string, number>> {
@@ -112,14 +134,15 @@ export class TraceRecorder implements Trace {
     }
     this.#h1 = h1;
     this.#h2 = h2;
-    const seq = ++this.#count;
+    this.#count++;
     if (this.#limit === 0) return;
-    const event: TraceEvent = { seq, time, connection, type, detail };
-    if (this.#ring.length < this.#limit) this.#ring.push(event);
-    else {
-      this.#ring[this.#oldest] = event;
-      this.#oldest = (this.#oldest + 1) % this.#limit;
-    }
+    const slot = this.#next;
+    this.#times[slot] = time;
+    this.#connections[slot] = connection ?? Number.NaN;
+    this.#types[slot] = type;
+    this.#details[slot] = detail;
+    this.#next = slot + 1 === this.#limit ? 0 : slot + 1;
+    if (this.#size < this.#limit) this.#size++;
   }
 
   toString(): string {
