@@ -23,8 +23,11 @@ export interface UniqueIndex {
   name: string;
   columns: string[];
   primary: boolean;
-  /** key → ids of rows that ever had it in a committed version (checked on use). */
-  entries: Map<string, Set<number>>;
+  /**
+   * key → the id of the row that had it in a committed version, or the ids when several
+   * rows did over time (entries are checked on use, never removed).
+   */
+  entries: Map<string, number | Set<number>>;
 }
 
 export class TableState {
@@ -219,7 +222,7 @@ export class Storage {
 
   /** Row ids that may hold `key` in `index`, as `tx` sees the table (to be re-checked). */
   candidates(table: TableState, index: UniqueIndex, key: string, tx: TxState): number[] {
-    const ids = [...(index.entries.get(key) ?? [])];
+    const ids = idsOf(index.entries.get(key));
     const own = tx.writes.get(table);
     if (own !== undefined)
       for (const rowId of own.keys()) if (!ids.includes(rowId)) ids.push(rowId);
@@ -287,7 +290,7 @@ export class Storage {
         for (const index of table.indexes) {
           const key = keyOf(index, row);
           if (key === undefined) continue;
-          for (const other of index.entries.get(key) ?? []) {
+          for (const other of idsOf(index.entries.get(key))) {
             if (other === rowId || own.has(other)) continue;
             const data = table.latest(other)?.data;
             if (data != null && keyOf(index, data) === key)
@@ -313,12 +316,11 @@ export class Storage {
           for (const index of table.indexes) {
             const key = keyOf(index, row);
             if (key === undefined) continue;
-            let set = index.entries.get(key);
-            if (set === undefined) {
-              set = new Set();
-              index.entries.set(key, set);
-            }
-            set.add(rowId);
+            const known = index.entries.get(key);
+            if (known === undefined) index.entries.set(key, rowId);
+            else if (typeof known === 'number') {
+              if (known !== rowId) index.entries.set(key, new Set([known, rowId]));
+            } else known.add(rowId);
           }
         }
         prune(table, rowId, versions, horizon);
@@ -332,6 +334,11 @@ export class Storage {
     for (const s of this.#active.keys()) if (s < min) min = s;
     return min;
   }
+}
+
+function idsOf(entry: number | Set<number> | undefined): number[] {
+  if (entry === undefined) return [];
+  return typeof entry === 'number' ? [entry] : [...entry];
 }
 
 /** Drops versions no open transaction can see any more. */
