@@ -1,4 +1,4 @@
-// pnpm soak (db-sim part): the chaos soak against the built packages. Usage:
+// pnpm soak:db-sim: the chaos soak against the built packages. Usage:
 //   node packages/db-sim/test/soak.mjs [operations = 100000] [seed = random]
 // Runs the money-transfer chaos (faults at 5%), checks it, then replays it from the seed
 // and compares the trace hashes. Prints the seed, so a failure replays with the same args.
