@@ -1,5 +1,5 @@
 /**
- * The chaos soak, shared by the vitest suite (2,000 operations) and `pnpm soak` (100,000):
+ * The chaos soak, shared by the vitest suite (2,000 operations) and `pnpm soak:db-sim` (100,000):
  * concurrent clients move money between accounts through a pool while the database
  * injects faults at 5% each (query failures, resets mid-statement and mid-cursor, stalls,
  * refused connections, commits whose outcome is unknown). It takes the db-sim and weft
