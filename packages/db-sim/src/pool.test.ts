@@ -75,6 +75,27 @@ describe('pool', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  test('waiters expire in order, each after its own acquireTimeout; no timer is left once none waits', async () => {
+    const { db, clock } = setup();
+    const pool = db.pool({ max: 1, acquireTimeout: 100 });
+    const holder = await pool.acquire();
+    const expired: number[] = [];
+    const started = clock.now();
+    const first = pool.acquire().catch(() => expired.push(clock.now() - started));
+    await sleep(30, { clock });
+    const second = pool.acquire().catch(() => expired.push(clock.now() - started));
+    const third = pool.acquire({ timeout: 50 }).catch(() => expired.push(clock.now() - started));
+    await Promise.all([first, second, third]);
+    expect(expired).toEqual([80, 100, 130]); // third (own 50 ms), first, second
+    expect(clock.pendingTimers).toBe(0);
+    const served = pool.acquire();
+    await holder.close();
+    await (await served).close();
+    expect(clock.pendingTimers).toBe(1); // the idle timer
+    await pool.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   test('a cancelled waiter leaves the queue without taking a connection or leaving a listener', async () => {
     const { db } = setup();
     const pool = db.pool({ max: 1 });

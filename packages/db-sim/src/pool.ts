@@ -132,6 +132,8 @@ export interface Pool extends AsyncDisposable {
 
 interface Waiter {
   settled: boolean;
+  /** Clock time past which it fails with 53300, when it waits with the pool's own timeout. */
+  expires: number | undefined;
   give(session: Session): void;
   fail(error: unknown): void;
 }
@@ -158,6 +160,8 @@ export class PoolImpl implements Pool {
   readonly #controller: AbortController = new AbortController();
   /** The timer that closes idle connections past `idleTimeout`. */
   #reaper: Cancel | undefined;
+  /** The timer that fails the first waiters past the pool's `acquireTimeout`. */
+  #expiry: Cancel | undefined;
   readonly #onRelease = (session: Session): void => this.#release(session);
   readonly #forget: (pool: PoolImpl) => void;
 
@@ -230,13 +234,19 @@ export class PoolImpl implements Pool {
       return Promise.resolve(this.#lend(this.#idle.pop()!, stack));
     }
     const timeout = options?.timeout ?? this.#acquireTimeout;
+    // Waiters with the pool's own timeout expire in FIFO order: one timer serves them all
+    // (#armExpiry). A call with its own timeout gets its own timer.
+    const shared = options?.timeout === undefined;
     return new Promise<Connection>((resolve, reject) => {
       let cancelTimer: Cancel | undefined;
       const onAbort = (): void => waiter.fail(signal!.reason);
       const settle = (): boolean => {
         if (waiter.settled) return false;
         waiter.settled = true;
-        this.#waiting--;
+        if (--this.#waiting === 0 && this.#expiry !== undefined) {
+          this.#expiry();
+          this.#expiry = undefined;
+        }
         cancelTimer?.();
         signal?.removeEventListener('abort', onAbort);
         ctx[Symbol.dispose]();
@@ -244,6 +254,7 @@ export class PoolImpl implements Pool {
       };
       const waiter: Waiter = {
         settled: false,
+        expires: shared && Number.isFinite(timeout) ? this.#sim.clock.now() + timeout : undefined,
         give: (session) => {
           if (settle()) resolve(this.#lend(session, stack));
         },
@@ -254,19 +265,48 @@ export class PoolImpl implements Pool {
       this.#waiters.push(waiter);
       this.#waiting++;
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (Number.isFinite(timeout)) {
+      if (waiter.expires !== undefined) this.#armExpiry();
+      else if (Number.isFinite(timeout)) {
         cancelTimer = schedule(this.#sim.clock, timeout, () => {
           cancelTimer = undefined;
-          const s = this.stats();
-          waiter.fail(
-            new DatabaseError(
-              SqlState.poolTimeout,
-              `timed out after ${timeout} ms waiting for a connection from the pool (max ${s.max}: ${s.inUse} in use, ${s.pending} opening, ${s.waiting - 1} other waiters)`,
-            ),
-          );
+          waiter.fail(this.#timeoutError(timeout));
         });
       }
       this.#grow();
+    });
+  }
+
+  #timeoutError(timeout: number): DatabaseError {
+    const s = this.stats();
+    return new DatabaseError(
+      SqlState.poolTimeout,
+      `timed out after ${timeout} ms waiting for a connection from the pool (max ${s.max}: ${s.inUse} in use, ${s.pending} opening, ${s.waiting - 1} other waiters)`,
+    );
+  }
+
+  /** Arms the one timer for the first waiter that expires with the pool's timeout. */
+  #armExpiry(): void {
+    if (this.#expiry !== undefined) return;
+    let first: Waiter | undefined;
+    for (let i = this.#head; i < this.#waiters.length; i++) {
+      const w = this.#waiters[i]!;
+      if (!w.settled && w.expires !== undefined) {
+        first = w;
+        break;
+      }
+    }
+    if (first === undefined) return;
+    const clock = this.#sim.clock;
+    this.#expiry = schedule(clock, Math.max(0, first.expires! - clock.now()), () => {
+      this.#expiry = undefined;
+      const now = clock.now();
+      for (let i = this.#head; i < this.#waiters.length; i++) {
+        const w = this.#waiters[i]!;
+        if (w.settled || w.expires === undefined) continue;
+        if (w.expires > now) break;
+        w.fail(this.#timeoutError(this.#acquireTimeout));
+      }
+      this.#armExpiry();
     });
   }
 
@@ -357,6 +397,8 @@ export class PoolImpl implements Pool {
     this.#controller.abort(this.#closedError());
     this.#reaper?.();
     this.#reaper = undefined;
+    this.#expiry?.();
+    this.#expiry = undefined;
     const error = this.#closedError();
     for (let w = this.#nextWaiter(); w !== undefined; w = this.#nextWaiter()) w.fail(error);
     for (const session of this.#idle) session.close(() => error);
