@@ -163,6 +163,85 @@ describe('cursor', () => {
     expect(await never.next()).toEqual({ value: undefined, done: true });
   });
 
+  test('D1: closing the connection mid-loop fails the next pull with 08003 (no silent truncation)', async () => {
+    const { db } = numbers(10);
+    const conn = await db.connect();
+    const seen: number[] = [];
+    const loop = async (): Promise<void> => {
+      for await (const row of conn.cursor<{ i: number }>('SELECT i FROM n ORDER BY i', [], {
+        batchSize: 3,
+      })) {
+        seen.push(row.i);
+        if (row.i === 4) await conn.close();
+      }
+    };
+    await expect(loop()).rejects.toMatchObject({ name: 'DatabaseError', code: '08003' });
+    expect(seen).toEqual([1, 2, 3, 4]);
+    await db.close();
+  });
+
+  test('D1: closing the database mid-loop fails the next pull with 08003', async () => {
+    const { db } = numbers(10);
+    const conn = await db.connect();
+    const seen: number[] = [];
+    const loop = async (): Promise<void> => {
+      for await (const row of conn.cursor<{ i: number }>('SELECT i FROM n ORDER BY i', [], {
+        batchSize: 3,
+      })) {
+        seen.push(row.i);
+        if (row.i === 2) await db.close();
+      }
+    };
+    await expect(loop()).rejects.toMatchObject({ code: '08003' });
+    expect(seen).toEqual([1, 2]);
+  });
+
+  test('D1: releasing a pooled connection mid-cursor fails the next pull with 08003', async () => {
+    const { db } = numbers(10);
+    const pool = db.pool({ max: 1 });
+    const conn = await pool.acquire();
+    const it = conn.cursor('SELECT i FROM n ORDER BY i', [], { batchSize: 3 });
+    expect(await it.next()).toEqual({ value: { i: 1 }, done: false });
+    await conn.close();
+    await expect(it.next()).rejects.toMatchObject({ code: '08003' });
+    expect(it.closed).toBe(true);
+    expect(pool.stats()).toMatchObject({ inUse: 0, idle: 1 });
+    await pool.close();
+    await db.close();
+  });
+
+  test('D1: a savepoint rolled back under its open cursor fails the next pull with 25000', async () => {
+    const { db } = numbers(10);
+    await using conn = await db.connect();
+    let it: AsyncIterator<unknown> | undefined;
+    const outcome = await conn.transaction(async (tx) => {
+      await tx
+        .transaction(async (sp) => {
+          it = sp.cursor('SELECT i FROM n ORDER BY i', [], { batchSize: 3 });
+          await it.next();
+          throw new Error('undo the savepoint');
+        })
+        .catch(() => {});
+      return it!.next().then(
+        () => 'a row',
+        (e: unknown) => e,
+      );
+    });
+    expect(outcome).toMatchObject({ name: 'DatabaseError', code: '25000' });
+  });
+
+  test('only close() or the end of the rows ends a cursor quietly', async () => {
+    const { db } = numbers(4);
+    await using conn = await db.connect();
+    const it = conn.cursor('SELECT i FROM n ORDER BY i', [], { batchSize: 3 });
+    await it.next();
+    await it.close();
+    expect(await it.next()).toEqual({ value: undefined, done: true });
+    const all: unknown[] = [];
+    for await (const row of conn.cursor('SELECT i FROM n', [], { batchSize: 3 })) all.push(row);
+    expect(all).toHaveLength(4);
+  });
+
   test('a cursor reads a SELECT only; errors surface on the first pull', async () => {
     const { db } = numbers(1);
     await using conn = await db.connect();

@@ -31,6 +31,8 @@ export class CursorImpl<R = Row> implements Cursor<R> {
   #signals: readonly (AbortSignal | undefined)[] = [];
   /** The pull in flight; pulls run one after another. */
   #busy: Promise<IteratorResult<R>> | undefined;
+  /** Why the cursor was closed under its consumer (see `closeNow`); later pulls reject with it. */
+  #endedBy: (() => DatabaseError) | undefined;
 
   constructor(
     session: Session,
@@ -109,11 +111,17 @@ export class CursorImpl<R = Row> implements Cursor<R> {
     return this.close();
   }
 
-  /** Closes at once and frees the connection (on reset, rollback, end or error). */
-  closeNow(): void {
+  /**
+   * Closes at once and frees the connection (on reset, rollback, end or error). `reason`,
+   * when given, is why it was closed under the consumer (the connection closed, released
+   * or lost, its transaction rolled back): later pulls reject with it instead of ending
+   * quietly, so a truncated result never looks complete.
+   */
+  closeNow(reason?: () => DatabaseError): void {
     if (this.#state === 'closed') return;
     const opened = this.#state === 'open';
     this.#state = 'closed';
+    if (reason !== undefined) this.#endedBy = reason;
     this.#rows = [];
     this.#pos = 0;
     this.#available = 0;
@@ -125,7 +133,10 @@ export class CursorImpl<R = Row> implements Cursor<R> {
   }
 
   async #step(): Promise<IteratorResult<R>> {
-    if (this.#state === 'closed') return DONE;
+    if (this.#state === 'closed') {
+      if (this.#endedBy === undefined) return DONE;
+      throw this.#endedBy();
+    }
     try {
       if (this.#state === 'new') await this.#open();
       for (const s of this.#signals) if (s?.aborted) throw s.reason;

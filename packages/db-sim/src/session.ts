@@ -413,7 +413,15 @@ export class Session {
    */
   async rollback(frame: TxImpl, reason: unknown): Promise<void> {
     if (frame.finished) return;
-    for (const cursor of this.cursors) if (cursor.within(frame)) cursor.closeNow();
+    if (this.cursors.size > 0) {
+      const ended = (): DatabaseError =>
+        new DatabaseError(
+          SqlState.invalidTransactionState,
+          `the cursor's ${frame.parent === undefined ? 'transaction' : 'savepoint'} was rolled back, so the cursor was closed`,
+          { connection: this.id, cause: reason },
+        );
+      for (const cursor of this.cursors) if (cursor.within(frame)) cursor.closeNow(ended);
+    }
     if (frame.parent === undefined) {
       this.sim.storage.end(frame.state);
       this.root = undefined;
@@ -501,7 +509,7 @@ export class Session {
     const reason = (): DatabaseError => (built ??= make());
     if (this.#op !== undefined) this.#op.abort(reason());
     this.#op = undefined;
-    for (const cursor of this.cursors) cursor.closeNow();
+    for (const cursor of this.cursors) cursor.closeNow(reason);
     const root = this.root;
     if (root !== undefined) {
       this.sim.storage.end(root.state);

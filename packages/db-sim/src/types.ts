@@ -62,7 +62,10 @@ export interface TransactionOptions {
 /**
  * A batch-by-batch reader of a SELECT's rows: `for await (const row of cursor)`. It opens
  * on the first pull and holds its connection until it is closed: by reaching the end,
- * `break`, an error, cancellation, `close()` or `await using`.
+ * `break`, an error, cancellation, `close()` or `await using`. Closed under the loop
+ * instead (its connection closed, released or lost, the database closed, its transaction
+ * rolled back), the next pull rejects with why (`08003`, `08006`, `25000`) rather than
+ * ending as if every row had been read.
  *
  * @example
  * ```ts
