@@ -234,6 +234,21 @@ describe('pool', () => {
     await pool.close();
   });
 
+  test('D4: an idle pool on the system clock does not keep the process alive (its idle timer is unref-ed)', async () => {
+    // getActiveResourcesInfo lists ref-ed timers on Node and Deno (Bun reports none).
+    const proc = (globalThis as { process?: { getActiveResourcesInfo?: () => string[] } }).process;
+    const timers = (): number =>
+      (proc?.getActiveResourcesInfo?.() ?? []).filter((r) => r === 'Timeout').length;
+    const db = createDatabase({ latency: 0, tables: { t: { columns: 'v int' } } });
+    const pool = db.pool({ idleTimeout: 60_000 });
+    const before = timers();
+    await pool.query('SELECT v FROM t');
+    expect(pool.stats()).toMatchObject({ idle: 1 });
+    expect(timers()).toBe(before);
+    await pool.close();
+    await db.close();
+  });
+
   test('a task cancelled while it holds a pooled connection returns it, reset, when its scope ends', async () => {
     const { db, clock } = setup({ latency: 100 });
     const pool = db.pool({ max: 1 });

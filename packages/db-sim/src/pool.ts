@@ -2,7 +2,7 @@ import { type CallerContext, callerContext } from '@weft/core';
 import { ConnectionImpl } from './connection.ts';
 import { DatabaseError, type LeakReport, PoolLeakError, SqlState } from './errors.ts';
 import type { Sim } from './internal/sim.ts';
-import { type Cancel, schedule } from './internal/wait.ts';
+import { type Cancel, schedule, scheduleUnref } from './internal/wait.ts';
 import {
   assertDuration,
   assertFunction,
@@ -33,7 +33,10 @@ export interface PoolOptions {
    * handshake. Past it, `acquire` rejects with `53300`. @default 30000
    */
   acquireTimeout?: number;
-  /** An idle connection is closed after this many ms unused (`Infinity`: never). @default 10000 */
+  /**
+   * An idle connection is closed after this many ms unused (`Infinity`: never). On the
+   * system clock this timer does not keep the process alive. @default 10000
+   */
   idleTimeout?: number;
   /**
    * Record the stack of each `acquire` call, so that `leaks()` and {@link PoolLeakError}
@@ -561,7 +564,7 @@ export class PoolImpl implements Pool {
       return;
     const clock = this.#sim.clock;
     const due = this.#idle[0]!.idleSince + this.#idleTimeout;
-    this.#reaper = schedule(clock, Math.max(0, due - clock.now()), () => {
+    this.#reaper = scheduleUnref(clock, Math.max(0, due - clock.now()), () => {
       this.#reaper = undefined;
       const now = clock.now();
       while (this.#idle.length > 0 && this.#idle[0]!.idleSince + this.#idleTimeout <= now) {

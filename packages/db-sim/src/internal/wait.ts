@@ -1,4 +1,4 @@
-import type { Clock } from '@weft/core';
+import { type Clock, systemClock } from '@weft/core';
 
 /** Cancels a scheduled callback. */
 export type Cancel = () => void;
@@ -10,6 +10,27 @@ export function schedule(clock: Clock, ms: number, callback: () => void): Cancel
   const controller = new AbortController();
   clock.sleep(ms, controller.signal).then(callback, () => {});
   return () => controller.abort();
+}
+
+/** The longest delay `setTimeout` takes. */
+const MAX_TIMER = 2 ** 31 - 1;
+
+/**
+ * Like {@link schedule}, but on the system clock the timer does not keep the process
+ * alive (housekeeping such as closing idle connections must not hold a program open,
+ * the complaint behind pg-pool's `allowExitOnIdle`). Past `setTimeout`'s longest delay
+ * the callback fires early: callers re-check what is due.
+ */
+export function scheduleUnref(clock: Clock, ms: number, callback: () => void): Cancel {
+  if (clock !== systemClock) return schedule(clock, ms, callback);
+  if (ms === Number.POSITIVE_INFINITY) return () => {};
+  const handle: unknown = setTimeout(callback, Math.min(ms, MAX_TIMER));
+  if (typeof (handle as { unref?: unknown } | null)?.unref === 'function') {
+    (handle as { unref(): void }).unref();
+  } else if (typeof handle === 'number') {
+    (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno?.unrefTimer?.(handle);
+  }
+  return () => clearTimeout(handle as Parameters<typeof clearTimeout>[0]);
 }
 
 /** The first aborted signal's reason, else `undefined`. */
