@@ -1,7 +1,7 @@
 import { type CallerContext, callerContext } from '@weft/core';
 import { execute } from './engine/executor.ts';
 import { DatabaseError, SqlState } from './errors.ts';
-import { CURSOR, type Hold, type Session } from './session.ts';
+import type { Hold, Session } from './session.ts';
 import type { Value } from './sql/ast.ts';
 import type { TxImpl } from './transaction.ts';
 import type { Cursor, CursorOptions, Row } from './types.ts';
@@ -161,7 +161,7 @@ export class CursorImpl<R = Row> implements Cursor<R> {
     this.#ctx = ctx;
     this.#signals = this.#frame === undefined ? [ctx.signal] : [ctx.signal, ...this.#frame.signals];
     try {
-      this.#hold = session.enter(this.#frame, CURSOR, this.#sql);
+      this.#hold = session.enter(this.#frame, 'an open cursor', this.#sql);
     } catch (error) {
       this.#state = 'closed';
       ctx[Symbol.dispose]();

@@ -106,11 +106,6 @@ export interface Pool extends AsyncDisposable {
    * timeout, with the signal's reason when cancelled (the waiter leaves the queue), with
    * the handshake's error (`08001`) when opening a connection for it failed, and with
    * `08003` once the pool is closed.
-   *
-   * Inside a weft task the connection is tied to the task: when the task is cancelled,
-   * the pool takes it back (reset; the handle then fails with `08003`) at the first turn
-   * of its clock at which no statement, rollback or fetch runs on it, even when the task
-   * never releases it. An explicit `signal` covers only the wait.
    */
   acquire(options?: PoolAcquireOptions): Promise<Connection>;
   /** Acquires a connection, runs one statement on it and releases it. */
@@ -237,15 +232,9 @@ export class PoolImpl implements Pool {
       return Promise.reject(signal.reason);
     }
     const stack = this.#captureStacks ? new Error('acquired here') : undefined;
-    // The task that will hold the connection: cancelling it gives the connection back.
-    const task = !ctx.inTask
-      ? undefined
-      : options?.signal === undefined
-        ? signal
-        : callerContext({ clock: this.#sim.clock }).signal;
     if (this.#waiting === 0 && this.#idle.length > 0) {
       ctx[Symbol.dispose]();
-      return Promise.resolve(this.#lend(this.#idle.pop()!, stack, task));
+      return Promise.resolve(this.#lend(this.#idle.pop()!, stack));
     }
     const timeout = options?.timeout ?? this.#acquireTimeout;
     // Waiters with the pool's own timeout expire in FIFO order: one timer serves them all
@@ -270,7 +259,7 @@ export class PoolImpl implements Pool {
         settled: false,
         expires: shared && Number.isFinite(timeout) ? this.#sim.clock.now() + timeout : undefined,
         give: (session) => {
-          if (settle()) resolve(this.#lend(session, stack, task));
+          if (settle()) resolve(this.#lend(session, stack));
         },
         fail: (error) => {
           if (settle()) reject(error);
@@ -395,7 +384,6 @@ export class PoolImpl implements Pool {
     this.#shutdown();
     for (const session of [...this.#leases]) {
       this.#leases.delete(session);
-      session.binding?.unbind();
       session.close(() => this.#closedError());
       this.#sim.trace.record(session.id, 'destroy', 'pool closed');
     }
@@ -424,56 +412,17 @@ export class PoolImpl implements Pool {
     return new DatabaseError(SqlState.connectionDoesNotExist, 'the pool is closed');
   }
 
-  #lend(session: Session, site: Error | undefined, task: AbortSignal | undefined): Connection {
+  #lend(session: Session, site: Error | undefined): Connection {
     const now = this.#sim.clock.now();
     session.leasedAt = now;
     session.leaseSite = site;
     this.#leases.add(session);
     this.#sim.trace.record(session.id, 'acquire', '', now);
-    const conn = new ConnectionImpl(session, this.#onRelease);
-    if (task !== undefined) this.#bind(session, conn, task);
-    return conn;
-  }
-
-  /**
-   * Ties a lent connection to the task that acquired it: once the task's signal aborts,
-   * the connection goes back to the pool (reset) at the clock's next turn at which no
-   * work runs on it. Waiting for that turn lets the task's own cleanup (a `finally` that
-   * releases it, or shielded statements) run first; a statement in flight ends first (it
-   * rejects with the cancellation, unless shielded).
-   */
-  #bind(session: Session, conn: ConnectionImpl, signal: AbortSignal): void {
-    const clock = this.#sim.clock;
-    let timer: Cancel | undefined;
-    const check = (): void => {
-      timer = undefined;
-      if (session.busy) {
-        session.whenIdle(later);
-        return;
-      }
-      this.#sim.trace.record(session.id, 'reclaim', 'task cancelled');
-      void conn.close();
-    };
-    const later = (): void => {
-      timer = schedule(clock, 0, check);
-    };
-    const binding = {
-      unbind: (): void => {
-        signal.removeEventListener('abort', later);
-        timer?.();
-        timer = undefined;
-        session.whenIdle(undefined);
-        session.binding = undefined;
-      },
-    };
-    session.binding = binding;
-    if (signal.aborted) later();
-    else signal.addEventListener('abort', later, { once: true });
+    return new ConnectionImpl(session, this.#onRelease);
   }
 
   #release(session: Session): void {
     if (!this.#leases.delete(session)) return;
-    session.binding?.unbind();
     const now = this.#sim.clock.now();
     this.#sim.trace.record(session.id, 'release', session.state, now);
     if (session.state !== 'open' || this.#closed) {

@@ -24,9 +24,6 @@ type Signals = readonly (AbortSignal | undefined)[];
 
 const NONE: unique symbol = Symbol('none');
 
-/** What an open cursor's hold says (`Hold.what`). */
-export const CURSOR = 'an open cursor';
-
 export class Session {
   readonly id: number;
   readonly sim: Sim;
@@ -46,10 +43,6 @@ export class Session {
   /** When and where (with `captureStacks`) a pool last lent it. */
   leasedAt = 0;
   leaseSite: Error | undefined;
-  /** While lent to a weft task: gives the connection back when that task is cancelled. */
-  binding: { unbind(): void } | undefined;
-  /** Called once the connection is no longer busy (see `busy`). */
-  #onIdle: (() => void) | undefined;
 
   constructor(id: number, sim: Sim) {
     this.id = id;
@@ -99,32 +92,7 @@ export class Session {
   }
 
   leave(hold: Hold): void {
-    if (this.#holder === hold) {
-      this.#holder = undefined;
-      if (this.#onIdle !== undefined) this.#settle();
-    }
-  }
-
-  /**
-   * Whether work runs on the connection now: a round trip in flight, or an operation
-   * (statement, BEGIN, COMMIT, ROLLBACK…) between its start and its end. An open cursor
-   * between two fetches is not work: it only holds the connection.
-   */
-  get busy(): boolean {
-    return this.#op !== undefined || (this.#holder !== undefined && this.#holder.what !== CURSOR);
-  }
-
-  /** Calls `callback` once, as soon as the connection is not `busy` (at once when it is not). */
-  whenIdle(callback: (() => void) | undefined): void {
-    this.#onIdle = callback;
-    if (callback !== undefined) this.#settle();
-  }
-
-  #settle(): void {
-    const callback = this.#onIdle;
-    if (callback === undefined || this.busy) return;
-    this.#onIdle = undefined;
-    callback();
+    if (this.#holder === hold) this.#holder = undefined;
   }
 
   /** The error for using a closed or broken connection. */
@@ -176,10 +144,7 @@ export class Session {
     try {
       if (pending !== undefined) await pending;
     } finally {
-      if (this.#op === op) {
-        this.#op = undefined;
-        if (this.#onIdle !== undefined) this.#settle();
-      }
+      if (this.#op === op) this.#op = undefined;
     }
     if (this.#state !== 'open') throw this.unusable();
     if (plan.disconnect) {
@@ -518,7 +483,6 @@ export class Session {
       this.active = undefined;
     }
     this.#holder = undefined;
-    if (this.#onIdle !== undefined) this.#settle();
   }
 }
 
