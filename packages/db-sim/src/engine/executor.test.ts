@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { createDatabase, type Database } from '../database.ts';
 import { DatabaseError } from '../errors.ts';
 import type { Connection } from '../types.ts';
+import { createRandom } from '../random.ts';
 
 async function setup(): Promise<{ db: Database; conn: Connection }> {
   const db = createDatabase({
@@ -221,5 +222,65 @@ describe('INSERT, UPDATE, DELETE', () => {
     expect(await code(conn.query('SELECT * FROM people'))).toBe('42P01');
     await conn.query('DROP TABLE IF EXISTS people');
     expect(await code(conn.query('DROP TABLE people'))).toBe('42P01');
+  });
+});
+
+describe('LIKE matching', () => {
+  test('D6: a hostile LIKE pattern from a parameter does not backtrack exponentially', async () => {
+    const db = createDatabase({
+      latency: 0,
+      tables: {
+        s: { columns: 'x text', rows: [{ x: 'a'.repeat(100) }, { x: `${'a'.repeat(99)}b` }] },
+      },
+    });
+    const conn = await db.connect();
+    // With a RegExp of one `.*` per `%`, this pattern never finished (hostile: 8 `%`, no match).
+    const { rows } = await conn.query('SELECT count(*) AS n FROM s WHERE x LIKE $1', [
+      `${'%a'.repeat(8)}b`,
+    ]);
+    expect(rows).toEqual([{ n: 1 }]);
+    const long = await conn.query('SELECT count(*) AS n FROM s WHERE x LIKE $1', [
+      `${'%a'.repeat(60)}%c`,
+    ]);
+    expect(long.rows).toEqual([{ n: 0 }]);
+    await db.close();
+  });
+
+  test('LIKE and ILIKE agree with an anchored regular expression on random small inputs', async () => {
+    const db = createDatabase({ latency: 0, tables: { s: { columns: 'x text' } } });
+    const conn = await db.connect();
+    const random = createRandom(9);
+    const alphabet = ['a', 'b', 'A', '%', '_', '\\', '😀', '.'];
+    const pick = (len: number): string =>
+      Array.from({ length: len }, () => alphabet[random.int(0, alphabet.length - 1)]).join('');
+    const reference = (text: string, pattern: string, ci: boolean): boolean => {
+      let source = '^';
+      const chars = Array.from(pattern);
+      for (let i = 0; i < chars.length; i++) {
+        const c = chars[i]!;
+        if (c === '\\' && i + 1 < chars.length)
+          source += chars[++i]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        else if (c === '%') source += '[\\s\\S]*';
+        else if (c === '_') source += '[\\s\\S]';
+        else source += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      }
+      return new RegExp(`${source}$`, ci ? 'iu' : 'u').test(text);
+    };
+    for (let i = 0; i < 300; i++) {
+      const text = pick(random.int(0, 6)).replaceAll('%', 'b').replaceAll('_', 'a');
+      const pattern = pick(random.int(0, 5));
+      const { rows } = await conn.query(
+        'SELECT $1 LIKE $2 AS l, $1 ILIKE $2 AS i, $1 NOT LIKE $2 AS n',
+        [text, pattern],
+      );
+      expect({ text, pattern, ...rows[0] }).toEqual({
+        text,
+        pattern,
+        l: reference(text, pattern, false),
+        i: reference(text, pattern, true),
+        n: !reference(text, pattern, false),
+      });
+    }
+    await db.close();
   });
 });

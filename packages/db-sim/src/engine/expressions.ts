@@ -15,25 +15,65 @@ export interface Scope {
   aliases?: Map<string, Compiled>;
 }
 
-const likeCache = new Map<string, RegExp>();
+// A LIKE pattern as tokens: a literal code point, `_` (ANY: one code point) or `%` (STAR:
+// any run). Matched by the classic wildcard walk that backtracks only to the last `%`:
+// at most O(text × pattern) steps, never the exponential backtracking a RegExp with one
+// `.*` per `%` can fall into on a hostile pattern (which no timeout could interrupt).
+const ANY = 1;
+const STAR = 2;
+type LikeToken = string | typeof ANY | typeof STAR;
+const likeCache = new Map<string, LikeToken[]>();
+const SURROGATE = /[\uD800-\uDFFF]/;
 
-function likeRegExp(pattern: string, ci: boolean): RegExp {
-  const cacheKey = `${ci ? 'i' : 'c'}${pattern}`;
-  let re = likeCache.get(cacheKey);
-  if (re !== undefined) return re;
-  let source = '^';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '\\' && i + 1 < pattern.length) {
-      source += pattern[++i]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    } else if (c === '%') source += '[\\s\\S]*';
-    else if (c === '_') source += '[\\s\\S]';
-    else source += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+function likeTokens(pattern: string): LikeToken[] {
+  let tokens = likeCache.get(pattern);
+  if (tokens !== undefined) return tokens;
+  tokens = [];
+  const chars = SURROGATE.test(pattern) ? Array.from(pattern) : pattern;
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i]!;
+    if (c === '\\' && i + 1 < chars.length) tokens.push(chars[++i]!);
+    else if (c === '%') {
+      if (tokens[tokens.length - 1] !== STAR) tokens.push(STAR);
+    } else if (c === '_') tokens.push(ANY);
+    else tokens.push(c);
   }
-  re = new RegExp(`${source}$`, ci ? 'iu' : 'u');
   if (likeCache.size > 500) likeCache.clear();
-  likeCache.set(cacheKey, re);
-  return re;
+  likeCache.set(pattern, tokens);
+  return tokens;
+}
+
+function sameChar(a: string, b: string, ci: boolean): boolean {
+  return (
+    a === b || (ci && (a.toLowerCase() === b.toLowerCase() || a.toUpperCase() === b.toUpperCase()))
+  );
+}
+
+/** Whether `text` matches the LIKE (or, with `ci`, ILIKE) `pattern`. */
+export function like(text: string, pattern: string, ci: boolean): boolean {
+  const tokens = likeTokens(pattern);
+  const chars = SURROGATE.test(text) ? Array.from(text) : text;
+  const n = chars.length;
+  const m = tokens.length;
+  let t = 0;
+  let p = 0;
+  let star = -1;
+  let resume = 0;
+  while (t < n) {
+    const token = p < m ? tokens[p] : undefined;
+    if (token === ANY || (typeof token === 'string' && sameChar(token, chars[t]!, ci))) {
+      t++;
+      p++;
+    } else if (token === STAR) {
+      star = p++;
+      resume = t;
+    } else if (star !== -1) {
+      p = star + 1;
+      t = ++resume;
+    } else return false;
+  }
+  while (p < m && tokens[p] === STAR) p++;
+  return p === m;
 }
 
 export function sqlType(v: Value): string {
@@ -180,7 +220,7 @@ export function compile(expr: Expr, scope: Scope): Compiled {
             `operator does not exist: ${sqlType(v)} ${ci ? 'ILIKE' : 'LIKE'} ${sqlType(pattern)}`,
           );
         }
-        return likeRegExp(pattern, ci).test(v) !== not;
+        return like(v, pattern, ci) !== not;
       };
     }
     case 'bin': {
