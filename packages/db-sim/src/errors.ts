@@ -33,6 +33,7 @@ export const SqlState = {
   transactionResolutionUnknown: '08007',
   protocolViolation: '08P01',
   poolTimeout: '53300',
+  statementTooComplex: '54001',
   invalidParameter: '22023',
   divisionByZero: '22012',
   objectInUse: '55006',

@@ -284,3 +284,28 @@ describe('LIKE matching', () => {
     await db.close();
   });
 });
+
+describe('statement depth', () => {
+  test('D7: deeply nested or very long expressions fail with 54001, not a stack overflow', async () => {
+    const db = createDatabase({ latency: 0 });
+    const conn = await db.connect();
+    const deep = [
+      `SELECT ${'('.repeat(20000)}1${')'.repeat(20000)} AS x`,
+      `SELECT ${'NOT '.repeat(20000)}TRUE AS x`,
+      `SELECT ${'- '.repeat(20000)}1 AS x`,
+      `SELECT 1 AS x WHERE ${Array(20000).fill('TRUE').join(' AND ')}`,
+      `SELECT ${Array(20000).fill('1').join(' + ')} AS x`,
+    ];
+    for (const sql of deep) {
+      const error = await conn.query(sql).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DatabaseError);
+      expect(error).toMatchObject({ code: '54001', message: expect.stringMatching(/too complex/) });
+    }
+    // Within the limits, such statements run.
+    const ok = await conn.query(
+      `SELECT ${'('.repeat(150)}1${')'.repeat(150)} AS a, ${Array(500).fill('1').join(' + ')} AS b WHERE ${Array(500).fill('TRUE').join(' AND ')}`,
+    );
+    expect(ok.rows).toEqual([{ a: 1, b: 500 }]);
+    await db.close();
+  });
+});

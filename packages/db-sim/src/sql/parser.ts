@@ -86,11 +86,48 @@ const TRANSACTION_WORDS = new Set([
   'ABORT',
 ]);
 
+/** How deep parentheses, NOT, unary signs and function arguments may nest. */
+const MAX_NESTING = 200;
+/** How deep a parsed statement may be (a long AND/OR/+ chain is as deep as it is long). */
+const MAX_DEPTH = 1000;
+
+function tooComplex(what: string, position?: number): DatabaseError {
+  return new DatabaseError(
+    SqlState.statementTooComplex,
+    `statement too complex: ${what} (db-sim evaluates expressions recursively; split the statement or pass a list of values)`,
+    position === undefined ? undefined : { position },
+  );
+}
+
+/** The depth of `stmt` as a tree of objects, walked without recursion. */
+function depthOf(stmt: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[stmt, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (depth > max) max = depth;
+    if (depth > MAX_DEPTH) break;
+    for (const value of Object.values(node as object)) {
+      if (typeof value === 'object' && value !== null) stack.push([value, depth + 1]);
+    }
+  }
+  return max;
+}
+
 class Parser {
   readonly #sql: string;
   readonly #tokens: Token[];
   #i = 0;
   #params = 0;
+  /** The current nesting of parentheses, NOT, signs and function arguments. */
+  #nesting = 0;
+
+  /** Enters one level of nesting, or throws 54001 past {@link MAX_NESTING}. */
+  #nest(): void {
+    if (++this.#nesting > MAX_NESTING) {
+      throw tooComplex(`expressions nest more than ${MAX_NESTING} levels deep`, this.#peek().pos);
+    }
+  }
 
   constructor(sql: string) {
     this.#sql = sql;
@@ -121,6 +158,11 @@ class Parser {
         throw syntaxError('cannot run multiple statements in one query', this.#sql, rest.pos);
       }
       throw this.#unexpected();
+    }
+    if (depthOf(stmt) > MAX_DEPTH) {
+      throw tooComplex(
+        `its expressions are more than ${MAX_DEPTH} levels deep (a long AND, OR or arithmetic chain)`,
+      );
     }
     return { stmt, params: this.#params };
   }
@@ -361,7 +403,12 @@ class Parser {
   }
 
   #not(): Expr {
-    if (this.#acceptWord('NOT')) return { k: 'not', e: this.#not() };
+    if (this.#acceptWord('NOT')) {
+      this.#nest();
+      const e = this.#not();
+      this.#nesting--;
+      return { k: 'not', e };
+    }
     return this.#comparison();
   }
 
@@ -427,13 +474,18 @@ class Parser {
     const t = this.#peek();
     if (t.kind === 'op' && t.text === '-') {
       this.#i++;
+      this.#nest();
       const e = this.#unary();
+      this.#nesting--;
       if (e.k === 'lit' && typeof e.v === 'number') return { k: 'lit', v: -e.v };
       return { k: 'neg', e, pos: t.pos };
     }
     if (t.kind === 'op' && t.text === '+') {
       this.#i++;
-      return this.#unary();
+      this.#nest();
+      const e = this.#unary();
+      this.#nesting--;
+      return e;
     }
     return this.#primary();
   }
@@ -460,7 +512,9 @@ class Parser {
       case 'op':
         if (t.text === '(') {
           this.#i++;
+          this.#nest();
           const e = this.#expr();
+          this.#nesting--;
           this.#expectOp(')');
           return e;
         }
@@ -477,7 +531,11 @@ class Parser {
             this.#i += 2;
             let arg: Expr | undefined;
             if (fn === 'count' && this.#acceptOp('*')) arg = undefined;
-            else arg = this.#expr();
+            else {
+              this.#nest();
+              arg = this.#expr();
+              this.#nesting--;
+            }
             this.#expectOp(')');
             return { k: 'agg', fn, arg, pos: t.pos };
           }
