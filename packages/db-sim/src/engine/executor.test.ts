@@ -3,6 +3,7 @@ import { createDatabase, type Database } from '../database.ts';
 import { DatabaseError } from '../errors.ts';
 import type { Connection } from '../types.ts';
 import { createRandom } from '../random.ts';
+import type { Value } from '../sql/ast.ts';
 
 async function setup(): Promise<{ db: Database; conn: Connection }> {
   const db = createDatabase({
@@ -306,6 +307,58 @@ describe('statement depth', () => {
       `SELECT ${'('.repeat(150)}1${')'.repeat(150)} AS a, ${Array(500).fill('1').join(' + ')} AS b WHERE ${Array(500).fill('TRUE').join(' AND ')}`,
     );
     expect(ok.rows).toEqual([{ a: 1, b: 500 }]);
+    await db.close();
+  });
+});
+
+describe('statements the engine refuses (D2)', () => {
+  test('D2: invalid statements fail with their code instead of storing or returning wrong data', async () => {
+    const db = createDatabase({
+      latency: 0,
+      tables: {
+        s: { columns: 'id int primary key, x text, n int', rows: [{ id: 1, x: 'a', n: 5 }] },
+        k4: { columns: 'a varchar(2), b character varying(3), c numeric(10, 2)' },
+      },
+    });
+    const conn = await db.connect();
+    const fails = (sql: string, params: Value[] = []): Promise<unknown> =>
+      conn.query(sql, params).then(
+        () => 'succeeded',
+        (e: unknown) => e,
+      );
+    expect(await fails('INSERT INTO s (id, id) VALUES (7, 8)')).toMatchObject({
+      code: '42701',
+      message: 'column "id" specified more than once',
+    });
+    expect(await fails('UPDATE s SET n = 1, n = 2')).toMatchObject({ code: '42601' });
+    expect(await fails("INSERT INTO k4 (a) VALUES ('abc')")).toMatchObject({
+      code: '22001',
+      message: expect.stringContaining('varchar(2)'),
+    });
+    expect(await fails('INSERT INTO k4 (b) VALUES ($1)', ['abcd'])).toMatchObject({
+      code: '22001',
+    });
+    expect(await fails("UPDATE k4 SET a = 'xyz'")).toBe('succeeded'); // no rows yet
+    await conn.query("INSERT INTO k4 VALUES ('ab', '😀😀😀', 1.5)"); // characters, not UTF-16 units
+    expect(await fails("UPDATE k4 SET a = 'xyz'")).toMatchObject({ code: '22001' });
+    expect(await fails('SELECT id FROM s WHERE n')).toMatchObject({
+      code: '42804',
+      message: 'argument of WHERE must be type boolean, not type integer',
+    });
+    expect(await fails('SELECT 1 AS one WHERE 1')).toMatchObject({ code: '42804' });
+    expect(await fails('INSERT INTO s (id) VALUES (1e400)')).toMatchObject({
+      code: '22003',
+      message: expect.stringContaining('1e400'),
+    });
+    expect(await fails("INSERT INTO s (id) VALUES ('7')")).toMatchObject({
+      code: '42804',
+      message: expect.stringContaining('the value "7" is of type text'),
+    });
+    expect(await fails('INSERT INTO s (id) VALUES (1.5)')).toMatchObject({
+      message: expect.stringContaining('the value 1.5 is of type numeric'),
+    });
+    expect(db.inspect('s')).toEqual([{ id: 1, x: 'a', n: 5 }]);
+    expect(db.inspect('k4')).toEqual([{ a: 'ab', b: '😀😀😀', c: 1.5 }]);
     await db.close();
   });
 });

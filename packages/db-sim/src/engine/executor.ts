@@ -21,6 +21,7 @@ import {
   orderValues,
   type Scope,
   sqlType,
+  truthy,
 } from './expressions.ts';
 import { type Row, type Storage, TableState, type TxState, keyOf } from './storage.ts';
 
@@ -70,6 +71,12 @@ function tableScope(table: TableState | undefined, params: readonly Value[]): Sc
   return { columns: table?.byName, table: table?.name, params };
 }
 
+/** A WHERE clause: its value must be a boolean or NULL (42804 otherwise), as in PostgreSQL. */
+function compileWhere(where: Expr, scope: Scope): Compiled {
+  const test = compile(where, scope);
+  return (row) => truthy(test(row), 'WHERE');
+}
+
 /** Rows of `table` that `where` keeps, using a unique index for `col = value` when it can. */
 function matching(
   storage: Storage,
@@ -79,7 +86,7 @@ function matching(
   tx: TxState,
 ): { rowId: number; row: Row }[] {
   const out: { rowId: number; row: Row }[] = [];
-  const test = where === undefined ? undefined : compile(where, tableScope(table, params));
+  const test = where === undefined ? undefined : compileWhere(where, tableScope(table, params));
   const keep = (rowId: number, row: Row): void => {
     if (test === undefined || test(row) === true) out.push({ rowId, row });
   };
@@ -194,7 +201,7 @@ function select(
   const offset = nonNegativeInteger(stmt.offset, scope, 'OFFSET') ?? 0;
   let source: Row[];
   if (table === undefined) {
-    if (stmt.where !== undefined && compile(stmt.where, scope)({}) !== true) source = [];
+    if (stmt.where !== undefined && compileWhere(stmt.where, scope)({}) !== true) source = [];
     else source = [{}];
   } else source = matching(storage, table, stmt.where, params, tx).map((m) => m.row);
 
@@ -314,7 +321,14 @@ function coerce(table: TableState, col: ColumnDef, v: Value): Value {
   if (!ok) {
     throw new DatabaseError(
       SqlState.datatypeMismatch,
-      `column "${col.name}" of "${table.name}" is of type ${col.typeName} but the value ${JSON.stringify(v)} is of type ${sqlType(v)}`,
+      `column "${col.name}" of "${table.name}" is of type ${col.typeName} but the value ${typeof v === 'string' ? JSON.stringify(v) : String(v)} is of type ${sqlType(v)}`,
+    );
+  }
+  const max = col.maxLength;
+  if (max !== undefined && typeof v === 'string' && v.length > max && [...v].length > max) {
+    throw new DatabaseError(
+      SqlState.stringDataRightTruncation,
+      `value too long for type ${col.typeName}(${max}) in column "${col.name}" of "${table.name}": ${[...v].length} characters`,
     );
   }
   return v;

@@ -97,7 +97,7 @@ export function compareValues(a: Value, b: Value, op: string): number {
   return (a as number) - (b as number);
 }
 
-function truthy(v: Value, what: string): boolean | null {
+export function truthy(v: Value, what: string): boolean | null {
   if (v === null) return null;
   if (typeof v !== 'boolean') {
     throw new DatabaseError(

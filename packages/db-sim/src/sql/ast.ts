@@ -84,6 +84,8 @@ export interface ColumnDef {
   primaryKey: boolean;
   unique: boolean;
   default: Value | undefined;
+  /** For `varchar(n)` / `char(n)`: the most characters a value may have. */
+  maxLength?: number | undefined;
   pos: number;
 }
 

@@ -224,7 +224,15 @@ class Parser {
       columns = [];
       do {
         const pos = this.#peek().pos;
-        columns.push({ name: this.#name('a column name'), pos });
+        const name = this.#name('a column name');
+        if (columns.some((c) => c.name === name)) {
+          throw new DatabaseError(
+            SqlState.duplicateColumn,
+            `column "${name}" specified more than once`,
+            { position: pos },
+          );
+        }
+        columns.push({ name, pos });
       } while (this.#acceptOp(','));
       this.#expectOp(')');
     }
@@ -249,6 +257,9 @@ class Parser {
     do {
       const pos = this.#peek().pos;
       const column = this.#name('a column name');
+      if (sets.some((set) => set.column === column)) {
+        throw syntaxError(`multiple assignments to same column "${column}"`, this.#sql, pos);
+      }
       this.#expectOp('=');
       sets.push({ column, expr: this.#expr(), pos });
     } while (this.#acceptOp(','));
@@ -350,10 +361,12 @@ class Parser {
     const typeName = typeToken.raw;
     if (typeToken.text === 'DOUBLE') this.#acceptWord('PRECISION');
     if (typeToken.text === 'CHARACTER') this.#acceptWord('VARYING');
+    let maxLength: number | undefined;
     if (this.#acceptOp('(')) {
-      do this.#expectKind('number');
-      while (this.#acceptOp(','));
+      const length = Number(this.#expectKind('number').text);
+      while (this.#acceptOp(',')) this.#expectKind('number');
       this.#expectOp(')');
+      if (type === 'text') maxLength = length;
     }
     const col: ColumnDef = {
       name,
@@ -364,6 +377,7 @@ class Parser {
       primaryKey: false,
       unique: false,
       default: undefined,
+      maxLength,
       pos,
     };
     for (;;) {
@@ -493,9 +507,18 @@ class Parser {
   #primary(): Expr {
     const t = this.#peek();
     switch (t.kind) {
-      case 'number':
+      case 'number': {
         this.#i++;
-        return { k: 'lit', v: Number(t.text) };
+        const v = Number(t.text);
+        if (!Number.isFinite(v)) {
+          throw new DatabaseError(
+            SqlState.numericValueOutOfRange,
+            `"${t.text}" is out of range for a number (values are 64-bit floats in db-sim)`,
+            { position: t.pos },
+          );
+        }
+        return { k: 'lit', v };
+      }
       case 'string':
         this.#i++;
         return { k: 'lit', v: t.text };
