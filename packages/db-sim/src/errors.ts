@@ -39,6 +39,7 @@ export const SqlState = {
   divisionByZero: '22012',
   stringDataRightTruncation: '22001',
   numericValueOutOfRange: '22003',
+  invalidEscapeSequence: '22025',
   objectInUse: '55006',
   invalidTransactionState: '25000',
   inFailedTransaction: '25P02',

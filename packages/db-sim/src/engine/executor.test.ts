@@ -269,7 +269,8 @@ describe('LIKE matching', () => {
     };
     for (let i = 0; i < 300; i++) {
       const text = pick(random.int(0, 6)).replaceAll('%', 'b').replaceAll('_', 'a');
-      const pattern = pick(random.int(0, 5));
+      let pattern = pick(random.int(0, 5));
+      if (/(^|[^\\])(\\\\)*\\$/.test(pattern)) pattern += '\\'; // a trailing escape is 22025 (D8)
       const { rows } = await conn.query(
         'SELECT $1 LIKE $2 AS l, $1 ILIKE $2 AS i, $1 NOT LIKE $2 AS n',
         [text, pattern],
@@ -361,4 +362,24 @@ describe('statements the engine refuses (D2)', () => {
     expect(db.inspect('k4')).toEqual([{ a: 'ab', b: '😀😀😀', c: 1.5 }]);
     await db.close();
   });
+});
+
+test('D8: a LIKE pattern that ends with the escape character fails with 22025', async () => {
+  const db = createDatabase({
+    latency: 0,
+    tables: { s: { columns: 'x text', rows: [{ x: 'A\\' }] } },
+  });
+  const conn = await db.connect();
+  await expect(conn.query('SELECT x FROM s WHERE x LIKE $1', ['A\\'])).rejects.toMatchObject({
+    name: 'DatabaseError',
+    code: '22025',
+    message: expect.stringContaining('must not end with escape character'),
+  });
+  await expect(conn.query('SELECT x FROM s WHERE x ILIKE $1', ['a\\\\\\'])).rejects.toMatchObject({
+    code: '22025',
+  });
+  expect((await conn.query('SELECT x FROM s WHERE x LIKE $1', ['A\\\\'])).rows).toEqual([
+    { x: 'A\\' },
+  ]);
+  await db.close();
 });

@@ -32,8 +32,15 @@ function likeTokens(pattern: string): LikeToken[] {
   const chars = SURROGATE.test(pattern) ? Array.from(pattern) : pattern;
   for (let i = 0; i < chars.length; i++) {
     const c = chars[i]!;
-    if (c === '\\' && i + 1 < chars.length) tokens.push(chars[++i]!);
-    else if (c === '%') {
+    if (c === '\\') {
+      if (i + 1 === chars.length) {
+        throw new DatabaseError(
+          SqlState.invalidEscapeSequence,
+          `LIKE pattern must not end with escape character (write \\\\ for a literal backslash): ${JSON.stringify(pattern)}`,
+        );
+      }
+      tokens.push(chars[++i]!);
+    } else if (c === '%') {
       if (tokens[tokens.length - 1] !== STAR) tokens.push(STAR);
     } else if (c === '_') tokens.push(ANY);
     else tokens.push(c);
