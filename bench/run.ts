@@ -5,13 +5,14 @@ import { arch, cpus, platform } from 'node:os';
 import { type Case, type Row, runCase } from './harness.ts';
 import * as coordination from './suites/coordination.ts';
 import * as core from './suites/core.ts';
+import * as dbSim from './suites/db-sim.ts';
 import * as diagnostics from './suites/diagnostics.ts';
 import * as effect from './suites/effect.ts';
 import * as http from './suites/http.ts';
 
 const filter = process.argv[2];
 const budgetMs = Number(process.env.BENCH_BUDGET_MS ?? 600);
-const all: Case[] = [...core.cases, ...coordination.cases, ...diagnostics.cases, ...http.cases, ...effect.cases];
+const all: Case[] = [...core.cases, ...coordination.cases, ...diagnostics.cases, ...dbSim.cases, ...http.cases, ...effect.cases];
 const chosen = filter ? all.filter((c) => `${c.suite} ${c.case}`.includes(filter)) : all;
 
 console.log(

@@ -121,6 +121,9 @@ writeFileSync(
 );
 for (const f of ['checks.cjs', 'esm.mjs', 'cjs.cjs', 'http.cjs'])
   cpSync(join(root, 'scripts', 'smoke', f), join(project, f));
+// @weft/db-sim's story (its own files, loaded by checks.cjs).
+for (const f of ['db-sim.cjs', 'db-sim-using.mjs'])
+  cpSync(join(root, 'scripts', 'smoke', f), join(project, f));
 const tgzs = readdirSync(tarballs).map((f) => join(tarballs, f));
 const install = await exec(
   'npm',

@@ -263,6 +263,7 @@ function checks({ core, http, dbSim }) {
         'code',
       );
     },
+    ...require('./db-sim.cjs').dbSimChecks({ core, dbSim, assert }),
   };
 }
 

@@ -1,0 +1,245 @@
+import { type CallerContext, callerContext } from '@weft/core';
+import { execute } from './engine/executor.ts';
+import { DatabaseError, SqlState } from './errors.ts';
+import type { Hold, Session } from './session.ts';
+import type { Value } from './sql/ast.ts';
+import type { TxImpl } from './transaction.ts';
+import type { Cursor, CursorOptions, Row } from './types.ts';
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+const noop = (): void => {};
+
+/**
+ * The cursor: on the first pull it takes the connection, runs the SELECT in its snapshot
+ * (one round trip, which also brings the first batch), then brings each further batch in
+ * its own round trip when the consumer asks for it.
+ */
+export class CursorImpl<R = Row> implements Cursor<R> {
+  readonly #session: Session;
+  readonly #frame: TxImpl | undefined;
+  readonly #sql: string;
+  readonly #params: readonly Value[];
+  readonly #options: CursorOptions | undefined;
+  readonly #batchSize: number;
+  #state: 'new' | 'open' | 'closed' = 'new';
+  #rows: Row[] = [];
+  /** The next row to hand out, and how many rows have crossed the wire so far. */
+  #pos = 0;
+  #available = 0;
+  #hold: Hold | undefined;
+  #ctx: CallerContext | undefined;
+  #signals: readonly (AbortSignal | undefined)[] = [];
+  /** The pull in flight; pulls run one after another. */
+  #busy: Promise<IteratorResult<R>> | undefined;
+  /** Why the cursor was closed under its consumer (see `closeNow`); later pulls reject with it. */
+  #endedBy: (() => DatabaseError) | undefined;
+
+  constructor(
+    session: Session,
+    frame: TxImpl | undefined,
+    sql: string,
+    params: readonly Value[],
+    options: CursorOptions | undefined,
+    batchSize: number,
+  ) {
+    this.#session = session;
+    this.#frame = frame;
+    this.#sql = sql;
+    this.#params = params;
+    this.#options = options;
+    this.#batchSize = batchSize;
+  }
+
+  get closed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  /** Whether it was opened in `frame` or a savepoint inside it. */
+  within(frame: TxImpl): boolean {
+    for (let f = this.#frame; f !== undefined; f = f.parent) if (f === frame) return true;
+    return false;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<R>> {
+    if (this.#pos < this.#available && this.#busy === undefined && !this.#aborted()) {
+      return Promise.resolve({ value: this.#rows[this.#pos++] as R, done: false });
+    }
+    const previous = this.#busy;
+    const pull =
+      previous === undefined
+        ? this.#step()
+        : previous.then(
+            () => this.#step(),
+            () => this.#step(),
+          );
+    this.#busy = pull;
+    const clear = (): void => {
+      if (this.#busy === pull) this.#busy = undefined;
+    };
+    pull.then(clear, clear);
+    return pull;
+  }
+
+  #aborted(): boolean {
+    for (const s of this.#signals) if (s?.aborted) return true;
+    return false;
+  }
+
+  async return(): Promise<IteratorResult<R>> {
+    await this.close();
+    return DONE;
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'new') {
+      this.#state = 'closed';
+      return;
+    }
+    const busy = this.#busy;
+    if (busy !== undefined && this.#state === 'open') {
+      this.#session.abortOp(this.#closedWhileFetching());
+    }
+    this.closeNow();
+    if (busy !== undefined) await busy.then(noop, noop);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * Closes at once and frees the connection (on reset, rollback, end or error). `reason`,
+   * when given, is why it was closed under the consumer (the connection closed, released
+   * or lost, its transaction rolled back): later pulls reject with it instead of ending
+   * quietly, so a truncated result never looks complete.
+   */
+  closeNow(reason?: () => DatabaseError): void {
+    if (this.#state === 'closed') return;
+    const opened = this.#state === 'open';
+    this.#state = 'closed';
+    if (reason !== undefined) this.#endedBy = reason;
+    this.#rows = [];
+    this.#pos = 0;
+    this.#available = 0;
+    this.#session.cursors.delete(this);
+    if (this.#hold !== undefined) this.#session.leave(this.#hold);
+    this.#ctx?.[Symbol.dispose]();
+    this.#ctx = undefined;
+    if (opened) this.#session.sim.trace.record(this.#session.id, 'cursor-close', '');
+  }
+
+  async #step(): Promise<IteratorResult<R>> {
+    if (this.#state === 'closed') {
+      if (this.#endedBy === undefined) return DONE;
+      throw this.#endedBy();
+    }
+    try {
+      if (this.#state === 'new') await this.#open();
+      for (const s of this.#signals) if (s?.aborted) throw s.reason;
+      if (this.#pos >= this.#available) {
+        if (this.#available >= this.#rows.length) {
+          this.closeNow();
+          return DONE;
+        }
+        await this.#fetch();
+      }
+      return { value: this.#rows[this.#pos++] as R, done: false };
+    } catch (error) {
+      if (!this.closed) this.#session.failed(error, this.#frame);
+      this.closeNow();
+      throw error;
+    }
+  }
+
+  async #open(): Promise<void> {
+    const session = this.#session;
+    const ctx = callerContext({ signal: this.#options?.signal, clock: session.sim.clock });
+    this.#ctx = ctx;
+    this.#signals = this.#frame === undefined ? [ctx.signal] : [ctx.signal, ...this.#frame.signals];
+    try {
+      this.#hold = session.enter(this.#frame, 'an open cursor', this.#sql);
+    } catch (error) {
+      this.#state = 'closed';
+      ctx[Symbol.dispose]();
+      this.#ctx = undefined;
+      throw error;
+    }
+    this.#state = 'open';
+    session.cursors.add(this);
+    session.sim.trace.record(session.id, 'cursor', session.sim.short(this.#sql));
+    const aborted = this.#frame?.state.aborted;
+    if (aborted !== undefined) {
+      throw new DatabaseError(
+        SqlState.inFailedTransaction,
+        `current transaction is aborted, commands ignored until end of transaction block (it failed with ${aborted.code})`,
+        {
+          connection: session.id,
+          cause: aborted,
+        },
+      );
+    }
+    const parsed = session.sim.parse(this.#sql);
+    if (parsed.stmt.type !== 'select') {
+      throw new DatabaseError(
+        SqlState.featureNotSupported,
+        `a cursor reads the rows of a SELECT; run ${parsed.stmt.type.toUpperCase()} with query()`,
+        {
+          connection: session.id,
+        },
+      );
+    }
+    if (parsed.params !== this.#params.length) {
+      throw new DatabaseError(
+        SqlState.protocolViolation,
+        `the statement uses ${parsed.params} parameter(s) but ${this.#params.length} were given`,
+        {
+          connection: session.id,
+        },
+      );
+    }
+    await session.travel(
+      session.sim.faults.plan('statement'),
+      this.#signals,
+      this.#options?.timeout,
+      'a cursor open',
+    );
+    if (this.#state !== 'open') throw this.#closedWhileFetching();
+    const storage = session.sim.storage;
+    const tx = this.#frame?.state ?? storage.begin(false);
+    this.#rows = execute(storage, parsed.stmt, this.#params, tx).rows;
+    this.#available = Math.min(this.#batchSize, this.#rows.length);
+    session.sim.trace.record(session.id, 'fetch', String(this.#available));
+  }
+
+  async #fetch(): Promise<void> {
+    const session = this.#session;
+    await session.travel(
+      session.sim.faults.plan('fetch'),
+      this.#signals,
+      this.#options?.timeout,
+      'a cursor fetch',
+    );
+    if (this.#state !== 'open') throw this.#closedWhileFetching();
+    const before = this.#available;
+    this.#available = Math.min(before + this.#batchSize, this.#rows.length);
+    session.sim.trace.record(session.id, 'fetch', String(this.#available - before));
+  }
+
+  #closedWhileFetching(): DatabaseError {
+    return new DatabaseError(
+      SqlState.queryCanceled,
+      'canceling the cursor fetch: the cursor was closed',
+      {
+        connection: this.#session.id,
+      },
+    );
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'Cursor';
+  }
+}

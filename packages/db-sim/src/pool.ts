@@ -1,0 +1,548 @@
+import { type CallerContext, callerContext } from '@weft/core';
+import { ConnectionImpl } from './connection.ts';
+import { DatabaseError, type LeakReport, PoolLeakError, SqlState } from './errors.ts';
+import type { Sim } from './internal/sim.ts';
+import { type Cancel, schedule, scheduleUnref } from './internal/wait.ts';
+import {
+  assertDuration,
+  assertFunction,
+  assertInteger,
+  assertOptions,
+  assertParams,
+  assertSignal,
+  assertString,
+  describe,
+} from './internal/validate.ts';
+import type { Session } from './session.ts';
+import type { Value } from './sql/ast.ts';
+import type {
+  Connection,
+  QueryOptions,
+  QueryResult,
+  Row,
+  Transaction,
+  TransactionOptions,
+} from './types.ts';
+
+/** Options of `db.pool`. */
+export interface PoolOptions {
+  /** The most connections open at once (idle, in use and being opened). @default 10 */
+  max?: number;
+  /**
+   * How long `acquire` may wait, in ms: the wait in the queue and the connection
+   * handshake. Past it, `acquire` rejects with `53300`. @default 30000
+   */
+  acquireTimeout?: number;
+  /**
+   * An idle connection is closed after this many ms unused (`Infinity`: never). On the
+   * system clock this timer does not keep the process alive. @default 10000
+   */
+  idleTimeout?: number;
+  /**
+   * Record the stack of each `acquire` call, so that `leaks()` and {@link PoolLeakError}
+   * say where each leaked connection was acquired. Off by default, as HikariCP's leak
+   * detection is: a stack capture costs several times a whole acquire/release. @default false
+   */
+  captureStacks?: boolean;
+}
+
+/** Options of `pool.acquire`. */
+export interface PoolAcquireOptions {
+  /** Stops waiting (rejects with its reason). Inside a weft task the task's signal applies too. */
+  signal?: AbortSignal | undefined;
+  /** Overrides the pool's `acquireTimeout` for this call, in ms. */
+  timeout?: number | undefined;
+}
+
+/** Options of `pool.close`. */
+export interface PoolCloseOptions {
+  /**
+   * How long to wait for connections still in use, in ms. Past it they are destroyed and
+   * `close` rejects with a {@link PoolLeakError} naming them. @default Infinity
+   */
+  timeout?: number | undefined;
+}
+
+/** A snapshot of a pool's counts. */
+export interface PoolStats {
+  /** Open connections: `idle + inUse`. */
+  size: number;
+  /** Open connections waiting in the pool. */
+  idle: number;
+  /** Connections acquired and not released yet. */
+  inUse: number;
+  /** Callers waiting in `acquire`. */
+  waiting: number;
+  /** Connections being opened. */
+  pending: number;
+  /** The pool's `max`. */
+  max: number;
+}
+
+/**
+ * A pool of connections: `acquire()` lends one (`await using conn = await
+ * pool.acquire()`), `close()` on it hands it back, reset (a transaction left open is
+ * rolled back, cursors are closed, a statement in flight is abandoned); a connection lost
+ * to a fault is destroyed instead. Waiters are served first come, first served; the
+ * `acquireTimeout` covers the wait in the queue and the handshake.
+ *
+ * @example
+ * ```ts
+ * import { createDatabase } from '@weft/db-sim';
+ *
+ * await using db = createDatabase();
+ * await using pool = db.pool({ max: 5, acquireTimeout: 1000 });
+ * {
+ *   await using conn = await pool.acquire();
+ *   await conn.query('SELECT 1 AS one');
+ * } // released here
+ * console.log(pool.stats()); // { size: 1, idle: 1, inUse: 0, waiting: 0, pending: 0, max: 5 }
+ * ```
+ */
+export interface Pool extends AsyncDisposable {
+  /**
+   * Lends a connection: an idle one at once, else a new one while the pool is below
+   * `max`, else the first one released (FIFO). Rejects with `53300` after the acquire
+   * timeout, with the signal's reason when cancelled (the waiter leaves the queue), with
+   * the handshake's error (`08001`) when opening a connection for it failed, and with
+   * `08003` once the pool is closed.
+   */
+  acquire(options?: PoolAcquireOptions): Promise<Connection>;
+  /** Acquires a connection, runs one statement on it and releases it. */
+  query<R = Row>(
+    sql: string,
+    params?: readonly Value[],
+    options?: QueryOptions,
+  ): Promise<QueryResult<R>>;
+  /** Acquires a connection, runs `fn` in a transaction on it (see `Connection.transaction`) and releases it. */
+  transaction<T>(
+    fn: (tx: Transaction) => T | PromiseLike<T>,
+    options?: TransactionOptions,
+  ): Promise<T>;
+  /** The counts now. */
+  stats(): PoolStats;
+  /** Every connection acquired and not released yet, with where it was acquired. */
+  leaks(): LeakReport[];
+  /**
+   * Closes the pool: waiters reject with `08003`, idle connections close, and it resolves
+   * once every lent connection came back (each is closed as it does). With `timeout`,
+   * connections still lent then are destroyed and it rejects with a {@link PoolLeakError}.
+   */
+  close(options?: PoolCloseOptions): Promise<void>;
+  /** Whether `close()` was called. */
+  readonly closed: boolean;
+}
+
+interface Waiter {
+  settled: boolean;
+  /** Clock time past which it fails with 53300, when it waits with the pool's own timeout. */
+  expires: number | undefined;
+  give(session: Session): void;
+  fail(error: unknown): void;
+}
+
+export class PoolImpl implements Pool {
+  readonly #sim: Sim;
+  readonly #max: number;
+  readonly #acquireTimeout: number;
+  readonly #idleTimeout: number;
+  readonly #captureStacks: boolean;
+  /** Idle sessions; the last went idle most recently (taken first), the first is the oldest. */
+  #idle: Session[] = [];
+  /** Sessions lent out; each records when (`leasedAt`) and where (`leaseSite`). */
+  readonly #leases: Set<Session> = new Set();
+  #pending = 0;
+  /** FIFO of waiters; settled ones are skipped (and dropped) as the head moves past them. */
+  #waiters: Waiter[] = [];
+  #head = 0;
+  #waiting = 0;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #drained: (() => void) | undefined;
+  /** Aborts handshakes in flight when the pool closes. */
+  readonly #controller: AbortController = new AbortController();
+  /** The timer that closes idle connections past `idleTimeout`. */
+  #reaper: Cancel | undefined;
+  /** The timer that fails the first waiters past the pool's `acquireTimeout`. */
+  #expiry: Cancel | undefined;
+  readonly #onRelease = (session: Session): void => this.#release(session);
+  readonly #forget: (pool: PoolImpl) => void;
+
+  constructor(sim: Sim, options: PoolOptions | undefined, forget: (pool: PoolImpl) => void) {
+    assertOptions('options', options, ['max', 'acquireTimeout', 'idleTimeout', 'captureStacks']);
+    const max = options?.max ?? 10;
+    assertInteger('options.max', max);
+    const acquireTimeout = options?.acquireTimeout ?? 30_000;
+    assertDuration('options.acquireTimeout', acquireTimeout);
+    const idleTimeout = options?.idleTimeout ?? 10_000;
+    assertDuration('options.idleTimeout', idleTimeout);
+    const captureStacks = options?.captureStacks ?? false;
+    if (typeof captureStacks !== 'boolean') {
+      throw new TypeError(
+        `Expected \`options.captureStacks\` to be a boolean, got ${describe(captureStacks)}`,
+      );
+    }
+    this.#sim = sim;
+    this.#max = max;
+    this.#acquireTimeout = acquireTimeout;
+    this.#idleTimeout = idleTimeout;
+    this.#captureStacks = captureStacks;
+    this.#forget = forget;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  stats(): PoolStats {
+    return {
+      size: this.#idle.length + this.#leases.size,
+      idle: this.#idle.length,
+      inUse: this.#leases.size,
+      waiting: this.#waiting,
+      pending: this.#pending,
+      max: this.#max,
+    };
+  }
+
+  leaks(): LeakReport[] {
+    const now = this.#sim.clock.now();
+    return [...this.#leases].map((session) => ({
+      connection: session.id,
+      acquiredAt: session.leasedAt,
+      heldFor: now - session.leasedAt,
+      stack: formatStack(session.leaseSite),
+    }));
+  }
+
+  acquire(options?: PoolAcquireOptions): Promise<Connection> {
+    let ctx: CallerContext;
+    try {
+      assertOptions('options', options, ['signal', 'timeout']);
+      assertSignal('options.signal', options?.signal);
+      if (options?.timeout !== undefined) assertDuration('options.timeout', options.timeout);
+      if (this.#closed) throw this.#closedError();
+      ctx = callerContext({ signal: options?.signal, clock: this.#sim.clock });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const signal = ctx.signal;
+    if (signal?.aborted) {
+      ctx[Symbol.dispose]();
+      return Promise.reject(signal.reason);
+    }
+    const stack = this.#captureStacks ? new Error('acquired here') : undefined;
+    if (this.#waiting === 0 && this.#idle.length > 0) {
+      ctx[Symbol.dispose]();
+      return Promise.resolve(this.#lend(this.#idle.pop()!, stack));
+    }
+    const timeout = options?.timeout ?? this.#acquireTimeout;
+    // Waiters with the pool's own timeout expire in FIFO order: one timer serves them all
+    // (#armExpiry). A call with its own timeout gets its own timer.
+    const shared = options?.timeout === undefined;
+    return new Promise<Connection>((resolve, reject) => {
+      let cancelTimer: Cancel | undefined;
+      const onAbort = (): void => waiter.fail(signal!.reason);
+      const settle = (): boolean => {
+        if (waiter.settled) return false;
+        waiter.settled = true;
+        if (--this.#waiting === 0 && this.#expiry !== undefined) {
+          this.#expiry();
+          this.#expiry = undefined;
+        }
+        cancelTimer?.();
+        signal?.removeEventListener('abort', onAbort);
+        ctx[Symbol.dispose]();
+        return true;
+      };
+      const waiter: Waiter = {
+        settled: false,
+        expires: shared && Number.isFinite(timeout) ? this.#sim.clock.now() + timeout : undefined,
+        give: (session) => {
+          if (settle()) resolve(this.#lend(session, stack));
+        },
+        fail: (error) => {
+          if (settle()) reject(error);
+        },
+      };
+      this.#waiters.push(waiter);
+      this.#waiting++;
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (waiter.expires !== undefined) this.#armExpiry();
+      else if (Number.isFinite(timeout)) {
+        cancelTimer = schedule(this.#sim.clock, timeout, () => {
+          cancelTimer = undefined;
+          waiter.fail(this.#timeoutError(timeout));
+        });
+      }
+      this.#grow();
+    });
+  }
+
+  #timeoutError(timeout: number): DatabaseError {
+    const s = this.stats();
+    return new DatabaseError(
+      SqlState.poolTimeout,
+      `timed out after ${timeout} ms waiting for a connection from the pool (max ${s.max}: ${s.inUse} in use, ${s.pending} opening, ${s.waiting - 1} other waiters)`,
+    );
+  }
+
+  /** Arms the one timer for the first waiter that expires with the pool's timeout. */
+  #armExpiry(): void {
+    if (this.#expiry !== undefined) return;
+    let first: Waiter | undefined;
+    for (let i = this.#head; i < this.#waiters.length; i++) {
+      const w = this.#waiters[i]!;
+      if (!w.settled && w.expires !== undefined) {
+        first = w;
+        break;
+      }
+    }
+    if (first === undefined) return;
+    const clock = this.#sim.clock;
+    this.#expiry = schedule(clock, Math.max(0, first.expires! - clock.now()), () => {
+      this.#expiry = undefined;
+      const now = clock.now();
+      for (let i = this.#head; i < this.#waiters.length; i++) {
+        const w = this.#waiters[i]!;
+        if (w.settled || w.expires === undefined) continue;
+        if (w.expires > now) break;
+        w.fail(this.#timeoutError(this.#acquireTimeout));
+      }
+      this.#armExpiry();
+    });
+  }
+
+  async query<R = Row>(
+    sql: string,
+    params?: readonly Value[],
+    options?: QueryOptions,
+  ): Promise<QueryResult<R>> {
+    assertString('sql', sql);
+    assertParams('params', params);
+    const conn = await this.acquire({ signal: options?.signal });
+    try {
+      return await conn.query<R>(sql, params, options);
+    } finally {
+      await conn.close();
+    }
+  }
+
+  async transaction<T>(
+    fn: (tx: Transaction) => T | PromiseLike<T>,
+    options?: TransactionOptions,
+  ): Promise<T> {
+    assertFunction('fn', fn);
+    assertOptions('options', options, ['signal']);
+    const conn = await this.acquire({ signal: options?.signal });
+    try {
+      return await conn.transaction(fn, options);
+    } finally {
+      await conn.close();
+    }
+  }
+
+  close(options?: PoolCloseOptions): Promise<void> {
+    try {
+      assertOptions('options', options, ['timeout']);
+      if (options?.timeout !== undefined) assertDuration('options.timeout', options.timeout);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#closing !== undefined) return this.#closing;
+    this.#shutdown();
+    if (this.#leases.size === 0) {
+      this.#closing = Promise.resolve();
+      return this.#closing;
+    }
+    const timeout = options?.timeout ?? Number.POSITIVE_INFINITY;
+    this.#closing = new Promise<void>((resolve, reject) => {
+      let cancelTimer: Cancel | undefined;
+      this.#drained = () => {
+        cancelTimer?.();
+        this.#drained = undefined;
+        resolve();
+      };
+      if (Number.isFinite(timeout)) {
+        cancelTimer = schedule(this.#sim.clock, timeout, () => {
+          this.#drained = undefined;
+          const leaks = this.leaks();
+          this.destroyAll();
+          reject(new PoolLeakError(leaks));
+        });
+      }
+    });
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Closes the pool and every connection it has, lent or not, without waiting. */
+  destroyAll(): void {
+    this.#shutdown();
+    for (const session of [...this.#leases]) {
+      this.#leases.delete(session);
+      session.close(() => this.#closedError());
+      this.#sim.trace.record(session.id, 'destroy', 'pool closed');
+    }
+    const drained = this.#drained;
+    this.#drained = undefined;
+    drained?.();
+    this.#closing ??= Promise.resolve();
+  }
+
+  #shutdown(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#forget(this);
+    this.#controller.abort(this.#closedError());
+    this.#reaper?.();
+    this.#reaper = undefined;
+    this.#expiry?.();
+    this.#expiry = undefined;
+    const error = this.#closedError();
+    for (let w = this.#nextWaiter(); w !== undefined; w = this.#nextWaiter()) w.fail(error);
+    for (const session of this.#idle) session.close(() => error);
+    this.#idle = [];
+  }
+
+  #closedError(): DatabaseError {
+    return new DatabaseError(SqlState.connectionDoesNotExist, 'the pool is closed');
+  }
+
+  #lend(session: Session, site: Error | undefined): Connection {
+    const now = this.#sim.clock.now();
+    session.leasedAt = now;
+    session.leaseSite = site;
+    this.#leases.add(session);
+    this.#sim.trace.record(session.id, 'acquire', '', now);
+    return new ConnectionImpl(session, this.#onRelease);
+  }
+
+  #release(session: Session): void {
+    if (!this.#leases.delete(session)) return;
+    const now = this.#sim.clock.now();
+    this.#sim.trace.record(session.id, 'release', session.state, now);
+    if (session.state !== 'open' || this.#closed) {
+      session.close(() =>
+        this.#closed
+          ? this.#closedError()
+          : new DatabaseError(
+              SqlState.connectionFailure,
+              `connection #${session.id} was destroyed by its pool after a fault`,
+            ),
+      );
+      if (!this.#closed) this.#grow();
+    } else {
+      session.reset(
+        () =>
+          new DatabaseError(
+            SqlState.connectionDoesNotExist,
+            `connection #${session.id} was released to its pool while the operation was in progress`,
+            {
+              connection: session.id,
+            },
+          ),
+      );
+      this.#give(session, now);
+    }
+    if (this.#leases.size === 0) this.#drained?.();
+  }
+
+  /** Opens connections for waiters while there is room. */
+  #grow(): void {
+    while (
+      !this.#closed &&
+      this.#pending < this.#waiting &&
+      this.#idle.length + this.#leases.size + this.#pending < this.#max
+    ) {
+      this.#pending++;
+      this.#sim.open([this.#controller.signal]).then(
+        (session) => {
+          this.#pending--;
+          if (this.#closed) session.close(() => this.#closedError());
+          else this.#give(session);
+        },
+        (error: unknown) => {
+          this.#pending--;
+          if (this.#closed) return;
+          this.#nextWaiter()?.fail(error);
+          this.#grow();
+        },
+      );
+    }
+  }
+
+  /** Hands `session` to the first waiter, or keeps it idle. */
+  #give(session: Session, now?: number): void {
+    const waiter = this.#nextWaiter();
+    if (waiter !== undefined) {
+      waiter.give(session);
+      return;
+    }
+    session.idleSince = now ?? this.#sim.clock.now();
+    this.#idle.push(session);
+    this.#armReaper();
+  }
+
+  #nextWaiter(): Waiter | undefined {
+    while (this.#head < this.#waiters.length) {
+      const w = this.#waiters[this.#head]!;
+      this.#waiters[this.#head++] = undefined as unknown as Waiter;
+      if (this.#head > 1024 && this.#head * 2 > this.#waiters.length) {
+        this.#waiters = this.#waiters.slice(this.#head);
+        this.#head = 0;
+      }
+      if (!w.settled) return w;
+    }
+    if (this.#head > 0) {
+      this.#waiters = [];
+      this.#head = 0;
+    }
+    return undefined;
+  }
+
+  #armReaper(): void {
+    if (
+      this.#reaper !== undefined ||
+      this.#idle.length === 0 ||
+      !Number.isFinite(this.#idleTimeout)
+    )
+      return;
+    const clock = this.#sim.clock;
+    const due = this.#idle[0]!.idleSince + this.#idleTimeout;
+    this.#reaper = scheduleUnref(clock, Math.max(0, due - clock.now()), () => {
+      this.#reaper = undefined;
+      const now = clock.now();
+      while (this.#idle.length > 0 && this.#idle[0]!.idleSince + this.#idleTimeout <= now) {
+        const session = this.#idle.shift()!;
+        session.close(
+          () =>
+            new DatabaseError(
+              SqlState.connectionDoesNotExist,
+              `connection #${session.id} was closed after ${this.#idleTimeout} ms idle`,
+            ),
+        );
+      }
+      this.#armReaper();
+    });
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'Pool';
+  }
+}
+
+function formatStack(site: Error | undefined): string | undefined {
+  const stack = site?.stack;
+  if (stack === undefined) return undefined;
+  // Drop the message line and the pool's own frame: the first line left is the caller.
+  return stack
+    .split('\n')
+    .slice(1)
+    .filter((line) => !/PoolImpl\.acquire|\bacquire \(/.test(line))
+    .map((line) => line.trim())
+    .join('\n');
+}

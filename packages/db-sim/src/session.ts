@@ -1,0 +1,499 @@
+// The server side of one connection: what holds it, its open transaction and cursors, and
+// the round trip every operation makes (latency, stalls and faults from the seeded plan).
+import { attachSuppressed, callerContext, isCancellation, shield } from '@weft/core';
+import { execute } from './engine/executor.ts';
+import { DatabaseError, SqlState } from './errors.ts';
+import type { Plan } from './faults.ts';
+import type { Sim } from './internal/sim.ts';
+import { wait } from './internal/wait.ts';
+import type { Value } from './sql/ast.ts';
+import type { CursorImpl } from './cursor.ts';
+import { shortSql } from './trace.ts';
+import { TxImpl } from './transaction.ts';
+import type { QueryOptions, QueryResult, Row, Transaction, TransactionOptions } from './types.ts';
+
+/** A token for what holds the connection; only its owner clears it. */
+export interface Hold {
+  /** What holds it: `a query`, `an open cursor`, `a COMMIT`… */
+  readonly what: string;
+  /** The statement, shown (shortened) in the busy message. */
+  readonly sql?: string | undefined;
+}
+
+type Signals = readonly (AbortSignal | undefined)[];
+
+const NONE: unique symbol = Symbol('none');
+
+export class Session {
+  readonly id: number;
+  readonly sim: Sim;
+  #state: 'open' | 'broken' | 'closed' = 'open';
+  /** Why the connection broke or closed. */
+  #failure: DatabaseError | undefined;
+  /** What runs on the connection now (a statement, an open cursor, a BEGIN…). */
+  #holder: Hold | undefined;
+  /** Aborts the round trip in flight (on reset, close or rollback). */
+  #op: AbortController | undefined;
+  /** The open transaction, and its innermost open savepoint. */
+  root: TxImpl | undefined;
+  active: TxImpl | undefined;
+  readonly cursors: Set<CursorImpl<unknown>> = new Set();
+  /** Clock time at which the connection went idle in its pool. */
+  idleSince = 0;
+  /** When and where (with `captureStacks`) a pool last lent it. */
+  leasedAt = 0;
+  leaseSite: Error | undefined;
+
+  constructor(id: number, sim: Sim) {
+    this.id = id;
+    this.sim = sim;
+  }
+
+  get state(): 'open' | 'broken' | 'closed' {
+    return this.#state;
+  }
+
+  /** Takes the connection for one operation, or throws why it cannot. */
+  enter(frame: TxImpl | undefined, what: string, sql?: string): Hold {
+    if (this.#state !== 'open') throw this.unusable();
+    if (this.#holder !== undefined) {
+      throw new DatabaseError(
+        SqlState.objectInUse,
+        `connection #${this.id} is busy: ${describeHold(this.#holder)} is in progress. A connection runs one operation at a time and an open cursor holds it until it closes; await the first call (or close the cursor), or take connections from a pool for concurrent work`,
+        { connection: this.id },
+      );
+    }
+    if (frame === undefined) {
+      if (this.active !== undefined) {
+        throw new DatabaseError(
+          SqlState.objectInUse,
+          `connection #${this.id} has an open transaction: run statements through the transaction's handle (the \`tx\` passed to your callback)`,
+          { connection: this.id },
+        );
+      }
+    } else if (frame.finished) {
+      throw new DatabaseError(
+        SqlState.invalidTransactionState,
+        `this transaction has already ${frame.outcome}; run statements inside its callback`,
+        {
+          connection: this.id,
+        },
+      );
+    } else if (frame !== this.active) {
+      throw new DatabaseError(
+        SqlState.objectInUse,
+        `a savepoint is open inside this transaction: run statements through the savepoint's handle`,
+        { connection: this.id },
+      );
+    }
+    const hold: Hold = { what, sql };
+    this.#holder = hold;
+    return hold;
+  }
+
+  leave(hold: Hold): void {
+    if (this.#holder === hold) this.#holder = undefined;
+  }
+
+  /** The error for using a closed or broken connection. */
+  unusable(): DatabaseError {
+    if (this.#state === 'closed') {
+      return new DatabaseError(
+        SqlState.connectionDoesNotExist,
+        `connection #${this.id} is closed`,
+        {
+          connection: this.id,
+          cause: this.#failure,
+        },
+      );
+    }
+    return new DatabaseError(
+      SqlState.connectionFailure,
+      `connection #${this.id} was lost earlier (${this.#failure?.message ?? 'reset'}); close it and use another`,
+      { connection: this.id, cause: this.#failure },
+    );
+  }
+
+  /**
+   * One round trip: waits the planned latency (a stall included) on the clock, unless a
+   * signal aborts (its reason) or the statement timeout passes (57014); then applies the
+   * planned reset (08006, the connection is lost) or failure (XX000).
+   */
+  async travel(
+    plan: Plan,
+    signals: Signals,
+    timeout: number | undefined,
+    what: string,
+  ): Promise<void> {
+    let op: AbortController | undefined;
+    let pending: Promise<void> | undefined;
+    if (plan.stall) this.sim.trace.record(this.id, 'fault', 'stall');
+    if (plan.latency > 0) {
+      op = new AbortController();
+      this.#op = op;
+      pending = wait(this.sim.clock, plan.latency, [...signals, op.signal], timeout, () => {
+        return new DatabaseError(
+          SqlState.queryCanceled,
+          `canceling statement due to statement timeout (${timeout} ms)`,
+          {
+            connection: this.id,
+          },
+        );
+      });
+    } else pending = wait(this.sim.clock, 0, signals);
+    try {
+      if (pending !== undefined) await pending;
+    } finally {
+      if (this.#op === op) this.#op = undefined;
+    }
+    if (this.#state !== 'open') throw this.unusable();
+    if (plan.disconnect) {
+      const error = new DatabaseError(
+        SqlState.connectionFailure,
+        `connection #${this.id} was reset while running ${what} (simulated fault); nothing of it was applied`,
+        { connection: this.id },
+      );
+      this.sim.trace.record(this.id, 'fault', 'reset');
+      this.lose(error);
+      throw error;
+    }
+    if (plan.fail) {
+      this.sim.trace.record(this.id, 'fault', 'failure');
+      throw new DatabaseError(
+        SqlState.internalError,
+        `${what} failed on the server (simulated fault); nothing of it was applied`,
+        {
+          connection: this.id,
+        },
+      );
+    }
+  }
+
+  /** Records a failed operation and aborts the transaction it ran in (later statements: 25P02). */
+  failed(error: unknown, frame: TxImpl | undefined): void {
+    if (isCancellation(error) || (error as { name?: unknown } | null)?.name === 'TimeoutError') {
+      this.sim.trace.record(
+        this.id,
+        'cancelled',
+        String((error as { name?: unknown } | null)?.name ?? 'reason'),
+      );
+    } else {
+      this.sim.trace.record(
+        this.id,
+        'error',
+        error instanceof DatabaseError ? error.code : String(error),
+      );
+    }
+    if (frame !== undefined && !frame.finished && frame.state.aborted === undefined) {
+      frame.state.aborted =
+        error instanceof DatabaseError
+          ? error
+          : new DatabaseError(SqlState.queryCanceled, 'canceling statement due to user request', {
+              cause: error,
+            });
+    }
+  }
+
+  async statement(
+    sql: string,
+    params: readonly Value[],
+    options: QueryOptions | undefined,
+    frame: TxImpl | undefined,
+  ): Promise<QueryResult<Row>> {
+    const ctx = callerContext({ signal: options?.signal, clock: this.sim.clock });
+    try {
+      const hold = this.enter(frame, 'a query', sql);
+      const trace = this.sim.trace;
+      trace.record(this.id, 'query', this.sim.short(sql));
+      try {
+        if (frame?.state.aborted !== undefined)
+          throw inFailedTransaction(frame.state.aborted, this.id);
+        const parsed = this.sim.parse(sql);
+        if (parsed.params !== params.length) {
+          throw new DatabaseError(
+            SqlState.protocolViolation,
+            `the statement uses ${parsed.params} parameter${parsed.params === 1 ? '' : 's'} ($1…) but ${params.length} ${params.length === 1 ? 'was' : 'were'} given`,
+            { connection: this.id },
+          );
+        }
+        const plan = this.sim.faults.plan('statement');
+        await this.travel(
+          plan,
+          frame === undefined ? [ctx.signal] : [ctx.signal, ...frame.signals],
+          options?.timeout,
+          'a query',
+        );
+        const storage = this.sim.storage;
+        const tx = frame?.state ?? storage.begin(false);
+        const result = execute(storage, parsed.stmt, params, tx);
+        if (frame === undefined) storage.commit(tx);
+        trace.record(this.id, 'ok', `${result.command} ${result.rowCount}`);
+        return result;
+      } catch (error) {
+        this.failed(error, frame);
+        throw error;
+      } finally {
+        this.leave(hold);
+      }
+    } finally {
+      ctx[Symbol.dispose]();
+    }
+  }
+
+  async transaction<T>(
+    fn: (tx: Transaction) => T | PromiseLike<T>,
+    options: TransactionOptions | undefined,
+    parent: TxImpl | undefined,
+  ): Promise<T> {
+    const ctx = callerContext({ signal: options?.signal, clock: this.sim.clock });
+    try {
+      const signals: Signals =
+        parent === undefined ? [ctx.signal] : [ctx.signal, ...parent.signals];
+      const frame = await this.#begin(parent, signals);
+      let value: T;
+      try {
+        value = await fn(frame);
+      } catch (error) {
+        await this.rollback(frame, error);
+        throw error;
+      }
+      if (frame.finished)
+        throw (
+          frame.endedBy ??
+          new DatabaseError(
+            SqlState.invalidTransactionState,
+            `the transaction has already ${frame.outcome}`,
+          )
+        );
+      // A cancelled caller gets its cancellation, even when the callback swallowed it.
+      for (const s of signals) {
+        if (s?.aborted) {
+          await this.rollback(frame, s.reason);
+          throw s.reason;
+        }
+      }
+      const aborted = frame.state.aborted;
+      if (aborted !== undefined && aborted !== frame.saved?.aborted) {
+        const error = new DatabaseError(
+          SqlState.inFailedTransaction,
+          `the ${parent === undefined ? 'transaction' : 'savepoint'} was aborted by an earlier error (${aborted.code}: ${aborted.message}), so it was rolled back instead of ${parent === undefined ? 'committed' : 'released'}`,
+          { connection: this.id, cause: aborted },
+        );
+        await this.rollback(frame, error);
+        throw error;
+      }
+      await this.#commit(frame);
+      return value;
+    } finally {
+      ctx[Symbol.dispose]();
+    }
+  }
+
+  async #begin(parent: TxImpl | undefined, signals: Signals): Promise<TxImpl> {
+    const hold = this.enter(parent, parent === undefined ? 'a BEGIN' : 'a SAVEPOINT');
+    try {
+      if (parent?.state.aborted !== undefined)
+        throw inFailedTransaction(parent.state.aborted, this.id);
+      this.sim.trace.record(
+        this.id,
+        parent === undefined ? 'begin' : 'savepoint',
+        String(parent === undefined ? 0 : parent.depth + 1),
+      );
+      await this.travel(
+        this.sim.faults.plan('statement'),
+        signals,
+        undefined,
+        parent === undefined ? 'BEGIN' : 'SAVEPOINT',
+      );
+      let frame: TxImpl;
+      if (parent === undefined) {
+        frame = new TxImpl(this, this.sim.storage.begin(true), undefined, signals);
+        this.root = frame;
+      } else {
+        frame = new TxImpl(this, parent.state, parent, signals);
+      }
+      this.active = frame;
+      return frame;
+    } catch (error) {
+      this.failed(error, parent);
+      throw error;
+    } finally {
+      this.leave(hold);
+    }
+  }
+
+  async #commit(frame: TxImpl): Promise<void> {
+    const savepoint = frame.parent !== undefined;
+    let hold: Hold;
+    try {
+      hold = this.enter(frame, savepoint ? 'a RELEASE SAVEPOINT' : 'a COMMIT');
+    } catch (error) {
+      await this.rollback(frame, error);
+      throw error;
+    }
+    let failure: unknown = NONE;
+    let unknown: DatabaseError | undefined;
+    try {
+      this.sim.trace.record(this.id, savepoint ? 'release' : 'commit', String(frame.depth));
+      const plan = this.sim.faults.plan(savepoint ? 'statement' : 'commit');
+      await this.travel(plan, frame.signals, undefined, savepoint ? 'RELEASE SAVEPOINT' : 'COMMIT');
+      if (savepoint) {
+        frame.finish('been released');
+        this.active = frame.parent;
+      } else {
+        this.sim.storage.commit(frame.state);
+        this.sim.storage.end(frame.state);
+        frame.finish('committed');
+        this.root = undefined;
+        this.active = undefined;
+        if (plan.commitUnknown) {
+          unknown = new DatabaseError(
+            SqlState.transactionResolutionUnknown,
+            `connection #${this.id} dropped after COMMIT was sent: the transaction may or may not have committed (simulated fault); read back to find out`,
+            { connection: this.id },
+          );
+          this.sim.trace.record(this.id, 'fault', 'commit-unknown');
+          this.lose(unknown);
+        }
+      }
+      if (unknown === undefined)
+        this.sim.trace.record(this.id, 'ok', savepoint ? 'RELEASE' : 'COMMIT');
+    } catch (error) {
+      failure = error;
+      this.failed(error, undefined);
+    } finally {
+      this.leave(hold);
+    }
+    if (unknown !== undefined) throw unknown;
+    if (failure !== NONE) {
+      await this.rollback(frame, failure);
+      throw failure;
+    }
+  }
+
+  /**
+   * Rolls `frame` back: the server discards its writes at once (so nothing of it can
+   * apply later), then the ROLLBACK round trip runs shielded from cancellation, holding
+   * the connection until it is done. A failure of the round trip is attached to `reason`.
+   */
+  async rollback(frame: TxImpl, reason: unknown): Promise<void> {
+    if (frame.finished) return;
+    if (this.cursors.size > 0) {
+      const ended = (): DatabaseError =>
+        new DatabaseError(
+          SqlState.invalidTransactionState,
+          `the cursor's ${frame.parent === undefined ? 'transaction' : 'savepoint'} was rolled back, so the cursor was closed`,
+          { connection: this.id, cause: reason },
+        );
+      for (const cursor of this.cursors) if (cursor.within(frame)) cursor.closeNow(ended);
+    }
+    if (frame.parent === undefined) {
+      this.sim.storage.end(frame.state);
+      this.root = undefined;
+      this.active = undefined;
+    } else {
+      frame.state.restore(frame.saved!);
+      this.active = frame.parent;
+    }
+    frame.finish('been rolled back', reason);
+    if (this.#state !== 'open') return;
+    const savepoint = frame.parent !== undefined;
+    this.sim.trace.record(this.id, 'rollback', String(frame.depth));
+    let failure: unknown = NONE;
+    try {
+      await shield(
+        async ({ signal }) => {
+          // A statement of this transaction still in flight (not awaited by the callback) is abandoned.
+          this.#op?.abort(
+            new DatabaseError(
+              SqlState.queryCanceled,
+              'canceling statement: its transaction is rolling back',
+              { connection: this.id },
+            ),
+          );
+          const hold: Hold = { what: savepoint ? 'a ROLLBACK TO SAVEPOINT' : 'a ROLLBACK' };
+          this.#holder = hold;
+          try {
+            await this.travel(this.sim.faults.plan('quiet'), [signal], undefined, 'ROLLBACK');
+            this.sim.trace.record(this.id, 'ok', 'ROLLBACK');
+          } catch (error) {
+            failure = error;
+          } finally {
+            this.leave(hold);
+          }
+        },
+        { clock: this.sim.clock },
+      );
+    } catch {
+      // shield re-raises the caller's cancellation; the caller raises its own error anyway.
+    }
+    if (failure !== NONE && reason !== failure) attachSuppressed(reason, failure);
+  }
+
+  /** Abandons the round trip in flight, if any (it rejects with `reason`). */
+  abortOp(reason: unknown): void {
+    this.#op?.abort(reason);
+  }
+
+  /** Marks the connection lost to a fault: the open transaction is gone, nothing more runs. */
+  lose(error: DatabaseError): void {
+    if (this.#state !== 'open') return;
+    this.#state = 'broken';
+    this.#failure = error;
+    this.#discard(() => error);
+  }
+
+  /** Back to a clean state for the next user of a pool: abandons what runs, closes cursors, rolls back. */
+  reset(reason: () => DatabaseError): void {
+    this.#discard(reason);
+  }
+
+  /** Closes the connection for good. */
+  close(reason: () => DatabaseError): void {
+    if (this.#state === 'closed') return;
+    let built: DatabaseError | undefined;
+    const once = (): DatabaseError => (built ??= reason());
+    this.#discard(once);
+    if (this.#state === 'open') this.#failure = once();
+    this.#state = 'closed';
+    this.sim.sessions.delete(this);
+    this.sim.trace.record(this.id, 'close', '');
+  }
+
+  /** Abandons what runs; `reason` (built only when something needs it) is what it rejects with. */
+  #discard(make: () => DatabaseError): void {
+    if (
+      this.#op === undefined &&
+      this.#holder === undefined &&
+      this.root === undefined &&
+      this.cursors.size === 0
+    ) {
+      return; // nothing runs: nothing to abandon
+    }
+    let built: DatabaseError | undefined;
+    const reason = (): DatabaseError => (built ??= make());
+    if (this.#op !== undefined) this.#op.abort(reason());
+    this.#op = undefined;
+    for (const cursor of this.cursors) cursor.closeNow(reason);
+    const root = this.root;
+    if (root !== undefined) {
+      this.sim.storage.end(root.state);
+      root.finish('been rolled back', reason());
+      this.root = undefined;
+      this.active = undefined;
+    }
+    this.#holder = undefined;
+  }
+}
+
+function describeHold(hold: Hold): string {
+  return hold.sql === undefined ? hold.what : `${hold.what} (${shortSql(hold.sql)})`;
+}
+
+function inFailedTransaction(cause: DatabaseError, connection: number): DatabaseError {
+  return new DatabaseError(
+    SqlState.inFailedTransaction,
+    `current transaction is aborted, commands ignored until end of transaction block (it failed with ${cause.code}: ${cause.message}); let the error leave the transaction callback, or catch it inside a savepoint (\`tx.transaction(…)\`)`,
+    { connection, cause },
+  );
+}
