@@ -53,6 +53,8 @@ interface IoRedisLike {
   duplicate(): IoRedisLike;
   subscribe(channel: string): Promise<unknown>;
   on(event: string, listener: (...args: never[]) => void): unknown;
+  once(event: string, listener: (...args: never[]) => void): unknown;
+  connect(): Promise<unknown>;
   quit(): Promise<unknown>;
   disconnect(): void;
   readonly status: string;
@@ -138,13 +140,12 @@ function ioredisAdapter(client: IoRedisLike, owned: boolean): RedisAdapter {
     async duplicate() {
       const copy = client.duplicate();
       copy.on('error', () => {});
-      if (copy.status !== 'ready') {
+      // A client made with `lazyConnect` hands that on to its copies.
+      if (copy.status === 'wait') await copy.connect();
+      else if (copy.status !== 'ready') {
         await new Promise<void>((resolve, reject) => {
-          const onReady = (): void => {
-            resolve();
-          };
-          copy.on('ready', onReady);
-          copy.on('end', () => reject(new Error('connection closed before it was ready')));
+          copy.once('ready', () => resolve());
+          copy.once('end', () => reject(new Error('connection closed before it was ready')));
         });
       }
       return ioredisAdapter(copy, true);
