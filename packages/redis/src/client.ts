@@ -163,7 +163,9 @@ function ioredisAdapter(client: IoRedisLike, owned: boolean): RedisAdapter {
     },
     async close() {
       if (!owned || client.status === 'end') return;
+      const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
       client.disconnect();
+      await ended;
     },
   };
 }

@@ -11,3 +11,16 @@ export {
   RedisRateLimiter,
   type RedisRateLimiterOptions,
 } from './rate-limiter.ts';
+export {
+  type QueueCodec,
+  type RedisMessage,
+  RedisQueue,
+  type RedisQueueOptions,
+  type RedisQueueWaitOptions,
+} from './queue.ts';
+export {
+  type RedisAcquireOptions,
+  type RedisPermit,
+  RedisSemaphore,
+  type RedisSemaphoreOptions,
+} from './semaphore.ts';

@@ -186,6 +186,9 @@ export class RedisSemaphore implements AsyncDisposable {
   #pumping = false;
   // Cuts the head's sleep short (a release here or elsewhere, or nobody waits any more).
   #wake: (() => void) | undefined;
+  // Counts releases heard (here or through pub/sub): a release that lands while the head's
+  // script is in flight must not be missed by the sleep that follows it.
+  #releases = 0;
   // The subscriber connection (opened on first contention) and whether it is ready.
   #subscriber: Promise<RedisAdapter> | undefined;
   #closed = false;
@@ -324,7 +327,7 @@ export class RedisSemaphore implements AsyncDisposable {
     const lease = new Lease(`permit ${int(reply[1])} of \`${this.#key}\``, this.#lease, sentAt, renew);
     const release = async (): Promise<void> => {
       await RELEASE.run(this.#redis, [keys[0], `${tag(this.#key)}:sem:free`], [id]);
-      this.#wake?.();
+      this.#released();
     };
     return { permit: new Permit(int(reply[1]), lease, release) };
   }
@@ -342,6 +345,7 @@ export class RedisSemaphore implements AsyncDisposable {
     while (!this.#closed) {
       const head = this.#waiters.head;
       if (head === undefined) return;
+      const releases = this.#releases;
       let result: { permit: RedisPermit } | { waitMs: number };
       try {
         result = await this.#try();
@@ -365,6 +369,7 @@ export class RedisSemaphore implements AsyncDisposable {
         }
         continue;
       }
+      if (releases !== this.#releases) continue;
       await new Promise<void>((resolve) => {
         const cancel = timer(result.waitMs + jitter(result.waitMs), () => {
           this.#wake = undefined;
@@ -377,6 +382,11 @@ export class RedisSemaphore implements AsyncDisposable {
         };
       });
     }
+  }
+
+  #released(): void {
+    this.#releases += 1;
+    this.#wake?.();
   }
 
   #subscribe(): Promise<RedisAdapter> {
@@ -393,7 +403,7 @@ export class RedisSemaphore implements AsyncDisposable {
         throw new ClosedError(`The semaphore \`${this.#key}\` was closed`);
       }
       try {
-        await conn.subscribe(channel, () => this.#wake?.());
+        await conn.subscribe(channel, () => this.#released());
       } catch (err) {
         await conn.close();
         throw new RedisCommandError('SUBSCRIBE', err);
