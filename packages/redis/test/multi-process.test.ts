@@ -136,7 +136,7 @@ describe.skipIf(redis === undefined)('many processes on one Redis', () => {
       await holder.next('ready');
       holder.go(Date.now() + 30_000);
       const held = await holder.next('held');
-      holder.process.kill('SIGSTOP');
+      process.kill(holder.process.pid!, 'SIGSTOP'); // (Deno's ChildProcess.kill treats the child as gone after it)
       await using sem = new RedisSemaphore({ client: c.client, key, permits: 1, lease: 5000 });
       const permit = await sem.acquire(); // after the paused holder's lease ran out
       expect(permit.token).toBeGreaterThan(Number(held.token));
@@ -146,7 +146,7 @@ if tonumber(ARGV[1]) < seen then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
 return 1`;
       expect(Number(await c.command(['EVAL', write, '1', fence, String(permit.token)]))).toBe(1);
-      holder.process.kill('SIGCONT');
+      process.kill(holder.process.pid!, 'SIGCONT');
       const lost = await holder.next('lost');
       expect(lost.reason).toBe('LeaseLostError');
       const stale = await holder.next('write');
