@@ -140,9 +140,37 @@ function checks({ core, http, dbSim }) {
         out.push(x);
       assert(out.join() === '30,10,20', `mapConcurrent ${out}`);
       const merged = [];
-      for await (const x of take(merge([1, 2], [3]), 3)) merged.push(x);
+      for await (const x of take(merge([[1, 2], [3]]), { count: 3 })) merged.push(x);
       assert(merged.length === 3, 'merge/take');
     },
+    'core: no MaxListenersExceededWarning from mapConcurrent/buffer above 10 (issue 7, defect 10)':
+      async () => {
+        const { mapConcurrent, buffer } = core;
+        const warnings = [];
+        const onWarning = (w) => warnings.push(w);
+        const proc = globalThis.process;
+        proc?.on?.('warning', onWarning);
+        try {
+          const clock = new TestClock({ autoAdvance: true });
+          await scope(
+            async () => {
+              let n = 0;
+              const items = Array.from({ length: 40 }, (_, i) => i);
+              const work = async (i, { signal }) => (await sleep(5, { signal }), i);
+              for await (const x of mapConcurrent(items, work, { concurrency: 20 }))
+                n += x >= 0 ? 1 : 0;
+              for await (const x of buffer(items, { size: 20 })) n += x >= 0 ? 1 : 0;
+              assert(n === 80, `items ${n}`);
+            },
+            { clock },
+          );
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        } finally {
+          proc?.off?.('warning', onWarning);
+        }
+        const leaks = warnings.filter((w) => w.name === 'MaxListenersExceededWarning');
+        assert(leaks.length === 0, leaks.map(String).join('; '));
+      },
     'http: error family': async () => {
       const err = new http.HttpError(
         { method: 'get', url: 'http://127.0.0.1/x' },

@@ -1,6 +1,6 @@
-import { enqueue, WaiterList, waitSignal } from './internal/waiters.ts';
+import { enqueue, WaiterList, waitContext } from './internal/waiters.ts';
 import { assertCount } from './internal/validate.ts';
-import type { AcquireOptions } from './semaphore.ts';
+import type { AcquireOptions } from './interfaces.ts';
 
 /**
  * Raised by {@link Barrier.wait} when the barrier is broken: `abort()` was called, or is
@@ -72,16 +72,17 @@ export class Barrier {
 
   /** Arrives and waits for the others; resolves with this arrival's index. */
   wait(options?: AcquireOptions): Promise<number> {
-    const signal = waitSignal(options);
-    if (signal instanceof Promise) return signal;
-    if (this.#broken) return Promise.reject(new BrokenBarrierError());
+    const caller = waitContext(options);
+    if (caller instanceof Promise) return caller;
     const index = this.#waiters.size;
+    if (this.#broken || index === this.#parties - 1) caller[Symbol.dispose]();
+    if (this.#broken) return Promise.reject(new BrokenBarrierError());
     if (index === this.#parties - 1) {
       let i = 0;
       while (this.#waiters.head !== undefined) this.#waiters.head.fulfil(i++);
       return Promise.resolve(index);
     }
-    return enqueue(this.#waiters, signal).promise;
+    return enqueue(this.#waiters, caller).promise;
   }
 
   /** Breaks the barrier: current and later waiters reject with `BrokenBarrierError`. */

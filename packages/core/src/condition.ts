@@ -1,6 +1,7 @@
-import { callerSignal, enqueue, WaiterList } from './internal/waiters.ts';
+import type { CallerContext } from './caller.ts';
+import type { AcquireOptions, Permit } from './interfaces.ts';
+import { enqueue, WaiterList, waitContext } from './internal/waiters.ts';
 import { assertCount, assertFunction, assertOptions, assertSignal } from './internal/validate.ts';
-import type { AcquireOptions, Permit } from './semaphore.ts';
 
 /**
  * A condition variable (asyncio's `Condition`): tasks hold its lock, check some shared
@@ -47,9 +48,9 @@ export class Condition {
 
   /** Takes the lock (FIFO) and resolves with a permit that releases it. */
   async acquire(options?: AcquireOptions): Promise<Permit> {
-    assertOptions('options', options);
-    assertSignal('options.signal', options?.signal);
-    await this.#lock(callerSignal(options?.signal));
+    const caller = waitContext(options);
+    if (caller instanceof Promise) return caller;
+    await this.#lock(caller);
     let released = false;
     const release = (): void => {
       if (released) throw new TypeError('This permit was already released');
@@ -64,6 +65,10 @@ export class Condition {
       [Symbol.dispose]() {
         if (!released) release();
       },
+      [Symbol.asyncDispose]() {
+        if (!released) release();
+        return Promise.resolve();
+      },
     };
   }
 
@@ -72,13 +77,12 @@ export class Condition {
    * `TypeError` when the lock is not held.
    */
   async wait(options?: AcquireOptions): Promise<void> {
-    assertOptions('options', options);
+    assertOptions('options', options, ['signal']);
     assertSignal('options.signal', options?.signal);
     if (!this.#locked) throw new TypeError('Condition.wait() needs the lock: call acquire() first');
-    const signal = callerSignal(options?.signal);
-    const notified = signal?.aborted
-      ? Promise.reject(signal.reason)
-      : enqueue(this.#notifyWaiters, signal).promise;
+    const caller = waitContext(options);
+    const notified =
+      caller instanceof Promise ? caller : enqueue(this.#notifyWaiters, caller).promise;
     this.#unlock();
     try {
       await notified;
@@ -114,13 +118,13 @@ export class Condition {
     this.notify(Number.POSITIVE_INFINITY);
   }
 
-  #lock(signal: AbortSignal | undefined): Promise<void> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
+  #lock(caller: CallerContext | undefined): Promise<void> {
     if (!this.#locked && this.#lockWaiters.size === 0) {
+      caller?.[Symbol.dispose]();
       this.#locked = true;
       return Promise.resolve();
     }
-    return enqueue(this.#lockWaiters, signal).promise;
+    return enqueue(this.#lockWaiters, caller).promise;
   }
 
   #unlock(): void {

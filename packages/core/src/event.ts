@@ -1,5 +1,5 @@
-import { enqueue, WaiterList, waitSignal } from './internal/waiters.ts';
-import type { AcquireOptions } from './semaphore.ts';
+import { enqueue, WaiterList, waitContext } from './internal/waiters.ts';
+import type { AcquireOptions } from './interfaces.ts';
 
 /**
  * A flag that tasks can wait for (asyncio's `Event`). `set()` wakes every waiter and
@@ -47,9 +47,12 @@ export class Event {
 
   /** Resolves once the flag is set (at once if it is). Rejects with the signal's reason. */
   wait(options?: AcquireOptions): Promise<void> {
-    const signal = waitSignal(options);
-    if (signal instanceof Promise) return signal;
-    if (this.#set) return Promise.resolve();
-    return enqueue(this.#waiters, signal).promise;
+    const caller = waitContext(options);
+    if (caller instanceof Promise) return caller;
+    if (this.#set) {
+      caller[Symbol.dispose]();
+      return Promise.resolve();
+    }
+    return enqueue(this.#waiters, caller).promise;
   }
 }

@@ -31,17 +31,13 @@ export { Barrier, BrokenBarrierError } from './barrier.ts';
 export { Condition } from './condition.ts';
 export { Event } from './event.ts';
 export { type BatchOptions, batch } from './iter/batch.ts';
-export { buffer } from './iter/buffer.ts';
+export { type BufferOptions, buffer } from './iter/buffer.ts';
 export { type MapConcurrentOptions, mapConcurrent } from './iter/map-concurrent.ts';
-export { merge } from './iter/merge.ts';
-export { take } from './iter/take.ts';
+export { type MergeOptions, merge } from './iter/merge.ts';
+export { type TakeOptions, take } from './iter/take.ts';
 export type { PipeOptions } from './internal/pipe.ts';
 export { Queue, type QueueOptions, QueueShutDownError, type ShutdownOptions } from './queue.ts';
-export {
-  RateLimiter,
-  type RateAcquireOptions,
-  type RateLimiterOptions,
-} from './rate-limiter.ts';
+export { RateLimiter, type RateLimiterOptions } from './rate-limiter.ts';
 export {
   type RetryContext,
   RetryError,
@@ -49,4 +45,15 @@ export {
   type RetryOptions,
   retry,
 } from './retry.ts';
-export { type AcquireOptions, Mutex, type Permit, Semaphore } from './semaphore.ts';
+export { Mutex, Semaphore } from './semaphore.ts';
+export type {
+  AcquireOptions,
+  AsyncPermit,
+  Permit,
+  QueueLike,
+  RateAcquireOptions,
+  RateLimiterLike,
+  RunContext,
+  RunFn,
+  SemaphoreLike,
+} from './interfaces.ts';

@@ -174,3 +174,87 @@ describe('Queue', () => {
     );
   });
 });
+
+describe('Queue.join / taskDone (Python semantics)', () => {
+  test('join waits until every item put has been marked done', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const q = new Queue<number>();
+    const handled: number[] = [];
+    let joinedAt = -1;
+    await scope(
+      async (s) => {
+        s.spawn(async () => {
+          for await (const n of q) {
+            await sleep(10);
+            handled.push(n);
+            q.taskDone();
+          }
+        });
+        for (const n of [1, 2, 3]) await q.put(n);
+        expect(q.unfinished).toBe(3);
+        await q.join();
+        joinedAt = clock.now();
+        expect(handled).toEqual([1, 2, 3]);
+        q.close();
+      },
+      { clock },
+    );
+    expect(joinedAt).toBe(30);
+    expect(q.unfinished).toBe(0);
+  });
+
+  test('join resolves at once when nothing is unfinished; taskDone too often is a RangeError', async () => {
+    const q = new Queue<string>();
+    await q.join();
+    expect(() => q.taskDone()).toThrow(RangeError);
+    q.tryPut('a');
+    expect(q.tryGet()).toEqual({ value: 'a' });
+    let joined = false;
+    const joining = q.join().then(() => {
+      joined = true;
+    });
+    await tick();
+    expect(joined).toBe(false); // taken, but not marked done
+    q.taskDone();
+    await joining;
+    expect(joined).toBe(true);
+  });
+
+  test('a put that waited for room counts once it is in; shutdown({ immediate }) releases join', async () => {
+    const q = new Queue<number>({ capacity: 1 });
+    q.tryPut(1);
+    const waiting = q.put(2);
+    expect(q.unfinished).toBe(1);
+    q.tryGet();
+    await waiting;
+    expect(q.unfinished).toBe(2);
+    const joining = q.join();
+    q.taskDone(); // item 1
+    q.shutdown({ immediate: true }); // item 2 dropped: counts as done
+    await joining;
+    expect(q.unfinished).toBe(0);
+  });
+
+  test('join is cancellable and leaves nothing behind', async () => {
+    const q = new Queue<number>();
+    q.tryPut(1);
+    const controller = new AbortController();
+    const reason = new CancelledError('stop');
+    const joining = q.join({ signal: controller.signal });
+    controller.abort(reason);
+    await expect(joining).rejects.toBe(reason);
+  });
+});
+
+describe('Queue options', () => {
+  test('an unknown option key is a TypeError, not an unbounded queue', () => {
+    expect(() => new Queue({ maxsize: 10 } as never)).toThrow(
+      /Unknown option `options.maxsize`; expected one of `capacity`/,
+    );
+    const q = new Queue<number>();
+    expect(() => q.shutdown({ immediat: true } as never)).toThrow(/`immediate`/);
+    return expect(q.get({ sigal: undefined, signl: 1 } as never)).rejects.toThrow(
+      /Unknown option `options.signl`/,
+    );
+  });
+});

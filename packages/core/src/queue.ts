@@ -1,6 +1,6 @@
-import { enqueue, WaiterList, waitSignal } from './internal/waiters.ts';
+import type { AcquireOptions, QueueLike } from './interfaces.ts';
+import { enqueue, WaiterList, waitContext } from './internal/waiters.ts';
 import { assertCount, assertOptions, describe } from './internal/validate.ts';
-import type { AcquireOptions } from './semaphore.ts';
 
 /**
  * Raised by a {@link Queue} that was shut down: by `put` once it is closed, and by `get`
@@ -26,16 +26,24 @@ export class QueueShutDownError extends Error {
 
 /** Options of {@link Queue}. */
 export interface QueueOptions {
-  /** How many items it holds before `put` waits (backpressure). Default `Infinity`. */
-  capacity?: number;
+  /**
+   * How many items it holds before `put` waits (backpressure).
+   * @default Infinity
+   */
+  capacity?: number | undefined;
 }
 
 /** Options of {@link Queue.shutdown}. */
 export interface ShutdownOptions {
-  /** Drop the items still queued and reject every pending `get` at once. Default `false`. */
-  immediate?: boolean;
+  /**
+   * Drop the items still queued and reject every pending `get` at once.
+   * @default false
+   */
+  immediate?: boolean | undefined;
 }
 
+const QUEUE_KEYS: readonly string[] = ['capacity'];
+const SHUTDOWN_KEYS: readonly string[] = ['immediate'];
 const OPEN = 0;
 const CLOSED = 1;
 
@@ -78,13 +86,16 @@ export let queueInternals: QueueInternals;
  * });
  * ```
  */
-export class Queue<T> implements AsyncIterable<T> {
+export class Queue<T> implements QueueLike<T> {
   readonly #capacity: number;
   #items: T[] = [];
   #head = 0;
   #state = OPEN;
   readonly #getters: WaiterList<T> = new WaiterList();
   readonly #putters: WaiterList<void> = new WaiterList();
+  // Items put and not yet marked done with taskDone() (Python's `unfinished_tasks`).
+  #unfinished = 0;
+  readonly #joiners: WaiterList<void> = new WaiterList();
 
   static {
     queueInternals = {
@@ -98,7 +109,7 @@ export class Queue<T> implements AsyncIterable<T> {
   }
 
   constructor(options: QueueOptions = {}) {
-    assertOptions('options', options);
+    assertOptions('options', options, QUEUE_KEYS);
     const capacity = options.capacity ?? Number.POSITIVE_INFINITY;
     assertCount('options.capacity', capacity);
     this.#capacity = capacity;
@@ -120,12 +131,17 @@ export class Queue<T> implements AsyncIterable<T> {
 
   /** Adds `item`, waiting while the queue is full. */
   put(item: T, options?: AcquireOptions): Promise<void> {
-    const signal = waitSignal(options);
-    if (signal instanceof Promise) return signal;
-    if (this.#state === CLOSED)
+    const caller = waitContext(options);
+    if (caller instanceof Promise) return caller;
+    if (this.#state === CLOSED) {
+      caller[Symbol.dispose]();
       return Promise.reject(new QueueShutDownError('Cannot put: the queue is closed'));
-    if (this.#offer(item)) return Promise.resolve();
-    return enqueue(this.#putters, signal, item).promise;
+    }
+    if (this.#offer(item)) {
+      caller[Symbol.dispose]();
+      return Promise.resolve();
+    }
+    return enqueue(this.#putters, caller, item).promise;
   }
 
   /** Adds `item` if there is room now; returns whether it did. Throws once closed. */
@@ -136,16 +152,71 @@ export class Queue<T> implements AsyncIterable<T> {
 
   /** Takes the oldest item, waiting while the queue is empty. */
   get(options?: AcquireOptions): Promise<T> {
-    const signal = waitSignal(options);
-    if (signal instanceof Promise) return signal;
-    if (this.size > 0) return Promise.resolve(this.#take());
-    if (this.#state === CLOSED) return Promise.reject(new QueueShutDownError());
-    return enqueue(this.#getters, signal).promise;
+    const caller = waitContext(options);
+    if (caller instanceof Promise) return caller;
+    if (this.size > 0 || this.#state === CLOSED) {
+      caller[Symbol.dispose]();
+      if (this.size > 0) return Promise.resolve(this.#take());
+      return Promise.reject(new QueueShutDownError());
+    }
+    return enqueue(this.#getters, caller).promise;
   }
 
   /** Takes the oldest item if there is one: `{ value }`, else `undefined`. Never waits. */
   tryGet(): { value: T } | undefined {
     return this.size > 0 ? { value: this.#take() } : undefined;
+  }
+
+  /** How many items were put and not yet marked done with {@link Queue.taskDone}. */
+  get unfinished(): number {
+    return this.#unfinished;
+  }
+
+  /**
+   * Marks one item taken from the queue as processed (Python's `task_done()`): every
+   * item put counts as unfinished until a `taskDone()` call, and {@link Queue.join}
+   * waits until none is. Throws a `RangeError` when called more times than items were
+   * put, since that is always a bug.
+   */
+  taskDone(): void {
+    if (this.#unfinished === 0) {
+      throw new RangeError('taskDone() was called more times than items were put');
+    }
+    if (--this.#unfinished === 0) this.#wakeJoiners();
+  }
+
+  /**
+   * Waits until every item put has been marked done with {@link Queue.taskDone}
+   * (Python's `join()`); resolves at once when none is unfinished. Rejects with the
+   * signal's reason when it aborts first (inside a task: also when the task is
+   * cancelled).
+   *
+   * @example
+   * ```ts
+   * import { Queue, scope } from '@weft/core';
+   *
+   * const jobs = new Queue<string>();
+   * await scope(async (s) => {
+   *   s.spawn(async () => {
+   *     for await (const job of jobs) {
+   *       await handle(job);
+   *       jobs.taskDone();
+   *     }
+   *   });
+   *   for (const job of ['a', 'b']) await jobs.put(job);
+   *   await jobs.join(); // both handled
+   *   jobs.close();
+   * });
+   * ```
+   */
+  join(options?: AcquireOptions): Promise<void> {
+    const caller = waitContext(options);
+    if (caller instanceof Promise) return caller;
+    if (this.#unfinished === 0) {
+      caller[Symbol.dispose]();
+      return Promise.resolve();
+    }
+    return enqueue(this.#joiners, caller).promise;
   }
 
   /** Same as `shutdown()`: no more puts; gets drain the rest, then end. */
@@ -159,7 +230,7 @@ export class Queue<T> implements AsyncIterable<T> {
    * pending `get` rejects too; otherwise `get`s drain the items first.
    */
   shutdown(options: ShutdownOptions = {}): void {
-    assertOptions('options', options);
+    assertOptions('options', options, SHUTDOWN_KEYS);
     if (options.immediate !== undefined && typeof options.immediate !== 'boolean') {
       throw new TypeError(
         `Expected \`options.immediate\` to be a boolean, got ${describe(options.immediate)}`,
@@ -168,8 +239,11 @@ export class Queue<T> implements AsyncIterable<T> {
     this.#state = CLOSED;
     this.#putters.failAll(new QueueShutDownError('Cannot put: the queue was shut down'));
     if (options.immediate) {
+      // As in Python 3.13: the dropped items count as done, so join() does not hang.
+      this.#unfinished = Math.max(0, this.#unfinished - this.size);
       this.#items = [];
       this.#head = 0;
+      if (this.#unfinished === 0) this.#wakeJoiners();
     }
     if (this.size === 0) this.#getters.failAll(new QueueShutDownError());
   }
@@ -196,14 +270,20 @@ export class Queue<T> implements AsyncIterable<T> {
   #offer(item: T): boolean {
     const getter = this.#getters.head;
     if (getter !== undefined) {
+      this.#unfinished++;
       getter.fulfil(item);
       return true;
     }
     if (this.size < this.#capacity) {
+      this.#unfinished++;
       this.#items.push(item);
       return true;
     }
     return false;
+  }
+
+  #wakeJoiners(): void {
+    while (this.#joiners.head !== undefined) this.#joiners.head.fulfil();
   }
 
   #take(): T {
@@ -217,6 +297,7 @@ export class Queue<T> implements AsyncIterable<T> {
     // Room was made: the oldest waiting put goes in.
     const putter = this.#putters.head;
     if (putter !== undefined) {
+      this.#unfinished++;
       this.#items.push(putter.data as T);
       putter.fulfil();
     }

@@ -1,5 +1,5 @@
-import { type Clock, systemClock } from './clock.ts';
-import { currentContext } from './internal/context.ts';
+import { callerContext } from './caller.ts';
+import type { Clock } from './clock.ts';
 import {
   assertClock,
   assertCount,
@@ -12,7 +12,10 @@ import {
 
 /** What each attempt of {@link retry} receives. */
 export interface RetryContext {
-  /** Aborts when the caller's signal aborts. */
+  /**
+   * Aborts when the caller's effective signal aborts: the enclosing task's, joined with
+   * the `signal` option. `undefined` outside any task when no `signal` was given.
+   */
   readonly signal: AbortSignal | undefined;
   /** 1 for the first attempt. */
   readonly attempt: number;
@@ -30,24 +33,50 @@ export interface RetryEvent {
 
 /** Options of {@link retry}. */
 export interface RetryOptions {
-  /** How many attempts in all (the first one included). Default 3. */
-  attempts?: number;
-  /** The first wait in ms, and how it grows: `{ initial: 100, factor: 2 }` by default. */
-  backoff?: { initial?: number; factor?: number };
-  /** `'full'` (default): wait a random time up to the backoff; `'equal'`: half fixed, half random; `'none'`. */
-  jitter?: 'full' | 'equal' | 'none';
-  /** The longest wait, in ms. Default 30,000. */
-  maxDelay?: number;
-  /** Whether to retry after `error` (default: yes, unless it is a cancellation). */
-  retryIf?: (error: unknown, attempt: number) => boolean;
-  /** Cancels the attempt in flight and the wait; no retry follows. Inside a task: its signal. */
-  signal?: AbortSignal;
+  /**
+   * How many attempts in all (the first one included).
+   * @default 3
+   */
+  attempts?: number | undefined;
+  /**
+   * The first wait in ms, and how it grows.
+   * @default { initial: 100, factor: 2 }
+   */
+  backoff?: { initial?: number | undefined; factor?: number | undefined } | undefined;
+  /**
+   * `'full'`: wait a random time up to the backoff; `'equal'`: half fixed, half random;
+   * `'none'`: the backoff itself.
+   * @default 'full'
+   */
+  jitter?: 'full' | 'equal' | 'none' | undefined;
+  /**
+   * The longest wait, in ms.
+   * @default 30000
+   */
+  maxDelay?: number | undefined;
+  /**
+   * Whether to retry after `error`.
+   * @default retry every error but a cancellation
+   */
+  retryIf?: ((error: unknown, attempt: number) => boolean) | undefined;
+  /**
+   * Cancels the attempt in flight and the wait; no retry follows. Inside a task the task's
+   * cancellation applies too: this signal adds to it.
+   * @default undefined (inside a task: the task's signal)
+   */
+  signal?: AbortSignal | undefined;
   /** Called before each wait. */
-  onRetry?: (event: RetryEvent) => void;
-  /** Where the waits take their time from. Inside a task: its clock. */
-  clock?: Clock;
-  /** A source of random numbers in [0, 1) for the jitter (seed it in tests). */
-  random?: () => number;
+  onRetry?: ((event: RetryEvent) => void) | undefined;
+  /**
+   * Where the waits take their time from.
+   * @default the calling task's clock, else `systemClock`
+   */
+  clock?: Clock | undefined;
+  /**
+   * A source of random numbers in [0, 1) for the jitter (seed it in tests).
+   * @default Math.random
+   */
+  random?: (() => number) | undefined;
 }
 
 /**
@@ -78,6 +107,19 @@ export class RetryError extends AggregateError {
   }
 }
 
+const RETRY_KEYS: readonly string[] = [
+  'attempts',
+  'backoff',
+  'jitter',
+  'maxDelay',
+  'retryIf',
+  'signal',
+  'onRetry',
+  'clock',
+  'random',
+];
+const BACKOFF_KEYS: readonly string[] = ['initial', 'factor'];
+
 function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true || (error as { name?: unknown } | null)?.name === 'AbortError';
 }
@@ -88,6 +130,10 @@ function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
  * the signal aborts (the abort reason is raised). When the first attempt is the only
  * one, its error is raised as is; otherwise a {@link RetryError} holds every attempt's
  * error.
+ *
+ * Inside a weft task the task's cancellation applies without being passed, and an
+ * explicit `signal` adds to it (never replaces it): a `timeout` around `retry` stops it.
+ * An unknown option key (`retries` for `attempts`) is a `TypeError`, not ignored.
  *
  * @example
  * ```ts
@@ -105,7 +151,8 @@ export async function retry<T>(
   options: RetryOptions = {},
 ): Promise<T> {
   assertFunction('fn', fn);
-  assertOptions('options', options);
+  assertOptions('options', options, RETRY_KEYS);
+  assertOptions('options.backoff', options.backoff, BACKOFF_KEYS);
   const attempts = options.attempts ?? 3;
   assertCount('options.attempts', attempts);
   const initial = options.backoff?.initial ?? 100;
@@ -128,9 +175,11 @@ export async function retry<T>(
   if (options.onRetry !== undefined) assertFunction('options.onRetry', options.onRetry);
   assertSignal('options.signal', options.signal);
   assertClock('options.clock', options.clock);
-  const ctx = currentContext();
-  const signal = options.signal ?? ctx?.signal;
-  const clock = options.clock ?? ctx?.clock ?? systemClock;
+  if (options.random !== undefined) assertFunction('options.random', options.random);
+  // Inside a task, an explicit signal adds to the task's (it never replaces it).
+  using caller = callerContext({ signal: options.signal, clock: options.clock });
+  const signal = caller.signal;
+  const clock = caller.clock;
   const random = options.random ?? Math.random;
 
   const errors: unknown[] = [];

@@ -208,3 +208,56 @@ describe('Mutex', () => {
     q!.release();
   });
 });
+
+describe('run(fn) gives fn a signal', () => {
+  test('Semaphore.run passes the caller’s effective signal: the enclosing task’s cancellation reaches fn', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const sem = new Semaphore(1);
+    const user = new AbortController();
+    let seen: AbortSignal | undefined;
+    const error = await scope(
+      async (s) => {
+        s.spawn(() =>
+          sem.run(
+            async ({ signal }) => {
+              seen = signal;
+              await sleep(1000, { signal });
+            },
+            { signal: user.signal },
+          ),
+        );
+        await sleep(10);
+        s.cancel();
+      },
+      { clock },
+    ).catch((e: unknown) => e);
+    expect(error).toBeUndefined();
+    expect(seen?.aborted).toBe(true);
+    expect(sem.available).toBe(1);
+    expect(clock.now()).toBe(10);
+  });
+
+  test('outside any task fn still gets a signal; the explicit one when given', async () => {
+    const sem = new Semaphore(2);
+    const mutex = new Mutex();
+    const controller = new AbortController();
+    expect(await sem.run(({ signal }) => signal instanceof AbortSignal)).toBe(true);
+    expect(await sem.run(({ signal }) => signal, { signal: controller.signal })).toBe(
+      controller.signal,
+    );
+    expect(await mutex.run(({ signal }) => signal.aborted)).toBe(false);
+  });
+
+  test('permits are disposable with await using too, and unknown option keys are refused', async () => {
+    const sem = new Semaphore(1);
+    {
+      await using _permit = await sem.acquire();
+      expect(sem.available).toBe(0);
+    }
+    expect(sem.available).toBe(1);
+    await expect(sem.acquire({ sginal: 1 } as never)).rejects.toThrow(
+      /Unknown option `options.sginal`/,
+    );
+    await expect(new Mutex().acquire({ timeout: 5 } as never)).rejects.toThrow(TypeError);
+  });
+});

@@ -1,32 +1,8 @@
-import { enqueue, WaiterList, waitSignal } from './internal/waiters.ts';
+import type { AcquireOptions, Permit, RunFn, SemaphoreLike } from './interfaces.ts';
+import { enqueue, runContext, WaiterList, waitContext } from './internal/waiters.ts';
 import { assertCount, assertFunction } from './internal/validate.ts';
 
-/** Options of `acquire` and `run` on coordination primitives. */
-export interface AcquireOptions {
-  /** Stop waiting when it aborts (reject with its reason). Inside a task: the task's signal. */
-  signal?: AbortSignal;
-}
-
-/**
- * A permit held from a {@link Semaphore} (or {@link Mutex}). Release it once with
- * `release()`, or let `using` do it: disposing a released permit does nothing, but
- * calling `release()` twice throws, since that is always a bug.
- *
- * @example
- * ```ts
- * import { Semaphore } from '@weft/core';
- *
- * const sem = new Semaphore(2);
- * {
- *   using permit = await sem.acquire();
- *   // … at most 2 callers here at once
- * } // released here
- * ```
- */
-export interface Permit extends Disposable {
-  release(): void;
-  readonly released: boolean;
-}
+export type { AcquireOptions, Permit } from './interfaces.ts';
 
 class SemaphorePermit implements Permit {
   #release: (() => void) | undefined;
@@ -49,6 +25,11 @@ class SemaphorePermit implements Permit {
   [Symbol.dispose](): void {
     if (this.#release !== undefined) this.release();
   }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this[Symbol.dispose]();
+    return Promise.resolve();
+  }
 }
 
 /**
@@ -68,7 +49,7 @@ class SemaphorePermit implements Permit {
  * })); // at most 3 requests in flight
  * ```
  */
-export class Semaphore {
+export class Semaphore implements SemaphoreLike {
   readonly #permits: number;
   #available: number;
   readonly #waiters: WaiterList<Permit> = new WaiterList();
@@ -100,13 +81,14 @@ export class Semaphore {
    * it aborts first; the permit it would have had goes to the next waiter.
    */
   acquire(options?: AcquireOptions): Promise<Permit> {
-    const signal = waitSignal(options);
-    if (signal instanceof Promise) return signal;
+    const caller = waitContext(options);
+    if (caller instanceof Promise) return caller;
     if (this.#available > 0 && this.#waiters.size === 0) {
+      caller[Symbol.dispose]();
       this.#available--;
       return Promise.resolve(new SemaphorePermit(this.#releaseOne));
     }
-    return enqueue(this.#waiters, signal).promise;
+    return enqueue(this.#waiters, caller).promise;
   }
 
   /** Takes a permit if one is free right now; `undefined` otherwise. Never waits. */
@@ -118,14 +100,37 @@ export class Semaphore {
     return undefined;
   }
 
-  /** Runs `fn` while holding a permit, and releases it however `fn` ends. */
-  async run<T>(fn: () => T | PromiseLike<T>, options?: AcquireOptions): Promise<T> {
+  /**
+   * Runs `fn` while holding a permit, and releases it however `fn` ends. `fn` receives a
+   * {@link RunContext} whose `signal` is the caller's effective signal (the enclosing
+   * task's, joined with `options.signal`): hand it to the work so that cancelling the
+   * caller stops it. Rejects without calling `fn` when the signal aborts while waiting.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from '@weft/core';
+   *
+   * const sem = new Semaphore(4);
+   * const res = await sem.run(({ signal }) => fetch('http://127.0.0.1:8080/', { signal }));
+   * ```
+   */
+  async run<T>(fn: RunFn<T>, options?: AcquireOptions): Promise<T> {
     assertFunction('fn', fn);
-    const permit = await this.acquire(options);
+    const caller = waitContext(options);
+    if (caller instanceof Promise) return caller;
     try {
-      return await fn();
+      let permit: Permit;
+      if (this.#available > 0 && this.#waiters.size === 0) {
+        this.#available--;
+        permit = new SemaphorePermit(this.#releaseOne);
+      } else permit = await enqueue(this.#waiters, caller.signal).promise;
+      try {
+        return await fn(runContext(caller.signal));
+      } finally {
+        permit.release();
+      }
     } finally {
-      permit.release();
+      caller[Symbol.dispose]();
     }
   }
 
@@ -151,7 +156,7 @@ export class Semaphore {
  * });
  * ```
  */
-export class Mutex {
+export class Mutex implements SemaphoreLike {
   readonly #semaphore: Semaphore = new Semaphore(1);
 
   /** Whether someone holds the lock. */
@@ -169,13 +174,21 @@ export class Mutex {
     return this.#semaphore.acquire(options);
   }
 
+  /** Same as `lock()`: what {@link SemaphoreLike} code calls. */
+  acquire(options?: AcquireOptions): Promise<Permit> {
+    return this.#semaphore.acquire(options);
+  }
+
   /** Takes the lock if it is free right now; `undefined` otherwise. */
   tryLock(): Permit | undefined {
     return this.#semaphore.tryAcquire();
   }
 
-  /** Runs `fn` while holding the lock. */
-  run<T>(fn: () => T | PromiseLike<T>, options?: AcquireOptions): Promise<T> {
+  /**
+   * Runs `fn` while holding the lock; `fn` gets a {@link RunContext} with the caller's
+   * effective signal (see {@link Semaphore.run}).
+   */
+  run<T>(fn: RunFn<T>, options?: AcquireOptions): Promise<T> {
     return this.#semaphore.run(fn, options);
   }
 }

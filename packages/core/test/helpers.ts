@@ -78,3 +78,94 @@ export function deferred<T = void>(): {
 export function tick(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
+
+// --- Fixtures of the async-iterable helper tests (iter/*.test.ts) ---
+
+import { sleep as weftSleep } from '../src/sleep.ts';
+
+/** What a {@link tracked} source recorded: items pulled, whether and how it was closed. */
+export interface SourceState {
+  pulled: number;
+  closed: boolean;
+  /** Whether its `finally` ran while a pull was pending (closed by `return()`). */
+  returned: boolean;
+}
+
+/**
+ * An async generator over `items` that records how it is consumed, sleeping `gap` ms
+ * (weft `sleep`, so on the caller's clock and cancellable) before each item. `onClose`
+ * runs in its `finally` (throw there to simulate a failing cleanup).
+ */
+export function tracked<T>(
+  items: readonly T[],
+  gap = 0,
+  onClose?: () => void,
+): { source: AsyncGenerator<T, void, undefined>; state: SourceState } {
+  const state: SourceState = { pulled: 0, closed: false, returned: false };
+  const source = (async function* () {
+    let finished = false;
+    try {
+      for (const item of items) {
+        if (gap > 0) await weftSleep(gap);
+        state.pulled++;
+        yield item;
+      }
+      finished = true;
+    } finally {
+      state.closed = true;
+      state.returned = !finished;
+      onClose?.();
+    }
+  })();
+  return { source, state };
+}
+
+/** An endless source (one item every `gap` ms on the caller's clock) that records its use. */
+export function ticking(gap: number): {
+  source: AsyncGenerator<number, void, undefined>;
+  state: SourceState;
+} {
+  const state: SourceState = { pulled: 0, closed: false, returned: false };
+  const source = (async function* () {
+    try {
+      for (let i = 0; ; i++) {
+        await weftSleep(gap);
+        state.pulled++;
+        yield i;
+      }
+    } finally {
+      state.closed = true;
+      state.returned = true;
+    }
+  })();
+  return { source, state };
+}
+
+/** Every item of an async iterable, in order. */
+export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+/** Lets microtasks and a few macrotasks run. */
+export async function settleTicks(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) await tick();
+}
+
+/** Node's process warnings emitted while `fn` runs (none on runtimes without them). */
+export async function collectWarnings(fn: () => Promise<void>): Promise<Error[]> {
+  const seen: Error[] = [];
+  const proc = (globalThis as { process?: NodeJS.Process }).process;
+  const onWarning = (warning: Error): void => {
+    seen.push(warning);
+  };
+  proc?.on?.('warning', onWarning);
+  try {
+    await fn();
+    await tick();
+  } finally {
+    proc?.off?.('warning', onWarning);
+  }
+  return seen;
+}

@@ -1,5 +1,6 @@
 import { abortable, isThenable } from './abortable.ts';
 import { noop } from './schedule.ts';
+import { attachSuppressed, isCancellation } from '../errors.ts';
 import { describe } from './validate.ts';
 
 /** An async iterator being consumed, with what is needed to close it safely. */
@@ -11,8 +12,26 @@ export interface Source<T> {
   done: boolean;
   /** Whether it is an async iterator (its `next()` may not overlap). */
   readonly async: boolean;
+  /**
+   * A failure of a `next()` that settled after its pull was abandoned (the signal aborted
+   * first): typically the source's `finally` throwing while it was being cancelled.
+   * Raised by `closeSource`, so it is never lost.
+   */
+  late?: { error: unknown } | undefined;
 }
 
+/** Throws a `TypeError` naming `name` unless `source` is an async iterable or an iterable. */
+export function assertIterable(name: string, source: unknown): void {
+  if (source !== null && source !== undefined) {
+    if (typeof (source as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') return;
+    if (typeof (source as Iterable<unknown>)[Symbol.iterator] === 'function') return;
+  }
+  throw new TypeError(
+    `Expected \`${name}\` to be an async iterable or iterable, got ${describe(source)}`,
+  );
+}
+
+/** Opens `source` (calls its iterator method); a `TypeError` naming `name` if it has none. */
 export function openSource<T>(name: string, source: AsyncIterable<T> | Iterable<T>): Source<T> {
   if (source !== null && source !== undefined) {
     const asyncIt = (source as AsyncIterable<T>)[Symbol.asyncIterator];
@@ -77,7 +96,14 @@ async function pullAsync<T>(
   const clear = (): void => {
     if (src.inflight === raw) src.inflight = undefined;
   };
-  raw.then(clear, clear);
+  raw.then(clear, (error: unknown) => {
+    clear();
+    // The pull already rejected with the abort reason: keep this failure for closeSource.
+    if (signal?.aborted && !isCancellation(error)) {
+      src.done = true;
+      src.late = { error };
+    }
+  });
   try {
     const step = await (signal === undefined ? raw : abortable(raw, signal));
     if (step.done) src.done = true;
@@ -91,17 +117,60 @@ async function pullAsync<T>(
 /**
  * Closes the source (`return()`) unless it ended by itself. When a `next()` is still in
  * flight (the source is stuck in an await), `return()` is requested for when it gets
- * there, without waiting for it: the caller ends promptly, and nothing is unhandled.
+ * there, without waiting for it: the caller ends promptly. That late close is handed to
+ * `late` (a promise that rejects with what failed in it: the pending `next()`, unless it
+ * was a cancellation, or `return()`); without `late` its outcome is observed and dropped.
  */
-export async function closeSource<T>(src: Source<T>): Promise<void> {
-  if (src.done) return;
-  src.done = true;
-  const iterator = src.iterator as AsyncIterator<T>;
-  if (typeof iterator.return !== 'function') return;
-  if (src.inflight !== undefined) {
-    const closeLater = (): Promise<void> => Promise.resolve(iterator.return!()).then(noop, noop);
-    src.inflight.then(closeLater, noop);
+export async function closeSource<T>(
+  src: Source<T>,
+  late?: (closing: Promise<void>) => void,
+): Promise<void> {
+  if (src.done) {
+    const late = src.late;
+    src.late = undefined;
+    if (late !== undefined) throw late.error;
     return;
   }
+  src.done = true;
+  const iterator = src.iterator as AsyncIterator<T>;
+  const inflight = src.inflight;
+  if (inflight !== undefined) {
+    const closing = closeLate(iterator, inflight);
+    if (late === undefined) closing.then(noop, noop);
+    else late(closing);
+    return;
+  }
+  if (typeof iterator.return !== 'function') return;
   await iterator.return();
+}
+
+async function closeLate<T>(iterator: AsyncIterator<T>, inflight: Promise<unknown>): Promise<void> {
+  let failure: { error: unknown } | undefined;
+  try {
+    await inflight;
+  } catch (error) {
+    if (!isCancellation(error)) failure = { error };
+  }
+  try {
+    if (typeof iterator.return === 'function') await iterator.return();
+  } catch (error) {
+    failure = { error: failure === undefined ? error : attachSuppressed(failure.error, error) };
+  }
+  if (failure !== undefined) throw failure.error;
+}
+
+/**
+ * Closes `src` after a loop over it ended; an error from closing is attached to the
+ * loop's own error when it had one (the primary error wins), else raised.
+ */
+export async function closeSourceAfter<T>(
+  src: Source<T>,
+  failure: { error: unknown } | undefined,
+): Promise<void> {
+  try {
+    await closeSource(src);
+  } catch (cleanup) {
+    if (failure === undefined) throw cleanup;
+    throw attachSuppressed(failure.error, cleanup);
+  }
 }

@@ -1,5 +1,6 @@
-import { currentContext } from './context.ts';
-import { assertOptions, assertSignal } from './validate.ts';
+import { type CallerContext, callerContext } from '../caller.ts';
+import type { RunContext } from '../interfaces.ts';
+import { assertOptions } from './validate.ts';
 
 /**
  * A FIFO list of pending waiters with O(1) removal, shared by every coordination
@@ -15,6 +16,8 @@ export class Waiter<T> {
   reject!: (error: unknown) => void;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  /** The caller context whose listeners go when the waiter settles. */
+  caller: Disposable | undefined;
   /** What the waiter asks for: an item to put, a cost… (primitive-specific). */
   data: unknown;
 
@@ -36,6 +39,10 @@ export class Waiter<T> {
     if (this.onAbort !== undefined) {
       this.signal!.removeEventListener('abort', this.onAbort);
       this.onAbort = undefined;
+    }
+    if (this.caller !== undefined) {
+      this.caller[Symbol.dispose]();
+      this.caller = undefined;
     }
   }
 }
@@ -72,17 +79,25 @@ export class WaiterList<T> {
 }
 
 /**
- * Enqueues a waiter and returns its promise. `onCancel` runs after a waiter left the
- * list because its signal aborted (so a primitive can hand on what it reserved).
+ * Enqueues a waiter and returns its promise. `caller` is a {@link CallerContext} (or a
+ * bare signal) to wait with; a context is disposed when the waiter settles. `onCancel`
+ * runs after a waiter left the list because its signal aborted (so a primitive can hand
+ * on what it reserved).
  */
 export function enqueue<T>(
   list: WaiterList<T>,
-  signal: AbortSignal | undefined,
+  caller: CallerContext | AbortSignal | undefined,
   data?: unknown,
   onCancel?: (waiter: Waiter<T>) => void,
 ): { promise: Promise<T>; waiter: Waiter<T> } {
   const waiter = new Waiter<T>();
   waiter.data = data;
+  let signal: AbortSignal | undefined;
+  if (caller === undefined || isSignal(caller)) signal = caller;
+  else {
+    signal = caller.signal;
+    waiter.caller = caller;
+  }
   const promise = new Promise<T>((resolve, reject) => {
     waiter.resolve = resolve;
     waiter.reject = reject;
@@ -93,6 +108,8 @@ export function enqueue<T>(
     waiter.onAbort = () => {
       waiter.onAbort = undefined;
       list.remove(waiter);
+      waiter.caller?.[Symbol.dispose]();
+      waiter.caller = undefined;
       waiter.reject(signal.reason);
       onCancel?.(waiter);
     };
@@ -101,25 +118,49 @@ export function enqueue<T>(
   return { promise, waiter };
 }
 
-/** The signal to honour: the explicit one, else the running task's (if any). */
-export function callerSignal(signal: AbortSignal | undefined): AbortSignal | undefined {
-  return signal ?? currentContext()?.signal;
-}
-
 /**
- * The preamble of every waiting method: validates `options`, and returns the signal to
- * honour — or a rejected promise to return at once when the options are invalid or the
- * signal already aborted.
+ * The preamble of every waiting method: validates `options` (only `known` keys), and
+ * works out the caller's effective signal through {@link callerContext} (inside a task an
+ * explicit signal adds to the task's). Returns the context to wait with — dispose it when
+ * the wait ends (a waiter does so when it settles) — or a rejected promise to return at
+ * once when the options are invalid or the signal already aborted.
  */
-export function waitSignal(
-  options: { signal?: AbortSignal } | undefined,
-): AbortSignal | undefined | Promise<never> {
+export function waitContext(
+  options: { signal?: AbortSignal | undefined } | undefined,
+  known: readonly string[] = SIGNAL_ONLY,
+): CallerContext | Promise<never> {
+  let ctx: CallerContext;
   try {
-    assertOptions('options', options);
-    assertSignal('options.signal', options?.signal);
+    assertOptions('options', options, known);
+    ctx = callerContext(options?.signal === undefined ? undefined : { signal: options.signal });
   } catch (error) {
     return Promise.reject(error);
   }
-  const signal = callerSignal(options?.signal);
-  return signal?.aborted ? Promise.reject(signal.reason) : signal;
+  const signal = ctx.signal;
+  if (signal?.aborted) {
+    ctx[Symbol.dispose]();
+    return Promise.reject(signal.reason);
+  }
+  return ctx;
+}
+
+const SIGNAL_ONLY: readonly string[] = ['signal'];
+
+function isSignal(value: CallerContext | AbortSignal): value is AbortSignal {
+  return typeof (value as AbortSignal).addEventListener === 'function';
+}
+
+/**
+ * The {@link RunContext} that `run(fn)` passes to `fn`: the caller's effective signal, or
+ * (when there is none) a fresh signal that never aborts, created only if `fn` reads it.
+ */
+export function runContext(signal: AbortSignal | undefined): RunContext {
+  if (signal !== undefined) return { signal };
+  let own: AbortSignal | undefined;
+  return {
+    get signal(): AbortSignal {
+      own ??= new AbortController().signal;
+      return own;
+    },
+  };
 }

@@ -1,30 +1,50 @@
 import { isThenable } from '../internal/abortable.ts';
-import { drain, Pipe, type PipeOptions } from '../internal/pipe.ts';
-import { closeSource, openSource, serialPull } from '../internal/source.ts';
+import { drain, helperIterator, PIPE_KEYS, Pipe, type PipeOptions } from '../internal/pipe.ts';
+import { assertIterable, openSource, serialPull } from '../internal/source.ts';
 import {
+  assertClock,
   assertCount,
   assertFunction,
-  assertOptions,
   assertSignal,
   describe,
 } from '../internal/validate.ts';
 import type { TaskContext } from '../task.ts';
+import { assertHelperOptions } from './options.ts';
 
 /** Options of {@link mapConcurrent}. */
 export interface MapConcurrentOptions extends PipeOptions {
-  /** How many calls of `fn` run at once. */
+  /**
+   * How many items are in progress at once, counting both calls of `fn` running and
+   * results waiting for the consumer: an integer from 1 up, or `Infinity`.
+   */
   concurrency: number;
-  /** Yield results in input order (default `true`) or as they complete. */
-  ordered?: boolean;
+  /**
+   * Yield results in input order (`true`) or as they complete (`false`).
+   * @default true
+   */
+  ordered?: boolean | undefined;
 }
 
+const KEYS: readonly string[] = ['concurrency', 'ordered', ...PIPE_KEYS];
+
 /**
- * A streaming `map`: calls `fn(item, ctx, index)` on items of `source` as they arrive,
- * at most `concurrency` at once, and yields the results in input order (or as they
- * complete with `ordered: false`). Backpressure: at most `concurrency` calls run at once,
- * and at most `concurrency` finished results wait for the consumer. The first failure
- * cancels the calls in flight, closes the source, and is raised after the results
- * already yielded.
+ * A streaming `map`: calls `fn(item, ctx, index)` on items of `source` as they arrive and
+ * yields the results in input order (or as they complete with `ordered: false`). `ctx` is
+ * the calling task's context: pass `ctx.signal` on.
+ *
+ * Backpressure, exactly: at most `concurrency` items are in progress at once — running in
+ * `fn`, or finished and waiting for the consumer (in ordered mode, also a result waiting
+ * for an earlier one). An item leaves that count when the consumer takes its result, so a
+ * slow consumer holds the source back. Any `concurrency` is honoured (calls start lazily,
+ * one more only when every running one is busy).
+ *
+ * The first failure of `fn` or of the source cancels the calls in flight, closes the
+ * source, and is raised after the results already yielded. Cancellation (`signal`, or the
+ * enclosing task being cancelled) rejects the loop with the reason. Stopping for any
+ * reason (break, error, cancellation, `return()` before the first item) cancels the calls
+ * in flight, closes the source and waits for both; an error thrown while closing the
+ * source is raised (or attached to the loop's own error). Inside a task the calls belong
+ * to the task's scope: they are cancelled when the task ends, and the scope waits.
  *
  * @example
  * ```ts
@@ -39,72 +59,98 @@ export function mapConcurrent<T, R>(
   fn: (item: T, ctx: TaskContext, index: number) => R | PromiseLike<R>,
   options: MapConcurrentOptions,
 ): AsyncGenerator<Awaited<R>, void, undefined> {
-  const src = openSource('source', source);
+  assertIterable('source', source);
   assertFunction('fn', fn);
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(
-      `Expected \`options\` to be an object with \`concurrency\`, got ${describe(options)}`,
-    );
-  }
-  assertOptions('options', options);
+  assertHelperOptions(options, 'concurrency', KEYS, '{ concurrency: 4 }');
   assertCount('options.concurrency', options.concurrency);
   assertSignal('options.signal', options.signal);
+  assertClock('options.clock', options.clock);
   const ordered = options.ordered ?? true;
   if (typeof ordered !== 'boolean') {
     throw new TypeError(`Expected \`options.ordered\` to be a boolean, got ${describe(ordered)}`);
   }
   const concurrency = options.concurrency;
+  const src = openSource('source', source);
   const setup = (): Pipe<Awaited<R>> => {
-    const pipe = new Pipe<Awaited<R>>(Math.min(concurrency, 1024), options, 'mapConcurrent');
-    let index = 0;
-    let exhausted = false;
+    const pipe = new Pipe<Awaited<R>>(concurrency, options, 'mapConcurrent');
+    pipe.own(src);
     // Several workers share the source; an async one is pulled one call at a time.
     const next = serialPull(src);
-    // Ordered mode: results go out in index order; a worker waits for its turn, so at
-    // most `concurrency` finished results are held. A cancelled pipe rejects every turn.
+    let index = 0;
+    let exhausted = false;
+    // Ordered mode: results that finished before an earlier one, by index.
+    const early = new Map<number, Awaited<R>>();
     let nextOut = 0;
-    const turns = new Map<number, { resolve: () => void; reject: (reason: unknown) => void }>();
-    pipe.onCancel((reason) => {
-      for (const turn of turns.values()) turn.reject(reason);
-      turns.clear();
-    });
-    const waitTurn = (i: number, signal: AbortSignal): Promise<void> => {
-      signal.throwIfAborted();
-      return new Promise<void>((resolve, reject) => turns.set(i, { resolve, reject }));
-    };
-    const advance = (): void => {
-      const turn = turns.get(++nextOut);
-      if (turn !== undefined) {
-        turns.delete(nextOut);
-        turn.resolve();
+    // Workers started, and how many are inside `fn`; starts are queued, not recursive.
+    let workers = 0;
+    let busy = 0;
+    let requested = 0;
+    let starting = false;
+    const deliver = (i: number, value: Awaited<R>): void => {
+      if (!ordered) {
+        pipe.push(value);
+        return;
+      }
+      if (i !== nextOut) {
+        early.set(i, value);
+        return;
+      }
+      pipe.push(value);
+      nextOut++;
+      while (early.size > 0 && early.has(nextOut)) {
+        const v = early.get(nextOut) as Awaited<R>;
+        early.delete(nextOut++);
+        pipe.push(v);
       }
     };
     const worker = async (ctx: TaskContext): Promise<void> => {
       const { signal } = ctx;
-      while (!exhausted) {
+      for (;;) {
+        // A slot first: at most `concurrency` items in progress, results included.
+        const room = pipe.reserve();
+        if (room !== undefined) await room;
+        if (exhausted) {
+          pipe.unreserve();
+          return;
+        }
         // Synchronous steps stay synchronous: no await for a sync source or a sync fn.
-        let step = next(signal);
-        if (isThenable(step)) step = await step;
+        let step: IteratorResult<T>;
+        try {
+          const pulled = next(signal);
+          step = isThenable(pulled) ? await pulled : pulled;
+        } catch (error) {
+          pipe.unreserve();
+          throw error;
+        }
         if (step.done) {
           exhausted = true;
+          pipe.unreserve();
           return;
         }
         const i = index++;
+        if (++busy === workers && workers < concurrency) request();
         let value = fn(step.value, ctx, i);
         if (isThenable(value)) value = await value;
-        if (ordered && i !== nextOut) await waitTurn(i, signal);
-        // A put that must wait joins the queue's FIFO of pending puts at once, so the
-        // turn can pass on before there is room: order holds, and workers keep going.
-        const waiting = pipe.queue.tryPut(value as Awaited<R>)
-          ? undefined
-          : pipe.put(value as Awaited<R>);
-        if (ordered) advance();
-        if (waiting !== undefined) await waiting;
+        busy--;
+        deliver(i, value as Awaited<R>);
       }
     };
-    for (let w = 0; w < concurrency && w < 1024; w++)
-      pipe.produce(`mapConcurrent-worker-${w}`, worker);
+    const request = (): void => {
+      workers++;
+      requested++;
+      if (starting) return;
+      starting = true;
+      try {
+        while (requested > 0) {
+          requested--;
+          pipe.produce('mapConcurrent-worker', worker);
+        }
+      } finally {
+        starting = false;
+      }
+    };
+    request();
     return pipe;
   };
-  return drain(setup, () => closeSource(src));
+  return helperIterator(() => drain(setup), [src]);
 }
