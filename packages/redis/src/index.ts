@@ -21,6 +21,7 @@ export {
 export {
   type RedisAcquireOptions,
   type RedisPermit,
+  type RedisRunContext,
   RedisSemaphore,
   type RedisSemaphoreOptions,
 } from './semaphore.ts';

@@ -1,3 +1,4 @@
+import type { QueueLike } from '@weft/core';
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
 import { ClosedError, LeaseLostError, RedisCommandError } from './errors.ts';
 import { Lease } from './internal/lease.ts';
@@ -210,6 +211,10 @@ const jsonCodec: QueueCodec<never> = {
 };
 
 let consumerSeq = 0;
+
+async function* values<T>(messages: AsyncIterable<RedisMessage<T>>): AsyncGenerator<T, void, undefined> {
+  for await (const msg of messages) yield msg.value;
+}
 
 class Message<T> implements RedisMessage<T> {
   readonly id: string;
@@ -474,6 +479,39 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
         }
       }
     }
+  }
+
+  /**
+   * This queue as `@weft/core`'s `QueueLike<T>`, for code written against the in-process
+   * `Queue` (plain values, no ack): `get()` acks a message as soon as it is received (if
+   * the process then dies, that message is lost: at-most-once for `get`), while async
+   * iteration acks when the loop body completes and gives the message back when it throws
+   * or breaks (at-least-once). `put` resolves without the id; `close()` closes this
+   * instance (the shared queue and its messages stay).
+   *
+   * @example
+   * ```ts
+   * import type { QueueLike } from '@weft/core';
+   *
+   * async function drain(queue: QueueLike<string>): Promise<void> {
+   *   for await (const line of queue) console.log(line);
+   * }
+   * await drain(redisQueue.asQueueLike());
+   * ```
+   */
+  asQueueLike(): QueueLike<T> {
+    return {
+      put: async (item, options) => {
+        await this.put(item, options);
+      },
+      get: async (options) => {
+        const msg = await this.get(options);
+        await msg.ack();
+        return msg.value;
+      },
+      close: () => this.close(),
+      [Symbol.asyncIterator]: () => values(this.messages()),
+    };
   }
 
   /** Same as `messages()`: `for await (const msg of queue)`. */

@@ -1,4 +1,11 @@
-import { TimeoutError } from '@weft/core';
+import {
+  type AsyncPermit,
+  callerContext,
+  type RateAcquireOptions,
+  type RateLimiterLike,
+  type RunFn,
+  TimeoutError,
+} from '@weft/core';
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
 import { int, NOW_US, Script, tag } from './internal/script.ts';
 import {
@@ -9,6 +16,7 @@ import {
   assertOptions,
   describe,
 } from './internal/validate.ts';
+import { joinSignals } from './internal/signals.ts';
 import { jitter, timer, WaitList } from './internal/waiters.ts';
 
 /** Options of {@link RedisRateLimiter}. */
@@ -29,15 +37,38 @@ export interface RedisRateLimiterOptions {
   burst?: number | undefined;
 }
 
-/** Options of {@link RedisRateLimiter.acquire}. */
-export interface RedisRateAcquireOptions {
-  /** Stop waiting when it aborts. Inside a weft task it adds to the task's signal. */
-  signal?: AbortSignal | undefined;
-  /**
-   * How many units this call uses; at most `limit` (or `burst`).
-   * @default 1
-   */
-  cost?: number | undefined;
+/**
+ * Options of {@link RedisRateLimiter.acquire}: `@weft/core`'s `RateAcquireOptions`
+ * (`signal`, which adds to the enclosing task's; `cost`, default 1, at most `limit` or
+ * `burst`).
+ */
+export type RedisRateAcquireOptions = RateAcquireOptions;
+
+/**
+ * What {@link RedisRateLimiter.acquire} resolves with: a record that the cost went
+ * through. Releasing it gives nothing back (time does); it exists so that rate limiters
+ * and semaphores share one shape (`@weft/core`'s `RateLimiterLike`).
+ */
+class RatePass implements AsyncPermit, Disposable {
+  #released = false;
+
+  get released(): boolean {
+    return this.#released;
+  }
+
+  release(): void {
+    if (this.#released) throw new TypeError('This permit was already released');
+    this.#released = true;
+  }
+
+  [Symbol.dispose](): void {
+    this.#released = true;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.#released = true;
+    return Promise.resolve();
+  }
 }
 
 const LIMITER_KEYS = ['client', 'key', 'limit', 'interval', 'burst'] as const;
@@ -138,13 +169,13 @@ return {0, math.ceil((cost - tokens) / rate), now}
  * await limiter.run(() => fetch('https://api.github.com/rate_limit'));
  * ```
  */
-export class RedisRateLimiter {
+export class RedisRateLimiter implements RateLimiterLike {
   readonly #redis: RedisAdapter;
   readonly #key: string;
   readonly #limit: number;
   readonly #interval: number;
   readonly #burst: number | undefined;
-  readonly #waiters: WaitList<void, number>;
+  readonly #waiters: WaitList<AsyncPermit, number>;
   // Whether the head-of-line loop is running, and how to cut its sleep short.
   #pumping = false;
   #wake: (() => void) | undefined;
@@ -193,8 +224,9 @@ export class RedisRateLimiter {
   }
 
   /**
-   * Waits until `cost` units (default 1) may go through, then uses them. FIFO within the
-   * process. Rejects with the signal's reason when cancelled (using nothing), with
+   * Waits until `cost` units (default 1) may go through, then uses them, and resolves with
+   * a permit that records it (releasing it gives nothing back). FIFO within the process.
+   * Rejects with the signal's reason when cancelled (using nothing), with
    * `TimeoutError` when the wait would outlast the enclosing deadline, and with
    * {@link RedisCommandError} when Redis fails.
    *
@@ -203,7 +235,7 @@ export class RedisRateLimiter {
    * await limiter.acquire({ cost: 2, signal: AbortSignal.timeout(5000) });
    * ```
    */
-  acquire(options?: RedisRateAcquireOptions): Promise<void> {
+  acquire(options?: RedisRateAcquireOptions): Promise<AsyncPermit> {
     const cost = this.#cost(options);
     const { promise } = this.#waiters.add('options', options, ACQUIRE_KEYS, cost);
     this.#kick();
@@ -227,18 +259,26 @@ export class RedisRateLimiter {
   }
 
   /**
-   * Acquires (`options` as for {@link RedisRateLimiter.acquire}), then runs `fn` and
-   * returns its result.
+   * Acquires (`options` as for {@link RedisRateLimiter.acquire}), then runs `fn({ signal })`
+   * and returns its result. `signal` aborts with the caller's effective signal (the
+   * enclosing task's, plus `options.signal`).
    *
    * @example
    * ```ts
-   * const res = await limiter.run(() => fetch('https://api.example.com/items'));
+   * const res = await limiter.run(({ signal }) => fetch('https://api.example.com/items', { signal }));
    * ```
    */
-  async run<T>(fn: () => T | PromiseLike<T>, options?: RedisRateAcquireOptions): Promise<T> {
+  async run<T>(fn: RunFn<T>, options?: RedisRateAcquireOptions): Promise<T> {
     assertFunction('fn', fn);
-    await this.acquire(options);
-    return await fn();
+    assertOptions('options', options, ACQUIRE_KEYS);
+    using ctx = callerContext({ signal: options?.signal });
+    await this.acquire({ cost: options?.cost, signal: ctx.signal });
+    const joined = joinSignals(ctx.signal);
+    try {
+      return await fn({ signal: joined.signal });
+    } finally {
+      joined.dispose();
+    }
   }
 
   #cost(options: { cost?: number | undefined } | undefined): number {
@@ -287,7 +327,7 @@ export class RedisRateLimiter {
         continue;
       }
       if (decision.granted) {
-        if (!head.settled) head.fulfil();
+        if (!head.settled) head.fulfil(new RatePass());
         else this.#handOn(head.data);
         continue;
       }
@@ -319,7 +359,7 @@ export class RedisRateLimiter {
   #handOn(cost: number): void {
     for (const w of this.#waiters) {
       if (w.data <= cost) {
-        w.fulfil();
+        w.fulfil(new RatePass());
         return;
       }
     }

@@ -1,3 +1,11 @@
+import {
+  type AcquireOptions,
+  type AsyncPermit,
+  attachSuppressed,
+  callerContext,
+  type RunContext,
+  type SemaphoreLike,
+} from '@weft/core';
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
 import { ClosedError, RedisCommandError } from './errors.ts';
 import { Lease } from './internal/lease.ts';
@@ -9,6 +17,7 @@ import {
   assertMs,
   assertOptions,
 } from './internal/validate.ts';
+import { joinSignals } from './internal/signals.ts';
 import { jitter, timer, WaitList } from './internal/waiters.ts';
 
 /** Options of {@link RedisSemaphore}. */
@@ -27,10 +36,19 @@ export interface RedisSemaphoreOptions {
   lease?: number | undefined;
 }
 
-/** Options of {@link RedisSemaphore.acquire}. */
-export interface RedisAcquireOptions {
-  /** Stop waiting when it aborts. Inside a weft task it adds to the task's signal. */
-  signal?: AbortSignal | undefined;
+/**
+ * Options of {@link RedisSemaphore.acquire}: `@weft/core`'s `AcquireOptions` (`signal`,
+ * which adds to the enclosing task's).
+ */
+export type RedisAcquireOptions = AcquireOptions;
+
+/**
+ * What {@link RedisSemaphore.run} passes to its function: `signal` aborts when the
+ * caller's effective signal aborts or when the permit's lease is lost; `permit` is the
+ * permit held (for its fencing `token`).
+ */
+export interface RedisRunContext extends RunContext {
+  readonly permit: RedisPermit;
 }
 
 /**
@@ -46,7 +64,7 @@ export interface RedisAcquireOptions {
  * `signal` aborts with {@link LeaseLostError} when the lease can no longer be confirmed:
  * the holder must stop, since another process may now hold the permit.
  */
-export interface RedisPermit extends AsyncDisposable {
+export interface RedisPermit extends AsyncPermit {
   /** The fencing token (monotonic per key). */
   readonly token: number;
   /** Aborts with `LeaseLostError` when the lease is lost. */
@@ -177,7 +195,7 @@ class Permit implements RedisPermit {
  * }
  * ```
  */
-export class RedisSemaphore implements AsyncDisposable {
+export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
   readonly #redis: RedisAdapter;
   readonly #key: string;
   readonly #permits: number;
@@ -265,24 +283,37 @@ export class RedisSemaphore implements AsyncDisposable {
   }
 
   /**
-   * Acquires a permit, runs `fn(permit)` (watch `permit.signal`), and releases the permit
-   * however `fn` ends. `fn`'s error wins over a release error.
+   * Acquires a permit, runs `fn({ signal, permit })`, and releases the permit however `fn`
+   * ends. `signal` aborts when the caller's effective signal aborts (the enclosing task's,
+   * plus `options.signal`) or when the permit's lease is lost (`LeaseLostError`): pass it
+   * to the work. `fn`'s error wins over a release error, which is then attached to it
+   * (`suppressedErrors(err)` from `@weft/core`).
    *
    * @example
    * ```ts
-   * const rows = await sem.run((permit) => db.query('SELECT 1', { signal: permit.signal }));
+   * const rows = await sem.run(({ signal, permit }) =>
+   *   db.query('UPDATE t SET x = 1', { signal, fencingToken: permit.token }),
+   * );
    * ```
    */
-  async run<T>(fn: (permit: RedisPermit) => T | PromiseLike<T>, options?: RedisAcquireOptions): Promise<T> {
+  async run<T>(fn: (ctx: RedisRunContext) => T | PromiseLike<T>, options?: RedisAcquireOptions): Promise<T> {
     assertFunction('fn', fn);
-    const permit = await this.acquire(options);
+    assertOptions('options', options, ACQUIRE_KEYS);
+    using ctx = callerContext({ signal: options?.signal });
+    const permit = await this.acquire({ signal: ctx.signal });
+    const joined = joinSignals(ctx.signal, permit.signal);
     let result: T;
     try {
-      result = await fn(permit);
+      result = await fn({ signal: joined.signal, permit });
     } catch (err) {
-      await permit.release().catch(() => {});
-      throw err;
+      joined.dispose();
+      let primary = err;
+      await permit.release().catch((releaseError: unknown) => {
+        primary = attachSuppressed(err, releaseError);
+      });
+      throw primary;
     }
+    joined.dispose();
     await permit.release();
     return result;
   }
