@@ -78,7 +78,9 @@ function isNodeRedis(value: object): value is NodeRedisLike {
 function isIoRedis(value: object): value is IoRedisLike {
   const v = value as Partial<IoRedisLike>;
   return (
-    typeof v.call === 'function' && typeof v.duplicate === 'function' && typeof v.status === 'string'
+    typeof v.call === 'function' &&
+    typeof v.duplicate === 'function' &&
+    typeof v.status === 'string'
   );
 }
 

@@ -52,7 +52,11 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
 
       test('cancelling a blocked get settles within 50 ms, takes nothing and frees its connection', async () => {
         const key = uniqueKey('q');
-        await using q = new RedisQueue<string>({ client: c.client, key, visibilityTimeout: 10_000 });
+        await using q = new RedisQueue<string>({
+          client: c.client,
+          key,
+          visibilityTimeout: 10_000,
+        });
         const controller = new AbortController();
         const got = q.get({ signal: controller.signal });
         await tick(50); // the read is blocked on the server now
@@ -62,7 +66,9 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         expect(performance.now() - started).toBeLessThan(50);
         // The connection is unblocked (not left blocked for 5 s): a put now is read by the next get at once.
         const blocked = async (): Promise<number> =>
-          String(await c.command(['CLIENT', 'LIST'])).split('\n').filter((l) => / flags=\w*b/.test(l)).length;
+          String(await c.command(['CLIENT', 'LIST']))
+            .split('\n')
+            .filter((l) => / flags=\w*b/.test(l)).length;
         for (let i = 0; i < 20 && (await blocked()) > 0; i++) await tick(5);
         expect(await blocked()).toBe(0);
         await q.put('after');
@@ -124,7 +130,17 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         await q.put('job');
         expect(await q.size()).toBe(1);
         // A consumer that read the message and died: it never acks nor extends it.
-        const read = await c.command(['XREADGROUP', 'GROUP', 'weft', 'dead', 'COUNT', '1', 'STREAMS', q.stream, '>']);
+        const read = await c.command([
+          'XREADGROUP',
+          'GROUP',
+          'weft',
+          'dead',
+          'COUNT',
+          '1',
+          'STREAMS',
+          q.stream,
+          '>',
+        ]);
         expect(JSON.stringify(read)).toContain('job');
         const again = await q.get();
         expect(again.value).toBe('job');
@@ -150,7 +166,11 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
 
       test('ack after the message was reclaimed elsewhere rejects with LeaseLostError', async () => {
         const key = uniqueKey('q');
-        await using q = new RedisQueue<string>({ client: c.client, key, visibilityTimeout: 10_000 });
+        await using q = new RedisQueue<string>({
+          client: c.client,
+          key,
+          visibilityTimeout: 10_000,
+        });
         await q.put('job');
         const msg = await q.get();
         await c.command(['XCLAIM', q.stream, 'weft', 'someone-else', '0', msg.id, 'JUSTID']);
@@ -225,13 +245,12 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         expect(() => new RedisQueue({ client: c.client, key: 'k', capacity: 0 })).toThrow(
           'Expected `capacity` to be an integer from 1 and up, got `0` (number)',
         );
-        expect(() => new RedisQueue({ client: c.client, key: 'k', visiblityTimeout: 5 } as never)).toThrow(
-          'Did you mean `visibilityTimeout`?',
-        );
+        expect(
+          () => new RedisQueue({ client: c.client, key: 'k', visiblityTimeout: 5 } as never),
+        ).toThrow('Did you mean `visibilityTimeout`?');
         const q = new RedisQueue<unknown>({ client: c.client, key: 'k' });
         expect(() => q.put(undefined)).toThrow('Expected `value` to be representable as JSON');
       });
     });
   }
 });
-

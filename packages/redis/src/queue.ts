@@ -91,7 +91,15 @@ export interface RedisMessage<T> {
   nack(): Promise<void>;
 }
 
-const QUEUE_KEYS = ['client', 'key', 'capacity', 'visibilityTimeout', 'maxDeliveries', 'group', 'codec'] as const;
+const QUEUE_KEYS = [
+  'client',
+  'key',
+  'capacity',
+  'visibilityTimeout',
+  'maxDeliveries',
+  'group',
+  'codec',
+] as const;
 const WAIT_KEYS = ['signal'] as const;
 
 const FIELD = `local function field(f, name)
@@ -212,7 +220,9 @@ const jsonCodec: QueueCodec<never> = {
 
 let consumerSeq = 0;
 
-async function* values<T>(messages: AsyncIterable<RedisMessage<T>>): AsyncGenerator<T, void, undefined> {
+async function* values<T>(
+  messages: AsyncIterable<RedisMessage<T>>,
+): AsyncGenerator<T, void, undefined> {
   for await (const msg of messages) yield msg.value;
 }
 
@@ -224,7 +234,13 @@ class Message<T> implements RedisMessage<T> {
   readonly #settle: (ack: boolean) => Promise<boolean>;
   #settled = false;
 
-  constructor(id: string, value: T, deliveryCount: number, lease: Lease, settle: (ack: boolean) => Promise<boolean>) {
+  constructor(
+    id: string,
+    value: T,
+    deliveryCount: number,
+    lease: Lease,
+    settle: (ack: boolean) => Promise<boolean>,
+  ) {
     this.id = id;
     this.value = value;
     this.deliveryCount = deliveryCount;
@@ -330,7 +346,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   /** Throws a `TypeError`/`RangeError` for an invalid option. */
   constructor(options: RedisQueueOptions<T>) {
     assertOptions('options', options, QUEUE_KEYS);
-    if (options === undefined) throw new TypeError('Expected `options` to be an object, got `undefined` (undefined)');
+    if (options === undefined)
+      throw new TypeError('Expected `options` to be an object, got `undefined` (undefined)');
     this.#redis = toRedisAdapter(options.client);
     assertKey('key', options.key);
     const capacity = options.capacity ?? Number.POSITIVE_INFINITY;
@@ -458,7 +475,9 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
    * }
    * ```
    */
-  async *messages(options?: RedisQueueWaitOptions): AsyncGenerator<RedisMessage<T>, void, undefined> {
+  async *messages(
+    options?: RedisQueueWaitOptions,
+  ): AsyncGenerator<RedisMessage<T>, void, undefined> {
     assertOptions('options', options, WAIT_KEYS);
     for (;;) {
       let msg: RedisMessage<T>;
@@ -542,7 +561,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       blocker?.then((b) => b.conn).catch(() => undefined),
       sub?.catch(() => undefined),
     ]);
-    await Promise.all(conns.map((c) => c?.close()));
+    await Promise.all(conns.filter((c) => c !== undefined).map((c) => c.close()));
   }
 
   /** Same as {@link RedisQueue.close}. */
@@ -558,10 +577,21 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
 
   #ensureGroup(again = false): Promise<void> {
     if (this.#group_ready === undefined || again) {
-      const ready = command(this.#redis, ['XGROUP', 'CREATE', this.#stream, this.#group, '0', 'MKSTREAM']).then(
+      const ready = command(this.#redis, [
+        'XGROUP',
+        'CREATE',
+        this.#stream,
+        this.#group,
+        '0',
+        'MKSTREAM',
+      ]).then(
         () => {},
         (err: unknown) => {
-          if (err instanceof RedisCommandError && String((err.cause as Error)?.message).startsWith('BUSYGROUP')) return;
+          if (
+            err instanceof RedisCommandError &&
+            String((err.cause as Error)?.message).startsWith('BUSYGROUP')
+          )
+            return;
           throw err;
         },
       );
@@ -579,7 +609,11 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     try {
       return await fn();
     } catch (err) {
-      if (!(err instanceof RedisCommandError) || !String((err.cause as Error)?.message).includes('NOGROUP')) throw err;
+      if (
+        !(err instanceof RedisCommandError) ||
+        !String((err.cause as Error)?.message).includes('NOGROUP')
+      )
+        throw err;
       await this.#ensureGroup(true);
       return await fn();
     }
@@ -630,7 +664,19 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     const { conn, id } = await this.#connection();
     if (this.#getters.size === 0 || this.#closed) return undefined;
     const block = Math.max(50, Math.min(5000, Math.floor(this.#visibility / 2)));
-    const args = ['XREADGROUP', 'GROUP', this.#group, this.#consumer, 'COUNT', '1', 'BLOCK', String(block), 'STREAMS', this.#stream, '>'];
+    const args = [
+      'XREADGROUP',
+      'GROUP',
+      this.#group,
+      this.#consumer,
+      'COUNT',
+      '1',
+      'BLOCK',
+      String(block),
+      'STREAMS',
+      this.#stream,
+      '>',
+    ];
     let reply: unknown;
     this.#blocked = id;
     try {
@@ -655,7 +701,11 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     }
     const entry: StreamEntry | undefined = readReply(reply)[0];
     if (entry === undefined) return undefined;
-    return { id: entry.id, value: entry.fields.v ?? '', deliveries: Number(entry.fields.d ?? '0') + 1 };
+    return {
+      id: entry.id,
+      value: entry.fields.v ?? '',
+      deliveries: Number(entry.fields.d ?? '0') + 1,
+    };
   }
 
   #connection(): Promise<{ conn: RedisAdapter; id: string }> {
@@ -710,16 +760,32 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     } catch (err) {
       // Undecodable: it can never be handled; count the delivery so it ends dead-lettered.
       await this.#nack(entry.id, true).catch(() => {});
-      head.fail(new TypeError(`Message ${entry.id} of \`${this.#key}\` could not be decoded`, { cause: err }));
+      head.fail(
+        new TypeError(`Message ${entry.id} of \`${this.#key}\` could not be decoded`, {
+          cause: err,
+        }),
+      );
       return;
     }
     const sentAt = performance.now();
     const touch = async (): Promise<boolean> =>
-      int(await TOUCH.run(this.#redis, [this.#stream], [this.#group, this.#consumer, entry.id])) === 1;
-    const lease = new Lease(`message ${entry.id} of \`${this.#key}\``, this.#visibility, sentAt, touch);
+      int(await TOUCH.run(this.#redis, [this.#stream], [this.#group, this.#consumer, entry.id])) ===
+      1;
+    const lease = new Lease(
+      `message ${entry.id} of \`${this.#key}\``,
+      this.#visibility,
+      sentAt,
+      touch,
+    );
     const settle = async (ack: boolean): Promise<boolean> =>
       ack
-        ? int(await ACK.run(this.#redis, [this.#stream, this.#space], [this.#group, this.#consumer, entry.id])) === 1
+        ? int(
+            await ACK.run(
+              this.#redis,
+              [this.#stream, this.#space],
+              [this.#group, this.#consumer, entry.id],
+            ),
+          ) === 1
         : await this.#nack(entry.id, true);
     head.fulfil(new Message(entry.id, value, entry.deliveries, lease, settle));
   }
@@ -751,7 +817,11 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       const acks = this.#acks;
       let id: unknown;
       try {
-        id = await PUT.run(this.#redis, [this.#stream], [Number.isFinite(this.#capacity) ? this.#capacity : 0, head.data]);
+        id = await PUT.run(
+          this.#redis,
+          [this.#stream],
+          [Number.isFinite(this.#capacity) ? this.#capacity : 0, head.data],
+        );
       } catch (err) {
         head.fail(err);
         continue;

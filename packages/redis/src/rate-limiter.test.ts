@@ -22,7 +22,12 @@ describe.skipIf(redis === undefined)('RedisRateLimiter', () => {
       });
 
       test('lets `limit` through at once, then refuses until the window moves on', async () => {
-        const limiter = new RedisRateLimiter({ client: c.client, key: uniqueKey('rl'), limit: 3, interval: 60_000 });
+        const limiter = new RedisRateLimiter({
+          client: c.client,
+          key: uniqueKey('rl'),
+          limit: 3,
+          interval: 60_000,
+        });
         for (let i = 0; i < 3; i++) expect(await limiter.tryAcquire()).toBe(true);
         expect(await limiter.tryAcquire()).toBe(false);
       });
@@ -39,7 +44,13 @@ describe.skipIf(redis === undefined)('RedisRateLimiter', () => {
         );
         times.sort((a, b) => a - b);
         // The grant times from the server's own log are the authority.
-        const log = (await c.command(['ZRANGE', `{${key}}:rl:log`, '0', '-1', 'WITHSCORES'])) as unknown[];
+        const log = (await c.command([
+          'ZRANGE',
+          `{${key}}:rl:log`,
+          '0',
+          '-1',
+          'WITHSCORES',
+        ])) as unknown[];
         const scores = flattenScores(log);
         expect(scores.length).toBeGreaterThan(0);
         for (let i = 0; i + 5 < scores.length; i++) {
@@ -49,7 +60,12 @@ describe.skipIf(redis === undefined)('RedisRateLimiter', () => {
       });
 
       test('serves waiters of one process in FIFO order', async () => {
-        const limiter = new RedisRateLimiter({ client: c.client, key: uniqueKey('rl'), limit: 2, interval: 100 });
+        const limiter = new RedisRateLimiter({
+          client: c.client,
+          key: uniqueKey('rl'),
+          limit: 2,
+          interval: 100,
+        });
         const order: number[] = [];
         await Promise.all(
           Array.from({ length: 6 }, (_, i) => limiter.acquire().then(() => order.push(i))),
@@ -65,11 +81,19 @@ describe.skipIf(redis === undefined)('RedisRateLimiter', () => {
         let listeners = 0;
         const add = controller.signal.addEventListener.bind(controller.signal);
         const remove = controller.signal.removeEventListener.bind(controller.signal);
-        controller.signal.addEventListener = ((t: string, l: EventListener, o?: AddEventListenerOptions) => {
+        controller.signal.addEventListener = ((
+          t: string,
+          l: EventListener,
+          o?: AddEventListenerOptions,
+        ) => {
           listeners++;
           add(t, l, o);
         }) as typeof controller.signal.addEventListener;
-        controller.signal.removeEventListener = ((t: string, l: EventListener, o?: EventListenerOptions) => {
+        controller.signal.removeEventListener = ((
+          t: string,
+          l: EventListener,
+          o?: EventListenerOptions,
+        ) => {
           listeners--;
           remove(t, l, o);
         }) as typeof controller.signal.removeEventListener;
@@ -87,7 +111,12 @@ describe.skipIf(redis === undefined)('RedisRateLimiter', () => {
       });
 
       test('inside a task, the wait is cancelled with the task and fails early past its deadline', async () => {
-        const limiter = new RedisRateLimiter({ client: c.client, key: uniqueKey('rl'), limit: 1, interval: 60_000 });
+        const limiter = new RedisRateLimiter({
+          client: c.client,
+          key: uniqueKey('rl'),
+          limit: 1,
+          interval: 60_000,
+        });
         await limiter.acquire();
         // The script says the next slot is a minute away: no point waiting for a 1 s deadline.
         const early = timeout(1000, () => limiter.acquire());
@@ -120,14 +149,28 @@ describe.skipIf(redis === undefined)('RedisRateLimiter', () => {
       });
 
       test('rejects bad options with a clear message', () => {
-        expect(() => new RedisRateLimiter({ client: c.client, key: 'k', limit: 0, interval: 10 })).toThrow(
-          'Expected `limit` to be an integer from 1 and up, got `0` (number)',
-        );
         expect(
-          () => new RedisRateLimiter({ client: c.client, key: 'k', limit: 1, interval: 10, brust: 3 } as never),
+          () => new RedisRateLimiter({ client: c.client, key: 'k', limit: 0, interval: 10 }),
+        ).toThrow('Expected `limit` to be an integer from 1 and up, got `0` (number)');
+        expect(
+          () =>
+            new RedisRateLimiter({
+              client: c.client,
+              key: 'k',
+              limit: 1,
+              interval: 10,
+              brust: 3,
+            } as never),
         ).toThrow('Did you mean `burst`?');
-        expect(() => new RedisRateLimiter({ client: {}, key: 'k', limit: 1, interval: 10 })).toThrow(TypeError);
-        const limiter = new RedisRateLimiter({ client: c.client, key: 'k', limit: 2, interval: 10 });
+        expect(
+          () => new RedisRateLimiter({ client: {}, key: 'k', limit: 1, interval: 10 }),
+        ).toThrow(TypeError);
+        const limiter = new RedisRateLimiter({
+          client: c.client,
+          key: 'k',
+          limit: 2,
+          interval: 10,
+        });
         expect(() => limiter.acquire({ cost: 3 })).toThrow('at most `limit` (2)');
       });
     });

@@ -183,7 +183,8 @@ export class RedisRateLimiter implements RateLimiterLike {
   /** Throws a `TypeError`/`RangeError` for an invalid option. */
   constructor(options: RedisRateLimiterOptions) {
     assertOptions('options', options, LIMITER_KEYS);
-    if (options === undefined) throw new TypeError('Expected `options` to be an object, got `undefined` (undefined)');
+    if (options === undefined)
+      throw new TypeError('Expected `options` to be an object, got `undefined` (undefined)');
     this.#redis = toRedisAdapter(options.client);
     assertKey('key', options.key);
     assertInteger('limit', options.limit);
@@ -298,8 +299,16 @@ export class RedisRateLimiter implements RateLimiterLike {
     const intervalUs = this.#interval * 1000;
     const reply =
       this.#burst === undefined
-        ? await SLIDING.run(this.#redis, [`${k}:rl:log`, `${k}:rl:meta`], [this.#limit, intervalUs, cost])
-        : await BUCKET.run(this.#redis, [`${k}:rl:bucket`], [this.#limit, intervalUs, this.#burst, cost]);
+        ? await SLIDING.run(
+            this.#redis,
+            [`${k}:rl:log`, `${k}:rl:meta`],
+            [this.#limit, intervalUs, cost],
+          )
+        : await BUCKET.run(
+            this.#redis,
+            [`${k}:rl:bucket`],
+            [this.#limit, intervalUs, this.#burst, cost],
+          );
     const [granted, wait] = reply as [unknown, unknown];
     return { granted: int(granted) === 1, waitMs: Math.ceil(int(wait) / 1000) };
   }

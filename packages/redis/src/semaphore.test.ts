@@ -24,7 +24,11 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
       });
 
       test('grants at most `permits` at once, with increasing fencing tokens', async () => {
-        await using sem = new RedisSemaphore({ client: c.client, key: uniqueKey('sem'), permits: 2 });
+        await using sem = new RedisSemaphore({
+          client: c.client,
+          key: uniqueKey('sem'),
+          permits: 2,
+        });
         const a = await sem.acquire();
         const b = await sem.acquire();
         expect(b.token).toBeGreaterThan(a.token);
@@ -108,7 +112,9 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
         const permit = await sem.acquire();
         // Someone (an operator, a Redis failover) drops the lease.
         await c.command(['DEL', `{${key}}:sem:holders`]);
-        await new Promise((resolve) => permit.signal.addEventListener('abort', resolve, { once: true }));
+        await new Promise((resolve) =>
+          permit.signal.addEventListener('abort', resolve, { once: true }),
+        );
         expect(permit.signal.reason).toBeInstanceOf(LeaseLostError);
         await permit.release();
       });
@@ -145,10 +151,12 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
         expect(() => new RedisSemaphore({ client: c.client, key: '', permits: 1 })).toThrow(
           'Expected `key` to be a non-empty string, got `` (string)',
         );
-        expect(() => new RedisSemaphore({ client: c.client, key: 'k', permits: 1.5 })).toThrow(RangeError);
-        expect(() => new RedisSemaphore({ client: c.client, key: 'k', permits: 1, leases: 5 } as never)).toThrow(
-          'Did you mean `lease`?',
+        expect(() => new RedisSemaphore({ client: c.client, key: 'k', permits: 1.5 })).toThrow(
+          RangeError,
         );
+        expect(
+          () => new RedisSemaphore({ client: c.client, key: 'k', permits: 1, leases: 5 } as never),
+        ).toThrow('Did you mean `lease`?');
       });
     });
   }

@@ -214,7 +214,8 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
   /** Throws a `TypeError`/`RangeError` for an invalid option. */
   constructor(options: RedisSemaphoreOptions) {
     assertOptions('options', options, SEM_KEYS);
-    if (options === undefined) throw new TypeError('Expected `options` to be an object, got `undefined` (undefined)');
+    if (options === undefined)
+      throw new TypeError('Expected `options` to be an object, got `undefined` (undefined)');
     this.#redis = toRedisAdapter(options.client);
     assertKey('key', options.key);
     assertInteger('permits', options.permits);
@@ -259,7 +260,8 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
    * ```
    */
   acquire(options?: RedisAcquireOptions): Promise<RedisPermit> {
-    if (this.#closed) return Promise.reject(new ClosedError(`The semaphore \`${this.#key}\` is closed`));
+    if (this.#closed)
+      return Promise.reject(new ClosedError(`The semaphore \`${this.#key}\` is closed`));
     const { promise } = this.#waiters.add('options', options, ACQUIRE_KEYS, undefined);
     this.#kick();
     return promise;
@@ -296,7 +298,10 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
    * );
    * ```
    */
-  async run<T>(fn: (ctx: RedisRunContext) => T | PromiseLike<T>, options?: RedisAcquireOptions): Promise<T> {
+  async run<T>(
+    fn: (ctx: RedisRunContext) => T | PromiseLike<T>,
+    options?: RedisAcquireOptions,
+  ): Promise<T> {
     assertFunction('fn', fn);
     assertOptions('options', options, ACQUIRE_KEYS);
     using ctx = callerContext({ signal: options?.signal });
@@ -351,11 +356,20 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     const id = newId();
     const keys = this.#keys();
     const sentAt = performance.now();
-    const reply = (await ACQUIRE.run(this.#redis, keys, [this.#permits, this.#lease * 1000, id])) as unknown[];
+    const reply = (await ACQUIRE.run(this.#redis, keys, [
+      this.#permits,
+      this.#lease * 1000,
+      id,
+    ])) as unknown[];
     if (int(reply[0]) !== 1) return { waitMs: Math.ceil(int(reply[1]) / 1000) };
     const renew = async (): Promise<boolean> =>
       int(await RENEW.run(this.#redis, [keys[0]], [this.#lease * 1000, id])) === 1;
-    const lease = new Lease(`permit ${int(reply[1])} of \`${this.#key}\``, this.#lease, sentAt, renew);
+    const lease = new Lease(
+      `permit ${int(reply[1])} of \`${this.#key}\``,
+      this.#lease,
+      sentAt,
+      renew,
+    );
     const release = async (): Promise<void> => {
       await RELEASE.run(this.#redis, [keys[0], `${tag(this.#key)}:sem:free`], [id]);
       this.#released();

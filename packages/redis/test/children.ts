@@ -29,10 +29,15 @@ export interface Child {
 }
 
 export function startChild(runtime: Runtime, job: Record<string, unknown>): Child {
-  const args = runtime === 'deno' ? ['run', '-A', worker, JSON.stringify(job)] : [worker, JSON.stringify(job)];
+  const args =
+    runtime === 'deno' ? ['run', '-A', worker, JSON.stringify(job)] : [worker, JSON.stringify(job)];
   const proc = spawn(bin(runtime), args, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
   const events: Record<string, unknown>[] = [];
-  const waiting: { name: string; resolve: (e: Record<string, unknown>) => void; reject: (e: Error) => void }[] = [];
+  const waiting: {
+    name: string;
+    resolve: (e: Record<string, unknown>) => void;
+    reject: (e: Error) => void;
+  }[] = [];
   let out = '';
   let err = '';
   proc.stderr?.on('data', (chunk: Buffer) => {
@@ -57,7 +62,9 @@ export function startChild(runtime: Runtime, job: Record<string, unknown>): Chil
   const exited = new Promise<number | null>((resolve) => {
     proc.once('exit', (code) => {
       for (const w of waiting.splice(0)) {
-        w.reject(new Error(`${runtime} child exited (${code}) before '${w.name}': ${err.slice(-2000)}`));
+        w.reject(
+          new Error(`${runtime} child exited (${code}) before '${w.name}': ${err.slice(-2000)}`),
+        );
       }
       resolve(code);
     });

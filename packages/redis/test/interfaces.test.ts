@@ -18,7 +18,8 @@ const redis = await startRedis();
 // Written against the interfaces only, as @weft/http or user code would be.
 async function limited(limiter: RateLimiterLike, n: number): Promise<number[]> {
   const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(await limiter.run(({ signal }) => (signal.aborted ? -1 : i)));
+  for (let i = 0; i < n; i++)
+    out.push(await limiter.run(({ signal }) => (signal.aborted ? -1 : i)));
   return out;
 }
 
@@ -52,12 +53,17 @@ describe.skipIf(redis === undefined)("@weft/core's shared interfaces", () => {
   });
 
   test('RedisRateLimiter and RateLimiter are both a RateLimiterLike', async () => {
-    const shared = new RedisRateLimiter({ client: c.client, key: uniqueKey('if'), limit: 10, interval: 1000 });
+    const shared = new RedisRateLimiter({
+      client: c.client,
+      key: uniqueKey('if'),
+      limit: 10,
+      interval: 1000,
+    });
     const local = new RateLimiter({ limit: 10, interval: 1000 });
     expect(await limited(shared, 3)).toEqual([0, 1, 2]);
     expect(await limited(local, 3)).toEqual([0, 1, 2]);
     const pass = await shared.acquire();
-    pass.release();
+    await pass.release();
     expect(pass.released).toBe(true);
     expect(() => pass.release()).toThrow(TypeError);
   });

@@ -27,7 +27,9 @@ describe.skipIf(redis === undefined)('many processes on one Redis', () => {
   });
 
   async function launch(jobs: Record<string, unknown>[]): Promise<Child[]> {
-    children = jobs.map((job, i) => startChild(MIX[i % MIX.length]!.runtime, { url: redis!.url, ...job }));
+    children = jobs.map((job, i) =>
+      startChild(MIX[i % MIX.length]!.runtime, { url: redis!.url, ...job }),
+    );
     await Promise.all(children.map((ch) => ch.next('ready')));
     return children;
   }
@@ -38,7 +40,9 @@ describe.skipIf(redis === undefined)('many processes on one Redis', () => {
       const key = uniqueKey('mp-rl');
       const limit = 20;
       const interval = 500;
-      const kids = await launch(MIX.map((m) => ({ mode: 'limiter', client: m.client, key, limit, interval })));
+      const kids = await launch(
+        MIX.map((m) => ({ mode: 'limiter', client: m.client, key, limit, interval })),
+      );
       const until = Date.now() + 2000;
       for (const k of kids) k.go(until);
       // The server's own log of grants (score: server time in µs) is sampled well within
@@ -55,11 +59,23 @@ describe.skipIf(redis === undefined)('many processes on one Redis', () => {
         },
       );
       while (!finished && Date.now() < deadline) {
-        const reply = (await c.command(['ZRANGE', `{${key}}:rl:log`, '0', '-1', 'WITHSCORES'])) as unknown[];
+        const reply = (await c.command([
+          'ZRANGE',
+          `{${key}}:rl:log`,
+          '0',
+          '-1',
+          'WITHSCORES',
+        ])) as unknown[];
         for (const [member, score] of pairs(reply)) grants.set(member, score);
         await tick(interval / 6);
       }
-      const reply = (await c.command(['ZRANGE', `{${key}}:rl:log`, '0', '-1', 'WITHSCORES'])) as unknown[];
+      const reply = (await c.command([
+        'ZRANGE',
+        `{${key}}:rl:log`,
+        '0',
+        '-1',
+        'WITHSCORES',
+      ])) as unknown[];
       for (const [member, score] of pairs(reply)) grants.set(member, score);
       const done = await Promise.all(kids.map((k) => k.next('done')));
       const total = done.reduce((sum, e) => sum + Number(e.granted), 0);
@@ -84,7 +100,9 @@ describe.skipIf(redis === undefined)('many processes on one Redis', () => {
     'six processes on one RedisSemaphore: the holders never exceed `permits`',
     async () => {
       const key = uniqueKey('mp-sem');
-      const kids = await launch(MIX.map((m) => ({ mode: 'semaphore', client: m.client, key, permits: 2, lease: 5000 })));
+      const kids = await launch(
+        MIX.map((m) => ({ mode: 'semaphore', client: m.client, key, permits: 2, lease: 5000 })),
+      );
       const until = Date.now() + 1200;
       for (const k of kids) k.go(until);
       const done = await Promise.all(kids.map((k) => k.next('done')));
@@ -102,14 +120,31 @@ describe.skipIf(redis === undefined)('many processes on one Redis', () => {
       async () => {
         const key = uniqueKey('mp-kill');
         const lease = 600;
-        children = [startChild(runtime, { url: redis!.url, mode: 'hold', client: 'ioredis', key, permits: 1, lease })];
+        children = [
+          startChild(runtime, {
+            url: redis!.url,
+            mode: 'hold',
+            client: 'ioredis',
+            key,
+            permits: 1,
+            lease,
+          }),
+        ];
         const holder = children[0]!;
         await holder.next('ready');
         holder.go(Date.now() + 30_000);
         await holder.next('held');
         await using sem = new RedisSemaphore({ client: c.client, key, permits: 1, lease });
         expect(await sem.tryAcquire()).toBeUndefined();
-        const [expiry] = pairs((await c.command(['ZRANGE', `{${key}}:sem:holders`, '0', '0', 'WITHSCORES'])) as unknown[]);
+        const [expiry] = pairs(
+          (await c.command([
+            'ZRANGE',
+            `{${key}}:sem:holders`,
+            '0',
+            '0',
+            'WITHSCORES',
+          ])) as unknown[],
+        );
         const [sec, usec] = (await c.command(['TIME'])) as [string, string];
         holder.process.kill('SIGKILL');
         await holder.exited;
@@ -131,7 +166,16 @@ describe.skipIf(redis === undefined)('many processes on one Redis', () => {
     async () => {
       const key = uniqueKey('mp-stop');
       const lease = 300;
-      children = [startChild('node', { url: redis!.url, mode: 'hold', client: 'node-redis', key, permits: 1, lease })];
+      children = [
+        startChild('node', {
+          url: redis!.url,
+          mode: 'hold',
+          client: 'node-redis',
+          key,
+          permits: 1,
+          lease,
+        }),
+      ];
       const holder = children[0]!;
       await holder.next('ready');
       holder.go(Date.now() + 30_000);
@@ -161,12 +205,16 @@ return 1`;
     async () => {
       const key = uniqueKey('mp-q');
       await using q = new RedisQueue<number>({ client: c.client, key });
-      const kids = await launch(MIX.map((m) => ({ mode: 'consume', client: m.client, key, visibilityTimeout: 5000 })));
+      const kids = await launch(
+        MIX.map((m) => ({ mode: 'consume', client: m.client, key, visibilityTimeout: 5000 })),
+      );
       const count = 120;
       for (let i = 0; i < count; i++) await q.put(i);
       for (const k of kids) k.go(Date.now() + 15_000);
       await Promise.all(kids.map((k) => k.next('done')));
-      const acked = ((await c.command(['LRANGE', `{${key}}:test:acked`, '0', '-1'])) as string[]).map(Number);
+      const acked = (
+        (await c.command(['LRANGE', `{${key}}:test:acked`, '0', '-1'])) as string[]
+      ).map(Number);
       expect(acked.length).toBe(count);
       expect(new Set(acked).size).toBe(count);
       expect(await q.size()).toBe(0);
@@ -182,7 +230,14 @@ return 1`;
       await using q = new RedisQueue<number>({ client: c.client, key, visibilityTimeout });
       await q.put(42);
       children = [
-        startChild('bun', { url: redis!.url, mode: 'consume', client: 'ioredis', key, visibilityTimeout, crashAfter: 1 }),
+        startChild('bun', {
+          url: redis!.url,
+          mode: 'consume',
+          client: 'ioredis',
+          key,
+          visibilityTimeout,
+          crashAfter: 1,
+        }),
       ];
       const consumer = children[0]!;
       await consumer.next('ready');
@@ -205,7 +260,8 @@ function pairs(reply: unknown[]): [string, number][] {
   if (reply.length > 0 && Array.isArray(reply[0])) {
     for (const p of reply as unknown[][]) out.push([String(p[0]), Number(p[1])]);
   } else {
-    for (let i = 0; i + 1 < reply.length; i += 2) out.push([String(reply[i]), Number(reply[i + 1])]);
+    for (let i = 0; i + 1 < reply.length; i += 2)
+      out.push([String(reply[i]), Number(reply[i + 1])]);
   }
   return out;
 }

@@ -39,16 +39,22 @@ export class Lease {
   #confirm(sentAt: number): void {
     clearTimeout(this.#expiryTimer);
     const left = sentAt + this.#ms - performance.now();
-    this.#expiryTimer = setTimeout(() => {
-      this.#lose(`${this.#what}: its lease of ${this.#ms} ms could not be renewed in time`);
-    }, Math.max(0, left));
+    this.#expiryTimer = setTimeout(
+      () => {
+        this.#lose(`${this.#what}: its lease of ${this.#ms} ms could not be renewed in time`);
+      },
+      Math.max(0, left),
+    );
   }
 
   #scheduleRenew(): void {
-    this.#renewTimer = setTimeout(() => {
-      this.#renewTimer = undefined;
-      void this.#renewOnce();
-    }, Math.max(1, Math.floor(this.#ms / 3)));
+    this.#renewTimer = setTimeout(
+      () => {
+        this.#renewTimer = undefined;
+        void this.#renewOnce();
+      },
+      Math.max(1, Math.floor(this.#ms / 3)),
+    );
   }
 
   async #renewOnce(): Promise<void> {

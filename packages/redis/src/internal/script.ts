@@ -14,7 +14,11 @@ export class Script {
   }
 
   /** Runs the script; any failure becomes a {@link RedisCommandError}. */
-  async run(redis: RedisAdapter, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  async run(
+    redis: RedisAdapter,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
     const argv = [String(keys.length), ...keys, ...args.map(String)];
     let sha = this.#shas.get(redis);
     try {
