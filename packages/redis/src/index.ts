@@ -10,6 +10,7 @@ export {
   type RedisRateAcquireOptions,
   RedisRateLimiter,
   type RedisRateLimiterOptions,
+  type RedisRatePermit,
 } from './rate-limiter.ts';
 export {
   type QueueCodec,

@@ -46,11 +46,26 @@ export type RedisRateAcquireOptions = RateAcquireOptions;
 
 /**
  * What {@link RedisRateLimiter.acquire} resolves with: a record that the cost went
- * through. Releasing it gives nothing back (time does); it exists so that rate limiters
- * and semaphores share one shape (`@weft/core`'s `RateLimiterLike`).
+ * through, and when. Releasing it gives nothing back (time does); it exists so that rate
+ * limiters and semaphores share one shape (`@weft/core`'s `RateLimiterLike`).
  */
-class RatePass implements AsyncPermit, Disposable {
+export interface RedisRatePermit extends AsyncPermit, Disposable {
+  /**
+   * When the grant was recorded, on the Redis server's clock: ms since the Unix epoch,
+   * with microseconds as the fraction. The window is measured in this time.
+   */
+  readonly grantedAt: number;
+  /** Marks it released (gives nothing back). Calling it twice throws a `TypeError`. */
+  release(): void;
+}
+
+class RatePass implements RedisRatePermit {
+  readonly grantedAt: number;
   #released = false;
+
+  constructor(grantedAt: number) {
+    this.grantedAt = grantedAt;
+  }
 
   get released(): boolean {
     return this.#released;
@@ -175,7 +190,7 @@ export class RedisRateLimiter implements RateLimiterLike {
   readonly #limit: number;
   readonly #interval: number;
   readonly #burst: number | undefined;
-  readonly #waiters: WaitList<AsyncPermit, number>;
+  readonly #waiters: WaitList<RedisRatePermit, number>;
   // Whether the head-of-line loop is running, and how to cut its sleep short.
   #pumping = false;
   #wake: (() => void) | undefined;
@@ -236,7 +251,7 @@ export class RedisRateLimiter implements RateLimiterLike {
    * await limiter.acquire({ cost: 2, signal: AbortSignal.timeout(5000) });
    * ```
    */
-  acquire(options?: RedisRateAcquireOptions): Promise<AsyncPermit> {
+  acquire(options?: RedisRateAcquireOptions): Promise<RedisRatePermit> {
     const cost = this.#cost(options);
     const { promise } = this.#waiters.add('options', options, ACQUIRE_KEYS, cost);
     this.#kick();
@@ -294,7 +309,7 @@ export class RedisRateLimiter implements RateLimiterLike {
     return cost;
   }
 
-  async #decide(cost: number): Promise<{ granted: boolean; waitMs: number }> {
+  async #decide(cost: number): Promise<{ granted: boolean; waitMs: number; at: number }> {
     const k = tag(this.#key);
     const intervalUs = this.#interval * 1000;
     const reply =
@@ -309,8 +324,12 @@ export class RedisRateLimiter implements RateLimiterLike {
             [`${k}:rl:bucket`],
             [this.#limit, intervalUs, this.#burst, cost],
           );
-    const [granted, wait] = reply as [unknown, unknown];
-    return { granted: int(granted) === 1, waitMs: Math.ceil(int(wait) / 1000) };
+    const [granted, wait, now] = reply as [unknown, unknown, unknown];
+    return {
+      granted: int(granted) === 1,
+      waitMs: Math.ceil(int(wait) / 1000),
+      at: int(now) / 1000,
+    };
   }
 
   #kick(): void {
@@ -328,7 +347,7 @@ export class RedisRateLimiter implements RateLimiterLike {
     for (;;) {
       const head = this.#waiters.head;
       if (head === undefined) return;
-      let decision: { granted: boolean; waitMs: number };
+      let decision: { granted: boolean; waitMs: number; at: number };
       try {
         decision = await this.#decide(head.data);
       } catch (err) {
@@ -336,8 +355,8 @@ export class RedisRateLimiter implements RateLimiterLike {
         continue;
       }
       if (decision.granted) {
-        if (!head.settled) head.fulfil(new RatePass());
-        else this.#handOn(head.data);
+        if (!head.settled) head.fulfil(new RatePass(decision.at));
+        else this.#handOn(head.data, decision.at);
         continue;
       }
       if (head.settled) continue;
@@ -365,10 +384,10 @@ export class RedisRateLimiter implements RateLimiterLike {
 
   // A grant that arrived for a waiter cancelled meanwhile goes to the first waiter whose
   // cost it covers (the window counts `cost` either way; this only avoids wasting it).
-  #handOn(cost: number): void {
+  #handOn(cost: number, at: number): void {
     for (const w of this.#waiters) {
       if (w.data <= cost) {
-        w.fulfil(new RatePass());
+        w.fulfil(new RatePass(at));
         return;
       }
     }

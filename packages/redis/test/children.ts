@@ -20,10 +20,13 @@ export interface Child {
   readonly runtime: Runtime;
   readonly process: ChildProcess;
   readonly events: Record<string, unknown>[];
-  /** Resolves with the first event named `name` (rejects if the child exits first). */
+  /**
+   * Resolves with the next event named `name` not yet taken (rejects if the child exits
+   * first, or reports an error).
+   */
   next(name: string): Promise<Record<string, unknown>>;
-  /** Sends the start line. */
-  go(until: number): void;
+  /** Sends a job (one line). */
+  run(job: Record<string, unknown>): void;
   exited: Promise<number | null>;
   stderr(): string;
 }
@@ -50,12 +53,16 @@ export function startChild(runtime: Runtime, job: Record<string, unknown>): Chil
       out = out.slice(nl + 1);
       if (!line.startsWith('{')) continue;
       const event = JSON.parse(line) as Record<string, unknown>;
-      events.push(event);
-      for (const w of [...waiting]) {
-        if (w.name === event.event) {
-          waiting.splice(waiting.indexOf(w), 1);
-          w.resolve(event);
-        }
+      if (event.event === 'error') {
+        for (const w of waiting.splice(0))
+          w.reject(new Error(`${runtime} child: ${String(event.message)}`));
+        continue;
+      }
+      const w = waiting.find((x) => x.name === event.event);
+      if (w === undefined) events.push(event);
+      else {
+        waiting.splice(waiting.indexOf(w), 1);
+        w.resolve(event);
       }
     }
   });
@@ -76,15 +83,15 @@ export function startChild(runtime: Runtime, job: Record<string, unknown>): Chil
     exited,
     stderr: () => err,
     next(name) {
-      const seen = events.find((e) => e.event === name);
-      if (seen !== undefined) return Promise.resolve(seen);
+      const seen = events.findIndex((e) => e.event === name);
+      if (seen >= 0) return Promise.resolve(events.splice(seen, 1)[0]!);
       if (proc.exitCode !== null || proc.signalCode !== null) {
         return Promise.reject(new Error(`${runtime} child already exited: ${err.slice(-2000)}`));
       }
       return new Promise((resolve, reject) => waiting.push({ name, resolve, reject }));
     },
-    go(until) {
-      proc.stdin?.write(`${JSON.stringify({ until })}\n`);
+    run(job) {
+      proc.stdin?.write(`${JSON.stringify(job)}\n`);
     },
   };
 }
