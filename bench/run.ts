@@ -5,6 +5,7 @@ import { arch, cpus, platform } from 'node:os';
 import { type Case, type Row, runCase } from './harness.ts';
 import * as coordination from './suites/coordination.ts';
 import * as core from './suites/core.ts';
+import * as redisSuite from './suites/redis.ts';
 
 const filter = process.argv[2];
 const budgetMs = Number(process.env.BENCH_BUDGET_MS ?? 600);
@@ -16,11 +17,36 @@ console.log(
 );
 const rows: Row[] = [];
 for (const c of chosen) rows.push(...(await runCase(c, budgetMs)));
+
+// @weft/redis against its peers, on a redis-server this run starts (skipped without one).
+let roundTrips: Awaited<ReturnType<redisSuite.RedisBench['roundTrips']>> = [];
+if (!filter || /redis|limiter|semaphore|queue/i.test(filter)) {
+  const bench = await redisSuite.setup();
+  if (bench !== undefined) {
+    try {
+      const redisChosen = filter
+        ? bench.cases.filter((c) => `${c.suite} ${c.case} redis`.includes(filter))
+        : bench.cases;
+      for (const c of redisChosen) rows.push(...(await runCase(c, budgetMs)));
+      roundTrips = await bench.roundTrips();
+      console.log(
+        '\nredis / commands per operation: sent by the client (round trips), executed by Redis',
+      );
+      for (const r of roundTrips) {
+        console.log(
+          `  ${r.case}: ${r.subject}: ${r.sentPerOp.toFixed(2)} sent, ${r.executedPerOp.toFixed(2)} executed`,
+        );
+      }
+    } finally {
+      await bench.close();
+    }
+  }
+}
 const memory = !filter || filter.includes('memory') ? await core.memory() : [];
 
 // A filtered run replaces only the rows it measured.
 const file = new URL('./results.json', import.meta.url);
-let previous: { rows?: Row[]; memory?: typeof memory } = {};
+let previous: { rows?: Row[]; memory?: typeof memory; redisRoundTrips?: typeof roundTrips } = {};
 if (filter && existsSync(file)) previous = JSON.parse(readFileSync(file, 'utf8'));
 const measured = new Set(rows.map((r) => `${r.suite}/${r.case}`));
 const allRows = [
@@ -28,8 +54,9 @@ const allRows = [
   ...rows,
 ];
 const allMemory = memory.length > 0 ? memory : (previous.memory ?? []);
+const allRoundTrips = roundTrips.length > 0 ? roundTrips : (previous.redisRoundTrips ?? []);
 writeFileSync(
   file,
-  `${JSON.stringify({ node: process.version, date: new Date().toISOString(), rows: allRows, memory: allMemory }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, date: new Date().toISOString(), rows: allRows, memory: allMemory, redisRoundTrips: allRoundTrips }, null, 2)}\n`,
 );
 console.log(`\nwrote ${file.pathname}`);

@@ -100,23 +100,24 @@ const SLIDING = new Script(
   `${NOW_US}${FORMAT}
 local limit, interval, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local log, meta = KEYS[1], KEYS[2]
-local used = tonumber(redis.call('HGET', meta, 'used') or '0')
+local m = redis.call('HMGET', meta, 'used', 'seq')
+local used, seq = tonumber(m[1] or '0'), tonumber(m[2] or '0')
 local gone = redis.call('ZRANGEBYSCORE', log, '-inf', n(now - interval))
 if #gone > 0 then
   for i = 1, #gone do used = used - tonumber(string.match(gone[i], ':(%d+)$')) end
   redis.call('ZREMRANGEBYSCORE', log, '-inf', n(now - interval))
   if used < 0 then used = 0 end
-  redis.call('HSET', meta, 'used', used)
 end
 if used + cost <= limit then
-  local seq = redis.call('HINCRBY', meta, 'seq', 1)
-  redis.call('ZADD', log, n(now), seq .. ':' .. cost)
-  redis.call('HSET', meta, 'used', used + cost)
+  seq = seq + 1
+  redis.call('ZADD', log, n(now), n(seq) .. ':' .. cost)
+  redis.call('HSET', meta, 'used', n(used + cost), 'seq', n(seq))
   local ttl = math.ceil(interval / 1000) + 1
   redis.call('PEXPIRE', log, ttl)
   redis.call('PEXPIRE', meta, ttl)
   return {1, 0, now}
 end
+if #gone > 0 then redis.call('HSET', meta, 'used', n(used)) end
 local need, freed, offset = used + cost - limit, 0, 0
 while true do
   local batch = redis.call('ZRANGE', log, offset, offset + 99, 'WITHSCORES')

@@ -38,7 +38,12 @@ describe.skipIf(!owned)('a Redis restart without persistence', () => {
       });
 
       test('the rate window is forgotten (up to `limit` more get through), and nothing is counted twice', async () => {
-        const limiter = new RedisRateLimiter({ client: c.client, key: uniqueKey('rs'), limit: 3, interval: 60_000 });
+        const limiter = new RedisRateLimiter({
+          client: c.client,
+          key: uniqueKey('rs'),
+          limit: 3,
+          interval: 60_000,
+        });
         for (let i = 0; i < 3; i++) expect(await limiter.tryAcquire()).toBe(true);
         expect(await limiter.tryAcquire()).toBe(false);
         await redis!.restart();
@@ -55,7 +60,9 @@ describe.skipIf(!owned)('a Redis restart without persistence', () => {
         const permit = await sem.acquire();
         await redis!.restart();
         await reachable(c);
-        await new Promise((resolve) => permit.signal.addEventListener('abort', resolve, { once: true }));
+        await new Promise((resolve) =>
+          permit.signal.addEventListener('abort', resolve, { once: true }),
+        );
         expect(permit.signal.reason).toBeInstanceOf(LeaseLostError);
         const next = await sem.acquire();
         await next.release();
