@@ -14,7 +14,15 @@ import {
 } from './internal/validate.ts';
 import { jitter, timer, type Waiter, WaitList } from './internal/waiters.ts';
 
-/** How values become stream fields and back. */
+/**
+ * How values become stream fields and back (default: JSON).
+ *
+ * @example
+ * ```ts
+ * const dates: QueueCodec<Date> = { encode: (d) => d.toISOString(), decode: (s) => new Date(s) };
+ * const q = new RedisQueue<Date>({ client, key: 'dates', codec: dates });
+ * ```
+ */
 export interface QueueCodec<T> {
   encode(value: T): string;
   decode(text: string): T;
@@ -67,6 +75,14 @@ export interface RedisQueueWaitOptions {
  * A message handed out by {@link RedisQueue.get} or its async iteration. Settle it once:
  * `ack()` when it was handled (it leaves the queue), `nack()` to give it back (it is
  * delivered again, at the tail, or dead-lettered after `maxDeliveries`).
+ *
+ * @example
+ * ```ts
+ * const msg = await queue.get();
+ * if (msg.deliveryCount > 1) console.warn(`retry ${msg.deliveryCount} of ${msg.id}`);
+ * await handle(msg.value, { signal: msg.signal });
+ * await msg.ack();
+ * ```
  */
 export interface RedisMessage<T> {
   /** The stream entry id. A message given back by `nack()` gets a new id. */
@@ -624,10 +640,13 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   #kickGet(): void {
     if (this.#getting) return;
     this.#getting = true;
-    void this.#pumpGet().finally(() => {
-      this.#getting = false;
-      if (this.#getters.size > 0 && !this.#closed) this.#kickGet();
-    });
+    void this.#pumpGet()
+      // Every failure is meant to reach a waiter; an unexpected one must not be lost either.
+      .catch((err: unknown) => this.#getters.failAll(err))
+      .finally(() => {
+        this.#getting = false;
+        if (this.#getters.size > 0 && !this.#closed) this.#kickGet();
+      });
   }
 
   async #pumpGet(): Promise<void> {
@@ -804,10 +823,12 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   #kickPut(): void {
     if (this.#putting) return;
     this.#putting = true;
-    void this.#pumpPut().finally(() => {
-      this.#putting = false;
-      if (this.#putters.size > 0 && !this.#closed) this.#kickPut();
-    });
+    void this.#pumpPut()
+      .catch((err: unknown) => this.#putters.failAll(err))
+      .finally(() => {
+        this.#putting = false;
+        if (this.#putters.size > 0 && !this.#closed) this.#kickPut();
+      });
   }
 
   async #pumpPut(): Promise<void> {

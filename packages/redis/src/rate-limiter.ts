@@ -48,6 +48,12 @@ export type RedisRateAcquireOptions = RateAcquireOptions;
  * What {@link RedisRateLimiter.acquire} resolves with: a record that the cost went
  * through, and when. Releasing it gives nothing back (time does); it exists so that rate
  * limiters and semaphores share one shape (`@weft/core`'s `RateLimiterLike`).
+ *
+ * @example
+ * ```ts
+ * const { grantedAt } = await limiter.acquire();
+ * console.log('let through at', new Date(grantedAt).toISOString(), '(Redis server time)');
+ * ```
  */
 export interface RedisRatePermit extends AsyncPermit, Disposable {
   /**
@@ -336,10 +342,13 @@ export class RedisRateLimiter implements RateLimiterLike {
   #kick(): void {
     if (this.#pumping) return;
     this.#pumping = true;
-    void this.#pump().finally(() => {
-      this.#pumping = false;
-      if (this.#waiters.size > 0) this.#kick();
-    });
+    void this.#pump()
+      // Every failure is meant to reach a waiter; an unexpected one must not be lost either.
+      .catch((err: unknown) => this.#waiters.failAll(err))
+      .finally(() => {
+        this.#pumping = false;
+        if (this.#waiters.size > 0) this.#kick();
+      });
   }
 
   // The head of the local queue asks Redis; on a refusal the loop sleeps until the time

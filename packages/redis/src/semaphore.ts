@@ -46,6 +46,11 @@ export type RedisAcquireOptions = AcquireOptions;
  * What {@link RedisSemaphore.run} passes to its function: `signal` aborts when the
  * caller's effective signal aborts or when the permit's lease is lost; `permit` is the
  * permit held (for its fencing `token`).
+ *
+ * @example
+ * ```ts
+ * await sem.run(({ signal, permit }) => storage.write(data, { signal, fence: permit.token }));
+ * ```
  */
 export interface RedisRunContext extends RunContext {
   readonly permit: RedisPermit;
@@ -63,6 +68,12 @@ export interface RedisRunContext extends RunContext {
  *
  * `signal` aborts with {@link LeaseLostError} when the lease can no longer be confirmed:
  * the holder must stop, since another process may now hold the permit.
+ *
+ * @example
+ * ```ts
+ * await using permit = await sem.acquire();
+ * await storage.write(data, { signal: permit.signal, fence: permit.token });
+ * ```
  */
 export interface RedisPermit extends AsyncPermit {
   /** The fencing token (monotonic per key). */
@@ -380,10 +391,13 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
   #kick(): void {
     if (this.#pumping) return;
     this.#pumping = true;
-    void this.#pump().finally(() => {
-      this.#pumping = false;
-      if (this.#waiters.size > 0 && !this.#closed) this.#kick();
-    });
+    void this.#pump()
+      // Every failure is meant to reach a waiter; an unexpected one must not be lost either.
+      .catch((err: unknown) => this.#waiters.failAll(err))
+      .finally(() => {
+        this.#pumping = false;
+        if (this.#waiters.size > 0 && !this.#closed) this.#kick();
+      });
   }
 
   async #pump(): Promise<void> {
