@@ -348,8 +348,9 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   #group_ready: Promise<void> | undefined;
   // XAUTOCLAIM's cursor: where the scan for abandoned messages goes on.
   #cursor = '0-0';
-  #getting = false;
-  #putting = false;
+  // The running get and put loops, if any (close() waits for them).
+  #getting: Promise<void> | undefined;
+  #putting: Promise<void> | undefined;
   // The blocking connection with its CLIENT ID, and whether a read blocks on it now.
   #blocker: Promise<{ conn: RedisAdapter; id: string }> | undefined;
   #blocked: string | undefined;
@@ -578,6 +579,9 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       sub?.catch(() => undefined),
     ]);
     await Promise.all(conns.filter((c) => c !== undefined).map((c) => c.close()));
+    // A message read for a getter that is gone is given back before close() returns.
+    if (this.#getting !== undefined) await this.#getting;
+    if (this.#putting !== undefined) await this.#putting;
   }
 
   /** Same as {@link RedisQueue.close}. */
@@ -638,13 +642,12 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   // --- getting ---
 
   #kickGet(): void {
-    if (this.#getting) return;
-    this.#getting = true;
-    void this.#pumpGet()
+    if (this.#getting !== undefined) return;
+    this.#getting = this.#pumpGet()
       // Every failure is meant to reach a waiter; an unexpected one must not be lost either.
       .catch((err: unknown) => this.#getters.failAll(err))
       .finally(() => {
-        this.#getting = false;
+        this.#getting = undefined;
         if (this.#getters.size > 0 && !this.#closed) this.#kickGet();
       });
   }
@@ -821,12 +824,11 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   // --- putting ---
 
   #kickPut(): void {
-    if (this.#putting) return;
-    this.#putting = true;
-    void this.#pumpPut()
+    if (this.#putting !== undefined) return;
+    this.#putting = this.#pumpPut()
       .catch((err: unknown) => this.#putters.failAll(err))
       .finally(() => {
-        this.#putting = false;
+        this.#putting = undefined;
         if (this.#putters.size > 0 && !this.#closed) this.#kickPut();
       });
   }

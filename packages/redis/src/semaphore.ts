@@ -212,7 +212,8 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
   readonly #permits: number;
   readonly #lease: number;
   readonly #waiters: WaitList<RedisPermit, undefined>;
-  #pumping = false;
+  // The running head-of-line loop, if any (close() waits for it).
+  #pumping: Promise<void> | undefined;
   // Cuts the head's sleep short (a release here or elsewhere, or nobody waits any more).
   #wake: (() => void) | undefined;
   // Counts releases heard (here or through pub/sub): a release that lands while the head's
@@ -348,6 +349,8 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     this.#closed = true;
     this.#waiters.failAll(new ClosedError(`The semaphore \`${this.#key}\` was closed`));
     this.#wake?.();
+    // A grant in flight for a waiter that is gone is released before close() returns.
+    await this.#pumping;
     const sub = this.#subscriber;
     this.#subscriber = undefined;
     if (sub !== undefined) await (await sub.catch(() => undefined))?.close();
@@ -389,13 +392,12 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
   }
 
   #kick(): void {
-    if (this.#pumping) return;
-    this.#pumping = true;
-    void this.#pump()
+    if (this.#pumping !== undefined) return;
+    this.#pumping = this.#pump()
       // Every failure is meant to reach a waiter; an unexpected one must not be lost either.
       .catch((err: unknown) => this.#waiters.failAll(err))
       .finally(() => {
-        this.#pumping = false;
+        this.#pumping = undefined;
         if (this.#waiters.size > 0 && !this.#closed) this.#kick();
       });
   }
