@@ -2,6 +2,7 @@ import { scope } from '@weft/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CLIENT_KINDS, connect, type TestClient, uniqueKey } from '../test/clients.ts';
 import { startRedis } from '../test/redis-server.ts';
+import { countingController } from '../test/signals.ts';
 import { ClosedError, LeaseLostError } from './errors.ts';
 import { RedisQueue } from './queue.ts';
 
@@ -57,13 +58,15 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
           key,
           visibilityTimeout: 10_000,
         });
-        const controller = new AbortController();
+        const { controller, listeners } = countingController();
         const got = q.get({ signal: controller.signal });
         await tick(50); // the read is blocked on the server now
+        expect(listeners()).toBe(1);
         const started = performance.now();
         controller.abort(new Error('enough'));
         await expect(got).rejects.toThrow('enough');
         expect(performance.now() - started).toBeLessThan(50);
+        expect(listeners()).toBe(0);
         // The connection is unblocked (not left blocked for 5 s): a put now is read by the next get at once.
         const blocked = async (): Promise<number> =>
           String(await c.command(['CLIENT', 'LIST']))

@@ -2,6 +2,7 @@ import { scope } from '@weft/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CLIENT_KINDS, connect, type TestClient, uniqueKey } from '../test/clients.ts';
 import { startRedis } from '../test/redis-server.ts';
+import { countingController } from '../test/signals.ts';
 import { ClosedError, LeaseLostError } from './errors.ts';
 import { RedisSemaphore } from './semaphore.ts';
 
@@ -79,14 +80,16 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
         const key = uniqueKey('sem');
         await using sem = new RedisSemaphore({ client: c.client, key, permits: 1 });
         const held = await sem.acquire();
-        const controller = new AbortController();
+        const { controller, listeners } = countingController();
         const wait = sem.acquire({ signal: controller.signal });
         await tick(20);
+        expect(listeners()).toBe(1);
         const started = performance.now();
         controller.abort(new Error('stop'));
         await expect(wait).rejects.toThrow('stop');
         expect(performance.now() - started).toBeLessThan(50);
         expect(sem.waiting).toBe(0);
+        expect(listeners()).toBe(0);
         await held.release();
         expect(Number(await c.command(['ZCARD', `{${key}}:sem:holders`]))).toBe(0);
       });
