@@ -110,6 +110,33 @@ describe.skipIf(redis === undefined)('RedisRateLimiter', () => {
         expect(Number(meta)).toBe(1);
       });
 
+      for (const burst of [undefined, 1]) {
+        test(`a wait cancelled while its script is in flight gives the grant back (${burst === undefined ? 'sliding window' : 'token bucket'})`, async () => {
+          const key = uniqueKey('rl');
+          const limiter = new RedisRateLimiter({
+            client: c.client,
+            key,
+            limit: 1,
+            interval: 60_000,
+            burst,
+          });
+          const controller = new AbortController();
+          // acquire() sends the script at once; the abort lands before its reply.
+          const wait = limiter.acquire({ signal: controller.signal });
+          controller.abort(new Error('stop'));
+          await expect(wait).rejects.toThrow('stop');
+          // The give-back runs after the grant's reply: wait until it has (or give up).
+          let granted = false;
+          for (let i = 0; i < 100 && !granted; i++) {
+            granted = await limiter.tryAcquire();
+            if (!granted) await new Promise((r) => setTimeout(r, 10));
+          }
+          expect(granted).toBe(true);
+          // And only one unit is in use now: the one tryAcquire took.
+          expect(await limiter.tryAcquire()).toBe(false);
+        });
+      }
+
       test('inside a task, the wait is cancelled with the task and fails early past its deadline', async () => {
         const limiter = new RedisRateLimiter({
           client: c.client,

@@ -100,7 +100,8 @@ const FORMAT = `local function n(x) return string.format('%.0f', x) end
 
 // Strict sliding window: a sorted set of grants (score: server time in µs, member:
 // `seq:cost`) and a hash with the cost inside the window (`used`) and the member sequence.
-// Replies {1, 0, now} when granted, else {0, wait µs until enough leaves the window, now}.
+// Replies {1, 0, now, member} when granted, else {0, wait µs until enough leaves the window,
+// now}: the member lets a grant nobody can use be taken back (UNDO_SLIDING).
 const SLIDING = new Script(
   'rate-limit (sliding window)',
   `${NOW_US}${FORMAT}
@@ -121,7 +122,7 @@ if used + cost <= limit then
   local ttl = math.ceil(interval / 1000) + 1
   redis.call('PEXPIRE', log, ttl)
   redis.call('PEXPIRE', meta, ttl)
-  return {1, 0, now}
+  return {1, 0, now, n(seq) .. ':' .. cost}
 end
 if #gone > 0 then redis.call('HSET', meta, 'used', n(used)) end
 local need, freed, offset = used + cost - limit, 0, 0
@@ -134,6 +135,34 @@ while true do
   end
   offset = offset + 100
 end
+`,
+);
+
+// Takes back a sliding-window grant that arrived for a waiter cancelled meanwhile, when no
+// other waiter of the process could use it: removes its member and its cost from `used`.
+// Nothing happens if the member already left the window.
+const UNDO_SLIDING = new Script(
+  'rate-limit (give back, sliding window)',
+  `${FORMAT}
+local member, cost = ARGV[1], tonumber(ARGV[2])
+if redis.call('ZREM', KEYS[1], member) == 1 then
+  local used = tonumber(redis.call('HGET', KEYS[2], 'used') or '0') - cost
+  if used < 0 then used = 0 end
+  redis.call('HSET', KEYS[2], 'used', n(used))
+  return 1
+end
+return 0
+`,
+);
+
+// Takes back a token-bucket grant nobody can use: the tokens go back, capped at `burst`.
+const UNDO_BUCKET = new Script(
+  'rate-limit (give back, token bucket)',
+  `local burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2])
+local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens'))
+if tokens == nil then return 0 end
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', math.min(burst, tokens + cost)))
+return 1
 `,
 );
 
@@ -169,8 +198,10 @@ return {0, math.ceil((cost - tokens) / rate), now}
  *
  * Within a process, callers are served in FIFO order and only the head asks Redis: while
  * it waits, one timer per process per key sleeps until the time the script returned (plus
- * a few ms of jitter), so there is no polling storm. A waiter cancelled before the grant
- * leaves the queue and uses nothing. Across processes there is no ordering: whichever
+ * a few ms of jitter), so there is no polling storm. A cancelled waiter leaves the queue
+ * and uses nothing: when its script had already run, the grant goes to the next waiter of
+ * the process it fits, or is given back to Redis by a second script (if that script fails,
+ * the grant stays counted until it leaves the window). Across processes there is no ordering: whichever
  * script runs first wins.
  *
  * Inside a weft task, waits take the task's signal, and a wait that could only end after
@@ -316,7 +347,9 @@ export class RedisRateLimiter implements RateLimiterLike {
     return cost;
   }
 
-  async #decide(cost: number): Promise<{ granted: boolean; waitMs: number; at: number }> {
+  async #decide(
+    cost: number,
+  ): Promise<{ granted: boolean; waitMs: number; at: number; member: string }> {
     const k = tag(this.#key);
     const intervalUs = this.#interval * 1000;
     const reply =
@@ -331,11 +364,12 @@ export class RedisRateLimiter implements RateLimiterLike {
             [`${k}:rl:bucket`],
             [this.#limit, intervalUs, this.#burst, cost],
           );
-    const [granted, wait, now] = reply as [unknown, unknown, unknown];
+    const [granted, wait, now, member] = reply as [unknown, unknown, unknown, unknown];
     return {
       granted: int(granted) === 1,
       waitMs: Math.ceil(int(wait) / 1000),
       at: int(now) / 1000,
+      member: member === undefined || member === null ? '' : String(member),
     };
   }
 
@@ -357,7 +391,7 @@ export class RedisRateLimiter implements RateLimiterLike {
     for (;;) {
       const head = this.#waiters.head;
       if (head === undefined) return;
-      let decision: { granted: boolean; waitMs: number; at: number };
+      let decision: { granted: boolean; waitMs: number; at: number; member: string };
       try {
         decision = await this.#decide(head.data);
       } catch (err) {
@@ -366,7 +400,7 @@ export class RedisRateLimiter implements RateLimiterLike {
       }
       if (decision.granted) {
         if (!head.settled) head.fulfil(new RatePass(decision.at));
-        else this.#handOn(head.data, decision.at);
+        else if (!this.#handOn(head.data, decision.at)) await this.#giveBack(head.data, decision);
         continue;
       }
       if (head.settled) continue;
@@ -393,13 +427,32 @@ export class RedisRateLimiter implements RateLimiterLike {
   }
 
   // A grant that arrived for a waiter cancelled meanwhile goes to the first waiter whose
-  // cost it covers (the window counts `cost` either way; this only avoids wasting it).
-  #handOn(cost: number, at: number): void {
+  // cost it covers (the window counts `cost` either way); `false` when none can use it.
+  #handOn(cost: number, at: number): boolean {
     for (const w of this.#waiters) {
       if (w.data <= cost) {
         w.fulfil(new RatePass(at));
-        return;
+        return true;
       }
+    }
+    return false;
+  }
+
+  // Nobody in this process can use the grant: take it back, so a cancelled wait costs
+  // nothing. A failure here is dropped on purpose: the grant then only expires with the
+  // window, as if it had been used, and there is no caller left to tell.
+  async #giveBack(cost: number, decision: { at: number; member: string }): Promise<void> {
+    const k = tag(this.#key);
+    try {
+      if (this.#burst === undefined)
+        await UNDO_SLIDING.run(
+          this.#redis,
+          [`${k}:rl:log`, `${k}:rl:meta`],
+          [decision.member, cost],
+        );
+      else await UNDO_BUCKET.run(this.#redis, [`${k}:rl:bucket`], [this.#burst, cost]);
+    } catch {
+      // See above: the grant stays counted until it leaves the window.
     }
   }
 }
