@@ -4,6 +4,7 @@ import { CLIENT_KINDS, connect, type TestClient, uniqueKey } from '../test/clien
 import { startRedis } from '../test/redis-server.ts';
 import { countingController } from '../test/signals.ts';
 import { ClosedError, LeaseLostError } from './errors.ts';
+import { type RedisAdapter, toRedisAdapter } from './client.ts';
 import { RedisQueue } from './queue.ts';
 
 const redis = await startRedis();
@@ -207,6 +208,42 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         controller.abort(new Error('no room'));
         await expect(p).rejects.toThrow('no room');
         expect(await q.size()).toBe(1);
+      });
+
+      test('a put cancelled while its script is in flight is taken back', async () => {
+        const key = uniqueKey('q');
+        const real = toRedisAdapter(c.client);
+        // Holds every script reply until the test lets it through.
+        let release!: () => void;
+        const gate = new Promise<void>((r) => {
+          release = r;
+        });
+        let sent!: () => void;
+        const inFlight = new Promise<void>((r) => {
+          sent = r;
+        });
+        const slow: RedisAdapter = {
+          send: async (args) => {
+            const reply = await real.send(args);
+            if (args[0] === 'EVALSHA') {
+              sent();
+              await gate;
+            }
+            return reply;
+          },
+          duplicate: () => real.duplicate(),
+          subscribe: (ch, fn) => real.subscribe(ch, fn),
+          close: () => real.close(),
+        };
+        const q = new RedisQueue<string>({ client: slow, key });
+        const controller = new AbortController();
+        const p = q.put('cancelled', { signal: controller.signal });
+        await inFlight;
+        controller.abort(new Error('stop'));
+        await expect(p).rejects.toThrow('stop');
+        release();
+        await q.close(); // waits for the put loop, take-back included
+        expect(await c.command(['XLEN', `{${key}}:q`])).toBe(0);
       });
 
       test('inside a task, a blocked get is cancelled with the task', async () => {

@@ -133,6 +133,29 @@ return redis.call('XADD', KEYS[1], '*', 'v', ARGV[2])
 `,
 );
 
+// Takes back a message whose put was cancelled while its script was in flight, unless the
+// group already read past it (then a consumer may hold or have handled it: it stays).
+// KEYS: stream. ARGV: group, id. Reply: 1 when removed.
+const UNPUT = new Script(
+  'queue take back put',
+  `local function before(a, b)
+  local am, as = string.match(a, '(%d+)-(%d+)')
+  local bm, bs = string.match(b, '(%d+)-(%d+)')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local name, last
+  for i = 1, #g, 2 do
+    if g[i] == 'name' then name = g[i + 1] end
+    if g[i] == 'last-delivered-id' then last = g[i + 1] end
+  end
+  if name == ARGV[1] and last and not before(last, ARGV[2]) then return 0 end
+end
+return redis.call('XDEL', KEYS[1], ARGV[2])
+`,
+);
+
 // One delivery without blocking: first a message idle past the visibility timeout (held
 // by a consumer that died), else a new one. Messages delivered more than `maxDeliveries`
 // times go to the dead-letter stream on the way.
@@ -433,7 +456,9 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
 
   /**
    * Appends `value`, waiting while the queue holds `capacity` messages. Resolves with the
-   * message id. Rejects with the signal's reason when cancelled (nothing was added), with
+   * message id. Rejects with the signal's reason when cancelled: nothing was added (a
+   * put whose script had already run is taken back by a second script, unless in that
+   * instant a consumer already read the message: then it stays and is delivered), with
    * {@link RedisCommandError} when Redis fails, with {@link ClosedError} after `close()`.
    *
    * @example
@@ -851,7 +876,10 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       }
       if (id !== null && id !== undefined && id !== false) {
         if (!head.settled) head.fulfil(String(id));
-        // A put that raced with its cancellation has happened: the message stays.
+        // The put raced with its cancellation: the caller was told nothing was added, so
+        // take it back (a failure leaves it in the queue; there is no caller left to tell).
+        else
+          await UNPUT.run(this.#redis, [this.#stream], [this.#group, String(id)]).catch(() => {});
         continue;
       }
       if (head.settled) continue;
