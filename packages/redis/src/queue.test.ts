@@ -246,6 +246,20 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         expect(await c.command(['XLEN', `{${key}}:q`])).toBe(0);
       });
 
+      test('a second consumer group on the same key is refused, so no group loses messages', async () => {
+        const key = uniqueKey('q');
+        await using a = new RedisQueue<number>({ client: c.client, key, group: 'a' });
+        await using b = new RedisQueue<number>({ client: c.client, key, group: 'b' });
+        await a.put(1);
+        await expect(b.get()).rejects.toThrow(TypeError);
+        await expect(b.get()).rejects.toThrow('the group `a`');
+        await expect(b.put(2)).rejects.toThrow(TypeError);
+        const msg = await a.get();
+        expect(msg.value).toBe(1);
+        await msg.ack();
+        expect(await c.command(['XINFO', 'GROUPS', `{${key}}:q`])).toHaveLength(1);
+      });
+
       test('inside a task, a blocked get is cancelled with the task', async () => {
         const key = uniqueKey('q');
         await using q = new RedisQueue<number>({ client: c.client, key });

@@ -54,7 +54,9 @@ export interface RedisQueueOptions<T> {
    */
   maxDeliveries?: number | undefined;
   /**
-   * The consumer group; queues with different groups each receive every message.
+   * The consumer group's name. One group per key: an ack deletes the message from the
+   * stream, so two groups cannot each receive every message. When the key's stream already
+   * has another group, every `put`/`get` rejects with a `TypeError` naming it.
    * @default 'weft'
    */
   group?: string | undefined;
@@ -130,6 +132,24 @@ const PUT = new Script(
   `local cap = tonumber(ARGV[1])
 if cap > 0 and redis.call('XLEN', KEYS[1]) >= cap then return false end
 return redis.call('XADD', KEYS[1], '*', 'v', ARGV[2])
+`,
+);
+
+// Creates the group unless the stream already has another one (acks delete messages, so
+// a second group would lose them). KEYS: stream. ARGV: group. Reply: the other group's
+// name, or '' when the group exists now.
+const GROUP = new Script(
+  'queue group',
+  `if redis.call('EXISTS', KEYS[1]) == 1 then
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+    for i = 1, #g, 2 do
+      if g[i] == 'name' and g[i + 1] ~= ARGV[1] then return g[i + 1] end
+    end
+  end
+end
+local r = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+if type(r) == 'table' and r.err and not string.find(r.err, 'BUSYGROUP') then return r end
+return ''
 `,
 );
 
@@ -622,24 +642,13 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
 
   #ensureGroup(again = false): Promise<void> {
     if (this.#group_ready === undefined || again) {
-      const ready = command(this.#redis, [
-        'XGROUP',
-        'CREATE',
-        this.#stream,
-        this.#group,
-        '0',
-        'MKSTREAM',
-      ]).then(
-        () => {},
-        (err: unknown) => {
-          if (
-            err instanceof RedisCommandError &&
-            String((err.cause as Error)?.message).startsWith('BUSYGROUP')
-          )
-            return;
-          throw err;
-        },
-      );
+      const ready = GROUP.run(this.#redis, [this.#stream], [this.#group]).then((other) => {
+        if (other !== '' && other !== null && other !== undefined) {
+          throw new TypeError(
+            `Expected \`group\` to be the only consumer group of \`${this.#stream}\` (an ack deletes the message for every group), got ${describe(this.#group)} while the stream has the group ${describe(String(other))}`,
+          );
+        }
+      });
       this.#group_ready = ready;
       ready.catch(() => {
         if (this.#group_ready === ready) this.#group_ready = undefined;
