@@ -260,6 +260,30 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         expect(await c.command(['XINFO', 'GROUPS', `{${key}}:q`])).toHaveLength(1);
       });
 
+      test('a stream entry without a value field is dead-lettered and the queue keeps working', async () => {
+        const key = uniqueKey('q');
+        const stream = `{${key}}:q`;
+        await using q = new RedisQueue<string>({ client: c.client, key, visibilityTimeout: 200 });
+        await q.put('first');
+        await (await q.get()).ack();
+        // Written by another tool, read by the non-blocking script.
+        await c.command(['XADD', stream, '*', 'other', 'field']);
+        await q.put('normal');
+        const a = await q.get();
+        expect(a.value).toBe('normal');
+        await a.ack();
+        // Read by the blocking read.
+        const waiting = q.get();
+        await tick(30);
+        await c.command(['XADD', stream, '*', 'other', 'field']);
+        await q.put('later');
+        const b = await waiting;
+        expect(b.value).toBe('later');
+        await b.ack();
+        expect(await c.command(['XLEN', `{${key}}:q:dead`])).toBe(2);
+        expect(await q.size()).toBe(0);
+      });
+
       test('inside a task, a blocked get is cancelled with the task', async () => {
         const key = uniqueKey('q');
         await using q = new RedisQueue<number>({ client: c.client, key });

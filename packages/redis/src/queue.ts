@@ -176,6 +176,21 @@ return redis.call('XDEL', KEYS[1], ARGV[2])
 `,
 );
 
+// Moves an entry to the dead-letter stream (fields `v`, `id`, `deliveries`; an entry that
+// has no `v`, written by something else than a RedisQueue, gets `error` instead of `v`).
+const BURY = `local function bury(stream, dead, space, group, id, f, deliveries)
+  local v = field(f, 'v')
+  if v then
+    redis.call('XADD', dead, '*', 'v', v, 'id', id, 'deliveries', deliveries)
+  else
+    redis.call('XADD', dead, '*', 'error', 'no field v', 'id', id, 'deliveries', deliveries)
+  end
+  redis.call('XACK', stream, group, id)
+  redis.call('XDEL', stream, id)
+  redis.call('PUBLISH', space, '1')
+end
+`;
+
 // One delivery without blocking: first a message idle past the visibility timeout (held
 // by a consumer that died), else a new one. Messages delivered more than `maxDeliveries`
 // times go to the dead-letter stream on the way.
@@ -183,8 +198,8 @@ return redis.call('XDEL', KEYS[1], ARGV[2])
 // cursor. Reply: {id or '', value, deliveries, next cursor}.
 const TAKE = new Script(
   'queue take',
-  `${FIELD}
-local stream, dead = KEYS[1], KEYS[2]
+  `${FIELD}${BURY}
+local stream, dead, space = KEYS[1], KEYS[2], KEYS[3]
 local group, consumer, vis, maxd, cursor = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 for attempt = 1, 10 do
   local r = redis.call('XAUTOCLAIM', stream, group, consumer, vis, cursor, 'COUNT', 1)
@@ -194,11 +209,8 @@ for attempt = 1, 10 do
     local id, f = entry[1], entry[2]
     local p = redis.call('XPENDING', stream, group, id, id, 1)[1]
     local deliveries = tonumber(field(f, 'd') or '0') + p[4]
-    if deliveries > maxd then
-      redis.call('XADD', dead, '*', 'v', field(f, 'v'), 'id', id, 'deliveries', deliveries - 1)
-      redis.call('XACK', stream, group, id)
-      redis.call('XDEL', stream, id)
-      redis.call('PUBLISH', KEYS[3], '1')
+    if deliveries > maxd or not field(f, 'v') then
+      bury(stream, dead, space, group, id, f, deliveries - 1)
     else
       return {id, field(f, 'v'), deliveries, cursor}
     end
@@ -206,14 +218,26 @@ for attempt = 1, 10 do
     break
   end
 end
-local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', stream, '>')
-if r then
-  local entry = r[1][2][1]
-  if entry then
-    return {entry[1], field(entry[2], 'v'), tonumber(field(entry[2], 'd') or '0') + 1, cursor}
-  end
+for attempt = 1, 10 do
+  local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', stream, '>')
+  local entry = r and r[1][2][1]
+  if not entry then break end
+  local deliveries = tonumber(field(entry[2], 'd') or '0') + 1
+  if field(entry[2], 'v') then return {entry[1], field(entry[2], 'v'), deliveries, cursor} end
+  bury(stream, dead, space, group, entry[1], entry[2], deliveries)
 end
 return {'', '', 0, cursor}
+`,
+);
+
+// Dead-letters an entry read by a blocking read that has no `v` field (written by
+// something else than a RedisQueue). KEYS: stream, dead, space. ARGV: group, id.
+const BURY_ONE = new Script(
+  'queue dead-letter foreign entry',
+  `${FIELD}${BURY}
+local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])[1]
+bury(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], e and e[2] or {}, 1)
+return 1
 `,
 );
 
@@ -246,8 +270,8 @@ redis.call('XDEL', stream, id)
 if not e then return 0 end
 local deliveries = tonumber(field(e[2], 'd') or '0') + p[4]
 if ARGV[5] == '0' then deliveries = deliveries - 1 end
-if deliveries >= tonumber(ARGV[4]) then
-  redis.call('XADD', KEYS[2], '*', 'v', field(e[2], 'v'), 'id', id, 'deliveries', deliveries)
+if deliveries >= tonumber(ARGV[4]) or not field(e[2], 'v') then
+  redis.call('XADD', KEYS[2], '*', 'v', field(e[2], 'v') or '', 'id', id, 'deliveries', deliveries)
   redis.call('PUBLISH', KEYS[3], '1')
 else
   redis.call('XADD', stream, '*', 'v', field(e[2], 'v'), 'd', deliveries)
@@ -351,7 +375,9 @@ class Message<T> implements RedisMessage<T> {
  *   throws or `break`s (ack explicitly before a `break` if the message was handled).
  * - Messages of dead consumers are reclaimed (`XAUTOCLAIM`) after `visibilityTimeout`;
  *   after `maxDeliveries` deliveries a message goes to the dead-letter stream
- *   `{key}:q:dead` (fields `v`, `id`, `deliveries`).
+ *   `{key}:q:dead` (fields `v`, `id`, `deliveries`). An entry without a `v` field
+ *   (written to the stream by something else) is dead-lettered at once, with `error`
+ *   instead of `v`.
  *
  * Blocking reads run on one dedicated connection per instance (opened on the first
  * wait); cancelling a blocked `get` unblocks it at once (`CLIENT UNBLOCK`). `close()`
@@ -709,7 +735,18 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
         [this.#stream, this.#dead, this.#space],
         [this.#group, this.#consumer, this.#visibility, this.#maxDeliveries, this.#cursor],
       ),
-    )) as unknown[];
+    )) as unknown;
+    // Checked before the cursor moves: a bad reply must not wedge later scans.
+    if (
+      !Array.isArray(reply) ||
+      reply.length !== 4 ||
+      (typeof reply[3] !== 'string' && !(reply[3] instanceof Uint8Array))
+    ) {
+      throw new RedisCommandError(
+        'script queue take',
+        new TypeError(`unexpected reply ${describe(reply)}`),
+      );
+    }
     this.#cursor = String(reply[3]);
     const id = String(reply[0] ?? '');
     if (id === '') return undefined;
@@ -757,6 +794,15 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     }
     const entry: StreamEntry | undefined = readReply(reply)[0];
     if (entry === undefined) return undefined;
+    if (entry.fields.v === undefined) {
+      // Not written by a RedisQueue: it can never be handled; dead-letter it, read on.
+      await BURY_ONE.run(
+        this.#redis,
+        [this.#stream, this.#dead, this.#space],
+        [this.#group, entry.id],
+      );
+      return undefined;
+    }
     return {
       id: entry.id,
       value: entry.fields.v ?? '',
