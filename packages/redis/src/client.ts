@@ -28,7 +28,11 @@ export interface RedisAdapter {
    * for blocking reads and subscriptions, and closes it with `close()`.
    */
   duplicate(): Promise<RedisAdapter>;
-  /** Subscribes this connection to `channel`; `onMessage` runs for every message. */
+  /**
+   * Subscribes this connection to `channel`; `onMessage` runs for every message. The
+   * channel is named like a key and the scripts publish to it as a key: an adapter that
+   * prefixes keys must prefix the channel the same way.
+   */
   subscribe(channel: string, onMessage: (message: string) => void): Promise<void>;
   /** Closes this connection. Only called on connections made by `duplicate()`. */
   close(): Promise<void>;
@@ -58,6 +62,7 @@ interface IoRedisLike {
   quit(): Promise<unknown>;
   disconnect(): void;
   readonly status: string;
+  readonly options?: { readonly keyPrefix?: string | undefined } | undefined;
 }
 
 function isAdapter(value: object): value is RedisAdapter {
@@ -137,6 +142,10 @@ function nodeRedisAdapter(client: NodeRedisLike, owned: boolean): RedisAdapter {
 
 function ioredisAdapter(client: IoRedisLike, owned: boolean): RedisAdapter {
   let listening: Map<string, (message: string) => void> | undefined;
+  // ioredis puts `keyPrefix` before the keys of every command, the keys of scripts
+  // included, but not before pub/sub channels: channels named like keys (the scripts
+  // publish to one passed as a key) get it here, so both sides use the same name.
+  const prefix = client.options?.keyPrefix ?? '';
   return {
     send: (args) => client.call(args[0] as string, ...args.slice(1)),
     async duplicate() {
@@ -160,8 +169,8 @@ function ioredisAdapter(client: IoRedisLike, owned: boolean): RedisAdapter {
           map.get(ch)?.(message);
         }) as (...args: never[]) => void);
       }
-      listening.set(channel, onMessage);
-      await client.subscribe(channel);
+      listening.set(prefix + channel, onMessage);
+      await client.subscribe(prefix + channel);
     },
     async close() {
       if (!owned || client.status === 'end') return;

@@ -1,4 +1,5 @@
 import { scope } from '@weft/core';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CLIENT_KINDS, connect, type TestClient, uniqueKey } from '../test/clients.ts';
 import { startRedis } from '../test/redis-server.ts';
@@ -163,4 +164,25 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
       });
     });
   }
+
+  test('with an ioredis `keyPrefix`, a release still wakes a waiter through pub/sub', async () => {
+    const key = uniqueKey('sem');
+    const io1 = new Redis(redis!.url, { keyPrefix: 'app:' });
+    const io2 = new Redis(redis!.url, { keyPrefix: 'app:' });
+    try {
+      await using holder = new RedisSemaphore({ client: io1, key, permits: 1, lease: 60_000 });
+      await using waiter = new RedisSemaphore({ client: io2, key, permits: 1, lease: 60_000 });
+      const held = await holder.acquire();
+      const wait = waiter.acquire();
+      await tick(30);
+      await held.release();
+      // Without the wake-up, the waiter would sleep until the lease expired (a minute).
+      const woken = await Promise.race([wait, tick(4000).then(() => undefined)]);
+      expect(woken?.token).toBeGreaterThan(held.token);
+      await (woken ?? (await wait)).release();
+    } finally {
+      io1.disconnect();
+      io2.disconnect();
+    }
+  });
 });
