@@ -26,6 +26,13 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'redis',
+          root: './packages/redis',
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
           name: 'examples',
           root: './apps/examples',
           include: ['src/**/*.test.ts', 'test/**/*.test.ts'],

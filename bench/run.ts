@@ -9,10 +9,18 @@ import * as dbSim from './suites/db-sim.ts';
 import * as diagnostics from './suites/diagnostics.ts';
 import * as effect from './suites/effect.ts';
 import * as http from './suites/http.ts';
+import * as redisSuite from './suites/redis.ts';
 
 const filter = process.argv[2];
 const budgetMs = Number(process.env.BENCH_BUDGET_MS ?? 600);
-const all: Case[] = [...core.cases, ...coordination.cases, ...diagnostics.cases, ...dbSim.cases, ...http.cases, ...effect.cases];
+const all: Case[] = [
+  ...core.cases,
+  ...coordination.cases,
+  ...diagnostics.cases,
+  ...dbSim.cases,
+  ...http.cases,
+  ...effect.cases,
+];
 const chosen = filter ? all.filter((c) => `${c.suite} ${c.case}`.includes(filter)) : all;
 
 console.log(
@@ -22,11 +30,41 @@ const rows: Row[] = [];
 for (const c of chosen) rows.push(...(await runCase(c, budgetMs)));
 const httpCpu = chosen.some((c) => c.suite === 'http') ? await http.cpuPerRequest() : [];
 http.stop();
+
+// @weft/redis against its peers, on a redis-server this run starts (skipped without one).
+let roundTrips: Awaited<ReturnType<redisSuite.RedisBench['roundTrips']>> = [];
+if (!filter || /redis|limiter|semaphore|queue/i.test(filter)) {
+  const bench = await redisSuite.setup();
+  if (bench !== undefined) {
+    try {
+      const redisChosen = filter
+        ? bench.cases.filter((c) => `${c.suite} ${c.case} redis`.includes(filter))
+        : bench.cases;
+      for (const c of redisChosen) rows.push(...(await runCase(c, budgetMs)));
+      roundTrips = await bench.roundTrips();
+      console.log(
+        '\nredis / commands per operation: sent by the client (round trips), executed by Redis',
+      );
+      for (const r of roundTrips) {
+        console.log(
+          `  ${r.case}: ${r.subject}: ${r.sentPerOp.toFixed(2)} sent, ${r.executedPerOp.toFixed(2)} executed`,
+        );
+      }
+    } finally {
+      await bench.close();
+    }
+  }
+}
 const memory = !filter || filter.includes('memory') ? await core.memory() : [];
 
 // A filtered run replaces only the rows it measured.
 const file = new URL('./results.json', import.meta.url);
-let previous: { rows?: Row[]; memory?: typeof memory; httpCpu?: typeof httpCpu } = {};
+let previous: {
+  rows?: Row[];
+  memory?: typeof memory;
+  httpCpu?: typeof httpCpu;
+  redisRoundTrips?: typeof roundTrips;
+} = {};
 if (filter && existsSync(file)) previous = JSON.parse(readFileSync(file, 'utf8'));
 const measured = new Set(rows.map((r) => `${r.suite}/${r.case}`));
 const allRows = [
@@ -34,8 +72,9 @@ const allRows = [
   ...rows,
 ];
 const allMemory = memory.length > 0 ? memory : (previous.memory ?? []);
+const allRoundTrips = roundTrips.length > 0 ? roundTrips : (previous.redisRoundTrips ?? []);
 writeFileSync(
   file,
-  `${JSON.stringify({ node: process.version, date: new Date().toISOString(), rows: allRows, memory: allMemory, httpCpu: httpCpu.length > 0 ? httpCpu : (previous.httpCpu ?? []) }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, date: new Date().toISOString(), rows: allRows, memory: allMemory, httpCpu: httpCpu.length > 0 ? httpCpu : (previous.httpCpu ?? []), redisRoundTrips: allRoundTrips }, null, 2)}\n`,
 );
 console.log(`\nwrote ${file.pathname}`);

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bin, exec, plain, root, systemNode } from './lib.mjs';
 
-const packages = ['core', 'http', 'db-sim'];
+const packages = ['core', 'http', 'db-sim', 'redis'];
 const results = {};
 const record = (runtime, passed, failed, failures = []) => {
   const r = (results[runtime] ??= { passed: 0, failed: 0, failures: [] });

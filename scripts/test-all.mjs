@@ -2,8 +2,8 @@
 // smoke test (machine Node 20 with import and require, Node 24, Bun, Deno). Prints one
 // summary line per runtime and ends with the totals, `N passed, N failed`. Fails when a
 // runtime fails or runs no test.
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { bin, exec, plain, root } from './lib.mjs';
 
 const out = join(root, '.turbo', 'test-results');
@@ -92,6 +92,20 @@ for (const [runtime, c] of Object.entries(counts)) {
   failed += c.failed;
   if (c.failed > 0) ok = false;
   console.log(`${runtime}: ${c.passed} passed, ${c.failed} failed`);
+}
+// The @weft/redis suites need a real Redis: a redis-server they start themselves, or the
+// server at REDIS_URL. Without either they skip, and that is said here, never hidden.
+const redisServer = [...(process.env.PATH ?? '').split(delimiter), '/usr/bin', '/usr/local/bin']
+  .filter((dir) => dir !== '')
+  .map((dir) => join(dir, 'redis-server'))
+  .find((file) => existsSync(file));
+if (process.env.REDIS_URL)
+  console.log(`redis: suites ran against REDIS_URL (${process.env.REDIS_URL})`);
+else if (redisServer) console.log(`redis: suites ran against their own ${redisServer}`);
+else {
+  console.log(
+    'redis: SKIPPED, no redis-server found and REDIS_URL unset; install it with: sudo apt-get install -y redis-server',
+  );
 }
 console.log(`test time: ${((performance.now() - started) / 1000).toFixed(1)} s`);
 console.log(`${passed} passed, ${failed} failed`);

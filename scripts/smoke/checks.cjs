@@ -17,7 +17,7 @@ async function rejects(promise) {
 
 const { httpChecks } = require('./http.cjs');
 
-function checks({ core, http, dbSim }) {
+function checks({ core, http, dbSim, redis }) {
   const {
     gather,
     scope,
@@ -264,6 +264,35 @@ function checks({ core, http, dbSim }) {
       );
     },
     ...require('./db-sim.cjs').dbSimChecks({ core, dbSim, assert }),
+    'redis: validation, and a limiter deciding through an adapter (no server needed)': async () => {
+      let threw = false;
+      try {
+        redis.toRedisAdapter({});
+      } catch (error) {
+        threw = error instanceof TypeError;
+      }
+      assert(threw, 'toRedisAdapter({}) throws a TypeError');
+      const sent = [];
+      const adapter = {
+        send: async (args) => {
+          sent.push(args[0]);
+          return args[0] === 'SCRIPT' ? 'sha1' : [1, 0, 0];
+        },
+        duplicate: async () => adapter,
+        subscribe: async () => {},
+        close: async () => {},
+      };
+      const limiter = new redis.RedisRateLimiter({
+        client: adapter,
+        key: 'k',
+        limit: 1,
+        interval: 1000,
+      });
+      const permit = await limiter.acquire();
+      assert(permit.released === false, 'a permit');
+      assert(sent.join() === 'SCRIPT,EVALSHA', `one script load and one EVALSHA, got ${sent}`);
+      assert(new redis.LeaseLostError('x') instanceof redis.WeftRedisError, 'error family');
+    },
   };
 }
 

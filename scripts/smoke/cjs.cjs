@@ -3,6 +3,7 @@
 const core = require('@weft/core');
 const http = require('@weft/http');
 const dbSim = require('@weft/db-sim');
+const redis = require('@weft/redis');
 const { runChecks } = require('./checks.cjs');
 
-runChecks({ core, http, dbSim }, 'require');
+runChecks({ core, http, dbSim, redis }, 'require');

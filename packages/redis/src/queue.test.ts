@@ -1,0 +1,334 @@
+import { scope } from '@weft/core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CLIENT_KINDS, connect, type TestClient, uniqueKey } from '../test/clients.ts';
+import { startRedis } from '../test/redis-server.ts';
+import { countingController } from '../test/signals.ts';
+import { ClosedError, LeaseLostError } from './errors.ts';
+import { type RedisAdapter, toRedisAdapter } from './client.ts';
+import { RedisQueue } from './queue.ts';
+
+const redis = await startRedis();
+const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe.skipIf(redis === undefined)('RedisQueue', () => {
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  for (const kind of CLIENT_KINDS) {
+    describe(kind, () => {
+      let c: TestClient;
+      beforeAll(async () => {
+        c = await connect(kind, redis!.url);
+      });
+      afterAll(async () => {
+        await c.close();
+      });
+
+      test('put then get hands out the value once; ack removes it', async () => {
+        await using q = new RedisQueue<{ n: number }>({ client: c.client, key: uniqueKey('q') });
+        await q.put({ n: 1 });
+        await q.put({ n: 2 });
+        const a = await q.get();
+        expect(a.value).toEqual({ n: 1 });
+        expect(a.deliveryCount).toBe(1);
+        await a.ack();
+        const b = await q.get();
+        expect(b.value).toEqual({ n: 2 });
+        await b.ack();
+        expect(await q.size()).toBe(0);
+        await expect(a.ack()).rejects.toThrow(TypeError);
+      });
+
+      test('a get blocks until a put in another instance', async () => {
+        const key = uniqueKey('q');
+        await using consumer = new RedisQueue<string>({ client: c.client, key });
+        await using producer = new RedisQueue<string>({ client: c.client, key });
+        const got = consumer.get();
+        await tick(30);
+        await producer.put('hello');
+        const msg = await got;
+        expect(msg.value).toBe('hello');
+        await msg.ack();
+      });
+
+      test('cancelling a blocked get settles within 50 ms, takes nothing and frees its connection', async () => {
+        const key = uniqueKey('q');
+        await using q = new RedisQueue<string>({
+          client: c.client,
+          key,
+          visibilityTimeout: 10_000,
+        });
+        const { controller, listeners } = countingController();
+        const got = q.get({ signal: controller.signal });
+        await tick(50); // the read is blocked on the server now
+        expect(listeners()).toBe(1);
+        const started = performance.now();
+        controller.abort(new Error('enough'));
+        await expect(got).rejects.toThrow('enough');
+        expect(performance.now() - started).toBeLessThan(50);
+        expect(listeners()).toBe(0);
+        // The connection is unblocked (not left blocked for 5 s): a put now is read by the next get at once.
+        const blocked = async (): Promise<number> =>
+          String(await c.command(['CLIENT', 'LIST']))
+            .split('\n')
+            .filter((l) => / flags=\w*b/.test(l)).length;
+        for (let i = 0; i < 20 && (await blocked()) > 0; i++) await tick(5);
+        expect(await blocked()).toBe(0);
+        await q.put('after');
+        const msg = await q.get();
+        expect(msg.value).toBe('after');
+        expect(msg.deliveryCount).toBe(1);
+        await msg.ack();
+      });
+
+      test('nack delivers again with a higher deliveryCount; a poison message ends in the dead-letter stream', async () => {
+        const key = uniqueKey('q');
+        await using q = new RedisQueue<string>({ client: c.client, key, maxDeliveries: 3 });
+        await q.put('poison');
+        const counts: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const msg = await q.get();
+          counts.push(msg.deliveryCount);
+          await msg.nack();
+        }
+        expect(counts).toEqual([1, 2, 3]);
+        expect(await q.size()).toBe(0);
+        const dead = (await c.command(['XRANGE', q.deadLetterStream, '-', '+'])) as unknown[];
+        expect(dead).toHaveLength(1);
+        expect(JSON.stringify(dead)).toContain('poison');
+      });
+
+      test('for await acks when the body completes and nacks when it throws', async () => {
+        const key = uniqueKey('q');
+        await using q = new RedisQueue<number>({ client: c.client, key });
+        for (const n of [1, 2, 3]) await q.put(n);
+        const seen: number[] = [];
+        await expect(
+          (async () => {
+            for await (const msg of q) {
+              seen.push(msg.value);
+              if (msg.value === 2 && msg.deliveryCount === 1) throw new Error('handler failed');
+            }
+          })(),
+        ).rejects.toThrow('handler failed');
+        const seen2: [number, number][] = [];
+        for await (const msg of q.messages()) {
+          seen2.push([msg.value, msg.deliveryCount]);
+          if (seen2.length === 2) {
+            await msg.ack();
+            break;
+          }
+        }
+        expect(seen).toEqual([1, 2]);
+        expect(seen2).toEqual([
+          [3, 1],
+          [2, 2],
+        ]);
+        expect(await q.size()).toBe(0);
+      });
+
+      test('a message held past its visibility by a dead consumer is delivered again with deliveryCount 2', async () => {
+        const key = uniqueKey('q');
+        await using q = new RedisQueue<string>({ client: c.client, key, visibilityTimeout: 150 });
+        await q.put('job');
+        expect(await q.size()).toBe(1);
+        // A consumer that read the message and died: it never acks nor extends it.
+        const read = await c.command([
+          'XREADGROUP',
+          'GROUP',
+          'weft',
+          'dead',
+          'COUNT',
+          '1',
+          'STREAMS',
+          q.stream,
+          '>',
+        ]);
+        expect(JSON.stringify(read)).toContain('job');
+        const again = await q.get();
+        expect(again.value).toBe('job');
+        expect(again.deliveryCount).toBe(2);
+        await again.ack();
+        expect(await q.size()).toBe(0);
+      });
+
+      test('a held message stays invisible to others while its consumer lives', async () => {
+        const key = uniqueKey('q');
+        await using a = new RedisQueue<string>({ client: c.client, key, visibilityTimeout: 150 });
+        await using b = new RedisQueue<string>({ client: c.client, key, visibilityTimeout: 150 });
+        await a.put('slow job');
+        const held = await a.get();
+        const controller = new AbortController();
+        const stolen = b.get({ signal: controller.signal });
+        await tick(500);
+        controller.abort(new Error('nothing came'));
+        await expect(stolen).rejects.toThrow('nothing came');
+        expect(held.signal.aborted).toBe(false);
+        await held.ack();
+      });
+
+      test('ack after the message was reclaimed elsewhere rejects with LeaseLostError', async () => {
+        const key = uniqueKey('q');
+        await using q = new RedisQueue<string>({
+          client: c.client,
+          key,
+          visibilityTimeout: 10_000,
+        });
+        await q.put('job');
+        const msg = await q.get();
+        await c.command(['XCLAIM', q.stream, 'weft', 'someone-else', '0', msg.id, 'JUSTID']);
+        await expect(msg.ack()).rejects.toBeInstanceOf(LeaseLostError);
+      });
+
+      test('put waits for room when the queue is at capacity', async () => {
+        const key = uniqueKey('q');
+        await using q = new RedisQueue<number>({ client: c.client, key, capacity: 2 });
+        await q.put(1);
+        await q.put(2);
+        let third = false;
+        const put3 = q.put(3).then(() => {
+          third = true;
+        });
+        await tick(50);
+        expect(third).toBe(false);
+        const msg = await q.get();
+        await msg.ack();
+        await put3;
+        expect(await q.size()).toBe(2);
+      });
+
+      test('a cancelled put adds nothing', async () => {
+        const key = uniqueKey('q');
+        await using q = new RedisQueue<number>({ client: c.client, key, capacity: 1 });
+        await q.put(1);
+        const controller = new AbortController();
+        const p = q.put(2, { signal: controller.signal });
+        await tick(20);
+        controller.abort(new Error('no room'));
+        await expect(p).rejects.toThrow('no room');
+        expect(await q.size()).toBe(1);
+      });
+
+      test('a put cancelled while its script is in flight is taken back', async () => {
+        const key = uniqueKey('q');
+        const real = toRedisAdapter(c.client);
+        // Holds every script reply until the test lets it through.
+        let release!: () => void;
+        const gate = new Promise<void>((r) => {
+          release = r;
+        });
+        let sent!: () => void;
+        const inFlight = new Promise<void>((r) => {
+          sent = r;
+        });
+        const slow: RedisAdapter = {
+          send: async (args) => {
+            const reply = await real.send(args);
+            if (args[0] === 'EVALSHA') {
+              sent();
+              await gate;
+            }
+            return reply;
+          },
+          duplicate: () => real.duplicate(),
+          subscribe: (ch, fn) => real.subscribe(ch, fn),
+          close: () => real.close(),
+        };
+        const q = new RedisQueue<string>({ client: slow, key });
+        const controller = new AbortController();
+        const p = q.put('cancelled', { signal: controller.signal });
+        await inFlight;
+        controller.abort(new Error('stop'));
+        await expect(p).rejects.toThrow('stop');
+        release();
+        await q.close(); // waits for the put loop, take-back included
+        expect(await c.command(['XLEN', `{${key}}:q`])).toBe(0);
+      });
+
+      test('a second consumer group on the same key is refused, so no group loses messages', async () => {
+        const key = uniqueKey('q');
+        await using a = new RedisQueue<number>({ client: c.client, key, group: 'a' });
+        await using b = new RedisQueue<number>({ client: c.client, key, group: 'b' });
+        await a.put(1);
+        await expect(b.get()).rejects.toThrow(TypeError);
+        await expect(b.get()).rejects.toThrow('the group `a`');
+        await expect(b.put(2)).rejects.toThrow(TypeError);
+        const msg = await a.get();
+        expect(msg.value).toBe(1);
+        await msg.ack();
+        expect(await c.command(['XINFO', 'GROUPS', `{${key}}:q`])).toHaveLength(1);
+      });
+
+      test('a stream entry without a value field is dead-lettered and the queue keeps working', async () => {
+        const key = uniqueKey('q');
+        const stream = `{${key}}:q`;
+        await using q = new RedisQueue<string>({ client: c.client, key, visibilityTimeout: 200 });
+        await q.put('first');
+        await (await q.get()).ack();
+        // Written by another tool, read by the non-blocking script.
+        await c.command(['XADD', stream, '*', 'other', 'field']);
+        await q.put('normal');
+        const a = await q.get();
+        expect(a.value).toBe('normal');
+        await a.ack();
+        // Read by the blocking read.
+        const waiting = q.get();
+        await tick(30);
+        await c.command(['XADD', stream, '*', 'other', 'field']);
+        await q.put('later');
+        const b = await waiting;
+        expect(b.value).toBe('later');
+        await b.ack();
+        expect(await c.command(['XLEN', `{${key}}:q:dead`])).toBe(2);
+        expect(await q.size()).toBe(0);
+      });
+
+      test('inside a task, a blocked get is cancelled with the task', async () => {
+        const key = uniqueKey('q');
+        await using q = new RedisQueue<number>({ client: c.client, key });
+        await expect(
+          scope(async (s) => {
+            s.spawn(() => q.get());
+            await tick(20);
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow();
+        await q.put(7);
+        const msg = await q.get();
+        expect(msg.deliveryCount).toBe(1);
+        await msg.ack();
+      });
+
+      test('close() rejects waiting gets with ClosedError, ends iteration and closes its connections', async () => {
+        const key = uniqueKey('q');
+        const before = await c.connections();
+        const q = new RedisQueue<number>({ client: c.client, key });
+        const got = q.get().then(
+          () => 'got one',
+          (err: unknown) => err,
+        );
+        await tick(30);
+        await q.close();
+        expect(await got).toBeInstanceOf(ClosedError);
+        const loop = (async () => {
+          for await (const _ of q) throw new Error('no message expected');
+        })();
+        await loop;
+        for (let i = 0; i < 50 && (await c.connections()) > before; i++) await tick(10);
+        expect(await c.connections()).toBe(before);
+      });
+
+      test('rejects bad options and values with a clear message', () => {
+        expect(() => new RedisQueue({ client: c.client, key: 'k', capacity: 0 })).toThrow(
+          'Expected `capacity` to be an integer from 1 and up, got `0` (number)',
+        );
+        expect(
+          () => new RedisQueue({ client: c.client, key: 'k', visiblityTimeout: 5 } as never),
+        ).toThrow('Did you mean `visibilityTimeout`?');
+        const q = new RedisQueue<unknown>({ client: c.client, key: 'k' });
+        expect(() => q.put(undefined)).toThrow('Expected `value` to be representable as JSON');
+      });
+    });
+  }
+});

@@ -1,0 +1,996 @@
+import type { QueueLike } from '@weft/core';
+import { type RedisAdapter, toRedisAdapter } from './client.ts';
+import { ClosedError, LeaseLostError, RedisCommandError } from './errors.ts';
+import { Lease } from './internal/lease.ts';
+import { command, int, Script, tag } from './internal/script.ts';
+import { readReply, type StreamEntry } from './internal/streams.ts';
+import {
+  assertFunction,
+  assertInteger,
+  assertKey,
+  assertMs,
+  assertOptions,
+  describe,
+} from './internal/validate.ts';
+import { jitter, timer, type Waiter, WaitList } from './internal/waiters.ts';
+
+/**
+ * How values become stream fields and back (default: JSON).
+ *
+ * @example
+ * ```ts
+ * const dates: QueueCodec<Date> = { encode: (d) => d.toISOString(), decode: (s) => new Date(s) };
+ * const q = new RedisQueue<Date>({ client, key: 'dates', codec: dates });
+ * ```
+ */
+export interface QueueCodec<T> {
+  encode(value: T): string;
+  decode(text: string): T;
+}
+
+/** Options of {@link RedisQueue}. */
+export interface RedisQueueOptions<T> {
+  /** A node-redis client, an ioredis client or a {@link RedisAdapter}. Used as it is. */
+  client: unknown;
+  /** The queue's name: every process using the same key shares the queue. */
+  key: string;
+  /**
+   * At most this many messages in the queue (waiting or being handled); `put` waits for
+   * room beyond it. Default: no limit.
+   * @default Infinity
+   */
+  capacity?: number | undefined;
+  /**
+   * How long a message handed to a consumer stays invisible to others without a sign of
+   * life, in ms. Live consumers extend it in the background while they hold a message; the
+   * messages of a consumer that died are handed out again after it.
+   * @default 30000
+   */
+  visibilityTimeout?: number | undefined;
+  /**
+   * After this many deliveries without an ack, a message goes to the dead-letter stream
+   * (`{key}:q:dead`) instead of being delivered again.
+   * @default 5
+   */
+  maxDeliveries?: number | undefined;
+  /**
+   * The consumer group's name. One group per key: an ack deletes the message from the
+   * stream, so two groups cannot each receive every message. When the key's stream already
+   * has another group, every `put`/`get` rejects with a `TypeError` naming it.
+   * @default 'weft'
+   */
+  group?: string | undefined;
+  /**
+   * How values are stored. Default: JSON (`put` throws a `TypeError` for a value JSON
+   * cannot represent, such as `undefined`).
+   */
+  codec?: QueueCodec<T> | undefined;
+}
+
+/** Options of `put`, `get` and iteration. */
+export interface RedisQueueWaitOptions {
+  /** Stop waiting when it aborts. Inside a weft task it adds to the task's signal. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * A message handed out by {@link RedisQueue.get} or its async iteration. Settle it once:
+ * `ack()` when it was handled (it leaves the queue), `nack()` to give it back (it is
+ * delivered again, at the tail, or dead-lettered after `maxDeliveries`).
+ *
+ * @example
+ * ```ts
+ * const msg = await queue.get();
+ * if (msg.deliveryCount > 1) console.warn(`retry ${msg.deliveryCount} of ${msg.id}`);
+ * await handle(msg.value, { signal: msg.signal });
+ * await msg.ack();
+ * ```
+ */
+export interface RedisMessage<T> {
+  /** The stream entry id. A message given back by `nack()` gets a new id. */
+  readonly id: string;
+  readonly value: T;
+  /** How many times this message was delivered, this time included (1 the first time). */
+  readonly deliveryCount: number;
+  /**
+   * Aborts with {@link LeaseLostError} when this consumer can no longer confirm that it
+   * holds the message (another consumer may be handling it): stop the work.
+   */
+  readonly signal: AbortSignal;
+  /** Whether `ack()` or `nack()` was called. */
+  readonly settled: boolean;
+  /**
+   * Removes the message from the queue. Rejects with `LeaseLostError` if it was meanwhile
+   * handed to another consumer (then it will be, or was, handled again), with `TypeError`
+   * if the message was already settled.
+   */
+  ack(): Promise<void>;
+  /** Gives the message back for another delivery (or to the dead-letter stream). */
+  nack(): Promise<void>;
+}
+
+const QUEUE_KEYS = [
+  'client',
+  'key',
+  'capacity',
+  'visibilityTimeout',
+  'maxDeliveries',
+  'group',
+  'codec',
+] as const;
+const WAIT_KEYS = ['signal'] as const;
+
+const FIELD = `local function field(f, name)
+  for i = 1, #f, 2 do if f[i] == name then return f[i + 1] end end
+  return nil
+end
+`;
+
+// KEYS: stream. ARGV: capacity (0: none), encoded value. Reply: the new id, or false when full.
+const PUT = new Script(
+  'queue put',
+  `local cap = tonumber(ARGV[1])
+if cap > 0 and redis.call('XLEN', KEYS[1]) >= cap then return false end
+return redis.call('XADD', KEYS[1], '*', 'v', ARGV[2])
+`,
+);
+
+// Creates the group unless the stream already has another one (acks delete messages, so
+// a second group would lose them). KEYS: stream. ARGV: group. Reply: the other group's
+// name, or '' when the group exists now.
+const GROUP = new Script(
+  'queue group',
+  `if redis.call('EXISTS', KEYS[1]) == 1 then
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+    for i = 1, #g, 2 do
+      if g[i] == 'name' and g[i + 1] ~= ARGV[1] then return g[i + 1] end
+    end
+  end
+end
+local r = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+if type(r) == 'table' and r.err and not string.find(r.err, 'BUSYGROUP') then return r end
+return ''
+`,
+);
+
+// Takes back a message whose put was cancelled while its script was in flight, unless the
+// group already read past it (then a consumer may hold or have handled it: it stays).
+// KEYS: stream. ARGV: group, id. Reply: 1 when removed.
+const UNPUT = new Script(
+  'queue take back put',
+  `local function before(a, b)
+  local am, as = string.match(a, '(%d+)-(%d+)')
+  local bm, bs = string.match(b, '(%d+)-(%d+)')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local name, last
+  for i = 1, #g, 2 do
+    if g[i] == 'name' then name = g[i + 1] end
+    if g[i] == 'last-delivered-id' then last = g[i + 1] end
+  end
+  if name == ARGV[1] and last and not before(last, ARGV[2]) then return 0 end
+end
+return redis.call('XDEL', KEYS[1], ARGV[2])
+`,
+);
+
+// Moves an entry to the dead-letter stream (fields `v`, `id`, `deliveries`; an entry that
+// has no `v`, written by something else than a RedisQueue, gets `error` instead of `v`).
+const BURY = `local function bury(stream, dead, space, group, id, f, deliveries)
+  local v = field(f, 'v')
+  if v then
+    redis.call('XADD', dead, '*', 'v', v, 'id', id, 'deliveries', deliveries)
+  else
+    redis.call('XADD', dead, '*', 'error', 'no field v', 'id', id, 'deliveries', deliveries)
+  end
+  redis.call('XACK', stream, group, id)
+  redis.call('XDEL', stream, id)
+  redis.call('PUBLISH', space, '1')
+end
+`;
+
+// One delivery without blocking: first a message idle past the visibility timeout (held
+// by a consumer that died), else a new one. Messages delivered more than `maxDeliveries`
+// times go to the dead-letter stream on the way.
+// KEYS: stream, dead, space channel. ARGV: group, consumer, visibility ms, maxDeliveries,
+// cursor. Reply: {id or '', value, deliveries, next cursor}.
+const TAKE = new Script(
+  'queue take',
+  `${FIELD}${BURY}
+local stream, dead, space = KEYS[1], KEYS[2], KEYS[3]
+local group, consumer, vis, maxd, cursor = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+for attempt = 1, 10 do
+  local r = redis.call('XAUTOCLAIM', stream, group, consumer, vis, cursor, 'COUNT', 1)
+  cursor = r[1]
+  local entry = r[2][1]
+  if entry then
+    local id, f = entry[1], entry[2]
+    local p = redis.call('XPENDING', stream, group, id, id, 1)[1]
+    local deliveries = tonumber(field(f, 'd') or '0') + p[4]
+    if deliveries > maxd or not field(f, 'v') then
+      bury(stream, dead, space, group, id, f, deliveries - 1)
+    else
+      return {id, field(f, 'v'), deliveries, cursor}
+    end
+  elseif cursor == '0-0' then
+    break
+  end
+end
+for attempt = 1, 10 do
+  local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', stream, '>')
+  local entry = r and r[1][2][1]
+  if not entry then break end
+  local deliveries = tonumber(field(entry[2], 'd') or '0') + 1
+  if field(entry[2], 'v') then return {entry[1], field(entry[2], 'v'), deliveries, cursor} end
+  bury(stream, dead, space, group, entry[1], entry[2], deliveries)
+end
+return {'', '', 0, cursor}
+`,
+);
+
+// Dead-letters an entry read by a blocking read that has no `v` field (written by
+// something else than a RedisQueue). KEYS: stream, dead, space. ARGV: group, id.
+const BURY_ONE = new Script(
+  'queue dead-letter foreign entry',
+  `${FIELD}${BURY}
+local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])[1]
+bury(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], e and e[2] or {}, 1)
+return 1
+`,
+);
+
+// Acks and deletes a message this consumer still holds; 0 when it no longer does.
+// KEYS: stream, space channel. ARGV: group, consumer, id.
+const ACK = new Script(
+  'queue ack',
+  `local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)[1]
+if not p or p[2] ~= ARGV[2] then return 0 end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+redis.call('XDEL', KEYS[1], ARGV[3])
+redis.call('PUBLISH', KEYS[2], '1')
+return 1
+`,
+);
+
+// Gives a held message back: appended again with its delivery count so far, or moved to
+// the dead-letter stream once it reached maxDeliveries. ARGV[5] = '0' for a message that
+// was read but never handed to anyone (that delivery does not count).
+// KEYS: stream, dead, space channel. ARGV: group, consumer, id, maxDeliveries, counts.
+const NACK = new Script(
+  'queue nack',
+  `${FIELD}
+local stream, group, id = KEYS[1], ARGV[1], ARGV[3]
+local p = redis.call('XPENDING', stream, group, id, id, 1)[1]
+if not p or p[2] ~= ARGV[2] then return 0 end
+local e = redis.call('XRANGE', stream, id, id)[1]
+redis.call('XACK', stream, group, id)
+redis.call('XDEL', stream, id)
+if not e then return 0 end
+local deliveries = tonumber(field(e[2], 'd') or '0') + p[4]
+if ARGV[5] == '0' then deliveries = deliveries - 1 end
+if deliveries >= tonumber(ARGV[4]) or not field(e[2], 'v') then
+  redis.call('XADD', KEYS[2], '*', 'v', field(e[2], 'v') or '', 'id', id, 'deliveries', deliveries)
+  redis.call('PUBLISH', KEYS[3], '1')
+else
+  redis.call('XADD', stream, '*', 'v', field(e[2], 'v'), 'd', deliveries)
+end
+return 1
+`,
+);
+
+// Resets the idle time of a message this consumer still holds (its visibility).
+const TOUCH = new Script(
+  'queue touch',
+  `local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)[1]
+if not p or p[2] ~= ARGV[2] then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+return 1
+`,
+);
+
+const jsonCodec: QueueCodec<never> = {
+  encode(value) {
+    const text = JSON.stringify(value) as string | undefined;
+    if (text === undefined) {
+      throw new TypeError(`Expected \`value\` to be representable as JSON, got ${describe(value)}`);
+    }
+    return text;
+  },
+  decode: (text) => JSON.parse(text) as never,
+};
+
+let consumerSeq = 0;
+
+async function* values<T>(
+  messages: AsyncIterable<RedisMessage<T>>,
+): AsyncGenerator<T, void, undefined> {
+  for await (const msg of messages) yield msg.value;
+}
+
+class Message<T> implements RedisMessage<T> {
+  readonly id: string;
+  readonly value: T;
+  readonly deliveryCount: number;
+  readonly #lease: Lease;
+  readonly #settle: (ack: boolean) => Promise<boolean>;
+  #settled = false;
+
+  constructor(
+    id: string,
+    value: T,
+    deliveryCount: number,
+    lease: Lease,
+    settle: (ack: boolean) => Promise<boolean>,
+  ) {
+    this.id = id;
+    this.value = value;
+    this.deliveryCount = deliveryCount;
+    this.#lease = lease;
+    this.#settle = settle;
+  }
+
+  get signal(): AbortSignal {
+    return this.#lease.signal;
+  }
+
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  ack(): Promise<void> {
+    return this.#done(true);
+  }
+
+  nack(): Promise<void> {
+    return this.#done(false);
+  }
+
+  async #done(ack: boolean): Promise<void> {
+    if (this.#settled) throw new TypeError(`Message ${this.id} was already acked or nacked`);
+    this.#settled = true;
+    this.#lease.stop();
+    if (!(await this.#settle(ack))) {
+      throw new LeaseLostError(
+        `Message ${this.id} is no longer held by this consumer (its visibility timeout passed and it was handed out again)`,
+      );
+    }
+  }
+}
+
+/**
+ * A work queue shared by every process that uses the same Redis `key`, on Redis Streams
+ * with a consumer group: the shape of `@weft/core`'s `Queue` (`put`, `get`, async
+ * iteration) with what distribution needs on top: each message is acked or nacked, and
+ * delivery is **at least once**, never exactly once: a consumer that dies (or pauses past
+ * `visibilityTimeout`) before acking has its message handed to another consumer, so the
+ * handler must be idempotent.
+ *
+ * - `put` respects `capacity`: it waits (pub/sub wake-ups from acks) until there is room.
+ * - `get` hands out a message `{ value, deliveryCount, ack(), nack(), signal }`. While a
+ *   consumer holds a message its visibility is extended in the background; `signal`
+ *   aborts if that can no longer be confirmed.
+ * - `for await (const msg of queue)` acks when the loop body completes and nacks when it
+ *   throws or `break`s (ack explicitly before a `break` if the message was handled).
+ * - Messages of dead consumers are reclaimed (`XAUTOCLAIM`) after `visibilityTimeout`;
+ *   after `maxDeliveries` deliveries a message goes to the dead-letter stream
+ *   `{key}:q:dead` (fields `v`, `id`, `deliveries`). An entry without a `v` field
+ *   (written to the stream by something else) is dead-lettered at once, with `error`
+ *   instead of `v`.
+ *
+ * Blocking reads run on one dedicated connection per instance (opened on the first
+ * wait); cancelling a blocked `get` unblocks it at once (`CLIENT UNBLOCK`). `close()`
+ * closes it. Within a process, getters and putters are served FIFO.
+ *
+ * Limits: a Redis restart without persistence loses the queue's content; a nacked message
+ * goes to the tail, so order is FIFO only for first deliveries.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'redis';
+ * import { RedisQueue } from '@weft/redis';
+ *
+ * const client = await createClient({ url: process.env.REDIS_URL }).connect();
+ * await using jobs = new RedisQueue<{ url: string }>({ client, key: 'crawl', capacity: 1000 });
+ * await jobs.put({ url: 'https://example.com' });
+ * for await (const msg of jobs) {
+ *   await fetch(msg.value.url, { signal: msg.signal }); // acked when the body completes
+ * }
+ * ```
+ */
+export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessage<T>> {
+  readonly #redis: RedisAdapter;
+  readonly #key: string;
+  readonly #capacity: number;
+  readonly #visibility: number;
+  readonly #maxDeliveries: number;
+  readonly #group: string;
+  readonly #codec: QueueCodec<T>;
+  readonly #consumer: string;
+  readonly #stream: string;
+  readonly #dead: string;
+  readonly #space: string;
+  readonly #getters: WaitList<RedisMessage<T>, undefined>;
+  readonly #putters: WaitList<string, string>;
+  // Whether the consumer group is known to exist (created lazily, again after NOGROUP).
+  #group_ready: Promise<void> | undefined;
+  // XAUTOCLAIM's cursor: where the scan for abandoned messages goes on.
+  #cursor = '0-0';
+  // The running get and put loops, if any (close() waits for them).
+  #getting: Promise<void> | undefined;
+  #putting: Promise<void> | undefined;
+  // The blocking connection with its CLIENT ID, and whether a read blocks on it now.
+  #blocker: Promise<{ conn: RedisAdapter; id: string }> | undefined;
+  #blocked: string | undefined;
+  #subscriber: Promise<RedisAdapter> | undefined;
+  #wakePut: (() => void) | undefined;
+  // Counts acks heard: one that lands while a put's script is in flight is not missed.
+  #acks = 0;
+  #closed = false;
+
+  /** Throws a `TypeError`/`RangeError` for an invalid option. */
+  constructor(options: RedisQueueOptions<T>) {
+    assertOptions('options', options, QUEUE_KEYS);
+    if (options === undefined)
+      throw new TypeError('Expected `options` to be an object, got `undefined` (undefined)');
+    this.#redis = toRedisAdapter(options.client);
+    assertKey('key', options.key);
+    const capacity = options.capacity ?? Number.POSITIVE_INFINITY;
+    if (capacity !== Number.POSITIVE_INFINITY) assertInteger('capacity', capacity);
+    const visibility = options.visibilityTimeout ?? 30_000;
+    assertMs('visibilityTimeout', visibility, 3);
+    const maxDeliveries = options.maxDeliveries ?? 5;
+    assertInteger('maxDeliveries', maxDeliveries);
+    const group = options.group ?? 'weft';
+    assertKey('group', group);
+    if (options.codec !== undefined) {
+      assertFunction('codec.encode', options.codec.encode);
+      assertFunction('codec.decode', options.codec.decode);
+    }
+    this.#key = options.key;
+    this.#capacity = capacity;
+    this.#visibility = visibility;
+    this.#maxDeliveries = maxDeliveries;
+    this.#group = group;
+    this.#codec = options.codec ?? (jsonCodec as QueueCodec<T>);
+    consumerSeq += 1;
+    this.#consumer = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}-${consumerSeq}`;
+    const k = tag(this.#key);
+    this.#stream = `${k}:q`;
+    this.#dead = `${k}:q:dead`;
+    this.#space = `${k}:q:space`;
+    this.#getters = new WaitList(() => {
+      if (this.#getters.size === 0) this.#unblock();
+    });
+    this.#putters = new WaitList(() => {
+      if (this.#putters.size === 0) this.#wakePut?.();
+    });
+  }
+
+  /** The queue's key. */
+  get key(): string {
+    return this.#key;
+  }
+
+  /** The stream that holds the messages (`{key}:q`). */
+  get stream(): string {
+    return this.#stream;
+  }
+
+  /** The dead-letter stream (`{key}:q:dead`). */
+  get deadLetterStream(): string {
+    return this.#dead;
+  }
+
+  /** This instance's consumer name in the group. */
+  get consumer(): string {
+    return this.#consumer;
+  }
+
+  /**
+   * How many messages are in the queue (waiting or held by a consumer), across processes.
+   *
+   * @example
+   * ```ts
+   * console.log(`${await queue.size()} jobs left`);
+   * ```
+   */
+  async size(): Promise<number> {
+    return int(await command(this.#redis, ['XLEN', this.#stream]));
+  }
+
+  /**
+   * Appends `value`, waiting while the queue holds `capacity` messages. Resolves with the
+   * message id. Rejects with the signal's reason when cancelled: nothing was added (a
+   * put whose script had already run is taken back by a second script, unless in that
+   * instant a consumer already read the message: then it stays and is delivered), with
+   * {@link RedisCommandError} when Redis fails, with {@link ClosedError} after `close()`.
+   *
+   * @example
+   * ```ts
+   * await queue.put({ url: 'https://example.com' }, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
+  put(value: T, options?: RedisQueueWaitOptions): Promise<string> {
+    const text = this.#codec.encode(value);
+    if (this.#closed) return Promise.reject(this.#closedError());
+    const { promise } = this.#putters.add('options', options, WAIT_KEYS, text);
+    // The group is created before the first message, so that every message is delivered.
+    void this.#ensureGroup().then(
+      () => this.#kickPut(),
+      (err: unknown) => {
+        this.#putters.failAll(err);
+      },
+    );
+    return promise;
+  }
+
+  /**
+   * Takes the next message, waiting until there is one: a message abandoned by a dead
+   * consumer first, else the oldest new one. Rejects with the signal's reason when
+   * cancelled (a blocked read is unblocked at once, and nothing is taken), with
+   * {@link RedisCommandError} when Redis fails, with {@link ClosedError} after `close()`.
+   *
+   * @example
+   * ```ts
+   * const msg = await queue.get({ signal: AbortSignal.timeout(5000) });
+   * try {
+   *   await handle(msg.value, msg.signal);
+   *   await msg.ack();
+   * } catch (err) {
+   *   await msg.nack();
+   *   throw err;
+   * }
+   * ```
+   */
+  get(options?: RedisQueueWaitOptions): Promise<RedisMessage<T>> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    const { promise } = this.#getters.add('options', options, WAIT_KEYS, undefined);
+    this.#kickGet();
+    return promise;
+  }
+
+  /**
+   * The messages, one at a time: each is acked when the loop body completes and nacked
+   * when it throws or breaks out, unless the body settled it itself. Ends quietly when the
+   * queue is closed; rejects with the signal's reason when cancelled.
+   *
+   * @example
+   * ```ts
+   * for await (const msg of queue.messages({ signal })) {
+   *   await handle(msg.value);
+   * }
+   * ```
+   */
+  async *messages(
+    options?: RedisQueueWaitOptions,
+  ): AsyncGenerator<RedisMessage<T>, void, undefined> {
+    assertOptions('options', options, WAIT_KEYS);
+    for (;;) {
+      let msg: RedisMessage<T>;
+      try {
+        msg = await this.get(options);
+      } catch (err) {
+        if (err instanceof ClosedError) return;
+        throw err;
+      }
+      let completed = false;
+      try {
+        yield msg;
+        completed = true;
+      } finally {
+        if (!msg.settled) {
+          if (completed) await msg.ack();
+          else await msg.nack();
+        }
+      }
+    }
+  }
+
+  /**
+   * This queue as `@weft/core`'s `QueueLike<T>`, for code written against the in-process
+   * `Queue` (plain values, no ack): `get()` acks a message as soon as it is received (if
+   * the process then dies, that message is lost: at-most-once for `get`), while async
+   * iteration acks when the loop body completes and gives the message back when it throws
+   * or breaks (at-least-once). `put` resolves without the id; `close()` closes this
+   * instance (the shared queue and its messages stay).
+   *
+   * @example
+   * ```ts
+   * import type { QueueLike } from '@weft/core';
+   *
+   * async function drain(queue: QueueLike<string>): Promise<void> {
+   *   for await (const line of queue) console.log(line);
+   * }
+   * await drain(redisQueue.asQueueLike());
+   * ```
+   */
+  asQueueLike(): QueueLike<T> {
+    return {
+      put: async (item, options) => {
+        await this.put(item, options);
+      },
+      get: async (options) => {
+        const msg = await this.get(options);
+        await msg.ack();
+        return msg.value;
+      },
+      close: () => this.close(),
+      [Symbol.asyncIterator]: () => values(this.messages()),
+    };
+  }
+
+  /** Same as `messages()`: `for await (const msg of queue)`. */
+  [Symbol.asyncIterator](): AsyncGenerator<RedisMessage<T>, void, undefined> {
+    return this.messages();
+  }
+
+  /**
+   * Rejects waiting calls with {@link ClosedError} and closes this instance's own
+   * connections. Messages already handed out stay valid until settled.
+   *
+   * @example
+   * ```ts
+   * await queue.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const error = this.#closedError();
+    this.#getters.failAll(error);
+    this.#putters.failAll(error);
+    this.#wakePut?.();
+    const blocker = this.#blocker;
+    const sub = this.#subscriber;
+    this.#blocker = this.#subscriber = undefined;
+    const conns = await Promise.all([
+      blocker?.then((b) => b.conn).catch(() => undefined),
+      sub?.catch(() => undefined),
+    ]);
+    await Promise.all(conns.filter((c) => c !== undefined).map((c) => c.close()));
+    // A message read for a getter that is gone is given back before close() returns.
+    if (this.#getting !== undefined) await this.#getting;
+    if (this.#putting !== undefined) await this.#putting;
+  }
+
+  /** Same as {@link RedisQueue.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #closedError(): ClosedError {
+    return new ClosedError(`The queue \`${this.#key}\` is closed`);
+  }
+
+  // --- consumer group ---
+
+  #ensureGroup(again = false): Promise<void> {
+    if (this.#group_ready === undefined || again) {
+      const ready = GROUP.run(this.#redis, [this.#stream], [this.#group]).then((other) => {
+        if (other !== '' && other !== null && other !== undefined) {
+          throw new TypeError(
+            `Expected \`group\` to be the only consumer group of \`${this.#stream}\` (an ack deletes the message for every group), got ${describe(this.#group)} while the stream has the group ${describe(String(other))}`,
+          );
+        }
+      });
+      this.#group_ready = ready;
+      ready.catch(() => {
+        if (this.#group_ready === ready) this.#group_ready = undefined;
+      });
+    }
+    return this.#group_ready;
+  }
+
+  /** Runs `fn`, creating the group again once if Redis says it does not exist (restart). */
+  async #withGroup<R>(fn: () => Promise<R>): Promise<R> {
+    await this.#ensureGroup();
+    try {
+      return await fn();
+    } catch (err) {
+      if (
+        !(err instanceof RedisCommandError) ||
+        !String((err.cause as Error)?.message).includes('NOGROUP')
+      )
+        throw err;
+      await this.#ensureGroup(true);
+      return await fn();
+    }
+  }
+
+  // --- getting ---
+
+  #kickGet(): void {
+    if (this.#getting !== undefined) return;
+    this.#getting = this.#pumpGet()
+      // Every failure is meant to reach a waiter; an unexpected one must not be lost either.
+      .catch((err: unknown) => this.#getters.failAll(err))
+      .finally(() => {
+        this.#getting = undefined;
+        if (this.#getters.size > 0 && !this.#closed) this.#kickGet();
+      });
+  }
+
+  async #pumpGet(): Promise<void> {
+    while (!this.#closed) {
+      const head = this.#getters.head;
+      if (head === undefined) return;
+      let entry: { id: string; value: string; deliveries: number } | undefined;
+      try {
+        entry = await this.#take();
+        if (entry === undefined && this.#getters.size > 0) entry = await this.#blockingRead();
+      } catch (err) {
+        (this.#getters.head ?? head).fail(err);
+        continue;
+      }
+      if (entry !== undefined) await this.#deliver(entry);
+    }
+  }
+
+  async #take(): Promise<{ id: string; value: string; deliveries: number } | undefined> {
+    const reply = (await this.#withGroup(() =>
+      TAKE.run(
+        this.#redis,
+        [this.#stream, this.#dead, this.#space],
+        [this.#group, this.#consumer, this.#visibility, this.#maxDeliveries, this.#cursor],
+      ),
+    )) as unknown;
+    // Checked before the cursor moves: a bad reply must not wedge later scans.
+    if (
+      !Array.isArray(reply) ||
+      reply.length !== 4 ||
+      (typeof reply[3] !== 'string' && !(reply[3] instanceof Uint8Array))
+    ) {
+      throw new RedisCommandError(
+        'script queue take',
+        new TypeError(`unexpected reply ${describe(reply)}`),
+      );
+    }
+    this.#cursor = String(reply[3]);
+    const id = String(reply[0] ?? '');
+    if (id === '') return undefined;
+    return { id, value: String(reply[1]), deliveries: int(reply[2]) };
+  }
+
+  async #blockingRead(): Promise<{ id: string; value: string; deliveries: number } | undefined> {
+    const { conn, id } = await this.#connection();
+    if (this.#getters.size === 0 || this.#closed) return undefined;
+    const block = Math.max(50, Math.min(5000, Math.floor(this.#visibility / 2)));
+    const args = [
+      'XREADGROUP',
+      'GROUP',
+      this.#group,
+      this.#consumer,
+      'COUNT',
+      '1',
+      'BLOCK',
+      String(block),
+      'STREAMS',
+      this.#stream,
+      '>',
+    ];
+    let reply: unknown;
+    this.#blocked = id;
+    try {
+      reply = await this.#withGroup(async () => {
+        try {
+          return await conn.send(args);
+        } catch (err) {
+          throw new RedisCommandError('XREADGROUP', err);
+        }
+      });
+    } catch (err) {
+      // The connection may be broken: open a new one next time.
+      if (this.#blocker !== undefined) {
+        const old = this.#blocker;
+        this.#blocker = undefined;
+        void old.then((b) => b.conn.close()).catch(() => {});
+      }
+      if (this.#closed) return undefined;
+      throw err;
+    } finally {
+      this.#blocked = undefined;
+    }
+    const entry: StreamEntry | undefined = readReply(reply)[0];
+    if (entry === undefined) return undefined;
+    if (entry.fields.v === undefined) {
+      // Not written by a RedisQueue: it can never be handled; dead-letter it, read on.
+      await BURY_ONE.run(
+        this.#redis,
+        [this.#stream, this.#dead, this.#space],
+        [this.#group, entry.id],
+      );
+      return undefined;
+    }
+    return {
+      id: entry.id,
+      value: entry.fields.v ?? '',
+      deliveries: Number(entry.fields.d ?? '0') + 1,
+    };
+  }
+
+  #connection(): Promise<{ conn: RedisAdapter; id: string }> {
+    if (this.#blocker === undefined) {
+      const made = (async () => {
+        let conn: RedisAdapter;
+        try {
+          conn = await this.#redis.duplicate();
+        } catch (err) {
+          throw new RedisCommandError('connect (blocking reads)', err);
+        }
+        try {
+          return { conn, id: String(await conn.send(['CLIENT', 'ID'])) };
+        } catch (err) {
+          await conn.close();
+          throw new RedisCommandError('CLIENT ID', err);
+        }
+      })();
+      this.#blocker = made;
+      made.catch(() => {
+        if (this.#blocker === made) this.#blocker = undefined;
+      });
+    }
+    return this.#blocker;
+  }
+
+  // Nobody waits any more: end the blocked read now, so the connection is free.
+  #unblock(): void {
+    const id = this.#blocked;
+    if (id === undefined) return;
+    const attempt = async (): Promise<void> => {
+      // The read may not have reached the server yet: try again briefly (bounded).
+      for (let i = 0; i < 20 && this.#blocked === id && this.#getters.size === 0; i++) {
+        const n = await command(this.#redis, ['CLIENT', 'UNBLOCK', id]).catch(() => 0);
+        if (int(n) === 1) return;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    void attempt();
+  }
+
+  async #deliver(entry: { id: string; value: string; deliveries: number }): Promise<void> {
+    const head: Waiter<RedisMessage<T>, undefined> | undefined = this.#getters.head;
+    if (head === undefined || this.#closed) {
+      // Read for a waiter that left meanwhile: give it back; this delivery does not count.
+      await this.#nack(entry.id, false).catch(() => {});
+      return;
+    }
+    let value: T;
+    try {
+      value = this.#codec.decode(entry.value);
+    } catch (err) {
+      // Undecodable: it can never be handled; count the delivery so it ends dead-lettered.
+      await this.#nack(entry.id, true).catch(() => {});
+      head.fail(
+        new TypeError(`Message ${entry.id} of \`${this.#key}\` could not be decoded`, {
+          cause: err,
+        }),
+      );
+      return;
+    }
+    const sentAt = performance.now();
+    const touch = async (): Promise<boolean> =>
+      int(await TOUCH.run(this.#redis, [this.#stream], [this.#group, this.#consumer, entry.id])) ===
+      1;
+    const lease = new Lease(
+      `message ${entry.id} of \`${this.#key}\``,
+      this.#visibility,
+      sentAt,
+      touch,
+    );
+    const settle = async (ack: boolean): Promise<boolean> =>
+      ack
+        ? int(
+            await ACK.run(
+              this.#redis,
+              [this.#stream, this.#space],
+              [this.#group, this.#consumer, entry.id],
+            ),
+          ) === 1
+        : await this.#nack(entry.id, true);
+    head.fulfil(new Message(entry.id, value, entry.deliveries, lease, settle));
+  }
+
+  async #nack(id: string, counts: boolean): Promise<boolean> {
+    const reply = await NACK.run(
+      this.#redis,
+      [this.#stream, this.#dead, this.#space],
+      [this.#group, this.#consumer, id, this.#maxDeliveries, counts ? '1' : '0'],
+    );
+    return int(reply) === 1;
+  }
+
+  // --- putting ---
+
+  #kickPut(): void {
+    if (this.#putting !== undefined) return;
+    this.#putting = this.#pumpPut()
+      .catch((err: unknown) => this.#putters.failAll(err))
+      .finally(() => {
+        this.#putting = undefined;
+        if (this.#putters.size > 0 && !this.#closed) this.#kickPut();
+      });
+  }
+
+  async #pumpPut(): Promise<void> {
+    while (!this.#closed) {
+      const head = this.#putters.head;
+      if (head === undefined) return;
+      const acks = this.#acks;
+      let id: unknown;
+      try {
+        id = await PUT.run(
+          this.#redis,
+          [this.#stream],
+          [Number.isFinite(this.#capacity) ? this.#capacity : 0, head.data],
+        );
+      } catch (err) {
+        head.fail(err);
+        continue;
+      }
+      if (id !== null && id !== undefined && id !== false) {
+        if (!head.settled) head.fulfil(String(id));
+        // The put raced with its cancellation: the caller was told nothing was added, so
+        // take it back (a failure leaves it in the queue; there is no caller left to tell).
+        else
+          await UNPUT.run(this.#redis, [this.#stream], [this.#group, String(id)]).catch(() => {});
+        continue;
+      }
+      if (head.settled) continue;
+      if (this.#subscriber === undefined) {
+        try {
+          await this.#subscribe();
+        } catch (err) {
+          head.fail(err);
+        }
+        continue;
+      }
+      if (acks !== this.#acks) continue;
+      // Full: wait for an ack anywhere (pub/sub), or look again after a while.
+      await new Promise<void>((resolve) => {
+        const cancel = timer(1000 + jitter(1000), () => {
+          this.#wakePut = undefined;
+          resolve();
+        });
+        this.#wakePut = () => {
+          this.#wakePut = undefined;
+          cancel();
+          resolve();
+        };
+      });
+    }
+  }
+
+  #acked(): void {
+    this.#acks += 1;
+    this.#wakePut?.();
+  }
+
+  #subscribe(): Promise<RedisAdapter> {
+    const sub = (async () => {
+      let conn: RedisAdapter;
+      try {
+        conn = await this.#redis.duplicate();
+      } catch (err) {
+        throw new RedisCommandError('connect (subscriber)', err);
+      }
+      if (this.#closed) {
+        await conn.close();
+        throw this.#closedError();
+      }
+      try {
+        await conn.subscribe(this.#space, () => this.#acked());
+      } catch (err) {
+        await conn.close();
+        throw new RedisCommandError('SUBSCRIBE', err);
+      }
+      return conn;
+    })();
+    this.#subscriber = sub;
+    sub.catch(() => {
+      if (this.#subscriber === sub) this.#subscriber = undefined;
+    });
+    return sub;
+  }
+}

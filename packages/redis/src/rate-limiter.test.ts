@@ -1,0 +1,220 @@
+import { scope, TimeoutError, timeout } from '@weft/core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CLIENT_KINDS, connect, type TestClient, uniqueKey } from '../test/clients.ts';
+import { startRedis } from '../test/redis-server.ts';
+import { RedisRateLimiter } from './rate-limiter.ts';
+
+const redis = await startRedis();
+
+describe.skipIf(redis === undefined)('RedisRateLimiter', () => {
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  for (const kind of CLIENT_KINDS) {
+    describe(kind, () => {
+      let c: TestClient;
+      beforeAll(async () => {
+        c = await connect(kind, redis!.url);
+      });
+      afterAll(async () => {
+        await c.close();
+      });
+
+      test('lets `limit` through at once, then refuses until the window moves on', async () => {
+        const limiter = new RedisRateLimiter({
+          client: c.client,
+          key: uniqueKey('rl'),
+          limit: 3,
+          interval: 60_000,
+        });
+        for (let i = 0; i < 3; i++) expect(await limiter.tryAcquire()).toBe(true);
+        expect(await limiter.tryAcquire()).toBe(false);
+      });
+
+      test('never lets more than `limit` through in any window (strict sliding window)', async () => {
+        const key = uniqueKey('rl');
+        const limiter = new RedisRateLimiter({ client: c.client, key, limit: 5, interval: 200 });
+        const times: number[] = [];
+        await Promise.all(
+          Array.from({ length: 15 }, async () => {
+            await limiter.acquire();
+            times.push(Number(await serverTimeUs(c)));
+          }),
+        );
+        times.sort((a, b) => a - b);
+        // The grant times from the server's own log are the authority.
+        const log = (await c.command([
+          'ZRANGE',
+          `{${key}}:rl:log`,
+          '0',
+          '-1',
+          'WITHSCORES',
+        ])) as unknown[];
+        const scores = flattenScores(log);
+        expect(scores.length).toBeGreaterThan(0);
+        for (let i = 0; i + 5 < scores.length; i++) {
+          expect(scores[i + 5]! - scores[i]!).toBeGreaterThanOrEqual(200_000);
+        }
+        expect(times.length).toBe(15);
+      });
+
+      test('serves waiters of one process in FIFO order', async () => {
+        const limiter = new RedisRateLimiter({
+          client: c.client,
+          key: uniqueKey('rl'),
+          limit: 2,
+          interval: 100,
+        });
+        const order: number[] = [];
+        await Promise.all(
+          Array.from({ length: 6 }, (_, i) => limiter.acquire().then(() => order.push(i))),
+        );
+        expect(order).toEqual([0, 1, 2, 3, 4, 5]);
+      });
+
+      test('a cancelled wait rejects with the reason, uses nothing and leaves no listener', async () => {
+        const key = uniqueKey('rl');
+        const limiter = new RedisRateLimiter({ client: c.client, key, limit: 1, interval: 60_000 });
+        await limiter.acquire();
+        const controller = new AbortController();
+        let listeners = 0;
+        const add = controller.signal.addEventListener.bind(controller.signal);
+        const remove = controller.signal.removeEventListener.bind(controller.signal);
+        controller.signal.addEventListener = ((
+          t: string,
+          l: EventListener,
+          o?: AddEventListenerOptions,
+        ) => {
+          listeners++;
+          add(t, l, o);
+        }) as typeof controller.signal.addEventListener;
+        controller.signal.removeEventListener = ((
+          t: string,
+          l: EventListener,
+          o?: EventListenerOptions,
+        ) => {
+          listeners--;
+          remove(t, l, o);
+        }) as typeof controller.signal.removeEventListener;
+        const wait = limiter.acquire({ signal: controller.signal });
+        await new Promise((r) => setTimeout(r, 20));
+        const reason = new Error('stop');
+        const started = performance.now();
+        controller.abort(reason);
+        await expect(wait).rejects.toBe(reason);
+        expect(performance.now() - started).toBeLessThan(50);
+        expect(limiter.waiting).toBe(0);
+        expect(listeners).toBe(0);
+        const meta = (await c.command(['HGET', `{${key}}:rl:meta`, 'used'])) as string;
+        expect(Number(meta)).toBe(1);
+      });
+
+      for (const burst of [undefined, 1]) {
+        test(`a wait cancelled while its script is in flight gives the grant back (${burst === undefined ? 'sliding window' : 'token bucket'})`, async () => {
+          const key = uniqueKey('rl');
+          const limiter = new RedisRateLimiter({
+            client: c.client,
+            key,
+            limit: 1,
+            interval: 60_000,
+            burst,
+          });
+          const controller = new AbortController();
+          // acquire() sends the script at once; the abort lands before its reply.
+          const wait = limiter.acquire({ signal: controller.signal });
+          controller.abort(new Error('stop'));
+          await expect(wait).rejects.toThrow('stop');
+          // The give-back runs after the grant's reply: wait until it has (or give up).
+          let granted = false;
+          for (let i = 0; i < 100 && !granted; i++) {
+            granted = await limiter.tryAcquire();
+            if (!granted) await new Promise((r) => setTimeout(r, 10));
+          }
+          expect(granted).toBe(true);
+          // And only one unit is in use now: the one tryAcquire took.
+          expect(await limiter.tryAcquire()).toBe(false);
+        });
+      }
+
+      test('inside a task, the wait is cancelled with the task and fails early past its deadline', async () => {
+        const limiter = new RedisRateLimiter({
+          client: c.client,
+          key: uniqueKey('rl'),
+          limit: 1,
+          interval: 60_000,
+        });
+        await limiter.acquire();
+        // The script says the next slot is a minute away: no point waiting for a 1 s deadline.
+        const early = timeout(1000, () => limiter.acquire());
+        await expect(early).rejects.toBeInstanceOf(TimeoutError);
+        await expect(early).rejects.toThrow('after the enclosing deadline');
+        const cancelled = scope(async (s) => {
+          s.spawn(() => limiter.acquire());
+          await new Promise((r) => setTimeout(r, 10));
+          throw new Error('sibling failed');
+        });
+        await expect(cancelled).rejects.toThrow();
+        expect(limiter.waiting).toBe(0);
+      });
+
+      test('with `burst`, a token bucket: `burst` at once, then `limit` per `interval`', async () => {
+        const limiter = new RedisRateLimiter({
+          client: c.client,
+          key: uniqueKey('rl'),
+          limit: 10,
+          interval: 1000,
+          burst: 4,
+        });
+        let granted = 0;
+        while (await limiter.tryAcquire()) granted++;
+        expect(granted).toBe(4);
+        const started = performance.now();
+        await limiter.acquire();
+        // one token refills in interval/limit = 100 ms (server time); never sooner than ~that
+        expect(performance.now() - started).toBeGreaterThanOrEqual(50);
+      });
+
+      test('rejects bad options with a clear message', () => {
+        expect(
+          () => new RedisRateLimiter({ client: c.client, key: 'k', limit: 0, interval: 10 }),
+        ).toThrow('Expected `limit` to be an integer from 1 and up, got `0` (number)');
+        expect(
+          () =>
+            new RedisRateLimiter({
+              client: c.client,
+              key: 'k',
+              limit: 1,
+              interval: 10,
+              brust: 3,
+            } as never),
+        ).toThrow('Did you mean `burst`?');
+        expect(
+          () => new RedisRateLimiter({ client: {}, key: 'k', limit: 1, interval: 10 }),
+        ).toThrow(TypeError);
+        const limiter = new RedisRateLimiter({
+          client: c.client,
+          key: 'k',
+          limit: 2,
+          interval: 10,
+        });
+        expect(() => limiter.acquire({ cost: 3 })).toThrow('at most `limit` (2)');
+      });
+    });
+  }
+});
+
+async function serverTimeUs(c: TestClient): Promise<bigint> {
+  const [s, us] = (await c.command(['TIME'])) as [string, string];
+  return BigInt(s) * 1_000_000n + BigInt(us);
+}
+
+function flattenScores(reply: unknown[]): number[] {
+  const out: number[] = [];
+  if (reply.length > 0 && Array.isArray(reply[0])) {
+    for (const pair of reply as unknown[][]) out.push(Number(pair[1]));
+  } else {
+    for (let i = 1; i < reply.length; i += 2) out.push(Number(reply[i]));
+  }
+  return out;
+}

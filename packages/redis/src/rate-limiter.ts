@@ -1,0 +1,458 @@
+import {
+  type AsyncPermit,
+  callerContext,
+  type RateAcquireOptions,
+  type RateLimiterLike,
+  type RunFn,
+  TimeoutError,
+} from '@weft/core';
+import { type RedisAdapter, toRedisAdapter } from './client.ts';
+import { int, NOW_US, Script, tag } from './internal/script.ts';
+import {
+  assertFunction,
+  assertInteger,
+  assertKey,
+  assertMs,
+  assertOptions,
+  describe,
+} from './internal/validate.ts';
+import { joinSignals } from './internal/signals.ts';
+import { jitter, timer, WaitList } from './internal/waiters.ts';
+
+/** Options of {@link RedisRateLimiter}. */
+export interface RedisRateLimiterOptions {
+  /** A node-redis client, an ioredis client or a {@link RedisAdapter}. Used as it is. */
+  client: unknown;
+  /** The name of the shared limit: every process using the same key shares it. */
+  key: string;
+  /** How many units of cost are let through per `interval`, across all processes. */
+  limit: number;
+  /** The window `limit` applies to, in whole milliseconds. */
+  interval: number;
+  /**
+   * Switches to a token bucket of this size: up to `burst` at once after a quiet period,
+   * refilled at `limit` per `interval`. Default: none, the strict sliding window.
+   * @default undefined
+   */
+  burst?: number | undefined;
+}
+
+/**
+ * Options of {@link RedisRateLimiter.acquire}: `@weft/core`'s `RateAcquireOptions`
+ * (`signal`, which adds to the enclosing task's; `cost`, default 1, at most `limit` or
+ * `burst`).
+ */
+export type RedisRateAcquireOptions = RateAcquireOptions;
+
+/**
+ * What {@link RedisRateLimiter.acquire} resolves with: a record that the cost went
+ * through, and when. Releasing it gives nothing back (time does); it exists so that rate
+ * limiters and semaphores share one shape (`@weft/core`'s `RateLimiterLike`).
+ *
+ * @example
+ * ```ts
+ * const { grantedAt } = await limiter.acquire();
+ * console.log('let through at', new Date(grantedAt).toISOString(), '(Redis server time)');
+ * ```
+ */
+export interface RedisRatePermit extends AsyncPermit, Disposable {
+  /**
+   * When the grant was recorded, on the Redis server's clock: ms since the Unix epoch,
+   * with microseconds as the fraction. The window is measured in this time.
+   */
+  readonly grantedAt: number;
+  /** Marks it released (gives nothing back). Calling it twice throws a `TypeError`. */
+  release(): void;
+}
+
+class RatePass implements RedisRatePermit {
+  readonly grantedAt: number;
+  #released = false;
+
+  constructor(grantedAt: number) {
+    this.grantedAt = grantedAt;
+  }
+
+  get released(): boolean {
+    return this.#released;
+  }
+
+  release(): void {
+    if (this.#released) throw new TypeError('This permit was already released');
+    this.#released = true;
+  }
+
+  [Symbol.dispose](): void {
+    this.#released = true;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.#released = true;
+    return Promise.resolve();
+  }
+}
+
+const LIMITER_KEYS = ['client', 'key', 'limit', 'interval', 'burst'] as const;
+const ACQUIRE_KEYS = ['signal', 'cost'] as const;
+
+const FORMAT = `local function n(x) return string.format('%.0f', x) end
+`;
+
+// Strict sliding window: a sorted set of grants (score: server time in µs, member:
+// `seq:cost`) and a hash with the cost inside the window (`used`) and the member sequence.
+// Replies {1, 0, now, member} when granted, else {0, wait µs until enough leaves the window,
+// now}: the member lets a grant nobody can use be taken back (UNDO_SLIDING).
+const SLIDING = new Script(
+  'rate-limit (sliding window)',
+  `${NOW_US}${FORMAT}
+local limit, interval, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local log, meta = KEYS[1], KEYS[2]
+local m = redis.call('HMGET', meta, 'used', 'seq')
+local used, seq = tonumber(m[1] or '0'), tonumber(m[2] or '0')
+local gone = redis.call('ZRANGEBYSCORE', log, '-inf', n(now - interval))
+if #gone > 0 then
+  for i = 1, #gone do used = used - tonumber(string.match(gone[i], ':(%d+)$')) end
+  redis.call('ZREMRANGEBYSCORE', log, '-inf', n(now - interval))
+  if used < 0 then used = 0 end
+end
+if used + cost <= limit then
+  seq = seq + 1
+  redis.call('ZADD', log, n(now), n(seq) .. ':' .. cost)
+  redis.call('HSET', meta, 'used', n(used + cost), 'seq', n(seq))
+  local ttl = math.ceil(interval / 1000) + 1
+  redis.call('PEXPIRE', log, ttl)
+  redis.call('PEXPIRE', meta, ttl)
+  return {1, 0, now, n(seq) .. ':' .. cost}
+end
+if #gone > 0 then redis.call('HSET', meta, 'used', n(used)) end
+local need, freed, offset = used + cost - limit, 0, 0
+while true do
+  local batch = redis.call('ZRANGE', log, offset, offset + 99, 'WITHSCORES')
+  if #batch == 0 then return {0, interval, now} end
+  for i = 1, #batch, 2 do
+    freed = freed + tonumber(string.match(batch[i], ':(%d+)$'))
+    if freed >= need then return {0, tonumber(batch[i + 1]) + interval - now + 1, now} end
+  end
+  offset = offset + 100
+end
+`,
+);
+
+// Takes back a sliding-window grant that arrived for a waiter cancelled meanwhile, when no
+// other waiter of the process could use it: removes its member and its cost from `used`.
+// Nothing happens if the member already left the window.
+const UNDO_SLIDING = new Script(
+  'rate-limit (give back, sliding window)',
+  `${FORMAT}
+local member, cost = ARGV[1], tonumber(ARGV[2])
+if redis.call('ZREM', KEYS[1], member) == 1 then
+  local used = tonumber(redis.call('HGET', KEYS[2], 'used') or '0') - cost
+  if used < 0 then used = 0 end
+  redis.call('HSET', KEYS[2], 'used', n(used))
+  return 1
+end
+return 0
+`,
+);
+
+// Takes back a token-bucket grant nobody can use: the tokens go back, capped at `burst`.
+const UNDO_BUCKET = new Script(
+  'rate-limit (give back, token bucket)',
+  `local burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2])
+local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens'))
+if tokens == nil then return 0 end
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', math.min(burst, tokens + cost)))
+return 1
+`,
+);
+
+// Token bucket: `burst` tokens, refilled at limit/interval per µs, in one hash.
+const BUCKET = new Script(
+  'rate-limit (token bucket)',
+  `${NOW_US}${FORMAT}
+local limit, interval, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local rate = limit / interval
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(b[1]) or burst
+local ts = tonumber(b[2]) or now
+if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate) end
+if tokens >= cost then
+  tokens = tokens - cost
+  redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', n(now))
+  redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate / 1000) + 1)
+  return {1, 0, now}
+end
+return {0, math.ceil((cost - tokens) / rate), now}
+`,
+);
+
+/**
+ * A rate limit shared by every process that uses the same Redis `key`: the same shape
+ * and semantics as `@weft/core`'s `RateLimiter`, with Redis as the single source of truth.
+ * Each decision is one atomic Lua script on the server's clock (`TIME`), so the clocks of
+ * the processes do not matter.
+ *
+ * - Strict by default: at most `limit` units in any window of `interval`, across all
+ *   processes (a sliding log, not fixed windows that let 2× through at a boundary).
+ * - With `burst`: a token bucket of `burst` tokens refilled at `limit` per `interval`.
+ *
+ * Within a process, callers are served in FIFO order and only the head asks Redis: while
+ * it waits, one timer per process per key sleeps until the time the script returned (plus
+ * a few ms of jitter), so there is no polling storm. A cancelled waiter leaves the queue
+ * and uses nothing: when its script had already run, the grant goes to the next waiter of
+ * the process it fits, or is given back to Redis by a second script (if that script fails,
+ * the grant stays counted until it leaves the window). Across processes there is no ordering: whichever
+ * script runs first wins.
+ *
+ * Inside a weft task, waits take the task's signal, and a wait that could only end after
+ * the enclosing deadline fails at once with `TimeoutError`. A Redis failure rejects the
+ * waiting call with {@link RedisCommandError}.
+ *
+ * Limits of the guarantee: a Redis restart without persistence forgets the window and can
+ * admit up to `limit` again at once; a failover to a replica that missed the last writes
+ * can do the same.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'redis';
+ * import { RedisRateLimiter } from '@weft/redis';
+ *
+ * const client = await createClient({ url: process.env.REDIS_URL }).connect();
+ * const limiter = new RedisRateLimiter({ client, key: 'github-api', limit: 100, interval: 1000 });
+ * await limiter.run(() => fetch('https://api.github.com/rate_limit'));
+ * ```
+ */
+export class RedisRateLimiter implements RateLimiterLike {
+  readonly #redis: RedisAdapter;
+  readonly #key: string;
+  readonly #limit: number;
+  readonly #interval: number;
+  readonly #burst: number | undefined;
+  readonly #waiters: WaitList<RedisRatePermit, number>;
+  // Whether the head-of-line loop is running, and how to cut its sleep short.
+  #pumping = false;
+  #wake: (() => void) | undefined;
+
+  /** Throws a `TypeError`/`RangeError` for an invalid option. */
+  constructor(options: RedisRateLimiterOptions) {
+    assertOptions('options', options, LIMITER_KEYS);
+    if (options === undefined)
+      throw new TypeError('Expected `options` to be an object, got `undefined` (undefined)');
+    this.#redis = toRedisAdapter(options.client);
+    assertKey('key', options.key);
+    assertInteger('limit', options.limit);
+    assertMs('interval', options.interval);
+    if (options.burst !== undefined) assertInteger('burst', options.burst);
+    this.#key = options.key;
+    this.#limit = options.limit;
+    this.#interval = options.interval;
+    this.#burst = options.burst;
+    this.#waiters = new WaitList(() => {
+      if (this.#waiters.size === 0) this.#wake?.();
+    });
+  }
+
+  /** The shared key. */
+  get key(): string {
+    return this.#key;
+  }
+
+  /** Units per `interval`. */
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /** The window, in ms. */
+  get interval(): number {
+    return this.#interval;
+  }
+
+  /** The token bucket's size, or `undefined` for the strict sliding window. */
+  get burst(): number | undefined {
+    return this.#burst;
+  }
+
+  /** How many calls of this process wait. */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
+  /**
+   * Waits until `cost` units (default 1) may go through, then uses them, and resolves with
+   * a permit that records it (releasing it gives nothing back). FIFO within the process.
+   * Rejects with the signal's reason when cancelled (using nothing), with
+   * `TimeoutError` when the wait would outlast the enclosing deadline, and with
+   * {@link RedisCommandError} when Redis fails.
+   *
+   * @example
+   * ```ts
+   * await limiter.acquire({ cost: 2, signal: AbortSignal.timeout(5000) });
+   * ```
+   */
+  acquire(options?: RedisRateAcquireOptions): Promise<RedisRatePermit> {
+    const cost = this.#cost(options);
+    const { promise } = this.#waiters.add('options', options, ACQUIRE_KEYS, cost);
+    this.#kick();
+    return promise;
+  }
+
+  /**
+   * Uses `cost` units if they are available now, without waiting: `true` if it did.
+   * Waiters of this process go first: while any wait, this returns `false`.
+   *
+   * @example
+   * ```ts
+   * if (!(await limiter.tryAcquire())) return new Response('slow down', { status: 429 });
+   * ```
+   */
+  async tryAcquire(options?: { cost?: number | undefined }): Promise<boolean> {
+    assertOptions('options', options, ['cost']);
+    const cost = this.#cost(options);
+    if (this.#waiters.size > 0) return false;
+    return (await this.#decide(cost)).granted;
+  }
+
+  /**
+   * Acquires (`options` as for {@link RedisRateLimiter.acquire}), then runs `fn({ signal })`
+   * and returns its result. `signal` aborts with the caller's effective signal (the
+   * enclosing task's, plus `options.signal`).
+   *
+   * @example
+   * ```ts
+   * const res = await limiter.run(({ signal }) => fetch('https://api.example.com/items', { signal }));
+   * ```
+   */
+  async run<T>(fn: RunFn<T>, options?: RedisRateAcquireOptions): Promise<T> {
+    assertFunction('fn', fn);
+    assertOptions('options', options, ACQUIRE_KEYS);
+    using ctx = callerContext({ signal: options?.signal });
+    await this.acquire({ cost: options?.cost, signal: ctx.signal });
+    const joined = joinSignals(ctx.signal);
+    try {
+      return await fn({ signal: joined.signal });
+    } finally {
+      joined.dispose();
+    }
+  }
+
+  #cost(options: { cost?: number | undefined } | undefined): number {
+    const cost = options?.cost ?? 1;
+    assertInteger('options.cost', cost);
+    const max = this.#burst ?? this.#limit;
+    if (cost > max) {
+      throw new RangeError(
+        `Expected \`options.cost\` to be at most ${this.#burst === undefined ? '`limit`' : '`burst`'} (${max}), got ${describe(cost)}`,
+      );
+    }
+    return cost;
+  }
+
+  async #decide(
+    cost: number,
+  ): Promise<{ granted: boolean; waitMs: number; at: number; member: string }> {
+    const k = tag(this.#key);
+    const intervalUs = this.#interval * 1000;
+    const reply =
+      this.#burst === undefined
+        ? await SLIDING.run(
+            this.#redis,
+            [`${k}:rl:log`, `${k}:rl:meta`],
+            [this.#limit, intervalUs, cost],
+          )
+        : await BUCKET.run(
+            this.#redis,
+            [`${k}:rl:bucket`],
+            [this.#limit, intervalUs, this.#burst, cost],
+          );
+    const [granted, wait, now, member] = reply as [unknown, unknown, unknown, unknown];
+    return {
+      granted: int(granted) === 1,
+      waitMs: Math.ceil(int(wait) / 1000),
+      at: int(now) / 1000,
+      member: member === undefined || member === null ? '' : String(member),
+    };
+  }
+
+  #kick(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    void this.#pump()
+      // Every failure is meant to reach a waiter; an unexpected one must not be lost either.
+      .catch((err: unknown) => this.#waiters.failAll(err))
+      .finally(() => {
+        this.#pumping = false;
+        if (this.#waiters.size > 0) this.#kick();
+      });
+  }
+
+  // The head of the local queue asks Redis; on a refusal the loop sleeps until the time
+  // the script gave (plus jitter), or until nobody waits any more.
+  async #pump(): Promise<void> {
+    for (;;) {
+      const head = this.#waiters.head;
+      if (head === undefined) return;
+      let decision: { granted: boolean; waitMs: number; at: number; member: string };
+      try {
+        decision = await this.#decide(head.data);
+      } catch (err) {
+        head.fail(err);
+        continue;
+      }
+      if (decision.granted) {
+        if (!head.settled) head.fulfil(new RatePass(decision.at));
+        else if (!this.#handOn(head.data, decision.at)) await this.#giveBack(head.data, decision);
+        continue;
+      }
+      if (head.settled) continue;
+      if (performance.now() + decision.waitMs > head.deadline) {
+        head.fail(
+          new TimeoutError(
+            `The rate limit \`${this.#key}\` frees capacity in ${decision.waitMs} ms, after the enclosing deadline`,
+          ),
+        );
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const cancel = timer(decision.waitMs + jitter(decision.waitMs), () => {
+          this.#wake = undefined;
+          resolve();
+        });
+        this.#wake = () => {
+          this.#wake = undefined;
+          cancel();
+          resolve();
+        };
+      });
+    }
+  }
+
+  // A grant that arrived for a waiter cancelled meanwhile goes to the first waiter whose
+  // cost it covers (the window counts `cost` either way); `false` when none can use it.
+  #handOn(cost: number, at: number): boolean {
+    for (const w of this.#waiters) {
+      if (w.data <= cost) {
+        w.fulfil(new RatePass(at));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Nobody in this process can use the grant: take it back, so a cancelled wait costs
+  // nothing. A failure here is dropped on purpose: the grant then only expires with the
+  // window, as if it had been used, and there is no caller left to tell.
+  async #giveBack(cost: number, decision: { at: number; member: string }): Promise<void> {
+    const k = tag(this.#key);
+    try {
+      if (this.#burst === undefined)
+        await UNDO_SLIDING.run(
+          this.#redis,
+          [`${k}:rl:log`, `${k}:rl:meta`],
+          [decision.member, cost],
+        );
+      else await UNDO_BUCKET.run(this.#redis, [`${k}:rl:bucket`], [this.#burst, cost]);
+    } catch {
+      // See above: the grant stays counted until it leaves the window.
+    }
+  }
+}

@@ -1,0 +1,188 @@
+import { scope } from '@weft/core';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CLIENT_KINDS, connect, type TestClient, uniqueKey } from '../test/clients.ts';
+import { startRedis } from '../test/redis-server.ts';
+import { countingController } from '../test/signals.ts';
+import { ClosedError, LeaseLostError } from './errors.ts';
+import { RedisSemaphore } from './semaphore.ts';
+
+const redis = await startRedis();
+const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe.skipIf(redis === undefined)('RedisSemaphore', () => {
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  for (const kind of CLIENT_KINDS) {
+    describe(kind, () => {
+      let c: TestClient;
+      beforeAll(async () => {
+        c = await connect(kind, redis!.url);
+      });
+      afterAll(async () => {
+        await c.close();
+      });
+
+      test('grants at most `permits` at once, with increasing fencing tokens', async () => {
+        await using sem = new RedisSemaphore({
+          client: c.client,
+          key: uniqueKey('sem'),
+          permits: 2,
+        });
+        const a = await sem.acquire();
+        const b = await sem.acquire();
+        expect(b.token).toBeGreaterThan(a.token);
+        expect(await sem.tryAcquire()).toBeUndefined();
+        await a.release();
+        const d = await sem.tryAcquire();
+        expect(d?.token).toBeGreaterThan(b.token);
+        await b.release();
+        await d?.release();
+        await expect(b.release()).rejects.toThrow(TypeError);
+      });
+
+      test('a release in another instance wakes a waiter through pub/sub', async () => {
+        const key = uniqueKey('sem');
+        await using holder = new RedisSemaphore({ client: c.client, key, permits: 1 });
+        await using waiter = new RedisSemaphore({ client: c.client, key, permits: 1 });
+        const held = await holder.acquire();
+        let got = false;
+        const wait = waiter.acquire().then((p) => {
+          got = true;
+          return p;
+        });
+        await tick(30);
+        expect(got).toBe(false);
+        await held.release();
+        const permit = await wait;
+        expect(permit.token).toBeGreaterThan(held.token);
+        await permit.release();
+      });
+
+      test('serves waiters of one process in FIFO order, with no permit leaked', async () => {
+        const key = uniqueKey('sem');
+        await using sem = new RedisSemaphore({ client: c.client, key, permits: 1 });
+        const order: number[] = [];
+        await Promise.all(
+          Array.from({ length: 5 }, (_, i) =>
+            sem.run(async () => {
+              order.push(i);
+              await tick(2);
+            }),
+          ),
+        );
+        expect(order).toEqual([0, 1, 2, 3, 4]);
+        expect(Number(await c.command(['ZCARD', `{${key}}:sem:holders`]))).toBe(0);
+      });
+
+      test('a cancelled wait settles at once, holds nothing and leaves no listener', async () => {
+        const key = uniqueKey('sem');
+        await using sem = new RedisSemaphore({ client: c.client, key, permits: 1 });
+        const held = await sem.acquire();
+        const { controller, listeners } = countingController();
+        const wait = sem.acquire({ signal: controller.signal });
+        await tick(20);
+        expect(listeners()).toBe(1);
+        const started = performance.now();
+        controller.abort(new Error('stop'));
+        await expect(wait).rejects.toThrow('stop');
+        expect(performance.now() - started).toBeLessThan(50);
+        expect(sem.waiting).toBe(0);
+        expect(listeners()).toBe(0);
+        await held.release();
+        expect(Number(await c.command(['ZCARD', `{${key}}:sem:holders`]))).toBe(0);
+      });
+
+      test('inside a task, a wait is cancelled with its scope', async () => {
+        const key = uniqueKey('sem');
+        await using sem = new RedisSemaphore({ client: c.client, key, permits: 1 });
+        const held = await sem.acquire();
+        await expect(
+          scope(async (s) => {
+            s.spawn(() => sem.acquire());
+            await tick(10);
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow();
+        expect(sem.waiting).toBe(0);
+        await held.release();
+      });
+
+      test('a permit whose lease is lost aborts its signal with LeaseLostError', async () => {
+        const key = uniqueKey('sem');
+        await using sem = new RedisSemaphore({ client: c.client, key, permits: 1, lease: 300 });
+        const permit = await sem.acquire();
+        // Someone (an operator, a Redis failover) drops the lease.
+        await c.command(['DEL', `{${key}}:sem:holders`]);
+        await new Promise((resolve) =>
+          permit.signal.addEventListener('abort', resolve, { once: true }),
+        );
+        expect(permit.signal.reason).toBeInstanceOf(LeaseLostError);
+        await permit.release();
+      });
+
+      test('a held permit is renewed past its lease', async () => {
+        const key = uniqueKey('sem');
+        await using sem = new RedisSemaphore({ client: c.client, key, permits: 1, lease: 150 });
+        const permit = await sem.acquire();
+        await tick(500);
+        expect(permit.signal.aborted).toBe(false);
+        expect(await sem.tryAcquire()).toBeUndefined();
+        await permit.release();
+      });
+
+      test('close() rejects waiters with ClosedError and closes its connection', async () => {
+        const key = uniqueKey('sem');
+        const before = await c.connections();
+        const sem = new RedisSemaphore({ client: c.client, key, permits: 1 });
+        const held = await sem.acquire();
+        const wait = sem.acquire().then(
+          () => 'granted',
+          (err: unknown) => err,
+        );
+        await tick(30);
+        expect(await c.connections()).toBe(before + 1); // the subscriber
+        await sem.close();
+        expect(await wait).toBeInstanceOf(ClosedError);
+        await held.release();
+        for (let i = 0; i < 50 && (await c.connections()) > before; i++) await tick(10);
+        expect(await c.connections()).toBe(before);
+      });
+
+      test('rejects bad options with a clear message', () => {
+        expect(() => new RedisSemaphore({ client: c.client, key: '', permits: 1 })).toThrow(
+          'Expected `key` to be a non-empty string, got `` (string)',
+        );
+        expect(() => new RedisSemaphore({ client: c.client, key: 'k', permits: 1.5 })).toThrow(
+          RangeError,
+        );
+        expect(
+          () => new RedisSemaphore({ client: c.client, key: 'k', permits: 1, leases: 5 } as never),
+        ).toThrow('Did you mean `lease`?');
+      });
+    });
+  }
+
+  test('with an ioredis `keyPrefix`, a release still wakes a waiter through pub/sub', async () => {
+    const key = uniqueKey('sem');
+    const io1 = new Redis(redis!.url, { keyPrefix: 'app:' });
+    const io2 = new Redis(redis!.url, { keyPrefix: 'app:' });
+    try {
+      await using holder = new RedisSemaphore({ client: io1, key, permits: 1, lease: 60_000 });
+      await using waiter = new RedisSemaphore({ client: io2, key, permits: 1, lease: 60_000 });
+      const held = await holder.acquire();
+      const wait = waiter.acquire();
+      await tick(30);
+      await held.release();
+      // Without the wake-up, the waiter would sleep until the lease expired (a minute).
+      const woken = await Promise.race([wait, tick(4000).then(() => undefined)]);
+      expect(woken?.token).toBeGreaterThan(held.token);
+      await (woken ?? (await wait)).release();
+    } finally {
+      io1.disconnect();
+      io2.disconnect();
+    }
+  });
+});

@@ -1,0 +1,480 @@
+import {
+  type AcquireOptions,
+  type AsyncPermit,
+  attachSuppressed,
+  callerContext,
+  type RunContext,
+  type SemaphoreLike,
+} from '@weft/core';
+import { type RedisAdapter, toRedisAdapter } from './client.ts';
+import { ClosedError, RedisCommandError } from './errors.ts';
+import { Lease } from './internal/lease.ts';
+import { int, NOW_US, Script, tag } from './internal/script.ts';
+import {
+  assertFunction,
+  assertInteger,
+  assertKey,
+  assertMs,
+  assertOptions,
+} from './internal/validate.ts';
+import { joinSignals } from './internal/signals.ts';
+import { jitter, timer, WaitList } from './internal/waiters.ts';
+
+/** Options of {@link RedisSemaphore}. */
+export interface RedisSemaphoreOptions {
+  /** A node-redis client, an ioredis client or a {@link RedisAdapter}. Used as it is. */
+  client: unknown;
+  /** The name of the shared semaphore: every process using the same key shares it. */
+  key: string;
+  /** How many permits exist across all processes. */
+  permits: number;
+  /**
+   * How long a permit stays held without renewal, in ms. Held permits are renewed every
+   * third of it in the background; a holder that dies frees its permit within one lease.
+   * @default 30000
+   */
+  lease?: number | undefined;
+}
+
+/**
+ * Options of {@link RedisSemaphore.acquire}: `@weft/core`'s `AcquireOptions` (`signal`,
+ * which adds to the enclosing task's).
+ */
+export type RedisAcquireOptions = AcquireOptions;
+
+/**
+ * What {@link RedisSemaphore.run} passes to its function: `signal` aborts when the
+ * caller's effective signal aborts or when the permit's lease is lost; `permit` is the
+ * permit held (for its fencing `token`).
+ *
+ * @example
+ * ```ts
+ * await sem.run(({ signal, permit }) => storage.write(data, { signal, fence: permit.token }));
+ * ```
+ */
+export interface RedisRunContext extends RunContext {
+  readonly permit: RedisPermit;
+}
+
+/**
+ * A permit of a {@link RedisSemaphore}. Release it once (`await permit.release()`), or let
+ * `await using` do it.
+ *
+ * `token` is a fencing token: strictly greater than the token of every permit granted
+ * before it on this key. Pass it to the protected resource and have the resource refuse a
+ * token lower than one it has seen: that is what makes a holder that paused past its
+ * lease (GC, `SIGSTOP`, a slow network) harmless (Kleppmann, "How to do distributed
+ * locking"). A lease alone cannot: the holder may not know that it lost it.
+ *
+ * `signal` aborts with {@link LeaseLostError} when the lease can no longer be confirmed:
+ * the holder must stop, since another process may now hold the permit.
+ *
+ * @example
+ * ```ts
+ * await using permit = await sem.acquire();
+ * await storage.write(data, { signal: permit.signal, fence: permit.token });
+ * ```
+ */
+export interface RedisPermit extends AsyncPermit {
+  /** The fencing token (monotonic per key). */
+  readonly token: number;
+  /** Aborts with `LeaseLostError` when the lease is lost. */
+  readonly signal: AbortSignal;
+  /** Whether `release()` was called. */
+  readonly released: boolean;
+  /**
+   * Gives the permit back and wakes waiters in every process. Calling it twice rejects
+   * with a `TypeError`. If Redis cannot be reached it rejects with `RedisCommandError`;
+   * the permit then frees itself when its lease runs out.
+   */
+  release(): Promise<void>;
+}
+
+const SEM_KEYS = ['client', 'key', 'permits', 'lease'] as const;
+const ACQUIRE_KEYS = ['signal'] as const;
+
+// KEYS: holders (zset: member = permit id, score = lease expiry in server µs), fence
+// (counter). ARGV: permits, lease µs, id. Reply {1, token} or {0, µs until the earliest
+// lease expires}.
+const ACQUIRE = new Script(
+  'semaphore acquire',
+  `${NOW_US}
+local permits, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now))
+if redis.call('ZCARD', KEYS[1]) < permits then
+  local token = redis.call('INCR', KEYS[2])
+  redis.call('ZADD', KEYS[1], string.format('%.0f', now + lease), ARGV[3])
+  return {1, token}
+end
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {0, tonumber(first[2]) - now}
+`,
+);
+
+// Extends a lease that is still held; 0 when it expired or is gone.
+const RENEW = new Script(
+  'semaphore renew',
+  `${NOW_US}
+local expiry = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[2]))
+if not expiry then return 0 end
+if expiry <= now then
+  redis.call('ZREM', KEYS[1], ARGV[2])
+  return 0
+end
+redis.call('ZADD', KEYS[1], 'XX', string.format('%.0f', now + tonumber(ARGV[1])), ARGV[2])
+return 1
+`,
+);
+
+const RELEASE = new Script(
+  'semaphore release',
+  `local removed = redis.call('ZREM', KEYS[1], ARGV[1])
+if removed == 1 then redis.call('PUBLISH', KEYS[2], '1') end
+return removed
+`,
+);
+
+let idSeq = 0;
+function newId(): string {
+  idSeq += 1;
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}-${idSeq}`;
+}
+
+class Permit implements RedisPermit {
+  readonly token: number;
+  readonly #lease: Lease;
+  readonly #release: () => Promise<void>;
+  #released = false;
+
+  constructor(token: number, lease: Lease, release: () => Promise<void>) {
+    this.token = token;
+    this.#lease = lease;
+    this.#release = release;
+  }
+
+  get signal(): AbortSignal {
+    return this.#lease.signal;
+  }
+
+  get released(): boolean {
+    return this.#released;
+  }
+
+  async release(): Promise<void> {
+    if (this.#released) throw new TypeError('This permit was already released');
+    this.#released = true;
+    this.#lease.stop();
+    await this.#release();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#released) await this.release();
+  }
+}
+
+/**
+ * A semaphore shared by every process that uses the same Redis `key`: at most `permits`
+ * holders at once, across processes and machines. The same shape as `@weft/core`'s
+ * `Semaphore`, with what distribution needs on top: each permit has a lease renewed in
+ * the background, a fencing token, and a `signal` that aborts when the lease is lost.
+ *
+ * Waiting: within a process, FIFO, and only the head asks Redis. It wakes when any process
+ * releases a permit (pub/sub) or, as a fallback, when the earliest lease expires (a holder
+ * that died without releasing), plus a few ms of jitter: no polling. Across processes there
+ * is no ordering. A waiter cancelled before the grant leaves the queue and holds nothing;
+ * a grant that races with the cancellation is released at once.
+ *
+ * Guarantees and their limits: the count is exact while Redis keeps its data; a Redis
+ * restart without persistence forgets the holders (over-admission until they release),
+ * and their permits' signals abort at their next renewal. A lease is only as good as the
+ * holder's knowledge of time: use `token` for fencing wherever a stale holder could do
+ * harm.
+ *
+ * Each instance opens one subscriber connection when it first has to wait; `close()` (or
+ * `await using`) closes it.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'redis';
+ * import { RedisSemaphore } from '@weft/redis';
+ *
+ * const client = await createClient({ url: process.env.REDIS_URL }).connect();
+ * await using db = new RedisSemaphore({ client, key: 'db-connections', permits: 50, lease: 10_000 });
+ * {
+ *   await using permit = await db.acquire();
+ *   await query('SELECT 1', { signal: permit.signal, fencingToken: permit.token });
+ * }
+ * ```
+ */
+export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
+  readonly #redis: RedisAdapter;
+  readonly #key: string;
+  readonly #permits: number;
+  readonly #lease: number;
+  readonly #waiters: WaitList<RedisPermit, undefined>;
+  // The running head-of-line loop, if any (close() waits for it).
+  #pumping: Promise<void> | undefined;
+  // Cuts the head's sleep short (a release here or elsewhere, or nobody waits any more).
+  #wake: (() => void) | undefined;
+  // Counts releases heard (here or through pub/sub): a release that lands while the head's
+  // script is in flight must not be missed by the sleep that follows it.
+  #releases = 0;
+  // The subscriber connection (opened on first contention) and whether it is ready.
+  #subscriber: Promise<RedisAdapter> | undefined;
+  #closed = false;
+
+  /** Throws a `TypeError`/`RangeError` for an invalid option. */
+  constructor(options: RedisSemaphoreOptions) {
+    assertOptions('options', options, SEM_KEYS);
+    if (options === undefined)
+      throw new TypeError('Expected `options` to be an object, got `undefined` (undefined)');
+    this.#redis = toRedisAdapter(options.client);
+    assertKey('key', options.key);
+    assertInteger('permits', options.permits);
+    const lease = options.lease ?? 30_000;
+    assertMs('lease', lease, 3);
+    this.#key = options.key;
+    this.#permits = options.permits;
+    this.#lease = lease;
+    this.#waiters = new WaitList(() => {
+      if (this.#waiters.size === 0) this.#wake?.();
+    });
+  }
+
+  /** The shared key. */
+  get key(): string {
+    return this.#key;
+  }
+
+  /** How many permits exist across all processes. */
+  get permits(): number {
+    return this.#permits;
+  }
+
+  /** The lease length in ms. */
+  get lease(): number {
+    return this.#lease;
+  }
+
+  /** How many calls of this process wait. */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
+  /**
+   * Waits for a permit. Rejects with the signal's reason when cancelled (holding nothing),
+   * with {@link RedisCommandError} when Redis fails, with {@link ClosedError} after
+   * `close()`.
+   *
+   * @example
+   * ```ts
+   * await using permit = await sem.acquire({ signal: AbortSignal.timeout(5000) });
+   * ```
+   */
+  acquire(options?: RedisAcquireOptions): Promise<RedisPermit> {
+    if (this.#closed)
+      return Promise.reject(new ClosedError(`The semaphore \`${this.#key}\` is closed`));
+    const { promise } = this.#waiters.add('options', options, ACQUIRE_KEYS, undefined);
+    this.#kick();
+    return promise;
+  }
+
+  /**
+   * Takes a permit if one is free now, without waiting; `undefined` otherwise (also while
+   * calls of this process wait, which go first).
+   *
+   * @example
+   * ```ts
+   * const permit = await sem.tryAcquire();
+   * if (permit === undefined) return new Response('busy', { status: 503 });
+   * ```
+   */
+  async tryAcquire(): Promise<RedisPermit | undefined> {
+    if (this.#closed) throw new ClosedError(`The semaphore \`${this.#key}\` is closed`);
+    if (this.#waiters.size > 0) return undefined;
+    const result = await this.#try();
+    return 'permit' in result ? result.permit : undefined;
+  }
+
+  /**
+   * Acquires a permit, runs `fn({ signal, permit })`, and releases the permit however `fn`
+   * ends. `signal` aborts when the caller's effective signal aborts (the enclosing task's,
+   * plus `options.signal`) or when the permit's lease is lost (`LeaseLostError`): pass it
+   * to the work. `fn`'s error wins over a release error, which is then attached to it
+   * (`suppressedErrors(err)` from `@weft/core`).
+   *
+   * @example
+   * ```ts
+   * const rows = await sem.run(({ signal, permit }) =>
+   *   db.query('UPDATE t SET x = 1', { signal, fencingToken: permit.token }),
+   * );
+   * ```
+   */
+  async run<T>(
+    fn: (ctx: RedisRunContext) => T | PromiseLike<T>,
+    options?: RedisAcquireOptions,
+  ): Promise<T> {
+    assertFunction('fn', fn);
+    assertOptions('options', options, ACQUIRE_KEYS);
+    using ctx = callerContext({ signal: options?.signal });
+    const permit = await this.acquire({ signal: ctx.signal });
+    const joined = joinSignals(ctx.signal, permit.signal);
+    let result: T;
+    try {
+      result = await fn({ signal: joined.signal, permit });
+    } catch (err) {
+      joined.dispose();
+      let primary = err;
+      await permit.release().catch((releaseError: unknown) => {
+        primary = attachSuppressed(err, releaseError);
+      });
+      throw primary;
+    }
+    joined.dispose();
+    await permit.release();
+    return result;
+  }
+
+  /**
+   * Rejects waiting calls with {@link ClosedError} and closes the subscriber connection.
+   * Permits already held stay valid until released.
+   *
+   * @example
+   * ```ts
+   * await sem.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#waiters.failAll(new ClosedError(`The semaphore \`${this.#key}\` was closed`));
+    this.#wake?.();
+    // A grant in flight for a waiter that is gone is released before close() returns.
+    await this.#pumping;
+    const sub = this.#subscriber;
+    this.#subscriber = undefined;
+    if (sub !== undefined) await (await sub.catch(() => undefined))?.close();
+  }
+
+  /** Same as {@link RedisSemaphore.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #keys(): [string, string] {
+    const k = tag(this.#key);
+    return [`${k}:sem:holders`, `${k}:sem:fence`];
+  }
+
+  async #try(): Promise<{ permit: RedisPermit } | { waitMs: number }> {
+    const id = newId();
+    const keys = this.#keys();
+    const sentAt = performance.now();
+    const reply = (await ACQUIRE.run(this.#redis, keys, [
+      this.#permits,
+      this.#lease * 1000,
+      id,
+    ])) as unknown[];
+    if (int(reply[0]) !== 1) return { waitMs: Math.ceil(int(reply[1]) / 1000) };
+    const renew = async (): Promise<boolean> =>
+      int(await RENEW.run(this.#redis, [keys[0]], [this.#lease * 1000, id])) === 1;
+    const lease = new Lease(
+      `permit ${int(reply[1])} of \`${this.#key}\``,
+      this.#lease,
+      sentAt,
+      renew,
+    );
+    const release = async (): Promise<void> => {
+      await RELEASE.run(this.#redis, [keys[0], `${tag(this.#key)}:sem:free`], [id]);
+      this.#released();
+    };
+    return { permit: new Permit(int(reply[1]), lease, release) };
+  }
+
+  #kick(): void {
+    if (this.#pumping !== undefined) return;
+    this.#pumping = this.#pump()
+      // Every failure is meant to reach a waiter; an unexpected one must not be lost either.
+      .catch((err: unknown) => this.#waiters.failAll(err))
+      .finally(() => {
+        this.#pumping = undefined;
+        if (this.#waiters.size > 0 && !this.#closed) this.#kick();
+      });
+  }
+
+  async #pump(): Promise<void> {
+    while (!this.#closed) {
+      const head = this.#waiters.head;
+      if (head === undefined) return;
+      const releases = this.#releases;
+      let result: { permit: RedisPermit } | { waitMs: number };
+      try {
+        result = await this.#try();
+      } catch (err) {
+        head.fail(err);
+        continue;
+      }
+      if ('permit' in result) {
+        if (!head.settled) head.fulfil(result.permit);
+        else await result.permit.release().catch(() => {});
+        continue;
+      }
+      if (head.settled) continue;
+      if (this.#subscriber === undefined) {
+        // Subscribe before sleeping, then ask again: a release between the refusal and
+        // the subscription would otherwise go unheard until the fallback timer.
+        try {
+          await this.#subscribe();
+        } catch (err) {
+          head.fail(err);
+        }
+        continue;
+      }
+      if (releases !== this.#releases) continue;
+      await new Promise<void>((resolve) => {
+        const cancel = timer(result.waitMs + jitter(result.waitMs), () => {
+          this.#wake = undefined;
+          resolve();
+        });
+        this.#wake = () => {
+          this.#wake = undefined;
+          cancel();
+          resolve();
+        };
+      });
+    }
+  }
+
+  #released(): void {
+    this.#releases += 1;
+    this.#wake?.();
+  }
+
+  #subscribe(): Promise<RedisAdapter> {
+    const channel = `${tag(this.#key)}:sem:free`;
+    const sub = (async () => {
+      let conn: RedisAdapter;
+      try {
+        conn = await this.#redis.duplicate();
+      } catch (err) {
+        throw new RedisCommandError('connect (subscriber)', err);
+      }
+      if (this.#closed) {
+        await conn.close();
+        throw new ClosedError(`The semaphore \`${this.#key}\` was closed`);
+      }
+      try {
+        await conn.subscribe(channel, () => this.#released());
+      } catch (err) {
+        await conn.close();
+        throw new RedisCommandError('SUBSCRIBE', err);
+      }
+      return conn;
+    })();
+    this.#subscriber = sub;
+    sub.catch(() => {
+      if (this.#subscriber === sub) this.#subscriber = undefined;
+    });
+    return sub;
+  }
+}

@@ -1,0 +1,119 @@
+// The Redis primitives plug in wherever @weft/core's shared interfaces are expected.
+import {
+  type QueueLike,
+  Queue,
+  RateLimiter,
+  type RateLimiterLike,
+  Semaphore,
+  type SemaphoreLike,
+  suppressedErrors,
+} from '@weft/core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { LeaseLostError, RedisQueue, RedisRateLimiter, RedisSemaphore } from '../src/index.ts';
+import { connect, type TestClient, uniqueKey } from './clients.ts';
+import { startRedis } from './redis-server.ts';
+
+const redis = await startRedis();
+
+// Written against the interfaces only, as @weft/http or user code would be.
+async function limited(limiter: RateLimiterLike, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++)
+    out.push(await limiter.run(({ signal }) => (signal.aborted ? -1 : i)));
+  return out;
+}
+
+async function guarded(sem: SemaphoreLike): Promise<boolean> {
+  await using permit = await sem.acquire();
+  // `return await`: the permit must stay held until run() has finished.
+  return await sem.run(async ({ signal }) => !signal.aborted && !permit.released);
+}
+
+async function roundTrip(queue: QueueLike<string>): Promise<string[]> {
+  await queue.put('a');
+  await queue.put('b');
+  await queue.put('c');
+  const first = await queue.get();
+  const rest: string[] = [];
+  for await (const item of queue) {
+    rest.push(item);
+    if (item === 'c') break;
+  }
+  return [first, ...rest];
+}
+
+describe.skipIf(redis === undefined)("@weft/core's shared interfaces", () => {
+  let c: TestClient;
+  beforeAll(async () => {
+    c = await connect('ioredis', redis!.url);
+  });
+  afterAll(async () => {
+    await c.close();
+    await redis?.stop();
+  });
+
+  test('RedisRateLimiter and RateLimiter are both a RateLimiterLike', async () => {
+    const shared = new RedisRateLimiter({
+      client: c.client,
+      key: uniqueKey('if'),
+      limit: 10,
+      interval: 1000,
+    });
+    const local = new RateLimiter({ limit: 10, interval: 1000 });
+    expect(await limited(shared, 3)).toEqual([0, 1, 2]);
+    expect(await limited(local, 3)).toEqual([0, 1, 2]);
+    const pass = await shared.acquire();
+    pass.release();
+    expect(pass.released).toBe(true);
+    expect(() => pass.release()).toThrow(TypeError);
+  });
+
+  test('RedisSemaphore and Semaphore are both a SemaphoreLike', async () => {
+    await using shared = new RedisSemaphore({ client: c.client, key: uniqueKey('if'), permits: 2 });
+    expect(await guarded(shared)).toBe(true);
+    expect(await guarded(new Semaphore(2))).toBe(true);
+  });
+
+  test("RedisSemaphore.run's signal aborts when the lease is lost, and the permit is released after a failure", async () => {
+    const key = uniqueKey('if');
+    await using sem = new RedisSemaphore({ client: c.client, key, permits: 1, lease: 300 });
+    const reason = await sem.run(async ({ signal }) => {
+      await c.command(['DEL', `{${key}}:sem:holders`]);
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      return signal.reason as unknown;
+    });
+    expect(reason).toBeInstanceOf(LeaseLostError);
+    const failure = new Error('work failed');
+    await expect(
+      sem.run(() => {
+        throw failure;
+      }),
+    ).rejects.toBe(failure);
+    expect(suppressedErrors(failure)).toEqual([]);
+    expect(Number(await c.command(['ZCARD', `{${key}}:sem:holders`]))).toBe(0);
+  });
+
+  test("RedisSemaphore.run's signal aborts with the caller's signal", async () => {
+    await using sem = new RedisSemaphore({ client: c.client, key: uniqueKey('if'), permits: 1 });
+    const controller = new AbortController();
+    const seen = await sem.run(
+      async ({ signal }) => {
+        controller.abort(new Error('caller gave up'));
+        return (signal.reason as Error).message;
+      },
+      { signal: controller.signal },
+    );
+    expect(seen).toBe('caller gave up');
+  });
+
+  test('RedisQueue.asQueueLike() and Queue are both a QueueLike', async () => {
+    await using shared = new RedisQueue<string>({ client: c.client, key: uniqueKey('if') });
+    expect(await roundTrip(shared.asQueueLike())).toEqual(['a', 'b', 'c']);
+    // 'b' was acked when its loop body completed; 'c', left by `break`, was given back.
+    expect(await shared.size()).toBe(1);
+    const again = await shared.get();
+    expect([again.value, again.deliveryCount]).toEqual(['c', 2]);
+    await again.ack();
+    expect(await roundTrip(new Queue<string>())).toEqual(['a', 'b', 'c']);
+  });
+});
