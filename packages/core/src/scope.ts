@@ -821,8 +821,12 @@ export class Scope implements AsyncDisposable {
       // A real failure wins over the timeout (as in Trio, where an error raised while a
       // cancel scope cancels propagates instead of its TooSlowError); the TimeoutError is
       // attached to the first failure, so the caller can still tell (`suppressedErrors`).
-      if (this.#cause === Cause.Timeout) attachSuppressed(errors[0], this.#timeoutError);
-      throw new TaskGroupError(errors, this.#name);
+      const group = new TaskGroupError(errors, this.#name);
+      if (this.#cause === Cause.Timeout) {
+        attachSuppressed(errors[0], this.#timeoutError);
+        attachSuppressed(group, this.#timeoutError);
+      }
+      throw group;
     }
     if (this.#external !== NONE) throw this.#external;
     if (this.#cause === Cause.Timeout) throw this.#timeoutError;

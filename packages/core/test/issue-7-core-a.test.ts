@@ -391,30 +391,26 @@ describe('defect 6 (map): cleanup errors are attached, the primary error wins', 
   });
 
   // Review D4: the source was inside next() at the timeout; its return() was deferred and
-  // its error swallowed, and map settled before the source's finally ran.
-  test('map waits for a source busy in next() to close, and attaches its cleanup error', async () => {
+  // its error swallowed, and map settled before the source was closed.
+  test('map closes a source busy in next() before settling, and attaches its cleanup error', async () => {
     const clock = new TestClock({ autoAdvance: true });
     let closed = false;
-    async function* slowSource(): AsyncGenerator<number> {
-      try {
-        for (let i = 0; i < 100; i++) {
-          await sleep(50, { clock });
-          yield i;
-        }
-      } finally {
-        closed = true;
-        // biome-ignore lint/correctness/noUnsafeFinally: the failing cleanup under test
-        throw cleanup;
-      }
-    }
-    const err = await map(
-      slowSource(),
-      async (x) => {
-        await sleep(100);
-        return x;
-      },
-      { concurrency: 2, timeout: 30, clock },
-    ).catch((e: unknown) => e);
+    // Like events.on(): a pending next() settles when return() is called.
+    let settlePending: ((r: IteratorResult<number>) => void) | undefined;
+    const source: AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () =>
+          new Promise<IteratorResult<number>>((resolve) => {
+            settlePending = resolve;
+          }),
+        return: async () => {
+          closed = true;
+          settlePending?.({ done: true, value: undefined });
+          throw cleanup;
+        },
+      }),
+    };
+    const err = await map(source, (x) => x, { timeout: 30, clock }).catch((e: unknown) => e);
     expect(closed).toBe(true);
     expect(err).toBeInstanceOf(TimeoutError);
     expect(suppressedErrors(err)).toEqual([cleanup]);
