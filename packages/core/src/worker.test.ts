@@ -7,6 +7,13 @@ import { runInWorker, WorkerError, WorkerPool } from './worker.ts';
 const fns = new URL('../test/fixtures/worker-fns.mjs', import.meta.url);
 const broken = new URL('../test/fixtures/worker-broken.mjs', import.meta.url);
 
+// KNOWN GAP (issue 10, open): under vitest on Deno, a worker spinning on a
+// SharedArrayBuffer passed through runInWorker is never seen counting by the test (plain
+// Deno shares the buffer fine), so these three termination tests cannot observe anything
+// there. They are skipped on Deno, by name, until that is understood; cancellation itself
+// is covered on Deno by the queued-call and replacement tests below.
+const onDeno = 'Deno' in globalThis;
+
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits until the worker's counter moves, i.e. the endless loop is running. */
@@ -92,20 +99,23 @@ describe('runInWorker', () => {
     ).rejects.toThrow(/Unknown option `options.singal`.*Did you mean `signal`/);
   });
 
-  test('cancelling a call in an endless loop terminates the worker and rejects with the reason', async () => {
-    const sab = new SharedArrayBuffer(4);
-    const view = new Int32Array(sab);
-    const controller = new AbortController();
-    const call = runInWorker(fns, 'spin', [sab], { signal: controller.signal });
-    const outcome = call.catch((e: unknown) => e);
-    await untilCounting(view);
-    const reason = new Error('stop spinning');
-    controller.abort(reason);
-    expect(await outcome).toBe(reason);
-    expect(await stopsCounting(view)).toBe(true);
-  });
+  test.skipIf(onDeno)(
+    'cancelling a call in an endless loop terminates the worker and rejects with the reason',
+    async () => {
+      const sab = new SharedArrayBuffer(4);
+      const view = new Int32Array(sab);
+      const controller = new AbortController();
+      const call = runInWorker(fns, 'spin', [sab], { signal: controller.signal });
+      const outcome = call.catch((e: unknown) => e);
+      await untilCounting(view);
+      const reason = new Error('stop spinning');
+      controller.abort(reason);
+      expect(await outcome).toBe(reason);
+      expect(await stopsCounting(view)).toBe(true);
+    },
+  );
 
-  test('is cancelled with the enclosing task', async () => {
+  test.skipIf(onDeno)('is cancelled with the enclosing task', async () => {
     const sab = new SharedArrayBuffer(4);
     const view = new Int32Array(sab);
     let taskError: unknown;
@@ -159,19 +169,22 @@ describe('WorkerPool', () => {
     await expect(pool.run(fns, 'add', [1, 1])).rejects.toThrow(/the worker pool is closed/);
   });
 
-  test('terminate() cancels running and queued calls and stops every worker', async () => {
-    const pool = new WorkerPool({ size: 1 });
-    const sab = new SharedArrayBuffer(4);
-    const view = new Int32Array(sab);
-    const running = pool.run(fns, 'spin', [sab]).catch((e: unknown) => e);
-    const queued = pool.run(fns, 'add', [1, 1]).catch((e: unknown) => e);
-    await untilCounting(view);
-    await pool.terminate();
-    expect(await running).toBeInstanceOf(CancelledError);
-    expect(await queued).toBeInstanceOf(CancelledError);
-    expect(pool.workers).toBe(0);
-    expect(await stopsCounting(view)).toBe(true);
-  });
+  test.skipIf(onDeno)(
+    'terminate() cancels running and queued calls and stops every worker',
+    async () => {
+      const pool = new WorkerPool({ size: 1 });
+      const sab = new SharedArrayBuffer(4);
+      const view = new Int32Array(sab);
+      const running = pool.run(fns, 'spin', [sab]).catch((e: unknown) => e);
+      const queued = pool.run(fns, 'add', [1, 1]).catch((e: unknown) => e);
+      await untilCounting(view);
+      await pool.terminate();
+      expect(await running).toBeInstanceOf(CancelledError);
+      expect(await queued).toBeInstanceOf(CancelledError);
+      expect(pool.workers).toBe(0);
+      expect(await stopsCounting(view)).toBe(true);
+    },
+  );
 
   test('cancelling a queued call drops it and leaves the others running', async () => {
     await using pool = new WorkerPool({ size: 1 });
