@@ -284,6 +284,14 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         expect(await q.size()).toBe(0);
       });
 
+      test('a visibilityTimeout longer than the longest timer is refused, not lost after 1 ms', () => {
+        expect(
+          () => new RedisQueue({ client: c.client, key: 'k', visibilityTimeout: 2 ** 31 }),
+        ).toThrow(
+          'Expected `visibilityTimeout` to be a whole number of milliseconds from 3 to 2147483647, got `2147483648` (number)',
+        );
+      });
+
       test('inside a task, a blocked get is cancelled with the task', async () => {
         const key = uniqueKey('q');
         await using q = new RedisQueue<number>({ client: c.client, key });

@@ -9,6 +9,7 @@ import {
   assertInteger,
   assertKey,
   assertMs,
+  MAX_TIMER_MS,
   assertOptions,
   describe,
 } from './internal/validate.ts';
@@ -43,7 +44,8 @@ export interface RedisQueueOptions<T> {
   /**
    * How long a message handed to a consumer stays invisible to others without a sign of
    * life, in ms. Live consumers extend it in the background while they hold a message; the
-   * messages of a consumer that died are handed out again after it.
+   * messages of a consumer that died are handed out again after it. From 3 to 2^31 - 1
+   * (about 24.8 days, the longest timer); outside that, a `RangeError`.
    * @default 30000
    */
   visibilityTimeout?: number | undefined;
@@ -439,7 +441,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     const capacity = options.capacity ?? Number.POSITIVE_INFINITY;
     if (capacity !== Number.POSITIVE_INFINITY) assertInteger('capacity', capacity);
     const visibility = options.visibilityTimeout ?? 30_000;
-    assertMs('visibilityTimeout', visibility, 3);
+    assertMs('visibilityTimeout', visibility, 3, MAX_TIMER_MS);
     const maxDeliveries = options.maxDeliveries ?? 5;
     assertInteger('maxDeliveries', maxDeliveries);
     const group = options.group ?? 'weft';

@@ -165,6 +165,24 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
     });
   }
 
+  test('a lease longer than the longest timer is refused, not lost after 1 ms', () => {
+    const client = {
+      send: async () => 'OK',
+      duplicate: async () => client,
+      subscribe: async () => {},
+      close: async () => {},
+    };
+    expect(() => new RedisSemaphore({ client, key: 'k', permits: 1, lease: 2 ** 31 })).toThrow(
+      RangeError,
+    );
+    expect(() => new RedisSemaphore({ client, key: 'k', permits: 1, lease: 2 ** 32 })).toThrow(
+      'Expected `lease` to be a whole number of milliseconds from 3 to 2147483647, got `4294967296` (number)',
+    );
+    expect(
+      () => new RedisSemaphore({ client, key: 'k', permits: 1, lease: 2 ** 31 - 1 }),
+    ).not.toThrow();
+  });
+
   test('with an ioredis `keyPrefix`, a release still wakes a waiter through pub/sub', async () => {
     const key = uniqueKey('sem');
     const io1 = new Redis(redis!.url, { keyPrefix: 'app:' });

@@ -15,6 +15,7 @@ import {
   assertInteger,
   assertKey,
   assertMs,
+  MAX_TIMER_MS,
   assertOptions,
 } from './internal/validate.ts';
 import { joinSignals } from './internal/signals.ts';
@@ -31,6 +32,7 @@ export interface RedisSemaphoreOptions {
   /**
    * How long a permit stays held without renewal, in ms. Held permits are renewed every
    * third of it in the background; a holder that dies frees its permit within one lease.
+   * From 3 to 2^31 - 1 (about 24.8 days, the longest timer); outside that, a `RangeError`.
    * @default 30000
    */
   lease?: number | undefined;
@@ -232,7 +234,7 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     assertKey('key', options.key);
     assertInteger('permits', options.permits);
     const lease = options.lease ?? 30_000;
-    assertMs('lease', lease, 3);
+    assertMs('lease', lease, 3, MAX_TIMER_MS);
     this.#key = options.key;
     this.#permits = options.permits;
     this.#lease = lease;
