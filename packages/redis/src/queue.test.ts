@@ -327,7 +327,7 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         expect(await c.connections()).toBe(before);
       });
 
-      test('rejects bad options and values with a clear message', () => {
+      test('rejects bad options and values with a clear message', async () => {
         expect(() => new RedisQueue({ client: c.client, key: 'k', capacity: 0 })).toThrow(
           'Expected `capacity` to be an integer from 1 and up, got `0` (number)',
         );
@@ -335,7 +335,22 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
           () => new RedisQueue({ client: c.client, key: 'k', visiblityTimeout: 5 } as never),
         ).toThrow('Did you mean `visibilityTimeout`?');
         const q = new RedisQueue<unknown>({ client: c.client, key: 'k' });
-        expect(() => q.put(undefined)).toThrow('Expected `value` to be representable as JSON');
+        await expect(q.put(undefined)).rejects.toThrow(
+          'Expected `value` to be representable as JSON',
+        );
+      });
+
+      test('bad input to put and get rejects (never throws synchronously), naming the argument', async () => {
+        const q = new RedisQueue<unknown>({ client: c.client, key: uniqueKey('q') });
+        const put = q.put(1n);
+        expect(put).toBeInstanceOf(Promise);
+        await expect(put).rejects.toThrow(
+          'Expected `value` to be representable as JSON, got `1` (bigint)',
+        );
+        const get = q.get('x' as never);
+        expect(get).toBeInstanceOf(Promise);
+        await expect(get).rejects.toThrow(TypeError);
+        await q.close();
       });
     });
   }

@@ -294,7 +294,15 @@ return 1
 
 const jsonCodec: QueueCodec<never> = {
   encode(value) {
-    const text = JSON.stringify(value) as string | undefined;
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(value) as string | undefined;
+    } catch (err) {
+      throw new TypeError(
+        `Expected \`value\` to be representable as JSON, got ${describe(value)}`,
+        { cause: err },
+      );
+    }
     if (text === undefined) {
       throw new TypeError(`Expected \`value\` to be representable as JSON, got ${describe(value)}`);
     }
@@ -515,9 +523,15 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
    * ```
    */
   put(value: T, options?: RedisQueueWaitOptions): Promise<string> {
-    const text = this.#codec.encode(value);
     if (this.#closed) return Promise.reject(this.#closedError());
-    const { promise } = this.#putters.add('options', options, WAIT_KEYS, text);
+    let promise: Promise<string>;
+    try {
+      // Bad input rejects, as with `@weft/core`'s Queue.
+      const text = this.#codec.encode(value);
+      promise = this.#putters.add('options', options, WAIT_KEYS, text).promise;
+    } catch (err) {
+      return Promise.reject(err);
+    }
     // The group is created before the first message, so that every message is delivered.
     void this.#ensureGroup().then(
       () => this.#kickPut(),
@@ -548,7 +562,13 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
    */
   get(options?: RedisQueueWaitOptions): Promise<RedisMessage<T>> {
     if (this.#closed) return Promise.reject(this.#closedError());
-    const { promise } = this.#getters.add('options', options, WAIT_KEYS, undefined);
+    let promise: Promise<RedisMessage<T>>;
+    try {
+      promise = this.#getters.add('options', options, WAIT_KEYS, undefined).promise;
+    } catch (err) {
+      // Bad options reject, as with `@weft/core`'s Queue.
+      return Promise.reject(err);
+    }
     this.#kickGet();
     return promise;
   }

@@ -151,6 +151,20 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
         expect(await c.connections()).toBe(before);
       });
 
+      test('bad options to acquire reject (never throw synchronously)', async () => {
+        await using sem = new RedisSemaphore({
+          client: c.client,
+          key: uniqueKey('sem'),
+          permits: 1,
+        });
+        const wait = sem.acquire('x' as never);
+        expect(wait).toBeInstanceOf(Promise);
+        await expect(wait).rejects.toThrow(TypeError);
+        await expect(sem.acquire({ signl: 1 } as never)).rejects.toThrow(
+          'Did you mean `signal`?',
+        );
+      });
+
       test('rejects bad options with a clear message', () => {
         expect(() => new RedisSemaphore({ client: c.client, key: '', permits: 1 })).toThrow(
           'Expected `key` to be a non-empty string, got `` (string)',

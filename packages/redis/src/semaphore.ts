@@ -276,9 +276,15 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
   acquire(options?: RedisAcquireOptions): Promise<RedisPermit> {
     if (this.#closed)
       return Promise.reject(new ClosedError(`The semaphore \`${this.#key}\` is closed`));
-    const { promise } = this.#waiters.add('options', options, ACQUIRE_KEYS, undefined);
+    let added: { promise: Promise<RedisPermit> };
+    try {
+      added = this.#waiters.add('options', options, ACQUIRE_KEYS, undefined);
+    } catch (err) {
+      // Bad options reject, as with `@weft/core`'s Semaphore.
+      return Promise.reject(err);
+    }
     this.#kick();
-    return promise;
+    return added.promise;
   }
 
   /**
