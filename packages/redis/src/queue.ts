@@ -63,7 +63,7 @@ export interface RedisQueueOptions<T> {
    */
   group?: string | undefined;
   /**
-   * How values are stored. Default: JSON (`put` throws a `TypeError` for a value JSON
+   * How values are stored. Default: JSON (`put` rejects with a `TypeError` for a value JSON
    * cannot represent, such as `undefined`).
    */
   codec?: QueueCodec<T> | undefined;

@@ -77,6 +77,23 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
         expect(Number(await c.command(['ZCARD', `{${key}}:sem:holders`]))).toBe(0);
       });
 
+      test('fencing tokens keep growing after Redis forgot the counter (restart without persistence)', async () => {
+        const key = uniqueKey('sem');
+        await using sem = new RedisSemaphore({ client: c.client, key, permits: 1 });
+        let last = 0;
+        for (let i = 0; i < 3; i++) {
+          const p = await sem.acquire();
+          expect(p.token).toBeGreaterThan(last);
+          last = p.token;
+          await p.release();
+        }
+        // What a restart without persistence does to this key.
+        await c.command(['DEL', `{${key}}:sem:fence`, `{${key}}:sem:holders`]);
+        const after = await sem.acquire();
+        expect(after.token).toBeGreaterThan(last);
+        await after.release();
+      });
+
       test('a cancelled wait settles at once, holds nothing and leaves no listener', async () => {
         const key = uniqueKey('sem');
         await using sem = new RedisSemaphore({ client: c.client, key, permits: 1 });
@@ -160,9 +177,7 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
         const wait = sem.acquire('x' as never);
         expect(wait).toBeInstanceOf(Promise);
         await expect(wait).rejects.toThrow(TypeError);
-        await expect(sem.acquire({ signl: 1 } as never)).rejects.toThrow(
-          'Did you mean `signal`?',
-        );
+        await expect(sem.acquire({ signl: 1 } as never)).rejects.toThrow('Did you mean `signal`?');
       });
 
       test('rejects bad options with a clear message', () => {
