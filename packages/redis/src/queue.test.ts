@@ -292,6 +292,25 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         );
       });
 
+      test('close() removes its consumer from the group unless it still holds a message', async () => {
+        const key = uniqueKey('q');
+        for (let i = 0; i < 3; i++) {
+          const q = new RedisQueue<string>({ client: c.client, key });
+          await q.put('x');
+          await (await q.get()).ack();
+          await q.close();
+        }
+        const consumers = (): Promise<unknown[]> =>
+          c.command(['XINFO', 'CONSUMERS', `{${key}}:q`, 'weft']) as Promise<unknown[]>;
+        expect(await consumers()).toHaveLength(0);
+        const holder = new RedisQueue<string>({ client: c.client, key });
+        await holder.put('held');
+        const msg = await holder.get();
+        await holder.close();
+        expect(await consumers()).toHaveLength(1);
+        await msg.ack();
+      });
+
       test('inside a task, a blocked get is cancelled with the task', async () => {
         const key = uniqueKey('q');
         await using q = new RedisQueue<number>({ client: c.client, key });

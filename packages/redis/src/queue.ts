@@ -155,6 +155,15 @@ return ''
 `,
 );
 
+// Removes this consumer from the group when it holds nothing (never one with pending
+// entries: that would drop them from the group's list). KEYS: stream. ARGV: group, consumer.
+const LEAVE = new Script(
+  'queue leave group',
+  `if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) > 0 then return 0 end
+return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+`,
+);
+
 // Takes back a message whose put was cancelled while its script was in flight, unless the
 // group already read past it (then a consumer may hold or have handled it: it stays).
 // KEYS: stream. ARGV: group, id. Reply: 1 when removed.
@@ -649,8 +658,9 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   }
 
   /**
-   * Rejects waiting calls with {@link ClosedError} and closes this instance's own
-   * connections. Messages already handed out stay valid until settled.
+   * Rejects waiting calls with {@link ClosedError}, closes this instance's own connections
+   * and removes its consumer from the group when it holds no message. Messages already
+   * handed out stay valid until settled (their consumer then stays in the group).
    *
    * @example
    * ```ts
@@ -675,6 +685,12 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     // A message read for a getter that is gone is given back before close() returns.
     if (this.#getting !== undefined) await this.#getting;
     if (this.#putting !== undefined) await this.#putting;
+    // Leave the group unless this consumer still holds a message (it is left in the group
+    // then, and XAUTOCLAIM hands that message on if it is never settled). A failure only
+    // leaves an empty consumer entry behind.
+    if (this.#group_ready !== undefined) {
+      await LEAVE.run(this.#redis, [this.#stream], [this.#group, this.#consumer]).catch(() => {});
+    }
   }
 
   /** Same as {@link RedisQueue.close}. */
