@@ -311,6 +311,44 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         await msg.ack();
       });
 
+      test('a message whose read reply came back after its visibility ran out is not handed out with a live signal', async () => {
+        const key = uniqueKey('q');
+        const real = toRedisAdapter(c.client);
+        // Once `late` is set, every script reply arrives 450 ms late (a slow network, a
+        // busy event loop).
+        let late = false;
+        const slow: RedisAdapter = {
+          send: async (args) => {
+            const reply = await real.send(args);
+            if (late && (args[0] === 'EVALSHA' || args[0] === 'XREADGROUP')) await tick(450);
+            return reply;
+          },
+          duplicate: () => real.duplicate(),
+          subscribe: (ch, fn) => real.subscribe(ch, fn),
+          close: () => real.close(),
+        };
+        const a = new RedisQueue<string>({ client: slow, key, visibilityTimeout: 300 });
+        await using b = new RedisQueue<string>({ client: c.client, key, visibilityTimeout: 300 });
+        await a.put('warm-up'); // the group exists and the scripts are loaded
+        await (await a.get()).ack();
+        await b.put('job');
+        late = true;
+        const controller = new AbortController();
+        const got = a.get({ signal: controller.signal });
+        await tick(320);
+        const reclaimed = await b.get();
+        expect([reclaimed.value, reclaimed.deliveryCount]).toEqual(['job', 2]);
+        await tick(250); // a's late reply has arrived
+        controller.abort(new Error('stop'));
+        const outcome = await got.then(
+          (m) => (m.signal.aborted ? 'handed out, lease lost' : 'handed out with a live signal'),
+          () => 'not handed out',
+        );
+        expect(outcome).not.toBe('handed out with a live signal');
+        await reclaimed.ack();
+        await a.close();
+      });
+
       test('inside a task, a blocked get is cancelled with the task', async () => {
         const key = uniqueKey('q');
         await using q = new RedisQueue<number>({ client: c.client, key });

@@ -320,6 +320,14 @@ const jsonCodec: QueueCodec<never> = {
   decode: (text) => JSON.parse(text) as never,
 };
 
+/** A message read from the stream; `sentAt`: `performance.now()` before the read was sent. */
+interface Entry {
+  id: string;
+  value: string;
+  deliveries: number;
+  sentAt: number;
+}
+
 let consumerSeq = 0;
 
 async function* values<T>(
@@ -754,7 +762,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     while (!this.#closed) {
       const head = this.#getters.head;
       if (head === undefined) return;
-      let entry: { id: string; value: string; deliveries: number } | undefined;
+      let entry: Entry | undefined;
       try {
         entry = await this.#take();
         if (entry === undefined && this.#getters.size > 0) entry = await this.#blockingRead();
@@ -766,7 +774,10 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     }
   }
 
-  async #take(): Promise<{ id: string; value: string; deliveries: number } | undefined> {
+  async #take(): Promise<Entry | undefined> {
+    // The message's visibility runs from (at the latest) when the script ran: count from
+    // before it was sent, so that a slow reply errs on the safe side.
+    const sentAt = performance.now();
     const reply = (await this.#withGroup(() =>
       TAKE.run(
         this.#redis,
@@ -788,10 +799,10 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     this.#cursor = String(reply[3]);
     const id = String(reply[0] ?? '');
     if (id === '') return undefined;
-    return { id, value: String(reply[1]), deliveries: int(reply[2]) };
+    return { id, value: String(reply[1]), deliveries: int(reply[2]), sentAt };
   }
 
-  async #blockingRead(): Promise<{ id: string; value: string; deliveries: number } | undefined> {
+  async #blockingRead(): Promise<Entry | undefined> {
     const { conn, id } = await this.#connection();
     if (this.#getters.size === 0 || this.#closed) return undefined;
     const block = Math.max(50, Math.min(5000, Math.floor(this.#visibility / 2)));
@@ -809,6 +820,10 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       '>',
     ];
     let reply: unknown;
+    // As in #take: the entry was read no earlier than this (and the lease's first renewal,
+    // a third of the visibility after delivery, comes before the block (at most half of
+    // it) plus the visibility run out).
+    const sentAt = performance.now();
     this.#blocked = id;
     try {
       reply = await this.#withGroup(async () => {
@@ -845,6 +860,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       id: entry.id,
       value: entry.fields.v ?? '',
       deliveries: Number(entry.fields.d ?? '0') + 1,
+      sentAt,
     };
   }
 
@@ -887,7 +903,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     void attempt();
   }
 
-  async #deliver(entry: { id: string; value: string; deliveries: number }): Promise<void> {
+  async #deliver(entry: Entry): Promise<void> {
     const head: Waiter<RedisMessage<T>, undefined> | undefined = this.#getters.head;
     if (head === undefined || this.#closed) {
       // Read for a waiter that left meanwhile: give it back; this delivery does not count.
@@ -907,7 +923,12 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       );
       return;
     }
-    const sentAt = performance.now();
+    const sentAt = entry.sentAt;
+    if (performance.now() >= sentAt + this.#visibility) {
+      // The reply came so late that the message may already be another consumer's: do not
+      // hand it out (it stays pending here, and is reclaimed like any abandoned message).
+      return;
+    }
     const touch = async (): Promise<boolean> =>
       int(await TOUCH.run(this.#redis, [this.#stream], [this.#group, this.#consumer, entry.id])) ===
       1;
