@@ -411,7 +411,8 @@ class Message<T> implements RedisMessage<T> {
  * closes it. Within a process, getters and putters are served FIFO.
  *
  * Limits: a Redis restart without persistence loses the queue's content; a nacked message
- * goes to the tail, so order is FIFO only for first deliveries.
+ * goes to the tail, so order is FIFO only for first deliveries (a message read for a `get`
+ * cancelled meanwhile also goes back to the tail, its delivery not counted).
  *
  * @example
  * ```ts
@@ -562,7 +563,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   /**
    * Takes the next message, waiting until there is one: a message abandoned by a dead
    * consumer first, else the oldest new one. Rejects with the signal's reason when
-   * cancelled (a blocked read is unblocked at once, and nothing is taken), with
+   * cancelled (a blocked read is unblocked at once, and nothing is taken: a message whose
+   * read was already under way is given back, uncounted, at the tail of the queue), with
    * {@link RedisCommandError} when Redis fails, with {@link ClosedError} after `close()`.
    *
    * @example
