@@ -87,7 +87,7 @@ export function assertMs(
   name: string,
   value: unknown,
   min = 1,
-  max = Number.MAX_SAFE_INTEGER,
+  max: number = Number.MAX_SAFE_INTEGER,
 ): asserts value is number {
   if (typeof value !== 'number') {
     throw new TypeError(
