@@ -284,6 +284,71 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         expect(await q.size()).toBe(0);
       });
 
+      test('a visibilityTimeout longer than the longest timer is refused, not lost after 1 ms', () => {
+        expect(
+          () => new RedisQueue({ client: c.client, key: 'k', visibilityTimeout: 2 ** 31 }),
+        ).toThrow(
+          'Expected `visibilityTimeout` to be a whole number of milliseconds from 3 to 2147483647, got `2147483648` (number)',
+        );
+      });
+
+      test('close() removes its consumer from the group unless it still holds a message', async () => {
+        const key = uniqueKey('q');
+        for (let i = 0; i < 3; i++) {
+          const q = new RedisQueue<string>({ client: c.client, key });
+          await q.put('x');
+          await (await q.get()).ack();
+          await q.close();
+        }
+        const consumers = (): Promise<unknown[]> =>
+          c.command(['XINFO', 'CONSUMERS', `{${key}}:q`, 'weft']) as Promise<unknown[]>;
+        expect(await consumers()).toHaveLength(0);
+        const holder = new RedisQueue<string>({ client: c.client, key });
+        await holder.put('held');
+        const msg = await holder.get();
+        await holder.close();
+        expect(await consumers()).toHaveLength(1);
+        await msg.ack();
+      });
+
+      test('a message whose read reply came back after its visibility ran out is not handed out with a live signal', async () => {
+        const key = uniqueKey('q');
+        const real = toRedisAdapter(c.client);
+        // Once `late` is set, every script reply arrives 450 ms late (a slow network, a
+        // busy event loop).
+        let late = false;
+        const slow: RedisAdapter = {
+          send: async (args) => {
+            const reply = await real.send(args);
+            if (late && (args[0] === 'EVALSHA' || args[0] === 'XREADGROUP')) await tick(450);
+            return reply;
+          },
+          duplicate: () => real.duplicate(),
+          subscribe: (ch, fn) => real.subscribe(ch, fn),
+          close: () => real.close(),
+        };
+        const a = new RedisQueue<string>({ client: slow, key, visibilityTimeout: 300 });
+        await using b = new RedisQueue<string>({ client: c.client, key, visibilityTimeout: 300 });
+        await a.put('warm-up'); // the group exists and the scripts are loaded
+        await (await a.get()).ack();
+        await b.put('job');
+        late = true;
+        const controller = new AbortController();
+        const got = a.get({ signal: controller.signal });
+        await tick(320);
+        const reclaimed = await b.get();
+        expect([reclaimed.value, reclaimed.deliveryCount]).toEqual(['job', 2]);
+        await tick(250); // a's late reply has arrived
+        controller.abort(new Error('stop'));
+        const outcome = await got.then(
+          (m) => (m.signal.aborted ? 'handed out, lease lost' : 'handed out with a live signal'),
+          () => 'not handed out',
+        );
+        expect(outcome).not.toBe('handed out with a live signal');
+        await reclaimed.ack();
+        await a.close();
+      });
+
       test('inside a task, a blocked get is cancelled with the task', async () => {
         const key = uniqueKey('q');
         await using q = new RedisQueue<number>({ client: c.client, key });
@@ -319,7 +384,7 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         expect(await c.connections()).toBe(before);
       });
 
-      test('rejects bad options and values with a clear message', () => {
+      test('rejects bad options and values with a clear message', async () => {
         expect(() => new RedisQueue({ client: c.client, key: 'k', capacity: 0 })).toThrow(
           'Expected `capacity` to be an integer from 1 and up, got `0` (number)',
         );
@@ -327,7 +392,22 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
           () => new RedisQueue({ client: c.client, key: 'k', visiblityTimeout: 5 } as never),
         ).toThrow('Did you mean `visibilityTimeout`?');
         const q = new RedisQueue<unknown>({ client: c.client, key: 'k' });
-        expect(() => q.put(undefined)).toThrow('Expected `value` to be representable as JSON');
+        await expect(q.put(undefined)).rejects.toThrow(
+          'Expected `value` to be representable as JSON',
+        );
+      });
+
+      test('bad input to put and get rejects (never throws synchronously), naming the argument', async () => {
+        const q = new RedisQueue<unknown>({ client: c.client, key: uniqueKey('q') });
+        const put = q.put(1n);
+        expect(put).toBeInstanceOf(Promise);
+        await expect(put).rejects.toThrow(
+          'Expected `value` to be representable as JSON, got `1` (bigint)',
+        );
+        const get = q.get('x' as never);
+        expect(get).toBeInstanceOf(Promise);
+        await expect(get).rejects.toThrow(TypeError);
+        await q.close();
       });
     });
   }

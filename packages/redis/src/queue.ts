@@ -9,6 +9,7 @@ import {
   assertInteger,
   assertKey,
   assertMs,
+  MAX_TIMER_MS,
   assertOptions,
   describe,
 } from './internal/validate.ts';
@@ -43,7 +44,8 @@ export interface RedisQueueOptions<T> {
   /**
    * How long a message handed to a consumer stays invisible to others without a sign of
    * life, in ms. Live consumers extend it in the background while they hold a message; the
-   * messages of a consumer that died are handed out again after it.
+   * messages of a consumer that died are handed out again after it. From 3 to 2^31 - 1
+   * (about 24.8 days, the longest timer); outside that, a `RangeError`.
    * @default 30000
    */
   visibilityTimeout?: number | undefined;
@@ -61,7 +63,7 @@ export interface RedisQueueOptions<T> {
    */
   group?: string | undefined;
   /**
-   * How values are stored. Default: JSON (`put` throws a `TypeError` for a value JSON
+   * How values are stored. Default: JSON (`put` rejects with a `TypeError` for a value JSON
    * cannot represent, such as `undefined`).
    */
   codec?: QueueCodec<T> | undefined;
@@ -150,6 +152,15 @@ end
 local r = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
 if type(r) == 'table' and r.err and not string.find(r.err, 'BUSYGROUP') then return r end
 return ''
+`,
+);
+
+// Removes this consumer from the group when it holds nothing (never one with pending
+// entries: that would drop them from the group's list). KEYS: stream. ARGV: group, consumer.
+const LEAVE = new Script(
+  'queue leave group',
+  `if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) > 0 then return 0 end
+return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
 `,
 );
 
@@ -292,7 +303,15 @@ return 1
 
 const jsonCodec: QueueCodec<never> = {
   encode(value) {
-    const text = JSON.stringify(value) as string | undefined;
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(value) as string | undefined;
+    } catch (err) {
+      throw new TypeError(
+        `Expected \`value\` to be representable as JSON, got ${describe(value)}`,
+        { cause: err },
+      );
+    }
     if (text === undefined) {
       throw new TypeError(`Expected \`value\` to be representable as JSON, got ${describe(value)}`);
     }
@@ -300,6 +319,14 @@ const jsonCodec: QueueCodec<never> = {
   },
   decode: (text) => JSON.parse(text) as never,
 };
+
+/** A message read from the stream; `sentAt`: `performance.now()` before the read was sent. */
+interface Entry {
+  id: string;
+  value: string;
+  deliveries: number;
+  sentAt: number;
+}
 
 let consumerSeq = 0;
 
@@ -384,7 +411,8 @@ class Message<T> implements RedisMessage<T> {
  * closes it. Within a process, getters and putters are served FIFO.
  *
  * Limits: a Redis restart without persistence loses the queue's content; a nacked message
- * goes to the tail, so order is FIFO only for first deliveries.
+ * goes to the tail, so order is FIFO only for first deliveries (a message read for a `get`
+ * cancelled meanwhile also goes back to the tail, its delivery not counted).
  *
  * @example
  * ```ts
@@ -439,7 +467,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     const capacity = options.capacity ?? Number.POSITIVE_INFINITY;
     if (capacity !== Number.POSITIVE_INFINITY) assertInteger('capacity', capacity);
     const visibility = options.visibilityTimeout ?? 30_000;
-    assertMs('visibilityTimeout', visibility, 3);
+    assertMs('visibilityTimeout', visibility, 3, MAX_TIMER_MS);
     const maxDeliveries = options.maxDeliveries ?? 5;
     assertInteger('maxDeliveries', maxDeliveries);
     const group = options.group ?? 'weft';
@@ -513,9 +541,15 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
    * ```
    */
   put(value: T, options?: RedisQueueWaitOptions): Promise<string> {
-    const text = this.#codec.encode(value);
     if (this.#closed) return Promise.reject(this.#closedError());
-    const { promise } = this.#putters.add('options', options, WAIT_KEYS, text);
+    let promise: Promise<string>;
+    try {
+      // Bad input rejects, as with `@weft/core`'s Queue.
+      const text = this.#codec.encode(value);
+      promise = this.#putters.add('options', options, WAIT_KEYS, text).promise;
+    } catch (err) {
+      return Promise.reject(err);
+    }
     // The group is created before the first message, so that every message is delivered.
     void this.#ensureGroup().then(
       () => this.#kickPut(),
@@ -529,7 +563,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   /**
    * Takes the next message, waiting until there is one: a message abandoned by a dead
    * consumer first, else the oldest new one. Rejects with the signal's reason when
-   * cancelled (a blocked read is unblocked at once, and nothing is taken), with
+   * cancelled (a blocked read is unblocked at once, and nothing is taken: a message whose
+   * read was already under way is given back, uncounted, at the tail of the queue), with
    * {@link RedisCommandError} when Redis fails, with {@link ClosedError} after `close()`.
    *
    * @example
@@ -546,7 +581,13 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
    */
   get(options?: RedisQueueWaitOptions): Promise<RedisMessage<T>> {
     if (this.#closed) return Promise.reject(this.#closedError());
-    const { promise } = this.#getters.add('options', options, WAIT_KEYS, undefined);
+    let promise: Promise<RedisMessage<T>>;
+    try {
+      promise = this.#getters.add('options', options, WAIT_KEYS, undefined).promise;
+    } catch (err) {
+      // Bad options reject, as with `@weft/core`'s Queue.
+      return Promise.reject(err);
+    }
     this.#kickGet();
     return promise;
   }
@@ -627,8 +668,9 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   }
 
   /**
-   * Rejects waiting calls with {@link ClosedError} and closes this instance's own
-   * connections. Messages already handed out stay valid until settled.
+   * Rejects waiting calls with {@link ClosedError}, closes this instance's own connections
+   * and removes its consumer from the group when it holds no message. Messages already
+   * handed out stay valid until settled (their consumer then stays in the group).
    *
    * @example
    * ```ts
@@ -653,6 +695,12 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     // A message read for a getter that is gone is given back before close() returns.
     if (this.#getting !== undefined) await this.#getting;
     if (this.#putting !== undefined) await this.#putting;
+    // Leave the group unless this consumer still holds a message (it is left in the group
+    // then, and XAUTOCLAIM hands that message on if it is never settled). A failure only
+    // leaves an empty consumer entry behind.
+    if (this.#group_ready !== undefined) {
+      await LEAVE.run(this.#redis, [this.#stream], [this.#group, this.#consumer]).catch(() => {});
+    }
   }
 
   /** Same as {@link RedisQueue.close}. */
@@ -716,7 +764,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     while (!this.#closed) {
       const head = this.#getters.head;
       if (head === undefined) return;
-      let entry: { id: string; value: string; deliveries: number } | undefined;
+      let entry: Entry | undefined;
       try {
         entry = await this.#take();
         if (entry === undefined && this.#getters.size > 0) entry = await this.#blockingRead();
@@ -728,7 +776,10 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     }
   }
 
-  async #take(): Promise<{ id: string; value: string; deliveries: number } | undefined> {
+  async #take(): Promise<Entry | undefined> {
+    // The message's visibility runs from (at the latest) when the script ran: count from
+    // before it was sent, so that a slow reply errs on the safe side.
+    const sentAt = performance.now();
     const reply = (await this.#withGroup(() =>
       TAKE.run(
         this.#redis,
@@ -750,10 +801,10 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     this.#cursor = String(reply[3]);
     const id = String(reply[0] ?? '');
     if (id === '') return undefined;
-    return { id, value: String(reply[1]), deliveries: int(reply[2]) };
+    return { id, value: String(reply[1]), deliveries: int(reply[2]), sentAt };
   }
 
-  async #blockingRead(): Promise<{ id: string; value: string; deliveries: number } | undefined> {
+  async #blockingRead(): Promise<Entry | undefined> {
     const { conn, id } = await this.#connection();
     if (this.#getters.size === 0 || this.#closed) return undefined;
     const block = Math.max(50, Math.min(5000, Math.floor(this.#visibility / 2)));
@@ -771,6 +822,10 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       '>',
     ];
     let reply: unknown;
+    // As in #take: the entry was read no earlier than this (and the lease's first renewal,
+    // a third of the visibility after delivery, comes before the block (at most half of
+    // it) plus the visibility run out).
+    const sentAt = performance.now();
     this.#blocked = id;
     try {
       reply = await this.#withGroup(async () => {
@@ -807,6 +862,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       id: entry.id,
       value: entry.fields.v ?? '',
       deliveries: Number(entry.fields.d ?? '0') + 1,
+      sentAt,
     };
   }
 
@@ -849,7 +905,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     void attempt();
   }
 
-  async #deliver(entry: { id: string; value: string; deliveries: number }): Promise<void> {
+  async #deliver(entry: Entry): Promise<void> {
     const head: Waiter<RedisMessage<T>, undefined> | undefined = this.#getters.head;
     if (head === undefined || this.#closed) {
       // Read for a waiter that left meanwhile: give it back; this delivery does not count.
@@ -869,7 +925,12 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       );
       return;
     }
-    const sentAt = performance.now();
+    const sentAt = entry.sentAt;
+    if (performance.now() >= sentAt + this.#visibility) {
+      // The reply came so late that the message may already be another consumer's: do not
+      // hand it out (it stays pending here, and is reclaimed like any abandoned message).
+      return;
+    }
     const touch = async (): Promise<boolean> =>
       int(await TOUCH.run(this.#redis, [this.#stream], [this.#group, this.#consumer, entry.id])) ===
       1;

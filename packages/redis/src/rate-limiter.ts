@@ -290,10 +290,15 @@ export class RedisRateLimiter implements RateLimiterLike {
    * ```
    */
   acquire(options?: RedisRateAcquireOptions): Promise<RedisRatePermit> {
-    const cost = this.#cost(options);
-    const { promise } = this.#waiters.add('options', options, ACQUIRE_KEYS, cost);
+    let added: { promise: Promise<RedisRatePermit> };
+    try {
+      added = this.#waiters.add('options', options, ACQUIRE_KEYS, this.#cost(options));
+    } catch (err) {
+      // Bad options reject, as with `@weft/core`'s limiters.
+      return Promise.reject(err);
+    }
     this.#kick();
-    return promise;
+    return added.promise;
   }
 
   /**

@@ -77,6 +77,23 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
         expect(Number(await c.command(['ZCARD', `{${key}}:sem:holders`]))).toBe(0);
       });
 
+      test('fencing tokens keep growing after Redis forgot the counter (restart without persistence)', async () => {
+        const key = uniqueKey('sem');
+        await using sem = new RedisSemaphore({ client: c.client, key, permits: 1 });
+        let last = 0;
+        for (let i = 0; i < 3; i++) {
+          const p = await sem.acquire();
+          expect(p.token).toBeGreaterThan(last);
+          last = p.token;
+          await p.release();
+        }
+        // What a restart without persistence does to this key.
+        await c.command(['DEL', `{${key}}:sem:fence`, `{${key}}:sem:holders`]);
+        const after = await sem.acquire();
+        expect(after.token).toBeGreaterThan(last);
+        await after.release();
+      });
+
       test('a cancelled wait settles at once, holds nothing and leaves no listener', async () => {
         const key = uniqueKey('sem');
         await using sem = new RedisSemaphore({ client: c.client, key, permits: 1 });
@@ -151,6 +168,18 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
         expect(await c.connections()).toBe(before);
       });
 
+      test('bad options to acquire reject (never throw synchronously)', async () => {
+        await using sem = new RedisSemaphore({
+          client: c.client,
+          key: uniqueKey('sem'),
+          permits: 1,
+        });
+        const wait = sem.acquire('x' as never);
+        expect(wait).toBeInstanceOf(Promise);
+        await expect(wait).rejects.toThrow(TypeError);
+        await expect(sem.acquire({ signl: 1 } as never)).rejects.toThrow('Did you mean `signal`?');
+      });
+
       test('rejects bad options with a clear message', () => {
         expect(() => new RedisSemaphore({ client: c.client, key: '', permits: 1 })).toThrow(
           'Expected `key` to be a non-empty string, got `` (string)',
@@ -164,6 +193,24 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
       });
     });
   }
+
+  test('a lease longer than the longest timer is refused, not lost after 1 ms', () => {
+    const client = {
+      send: async () => 'OK',
+      duplicate: async () => client,
+      subscribe: async () => {},
+      close: async () => {},
+    };
+    expect(() => new RedisSemaphore({ client, key: 'k', permits: 1, lease: 2 ** 31 })).toThrow(
+      RangeError,
+    );
+    expect(() => new RedisSemaphore({ client, key: 'k', permits: 1, lease: 2 ** 32 })).toThrow(
+      'Expected `lease` to be a whole number of milliseconds from 3 to 2147483647, got `4294967296` (number)',
+    );
+    expect(
+      () => new RedisSemaphore({ client, key: 'k', permits: 1, lease: 2 ** 31 - 1 }),
+    ).not.toThrow();
+  });
 
   test('with an ioredis `keyPrefix`, a release still wakes a waiter through pub/sub', async () => {
     const key = uniqueKey('sem');

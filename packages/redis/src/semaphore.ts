@@ -15,6 +15,7 @@ import {
   assertInteger,
   assertKey,
   assertMs,
+  MAX_TIMER_MS,
   assertOptions,
 } from './internal/validate.ts';
 import { joinSignals } from './internal/signals.ts';
@@ -31,6 +32,7 @@ export interface RedisSemaphoreOptions {
   /**
    * How long a permit stays held without renewal, in ms. Held permits are renewed every
    * third of it in the background; a holder that dies frees its permit within one lease.
+   * From 3 to 2^31 - 1 (about 24.8 days, the longest timer); outside that, a `RangeError`.
    * @default 30000
    */
   lease?: number | undefined;
@@ -66,6 +68,11 @@ export interface RedisRunContext extends RunContext {
  * lease (GC, `SIGSTOP`, a slow network) harmless (Kleppmann, "How to do distributed
  * locking"). A lease alone cannot: the holder may not know that it lost it.
  *
+ * Tokens are at least the Redis server's time in microseconds (about 1.7e15, a safe
+ * integer), so they keep growing even after a restart without persistence forgot the
+ * last one; that holds as long as the server's clock does not go back (a failover to a
+ * machine whose clock is behind can break it).
+ *
  * `signal` aborts with {@link LeaseLostError} when the lease can no longer be confirmed:
  * the holder must stop, since another process may now hold the permit.
  *
@@ -94,7 +101,7 @@ const SEM_KEYS = ['client', 'key', 'permits', 'lease'] as const;
 const ACQUIRE_KEYS = ['signal'] as const;
 
 // KEYS: holders (zset: member = permit id, score = lease expiry in server µs), fence
-// (counter). ARGV: permits, lease µs, id. Reply {1, token} or {0, µs until the earliest
+// (the last token). ARGV: permits, lease µs, id. Reply {1, token} or {0, µs until the earliest
 // lease expires}.
 const ACQUIRE = new Script(
   'semaphore acquire',
@@ -102,7 +109,10 @@ const ACQUIRE = new Script(
 local permits, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now))
 if redis.call('ZCARD', KEYS[1]) < permits then
-  local token = redis.call('INCR', KEYS[2])
+  -- At least the server time in µs: tokens keep growing even after a restart without
+  -- persistence forgot the counter (as long as the server's clock does not go back).
+  local token = math.max(tonumber(redis.call('GET', KEYS[2]) or '0') + 1, now)
+  redis.call('SET', KEYS[2], string.format('%.0f', token))
   redis.call('ZADD', KEYS[1], string.format('%.0f', now + lease), ARGV[3])
   return {1, token}
 end
@@ -232,7 +242,7 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     assertKey('key', options.key);
     assertInteger('permits', options.permits);
     const lease = options.lease ?? 30_000;
-    assertMs('lease', lease, 3);
+    assertMs('lease', lease, 3, MAX_TIMER_MS);
     this.#key = options.key;
     this.#permits = options.permits;
     this.#lease = lease;
@@ -274,9 +284,15 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
   acquire(options?: RedisAcquireOptions): Promise<RedisPermit> {
     if (this.#closed)
       return Promise.reject(new ClosedError(`The semaphore \`${this.#key}\` is closed`));
-    const { promise } = this.#waiters.add('options', options, ACQUIRE_KEYS, undefined);
+    let added: { promise: Promise<RedisPermit> };
+    try {
+      added = this.#waiters.add('options', options, ACQUIRE_KEYS, undefined);
+    } catch (err) {
+      // Bad options reject, as with `@weft/core`'s Semaphore.
+      return Promise.reject(err);
+    }
     this.#kick();
-    return promise;
+    return added.promise;
   }
 
   /**

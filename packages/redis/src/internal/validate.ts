@@ -79,16 +79,25 @@ export function assertInteger(name: string, value: unknown, min = 1): asserts va
   }
 }
 
-/** A finite duration in whole milliseconds, from `min` up. */
-export function assertMs(name: string, value: unknown, min = 1): asserts value is number {
+/** The longest delay `setTimeout` takes (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS: number = 2 ** 31 - 1;
+
+/** A finite duration in whole milliseconds, from `min` up to `max`. */
+export function assertMs(
+  name: string,
+  value: unknown,
+  min = 1,
+  max: number = Number.MAX_SAFE_INTEGER,
+): asserts value is number {
   if (typeof value !== 'number') {
     throw new TypeError(
       `Expected \`${name}\` to be a number of milliseconds, got ${describe(value)}`,
     );
   }
-  if (!Number.isSafeInteger(value) || value < min) {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `from ${min} up` : `from ${min} to ${max}`;
     throw new RangeError(
-      `Expected \`${name}\` to be a whole number of milliseconds from ${min} up, got ${describe(value)}`,
+      `Expected \`${name}\` to be a whole number of milliseconds ${range}, got ${describe(value)}`,
     );
   }
 }
