@@ -316,6 +316,53 @@ describe('pool', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  test('D3: a task cancelled while it holds a pooled connection hands it back once it has settled', async () => {
+    const { db, clock } = setup({ tables: { t: { columns: 'v int' } } });
+    const pool = db.pool({ max: 1 });
+    let held: { closed: boolean } | undefined;
+    await scope(
+      async (s) => {
+        const holder = s.spawn(async () => {
+          held = await pool.acquire(); // the task never releases it itself
+          await sleep(60_000);
+        });
+        await sleep(1000); // well past the connect latency
+        expect(pool.stats()).toMatchObject({ inUse: 1 });
+        holder.cancel();
+      },
+      { clock },
+    );
+    expect(held?.closed).toBe(true);
+    expect(pool.stats()).toMatchObject({ inUse: 0, idle: 1 });
+    expect(pool.leaks()).toEqual([]);
+    const again = await pool.acquire(); // the same connection, usable again
+    expect((await again.query('SELECT v FROM t')).rows).toEqual([]);
+    await again.close();
+    await pool.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('D3: a failed task hands its connection back; a task that returns one leaves it lent', async () => {
+    const { db, clock } = setup();
+    const pool = db.pool({ max: 2 });
+    const failure = await scope(
+      (s) => {
+        s.spawn(async () => {
+          await pool.acquire();
+          throw new Error('boom');
+        });
+      },
+      { clock },
+    ).catch((error: unknown) => error);
+    expect(String(failure)).toMatch(/boom/);
+    expect(pool.stats().inUse).toBe(0);
+    const conn = await scope((s) => s.spawn(() => pool.acquire()), { clock });
+    expect(conn.closed).toBe(false);
+    expect(pool.stats().inUse).toBe(1);
+    await conn.close();
+    await pool.close();
+  });
+
   test('an explicit acquire signal that aborts after the acquire does not take the connection back', async () => {
     const { db, clock } = setup();
     const pool = db.pool({ max: 1 });

@@ -1,4 +1,4 @@
-import { type CallerContext, callerContext } from '@weft/core';
+import { type CallerContext, callerContext, currentTask, type Task } from '@weft/core';
 import { ConnectionImpl } from './connection.ts';
 import { DatabaseError, type LeakReport, PoolLeakError, SqlState } from './errors.ts';
 import type { Sim } from './internal/sim.ts';
@@ -232,9 +232,11 @@ export class PoolImpl implements Pool {
       return Promise.reject(signal.reason);
     }
     const stack = this.#captureStacks ? new Error('acquired here') : undefined;
+    // The task that asked (captured now: a waiter is served from another task's release).
+    const owner = currentTask();
     if (this.#waiting === 0 && this.#idle.length > 0) {
       ctx[Symbol.dispose]();
-      return Promise.resolve(this.#lend(this.#idle.pop()!, stack));
+      return Promise.resolve(this.#lend(this.#idle.pop()!, stack, owner));
     }
     const timeout = options?.timeout ?? this.#acquireTimeout;
     // Waiters with the pool's own timeout expire in FIFO order: one timer serves them all
@@ -259,7 +261,7 @@ export class PoolImpl implements Pool {
         settled: false,
         expires: shared && Number.isFinite(timeout) ? this.#sim.clock.now() + timeout : undefined,
         give: (session) => {
-          if (settle()) resolve(this.#lend(session, stack));
+          if (settle()) resolve(this.#lend(session, stack, owner));
         },
         fail: (error) => {
           if (settle()) reject(error);
@@ -412,13 +414,25 @@ export class PoolImpl implements Pool {
     return new DatabaseError(SqlState.connectionDoesNotExist, 'the pool is closed');
   }
 
-  #lend(session: Session, site: Error | undefined): Connection {
+  /**
+   * Lends `session`. When it was acquired inside a weft task, a task that ends cancelled
+   * or failed while still holding it hands it back (reset), once the task has settled:
+   * after its shielded cleanup, never under it. A task that returns normally keeps
+   * nothing from being handed on (it may return the connection to its caller).
+   */
+  #lend(session: Session, site: Error | undefined, owner?: Task<unknown>): Connection {
     const now = this.#sim.clock.now();
     session.leasedAt = now;
     session.leaseSite = site;
     this.#leases.add(session);
     this.#sim.trace.record(session.id, 'acquire', '', now);
-    return new ConnectionImpl(session, this.#onRelease);
+    const conn = new ConnectionImpl(session, this.#onRelease);
+    if (owner !== undefined && owner.state === 'running') {
+      owner.then(undefined, () => {
+        if (!conn.closed) conn.close().catch(() => {});
+      });
+    }
+    return conn;
   }
 
   #release(session: Session): void {
