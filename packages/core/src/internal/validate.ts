@@ -10,7 +10,17 @@ export function rejectOnThrow<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Formats a received value the way p-queue does: `` `0` (number) ``. */
+/**
+ * Formats a received value for an error message the way p-queue does: `` `0` (number) ``,
+ * cut to 60 characters.
+ *
+ * @example
+ * ```ts
+ * import { describe } from '@weft/core/validate';
+ *
+ * describe(0); // '`0` (number)'
+ * ```
+ */
 export function describe(value: unknown): string {
   let text: string;
   if (typeof value === 'function') text = `[Function ${value.name || 'anonymous'}]`;
@@ -97,6 +107,13 @@ export function assertSignal(
  * `TypeError` that names the key, the known ones and the closest match: in JavaScript an
  * unknown key (`retry(fn, { retries: 5 })`) would otherwise be silently ignored.
  * Keys whose value is `undefined` are allowed, so callers can spread partial options.
+ *
+ * @example
+ * ```ts
+ * import { assertOptions } from '@weft/core/validate';
+ *
+ * assertOptions('options', { retries: 5 }, ['attempts']); // TypeError: Unknown option `options.retries`…
+ * ```
  */
 export function assertOptions(name: string, value: unknown, known?: readonly string[]): void {
   if (value !== undefined && (typeof value !== 'object' || value === null)) {

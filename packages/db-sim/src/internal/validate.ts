@@ -1,25 +1,15 @@
 // Argument checks of @weft/db-sim, in the same vocabulary as @weft/core's validate.ts.
 
-/** Formats a received value the way p-queue does: `` `0` (number) ``. */
-export function describe(value: unknown): string {
-  let text: string;
-  if (typeof value === 'function') text = `[Function ${value.name || 'anonymous'}]`;
-  else if (typeof value === 'symbol') text = value.toString();
-  else if (typeof value === 'bigint') text = `${value}n`;
-  else if (typeof value === 'object' && value !== null) {
-    const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
-    text = ctor && ctor !== 'Object' ? `[object ${ctor}]` : safeJson(value);
-  } else text = String(value);
-  if (text.length > 60) text = `${text.slice(0, 57)}...`;
-  return `\`${text}\` (${value === null ? 'null' : typeof value})`;
-}
+import { describe as describeValue } from '@weft/core/validate';
 
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
+// The shared vocabulary (value formatting, option-key checks) comes from core.
+export { assertOptions } from '@weft/core/validate';
+
+/** Core's value formatting, with bigints written as SQL parameters show them (`1n`). */
+export function describe(value: unknown): string {
+  if (typeof value !== 'bigint') return describeValue(value);
+  const text = `${value}n`;
+  return `\`${text.length > 60 ? `${text.slice(0, 57)}...` : text}\` (bigint)`;
 }
 
 export function assertFunction(name: string, value: unknown): asserts value is Function {
@@ -112,53 +102,6 @@ export function assertClock(name: string, value: unknown): void {
       `Expected \`${name}\` to be a Clock with now() and sleep(), got ${describe(value)}`,
     );
   }
-}
-
-/**
- * An options object (or `undefined`). A key outside `known` is a `TypeError` that names
- * the key, the known ones and the closest match. Keys whose value is `undefined` pass.
- */
-export function assertOptions(name: string, value: unknown, known: readonly string[]): void {
-  if (value !== undefined && (typeof value !== 'object' || value === null)) {
-    throw new TypeError(`Expected \`${name}\` to be an object, got ${describe(value)}`);
-  }
-  if (value === undefined) return;
-  for (const key of Object.keys(value as object)) {
-    if (known.includes(key) || (value as Record<string, unknown>)[key] === undefined) continue;
-    const close = closest(key, known);
-    const hint = close === undefined ? '' : ` Did you mean \`${close}\`?`;
-    throw new TypeError(
-      `Unknown option \`${name}.${key}\`; expected one of ${known.map((k) => `\`${k}\``).join(', ')}.${hint}`,
-    );
-  }
-}
-
-function closest(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
-  const lower = key.toLowerCase();
-  for (const candidate of known) {
-    const c = candidate.toLowerCase();
-    const d = c.includes(lower) || lower.includes(c) ? 1 : distance(lower, c);
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row[j] = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
-    }
-    prev = row;
-  }
-  return prev[b.length] ?? 0;
 }
 
 /** A parameter list: an array of SQL values (null, number, string, boolean). */

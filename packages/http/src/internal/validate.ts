@@ -1,73 +1,10 @@
 // Argument checks of @weft/http, in the phrasing of @weft/core's validate module: every
 // TypeError/RangeError names the argument, the expectation and the value received.
 
-/** Formats a received value: `` `0` (number) ``. */
-export function describe(value: unknown): string {
-  let text: string;
-  if (typeof value === 'function') text = `[Function ${value.name || 'anonymous'}]`;
-  else if (typeof value === 'symbol') text = value.toString();
-  else if (typeof value === 'object' && value !== null) {
-    const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
-    text = ctor && ctor !== 'Object' ? `[object ${ctor}]` : safeJson(value);
-  } else text = String(value);
-  if (text.length > 60) text = `${text.slice(0, 57)}...`;
-  return `\`${text}\` (${value === null ? 'null' : typeof value})`;
-}
+import { describe } from '@weft/core/validate';
 
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
-/**
- * An options object (or `undefined`); a key outside `known` is a `TypeError` naming the
- * key, the known ones and the closest match. Keys whose value is `undefined` are allowed.
- */
-export function assertOptions(name: string, value: unknown, known: readonly string[]): void {
-  if (value !== undefined && (typeof value !== 'object' || value === null)) {
-    throw new TypeError(`Expected \`${name}\` to be an object, got ${describe(value)}`);
-  }
-  if (value === undefined) return;
-  for (const key of Object.keys(value as object)) {
-    if (known.includes(key) || (value as Record<string, unknown>)[key] === undefined) continue;
-    const close = closest(key, known);
-    const hint = close === undefined ? '' : ` Did you mean \`${close}\`?`;
-    throw new TypeError(
-      `Unknown option \`${name}.${key}\`; expected one of ${known.map((k) => `\`${k}\``).join(', ')}.${hint}`,
-    );
-  }
-}
-
-function closest(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
-  const lower = key.toLowerCase();
-  for (const candidate of known) {
-    const c = candidate.toLowerCase();
-    const d = c.includes(lower) || lower.includes(c) ? 1 : distance(lower, c);
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row[j] = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
-    }
-    prev = row;
-  }
-  return prev[b.length] ?? 0;
-}
+// The shared vocabulary (value formatting, option-key checks) comes from core.
+export { assertOptions, describe } from '@weft/core/validate';
 
 export function assertFunction(name: string, value: unknown): void {
   if (value !== undefined && typeof value !== 'function') {
