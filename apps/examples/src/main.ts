@@ -1,31 +1,130 @@
-// pnpm examples            runs every example in order (virtual time: fast, exact)
-// pnpm examples <name>     runs one
-// pnpm examples --real     runs on the real clock (takes as long as the tutorial says)
-// pnpm examples --list     lists the examples
-import { type Clock, run, systemClock, TestClock } from '@weft/core';
-import type { ExampleIO } from './example.ts';
-import { examples } from './registry.ts';
+// pnpm examples                  every example, in tutorial order, on virtual time
+// pnpm examples <name|number>…   some of them (`pnpm examples gather`, `pnpm examples 4`)
+// pnpm examples --list           what there is
+// pnpm examples --timeline       also draw each example's task timeline
+// pnpm examples --real           on the real clock (as slow as the tutorials say)
+// pnpm examples serve            the dashboard service (PORT, default 3000)
+// pnpm examples load             drive the service with 10,000 requests
+import type { Example } from './example.ts';
+import { examples, findExample } from './registry.ts';
+import { type RunResult, runExample, startUpstreamFor } from './runner/run-examples.ts';
+import { createTerminal, formatTable, Progress } from './runner/terminal.ts';
 
-const args = process.argv.slice(2);
-const real = args.includes('--real');
-const names = args.filter((a) => !a.startsWith('--'));
+const USAGE = `usage: pnpm examples [<name|number>...] [--list] [--timeline] [--real]
+       pnpm examples serve      the dashboard service on 127.0.0.1 (PORT, default 3000)
+       pnpm examples load       10,000 requests against the service, then leak checks`;
 
-if (args.includes('--list')) {
-  for (const e of examples) console.log(`${e.name.padEnd(28)} ${e.title}`);
-} else {
-  const unknown = names.filter((n) => !examples.some((e) => e.name === n));
-  if (unknown.length > 0) {
-    console.error(`Unknown example: ${unknown.join(', ')}. Try --list.`);
-    process.exitCode = 2;
-  } else {
-    const chosen = names.length === 0 ? examples : examples.filter((e) => names.includes(e.name));
-    for (const example of chosen) {
-      const clock: Clock = real ? systemClock : new TestClock({ autoAdvance: true });
-      const io: ExampleIO = { log: (line) => console.log(`  ${line}`), clock, virtual: !real };
-      console.log(`\n# ${example.name}: ${example.title}${real ? '' : ' [virtual time]'}`);
-      const started = performance.now();
-      await run(() => example.run(io), { clock, name: example.name });
-      console.log(`  (${(performance.now() - started).toFixed(0)} ms real)`);
-    }
+const term = createTerminal();
+const argv = process.argv.slice(2);
+const flags = new Set(argv.filter((a) => a.startsWith('-')));
+const words = argv.filter((a) => !a.startsWith('-'));
+const KNOWN_FLAGS = new Set(['--list', '--timeline', '--real', '--help', '-h']);
+
+async function main(): Promise<number> {
+  if (words[0] === 'serve' || words[0] === 'load') {
+    const { serveCommand, loadCommand } = await import('./service/cli.ts');
+    return words[0] === 'serve' ? serveCommand(argv.slice(1)) : loadCommand(argv.slice(1));
   }
+  const badFlags = [...flags].filter((f) => !KNOWN_FLAGS.has(f));
+  if (flags.has('--help') || flags.has('-h') || badFlags.length > 0) {
+    if (badFlags.length > 0) console.error(`Unknown option: ${badFlags.join(', ')}`);
+    console.error(USAGE);
+    return badFlags.length > 0 ? 2 : 0;
+  }
+  if (flags.has('--list')) {
+    const rows = examples.map((e) => [String(e.number), e.name, e.title]);
+    for (const line of formatTable(['#', 'example', 'what it shows'], rows)) console.log(line);
+    return 0;
+  }
+  const chosen: Example[] = [];
+  for (const word of words) {
+    const found = findExample(word);
+    if (found === undefined) {
+      console.error(`Unknown example: ${word}. Try --list.`);
+      return 2;
+    }
+    chosen.push(found);
+  }
+  return runMany(chosen.length === 0 ? examples : chosen);
 }
+
+async function runMany(list: readonly Example[]): Promise<number> {
+  const real = flags.has('--real');
+  const timeline = flags.has('--timeline');
+  const upstream = await startUpstreamFor(list);
+  if (upstream !== undefined) term.write(term.dim(`mock upstream API on ${upstream.url}\n`));
+  const results: RunResult[] = [];
+  let interrupted = false;
+  try {
+    for (const example of list) {
+      const onVirtual = !real && example.realTime !== true;
+      term.write(
+        `\n${term.bold(`${example.number}. ${example.name}`)}: ${example.title}\n${term.dim(`   ${example.section}${onVirtual ? ' · virtual time' : ' · real time'}`)}\n`,
+      );
+      using progress = new Progress(term, example.name);
+      const result = await runExample(example, {
+        real,
+        timeline,
+        handleSignals: true,
+        ...(upstream ? { upstream: upstream.url } : {}),
+        onLine(line) {
+          progress.clear();
+          term.write(`   ${line}\n`);
+        },
+      });
+      progress.clear();
+      results.push(result);
+      if (result.timeline !== undefined) {
+        term.write(`${term.dim('   task timeline:')}\n${indent(result.timeline)}\n`);
+      }
+      const times = `${result.virtualMs === undefined ? '' : `${formatMs(result.virtualMs)} virtual, `}${formatMs(result.realMs)} real`;
+      if (result.ok) term.write(term.dim(`   ${term.green('ok')} (${times})\n`));
+      else term.write(`   ${term.red('FAILED')} (${times}): ${describeError(result.error)}\n`);
+      if (isInterrupted(result.error)) {
+        interrupted = true;
+        break;
+      }
+    }
+  } finally {
+    await upstream?.close();
+  }
+  if (results.length > 1) {
+    term.write('\n');
+    const rows = results.map((r) => [
+      String(r.example.number),
+      r.example.name,
+      r.virtualMs === undefined ? '—' : formatMs(r.virtualMs),
+      formatMs(r.realMs),
+      r.ok ? 'ok' : 'FAILED',
+    ]);
+    for (const line of formatTable(['#', 'example', 'virtual time', 'real time', 'ok'], rows)) {
+      term.write(`${line}\n`);
+    }
+    const failed = results.filter((r) => !r.ok).length;
+    term.write(`\n${results.length - failed} ok, ${failed} failed\n`);
+  }
+  if (interrupted) return 130;
+  return results.every((r) => r.ok) ? 0 : 1;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `   ${l}`)
+    .join('\n');
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}
+
+function isInterrupted(err: unknown): boolean {
+  return err instanceof Error && /SIGINT|SIGTERM|interrupt/i.test(`${err.message}`);
+}
+
+process.exitCode = await main();

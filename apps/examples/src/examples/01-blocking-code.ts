@@ -1,7 +1,7 @@
-// Tutorial section "The Problem: Blocking Code": three independent 2 s API calls take
-// 6 s one after another, and 2 s at the same time with gather.
+// Tutorial 1, "The Problem: Blocking Code": three independent 2 s API calls take 6 s one
+// after another, and 2 s at the same time with gather (asyncio.gather).
 import { gather, sleep } from '@weft/core';
-import { type Example, seconds } from '../example.ts';
+import { type Example, seconds, TUTORIAL_1 } from '../example.ts';
 
 /** Simulates a slow API call without blocking: other tasks run while it waits. */
 async function fetchData(name: string, delay: number): Promise<string> {
@@ -9,9 +9,11 @@ async function fetchData(name: string, delay: number): Promise<string> {
   return `Data from ${name}`;
 }
 
-export const blockingVsConcurrent: Example = {
-  name: 'blocking-vs-concurrent',
-  title: 'The problem: blocking code (sequential 6 s vs concurrent 2 s)',
+export const blockingCode: Example = {
+  number: 1,
+  name: 'blocking-code',
+  title: 'three 2 s calls: 6 s one after another, 2 s concurrently',
+  section: `${TUTORIAL_1} · "The Problem: Blocking Code"`,
   async run({ log, clock }) {
     let start = clock.now();
     await fetchData('API-1', 2000);
