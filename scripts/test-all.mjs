@@ -1,5 +1,6 @@
 // The whole test suite: the vitest files on Node 24, Bun and Deno, then the packaging
-// smoke test (machine Node 20 with import and require, Node 24, Bun, Deno). Prints one
+// smoke test (machine Node 20 with import and require, Node 24, Bun, Deno), then the
+// examples runner on Node 24, Bun and Deno. Prints one
 // summary line per runtime and ends with the totals, `N passed, N failed`. Fails when a
 // runtime fails or runs no test.
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -71,6 +72,25 @@ try {
   if (smoke.code !== 0 && Object.values(results).every((r) => r.failed === 0)) add('node24', 0, 1);
 } catch {
   add('node20', 0, 1);
+}
+
+// The examples app as a user runs it (`pnpm examples`), on each runtime: every example
+// in its own run(), checked by the runner (no error, no timer left behind). Their output
+// is asserted by their tests above; this proves the CLI itself on Node, Bun and Deno.
+const main = join(root, 'apps', 'examples', 'src', 'main.ts');
+for (const [runtime, cmd, args] of [
+  ['node24', bin('node'), [main]],
+  ['bun', bin('bun'), [main]],
+  ['deno', bin('deno'), ['run', '-A', main]],
+]) {
+  console.log(`\n== examples: the runner on ${runtime}`);
+  const r = await exec(cmd, args, { quiet: true, env: { ...process.env, NO_COLOR: '1' } });
+  const m = /^(\d+) ok, (\d+) failed$/m.exec(plain(r.stdout));
+  const okCount = Number(m?.[1] ?? 0);
+  const failCount = Number(m?.[2] ?? 0) + (r.code !== 0 && Number(m?.[2] ?? 0) === 0 ? 1 : 0);
+  if (failCount > 0) console.log(r.stdout);
+  console.log(`examples on ${runtime}: ${okCount} ok, ${failCount} failed`);
+  add(`examples (${runtime})`, okCount, failCount);
 }
 
 console.log('\n== summary');
