@@ -1,5 +1,7 @@
 // Examples 1–10, in tutorial order.
 import type { Example } from '../example.ts';
 import { blockingCode } from './01-blocking-code.ts';
+import { asyncAwait } from './02-async-await.ts';
+import { runEntryPoint } from './03-run-entry-point.ts';
 
-export const partA: readonly Example[] = [blockingCode];
+export const partA: readonly Example[] = [blockingCode, asyncAwait, runEntryPoint];
