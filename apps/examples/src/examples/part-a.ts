@@ -3,5 +3,13 @@ import type { Example } from '../example.ts';
 import { blockingCode } from './01-blocking-code.ts';
 import { asyncAwait } from './02-async-await.ts';
 import { runEntryPoint } from './03-run-entry-point.ts';
+import { gatherExample } from './04-gather.ts';
+import { createTask } from './05-create-task.ts';
 
-export const partA: readonly Example[] = [blockingCode, asyncAwait, runEntryPoint];
+export const partA: readonly Example[] = [
+  blockingCode,
+  asyncAwait,
+  runEntryPoint,
+  gatherExample,
+  createTask,
+];
