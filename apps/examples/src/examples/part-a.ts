@@ -5,6 +5,8 @@ import { asyncAwait } from './02-async-await.ts';
 import { runEntryPoint } from './03-run-entry-point.ts';
 import { gatherExample } from './04-gather.ts';
 import { createTask } from './05-create-task.ts';
+import { errorHandling } from './06-error-handling.ts';
+import { returnExceptions } from './07-return-exceptions.ts';
 
 export const partA: readonly Example[] = [
   blockingCode,
@@ -12,4 +14,6 @@ export const partA: readonly Example[] = [
   runEntryPoint,
   gatherExample,
   createTask,
+  errorHandling,
+  returnExceptions,
 ];
