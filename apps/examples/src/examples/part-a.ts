@@ -7,6 +7,8 @@ import { gatherExample } from './04-gather.ts';
 import { createTask } from './05-create-task.ts';
 import { errorHandling } from './06-error-handling.ts';
 import { returnExceptions } from './07-return-exceptions.ts';
+import { asyncFor } from './08-async-for.ts';
+import { asyncWith } from './09-async-with.ts';
 
 export const partA: readonly Example[] = [
   blockingCode,
@@ -16,4 +18,6 @@ export const partA: readonly Example[] = [
   createTask,
   errorHandling,
   returnExceptions,
+  asyncFor,
+  asyncWith,
 ];
