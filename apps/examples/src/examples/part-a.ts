@@ -9,6 +9,7 @@ import { errorHandling } from './06-error-handling.ts';
 import { returnExceptions } from './07-return-exceptions.ts';
 import { asyncFor } from './08-async-for.ts';
 import { asyncWith } from './09-async-with.ts';
+import { timeouts } from './10-timeouts.ts';
 
 export const partA: readonly Example[] = [
   blockingCode,
@@ -20,4 +21,5 @@ export const partA: readonly Example[] = [
   returnExceptions,
   asyncFor,
   asyncWith,
+  timeouts,
 ];
