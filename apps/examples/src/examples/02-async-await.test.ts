@@ -10,6 +10,7 @@ test('awaited calls print the greetings; a call without await is a pending Promi
       'Hello, Alex!',
       'Hello, Alex! Welcome!',
       'Without await: [object Promise] (pending)',
+      'Why: an async function returns a Promise at once and runs on; await waits for its result',
       '0.1s later, never awaited: fulfilled',
       'Awaited now: Hello, Alex! (no extra wait: 0.1s since the call)',
     ]);

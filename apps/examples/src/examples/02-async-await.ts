@@ -51,6 +51,7 @@ export const asyncAwait: Example = {
     // WRONG — without await, the result is a Promise, not the greeting.
     const result = greet('Alex'); // Missing await!
     log(`Without await: ${String(result)} (${await promiseState(result)})`);
+    log('Why: an async function returns a Promise at once and runs on; await waits for its result');
 
     // …and unlike a Python coroutine it is already running: after 0.1 s of other work it
     // has finished, although nobody awaited it.

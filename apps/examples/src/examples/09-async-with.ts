@@ -124,7 +124,7 @@ export const asyncWith: Example = {
     } catch (error) {
       if (!(error instanceof TimeoutError)) throw error;
       log(
-        `${error.name}: timeout() rejected at ${clock.now() - start} ms (the 15 ms limit, then 10 ms of cleanup)`,
+        `${error.name}: timeout() rejected at ${Math.round(clock.now() - start)} ms (the 15 ms limit, then 10 ms of cleanup)`,
       );
     }
   },
