@@ -10,9 +10,13 @@
 // coroutine object that does nothing until it is awaited (and Python warns "coroutine
 // 'greet' was never awaited"). A JavaScript async function starts at once: the call runs
 // its body up to the first `await` and returns a pending Promise for the result. The work
-// goes on whether or not anyone awaits it, nothing warns about it at run time (the lint
-// rule `no-floating-promises` does: example 14), and if it fails unobserved the rejection
-// is unhandled. So: always `await` (or hand the Promise to `gather` / a scope).
+// goes on whether or not anyone awaits it, and nothing warns at run time. Tools catch part
+// of it: TypeScript types `result` as `Promise<string>`, so using it as the string it was
+// meant to be (`log(result)`, `result.length`) is a type error, and ESLint's
+// `no-floating-promises` reports a call used as a bare statement (`greet('Alex');`,
+// example 14). A Promise stored in a variable and only printed, as below, passes both.
+// If such a Promise fails unobserved, the rejection is unhandled. So: always `await` (or
+// hand the Promise to `gather` / a scope).
 import { sleep } from '@weft/core';
 import { type Example, seconds, TUTORIAL_1 } from '../example.ts';
 
