@@ -4,7 +4,7 @@ import { collectUnhandled } from '../../../../packages/core/test/helpers.ts';
 import { runForTest } from '../testing.ts';
 import { runEntryPoint } from './03-run-entry-point.ts';
 
-test('run(main) prints Starting... and Done!, refuses to nest, waits for tasks and cleans up after a failure', async () => {
+test('run(main) prints Starting... and Done!, refuses to nest, waits for tasks (or cancels them when main asks) and cleans up after a failure', async () => {
   const unhandled = await collectUnhandled(async () => {
     const { lines, virtualMs } = await runForTest(runEntryPoint);
     expect(lines).toEqual([
@@ -16,6 +16,10 @@ test('run(main) prints Starting... and Done!, refuses to nest, waits for tasks a
       'main returns at once',
       'background job finished at 2.0s',
       'run() returned at 2.0s, with nothing left running',
+      // asyncio.run()'s behaviour, asked for: the job is cancelled when main returns.
+      'main returns at once and cancels what is left, as asyncio.run() would',
+      'background job cancelled at 0.0s, cleanup ran',
+      'run() returned at 0.0s',
       'background job cancelled at 1.0s, cleanup ran',
       'run() rejected at 1.0s: main failed',
     ]);

@@ -3,9 +3,12 @@
 //   asyncio                          weft
 //   asyncio.run(main())           →  await run(main)              (@weft/core)
 //   asyncio.run() inside async    →  run() inside run() throws: await the function instead
-//   "cleans up" at the end        →  run() returns only after every task main started has
-//                                    settled; when main fails, those tasks are cancelled and
-//                                    their cleanup runs before run() rejects
+//   "cleans up" when main returns →  asyncio.run() cancels the tasks still pending; weft's
+//                                    run() waits for them (structured: nothing outlives it).
+//                                    For asyncio's behaviour, main cancels them itself:
+//                                    ctx.scope.cancel()
+//   "cleans up" when main fails   →  the same in both: the other tasks are cancelled, their
+//                                    cleanup runs, then run() rejects with main's error
 //
 // This example is `topLevel`: the runner does not wrap it in its own run(), so the calls
 // below are real top-level run() calls (given the example's clock, so that the waits are
@@ -42,7 +45,9 @@ export const runEntryPoint: Example = {
       { clock },
     );
 
-    // Rule: it cleans up. A task main started is part of the program: run() waits for it…
+    // Rule: it cleans up. Here weft differs from asyncio: a task main started is part of
+    // the program, and run() waits for it, where asyncio.run() would cancel it when main
+    // returns…
     let start = clock.now();
     await run(
       async ({ scope }: TaskContext) => {
@@ -58,6 +63,28 @@ export const runEntryPoint: Example = {
       { clock },
     );
     log(`run() returned at ${seconds(clock.now() - start)}, with nothing left running`);
+
+    // …so to get asyncio.run()'s behaviour, main cancels what it started before returning
+    // (a cancellation the program asks for is not a failure: run() returns normally).
+    start = clock.now();
+    await run(
+      async ({ scope }: TaskContext) => {
+        scope.spawn(
+          async () => {
+            try {
+              await sleep(2000);
+            } finally {
+              log(`background job cancelled at ${seconds(clock.now() - start)}, cleanup ran`);
+            }
+          },
+          { name: 'background job' },
+        );
+        log('main returns at once and cancels what is left, as asyncio.run() would');
+        scope.cancel();
+      },
+      { clock },
+    );
+    log(`run() returned at ${seconds(clock.now() - start)}`);
 
     // …and when main fails, run() cancels what is still running, lets its cleanup finish,
     // and only then rejects with main's error.
