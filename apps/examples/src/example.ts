@@ -33,6 +33,12 @@ export interface Example {
    * things virtual time cannot show).
    */
   realTime?: boolean;
+  /**
+   * The example calls `run()` itself, as a program's top level does (the entry-point
+   * example): the runner calls `example.run(io)` outside any task instead of inside its
+   * own `run()`, so the example must pass `io.clock` to the `run()` it makes.
+   */
+  topLevel?: boolean;
   run(io: ExampleIO): Promise<void>;
 }
 

@@ -8,6 +8,7 @@
 import type { Example } from './example.ts';
 import { examples, findExample } from './registry.ts';
 import { type RunResult, runExample, startUpstreamFor } from './runner/run-examples.ts';
+import { interruptExitCode } from './runner/interrupt.ts';
 import { createTerminal, formatTable, Progress } from './runner/terminal.ts';
 
 const USAGE = `usage: pnpm examples [<name|number>...] [--list] [--timeline] [--real]
@@ -54,7 +55,7 @@ async function runMany(list: readonly Example[]): Promise<number> {
   const upstream = await startUpstreamFor(list);
   if (upstream !== undefined) term.write(term.dim(`mock upstream API on ${upstream.url}\n`));
   const results: RunResult[] = [];
-  let interrupted = false;
+  let interrupted: number | undefined;
   try {
     for (const example of list) {
       const onVirtual = !real && example.realTime !== true;
@@ -80,8 +81,8 @@ async function runMany(list: readonly Example[]): Promise<number> {
       const times = `${result.virtualMs === undefined ? '' : `${formatMs(result.virtualMs)} virtual, `}${formatMs(result.realMs)} real`;
       if (result.ok) term.write(term.dim(`   ${term.green('ok')} (${times})\n`));
       else term.write(`   ${term.red('FAILED')} (${times}): ${describeError(result.error)}\n`);
-      if (isInterrupted(result.error)) {
-        interrupted = true;
+      interrupted = interruptExitCode(result.error);
+      if (interrupted !== undefined) {
         break;
       }
     }
@@ -103,7 +104,7 @@ async function runMany(list: readonly Example[]): Promise<number> {
     const failed = results.filter((r) => !r.ok).length;
     term.write(`\n${results.length - failed} ok, ${failed} failed\n`);
   }
-  if (interrupted) return 130;
+  if (interrupted !== undefined) return interrupted; // 130 for SIGINT, 143 for SIGTERM
   return results.every((r) => r.ok) ? 0 : 1;
 }
 
@@ -121,10 +122,6 @@ function formatMs(ms: number): string {
 function describeError(err: unknown): string {
   if (err instanceof Error) return `${err.name}: ${err.message}`;
   return String(err);
-}
-
-function isInterrupted(err: unknown): boolean {
-  return err instanceof Error && /SIGINT|SIGTERM|interrupt/i.test(`${err.message}`);
 }
 
 process.exitCode = await main();

@@ -1,7 +1,7 @@
-// Runs examples: each inside its own `run()`, on a TestClock with autoAdvance (virtual
-// time: a 10-second example takes milliseconds, and its times are exact) unless it needs
-// the real clock. Collects its lines, its virtual and real time, and optionally its task
-// timeline.
+// Runs examples: each inside its own `run()` (a `topLevel` example makes that call
+// itself), on a TestClock with autoAdvance (virtual time: a 10-second example takes
+// milliseconds, and its times are exact) unless it needs the real clock. Collects its
+// lines, its virtual and real time, and optionally its task timeline.
 import { type Clock, recordTimeline, renderGantt, run, systemClock, TestClock } from '@weft/core';
 import type { Example, ExampleIO } from '../example.ts';
 import { createMockApi } from '../upstream/mock-api.ts';
@@ -64,11 +64,15 @@ export async function runExample(
   let error: unknown;
   let ok = true;
   try {
-    await run(() => example.run(io), {
-      clock,
-      name: example.name,
-      handleSignals: options.handleSignals ?? false,
-    });
+    if (example.topLevel === true) {
+      await example.run(io);
+    } else {
+      await run(() => example.run(io), {
+        clock,
+        name: example.name,
+        handleSignals: options.handleSignals ?? false,
+      });
+    }
     if (clock instanceof TestClock && clock.pendingTimers > 0) {
       throw new Error(`left ${clock.pendingTimers} timer(s) pending`);
     }
