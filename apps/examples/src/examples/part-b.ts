@@ -1,4 +1,7 @@
 // Examples 11–19, in tutorial order.
 import type { Example } from '../example.ts';
+import { semaphore } from './11-semaphore.ts';
+import { httpClient } from './12-http-client.ts';
+import { cpuBound } from './13-cpu-bound.ts';
 
-export const partB: readonly Example[] = [];
+export const partB: readonly Example[] = [semaphore, httpClient, cpuBound];
