@@ -3,5 +3,6 @@ import type { Example } from '../example.ts';
 import { semaphore } from './11-semaphore.ts';
 import { httpClient } from './12-http-client.ts';
 import { cpuBound } from './13-cpu-bound.ts';
+import { commonMistakes } from './14-common-mistakes.ts';
 
-export const partB: readonly Example[] = [semaphore, httpClient, cpuBound];
+export const partB: readonly Example[] = [semaphore, httpClient, cpuBound, commonMistakes];
