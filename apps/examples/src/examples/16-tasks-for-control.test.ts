@@ -1,0 +1,19 @@
+import { expect, test } from 'vitest';
+import { runForTest } from '../testing.ts';
+import { tasksForControl } from './16-tasks-for-control.ts';
+
+test('both jobs run while main works; the 2 s job finishes first; results come in 3.00s', async () => {
+  const result = await runForTest(tasksForControl);
+  expect(result.lines).toEqual([
+    // s.spawn starts a task at once; asyncio's create_task would print this line first.
+    'Starting background job...',
+    'Starting another job...',
+    'Doing other work...',
+    'Still working...',
+    'Finished another job',
+    'Finished background job',
+    'Got: Result from background job, Result from another job',
+    "(3.00s: the longer job's 3 s, not 3 + 2 + 0.5)",
+  ]);
+  expect(result.virtualMs).toBe(3000);
+});

@@ -1,0 +1,13 @@
+import { expect, test } from 'vitest';
+import { runForTest } from '../testing.ts';
+import { fetchManyUrls } from './17-fetch-many-urls.ts';
+
+test("prints each URL's JSON keys in input order, with gather and with getAll", async () => {
+  const result = await runForTest(fetchManyUrls);
+  expect(result.lines).toEqual([
+    "URL 1: [ 'slideshow' ]",
+    "URL 2: [ 'uuid' ]",
+    "URL 3: [ 'headers' ]",
+    "getAll: [ 'slideshow' ], [ 'uuid' ], [ 'headers' ]",
+  ]);
+});
