@@ -8,6 +8,7 @@ import { fetchDataExample } from './15-fetch-data.ts';
 import { tasksForControl } from './16-tasks-for-control.ts';
 import { fetchManyUrls } from './17-fetch-many-urls.ts';
 import { settledErrors } from './18-settled-errors.ts';
+import { runFromSync } from './19-run-from-sync.ts';
 
 export const partB: readonly Example[] = [
   semaphore,
@@ -18,4 +19,5 @@ export const partB: readonly Example[] = [
   tasksForControl,
   fetchManyUrls,
   settledErrors,
+  runFromSync,
 ];
