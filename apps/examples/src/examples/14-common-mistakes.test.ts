@@ -9,8 +9,9 @@ test('shows the three mistakes: a Promise instead of the value, a reported block
   const result = await runForTest(commonMistakes);
   expect(result.lines).toEqual([
     '1. Calling an async function without await',
-    '  WRONG: result = [object Promise]',
-    "  RIGHT: await greet('Alex') = Hello, Alex!",
+    "  WRONG: result = greet('Alex') → [object Promise]",
+    "  RIGHT: result = await greet('Alex') → Hello, Alex!",
+    "  WRONG: sendGreeting('Alex'); as a statement: main does not wait for it",
     '  main: done',
     '  main returned',
     '  sent: Hello, Alex! (after main had returned)',
@@ -19,8 +20,8 @@ test('shows the three mistakes: a Promise instead of the value, a reported block
     '  WRONG: a 500 ms busy-wait; monitorEventLoop: blocked for 400 ms or more',
     '  RIGHT: await sleep(500); another task ticked 3 times meanwhile',
     '3. Using run() inside async code',
-    '  WRONG: Error: run() cannot be called inside a running run(): await the async function directly, or use scope() for a nested group of tasks',
-    "  RIGHT: await greet('Alex') = Hello, Alex!",
+    "  WRONG: run(() => greet('Alex')) → Error: run() cannot be called inside a running run(): await the async function directly, or use scope() for a nested group of tasks",
+    "  RIGHT: result = await greet('Alex') → Hello, Alex!",
   ]);
 });
 

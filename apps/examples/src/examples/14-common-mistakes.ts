@@ -47,11 +47,13 @@ export const commonMistakes: Example = {
   async run({ log }) {
     log('1. Calling an async function without await');
     const result = greet('Alex'); // Missing await!
-    log(`  WRONG: result = ${String(result)}`); // Python: <coroutine object greet at 0x...>
-    log(`  RIGHT: await greet('Alex') = ${await result}`);
+    log(`  WRONG: result = greet('Alex') → ${String(result)}`); // Python: <coroutine object greet at 0x...>
+    log(`  RIGHT: result = await greet('Alex') → ${await greet('Alex')}`);
+    await result; // the forgotten call is still running: wait for it, leave nothing behind
+    log("  WRONG: sendGreeting('Alex'); as a statement: main does not wait for it");
     await mainThatForgets(log);
     log('  main returned');
-    await sleep(150); // the greeting still goes out; in a script that exits now it would not
+    await sleep(150); // it still runs, but nobody waits for it: had it failed, nobody would catch it
     log('  ESLint reports that call: @typescript-eslint/no-floating-promises');
 
     log('2. Blocking the event loop');
@@ -89,8 +91,10 @@ export const commonMistakes: Example = {
     try {
       await run(() => greet('Alex')); // WRONG: we are inside the example's run() already
     } catch (error) {
-      log(`  WRONG: ${error instanceof Error ? `${error.name}: ${error.message}` : error}`);
+      log(
+        `  WRONG: run(() => greet('Alex')) → ${error instanceof Error ? `${error.name}: ${error.message}` : error}`,
+      );
     }
-    log(`  RIGHT: await greet('Alex') = ${await greet('Alex')}`);
+    log(`  RIGHT: result = await greet('Alex') → ${await greet('Alex')}`);
   },
 };

@@ -26,8 +26,8 @@ export const tasksForControl: Example = {
       const start = clock.now();
       await scope(async (s) => {
         // Create tasks: they start running at once (up to their first await).
-        const task1 = s.spawn(() => fetchData('background job', 3));
-        const task2 = s.spawn(() => fetchData('another job', 2));
+        const task1 = s.spawn(() => fetchData('background job', 3), { name: 'background job' });
+        const task2 = s.spawn(() => fetchData('another job', 2), { name: 'another job' });
 
         // Do other work while tasks run.
         log('Doing other work...');
