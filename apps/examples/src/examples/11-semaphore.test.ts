@@ -1,9 +1,9 @@
 import { expect, test } from 'vitest';
-import { runForTest } from '../testing.ts';
+import { runClean } from './run-clean.ts';
 import { semaphore } from './11-semaphore.ts';
 
 test('fetches 10 pages with never more than 3 inside the semaphore, in 4 rounds of 50 ms', async () => {
-  const result = await runForTest(semaphore);
+  const result = await runClean(semaphore);
   expect(result.lines).toEqual([
     'Fetched 10 pages',
     'Peak concurrency: 3 (limit 3)',

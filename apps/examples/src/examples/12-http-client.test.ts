@@ -1,9 +1,9 @@
 import { expect, test } from 'vitest';
-import { runForTest } from '../testing.ts';
+import { runClean } from './run-clean.ts';
 import { httpClient } from './12-http-client.ts';
 
 test('prints the first todo as the tutorial does, fetched over a real socket', async () => {
-  const result = await runForTest(httpClient);
+  const result = await runClean(httpClient);
   expect(result.lines).toEqual([
     "{ userId: 1, id: 1, title: 'delectus aut autem', completed: false }",
   ]);

@@ -1,9 +1,9 @@
 import { expect, test } from 'vitest';
-import { runForTest } from '../testing.ts';
+import { runClean } from './run-clean.ts';
 import { cpuBound } from './13-cpu-bound.ts';
 
 test('the heartbeat gets no tick while fib runs on the loop, and keeps ticking while a worker runs it', async () => {
-  const result = await runForTest(cpuBound);
+  const result = await runClean(cpuBound);
   expect(result.lines).toEqual([
     'fib(32) = 2178309, computed on the event loop',
     'heartbeat ticks while blocked: 0',

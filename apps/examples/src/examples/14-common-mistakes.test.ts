@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ESLint } from 'eslint';
 import { expect, test } from 'vitest';
-import { runForTest } from '../testing.ts';
+import { runClean } from './run-clean.ts';
 import { commonMistakes } from './14-common-mistakes.ts';
 
 test('shows the three mistakes: a Promise instead of the value, a reported block, run() refused', async () => {
-  const result = await runForTest(commonMistakes);
+  const result = await runClean(commonMistakes);
   expect(result.lines).toEqual([
     '1. Calling an async function without await',
     "  WRONG: result = greet('Alex') → [object Promise]",

@@ -1,9 +1,9 @@
 import { expect, test } from 'vitest';
-import { runForTest } from '../testing.ts';
+import { runClean } from './run-clean.ts';
 import { fetchDataExample } from './15-fetch-data.ts';
 
 test('one call takes 1 s; three gathered 2 s calls all start, then all finish, in 2.00s', async () => {
-  const result = await runForTest(fetchDataExample);
+  const result = await runClean(fetchDataExample);
   expect(result.lines).toEqual([
     'Starting task1...',
     'Finished task1',

@@ -1,9 +1,9 @@
 import { expect, test } from 'vitest';
-import { runForTest } from '../testing.ts';
+import { runClean } from './run-clean.ts';
 import { tasksForControl } from './16-tasks-for-control.ts';
 
 test('both jobs run while main works; the 2 s job finishes first; results come in 3.00s', async () => {
-  const result = await runForTest(tasksForControl);
+  const result = await runClean(tasksForControl);
   expect(result.lines).toEqual([
     // s.spawn starts a task at once; asyncio's create_task would print this line first.
     'Starting background job...',

@@ -1,9 +1,9 @@
 import { expect, test } from 'vitest';
-import { runForTest } from '../testing.ts';
+import { runClean } from './run-clean.ts';
 import { fetchManyUrls } from './17-fetch-many-urls.ts';
 
 test("prints each URL's JSON keys in input order, with gather and with getAll", async () => {
-  const result = await runForTest(fetchManyUrls);
+  const result = await runClean(fetchManyUrls);
   expect(result.lines).toEqual([
     "URL 1: [ 'slideshow' ]",
     "URL 2: [ 'uuid' ]",

@@ -1,9 +1,9 @@
 import { expect, test } from 'vitest';
-import { runForTest } from '../testing.ts';
+import { runClean } from './run-clean.ts';
 import { runFromSync } from './19-run-from-sync.ts';
 
 test('run(main) from top level returns main’s value; timeout and signal cancel it; top-level await runs it bare', async () => {
-  const result = await runForTest(runFromSync);
+  const result = await runClean(runFromSync);
   expect(result.lines).toEqual([
     'In a regular script: asyncio.run(main()) → run(main)',
     '  run(main): Result from main, after 1.00s',
