@@ -25,7 +25,7 @@ async function fetchUrl(url: string, semaphore: Semaphore, seen: Occupancy): Pro
   }
 }
 
-export const semaphore: Example = {
+export const semaphoreExample: Example = {
   number: 11,
   name: 'semaphore',
   title: 'ten pages, at most three at once: Semaphore(3)',
@@ -35,20 +35,21 @@ export const semaphore: Example = {
     const start = clock.now();
 
     // Allow max 3 concurrent requests.
-    const bouncer = new Semaphore(3);
+    const semaphore = new Semaphore(3);
     const seen: Occupancy = { inside: 0, peak: 0 };
-    const results = await gather(urls.map((url) => () => fetchUrl(url, bouncer, seen)));
+    const tasks = urls.map((url) => () => fetchUrl(url, semaphore, seen));
+    const results = await gather(tasks);
 
     log(`Fetched ${results.length} pages`);
     log(`Peak concurrency: ${seen.peak} (limit 3)`);
-    log(`Took ${seconds2(clock.now() - start)}: 4 rounds of 0.05s, not 10`);
-    log(results[0] ?? '');
+    log(`Took ${seconds2(clock.now() - start)}: 4 rounds of 0.05s (3 + 3 + 3 + 1 pages)`);
+    log(`First: ${results[0]}`);
 
     // The same limit without naming the permit: run() takes one, calls fn, releases it.
-    const page = await bouncer.run(async () => {
+    const page = await semaphore.run(async () => {
       await sleep(50);
       return `Response from ${urls[9]}`;
     });
-    log(`bouncer.run: ${page}; ${bouncer.available} of 3 permits free afterwards`);
+    log(`semaphore.run: ${page}; ${semaphore.available} of 3 permits free afterwards`);
   },
 };

@@ -9,8 +9,8 @@ import { fib } from './13-cpu-work.ts';
 
 const work = new URL('./13-cpu-work.ts', import.meta.url);
 
-/** Big enough to take a noticeable fraction of a second on one core. */
-const N = 32;
+/** About a tenth of a second of pure CPU on one core: long enough to be felt. */
+const N = 34;
 
 export const cpuBound: Example = {
   number: 13,

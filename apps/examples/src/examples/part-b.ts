@@ -1,6 +1,6 @@
 // Examples 11–19, in tutorial order.
 import type { Example } from '../example.ts';
-import { semaphore } from './11-semaphore.ts';
+import { semaphoreExample } from './11-semaphore.ts';
 import { httpClient } from './12-http-client.ts';
 import { cpuBound } from './13-cpu-bound.ts';
 import { commonMistakes } from './14-common-mistakes.ts';
@@ -11,7 +11,7 @@ import { settledErrors } from './18-settled-errors.ts';
 import { runFromSync } from './19-run-from-sync.ts';
 
 export const partB: readonly Example[] = [
-  semaphore,
+  semaphoreExample,
   httpClient,
   cpuBound,
   commonMistakes,
