@@ -10,4 +10,6 @@ test("prints each URL's JSON keys in input order, with gather and with getAll", 
     "URL 3: [ 'headers' ]",
     "getAll: [ 'slideshow' ], [ 'uuid' ], [ 'headers' ]",
   ]);
+  // Real I/O, not sleeps: no virtual time passes.
+  expect(result.virtualMs).toBe(0);
 });
