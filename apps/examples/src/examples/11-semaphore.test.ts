@@ -3,7 +3,7 @@ import { runClean } from './run-clean.ts';
 import { semaphoreExample } from './11-semaphore.ts';
 
 test('fetches 10 pages with never more than 3 inside the semaphore, in 4 rounds of 50 ms', async () => {
-  const result = await runClean(semaphoreExample);
+  const result = await runClean(semaphoreExample, { timeline: true });
   expect(result.lines).toEqual([
     'Fetched 10 pages',
     'Peak concurrency: 3 (limit 3)',
@@ -13,4 +13,10 @@ test('fetches 10 pages with never more than 3 inside the semaphore, in 4 rounds 
   ]);
   // 4 rounds (3 + 3 + 3 + 1) of 50 ms, then one more fetch through run().
   expect(result.virtualMs).toBe(250);
+  // Core's own record of the ten gathered tasks (each bar counts from the start, waiting
+  // included): three done at 50 ms, three at 100, three at 150, the last at 200.
+  const ends = [...(result.timeline ?? '').matchAll(/task#\d+ +█+ +(\d+) ms fulfilled/g)].map((m) =>
+    Number(m[1]),
+  );
+  expect(ends).toEqual([50, 50, 50, 100, 100, 100, 150, 150, 150, 200]);
 });
