@@ -3,7 +3,7 @@
 // `{ status: 'fulfilled', value }` or `{ status: 'rejected', reason }` per task, in input
 // order; a failure does not cancel the others. `raise ValueError(...)` → `throw new Error(...)`;
 // `isinstance(result, Exception)` → `result.status === 'rejected'`.
-import { settle, sleep } from '@weft/core';
+import { gather, settle, sleep } from '@weft/core';
 import { type Example, TUTORIAL_2 } from '../example.ts';
 
 async function mightFail(name: string, shouldFail: boolean): Promise<string> {
@@ -31,6 +31,18 @@ export const settledErrors: Example = {
       } else {
         log(`Success: ${result.value}`);
       }
+    }
+
+    // Without return_exceptions (plain gather): the first failure is raised, and the
+    // tasks still running are cancelled and awaited before it is.
+    try {
+      await gather([
+        () => mightFail('task1', false),
+        () => mightFail('task2', true),
+        () => mightFail('task3', false),
+      ]);
+    } catch (error) {
+      log(`Without settle, gather raises: ${error instanceof Error ? error.message : error}`);
     }
   },
 };
