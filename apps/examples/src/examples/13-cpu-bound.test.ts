@@ -5,11 +5,11 @@ import { cpuBound } from './13-cpu-bound.ts';
 test('the heartbeat gets no tick while fib runs on the loop, and keeps ticking while a worker runs it', async () => {
   const result = await runClean(cpuBound);
   expect(result.lines).toEqual([
-    'fib(34) = 5702887, computed on the event loop',
+    'fib(36) = 14930352, computed on the event loop',
     'heartbeat ticks while blocked: 0',
-    'fib(34) = 5702887, computed in a worker (runInWorker)',
+    'fib(36) = 14930352, computed in a worker (runInWorker)',
     'loop stayed responsive: yes',
-    'WorkerPool of 2: fib(31) = 1346269, fib(32) = 2178309, fib(33) = 3524578',
+    'WorkerPool of 2: fib(33) = 3524578, fib(34) = 5702887, fib(35) = 9227465',
     '',
     'Decision guide:',
     '  waits a lot (network, disk, database)  → async: weft tasks (gather, scope, @weft/http)',

@@ -9,8 +9,12 @@ import { fib } from './13-cpu-work.ts';
 
 const work = new URL('./13-cpu-work.ts', import.meta.url);
 
-/** About a tenth of a second of pure CPU on one core: long enough to be felt. */
-const N = 34;
+/**
+ * A few tenths of a second of pure CPU on one core: long enough to be felt, and long
+ * enough that a free event loop gets many heartbeat ticks in while a worker computes it,
+ * even on a busy machine.
+ */
+const N = 36;
 
 export const cpuBound: Example = {
   number: 13,

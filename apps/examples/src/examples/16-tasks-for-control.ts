@@ -40,6 +40,9 @@ export const tasksForControl: Example = {
         log(`Got: ${result1}, ${result2}`);
       });
       log(`(${seconds2(clock.now() - start)}: the longer job's 3 s, not 3 + 2 + 0.5)`);
+      log(
+        '(asyncio prints "Doing other work..." before the Starting lines: create_task starts a task at the next await, s.spawn at once)',
+      );
     }
 
     await mainWithTasks();
