@@ -14,7 +14,7 @@ test('both jobs run while main works; the 2 s job finishes first; results come i
     'Finished background job',
     'Got: Result from background job, Result from another job',
     "(3.00s: the longer job's 3 s, not 3 + 2 + 0.5)",
-    '(asyncio prints "Doing other work..." before the Starting lines: create_task starts a task at the next await, s.spawn at once)',
+    '(asyncio prints "Doing other work..." first: create_task runs a task once main awaits, s.spawn at once)',
   ]);
   expect(result.virtualMs).toBe(3000);
   // Both jobs are tasks of the scope, running from 0: 3 s and 2 s bars, side by side.

@@ -41,7 +41,7 @@ export const tasksForControl: Example = {
       });
       log(`(${seconds2(clock.now() - start)}: the longer job's 3 s, not 3 + 2 + 0.5)`);
       log(
-        '(asyncio prints "Doing other work..." before the Starting lines: create_task starts a task at the next await, s.spawn at once)',
+        '(asyncio prints "Doing other work..." first: create_task runs a task once main awaits, s.spawn at once)',
       );
     }
 
