@@ -1,7 +1,348 @@
-// `pnpm examples serve` and `pnpm examples load` (built in the service work).
-export async function serveCommand(_args: string[]): Promise<number> {
-  throw new Error('serve: not built yet');
+// `pnpm examples serve` and `pnpm examples load`.
+import { parseArgs } from 'node:util';
+import { isCancellation, run, shield } from '@weft/core';
+import type { FaultOptions } from '@weft/db-sim';
+import { createTerminal, type Terminal } from '../runner/terminal.ts';
+import { runtimeName } from '../runner/serve-local.ts';
+import type { StallOptions } from '../upstream/mock-api.ts';
+import { checkIdle, collectUnhandled, driveLoad, type LoadProgress, TaskTracker } from './load.ts';
+import { type Service, startService } from './service.ts';
+
+const SERVE_USAGE = `usage: pnpm examples serve [--port <n>] [--deadline <ms>] [--stall-rate <0..1>] [--stall-ms <ms>] [--db-faults <0..1>] [--quiet]
+  PORT sets the port too (default 3000).`;
+
+const LOAD_USAGE = `usage: pnpm examples load [--requests <n>] [--concurrency <n>] [--url <service url>]
+                          [--db-faults <0..1>] [--stall-rate <0..1>] [--stall-ms <ms>] [--deadline <ms>] [--seed <n>]
+  Defaults: 10000 requests, 100 at once, db faults 0.05, upstream stalls 0.05 of 2000 ms,
+  a 500 ms deadline, against a service started in this process (--url: an external one;
+  then only the client side is checked).`;
+
+const term: Terminal = createTerminal();
+
+function fail(usage: string, message: string): never {
+  throw new UsageError(`${message}\n${usage}`);
 }
-export async function loadCommand(_args: string[]): Promise<number> {
-  throw new Error('load: not built yet');
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function number(
+  usage: string,
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  { min = 0, max = Number.MAX_SAFE_INTEGER, integer = true } = {},
+): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (
+    raw.trim() === '' ||
+    !Number.isFinite(value) ||
+    value < min ||
+    value > max ||
+    (integer && !Number.isInteger(value))
+  ) {
+    fail(
+      usage,
+      `Expected --${name} to be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return value;
+}
+
+/** 5% of db round trips fault: 2% fail, 2% lose their connection, 1% stall for 2 s. */
+function dbFaults(rate: number): FaultOptions | undefined {
+  if (rate === 0) return undefined;
+  return {
+    queryFailureRate: rate * 0.4,
+    disconnectRate: rate * 0.4,
+    stallRate: rate * 0.2,
+    stallMs: 2000,
+  };
+}
+
+function stall(rate: number, ms: number, seed: number): StallOptions | undefined {
+  return rate === 0 ? undefined : { rate, ms, seed };
+}
+
+const COMMON: FlagSpec = {
+  deadline: { type: 'string' },
+  'db-faults': { type: 'string' },
+  'stall-rate': { type: 'string' },
+  'stall-ms': { type: 'string' },
+  seed: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+type Flags = Record<string, string | boolean | undefined>;
+type FlagSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+
+/** Parses `--name value` / `--name=value` flags; an unknown flag is a usage error. */
+function parse(usage: string, args: string[], options: FlagSpec): Flags {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as Flags;
+  } catch (error) {
+    fail(usage, (error as Error).message);
+  }
+}
+
+function text(flags: Flags, name: string): string | undefined {
+  const value = flags[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function printEndpoints(url: string, deadline: number): void {
+  term.write(`${term.bold('weft dashboard')} on ${term.green(url)} (${runtimeName()})\n`);
+  term.write(
+    `  GET ${url}/dashboard/:userId   user + orders (db-sim) + todos (upstream), within ${deadline} ms\n`,
+  );
+  term.write(
+    `  GET ${url}/todos?userId=1      the mock upstream: /todos, /todos/:id, /json, /uuid, /headers, /delay/:s, /status/:code\n`,
+  );
+  term.write(`  GET ${url}/                    this list\n`);
+}
+
+/** `pnpm examples serve`: the service until Ctrl-C. */
+export async function serveCommand(args: string[]): Promise<number> {
+  try {
+    const values = parse(SERVE_USAGE, args, {
+      ...COMMON,
+      port: { type: 'string' },
+      quiet: { type: 'boolean' },
+    });
+    if (values.help === true) {
+      term.write(`${SERVE_USAGE}\n`);
+      return 0;
+    }
+    const port = number(SERVE_USAGE, 'port', text(values, 'port') ?? process.env.PORT, 3000, {
+      max: 65535,
+    });
+    const deadline = number(SERVE_USAGE, 'deadline', text(values, 'deadline'), 500, { min: 1 });
+    const seed = number(SERVE_USAGE, 'seed', text(values, 'seed'), 1);
+    const faults = dbFaults(
+      number(SERVE_USAGE, 'db-faults', text(values, 'db-faults'), 0, { max: 1, integer: false }),
+    );
+    const stalls = stall(
+      number(SERVE_USAGE, 'stall-rate', text(values, 'stall-rate'), 0, { max: 1, integer: false }),
+      number(SERVE_USAGE, 'stall-ms', text(values, 'stall-ms'), 2000),
+      seed,
+    );
+    await run(
+      async ({ signal }) => {
+        const service = await startService({
+          port,
+          deadline,
+          seed,
+          ...(faults ? { dbFaults: faults } : {}),
+          ...(stalls ? { stall: stalls } : {}),
+          ...(values.quiet === true
+            ? {}
+            : {
+                onRequestSettled: (e) =>
+                  term.write(
+                    term.dim(
+                      `GET /dashboard/${e.userId} ${e.status} ${e.outcome}${e.missing.length > 0 ? ` (missing ${e.missing.join(', ')})` : ''} ${e.ms.toFixed(1)} ms\n`,
+                    ),
+                  ),
+              }),
+        });
+        try {
+          printEndpoints(service.url, deadline);
+          term.write(term.dim('Ctrl-C stops it.\n'));
+          await new Promise<void>((resolve) =>
+            signal.addEventListener('abort', () => resolve(), { once: true }),
+          );
+        } finally {
+          // The task is cancelled by now: the shutdown must run to the end anyway.
+          await shield(() => service.close());
+          term.write(
+            '\nstopped: server closed (requests in flight cancelled), http client, pool and database closed\n',
+          );
+        }
+      },
+      { name: 'serve', handleSignals: true },
+    ).catch((error: unknown) => {
+      if (!isCancellation(error)) throw error;
+    });
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(error.message);
+      return 2;
+    }
+    console.error(
+      error instanceof Error && /EADDRINUSE|address.*in use/i.test(String(error))
+        ? `Port in use: ${String(error)}`
+        : error,
+    );
+    return 1;
+  }
+}
+
+function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function progressLine(p: LoadProgress): string {
+  const rate = p.elapsedMs > 0 ? (p.done / p.elapsedMs) * 1000 : 0;
+  return `${formatCount(p.done)}/${formatCount(p.total)} requests · ${formatCount(Math.round(rate))} req/s · full ${formatCount(p.full)} · partial ${formatCount(p.partial)} · error ${formatCount(p.error)}`;
+}
+
+/** `pnpm examples load`: 10,000 requests at 100, then the leak checks. Exit 1 if a check fails. */
+export async function loadCommand(args: string[]): Promise<number> {
+  try {
+    const values = parse(LOAD_USAGE, args, {
+      ...COMMON,
+      requests: { type: 'string' },
+      concurrency: { type: 'string' },
+      url: { type: 'string' },
+    });
+    if (values.help === true) {
+      term.write(`${LOAD_USAGE}\n`);
+      return 0;
+    }
+    const requests = number(LOAD_USAGE, 'requests', text(values, 'requests'), 10_000, { min: 1 });
+    const concurrency = number(LOAD_USAGE, 'concurrency', text(values, 'concurrency'), 100, {
+      min: 1,
+    });
+    const deadline = number(LOAD_USAGE, 'deadline', text(values, 'deadline'), 500, { min: 1 });
+    const seed = number(LOAD_USAGE, 'seed', text(values, 'seed'), 1);
+    const faultRate = number(LOAD_USAGE, 'db-faults', text(values, 'db-faults'), 0.05, {
+      max: 1,
+      integer: false,
+    });
+    const stallRate = number(LOAD_USAGE, 'stall-rate', text(values, 'stall-rate'), 0.05, {
+      max: 1,
+      integer: false,
+    });
+    const stallMs = number(LOAD_USAGE, 'stall-ms', text(values, 'stall-ms'), 2000);
+    const external = text(values, 'url');
+    if (external !== undefined && !/^https?:\/\//.test(external)) {
+      fail(LOAD_USAGE, `Expected --url to be an http(s) URL, got ${JSON.stringify(external)}`);
+    }
+    return await run(
+      async () => {
+        using unhandled = collectUnhandled();
+        using tracker = new TaskTracker();
+        const faults = dbFaults(faultRate);
+        const stalls = stall(stallRate, stallMs, seed);
+        let service: Service | undefined;
+        if (external === undefined) {
+          service = await startService({
+            seed,
+            deadline,
+            ...(faults ? { dbFaults: faults } : {}),
+            ...(stalls ? { stall: stalls } : {}),
+          });
+        }
+        const url = external ?? service?.url ?? '';
+        try {
+          term.write(
+            `${term.bold('load')}: ${formatCount(requests)} requests, ${concurrency} at once, against ${url} (${runtimeName()})\n`,
+          );
+          if (service !== undefined) {
+            term.write(
+              term.dim(
+                `  service in this process: deadline ${deadline} ms; db-sim faults ${faultRate * 100}% of round trips; upstream stalls ${stallRate * 100}% of requests for ${stallMs} ms; seed ${seed}\n`,
+              ),
+            );
+          }
+          let lastDraw = 0;
+          let nextTenth = 1;
+          const report = await driveLoad({
+            url,
+            requests,
+            concurrency,
+            seed,
+            onProgress(p) {
+              if (term.rich) {
+                const now = performance.now();
+                if (now - lastDraw < 100 && p.done < p.total) return;
+                lastDraw = now;
+                term.write(`\r\x1b[K  ${progressLine(p)}`);
+                if (p.done === p.total) term.write('\n');
+              } else if (p.done * 10 >= nextTenth * p.total) {
+                while (p.done * 10 >= nextTenth * p.total) nextTenth++;
+                term.write(`  ${progressLine(p)}\n`);
+              }
+            },
+          });
+          const ms = (n: number): string => `${n.toFixed(1)} ms`;
+          term.write(
+            `\n${term.bold('latency')}  p50 ${ms(report.p50)} · p99 ${ms(report.p99)} · max ${ms(report.max)}\n`,
+          );
+          term.write(
+            `${term.bold('outcomes')} full ${formatCount(report.full)} · partial ${formatCount(report.partial)} · error ${formatCount(report.error)}\n`,
+          );
+          const statuses = Object.entries(report.statuses)
+            .map(([status, n]) => `${status === '0' ? 'no answer' : status} ×${formatCount(n)}`)
+            .join(', ');
+          const missing = Object.entries(report.missing)
+            .map(([part, n]) => `${part} ×${formatCount(n)}`)
+            .join(', ');
+          term.write(
+            term.dim(
+              `  statuses: ${statuses}${missing ? `; partial documents missed ${missing}` : ''}\n`,
+            ),
+          );
+          term.write(
+            `${term.bold('wall')}     ${(report.elapsedMs / 1000).toFixed(2)} s · ${formatCount(Math.round(report.rate))} req/s\n\n`,
+          );
+
+          const checks =
+            service === undefined
+              ? [
+                  {
+                    name: 'load client idle',
+                    ok: report.clientInFlight === 0,
+                    detail: `${report.clientInFlight} request(s) in flight (the service runs elsewhere: its pool and tasks are not checked)`,
+                  },
+                ]
+              : await checkIdle(service, tracker, report, unhandled.seen);
+          if (service !== undefined) {
+            const closing = service;
+            service = undefined;
+            let closeError: unknown;
+            await shield(() => closing.close()).catch((error: unknown) => {
+              closeError = error;
+            });
+            checks.push({
+              name: 'closed cleanly',
+              ok: closeError === undefined && closing.db.openConnections === 0,
+              detail:
+                closeError === undefined
+                  ? `server, http client, pool and database closed; ${closing.db.openConnections} db connection(s) open`
+                  : String(closeError),
+            });
+          }
+          term.write(`${term.bold('checks')}\n`);
+          for (const check of checks) {
+            term.write(
+              `  ${check.ok ? term.green('ok  ') : term.red('FAIL')} ${check.name}: ${check.detail}\n`,
+            );
+          }
+          const failed = checks.filter((c) => !c.ok).length;
+          term.write(
+            failed === 0
+              ? `\nall ${checks.length} checks passed\n`
+              : `\n${failed} check(s) failed\n`,
+          );
+          return failed === 0 ? 0 : 1;
+        } finally {
+          const left = service;
+          if (left !== undefined) await shield(() => left.close());
+        }
+      },
+      { name: 'load', handleSignals: true },
+    );
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(error.message);
+      return 2;
+    }
+    if (isCancellation(error)) return 130;
+    console.error(error);
+    return 1;
+  }
 }

@@ -145,6 +145,8 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   const upstreamRetries = count('options.upstreamRetries', options.upstreamRetries ?? 1, 0);
   const port = count('options.port', options.port ?? 0, 0);
 
+  // Built first: it checks the stall option before anything is opened.
+  const mock = createMockApi(options.stall ? { stall: options.stall } : {});
   const db = createDatabase({
     seed,
     clock: options.dbClock ?? systemClock,
@@ -160,7 +162,6 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     retry: { limit: upstreamRetries, backoff: { initial: 20, max: 50 } },
     perHost,
   });
-  const mock = createMockApi(options.stall ? { stall: options.stall } : {});
   let upstream = options.upstream;
   const app = createDashboardApp(
     {

@@ -1,0 +1,318 @@
+// `pnpm examples load`: drives the dashboard service with many requests at a fixed
+// concurrency (core's `map` over a @weft/http client), measures latency and outcomes,
+// then checks that everything the service held has been given back: the pool is idle,
+// no upstream request (nor its per-host slot) is in flight, no handler is running, no
+// weft task or scope is alive, no rejection went unhandled.
+import {
+  type Instrumentation,
+  instrument,
+  map,
+  type Scope,
+  sleep,
+  systemClock,
+  type Task,
+} from '@weft/core';
+import { assertOptions, describe } from '@weft/core/validate';
+import { createRandom } from '@weft/db-sim';
+import { createClient } from '@weft/http';
+import type { DashboardDocument } from './dashboard.ts';
+import type { Service } from './service.ts';
+
+/** Options of {@link driveLoad}. */
+export interface LoadOptions {
+  /** The service's base URL. */
+  url: string;
+  /** How many requests in all. @default 10000 */
+  requests?: number;
+  /** How many in flight at once. @default 100 */
+  concurrency?: number;
+  /** User ids are drawn from 1 to `users` (seeded). @default 50 */
+  users?: number;
+  /** Seed of the user ids drawn. @default 1 */
+  seed?: number;
+  /** Timeout of one request, in ms (a request that takes longer counts as an error). @default 10000 */
+  timeout?: number;
+  /** Called after each completed request with the counts so far. */
+  onProgress?: (progress: LoadProgress) => void;
+  /** Stops the run (the requests in flight are cancelled and awaited). */
+  signal?: AbortSignal;
+}
+
+/** The counts so far, for a progress line. */
+export interface LoadProgress {
+  done: number;
+  total: number;
+  full: number;
+  partial: number;
+  error: number;
+  /** Real ms since the run started. */
+  elapsedMs: number;
+}
+
+/** What a load run measured. */
+export interface LoadReport extends LoadProgress {
+  /** Latency percentiles in ms (real time, client side). */
+  p50: number;
+  p99: number;
+  max: number;
+  /** Requests per second over the whole run. */
+  rate: number;
+  /** Answers by HTTP status (0: no answer: a network error or the client's timeout). */
+  statuses: Record<number, number>;
+  /** Partial documents by what they missed, e.g. `{ todos: 120, orders: 3 }`. */
+  missing: Record<string, number>;
+  /** The load client's requests still in flight after the run (0). */
+  clientInFlight: number;
+}
+
+const LOAD_KEYS = [
+  'url',
+  'requests',
+  'concurrency',
+  'users',
+  'seed',
+  'timeout',
+  'onProgress',
+  'signal',
+];
+
+function positive(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(`Expected \`${name}\` to be an integer from 1 up, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** The value at quantile `q` (0…1) of sorted numbers: nearest rank. */
+export function percentile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));
+  return sorted[rank - 1] ?? 0;
+}
+
+/**
+ * Sends `requests` GET /dashboard/:userId requests to `url`, `concurrency` at a time, and
+ * classifies each answer: `full` (200, nothing missing), `partial` (200 with `missing`),
+ * `error` (anything else, or no answer). Never rejects because a request failed; rejects
+ * with the signal's reason when `signal` aborts (after the requests in flight ended).
+ *
+ * @example
+ * ```ts
+ * const report = await driveLoad({ url: service.url, requests: 300, concurrency: 30 });
+ * console.log(report.full, report.partial, report.error, report.p99);
+ * ```
+ */
+export async function driveLoad(options: LoadOptions): Promise<LoadReport> {
+  assertOptions('options', options, LOAD_KEYS);
+  if (typeof options.url !== 'string') {
+    throw new TypeError(
+      `Expected \`options.url\` to be a URL string, got ${describe(options.url)}`,
+    );
+  }
+  const total = positive('options.requests', options.requests ?? 10_000);
+  const concurrency = positive('options.concurrency', options.concurrency ?? 100);
+  const users = positive('options.users', options.users ?? 50);
+  const timeout = positive('options.timeout', options.timeout ?? 10_000);
+  const random = createRandom(options.seed ?? 1);
+  const ids = Array.from({ length: total }, () => random.int(1, users));
+
+  await using client = createClient({
+    baseUrl: options.url,
+    clock: systemClock,
+    retry: false,
+    throwHttpErrors: false,
+    timeout,
+  });
+  const latencies: number[] = [];
+  const statuses: Record<number, number> = {};
+  const missing: Record<string, number> = {};
+  const progress: LoadProgress = { done: 0, total, full: 0, partial: 0, error: 0, elapsedMs: 0 };
+  const started = performance.now();
+
+  await map(
+    ids,
+    async (id) => {
+      const t0 = performance.now();
+      let status = 0;
+      let outcome: 'full' | 'partial' | 'error' = 'error';
+      try {
+        const res = await client.get(`/dashboard/${id}`);
+        status = res.status;
+        const body = (await res.json()) as DashboardDocument;
+        if (status === 200) {
+          outcome = body.missing.length === 0 ? 'full' : 'partial';
+          for (const part of body.missing) missing[part] = (missing[part] ?? 0) + 1;
+        }
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        // No answer (network error, timeout): an error outcome, counted below.
+      }
+      latencies.push(performance.now() - t0);
+      statuses[status] = (statuses[status] ?? 0) + 1;
+      progress[outcome]++;
+      progress.done++;
+      progress.elapsedMs = performance.now() - started;
+      options.onProgress?.(progress);
+    },
+    { concurrency, ...(options.signal ? { signal: options.signal } : {}) },
+  );
+  const wallMs = performance.now() - started;
+  latencies.sort((a, b) => a - b);
+  return {
+    ...progress,
+    elapsedMs: wallMs,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    max: latencies[latencies.length - 1] ?? 0,
+    rate: (total / wallMs) * 1000,
+    statuses,
+    missing,
+    clientInFlight: client.active,
+  };
+}
+
+/**
+ * Counts weft tasks and scopes alive from now on, through core's instrumentation hooks:
+ * the "no task is alive" check. Dispose it to unregister the hooks.
+ *
+ * @example
+ * ```ts
+ * using tracker = new TaskTracker();
+ * await work();
+ * console.log(tracker.liveTasks, tracker.openScopes); // 0 0
+ * ```
+ */
+export class TaskTracker implements Disposable {
+  readonly #tasks = new Set<Task<unknown>>();
+  readonly #scopes = new Set<Scope>();
+  readonly #hooks: Instrumentation;
+  /** Tasks started since the tracker was created. */
+  started = 0;
+
+  constructor() {
+    this.#hooks = instrument({
+      onTaskStart: (task) => {
+        this.started++;
+        this.#tasks.add(task);
+      },
+      onTaskSettle: (task) => {
+        this.#tasks.delete(task);
+      },
+      onScopeOpen: (scope) => {
+        this.#scopes.add(scope);
+      },
+      onScopeClose: (scope) => {
+        this.#scopes.delete(scope);
+      },
+    });
+  }
+
+  /** Tasks started since the tracker was created and not settled yet. */
+  get liveTasks(): number {
+    return this.#tasks.size;
+  }
+
+  /** Scopes opened since the tracker was created and not closed yet. */
+  get openScopes(): number {
+    return this.#scopes.size;
+  }
+
+  /** The names of the first few live tasks and open scopes, for a failure message. */
+  sample(limit = 5): string[] {
+    return [...this.#tasks, ...this.#scopes].slice(0, limit).map((x) => `${x.name}`);
+  }
+
+  [Symbol.dispose](): void {
+    this.#hooks.remove();
+  }
+}
+
+/** One check of {@link checkIdle}. */
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/**
+ * Checks that `service` holds nothing once the load is over: waits (up to `drainMs` of
+ * real time) for handlers still running — a stalled upstream request whose caller gave
+ * up ends when the server sees its connection close — then reads the pool, the upstream
+ * client, the server and the tracker.
+ */
+export async function checkIdle(
+  service: Service,
+  tracker: TaskTracker,
+  report: LoadReport | undefined,
+  unhandled: readonly unknown[],
+  drainMs = 2000,
+): Promise<Check[]> {
+  const drain = new AbortController();
+  await Promise.race([
+    service.server.idle(),
+    sleep(drainMs, { clock: systemClock, signal: drain.signal }).catch(() => {}),
+  ]);
+  drain.abort();
+  const stats = service.stats();
+  const { pool } = stats;
+  const checks: Check[] = [
+    {
+      name: 'db pool idle',
+      ok: pool.inUse === 0 && pool.waiting === 0 && pool.pending === 0 && stats.poolLeaks === 0,
+      detail: `${pool.size} open, ${pool.idle} idle, ${pool.inUse} in use, ${pool.waiting} waiting, ${pool.pending} opening, ${stats.poolLeaks} leaked`,
+    },
+    {
+      name: 'no upstream request or per-host slot held',
+      ok: stats.upstreamInFlight === 0,
+      detail: `${stats.upstreamInFlight} upstream request(s) in flight`,
+    },
+    {
+      name: 'no request being handled',
+      ok: stats.handling === 0,
+      detail: `${stats.handling} handler(s) running`,
+    },
+    {
+      name: 'no weft task or scope alive',
+      ok: tracker.liveTasks === 0 && tracker.openScopes === 0,
+      detail: `${tracker.started} task(s) ran; ${tracker.liveTasks} alive, ${tracker.openScopes} scope(s) open${
+        tracker.liveTasks + tracker.openScopes > 0 ? ` (${tracker.sample().join(', ')})` : ''
+      }`,
+    },
+    {
+      name: 'no unhandled rejection',
+      ok: unhandled.length === 0,
+      detail: unhandled.length === 0 ? 'none' : `${unhandled.length}: ${String(unhandled[0])}`,
+    },
+  ];
+  if (report !== undefined) {
+    checks.push({
+      name: 'load client idle',
+      ok: report.clientInFlight === 0,
+      detail: `${report.clientInFlight} request(s) in flight`,
+    });
+  }
+  return checks;
+}
+
+/** Collects unhandled rejections (Node and Bun through `process`, Deno through the web event) until disposed. */
+export function collectUnhandled(): { seen: unknown[] } & Disposable {
+  const seen: unknown[] = [];
+  const onNode = (reason: unknown): void => {
+    seen.push(reason);
+  };
+  const onWeb = (event: Event): void => {
+    event.preventDefault();
+    seen.push((event as PromiseRejectionEvent).reason);
+  };
+  const proc = (globalThis as { process?: NodeJS.Process }).process;
+  const isDeno = typeof (globalThis as { Deno?: unknown }).Deno === 'object';
+  if (isDeno) globalThis.addEventListener('unhandledrejection', onWeb);
+  else proc?.on('unhandledRejection', onNode);
+  return {
+    seen,
+    [Symbol.dispose]() {
+      if (isDeno) globalThis.removeEventListener('unhandledrejection', onWeb);
+      else proc?.off('unhandledRejection', onNode);
+    },
+  };
+}

@@ -1,0 +1,247 @@
+// The dashboard service end to end, over a real socket, on whichever runtime runs the
+// file (Node 24 under vitest, Bun, Deno): the same code and the same assertions.
+import { CancelledError, TestClock } from '@weft/core';
+import { expect, test } from 'vitest';
+import { TODOS } from '../upstream/mock-api.ts';
+import type { RequestSettledEvent } from './dashboard.ts';
+import { checkIdle, collectUnhandled, driveLoad, TaskTracker } from './load.ts';
+import { type ServiceOptions, startService } from './service.ts';
+
+/** A promise and its resolver. */
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+/** A service whose database runs on virtual time, recording every settled request. */
+async function start(options: ServiceOptions = {}) {
+  const settled: RequestSettledEvent[] = [];
+  const next: ((event: RequestSettledEvent) => void)[] = [];
+  const service = await startService({
+    dbClock: new TestClock({ autoAdvance: true }),
+    onRequestSettled(event) {
+      settled.push(event);
+      next.shift()?.(event);
+    },
+    ...options,
+  });
+  /** The next request to settle. */
+  const nextSettled = (): Promise<RequestSettledEvent> =>
+    new Promise((resolve) => {
+      next.push(resolve);
+    });
+  return { service, settled, nextSettled };
+}
+
+async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+test('answers a full dashboard: the user, their orders from the pool and their todos from the upstream', async () => {
+  const { service, settled } = await start();
+  await using _ = service;
+  const { status, body } = await getJson(`${service.url}/dashboard/3`);
+  expect(status).toBe(200);
+  const orders = service.db
+    .inspect('orders')
+    .filter((o) => o.user_id === 3)
+    .map(({ id, total, status }) => ({ id, total, status }));
+  const user = service.db.inspect('users').find((u) => u.id === 3);
+  expect(orders.length).toBeGreaterThan(0);
+  expect(body).toEqual({
+    user,
+    orders,
+    todos: TODOS.filter((t) => t.userId === 3),
+    missing: [],
+  });
+  expect(settled).toMatchObject([
+    { userId: '3', outcome: 'full', status: 200, scopeAborted: false },
+  ]);
+  expect(service.stats()).toMatchObject({
+    pool: { inUse: 0, waiting: 0 },
+    poolLeaks: 0,
+    upstreamInFlight: 0,
+  });
+});
+
+test('a userId that is not a positive integer is a 400 that names it, and starts no work', async () => {
+  let started = 0;
+  const { service, settled } = await start({ onRequestStart: () => started++ });
+  await using _ = service;
+  for (const bad of ['abc', '0', '1.5', '-3', '1e3', '12345678901']) {
+    const { status, body } = await getJson(`${service.url}/dashboard/${bad}`);
+    expect(status).toBe(400);
+    expect(body.error).toBe(
+      `Expected \`userId\` to be a positive integer (1 to 999999999), got ${JSON.stringify(bad)}`,
+    );
+  }
+  expect(started).toBe(0);
+  expect(settled.map((e) => e.outcome)).toEqual(Array(6).fill('bad-request'));
+});
+
+test('an unknown user is a 404; the orders and todos started beside it are cancelled', async () => {
+  const { service, settled } = await start();
+  await using _ = service;
+  const { status, body } = await getJson(`${service.url}/dashboard/999`);
+  expect(status).toBe(404);
+  expect(body).toEqual({ error: 'No user with id 999' });
+  expect(settled).toMatchObject([{ outcome: 'not-found', status: 404, scopeAborted: true }]);
+  await service.server.idle();
+  expect(service.stats()).toMatchObject({ pool: { inUse: 0 }, upstreamInFlight: 0, handling: 0 });
+});
+
+test('a stalled upstream yields a partial document at the deadline that names the missing todos', async () => {
+  const ends: string[] = [];
+  const { service, settled } = await start({
+    stall: { rate: 1, ms: 60_000, onStallEnd: (e) => ends.push(e.outcome ?? '') },
+  });
+  await using _ = service;
+  const { status, body } = await getJson(`${service.url}/dashboard/2`);
+  expect(status).toBe(200);
+  expect(body).toMatchObject({
+    user: { id: 2 },
+    todos: null,
+    missing: ['todos'],
+    reason: 'deadline',
+  });
+  expect(Array.isArray(body.orders)).toBe(true);
+  expect(body).not.toHaveProperty('errors');
+  expect(settled).toMatchObject([{ outcome: 'partial', missing: ['todos'], scopeAborted: true }]);
+  // Every stalled upstream request (the first attempt and its retry) was abandoned by
+  // the service's client and ended on the upstream side as soon as it saw that.
+  await service.server.idle();
+  expect(ends.length).toBeGreaterThan(0);
+  expect(ends.every((e) => e === 'aborted')).toBe(true);
+  expect(service.stats()).toMatchObject({
+    pool: { inUse: 0, waiting: 0 },
+    poolLeaks: 0,
+    upstreamInFlight: 0,
+    handling: 0,
+  });
+});
+
+test('a client that disconnects cancels the request scope, its queries and its upstream call', async () => {
+  // The database on a clock nobody advances: the user query and the orders cursor are
+  // still waiting when the client goes, so the cancellation has to stop them.
+  const dbClock = new TestClock();
+  const upstreamReached = deferred<void>();
+  const stallEnds: string[] = [];
+  let scopeSignal: AbortSignal | undefined;
+  const { service, nextSettled } = await start({
+    dbClock,
+    deadline: 60_000,
+    upstreamTimeout: 60_000,
+    stall: {
+      rate: 1,
+      ms: 60_000,
+      onStall: () => upstreamReached.resolve(),
+      onStallEnd: (e) => stallEnds.push(e.outcome ?? ''),
+    },
+    onRequestStart: (e) => {
+      scopeSignal = e.signal;
+    },
+  });
+  await using _ = service;
+  using unhandled = collectUnhandled();
+  const settledEvent = nextSettled();
+  const client = new AbortController();
+  const request = fetch(`${service.url}/dashboard/4`, { signal: client.signal });
+  await upstreamReached.promise;
+  expect(scopeSignal?.aborted).toBe(false);
+  expect(service.stats().pool.inUse + service.stats().pool.pending).toBeGreaterThan(0);
+  client.abort();
+  await expect(request).rejects.toMatchObject({ name: 'AbortError' });
+
+  const event = await settledEvent;
+  expect(event).toMatchObject({ userId: '4', outcome: 'cancelled', scopeAborted: true });
+  expect(event.abortReason).toBeInstanceOf(CancelledError);
+  expect((event.abortReason as Error).message).toBe('The client closed the connection');
+  expect(scopeSignal?.aborted).toBe(true);
+
+  await service.server.idle();
+  expect(stallEnds).toEqual(['aborted']);
+  const stats = service.stats();
+  expect(stats).toMatchObject({
+    pool: { inUse: 0, waiting: 0 },
+    poolLeaks: 0,
+    upstreamInFlight: 0,
+    handling: 0,
+  });
+  // Nothing the cancelled queries started is left waiting on the database's clock but
+  // what an open pool keeps (the handshake of a connection being opened, idle timers).
+  await dbClock.runAll();
+  expect(service.stats().pool).toMatchObject({ inUse: 0, waiting: 0, pending: 0 });
+  expect(unhandled.seen).toEqual([]);
+});
+
+test('close() cancels the requests in flight and waits for them before closing the pool', async () => {
+  const upstreamReached = deferred<void>();
+  const { service, nextSettled } = await start({
+    deadline: 60_000,
+    upstreamTimeout: 60_000,
+    stall: { rate: 1, ms: 60_000, onStall: () => upstreamReached.resolve() },
+  });
+  const settledEvent = nextSettled();
+  const request = fetch(`${service.url}/dashboard/5`).then(
+    (res) => res.status,
+    (error: unknown) => (error as Error).name,
+  );
+  await upstreamReached.promise;
+  await service.close();
+  expect(await settledEvent).toMatchObject({ outcome: 'cancelled', scopeAborted: true });
+  expect(await request).toBe('TypeError'); // the connection was closed under it
+  expect(service.stats()).toMatchObject({ pool: { size: 0, inUse: 0 }, handling: 0 });
+  expect(service.db.openConnections).toBe(0);
+  expect(service.http.closed).toBe(true);
+});
+
+test('a small load run with db faults and upstream stalls passes every check', async () => {
+  using unhandled = collectUnhandled();
+  using tracker = new TaskTracker();
+  const service = await startService({
+    dbFaults: { queryFailureRate: 0.02, disconnectRate: 0.02, stallRate: 0.01, stallMs: 2000 },
+    stall: { rate: 0.05, ms: 2000, seed: 3 },
+  });
+  let closed = false;
+  try {
+    const report = await driveLoad({ url: service.url, requests: 300, concurrency: 30 });
+    expect(report.done).toBe(300);
+    expect(report.full + report.partial + report.error).toBe(300);
+    expect(report.full).toBeGreaterThan(0);
+    expect(report.p50).toBeLessThanOrEqual(report.p99);
+    const checks = await checkIdle(service, tracker, report, unhandled.seen);
+    expect(checks.filter((c) => !c.ok)).toEqual([]);
+    expect(checks.map((c) => c.name)).toEqual([
+      'db pool idle',
+      'no upstream request or per-host slot held',
+      'no request being handled',
+      'no weft task or scope alive',
+      'no unhandled rejection',
+      'load client idle',
+    ]);
+    await service.close();
+    closed = true;
+    expect(service.db.openConnections).toBe(0);
+  } finally {
+    if (!closed) await service.close();
+  }
+});
+
+test('bad options are errors that name them', async () => {
+  await expect(startService({ deadline: 0 })).rejects.toThrow(
+    'Expected `options.deadline` to be an integer from 1 up, got `0` (number)',
+  );
+  await expect(startService({ dedline: 5 } as ServiceOptions)).rejects.toThrow(
+    /Unknown option `options.dedline`.*Did you mean `deadline`\?/,
+  );
+  await expect(startService({ stall: { rate: 2 } })).rejects.toThrow(
+    'Expected `options.stall.rate` to be a number from 0 to 1, got `2` (number)',
+  );
+  await expect(driveLoad({ url: 'http://127.0.0.1:1', concurrency: 0 })).rejects.toThrow(
+    'Expected `options.concurrency` to be an integer from 1 up, got `0` (number)',
+  );
+});
