@@ -154,11 +154,14 @@ export async function serveCommand(args: string[]): Promise<number> {
             signal.addEventListener('abort', () => resolve(), { once: true }),
           );
         } finally {
-          // The task is cancelled by now: the shutdown must run to the end anyway.
-          await shield(() => service.close());
-          term.write(
-            '\nstopped: server closed (requests in flight cancelled), http client, pool and database closed\n',
-          );
+          // The task is cancelled by now: the shutdown must run to the end anyway (shield
+          // re-raises the cancellation afterwards, so the message is written inside it).
+          await shield(async () => {
+            await service.close();
+            term.write(
+              '\nstopped: server closed (requests in flight cancelled), http client, pool and database closed\n',
+            );
+          });
         }
       },
       { name: 'serve', handleSignals: true },
