@@ -1,21 +1,30 @@
 // `pnpm examples serve` and `pnpm examples load`.
 import { parseArgs } from 'node:util';
 import { isCancellation, run, shield } from '@weft/core';
-import type { FaultOptions } from '@weft/db-sim';
 import { createTerminal, type Terminal } from '../runner/terminal.ts';
 import { runtimeName } from '../runner/serve-local.ts';
 import type { StallOptions } from '../upstream/mock-api.ts';
-import { checkIdle, collectUnhandled, driveLoad, type LoadProgress, TaskTracker } from './load.ts';
-import { type Service, startService } from './service.ts';
+import {
+  checkIdle,
+  collectUnhandled,
+  dbFaults,
+  driveLoad,
+  type LoadProgress,
+  type LoadTarget,
+  startLoadTarget,
+  TaskTracker,
+} from './load.ts';
+import { startService } from './service.ts';
 
 const SERVE_USAGE = `usage: pnpm examples serve [--port <n>] [--deadline <ms>] [--stall-rate <0..1>] [--stall-ms <ms>] [--db-faults <0..1>] [--quiet]
   PORT sets the port too (default 3000).`;
 
 const LOAD_USAGE = `usage: pnpm examples load [--requests <n>] [--concurrency <n>] [--url <service url>]
                           [--db-faults <0..1>] [--stall-rate <0..1>] [--stall-ms <ms>] [--deadline <ms>] [--seed <n>]
+                          [--warmup <n>]
   Defaults: 10000 requests, 100 at once, db faults 0.05, upstream stalls 0.05 of 2000 ms,
   a 500 ms deadline, against a service started in this process (--url: an external one;
-  then only the client side is checked).`;
+  then only the client side is checked). --warmup sends that many requests first, not counted.`;
 
 const term: Terminal = createTerminal();
 
@@ -49,17 +58,6 @@ function number(
     );
   }
   return value;
-}
-
-/** 5% of db round trips fault: 2% fail, 2% lose their connection, 1% stall for 2 s. */
-function dbFaults(rate: number): FaultOptions | undefined {
-  if (rate === 0) return undefined;
-  return {
-    queryFailureRate: rate * 0.4,
-    disconnectRate: rate * 0.4,
-    stallRate: rate * 0.2,
-    stallMs: 2000,
-  };
 }
 
 function stall(rate: number, ms: number, seed: number): StallOptions | undefined {
@@ -200,6 +198,7 @@ export async function loadCommand(args: string[]): Promise<number> {
       requests: { type: 'string' },
       concurrency: { type: 'string' },
       url: { type: 'string' },
+      warmup: { type: 'string' },
     });
     if (values.help === true) {
       term.write(`${LOAD_USAGE}\n`);
@@ -220,6 +219,7 @@ export async function loadCommand(args: string[]): Promise<number> {
       integer: false,
     });
     const stallMs = number(LOAD_USAGE, 'stall-ms', text(values, 'stall-ms'), 2000);
+    const warmup = number(LOAD_USAGE, 'warmup', text(values, 'warmup'), 0);
     const external = text(values, 'url');
     if (external !== undefined && !/^https?:\/\//.test(external)) {
       fail(LOAD_USAGE, `Expected --url to be an http(s) URL, got ${JSON.stringify(external)}`);
@@ -228,28 +228,31 @@ export async function loadCommand(args: string[]): Promise<number> {
       async () => {
         using unhandled = collectUnhandled();
         using tracker = new TaskTracker();
-        const faults = dbFaults(faultRate);
-        const stalls = stall(stallRate, stallMs, seed);
-        let service: Service | undefined;
+        let target: LoadTarget | undefined;
         if (external === undefined) {
-          service = await startService({
+          target = await startLoadTarget({
             seed,
             deadline,
-            ...(faults ? { dbFaults: faults } : {}),
-            ...(stalls ? { stall: stalls } : {}),
+            dbFaultRate: faultRate,
+            stallRate,
+            stallMs,
           });
         }
-        const url = external ?? service?.url ?? '';
+        const url = external ?? target?.service.url ?? '';
         try {
           term.write(
             `${term.bold('load')}: ${formatCount(requests)} requests, ${concurrency} at once, against ${url} (${runtimeName()})\n`,
           );
-          if (service !== undefined) {
+          if (target !== undefined) {
             term.write(
               term.dim(
-                `  service in this process: deadline ${deadline} ms; db-sim faults ${faultRate * 100}% of round trips; upstream stalls ${stallRate * 100}% of requests for ${stallMs} ms; seed ${seed}\n`,
+                `  service in this process: deadline ${deadline} ms; db-sim faults on ${faultRate * 100}% of round trips; its upstream (${target.upstream.url}) stalls ${stallRate * 100}% of requests for ${stallMs} ms; seed ${seed}\n`,
               ),
             );
+          }
+          if (warmup > 0) {
+            term.write(term.dim(`  warming up: ${formatCount(warmup)} requests, not counted\n`));
+            await driveLoad({ url, requests: warmup, concurrency, seed: seed + 1 });
           }
           let lastDraw = 0;
           let nextTenth = 1;
@@ -294,7 +297,7 @@ export async function loadCommand(args: string[]): Promise<number> {
           );
 
           const checks =
-            service === undefined
+            target === undefined
               ? [
                   {
                     name: 'load client idle',
@@ -302,20 +305,27 @@ export async function loadCommand(args: string[]): Promise<number> {
                     detail: `${report.clientInFlight} request(s) in flight (the service runs elsewhere: its pool and tasks are not checked)`,
                   },
                 ]
-              : await checkIdle(service, tracker, report, unhandled.seen);
-          if (service !== undefined) {
-            const closing = service;
-            service = undefined;
+              : await checkIdle({
+                  service: target.service,
+                  upstream: target.upstream,
+                  tracker,
+                  report,
+                  unhandled: unhandled.seen,
+                });
+          if (target !== undefined) {
+            const closing = target;
+            target = undefined;
             let closeError: unknown;
             await shield(() => closing.close()).catch((error: unknown) => {
               closeError = error;
             });
+            const open = closing.service.db.openConnections;
             checks.push({
               name: 'closed cleanly',
-              ok: closeError === undefined && closing.db.openConnections === 0,
+              ok: closeError === undefined && open === 0,
               detail:
                 closeError === undefined
-                  ? `server, http client, pool and database closed; ${closing.db.openConnections} db connection(s) open`
+                  ? `servers, http client, pool and database closed; ${open} db connection(s) open`
                   : String(closeError),
             });
           }
@@ -333,7 +343,7 @@ export async function loadCommand(args: string[]): Promise<number> {
           );
           return failed === 0 ? 0 : 1;
         } finally {
-          const left = service;
+          const left = target;
           if (left !== undefined) await shield(() => left.close());
         }
       },

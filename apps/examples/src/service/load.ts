@@ -13,10 +13,12 @@ import {
   type Task,
 } from '@weft/core';
 import { assertOptions, describe } from '@weft/core/validate';
-import { createRandom } from '@weft/db-sim';
+import { createRandom, type FaultOptions } from '@weft/db-sim';
 import { createClient } from '@weft/http';
+import { type LocalServer, serveLocal } from '../runner/serve-local.ts';
+import { createMockApi } from '../upstream/mock-api.ts';
 import type { DashboardDocument } from './dashboard.ts';
-import type { Service } from './service.ts';
+import { type Service, startService } from './service.ts';
 
 /** Options of {@link driveLoad}. */
 export interface LoadOptions {
@@ -234,22 +236,38 @@ export interface Check {
   detail: string;
 }
 
+/** What {@link checkIdle} looks at. */
+export interface IdleCheckOptions {
+  service: Service;
+  /** The upstream the service calls, when it is a separate server in this process. */
+  upstream?: LocalServer;
+  tracker: TaskTracker;
+  /** The load run's report, for the load client's own check. */
+  report?: LoadReport;
+  /** Rejections nobody handled during the run ({@link collectUnhandled}). */
+  unhandled: readonly unknown[];
+  /** How long to let running handlers finish before counting them, in real ms. @default 2000 */
+  drainMs?: number;
+}
+
 /**
- * Checks that `service` holds nothing once the load is over: waits (up to `drainMs` of
- * real time) for handlers still running — a stalled upstream request whose caller gave
- * up ends when the server sees its connection close — then reads the pool, the upstream
- * client, the server and the tracker.
+ * Checks that the service holds nothing once the load is over. First it lets handlers
+ * that are still running finish, for at most `drainMs`: a stalled upstream request whose
+ * caller gave up ends only when the upstream server sees its connection close, which may
+ * come a moment after the last answer. Then it reads the pool, the upstream client, both
+ * servers, the task tracker and the unhandled rejections.
+ *
+ * @example
+ * ```ts
+ * const checks = await checkIdle({ service, tracker, report, unhandled: seen });
+ * const ok = checks.every((check) => check.ok);
+ * ```
  */
-export async function checkIdle(
-  service: Service,
-  tracker: TaskTracker,
-  report: LoadReport | undefined,
-  unhandled: readonly unknown[],
-  drainMs = 2000,
-): Promise<Check[]> {
+export async function checkIdle(options: IdleCheckOptions): Promise<Check[]> {
+  const { service, upstream, tracker, report, unhandled, drainMs = 2000 } = options;
   const drain = new AbortController();
   await Promise.race([
-    service.server.idle(),
+    Promise.all([service.server.idle(), upstream?.idle()]),
     sleep(drainMs, { clock: systemClock, signal: drain.signal }).catch(() => {}),
   ]);
   drain.abort();
@@ -268,8 +286,10 @@ export async function checkIdle(
     },
     {
       name: 'no request being handled',
-      ok: stats.handling === 0,
-      detail: `${stats.handling} handler(s) running`,
+      ok: stats.handling === 0 && (upstream?.handling ?? 0) === 0,
+      detail: `${stats.handling} service handler(s) running${
+        upstream ? `, ${upstream.handling} upstream handler(s) running` : ''
+      }`,
     },
     {
       name: 'no weft task or scope alive',
@@ -292,6 +312,85 @@ export async function checkIdle(
     });
   }
   return checks;
+}
+
+/** Options of {@link startLoadTarget}. */
+export interface LoadTargetOptions {
+  /** Seed of the rows, the db faults and the upstream's stalls. @default 1 */
+  seed?: number;
+  /** The service's per-request deadline in ms. @default 500 */
+  deadline?: number;
+  /** Share of db-sim round trips that fault: 40% fail, 40% lose their connection, 20% stall 2 s. @default 0.05 */
+  dbFaultRate?: number;
+  /** Share of upstream requests that stall. @default 0.05 */
+  stallRate?: number;
+  /** How long a stalled upstream request waits, in ms. @default 2000 */
+  stallMs?: number;
+}
+
+/** A service and its upstream, started for a load run. */
+export interface LoadTarget extends AsyncDisposable {
+  service: Service;
+  /** The mock upstream API, on its own port, that sometimes stalls. */
+  upstream: LocalServer;
+  /** Closes the service, then the upstream; raises the first failure. */
+  close(): Promise<void>;
+}
+
+/** The db-sim faults of a total `rate`: 40% query failures, 40% resets, 20% stalls of 2 s. */
+export function dbFaults(rate: number): FaultOptions | undefined {
+  if (rate === 0) return undefined;
+  return {
+    queryFailureRate: rate * 0.4,
+    disconnectRate: rate * 0.4,
+    stallRate: rate * 0.2,
+    stallMs: 2000,
+  };
+}
+
+/**
+ * Starts what a load run drives: the mock upstream on its own port (stalling `stallRate`
+ * of its requests, seeded) and the dashboard service calling it, with db-sim faults.
+ *
+ * @example
+ * ```ts
+ * await using target = await startLoadTarget({ dbFaultRate: 0.05, stallRate: 0.05 });
+ * const report = await driveLoad({ url: target.service.url, requests: 300, concurrency: 30 });
+ * ```
+ */
+export async function startLoadTarget(options: LoadTargetOptions = {}): Promise<LoadTarget> {
+  assertOptions('options', options, ['seed', 'deadline', 'dbFaultRate', 'stallRate', 'stallMs']);
+  const seed = options.seed ?? 1;
+  const stallRate = options.stallRate ?? 0.05;
+  const api = createMockApi(
+    stallRate > 0 ? { stall: { rate: stallRate, ms: options.stallMs ?? 2000, seed } } : {},
+  );
+  const upstream = await serveLocal(api.fetch);
+  let service: Service;
+  try {
+    const faults = dbFaults(options.dbFaultRate ?? 0.05);
+    service = await startService({
+      seed,
+      upstream: upstream.url,
+      ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
+      ...(faults ? { dbFaults: faults } : {}),
+    });
+  } catch (error) {
+    await upstream.close();
+    throw error;
+  }
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      try {
+        await service.close();
+      } finally {
+        await upstream.close();
+      }
+    })();
+    return closing;
+  };
+  return { service, upstream, close, [Symbol.asyncDispose]: close };
 }
 
 /** Collects unhandled rejections (Node and Bun through `process`, Deno through the web event) until disposed. */

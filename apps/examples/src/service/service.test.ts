@@ -4,7 +4,7 @@ import { CancelledError, TestClock } from '@weft/core';
 import { expect, test } from 'vitest';
 import { TODOS } from '../upstream/mock-api.ts';
 import type { RequestSettledEvent } from './dashboard.ts';
-import { checkIdle, collectUnhandled, driveLoad, TaskTracker } from './load.ts';
+import { checkIdle, collectUnhandled, driveLoad, startLoadTarget, TaskTracker } from './load.ts';
 import { type ServiceOptions, startService } from './service.ts';
 
 /** A promise and its resolver. */
@@ -202,18 +202,21 @@ test('close() cancels the requests in flight and waits for them before closing t
 test('a small load run with db faults and upstream stalls passes every check', async () => {
   using unhandled = collectUnhandled();
   using tracker = new TaskTracker();
-  const service = await startService({
-    dbFaults: { queryFailureRate: 0.02, disconnectRate: 0.02, stallRate: 0.01, stallMs: 2000 },
-    stall: { rate: 0.05, ms: 2000, seed: 3 },
-  });
+  const target = await startLoadTarget({ dbFaultRate: 0.05, stallRate: 0.05, seed: 3 });
   let closed = false;
   try {
-    const report = await driveLoad({ url: service.url, requests: 300, concurrency: 30 });
+    const report = await driveLoad({ url: target.service.url, requests: 300, concurrency: 30 });
     expect(report.done).toBe(300);
     expect(report.full + report.partial + report.error).toBe(300);
     expect(report.full).toBeGreaterThan(0);
     expect(report.p50).toBeLessThanOrEqual(report.p99);
-    const checks = await checkIdle(service, tracker, report, unhandled.seen);
+    const checks = await checkIdle({
+      service: target.service,
+      upstream: target.upstream,
+      tracker,
+      report,
+      unhandled: unhandled.seen,
+    });
     expect(checks.filter((c) => !c.ok)).toEqual([]);
     expect(checks.map((c) => c.name)).toEqual([
       'db pool idle',
@@ -223,12 +226,39 @@ test('a small load run with db faults and upstream stalls passes every check', a
       'no unhandled rejection',
       'load client idle',
     ]);
-    await service.close();
+    await target.close();
     closed = true;
-    expect(service.db.openConnections).toBe(0);
+    expect(target.service.db.openConnections).toBe(0);
+    expect(target.upstream.handling).toBe(0);
   } finally {
-    if (!closed) await service.close();
+    if (!closed) await target.close();
   }
+});
+
+test('the idle checks fail while a request is still being handled', async () => {
+  using tracker = new TaskTracker();
+  const upstreamReached = deferred<void>();
+  const { service } = await start({
+    deadline: 60_000,
+    upstreamTimeout: 60_000,
+    stall: { rate: 1, ms: 60_000, onStall: () => upstreamReached.resolve() },
+  });
+  await using _ = service;
+  const client = new AbortController();
+  const request = fetch(`${service.url}/dashboard/6`, { signal: client.signal }).catch(
+    (error: unknown) => error,
+  );
+  await upstreamReached.promise;
+  const checks = await checkIdle({ service, tracker, unhandled: [], drainMs: 50 });
+  const failed = checks.filter((c) => !c.ok).map((c) => c.name);
+  expect(failed).toContain('no upstream request or per-host slot held');
+  expect(failed).toContain('no request being handled');
+  expect(failed).toContain('no weft task or scope alive');
+  client.abort();
+  await request;
+  await service.server.idle();
+  const after = await checkIdle({ service, tracker, unhandled: [] });
+  expect(after.filter((c) => !c.ok)).toEqual([]);
 });
 
 test('bad options are errors that name them', async () => {
