@@ -158,6 +158,9 @@ export async function serveLocal(
       { fetch: handler, port, hostname, overrideGlobalObjects: false },
       (info) => {
         server.off('error', reject);
+        // Once listening, a server error (say, out of file descriptors) is reported, not
+        // thrown as an uncaught 'error' event.
+        server.on('error', (error) => console.error('serveLocal:', error));
         resolve(
           make(
             info.port,

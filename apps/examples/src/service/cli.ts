@@ -54,7 +54,7 @@ function number(
   ) {
     fail(
       usage,
-      `Expected --${name} to be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${JSON.stringify(raw)}`,
+      `Expected --${name} to be ${integer ? 'an integer' : 'a number'} from ${min} ${max === Number.MAX_SAFE_INTEGER ? 'up' : `to ${max}`}, got ${JSON.stringify(raw)}`,
     );
   }
   return value;
@@ -101,7 +101,16 @@ function printEndpoints(url: string, deadline: number): void {
   term.write(`  GET ${url}/                    this list\n`);
 }
 
-/** `pnpm examples serve`: the service until Ctrl-C. */
+/**
+ * `pnpm examples serve`: the service until Ctrl-C, which closes the server (requests in
+ * flight are cancelled), the HTTP client, the pool and the database. Resolves with the
+ * exit code: 0 after a clean stop, 2 for bad flags, 1 when it cannot start.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await serveCommand(['--port', '8080']);
+ * ```
+ */
 export async function serveCommand(args: string[]): Promise<number> {
   try {
     const values = parse(SERVE_USAGE, args, {
@@ -113,9 +122,15 @@ export async function serveCommand(args: string[]): Promise<number> {
       term.write(`${SERVE_USAGE}\n`);
       return 0;
     }
-    const port = number(SERVE_USAGE, 'port', text(values, 'port') ?? process.env.PORT, 3000, {
-      max: 65535,
-    });
+    const port = number(
+      SERVE_USAGE,
+      'port (or PORT)',
+      text(values, 'port') ?? process.env.PORT,
+      3000,
+      {
+        max: 65535,
+      },
+    );
     const deadline = number(SERVE_USAGE, 'deadline', text(values, 'deadline'), 500, { min: 1 });
     const seed = number(SERVE_USAGE, 'seed', text(values, 'seed'), 1);
     const faults = dbFaults(
@@ -190,7 +205,16 @@ function progressLine(p: LoadProgress): string {
   return `${formatCount(p.done)}/${formatCount(p.total)} requests · ${formatCount(Math.round(rate))} req/s · full ${formatCount(p.full)} · partial ${formatCount(p.partial)} · error ${formatCount(p.error)}`;
 }
 
-/** `pnpm examples load`: 10,000 requests at 100, then the leak checks. Exit 1 if a check fails. */
+/**
+ * `pnpm examples load`: 10,000 requests at 100 (flags change it), then the leak checks.
+ * Resolves with the exit code: 0 when every check passed, 1 when one failed, 2 for bad
+ * flags, 130 when interrupted.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await loadCommand(['--requests', '300', '--concurrency', '30']);
+ * ```
+ */
 export async function loadCommand(args: string[]): Promise<number> {
   try {
     const values = parse(LOAD_USAGE, args, {

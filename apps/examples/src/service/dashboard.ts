@@ -108,6 +108,14 @@ function message(error: unknown): string {
 /**
  * The dashboard routes as a Hono app: `GET /dashboard/:userId` and `GET /` (the list of
  * endpoints). Everything else falls through to `fallback` (the mock upstream API).
+ * `onRequestSettled` is called once per dashboard request, also for a 400 and for a
+ * client that went away (`outcome: 'cancelled'`).
+ *
+ * @example
+ * ```ts
+ * const app = createDashboardApp({ pool, http, upstream: () => upstreamUrl, deadline: 500, clock: systemClock });
+ * await using server = await serveLocal(app.fetch);
+ * ```
  */
 export function createDashboardApp(deps: DashboardDeps, fallback?: Hono): Hono {
   const app = new Hono();

@@ -23,6 +23,11 @@ const STATUSES = ['pending', 'paid', 'shipped', 'delivered', 'refunded'];
 /**
  * The seed rows: `users` ids 1…`users`, and for each of them 0…`maxOrders` orders
  * (`orders.user_id` points at the user). The same `seed` gives the same rows.
+ *
+ * @example
+ * ```ts
+ * const db = createDatabase({ tables: seedTables({ users: 50, maxOrders: 20, seed: 1 }) });
+ * ```
  */
 export function seedTables(options: {
   users: number;

@@ -61,9 +61,10 @@ export interface StallEvent {
 /**
  * A seeded "sometimes the upstream is slow" option: each request to a data endpoint
  * (`/todos`, `/todos/:id`, `/json`, `/uuid`, `/headers`, `/status/:code`; not `/delay`,
- * which has its own) waits `ms` before it is answered, with probability `rate`. The draws
- * come from a seeded source, so the same seed stalls the same requests in the same order.
- * A client that disconnects ends the stall at once.
+ * which has its own) waits `ms` before it is answered, with probability `rate`. One seeded
+ * draw per request, in the order they arrive: the same seed stalls the same places in the
+ * sequence (say the 3rd and the 17th request). A client that disconnects ends the stall at
+ * once.
  */
 export interface StallOptions {
   /** Probability from 0 to 1 that a request stalls. */
