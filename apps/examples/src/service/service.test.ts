@@ -124,6 +124,44 @@ test('a stalled upstream yields a partial document at the deadline that names th
   });
 });
 
+test('an upstream that refuses connections yields a partial document whose reason is the error', async () => {
+  // Port 1 on 127.0.0.1: nothing listens there, the connection is refused at once.
+  const { service, settled } = await start({ upstream: 'http://127.0.0.1:1' });
+  await using _ = service;
+  const { status, body } = await getJson(`${service.url}/dashboard/1`);
+  expect(status).toBe(200);
+  expect(body).toMatchObject({ user: { id: 1 }, todos: null, missing: ['todos'], reason: 'error' });
+  expect((body.errors as Record<string, string>).todos).toMatch(/^NetworkError/);
+  expect(Array.isArray(body.orders)).toBe(true);
+  expect(settled).toMatchObject([{ outcome: 'partial', scopeAborted: false }]);
+  expect(service.stats()).toMatchObject({ upstreamInFlight: 0, pool: { inUse: 0 } });
+});
+
+test('a database that fails every statement is a 503 that names the failure', async () => {
+  const { service, settled } = await start({ dbFaults: { queryFailureRate: 1 } });
+  await using _ = service;
+  const { status, body } = await getJson(`${service.url}/dashboard/1`);
+  expect(status).toBe(503);
+  expect(body.error).toMatch(/^Could not read user 1: DatabaseError XX000: /);
+  expect(settled).toMatchObject([{ outcome: 'error', status: 503, scopeAborted: true }]);
+  await service.server.idle();
+  expect(service.stats()).toMatchObject({ pool: { inUse: 0, waiting: 0 }, poolLeaks: 0 });
+});
+
+test('a deadline that passes before the user is read is a 504, and the queries are stopped', async () => {
+  // The database's clock never moves: no query can finish.
+  const { service, settled } = await start({ dbClock: new TestClock(), deadline: 100 });
+  await using _ = service;
+  const { status, body } = await getJson(`${service.url}/dashboard/1`);
+  expect(status).toBe(504);
+  expect(body).toEqual({
+    error: 'The 100 ms deadline passed before user 1 was read',
+    reason: 'deadline',
+  });
+  expect(settled).toMatchObject([{ outcome: 'deadline', status: 504, scopeAborted: true }]);
+  expect(service.stats()).toMatchObject({ pool: { inUse: 0, waiting: 0 }, upstreamInFlight: 0 });
+});
+
 test('a client that disconnects cancels the request scope, its queries and its upstream call', async () => {
   // The database on a clock nobody advances: the user query and the orders cursor are
   // still waiting when the client goes, so the cancellation has to stop them.

@@ -49,7 +49,12 @@ export interface ServiceOptions {
   stall?: StallOptions;
   /** Most requests in flight to the upstream host at once. @default 32 */
   perHost?: number;
-  /** Timeout of one attempt to the upstream, in ms. @default 250 */
+  /**
+   * Timeout of one attempt to the upstream, in ms. With the defaults, a first attempt
+   * that stalls leaves time for a retry, and an upstream that always stalls is cut by the
+   * deadline during the retry (the document says `reason: 'deadline'`), never by a tie
+   * between the retry's timeout and the deadline. @default 300
+   */
   upstreamTimeout?: number;
   /** Retries of a failed or timed-out upstream call. @default 1 */
   upstreamRetries?: number;
@@ -141,7 +146,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   const poolSize = count('options.poolSize', options.poolSize ?? 20, 1);
   const deadline = count('options.deadline', options.deadline ?? 500, 1);
   const perHost = count('options.perHost', options.perHost ?? 32, 1);
-  const upstreamTimeout = count('options.upstreamTimeout', options.upstreamTimeout ?? 250, 1);
+  const upstreamTimeout = count('options.upstreamTimeout', options.upstreamTimeout ?? 300, 1);
   const upstreamRetries = count('options.upstreamRetries', options.upstreamRetries ?? 1, 0);
   const port = count('options.port', options.port ?? 0, 0);
 
