@@ -16,12 +16,17 @@ function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
   return { promise, resolve };
 }
 
-/** A service whose database runs on virtual time, recording every settled request. */
+/**
+ * A service whose database runs on virtual time, recording every settled request. Its
+ * deadline is 5 s unless a test sets one: only the deadline tests depend on it, and a
+ * busy machine must not turn a full document into a partial one.
+ */
 async function start(options: ServiceOptions = {}) {
   const settled: RequestSettledEvent[] = [];
   const next: ((event: RequestSettledEvent) => void)[] = [];
   const service = await startService({
     dbClock: new TestClock({ autoAdvance: true }),
+    deadline: 5000,
     onRequestSettled(event) {
       settled.push(event);
       next.shift()?.(event);
@@ -96,7 +101,9 @@ test('an unknown user is a 404; the orders and todos started beside it are cance
 
 test('a stalled upstream yields a partial document at the deadline that names the missing todos', async () => {
   const ends: string[] = [];
+  // The service's defaults: a 500 ms deadline, 300 ms per upstream attempt, one retry.
   const { service, settled } = await start({
+    deadline: 500,
     stall: { rate: 1, ms: 60_000, onStallEnd: (e) => ends.push(e.outcome ?? '') },
   });
   await using _ = service;
