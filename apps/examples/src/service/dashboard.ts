@@ -68,7 +68,7 @@ export interface DashboardDeps {
   pool: Pool;
   /** The client the todos are fetched through (its retries, timeout and per-host limit). */
   http: HttpClient;
-  /** The base URL of the upstream API that serves `/todos?userId=`. */
+  /** The base URL of the upstream API that serves `todos?userId=` (a path in it is kept). */
   upstream: () => string;
   /** The per-request deadline in ms. */
   deadline: number;
@@ -195,7 +195,12 @@ export function createDashboardApp(deps: DashboardDeps, fallback?: Hono): Hono {
       }
     } finally {
       event.ms = performance.now() - started;
-      deps.onRequestSettled?.(event);
+      try {
+        deps.onRequestSettled?.(event);
+      } catch (error) {
+        // An observer's failure must not change the answer.
+        console.error('onRequestSettled threw:', error);
+      }
     }
   });
 
@@ -281,7 +286,7 @@ async function dashboard(
           () =>
             optional('todos', async () => {
               todos = await deps.http
-                .get(new URL('/todos', deps.upstream()), { query: { userId } })
+                .get(todosUrl(deps.upstream()), { query: { userId } })
                 .json<Todo[]>();
             }),
           { name: 'todos' },
@@ -311,6 +316,11 @@ async function dashboard(
   if (user === undefined)
     return { kind: 'error', error: new Error('the user was not read'), scopeSignal };
   return { kind: 'document', document: assemble(user, orders, todos, errors, false), scopeSignal };
+}
+
+/** `<base>/todos`, keeping a path the base URL may have (`http://host/api` → `/api/todos`). */
+function todosUrl(base: string): URL {
+  return new URL('todos', base.endsWith('/') ? base : `${base}/`);
 }
 
 function assemble(
