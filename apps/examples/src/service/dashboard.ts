@@ -205,6 +205,13 @@ export function createDashboardApp(deps: DashboardDeps, fallback?: Hono): Hono {
   });
 
   if (fallback !== undefined) app.all('*', (c) => fallback.fetch(c.req.raw));
+  // A handler cancelled because its client went away (or the server is stopping) ends
+  // quietly; anything else is logged and answered with a 500.
+  app.onError((error, c) => {
+    if (isCancellation(error) || c.req.raw.signal.aborted) return c.body(null, 499 as 200);
+    console.error(error);
+    return c.json({ error: 'internal error' }, 500);
+  });
   return app;
 }
 

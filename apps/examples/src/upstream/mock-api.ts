@@ -4,7 +4,7 @@
 import { type Clock, isCancellation, sleep, systemClock } from '@weft/core';
 import { assertOptions, describe } from '@weft/core/validate';
 import { createRandom } from '@weft/db-sim';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 
 export interface Todo {
   userId: number;
@@ -139,13 +139,9 @@ export function createMockApi(options: MockApiOptions = {}): Hono {
       if (c.req.path.startsWith('/delay/') || !random.chance(stall.rate)) return next();
       const event: StallEvent = { path: c.req.path };
       stall.onStall?.(event);
-      try {
-        await sleep(ms, { clock, signal: c.req.raw.signal });
-      } catch (error) {
-        if (!isCancellation(error) && !c.req.raw.signal.aborted) throw error;
+      if (!(await wait(c.req.raw, ms, clock))) {
         stall.onStallEnd?.({ ...event, outcome: 'aborted' });
-        // Nobody is listening any more; the runtime drops this answer.
-        return c.body(null, 499 as 200);
+        return gone(c);
       }
       stall.onStallEnd?.({ ...event, outcome: 'served' });
       return next();
@@ -173,7 +169,7 @@ export function createMockApi(options: MockApiOptions = {}): Hono {
   app.get('/delay/:seconds', async (c) => {
     const seconds = Number(c.req.param('seconds'));
     if (!Number.isFinite(seconds) || seconds < 0) return c.json({ error: 'bad delay' }, 400);
-    await sleep(Math.min(seconds, 10) * 1000, { clock, signal: c.req.raw.signal });
+    if (!(await wait(c.req.raw, Math.min(seconds, 10) * 1000, clock))) return gone(c);
     return c.json({ delayed: Math.min(seconds, 10), url: c.req.url });
   });
   app.get('/status/:code', (c) => {
@@ -182,5 +178,31 @@ export function createMockApi(options: MockApiOptions = {}): Hono {
       return c.json({ error: 'bad status' }, 400);
     return c.body(null, code as 200);
   });
+  // A handler cancelled because its client went away (or the whole server is stopping:
+  // Ctrl-C cancels the task the server runs in) ends quietly; anything else is a 500.
+  app.onError((error, c) => {
+    if (isCancellation(error) || c.req.raw.signal.aborted) return gone(c);
+    console.error(error);
+    return c.json({ error: 'internal error' }, 500);
+  });
   return app;
+}
+
+/**
+ * Waits `ms` for `request`: `true` when the time passed, `false` when the wait was
+ * cancelled (the client went away, or the task the server runs in was cancelled).
+ */
+async function wait(request: Request, ms: number, clock: Clock): Promise<boolean> {
+  try {
+    await sleep(ms, { clock, signal: request.signal });
+    return true;
+  } catch (error) {
+    if (isCancellation(error) || request.signal.aborted) return false;
+    throw error;
+  }
+}
+
+/** The answer to a request nobody waits for any more: the runtime drops it. */
+function gone(c: Context): Response {
+  return c.body(null, 499 as 200);
 }
