@@ -5,6 +5,7 @@ import { createTerminal, type Terminal } from '../runner/terminal.ts';
 import { runtimeName } from '../runner/serve-local.ts';
 import type { StallOptions } from '../upstream/mock-api.ts';
 import {
+  type Check,
   checkIdle,
   collectUnhandled,
   dbFaults,
@@ -320,7 +321,16 @@ export async function loadCommand(args: string[]): Promise<number> {
             `${term.bold('wall')}     ${(report.elapsedMs / 1000).toFixed(2)} s · ${formatCount(Math.round(report.rate))} req/s\n\n`,
           );
 
-          const checks =
+          const unanswered = report.statuses[0] ?? 0;
+          const answered: Check = {
+            name: 'every request answered',
+            ok: unanswered === 0,
+            detail:
+              unanswered === 0
+                ? `${formatCount(report.done)} HTTP answers (a partial document or an error status is an answer; a hang is not)`
+                : `${formatCount(unanswered)} request(s) got no answer within the client's 10 s timeout, or a network error`,
+          };
+          const checks: Check[] =
             target === undefined
               ? [
                   {
@@ -336,6 +346,7 @@ export async function loadCommand(args: string[]): Promise<number> {
                   report,
                   unhandled: unhandled.seen,
                 });
+          checks.unshift(answered);
           if (target !== undefined) {
             const closing = target;
             target = undefined;

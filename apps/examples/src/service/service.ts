@@ -149,6 +149,11 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   const upstreamTimeout = count('options.upstreamTimeout', options.upstreamTimeout ?? 300, 1);
   const upstreamRetries = count('options.upstreamRetries', options.upstreamRetries ?? 1, 0);
   const port = count('options.port', options.port ?? 0, 0);
+  if (port > 65535) {
+    throw new RangeError(
+      `Expected \`options.port\` to be an integer from 0 to 65535, got ${describe(port)}`,
+    );
+  }
 
   // Built first: it checks the stall option before anything is opened.
   const mock = createMockApi(options.stall ? { stall: options.stall } : {});
