@@ -22,10 +22,11 @@ const SERVE_USAGE = `usage: pnpm examples serve [--port <n>] [--deadline <ms>] [
 
 const LOAD_USAGE = `usage: pnpm examples load [--requests <n>] [--concurrency <n>] [--url <service url>]
                           [--db-faults <0..1>] [--stall-rate <0..1>] [--stall-ms <ms>] [--deadline <ms>] [--seed <n>]
-                          [--warmup <n>]
+                          [--warmup <n>] [--abandon <0..1>]
   Defaults: 10000 requests, 100 at once, db faults 0.05, upstream stalls 0.05 of 2000 ms,
   a 500 ms deadline, against a service started in this process (--url: an external one;
-  then only the client side is checked). --warmup sends that many requests first, not counted.`;
+  then only the client side is checked). --warmup sends that many requests first, not counted;
+  --abandon (default 0.01) is the share of requests the client walks away from after 0-400 ms.`;
 
 const term: Terminal = createTerminal();
 
@@ -189,7 +190,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       return 2;
     }
     console.error(
-      error instanceof Error && /EADDRINUSE|address.*in use/i.test(String(error))
+      error instanceof Error && /EADDRINUSE|AddrInUse|in use/i.test(String(error))
         ? `Port in use: ${String(error)}`
         : error,
     );
@@ -203,7 +204,7 @@ function formatCount(n: number): string {
 
 function progressLine(p: LoadProgress): string {
   const rate = p.elapsedMs > 0 ? (p.done / p.elapsedMs) * 1000 : 0;
-  return `${formatCount(p.done)}/${formatCount(p.total)} requests · ${formatCount(Math.round(rate))} req/s · full ${formatCount(p.full)} · partial ${formatCount(p.partial)} · error ${formatCount(p.error)}`;
+  return `${formatCount(p.done)}/${formatCount(p.total)} requests · ${formatCount(Math.round(rate))} req/s · full ${formatCount(p.full)} · partial ${formatCount(p.partial)} · error ${formatCount(p.error)} · abandoned ${formatCount(p.abandoned)}`;
 }
 
 /**
@@ -224,6 +225,7 @@ export async function loadCommand(args: string[]): Promise<number> {
       concurrency: { type: 'string' },
       url: { type: 'string' },
       warmup: { type: 'string' },
+      abandon: { type: 'string' },
     });
     if (values.help === true) {
       term.write(`${LOAD_USAGE}\n`);
@@ -245,6 +247,10 @@ export async function loadCommand(args: string[]): Promise<number> {
     });
     const stallMs = number(LOAD_USAGE, 'stall-ms', text(values, 'stall-ms'), 2000);
     const warmup = number(LOAD_USAGE, 'warmup', text(values, 'warmup'), 0);
+    const abandonRate = number(LOAD_USAGE, 'abandon', text(values, 'abandon'), 0.01, {
+      max: 1,
+      integer: false,
+    });
     const external = text(values, 'url');
     if (external !== undefined && !/^https?:\/\//.test(external)) {
       fail(LOAD_USAGE, `Expected --url to be an http(s) URL, got ${JSON.stringify(external)}`);
@@ -286,6 +292,7 @@ export async function loadCommand(args: string[]): Promise<number> {
             requests,
             concurrency,
             seed,
+            abandonRate,
             onProgress(p) {
               if (term.rich) {
                 const now = performance.now();
@@ -304,8 +311,15 @@ export async function loadCommand(args: string[]): Promise<number> {
             `\n${term.bold('latency')}  p50 ${ms(report.p50)} · p99 ${ms(report.p99)} · max ${ms(report.max)}\n`,
           );
           term.write(
-            `${term.bold('outcomes')} full ${formatCount(report.full)} · partial ${formatCount(report.partial)} · error ${formatCount(report.error)}\n`,
+            `${term.bold('outcomes')} full ${formatCount(report.full)} · partial ${formatCount(report.partial)} · error ${formatCount(report.error)} · abandoned by the client ${formatCount(report.abandoned)}\n`,
           );
+          if (target !== undefined && report.abandoned > 0) {
+            term.write(
+              term.dim(
+                `  the server saw ${formatCount(target.outcomes.cancelled ?? 0)} client(s) go mid-request and cancelled their scopes (the other abandoned requests had been answered already)\n`,
+              ),
+            );
+          }
           const statuses = Object.entries(report.statuses)
             .map(([status, n]) => `${status === '0' ? 'no answer' : status} ×${formatCount(n)}`)
             .join(', ');
@@ -327,7 +341,7 @@ export async function loadCommand(args: string[]): Promise<number> {
             ok: unanswered === 0,
             detail:
               unanswered === 0
-                ? `${formatCount(report.done)} HTTP answers (a partial document or an error status is an answer; a hang is not)`
+                ? `${formatCount(report.done - report.abandoned)} HTTP answers, ${formatCount(report.abandoned)} abandoned by the client (a partial document or an error status is an answer; a hang is not)`
                 : `${formatCount(unanswered)} request(s) got no answer within the client's 10 s timeout, or a network error`,
           };
           const checks: Check[] =
@@ -342,6 +356,7 @@ export async function loadCommand(args: string[]): Promise<number> {
               : await checkIdle({
                   service: target.service,
                   upstream: target.upstream,
+                  stalls: { ...target.stalls, ms: target.stallMs, deadline },
                   tracker,
                   report,
                   unhandled: unhandled.seen,

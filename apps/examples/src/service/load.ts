@@ -7,6 +7,7 @@ import {
   type Instrumentation,
   instrument,
   map,
+  moveOnAfter,
   type Scope,
   sleep,
   systemClock,
@@ -17,7 +18,7 @@ import { createRandom, type FaultOptions } from '@weft/db-sim';
 import { createClient } from '@weft/http';
 import { type LocalServer, serveLocal } from '../runner/serve-local.ts';
 import { createMockApi } from '../upstream/mock-api.ts';
-import type { DashboardDocument } from './dashboard.ts';
+import type { DashboardDocument, Outcome } from './dashboard.ts';
 import { type Service, startService } from './service.ts';
 
 /** Options of {@link driveLoad}. */
@@ -34,6 +35,12 @@ export interface LoadOptions {
   seed?: number;
   /** Timeout of one request, in ms (a request that takes longer counts as an error). @default 10000 */
   timeout?: number;
+  /**
+   * Share of requests the client abandons: it closes the connection after a seeded
+   * 0–400 ms, answered or not (a user closing the tab), so the service sees clients go
+   * mid-request. @default 0
+   */
+  abandonRate?: number;
   /** Called after each completed request with the counts so far. */
   onProgress?: (progress: LoadProgress) => void;
   /** Stops the run (the requests in flight are cancelled and awaited). */
@@ -47,13 +54,15 @@ export interface LoadProgress {
   full: number;
   partial: number;
   error: number;
+  /** Requests the client gave up on before their answer came (`abandonRate`). */
+  abandoned: number;
   /** Real ms since the run started. */
   elapsedMs: number;
 }
 
 /** What a load run measured. */
 export interface LoadReport extends LoadProgress {
-  /** Latency percentiles in ms (real time, client side). */
+  /** Latency percentiles in ms (real time, client side; abandoned requests left out). */
   p50: number;
   p99: number;
   max: number;
@@ -74,6 +83,7 @@ const LOAD_KEYS = [
   'users',
   'seed',
   'timeout',
+  'abandonRate',
   'onProgress',
   'signal',
 ];
@@ -115,8 +125,18 @@ export async function driveLoad(options: LoadOptions): Promise<LoadReport> {
   const concurrency = positive('options.concurrency', options.concurrency ?? 100);
   const users = positive('options.users', options.users ?? 50);
   const timeout = positive('options.timeout', options.timeout ?? 10_000);
+  const abandonRate = options.abandonRate ?? 0;
+  if (typeof abandonRate !== 'number' || !(abandonRate >= 0 && abandonRate <= 1)) {
+    throw new RangeError(
+      `Expected \`options.abandonRate\` to be a number from 0 to 1, got ${describe(abandonRate)}`,
+    );
+  }
   const random = createRandom(options.seed ?? 1);
-  const ids = Array.from({ length: total }, () => random.int(1, users));
+  // Drawn up front, so the same seed sends the same requests and abandons the same ones.
+  const plan = Array.from({ length: total }, () => ({
+    id: random.int(1, users),
+    abandonAfter: random.chance(abandonRate) ? random.int(0, 400) : undefined,
+  }));
 
   await using client = createClient({
     baseUrl: options.url,
@@ -128,16 +148,24 @@ export async function driveLoad(options: LoadOptions): Promise<LoadReport> {
   const latencies: number[] = [];
   const statuses: Record<number, number> = {};
   const missing: Record<string, number> = {};
-  const progress: LoadProgress = { done: 0, total, full: 0, partial: 0, error: 0, elapsedMs: 0 };
+  const progress: LoadProgress = {
+    done: 0,
+    total,
+    full: 0,
+    partial: 0,
+    error: 0,
+    abandoned: 0,
+    elapsedMs: 0,
+  };
   const started = performance.now();
 
   await map(
-    ids,
-    async (id) => {
+    plan,
+    async ({ id, abandonAfter }) => {
       const t0 = performance.now();
       let status = 0;
-      let outcome: 'full' | 'partial' | 'error' = 'error';
-      try {
+      let outcome: 'full' | 'partial' | 'error' | 'abandoned' = 'error';
+      const ask = async (): Promise<void> => {
         const res = await client.get(`/dashboard/${id}`);
         status = res.status;
         const body = (await res.json()) as DashboardDocument;
@@ -145,12 +173,18 @@ export async function driveLoad(options: LoadOptions): Promise<LoadReport> {
           outcome = body.missing.length === 0 ? 'full' : 'partial';
           for (const part of body.missing) missing[part] = (missing[part] ?? 0) + 1;
         }
+      };
+      try {
+        if (abandonAfter === undefined) await ask();
+        else if ((await moveOnAfter(abandonAfter, ask)).timedOut) outcome = 'abandoned';
       } catch (error) {
         if (options.signal?.aborted) throw error;
         // No answer (network error, timeout): an error outcome, counted below.
       }
-      latencies.push(performance.now() - t0);
-      statuses[status] = (statuses[status] ?? 0) + 1;
+      if (outcome !== 'abandoned') {
+        latencies.push(performance.now() - t0);
+        statuses[status] = (statuses[status] ?? 0) + 1;
+      }
       progress[outcome]++;
       progress.done++;
       progress.elapsedMs = performance.now() - started;
@@ -241,12 +275,22 @@ export interface IdleCheckOptions {
   service: Service;
   /** The upstream the service calls, when it is a separate server in this process. */
   upstream?: LocalServer;
+  /**
+   * The upstream's stall counts and length ({@link LoadTarget}): when a stall outlasts
+   * the service's deadline, its caller always gives up first, so every stall must end
+   * `aborted`; one that was `served` (or has not ended) means the upstream kept working
+   * for a caller that was gone.
+   */
+  stalls?: { started: number; aborted: number; served: number; ms: number; deadline: number };
   tracker: TaskTracker;
   /** The load run's report, for the load client's own check. */
   report?: LoadReport;
   /** Rejections nobody handled during the run ({@link collectUnhandled}). */
   unhandled: readonly unknown[];
-  /** How long to let running handlers finish before counting them, in real ms. @default 2000 */
+  /**
+   * How long to let running handlers finish before counting them, in real ms: enough for
+   * a server to see a connection its client closed, much less than a stall lasts. @default 500
+   */
   drainMs?: number;
 }
 
@@ -264,7 +308,7 @@ export interface IdleCheckOptions {
  * ```
  */
 export async function checkIdle(options: IdleCheckOptions): Promise<Check[]> {
-  const { service, upstream, tracker, report, unhandled, drainMs = 2000 } = options;
+  const { service, upstream, stalls, tracker, report, unhandled, drainMs = 500 } = options;
   const drain = new AbortController();
   await Promise.race([
     Promise.all([service.server.idle(), upstream?.idle()]),
@@ -304,6 +348,17 @@ export async function checkIdle(options: IdleCheckOptions): Promise<Check[]> {
       detail: unhandled.length === 0 ? 'none' : `${unhandled.length}: ${String(unhandled[0])}`,
     },
   ];
+  if (stalls !== undefined && stalls.ms > stalls.deadline) {
+    checks.push({
+      name: 'upstream stalls ended when their caller gave up',
+      ok: stalls.served === 0 && stalls.aborted === stalls.started,
+      detail: `${stalls.started} stalled, ${stalls.aborted} ended when the service's client closed the connection, ${stalls.served} waited their whole ${stalls.ms} ms${
+        stalls.started - stalls.aborted - stalls.served > 0
+          ? `, ${stalls.started - stalls.aborted - stalls.served} still stalling`
+          : ''
+      }`,
+    });
+  }
   if (report !== undefined) {
     checks.push({
       name: 'load client idle',
@@ -333,6 +388,15 @@ export interface LoadTarget extends AsyncDisposable {
   service: Service;
   /** The mock upstream API, on its own port, that sometimes stalls. */
   upstream: LocalServer;
+  /** How long a stall lasts, in ms. */
+  stallMs: number;
+  /**
+   * The upstream's stalled requests so far: `aborted` ended because their caller gave up
+   * (the service's client closed the connection), `served` waited their whole time.
+   */
+  stalls: { started: number; aborted: number; served: number };
+  /** Dashboard requests by how they ended on the server (`cancelled`: the client had gone). */
+  outcomes: Partial<Record<Outcome, number>>;
   /** Closes the service, then the upstream; raises the first failure. */
   close(): Promise<void>;
 }
@@ -370,8 +434,26 @@ export async function startLoadTarget(options: LoadTargetOptions = {}): Promise<
   assertOptions('options', options, ['seed', 'deadline', 'dbFaultRate', 'stallRate', 'stallMs']);
   const seed = options.seed ?? 1;
   const stallRate = options.stallRate ?? 0.05;
+  const stallMs = options.stallMs ?? 2000;
+  const stalls = { started: 0, aborted: 0, served: 0 };
+  const outcomes: Partial<Record<Outcome, number>> = {};
   const api = createMockApi(
-    stallRate > 0 ? { stall: { rate: stallRate, ms: options.stallMs ?? 2000, seed } } : {},
+    stallRate > 0
+      ? {
+          stall: {
+            rate: stallRate,
+            ms: stallMs,
+            seed,
+            onStall: () => {
+              stalls.started++;
+            },
+            onStallEnd: (e) => {
+              if (e.outcome === 'served') stalls.served++;
+              else stalls.aborted++;
+            },
+          },
+        }
+      : {},
   );
   const upstream = await serveLocal(api.fetch);
   let service: Service;
@@ -382,6 +464,9 @@ export async function startLoadTarget(options: LoadTargetOptions = {}): Promise<
       upstream: upstream.url,
       ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
       ...(faults ? { dbFaults: faults } : {}),
+      onRequestSettled: (e) => {
+        outcomes[e.outcome] = (outcomes[e.outcome] ?? 0) + 1;
+      },
     });
   } catch (error) {
     await upstream.close();
@@ -398,7 +483,15 @@ export async function startLoadTarget(options: LoadTargetOptions = {}): Promise<
     })();
     return closing;
   };
-  return { service, upstream, close, [Symbol.asyncDispose]: close };
+  return {
+    service,
+    upstream,
+    stallMs,
+    stalls,
+    outcomes,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }
 
 /**
