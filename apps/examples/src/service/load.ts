@@ -37,10 +37,12 @@ export interface LoadOptions {
   timeout?: number;
   /**
    * Share of requests the client abandons: it closes the connection after a seeded
-   * 0–400 ms, answered or not (a user closing the tab), so the service sees clients go
-   * mid-request. @default 0
+   * 0 to `abandonWithin` ms unless the answer came first (a user closing the tab), so the
+   * service sees clients go mid-request. @default 0
    */
   abandonRate?: number;
+  /** An abandoned request is dropped after a seeded 0 to `abandonWithin` ms. @default 400 */
+  abandonWithin?: number;
   /** Called after each completed request with the counts so far. */
   onProgress?: (progress: LoadProgress) => void;
   /** Stops the run (the requests in flight are cancelled and awaited). */
@@ -84,6 +86,7 @@ const LOAD_KEYS = [
   'seed',
   'timeout',
   'abandonRate',
+  'abandonWithin',
   'onProgress',
   'signal',
 ];
@@ -131,11 +134,17 @@ export async function driveLoad(options: LoadOptions): Promise<LoadReport> {
       `Expected \`options.abandonRate\` to be a number from 0 to 1, got ${describe(abandonRate)}`,
     );
   }
+  const abandonWithin = options.abandonWithin ?? 400;
+  if (typeof abandonWithin !== 'number' || !Number.isInteger(abandonWithin) || abandonWithin < 0) {
+    throw new RangeError(
+      `Expected \`options.abandonWithin\` to be an integer from 0 up, got ${describe(abandonWithin)}`,
+    );
+  }
   const random = createRandom(options.seed ?? 1);
   // Drawn up front, so the same seed sends the same requests and abandons the same ones.
   const plan = Array.from({ length: total }, () => ({
     id: random.int(1, users),
-    abandonAfter: random.chance(abandonRate) ? random.int(0, 400) : undefined,
+    abandonAfter: random.chance(abandonRate) ? random.int(0, abandonWithin) : undefined,
   }));
 
   await using client = createClient({
@@ -270,6 +279,16 @@ export interface Check {
   detail: string;
 }
 
+/** Waits for `promise`, or `ms` of real time, whichever comes first. */
+async function within(promise: Promise<void>, ms: number): Promise<void> {
+  const timer = new AbortController();
+  try {
+    await Promise.race([promise, sleep(ms, { clock: systemClock, signal: timer.signal })]);
+  } finally {
+    timer.abort();
+  }
+}
+
 /** What {@link checkIdle} looks at. */
 export interface IdleCheckOptions {
   service: Service;
@@ -288,18 +307,20 @@ export interface IdleCheckOptions {
   /** Rejections nobody handled during the run ({@link collectUnhandled}). */
   unhandled: readonly unknown[];
   /**
-   * How long to let running handlers finish before counting them, in real ms: enough for
-   * a server to see a connection its client closed, much less than a stall lasts. @default 500
+   * How long the upstream's handlers may take to finish once the service's have, in real
+   * ms: enough for a server to see a connection its client closed, much less than a stall
+   * lasts. The service's own handlers get twice the deadline. @default 500
    */
   drainMs?: number;
 }
 
 /**
  * Checks that the service holds nothing once the load is over. First it lets handlers
- * that are still running finish, for at most `drainMs`: a stalled upstream request whose
- * caller gave up ends only when the upstream server sees its connection close, which may
- * come a moment after the last answer. Then it reads the pool, the upstream client, both
- * servers, the task tracker and the unhandled rejections.
+ * that are still running finish: the service's for at most twice the deadline (a request
+ * the client abandoned may still be running), then the upstream's for at most `drainMs`
+ * (a stalled upstream request whose caller gave up ends when the upstream server sees its
+ * connection close). Then it reads the pool, the upstream client, both servers, the task
+ * tracker and the unhandled rejections.
  *
  * @example
  * ```ts
@@ -309,12 +330,11 @@ export interface IdleCheckOptions {
  */
 export async function checkIdle(options: IdleCheckOptions): Promise<Check[]> {
   const { service, upstream, stalls, tracker, report, unhandled, drainMs = 500 } = options;
-  const drain = new AbortController();
-  await Promise.race([
-    Promise.all([service.server.idle(), upstream?.idle()]),
-    sleep(drainMs, { clock: systemClock, signal: drain.signal }).catch(() => {}),
-  ]);
-  drain.abort();
+  // First the service's own handlers: an abandoned request may still be running (up to
+  // its deadline) after the load client has moved on. Then the upstream's, which end once
+  // that server sees the connections the service's client closed.
+  await within(service.server.idle(), Math.max(drainMs, 2 * (stalls?.deadline ?? 500)));
+  if (upstream !== undefined) await within(upstream.idle(), drainMs);
   const stats = service.stats();
   const { pool } = stats;
   const checks: Check[] = [
