@@ -1,6 +1,6 @@
 // `pnpm examples serve` and `pnpm examples load`.
 import { parseArgs } from 'node:util';
-import { isCancellation, run, shield } from '@weft/core';
+import { isCancellation, run } from '@weft/core';
 import { createTerminal, type Terminal } from '../runner/terminal.ts';
 import { runtimeName } from '../runner/serve-local.ts';
 import type { StallOptions } from '../upstream/mock-api.ts';
@@ -143,46 +143,45 @@ export async function serveCommand(args: string[]): Promise<number> {
       number(SERVE_USAGE, 'stall-ms', text(values, 'stall-ms'), 2000),
       seed,
     );
-    await run(
-      async ({ signal }) => {
-        const service = await startService({
-          port,
-          deadline,
-          seed,
-          ...(faults ? { dbFaults: faults } : {}),
-          ...(stalls ? { stall: stalls } : {}),
-          ...(values.quiet === true
-            ? {}
-            : {
-                onRequestSettled: (e) =>
-                  term.write(
-                    term.dim(
-                      `GET /dashboard/${e.userId} ${e.status} ${e.outcome}${e.missing.length > 0 ? ` (missing ${e.missing.join(', ')})` : ''} ${e.ms.toFixed(1)} ms\n`,
-                    ),
-                  ),
-              }),
-        });
-        try {
-          printEndpoints(service.url, deadline);
-          term.write(term.dim('Ctrl-C stops it.\n'));
-          await new Promise<void>((resolve) =>
-            signal.addEventListener('abort', () => resolve(), { once: true }),
-          );
-        } finally {
-          // The task is cancelled by now: the shutdown must run to the end anyway (shield
-          // re-raises the cancellation afterwards, so the message is written inside it).
-          await shield(async () => {
-            await service.close();
-            term.write(
-              '\nstopped: server closed (requests in flight cancelled), http client, pool and database closed\n',
-            );
-          });
-        }
-      },
-      { name: 'serve', handleSignals: true },
-    ).catch((error: unknown) => {
-      if (!isCancellation(error)) throw error;
+    // The server starts outside `run()`: its request handlers then belong to no task, the
+    // same on the three runtimes, and Ctrl-C reaches each request through the server's
+    // close (its client connection drops), never half-way through the ambient context.
+    const service = await startService({
+      port,
+      deadline,
+      seed,
+      ...(faults ? { dbFaults: faults } : {}),
+      ...(stalls ? { stall: stalls } : {}),
+      ...(values.quiet === true
+        ? {}
+        : {
+            onRequestSettled: (e) =>
+              term.write(
+                term.dim(
+                  `GET /dashboard/${e.userId} ${e.status} ${e.outcome}${e.missing.length > 0 ? ` (missing ${e.missing.join(', ')})` : ''} ${e.ms.toFixed(1)} ms\n`,
+                ),
+              ),
+          }),
     });
+    try {
+      printEndpoints(service.url, deadline);
+      term.write(term.dim('Ctrl-C stops it.\n'));
+      // Waits for Ctrl-C (or SIGTERM): `run` cancels this task and rejects.
+      await run(
+        ({ signal }) =>
+          new Promise<void>((resolve) =>
+            signal.addEventListener('abort', () => resolve(), { once: true }),
+          ),
+        { name: 'serve', handleSignals: true },
+      ).catch((error: unknown) => {
+        if (!isCancellation(error)) throw error;
+      });
+    } finally {
+      await service.close();
+      term.write(
+        '\nstopped: server closed (requests in flight cancelled), http client, pool and database closed\n',
+      );
+    }
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
@@ -255,22 +254,25 @@ export async function loadCommand(args: string[]): Promise<number> {
     if (external !== undefined && !/^https?:\/\//.test(external)) {
       fail(LOAD_USAGE, `Expected --url to be an http(s) URL, got ${JSON.stringify(external)}`);
     }
-    return await run(
-      async () => {
-        using unhandled = collectUnhandled();
-        using tracker = new TaskTracker();
-        let target: LoadTarget | undefined;
-        if (external === undefined) {
-          target = await startLoadTarget({
-            seed,
-            deadline,
-            dbFaultRate: faultRate,
-            stallRate,
-            stallMs,
-          });
-        }
-        const url = external ?? target?.service.url ?? '';
-        try {
+    // Counting starts before anything is started. The service starts outside `run()`, so
+    // its request handlers belong to no task (the same on the three runtimes): Ctrl-C
+    // cancels the load, whose requests then go away, and the service sees its clients go.
+    using unhandled = collectUnhandled();
+    using tracker = new TaskTracker();
+    let target: LoadTarget | undefined;
+    if (external === undefined) {
+      target = await startLoadTarget({
+        seed,
+        deadline,
+        dbFaultRate: faultRate,
+        stallRate,
+        stallMs,
+      });
+    }
+    const url = external ?? target?.service.url ?? '';
+    try {
+      return await run(
+        async () => {
           term.write(
             `${term.bold('load')}: ${formatCount(requests)} requests, ${concurrency} at once, against ${url} (${runtimeName()})\n`,
           );
@@ -366,7 +368,7 @@ export async function loadCommand(args: string[]): Promise<number> {
             const closing = target;
             target = undefined;
             let closeError: unknown;
-            await shield(() => closing.close()).catch((error: unknown) => {
+            await closing.close().catch((error: unknown) => {
               closeError = error;
             });
             const open = closing.service.db.openConnections;
@@ -392,13 +394,13 @@ export async function loadCommand(args: string[]): Promise<number> {
               : `\n${failed} check(s) failed\n`,
           );
           return failed === 0 ? 0 : 1;
-        } finally {
-          const left = target;
-          if (left !== undefined) await shield(() => left.close());
-        }
-      },
-      { name: 'load', handleSignals: true },
-    );
+        },
+        { name: 'load', handleSignals: true },
+      );
+    } finally {
+      const left = target;
+      if (left !== undefined) await left.close();
+    }
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(error.message);

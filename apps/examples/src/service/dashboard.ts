@@ -36,7 +36,11 @@ export interface DashboardDocument {
   errors?: Partial<Record<Part, string>>;
 }
 
-/** How a dashboard request ended, as {@link RequestSettledEvent} reports it. */
+/**
+ * How a dashboard request ended, as {@link RequestSettledEvent} reports it: `deadline` is
+ * a 504 (the user was not read in time), `cancelled` a client that went away or a
+ * service being stopped, `error` a 503 (reading the user failed).
+ */
 export type Outcome =
   | 'full'
   | 'partial'
@@ -51,7 +55,10 @@ export interface RequestSettledEvent {
   /** The path parameter as sent. */
   userId: string;
   outcome: Outcome;
-  /** The HTTP status sent (499 when the client had gone: nothing was sent). */
+  /**
+   * The HTTP status sent: 499 when the client had gone (nothing was sent), 503 when the
+   * request was cancelled because the code running the service was stopping.
+   */
   status: number;
   /** The parts left out of a partial document. */
   missing: Part[];
@@ -187,6 +194,11 @@ export function createDashboardApp(deps: DashboardDeps, fallback?: Hono): Hono {
         case 'cancelled':
           // The client has gone: nobody reads this.
           return settle(c.body(null, 499 as 200), 'cancelled');
+        case 'shutdown':
+          return settle(
+            c.json({ error: 'The service is shutting down: the request was cancelled' }, 503),
+            'cancelled',
+          );
         case 'error':
           return settle(
             c.json({ error: `Could not read user ${userId}: ${message(result.error)}` }, 503),
@@ -220,6 +232,7 @@ type Result = { scopeSignal: AbortSignal | undefined } & (
   | { kind: 'not-found' }
   | { kind: 'deadline' }
   | { kind: 'cancelled' }
+  | { kind: 'shutdown' }
   | { kind: 'error'; error: unknown }
 );
 
@@ -243,6 +256,8 @@ async function dashboard(
   let orders: Order[] | undefined;
   let todos: Todo[] | undefined;
   const errors: Partial<Record<Part, string>> = {};
+  /** Parts whose own timeout fired at the deadline (see `optional`). */
+  const cut = new Set<Part>();
   let scopeSignal: AbortSignal | undefined;
   try {
     await scope(
@@ -256,6 +271,12 @@ async function dashboard(
             await read();
           } catch (error) {
             if (s.signal.aborted || isCancellation(error)) throw error;
+            // @weft/http sees the scope's deadline itself and may reject with its own
+            // TimeoutError a moment before the scope's timer fires: that is the deadline.
+            if (error instanceof TimeoutError && deps.clock.now() >= s.deadline - DEADLINE_SLACK) {
+              cut.add(part);
+              return;
+            }
             errors[part] = message(error);
           }
         };
@@ -310,20 +331,31 @@ async function dashboard(
     if (disconnected.signal.aborted) return { kind: 'cancelled', scopeSignal };
     const inner = unwrapError(error);
     if (inner instanceof UserNotFoundError) return { kind: 'not-found', scopeSignal };
-    if (!(inner instanceof TimeoutError && scopeSignal?.reason === inner)) {
-      return { kind: 'error', error, scopeSignal };
+    if (inner instanceof TimeoutError && scopeSignal?.reason === inner) {
+      // The deadline: what has arrived goes out, the rest is named.
+      if (user === undefined) return { kind: 'deadline', scopeSignal };
+      const document = assemble(user, orders, todos, errors, true);
+      return { kind: 'document', document, scopeSignal };
     }
-    // The deadline: what has arrived goes out, the rest is named.
-    if (user === undefined) return { kind: 'deadline', scopeSignal };
-    return { kind: 'document', document: assemble(user, orders, todos, errors, true), scopeSignal };
+    // Cancelled from outside the request: the code that runs the service is stopping
+    // (its task was cancelled, e.g. by Ctrl-C when the server was started inside run()).
+    if (isCancellation(inner)) return { kind: 'shutdown', scopeSignal };
+    return { kind: 'error', error, scopeSignal };
   } finally {
     request.removeEventListener('abort', onAbort);
   }
   if (disconnected.signal.aborted) return { kind: 'cancelled', scopeSignal };
   if (user === undefined)
     return { kind: 'error', error: new Error('the user was not read'), scopeSignal };
-  return { kind: 'document', document: assemble(user, orders, todos, errors, false), scopeSignal };
+  const document = assemble(user, orders, todos, errors, cut.size > 0);
+  return { kind: 'document', document, scopeSignal };
 }
+
+/**
+ * How close to the deadline (ms of its clock) a part's own TimeoutError counts as the
+ * deadline: timers may fire a millisecond early, and the two timers race.
+ */
+const DEADLINE_SLACK = 5;
 
 /** `<base>/todos`, keeping a path the base URL may have (`http://host/api` → `/api/todos`). */
 function todosUrl(base: string): URL {

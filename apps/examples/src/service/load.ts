@@ -4,6 +4,8 @@
 // no upstream request (nor its per-host slot) is in flight, no handler is running, no
 // weft task or scope is alive, no rejection went unhandled.
 import {
+  currentScope,
+  currentTask,
   type Instrumentation,
   instrument,
   map,
@@ -267,6 +269,27 @@ export class TaskTracker implements Disposable {
     return [...this.#tasks, ...this.#scopes].slice(0, limit).map((x) => `${x.name}`);
   }
 
+  /**
+   * Live tasks and open scopes, leaving out the caller's own: the scopes and tasks it
+   * runs inside (a check made from inside `run()` runs in `run`'s open scope).
+   */
+  aliveOutsideCaller(): { tasks: number; scopes: number; names: string[] } {
+    const own = new Set<unknown>();
+    const task = currentTask();
+    if (task !== undefined) own.add(task);
+    for (let s: Scope | undefined = currentScope(); s !== undefined; s = s.parent) {
+      own.add(s);
+      if (s.parentTask !== undefined) own.add(s.parentTask);
+    }
+    const tasks = [...this.#tasks].filter((t) => !own.has(t));
+    const scopes = [...this.#scopes].filter((s) => !own.has(s));
+    return {
+      tasks: tasks.length,
+      scopes: scopes.length,
+      names: [...tasks, ...scopes].slice(0, 5).map((x) => `${x.name}`),
+    };
+  }
+
   [Symbol.dispose](): void {
     this.#hooks.remove();
   }
@@ -337,6 +360,7 @@ export async function checkIdle(options: IdleCheckOptions): Promise<Check[]> {
   if (upstream !== undefined) await within(upstream.idle(), drainMs);
   const stats = service.stats();
   const { pool } = stats;
+  const alive = tracker.aliveOutsideCaller();
   const checks: Check[] = [
     {
       name: 'db pool idle',
@@ -357,9 +381,9 @@ export async function checkIdle(options: IdleCheckOptions): Promise<Check[]> {
     },
     {
       name: 'no weft task or scope alive',
-      ok: tracker.liveTasks === 0 && tracker.openScopes === 0,
-      detail: `${tracker.started} task(s) ran; ${tracker.liveTasks} alive, ${tracker.openScopes} scope(s) open${
-        tracker.liveTasks + tracker.openScopes > 0 ? ` (${tracker.sample().join(', ')})` : ''
+      ok: alive.tasks === 0 && alive.scopes === 0,
+      detail: `${tracker.started} task(s) ran; ${alive.tasks} alive, ${alive.scopes} scope(s) open${
+        alive.tasks + alive.scopes > 0 ? ` (${alive.names.join(', ')})` : ''
       }`,
     },
     {

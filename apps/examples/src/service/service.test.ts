@@ -1,6 +1,6 @@
 // The dashboard service end to end, over a real socket, on whichever runtime runs the
 // file (Node 24 under vitest, Bun, Deno): the same code and the same assertions.
-import { CancelledError, TestClock } from '@weft/core';
+import { CancelledError, run, shield, TestClock } from '@weft/core';
 import { expect, test } from 'vitest';
 import { TODOS } from '../upstream/mock-api.ts';
 import type { RequestSettledEvent } from './dashboard.ts';
@@ -133,6 +133,25 @@ test('a stalled upstream yields a partial document at the deadline that names th
   });
 });
 
+test('a part whose own timeout fires at the deadline is reported as cut by the deadline (review D8)', async () => {
+  // The upstream client's attempt (1 s) is clamped by @weft/http to the request's
+  // deadline; that clamp and the scope's timer race. Either way the reason is the deadline.
+  const { service } = await start({
+    deadline: 500,
+    upstreamTimeout: 1000,
+    stall: { rate: 1, ms: 5000 },
+  });
+  await using _ = service;
+  const answers = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => getJson(`${service.url}/dashboard/${(i % 10) + 1}`)),
+  );
+  for (const { status, body } of answers) {
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ todos: null, missing: ['todos'], reason: 'deadline' });
+    expect(body).not.toHaveProperty('errors');
+  }
+});
+
 test('an upstream that refuses connections yields a partial document whose reason is the error', async () => {
   // Port 1 on 127.0.0.1: nothing listens there, the connection is refused at once.
   const { service, settled } = await start({ upstream: 'http://127.0.0.1:1' });
@@ -223,6 +242,55 @@ test('a client that disconnects cancels the request scope, its queries and its u
   await dbClock.runAll();
   expect(service.stats().pool).toMatchObject({ inUse: 0, waiting: 0, pending: 0 });
   expect(unhandled.seen).toEqual([]);
+});
+
+test('a service whose task is cancelled (stopped from outside) reports its requests as cancelled, not as errors (review D10)', async () => {
+  const upstreamReached = deferred<void>();
+  const stop = new AbortController();
+  let observed:
+    | { event: RequestSettledEvent; answer: { status: number; body: Record<string, unknown> } }
+    | undefined;
+  await run(
+    async () => {
+      // Started inside the task: on Node and Bun the handlers inherit its context, so
+      // cancelling the task cancels each request's scope directly.
+      const { service, nextSettled } = await start({
+        deadline: 60_000,
+        upstreamTimeout: 60_000,
+        stall: { rate: 1, ms: 60_000, onStall: () => upstreamReached.resolve() },
+      });
+      const settled = nextSettled();
+      const response = fetch(`${service.url}/dashboard/1`).then(
+        async (res) => ({
+          status: res.status,
+          body: (await res.json()) as Record<string, unknown>,
+        }),
+        (error: unknown) => ({ status: 0, body: { error: (error as Error).name } }),
+      );
+      await upstreamReached.promise;
+      stop.abort(new CancelledError('stopping'));
+      // The task is cancelled now: what it still waits for runs in a shield (which
+      // raises the cancellation again afterwards).
+      await shield(async () => {
+        await service.close();
+        observed = { event: await settled, answer: await response };
+      });
+    },
+    { signal: stop.signal, handleSignals: false },
+  ).catch((error: unknown) => {
+    // run() ends with the cancellation it was stopped by.
+    expect(error).toBe(stop.signal.reason);
+  });
+  if (observed === undefined) throw new Error('the run ended before the request settled');
+  expect(observed.event).toMatchObject({ outcome: 'cancelled', scopeAborted: true });
+  // Node and Bun answer 503 before the connection drops; on Deno the close drops it first.
+  if (observed.answer.status === 0) expect(observed.answer.body).toEqual({ error: 'TypeError' });
+  else {
+    expect(observed.answer).toEqual({
+      status: 503,
+      body: { error: 'The service is shutting down: the request was cancelled' },
+    });
+  }
 });
 
 test('close() cancels the requests in flight and waits for them before closing the pool', async () => {
