@@ -9,6 +9,7 @@ import {
   isCancellation,
   retry,
   scope,
+  TaskGroupError,
   TimeoutError,
   unwrapError,
 } from '@weft/core';
@@ -256,13 +257,18 @@ async function dashboard(
   let orders: Order[] | undefined;
   let todos: Todo[] | undefined;
   const errors: Partial<Record<Part, string>> = {};
-  /** Parts whose own timeout fired at the deadline (see `optional`). */
+  /** Parts cut by the deadline (see `optional`). */
   const cut = new Set<Part>();
   let scopeSignal: AbortSignal | undefined;
+  let deadlineAt = Number.POSITIVE_INFINITY;
+  /** A TimeoutError raised at the request's deadline, by whichever timer saw it first. */
+  const atDeadline = (error: unknown): boolean =>
+    error instanceof TimeoutError && deps.clock.now() >= deadlineAt - DEADLINE_SLACK;
   try {
     await scope(
       async (s) => {
         scopeSignal = s.signal;
+        deadlineAt = s.deadline;
         deps.onRequestStart?.({ userId, signal: s.signal });
         // An optional part that fails is left out of the document (and named in it); its
         // failure must not cancel the others. A cancellation is let through.
@@ -270,13 +276,17 @@ async function dashboard(
           try {
             await read();
           } catch (error) {
-            if (s.signal.aborted || isCancellation(error)) throw error;
-            // @weft/http sees the scope's deadline itself and may reject with its own
-            // TimeoutError a moment before the scope's timer fires: that is the deadline.
-            if (error instanceof TimeoutError && deps.clock.now() >= s.deadline - DEADLINE_SLACK) {
+            // The deadline, however it shows: the scope's own timer (its signal aborted with
+            // a TimeoutError), or @weft/http's and db-sim's view of the same deadline (their
+            // own TimeoutError, a moment before or after the scope's timer).
+            if (
+              (s.signal.aborted && s.signal.reason instanceof TimeoutError) ||
+              atDeadline(error)
+            ) {
               cut.add(part);
               return;
             }
+            if (s.signal.aborted || isCancellation(error)) throw error;
             errors[part] = message(error);
           }
         };
@@ -331,7 +341,14 @@ async function dashboard(
     if (disconnected.signal.aborted) return { kind: 'cancelled', scopeSignal };
     const inner = unwrapError(error);
     if (inner instanceof UserNotFoundError) return { kind: 'not-found', scopeSignal };
-    if (inner instanceof TimeoutError && scopeSignal?.reason === inner) {
+    // Every failure is the deadline: the scope's own TimeoutError, or a task's (the user
+    // query's db-sim or a part's HTTP client) raised for the same deadline.
+    const failures = inner instanceof TaskGroupError ? inner.errors.map(unwrapError) : [inner];
+    if (
+      failures.every(
+        (f) => f instanceof TimeoutError && (f === scopeSignal?.reason || atDeadline(f)),
+      )
+    ) {
       // The deadline: what has arrived goes out, the rest is named.
       if (user === undefined) return { kind: 'deadline', scopeSignal };
       const document = assemble(user, orders, todos, errors, true);
