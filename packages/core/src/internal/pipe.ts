@@ -258,8 +258,8 @@ export class Pipe<T> {
     return this.#closing;
   }
 
-  // Sources that were still stuck in a pull after a turn (see closeSource): inside a task,
-  // the keeper waits for these late closes and raises their errors in the task's scope.
+  // Sources that were still stuck in a pull after a turn (see closeSource): the consumer's
+  // scope waits for these late closes and fails with their errors (see close()).
   readonly #lateCloses: Promise<void>[] = [];
   readonly #late = (closing: Promise<void>): void => {
     this.#lateCloses.push(closing.catch((error: unknown) => void this.#cleanupErrors.push(error)));

@@ -125,8 +125,9 @@ async function pullAsync<T>(
  * in it (the pending `next()`, unless with a cancellation, or `return()`) is raised. A
  * source still waiting after that (an await that ignores cancellation, a stream with no
  * data) is left to close in the background: the caller never hangs on it. That late close
- * is handed to `late` (inside a task, the task's scope waits for it and raises its error);
- * without `late` its outcome is observed and an error it raises is lost.
+ * is handed to `late` (the consumer's scope waits for it and raises its error, see
+ * `handOver`). Every caller with a pull in flight passes `late`; without it (a source
+ * that never started) a late error would be lost.
  */
 export async function closeSource<T>(
   src: Source<T>,
