@@ -5,7 +5,13 @@ import { currentContext } from './internal/context.ts';
 import { handOver } from './internal/pipe.ts';
 import { DONE, type PoolOptions, startPool } from './internal/pool.ts';
 import { macrotask, noop } from './internal/schedule.ts';
-import { closeSource, openSource, type Source, serialPull } from './internal/source.ts';
+import {
+  asyncIteratorOf,
+  closeSource,
+  openSource,
+  type Source,
+  serialPull,
+} from './internal/source.ts';
 import {
   assertCount,
   assertFunction,
@@ -183,7 +189,7 @@ function watchFailures<T>(
   if (typeof open !== 'function') return source;
   return {
     [Symbol.asyncIterator]: (): AsyncIterator<T> => {
-      const it = open.call(source);
+      const it = asyncIteratorOf<T>(source)!;
       const wrapped: AsyncIterator<T> = {
         next: () =>
           Promise.resolve(it.next()).then(undefined, (error: unknown) => {

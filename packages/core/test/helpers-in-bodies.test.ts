@@ -366,3 +366,93 @@ describe('outside any scope, a late cleanup error is reported, never dropped', (
     expect([...attached, ...warned(warnings)]).toEqual([cleanup]);
   });
 });
+
+describe('the scope waits for a late close, but never hangs on a source waiting for data (review B-D8)', () => {
+  /** A stream that yields `a` and then waits for data that never comes. */
+  const idleStream = (): ReadableStream<string> =>
+    new ReadableStream<string>({
+      start(controller) {
+        controller.enqueue('a');
+      },
+    });
+  /** `work`'s outcome, or 'hung' if it has not settled after 2 s. */
+  const settled = (work: Promise<unknown>): Promise<unknown> =>
+    Promise.race([
+      work.then(
+        () => 'resolved',
+        (e: unknown) => e,
+      ),
+      pause(2000).then(() => 'hung'),
+    ]);
+
+  // batch of 1: a batch of 2 would wait for a second item before the loop ever breaks.
+  const overStreams = {
+    ...helpers,
+    batch: (src: AsyncIterable<number>) => batch(src, { size: 1 }),
+  };
+  for (const [name, open] of Object.entries(overStreams)) {
+    test(`${name}: break over an idle ReadableStream in a scope body; the stream is cancelled`, async () => {
+      let cancelled = false;
+      const stream = new ReadableStream<string>({
+        start(controller) {
+          controller.enqueue('a');
+        },
+        cancel() {
+          cancelled = true;
+        },
+      });
+      const outcome = await settled(
+        scope(async () => {
+          for await (const _ of open(stream as unknown as AsyncIterable<number>)) break;
+        }),
+      );
+      expect(outcome).toBe('resolved');
+      expect(cancelled).toBe(true);
+    });
+
+    test(`${name}: a timeout around a loop over an idle ReadableStream rejects with its TimeoutError`, async () => {
+      const outcome = await settled(
+        timeout(20, async () => {
+          for await (const _ of open(idleStream() as unknown as AsyncIterable<number>)) {
+            // wait for more
+          }
+        }),
+      );
+      expect(outcome).toBeInstanceOf(TimeoutError);
+    });
+  }
+
+  test('map with a timeout over an idle ReadableStream, in a scope body, rejects with its TimeoutError', async () => {
+    let error: unknown;
+    const outcome = await settled(
+      scope(async () => {
+        error = await map(idleStream(), (x) => x, { concurrency: 2, timeout: 20 }).catch(
+          (e: unknown) => e,
+        );
+      }),
+    );
+    expect(outcome).toBe('resolved');
+    expect(error).toBeInstanceOf(TimeoutError);
+  });
+
+  test('break over events.on() in a scope body and a timeout fn returns at once', async () => {
+    const { EventEmitter, on } = await import('node:events');
+    const emitter = new EventEmitter();
+    const outcome = await settled(
+      scope(async () => {
+        setTimeout(() => emitter.emit('msg', 'hello'), 1);
+        for await (const _ of buffer(on(emitter, 'msg'), { size: 4 })) break;
+      }),
+    );
+    expect(outcome).toBe('resolved');
+    const timedOut = await settled(
+      timeout(20, async () => {
+        for await (const _ of merge([on(emitter, 'msg')])) {
+          // wait for more
+        }
+      }),
+    );
+    expect(timedOut).toBeInstanceOf(TimeoutError);
+    expect(emitter.listenerCount('msg')).toBe(0);
+  });
+});

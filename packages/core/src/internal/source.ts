@@ -31,8 +31,67 @@ export function assertIterable(name: string, source: unknown): void {
   );
 }
 
+/**
+ * The async iterator of `source`: for a `ReadableStream`, one over a reader of its own
+ * (see {@link readStream}); else its `[Symbol.asyncIterator]()`. `undefined` if it has none.
+ */
+export function asyncIteratorOf<T>(source: unknown): AsyncIterator<T> | undefined {
+  if (source === null || source === undefined) return undefined;
+  if (typeof ReadableStream === 'function' && source instanceof ReadableStream) {
+    return readStream(source as ReadableStream<T>);
+  }
+  const asyncIt = (source as AsyncIterable<T>)[Symbol.asyncIterator];
+  return typeof asyncIt === 'function' ? asyncIt.call(source) : undefined;
+}
+
+/**
+ * Reads `stream` like its own async iterator does (a lock on it; `return()` cancels it),
+ * except that `return()` takes effect at once: the stream's iterator queues `return()`
+ * behind a pending read, which for a stream with no data never settles, so a helper
+ * reading ahead could never close it; `reader.cancel()` ends that read right away.
+ */
+function readStream<T>(stream: ReadableStream<T>): AsyncIterator<T> {
+  const reader = stream.getReader();
+  let finished = false;
+  const finish = (): void => {
+    finished = true;
+    reader.releaseLock();
+  };
+  return {
+    async next(): Promise<IteratorResult<T>> {
+      if (finished) return { done: true, value: undefined };
+      let step: ReadableStreamReadResult<T>;
+      try {
+        step = await reader.read();
+      } catch (error) {
+        if (!finished) finish();
+        throw error;
+      }
+      if (step.done) {
+        if (!finished) finish();
+        return { done: true, value: undefined };
+      }
+      return { done: false, value: step.value };
+    },
+    async return(value?: unknown): Promise<IteratorResult<T>> {
+      if (!finished) {
+        finished = true;
+        try {
+          await reader.cancel();
+        } finally {
+          reader.releaseLock();
+        }
+      }
+      return { done: true, value: value as T };
+    },
+  };
+}
+
 /** Opens `source` (calls its iterator method); a `TypeError` naming `name` if it has none. */
 export function openSource<T>(name: string, source: AsyncIterable<T> | Iterable<T>): Source<T> {
+  if (typeof ReadableStream === 'function' && source instanceof ReadableStream) {
+    return { iterator: readStream(source), inflight: undefined, done: false, async: true };
+  }
   if (source !== null && source !== undefined) {
     const asyncIt = (source as AsyncIterable<T>)[Symbol.asyncIterator];
     if (typeof asyncIt === 'function')
