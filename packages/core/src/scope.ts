@@ -302,7 +302,6 @@ export class Scope implements AsyncDisposable {
   #adopted = false;
   #stuckCheck: Cancel | undefined;
   readonly #link: ScopeLink = {
-    scope: this,
     settled: (task, failure, cancelled) => {
       if (task.slot !== -1) this.#unlistTask(task);
       const diag = task.diag;
@@ -759,7 +758,7 @@ export class Scope implements AsyncDisposable {
         `Cannot spawn \`${name ?? (fn.name || 'task')}\` into scope "${this.#name}": the scope has closed`,
       );
     }
-    const task = new TaskImpl<T>(this.#link, fn.name, name, sink, index, internal);
+    const task = new TaskImpl<T>(this, this.#link, fn.name, name, sink, index, internal);
     if (startHook !== undefined) task.expectStart(startHook);
     this.#pending++;
     // Listed only where someone may ask (a run's stuck check or dump, instrumentation):

@@ -141,8 +141,6 @@ export interface TaskSink {
 
 /** How a task talks to its scope (one object per scope, shared by its tasks). */
 export interface ScopeLink {
-  /** The scope itself. */
-  readonly scope: Scope;
   /** The task settled; `failure` is `NONE` unless it failed its scope. */
   settled(task: TaskImpl<unknown>, failure: unknown, cancelled: boolean): void;
   /** `cancel()` was called on the task itself (diagnostics: the stuck-cancellation check). */
@@ -172,42 +170,24 @@ export interface StartHook {
 
 const noopOff = (): void => {};
 
-/** The state of a task that few tasks have: made on first need (see `TaskImpl.#rare`). */
-interface RareState {
-  // The reason of `cancel()`/`cancelWith()`, once called.
-  cancelReason: unknown;
-  // Set by `Scope.start` until the task calls `ctx.started()` or settles.
-  startHook: StartHook | undefined;
-  // Callbacks of helpers opened in this task, called when it settles (see onSettled).
-  onSettled: Set<() => void> | undefined;
-}
-
-// Bits of `TaskImpl.#flags`.
-const INTERNAL = 1;
-const AUTO_NAME = 2;
-
 export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
-  // Few fields, and the rare ones in one object made on demand: 100,000 tasks spawned at
-  // once are all alive until they settle, and what the garbage collector copies per task
-  // is most of a fan-out's cost.
   readonly id: number = nextId();
+  readonly #owner: Scope;
   readonly #link: ScopeLink;
   readonly #sink: TaskSink | undefined;
   readonly #index: number;
-  // The given name; without one, the function's name until `name` is first read, when the
-  // id is appended (AUTO_NAME says which).
-  #name: string;
-  // INTERNAL: weft's own task (gather item, pool worker): it must produce a value, so a
-  // requested cancellation from elsewhere that ends it is a failure. AUTO_NAME: see #name.
-  #flags: number;
+  #fnName: string;
+  #name: string | undefined;
   #state: TaskState = 'running';
   #value: unknown;
   // Created on the first read of `signal`: most short tasks never look at it.
   #controller: AbortController | undefined;
+  #cancelReason: unknown = NONE;
   #deferred:
     | { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void }
     | undefined;
-  #rare: RareState | undefined;
+  // Set by `Scope.start` until the task calls `ctx.started()` or settles.
+  #startHook: StartHook | undefined;
   // This task's index in its scope's array of running tasks (for `Scope.tree()`), kept by
   // the scope. A number, not links between tasks: a chain of 100,000 live tasks costs
   // the garbage collector far more than one array.
@@ -215,8 +195,14 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   // Start and cancel times for diagnostics: made only while instrumentation records, or on
   // `cancel()`, so a plain task carries one empty field.
   diag: TaskDiag | undefined;
+  // Callbacks of helpers opened in this task, called when it settles (see onSettled).
+  #onSettled: Set<() => void> | undefined;
+  // weft's own task (gather item, pool worker): it must produce a value, so a requested
+  // cancellation from elsewhere that ends it is a failure.
+  readonly #internal: boolean;
 
   constructor(
+    owner: Scope,
     link: ScopeLink,
     fnName: string,
     name: string | undefined,
@@ -224,29 +210,17 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     index = 0,
     internal = false,
   ) {
+    this.#internal = internal;
+    this.#owner = owner;
     this.#link = link;
-    this.#name = name ?? fnName;
-    this.#flags = (internal ? INTERNAL : 0) | (name === undefined ? AUTO_NAME : 0);
+    this.#fnName = fnName;
+    this.#name = name;
     this.#sink = sink;
     this.#index = index;
   }
 
   get name(): string {
-    if ((this.#flags & AUTO_NAME) !== 0) {
-      this.#flags &= ~AUTO_NAME;
-      this.#name = `${this.#name || 'task'}#${this.id}`;
-    }
-    return this.#name;
-  }
-
-  /** The reason the task was cancelled with (`cancel`/`cancelWith`), else `NONE`. */
-  get #cancelReason(): unknown {
-    const rare = this.#rare;
-    return rare === undefined ? NONE : rare.cancelReason;
-  }
-
-  #rareState(): RareState {
-    return (this.#rare ??= { cancelReason: NONE, startHook: undefined, onSettled: undefined });
+    return (this.#name ??= `${this.#fnName || 'task'}#${this.id}`);
   }
 
   get state(): TaskState {
@@ -258,9 +232,8 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     if (controller === undefined) {
       controller = this.#controller = new AbortController();
       unlimitListeners(controller.signal);
-      const parent = this.#link.scope.signal;
-      const cancelReason = this.#cancelReason;
-      if (cancelReason !== NONE) controller.abort(cancelReason);
+      const parent = this.#owner.signal;
+      if (this.#cancelReason !== NONE) controller.abort(this.#cancelReason);
       else if (parent.aborted) controller.abort(parent.reason);
       // No listener on the scope's signal (a gather of 20 tasks would add 20): the scope
       // aborts the signals of the tasks it watches itself when it is cancelled.
@@ -270,7 +243,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   }
 
   get scope(): Scope {
-    return this.#link.scope;
+    return this.#owner;
   }
 
   cancel(reason?: unknown): void {
@@ -284,7 +257,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   /** Cancels with a reason that comes from elsewhere (not marked as requested). */
   cancelWith(reason: unknown): void {
     if (this.#state !== 'running' || this.#cancelReason !== NONE) return;
-    this.#rareState().cancelReason = reason;
+    this.#cancelReason = reason;
     this.#controller?.abort(reason);
     this.#link.cancelled(this as TaskImpl<unknown>);
   }
@@ -296,7 +269,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
 
   /** Makes `Scope.start` wait for `ctx.started()`. Called once, before `start`. */
   expectStart(hook: StartHook): void {
-    this.#rareState().startHook = hook;
+    this.#startHook = hook;
   }
 
   onSettled(callback: () => void): () => void {
@@ -304,14 +277,13 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       callback();
       return noopOff;
     }
-    const rare = this.#rareState();
-    const set = (rare.onSettled ??= new Set());
+    const set = (this.#onSettled ??= new Set());
     set.add(callback);
     return () => void set.delete(callback);
   }
 
   markStarted(value: unknown): void {
-    const hook = this.#rare?.startHook;
+    const hook = this.#startHook;
     if (hook === undefined) return; // spawned, not started: nobody waits (as in Trio)
     if (hook.done) {
       throw new Error(`Task "${this.name}" called ctx.started() more than once`);
@@ -351,10 +323,10 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   /** Runs `fn` in this task's context. Called once, by the scope, right after creation. */
   start(fn: TaskFn<T>): void {
     let result: T | PromiseLike<T>;
-    const ctx = new TaskContextImpl(this.#link.scope, this);
+    const ctx = new TaskContextImpl(this.#owner, this);
     const h = hooks;
     if (h !== null) {
-      const at = this.#link.scope.clock.now();
+      const at = this.#owner.clock.now();
       this.diag = { startedAt: at, cancelledAt: undefined, stuckCheck: undefined, reported: false };
       h.taskStart(this, at);
     }
@@ -391,7 +363,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
 
   #finish(ok: boolean, value: unknown): void {
     if (this.#state !== 'running') return;
-    const owner = this.#link.scope;
+    const owner = this.#owner;
     if (this.#controller !== undefined) this.#link.unwatch(this);
     let failure: unknown = NONE;
     const cancelReason = this.#cancelReason;
@@ -411,7 +383,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       this.#value = value;
       if (
         (signal.aborted && (value === signal.reason || isCancellation(value))) ||
-        ((this.#flags & INTERNAL) === 0 && isRequested(value))
+        (!this.#internal && isRequested(value))
       ) {
         // Its scope's cancellation, or one the program asked for (a `t.cancel()` it
         // awaited, a nested scope's `cancel()`): never a failure of this scope.
@@ -423,8 +395,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
         else failure = value;
       }
     }
-    const rare = this.#rare;
-    const hook = rare?.startHook;
+    const hook = this.#startHook;
     if (hook !== undefined && !hook.done) {
       // Ended before `ctx.started()`: `start()` raises it, the scope does not (Trio).
       hook.done = true;
@@ -444,9 +415,9 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     const h = hooks;
     if (h !== null) h.taskSettle(this, owner.clock.now());
     this.#link.settled(this as TaskImpl<unknown>, failure, this.#state === 'cancelled');
-    const onSettled = rare?.onSettled;
+    const onSettled = this.#onSettled;
     if (onSettled !== undefined) {
-      rare!.onSettled = undefined;
+      this.#onSettled = undefined;
       for (const callback of onSettled) callback();
     }
   }

@@ -288,7 +288,7 @@ describe('map: a source that closes late (review A-D4)', () => {
       const cleanup = new Error('cleanup fail');
       // Stuck for 30 ms in a plain timer: closed late, after map has settled.
       const { src, log } = source(cleanup, 30);
-      let attached: readonly unknown[] = [];
+      let attached: unknown[] = [];
       const unhandled = await collectUnhandled(async () => {
         const error = await run(() =>
           map(
@@ -348,7 +348,7 @@ describe('outside any scope, a late cleanup error is reported, never dropped', (
   test('map: attached to its error, or emitted as a LateCleanupWarning (review A-D4)', async () => {
     const cleanup = new Error('cleanup fail');
     const { src, log } = source(cleanup, 30);
-    let attached: readonly unknown[] = [];
+    let attached: unknown[] = [];
     let warnings: Error[] = [];
     const unhandled = await collectUnhandled(async () => {
       warnings = await collectWarnings(async () => {
