@@ -154,7 +154,9 @@ describe('a helper abandoned in a body is closed before the body’s scope settl
     });
     const error = await it.next().catch((e: unknown) => e);
     expect(isCancellation(error)).toBe(true);
-    expect((error as Error).message).toMatch(/closed when the task that started it ended/);
+    expect((error as Error).message).toMatch(
+      /closed when the task or scope body that started it ended/,
+    );
   });
 
   test('a loop the body closed itself leaves nothing registered on the scope', async () => {

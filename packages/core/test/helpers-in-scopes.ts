@@ -235,11 +235,11 @@ export async function checkHelperScenario(
         outer = e;
       });
     } else if (scenario.placement === 'timeoutFn') {
-      await weft.timeout(scenario.scopeTimeout ?? 1_000_000, consume, { clock }).catch(
-        (e: unknown) => {
+      await weft
+        .timeout(scenario.scopeTimeout ?? 1_000_000, consume, { clock })
+        .catch((e: unknown) => {
           outer = e;
-        },
-      );
+        });
     } else {
       await consume().catch((e: unknown) => {
         outer = e;

@@ -472,7 +472,7 @@ export function abortReasons(signals: ReadonlyArray<AbortSignal | undefined>): u
 /** What a loop raises when used after the task that started it ended. */
 export function abandonedError(name: string): CancelledError {
   return new CancelledError(
-    `This ${name} loop was closed when the task that started it ended; consume it in one task`,
+    `This ${name} loop was closed when the task or scope body that started it ended; consume it there`,
   );
 }
 
