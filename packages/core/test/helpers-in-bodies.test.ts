@@ -290,7 +290,7 @@ describe('map: a source that closes late (review A-D4)', () => {
       const cleanup = new Error('cleanup fail');
       // Stuck for 30 ms in a plain timer: closed late, after map has settled.
       const { src, log } = source(cleanup, 30);
-      let attached: unknown[] = [];
+      let attached: readonly unknown[] = [];
       const unhandled = await collectUnhandled(async () => {
         const error = await run(() =>
           map(
@@ -350,7 +350,7 @@ describe('outside any scope, a late cleanup error is reported, never dropped', (
   test('map: attached to its error, or emitted as a LateCleanupWarning (review A-D4)', async () => {
     const cleanup = new Error('cleanup fail');
     const { src, log } = source(cleanup, 30);
-    let attached: unknown[] = [];
+    let attached: readonly unknown[] = [];
     let warnings: Error[] = [];
     const unhandled = await collectUnhandled(async () => {
       warnings = await collectWarnings(async () => {
@@ -438,7 +438,10 @@ describe('the scope waits for a late close, but never hangs on a source waiting 
   });
 
   test('break over events.on() in a scope body and a timeout fn returns at once', async () => {
-    const { EventEmitter, on } = await import('node:events');
+    const events = await import('node:events');
+    const { EventEmitter } = events;
+    const on = (events as unknown as { on: (e: unknown, name: string) => AsyncIterable<unknown[]> })
+      .on;
     const emitter = new EventEmitter();
     const outcome = await settled(
       scope(async () => {
