@@ -461,3 +461,34 @@ describe('the scope waits for a late close, but never hangs on a source waiting 
     expect(emitter.listenerCount('msg')).toBe(0);
   });
 });
+
+describe('a source whose return() rejects while its next() is pending (review D1 of the integration)', () => {
+  const rejecting = (error: Error): AsyncIterable<number> => {
+    let i = 0;
+    const it: AsyncIterator<number> & AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => it,
+      next: () =>
+        i++ === 0
+          ? Promise.resolve({ value: 1, done: false })
+          : new Promise((resolve) => setTimeout(() => resolve({ value: 2, done: false }), 100)),
+      return: () => Promise.reject(error),
+    };
+    return it;
+  };
+  for (const [name, open] of Object.entries(helpers)) {
+    test(`${name}: the scope rejects with return()'s error, no unhandled rejection`, async () => {
+      const error = new Error('return-err');
+      const unhandled = await collectUnhandled(async () => {
+        const outcome = await scope(async () => {
+          for await (const _ of open(rejecting(error))) break;
+        }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(reaches(outcome, error)).toBe(true);
+        await pause(120);
+      });
+      expect(unhandled).toEqual([]);
+    });
+  }
+});

@@ -226,20 +226,36 @@ async function closeWhilePending<T>(
   iterator: AsyncIterator<T>,
   inflight: Promise<unknown>,
 ): Promise<void> {
-  const returning =
-    typeof iterator.return === 'function'
-      ? Promise.resolve().then(() => iterator.return!())
-      : undefined;
   let failure: { error: unknown } | undefined;
-  try {
-    await inflight;
-  } catch (error) {
-    if (!isCancellation(error)) failure = { error };
-  }
-  try {
-    await returning;
-  } catch (error) {
-    failure = { error: failure === undefined ? error : attachSuppressed(failure.error, error) };
+  let returnFailure: { error: unknown } | undefined;
+  let gaveUp!: () => void;
+  const returnFailed = new Promise<void>((resolve) => {
+    gaveUp = resolve;
+  });
+  // Observed at once (review D1: a return() that rejects while next() is pending is no
+  // unhandled rejection), and a return() that fails ends the wait for the pending next(),
+  // which may then never settle (its own late failure is kept by pullAsync).
+  const returned =
+    typeof iterator.return === 'function'
+      ? Promise.resolve()
+          .then(() => iterator.return!())
+          .then(noop, (error: unknown) => {
+            returnFailure = { error };
+            gaveUp();
+          })
+      : undefined;
+  await Promise.race([
+    inflight.then(noop, (error: unknown) => {
+      if (!isCancellation(error)) failure = { error };
+    }),
+    returnFailed,
+  ]);
+  await returned;
+  if (returnFailure !== undefined) {
+    failure =
+      failure === undefined
+        ? returnFailure
+        : { error: attachSuppressed(failure.error, returnFailure.error) };
   }
   if (failure !== undefined) throw failure.error;
 }
