@@ -198,8 +198,10 @@ function adopt(
   };
   const task = ctx.task;
   // Unregistered when the loop ends, so a long-lived task running many loops keeps nothing.
-  const off = task !== undefined ? task.onSettled(abandon) : noop;
-  if (task === undefined) scopeInternals.onBodyEnd(ctx.scope, abandon);
+  const off =
+    task !== undefined
+      ? task.onSettled(abandon)
+      : (scopeInternals.onJoin(ctx.scope, abandon) ?? noop);
   scopeInternals.spawn(
     ctx.scope,
     async () => {

@@ -1,9 +1,17 @@
 import type { Clock } from './clock.ts';
 import { attachSuppressed, firstError, isCancellation, TaskGroupError } from './errors.ts';
 import { isThenable } from './internal/abortable.ts';
+import { currentContext } from './internal/context.ts';
+import { handOver } from './internal/pipe.ts';
 import { DONE, type PoolOptions, startPool } from './internal/pool.ts';
 import { macrotask, noop } from './internal/schedule.ts';
-import { closeSource, openSource, type Source, serialPull } from './internal/source.ts';
+import {
+  asyncIteratorOf,
+  closeSource,
+  openSource,
+  type Source,
+  serialPull,
+} from './internal/source.ts';
 import {
   assertCount,
   assertFunction,
@@ -94,6 +102,8 @@ function mapInto<T, R>(
         }
       : undefined,
   };
+  // The caller's scope: it waits for a source that closes late, and gets its error.
+  const owner = currentContext()?.scope;
   const s = new Scope({
     signal: options?.signal,
     timeout: options?.timeout,
@@ -103,7 +113,7 @@ function mapInto<T, R>(
   const body = (scope: Scope): void => startPool(scope, pool);
   return scopeInternals.runBody(s, body).then(
     async () => {
-      await closeFully(src, () => lateFailure?.error);
+      await closeFully(src, () => lateFailure?.error, owner);
       return results;
     },
     async (error: unknown) => {
@@ -111,7 +121,7 @@ function mapInto<T, R>(
       // cancellation); an error from closing the source is attached to it, never dropped.
       let primary = contained && error instanceof TaskGroupError ? error : firstError(error);
       try {
-        await closeFully(src, () => lateFailure?.error);
+        await closeFully(src, () => lateFailure?.error, owner);
       } catch (closeError) {
         primary = attachSuppressed(primary, closeError);
       }
@@ -126,11 +136,16 @@ function mapInto<T, R>(
  * source's `next()`, `return()` is requested at once (an `events.on` iterator settles its
  * pending `next()` then; an async generator runs it after its pending await) and waited
  * for one macrotask turn: a source that closes by then has its cleanup error attached to
- * the primary error. One that is still stuck closes in the background, and a cleanup error
- * it raises then (when nobody can receive it any more) is reported as an unhandled
- * rejection rather than dropped: `map` never waits unboundedly on a source.
+ * the primary error. One that is still stuck closes in the background (`map` never waits
+ * unboundedly on a source): the caller's scope (`owner`) waits for it and fails with a
+ * cleanup error it raises then; outside any scope that error is reported as an unhandled
+ * rejection (see `handOver`) rather than dropped.
  */
-async function closeFully<T>(src: Source<T>, late: () => unknown): Promise<void> {
+async function closeFully<T>(
+  src: Source<T>,
+  late: () => unknown,
+  owner: Scope | undefined,
+): Promise<void> {
   const inflight = src.inflight;
   if (src.done || inflight === undefined) return closeSource(src);
   src.done = true;
@@ -153,11 +168,13 @@ async function closeFully<T>(src: Source<T>, late: () => unknown): Promise<void>
     macrotask(),
   ]);
   if (outcome.state === 'late') {
-    const report = (error: unknown): void => void Promise.reject(error);
-    closing.then(() => {
-      const failure = late();
-      if (failure !== undefined) report(failure);
-    }, report);
+    handOver(
+      owner,
+      closing.then(() => {
+        const failure = late();
+        if (failure !== undefined) throw failure;
+      }),
+    );
     return;
   }
   if (outcome.state === 'failed') throw outcome.error;
@@ -172,7 +189,7 @@ function watchFailures<T>(
   if (typeof open !== 'function') return source;
   return {
     [Symbol.asyncIterator]: (): AsyncIterator<T> => {
-      const it = open.call(source);
+      const it = asyncIteratorOf<T>(source)!;
       const wrapped: AsyncIterator<T> = {
         next: () =>
           Promise.resolve(it.next()).then(undefined, (error: unknown) => {

@@ -145,6 +145,12 @@ export interface ScopeLink {
   settled(task: TaskImpl<unknown>, failure: unknown, cancelled: boolean): void;
   /** `cancel()` was called on the task itself (diagnostics: the stuck-cancellation check). */
   cancelled(task: TaskImpl<unknown>): void;
+  /**
+   * The task's function returned the native promise `result`: the scope attaches the
+   * task's handlers to it (`task.observe(result)`) within the same microtask checkpoint,
+   * in one batch with its siblings (see Scope's `#observe`).
+   */
+  observe(task: TaskImpl<unknown>, result: Promise<unknown>): void;
   /** The task made its own signal: abort it when the scope is cancelled. */
   watch(task: WatchedTask): void;
   unwatch(task: WatchedTask): void;
@@ -336,10 +342,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       return;
     }
     if (result instanceof Promise) {
-      result.then(
-        (value: T) => this.#finish(true, value),
-        (error: unknown) => this.#finish(false, error),
-      );
+      this.#link.observe(this as TaskImpl<unknown>, result);
     } else if (isThenable(result)) {
       Promise.resolve(result).then(
         (value) => this.#finish(true, value),
@@ -348,6 +351,14 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     } else {
       this.#finish(true, result);
     }
+  }
+
+  /** Settles the task with `result`'s outcome (see `ScopeLink.observe`). */
+  observe(result: Promise<unknown>): void {
+    result.then(
+      (value) => this.#finish(true, value),
+      (error: unknown) => this.#finish(false, error),
+    );
   }
 
   #finish(ok: boolean, value: unknown): void {

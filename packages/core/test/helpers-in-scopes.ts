@@ -6,8 +6,8 @@
  * A random helper (buffer, merge, batch, mapConcurrent, take) over random finite sources
  * (gaps, failures, a `finally` that throws) is consumed by a random consumer (slow or fast;
  * runs to the end, breaks, throws, or abandons the loop) placed in a task of a scope, in a
- * scope body, or outside any task, with an explicit signal that may abort and a scope
- * timeout, all on a TestClock. Checked:
+ * scope body, in a `timeout` fn, or outside any task, with an explicit signal that may
+ * abort and a scope timeout, all on a TestClock. Checked:
  *
  * - every source that started is closed once the outer scope (or the loop) has settled;
  * - no reader outlives it: no pending timer, no later pull;
@@ -17,9 +17,9 @@
  * - a cleanup error (a source's `finally` throwing) is never dropped;
  * - no unhandled rejection.
  *
- * Not generated: a scope *body*, or code outside any task, that abandons a loop without
- * closing it: there is no task whose end weft could observe (the reader then stops only
- * with the caller's cancellation). Not checked: a cleanup error when the loop body itself
+ * Not generated: code outside any task or body that abandons a loop without closing it:
+ * there is no owner whose end weft could observe (the reader then stops only with the
+ * caller's cancellation). Not checked: a cleanup error when the loop body itself
  * throws a non-cancellation error (for-await then discards `return()`'s error: the
  * language's rule, not weft's).
  */
@@ -27,7 +27,7 @@ import fc from 'fast-check';
 import type * as Weft from '../src/index.ts';
 
 type Helper = 'buffer' | 'merge' | 'batch' | 'mapConcurrent' | 'take';
-type Placement = 'task' | 'body' | 'outside';
+type Placement = 'task' | 'body' | 'timeoutFn' | 'outside';
 type Stop = 'end' | 'break' | 'throw' | 'abandon';
 
 interface SourceSpec {
@@ -67,7 +67,7 @@ export const helperScenarioArb: fc.Arbitrary<HelperScenario> = fc
     n: fc.integer({ min: 1, max: 4 }),
     ordered: fc.boolean(),
     maxWait: fc.option(fc.integer({ min: 0, max: 30 }), { freq: 2 }),
-    placement: fc.constantFrom<Placement>('task', 'body', 'outside'),
+    placement: fc.constantFrom<Placement>('task', 'body', 'timeoutFn', 'outside'),
     stop: fc.constantFrom<Stop>('end', 'end', 'break', 'throw', 'abandon'),
     stopAfter: fc.integer({ min: 0, max: 5 }),
     consumerDelay: fc.integer({ min: 0, max: 15 }),
@@ -78,8 +78,8 @@ export const helperScenarioArb: fc.Arbitrary<HelperScenario> = fc
   .map((s) => ({
     ...s,
     sources: s.helper === 'merge' ? s.sources : s.sources.slice(0, 1),
-    // Only a task's end is observable: abandoning elsewhere is not generated (see above).
-    stop: s.placement !== 'task' && s.stop === 'abandon' ? 'break' : s.stop,
+    // Outside any task or body nobody owns the loop: abandoning there is not generated.
+    stop: s.placement === 'outside' && s.stop === 'abandon' ? 'break' : s.stop,
   }));
 
 interface SourceState {
@@ -234,6 +234,12 @@ export async function checkHelperScenario(
       await weft.scope(consume, scopeOptions).catch((e: unknown) => {
         outer = e;
       });
+    } else if (scenario.placement === 'timeoutFn') {
+      await weft
+        .timeout(scenario.scopeTimeout ?? 1_000_000, consume, { clock })
+        .catch((e: unknown) => {
+          outer = e;
+        });
     } else {
       await consume().catch((e: unknown) => {
         outer = e;

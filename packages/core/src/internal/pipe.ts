@@ -1,7 +1,7 @@
 import { type CallerContext, callerContext } from '../caller.ts';
 import type { Clock } from '../clock.ts';
 import { attachSuppressed, CancelledError, isCancellation, TaskGroupError } from '../errors.ts';
-import { Scope } from '../scope.ts';
+import { Scope, scopeInternals } from '../scope.ts';
 import type { TaskContext } from '../task.ts';
 import { isThenable } from './abortable.ts';
 import { currentContext } from './context.ts';
@@ -51,11 +51,11 @@ export const WAIT: unique symbol = Symbol('weft.pipe.wait');
  *   if the source had ended.
  * - Failure: the first producer failure stops the others; the items already read are
  *   delivered first, then the failure is raised.
- * - Ownership: when the consumer runs in a task, the pipe belongs to that task's scope: a
- *   keeper task holds the scope open until the pipe is closed, and the pipe is closed when
- *   the consumer task settles, even if it never finished or closed the loop. The scope thus
- *   waits for the producers to stop and the sources to close, and a cleanup error nobody
- *   received fails the scope instead of being dropped.
+ * - Ownership: when the consumer runs in a task or a scope body, the pipe belongs to that
+ *   one's scope (see adoptByTask): it is closed when the consumer task or body settles,
+ *   even if it never finished or closed the loop, and the scope waits for the producers
+ *   to stop and the sources to close; a cleanup error nobody received fails the scope
+ *   instead of being dropped.
  * - One abort listener per pipe (the internal scope's on the caller's signal); producers
  *   waiting for room and the consumer waiting for an item hold no listener.
  */
@@ -253,11 +253,13 @@ export class Pipe<T> {
     if (this.#state === RUNNING || this.#state === FINISHED) {
       this.#stop(CANCELLED, abandonedError(this.#scope.name));
     }
-    return this.close();
+    // Nobody's loop fails with a cancellation here: cleanup errors are raised as such.
+    this.#closing ??= this.#close(undefined, true);
+    return this.#closing;
   }
 
-  // Sources that were still stuck in a pull after a turn (see closeSource): inside a task,
-  // the keeper waits for these late closes and raises their errors in the task's scope.
+  // Sources that were still stuck in a pull after a turn (see closeSource): the consumer's
+  // scope waits for these late closes and fails with their errors (see close()).
   readonly #lateCloses: Promise<void>[] = [];
   readonly #late = (closing: Promise<void>): void => {
     this.#lateCloses.push(closing.catch((error: unknown) => void this.#cleanupErrors.push(error)));
@@ -330,10 +332,10 @@ export class Pipe<T> {
     return this.#closing;
   }
 
-  async #close(failure: { error: unknown } | undefined): Promise<void> {
+  async #close(failure: { error: unknown } | undefined, abandoned = false): Promise<void> {
     // Cancelled: the consumer's loop is most likely failing with this very reason (and a
     // for-await that throws discards return()'s error), so errors are attached to it.
-    const reasons = abortReasons(this.#signals);
+    const reasons = abandoned ? [] : abortReasons(this.#signals);
     // A failure read ahead that the consumer never reached is still an error: not dropped.
     if (this.#state === FAILED && failure?.error !== this.#error) {
       this.#cleanupErrors.unshift(this.#error);
@@ -355,10 +357,17 @@ export class Pipe<T> {
     }
     this.#caller[Symbol.dispose]();
     const errors = this.#cleanupErrors.splice(0);
-    this.#adoption?.finish(async () => {
-      while (this.#lateCloses.length > 0) await Promise.all(this.#lateCloses.splice(0));
-      return this.#cleanupErrors.splice(0);
-    });
+    // Sources still closing (stuck in an await past the close wait): the consumer's scope
+    // waits for them and gets their errors (see adoptByTask); outside any, see handOver.
+    const late =
+      this.#lateCloses.length === 0
+        ? undefined
+        : async (): Promise<unknown[]> => {
+            while (this.#lateCloses.length > 0) await Promise.all(this.#lateCloses.splice(0));
+            return this.#cleanupErrors.splice(0);
+          };
+    if (this.#adoption !== undefined) this.#adoption.finish(late);
+    else if (late !== undefined) handOver(undefined, raiseAll(late));
     if (errors.length === 0) return;
     if (reasons.length === 0) throw combine(errors);
     // Two cancellations may race (the task's and the explicit signal's): whichever the
@@ -463,7 +472,7 @@ export function abortReasons(signals: ReadonlyArray<AbortSignal | undefined>): u
 /** What a loop raises when used after the task that started it ended. */
 export function abandonedError(name: string): CancelledError {
   return new CancelledError(
-    `This ${name} loop was closed when the task that started it ended; consume it in one task`,
+    `This ${name} loop was closed when the task or scope body that started it ended; consume it there`,
   );
 }
 
@@ -474,35 +483,71 @@ function combine(errors: readonly unknown[]): unknown {
   return error;
 }
 
-/** A helper's hold on the consumer task's scope, from {@link adoptByTask}. */
+/** A helper's hold on the consumer's scope, from {@link adoptByTask}. */
 export interface Adoption {
   /**
-   * The helper has closed (normally, or through the `abandon` callback): the keeper ends,
-   * after awaiting `late` (sources still closing) and raising the errors it returns.
+   * The helper has closed (normally, or through the `abandon` callback): the scope lets go
+   * of it, after awaiting `late` (sources still closing) and raising the errors it returns.
    */
   finish(late?: () => Promise<unknown[]>): void;
+}
+
+/** Runs `late` and rejects with the errors it returns (the first, others attached). */
+async function raiseAll(late: () => Promise<unknown[]>): Promise<void> {
+  const errors = await late();
+  if (errors.length > 0) throw combine(errors);
+}
+
+/**
+ * Hands work that outlived its loop (a source still closing) to `owner`, the consumer's
+ * scope, which waits for it and fails with its error. Outside any scope (or once that
+ * scope has closed) nobody can receive the error any more: rather than drop it, or crash
+ * the process with an unhandled rejection for a loop that had ended, it is emitted as a
+ * process warning, a `LateCleanupWarning` whose `cause` is the error.
+ */
+export function handOver(owner: Scope | undefined, work: Promise<unknown>): void {
+  if (owner !== undefined && scopeInternals.hold(owner, work)) return;
+  work.then(noop, warnLateCleanup);
+}
+
+function warnLateCleanup(error: unknown): void {
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const warning = new Error(
+    `A source was closed after the loop reading it had ended, outside any scope, and closing it failed (${detail}); open the loop inside a scope or task to get such errors`,
+    { cause: error },
+  );
+  warning.name = 'LateCleanupWarning';
+  const proc = (globalThis as { process?: { emitWarning?: (warning: Error) => void } }).process;
+  if (typeof proc?.emitWarning === 'function') proc.emitWarning(warning);
+  else console.error(warning);
 }
 
 /** The helpers each live task holds open: one `then` per task, entries leave on close. */
 const heldByTask = new WeakMap<object, Set<() => void>>();
 
 /**
- * Makes a helper opened by a task part of that task's scope (defect 7 of issue 7): a
- * keeper task in the scope waits until the helper has closed, and when the consumer task
- * settles without closing it, `abandon()` closes it. The scope therefore cannot end while
- * the helper's readers run or its sources are open, and an error raised while closing an
- * abandoned helper (which no consumer can receive) fails the scope instead of being
- * dropped. Nothing is retained once the helper has closed: a long-lived task may open any
- * number of helpers. `undefined` outside any task or in a scope body: a body's end is not
- * observable, so there the helper stops with the caller's signal or when the loop ends.
+ * Makes a helper opened by a task or a scope body part of that one's scope (defect 7 of
+ * issue 7), so that the scope cannot end while the helper's readers run or its sources
+ * are open, and an error raised while closing it that no consumer can receive fails the
+ * scope instead of being dropped:
+ *
+ * - In a task, a keeper task in the scope waits until the helper has closed, and when the
+ *   consumer task settles without closing it, `abandon()` closes it.
+ * - In a body (a `scope()` body, a `timeout`/`moveOnAfter` fn, `run`'s main), a join
+ *   hook closes it when the body settles without having closed it, and the scope waits
+ *   for that close, and for sources still closing late (`Adoption.finish`).
+ *
+ * Nothing is retained once the helper has closed: a long-lived task or body may open any
+ * number of helpers. `undefined` outside any task or body (or once its scope closed).
  */
 export function adoptByTask(
   name: string,
   ctx: TaskContext | undefined,
   abandon: () => Promise<unknown>,
 ): Adoption | undefined {
+  if (ctx === undefined || ctx.scope.closed) return undefined;
   const owner = ownerTask(ctx);
-  if (owner === undefined || ctx === undefined || ctx.scope.closed) return undefined;
+  if (owner === undefined) return adoptByBody(ctx.scope, abandon);
   let finished!: (late: (() => Promise<unknown[]>) | undefined) => void;
   const closed = new Promise<(() => Promise<unknown[]>) | undefined>((resolve) => {
     finished = resolve;
@@ -545,6 +590,21 @@ export function adoptByTask(
       done = true;
       registry.delete(onOwnerSettled);
       finished(late);
+    },
+  };
+}
+
+/** {@link adoptByTask} for a helper opened in a scope body: see there. */
+function adoptByBody(s: Scope, abandon: () => Promise<unknown>): Adoption | undefined {
+  let done = false;
+  const off = scopeInternals.onJoin(s, () => (done ? undefined : abandon()));
+  if (off === undefined) return undefined;
+  return {
+    finish(late) {
+      if (done) return;
+      done = true;
+      off();
+      if (late !== undefined) handOver(s, raiseAll(late));
     },
   };
 }
@@ -711,6 +771,8 @@ export function helperIterator<T>(
 export interface HelperHandle {
   /** Closes it because the task that started it ended: later calls reject with `error`. */
   abandon(error: unknown): Promise<unknown>;
+  /** Whether it was closed by {@link HelperHandle.abandon}. */
+  readonly abandoned: boolean;
 }
 
 class HelperIterator<T> implements AsyncGenerator<T, void, undefined> {
@@ -748,6 +810,10 @@ class HelperIterator<T> implements AsyncGenerator<T, void, undefined> {
   abandon(error: unknown): Promise<unknown> {
     this.#abandoned ??= { error };
     return this.return();
+  }
+
+  get abandoned(): boolean {
+    return this.#abandoned !== undefined;
   }
 
   async return(value?: void | PromiseLike<void>): Promise<IteratorResult<T, void>> {

@@ -31,8 +31,67 @@ export function assertIterable(name: string, source: unknown): void {
   );
 }
 
+/**
+ * The async iterator of `source`: for a `ReadableStream`, one over a reader of its own
+ * (see {@link readStream}); else its `[Symbol.asyncIterator]()`. `undefined` if it has none.
+ */
+export function asyncIteratorOf<T>(source: unknown): AsyncIterator<T> | undefined {
+  if (source === null || source === undefined) return undefined;
+  if (typeof ReadableStream === 'function' && source instanceof ReadableStream) {
+    return readStream(source as ReadableStream<T>);
+  }
+  const asyncIt = (source as AsyncIterable<T>)[Symbol.asyncIterator];
+  return typeof asyncIt === 'function' ? asyncIt.call(source) : undefined;
+}
+
+/**
+ * Reads `stream` like its own async iterator does (a lock on it; `return()` cancels it),
+ * except that `return()` takes effect at once: the stream's iterator queues `return()`
+ * behind a pending read, which for a stream with no data never settles, so a helper
+ * reading ahead could never close it; `reader.cancel()` ends that read right away.
+ */
+function readStream<T>(stream: ReadableStream<T>): AsyncIterator<T> {
+  const reader = stream.getReader();
+  let finished = false;
+  const finish = (): void => {
+    finished = true;
+    reader.releaseLock();
+  };
+  return {
+    async next(): Promise<IteratorResult<T>> {
+      if (finished) return { done: true, value: undefined };
+      let step: ReadableStreamReadResult<T>;
+      try {
+        step = await reader.read();
+      } catch (error) {
+        if (!finished) finish();
+        throw error;
+      }
+      if (step.done) {
+        if (!finished) finish();
+        return { done: true, value: undefined };
+      }
+      return { done: false, value: step.value };
+    },
+    async return(value?: unknown): Promise<IteratorResult<T>> {
+      if (!finished) {
+        finished = true;
+        try {
+          await reader.cancel();
+        } finally {
+          reader.releaseLock();
+        }
+      }
+      return { done: true, value: value as T };
+    },
+  };
+}
+
 /** Opens `source` (calls its iterator method); a `TypeError` naming `name` if it has none. */
 export function openSource<T>(name: string, source: AsyncIterable<T> | Iterable<T>): Source<T> {
+  if (typeof ReadableStream === 'function' && source instanceof ReadableStream) {
+    return { iterator: readStream(source), inflight: undefined, done: false, async: true };
+  }
   if (source !== null && source !== undefined) {
     const asyncIt = (source as AsyncIterable<T>)[Symbol.asyncIterator];
     if (typeof asyncIt === 'function')
@@ -125,8 +184,9 @@ async function pullAsync<T>(
  * in it (the pending `next()`, unless with a cancellation, or `return()`) is raised. A
  * source still waiting after that (an await that ignores cancellation, a stream with no
  * data) is left to close in the background: the caller never hangs on it. That late close
- * is handed to `late` (inside a task, the task's scope waits for it and raises its error);
- * without `late` its outcome is observed and an error it raises is lost.
+ * is handed to `late` (the consumer's scope waits for it and raises its error, see
+ * `handOver`). Every caller with a pull in flight passes `late`; without it (a source
+ * that never started) a late error would be lost.
  */
 export async function closeSource<T>(
   src: Source<T>,
@@ -166,20 +226,36 @@ async function closeWhilePending<T>(
   iterator: AsyncIterator<T>,
   inflight: Promise<unknown>,
 ): Promise<void> {
-  const returning =
-    typeof iterator.return === 'function'
-      ? Promise.resolve().then(() => iterator.return!())
-      : undefined;
   let failure: { error: unknown } | undefined;
-  try {
-    await inflight;
-  } catch (error) {
-    if (!isCancellation(error)) failure = { error };
-  }
-  try {
-    await returning;
-  } catch (error) {
-    failure = { error: failure === undefined ? error : attachSuppressed(failure.error, error) };
+  let returnFailure: { error: unknown } | undefined;
+  let gaveUp!: () => void;
+  const returnFailed = new Promise<void>((resolve) => {
+    gaveUp = resolve;
+  });
+  // Observed at once (review D1: a return() that rejects while next() is pending is no
+  // unhandled rejection), and a return() that fails ends the wait for the pending next(),
+  // which may then never settle (its own late failure is kept by pullAsync).
+  const returned =
+    typeof iterator.return === 'function'
+      ? Promise.resolve()
+          .then(() => iterator.return!())
+          .then(noop, (error: unknown) => {
+            returnFailure = { error };
+            gaveUp();
+          })
+      : undefined;
+  await Promise.race([
+    inflight.then(noop, (error: unknown) => {
+      if (!isCancellation(error)) failure = { error };
+    }),
+    returnFailed,
+  ]);
+  await returned;
+  if (returnFailure !== undefined) {
+    failure =
+      failure === undefined
+        ? returnFailure
+        : { error: attachSuppressed(failure.error, returnFailure.error) };
   }
   if (failure !== undefined) throw failure.error;
 }

@@ -1,5 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { collect, collectUnhandled, settleTicks, ticking, tracked } from '../../test/helpers.ts';
+import {
+  collect,
+  collectUnhandled,
+  collectWarnings,
+  settleTicks,
+  ticking,
+  tracked,
+} from '../../test/helpers.ts';
 import { CancelledError, suppressedErrors, TimeoutError } from '../errors.ts';
 import { scope } from '../scope.ts';
 import { sleep } from '../sleep.ts';
@@ -278,21 +285,32 @@ describe('buffer', () => {
     expect(await it.next()).toEqual({ done: true, value: undefined });
   });
 
-  test('no unhandled rejection when the consumer stops while a pull is failing', async () => {
+  test('no unhandled rejection when the consumer stops while a pull is failing: raised by break, or a warning', async () => {
+    const failure = new Error('late failure');
+    let raised: unknown[] = [];
+    let warnings: Error[] = [];
     const unhandled = await collectUnhandled(async () => {
-      const source = (async function* () {
-        yield 1;
-        await new Promise((r) => setTimeout(r, 1));
-        throw new Error('late failure');
-      })();
-      // Raised by break if it fails within the turn the close waits, else dropped: never
-      // unhandled.
-      await (async () => {
-        for await (const _ of buffer(source, { size: 2 })) break;
-      })().catch((error: unknown) => expect(error).toHaveProperty('message', 'late failure'));
-      await settleTicks();
+      warnings = await collectWarnings(async () => {
+        const source = (async function* () {
+          yield 1;
+          await new Promise((r) => setTimeout(r, 1));
+          throw failure;
+        })();
+        // Raised by break if it fails within the turn the close waits; else, outside any
+        // scope, nobody can receive it: a LateCleanupWarning. Never unhandled, never lost.
+        raised = await (async () => {
+          for await (const _ of buffer(source, { size: 2 })) break;
+        })().then(
+          () => [],
+          (error: unknown) => [error],
+        );
+        await new Promise((r) => setTimeout(r, 5));
+        await settleTicks();
+      });
     });
     expect(unhandled).toEqual([]);
+    const late = warnings.filter((w) => w.name === 'LateCleanupWarning').map((w) => w.cause);
+    expect([...raised, ...late]).toEqual([failure]);
   });
 
   test('a source cancelled in a weft await: the error its finally throws is raised by break', async () => {

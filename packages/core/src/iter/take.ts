@@ -7,6 +7,7 @@ import {
   abortReasons,
   type Adoption,
   adoptByTask,
+  handOver,
   helperIterator,
 } from '../internal/pipe.ts';
 import {
@@ -77,7 +78,9 @@ export function take<T>(
         failure = { error };
         throw error;
       } finally {
-        await closeTake(src, failure, [signal, task?.signal, explicit], adoption);
+        // Abandoned: no loop fails with a cancellation, cleanup errors are raised as such.
+        const signals = self.abandoned ? [] : [signal, task?.signal, explicit];
+        await closeTake(src, failure, signals, adoption);
       }
     },
     [src],
@@ -101,11 +104,9 @@ async function closeTake<T>(
     await closeSourceAfter(
       src,
       failure ?? (reasons.length > 0 ? { error: reasons[0] } : undefined),
-      adoption === undefined
-        ? undefined
-        : (late) => {
-            closing = late;
-          },
+      (late) => {
+        closing = late;
+      },
     );
   } catch (error) {
     for (const reason of reasons.slice(1)) {
@@ -113,15 +114,19 @@ async function closeTake<T>(
     }
     throw error;
   } finally {
-    // Inside a task, a source still closing late: the task's scope waits and gets its error.
+    // A source still closing late: the consumer's scope waits and gets its error (outside
+    // any scope it is reported as unhandled, see handOver).
     const late = closing;
-    adoption?.finish(() =>
-      late === undefined
-        ? Promise.resolve([])
-        : late.then(
-            () => [],
-            (error: unknown) => [error],
-          ),
-    );
+    if (adoption !== undefined) {
+      adoption.finish(
+        late === undefined
+          ? undefined
+          : () =>
+              late.then(
+                () => [],
+                (error: unknown) => [error],
+              ),
+      );
+    } else if (late !== undefined) handOver(undefined, late);
   }
 }

@@ -1,0 +1,494 @@
+// Issue 7, defect 7 in scope *bodies*: a helper opened in a `scope()` body, a
+// `timeout`/`deadline`/`moveOnAfter` fn or `run`'s main belongs to that body's scope, as
+// one opened in a task belongs to the task's scope. And the cleanup-error gaps that the
+// same ownership closes: a source still closing late, and `map`'s late close (review A-D4).
+import { describe, expect, test } from 'vitest';
+import { asCompleted } from '../src/as-completed.ts';
+import { systemClock } from '../src/clock.ts';
+import { isCancellation, suppressedErrors, TimeoutError } from '../src/errors.ts';
+import { batch } from '../src/iter/batch.ts';
+import { buffer } from '../src/iter/buffer.ts';
+import { mapConcurrent } from '../src/iter/map-concurrent.ts';
+import { merge } from '../src/iter/merge.ts';
+import { take } from '../src/iter/take.ts';
+import { map } from '../src/map.ts';
+import { run } from '../src/run.ts';
+import { scope } from '../src/scope.ts';
+import { sleep } from '../src/sleep.ts';
+import { deadline, moveOnAfter, timeout } from '../src/timeout.ts';
+import { collectUnhandled, collectWarnings, deferred, settleTicks } from './helpers.ts';
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Log {
+  pulled: number;
+  closed: boolean;
+  /** Resolves when the source's `finally` has run. */
+  done: Promise<void>;
+}
+
+/**
+ * The issue's source: an async generator that waits on a plain timer (an await that
+ * ignores cancellation) before each item and records its use; `cleanup`, if given, is
+ * thrown from its `finally`.
+ */
+function source(
+  cleanup?: Error,
+  gap = 2,
+): { src: AsyncGenerator<number, void, undefined>; log: Log } {
+  const finished = deferred();
+  const log: Log = { pulled: 0, closed: false, done: finished.promise };
+  const src = (async function* () {
+    try {
+      for (let i = 0; i < 1000; i++) {
+        await pause(gap);
+        log.pulled++;
+        yield i;
+      }
+    } finally {
+      log.closed = true;
+      finished.resolve();
+      // biome-ignore lint/correctness/noUnsafeFinally: a failing cleanup
+      if (cleanup !== undefined) throw cleanup;
+    }
+  })();
+  return { src, log };
+}
+
+const helpers: Record<string, (src: AsyncIterable<number>) => AsyncGenerator<unknown>> = {
+  buffer: (src) => buffer(src, { size: 3 }),
+  merge: (src) => merge([src]),
+  mapConcurrent: (src) => mapConcurrent(src, (x) => x, { concurrency: 2 }),
+  batch: (src) => batch(src, { size: 2 }),
+  take: (src) => take(src, { count: 100 }),
+};
+
+/** Every kind of body, each running `fn` as its body and settling with it. */
+const bodies: Record<string, (fn: () => Promise<void>) => Promise<unknown>> = {
+  scope: (fn) => scope(fn),
+  timeout: (fn) => timeout(60_000, fn),
+  deadline: (fn) => deadline(systemClock.now() + 60_000, fn),
+  moveOnAfter: (fn) => moveOnAfter(60_000, fn),
+  run: (fn) => run(fn, { handleSignals: false }),
+};
+
+/** Whether `target` is `error`, or reachable from it through `errors` and `suppressedErrors`. */
+function reaches(error: unknown, target: unknown): boolean {
+  if (error === target) return true;
+  const nested = [
+    ...((error as { errors?: unknown[] } | null)?.errors ?? []),
+    ...suppressedErrors(error),
+  ];
+  return nested.some((e) => reaches(e, target));
+}
+
+describe('a helper abandoned in a body is closed before the body’s scope settles', () => {
+  for (const [body, within] of Object.entries(bodies)) {
+    for (const [name, open] of Object.entries(helpers)) {
+      test(`${name} in a ${body} body: the source is closed and no longer pulled once it returns`, async () => {
+        const { src, log } = source();
+        await within(async () => {
+          await open(src).next();
+        });
+        expect(log.closed).toBe(true);
+        const pulled = log.pulled;
+        await pause(10);
+        expect(log.pulled).toBe(pulled);
+      });
+    }
+  }
+
+  test("the issue's repro: scope(() => buffer(src(), 3).next()) leaves nothing running", async () => {
+    const log: Array<number | string> = [];
+    async function* src(): AsyncGenerator<number, void, undefined> {
+      try {
+        for (let i = 0; i < 50; i++) {
+          log.push(i);
+          await pause(5);
+          yield i;
+        }
+      } finally {
+        log.push('closed');
+      }
+    }
+    await scope(async () => {
+      await buffer(src(), { size: 3 }).next();
+    });
+    expect(log).toContain('closed');
+    const n = log.length;
+    await pause(30);
+    expect(log.length).toBe(n);
+  });
+
+  test('merge of ticking sources in a timeout fn: every source is closed when it returns', async () => {
+    const a = source();
+    const b = source();
+    await timeout(60_000, async () => {
+      await merge([a.src, b.src]).next();
+    });
+    expect(a.log.closed).toBe(true);
+    expect(b.log.closed).toBe(true);
+  });
+
+  test('a helper abandoned in a body is closed when the body ends, while the scope’s tasks still run', async () => {
+    const { src, log } = source();
+    let closedWhileTaskRan: boolean | undefined;
+    await scope(async (s) => {
+      s.spawn(async () => {
+        closedWhileTaskRan = await Promise.race([
+          log.done.then(() => true),
+          pause(2000).then(() => false),
+        ]);
+      });
+      await buffer(src, { size: 2 }).next();
+    });
+    expect(closedWhileTaskRan).toBe(true);
+  });
+
+  test('used after its body ended, the helper rejects with a cancellation that says why, never a quiet end', async () => {
+    const { src } = source();
+    const it = await scope(async () => {
+      const it = buffer(src, { size: 2 });
+      await it.next();
+      return it;
+    });
+    const error = await it.next().catch((e: unknown) => e);
+    expect(isCancellation(error)).toBe(true);
+    expect((error as Error).message).toMatch(
+      /closed when the task or scope body that started it ended/,
+    );
+  });
+
+  test('a loop the body closed itself leaves nothing registered on the scope', async () => {
+    // A long-lived body opening many helpers: each one lets go when it closes.
+    await scope(async () => {
+      for (let k = 0; k < 2000; k++) {
+        for await (const _ of mapConcurrent([1, 2, 3], (x) => x, { concurrency: 2 })) {
+          // consume
+        }
+        for await (const _ of take([1, 2, 3], { count: 2 })) {
+          // consume
+        }
+      }
+    });
+  });
+
+  test('asCompleted abandoned in a body: its items are cancelled before the scope settles', async () => {
+    let cancelled = 0;
+    const item = async ({ signal }: { signal: AbortSignal }): Promise<number> => {
+      try {
+        await sleep(60_000, { signal });
+      } finally {
+        cancelled++;
+      }
+      return 1;
+    };
+    await scope(async () => {
+      const it = asCompleted([() => 0, item, item]);
+      await it.next();
+    });
+    expect(cancelled).toBe(2);
+  });
+});
+
+describe('cleanup errors of a helper in a body reach the caller', () => {
+  for (const [body, within] of Object.entries(bodies)) {
+    for (const [name, open] of Object.entries(helpers)) {
+      test(`${name} abandoned in a ${body} body: the source's cleanup error fails the body's scope`, async () => {
+        const cleanup = new Error('cleanup fail');
+        const { src } = source(cleanup);
+        const unhandled = await collectUnhandled(async () => {
+          const error = await within(async () => {
+            await open(src).next();
+          }).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(reaches(error, cleanup)).toBe(true);
+        });
+        expect(unhandled).toEqual([]);
+      });
+    }
+  }
+
+  for (const [name, open] of Object.entries(helpers)) {
+    test(`${name}: a loop broken in a scope body over a source that closes late raises its cleanup error (review B-D3)`, async () => {
+      const cleanup = new Error('cleanup fail');
+      const { src, log } = source(cleanup);
+      const unhandled = await collectUnhandled(async () => {
+        const error = await scope(async () => {
+          for await (const _ of open(src)) break;
+        }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(log.closed).toBe(true);
+        expect(reaches(error, cleanup)).toBe(true);
+      });
+      expect(unhandled).toEqual([]);
+    });
+
+    test(`${name}: a timeout cutting a loop over a source that closes late keeps both errors (review B-D3/B-D9)`, async () => {
+      const cleanup = new Error('cleanup fail');
+      const { src, log } = source(cleanup);
+      const unhandled = await collectUnhandled(async () => {
+        const error = await timeout(15, async () => {
+          for await (const _ of open(src)) {
+            // consume until the time is up
+          }
+        }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(log.closed).toBe(true);
+        expect(reaches(error, cleanup)).toBe(true);
+        expect([error, ...suppressedErrors(error)].some((e) => e instanceof TimeoutError)).toBe(
+          true,
+        );
+      });
+      expect(unhandled).toEqual([]);
+    });
+  }
+
+  test('merge: a second source failing in its finally while a first one failed is attached (review B-D6)', async () => {
+    const first = new Error('a');
+    const second = new Error('b finally');
+    // eslint-disable-next-line require-yield -- a source that fails before its first item
+    async function* failing(): AsyncGenerator<number, void, undefined> {
+      await pause(10);
+      throw first;
+    }
+    async function* failsInFinally(): AsyncGenerator<number, void, undefined> {
+      try {
+        for (;;) {
+          await pause(3);
+          yield 1;
+        }
+      } finally {
+        // biome-ignore lint/correctness/noUnsafeFinally: a failing cleanup
+        throw second;
+      }
+    }
+    const error = await scope(async () => {
+      for await (const _ of merge([failing(), failsInFinally()])) {
+        // consume
+      }
+    }).catch((e: unknown) => e);
+    expect(reaches(error, first)).toBe(true);
+    expect(reaches(error, second)).toBe(true);
+  });
+});
+
+describe('map: a source that closes late (review A-D4)', () => {
+  const within: Record<string, (fn: () => Promise<unknown>) => Promise<unknown>> = {
+    'a scope body': (fn) => scope(fn),
+    'a task': (fn) => scope((s) => s.spawn(fn)),
+    'a timeout fn': (fn) => timeout(60_000, fn),
+  };
+  for (const [where, run] of Object.entries(within)) {
+    test(`in ${where}: its cleanup error is attached to map's error or fails the caller's scope, never an unhandled rejection`, async () => {
+      const cleanup = new Error('cleanup fail');
+      // Stuck for 30 ms in a plain timer: closed late, after map has settled.
+      const { src, log } = source(cleanup, 30);
+      let attached: readonly unknown[] = [];
+      const unhandled = await collectUnhandled(async () => {
+        const error = await run(() =>
+          map(
+            src,
+            async (x) => {
+              await sleep(100);
+              return x;
+            },
+            { concurrency: 2, timeout: 5 },
+          ).catch((e: unknown) => {
+            expect(e).toBeInstanceOf(TimeoutError);
+            attached = suppressedErrors(e);
+          }),
+        ).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(log.closed).toBe(true);
+        // Exactly once: attached when the source closed in time, else the scope's failure.
+        expect(attached.includes(cleanup)).toBe(!reaches(error, cleanup));
+      });
+      expect(unhandled).toEqual([]);
+    });
+  }
+});
+
+describe('outside any scope, a late cleanup error is reported, never dropped', () => {
+  // Closed in time, the error comes out of the loop; closed late, nobody can receive it
+  // any more: it is emitted as a process warning (never an unhandled rejection, which
+  // would crash the process for a loop that had ended). Either way: exactly once.
+  const warned = (warnings: Error[]): unknown[] =>
+    warnings.filter((w) => w.name === 'LateCleanupWarning').map((w) => w.cause);
+
+  for (const [name, open] of Object.entries(helpers)) {
+    test(`${name}: raised by the loop, or emitted as a LateCleanupWarning`, async () => {
+      const cleanup = new Error('cleanup fail');
+      const { src, log } = source(cleanup, 30);
+      let thrown: unknown[] = [];
+      let warnings: Error[] = [];
+      const unhandled = await collectUnhandled(async () => {
+        warnings = await collectWarnings(async () => {
+          thrown = await (async () => {
+            for await (const _ of open(src)) break;
+          })().then(
+            () => [],
+            (e: unknown) => [e],
+          );
+          await log.done;
+          await settleTicks();
+        });
+      });
+      expect(unhandled).toEqual([]);
+      expect([...thrown, ...warned(warnings)]).toEqual([cleanup]);
+    });
+  }
+
+  test('map: attached to its error, or emitted as a LateCleanupWarning (review A-D4)', async () => {
+    const cleanup = new Error('cleanup fail');
+    const { src, log } = source(cleanup, 30);
+    let attached: readonly unknown[] = [];
+    let warnings: Error[] = [];
+    const unhandled = await collectUnhandled(async () => {
+      warnings = await collectWarnings(async () => {
+        const error = await map(src, (x) => sleep(100).then(() => x), {
+          concurrency: 2,
+          timeout: 5,
+        }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(TimeoutError);
+        attached = suppressedErrors(error);
+        await log.done;
+        await settleTicks();
+      });
+    });
+    expect(unhandled).toEqual([]);
+    expect([...attached, ...warned(warnings)]).toEqual([cleanup]);
+  });
+});
+
+describe('the scope waits for a late close, but never hangs on a source waiting for data (review B-D8)', () => {
+  /** A stream that yields `a` and then waits for data that never comes. */
+  const idleStream = (): ReadableStream<string> =>
+    new ReadableStream<string>({
+      start(controller) {
+        controller.enqueue('a');
+      },
+    });
+  /** `work`'s outcome, or 'hung' if it has not settled after 2 s. */
+  const settled = (work: Promise<unknown>): Promise<unknown> =>
+    Promise.race([
+      work.then(
+        () => 'resolved',
+        (e: unknown) => e,
+      ),
+      pause(2000).then(() => 'hung'),
+    ]);
+
+  // batch of 1: a batch of 2 would wait for a second item before the loop ever breaks.
+  const overStreams = {
+    ...helpers,
+    batch: (src: AsyncIterable<number>) => batch(src, { size: 1 }),
+  };
+  for (const [name, open] of Object.entries(overStreams)) {
+    test(`${name}: break over an idle ReadableStream in a scope body; the stream is cancelled`, async () => {
+      let cancelled = false;
+      const stream = new ReadableStream<string>({
+        start(controller) {
+          controller.enqueue('a');
+        },
+        cancel() {
+          cancelled = true;
+        },
+      });
+      const outcome = await settled(
+        scope(async () => {
+          for await (const _ of open(stream as unknown as AsyncIterable<number>)) break;
+        }),
+      );
+      expect(outcome).toBe('resolved');
+      expect(cancelled).toBe(true);
+    });
+
+    test(`${name}: a timeout around a loop over an idle ReadableStream rejects with its TimeoutError`, async () => {
+      const outcome = await settled(
+        timeout(20, async () => {
+          for await (const _ of open(idleStream() as unknown as AsyncIterable<number>)) {
+            // wait for more
+          }
+        }),
+      );
+      expect(outcome).toBeInstanceOf(TimeoutError);
+    });
+  }
+
+  test('map with a timeout over an idle ReadableStream, in a scope body, rejects with its TimeoutError', async () => {
+    let error: unknown;
+    const outcome = await settled(
+      scope(async () => {
+        error = await map(idleStream(), (x) => x, { concurrency: 2, timeout: 20 }).catch(
+          (e: unknown) => e,
+        );
+      }),
+    );
+    expect(outcome).toBe('resolved');
+    expect(error).toBeInstanceOf(TimeoutError);
+  });
+
+  test('break over events.on() in a scope body and a timeout fn returns at once', async () => {
+    const events = await import('node:events');
+    const { EventEmitter } = events;
+    const on = (events as unknown as { on: (e: unknown, name: string) => AsyncIterable<unknown[]> })
+      .on;
+    const emitter = new EventEmitter();
+    const outcome = await settled(
+      scope(async () => {
+        setTimeout(() => emitter.emit('msg', 'hello'), 1);
+        for await (const _ of buffer(on(emitter, 'msg'), { size: 4 })) break;
+      }),
+    );
+    expect(outcome).toBe('resolved');
+    const timedOut = await settled(
+      timeout(20, async () => {
+        for await (const _ of merge([on(emitter, 'msg')])) {
+          // wait for more
+        }
+      }),
+    );
+    expect(timedOut).toBeInstanceOf(TimeoutError);
+    expect(emitter.listenerCount('msg')).toBe(0);
+  });
+});
+
+describe('a source whose return() rejects while its next() is pending (review D1 of the integration)', () => {
+  const rejecting = (error: Error): AsyncIterable<number> => {
+    let i = 0;
+    const it: AsyncIterator<number> & AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => it,
+      next: () =>
+        i++ === 0
+          ? Promise.resolve({ value: 1, done: false })
+          : new Promise((resolve) => setTimeout(() => resolve({ value: 2, done: false }), 100)),
+      return: () => Promise.reject(error),
+    };
+    return it;
+  };
+  for (const [name, open] of Object.entries(helpers)) {
+    test(`${name}: the scope rejects with return()'s error, no unhandled rejection`, async () => {
+      const error = new Error('return-err');
+      const unhandled = await collectUnhandled(async () => {
+        const outcome = await scope(async () => {
+          for await (const _ of open(rejecting(error))) break;
+        }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(reaches(outcome, error)).toBe(true);
+        await pause(120);
+      });
+      expect(unhandled).toEqual([]);
+    });
+  }
+});
