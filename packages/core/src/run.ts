@@ -27,6 +27,7 @@ import {
   exitNow,
   onSignal,
   onTerminationSignals,
+  reservedSignal,
   setExitCode,
   signalExitCode,
   type TerminationSignal,
@@ -72,8 +73,9 @@ export interface RunOptions {
    * Print the live task tree (`formatTaskTree(root.tree())`) to stderr each time the
    * process receives this signal, without stopping anything: `kill -USR2 <pid>` shows
    * what a stuck service is doing, like `python -m asyncio pstree <pid>`. Opt-in. Where
-   * the runtime does not have the signal (Windows) it does nothing. While it is set,
-   * tasks record their start time, so the tree shows their age.
+   * the runtime does not have the signal (Windows) it does nothing. On Node, `'SIGUSR1'`
+   * is a `TypeError`: Node starts its inspector on it and cannot get that back once the
+   * listener is removed. When `run` settles, the signal does again what it did before.
    * @default undefined (off)
    */
   dumpTasksOn?: DumpSignal;
@@ -126,6 +128,12 @@ export async function run<T>(main: TaskFn<T>, options?: RunOptions): Promise<T> 
   if (dumpOn !== undefined && !DUMP_SIGNALS.includes(dumpOn)) {
     throw new TypeError(
       `Expected \`options.dumpTasksOn\` to be one of ${DUMP_SIGNALS.map((s) => `'${s}'`).join(', ')}, got ${describe(dumpOn)}`,
+    );
+  }
+  const reserved = dumpOn === undefined ? undefined : reservedSignal(dumpOn);
+  if (reserved !== undefined) {
+    throw new TypeError(
+      `Expected \`options.dumpTasksOn\` to be a signal this runtime does not reserve, got ${describe(dumpOn)}: ${reserved}`,
     );
   }
   const stuckAfter = options?.stuckAfter ?? 5000;

@@ -21,6 +21,8 @@ export function runChild(
   options: {
     guardMs?: number;
     args?: string[];
+    /** Flags for the runtime itself, before the file (Node only). */
+    runtimeArgs?: string[];
     onStdout?: (text: string, kill: (signal: NodeJS.Signals) => void) => void;
   } = {},
 ): Promise<ChildResult> {
