@@ -17,6 +17,7 @@ import {
   assertDuration,
   assertFunction,
   assertName,
+  assertOneOf,
   assertOptions,
   assertSignal,
   describe,
@@ -125,11 +126,7 @@ export async function run<T>(main: TaskFn<T>, options?: RunOptions): Promise<T> 
   assertName('options.name', options?.name);
   assertBoolean('options.handleSignals', options?.handleSignals);
   const dumpOn = options?.dumpTasksOn;
-  if (dumpOn !== undefined && !DUMP_SIGNALS.includes(dumpOn)) {
-    throw new TypeError(
-      `Expected \`options.dumpTasksOn\` to be one of ${DUMP_SIGNALS.map((s) => `'${s}'`).join(', ')}, got ${describe(dumpOn)}`,
-    );
-  }
+  if (dumpOn !== undefined) assertOneOf('options.dumpTasksOn', dumpOn, DUMP_SIGNALS);
   const reserved = dumpOn === undefined ? undefined : reservedSignal(dumpOn);
   if (reserved !== undefined) {
     throw new TypeError(

@@ -1,7 +1,16 @@
-import { assertOptions, describe } from '../internal/validate.ts';
+import {
+  assertBoolean,
+  assertCount,
+  assertFinite,
+  assertOneOf,
+  assertOptions,
+  assertString,
+  describe,
+} from '../internal/validate.ts';
 import type { ScopeState } from '../scope.ts';
 import type { TaskState } from '../task.ts';
 import { formatDuration } from './format.ts';
+import { NODE_STATES } from './timeline.ts';
 
 /**
  * One node of a task tree snapshot (see `Scope.tree()`): a scope or a task, with its
@@ -67,6 +76,35 @@ function line(node: TaskTreeNode): string {
   return parts.join(' · ');
 }
 
+const KINDS = ['scope', 'task'] as const;
+
+/** Checks a node and its children, naming the first field that is wrong (`tree.children[0].state`). */
+function assertNode(at: string, node: unknown, seen: Set<unknown>): asserts node is TaskTreeNode {
+  if (typeof node !== 'object' || node === null) {
+    throw new TypeError(
+      `Expected \`${at}\` to be a TaskTreeNode (from scope.tree()), got ${describe(node)}`,
+    );
+  }
+  if (seen.has(node)) {
+    throw new TypeError(`Expected \`${at}\` to be a TaskTreeNode, got one of its own ancestors`);
+  }
+  seen.add(node);
+  const n = node as Record<keyof TaskTreeNode, unknown>;
+  assertOneOf(`${at}.kind`, n.kind, KINDS);
+  assertFinite(`${at}.id`, n.id);
+  assertString(`${at}.name`, n.name);
+  assertOneOf(`${at}.state`, n.state, NODE_STATES);
+  for (const key of ['age', 'deadline', 'cancelledFor'] as const) {
+    if (n[key] !== undefined) assertFinite(`${at}.${key}`, n[key]);
+  }
+  if (n.untracked !== undefined) assertCount(`${at}.untracked`, n.untracked, 0);
+  if (!Array.isArray(n.children)) {
+    throw new TypeError(`Expected \`${at}.children\` to be an array, got ${describe(n.children)}`);
+  }
+  n.children.forEach((child, i) => assertNode(`${at}.children[${i}]`, child, seen));
+  seen.delete(node);
+}
+
 /**
  * Formats a task tree snapshot as text, one node per line, the way
  * `python -m asyncio pstree` does: name, kind and id, state (or how long it has been
@@ -85,12 +123,9 @@ function line(node: TaskTreeNode): string {
  * ```
  */
 export function formatTaskTree(tree: TaskTreeNode, options: FormatTaskTreeOptions = {}): string {
-  if (typeof tree !== 'object' || tree === null || !Array.isArray(tree.children)) {
-    throw new TypeError(
-      `Expected \`tree\` to be a TaskTreeNode (from scope.tree()), got ${describe(tree)}`,
-    );
-  }
+  assertNode('tree', tree, new Set());
   assertOptions('options', options, ['runningOnly']);
+  assertBoolean('options.runningOnly', options.runningOnly);
   const runningOnly = options.runningOnly === true;
   const out: string[] = [line(tree)];
   const walk = (node: TaskTreeNode, prefix: string): void => {
