@@ -9,7 +9,6 @@ function runMarker(): object | undefined {
 
 import { type StuckReport, warnStuck } from './diagnostics/stuck.ts';
 import { formatTaskTree } from './diagnostics/tree.ts';
-import { addHooks } from './internal/instrument.ts';
 import { kDetached, kRootRun } from './internal/symbols.ts';
 import {
   assertBoolean,
@@ -145,10 +144,6 @@ export async function run<T>(main: TaskFn<T>, options?: RunOptions): Promise<T> 
   if (stuckAfter !== false && stuckAfter !== Number.POSITIVE_INFINITY) {
     marker.stuck = { after: stuckAfter, onStuck: options?.onStuck ?? warnStuck };
   }
-  // The run's scopes list their running tasks when a stuck check or a dump may name them.
-  marker.track = marker.stuck !== undefined || dumpOn !== undefined;
-  // Start times, for the ages in the dump: recorded only while a dump is possible.
-  const stopTiming = dumpOn === undefined ? undefined : addHooks({});
   const root = new Scope({
     signal: options?.signal,
     clock: options?.clock,
@@ -187,7 +182,6 @@ export async function run<T>(main: TaskFn<T>, options?: RunOptions): Promise<T> 
     throw unwrapSingle(error);
   } finally {
     dump?.remove();
-    stopTiming?.();
     removeHandlers?.();
     if (received !== undefined) setExitCode(signalExitCode(received));
   }

@@ -93,13 +93,13 @@ describe.skipIf(isWindows)('run({ dumpTasksOn })', () => {
     const child = startChild();
     await child.until(() => child.out.includes('ready'));
     child.kill('SIGUSR2');
-    await child.until(() => child.err().includes('download#'));
+    await child.until(() => child.err().includes('download (task'));
     const dump = child.err();
     expect(dump).toMatch(/weft: task tree on SIGUSR2/);
     expect(dump).toMatch(/^run \(scope #\d+\) · open · age /m);
-    expect(dump).toMatch(/^├── poller#\d+ \(task #\d+\) · running · age /m);
+    expect(dump).toMatch(/^├── poller \(task #\d+\) · running · age /m);
     expect(dump).toMatch(/^└── downloads \(scope #\d+\) · open · age .* · deadline in /m);
-    expect(dump).toMatch(/^ {4}└── download#\d+ \(task #\d+\) · running · age /m);
+    expect(dump).toMatch(/^ {4}└── download \(task #\d+\) · running · age /m);
     // Still running: a second dump works, then SIGINT ends it the usual way.
     child.kill('SIGUSR2');
     await child.until(() => child.err().split('weft: task tree').length === 3);

@@ -1,6 +1,5 @@
 import {
   assertBoolean,
-  assertCount,
   assertFinite,
   assertOneOf,
   assertOptions,
@@ -20,7 +19,11 @@ export interface TaskTreeNode {
   readonly kind: 'scope' | 'task';
   /** A process-unique number (tasks and scopes each have their own sequence). */
   readonly id: number;
-  /** The name given, else the function's name for a task, `'scope'` for a scope. */
+  /**
+   * The name given, else the function's name (`'task'` for an anonymous one) for a task,
+   * `'scope'` for a scope. The id is apart: a task's `Task.name` is the same with `#id`
+   * appended when it was given no name.
+   */
   readonly name: string;
   /**
    * The task's `state` (`running`, then `fulfilled`, `rejected` or `cancelled`) or the
@@ -28,9 +31,10 @@ export interface TaskTreeNode {
    */
   readonly state: TaskState | ScopeState;
   /**
-   * How long ago it started, in ms of its clock, when the snapshot was taken. For a scope,
-   * set where the scope is tracked (inside `run()`, or while instrumentation is on); for a
-   * task, only if it started while instrumentation was recording.
+   * How long ago it started, in ms of its clock, when the snapshot was taken. On the
+   * system clock, tasks started in the same synchronous stretch share one reading of the
+   * clock (exact on any other clock, such as a `TestClock`). Optional only for snapshots
+   * made elsewhere: `Scope.tree()` always sets it.
    */
   readonly age?: number;
   /** Time left until its effective deadline, in ms (negative once passed); absent when none. */
@@ -40,11 +44,6 @@ export interface TaskTreeNode {
    * A large value is a cancellation nobody honours.
    */
   readonly cancelledFor?: number;
-  /**
-   * For a scope: how many of its running tasks are not in `children` because nothing was
-   * tracking them when they were spawned (outside `run()`, with no instrumentation on).
-   */
-  readonly untracked?: number;
   readonly children: readonly TaskTreeNode[];
 }
 
@@ -97,7 +96,6 @@ function assertNode(at: string, node: unknown, seen: Set<unknown>): asserts node
   for (const key of ['age', 'deadline', 'cancelledFor'] as const) {
     if (n[key] !== undefined) assertFinite(`${at}.${key}`, n[key]);
   }
-  if (n.untracked !== undefined) assertCount(`${at}.untracked`, n.untracked, 0);
   if (!Array.isArray(n.children)) {
     throw new TypeError(`Expected \`${at}.children\` to be an array, got ${describe(n.children)}`);
   }
@@ -118,7 +116,7 @@ function assertNode(at: string, node: unknown, seen: Set<unknown>): asserts node
  *   s.spawn(function download() { return sleep(100); });
  *   console.log(formatTaskTree(s.tree()));
  *   // scope (scope #4) · open · age 0.0 ms
- *   // └── download (task #5) · running
+ *   // └── download (task #5) · running · age 0.0 ms
  * });
  * ```
  */
@@ -132,17 +130,11 @@ export function formatTaskTree(tree: TaskTreeNode, options: FormatTaskTreeOption
     const children = runningOnly
       ? node.children.filter((c) => c.state === 'running' || c.state === 'open')
       : node.children;
-    const untracked = node.untracked ?? 0;
     children.forEach((child, i) => {
-      const last = i === children.length - 1 && untracked === 0;
+      const last = i === children.length - 1;
       out.push(`${prefix}${last ? '└── ' : '├── '}${line(child)}`);
       walk(child, `${prefix}${last ? '    ' : '│   '}`);
     });
-    if (untracked > 0) {
-      out.push(
-        `${prefix}└── … ${untracked} running task${untracked === 1 ? '' : 's'} not tracked (spawned outside run() with no instrumentation on)`,
-      );
-    }
   };
   walk(tree, '');
   return out.join('\n');
