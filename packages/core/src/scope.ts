@@ -290,6 +290,10 @@ export class Scope implements AsyncDisposable {
   #nextSibling: Scope | undefined;
   #adopted = false;
   #stuckCheck: Cancel | undefined;
+  // The stuck check skipped something as waiting (see #checkStuck), and whether it
+  // reported the body already.
+  #stuckWaiting = false;
+  #bodyReported = false;
   readonly #link: ScopeLink = {
     settled: (task, failure, cancelled) => {
       this.#unlistTask(task);
@@ -301,6 +305,7 @@ export class Scope implements AsyncDisposable {
       this.#pending--;
       if (cancelled && this.#ownCause()) this.#caught = true;
       if (failure !== NONE) this.#fail(failure);
+      if (this.#stuckWaiting) this.#recheckStuck();
       if (this.#pending === 0 && this.#holds === 0) this.#joinResolve?.();
     },
     watch: (task) => {
@@ -718,7 +723,9 @@ export class Scope implements AsyncDisposable {
     if (stuck === undefined || diag.stuckCheck !== undefined) return;
     diag.stuckCheck = schedule(this.#clock, stuck.after, () => {
       diag.stuckCheck = undefined;
-      if (task.state === 'running') this.#reportTask(stuck, task, diag.cancelledAt!);
+      if (task.state !== 'running') return;
+      if (this.#waitsOnCancelledScope(task)) this.#stuckWaiting = true;
+      else this.#reportTask(stuck, task, diag.cancelledAt!);
     });
   }
 
@@ -737,24 +744,70 @@ export class Scope implements AsyncDisposable {
     reportStuck(stuck, report);
   }
 
-  /** The stuck-cancellation check, `stuck.after` ms after the scope was cancelled. */
+  /**
+   * Whether `task` (or the body, for `undefined`) is inside a scope of its own that is
+   * open and cancelled: it then waits for that scope, whose own check reports what in it
+   * is stuck. Reporting the waiter too would blame code that honours its cancellation.
+   */
+  #waitsOnCancelledScope(task: TaskImpl<unknown> | undefined): boolean {
+    for (let c = this.#firstChild; c !== undefined; c = c.#nextSibling) {
+      if (c.#parentTask === task && c.#state !== CLOSED && c.#controller.signal.aborted) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Something this check skipped as waiting (see #checkStuck) may have stopped waiting:
+   * check again after the grace period, once.
+   */
+  #recheckStuck(): void {
+    this.#stuckWaiting = false;
+    const stuck = (this.#run as RunMarker | undefined)?.stuck;
+    if (stuck === undefined || this.#stuckCheck !== undefined || this.#state === CLOSED) return;
+    this.#stuckCheck = schedule(this.#clock, stuck.after, () => this.#checkStuck(stuck));
+  }
+
+  /**
+   * The stuck-cancellation check, `stuck.after` ms after the scope was cancelled. It
+   * reports only the innermost stuck work: a task or body that waits for a cancelled
+   * scope of its own, or a body whose tasks still run, is skipped as waiting, and checked
+   * again when that scope closes or a task settles.
+   */
   #checkStuck(stuck: StuckPolicy): void {
     this.#stuckCheck = undefined;
     if (this.#state === CLOSED) return;
-    const cancelledAt = this.#cancelledAt!;
-    for (const t of this.#running()) {
-      this.#reportTask(stuck, t, cancelledAt);
+    const now = this.#clock.now();
+    const scopeCancelledAt = this.#cancelledAt;
+    let waiting = false;
+    const running = this.#running();
+    for (const t of running) {
+      const own = t.diag?.cancelledAt;
+      const cancelledAt =
+        own === undefined || (scopeCancelledAt !== undefined && scopeCancelledAt < own)
+          ? scopeCancelledAt
+          : own;
+      // Not cancelled, or only just (its own check comes later).
+      if (cancelledAt === undefined || now - cancelledAt < stuck.after) continue;
+      if (this.#waitsOnCancelledScope(t)) waiting = true;
+      else this.#reportTask(stuck, t, cancelledAt);
     }
-    if (this.#holds > 0) {
-      reportStuck(stuck, {
-        kind: 'scope',
-        id: this.id,
-        name: this.#name,
-        path: scopePath(this),
-        cancelledFor: this.#clock.now() - cancelledAt,
-        reason: this.signal.reason,
-      });
+    if (this.#holds > 0 && !this.#bodyReported && scopeCancelledAt !== undefined) {
+      if (running.length > 0 || this.#waitsOnCancelledScope(undefined)) waiting = true;
+      else {
+        this.#bodyReported = true;
+        reportStuck(stuck, {
+          kind: 'scope',
+          id: this.id,
+          name: this.#name,
+          path: scopePath(this),
+          cancelledFor: now - scopeCancelledAt,
+          reason: this.signal.reason,
+        });
+      }
     }
+    this.#stuckWaiting = waiting;
   }
 
   #spawn<T>(
@@ -844,7 +897,11 @@ export class Scope implements AsyncDisposable {
     this.#joinResolve = undefined;
     this.#stuckCheck?.();
     this.#stuckCheck = undefined;
-    if (this.#adopted) this.#parent!.#disown(this);
+    if (this.#adopted) {
+      const parent = this.#parent!;
+      parent.#disown(this);
+      if (parent.#stuckWaiting) parent.#recheckStuck();
+    }
     const h = hooks;
     if (h !== null) h.scopeClose(this, this.#clock.now());
     const onAbort = this.#onParentAbort;
