@@ -9,7 +9,6 @@ function runMarker(): object | undefined {
 
 import { type StuckReport, warnStuck } from './diagnostics/stuck.ts';
 import { formatTaskTree } from './diagnostics/tree.ts';
-import { addHooks } from './internal/instrument.ts';
 import { kDetached, kRootRun } from './internal/symbols.ts';
 import {
   assertBoolean,
@@ -17,6 +16,7 @@ import {
   assertDuration,
   assertFunction,
   assertName,
+  assertOneOf,
   assertOptions,
   assertSignal,
   describe,
@@ -27,6 +27,7 @@ import {
   exitNow,
   onSignal,
   onTerminationSignals,
+  reservedSignal,
   setExitCode,
   signalExitCode,
   type TerminationSignal,
@@ -72,8 +73,9 @@ export interface RunOptions {
    * Print the live task tree (`formatTaskTree(root.tree())`) to stderr each time the
    * process receives this signal, without stopping anything: `kill -USR2 <pid>` shows
    * what a stuck service is doing, like `python -m asyncio pstree <pid>`. Opt-in. Where
-   * the runtime does not have the signal (Windows) it does nothing. While it is set,
-   * tasks record their start time, so the tree shows their age.
+   * the runtime does not have the signal (Windows) it does nothing. On Node, `'SIGUSR1'`
+   * is a `TypeError`: Node starts its inspector on it and cannot get that back once the
+   * listener is removed. When `run` settles, the signal does again what it did before.
    * @default undefined (off)
    */
   dumpTasksOn?: DumpSignal;
@@ -123,9 +125,11 @@ export async function run<T>(main: TaskFn<T>, options?: RunOptions): Promise<T> 
   assertName('options.name', options?.name);
   assertBoolean('options.handleSignals', options?.handleSignals);
   const dumpOn = options?.dumpTasksOn;
-  if (dumpOn !== undefined && !DUMP_SIGNALS.includes(dumpOn)) {
+  if (dumpOn !== undefined) assertOneOf('options.dumpTasksOn', dumpOn, DUMP_SIGNALS);
+  const reserved = dumpOn === undefined ? undefined : reservedSignal(dumpOn);
+  if (reserved !== undefined) {
     throw new TypeError(
-      `Expected \`options.dumpTasksOn\` to be one of ${DUMP_SIGNALS.map((s) => `'${s}'`).join(', ')}, got ${describe(dumpOn)}`,
+      `Expected \`options.dumpTasksOn\` to be a signal this runtime does not reserve, got ${describe(dumpOn)}: ${reserved}`,
     );
   }
   const stuckAfter = options?.stuckAfter ?? 5000;
@@ -140,10 +144,6 @@ export async function run<T>(main: TaskFn<T>, options?: RunOptions): Promise<T> 
   if (stuckAfter !== false && stuckAfter !== Number.POSITIVE_INFINITY) {
     marker.stuck = { after: stuckAfter, onStuck: options?.onStuck ?? warnStuck };
   }
-  // The run's scopes list their running tasks when a stuck check or a dump may name them.
-  marker.track = marker.stuck !== undefined || dumpOn !== undefined;
-  // Start times, for the ages in the dump: recorded only while a dump is possible.
-  const stopTiming = dumpOn === undefined ? undefined : addHooks({});
   const root = new Scope({
     signal: options?.signal,
     clock: options?.clock,
@@ -182,7 +182,6 @@ export async function run<T>(main: TaskFn<T>, options?: RunOptions): Promise<T> 
     throw unwrapSingle(error);
   } finally {
     dump?.remove();
-    stopTiming?.();
     removeHandlers?.();
     if (received !== undefined) setExitCode(signalExitCode(received));
   }

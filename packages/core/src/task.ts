@@ -9,6 +9,7 @@ import {
   unlimitListeners,
 } from './internal/context.ts';
 import { hooks, type TaskDiag } from './internal/instrument.ts';
+import { startTime } from './internal/start-time.ts';
 import { NONE } from './internal/symbols.ts';
 import type { Scope } from './scope.ts';
 
@@ -188,12 +189,14 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     | undefined;
   // Set by `Scope.start` until the task calls `ctx.started()` or settles.
   #startHook: StartHook | undefined;
-  // This task's index in its scope's array of running tasks (for `Scope.tree()`), kept by
-  // the scope. A number, not links between tasks: a chain of 100,000 live tasks costs
-  // the garbage collector far more than one array.
-  slot = -1;
-  // Start and cancel times for diagnostics: made only while instrumentation records, or on
-  // `cancel()`, so a plain task carries one empty field.
+  // The next task spawned into the same scope while this one was listed: the scope's
+  // list of its tasks, for `Scope.tree()` and the stuck check (see its #listTask).
+  newer: TaskImpl<unknown> | undefined = undefined;
+  // When it started, on its scope's clock (see startTime), for its age in `Scope.tree()`.
+  // Declared `undefined` first so the field holds a shared number, not a box per task.
+  startedAt: number | undefined = undefined;
+  // Cancel time and stuck check, made only on `cancel()`: a plain task carries one empty
+  // field.
   diag: TaskDiag | undefined;
   // Callbacks of helpers opened in this task, called when it settles (see onSettled).
   #onSettled: Set<() => void> | undefined;
@@ -221,6 +224,13 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
 
   get name(): string {
     return (this.#name ??= `${this.#fnName || 'task'}#${this.id}`);
+  }
+
+  /** For `Scope.tree()`, which shows the id apart: the name given, else the function's. */
+  get label(): string {
+    const fnName = this.#fnName || 'task';
+    const name = this.name;
+    return name === `${fnName}#${this.id}` ? fnName : name;
   }
 
   get state(): TaskState {
@@ -325,9 +335,10 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     let result: T | PromiseLike<T>;
     const ctx = new TaskContextImpl(this.#owner, this);
     const h = hooks;
-    if (h !== null) {
+    if (h === null) this.startedAt = startTime(this.#owner.clock);
+    else {
       const at = this.#owner.clock.now();
-      this.diag = { startedAt: at, cancelledAt: undefined, stuckCheck: undefined, reported: false };
+      this.startedAt = at;
       h.taskStart(this, at);
     }
     try {

@@ -141,8 +141,8 @@ let lastJobId = 0;
 
 /**
  * A fixed-size pool of worker threads for CPU-bound work (the TypeScript answer to "use
- * multiprocessing for CPU-bound tasks"): `worker_threads` on Node, Web Workers on Bun and
- * Deno. Workers start on demand, up to `size`, and are reused; calls beyond that wait in
+ * multiprocessing for CPU-bound tasks"): `worker_threads` on Node and Deno, Web Workers on
+ * Bun. Workers start on demand, up to `size`, and are reused; calls beyond that wait in
  * FIFO order.
  *
  * - A call runs `module[exportName](...args)` in a worker; the module is imported once
@@ -152,11 +152,14 @@ let lastJobId = 0;
  *   and `cause`; other failures reject with a {@link WorkerError}.
  * - Cancelling a call (its `signal`, or the enclosing weft task) drops it from the queue
  *   or terminates its worker, then rejects with the signal's reason. The pool replaces
- *   the worker on the next call.
+ *   the worker on the next call. A thread busy in JavaScript stops at once on Node and
+ *   Bun; Deno kills it about 2 s after (its own grace period), then lets the process exit.
+ * - A worker that ends while running a call (`process.exit`, `self.close()`, an uncaught
+ *   error) rejects that call with a {@link WorkerError} whose `cause` says how (such as
+ *   `The worker exited with code 3`); the pool replaces it for the calls that follow.
  * - `close()` (also `await using`) lets queued and running calls finish, then terminates
  *   every worker; `terminate()` cancels them all at once. A pool never leaks a worker
- *   once closed. Idle workers do not keep a Node or Bun process alive; on Deno a pool
- *   that is never closed does.
+ *   once closed. Idle workers do not keep the process alive.
  *
  * @example
  * ```ts
@@ -477,7 +480,7 @@ export class WorkerPool implements AsyncDisposable {
 /**
  * Runs `module[exportName](...args)` in a new worker thread and resolves with its
  * result; the worker is terminated when the call settles. CPU-bound work then no longer
- * blocks the event loop. `worker_threads` on Node, Web Workers on Bun and Deno.
+ * blocks the event loop. `worker_threads` on Node and Deno, a Web Worker on Bun.
  *
  * `moduleUrl` is an absolute URL (`new URL('./work.mjs', import.meta.url)`) of an ES
  * module the runtime can load on its own (JavaScript, or TypeScript where the runtime
@@ -487,7 +490,8 @@ export class WorkerPool implements AsyncDisposable {
  * dies rejects with a {@link WorkerError}; a missing export with a `TypeError`.
  *
  * Cancellation (the `signal`, or the enclosing weft task's) terminates the worker, even
- * in an endless loop, and rejects with the signal's reason. Each call starts a worker
+ * in an endless loop (on Deno about 2 s later: see {@link WorkerPool}), and rejects with
+ * the signal's reason at once. Each call starts a worker
  * (tens of ms); for many calls use a {@link WorkerPool}.
  *
  * @example

@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
+import { runChild } from '../../test/child.ts';
 import { run } from '../run.ts';
 
 const fixture = fileURLToPath(new URL('../../test/fixtures/run-dump.mjs', import.meta.url));
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno === 'object';
+const isBun = typeof (globalThis as { Bun?: unknown }).Bun === 'object';
+const isNode = !isDeno && !isBun;
 const isWindows = (globalThis as { process?: { platform?: string } }).process?.platform === 'win32';
 
 interface DenoChild {
@@ -90,19 +93,45 @@ describe.skipIf(isWindows)('run({ dumpTasksOn })', () => {
     const child = startChild();
     await child.until(() => child.out.includes('ready'));
     child.kill('SIGUSR2');
-    await child.until(() => child.err().includes('download#'));
+    await child.until(() => child.err().includes('download (task'));
     const dump = child.err();
     expect(dump).toMatch(/weft: task tree on SIGUSR2/);
     expect(dump).toMatch(/^run \(scope #\d+\) · open · age /m);
-    expect(dump).toMatch(/^├── poller#\d+ \(task #\d+\) · running · age /m);
+    expect(dump).toMatch(/^├── poller \(task #\d+\) · running · age /m);
     expect(dump).toMatch(/^└── downloads \(scope #\d+\) · open · age .* · deadline in /m);
-    expect(dump).toMatch(/^ {4}└── download#\d+ \(task #\d+\) · running · age /m);
+    expect(dump).toMatch(/^ {4}└── download \(task #\d+\) · running · age /m);
     // Still running: a second dump works, then SIGINT ends it the usual way.
     child.kill('SIGUSR2');
     await child.until(() => child.err().split('weft: task tree').length === 3);
     child.kill('SIGINT');
     expect(await child.exit).toBe(130);
     expect(child.out).toEqual(['ready', 'ended AbortError', 'exited normally']);
+  });
+
+  test.skipIf(!isNode || isWindows)(
+    'leaves SIGUSR1 to Node (its inspector) and says to use SIGUSR2',
+    async () => {
+      await expect(run(() => 1, { dumpTasksOn: 'SIGUSR1' })).rejects.toThrow(
+        "Expected `options.dumpTasksOn` to be a signal this runtime does not reserve, got `SIGUSR1` (string): Node starts its inspector on SIGUSR1 and cannot get that back once a listener is removed: use 'SIGUSR2'",
+      );
+      // After it, SIGUSR1 still starts the inspector instead of killing the process.
+      const child = await runChild(
+        fileURLToPath(new URL('../../test/fixtures/run-usr1.mjs', import.meta.url)),
+        {
+          runtimeArgs: ['--inspect-port=0'],
+          onStdout: (text, kill) => {
+            if (text === 'TypeError\nready\n') kill('SIGUSR1');
+          },
+        },
+      );
+      expect(child.stderr).toMatch(/Debugger listening on ws:\/\/127\.0\.0\.1:\d+\//);
+      expect(child.stdout).toBe('TypeError\nready\nalive\n');
+      expect(child.code).toBe(0);
+    },
+  );
+
+  test.skipIf(isNode || isWindows)('takes SIGUSR1 where the runtime gives it back', async () => {
+    expect(await run(() => 1, { dumpTasksOn: 'SIGUSR1' })).toBe(1);
   });
 
   test('rejects a signal it does not support', async () => {

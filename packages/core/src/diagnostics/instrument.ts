@@ -23,8 +23,7 @@ const HOOK_KEYS = ['onScopeOpen', 'onScopeClose', 'onTaskStart', 'onTaskSettle']
 /**
  * Registers hooks that weft calls as scopes open and close and tasks start and settle,
  * process-wide, with the time on the scope's or task's clock. With no hooks registered
- * this costs one `null` check per task; while some are, every task also records its
- * start time (so `Scope.tree()` can show its age).
+ * this costs one `null` check per task start and settle.
  *
  * Hooks run synchronously, in the middle of weft's bookkeeping: keep them short, and
  * do not start or cancel work from them. A hook that throws is reported with

@@ -74,6 +74,38 @@ describe('renderGantt', () => {
     expect(() => renderGantt(gatherSpans, { widht: 3 } as never)).toThrow(/Did you mean `width`/);
     expect(() => renderGantt(gatherSpans, { now: Number.NaN })).toThrow(/`options.now`/);
   });
+
+  test('names the span and field that is malformed, for both renderers', () => {
+    const span = gatherSpans[1]!;
+    const cases: [unknown, RegExp][] = [
+      [{}, /^Expected `spans\[0\]\.id` to be a finite number, got `undefined` \(undefined\)$/],
+      [null, /^Expected `spans\[0\]` to be a TimelineSpan, got `null` \(null\)$/],
+      [
+        { ...span, kind: 'thread' },
+        /`spans\[0\]\.kind` to be one of 'scope', 'task', got `thread`/,
+      ],
+      [{ ...span, name: 3 }, /`spans\[0\]\.name` to be a string, got `3` \(number\)/],
+      [{ ...span, start: Number.NaN }, /`spans\[0\]\.start` to be a finite number, got `NaN`/],
+      [{ ...span, end: '5' }, /`spans\[0\]\.end` to be a finite number, got `5` \(string\)/],
+      [{ ...span, state: 'done' }, /`spans\[0\]\.state` to be one of 'running', .*got `done`/],
+      [{ ...span, parent: 'x' }, /`spans\[0\]\.parent` to be a finite number/],
+    ];
+    for (const [bad, message] of cases) {
+      for (const render of [renderGantt, renderTimelineSvg]) {
+        expect(() => render([bad as TimelineSpan])).toThrow(message);
+      }
+    }
+    const backwards = { ...span, start: 10, end: 5 };
+    for (const render of [renderGantt, renderTimelineSvg]) {
+      expect(() => render([gatherSpans[0]!, backwards])).toThrow(RangeError);
+      expect(() => render([gatherSpans[0]!, backwards])).toThrow(
+        'Expected `spans[1].end` to be at least `spans[1].start` (10), got `5` (number)',
+      );
+      expect(() => render(gatherSpans, { tasksOnly: 'yes' } as never)).toThrow(
+        /`options.tasksOnly` to be a boolean/,
+      );
+    }
+  });
 });
 
 describe('renderTimelineSvg', () => {
@@ -189,6 +221,35 @@ describe('formatTaskTree', () => {
     );
     expect(() => formatTaskTree(tree, { running: true } as never)).toThrow(
       /Did you mean `runningOnly`/,
+    );
+  });
+
+  test('names the node and field that is malformed, down the tree', () => {
+    const root = { kind: 'scope', id: 1, name: 'x', state: 'open' } as const;
+    expect(() => formatTaskTree({ ...root, children: [null] } as never)).toThrow(
+      'Expected `tree.children[0]` to be a TaskTreeNode (from scope.tree()), got `null` (null)',
+    );
+    expect(() => formatTaskTree({ ...root, children: undefined } as never)).toThrow(
+      'Expected `tree.children` to be an array, got `undefined` (undefined)',
+    );
+    const deep = {
+      ...root,
+      children: [{ ...root, id: 2, children: [{ ...root, state: 'done', children: [] }] }],
+    };
+    expect(() => formatTaskTree(deep as never)).toThrow(
+      /^Expected `tree\.children\[0\]\.children\[0\]\.state` to be one of 'running', .*got `done` \(string\)$/,
+    );
+    expect(() => formatTaskTree({ ...root, age: Number.NaN, children: [] })).toThrow(
+      /`tree\.age` to be a finite number, got `NaN`/,
+    );
+    expect(() => formatTaskTree({ ...root, name: undefined, children: [] } as never)).toThrow(
+      /`tree\.name` to be a string/,
+    );
+    const cyclic = { ...root, children: [] as unknown[] };
+    cyclic.children.push(cyclic);
+    expect(() => formatTaskTree(cyclic as never)).toThrow(/`tree\.children\[0\]`.*own ancestors/);
+    expect(() => formatTaskTree({ ...root, children: [] }, { runningOnly: 1 } as never)).toThrow(
+      /`options.runningOnly` to be a boolean/,
     );
   });
 });

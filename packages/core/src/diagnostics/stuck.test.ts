@@ -140,6 +140,108 @@ describe('stuck-cancellation report', () => {
     ]);
   });
 
+  test('reports only the innermost stuck task, not the tasks and bodies waiting for it', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const reports: string[] = [];
+    const gate = deferred();
+    await run(
+      async () => {
+        await scope(
+          async (s) => {
+            s.spawn(function parent() {
+              return scope(
+                async (s2) => {
+                  s2.spawn(function stubborn() {
+                    return gate.promise; // ignores its signal
+                  });
+                  await sleep(5000);
+                },
+                { name: 'inner' },
+              );
+            });
+            await sleep(5000);
+          },
+          { name: 'svc' },
+        );
+      },
+      {
+        clock,
+        handleSignals: false,
+        timeout: 50,
+        stuckAfter: 150,
+        onStuck: (r) => {
+          reports.push(`${r.kind} ${r.path.join('/').replace(/#\d+/g, '')} ${r.cancelledFor}`);
+          void clock.sleep(1000).then(() => gate.resolve());
+        },
+      },
+    ).catch(() => {});
+    expect(reports).toEqual(['task run/svc/parent/inner/stubborn 150']);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('a body awaiting a stuck task is not reported with it', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const reports: string[] = [];
+    const gate = deferred();
+    await run(
+      async (ctx) => {
+        const t = ctx.scope.spawn(() => gate.promise, { name: 'stubborn' });
+        await sleep(10);
+        ctx.scope.cancel();
+        await t.then(
+          () => {},
+          () => {},
+        );
+      },
+      {
+        clock,
+        handleSignals: false,
+        stuckAfter: 100,
+        onStuck: (r) => {
+          reports.push(`${r.kind} ${r.name}`);
+          void clock.sleep(500).then(() => gate.resolve());
+        },
+      },
+    );
+    expect(reports).toEqual(['task stubborn']);
+  });
+
+  test('reports a waiter once what it waited for has ended and it still ignores cancellation', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const reports: string[] = [];
+    const gate = deferred();
+    await run(
+      async (ctx) => {
+        ctx.scope.spawn(
+          async function waiter() {
+            // Waits for a nested scope whose task ignores cancellation for 300 ms, then
+            // ignores its own cancellation.
+            await scope(async (s) => {
+              s.spawn(() => clock.sleep(300), { name: 'slow' });
+            }).catch(() => {});
+            await gate.promise;
+          },
+          { name: 'waiter' },
+        );
+        await sleep(10);
+        ctx.scope.cancel();
+      },
+      {
+        clock,
+        handleSignals: false,
+        stuckAfter: 100,
+        onStuck: (r) => {
+          reports.push(`${r.kind} ${r.path.join('/')} ${r.cancelledFor}`);
+          if (r.name === 'waiter') gate.resolve();
+        },
+      },
+    );
+    // At 100 ms after the cancel only `slow` is reported (the waiter waits for its scope);
+    // that scope closes at 300 ms (290 ms after the cancel), and 100 ms later the waiter
+    // itself is still running.
+    expect(reports).toEqual(['task run/waiter/scope/slow 100', 'task run/waiter 390']);
+  });
+
   test('says nothing about tasks that honour cancellation, and leaves no timer', async () => {
     const clock = new TestClock({ autoAdvance: true });
     const lines = await captureWarn(() =>

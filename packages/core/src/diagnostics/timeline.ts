@@ -1,4 +1,13 @@
-import { assertCount, assertOptions, describe } from '../internal/validate.ts';
+import {
+  assertBoolean,
+  assertCount,
+  assertFinite,
+  assertNotBelow,
+  assertOneOf,
+  assertOptions,
+  assertString,
+  describe,
+} from '../internal/validate.ts';
 import type { ScopeState } from '../scope.ts';
 import type { TaskState } from '../task.ts';
 import { formatDuration } from './format.ts';
@@ -45,6 +54,35 @@ export interface RenderTimelineOptions {
 }
 
 const KEYS = ['width', 'now', 'tasksOnly'] as const;
+const KINDS = ['scope', 'task'] as const;
+/** Every state a task or scope can be in (the values of `Task.state` and `Scope.state`). */
+export const NODE_STATES: readonly (TaskState | ScopeState)[] = [
+  'running',
+  'fulfilled',
+  'rejected',
+  'cancelled',
+  'open',
+  'closed',
+];
+
+/** Checks that `span` (at `spans[i]`) is a TimelineSpan, naming the field that is not. */
+function assertSpan(i: number, span: unknown): asserts span is TimelineSpan {
+  const at = `spans[${i}]`;
+  if (typeof span !== 'object' || span === null) {
+    throw new TypeError(`Expected \`${at}\` to be a TimelineSpan, got ${describe(span)}`);
+  }
+  const s = span as Record<keyof TimelineSpan, unknown>;
+  assertFinite(`${at}.id`, s.id);
+  assertOneOf(`${at}.kind`, s.kind, KINDS);
+  assertString(`${at}.name`, s.name);
+  if (s.parent !== undefined) assertFinite(`${at}.parent`, s.parent);
+  assertFinite(`${at}.start`, s.start);
+  if (s.end !== undefined) {
+    assertFinite(`${at}.end`, s.end);
+    assertNotBelow(`${at}.end`, s.end, s.start, `${at}.start`);
+  }
+  assertOneOf(`${at}.state`, s.state, NODE_STATES);
+}
 
 interface Row {
   span: TimelineSpan;
@@ -62,15 +100,10 @@ function layout(
       `Expected \`spans\` to be an array of TimelineSpan, got ${describe(spans)}`,
     );
   }
+  spans.forEach((span, i) => assertSpan(i, span));
   assertOptions('options', options, KEYS);
-  if (
-    options.now !== undefined &&
-    (typeof options.now !== 'number' || !Number.isFinite(options.now))
-  ) {
-    throw new TypeError(
-      `Expected \`options.now\` to be a finite clock time in ms, got ${describe(options.now)}`,
-    );
-  }
+  if (options.now !== undefined) assertFinite('options.now', options.now);
+  assertBoolean('options.tasksOnly', options.tasksOnly);
   const shown = options.tasksOnly ? spans.filter((s) => s.kind === 'task') : [...spans];
   let t0 = Number.POSITIVE_INFINITY;
   let latest = Number.NEGATIVE_INFINITY;

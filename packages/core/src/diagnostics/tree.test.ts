@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { deferred } from '../../test/helpers.ts';
 import { run } from '../run.ts';
-import { Scope, scope } from '../scope.ts';
+import { Scope, scope, scopeInternals } from '../scope.ts';
 import { sleep } from '../sleep.ts';
 import { TestClock } from '../test-clock.ts';
 import { timeout } from '../timeout.ts';
@@ -57,8 +57,11 @@ describe('Scope.tree()', () => {
     expect(work.age).toBe(100);
     expect(work.deadline).toBe(1900);
     expect(snapshot!.deadline).toBeUndefined();
-    // Without instrumentation no task start time is kept: no age for tasks.
-    expect(work.children[0]!.age).toBeUndefined();
+    // Tasks have ages too, with no instrumentation on.
+    expect(work.children.map((c) => [c.name, c.age])).toEqual([
+      ['sleeper', 100],
+      ['parent', 100],
+    ]);
   });
 
   test('shows how long a cancelled task has been ignoring it', async () => {
@@ -85,29 +88,90 @@ describe('Scope.tree()', () => {
       cancelledFor: 250,
     });
     expect(formatTaskTree(snapshot!)).toMatch(
-      /└── stubborn \(task #\d+\) · cancelling for 250 ms$/,
+      /└── stubborn \(task #\d+\) · cancelling for 250 ms · age 350 ms$/,
     );
   });
 
-  test('outside run() it counts the tasks it did not track, and lists them while instrumentation is on', async () => {
+  test('outside run(), with no instrumentation, lists every running task and open scope with its age', async () => {
     const clock = new TestClock();
     const s = new Scope({ clock, name: 'plain' });
-    s.spawn(() => sleep(100), { name: 'untracked' });
-    const untracked = s.tree();
-    expect(untracked.children).toEqual([]);
-    expect(untracked.untracked).toBe(1);
-    expect(formatTaskTree(untracked)).toMatch(/└── … 1 running task not tracked/);
-    {
-      using _ = instrument({});
-      s.spawn(() => sleep(100), { name: 'tracked' });
-    }
-    await clock.advance(40);
+    s.spawn(function download() {
+      return sleep(100, { clock });
+    });
+    await clock.advance(10);
+    s.spawn(
+      () =>
+        scope(
+          (inner) => {
+            inner.spawn(() => sleep(300, { clock }), { name: 'leaf' });
+          },
+          { name: 'inner', clock },
+        ),
+      { name: 'parent' },
+    );
+    await clock.advance(30);
     const tree = s.tree();
-    expect(tree.children.map((c) => [c.name, c.age])).toEqual([['tracked', 40]]);
-    expect(tree.untracked).toBe(1);
-    await clock.advance(100);
+    expect(shape(tree)).toEqual([
+      'scope plain open',
+      '  task download running',
+      '  task parent running',
+      '    scope inner open',
+      '      task leaf running',
+    ]);
+    expect(tree.age).toBe(40);
+    expect(tree.children.map((c) => [c.name, c.age])).toEqual([
+      ['download', 40],
+      ['parent', 30],
+    ]);
+    expect(formatTaskTree(tree)).toMatch(/^├── download \(task #\d+\) · running · age 40 ms$/m);
+    // Settled tasks leave the tree.
+    await clock.advance(70);
+    expect(shape(s.tree())).toEqual([
+      'scope plain open',
+      '  task parent running',
+      '    scope inner open',
+      '      task leaf running',
+    ]);
+    await clock.advance(300);
     await s[Symbol.asyncDispose]();
     expect(s.tree()).toMatchObject({ state: 'closed', children: [] });
-    expect(s.tree().untracked).toBeUndefined();
+  });
+
+  test('is the same whether instrumentation is on or off', async () => {
+    const clock = new TestClock();
+    const trees: string[][] = [];
+    for (const on of [false, true]) {
+      const hooks = on ? instrument({}) : undefined;
+      const s = new Scope({ clock, name: 'outer' });
+      s.spawn(() => sleep(50, { clock }), { name: 'a' });
+      s.spawn(() => scope(() => sleep(50, { clock }), { name: 'nested', clock }), { name: 'b' });
+      trees.push(shape(s.tree()));
+      await clock.advance(50);
+      await s[Symbol.asyncDispose]();
+      hooks?.remove();
+    }
+    expect(trees[0]).toEqual(trees[1]);
+    expect(trees[0]).toHaveLength(4);
+  });
+
+  test('keeps no settled task for long in a scope whose tasks settle out of order', async () => {
+    const clock = new TestClock();
+    const s = new Scope({ clock });
+    const gate = deferred();
+    s.spawn(() => gate.promise, { name: 'long' });
+    for (let i = 0; i < 1000; i++) s.spawn(() => sleep(1, { clock }));
+    await clock.advance(1);
+    s.spawn(() => sleep(1, { clock }), { name: 'last' });
+    const listed = scopeInternals.listed(s);
+    // The 1000 settled ones were dropped (compacted) when `last` was listed.
+    expect(listed).toBeLessThanOrEqual(2 * s.pending + 64);
+    expect(shape(s.tree())).toEqual([
+      'scope scope open',
+      '  task long running',
+      '  task last running',
+    ]);
+    gate.resolve();
+    await clock.advance(1);
+    await s[Symbol.asyncDispose]();
   });
 });

@@ -1,7 +1,15 @@
-import { assertOptions, describe } from '../internal/validate.ts';
+import {
+  assertBoolean,
+  assertFinite,
+  assertOneOf,
+  assertOptions,
+  assertString,
+  describe,
+} from '../internal/validate.ts';
 import type { ScopeState } from '../scope.ts';
 import type { TaskState } from '../task.ts';
 import { formatDuration } from './format.ts';
+import { NODE_STATES } from './timeline.ts';
 
 /**
  * One node of a task tree snapshot (see `Scope.tree()`): a scope or a task, with its
@@ -11,7 +19,11 @@ export interface TaskTreeNode {
   readonly kind: 'scope' | 'task';
   /** A process-unique number (tasks and scopes each have their own sequence). */
   readonly id: number;
-  /** The name given, else the function's name for a task, `'scope'` for a scope. */
+  /**
+   * The name given, else the function's name (`'task'` for an anonymous one) for a task,
+   * `'scope'` for a scope. The id is apart: a task's `Task.name` is the same with `#id`
+   * appended when it was given no name.
+   */
   readonly name: string;
   /**
    * The task's `state` (`running`, then `fulfilled`, `rejected` or `cancelled`) or the
@@ -19,9 +31,10 @@ export interface TaskTreeNode {
    */
   readonly state: TaskState | ScopeState;
   /**
-   * How long ago it started, in ms of its clock, when the snapshot was taken. For a scope,
-   * set where the scope is tracked (inside `run()`, or while instrumentation is on); for a
-   * task, only if it started while instrumentation was recording.
+   * How long ago it started, in ms of its clock, when the snapshot was taken. On the
+   * system clock, tasks started in the same synchronous stretch share one reading of the
+   * clock (exact on any other clock, such as a `TestClock`). Optional only for snapshots
+   * made elsewhere: `Scope.tree()` always sets it.
    */
   readonly age?: number;
   /** Time left until its effective deadline, in ms (negative once passed); absent when none. */
@@ -31,11 +44,6 @@ export interface TaskTreeNode {
    * A large value is a cancellation nobody honours.
    */
   readonly cancelledFor?: number;
-  /**
-   * For a scope: how many of its running tasks are not in `children` because nothing was
-   * tracking them when they were spawned (outside `run()`, with no instrumentation on).
-   */
-  readonly untracked?: number;
   readonly children: readonly TaskTreeNode[];
 }
 
@@ -67,6 +75,34 @@ function line(node: TaskTreeNode): string {
   return parts.join(' · ');
 }
 
+const KINDS = ['scope', 'task'] as const;
+
+/** Checks a node and its children, naming the first field that is wrong (`tree.children[0].state`). */
+function assertNode(at: string, node: unknown, seen: Set<unknown>): asserts node is TaskTreeNode {
+  if (typeof node !== 'object' || node === null) {
+    throw new TypeError(
+      `Expected \`${at}\` to be a TaskTreeNode (from scope.tree()), got ${describe(node)}`,
+    );
+  }
+  if (seen.has(node)) {
+    throw new TypeError(`Expected \`${at}\` to be a TaskTreeNode, got one of its own ancestors`);
+  }
+  seen.add(node);
+  const n = node as Record<keyof TaskTreeNode, unknown>;
+  assertOneOf(`${at}.kind`, n.kind, KINDS);
+  assertFinite(`${at}.id`, n.id);
+  assertString(`${at}.name`, n.name);
+  assertOneOf(`${at}.state`, n.state, NODE_STATES);
+  for (const key of ['age', 'deadline', 'cancelledFor'] as const) {
+    if (n[key] !== undefined) assertFinite(`${at}.${key}`, n[key]);
+  }
+  if (!Array.isArray(n.children)) {
+    throw new TypeError(`Expected \`${at}.children\` to be an array, got ${describe(n.children)}`);
+  }
+  n.children.forEach((child, i) => assertNode(`${at}.children[${i}]`, child, seen));
+  seen.delete(node);
+}
+
 /**
  * Formats a task tree snapshot as text, one node per line, the way
  * `python -m asyncio pstree` does: name, kind and id, state (or how long it has been
@@ -80,34 +116,25 @@ function line(node: TaskTreeNode): string {
  *   s.spawn(function download() { return sleep(100); });
  *   console.log(formatTaskTree(s.tree()));
  *   // scope (scope #4) · open · age 0.0 ms
- *   // └── download (task #5) · running
+ *   // └── download (task #5) · running · age 0.0 ms
  * });
  * ```
  */
 export function formatTaskTree(tree: TaskTreeNode, options: FormatTaskTreeOptions = {}): string {
-  if (typeof tree !== 'object' || tree === null || !Array.isArray(tree.children)) {
-    throw new TypeError(
-      `Expected \`tree\` to be a TaskTreeNode (from scope.tree()), got ${describe(tree)}`,
-    );
-  }
+  assertNode('tree', tree, new Set());
   assertOptions('options', options, ['runningOnly']);
+  assertBoolean('options.runningOnly', options.runningOnly);
   const runningOnly = options.runningOnly === true;
   const out: string[] = [line(tree)];
   const walk = (node: TaskTreeNode, prefix: string): void => {
     const children = runningOnly
       ? node.children.filter((c) => c.state === 'running' || c.state === 'open')
       : node.children;
-    const untracked = node.untracked ?? 0;
     children.forEach((child, i) => {
-      const last = i === children.length - 1 && untracked === 0;
+      const last = i === children.length - 1;
       out.push(`${prefix}${last ? '└── ' : '├── '}${line(child)}`);
       walk(child, `${prefix}${last ? '    ' : '│   '}`);
     });
-    if (untracked > 0) {
-      out.push(
-        `${prefix}└── … ${untracked} running task${untracked === 1 ? '' : 's'} not tracked (spawned outside run() with no instrumentation on)`,
-      );
-    }
   };
   walk(tree, '');
   return out.join('\n');

@@ -13,10 +13,8 @@ export interface InstrumentHooks {
   onTaskSettle?(task: Task<unknown>, at: number): void;
 }
 
-/** Per-task diagnostic data, created only while instrumentation is on or on cancel. */
+/** Per-task diagnostic data, created only when the task is cancelled with `cancel()`. */
 export interface TaskDiag {
-  /** Clock time the task started; `undefined` if it started while nothing was recording. */
-  startedAt: number | undefined;
   /** Clock time `cancel()` was called on the task itself. */
   cancelledAt: number | undefined;
   /** Cancels the stuck-cancellation check armed for it. */

@@ -214,3 +214,32 @@ export function assertName(name: string, value: unknown): asserts value is strin
     throw new TypeError(`Expected \`${name}\` to be a string, got ${describe(value)}`);
   }
 }
+
+/** A string (required). */
+export function assertString(name: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string') {
+    throw new TypeError(`Expected \`${name}\` to be a string, got ${describe(value)}`);
+  }
+}
+
+/** One of a fixed set of values (strings or numbers). */
+export function assertOneOf<T extends string | number>(
+  name: string,
+  value: unknown,
+  choices: readonly T[],
+): asserts value is T {
+  if (!choices.includes(value as T)) {
+    throw new TypeError(
+      `Expected \`${name}\` to be one of ${choices.map((c) => (typeof c === 'string' ? `'${c}'` : String(c))).join(', ')}, got ${describe(value)}`,
+    );
+  }
+}
+
+/** A finite number that is not below `min`, which is the value of `minName`. */
+export function assertNotBelow(name: string, value: number, min: number, minName: string): void {
+  if (value < min) {
+    throw new RangeError(
+      `Expected \`${name}\` to be at least \`${minName}\` (${min}), got ${describe(value)}`,
+    );
+  }
+}

@@ -89,6 +89,20 @@ export const DUMP_SIGNALS: readonly DumpSignal[] = [
 ];
 
 /**
+ * Why this runtime cannot lend `signal` to `run({ dumpTasksOn })`, or `undefined` when it
+ * can. Node starts its inspector on SIGUSR1, and once a JavaScript listener for it has
+ * been added and removed, Node leaves the signal at the system default (the process is
+ * killed): what was there cannot be restored. Deno restores its inspector behaviour when
+ * the listener is removed, and Bun has none, so both may use it.
+ */
+export function reservedSignal(signal: DumpSignal): string | undefined {
+  if (signal !== 'SIGUSR1' || deno() !== undefined) return undefined;
+  const g = globalThis as { Bun?: unknown; process?: { features?: { inspector?: boolean } } };
+  if (g.Bun !== undefined || g.process?.features?.inspector === false) return undefined;
+  return "Node starts its inspector on SIGUSR1 and cannot get that back once a listener is removed: use 'SIGUSR2'";
+}
+
+/**
  * Calls `handler` each time the process receives `signal` (Deno's API on Deno, `process`
  * on Node and Bun). Returns the function that removes the handler. Where the runtime does
  * not have the signal (Windows) or cannot listen for it, it does nothing and says so with

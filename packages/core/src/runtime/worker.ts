@@ -1,5 +1,10 @@
-// Runtime-specific worker threads: `worker_threads` on Node, the Web `Worker` on Bun and
-// Deno (and browsers). Detected on first use, never at import time.
+// Runtime-specific worker threads: `worker_threads` on Node and Deno, the Web `Worker` on
+// Bun (and browsers). Detected on first use, never at import time.
+//
+// Why not the Web Worker on Deno: its `terminate()` does not stop a thread busy in an
+// endless loop (the isolate spins on and the process never exits), while Deno's
+// `node:worker_threads` does (Deno kills the busy isolate about 2 s later, its own grace
+// period, and lets the process exit). Bun's Web Worker stops such a thread at once.
 
 /** What a worker reports to its owner. */
 export interface WorkerEvents {
@@ -14,12 +19,12 @@ export interface WorkerHandle {
   /** Posts a message to the worker; throws a `DataCloneError` if it cannot be cloned. */
   post(message: unknown, transfer?: readonly Transferable[]): void;
   /**
-   * Stops the worker. Resolves once it has stopped: on Node after its `exit` event, on
-   * Bun after its `close` event, on Deno as soon as `terminate()` returned (Deno reports
-   * nothing more; the thread stops shortly after).
+   * Stops the worker. Resolves once the runtime says it has stopped: on Node after its
+   * `exit` event, on Bun after its `close` event. On Deno `terminate()` resolves at once
+   * and a thread busy in JavaScript is killed about 2 s later (Deno's grace period).
    */
   terminate(): Promise<void>;
-  /** Whether the worker keeps the process alive (Node and Bun; Deno cannot say). */
+  /** Whether the worker keeps the process alive. */
   hold(busy: boolean): void;
 }
 
@@ -132,7 +137,7 @@ function webFactory(
     const worker = new WorkerCtor(url, { type: 'module' });
     let stopping = false;
     let closed: Promise<void> | undefined;
-    // Bun reports the thread's end with a `close` event; Deno reports nothing.
+    // Bun reports the thread's end with a `close` event; a browser reports nothing.
     const onClose = reportsClose
       ? new Promise<void>((resolve) => worker.addEventListener('close', () => resolve()))
       : undefined;
@@ -146,6 +151,17 @@ function webFactory(
     });
     worker.addEventListener('messageerror', () => {
       if (!stopping) events.fault(new Error('A message from the worker could not be deserialized'));
+    });
+    // The thread ended on its own (`process.exit`, `self.close()`, a crash): whatever it
+    // was running will never answer.
+    worker.addEventListener('close', (event) => {
+      if (stopping) return;
+      const code = (event as Event & { code?: unknown }).code;
+      events.fault(
+        new Error(
+          typeof code === 'number' ? `The worker exited with code ${code}` : 'The worker exited',
+        ),
+      );
     });
     return {
       post: (message, transfer) => worker.postMessage(message, transfer ? [...transfer] : []),
@@ -167,15 +183,13 @@ let factory: Factory | null | undefined;
 
 function detect(): Factory | null {
   const g = globalThis as {
-    Deno?: unknown;
     Bun?: unknown;
     Worker?: new (url: string, options: { type: 'module' }) => WebWorker;
     process?: { getBuiltinModule?: (id: string) => unknown };
   };
-  if ((g.Deno !== undefined || g.Bun !== undefined) && typeof g.Worker === 'function') {
-    return webFactory(g.Worker, g.Deno === undefined);
-  }
+  if (g.Bun !== undefined && typeof g.Worker === 'function') return webFactory(g.Worker, true);
   try {
+    // Node, and Deno (see the top of this file for why not its Web Worker).
     const threads = g.process?.getBuiltinModule?.('node:worker_threads') as
       | NodeWorkerThreads
       | undefined;
