@@ -239,8 +239,8 @@ export class Operation {
   #attemptTimer: Cancel | undefined;
   /** The TimeoutError of the current attempt's timer, to tell it from other aborts. */
   #attemptTimeout: TimeoutError | undefined;
-  /** Permits the current attempt holds, released when it ends. */
-  #permits: unknown[] = [];
+  /** Permits the current attempt holds, released when it ends (made when there are some). */
+  #permits: unknown[] | undefined;
   #hostKey: string | undefined;
   #consumer: Consumer | undefined;
   #waitConsumer: ((consumer: Consumer) => void) | undefined;
@@ -279,8 +279,9 @@ export class Operation {
         );
       }
     }
-    // Started in a microtask, so that a helper called at once (`.json()`) is known first.
-    this.result = Promise.resolve().then(() => this.#run());
+    // #run starts with an await: the request goes out in a microtask, so that a helper
+    // called at once (`.json()`) is known first.
+    this.result = this.#run();
   }
 
   /** Settles once the request has fully ended (body read or cancelled, permits released). */
@@ -340,16 +341,17 @@ export class Operation {
   #current: RequestInfo | undefined;
 
   async #run(): Promise<unknown> {
+    await undefined;
     const config = this.#config;
     const policy = config.retry;
-    let info = { url: config.url, method: config.method } as RequestInfo;
+    let info: RequestInfo | undefined;
     try {
       for (let attempt = 0; ; attempt++) {
         if (this.#stopped) throw this.#reason;
         try {
           return await this.#attemptOnce(attempt);
         } catch (raw) {
-          info = this.#current ?? info;
+          info = this.#current ?? ({ url: config.url, method: config.method } as RequestInfo);
           const error = this.#translate(raw, info);
           this.#endAttempt();
           if (this.#stopped) throw this.#reason;
@@ -395,9 +397,9 @@ export class Operation {
       // client was closed first) must not become an unhandled rejection; a caller who
       // uses it later still gets the error.
       if (this.#consumer === undefined) this.result.catch(() => {});
-      info = this.#current ?? info;
       let final: unknown = error;
       for (const hook of config.hooks.onError) {
+        info = this.#current ?? info ?? ({ url: config.url, method: config.method } as RequestInfo);
         const replaced = await hook(final, info);
         if (replaced !== undefined) final = replaced;
       }
@@ -427,13 +429,13 @@ export class Operation {
       }
       entry.users++;
       this.#hostKey = url.host;
-      this.#permits.push(await entry.semaphore.acquire({ signal }));
+      (this.#permits ??= []).push(await entry.semaphore.acquire({ signal }));
     }
     if (owner.concurrency !== undefined) {
-      this.#permits.push(await owner.concurrency.acquire({ signal }));
+      (this.#permits ??= []).push(await owner.concurrency.acquire({ signal }));
     }
     if (owner.rateLimit !== undefined) {
-      this.#permits.push(await owner.rateLimit.acquire({ signal }));
+      (this.#permits ??= []).push(await owner.rateLimit.acquire({ signal }));
     }
   }
 
@@ -476,7 +478,8 @@ export class Operation {
     if (this.#consumer?.kind === 'json' && attempt === 0 && headers?.has('accept') === false) {
       headers.set('accept', 'application/json');
     }
-    const followed: string[] = [];
+    // The redirects followed so far (made on the first one).
+    let followed: string[] | undefined;
     let response: Response;
     let info: RequestInfo;
     for (;;) {
@@ -521,6 +524,7 @@ export class Operation {
       const location = response.headers.get('location');
       if (!REDIRECTS.has(response.status) || location === null || config.maxRedirects === 0) break;
       discard(response);
+      followed ??= [];
       let next: URL;
       try {
         next = new URL(location, info.url);
@@ -698,9 +702,10 @@ export class Operation {
     this.#attemptTimer?.();
     this.#attemptTimer = undefined;
     this.#attempt = undefined;
-    if (this.#permits.length > 0) {
-      for (const permit of this.#permits) release(permit);
-      this.#permits = [];
+    const permits = this.#permits;
+    if (permits !== undefined) {
+      this.#permits = undefined;
+      for (const permit of permits) release(permit);
     }
     const host = this.#hostKey;
     if (host !== undefined) {
