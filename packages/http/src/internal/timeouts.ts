@@ -80,14 +80,18 @@ class TimeoutList {
 
   #expire(): void {
     this.#timer = undefined;
-    for (let head = this.#head; head !== undefined; head = this.#head) {
-      const left = head.at - performance.now();
-      if (left > 0) {
-        if (this.#timer === undefined) this.#arm(Math.ceil(left));
-        return;
+    try {
+      for (let head = this.#head; head !== undefined; head = this.#head) {
+        if (head.at > performance.now()) break;
+        this.remove(head);
+        head.fire();
       }
-      this.remove(head);
-      head.fire();
+    } finally {
+      // Re-armed for the next one even if a callback threw.
+      const head = this.#head;
+      if (head !== undefined && this.#timer === undefined) {
+        this.#arm(Math.max(1, Math.ceil(head.at - performance.now())));
+      }
     }
   }
 }
@@ -114,4 +118,3 @@ export class Timeouts {
 
 /** The attempt timeouts of every client on the system clock. */
 export const systemTimeouts: Timeouts = new Timeouts();
-
