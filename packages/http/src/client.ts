@@ -227,7 +227,12 @@ export class HttpClient implements AsyncDisposable {
     method: string | undefined,
   ): ResponsePromise {
     const config = resolveRequest(this.#config, url, options, method);
-    const caller = callerContext({ signal: config.signal, clock: this.#config.clock });
+    const clock = this.#config.clock;
+    const caller = callerContext(
+      config.signal === undefined && clock === undefined
+        ? undefined
+        : { signal: config.signal, clock },
+    );
     return makeResponsePromise(new Operation(this.#owner, config, caller, this.#closed));
   }
 }

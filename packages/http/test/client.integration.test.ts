@@ -16,6 +16,7 @@ import {
   ResponseTooLargeError,
   TimeoutError,
 } from '../src/index.ts';
+import { systemTimeouts } from '../src/internal/timeouts.ts';
 import { createTestApp, type TestApp } from './app.ts';
 import { closedPort, runtime, serve, type TestServer } from './serve.ts';
 
@@ -73,6 +74,7 @@ afterEach(async () => {
     await http.close();
   }
   for (const clock of clocks.splice(0)) expect(clock.pendingTimers).toBe(0);
+  expect(systemTimeouts.armed).toBe(0); // no attempt timeout left on the system clock
   t.reset();
 });
 

@@ -232,6 +232,7 @@ export function resolveRequest(
   options: RequestOptions | undefined,
   method: string | undefined,
 ): RequestConfig {
+  if (options === undefined && method !== undefined) return plainRequest(client, input, method);
   assertOptions('options', options, REQUEST_KEYS);
   const o = options ?? {};
   const shared =
@@ -281,6 +282,29 @@ export function resolveRequest(
     body,
     replayable,
     signal: o.signal,
+  };
+}
+
+/**
+ * The common case, `http.get(url)` with no options: nothing to check but the URL, the
+ * client's settings as they are.
+ */
+function plainRequest(client: ClientConfig, input: string | URL, method: string): RequestConfig {
+  return {
+    headers: client.headers === undefined ? undefined : new Headers(client.headers),
+    timeout: client.timeout,
+    totalTimeout: client.totalTimeout,
+    retry: client.retry,
+    throwHttpErrors: client.throwHttpErrors,
+    maxResponseSize: client.maxResponseSize,
+    maxRedirects: client.maxRedirects,
+    hooks: client.hooks,
+    onDownloadProgress: client.onDownloadProgress,
+    method,
+    url: resolveUrl(client.baseUrl, input),
+    body: undefined,
+    replayable: true,
+    signal: undefined,
   };
 }
 

@@ -6,6 +6,7 @@ import {
   CancelledError,
   type Clock,
   Semaphore,
+  systemClock,
   TimeoutError,
 } from '@weft/core';
 import {
@@ -35,6 +36,7 @@ import {
   TooLarge,
 } from './body.ts';
 import type { RequestConfig } from './config.ts';
+import { systemTimeouts } from './timeouts.ts';
 import { backoffDelay, serverDelay } from './retry.ts';
 
 /** What the caller does with the response; known once a helper is called or the promise awaited. */
@@ -115,6 +117,11 @@ function raceSignal<T>(promise: T | PromiseLike<T>, signal: AbortSignal): Promis
       },
     );
   });
+}
+
+/** What a rejected `fetch` becomes: the abort reason when the attempt was aborted, else a NetworkError. */
+function fetchFailure(error: unknown, info: RequestInfo, signal: AbortSignal): unknown {
+  return signal.aborted ? signal.reason : new NetworkError(info, error);
 }
 
 function discardLate(value: unknown): void {
@@ -236,11 +243,11 @@ export class Operation {
   #attempt: AbortController | undefined;
   /** The signal of the latest attempt, kept after it ends to explain late read failures. */
   #attemptSignal: AbortSignal | undefined;
-  #attemptTimer: Cancel | undefined;
+  #attemptTimer: { cancel(): void } | undefined;
   /** The TimeoutError of the current attempt's timer, to tell it from other aborts. */
   #attemptTimeout: TimeoutError | undefined;
-  /** Permits the current attempt holds, released when it ends. */
-  #permits: unknown[] = [];
+  /** Permits the current attempt holds, released when it ends (made when there are some). */
+  #permits: unknown[] | undefined;
   #hostKey: string | undefined;
   #consumer: Consumer | undefined;
   #waitConsumer: ((consumer: Consumer) => void) | undefined;
@@ -279,8 +286,9 @@ export class Operation {
         );
       }
     }
-    // Started in a microtask, so that a helper called at once (`.json()`) is known first.
-    this.result = Promise.resolve().then(() => this.#run());
+    // #run starts with an await: the request goes out in a microtask, so that a helper
+    // called at once (`.json()`) is known first.
+    this.result = this.#run();
   }
 
   /** Settles once the request has fully ended (body read or cancelled, permits released). */
@@ -339,70 +347,94 @@ export class Operation {
   /** The request as hooks and errors see it (the latest hop of the latest attempt). */
   #current: RequestInfo | undefined;
 
+  // The first attempt runs in a small frame; the retry loop, its waits and hooks live in
+  // #retry, entered only after a failure (an async function's frame holds all its locals).
   async #run(): Promise<unknown> {
+    // One microtask, without allocating a promise for it.
+    // eslint-disable-next-line @typescript-eslint/await-thenable
+    await undefined;
+    if (this.#stopped) return this.#fail(this.#reason, undefined);
+    try {
+      return await this.#attemptOnce(0);
+    } catch (raw) {
+      return this.#retry(raw);
+    }
+  }
+
+  /** After attempt 0 failed with `raw`: retries while the policy allows, else fails. */
+  async #retry(raw: unknown): Promise<unknown> {
     const config = this.#config;
     const policy = config.retry;
-    let info = { url: config.url, method: config.method } as RequestInfo;
+    let info: RequestInfo | undefined;
     try {
       for (let attempt = 0; ; attempt++) {
-        if (this.#stopped) throw this.#reason;
-        try {
-          return await this.#attemptOnce(attempt);
-        } catch (raw) {
-          info = this.#current ?? info;
-          const error = this.#translate(raw, info);
-          this.#endAttempt();
+        if (attempt > 0) {
           if (this.#stopped) throw this.#reason;
-          const retryable =
-            attempt < policy.limit &&
-            policy.methods.has(config.method) &&
-            (config.replayable || config.body == null) &&
-            ((error instanceof HttpError && policy.statusCodes.has(error.status)) ||
-              (policy.networkErrors &&
-                (error instanceof NetworkError || error === this.#attemptTimeout)));
-          if (!retryable) throw error;
-          let delay: number;
-          if (error instanceof HttpError && error.response !== undefined) {
-            const asked = serverDelay(error.response.headers, Date.now());
-            if (asked !== undefined && asked > policy.maxRetryAfter) {
-              throw new HttpError(
-                { method: error.method, url: error.url },
-                error.status,
-                error.statusText,
-                error.bodyExcerpt,
-                error.response,
-                {
-                  detail: `not retried: the server asked to wait ${Math.ceil(asked / 1000)} s, more than maxRetryAfter (${policy.maxRetryAfter} ms)`,
-                  retryAfter: asked,
-                },
-              );
-            }
-            delay = asked ?? backoffDelay(policy, attempt + 1, this.#owner.random);
-          } else delay = backoffDelay(policy, attempt + 1, this.#owner.random);
-          if (this.#clock.now() + delay >= this.#deadline) throw error;
-          for (const hook of config.hooks.beforeRetry) {
-            await raceSignal(
-              hook({ request: info, error: error as Error, retry: attempt + 1, delay }),
-              this.#signal(),
+          try {
+            return await this.#attemptOnce(attempt);
+          } catch (error) {
+            raw = error;
+          }
+        }
+        info = this.#current ?? ({ url: config.url, method: config.method } as RequestInfo);
+        const error = this.#translate(raw, info);
+        this.#endAttempt();
+        if (this.#stopped) throw this.#reason;
+        const retryable =
+          attempt < policy.limit &&
+          policy.methods.has(config.method) &&
+          (config.replayable || config.body == null) &&
+          ((error instanceof HttpError && policy.statusCodes.has(error.status)) ||
+            (policy.networkErrors &&
+              (error instanceof NetworkError || error === this.#attemptTimeout)));
+        if (!retryable) throw error;
+        let delay: number;
+        if (error instanceof HttpError && error.response !== undefined) {
+          const asked = serverDelay(error.response.headers, Date.now());
+          if (asked !== undefined && asked > policy.maxRetryAfter) {
+            throw new HttpError(
+              { method: error.method, url: error.url },
+              error.status,
+              error.statusText,
+              error.bodyExcerpt,
+              error.response,
+              {
+                detail: `not retried: the server asked to wait ${Math.ceil(asked / 1000)} s, more than maxRetryAfter (${policy.maxRetryAfter} ms)`,
+                retryAfter: asked,
+              },
             );
           }
-          if (delay > 0) await this.#clock.sleep(delay, this.#signal());
+          delay = asked ?? backoffDelay(policy, attempt + 1, this.#owner.random);
+        } else delay = backoffDelay(policy, attempt + 1, this.#owner.random);
+        if (this.#clock.now() + delay >= this.#deadline) throw error;
+        for (const hook of config.hooks.beforeRetry) {
+          await raceSignal(
+            hook({ request: info, error: error as Error, retry: attempt + 1, delay }),
+            this.#signal(),
+          );
         }
+        if (delay > 0) await this.#clock.sleep(delay, this.#signal());
       }
     } catch (error) {
-      this.#end();
-      // A request whose response nobody has asked for yet (and maybe never will: the
-      // client was closed first) must not become an unhandled rejection; a caller who
-      // uses it later still gets the error.
-      if (this.#consumer === undefined) this.result.catch(() => {});
-      info = this.#current ?? info;
-      let final: unknown = error;
-      for (const hook of config.hooks.onError) {
-        const replaced = await hook(final, info);
-        if (replaced !== undefined) final = replaced;
-      }
-      throw final;
+      return this.#fail(error, info);
     }
+  }
+
+  /** Ends the request with `error` (after the `onError` hooks), as a rejection. */
+  async #fail(error: unknown, info: RequestInfo | undefined): Promise<never> {
+    this.#end();
+    // A request whose response nobody has asked for yet (and maybe never will: the
+    // client was closed first) must not become an unhandled rejection; a caller who
+    // uses it later still gets the error.
+    if (this.#consumer === undefined) this.result.catch(() => {});
+    const config = this.#config;
+    let final: unknown = error;
+    for (const hook of config.hooks.onError) {
+      info = this.#current ?? info ?? ({ url: config.url, method: config.method } as RequestInfo);
+      const replaced = await hook(final, info);
+      if (replaced !== undefined) final = replaced;
+    }
+    throw final;
   }
 
   /** Failures of one attempt, as the caller should see them. */
@@ -427,13 +459,13 @@ export class Operation {
       }
       entry.users++;
       this.#hostKey = url.host;
-      this.#permits.push(await entry.semaphore.acquire({ signal }));
+      (this.#permits ??= []).push(await entry.semaphore.acquire({ signal }));
     }
     if (owner.concurrency !== undefined) {
-      this.#permits.push(await owner.concurrency.acquire({ signal }));
+      (this.#permits ??= []).push(await owner.concurrency.acquire({ signal }));
     }
     if (owner.rateLimit !== undefined) {
-      this.#permits.push(await owner.rateLimit.acquire({ signal }));
+      (this.#permits ??= []).push(await owner.rateLimit.acquire({ signal }));
     }
   }
 
@@ -443,26 +475,160 @@ export class Operation {
     if (owner.perHost !== Number.POSITIVE_INFINITY || owner.concurrency || owner.rateLimit) {
       await this.#acquire(config.url);
     }
+    const signal = this.#startAttempt();
+    const hooks = config.hooks;
+    let response: Response;
+    if (
+      hooks.beforeRequest.length === 0 &&
+      hooks.afterResponse.length === 0 &&
+      hooks.beforeRetry.length === 0 &&
+      hooks.onError.length === 0
+    ) {
+      // The common case, inline: one fetch, no hooks; #exchange takes over at a redirect.
+      const headers = config.headers;
+      if (this.#consumer?.kind === 'json' && attempt === 0 && headers?.has('accept') === false) {
+        headers.set('accept', 'application/json');
+      }
+      const info: RequestInfo = {
+        url: config.url,
+        method: config.method,
+        headers: headers as Headers,
+        attempt,
+      };
+      this.#current = info;
+      const init = this.#init(info, config.body, signal);
+      try {
+        response = owner.injected
+          ? guardBody(await raceSignal(owner.fetch(info.url.href, init), signal), signal)
+          : await owner.fetch(info.url.href, init);
+      } catch (error) {
+        throw fetchFailure(error, info, signal);
+      }
+      if (signal.aborted) {
+        discard(response);
+        throw signal.reason;
+      }
+      if (REDIRECTS.has(response.status) && config.maxRedirects > 0) {
+        response = await this.#exchange(attempt, signal, response);
+      }
+    } else {
+      response = await this.#exchange(attempt, signal, undefined);
+    }
+    const info = this.#current!;
+
+    if (!response.ok && config.throwHttpErrors) {
+      const text = await readExcerpt(response);
+      throw new HttpError(info, response.status, response.statusText, text, response);
+    }
+
+    const consumer = this.#consumer ?? (await this.#nextConsumer(response, signal));
+    switch (consumer.kind) {
+      case 'raw':
+        this.#handedOff = true;
+        return this.#wrapRaw(response, info);
+      case 'stream':
+        this.#handedOff = true;
+        return this.#streamHandle(response, info, signal);
+      default: {
+        let content: string | Uint8Array;
+        try {
+          content = await readAll(
+            response,
+            consumer.kind === 'bytes' ? 'bytes' : 'text',
+            config.maxResponseSize,
+            guardCallback(config.onDownloadProgress),
+          );
+        } catch (error) {
+          if (error instanceof CallbackFailed) throw error.error;
+          if (signal.aborted || error instanceof TooLarge) throw error;
+          throw new NetworkError(info, error);
+        }
+        this.#end();
+        if (consumer.kind !== 'json') return content;
+        return this.#parseJson(content as string, consumer.schema, info);
+      }
+    }
+  }
+
+  /** Starts an attempt: its controller (fetch's signal) and its timer. */
+  #startAttempt(): AbortSignal {
+    const config = this.#config;
     const controller = new AbortController();
     this.#attempt = controller;
     const signal = controller.signal;
     this.#attemptSignal = signal;
     if (this.#stopped) controller.abort(this.#reason);
     else if (config.timeout !== Number.POSITIVE_INFINITY) {
-      this.#attemptTimer = schedule(this.#clock, config.timeout, () => {
+      const onTimeout = (): void => {
         this.#attemptTimeout = new TimeoutError(
           `${config.method} ${config.url.href} timed out after ${config.timeout} ms (timeout per attempt)`,
           { timeout: config.timeout },
         );
         controller.abort(this.#attemptTimeout);
         if (this.#handedOff) this.#end();
-      });
+      };
+      this.#attemptTimer =
+        this.#clock === systemClock
+          ? systemTimeouts.add(config.timeout, onTimeout)
+          : { cancel: schedule(this.#clock, config.timeout, onTimeout) };
     }
-    // Redirects are followed here, by hand, so that credentials never cross origins.
+    return signal;
+  }
+
+  /** What `fetch` is called with for one hop. */
+  #init(info: RequestInfo, body: BodyInit | null | undefined, signal: AbortSignal): RequestInit {
+    const init: RequestInit & { duplex?: 'half' } = {
+      method: info.method,
+      headers: info.headers ?? (this.#consumer?.kind === 'json' ? ACCEPT_JSON : undefined),
+      signal,
+      redirect: 'manual',
+    };
+    if (body != null) {
+      init.body = body;
+      if (!this.#config.replayable) init.duplex = 'half';
+    }
+    return init;
+  }
+
+  /** One exchange with the transport (for #exchange): the response, or the error to raise. */
+  async #fetch(
+    info: RequestInfo,
+    body: BodyInit | null | undefined,
+    signal: AbortSignal,
+  ): Promise<Response> {
+    const owner = this.#owner;
+    const init = this.#init(info, body, signal);
+    let response: Response;
+    try {
+      response = owner.injected
+        ? guardBody(await raceSignal(owner.fetch(info.url.href, init), signal), signal)
+        : await owner.fetch(info.url.href, init);
+    } catch (error) {
+      throw fetchFailure(error, info, signal);
+    }
+    if (signal.aborted) {
+      discard(response);
+      throw signal.reason;
+    }
+    return response;
+  }
+
+  /**
+   * The general exchange: hooks around every hop, and redirects followed by hand so that
+   * credentials never cross origins. `first` is a response already fetched for the
+   * request as configured (by the inline path), to continue from.
+   */
+  async #exchange(
+    attempt: number,
+    signal: AbortSignal,
+    first: Response | undefined,
+  ): Promise<Response> {
+    const config = this.#config;
     let url = config.url;
     let method = config.method;
     let body = config.body;
     const hooks = config.hooks;
+    let info = this.#current!;
     if (
       config.headers === undefined &&
       (hooks.beforeRequest.length > 0 ||
@@ -473,54 +639,46 @@ export class Operation {
       config.headers = new Headers();
     }
     let headers = config.headers;
-    if (this.#consumer?.kind === 'json' && attempt === 0 && headers?.has('accept') === false) {
+    if (
+      first === undefined &&
+      this.#consumer?.kind === 'json' &&
+      attempt === 0 &&
+      headers?.has('accept') === false
+    ) {
       headers.set('accept', 'application/json');
     }
-    const followed: string[] = [];
+    // The redirects followed so far (made on the first one).
+    let followed: string[] | undefined;
     let response: Response;
-    let info: RequestInfo;
     for (;;) {
-      info = { url, method, headers: headers as Headers, attempt };
-      this.#current = info;
-      for (const hook of hooks.beforeRequest) await raceSignal(hook(info), signal);
-      const init: RequestInit & { duplex?: 'half' } = {
-        method: info.method,
-        headers: info.headers ?? (this.#consumer?.kind === 'json' ? ACCEPT_JSON : undefined),
-        signal,
-        redirect: 'manual',
-      };
-      if (body != null) {
-        init.body = body;
-        if (!config.replayable) init.duplex = 'half';
-      }
-      try {
-        response = owner.injected
-          ? guardBody(await raceSignal(owner.fetch(info.url.href, init), signal), signal)
-          : await owner.fetch(info.url.href, init);
-      } catch (error) {
-        if (signal.aborted) throw signal.reason;
-        throw new NetworkError(info, error);
-      }
-      if (signal.aborted) {
-        discard(response);
-        throw signal.reason;
-      }
-      for (const hook of config.hooks.afterResponse) {
-        let replaced: Response | undefined;
-        try {
-          replaced = await raceSignal(hook(response, info), signal);
-        } catch (error) {
-          discard(response);
-          throw error;
-        }
-        if (replaced !== undefined && replaced !== response) {
-          discard(response);
-          response = replaced;
+      if (first !== undefined) {
+        response = first;
+        first = undefined;
+      } else {
+        info = { url, method, headers: headers as Headers, attempt };
+        this.#current = info;
+        for (const hook of hooks.beforeRequest) await raceSignal(hook(info), signal);
+        response = await this.#fetch(info, body, signal);
+        for (const hook of hooks.afterResponse) {
+          let replaced: Response | undefined;
+          try {
+            replaced = await raceSignal(hook(response, info), signal);
+          } catch (error) {
+            discard(response);
+            throw error;
+          }
+          if (replaced !== undefined && replaced !== response) {
+            discard(response);
+            response = replaced;
+          }
         }
       }
       const location = response.headers.get('location');
-      if (!REDIRECTS.has(response.status) || location === null || config.maxRedirects === 0) break;
+      if (!REDIRECTS.has(response.status) || location === null || config.maxRedirects === 0) {
+        return response;
+      }
       discard(response);
+      followed ??= [];
       let next: URL;
       try {
         next = new URL(location, info.url);
@@ -561,48 +719,20 @@ export class Operation {
       }
       url = next;
     }
+  }
 
-    if (!response.ok && config.throwHttpErrors) {
-      const text = await readExcerpt(response);
-      throw new HttpError(info, response.status, response.statusText, text, response);
-    }
-
-    const consumer = this.#consumer ?? (await this.#nextConsumer(response, signal));
-    switch (consumer.kind) {
-      case 'raw':
-        this.#handedOff = true;
-        return this.#wrapRaw(response, info);
-      case 'stream':
-        this.#handedOff = true;
-        return {
-          response,
-          info,
-          maxResponseSize: config.maxResponseSize,
-          translate: (error: unknown) => this.#translateRead(error, info),
-          finish: () => this.#end(),
-          onChunk: progressCounter(response, guardCallback(config.onDownloadProgress)),
-          stopped: () =>
-            signal.aborted || this.#stopped ? this.#translate(undefined, info) : undefined,
-        } satisfies StreamHandle;
-      default: {
-        let content: string | Uint8Array;
-        try {
-          content = await readAll(
-            response,
-            consumer.kind === 'bytes' ? 'bytes' : 'text',
-            config.maxResponseSize,
-            guardCallback(config.onDownloadProgress),
-          );
-        } catch (error) {
-          if (error instanceof CallbackFailed) throw error.error;
-          if (signal.aborted || error instanceof TooLarge) throw error;
-          throw new NetworkError(info, error);
-        }
-        this.#end();
-        if (consumer.kind !== 'json') return content;
-        return this.#parseJson(content as string, consumer.schema, info);
-      }
-    }
+  /** The handle the streaming helpers read a handed-off body through. */
+  #streamHandle(response: Response, info: RequestInfo, signal: AbortSignal): StreamHandle {
+    return {
+      response,
+      info,
+      maxResponseSize: this.#config.maxResponseSize,
+      translate: (error: unknown) => this.#translateRead(error, info),
+      finish: () => this.#end(),
+      onChunk: progressCounter(response, guardCallback(this.#config.onDownloadProgress)),
+      stopped: () =>
+        signal.aborted || this.#stopped ? this.#translate(undefined, info) : undefined,
+    };
   }
 
   /** Waits for a helper or `then` to be called; an abort meanwhile cancels the body. */
@@ -695,12 +825,13 @@ export class Operation {
   }
 
   #endAttempt(): void {
-    this.#attemptTimer?.();
+    this.#attemptTimer?.cancel();
     this.#attemptTimer = undefined;
     this.#attempt = undefined;
-    if (this.#permits.length > 0) {
-      for (const permit of this.#permits) release(permit);
-      this.#permits = [];
+    const permits = this.#permits;
+    if (permits !== undefined) {
+      this.#permits = undefined;
+      for (const permit of permits) release(permit);
     }
     const host = this.#hostKey;
     if (host !== undefined) {
