@@ -223,15 +223,15 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
           sent = r;
         });
         const slow: RedisAdapter = {
-          send: async (args) => {
-            const reply = await real.send(args);
-            if (args[0] === 'EVALSHA') {
+          send: async (args, key) => {
+            const reply = await real.send(args, key);
+            if (args[0] === 'EVALSHA' || args[0] === 'EVAL') {
               sent();
               await gate;
             }
             return reply;
           },
-          duplicate: () => real.duplicate(),
+          duplicate: (key) => real.duplicate(key),
           subscribe: (ch, fn) => real.subscribe(ch, fn),
           close: () => real.close(),
         };
@@ -318,12 +318,12 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         // busy event loop).
         let late = false;
         const slow: RedisAdapter = {
-          send: async (args) => {
-            const reply = await real.send(args);
-            if (late && (args[0] === 'EVALSHA' || args[0] === 'XREADGROUP')) await tick(450);
+          send: async (args, key) => {
+            const reply = await real.send(args, key);
+            if (late && (args[0] === 'EVALSHA' || args[0] === 'EVAL' || args[0] === 'XREADGROUP')) await tick(450);
             return reply;
           },
-          duplicate: () => real.duplicate(),
+          duplicate: (key) => real.duplicate(key),
           subscribe: (ch, fn) => real.subscribe(ch, fn),
           close: () => real.close(),
         };

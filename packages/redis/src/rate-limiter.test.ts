@@ -106,8 +106,7 @@ describe.skipIf(redis === undefined)('RedisRateLimiter', () => {
         expect(performance.now() - started).toBeLessThan(50);
         expect(limiter.waiting).toBe(0);
         expect(listeners).toBe(0);
-        const meta = (await c.command(['HGET', `{${key}}:rl:meta`, 'used'])) as string;
-        expect(Number(meta)).toBe(1);
+        expect(Number(await c.command(['ZCARD', `{${key}}:rl:log`]))).toBe(1);
       });
 
       for (const burst of [undefined, 1]) {
@@ -173,6 +172,49 @@ describe.skipIf(redis === undefined)('RedisRateLimiter', () => {
         await limiter.acquire();
         // one token refills in interval/limit = 100 ms (server time); never sooner than ~that
         expect(performance.now() - started).toBeGreaterThanOrEqual(50);
+      });
+
+      test('counts `cost` units in the sliding window, large costs included', async () => {
+        const key = uniqueKey('rl');
+        const limiter = new RedisRateLimiter({ client: c.client, key, limit: 3000, interval: 60_000 });
+        // 2500 units go in batches inside the script; 500 are left, so 501 is refused.
+        expect(await limiter.tryAcquire({ cost: 2500 })).toBe(true);
+        expect(Number(await c.command(['ZCARD', `{${key}}:rl:log`]))).toBe(2500);
+        expect(await limiter.tryAcquire({ cost: 501 })).toBe(false);
+        expect(await limiter.tryAcquire({ cost: 500 })).toBe(true);
+        expect(await limiter.tryAcquire()).toBe(false);
+        // The refusal tells when enough leaves the window: a minute, far past a 1 s deadline.
+        await expect(timeout(1000, () => limiter.acquire({ cost: 2 }))).rejects.toBeInstanceOf(
+          TimeoutError,
+        );
+      });
+
+      test('a cancelled grant of several units gives all of them back', async () => {
+        const key = uniqueKey('rl');
+        const limiter = new RedisRateLimiter({ client: c.client, key, limit: 1500, interval: 60_000 });
+        const controller = new AbortController();
+        const wait = limiter.acquire({ cost: 1200, signal: controller.signal });
+        controller.abort(new Error('stop'));
+        await expect(wait).rejects.toThrow('stop');
+        // The give-back runs after the grant's reply: wait until the whole limit is free.
+        let granted = false;
+        for (let i = 0; i < 100 && !granted; i++) {
+          granted = await limiter.tryAcquire({ cost: 1500 });
+          if (!granted) await new Promise((r) => setTimeout(r, 10));
+        }
+        expect(granted).toBe(true);
+        expect(Number(await c.command(['ZCARD', `{${key}}:rl:log`]))).toBe(1500);
+      });
+
+      test('grants that left the window do not pile up (trimmed at least every 64 units)', async () => {
+        const key = uniqueKey('rl');
+        const limiter = new RedisRateLimiter({ client: c.client, key, limit: 1_000_000, interval: 20 });
+        for (let round = 0; round < 4; round++) {
+          for (let i = 0; i < 50; i++) expect(await limiter.tryAcquire()).toBe(true);
+          await new Promise((r) => setTimeout(r, 30));
+        }
+        // 200 grants, all but the last 50 out of the 20 ms window long ago.
+        expect(Number(await c.command(['ZCARD', `{${key}}:rl:log`]))).toBeLessThanOrEqual(50 + 64);
       });
 
       test('rejects bad options with a clear message', async () => {

@@ -95,63 +95,71 @@ class RatePass implements RedisRatePermit {
 const LIMITER_KEYS = ['client', 'key', 'limit', 'interval', 'burst'] as const;
 const ACQUIRE_KEYS = ['signal', 'cost'] as const;
 
-const FORMAT = `local function n(x) return string.format('%.0f', x) end
-`;
+// A nonce per decision, unique across processes: the members a grant adds to the window.
+const NONCE_PREFIX = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+let nonceSeq = 0;
+function nonce(): string {
+  nonceSeq += 1;
+  return `${NONCE_PREFIX}${nonceSeq.toString(36)}`;
+}
 
-// Strict sliding window: a sorted set of grants (score: server time in µs, member:
-// `seq:cost`) and a hash with the cost inside the window (`used`) and the member sequence.
-// Replies {1, 0, now, member} when granted, else {0, wait µs until enough leaves the window,
-// now}: the member lets a grant nobody can use be taken back (UNDO_SLIDING).
+// Strict sliding window: one sorted set, one member per unit of cost granted (score: the
+// server time in µs; member: the caller's nonce, `:i` appended when cost > 1), so the cost
+// inside the window is a ZCARD. Grants that left the window are trimmed only when they
+// could matter (the count would pass `limit`) and, to bound memory, whenever the count
+// crosses a multiple of 64: counting them otherwise only overestimates, never admits more.
+// ARGV: limit, interval µs, cost, nonce. Replies {1, 0, now} when granted, else {0, wait µs
+// until enough units leave the window, now}.
 const SLIDING = new Script(
   'rate-limit (sliding window)',
-  `${NOW_US}${FORMAT}
+  `${NOW_US}
 local limit, interval, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local log, meta = KEYS[1], KEYS[2]
-local m = redis.call('HMGET', meta, 'used', 'seq')
-local used, seq = tonumber(m[1] or '0'), tonumber(m[2] or '0')
-local gone = redis.call('ZRANGEBYSCORE', log, '-inf', n(now - interval))
-if #gone > 0 then
-  for i = 1, #gone do used = used - tonumber(string.match(gone[i], ':(%d+)$')) end
-  redis.call('ZREMRANGEBYSCORE', log, '-inf', n(now - interval))
-  if used < 0 then used = 0 end
+local key = KEYS[1]
+local used = redis.call('ZCARD', key)
+if used + cost > limit or math.floor((used + cost) / 64) ~= math.floor(used / 64) then
+  used = used - redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.0f', now - interval))
 end
 if used + cost <= limit then
-  seq = seq + 1
-  redis.call('ZADD', log, n(now), n(seq) .. ':' .. cost)
-  redis.call('HSET', meta, 'used', n(used + cost), 'seq', n(seq))
-  local ttl = math.ceil(interval / 1000) + 1
-  redis.call('PEXPIRE', log, ttl)
-  redis.call('PEXPIRE', meta, ttl)
-  return {1, 0, now, n(seq) .. ':' .. cost}
-end
-if #gone > 0 then redis.call('HSET', meta, 'used', n(used)) end
-local need, freed, offset = used + cost - limit, 0, 0
-while true do
-  local batch = redis.call('ZRANGE', log, offset, offset + 99, 'WITHSCORES')
-  if #batch == 0 then return {0, interval, now} end
-  for i = 1, #batch, 2 do
-    freed = freed + tonumber(string.match(batch[i], ':(%d+)$'))
-    if freed >= need then return {0, tonumber(batch[i + 1]) + interval - now + 1, now} end
+  local score = string.format('%.0f', now)
+  if cost == 1 then
+    redis.call('ZADD', key, score, ARGV[4])
+  else
+    local args, i = {}, 1
+    while i <= cost do
+      args[#args + 1] = score
+      args[#args + 1] = ARGV[4] .. ':' .. i
+      if #args == 1000 or i == cost then
+        redis.call('ZADD', key, unpack(args))
+        args = {}
+      end
+      i = i + 1
+    end
   end
-  offset = offset + 100
+  redis.call('PEXPIRE', key, math.ceil(interval / 1000) + 1)
+  return {1, 0, now}
 end
+local oldest = redis.call('ZRANGE', key, used + cost - limit - 1, used + cost - limit - 1, 'WITHSCORES')
+if #oldest == 0 then return {0, interval, now} end
+return {0, tonumber(oldest[2]) + interval - now + 1, now}
 `,
 );
 
 // Takes back a sliding-window grant that arrived for a waiter cancelled meanwhile, when no
-// other waiter of the process could use it: removes its member and its cost from `used`.
-// Nothing happens if the member already left the window.
+// other waiter of the process could use it: removes its members (nothing happens for
+// those that already left the window). ARGV: nonce, cost.
 const UNDO_SLIDING = new Script(
   'rate-limit (give back, sliding window)',
-  `${FORMAT}
-local member, cost = ARGV[1], tonumber(ARGV[2])
-if redis.call('ZREM', KEYS[1], member) == 1 then
-  local used = tonumber(redis.call('HGET', KEYS[2], 'used') or '0') - cost
-  if used < 0 then used = 0 end
-  redis.call('HSET', KEYS[2], 'used', n(used))
-  return 1
+  `local nonce, cost = ARGV[1], tonumber(ARGV[2])
+if cost == 1 then return redis.call('ZREM', KEYS[1], nonce) end
+local args, removed = {}, 0
+for i = 1, cost do
+  args[#args + 1] = nonce .. ':' .. i
+  if #args == 500 or i == cost then
+    removed = removed + redis.call('ZREM', KEYS[1], unpack(args))
+    args = {}
+  end
 end
-return 0
+return removed
 `,
 );
 
@@ -169,7 +177,7 @@ return 1
 // Token bucket: `burst` tokens, refilled at limit/interval per µs, in one hash.
 const BUCKET = new Script(
   'rate-limit (token bucket)',
-  `${NOW_US}${FORMAT}
+  `${NOW_US}
 local limit, interval, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local rate = limit / interval
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
@@ -178,7 +186,7 @@ local ts = tonumber(b[2]) or now
 if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate) end
 if tokens >= cost then
   tokens = tokens - cost
-  redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', n(now))
+  redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.0f', now))
   redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate / 1000) + 1)
   return {1, 0, now}
 end
@@ -228,6 +236,9 @@ export class RedisRateLimiter implements RateLimiterLike {
   readonly #limit: number;
   readonly #interval: number;
   readonly #burst: number | undefined;
+  // The sliding window's sorted set, or the token bucket's hash.
+  readonly #log: string;
+  readonly #bucket: string;
   readonly #waiters: WaitList<RedisRatePermit, number>;
   // Whether the head-of-line loop is running, and how to cut its sleep short.
   #pumping = false;
@@ -247,6 +258,8 @@ export class RedisRateLimiter implements RateLimiterLike {
     this.#limit = options.limit;
     this.#interval = options.interval;
     this.#burst = options.burst;
+    this.#log = `${tag(this.#key)}:rl:log`;
+    this.#bucket = `${tag(this.#key)}:rl:bucket`;
     this.#waiters = new WaitList(() => {
       if (this.#waiters.size === 0) this.#wake?.();
     });
@@ -355,26 +368,22 @@ export class RedisRateLimiter implements RateLimiterLike {
   async #decide(
     cost: number,
   ): Promise<{ granted: boolean; waitMs: number; at: number; member: string }> {
-    const k = tag(this.#key);
     const intervalUs = this.#interval * 1000;
+    const member = this.#burst === undefined ? nonce() : '';
     const reply =
       this.#burst === undefined
-        ? await SLIDING.run(
-            this.#redis,
-            [`${k}:rl:log`, `${k}:rl:meta`],
-            [this.#limit, intervalUs, cost],
-          )
+        ? await SLIDING.run(this.#redis, [this.#log], [this.#limit, intervalUs, cost, member])
         : await BUCKET.run(
             this.#redis,
-            [`${k}:rl:bucket`],
+            [this.#bucket],
             [this.#limit, intervalUs, this.#burst, cost],
           );
-    const [granted, wait, now, member] = reply as [unknown, unknown, unknown, unknown];
+    const [granted, wait, now] = reply as [unknown, unknown, unknown];
     return {
       granted: int(granted) === 1,
       waitMs: Math.ceil(int(wait) / 1000),
       at: int(now) / 1000,
-      member: member === undefined || member === null ? '' : String(member),
+      member,
     };
   }
 
@@ -447,15 +456,10 @@ export class RedisRateLimiter implements RateLimiterLike {
   // nothing. A failure here is dropped on purpose: the grant then only expires with the
   // window, as if it had been used, and there is no caller left to tell.
   async #giveBack(cost: number, decision: { at: number; member: string }): Promise<void> {
-    const k = tag(this.#key);
     try {
       if (this.#burst === undefined)
-        await UNDO_SLIDING.run(
-          this.#redis,
-          [`${k}:rl:log`, `${k}:rl:meta`],
-          [decision.member, cost],
-        );
-      else await UNDO_BUCKET.run(this.#redis, [`${k}:rl:bucket`], [this.#burst, cost]);
+        await UNDO_SLIDING.run(this.#redis, [this.#log], [decision.member, cost]);
+      else await UNDO_BUCKET.run(this.#redis, [this.#bucket], [this.#burst, cost]);
     } catch {
       // See above: the grant stays counted until it leaves the window.
     }

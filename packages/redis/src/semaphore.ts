@@ -102,17 +102,27 @@ const ACQUIRE_KEYS = ['signal'] as const;
 
 // KEYS: holders (zset: member = permit id, score = lease expiry in server µs), fence
 // (the last token). ARGV: permits, lease µs, id. Reply {1, token} or {0, µs until the earliest
-// lease expires}.
+// lease expires}. Expired holders are trimmed only when they could matter (the count
+// reaches `permits`): counted otherwise they only make the count high, never admit more,
+// and there are at most `permits` of them.
 const ACQUIRE = new Script(
   'semaphore acquire',
   `${NOW_US}
 local permits, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now))
-if redis.call('ZCARD', KEYS[1]) < permits then
+local held = redis.call('ZCARD', KEYS[1])
+if held >= permits then
+  held = held - redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now))
+end
+if held < permits then
   -- At least the server time in µs: tokens keep growing even after a restart without
-  -- persistence forgot the counter (as long as the server's clock does not go back).
-  local token = math.max(tonumber(redis.call('GET', KEYS[2]) or '0') + 1, now)
-  redis.call('SET', KEYS[2], string.format('%.0f', token))
+  -- persistence forgot the last one (as long as the server's clock does not go back), and
+  -- one more than the last when the clock did not move on (or went back).
+  local token = now
+  local last = tonumber(redis.call('SET', KEYS[2], string.format('%.0f', now), 'GET') or '0')
+  if last >= now then
+    token = last + 1
+    redis.call('SET', KEYS[2], string.format('%.0f', token))
+  end
   redis.call('ZADD', KEYS[1], string.format('%.0f', now + lease), ARGV[3])
   return {1, token}
 end
@@ -471,7 +481,7 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     const sub = (async () => {
       let conn: RedisAdapter;
       try {
-        conn = await this.#redis.duplicate();
+        conn = await this.#redis.duplicate(channel);
       } catch (err) {
         throw new RedisCommandError('connect (subscriber)', err);
       }
