@@ -206,7 +206,12 @@ export async function setup(): Promise<RedisBench | undefined> {
     async costs(rounds, opsPerRound) {
       type Sample = { cpu: number; calls: number; client: number; opsPerSec: number };
       const subjects = Object.entries(ops).flatMap(([name, subs]) =>
-        Object.entries(subs).map(([subject, fn]) => ({ name, subject, fn, samples: [] as Sample[] })),
+        Object.entries(subs).map(([subject, fn]) => ({
+          name,
+          subject,
+          fn,
+          samples: [] as Sample[],
+        })),
       );
       for (const s of subjects) for (let i = 0; i < 20; i++) await s.fn(); // warm up
       for (let r = 0; r < rounds; r++) {

@@ -242,8 +242,7 @@ const isNodeCommand = (args: readonly string[]): boolean => args[0]?.toUpperCase
 
 function nodeRedisClusterAdapter(cluster: NodeRedisClusterLike): RedisAdapter {
   const nodeFor = async (key: string | undefined): Promise<NodeRedisLike> => {
-    const node =
-      key === undefined ? cluster.getRandomNode() : cluster.slots[keySlot(key)]?.master;
+    const node = key === undefined ? cluster.getRandomNode() : cluster.slots[keySlot(key)]?.master;
     if (node === undefined) throw new Error(`no cluster node serves the slot of \`${key}\``);
     return await cluster.nodeClient(node);
   };

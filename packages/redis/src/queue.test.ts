@@ -320,7 +320,8 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         const slow: RedisAdapter = {
           send: async (args, key) => {
             const reply = await real.send(args, key);
-            if (late && (args[0] === 'EVALSHA' || args[0] === 'EVAL' || args[0] === 'XREADGROUP')) await tick(450);
+            if (late && (args[0] === 'EVALSHA' || args[0] === 'EVAL' || args[0] === 'XREADGROUP'))
+              await tick(450);
             return reply;
           },
           duplicate: (key) => real.duplicate(key),

@@ -897,7 +897,9 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     const attempt = async (): Promise<void> => {
       // The read may not have reached the server yet: try again briefly (bounded).
       for (let i = 0; i < 20 && this.#blocked === id && this.#getters.size === 0; i++) {
-        const n = await command(this.#redis, ['CLIENT', 'UNBLOCK', id], this.#stream).catch(() => 0);
+        const n = await command(this.#redis, ['CLIENT', 'UNBLOCK', id], this.#stream).catch(
+          () => 0,
+        );
         if (int(n) === 1) return;
         await new Promise((r) => setTimeout(r, 5));
       }

@@ -176,7 +176,12 @@ describe.skipIf(redis === undefined)('RedisRateLimiter', () => {
 
       test('counts `cost` units in the sliding window, large costs included', async () => {
         const key = uniqueKey('rl');
-        const limiter = new RedisRateLimiter({ client: c.client, key, limit: 3000, interval: 60_000 });
+        const limiter = new RedisRateLimiter({
+          client: c.client,
+          key,
+          limit: 3000,
+          interval: 60_000,
+        });
         // 2500 units go in batches inside the script; 500 are left, so 501 is refused.
         expect(await limiter.tryAcquire({ cost: 2500 })).toBe(true);
         expect(Number(await c.command(['ZCARD', `{${key}}:rl:log`]))).toBe(2500);
@@ -191,7 +196,12 @@ describe.skipIf(redis === undefined)('RedisRateLimiter', () => {
 
       test('a cancelled grant of several units gives all of them back', async () => {
         const key = uniqueKey('rl');
-        const limiter = new RedisRateLimiter({ client: c.client, key, limit: 1500, interval: 60_000 });
+        const limiter = new RedisRateLimiter({
+          client: c.client,
+          key,
+          limit: 1500,
+          interval: 60_000,
+        });
         const controller = new AbortController();
         const wait = limiter.acquire({ cost: 1200, signal: controller.signal });
         controller.abort(new Error('stop'));
@@ -208,7 +218,12 @@ describe.skipIf(redis === undefined)('RedisRateLimiter', () => {
 
       test('grants that left the window do not pile up (trimmed at least every 64 units)', async () => {
         const key = uniqueKey('rl');
-        const limiter = new RedisRateLimiter({ client: c.client, key, limit: 1_000_000, interval: 20 });
+        const limiter = new RedisRateLimiter({
+          client: c.client,
+          key,
+          limit: 1_000_000,
+          interval: 20,
+        });
         for (let round = 0; round < 4; round++) {
           for (let i = 0; i < 50; i++) expect(await limiter.tryAcquire()).toBe(true);
           await new Promise((r) => setTimeout(r, 30));
