@@ -9,7 +9,7 @@ import { type RedisAdapter, toRedisAdapter } from '../src/client.ts';
 import { keySlot } from '../src/internal/slot.ts';
 import { RedisQueue, RedisRateLimiter, RedisSemaphore } from '../src/index.ts';
 import { uniqueKey } from './clients.ts';
-import { startCluster, type TestCluster } from './redis-cluster.ts';
+import { startCluster } from './redis-cluster.ts';
 
 const cluster = await startCluster();
 if (cluster === undefined) {
@@ -48,7 +48,7 @@ async function connectCluster(kind: 'node-redis' | 'ioredis'): Promise<ClusterCl
     await c.connect();
     return { client: c, close: async () => c.destroy() };
   }
-  const c = new Cluster(nodes, { lazyConnect: true });
+  const c = new Cluster([...nodes], { lazyConnect: true });
   c.on('error', () => {});
   await c.connect();
   return {
