@@ -95,71 +95,66 @@ class RatePass implements RedisRatePermit {
 const LIMITER_KEYS = ['client', 'key', 'limit', 'interval', 'burst'] as const;
 const ACQUIRE_KEYS = ['signal', 'cost'] as const;
 
-// A nonce per decision, unique across processes: the members a grant adds to the window.
-const NONCE_PREFIX = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-let nonceSeq = 0;
-function nonce(): string {
-  nonceSeq += 1;
-  return `${NONCE_PREFIX}${nonceSeq.toString(36)}`;
-}
-
-// Strict sliding window: one sorted set, one member per unit of cost granted (score: the
-// server time in µs; member: the caller's nonce, `:i` appended when cost > 1), so the cost
-// inside the window is a ZCARD. Grants that left the window are trimmed only when they
-// could matter (the count would pass `limit`) and, to bound memory, whenever the count
-// crosses a multiple of 64: counting them otherwise only overestimates, never admits more.
-// ARGV: limit, interval µs, cost, nonce. Replies {1, 0, now} when granted, else {0, wait µs
-// until enough units leave the window, now}.
+// Strict sliding window: one list of grant times (server µs), one entry per unit of cost,
+// pushed in time order, so the cost inside the window is an LLEN. Entries that left the
+// window are trimmed from the head only when they could matter (the count would pass
+// `limit`) and, to bound memory, whenever the count crosses a multiple of 64: counted
+// meanwhile they only overestimate, never admit more. (Were the server's clock to go back,
+// trimming stops at the first entry still inside the window: again only an overestimate.)
+// ARGV: limit, interval µs, cost. Replies {1, 0, now} when granted, else {0, wait µs until
+// enough units leave the window, now}.
 const SLIDING = new Script(
   'rate-limit (sliding window)',
   `${NOW_US}
 local limit, interval, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local key = KEYS[1]
-local used = redis.call('ZCARD', key)
+local used = redis.call('LLEN', key)
 if used + cost > limit or math.floor((used + cost) / 64) ~= math.floor(used / 64) then
-  used = used - redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.0f', now - interval))
+  local edge = now - interval
+  while used > 0 do
+    local batch = redis.call('LRANGE', key, 0, 127)
+    local gone = 0
+    for i = 1, #batch do
+      if tonumber(batch[i]) > edge then break end
+      gone = i
+    end
+    if gone > 0 then
+      redis.call('LTRIM', key, gone, -1)
+      used = used - gone
+    end
+    if gone < #batch or gone == 0 then break end
+  end
 end
 if used + cost <= limit then
-  local score = string.format('%.0f', now)
+  local stamp = string.format('%.0f', now)
   if cost == 1 then
-    redis.call('ZADD', key, score, ARGV[4])
+    redis.call('RPUSH', key, stamp)
   else
-    local args, i = {}, 1
-    while i <= cost do
-      args[#args + 1] = score
-      args[#args + 1] = ARGV[4] .. ':' .. i
+    local args = {}
+    for i = 1, cost do
+      args[#args + 1] = stamp
       if #args == 1000 or i == cost then
-        redis.call('ZADD', key, unpack(args))
+        redis.call('RPUSH', key, unpack(args))
         args = {}
       end
-      i = i + 1
     end
   end
   redis.call('PEXPIRE', key, math.ceil(interval / 1000) + 1)
   return {1, 0, now}
 end
-local oldest = redis.call('ZRANGE', key, used + cost - limit - 1, used + cost - limit - 1, 'WITHSCORES')
-if #oldest == 0 then return {0, interval, now} end
-return {0, tonumber(oldest[2]) + interval - now + 1, now}
+local oldest = redis.call('LINDEX', key, used + cost - limit - 1)
+if not oldest then return {0, interval, now} end
+return {0, tonumber(oldest) + interval - now + 1, now}
 `,
 );
 
 // Takes back a sliding-window grant that arrived for a waiter cancelled meanwhile, when no
-// other waiter of the process could use it: removes its members (nothing happens for
-// those that already left the window). ARGV: nonce, cost.
+// other waiter of the process could use it: removes `cost` entries of its time, from the
+// tail (nothing happens for those that already left the window and were trimmed; another
+// grant of the very same microsecond would be the same thing). ARGV: time µs, cost.
 const UNDO_SLIDING = new Script(
   'rate-limit (give back, sliding window)',
-  `local nonce, cost = ARGV[1], tonumber(ARGV[2])
-if cost == 1 then return redis.call('ZREM', KEYS[1], nonce) end
-local args, removed = {}, 0
-for i = 1, cost do
-  args[#args + 1] = nonce .. ':' .. i
-  if #args == 500 or i == cost then
-    removed = removed + redis.call('ZREM', KEYS[1], unpack(args))
-    args = {}
-  end
-end
-return removed
+  `return redis.call('LREM', KEYS[1], -tonumber(ARGV[2]), ARGV[1])
 `,
 );
 
@@ -236,7 +231,7 @@ export class RedisRateLimiter implements RateLimiterLike {
   readonly #limit: number;
   readonly #interval: number;
   readonly #burst: number | undefined;
-  // The sliding window's sorted set, or the token bucket's hash.
+  // The sliding window's list of grant times, or the token bucket's hash.
   readonly #log: string;
   readonly #bucket: string;
   readonly #waiters: WaitList<RedisRatePermit, number>;
@@ -258,7 +253,7 @@ export class RedisRateLimiter implements RateLimiterLike {
     this.#limit = options.limit;
     this.#interval = options.interval;
     this.#burst = options.burst;
-    this.#log = `${tag(this.#key)}:rl:log`;
+    this.#log = `${tag(this.#key)}:rl:times`;
     this.#bucket = `${tag(this.#key)}:rl:bucket`;
     this.#waiters = new WaitList(() => {
       if (this.#waiters.size === 0) this.#wake?.();
@@ -369,10 +364,9 @@ export class RedisRateLimiter implements RateLimiterLike {
     cost: number,
   ): Promise<{ granted: boolean; waitMs: number; at: number; member: string }> {
     const intervalUs = this.#interval * 1000;
-    const member = this.#burst === undefined ? nonce() : '';
     const reply =
       this.#burst === undefined
-        ? await SLIDING.run(this.#redis, [this.#log], [this.#limit, intervalUs, cost, member])
+        ? await SLIDING.run(this.#redis, [this.#log], [this.#limit, intervalUs, cost])
         : await BUCKET.run(
             this.#redis,
             [this.#bucket],
@@ -383,7 +377,8 @@ export class RedisRateLimiter implements RateLimiterLike {
       granted: int(granted) === 1,
       waitMs: Math.ceil(int(wait) / 1000),
       at: int(now) / 1000,
-      member,
+      // The grant's time in µs, as the script pushed it (what a give-back removes).
+      member: String(int(now)),
     };
   }
 
