@@ -37,8 +37,9 @@ export interface RedisAdapter {
   duplicate(key?: string): Promise<RedisAdapter>;
   /**
    * Subscribes this connection to `channel`; `onMessage` runs for every message. The
-   * channel is named like a key and the scripts publish to it as a key: an adapter that
-   * prefixes keys must prefix the channel the same way.
+   * channel is named like a key, and scripts publish to it as a key: an adapter that
+   * prefixes keys must prefix the channel the same way, here and in the `PUBLISH` commands
+   * it is given to `send`.
    */
   subscribe(channel: string, onMessage: (message: string) => void): Promise<void>;
   /** Closes this connection. Only called on connections made by `duplicate()`. */
@@ -202,7 +203,7 @@ function ioredisAdapter(client: IoRedisLike, owned: boolean): RedisAdapter {
   // publish to one passed as a key) get it here, so both sides use the same name.
   const prefix = client.options?.keyPrefix ?? '';
   return {
-    send: (args) => client.call(args[0] as string, ...args.slice(1)),
+    send: (args) => client.call(args[0] as string, ...withPrefixedChannel(args, prefix)),
     async duplicate() {
       const copy = client.duplicate();
       copy.on('error', () => {});
@@ -234,6 +235,16 @@ function ioredisAdapter(client: IoRedisLike, owned: boolean): RedisAdapter {
       await ended;
     },
   };
+}
+
+// ioredis prefixes keys but not channels: a PUBLISH to a channel named like a key gets the
+// prefix here, as subscriptions do. Returns the arguments after the command name.
+function withPrefixedChannel(args: readonly string[], prefix: string): string[] {
+  const rest = args.slice(1);
+  if (prefix !== '' && args[0]?.toUpperCase() === 'PUBLISH' && rest[0] !== undefined) {
+    rest[0] = prefix + rest[0];
+  }
+  return rest;
 }
 
 // A keyless command about a key's node (CLIENT ID / CLIENT UNBLOCK) must reach that node:
@@ -289,7 +300,7 @@ function ioredisClusterAdapter(cluster: IoRedisClusterLike): RedisAdapter {
         const node = await nodeFor(key);
         return node.call(args[0] as string, ...args.slice(1));
       }
-      return cluster.call(args[0] as string, ...args.slice(1));
+      return cluster.call(args[0] as string, ...withPrefixedChannel(args, prefix));
     },
     async duplicate(key) {
       return ioredisAdapter(await nodeFor(key), false).duplicate();

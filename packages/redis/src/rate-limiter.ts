@@ -101,8 +101,8 @@ const ACQUIRE_KEYS = ['signal', 'cost'] as const;
 // `limit`) and, to bound memory, whenever the count crosses a multiple of 64: counted
 // meanwhile they only overestimate, never admit more. (Were the server's clock to go back,
 // trimming stops at the first entry still inside the window: again only an overestimate.)
-// ARGV: limit, interval µs, cost. Replies {1, 0, now} when granted, else {0, wait µs until
-// enough units leave the window, now}.
+// ARGV: limit, interval µs, cost. Replies with the server time in µs when granted, else
+// minus the µs until enough units leave the window (one integer: less to build and parse).
 const SLIDING = new Script(
   'rate-limit (sliding window)',
   `${NOW_US}
@@ -140,11 +140,11 @@ if used + cost <= limit then
     end
   end
   redis.call('PEXPIRE', key, math.ceil(interval / 1000) + 1)
-  return {1, 0, now}
+  return now
 end
 local oldest = redis.call('LINDEX', key, used + cost - limit - 1)
-if not oldest then return {0, interval, now} end
-return {0, tonumber(oldest) + interval - now + 1, now}
+if not oldest then return -interval end
+return -math.max(1, tonumber(oldest) + interval - now + 1)
 `,
 );
 
@@ -183,9 +183,9 @@ if tokens >= cost then
   tokens = tokens - cost
   redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.0f', now))
   redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate / 1000) + 1)
-  return {1, 0, now}
+  return now
 end
-return {0, math.ceil((cost - tokens) / rate), now}
+return -math.max(1, math.ceil((cost - tokens) / rate))
 `,
 );
 
@@ -372,14 +372,11 @@ export class RedisRateLimiter implements RateLimiterLike {
             [this.#bucket],
             [this.#limit, intervalUs, this.#burst, cost],
           );
-    const [granted, wait, now] = reply as [unknown, unknown, unknown];
-    return {
-      granted: int(granted) === 1,
-      waitMs: Math.ceil(int(wait) / 1000),
-      at: int(now) / 1000,
-      // The grant's time in µs, as the script pushed it (what a give-back removes).
-      member: String(int(now)),
-    };
+    // The grant's time in µs when positive; minus the µs to wait when refused.
+    const n = int(reply);
+    if (n <= 0) return { granted: false, waitMs: Math.ceil(-n / 1000), at: 0, member: '' };
+    // `member`: the grant's time as the script pushed it (what a give-back removes).
+    return { granted: true, waitMs: 0, at: n / 1000, member: String(n) };
   }
 
   #kick(): void {

@@ -9,7 +9,7 @@ import {
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
 import { ClosedError, RedisCommandError } from './errors.ts';
 import { Lease } from './internal/lease.ts';
-import { int, NOW_US, Script, tag } from './internal/script.ts';
+import { command, int, NOW_US, Script, tag } from './internal/script.ts';
 import {
   assertFunction,
   assertInteger,
@@ -101,8 +101,8 @@ const SEM_KEYS = ['client', 'key', 'permits', 'lease'] as const;
 const ACQUIRE_KEYS = ['signal'] as const;
 
 // KEYS: holders (zset: member = permit id, score = lease expiry in server µs), fence
-// (the last token). ARGV: permits, lease µs, id. Reply {1, token} or {0, µs until the earliest
-// lease expires}. Expired holders are trimmed only when they could matter (the count
+// (the last token). ARGV: permits, lease µs, id. Replies with the token (positive) when
+// granted, else minus the µs until the earliest lease expires. Expired holders are trimmed only when they could matter (the count
 // reaches `permits`): counted otherwise they only make the count high, never admit more,
 // and there are at most `permits` of them.
 const ACQUIRE = new Script(
@@ -124,10 +124,10 @@ if held < permits then
     redis.call('SET', KEYS[2], string.format('%.0f', token))
   end
   redis.call('ZADD', KEYS[1], string.format('%.0f', now + lease), ARGV[3])
-  return {1, token}
+  return token
 end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {0, tonumber(first[2]) - now}
+return -math.max(1, tonumber(first[2]) - now)
 `,
 );
 
@@ -143,14 +143,6 @@ if expiry <= now then
 end
 redis.call('ZADD', KEYS[1], 'XX', string.format('%.0f', now + tonumber(ARGV[1])), ARGV[2])
 return 1
-`,
-);
-
-const RELEASE = new Script(
-  'semaphore release',
-  `local removed = redis.call('ZREM', KEYS[1], ARGV[1])
-if removed == 1 then redis.call('PUBLISH', KEYS[2], '1') end
-return removed
 `,
 );
 
@@ -387,6 +379,11 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     return this.close();
   }
 
+  // Where releases are announced (named like a key, in the same slot).
+  get #channel(): string {
+    return `${tag(this.#key)}:sem:free`;
+  }
+
   #keys(): [string, string] {
     const k = tag(this.#key);
     return [`${k}:sem:holders`, `${k}:sem:fence`];
@@ -396,25 +393,25 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     const id = newId();
     const keys = this.#keys();
     const sentAt = performance.now();
-    const reply = (await ACQUIRE.run(this.#redis, keys, [
-      this.#permits,
-      this.#lease * 1000,
-      id,
-    ])) as unknown[];
-    if (int(reply[0]) !== 1) return { waitMs: Math.ceil(int(reply[1]) / 1000) };
+    const reply = await ACQUIRE.run(this.#redis, keys, [this.#permits, this.#lease * 1000, id]);
+    const token = int(reply);
+    if (token <= 0) return { waitMs: Math.ceil(-token / 1000) };
     const renew = async (): Promise<boolean> =>
       int(await RENEW.run(this.#redis, [keys[0]], [this.#lease * 1000, id])) === 1;
-    const lease = new Lease(
-      `permit ${int(reply[1])} of \`${this.#key}\``,
-      this.#lease,
-      sentAt,
-      renew,
-    );
+    const lease = new Lease(`permit ${token} of \`${this.#key}\``, this.#lease, sentAt, renew);
     const release = async (): Promise<void> => {
-      await RELEASE.run(this.#redis, [keys[0], `${tag(this.#key)}:sem:free`], [id]);
+      // A plain ZREM, then (when it removed the permit) a PUBLISH that wakes waiters in
+      // every process. The PUBLISH is sent only after the ZREM's reply, so a woken waiter
+      // always finds the permit free, whatever the topology; release() does not wait for
+      // it, and if it fails the waiters' fallback timer (the earliest lease expiry) stands
+      // in for it.
+      const removed = int(await command(this.#redis, ['ZREM', keys[0], id], keys[0]));
+      if (removed === 1) {
+        void command(this.#redis, ['PUBLISH', this.#channel, '1'], keys[0]).catch(() => {});
+      }
       this.#released();
     };
-    return { permit: new Permit(int(reply[1]), lease, release) };
+    return { permit: new Permit(token, lease, release) };
   }
 
   #kick(): void {
@@ -477,7 +474,7 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
   }
 
   #subscribe(): Promise<RedisAdapter> {
-    const channel = `${tag(this.#key)}:sem:free`;
+    const channel = this.#channel;
     const sub = (async () => {
       let conn: RedisAdapter;
       try {
