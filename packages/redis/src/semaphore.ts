@@ -9,7 +9,7 @@ import {
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
 import { ClosedError, RedisCommandError } from './errors.ts';
 import { Lease } from './internal/lease.ts';
-import { command, int, NOW_US, Script, tag } from './internal/script.ts';
+import { int, NOW_US, Script, tag } from './internal/script.ts';
 import {
   assertFunction,
   assertInteger,
@@ -143,6 +143,16 @@ if expiry <= now then
 end
 redis.call('ZADD', KEYS[1], 'XX', string.format('%.0f', now + tonumber(ARGV[1])), ARGV[2])
 return 1
+`,
+);
+
+// Removes the permit and, when it was there, wakes waiters in every process: one round
+// trip, and the PUBLISH can never run before the ZREM.
+const RELEASE = new Script(
+  'semaphore release',
+  `local removed = redis.call('ZREM', KEYS[1], ARGV[1])
+if removed == 1 then redis.call('PUBLISH', KEYS[2], '1') end
+return removed
 `,
 );
 
@@ -400,15 +410,7 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
       int(await RENEW.run(this.#redis, [keys[0]], [this.#lease * 1000, id])) === 1;
     const lease = new Lease(`permit ${token} of \`${this.#key}\``, this.#lease, sentAt, renew);
     const release = async (): Promise<void> => {
-      // A plain ZREM, then (when it removed the permit) a PUBLISH that wakes waiters in
-      // every process. The PUBLISH is sent only after the ZREM's reply, so a woken waiter
-      // always finds the permit free, whatever the topology; release() does not wait for
-      // it, and if it fails the waiters' fallback timer (the earliest lease expiry) stands
-      // in for it.
-      const removed = int(await command(this.#redis, ['ZREM', keys[0], id], keys[0]));
-      if (removed === 1) {
-        void command(this.#redis, ['PUBLISH', this.#channel, '1'], keys[0]).catch(() => {});
-      }
+      await RELEASE.run(this.#redis, [keys[0], this.#channel], [id]);
       this.#released();
     };
     return { permit: new Permit(token, lease, release) };
