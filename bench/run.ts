@@ -38,14 +38,19 @@ http.stop();
 
 // @weft/redis against its peers, on a redis-server this run starts (skipped without one).
 let roundTrips: Awaited<ReturnType<redisSuite.RedisBench['roundTrips']>> = [];
+let redisCosts: redisSuite.OpCost[] = [];
 if (!filter || /redis|limiter|semaphore|queue/i.test(filter)) {
   const bench = await redisSuite.setup();
   if (bench !== undefined) {
     try {
-      const redisChosen = filter
-        ? bench.cases.filter((c) => `${c.suite} ${c.case} redis`.includes(filter))
-        : bench.cases;
-      for (const c of redisChosen) rows.push(...(await runCase(c, budgetMs)));
+      // Wall-clock time swings with the machine's load; the interleaved rounds measure what
+      // load hardly distorts (server CPU, commands, client CPU per operation), best of N.
+      const rounds = Number(process.env.BENCH_REDIS_ROUNDS ?? 9);
+      const perRound = Number(process.env.BENCH_REDIS_OPS ?? 400);
+      redisCosts = (await bench.costs(rounds, perRound)).filter(
+        (c) => !filter || `redis ${c.case}`.includes(filter),
+      );
+      rows.push(...redisSuite.printCosts(redisCosts));
       roundTrips = await bench.roundTrips();
       console.log(
         '\nredis / commands per operation: sent by the client (round trips), executed by Redis',
@@ -69,6 +74,7 @@ let previous: {
   memory?: typeof memory;
   httpCpu?: typeof httpCpu;
   redisRoundTrips?: typeof roundTrips;
+  redisCosts?: typeof redisCosts;
 } = {};
 if (filter && existsSync(file)) previous = JSON.parse(readFileSync(file, 'utf8'));
 const measured = new Set(rows.map((r) => `${r.suite}/${r.case}`));
@@ -78,8 +84,9 @@ const allRows = [
 ];
 const allMemory = memory.length > 0 ? memory : (previous.memory ?? []);
 const allRoundTrips = roundTrips.length > 0 ? roundTrips : (previous.redisRoundTrips ?? []);
+const allCosts = redisCosts.length > 0 ? redisCosts : (previous.redisCosts ?? []);
 writeFileSync(
   file,
-  `${JSON.stringify({ node: process.version, date: new Date().toISOString(), rows: allRows, memory: allMemory, httpCpu: httpCpu.length > 0 ? httpCpu : (previous.httpCpu ?? []), redisRoundTrips: allRoundTrips }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, date: new Date().toISOString(), rows: allRows, memory: allMemory, httpCpu: httpCpu.length > 0 ? httpCpu : (previous.httpCpu ?? []), redisRoundTrips: allRoundTrips, redisCosts: allCosts }, null, 2)}\n`,
 );
 console.log(`\nwrote ${file.pathname}`);

@@ -12,7 +12,7 @@ import { Queue as BullQueue, Worker as BullWorker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { Semaphore as PeerSemaphore } from 'redis-semaphore';
-import type { Case } from '../harness.ts';
+import type { Case, Row } from '../harness.ts';
 
 export interface RoundTrips {
   case: string;
@@ -23,8 +23,33 @@ export interface RoundTrips {
   executedPerOp: number;
 }
 
+/** What one operation of a subject costs, from interleaved rounds (best of N). */
+export interface OpCost {
+  case: string;
+  subject: string;
+  /** Redis server CPU (user + sys of the server process, INFO cpu) per operation, µs: best round. */
+  serverCpuUs: number;
+  /** The same, median round. */
+  serverCpuUsMedian: number;
+  /** Commands Redis executed per operation (INFO commandstats calls, script bodies included). */
+  commands: number;
+  /** Client CPU (process.cpuUsage of this process) per operation, µs: best round. */
+  clientCpuUs: number;
+  clientCpuUsMedian: number;
+  /** Wall-clock throughput, best round (for reference: load distorts it). */
+  opsPerSec: number;
+  opsPerSecMedian: number;
+  rounds: number;
+  opsPerRound: number;
+}
+
 export interface RedisBench {
   cases: Case[];
+  /**
+   * Per-operation costs that machine load distorts little: every subject runs `opsPerRound`
+   * operations per round, the subjects interleaved (the order rotates), `rounds` times.
+   */
+  costs(rounds: number, opsPerRound: number): Promise<OpCost[]>;
   /** Commands per operation of each subject, measured apart from the timing runs. */
   roundTrips(): Promise<RoundTrips[]>;
   close(): Promise<void>;
@@ -161,8 +186,71 @@ export async function setup(): Promise<RedisBench | undefined> {
     subjects: Object.entries(subjects).map(([subject, fn]) => ({ subject, fn })),
   }));
 
+  // INFO cpu (µs of the server process) and the total of commandstats calls (INFO itself
+  // left out), read on the admin connection.
+  const serverState = async (): Promise<{ cpuUs: number; calls: number }> => {
+    const info = String(await admin.call('INFO', 'ALL'));
+    let cpuUs = 0;
+    let calls = 0;
+    for (const line of info.split('\r\n')) {
+      const cpu = /^used_cpu_(user|sys):([\d.]+)$/.exec(line);
+      if (cpu) cpuUs += Number(cpu[2]) * 1e6;
+      const stat = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
+      if (stat && stat[1] !== 'info') calls += Number(stat[2]);
+    }
+    return { cpuUs, calls };
+  };
+
   return {
     cases,
+    async costs(rounds, opsPerRound) {
+      type Sample = { cpu: number; calls: number; client: number; opsPerSec: number };
+      const subjects = Object.entries(ops).flatMap(([name, subs]) =>
+        Object.entries(subs).map(([subject, fn]) => ({
+          name,
+          subject,
+          fn,
+          samples: [] as Sample[],
+        })),
+      );
+      for (const s of subjects) for (let i = 0; i < 20; i++) await s.fn(); // warm up
+      for (let r = 0; r < rounds; r++) {
+        for (let j = 0; j < subjects.length; j++) {
+          const s = subjects[(j + r) % subjects.length]!;
+          const before = await serverState();
+          const c0 = process.cpuUsage();
+          const t0 = performance.now();
+          for (let i = 0; i < opsPerRound; i++) await s.fn();
+          const t1 = performance.now();
+          const c1 = process.cpuUsage(c0);
+          const after = await serverState();
+          s.samples.push({
+            cpu: (after.cpuUs - before.cpuUs) / opsPerRound,
+            calls: (after.calls - before.calls) / opsPerRound,
+            client: (c1.user + c1.system) / opsPerRound,
+            opsPerSec: (opsPerRound * 1000) / (t1 - t0),
+          });
+        }
+      }
+      const min = (xs: number[]): number => Math.min(...xs);
+      const median = (xs: number[]): number => {
+        const sorted = [...xs].sort((a, b) => a - b);
+        return sorted[Math.floor(sorted.length / 2)]!;
+      };
+      return subjects.map((s) => ({
+        case: s.name,
+        subject: s.subject,
+        serverCpuUs: min(s.samples.map((x) => x.cpu)),
+        serverCpuUsMedian: median(s.samples.map((x) => x.cpu)),
+        commands: median(s.samples.map((x) => x.calls)),
+        clientCpuUs: min(s.samples.map((x) => x.client)),
+        clientCpuUsMedian: median(s.samples.map((x) => x.client)),
+        opsPerSec: Math.max(...s.samples.map((x) => x.opsPerSec)),
+        opsPerSecMedian: median(s.samples.map((x) => x.opsPerSec)),
+        rounds,
+        opsPerRound,
+      }));
+    },
     async roundTrips() {
       // MONITOR shows every command with its source: a client address, or `lua` for
       // commands run by a script. Pipelined commands count one each (an upper bound on
@@ -202,4 +290,48 @@ export async function setup(): Promise<RedisBench | undefined> {
       server.kill('SIGKILL');
     },
   };
+}
+
+const f1 = (n: number): string => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+
+/**
+ * Prints each case's costs with the peer-to-weft ratios (above 1: weft is cheaper or
+ * faster) and returns the wall-clock rows for results.json.
+ */
+export function printCosts(costs: OpCost[]): Row[] {
+  const rows: Row[] = [];
+  const first = costs[0];
+  if (first !== undefined) {
+    console.log(
+      `\nredis: ${first.rounds} interleaved rounds of ${first.opsPerRound} operations per subject; best round (median). x = peer's cost / weft's (>= 1: weft at or above)`,
+    );
+  }
+  for (const name of [...new Set(costs.map((c) => c.case))]) {
+    const group = costs.filter((c) => c.case === name);
+    const weft = group.find((c) => c.subject === 'weft') ?? group[0]!;
+    console.log(`\nredis / ${name}`);
+    const w = Math.max(...group.map((c) => c.subject.length), 8);
+    console.log(
+      `  ${'subject'.padEnd(w)}  ${'server CPU µs/op'.padStart(22)}  ${'commands/op'.padStart(11)}  ${'client CPU µs/op'.padStart(22)}  ${'ops/s (wall)'.padStart(22)}`,
+    );
+    for (const c of group) {
+      const ratio = (peer: number, mine: number): string =>
+        c === weft ? '' : ` x${(peer / mine).toFixed(2)}`;
+      console.log(
+        `  ${c.subject.padEnd(w)}  ${`${f1(c.serverCpuUs)} (${f1(c.serverCpuUsMedian)})${ratio(c.serverCpuUs, weft.serverCpuUs)}`.padStart(22)}  ${`${f1(c.commands)}${ratio(c.commands, weft.commands)}`.padStart(11)}  ${`${f1(c.clientCpuUs)} (${f1(c.clientCpuUsMedian)})${ratio(c.clientCpuUs, weft.clientCpuUs)}`.padStart(22)}  ${`${f1(c.opsPerSec)} (${f1(c.opsPerSecMedian)})${ratio(weft.opsPerSec, c.opsPerSec)}`.padStart(22)}`,
+      );
+      rows.push({
+        suite: 'redis',
+        case: name,
+        subject: c.subject,
+        opsPerSec: c.opsPerSec,
+        ratioToWeft: c.opsPerSec / weft.opsPerSec,
+        meanMs: 1000 / c.opsPerSecMedian,
+        p50Ms: 1000 / c.opsPerSecMedian,
+        samples: c.rounds * c.opsPerRound,
+        unit: '1 operation over TCP to a local redis-server (best of interleaved rounds)',
+      });
+    }
+  }
+  return rows;
 }

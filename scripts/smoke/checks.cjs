@@ -274,9 +274,10 @@ function checks({ core, http, dbSim, redis }) {
       assert(threw, 'toRedisAdapter({}) throws a TypeError');
       const sent = [];
       const adapter = {
-        send: async (args) => {
-          sent.push(args[0]);
-          return args[0] === 'SCRIPT' ? 'sha1' : [1, 0, 0];
+        send: async (args, key) => {
+          sent.push(`${args[0]}@${key}`);
+          // The grant's server time in µs (a refusal would be minus the wait).
+          return 1_700_000_000_000_000;
         },
         duplicate: async () => adapter,
         subscribe: async () => {},
@@ -290,7 +291,8 @@ function checks({ core, http, dbSim, redis }) {
       });
       const permit = await limiter.acquire();
       assert(permit.released === false, 'a permit');
-      assert(sent.join() === 'SCRIPT,EVALSHA', `one script load and one EVALSHA, got ${sent}`);
+      assert(permit.grantedAt === 1_700_000_000_000, 'granted at the server time, in ms');
+      assert(sent.join() === 'EVALSHA@{k}:rl:times', `one EVALSHA, routed by its key, got ${sent}`);
       assert(new redis.LeaseLostError('x') instanceof redis.WeftRedisError, 'error family');
     },
   };

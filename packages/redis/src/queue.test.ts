@@ -155,13 +155,15 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
 
       test('a held message stays invisible to others while its consumer lives', async () => {
         const key = uniqueKey('q');
-        await using a = new RedisQueue<string>({ client: c.client, key, visibilityTimeout: 150 });
-        await using b = new RedisQueue<string>({ client: c.client, key, visibilityTimeout: 150 });
+        // Held for more than three visibility timeouts; a renewal every 100 ms (generous
+        // enough for a loaded machine: the lease is lost only with none confirmed in 300 ms).
+        await using a = new RedisQueue<string>({ client: c.client, key, visibilityTimeout: 300 });
+        await using b = new RedisQueue<string>({ client: c.client, key, visibilityTimeout: 300 });
         await a.put('slow job');
         const held = await a.get();
         const controller = new AbortController();
         const stolen = b.get({ signal: controller.signal });
-        await tick(500);
+        await tick(1000);
         controller.abort(new Error('nothing came'));
         await expect(stolen).rejects.toThrow('nothing came');
         expect(held.signal.aborted).toBe(false);
@@ -223,15 +225,15 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
           sent = r;
         });
         const slow: RedisAdapter = {
-          send: async (args) => {
-            const reply = await real.send(args);
-            if (args[0] === 'EVALSHA') {
+          send: async (args, key) => {
+            const reply = await real.send(args, key);
+            if (args[0] === 'EVALSHA' || args[0] === 'EVAL') {
               sent();
               await gate;
             }
             return reply;
           },
-          duplicate: () => real.duplicate(),
+          duplicate: (key) => real.duplicate(key),
           subscribe: (ch, fn) => real.subscribe(ch, fn),
           close: () => real.close(),
         };
@@ -318,12 +320,13 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         // busy event loop).
         let late = false;
         const slow: RedisAdapter = {
-          send: async (args) => {
-            const reply = await real.send(args);
-            if (late && (args[0] === 'EVALSHA' || args[0] === 'XREADGROUP')) await tick(450);
+          send: async (args, key) => {
+            const reply = await real.send(args, key);
+            if (late && (args[0] === 'EVALSHA' || args[0] === 'EVAL' || args[0] === 'XREADGROUP'))
+              await tick(450);
             return reply;
           },
-          duplicate: () => real.duplicate(),
+          duplicate: (key) => real.duplicate(key),
           subscribe: (ch, fn) => real.subscribe(ch, fn),
           close: () => real.close(),
         };

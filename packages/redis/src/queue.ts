@@ -525,7 +525,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
    * ```
    */
   async size(): Promise<number> {
-    return int(await command(this.#redis, ['XLEN', this.#stream]));
+    return int(await command(this.#redis, ['XLEN', this.#stream], this.#stream));
   }
 
   /**
@@ -830,7 +830,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     try {
       reply = await this.#withGroup(async () => {
         try {
-          return await conn.send(args);
+          return await conn.send(args, this.#stream);
         } catch (err) {
           throw new RedisCommandError('XREADGROUP', err);
         }
@@ -871,12 +871,12 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       const made = (async () => {
         let conn: RedisAdapter;
         try {
-          conn = await this.#redis.duplicate();
+          conn = await this.#redis.duplicate(this.#stream);
         } catch (err) {
           throw new RedisCommandError('connect (blocking reads)', err);
         }
         try {
-          return { conn, id: String(await conn.send(['CLIENT', 'ID'])) };
+          return { conn, id: String(await conn.send(['CLIENT', 'ID'], this.#stream)) };
         } catch (err) {
           await conn.close();
           throw new RedisCommandError('CLIENT ID', err);
@@ -897,7 +897,9 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     const attempt = async (): Promise<void> => {
       // The read may not have reached the server yet: try again briefly (bounded).
       for (let i = 0; i < 20 && this.#blocked === id && this.#getters.size === 0; i++) {
-        const n = await command(this.#redis, ['CLIENT', 'UNBLOCK', id]).catch(() => 0);
+        const n = await command(this.#redis, ['CLIENT', 'UNBLOCK', id], this.#stream).catch(
+          () => 0,
+        );
         if (int(n) === 1) return;
         await new Promise((r) => setTimeout(r, 5));
       }
@@ -1032,7 +1034,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     const sub = (async () => {
       let conn: RedisAdapter;
       try {
-        conn = await this.#redis.duplicate();
+        conn = await this.#redis.duplicate(this.#space);
       } catch (err) {
         throw new RedisCommandError('connect (subscriber)', err);
       }

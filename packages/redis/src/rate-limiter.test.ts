@@ -44,14 +44,8 @@ describe.skipIf(redis === undefined)('RedisRateLimiter', () => {
         );
         times.sort((a, b) => a - b);
         // The grant times from the server's own log are the authority.
-        const log = (await c.command([
-          'ZRANGE',
-          `{${key}}:rl:log`,
-          '0',
-          '-1',
-          'WITHSCORES',
-        ])) as unknown[];
-        const scores = flattenScores(log);
+        const log = (await c.command(['LRANGE', `{${key}}:rl:times`, '0', '-1'])) as unknown[];
+        const scores = log.map(Number).sort((a, b) => a - b);
         expect(scores.length).toBeGreaterThan(0);
         for (let i = 0; i + 5 < scores.length; i++) {
           expect(scores[i + 5]! - scores[i]!).toBeGreaterThanOrEqual(200_000);
@@ -106,8 +100,7 @@ describe.skipIf(redis === undefined)('RedisRateLimiter', () => {
         expect(performance.now() - started).toBeLessThan(50);
         expect(limiter.waiting).toBe(0);
         expect(listeners).toBe(0);
-        const meta = (await c.command(['HGET', `{${key}}:rl:meta`, 'used'])) as string;
-        expect(Number(meta)).toBe(1);
+        expect(Number(await c.command(['LLEN', `{${key}}:rl:times`]))).toBe(1);
       });
 
       for (const burst of [undefined, 1]) {
@@ -175,6 +168,64 @@ describe.skipIf(redis === undefined)('RedisRateLimiter', () => {
         expect(performance.now() - started).toBeGreaterThanOrEqual(50);
       });
 
+      test('counts `cost` units in the sliding window, large costs included', async () => {
+        const key = uniqueKey('rl');
+        const limiter = new RedisRateLimiter({
+          client: c.client,
+          key,
+          limit: 3000,
+          interval: 60_000,
+        });
+        // 2500 units go in batches inside the script; 500 are left, so 501 is refused.
+        expect(await limiter.tryAcquire({ cost: 2500 })).toBe(true);
+        expect(Number(await c.command(['LLEN', `{${key}}:rl:times`]))).toBe(2500);
+        expect(await limiter.tryAcquire({ cost: 501 })).toBe(false);
+        expect(await limiter.tryAcquire({ cost: 500 })).toBe(true);
+        expect(await limiter.tryAcquire()).toBe(false);
+        // The refusal tells when enough leaves the window: a minute, far past a 1 s deadline.
+        await expect(timeout(1000, () => limiter.acquire({ cost: 2 }))).rejects.toBeInstanceOf(
+          TimeoutError,
+        );
+      });
+
+      test('a cancelled grant of several units gives all of them back', async () => {
+        const key = uniqueKey('rl');
+        const limiter = new RedisRateLimiter({
+          client: c.client,
+          key,
+          limit: 1500,
+          interval: 60_000,
+        });
+        const controller = new AbortController();
+        const wait = limiter.acquire({ cost: 1200, signal: controller.signal });
+        controller.abort(new Error('stop'));
+        await expect(wait).rejects.toThrow('stop');
+        // The give-back runs after the grant's reply: wait until the whole limit is free.
+        let granted = false;
+        for (let i = 0; i < 100 && !granted; i++) {
+          granted = await limiter.tryAcquire({ cost: 1500 });
+          if (!granted) await new Promise((r) => setTimeout(r, 10));
+        }
+        expect(granted).toBe(true);
+        expect(Number(await c.command(['LLEN', `{${key}}:rl:times`]))).toBe(1500);
+      });
+
+      test('grants that left the window do not pile up (trimmed at least every 64 units)', async () => {
+        const key = uniqueKey('rl');
+        const limiter = new RedisRateLimiter({
+          client: c.client,
+          key,
+          limit: 1_000_000,
+          interval: 20,
+        });
+        for (let round = 0; round < 4; round++) {
+          for (let i = 0; i < 50; i++) expect(await limiter.tryAcquire()).toBe(true);
+          await new Promise((r) => setTimeout(r, 30));
+        }
+        // 200 grants, all but the last 50 out of the 20 ms window long ago.
+        expect(Number(await c.command(['LLEN', `{${key}}:rl:times`]))).toBeLessThanOrEqual(50 + 64);
+      });
+
       test('rejects bad options with a clear message', async () => {
         expect(
           () => new RedisRateLimiter({ client: c.client, key: 'k', limit: 0, interval: 10 }),
@@ -208,14 +259,4 @@ describe.skipIf(redis === undefined)('RedisRateLimiter', () => {
 async function serverTimeUs(c: TestClient): Promise<bigint> {
   const [s, us] = (await c.command(['TIME'])) as [string, string];
   return BigInt(s) * 1_000_000n + BigInt(us);
-}
-
-function flattenScores(reply: unknown[]): number[] {
-  const out: number[] = [];
-  if (reply.length > 0 && Array.isArray(reply[0])) {
-    for (const pair of reply as unknown[][]) out.push(Number(pair[1]));
-  } else {
-    for (let i = 1; i < reply.length; i += 2) out.push(Number(reply[i]));
-  }
-  return out;
 }

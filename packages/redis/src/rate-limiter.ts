@@ -95,63 +95,66 @@ class RatePass implements RedisRatePermit {
 const LIMITER_KEYS = ['client', 'key', 'limit', 'interval', 'burst'] as const;
 const ACQUIRE_KEYS = ['signal', 'cost'] as const;
 
-const FORMAT = `local function n(x) return string.format('%.0f', x) end
-`;
-
-// Strict sliding window: a sorted set of grants (score: server time in µs, member:
-// `seq:cost`) and a hash with the cost inside the window (`used`) and the member sequence.
-// Replies {1, 0, now, member} when granted, else {0, wait µs until enough leaves the window,
-// now}: the member lets a grant nobody can use be taken back (UNDO_SLIDING).
+// Strict sliding window: one list of grant times (server µs), one entry per unit of cost,
+// pushed in time order, so the cost inside the window is an LLEN. Entries that left the
+// window are trimmed from the head only when they could matter (the count would pass
+// `limit`) and, to bound memory, whenever the count crosses a multiple of 64: counted
+// meanwhile they only overestimate, never admit more. (Were the server's clock to go back,
+// trimming stops at the first entry still inside the window: again only an overestimate.)
+// ARGV: limit, interval µs, cost. Replies with the server time in µs when granted, else
+// minus the µs until enough units leave the window (one integer: less to build and parse).
 const SLIDING = new Script(
   'rate-limit (sliding window)',
-  `${NOW_US}${FORMAT}
+  `${NOW_US}
 local limit, interval, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local log, meta = KEYS[1], KEYS[2]
-local m = redis.call('HMGET', meta, 'used', 'seq')
-local used, seq = tonumber(m[1] or '0'), tonumber(m[2] or '0')
-local gone = redis.call('ZRANGEBYSCORE', log, '-inf', n(now - interval))
-if #gone > 0 then
-  for i = 1, #gone do used = used - tonumber(string.match(gone[i], ':(%d+)$')) end
-  redis.call('ZREMRANGEBYSCORE', log, '-inf', n(now - interval))
-  if used < 0 then used = 0 end
+local key = KEYS[1]
+local used = redis.call('LLEN', key)
+if used + cost > limit or math.floor((used + cost) / 64) ~= math.floor(used / 64) then
+  local edge = now - interval
+  while used > 0 do
+    local batch = redis.call('LRANGE', key, 0, 127)
+    local gone = 0
+    for i = 1, #batch do
+      if tonumber(batch[i]) > edge then break end
+      gone = i
+    end
+    if gone > 0 then
+      redis.call('LTRIM', key, gone, -1)
+      used = used - gone
+    end
+    if gone < #batch or gone == 0 then break end
+  end
 end
 if used + cost <= limit then
-  seq = seq + 1
-  redis.call('ZADD', log, n(now), n(seq) .. ':' .. cost)
-  redis.call('HSET', meta, 'used', n(used + cost), 'seq', n(seq))
-  local ttl = math.ceil(interval / 1000) + 1
-  redis.call('PEXPIRE', log, ttl)
-  redis.call('PEXPIRE', meta, ttl)
-  return {1, 0, now, n(seq) .. ':' .. cost}
-end
-if #gone > 0 then redis.call('HSET', meta, 'used', n(used)) end
-local need, freed, offset = used + cost - limit, 0, 0
-while true do
-  local batch = redis.call('ZRANGE', log, offset, offset + 99, 'WITHSCORES')
-  if #batch == 0 then return {0, interval, now} end
-  for i = 1, #batch, 2 do
-    freed = freed + tonumber(string.match(batch[i], ':(%d+)$'))
-    if freed >= need then return {0, tonumber(batch[i + 1]) + interval - now + 1, now} end
+  local stamp = string.format('%.0f', now)
+  if cost == 1 then
+    redis.call('RPUSH', key, stamp)
+  else
+    local args = {}
+    for i = 1, cost do
+      args[#args + 1] = stamp
+      if #args == 1000 or i == cost then
+        redis.call('RPUSH', key, unpack(args))
+        args = {}
+      end
+    end
   end
-  offset = offset + 100
+  redis.call('PEXPIRE', key, math.ceil(interval / 1000) + 1)
+  return now
 end
+local oldest = redis.call('LINDEX', key, used + cost - limit - 1)
+if not oldest then return -interval end
+return -math.max(1, tonumber(oldest) + interval - now + 1)
 `,
 );
 
 // Takes back a sliding-window grant that arrived for a waiter cancelled meanwhile, when no
-// other waiter of the process could use it: removes its member and its cost from `used`.
-// Nothing happens if the member already left the window.
+// other waiter of the process could use it: removes `cost` entries of its time, from the
+// tail (nothing happens for those that already left the window and were trimmed; another
+// grant of the very same microsecond would be the same thing). ARGV: time µs, cost.
 const UNDO_SLIDING = new Script(
   'rate-limit (give back, sliding window)',
-  `${FORMAT}
-local member, cost = ARGV[1], tonumber(ARGV[2])
-if redis.call('ZREM', KEYS[1], member) == 1 then
-  local used = tonumber(redis.call('HGET', KEYS[2], 'used') or '0') - cost
-  if used < 0 then used = 0 end
-  redis.call('HSET', KEYS[2], 'used', n(used))
-  return 1
-end
-return 0
+  `return redis.call('LREM', KEYS[1], -tonumber(ARGV[2]), ARGV[1])
 `,
 );
 
@@ -169,7 +172,7 @@ return 1
 // Token bucket: `burst` tokens, refilled at limit/interval per µs, in one hash.
 const BUCKET = new Script(
   'rate-limit (token bucket)',
-  `${NOW_US}${FORMAT}
+  `${NOW_US}
 local limit, interval, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local rate = limit / interval
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
@@ -178,11 +181,11 @@ local ts = tonumber(b[2]) or now
 if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate) end
 if tokens >= cost then
   tokens = tokens - cost
-  redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', n(now))
+  redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.0f', now))
   redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate / 1000) + 1)
-  return {1, 0, now}
+  return now
 end
-return {0, math.ceil((cost - tokens) / rate), now}
+return -math.max(1, math.ceil((cost - tokens) / rate))
 `,
 );
 
@@ -228,6 +231,9 @@ export class RedisRateLimiter implements RateLimiterLike {
   readonly #limit: number;
   readonly #interval: number;
   readonly #burst: number | undefined;
+  // The sliding window's list of grant times, or the token bucket's hash.
+  readonly #log: string;
+  readonly #bucket: string;
   readonly #waiters: WaitList<RedisRatePermit, number>;
   // Whether the head-of-line loop is running, and how to cut its sleep short.
   #pumping = false;
@@ -247,6 +253,8 @@ export class RedisRateLimiter implements RateLimiterLike {
     this.#limit = options.limit;
     this.#interval = options.interval;
     this.#burst = options.burst;
+    this.#log = `${tag(this.#key)}:rl:times`;
+    this.#bucket = `${tag(this.#key)}:rl:bucket`;
     this.#waiters = new WaitList(() => {
       if (this.#waiters.size === 0) this.#wake?.();
     });
@@ -355,27 +363,20 @@ export class RedisRateLimiter implements RateLimiterLike {
   async #decide(
     cost: number,
   ): Promise<{ granted: boolean; waitMs: number; at: number; member: string }> {
-    const k = tag(this.#key);
     const intervalUs = this.#interval * 1000;
     const reply =
       this.#burst === undefined
-        ? await SLIDING.run(
-            this.#redis,
-            [`${k}:rl:log`, `${k}:rl:meta`],
-            [this.#limit, intervalUs, cost],
-          )
+        ? await SLIDING.run(this.#redis, [this.#log], [this.#limit, intervalUs, cost])
         : await BUCKET.run(
             this.#redis,
-            [`${k}:rl:bucket`],
+            [this.#bucket],
             [this.#limit, intervalUs, this.#burst, cost],
           );
-    const [granted, wait, now, member] = reply as [unknown, unknown, unknown, unknown];
-    return {
-      granted: int(granted) === 1,
-      waitMs: Math.ceil(int(wait) / 1000),
-      at: int(now) / 1000,
-      member: member === undefined || member === null ? '' : String(member),
-    };
+    // The grant's time in µs when positive; minus the µs to wait when refused.
+    const n = int(reply);
+    if (n <= 0) return { granted: false, waitMs: Math.ceil(-n / 1000), at: 0, member: '' };
+    // `member`: the grant's time as the script pushed it (what a give-back removes).
+    return { granted: true, waitMs: 0, at: n / 1000, member: String(n) };
   }
 
   #kick(): void {
@@ -447,15 +448,10 @@ export class RedisRateLimiter implements RateLimiterLike {
   // nothing. A failure here is dropped on purpose: the grant then only expires with the
   // window, as if it had been used, and there is no caller left to tell.
   async #giveBack(cost: number, decision: { at: number; member: string }): Promise<void> {
-    const k = tag(this.#key);
     try {
       if (this.#burst === undefined)
-        await UNDO_SLIDING.run(
-          this.#redis,
-          [`${k}:rl:log`, `${k}:rl:meta`],
-          [decision.member, cost],
-        );
-      else await UNDO_BUCKET.run(this.#redis, [`${k}:rl:bucket`], [this.#burst, cost]);
+        await UNDO_SLIDING.run(this.#redis, [this.#log], [decision.member, cost]);
+      else await UNDO_BUCKET.run(this.#redis, [this.#bucket], [this.#burst, cost]);
     } catch {
       // See above: the grant stays counted until it leaves the window.
     }

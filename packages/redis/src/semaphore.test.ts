@@ -94,6 +94,34 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
         await after.release();
       });
 
+      test('fencing tokens grow by one when the last token is ahead of the server clock', async () => {
+        const key = uniqueKey('sem');
+        await using sem = new RedisSemaphore({ client: c.client, key, permits: 2 });
+        // As after the server's clock went back: the last token is ahead of its time.
+        const ahead = 9_000_000_000_000_000;
+        await c.command(['SET', `{${key}}:sem:fence`, String(ahead)]);
+        const a = await sem.acquire();
+        const b = await sem.acquire();
+        expect(a.token).toBe(ahead + 1);
+        expect(b.token).toBe(ahead + 2);
+        await a.release();
+        await b.release();
+      });
+
+      test('a holder whose lease ran out is not counted once the permits are all taken', async () => {
+        const key = uniqueKey('sem');
+        await using sem = new RedisSemaphore({ client: c.client, key, permits: 2, lease: 60_000 });
+        // A holder that died long ago (its lease ended in 1970) and one alive.
+        await c.command(['ZADD', `{${key}}:sem:holders`, '1', 'dead-holder']);
+        const alive = await sem.acquire();
+        const p = await sem.tryAcquire();
+        expect(p).toBeDefined();
+        expect(Number(await c.command(['ZCARD', `{${key}}:sem:holders`]))).toBe(2);
+        expect(await sem.tryAcquire()).toBeUndefined();
+        await alive.release();
+        await p?.release();
+      });
+
       test('a cancelled wait settles at once, holds nothing and leaves no listener', async () => {
         const key = uniqueKey('sem');
         await using sem = new RedisSemaphore({ client: c.client, key, permits: 1 });

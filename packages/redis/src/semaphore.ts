@@ -101,23 +101,33 @@ const SEM_KEYS = ['client', 'key', 'permits', 'lease'] as const;
 const ACQUIRE_KEYS = ['signal'] as const;
 
 // KEYS: holders (zset: member = permit id, score = lease expiry in server µs), fence
-// (the last token). ARGV: permits, lease µs, id. Reply {1, token} or {0, µs until the earliest
-// lease expires}.
+// (the last token). ARGV: permits, lease µs, id. Replies with the token (positive) when
+// granted, else minus the µs until the earliest lease expires. Expired holders are trimmed only when they could matter (the count
+// reaches `permits`): counted otherwise they only make the count high, never admit more,
+// and there are at most `permits` of them.
 const ACQUIRE = new Script(
   'semaphore acquire',
   `${NOW_US}
 local permits, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now))
-if redis.call('ZCARD', KEYS[1]) < permits then
+local held = redis.call('ZCARD', KEYS[1])
+if held >= permits then
+  held = held - redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now))
+end
+if held < permits then
   -- At least the server time in µs: tokens keep growing even after a restart without
-  -- persistence forgot the counter (as long as the server's clock does not go back).
-  local token = math.max(tonumber(redis.call('GET', KEYS[2]) or '0') + 1, now)
-  redis.call('SET', KEYS[2], string.format('%.0f', token))
+  -- persistence forgot the last one (as long as the server's clock does not go back), and
+  -- one more than the last when the clock did not move on (or went back).
+  local token = now
+  local last = tonumber(redis.call('SET', KEYS[2], string.format('%.0f', now), 'GET') or '0')
+  if last >= now then
+    token = last + 1
+    redis.call('SET', KEYS[2], string.format('%.0f', token))
+  end
   redis.call('ZADD', KEYS[1], string.format('%.0f', now + lease), ARGV[3])
-  return {1, token}
+  return token
 end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {0, tonumber(first[2]) - now}
+return -math.max(1, tonumber(first[2]) - now)
 `,
 );
 
@@ -136,6 +146,8 @@ return 1
 `,
 );
 
+// Removes the permit and, when it was there, wakes waiters in every process: one round
+// trip, and the PUBLISH can never run before the ZREM.
 const RELEASE = new Script(
   'semaphore release',
   `local removed = redis.call('ZREM', KEYS[1], ARGV[1])
@@ -377,6 +389,11 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     return this.close();
   }
 
+  // Where releases are announced (named like a key, in the same slot).
+  get #channel(): string {
+    return `${tag(this.#key)}:sem:free`;
+  }
+
   #keys(): [string, string] {
     const k = tag(this.#key);
     return [`${k}:sem:holders`, `${k}:sem:fence`];
@@ -386,25 +403,17 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     const id = newId();
     const keys = this.#keys();
     const sentAt = performance.now();
-    const reply = (await ACQUIRE.run(this.#redis, keys, [
-      this.#permits,
-      this.#lease * 1000,
-      id,
-    ])) as unknown[];
-    if (int(reply[0]) !== 1) return { waitMs: Math.ceil(int(reply[1]) / 1000) };
+    const reply = await ACQUIRE.run(this.#redis, keys, [this.#permits, this.#lease * 1000, id]);
+    const token = int(reply);
+    if (token <= 0) return { waitMs: Math.ceil(-token / 1000) };
     const renew = async (): Promise<boolean> =>
       int(await RENEW.run(this.#redis, [keys[0]], [this.#lease * 1000, id])) === 1;
-    const lease = new Lease(
-      `permit ${int(reply[1])} of \`${this.#key}\``,
-      this.#lease,
-      sentAt,
-      renew,
-    );
+    const lease = new Lease(`permit ${token} of \`${this.#key}\``, this.#lease, sentAt, renew);
     const release = async (): Promise<void> => {
-      await RELEASE.run(this.#redis, [keys[0], `${tag(this.#key)}:sem:free`], [id]);
+      await RELEASE.run(this.#redis, [keys[0], this.#channel], [id]);
       this.#released();
     };
-    return { permit: new Permit(int(reply[1]), lease, release) };
+    return { permit: new Permit(token, lease, release) };
   }
 
   #kick(): void {
@@ -467,11 +476,11 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
   }
 
   #subscribe(): Promise<RedisAdapter> {
-    const channel = `${tag(this.#key)}:sem:free`;
+    const channel = this.#channel;
     const sub = (async () => {
       let conn: RedisAdapter;
       try {
-        conn = await this.#redis.duplicate();
+        conn = await this.#redis.duplicate(channel);
       } catch (err) {
         throw new RedisCommandError('connect (subscriber)', err);
       }

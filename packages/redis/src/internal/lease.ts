@@ -7,11 +7,15 @@ import { LeaseLostError } from '../errors.ts';
  * sent, so a slow reply or a paused process errs on the safe side.
  */
 export class Lease {
-  readonly #controller = new AbortController();
+  // Made when `signal` is first read (or the lease is lost): most holders never look.
+  #controller: AbortController | undefined;
   readonly #ms: number;
   readonly #renew: () => Promise<boolean>;
   readonly #what: string;
+  // `performance.now()` when the command behind the last confirmation was sent.
+  #confirmedAt: number;
   #renewTimer: ReturnType<typeof setTimeout> | undefined;
+  // Armed only while a renewal is due and not confirmed: one timer per lease otherwise.
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
 
@@ -20,11 +24,12 @@ export class Lease {
     this.#what = what;
     this.#ms = ms;
     this.#renew = renew;
-    this.#confirm(sentAt);
+    this.#confirmedAt = sentAt;
     this.#scheduleRenew();
   }
 
   get signal(): AbortSignal {
+    this.#controller ??= new AbortController();
     return this.#controller.signal;
   }
 
@@ -34,17 +39,6 @@ export class Lease {
     clearTimeout(this.#renewTimer);
     clearTimeout(this.#expiryTimer);
     this.#renewTimer = this.#expiryTimer = undefined;
-  }
-
-  #confirm(sentAt: number): void {
-    clearTimeout(this.#expiryTimer);
-    const left = sentAt + this.#ms - performance.now();
-    this.#expiryTimer = setTimeout(
-      () => {
-        this.#lose(`${this.#what}: its lease of ${this.#ms} ms could not be renewed in time`);
-      },
-      Math.max(0, left),
-    );
   }
 
   #scheduleRenew(): void {
@@ -57,26 +51,52 @@ export class Lease {
     );
   }
 
+  // The lease ends `ms` after the last confirmation unless a renewal confirms it first.
+  #armExpiry(): boolean {
+    clearTimeout(this.#expiryTimer);
+    const left = this.#confirmedAt + this.#ms - performance.now();
+    if (left <= 0) {
+      this.#lose(`${this.#what}: its lease of ${this.#ms} ms could not be renewed in time`);
+      return false;
+    }
+    this.#expiryTimer = setTimeout(() => {
+      this.#lose(`${this.#what}: its lease of ${this.#ms} ms could not be renewed in time`);
+    }, left);
+    return true;
+  }
+
   async #renewOnce(): Promise<void> {
+    // A process paused past the lease (GC, SIGSTOP) finds it over before asking.
+    if (!this.#armExpiry()) return;
     const sentAt = performance.now();
     let held: boolean | undefined;
     try {
       held = await this.#renew();
     } catch {
-      // Redis unreachable: try again next period; the expiry timer decides.
+      // Redis unreachable: try again next period; the armed expiry timer decides.
     }
     if (this.#stopped) return;
     if (held === false) {
       this.#lose(`${this.#what}: Redis no longer holds its lease (it expired or was taken over)`);
       return;
     }
-    if (held === true) this.#confirm(sentAt);
+    if (held === true) {
+      // A confirmation that arrives after the lease it confirms ran out confirms nothing.
+      if (performance.now() >= sentAt + this.#ms) {
+        this.#lose(`${this.#what}: its lease of ${this.#ms} ms could not be renewed in time`);
+        return;
+      }
+      this.#confirmedAt = sentAt;
+      clearTimeout(this.#expiryTimer);
+      this.#expiryTimer = undefined;
+    }
     this.#scheduleRenew();
   }
 
   #lose(message: string): void {
     if (this.#stopped) return;
     this.stop();
+    this.#controller ??= new AbortController();
     this.#controller.abort(new LeaseLostError(message));
   }
 }

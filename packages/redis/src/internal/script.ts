@@ -1,16 +1,21 @@
+import { createHash } from 'node:crypto';
 import type { RedisAdapter } from '../client.ts';
 import { RedisCommandError } from '../errors.ts';
 
-/** A Lua script, run with EVALSHA and loaded again when the server lost it (restart). */
+/**
+ * A Lua script, run with EVALSHA on the SHA1 of its source; when the server does not have
+ * it (first use, a restart, another cluster node), with EVAL, which also caches it there.
+ * No SCRIPT LOAD: it goes to no particular node of a cluster, EVAL goes where the keys are.
+ */
 export class Script {
   readonly source: string;
   readonly name: string;
-  // The SHA1 the server gave back for this source, per adapter (one server each).
-  readonly #shas = new WeakMap<RedisAdapter, string>();
+  readonly sha: string;
 
   constructor(name: string, source: string) {
     this.name = name;
     this.source = source;
+    this.sha = createHash('sha1').update(source).digest('hex');
   }
 
   /** Runs the script; any failure becomes a {@link RedisCommandError}. */
@@ -20,25 +25,16 @@ export class Script {
     args: readonly (string | number)[],
   ): Promise<unknown> {
     const argv = [String(keys.length), ...keys, ...args.map(String)];
-    let sha = this.#shas.get(redis);
     try {
-      if (sha === undefined) sha = await this.#load(redis);
       try {
-        return await redis.send(['EVALSHA', sha, ...argv]);
+        return await redis.send(['EVALSHA', this.sha, ...argv], keys[0]);
       } catch (err) {
         if (!isNoScript(err)) throw err;
-        sha = await this.#load(redis);
-        return await redis.send(['EVALSHA', sha, ...argv]);
+        return await redis.send(['EVAL', this.source, ...argv], keys[0]);
       }
     } catch (err) {
       throw new RedisCommandError(`script ${this.name}`, err);
     }
-  }
-
-  async #load(redis: RedisAdapter): Promise<string> {
-    const sha = String(await redis.send(['SCRIPT', 'LOAD', this.source]));
-    this.#shas.set(redis, sha);
-    return sha;
   }
 }
 
@@ -46,10 +42,18 @@ function isNoScript(err: unknown): boolean {
   return err instanceof Error && err.message.startsWith('NOSCRIPT');
 }
 
-/** Sends a command; any failure becomes a {@link RedisCommandError}. */
-export async function command(redis: RedisAdapter, args: readonly string[]): Promise<unknown> {
+/**
+ * Sends a command; any failure becomes a {@link RedisCommandError}. `key`: the key the
+ * command is about, for routing in a cluster (a keyless command such as CLIENT UNBLOCK
+ * goes to the node holding it).
+ */
+export async function command(
+  redis: RedisAdapter,
+  args: readonly string[],
+  key?: string,
+): Promise<unknown> {
   try {
-    return await redis.send(args);
+    return await redis.send(args, key);
   } catch (err) {
     throw new RedisCommandError(args[0] ?? 'command', err);
   }

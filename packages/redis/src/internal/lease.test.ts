@@ -1,0 +1,48 @@
+import { describe, expect, test } from 'vitest';
+import { LeaseLostError } from '../errors.ts';
+import { Lease } from './lease.ts';
+
+const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('Lease', () => {
+  test('renewals that Redis confirms keep the lease past many lease lengths', async () => {
+    let renewals = 0;
+    const lease = new Lease('test', 60, performance.now(), async () => {
+      renewals++;
+      return true;
+    });
+    await tick(300);
+    expect(lease.signal.aborted).toBe(false);
+    expect(renewals).toBeGreaterThanOrEqual(3);
+    lease.stop();
+  });
+
+  test('a renewal that Redis refuses aborts the signal with LeaseLostError', async () => {
+    const lease = new Lease('permit 1', 60, performance.now(), async () => false);
+    await new Promise((resolve) => lease.signal.addEventListener('abort', resolve, { once: true }));
+    expect(lease.signal.reason).toBeInstanceOf(LeaseLostError);
+    expect((lease.signal.reason as Error).message).toContain('no longer holds');
+  });
+
+  test('a confirmation that arrives after the lease ran out confirms nothing', async () => {
+    // The renewal is sent at 20 ms and confirmed 100 ms later: past the 60 ms lease.
+    const lease = new Lease('permit 2', 60, performance.now(), async () => {
+      await tick(100);
+      return true;
+    });
+    await new Promise((resolve) => lease.signal.addEventListener('abort', resolve, { once: true }));
+    expect((lease.signal.reason as Error).message).toContain('could not be renewed in time');
+  });
+
+  test('after stop(), nothing renews and the signal never aborts', async () => {
+    let renewals = 0;
+    const lease = new Lease('test', 30, performance.now(), async () => {
+      renewals++;
+      return false;
+    });
+    lease.stop();
+    await tick(120);
+    expect(renewals).toBe(0);
+    expect(lease.signal.aborted).toBe(false);
+  });
+});
