@@ -101,10 +101,48 @@ export class TaskGroupError extends AggregateError {
  * ```
  */
 export function isCancellation(err: unknown): boolean {
+  return isCancellationOf(err, NO_REASON);
+}
+
+const NO_REASON: unique symbol = Symbol('no reason');
+
+interface SuppressedPair {
+  error: unknown;
+  suppressed: unknown;
+}
+
+/**
+ * A native `SuppressedError` (or a lowered one: same name and fields), as `await using`
+ * makes when a disposer throws while the block is already throwing.
+ */
+function isSuppressedPair(err: unknown): err is SuppressedPair {
   return (
-    err instanceof CancelledError ||
-    (typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError')
+    typeof err === 'object' &&
+    err !== null &&
+    (err as { name?: unknown }).name === 'SuppressedError' &&
+    'error' in err &&
+    'suppressed' in err
   );
+}
+
+/**
+ * Whether `err` is a cancellation, or `reason` itself (a scope's or task's own abort
+ * reason, such as a `TimeoutError`). A `SuppressedError` counts when both its parts do:
+ * an `await using` block unwinding from a cancellation whose disposer re-raised it (a
+ * `shield` inside `[Symbol.asyncDispose]` does) is still that cancellation, not a failure.
+ * A real error on either side keeps it a failure.
+ * @internal
+ */
+export function isCancellationOf(err: unknown, reason: unknown): boolean {
+  for (let depth = 0; depth < 32; depth++) {
+    if (err === reason || err instanceof CancelledError) return true;
+    if (typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError') {
+      return true;
+    }
+    if (!isSuppressedPair(err) || !isCancellationOf(err.error, reason)) return false;
+    err = err.suppressed;
+  }
+  return false;
 }
 
 /**

@@ -2,7 +2,7 @@ import { type Clock, systemClock } from './clock.ts';
 import {
   attachSuppressed,
   CancelledError,
-  isCancellation,
+  isCancellationOf,
   isRequested,
   markRequested,
   TaskGroupError,
@@ -886,7 +886,7 @@ export class Scope implements AsyncDisposable {
 
   #isOwnCancellation(error: unknown): boolean {
     const signal = this.#controller.signal;
-    return signal.aborted && (error === signal.reason || isCancellation(error));
+    return signal.aborted && isCancellationOf(error, signal.reason);
   }
 
   /** Whether the scope was cancelled by its own `cancel()` or time limit. */

@@ -1,5 +1,5 @@
 import type { Clock } from './clock.ts';
-import { CancelledError, isCancellation, isRequested, markRequested } from './errors.ts';
+import { CancelledError, isCancellationOf, isRequested, markRequested } from './errors.ts';
 import { isThenable } from './internal/abortable.ts';
 import {
   type ContextTask,
@@ -378,7 +378,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     if (this.#controller !== undefined) this.#link.unwatch(this);
     let failure: unknown = NONE;
     const cancelReason = this.#cancelReason;
-    if (cancelReason !== NONE && (ok || value === cancelReason || isCancellation(value))) {
+    if (cancelReason !== NONE && (ok || isCancellationOf(value, cancelReason))) {
       // Cancelled on its own: the outcome is the cancellation, and the scope goes on.
       this.#state = 'cancelled';
       this.#value = cancelReason;
@@ -393,7 +393,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       const signal = owner.signal;
       this.#value = value;
       if (
-        (signal.aborted && (value === signal.reason || isCancellation(value))) ||
+        (signal.aborted && isCancellationOf(value, signal.reason)) ||
         (!this.#internal && isRequested(value))
       ) {
         // Its scope's cancellation, or one the program asked for (a `t.cancel()` it
