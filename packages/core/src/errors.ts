@@ -136,7 +136,11 @@ function isSuppressedPair(err: unknown): err is SuppressedPair {
 export function isCancellationOf(err: unknown, reason: unknown): boolean {
   for (let depth = 0; depth < 32; depth++) {
     if (err === reason || err instanceof CancelledError) return true;
-    if (typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError') {
+    if (
+      typeof err === 'object' &&
+      err !== null &&
+      (err as { name?: unknown }).name === 'AbortError'
+    ) {
       return true;
     }
     if (!isSuppressedPair(err) || !isCancellationOf(err.error, reason)) return false;

@@ -91,6 +91,9 @@ export interface ScopeInternals {
   listed(s: Scope): number;
 }
 
+/** How much earlier than `stuckAfter` a check may find a cancellation old enough. */
+const STUCK_SLACK_MS = 2;
+
 /** Set once by `Scope`'s static block; read by gather, timeout, run and friends. */
 export let scopeInternals: ScopeInternals;
 
@@ -819,8 +822,10 @@ export class Scope implements AsyncDisposable {
         own === undefined || (scopeCancelledAt !== undefined && scopeCancelledAt < own)
           ? scopeCancelledAt
           : own;
-      // Not cancelled, or only just (its own check comes later).
-      if (cancelledAt === undefined || now - cancelledAt < stuck.after) continue;
+      // Not cancelled, or only just (its own check comes later). The slack: a system
+      // timer set for `after` ms can fire when `now()` (Date.now) has moved `after - 1`
+      // (timers run on a monotonic clock), and a scope-wide cancel has no later check.
+      if (cancelledAt === undefined || now - cancelledAt < stuck.after - STUCK_SLACK_MS) continue;
       if (this.#waitsOnCancelledScope(t)) waiting = true;
       else this.#reportTask(stuck, t, cancelledAt);
     }

@@ -5,6 +5,7 @@ import { run } from '../run.ts';
 import { scope } from '../scope.ts';
 import { sleep } from '../sleep.ts';
 import { TestClock } from '../test-clock.ts';
+import type { Clock } from '../clock.ts';
 import type { StuckReport } from './stuck.ts';
 
 /** Replaces console.warn while `fn` runs; returns what it received. */
@@ -257,6 +258,33 @@ describe('stuck-cancellation report', () => {
     expect(lines).toEqual([]);
     expect(clock.pendingTimers).toBe(0);
     expect(clock.now()).toBe(10);
+  });
+
+  test('reports a stuck task when the check fires with now() 1 ms short of stuckAfter, as system timers can (review D2)', async () => {
+    const inner = new TestClock({ autoAdvance: true });
+    // setTimeout runs on a monotonic clock and can fire when Date.now() has moved one
+    // millisecond less than asked; this clock's timers do that every time.
+    const clock: Clock = {
+      now: () => inner.now(),
+      sleep: (ms, signal) => inner.sleep(ms, signal),
+      schedule: (ms, callback) => inner.schedule(Math.max(0, ms - 1), callback),
+    };
+    const gate = deferred();
+    void inner.sleep(300).then(() => gate.resolve());
+    const reports: StuckReport[] = [];
+    await run(
+      async () => {
+        await scope(async (s) => {
+          s.spawn(async function stubborn() {
+            await gate.promise; // ignores its signal
+          });
+          await sleep(20);
+          s.cancel();
+        });
+      },
+      { clock, handleSignals: false, stuckAfter: 100, onStuck: (r) => void reports.push(r) },
+    );
+    expect(reports.map((r) => r.path.at(-1))).toEqual([expect.stringMatching(/^stubborn/)]);
   });
 
   test('stuckAfter: false turns the check off', async () => {
