@@ -87,6 +87,9 @@ export class TaskGroupError extends AggregateError {
  * Tells whether `err` is a cancellation: a weft `CancelledError` or any error named
  * `'AbortError'` (such as the `DOMException` that `fetch` rejects with when aborted).
  * A `TimeoutError` is not a cancellation by itself: it is the failure a caller sees.
+ * A `SuppressedError` (what `await using` throws when a disposer throws while the block
+ * is already throwing) is a cancellation when both its `error` and `suppressed` are: a
+ * disposer that waits in `shield` re-raises the cancellation the block is unwinding from.
  *
  * @example
  * ```ts
