@@ -4,7 +4,7 @@ import { attachSuppressed, CancelledError, isCancellation, TaskGroupError } from
 import { Scope, scopeInternals } from '../scope.ts';
 import type { TaskContext } from '../task.ts';
 import { isThenable } from './abortable.ts';
-import { currentContext } from './context.ts';
+import { currentContext, unlimitListeners } from './context.ts';
 import { type Cancel, noop, schedule } from './schedule.ts';
 import { closeSource, pull, type Source } from './source.ts';
 
@@ -615,30 +615,6 @@ function ownerTask(ctx: TaskContext | undefined): PromiseLike<unknown> | undefin
   const task = (ctx as { task?: unknown }).task;
   if (isThenable(task)) return task;
   return isThenable(ctx) ? ctx : undefined;
-}
-
-type SetMaxListeners = (n: number, ...targets: EventTarget[]) => void;
-let setMaxListeners: SetMaxListeners | null | undefined;
-
-/**
- * Lifts Node's listener-count warning on a signal weft created itself (never on a user's
- * signal): each producer task, and each wait in it, may listen to it, and more than ten
- * is normal for a wide helper, not a leak. A no-op where the runtime has no such limit.
- */
-export function unlimitListeners(signal: AbortSignal): void {
-  if (setMaxListeners === undefined) {
-    try {
-      const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } })
-        .process;
-      const events = proc?.getBuiltinModule?.('node:events') as
-        | { setMaxListeners?: SetMaxListeners }
-        | undefined;
-      setMaxListeners = events?.setMaxListeners ?? null;
-    } catch {
-      setMaxListeners = null;
-    }
-  }
-  setMaxListeners?.(0, signal);
 }
 
 /**
