@@ -2,12 +2,12 @@
 // --cluster-enabled on free ports of 127.0.0.1, no persistence, the 16384 slots split
 // between them (CLUSTER ADDSLOTSRANGE) and joined with CLUSTER MEET. `undefined` when no
 // redis-server is installed.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { findRedisServer, freePort } from './redis-server.ts';
+import { exited, findRedisServer, freePort, launch } from './redis-server.ts';
 
 export interface TestCluster {
   /** The three masters, `{ host, port }`. */
@@ -15,49 +15,18 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-function launch(binary: string, port: number, dir: string): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      binary,
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        dir,
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        `nodes-${port}.conf`,
-        '--cluster-node-timeout',
-        '5000',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    const onData = (chunk: Buffer): void => {
-      out += chunk.toString();
-      if (out.includes('Ready to accept connections')) {
-        child.stdout?.off('data', onData);
-        child.stdout?.resume();
-        resolve(child);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.resume();
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-  });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
+/** A cluster node: a plain test server with cluster mode on, its state kept in `dir`. */
+function launchNode(binary: string, port: number, dir: string): Promise<ChildProcess> {
+  return launch(binary, port, [
+    '--dir',
+    dir,
+    '--cluster-enabled',
+    'yes',
+    '--cluster-config-file',
+    `nodes-${port}.conf`,
+    '--cluster-node-timeout',
+    '5000',
+  ]);
 }
 
 export async function startCluster(): Promise<TestCluster | undefined> {
@@ -79,7 +48,7 @@ export async function startCluster(): Promise<TestCluster | undefined> {
       // The cluster bus listens on port + 10000: it must be free too, and below 65536.
       if (port + 10000 > 65535 || ports.includes(port)) continue;
       try {
-        children.push(await launch(binary, port, dir));
+        children.push(await launchNode(binary, port, dir));
         ports.push(port);
       } catch {
         // Taken meanwhile (or its bus port is): try another.

@@ -43,11 +43,29 @@ export function freePort(): Promise<number> {
   });
 }
 
-function launch(binary: string, port: number): Promise<ChildProcess> {
+/**
+ * Starts redis-server on 127.0.0.1:`port` without persistence (plus `extraArgs`) and
+ * resolves once it accepts connections; rejects if it exits first (a port taken, say).
+ */
+export function launch(
+  binary: string,
+  port: number,
+  extraArgs: readonly string[] = [],
+): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       binary,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        ...extraArgs,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
@@ -66,7 +84,8 @@ function launch(binary: string, port: number): Promise<ChildProcess> {
   });
 }
 
-function exited(child: ChildProcess): Promise<void> {
+/** Resolves once `child` has exited (at once if it already has). */
+export function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
