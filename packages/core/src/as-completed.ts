@@ -173,11 +173,17 @@ async function* iterate(
 }
 
 /**
- * Ties the items' scope `s` to the consumer (review D5): a keeper task in the consumer's
- * scope waits until `s` has settled, so that scope cannot end while items still run; when
- * the consumer's task (or body) ends without finishing the loop, `s` is cancelled. A
- * failure no consumer received (`undelivered()`) fails the consumer's scope through the
- * keeper instead of being dropped. Outside any task, `s` answers to the caller's signal.
+ * Ties the items' scope `s` to the consumer (review D5), so that the consumer's scope
+ * cannot end while items still run, and a failure no consumer received (`undelivered()`)
+ * fails that scope instead of being dropped. Outside any task, `s` answers to the
+ * caller's signal only.
+ *
+ * - Opened in a task: a keeper task in the task's scope waits until `s` has settled, and
+ *   when the task ends without finishing the loop, `s` is cancelled.
+ * - Opened in a body: the loop belongs to the body's scope, whose tasks may use it too
+ *   (review D8). Once the body and every task of that scope have settled, a join hook
+ *   cancels `s` if the loop is still open, and the scope waits for it. (A keeper task
+ *   there would keep the scope from ever reaching that point.)
  */
 function adopt(
   s: Scope,
@@ -188,29 +194,43 @@ function adopt(
   const ctx = currentContext();
   if (ctx === undefined || ctx.scope.closed || ctx.scope === s) return noop;
   let released = false;
+  const owner = ctx.scope;
+  const task = ctx.task;
   const abandon = (): void => {
     if (released || s.closed) return;
     const reason = new CancelledError(
-      `The ${s.name} loop was abandoned: the task or body that started it ended first`,
+      task === undefined
+        ? `The ${s.name} loop was abandoned: scope "${owner.name}", whose body opened it, ended first`
+        : `The ${s.name} loop was abandoned: the task that opened it ended first`,
     );
     onAbandon(reason);
     s.cancel(reason);
   };
-  const task = ctx.task;
-  // Unregistered when the loop ends, so a long-lived task running many loops keeps nothing.
-  const off =
-    task !== undefined
-      ? task.onSettled(abandon)
-      : (scopeInternals.onJoin(ctx.scope, abandon) ?? noop);
-  scopeInternals.spawn(
-    ctx.scope,
-    async () => {
-      await outcome;
-      const error = undelivered();
-      if (error !== undefined && !isCancellation(error)) throw firstError(error);
-    },
-    `${s.name}-keeper`,
-  );
+  const raiseUndelivered = (): void => {
+    const error = undelivered();
+    if (error !== undefined && !isCancellation(error)) throw firstError(error);
+  };
+  // Unregistered when the loop ends, so a long-lived task or body running many loops
+  // keeps nothing.
+  let off: () => void;
+  if (task === undefined) {
+    const unhook = scopeInternals.onJoin(owner, () => {
+      abandon();
+      return outcome.then(raiseUndelivered);
+    });
+    if (unhook === undefined) return noop;
+    off = unhook;
+  } else {
+    off = task.onSettled(abandon);
+    scopeInternals.spawn(
+      owner,
+      async () => {
+        await outcome;
+        raiseUndelivered();
+      },
+      `${s.name}-keeper`,
+    );
+  }
   return () => {
     released = true;
     off();

@@ -73,12 +73,13 @@ export interface ScopeInternals {
   /** The `run()` the scope belongs to, if any. */
   runOf(s: Scope): object | undefined;
   /**
-   * Registers `hook`, called once before the scope closes: when its body settles (how a
-   * helper opened in a body learns that its consumer left), or, when registered after
-   * that (or on a scope without a body), once every task has settled and the scope is
-   * being joined. The scope waits for what `hook` returns, as for {@link hold}. Returns a
-   * function that unregisters the hook (a helper closed in time leaves nothing behind), or
-   * `undefined` when the scope has closed (nothing would call it).
+   * Registers `hook`, called once before the scope closes: once its body (if any) and
+   * every task have settled and the scope is being joined (how a helper opened in a body
+   * learns that nobody in the scope can use it any more, review D8). The scope waits for
+   * what `hook` returns, as for {@link hold}, and a hook may start more work or register
+   * more hooks (called in turn once that has settled). Returns a function that
+   * unregisters the hook (a helper closed in time leaves nothing behind), or `undefined`
+   * when the scope has closed (nothing would call it).
    */
   onJoin(s: Scope, hook: () => unknown): (() => void) | undefined;
   /**
@@ -280,7 +281,7 @@ export class Scope implements AsyncDisposable {
   #unjoined: Unjoined | undefined;
   #joinResolve: (() => void) | undefined;
   #joined: Promise<void> | undefined;
-  // Hooks to run before the scope closes (see onJoin): at the body's end, or at the join.
+  // Hooks to run before the scope closes (see onJoin), once the body and tasks settled.
   #joinHooks: Set<() => unknown> | undefined;
   // Whether Node's listener limit was lifted on the signal (see the `signal` getter).
   #unlimited = false;
@@ -882,8 +883,8 @@ export class Scope implements AsyncDisposable {
         if (this.#ownCause()) this.#caught = true;
       } else if (!isRequested(error)) this.#fail(error);
     }
-    // Helpers the body opened and left open are closed now (see onJoin).
-    if (this.#joinHooks !== undefined) this.#runJoinHooks();
+    // Helpers the body opened and left open are closed once the tasks have settled too
+    // (see onJoin): a task of this scope may still be using one.
     this.#holds--;
     await this.#join();
     return this.#outcome(ok, value) as T;

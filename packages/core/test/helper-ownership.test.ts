@@ -40,7 +40,7 @@ describe('a helper belongs to the task that started it', () => {
       expect('error' in outcome).toBe(true);
       const error = (outcome as { error: Error }).error;
       expect(isCancellation(error)).toBe(true);
-      expect(error.message).toMatch(/closed when the task or scope body that started it ended/);
+      expect(error.message).toMatch(/closed when the task that opened it ended/);
     });
   }
 

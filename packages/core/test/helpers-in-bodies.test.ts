@@ -5,7 +5,13 @@
 import { describe, expect, test } from 'vitest';
 import { asCompleted } from '../src/as-completed.ts';
 import { systemClock } from '../src/clock.ts';
-import { isCancellation, suppressedErrors, TimeoutError } from '../src/errors.ts';
+import {
+  CancelledError,
+  isCancellation,
+  suppressedErrors,
+  TaskGroupError,
+  TimeoutError,
+} from '../src/errors.ts';
 import { batch } from '../src/iter/batch.ts';
 import { buffer } from '../src/iter/buffer.ts';
 import { mapConcurrent } from '../src/iter/map-concurrent.ts';
@@ -35,12 +41,13 @@ interface Log {
 function source(
   cleanup?: Error,
   gap = 2,
+  count = 1000,
 ): { src: AsyncGenerator<number, void, undefined>; log: Log } {
   const finished = deferred();
   const log: Log = { pulled: 0, closed: false, done: finished.promise };
   const src = (async function* () {
     try {
-      for (let i = 0; i < 1000; i++) {
+      for (let i = 0; i < count; i++) {
         await pause(gap);
         log.pulled++;
         yield i;
@@ -130,19 +137,23 @@ describe('a helper abandoned in a body is closed before the body’s scope settl
     expect(b.log.closed).toBe(true);
   });
 
-  test('a helper abandoned in a body is closed when the body ends, while the scope’s tasks still run', async () => {
+  test('a helper abandoned in a body is closed once the scope’s tasks have settled, not when the body returns (review D8)', async () => {
     const { src, log } = source();
-    let closedWhileTaskRan: boolean | undefined;
+    const order: string[] = [];
     await scope(async (s) => {
       s.spawn(async () => {
-        closedWhileTaskRan = await Promise.race([
-          log.done.then(() => true),
-          pause(2000).then(() => false),
-        ]);
+        await pause(20);
+        order.push(`task ends, source closed: ${log.closed}`);
       });
       await buffer(src, { size: 2 }).next();
+      order.push(`body ends, source closed: ${log.closed}`);
     });
-    expect(closedWhileTaskRan).toBe(true);
+    order.push(`scope ends, source closed: ${log.closed}`);
+    expect(order).toEqual([
+      'body ends, source closed: false',
+      'task ends, source closed: false',
+      'scope ends, source closed: true',
+    ]);
   });
 
   test('used after its body ended, the helper rejects with a cancellation that says why, never a quiet end', async () => {
@@ -155,7 +166,7 @@ describe('a helper abandoned in a body is closed before the body’s scope settl
     const error = await it.next().catch((e: unknown) => e);
     expect(isCancellation(error)).toBe(true);
     expect((error as Error).message).toMatch(
-      /closed when the task or scope body that started it ended/,
+      /closed when scope "scope", whose body opened it, ended; use it inside that scope/,
     );
   });
 
@@ -491,4 +502,291 @@ describe('a source whose return() rejects while its next() is pending (review D1
       expect(unhandled).toEqual([]);
     });
   }
+});
+
+/** Every kind of body, each given a way to spawn a task into its own scope. */
+type Spawn = (fn: () => Promise<void>) => void;
+const spawningBodies: Record<string, (fn: (spawn: Spawn) => Promise<void>) => Promise<unknown>> = {
+  scope: (fn) => scope((s) => fn((f) => void s.spawn(f))),
+  timeout: (fn) => timeout(60_000, (ctx) => fn((f) => void ctx.scope.spawn(f))),
+  deadline: (fn) =>
+    deadline(systemClock.now() + 60_000, (ctx) => fn((f) => void ctx.scope.spawn(f))),
+  moveOnAfter: (fn) => moveOnAfter(60_000, (ctx) => fn((f) => void ctx.scope.spawn(f))),
+  run: (fn) => run((ctx) => fn((f) => void ctx.scope.spawn(f)), { handleSignals: false }),
+};
+
+/** The items a helper yielded, batches flattened. */
+const flat = (items: unknown[]): unknown[] => items.flat();
+
+describe('a helper opened in a body lives until the body’s scope ends: the scope’s tasks may use it (review D8)', () => {
+  test("the review's repro: merge peeked in the body and read on by a task of the same scope", async () => {
+    const gen = async function* (): AsyncGenerator<number, void, undefined> {
+      for (let i = 0; i < 5; i++) {
+        yield i;
+        await sleep(2);
+      }
+    };
+    const got: number[] = [];
+    await scope(async (s) => {
+      const it = merge([gen(), gen()])[Symbol.asyncIterator]();
+      const first = await it.next();
+      if (!first.done) got.push(first.value);
+      s.spawn(async () => {
+        for (let x = await it.next(); !x.done; x = await it.next()) got.push(x.value);
+      });
+    });
+    expect(got.sort()).toEqual([0, 0, 1, 1, 2, 2, 3, 3, 4, 4]);
+  });
+
+  for (const [body, within] of Object.entries(spawningBodies)) {
+    for (const [name, open] of Object.entries(helpers)) {
+      test(`${name} opened in a ${body} body and handed to a task: the task reads every item`, async () => {
+        const { src, log } = source(undefined, 2, 6);
+        const got: unknown[] = [];
+        await within(async (spawn) => {
+          const it = open(src);
+          const first = await it.next();
+          got.push(first.value);
+          spawn(async () => {
+            for (let x = await it.next(); !x.done; x = await it.next()) got.push(x.value);
+          });
+        });
+        expect(flat(got)).toEqual([0, 1, 2, 3, 4, 5]);
+        expect(log.closed).toBe(true);
+      });
+
+      test(`${name} opened in a ${body} body, partly read by a task: the source is closed when the scope ends, after the task`, async () => {
+        const { src, log } = source();
+        let closedWhenTaskEnded: boolean | undefined;
+        await within(async (spawn) => {
+          const it = open(src);
+          await it.next();
+          spawn(async () => {
+            await it.next();
+            await it.next();
+            closedWhenTaskEnded = log.closed;
+          });
+        });
+        expect(closedWhenTaskEnded).toBe(false);
+        expect(log.closed).toBe(true);
+        const pulled = log.pulled;
+        await pause(10);
+        expect(log.pulled).toBe(pulled);
+      });
+
+      test(`${name} opened in a ${body} body, its source failing in cleanup while a task fails: the task's error comes first, the cleanup error is attached`, async () => {
+        const cleanup = new Error('cleanup fail');
+        const boom = new Error('boom');
+        const { src, log } = source(cleanup);
+        const unhandled = await collectUnhandled(async () => {
+          const error = await within(async (spawn) => {
+            const it = open(src);
+            await it.next();
+            spawn(async () => {
+              await it.next();
+              throw boom;
+            });
+          }).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(error).toBeInstanceOf(TaskGroupError);
+          expect((error as TaskGroupError).errors[0]).toBe(boom);
+          expect(reaches(error, cleanup)).toBe(true);
+          expect(log.closed).toBe(true);
+        });
+        expect(unhandled).toEqual([]);
+      });
+    }
+  }
+
+  test('a helper abandoned in the body with its reader blocked on a full buffer: the scope still ends and the source is closed', async () => {
+    // A fast source, a buffer of 1 that nobody reads from after the first item: the
+    // reader task waits for room that never comes. It must not hold the scope's join.
+    const { src, log } = source(undefined, 0);
+    let taskEnded = false;
+    await scope(async (s) => {
+      const it = buffer(src, { size: 1 });
+      await it.next();
+      s.spawn(async () => {
+        await pause(20);
+        taskEnded = true;
+      });
+    });
+    expect(taskEnded).toBe(true);
+    expect(log.closed).toBe(true);
+    // At most the item taken, the one in the buffer and one being read.
+    expect(log.pulled).toBeLessThanOrEqual(3);
+  });
+
+  for (const [name, open] of Object.entries(helpers)) {
+    test(`${name} handed to a task that never reads it: closed when the scope ends`, async () => {
+      const { src, log } = source();
+      let closedWhenTaskEnded: boolean | undefined;
+      await scope(async (s) => {
+        const it = open(src);
+        await it.next();
+        s.spawn(async () => {
+          void it; // holds it, never reads
+          await pause(10);
+          closedWhenTaskEnded = log.closed;
+        });
+      });
+      expect(closedWhenTaskEnded).toBe(false);
+      expect(log.closed).toBe(true);
+    });
+
+    test(`${name} shared by two tasks of the body's scope: every item goes to exactly one of them`, async () => {
+      const { src, log } = source(undefined, 1, 12);
+      const a: unknown[] = [];
+      const b: unknown[] = [];
+      const first: unknown[] = [];
+      await scope(async (s) => {
+        const it = open(src);
+        first.push((await it.next()).value);
+        const reader = (into: unknown[]) => async (): Promise<void> => {
+          for (let x = await it.next(); !x.done; x = await it.next()) {
+            into.push(x.value);
+            await pause(1);
+          }
+        };
+        s.spawn(reader(a));
+        s.spawn(reader(b));
+      });
+      const all = flat([...first, ...a, ...b]) as number[];
+      expect(all.sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+      expect(log.closed).toBe(true);
+    });
+
+    test(`${name} read by a task when its scope fails: the reader is cancelled, the source closed, the scope rejects with the failure`, async () => {
+      const { src, log } = source();
+      const boom = new Error('boom');
+      let readerError: unknown;
+      const error = await scope(async (s) => {
+        const it = open(src);
+        await it.next();
+        s.spawn(async () => {
+          try {
+            for (;;) await it.next();
+          } catch (e) {
+            readerError = e;
+            throw e;
+          }
+        });
+        s.spawn(async () => {
+          await pause(10);
+          throw boom;
+        });
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TaskGroupError);
+      expect((error as TaskGroupError).errors).toEqual([boom]);
+      expect(isCancellation(readerError)).toBe(true);
+      expect(log.closed).toBe(true);
+    });
+
+    test(`${name} read by a task when its scope is cancelled (cancel() and the parent signal): the source is closed`, async () => {
+      for (const how of ['cancel', 'signal'] as const) {
+        const { src, log } = source();
+        const controller = new AbortController();
+        const reason = new CancelledError('stop');
+        const outcome = await scope(
+          async (s) => {
+            const it = open(src);
+            await it.next();
+            s.spawn(async () => {
+              for (;;) await it.next();
+            });
+            await pause(10);
+            if (how === 'cancel') s.cancel();
+            else controller.abort(reason);
+          },
+          { signal: controller.signal },
+        ).then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        );
+        expect(outcome).toEqual(how === 'cancel' ? { value: undefined } : { error: reason });
+        expect(log.closed).toBe(true);
+      }
+    });
+
+    test(`${name} opened in an inner scope's body: closed when the inner scope ends, while the outer one runs on`, async () => {
+      const { src, log } = source();
+      let closedAfterInner: boolean | undefined;
+      await scope(async () => {
+        await scope(async (inner) => {
+          const it = open(src);
+          await it.next();
+          inner.spawn(async () => {
+            await it.next();
+          });
+        });
+        closedAfterInner = log.closed;
+        const pulled = log.pulled;
+        await pause(10);
+        expect(log.pulled).toBe(pulled);
+      });
+      expect(closedAfterInner).toBe(true);
+    });
+  }
+
+  test('a timeout passing while a task reads a helper opened in the fn: TimeoutError, the source closed', async () => {
+    const { src, log } = source();
+    const error = await timeout(20, async (ctx) => {
+      const it = buffer(src, { size: 2 });
+      await it.next();
+      ctx.scope.spawn(async () => {
+        for (;;) await it.next();
+      });
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(log.closed).toBe(true);
+  });
+
+  test('asCompleted opened in a body and finished by a task: every value, nothing cancelled', async () => {
+    let cancelled = 0;
+    const item =
+      (ms: number) =>
+      async ({ signal }: { signal: AbortSignal }): Promise<number> => {
+        try {
+          await sleep(ms, { signal });
+        } catch (e) {
+          cancelled++;
+          throw e;
+        }
+        return ms;
+      };
+    const got: number[] = [];
+    await scope(async (s) => {
+      const it = asCompleted([item(1), item(10), item(20)]);
+      const first = await it.next();
+      if (!first.done) got.push(first.value);
+      s.spawn(async () => {
+        for (let x = await it.next(); !x.done; x = await it.next()) got.push(x.value);
+      });
+    });
+    expect(got).toEqual([1, 10, 20]);
+    expect(cancelled).toBe(0);
+  });
+
+  test('asCompleted abandoned in a body: its items are cancelled only once the scope’s tasks have settled', async () => {
+    const order: string[] = [];
+    await scope(async (s) => {
+      const it = asCompleted([
+        () => 0,
+        async ({ signal }: { signal: AbortSignal }) => {
+          await sleep(60_000, { signal }).catch((e: unknown) => {
+            order.push('item cancelled');
+            throw e;
+          });
+        },
+      ]);
+      await it.next();
+      s.spawn(async () => {
+        await pause(10);
+        order.push('task ends');
+      });
+    });
+    expect(order).toEqual(['task ends', 'item cancelled']);
+  });
 });

@@ -116,7 +116,7 @@ export class Pipe<T> {
         { once: true },
       );
     }
-    this.#adoption = adoptByTask(name, ctx, () => this.#abandon());
+    this.#adoption = adoptByTask(name, ctx, (error) => this.#abandon(error));
   }
 
   /** Aborts when the producers must stop: the pipe was cancelled, failed or closed. */
@@ -246,13 +246,12 @@ export class Pipe<T> {
   }
 
   /**
-   * The task that started the loop ended without closing it: later calls reject with a
-   * `CancelledError` saying so (never a quiet `done`), and the pipe closes.
+   * Its owner (the task that opened the loop, or the scope whose body did) ended without
+   * closing it: later calls reject with `error`, a `CancelledError` saying so (never a
+   * quiet `done`), and the pipe closes.
    */
-  #abandon(): Promise<void> {
-    if (this.#state === RUNNING || this.#state === FINISHED) {
-      this.#stop(CANCELLED, abandonedError(this.#scope.name));
-    }
+  #abandon(error: CancelledError): Promise<void> {
+    if (this.#state === RUNNING || this.#state === FINISHED) this.#stop(CANCELLED, error);
     // Nobody's loop fails with a cancellation here: cleanup errors are raised as such.
     this.#closing ??= this.#close(undefined, true);
     return this.#closing;
@@ -469,10 +468,15 @@ export function abortReasons(signals: ReadonlyArray<AbortSignal | undefined>): u
   return reasons;
 }
 
-/** What a loop raises when used after the task that started it ended. */
-export function abandonedError(name: string): CancelledError {
+/**
+ * What a loop raises when used after its owner ended: the task its first `next()` ran in,
+ * or (`scope` given) the scope whose body that was.
+ */
+export function abandonedError(name: string, scope?: Scope): CancelledError {
   return new CancelledError(
-    `This ${name} loop was closed when the task or scope body that started it ended; consume it there`,
+    scope === undefined
+      ? `This ${name} loop was closed when the task that opened it ended (a loop belongs to the task or scope body its first next() ran in); consume it in that task, or open it in a scope body to share it with the scope's tasks`
+      : `This ${name} loop was closed when scope "${scope.name}", whose body opened it, ended; use it inside that scope`,
   );
 }
 
@@ -533,21 +537,28 @@ const heldByTask = new WeakMap<object, Set<() => void>>();
  *
  * - In a task, a keeper task in the scope waits until the helper has closed, and when the
  *   consumer task settles without closing it, `abandon()` closes it.
- * - In a body (a `scope()` body, a `timeout`/`moveOnAfter` fn, `run`'s main), a join
- *   hook closes it when the body settles without having closed it, and the scope waits
- *   for that close, and for sources still closing late (`Adoption.finish`).
+ * - In a body (a `scope()` body, a `timeout`/`deadline`/`moveOnAfter` fn, `run`'s main),
+ *   the helper belongs to the body's scope, whose tasks may use it too (review D8): a join
+ *   hook closes it once the body and every task of the scope have settled without
+ *   closing it, and the scope waits for that close, and for sources still closing late
+ *   (`Adoption.finish`). No task of the scope waits for the helper (its readers run in a
+ *   scope of its own), so a reader blocked on a consumer that left cannot hold the join.
  *
- * Nothing is retained once the helper has closed: a long-lived task or body may open any
- * number of helpers. `undefined` outside any task or body (or once its scope closed).
+ * `abandon` gets the error later calls reject with (see {@link abandonedError}). Nothing
+ * is retained once the helper has closed: a long-lived task or body may open any number
+ * of helpers. `undefined` outside any task or body (or once its scope closed).
  */
 export function adoptByTask(
   name: string,
   ctx: TaskContext | undefined,
-  abandon: () => Promise<unknown>,
+  abandon: (error: CancelledError) => Promise<unknown>,
 ): Adoption | undefined {
   if (ctx === undefined || ctx.scope.closed) return undefined;
   const owner = ownerTask(ctx);
-  if (owner === undefined) return adoptByBody(ctx.scope, abandon);
+  if (owner === undefined) {
+    const s = ctx.scope;
+    return adoptByBody(s, () => abandon(abandonedError(name, s)));
+  }
   let finished!: (late: (() => Promise<unknown[]>) | undefined) => void;
   const closed = new Promise<(() => Promise<unknown[]>) | undefined>((resolve) => {
     finished = resolve;
@@ -568,7 +579,10 @@ export function adoptByTask(
     return undefined;
   }
   const onOwnerSettled = (): void => {
-    abandoning = abandon().then(noop, (error: unknown) => void errors.push(error));
+    abandoning = abandon(abandonedError(name)).then(
+      noop,
+      (error: unknown) => void errors.push(error),
+    );
   };
   let held = heldByTask.get(owner);
   if (held === undefined) {

@@ -3,7 +3,6 @@ import { attachSuppressed, suppressedErrors } from '../errors.ts';
 import { isThenable } from '../internal/abortable.ts';
 import { currentContext } from '../internal/context.ts';
 import {
-  abandonedError,
   abortReasons,
   type Adoption,
   adoptByTask,
@@ -65,7 +64,7 @@ export function take<T>(
       const signal = caller.signal;
       const task = currentContext();
       // Inside a task: if the task ends without closing the loop, its scope closes it.
-      const adoption = adoptByTask('take', task, () => self.abandon(abandonedError('take')));
+      const adoption = adoptByTask('take', task, (error) => self.abandon(error));
       let failure: { error: unknown } | undefined;
       try {
         for (let i = 0; i < count; i++) {
