@@ -790,3 +790,72 @@ describe('a helper opened in a body lives until the body’s scope ends: the sco
     expect(order).toEqual(['task ends', 'item cancelled']);
   });
 });
+
+describe('a task reading a helper its scope’s body opened answers to its own cancellation (review D8)', () => {
+  for (const [name, open] of Object.entries({
+    ...helpers,
+    batch: (src: AsyncIterable<number>) => batch(src, { size: 1 }),
+  })) {
+    test(`${name}: a reader cancelled while it waits rejects with its cancellation; the item it waited for goes to the next reader`, async () => {
+      let controller!: ReadableStreamDefaultController<number>;
+      const stream = new ReadableStream<number>({
+        start(c) {
+          controller = c;
+          c.enqueue(0);
+        },
+      });
+      const got: unknown[] = [];
+      let waiterError: unknown;
+      const outcome = await scope(async (s) => {
+        const it = open(stream as unknown as AsyncIterable<number>);
+        got.push((await it.next()).value);
+        const waiter = s.spawn(async () => {
+          try {
+            await it.next();
+          } catch (e) {
+            waiterError = e;
+            throw e;
+          }
+        });
+        await pause(5);
+        waiter.cancel();
+        await waiter.then(
+          () => undefined,
+          () => undefined,
+        );
+        controller.enqueue(1);
+        controller.enqueue(2);
+        controller.close();
+        s.spawn(async () => {
+          for (let x = await it.next(); !x.done; x = await it.next()) got.push(x.value);
+        });
+        return 'done';
+      });
+      expect(outcome).toBe('done');
+      expect(isCancellation(waiterError)).toBe(true);
+      expect(flat(got)).toEqual([0, 1, 2]);
+    });
+
+    test(`${name}: a reader cancelled while it waits on a source that never yields again; the scope still ends and closes the source`, async () => {
+      let cancelled = false;
+      const stream = new ReadableStream<number>({
+        start(c) {
+          c.enqueue(0);
+        },
+        cancel() {
+          cancelled = true;
+        },
+      });
+      await scope(async (s) => {
+        const it = open(stream as unknown as AsyncIterable<number>);
+        await it.next();
+        const waiter = s.spawn(async () => {
+          await it.next();
+        });
+        await pause(5);
+        waiter.cancel();
+      });
+      expect(cancelled).toBe(true);
+    });
+  }
+});

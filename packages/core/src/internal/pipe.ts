@@ -632,6 +632,61 @@ function ownerTask(ctx: TaskContext | undefined): PromiseLike<unknown> | undefin
 }
 
 /**
+ * Lets a reader that is not the helper's owner leave a pending `next()` when that reader
+ * is cancelled: a helper opened in a scope body may be read by the scope's tasks (review
+ * D8), and a task cancelled on its own (`task.cancel()`) must not wait for an item that
+ * may never come. Its call rejects with its cancellation reason, and the step it was
+ * waiting for is kept for the next call (of any reader), so no item is lost. The owner's
+ * own cancellation needs no such help: it stops the helper itself.
+ */
+class Readers<T> {
+  // The context the helper was opened in (`null` until then; `undefined`: outside any).
+  #owner: TaskContext | undefined | null = null;
+  // Steps whose reader left before they settled, oldest first.
+  #orphans: Promise<IteratorResult<T, void>>[] | undefined;
+
+  /** Records the owner: called where the helper starts (its first `next()`). */
+  opened(): void {
+    this.#owner = currentContext();
+  }
+
+  /**
+   * Calls `start` for the next step (or hands out a kept one), racing it with the
+   * caller's cancellation when the caller is not the owner. `pending` tells whether a
+   * step just returned by `start` may still wait (a settled one needs no race).
+   */
+  next(
+    start: () => Promise<IteratorResult<T, void>>,
+    pending?: (step: Promise<IteratorResult<T, void>>) => boolean,
+  ): Promise<IteratorResult<T, void>> {
+    const ctx = currentContext();
+    const foreign = ctx !== undefined && this.#owner !== null && ctx !== this.#owner;
+    if (foreign && ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
+    const orphans = this.#orphans;
+    const step = orphans !== undefined && orphans.length > 0 ? orphans.shift()! : start();
+    if (!foreign || (pending !== undefined && !pending(step))) return step;
+    const signal = ctx.signal;
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        (this.#orphans ??= []).push(step);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      step.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+}
+
+/**
  * The consumer side of buffer, merge and mapConcurrent, as a hand-written async iterator
  * (cheaper than an async generator per item): `setup()` runs at the first `next()` (so
  * the pipe belongs to the consumer's task), then items are handed out until the producers
@@ -654,6 +709,10 @@ class DrainIterator<T> implements AsyncGenerator<T, void, undefined> {
   #done = false;
   // The pending next() while it waits for an item: later calls queue behind it.
   #waiting: Promise<IteratorResult<T, void>> | undefined;
+  readonly #readers = new Readers<T>();
+  readonly #inOrder = (): Promise<IteratorResult<T, void>> => this.#nextInOrder();
+  // Only a step still waiting for an item is raced with a reader's cancellation.
+  readonly #pending = (step: Promise<IteratorResult<T, void>>): boolean => step === this.#waiting;
 
   constructor(setup: () => Pipe<T>, sources: readonly Source<unknown>[]) {
     this.#setup = setup;
@@ -661,10 +720,15 @@ class DrainIterator<T> implements AsyncGenerator<T, void, undefined> {
   }
 
   next(): Promise<IteratorResult<T, void>> {
+    return this.#readers.next(this.#inOrder, this.#pending);
+  }
+
+  #nextInOrder(): Promise<IteratorResult<T, void>> {
     const waiting = this.#waiting;
     if (waiting !== undefined && this.#pipe?.taking === true) {
-      const again = (): Promise<IteratorResult<T, void>> => this.next();
-      return waiting.then(again, again);
+      const again = (): Promise<IteratorResult<T, void>> => this.#nextInOrder();
+      this.#waiting = waiting.then(again, again);
+      return this.#waiting;
     }
     return this.#next();
   }
@@ -675,6 +739,7 @@ class DrainIterator<T> implements AsyncGenerator<T, void, undefined> {
     let step: IteratorResult<T, undefined> | Promise<IteratorResult<T, void>>;
     try {
       if (pipe === undefined) {
+        this.#readers.opened();
         pipe = this.#pipe = this.#setup!();
         this.#setup = undefined;
         pipe.onEnd = (failure) => this.#end(failure);
@@ -759,10 +824,19 @@ export function helperIterator<T>(
 
 /** What a helper's generator may do with its own iterator. */
 export interface HelperHandle {
-  /** Closes it because the task that started it ended: later calls reject with `error`. */
+  /**
+   * Closes it because its owner (the task, or the scope whose body opened it) ended: later
+   * calls reject with `error`. A call still in flight (a reader that left, review D8) is
+   * waited for, and a failure of it other than `error` (a cleanup error) is raised.
+   */
   abandon(error: unknown): Promise<unknown>;
   /** Whether it was closed by {@link HelperHandle.abandon}. */
   readonly abandoned: boolean;
+  /**
+   * Aborts with the error given to {@link HelperHandle.abandon}: what the generator's reads
+   * must also answer to, or a read pending when its owner ended would hold the close.
+   */
+  readonly signal: AbortSignal;
 }
 
 class HelperIterator<T> implements AsyncGenerator<T, void, undefined> {
@@ -773,6 +847,17 @@ class HelperIterator<T> implements AsyncGenerator<T, void, undefined> {
   #gen: AsyncGenerator<T, void, undefined> | undefined;
   // Closed before it started: later calls end at once.
   #done = false;
+  readonly #readers = new Readers<T>();
+  readonly #step = (): Promise<IteratorResult<T, void>> => {
+    const gen = this.#generator();
+    if (gen === undefined) return Promise.resolve(DONE);
+    const step = gen.next();
+    this.#inflight = step;
+    return step;
+  };
+  // The last generator step asked for (see abandon), and what aborts on abandon().
+  #inflight: Promise<IteratorResult<T, void>> | undefined;
+  #stop: AbortController | undefined;
 
   constructor(
     start: (self: HelperHandle) => AsyncGenerator<T, void, undefined>,
@@ -786,6 +871,7 @@ class HelperIterator<T> implements AsyncGenerator<T, void, undefined> {
     if (this.#gen === undefined && !this.#done) {
       const start = this.#start!;
       this.#start = undefined;
+      this.#readers.opened();
       this.#gen = start(this);
     }
     return this.#gen;
@@ -793,17 +879,29 @@ class HelperIterator<T> implements AsyncGenerator<T, void, undefined> {
 
   next(): Promise<IteratorResult<T, void>> {
     if (this.#abandoned !== undefined) return Promise.reject(this.#abandoned.error);
-    const gen = this.#generator();
-    return gen === undefined ? Promise.resolve(DONE) : gen.next();
+    return this.#readers.next(this.#step);
   }
 
   abandon(error: unknown): Promise<unknown> {
     this.#abandoned ??= { error };
-    return this.return();
+    this.#stop?.abort(error);
+    const inflight = this.#inflight;
+    const closing = this.return();
+    if (inflight === undefined) return closing;
+    return Promise.all([
+      closing,
+      inflight.then(noop, (failure: unknown) => {
+        if (failure !== error) throw failure;
+      }),
+    ]);
   }
 
   get abandoned(): boolean {
     return this.#abandoned !== undefined;
+  }
+
+  get signal(): AbortSignal {
+    return (this.#stop ??= new AbortController()).signal;
   }
 
   async return(value?: void | PromiseLike<void>): Promise<IteratorResult<T, void>> {

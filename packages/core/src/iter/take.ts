@@ -1,7 +1,7 @@
 import { callerContext } from '../caller.ts';
 import { attachSuppressed, suppressedErrors } from '../errors.ts';
 import { isThenable } from '../internal/abortable.ts';
-import { currentContext } from '../internal/context.ts';
+import { currentContext, joinSignals } from '../internal/context.ts';
 import {
   abortReasons,
   type Adoption,
@@ -63,20 +63,31 @@ export function take<T>(
       using caller = callerContext(explicit === undefined ? undefined : { signal: explicit });
       const signal = caller.signal;
       const task = currentContext();
-      // Inside a task: if the task ends without closing the loop, its scope closes it.
+      // Inside a task: if the task ends without closing the loop, its scope closes it. In a
+      // body: once the body and the scope's tasks have settled (one of them may read it).
       const adoption = adoptByTask('take', task, (error) => self.abandon(error));
+      // Owned: a pull still pending then (a reader that left) is cut short too.
+      const joined =
+        adoption === undefined
+          ? undefined
+          : joinSignals(signal === undefined ? [self.signal] : [signal, self.signal]);
+      const pullSignal = joined === undefined ? signal : joined.signal;
       let failure: { error: unknown } | undefined;
       try {
         for (let i = 0; i < count; i++) {
-          const pulled = pull(src, signal);
+          const pulled = pull(src, pullSignal);
           const step = isThenable(pulled) ? await pulled : pulled;
           if (step.done) return;
           yield step.value;
         }
       } catch (error) {
-        failure = { error };
+        // Abandoned mid-pull: not the loop's failure; cleanup errors are raised as such.
+        if (!(self.abandoned && self.signal.aborted && error === self.signal.reason)) {
+          failure = { error };
+        }
         throw error;
       } finally {
+        joined?.dispose();
         // Abandoned: no loop fails with a cancellation, cleanup errors are raised as such.
         const signals = self.abandoned ? [] : [signal, task?.signal, explicit];
         await closeTake(src, failure, signals, adoption);
