@@ -42,6 +42,9 @@ const KNOWN = ['signal', 'timeout', 'concurrency', 'clock', 'name'] as const;
  * - Leaving the loop early (`break`, `return`, a throw) cancels the items still running
  *   and waits for them before the loop statement completes; a failure among them other
  *   than that cancellation is thrown then (after a `break`), never dropped.
+ * - Opened in a task, the items still running are cancelled when that task ends; opened
+ *   in a scope body, once the body and every task of that scope have settled (its tasks
+ *   may read the loop). The scope waits for them either way.
  * - Nothing starts before the first `next()`; bad arguments throw a `TypeError` or
  *   `RangeError` at the call.
  *

@@ -1100,6 +1100,11 @@ export class Scope implements AsyncDisposable {
  * task failed, with the parent signal's reason when the parent cancelled it, or with a
  * `TimeoutError` when its `timeout`/`deadline` passed.
  *
+ * An async-iterable helper (`buffer`, `merge`, `asCompleted`, …) whose first `next()` ran
+ * in the body belongs to the scope: its tasks may read it too, and once the body and every
+ * task have settled, the scope closes the helpers still open (their sources too) and
+ * waits for them; an error raised while closing one fails the scope.
+ *
  * @example
  * ```ts
  * import { scope, sleep } from '@weft/core';

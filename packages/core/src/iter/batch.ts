@@ -26,7 +26,8 @@ const KEYS: readonly string[] = ['size', 'maxWait', ...PIPE_KEYS];
  * cancelled) rejects the loop with the reason. Stopping for any reason (break, error,
  * cancellation, or `return()` before the first batch) closes the source and waits for the
  * reader; an error thrown while closing the source is raised (or attached to the loop's
- * own error).
+ * own error). Opened in a task, the loop is closed when that task ends; opened in a scope
+ * body, once the body and every task of that scope have settled (its tasks may read it).
  *
  * @example
  * ```ts

@@ -23,7 +23,9 @@ const KEYS: readonly string[] = ['size', ...PIPE_KEYS];
  * and waits for both; an error thrown while closing the source is raised (or attached to
  * the loop's own error, see `suppressedErrors`). Inside a task the read-ahead belongs to
  * the task's scope: it stops and the source is closed when the task ends, and the scope
- * waits for that.
+ * waits for that. Opened in a scope body, it belongs to that scope (its tasks may read
+ * it too): it is closed once the body and every task have settled, before the scope
+ * settles.
  *
  * @example
  * ```ts

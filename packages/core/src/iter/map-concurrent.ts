@@ -44,7 +44,9 @@ const KEYS: readonly string[] = ['concurrency', 'ordered', ...PIPE_KEYS];
  * reason (break, error, cancellation, `return()` before the first item) cancels the calls
  * in flight, closes the source and waits for both; an error thrown while closing the
  * source is raised (or attached to the loop's own error). Inside a task the calls belong
- * to the task's scope: they are cancelled when the task ends, and the scope waits.
+ * to the task's scope: they are cancelled when the task ends, and the scope waits. Opened
+ * in a scope body, they belong to that scope (its tasks may read the loop too) and are
+ * cancelled once the body and every task have settled, before the scope settles.
  *
  * @example
  * ```ts

@@ -16,7 +16,9 @@ export type MergeOptions = PipeOptions;
  * first item) stops every reader, closes every source and waits for them; an error thrown
  * while closing a source is raised (or attached to the loop's own error). Inside a task
  * the readers belong to the task's scope: when the task ends they stop and the sources
- * are closed, and the scope waits for that.
+ * are closed, and the scope waits for that. Opened in a scope body, they belong to that
+ * scope (its tasks may read the loop too) and stop once the body and every task have
+ * settled, before the scope settles.
  *
  * @example
  * ```ts

@@ -38,7 +38,9 @@ const KEYS: readonly string[] = ['count', 'signal'];
  * when the consumer stops early, before the first item, or when `signal` aborts (a
  * pending pull rejects at once with the reason: cancellation is a rejection, never a
  * quiet end). An error thrown while closing the source is raised, or attached to the
- * loop's own error (`suppressedErrors`).
+ * loop's own error (`suppressedErrors`). Opened in a task, the loop is closed when that
+ * task ends; opened in a scope body, once the body and every task of that scope have
+ * settled (its tasks may read it).
  *
  * @example
  * ```ts
