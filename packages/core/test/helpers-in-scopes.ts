@@ -6,8 +6,9 @@
  * A random helper (buffer, merge, batch, mapConcurrent, take) over random finite sources
  * (gaps, failures, a `finally` that throws) is consumed by a random consumer (slow or fast;
  * runs to the end, breaks, throws, or abandons the loop) placed in a task of a scope, in a
- * scope body, in a `timeout` fn, or outside any task, with an explicit signal that may
- * abort and a scope timeout, all on a TestClock. Checked:
+ * scope body, in a `timeout` fn, in a task the scope body handed the loop to after reading
+ * its first item (review D8: the helper belongs to the body's scope), or outside any task,
+ * with an explicit signal that may abort and a scope timeout, all on a TestClock. Checked:
  *
  * - every source that started is closed once the outer scope (or the loop) has settled;
  * - no reader outlives it: no pending timer, no later pull;
@@ -27,7 +28,7 @@ import fc from 'fast-check';
 import type * as Weft from '../src/index.ts';
 
 type Helper = 'buffer' | 'merge' | 'batch' | 'mapConcurrent' | 'take';
-type Placement = 'task' | 'body' | 'timeoutFn' | 'outside';
+type Placement = 'task' | 'body' | 'timeoutFn' | 'handoff' | 'outside';
 type Stop = 'end' | 'break' | 'throw' | 'abandon';
 
 interface SourceSpec {
@@ -67,7 +68,7 @@ export const helperScenarioArb: fc.Arbitrary<HelperScenario> = fc
     n: fc.integer({ min: 1, max: 4 }),
     ordered: fc.boolean(),
     maxWait: fc.option(fc.integer({ min: 0, max: 30 }), { freq: 2 }),
-    placement: fc.constantFrom<Placement>('task', 'body', 'timeoutFn', 'outside'),
+    placement: fc.constantFrom<Placement>('task', 'body', 'timeoutFn', 'handoff', 'outside'),
     stop: fc.constantFrom<Stop>('end', 'end', 'break', 'throw', 'abandon'),
     stopAfter: fc.integer({ min: 0, max: 5 }),
     consumerDelay: fc.integer({ min: 0, max: 15 }),
@@ -177,11 +178,11 @@ export async function checkHelperScenario(
   const consumerError = new Error('consumer stopped');
   // The consumer broke, threw or abandoned: it did not ask for every item.
   let stoppedEarly = false;
-  const consume = async (): Promise<void> => {
-    const it = open();
+  const consume = async (opened?: AsyncGenerator<unknown, void, undefined>): Promise<void> => {
+    const it = opened ?? open();
     try {
       if (scenario.stop === 'abandon') {
-        for (let i = 0; i < scenario.stopAfter; i++) {
+        for (let i = received.length; i < scenario.stopAfter; i++) {
           const step = await it.next();
           if (step.done) {
             loop = { ended: true };
@@ -225,18 +226,48 @@ export async function checkHelperScenario(
     if (scenario.placement === 'task') {
       await weft
         .scope(async (s) => {
-          s.spawn(consume);
+          s.spawn(() => consume());
         }, scopeOptions)
         .catch((e: unknown) => {
           outer = e;
         });
     } else if (scenario.placement === 'body') {
-      await weft.scope(consume, scopeOptions).catch((e: unknown) => {
-        outer = e;
-      });
+      await weft
+        .scope(() => consume(), scopeOptions)
+        .catch((e: unknown) => {
+          outer = e;
+        });
+    } else if (scenario.placement === 'handoff') {
+      // The body reads the first item, then hands the loop to a task of its scope.
+      await weft
+        .scope(async (s) => {
+          const it = open();
+          let first: IteratorResult<unknown, void>;
+          try {
+            first = await it.next();
+          } catch (error) {
+            loop = { error };
+            throw error;
+          }
+          if (first.done) {
+            loop = { ended: true };
+            return;
+          }
+          received.push(first.value);
+          if (scenario.stop !== 'end' && received.length >= scenario.stopAfter) {
+            loop = { stopped: scenario.stop === 'throw' ? 'break' : scenario.stop };
+            stoppedEarly = true;
+            if (scenario.stop !== 'abandon') await it.return();
+            return;
+          }
+          s.spawn(() => consume(it));
+        }, scopeOptions)
+        .catch((e: unknown) => {
+          outer = e;
+        });
     } else if (scenario.placement === 'timeoutFn') {
       await weft
-        .timeout(scenario.scopeTimeout ?? 1_000_000, consume, { clock })
+        .timeout(scenario.scopeTimeout ?? 1_000_000, () => consume(), { clock })
         .catch((e: unknown) => {
           outer = e;
         });
