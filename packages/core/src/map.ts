@@ -174,6 +174,7 @@ async function closeFully<T>(
         const failure = late();
         if (failure !== undefined) throw failure;
       }),
+      'close map',
     );
     return;
   }

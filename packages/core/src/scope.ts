@@ -86,10 +86,24 @@ export interface ScopeInternals {
    * Keeps the scope open until `work` settles (a source still closing, say). A rejection
    * other than the scope's own cancellation is a failure of the scope, never dropped.
    * `false` when the scope has closed: the caller must then deal with `work` itself.
+   *
+   * With a `name` (`close buffer`), the work is a close that nobody may have honoured
+   * (review D6): until it settles it is a node of `tree()` (kind `close`), and after
+   * `stuckAfter` it is reported by `run()`'s stuck-cancellation check.
    */
-  hold(s: Scope, work: PromiseLike<unknown>): boolean;
+  hold(s: Scope, work: PromiseLike<unknown>, name?: string): boolean;
   /** How many tasks the scope's list for `tree()` holds, settled ones included (tests). */
   listed(s: Scope): number;
+}
+
+/** Work a scope waits for that is no task: a source still closing (see `hold`). */
+interface Held {
+  readonly id: number;
+  readonly name: string;
+  /** When the close began, on the scope's clock. */
+  readonly since: number;
+  /** The pending stuck check, if `run()` asked for one. */
+  check: Cancel | undefined;
 }
 
 /** How much earlier than `stuckAfter` a check may find a cancellation old enough. */
@@ -268,6 +282,8 @@ export class Scope implements AsyncDisposable {
   #timeoutMs: number | undefined;
   #pending = 0;
   #holds = 0;
+  // The named holds among #holds: closes shown by tree() and the stuck check (see hold).
+  #held: Set<Held> | undefined;
   #state = OPEN;
   #cause: Cause = Cause.None;
   #external: unknown = NONE;
@@ -358,9 +374,9 @@ export class Scope implements AsyncDisposable {
           hooks.delete(hook);
         };
       },
-      hold: (s, work) => {
+      hold: (s, work, name) => {
         if (s.#state === CLOSED) return false;
-        s.#hold(work);
+        s.#hold(work, name);
         return true;
       },
       listed: (s) => s.#listed,
@@ -644,6 +660,19 @@ export class Scope implements AsyncDisposable {
         children: own,
       });
     }
+    if (this.#held !== undefined) {
+      for (const h of this.#held) {
+        children.push({
+          kind: 'close',
+          id: h.id,
+          name: h.name,
+          state: 'running',
+          age: now - h.since,
+          cancelledFor: now - h.since,
+          children: [],
+        });
+      }
+    }
     for (let c = this.#firstChild; c !== undefined; c = c.#nextSibling) {
       const node = c.#node(c.#clock === this.#clock ? now : c.#clock.now());
       const parentTask = c.#parentTask;
@@ -830,7 +859,9 @@ export class Scope implements AsyncDisposable {
       if (this.#waitsOnCancelledScope(t)) waiting = true;
       else this.#reportTask(stuck, t, cancelledAt);
     }
-    if (this.#holds > 0 && !this.#bodyReported && scopeCancelledAt !== undefined) {
+    // The body (or a hold of no name) still runs; named holds report themselves.
+    const bodyHolds = this.#holds - (this.#held?.size ?? 0);
+    if (bodyHolds > 0 && !this.#bodyReported && scopeCancelledAt !== undefined) {
       if (running.length > 0 || this.#waitsOnCancelledScope(undefined)) waiting = true;
       else {
         this.#bodyReported = true;
@@ -942,9 +973,14 @@ export class Scope implements AsyncDisposable {
     }
   }
 
-  #hold(work: PromiseLike<unknown>): void {
+  #hold(work: PromiseLike<unknown>, name?: string): void {
     this.#holds++;
+    const held = name === undefined ? undefined : this.#trackHeld(name);
     const release = (): void => {
+      if (held !== undefined) {
+        held.check?.();
+        this.#held!.delete(held);
+      }
       this.#holds--;
       if (this.#pending === 0 && this.#holds === 0) this.#idle();
     };
@@ -952,6 +988,32 @@ export class Scope implements AsyncDisposable {
       if (!this.#isOwnCancellation(error) && !isRequested(error)) this.#fail(error);
       release();
     });
+  }
+
+  /**
+   * Lists a named hold for `tree()`, and with `run()`'s stuck check, reports it once if it
+   * has not settled `stuckAfter` ms later: a close is a cancellation request, and one
+   * that never settles (a `return()` or a stream's `cancel()` that never does) would
+   * otherwise keep the scope open with nothing to say why.
+   */
+  #trackHeld(name: string): Held {
+    const held: Held = { id: nextId(), name, since: this.#clock.now(), check: undefined };
+    (this.#held ??= new Set()).add(held);
+    const stuck = (this.#run as RunMarker | undefined)?.stuck;
+    if (stuck !== undefined) {
+      held.check = schedule(this.#clock, stuck.after, () => {
+        held.check = undefined;
+        reportStuck(stuck, {
+          kind: 'close',
+          id: held.id,
+          name,
+          path: [...scopePath(this), name],
+          cancelledFor: this.#clock.now() - held.since,
+          reason: undefined,
+        });
+      });
+    }
+    return held;
   }
 
   /** Nothing runs any more: join hooks registered late run now, else the join ends. */

@@ -3,19 +3,25 @@ import type { Task } from '../task.ts';
 import { formatDuration } from './format.ts';
 
 /**
- * A task (or scope body) still running a while after its signal aborted: a cancellation
- * nobody honours. Passed to `run()`'s `onStuck`.
+ * A task (or scope body) still running a while after its signal aborted, or a source
+ * still closing a while after it was asked to: a cancellation nobody honours. Passed to
+ * `run()`'s `onStuck`.
  */
 export interface StuckReport {
-  /** `task`, or `scope` for a scope's body (such as `run`'s `main`). */
-  readonly kind: 'task' | 'scope';
+  /**
+   * `task`; `scope` for a scope's body (such as `run`'s `main`); `close` for a source
+   * that a helper (`buffer`, `merge`, `map`, …) asked to close (`return()`, or a
+   * `ReadableStream`'s `cancel()`) and that has not finished closing: its scope waits
+   * for it.
+   */
+  readonly kind: 'task' | 'scope' | 'close';
   readonly id: number;
   readonly name: string;
   /** Names from the root scope down to it, such as `['run', 'gather', 'fetch#7']`. */
   readonly path: readonly string[];
   /** How long ago its signal aborted, in ms of its clock. */
   readonly cancelledFor: number;
-  /** Why it was cancelled (the signal's reason). */
+  /** Why it was cancelled (the signal's reason); `undefined` for a `close`. */
   readonly reason: unknown;
 }
 
@@ -45,6 +51,12 @@ export function taskPath(task: Task<unknown>): string[] {
 
 /** The default `onStuck`: one `console.warn` line. */
 export function warnStuck(report: StuckReport): void {
+  if (report.kind === 'close') {
+    console.warn(
+      `weft: a source is still closing ${formatDuration(report.cancelledFor)} after "${report.name}" began (${report.path.join(' › ')}): its return() (or a ReadableStream's cancel()) has not settled, and its scope waits for it; make the source's cleanup finish or honour cancellation`,
+    );
+    return;
+  }
   const what =
     report.kind === 'task' ? `task "${report.name}"` : `the body of scope "${report.name}"`;
   console.warn(

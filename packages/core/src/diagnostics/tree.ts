@@ -16,7 +16,13 @@ import { NODE_STATES } from './timeline.ts';
  * children. Plain data: it can be logged, serialized to JSON, or compared in a test.
  */
 export interface TaskTreeNode {
-  readonly kind: 'scope' | 'task';
+  /**
+   * `scope`, `task`, or `close`: a source that a helper asked to close and that has not
+   * finished closing (its `return()`, or a `ReadableStream`'s `cancel()`, has not settled),
+   * which keeps its scope open. Named after the helper (`close buffer`), `running` until it
+   * settles, with `cancelledFor` (= its age) since the close is a cancellation request.
+   */
+  readonly kind: 'scope' | 'task' | 'close';
   /** A process-unique number (tasks and scopes each have their own sequence). */
   readonly id: number;
   /**
@@ -60,7 +66,8 @@ export interface FormatTaskTreeOptions {
 function line(node: TaskTreeNode): string {
   const parts = [`${node.name} (${node.kind} #${node.id})`];
   if (node.cancelledFor !== undefined && (node.state === 'running' || node.state === 'open')) {
-    parts.push(`cancelling for ${formatDuration(node.cancelledFor)}`);
+    const doing = node.kind === 'close' ? 'closing' : 'cancelling';
+    parts.push(`${doing} for ${formatDuration(node.cancelledFor)}`);
   } else {
     parts.push(node.state);
   }
@@ -75,7 +82,7 @@ function line(node: TaskTreeNode): string {
   return parts.join(' · ');
 }
 
-const KINDS = ['scope', 'task'] as const;
+const KINDS = ['scope', 'task', 'close'] as const;
 
 /** Checks a node and its children, naming the first field that is wrong (`tree.children[0].state`). */
 function assertNode(at: string, node: unknown, seen: Set<unknown>): asserts node is TaskTreeNode {

@@ -504,13 +504,14 @@ async function raiseAll(late: () => Promise<unknown[]>): Promise<void> {
 
 /**
  * Hands work that outlived its loop (a source still closing) to `owner`, the consumer's
- * scope, which waits for it and fails with its error. Outside any scope (or once that
+ * scope, which waits for it and fails with its error; with a `name` (`close buffer`) it
+ * shows in `tree()` and the stuck check until it settles (review D6). Outside any scope (or once that
  * scope has closed) nobody can receive the error any more: rather than drop it, or crash
  * the process with an unhandled rejection for a loop that had ended, it is emitted as a
  * process warning, a `LateCleanupWarning` whose `cause` is the error.
  */
-export function handOver(owner: Scope | undefined, work: Promise<unknown>): void {
-  if (owner !== undefined && scopeInternals.hold(owner, work)) return;
+export function handOver(owner: Scope | undefined, work: Promise<unknown>, name?: string): void {
+  if (owner !== undefined && scopeInternals.hold(owner, work, name)) return;
   work.then(noop, warnLateCleanup);
 }
 
@@ -557,7 +558,7 @@ export function adoptByTask(
   const owner = ownerTask(ctx);
   if (owner === undefined) {
     const s = ctx.scope;
-    return adoptByBody(s, () => abandon(abandonedError(name, s)));
+    return adoptByBody(s, name, () => abandon(abandonedError(name, s)));
   }
   let finished!: (late: (() => Promise<unknown[]>) | undefined) => void;
   const closed = new Promise<(() => Promise<unknown[]>) | undefined>((resolve) => {
@@ -565,12 +566,15 @@ export function adoptByTask(
   });
   let abandoning: Promise<void> | undefined;
   const errors: unknown[] = [];
+  const scope = ctx.scope;
   try {
-    ctx.scope.spawn(
+    scope.spawn(
       async () => {
         const late = await closed;
         if (abandoning !== undefined) await abandoning;
-        if (late !== undefined) errors.push(...(await late()));
+        // Sources still closing: the scope waits for them as a named hold (shown in tree()
+        // and the stuck check, review D6) rather than through this task.
+        if (late !== undefined) handOver(scope, raiseAll(late), `close ${name}`);
         if (errors.length > 0) throw combine(errors);
       },
       { name: `${name}-keeper` },
@@ -609,7 +613,11 @@ export function adoptByTask(
 }
 
 /** {@link adoptByTask} for a helper opened in a scope body: see there. */
-function adoptByBody(s: Scope, abandon: () => Promise<unknown>): Adoption | undefined {
+function adoptByBody(
+  s: Scope,
+  name: string,
+  abandon: () => Promise<unknown>,
+): Adoption | undefined {
   let done = false;
   const off = scopeInternals.onJoin(s, () => (done ? undefined : abandon()));
   if (off === undefined) return undefined;
@@ -618,7 +626,7 @@ function adoptByBody(s: Scope, abandon: () => Promise<unknown>): Adoption | unde
       if (done) return;
       done = true;
       off();
-      if (late !== undefined) handOver(s, raiseAll(late));
+      if (late !== undefined) handOver(s, raiseAll(late), `close ${name}`);
     },
   };
 }
