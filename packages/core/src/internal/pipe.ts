@@ -658,22 +658,29 @@ class Readers<T> {
     this.#owner = currentContext();
   }
 
-  /**
-   * Calls `start` for the next step (or hands out a kept one), racing it with the
-   * caller's cancellation when the caller is not the owner. `pending` tells whether a
-   * step just returned by `start` may still wait (a settled one needs no race).
-   */
-  next(
-    start: () => Promise<IteratorResult<T, void>>,
-    pending?: (step: Promise<IteratorResult<T, void>>) => boolean,
-  ): Promise<IteratorResult<T, void>> {
-    const ctx = currentContext();
-    const foreign = ctx !== undefined && this.#owner !== null && ctx !== this.#owner;
-    if (foreign && ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
+  /** A step kept from a reader that left, if any: the next call must get it first. */
+  orphan(): Promise<IteratorResult<T, void>> | undefined {
     const orphans = this.#orphans;
-    const step = orphans !== undefined && orphans.length > 0 ? orphans.shift()! : start();
-    if (!foreign || (pending !== undefined && !pending(step))) return step;
+    return orphans !== undefined && orphans.length > 0 ? orphans.shift() : undefined;
+  }
+
+  /** The next step: a kept one, else `start()`'s, {@link Readers.race raced}. */
+  next(start: () => Promise<IteratorResult<T, void>>): Promise<IteratorResult<T, void>> {
+    return this.race(this.orphan() ?? start());
+  }
+
+  /**
+   * `step` as the caller gets it: as is for the owner (or outside any task), else raced
+   * with the caller's cancellation (a step that loses is kept for the next call).
+   */
+  race(step: Promise<IteratorResult<T, void>>): Promise<IteratorResult<T, void>> {
+    const ctx = currentContext();
+    if (ctx === undefined || this.#owner === null || ctx === this.#owner) return step;
     const signal = ctx.signal;
+    if (signal.aborted) {
+      (this.#orphans ??= []).push(step);
+      return Promise.reject(signal.reason);
+    }
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
         (this.#orphans ??= []).push(step);
@@ -718,9 +725,6 @@ class DrainIterator<T> implements AsyncGenerator<T, void, undefined> {
   // The pending next() while it waits for an item: later calls queue behind it.
   #waiting: Promise<IteratorResult<T, void>> | undefined;
   readonly #readers = new Readers<T>();
-  readonly #inOrder = (): Promise<IteratorResult<T, void>> => this.#nextInOrder();
-  // Only a step still waiting for an item is raced with a reader's cancellation.
-  readonly #pending = (step: Promise<IteratorResult<T, void>>): boolean => step === this.#waiting;
 
   constructor(setup: () => Pipe<T>, sources: readonly Source<unknown>[]) {
     this.#setup = setup;
@@ -728,7 +732,12 @@ class DrainIterator<T> implements AsyncGenerator<T, void, undefined> {
   }
 
   next(): Promise<IteratorResult<T, void>> {
-    return this.#readers.next(this.#inOrder, this.#pending);
+    const orphan = this.#readers.orphan();
+    if (orphan !== undefined) return this.#readers.race(orphan);
+    const step = this.#nextInOrder();
+    // Only a step still waiting for an item is raced with a reader's cancellation (see
+    // Readers): an item that was ready costs nothing more.
+    return step === this.#waiting ? this.#readers.race(step) : step;
   }
 
   #nextInOrder(): Promise<IteratorResult<T, void>> {
