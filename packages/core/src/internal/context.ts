@@ -207,31 +207,3 @@ export function unlimitListeners(signal: AbortSignal): void {
   }
   setMaxListeners?.(0, signal);
 }
-
-/**
- * The context of one item of a worker pool (`gather`/`settle` with `concurrency`, `map`,
- * `mapSettled`, `asCompleted`, `mapConcurrent`): the worker task's context (its signal,
- * scope, clock and task), except that it counts as settled once the item has (`end()`).
- * Items share worker tasks, so without it a callback an item left behind (a `setTimeout`,
- * a listener) would see the worker's live context after the item finished, and a `sleep()`
- * in it would answer to the worker's signal (review A-D10, defect 3 of issue 7). Costs one
- * object and one `AsyncLocalStorage.run` per item.
- */
-export class ItemContext extends TaskContextImpl {
-  #ended = false;
-
-  override get live(): boolean {
-    return !this.#ended && super.live;
-  }
-
-  /** The item has settled: from now on this context counts as none. */
-  end(): void {
-    this.#ended = true;
-  }
-}
-
-/** A context for one item run by the worker whose context is `worker` (see {@link ItemContext}). */
-export function itemContext(worker: TaskContext): ItemContext {
-  const w = worker as TaskContextImpl;
-  return new ItemContext(w.scope, w.task);
-}

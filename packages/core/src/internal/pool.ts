@@ -2,7 +2,6 @@ import type { Scope } from '../scope.ts';
 import { scopeInternals } from '../scope.ts';
 import type { TaskContext } from '../task.ts';
 import { isThenable } from './abortable.ts';
-import { itemContext, runInContext } from './context.ts';
 
 /** What a pool's `next` returns when there are no more jobs. */
 export const DONE: unique symbol = Symbol('weft.pool.done');
@@ -26,9 +25,8 @@ export interface PoolOptions<J> {
    */
   next(signal: AbortSignal): J | typeof DONE | PromiseLike<J | typeof DONE>;
   /**
-   * Starts one job inside a worker task (`ctx` is the job's own context: the worker's
-   * signal, which aborts when the scope is cancelled, scope and task; it counts as settled
-   * once the job has, see `ItemContext`) and returns its value or a promise of it, which the
+   * Starts one job inside a worker task (`ctx` is that worker's context: its signal aborts
+   * when the scope is cancelled) and returns its value or a promise of it, which the
    * worker awaits.
    */
   work(job: J, ctx: TaskContext): unknown;
@@ -99,20 +97,15 @@ export function startPool<J>(s: Scope, options: PoolOptions<J>): void {
       // Every worker is busy and there may be more jobs: start one more, up to the cap.
       if (++busy === workers && workers < concurrency) requestWorker();
       let value: unknown;
-      // Each job in a context of its own, ended with it (see ItemContext).
-      const item = itemContext(ctx);
-      const j = job;
       try {
-        value = runInContext(item, (c) => work(j, c), item);
+        value = work(job, ctx);
         if (isThenable(value)) value = await value;
       } catch (reason) {
-        item.end();
         busy--;
         if (onRejected === undefined) throw reason;
         onRejected(job, reason, ctx);
         continue;
       }
-      item.end();
       busy--;
       onFulfilled?.(job, value);
     }

@@ -1,5 +1,4 @@
 import { isThenable } from '../internal/abortable.ts';
-import { itemContext, runInContext } from '../internal/context.ts';
 import { drain, PIPE_KEYS, Pipe, type PipeOptions } from '../internal/pipe.ts';
 import { assertIterable, openSource, serialPull } from '../internal/source.ts';
 import {
@@ -132,16 +131,8 @@ export function mapConcurrent<T, R>(
         }
         const i = index++;
         if (++busy === workers && workers < concurrency) request();
-        // Each call in a context of its own, ended with it (see ItemContext).
-        const item = itemContext(ctx);
-        const x = step.value;
-        let value: R | PromiseLike<R> | Awaited<R>;
-        try {
-          value = runInContext(item, (c) => fn(x, c, i), item);
-          if (isThenable(value)) value = await value;
-        } finally {
-          item.end();
-        }
+        let value = fn(step.value, ctx, i);
+        if (isThenable(value)) value = await value;
         busy--;
         deliver(i, value as Awaited<R>);
       }
