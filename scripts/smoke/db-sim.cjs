@@ -73,6 +73,28 @@ function dbSimChecks({ core, dbSim, assert }) {
       const b = await run();
       assert(a === b, `trace differs: ${a} vs ${b}`);
     },
+    "db-sim: bad arguments get @weft/core/validate's messages, bigints written as 1n": async () => {
+      const db = createDatabase({ seed: 1, tables });
+      let err;
+      try {
+        db.pool({ acquireTimeout: 5n });
+      } catch (e) {
+        err = e;
+      }
+      assert(
+        err instanceof TypeError &&
+          err.message ===
+            'Expected `options.acquireTimeout` to be a number of milliseconds, got `5n` (bigint)',
+        String(err),
+      );
+      const bad = await db.connect({ signal: 'stop' }).catch((e) => e);
+      assert(
+        bad instanceof TypeError &&
+          bad.message === 'Expected `options.signal` to be an AbortSignal, got `stop` (string)',
+        String(bad),
+      );
+      await db.close();
+    },
     'db-sim: the tutorial with await using (where the runtime has it)': async () => {
       if (!supportsAwaitUsing()) return; // the machine's Node 20: covered by hand above
       const { usingStory } = await import('./db-sim-using.mjs');

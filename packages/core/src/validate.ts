@@ -1,8 +1,10 @@
 /**
- * `@weft/core/validate`: the argument checks that weft's own packages share, for
- * libraries built on weft that want the same messages. Every check throws a `TypeError`
- * (wrong type) or `RangeError` (wrong value) naming the argument, the expectation and the
- * value received, formatted by {@link describe}.
+ * `@weft/core/validate`: the argument checks that weft's own packages share (`@weft/http`,
+ * `@weft/db-sim` and `@weft/redis` take them from here, so each rule has one phrasing),
+ * for libraries built on weft that want the same messages. Every check throws a
+ * `TypeError` (wrong type) or `RangeError` (wrong value) naming the argument, the
+ * expectation and the value received, formatted by {@link describe} (or by the formatter
+ * given as the last argument).
  *
  * @example
  * ```ts
@@ -18,4 +20,14 @@
  *
  * @module
  */
-export { assertOptions, describe } from './internal/validate.ts';
+export {
+  assertBoolean,
+  assertClock,
+  assertDuration,
+  assertFunction,
+  assertOptions,
+  assertSignal,
+  assertString,
+  type Describe,
+  describe,
+} from './internal/validate.ts';

@@ -41,22 +41,55 @@ function safeJson(value: unknown): string {
   }
 }
 
-export function assertFunction(name: string, value: unknown): asserts value is Function {
+/**
+ * How a shared check formats the value it received: {@link describe} by default; a
+ * package may pass its own (db-sim writes bigints as `1n`, as SQL parameters show them).
+ */
+export type Describe = (value: unknown) => string;
+
+/**
+ * Throws a `TypeError` unless `value` is a function.
+ *
+ * @example
+ * ```ts
+ * import { assertFunction } from '@weft/core/validate';
+ *
+ * assertFunction('fn', 3); // TypeError: Expected `fn` to be a function, got `3` (number)
+ * ```
+ */
+export function assertFunction(
+  name: string,
+  value: unknown,
+  show: Describe = describe,
+): asserts value is Function {
   if (typeof value !== 'function') {
-    throw new TypeError(`Expected \`${name}\` to be a function, got ${describe(value)}`);
+    throw new TypeError(`Expected \`${name}\` to be a function, got ${show(value)}`);
   }
 }
 
-/** A duration in ms: a number >= 0, `Infinity` allowed (no limit). */
-export function assertDuration(name: string, value: unknown): asserts value is number {
+/**
+ * A duration in ms: a number from 0 up, `Infinity` allowed (no limit). A `TypeError` for
+ * a non-number, a `RangeError` for NaN or a negative number.
+ *
+ * @example
+ * ```ts
+ * import { assertDuration } from '@weft/core/validate';
+ *
+ * assertDuration('options.timeout', -1);
+ * // RangeError: Expected `options.timeout` to be a number of milliseconds from 0 up (or Infinity), got `-1` (number)
+ * ```
+ */
+export function assertDuration(
+  name: string,
+  value: unknown,
+  show: Describe = describe,
+): asserts value is number {
   if (typeof value !== 'number') {
-    throw new TypeError(
-      `Expected \`${name}\` to be a number of milliseconds, got ${describe(value)}`,
-    );
+    throw new TypeError(`Expected \`${name}\` to be a number of milliseconds, got ${show(value)}`);
   }
   if (Number.isNaN(value) || value < 0) {
     throw new RangeError(
-      `Expected \`${name}\` to be a number of milliseconds from 0 up (or Infinity), got ${describe(value)}`,
+      `Expected \`${name}\` to be a number of milliseconds from 0 up (or Infinity), got ${show(value)}`,
     );
   }
 }
@@ -87,9 +120,21 @@ export function assertCount(name: string, value: unknown, min = 1): asserts valu
   }
 }
 
+/**
+ * Throws a `TypeError` unless `value` is an `AbortSignal` (anything with a boolean
+ * `aborted` and `addEventListener`, so signals from another realm pass) or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { assertSignal } from '@weft/core/validate';
+ *
+ * assertSignal('options.signal', 'stop'); // TypeError: Expected `options.signal` to be an AbortSignal, got `stop` (string)
+ * ```
+ */
 export function assertSignal(
   name: string,
   value: unknown,
+  show: Describe = describe,
 ): asserts value is AbortSignal | undefined {
   if (value === undefined) return;
   if (
@@ -98,7 +143,7 @@ export function assertSignal(
     typeof (value as AbortSignal).aborted !== 'boolean' ||
     typeof (value as AbortSignal).addEventListener !== 'function'
   ) {
-    throw new TypeError(`Expected \`${name}\` to be an AbortSignal, got ${describe(value)}`);
+    throw new TypeError(`Expected \`${name}\` to be an AbortSignal, got ${show(value)}`);
   }
 }
 
@@ -159,7 +204,16 @@ function distance(a: string, b: string): number {
   return prev[b.length] ?? 0;
 }
 
-/** A boolean, or `undefined` when `optional`. */
+/**
+ * Throws a `TypeError` unless `value` is a boolean (or `undefined`, when `optional`).
+ *
+ * @example
+ * ```ts
+ * import { assertBoolean } from '@weft/core/validate';
+ *
+ * assertBoolean('options.ordered', 'yes'); // TypeError: Expected `options.ordered` to be a boolean, got `yes` (string)
+ * ```
+ */
 export function assertBoolean(name: string, value: unknown, optional = true): void {
   if (optional && value === undefined) return;
   if (typeof value !== 'boolean') {
@@ -195,7 +249,18 @@ export function assertNonEmpty(name: string, list: readonly unknown[]): void {
   }
 }
 
-export function assertClock(name: string, value: unknown): void {
+/**
+ * Throws a `TypeError` unless `value` is a `Clock` (an object with `now()` and `sleep()`)
+ * or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { assertClock } from '@weft/core/validate';
+ *
+ * assertClock('options.clock', Date); // TypeError: Expected `options.clock` to be a Clock with now() and sleep(), got …
+ * ```
+ */
+export function assertClock(name: string, value: unknown, show: Describe = describe): void {
   if (value === undefined) return;
   if (
     typeof value !== 'object' ||
@@ -204,7 +269,7 @@ export function assertClock(name: string, value: unknown): void {
     typeof (value as { sleep?: unknown }).sleep !== 'function'
   ) {
     throw new TypeError(
-      `Expected \`${name}\` to be a Clock with now() and sleep(), got ${describe(value)}`,
+      `Expected \`${name}\` to be a Clock with now() and sleep(), got ${show(value)}`,
     );
   }
 }
@@ -215,10 +280,23 @@ export function assertName(name: string, value: unknown): asserts value is strin
   }
 }
 
-/** A string (required). */
-export function assertString(name: string, value: unknown): asserts value is string {
+/**
+ * Throws a `TypeError` unless `value` is a string (required: `undefined` fails too).
+ *
+ * @example
+ * ```ts
+ * import { assertString } from '@weft/core/validate';
+ *
+ * assertString('sql', 42); // TypeError: Expected `sql` to be a string, got `42` (number)
+ * ```
+ */
+export function assertString(
+  name: string,
+  value: unknown,
+  show: Describe = describe,
+): asserts value is string {
   if (typeof value !== 'string') {
-    throw new TypeError(`Expected \`${name}\` to be a string, got ${describe(value)}`);
+    throw new TypeError(`Expected \`${name}\` to be a string, got ${show(value)}`);
   }
 }
 

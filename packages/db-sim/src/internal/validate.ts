@@ -1,8 +1,10 @@
-// Argument checks of @weft/db-sim, in the same vocabulary as @weft/core's validate.ts.
+// Argument checks of @weft/db-sim. The rules weft's packages share (functions, strings,
+// durations, signals, clocks, option keys) are @weft/core/validate's, phrased there once;
+// db-sim passes its own value formatting (bigints as `1n`). Only db-sim's own rules live here.
 
+import * as shared from '@weft/core/validate';
 import { describe as describeValue } from '@weft/core/validate';
 
-// The shared vocabulary (value formatting, option-key checks) comes from core.
 export { assertOptions } from '@weft/core/validate';
 
 /** Core's value formatting, with bigints written as SQL parameters show them (`1n`). */
@@ -13,29 +15,16 @@ export function describe(value: unknown): string {
 }
 
 export function assertFunction(name: string, value: unknown): asserts value is Function {
-  if (typeof value !== 'function') {
-    throw new TypeError(`Expected \`${name}\` to be a function, got ${describe(value)}`);
-  }
+  shared.assertFunction(name, value, describe);
 }
 
 export function assertString(name: string, value: unknown): asserts value is string {
-  if (typeof value !== 'string') {
-    throw new TypeError(`Expected \`${name}\` to be a string, got ${describe(value)}`);
-  }
+  shared.assertString(name, value, describe);
 }
 
 /** A duration in ms: a number >= 0, `Infinity` allowed (no limit). */
 export function assertDuration(name: string, value: unknown): asserts value is number {
-  if (typeof value !== 'number') {
-    throw new TypeError(
-      `Expected \`${name}\` to be a number of milliseconds, got ${describe(value)}`,
-    );
-  }
-  if (Number.isNaN(value) || value < 0) {
-    throw new RangeError(
-      `Expected \`${name}\` to be a number of milliseconds from 0 up (or Infinity), got ${describe(value)}`,
-    );
-  }
+  shared.assertDuration(name, value, describe);
 }
 
 /** A finite duration in ms (>= 0). */
@@ -79,29 +68,11 @@ export function assertSignal(
   name: string,
   value: unknown,
 ): asserts value is AbortSignal | undefined {
-  if (value === undefined) return;
-  if (
-    typeof value !== 'object' ||
-    value === null ||
-    typeof (value as AbortSignal).aborted !== 'boolean' ||
-    typeof (value as AbortSignal).addEventListener !== 'function'
-  ) {
-    throw new TypeError(`Expected \`${name}\` to be an AbortSignal, got ${describe(value)}`);
-  }
+  shared.assertSignal(name, value, describe);
 }
 
 export function assertClock(name: string, value: unknown): void {
-  if (value === undefined) return;
-  if (
-    typeof value !== 'object' ||
-    value === null ||
-    typeof (value as { now?: unknown }).now !== 'function' ||
-    typeof (value as { sleep?: unknown }).sleep !== 'function'
-  ) {
-    throw new TypeError(
-      `Expected \`${name}\` to be a Clock with now() and sleep(), got ${describe(value)}`,
-    );
-  }
+  shared.assertClock(name, value, describe);
 }
 
 /** A parameter list: an array of SQL values (null, number, string, boolean). */

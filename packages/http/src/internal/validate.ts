@@ -1,30 +1,20 @@
-// Argument checks of @weft/http, in the phrasing of @weft/core's validate module: every
-// TypeError/RangeError names the argument, the expectation and the value received.
+// Argument checks of @weft/http: every TypeError/RangeError names the argument, the
+// expectation and the value received. The rules weft's packages share are
+// @weft/core/validate's, phrased there once; here every option may be left `undefined`.
 
+import * as shared from '@weft/core/validate';
 import { describe } from '@weft/core/validate';
 
-// The shared vocabulary (value formatting, option-key checks) comes from core.
-export { assertOptions, describe } from '@weft/core/validate';
+export { assertBoolean, assertOptions, assertSignal, describe } from '@weft/core/validate';
 
+/** A function; `undefined` passes. */
 export function assertFunction(name: string, value: unknown): void {
-  if (value !== undefined && typeof value !== 'function') {
-    throw new TypeError(`Expected \`${name}\` to be a function, got ${describe(value)}`);
-  }
+  if (value !== undefined) shared.assertFunction(name, value);
 }
 
 /** A duration in ms: a number >= 0, `Infinity` allowed (no limit). `undefined` passes. */
 export function assertDuration(name: string, value: unknown): void {
-  if (value === undefined) return;
-  if (typeof value !== 'number') {
-    throw new TypeError(
-      `Expected \`${name}\` to be a number of milliseconds, got ${describe(value)}`,
-    );
-  }
-  if (Number.isNaN(value) || value < 0) {
-    throw new RangeError(
-      `Expected \`${name}\` to be a number of milliseconds from 0 up (or Infinity), got ${describe(value)}`,
-    );
-  }
+  if (value !== undefined) shared.assertDuration(name, value);
 }
 
 /** An integer from `min` up, or `Infinity`. `undefined` passes. */
@@ -42,28 +32,9 @@ export function assertCount(name: string, value: unknown, min = 1): void {
   }
 }
 
-export function assertBoolean(name: string, value: unknown): void {
-  if (value !== undefined && typeof value !== 'boolean') {
-    throw new TypeError(`Expected \`${name}\` to be a boolean, got ${describe(value)}`);
-  }
-}
-
+/** A string; `undefined` passes. */
 export function assertString(name: string, value: unknown): void {
-  if (value !== undefined && typeof value !== 'string') {
-    throw new TypeError(`Expected \`${name}\` to be a string, got ${describe(value)}`);
-  }
-}
-
-export function assertSignal(name: string, value: unknown): void {
-  if (value === undefined) return;
-  if (
-    typeof value !== 'object' ||
-    value === null ||
-    typeof (value as AbortSignal).aborted !== 'boolean' ||
-    typeof (value as AbortSignal).addEventListener !== 'function'
-  ) {
-    throw new TypeError(`Expected \`${name}\` to be an AbortSignal, got ${describe(value)}`);
-  }
+  if (value !== undefined) shared.assertString(name, value);
 }
 
 /** A list of values, each checked by `check`. */

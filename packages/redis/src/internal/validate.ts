@@ -2,8 +2,9 @@
 
 import { describe } from '@weft/core/validate';
 
-// The shared vocabulary (value formatting, option-key checks) comes from core.
-export { assertOptions, describe } from '@weft/core/validate';
+// The rules weft's packages share (value formatting, option keys, functions) are
+// @weft/core/validate's, phrased there once.
+export { assertFunction, assertOptions, describe } from '@weft/core/validate';
 
 /** An integer from `min` up (no Infinity: Redis stores these numbers). */
 export function assertInteger(name: string, value: unknown, min = 1): asserts value is number {
@@ -49,11 +50,5 @@ export function assertKey(name: string, value: unknown): asserts value is string
   }
   if (value.length === 0) {
     throw new RangeError(`Expected \`${name}\` to be a non-empty string, got ${describe(value)}`);
-  }
-}
-
-export function assertFunction(name: string, value: unknown): asserts value is Function {
-  if (typeof value !== 'function') {
-    throw new TypeError(`Expected \`${name}\` to be a function, got ${describe(value)}`);
   }
 }
