@@ -7,9 +7,12 @@ import { describe, expect, test } from 'vitest';
 import { currentScope } from '../src/current.ts';
 import { formatTaskTree, type TaskTreeNode } from '../src/diagnostics/tree.ts';
 import type { StuckReport } from '../src/diagnostics/stuck.ts';
+import { batch } from '../src/iter/batch.ts';
 import { buffer } from '../src/iter/buffer.ts';
+import { mapConcurrent } from '../src/iter/map-concurrent.ts';
 import { merge } from '../src/iter/merge.ts';
 import { take } from '../src/iter/take.ts';
+import { map } from '../src/map.ts';
 import { run } from '../src/run.ts';
 import { type Scope, scope } from '../src/scope.ts';
 import { TestClock } from '../src/test-clock.ts';
@@ -55,6 +58,8 @@ function closes(node: TaskTreeNode): TaskTreeNode[] {
 const helpers = {
   buffer: (src: AsyncIterable<number>) => buffer(src, { size: 2 }),
   merge: (src: AsyncIterable<number>) => merge([src]),
+  mapConcurrent: (src: AsyncIterable<number>) => mapConcurrent(src, (x) => x, { concurrency: 2 }),
+  batch: (src: AsyncIterable<number>) => batch(src, { size: 1 }),
   take: (src: AsyncIterable<number>) => take(src, { count: 5 }),
 };
 
@@ -201,5 +206,39 @@ describe('a close that does not settle is visible (review D6)', () => {
     expect(reports.map((r) => [r.kind, r.name])).toEqual([['close', 'close merge']]);
     gate.resolve();
     expect(await done).toBe('TimeoutError');
+  });
+
+  test('map cut by its timeout while its source never finishes closing: a "close map" node and report', async () => {
+    const clock = new TestClock();
+    const gate = deferred();
+    const reports: StuckReport[] = [];
+    let root!: Scope;
+    let outcome: unknown;
+    const done = run(
+      async () => {
+        root = currentScope()!;
+        await scope(
+          async () => {
+            outcome = await map(stubbornIterator(gate.promise), (x) => x, {
+              concurrency: 2,
+              timeout: 10,
+            }).catch((e: unknown) => (e as Error).name);
+          },
+          { name: 'loader' },
+        );
+      },
+      { clock, handleSignals: false, stuckAfter: 100, onStuck: (r) => reports.push(r) },
+    );
+    await until(() => root !== undefined);
+    await clock.advance(10);
+    await until(() => closes(root.tree()).length > 0);
+    expect(outcome).toBe('TimeoutError');
+    await clock.advance(100);
+    expect(reports.map((r) => [r.kind, r.path.join(' › ')])).toEqual([
+      ['close', 'run › loader › close map'],
+    ]);
+    gate.resolve();
+    await done;
+    expect(clock.pendingTimers).toBe(0);
   });
 });
