@@ -147,7 +147,10 @@ async function closeFully<T>(
   owner: Scope | undefined,
 ): Promise<void> {
   const inflight = src.inflight;
-  if (src.done || inflight === undefined) return closeSource(src);
+  if (src.done || inflight === undefined) {
+    // A return() still pending after a turn closes in the background, held by `owner`.
+    return closeSource(src, (closing) => handOver(owner, closing, 'close map'));
+  }
   src.done = true;
   const iterator = src.iterator as AsyncIterator<T>;
   const closing = Promise.all([

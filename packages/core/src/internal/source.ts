@@ -176,6 +176,10 @@ async function pullAsync<T>(
 /**
  * Closes the source (`return()`) unless it ended by itself.
  *
+ * With `late` (a scope to hand a late close to), the close is awaited one macrotask turn
+ * at most, whether a read is in flight or not (below). Without it, a source with no read
+ * in flight is closed as a `for await` closes it: `return()` is awaited to the end.
+ *
  * When a `next()` is still pending (the reader was cancelled while the source was waiting),
  * `return()` is called at once all the same: an iterator such as `events.on` settles its
  * pending `next()` right away, and an async generator queues the `return()` until it gets
@@ -201,11 +205,19 @@ export async function closeSource<T>(
   src.done = true;
   const iterator = src.iterator as AsyncIterator<T>;
   const inflight = src.inflight;
+  let closing: Promise<void>;
   if (inflight === undefined) {
-    if (typeof iterator.return === 'function') await iterator.return();
-    return;
-  }
-  const closing = closeWhilePending(iterator, inflight);
+    if (typeof iterator.return !== 'function') return;
+    // Without a scope to hand a late close to, wait for it (as a native for-await does).
+    if (late === undefined) {
+      await iterator.return();
+      return;
+    }
+    // A return() that does not settle (a stream whose cancel() never does) is bounded
+    // like the one with a read in flight: the caller goes on, its scope waits and shows
+    // it (review D6 for take and batch).
+    closing = Promise.resolve(iterator.return()).then(noop);
+  } else closing = closeWhilePending(iterator, inflight);
   const outcome = await Promise.race([
     closing.then(
       () => CLOSED,

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import * as v from '../validate.ts';
 import { assertOptions } from './validate.ts';
 
 describe('assertOptions', () => {
@@ -26,8 +27,7 @@ describe('assertOptions', () => {
 });
 
 describe('the checks @weft/core/validate shares with weft’s packages', () => {
-  test('each rule has one phrasing: argument, expectation and the value received', async () => {
-    const v = await import('../validate.ts');
+  test('each rule has one phrasing: argument, expectation and the value received', () => {
     expect(() => v.assertFunction('fn', 3)).toThrow(
       new TypeError('Expected `fn` to be a function, got `3` (number)'),
     );
@@ -60,8 +60,7 @@ describe('the checks @weft/core/validate shares with weft’s packages', () => {
     v.assertBoolean('b', undefined);
   });
 
-  test('a package may format the received value its own way (db-sim writes bigints as 1n)', async () => {
-    const v = await import('../validate.ts');
+  test('a package may format the received value its own way (db-sim writes bigints as 1n)', () => {
     const show = (value: unknown): string =>
       typeof value === 'bigint' ? `\`${value}n\` (bigint)` : v.describe(value);
     expect(() => v.assertDuration('options.latency', 5n, show)).toThrow(
