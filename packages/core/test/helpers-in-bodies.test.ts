@@ -859,3 +859,54 @@ describe('a task reading a helper its scope’s body opened answers to its own c
     });
   }
 });
+
+describe('a source failure kept for a reader that left is never lost (review D3 of corefix)', () => {
+  const failingSource = async function* (): AsyncGenerator<number, void, undefined> {
+    yield 0;
+    await pause(30);
+    throw new Error('source-failed');
+  };
+  for (const [name, open] of Object.entries({
+    ...helpers,
+    batch: (src: AsyncIterable<number>) => batch(src, { size: 1 }),
+  })) {
+    test(`${name}: nobody reads again: the scope fails with the source's error`, async () => {
+      const unhandled = await collectUnhandled(async () => {
+        const error = await scope(async (s) => {
+          const it = open(failingSource());
+          await it.next();
+          const reader = s.spawn(async () => {
+            await it.next();
+          });
+          await pause(5);
+          reader.cancel();
+          await pause(60);
+          return 'scope ok';
+        }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(TaskGroupError);
+        expect((error as TaskGroupError).errors.map((e) => (e as Error).message)).toEqual([
+          'source-failed',
+        ]);
+      });
+      expect(unhandled).toEqual([]);
+    });
+
+    test(`${name}: the next reader takes it and handles it: the scope ends normally`, async () => {
+      const outcome = await scope(async (s) => {
+        const it = open(failingSource());
+        await it.next();
+        const reader = s.spawn(async () => {
+          await it.next();
+        });
+        await pause(5);
+        reader.cancel();
+        await pause(60);
+        return it.next().then(
+          () => 'no error',
+          (e: unknown) => (e as Error).message,
+        );
+      });
+      expect(outcome).toBe('source-failed');
+    });
+  }
+});

@@ -639,6 +639,14 @@ function ownerTask(ctx: TaskContext | undefined): PromiseLike<unknown> | undefin
   return isThenable(ctx) ? ctx : undefined;
 }
 
+/** A step kept by {@link Readers} for the next reader. */
+interface Kept<T> {
+  readonly step: Promise<IteratorResult<T, void>>;
+  taken: boolean;
+  // Unregisters the check at the scope's join (see Readers#keep).
+  off: (() => void) | undefined;
+}
+
 /**
  * Lets a reader that is not the helper's owner leave a pending `next()` when that reader
  * is cancelled: a helper opened in a scope body may be read by the scope's tasks (review
@@ -651,7 +659,7 @@ class Readers<T> {
   // The context the helper was opened in (`null` until then; `undefined`: outside any).
   #owner: TaskContext | undefined | null = null;
   // Steps whose reader left before they settled, oldest first.
-  #orphans: Promise<IteratorResult<T, void>>[] | undefined;
+  #orphans: Kept<T>[] | undefined;
 
   /** Records the owner: called where the helper starts (its first `next()`). */
   opened(): void {
@@ -661,7 +669,29 @@ class Readers<T> {
   /** A step kept from a reader that left, if any: the next call must get it first. */
   orphan(): Promise<IteratorResult<T, void>> | undefined {
     const orphans = this.#orphans;
-    return orphans !== undefined && orphans.length > 0 ? orphans.shift() : undefined;
+    if (orphans === undefined || orphans.length === 0) return undefined;
+    const kept = orphans.shift()!;
+    kept.taken = true;
+    kept.off?.();
+    return kept.step;
+  }
+
+  /**
+   * Keeps `step`, left by `reader`. If no reader takes it before the owner's scope (or,
+   * for a helper opened outside any, the reader's) closes, its failure fails that scope
+   * (review D3 of corefix: a source that failed after its reader left must not vanish);
+   * the close's own cancellation of it does not.
+   */
+  #keep(step: Promise<IteratorResult<T, void>>, reader: TaskContext): void {
+    const kept: Kept<T> = { step, taken: false, off: undefined };
+    const raise = (): Promise<void> =>
+      step.then(noop, (error: unknown) => {
+        if (!isCancellation(error)) throw error;
+      });
+    const s = (this.#owner ?? reader).scope;
+    kept.off = scopeInternals.onJoin(s, () => (kept.taken ? undefined : raise()));
+    if (kept.off === undefined) handOver(undefined, raise());
+    (this.#orphans ??= []).push(kept);
   }
 
   /** The next step: a kept one, else `start()`'s, {@link Readers.race raced}. */
@@ -678,12 +708,12 @@ class Readers<T> {
     if (ctx === undefined || this.#owner === null || ctx === this.#owner) return step;
     const signal = ctx.signal;
     if (signal.aborted) {
-      (this.#orphans ??= []).push(step);
+      this.#keep(step, ctx);
       return Promise.reject(signal.reason);
     }
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
-        (this.#orphans ??= []).push(step);
+        this.#keep(step, ctx);
         reject(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });
