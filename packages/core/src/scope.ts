@@ -243,7 +243,9 @@ function reportUnjoined(held: Unjoined): void {
  * - When its `timeout`/`deadline` passes, it rejects with the `TimeoutError`, unless a
  *   task failed for real (a cleanup that threw while being cancelled, say): the failure
  *   wins, as in Trio, and the `TimeoutError` is attached to the first one
- *   (`suppressedErrors`), never dropped.
+ *   (`suppressedErrors`), never dropped. An error raised while closing a helper that its
+ *   body left open (a source's `return()` failing, closed at the join after the timeout)
+ *   is secondary: attached to the `TimeoutError`, as when the loop itself was cut.
  *
  * Use it through {@link scope}, or as `await using s = new Scope()`: leaving the block
  * waits for the tasks and throws their failures. A throw inside such a block does not
@@ -284,6 +286,10 @@ export class Scope implements AsyncDisposable {
   #holds = 0;
   // The named holds among #holds: closes shown by tree() and the stuck check (see hold).
   #held: Set<Held> | undefined;
+  // Errors of held work (helpers closed at the join) that failed after the scope's own
+  // timeout cancelled it: attached to the TimeoutError, the primary error (review D5 of
+  // corefix), unless the scope fails anyway (see #outcome).
+  #afterTimeout: unknown[] | undefined;
   #state = OPEN;
   #cause: Cause = Cause.None;
   #external: unknown = NONE;
@@ -985,7 +991,10 @@ export class Scope implements AsyncDisposable {
       if (this.#pending === 0 && this.#holds === 0) this.#idle();
     };
     work.then(release, (error: unknown) => {
-      if (!this.#isOwnCancellation(error) && !isRequested(error)) this.#fail(error);
+      if (!this.#isOwnCancellation(error) && !isRequested(error)) {
+        if (this.#cause === Cause.Timeout) (this.#afterTimeout ??= []).push(error);
+        else this.#fail(error);
+      }
       release();
     });
   }
@@ -1067,6 +1076,13 @@ export class Scope implements AsyncDisposable {
 
   #outcome(ok: boolean, value: unknown): unknown {
     const errors = this.#errors;
+    const afterTimeout = this.#afterTimeout;
+    if (afterTimeout !== undefined) {
+      this.#afterTimeout = undefined;
+      // Secondary to the TimeoutError when that is the outcome; failures otherwise.
+      if (errors.length > 0 || this.#external !== NONE) errors.push(...afterTimeout);
+      else for (const error of afterTimeout) attachSuppressed(this.#timeoutError, error);
+    }
     if (errors.length > 0) {
       // A real failure wins over the timeout (as in Trio, where an error raised while a
       // cancel scope cancels propagates instead of its TooSlowError); the TimeoutError is

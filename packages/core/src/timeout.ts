@@ -1,5 +1,5 @@
 import type { Clock } from './clock.ts';
-import { unwrapSingle } from './errors.ts';
+import { attachSuppressed, suppressedErrors, unwrapSingle } from './errors.ts';
 import {
   assertDuration,
   assertFunction,
@@ -68,7 +68,13 @@ function runUntil<T>(
     (value): MoveOnResult<T> => ({ timedOut: false, value }),
     (error: unknown): MoveOnResult<T> => {
       if (error !== undefined && error === scopeInternals.timedOut(s)) {
-        return { timedOut: true, value: undefined };
+        // Giving up is no failure, but a cleanup that failed on the way is (a helper's
+        // source whose close threw): it is raised rather than dropped with the timeout.
+        const [first, ...rest] = suppressedErrors(error);
+        if (first === undefined) return { timedOut: true, value: undefined };
+        let raised: unknown = first;
+        for (const other of rest) raised = attachSuppressed(raised, other);
+        throw raised;
       }
       throw unwrapSingle(error);
     },

@@ -910,3 +910,89 @@ describe('a source failure kept for a reader that left is never lost (review D3 
     });
   }
 });
+
+describe('a time limit cutting a body whose helper fails to close: the TimeoutError is the primary error (review D5 of corefix)', () => {
+  /** A source that yields at once and whose return() throws `cleanup`. */
+  const throwingReturn = (cleanup: Error): AsyncIterable<number> => {
+    const it: AsyncIterator<number> & AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => it,
+      next: async () => ({ value: 1, done: false }),
+      return: async () => {
+        throw cleanup;
+      },
+    };
+    return it;
+  };
+  type Shape = (open: () => AsyncGenerator<unknown>, spawn: Spawn) => Promise<void>;
+  const shapes: Record<string, Shape> = {
+    'peeked in the body': async (open) => {
+      const it = open();
+      await it.next();
+      await sleep(60_000);
+    },
+    'looped over in the body': async (open) => {
+      for await (const _ of open()) await sleep(60_000);
+    },
+    'handed to a task': async (open, spawn) => {
+      const it = open();
+      await it.next();
+      spawn(async () => {
+        await it.next();
+        await sleep(60_000);
+      });
+    },
+  };
+  const limits: Record<string, (fn: (spawn: Spawn) => Promise<void>) => Promise<unknown>> = {
+    timeout: (fn) => timeout(20, (ctx) => fn((f) => void ctx.scope.spawn(f))),
+    deadline: (fn) => deadline(systemClock.now() + 20, (ctx) => fn((f) => void ctx.scope.spawn(f))),
+    'scope({ timeout })': (fn) => scope((s) => fn((f) => void s.spawn(f)), { timeout: 20 }),
+  };
+  for (const [limit, within] of Object.entries(limits)) {
+    for (const [shape, body] of Object.entries(shapes)) {
+      test(`${limit}, a buffer ${shape}: rejects with its TimeoutError, the cleanup error attached`, async () => {
+        const cleanup = new Error('ret-err');
+        const error = await within((spawn) =>
+          body(() => buffer(throwingReturn(cleanup), { size: 2 }), spawn),
+        ).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(TimeoutError);
+        expect(suppressedErrors(error)).toContain(cleanup);
+      });
+    }
+  }
+  for (const [shape, body] of Object.entries(shapes)) {
+    test(`moveOnAfter, a buffer ${shape}: giving up is no failure, but the cleanup error is raised, not dropped`, async () => {
+      const cleanup = new Error('ret-err');
+      const error = await moveOnAfter(20, (ctx) =>
+        body(
+          () => buffer(throwingReturn(cleanup), { size: 2 }),
+          (f) => void ctx.scope.spawn(f),
+        ),
+      ).then(
+        (r) => r,
+        (e: unknown) => e,
+      );
+      expect(error).toBe(cleanup);
+    });
+  }
+  test('a scope that fails for real keeps the failure first, the cleanup error after it', async () => {
+    const cleanup = new Error('ret-err');
+    const boom = new Error('boom');
+    const error = await scope(
+      async (s) => {
+        const it = buffer(throwingReturn(cleanup), { size: 2 });
+        await it.next();
+        s.spawn(async () => {
+          try {
+            await sleep(60_000);
+          } finally {
+            // biome-ignore lint/correctness/noUnsafeFinally: a cleanup that fails for real
+            throw boom;
+          }
+        });
+      },
+      { timeout: 20 },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TaskGroupError);
+    expect((error as TaskGroupError).errors).toEqual([boom, cleanup]);
+  });
+});
