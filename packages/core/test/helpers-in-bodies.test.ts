@@ -996,3 +996,34 @@ describe('a time limit cutting a body whose helper fails to close: the TimeoutEr
     expect((error as TaskGroupError).errors).toEqual([boom, cleanup]);
   });
 });
+
+describe('a loop cut by a time limit in the body that started it never looks ended (review D6 of corefix)', () => {
+  for (const [name, open] of Object.entries({
+    ...helpers,
+    batch: (src: AsyncIterable<number>) => batch(src, { size: 1 }),
+  })) {
+    test(`${name}: first next() inside moveOnAfter times out; later calls reject with its TimeoutError, never a quiet done`, async () => {
+      const { src } = source(undefined, 25, 10);
+      const later = await scope(async () => {
+        const it = open(src);
+        const first = await moveOnAfter(10, () => it.next());
+        expect(first.timedOut).toBe(true);
+        return Promise.all([
+          it.next().then(
+            (step) => ({ step }),
+            (error: unknown) => ({ error }),
+          ),
+          it.next().then(
+            (step) => ({ step }),
+            (error: unknown) => ({ error }),
+          ),
+        ]);
+      });
+      // The reason the loop was cut with: the moveOnAfter's TimeoutError.
+      for (const outcome of later) {
+        expect('error' in outcome).toBe(true);
+        expect((outcome as { error: unknown }).error).toBeInstanceOf(TimeoutError);
+      }
+    });
+  }
+});

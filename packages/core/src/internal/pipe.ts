@@ -661,6 +661,11 @@ class Readers<T> {
   // Steps whose reader left before they settled, oldest first.
   #orphans: Kept<T>[] | undefined;
 
+  /** Whether no step is kept for the next reader. */
+  get idle(): boolean {
+    return this.#orphans === undefined || this.#orphans.length === 0;
+  }
+
   /** Records the owner: called where the helper starts (its first `next()`). */
   opened(): void {
     this.#owner = currentContext();
@@ -750,8 +755,10 @@ class DrainIterator<T> implements AsyncGenerator<T, void, undefined> {
   #setup: (() => Pipe<T>) | undefined;
   readonly #sources: readonly Source<unknown>[];
   #pipe: Pipe<T> | undefined;
-  // Ended (the producers finished, a failure was raised, or it was closed).
+  // Ended (the producers finished, a failure was raised, or it was closed), and the
+  // failure or cancellation it ended with, if any.
   #done = false;
+  #failed: { error: unknown } | undefined;
   // The pending next() while it waits for an item: later calls queue behind it.
   #waiting: Promise<IteratorResult<T, void>> | undefined;
   readonly #readers = new Readers<T>();
@@ -781,7 +788,13 @@ class DrainIterator<T> implements AsyncGenerator<T, void, undefined> {
   }
 
   #next(): Promise<IteratorResult<T, void>> {
-    if (this.#done) return Promise.resolve(DONE);
+    if (this.#done) {
+      // Ended by a failure or a cancellation: later calls raise it again, never a quiet
+      // end (review D6 of corefix: a poll cut by its time limit, then next() again).
+      return this.#failed === undefined
+        ? Promise.resolve(DONE)
+        : Promise.reject(this.#failed.error);
+    }
     let pipe = this.#pipe;
     let step: IteratorResult<T, undefined> | Promise<IteratorResult<T, void>>;
     try {
@@ -812,6 +825,7 @@ class DrainIterator<T> implements AsyncGenerator<T, void, undefined> {
       return DONE;
     }
     this.#done = true;
+    this.#failed = failure;
     const pipe = this.#pipe;
     if (pipe === undefined) {
       this.#setup = undefined;
@@ -900,8 +914,14 @@ class HelperIterator<T> implements AsyncGenerator<T, void, undefined> {
     if (gen === undefined) return Promise.resolve(DONE);
     const step = gen.next();
     this.#inflight = step;
+    step.then(undefined, (error: unknown) => {
+      this.#failed ??= { error };
+    });
     return step;
   };
+  // The failure or cancellation the generator ended with: later calls raise it again,
+  // never a quiet end (review D6 of corefix), as DrainIterator does.
+  #failed: { error: unknown } | undefined;
   // The last generator step asked for (see abandon), and what aborts on abandon().
   #inflight: Promise<IteratorResult<T, void>> | undefined;
   #stop: AbortController | undefined;
@@ -926,6 +946,7 @@ class HelperIterator<T> implements AsyncGenerator<T, void, undefined> {
 
   next(): Promise<IteratorResult<T, void>> {
     if (this.#abandoned !== undefined) return Promise.reject(this.#abandoned.error);
+    if (this.#failed !== undefined && this.#readers.idle) return Promise.reject(this.#failed.error);
     return this.#readers.next(this.#step);
   }
 
