@@ -998,6 +998,24 @@ describe('a time limit cutting a body whose helper fails to close: the TimeoutEr
 });
 
 describe('a loop cut by a time limit in the body that started it never looks ended (review D6 of corefix)', () => {
+  for (const [name, open] of Object.entries(helpers)) {
+    test(`${name}: started in the body, then polled with moveOnAfter: every item arrives, in order`, async () => {
+      const { src } = source(undefined, 25, 6);
+      const got = await scope(async () => {
+        const it = open(src);
+        const items: unknown[] = [(await it.next()).value];
+        for (;;) {
+          const polled = await moveOnAfter(10, () => it.next());
+          if (polled.timedOut) continue;
+          if (polled.value.done) break;
+          items.push(polled.value.value);
+        }
+        return items;
+      });
+      expect(flat(got)).toEqual([0, 1, 2, 3, 4, 5]);
+    });
+  }
+
   for (const [name, open] of Object.entries({
     ...helpers,
     batch: (src: AsyncIterable<number>) => batch(src, { size: 1 }),
