@@ -2,9 +2,11 @@ import { type Clock, systemClock } from './clock.ts';
 import {
   attachSuppressed,
   CancelledError,
+  isCancellation,
   isCancellationOf,
   isRequested,
   markRequested,
+  suppressedErrors,
   TaskGroupError,
   TimeoutError,
 } from './errors.ts';
@@ -239,7 +241,8 @@ function reportUnjoined(held: Unjoined): void {
  *   value if the body finished, or `undefined` if the body was cut short (it has no value:
  *   TypeScript still types the result as the body's type, so a body whose value you use
  *   should not cancel its own scope before returning). `cancelledCaught` tells whether
- *   the cancellation interrupted something.
+ *   the cancellation interrupted something. A cleanup error raised on the way (a loop's
+ *   source whose `return()` threw while the loop was being cancelled) still fails it.
  * - When its `timeout`/`deadline` passes, it rejects with the `TimeoutError`, unless a
  *   task failed for real (a cleanup that threw while being cancelled, say): the failure
  *   wins, as in Trio, and the `TimeoutError` is attached to the first one
@@ -1082,6 +1085,15 @@ export class Scope implements AsyncDisposable {
       // Secondary to the TimeoutError when that is the outcome; failures otherwise.
       if (errors.length > 0 || this.#external !== NONE) errors.push(...afterTimeout);
       else for (const error of afterTimeout) attachSuppressed(this.#timeoutError, error);
+    }
+    // Cleanup errors a loop attached to this scope's own cancellation reason (a source
+    // whose return() threw while the loop was being cancelled) would vanish with it when
+    // the scope swallows it (its cancel()) or replaces it (a failure): they are failures
+    // (review D7 of corefix). A timeout's reason is thrown or attached, and carries them.
+    if (this.#cause === Cause.Explicit || this.#cause === Cause.Failure) {
+      for (const error of suppressedErrors(this.#controller.signal.reason)) {
+        if (!isCancellation(error) && !errors.includes(error)) errors.push(error);
+      }
     }
     if (errors.length > 0) {
       // A real failure wins over the timeout (as in Trio, where an error raised while a

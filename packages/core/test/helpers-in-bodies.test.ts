@@ -1045,3 +1045,63 @@ describe('a loop cut by a time limit in the body that started it never looks end
     });
   }
 });
+
+describe('a cleanup error raised while a cancelled scope closes a helper is never dropped (review D7 of corefix)', () => {
+  /** A source that yields every 3 ms and whose return() throws `cleanup`. */
+  const throwingReturn = (cleanup: Error): AsyncIterable<number> => {
+    const it: AsyncIterator<number> & AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => it,
+      next: async () => {
+        await pause(3);
+        return { value: 1, done: false };
+      },
+      return: async () => {
+        throw cleanup;
+      },
+    };
+    return it;
+  };
+  const readers: Record<string, (it: AsyncGenerator<unknown>, spawn: Spawn) => Promise<void>> = {
+    'a task of the scope reads it': async (it, spawn) => {
+      await it.next();
+      spawn(async () => {
+        for (;;) await it.next();
+      });
+    },
+    'the body loops over it': async (it) => {
+      for await (const _ of it) {
+        // until cancelled
+      }
+    },
+  };
+  for (const [name, open] of Object.entries(helpers)) {
+    for (const [how, read] of Object.entries(readers)) {
+      test(`${name}, ${how}, the scope cancel()s itself: it fails with the cleanup error`, async () => {
+        const cleanup = new Error('RET-THROW');
+        const error = await scope(async (s) => {
+          setTimeout(() => s.cancel(), 10);
+          await read(open(throwingReturn(cleanup)), (f) => void s.spawn(f));
+        }).then(
+          () => 'resolved normally',
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(TaskGroupError);
+        expect((error as TaskGroupError).errors).toEqual([cleanup]);
+      });
+
+      test(`${name}, ${how}, a task fails: the failure first, then the cleanup error`, async () => {
+        const cleanup = new Error('RET-THROW');
+        const boom = new Error('TASK-FAIL');
+        const error = await scope(async (s) => {
+          s.spawn(async () => {
+            await pause(10);
+            throw boom;
+          });
+          await read(open(throwingReturn(cleanup)), (f) => void s.spawn(f));
+        }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(TaskGroupError);
+        expect((error as TaskGroupError).errors).toEqual([boom, cleanup]);
+      });
+    }
+  }
+});
