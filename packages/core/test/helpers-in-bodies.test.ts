@@ -941,6 +941,13 @@ describe('a time limit cutting a body whose helper fails to close: the TimeoutEr
         await sleep(60_000);
       });
     },
+    'opened by a task': async (open, spawn) => {
+      spawn(async () => {
+        const it = open();
+        await it.next();
+        await sleep(60_000);
+      });
+    },
   };
   const limits: Record<string, (fn: (spawn: Spawn) => Promise<void>) => Promise<unknown>> = {
     timeout: (fn) => timeout(20, (ctx) => fn((f) => void ctx.scope.spawn(f))),

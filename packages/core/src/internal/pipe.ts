@@ -575,7 +575,9 @@ export function adoptByTask(
         // Sources still closing: the scope waits for them as a named hold (shown in tree()
         // and the stuck check, review D6) rather than through this task.
         if (late !== undefined) handOver(scope, raiseAll(late), `close ${name}`);
-        if (errors.length > 0) throw combine(errors);
+        // Held rather than thrown: an error closing a helper is secondary to the scope's
+        // own timeout, when that is what ended the task (review D5 of corefix).
+        if (errors.length > 0) handOver(scope, Promise.reject(combine(errors)));
       },
       { name: `${name}-keeper` },
     );
