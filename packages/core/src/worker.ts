@@ -141,8 +141,10 @@ let lastJobId = 0;
 
 /**
  * A fixed-size pool of worker threads for CPU-bound work (the TypeScript answer to "use
- * multiprocessing for CPU-bound tasks"): `worker_threads` on Node and Deno, Web Workers on
- * Bun. Workers start on demand, up to `size`, and are reused; calls beyond that wait in
+ * multiprocessing for CPU-bound tasks"): `worker_threads` on Node, Web Workers on Bun,
+ * child processes on Deno (its threads cannot be stopped in an endless loop; see the README's
+ * "Workers on Deno" for the differences: start-up cost, no `SharedArrayBuffer`,
+ * permissions). Workers start on demand, up to `size`, and are reused; calls beyond that wait in
  * FIFO order.
  *
  * - A call runs `module[exportName](...args)` in a worker; the module is imported once
@@ -152,8 +154,9 @@ let lastJobId = 0;
  *   and `cause`; other failures reject with a {@link WorkerError}.
  * - Cancelling a call (its `signal`, or the enclosing weft task) drops it from the queue
  *   or terminates its worker, then rejects with the signal's reason. The pool replaces
- *   the worker on the next call. A thread busy in JavaScript stops at once on Node and
- *   Bun; Deno kills it about 2 s after (its own grace period), then lets the process exit.
+ *   the worker on the next call. A worker busy in an endless loop stops at once on every
+ *   runtime (on Deno its child process is killed with SIGKILL; in Deno's thread fallback,
+ *   without `--allow-run`/`--allow-env`, it spins on until the process exits).
  * - A worker that ends while running a call (`process.exit`, `self.close()`, an uncaught
  *   error) rejects that call with a {@link WorkerError} whose `cause` says how (such as
  *   `The worker exited with code 3`); the pool replaces it for the calls that follow.
@@ -480,7 +483,8 @@ export class WorkerPool implements AsyncDisposable {
 /**
  * Runs `module[exportName](...args)` in a new worker thread and resolves with its
  * result; the worker is terminated when the call settles. CPU-bound work then no longer
- * blocks the event loop. `worker_threads` on Node and Deno, a Web Worker on Bun.
+ * blocks the event loop. `worker_threads` on Node, a Web Worker on Bun, a child process on
+ * Deno.
  *
  * `moduleUrl` is an absolute URL (`new URL('./work.mjs', import.meta.url)`) of an ES
  * module the runtime can load on its own (JavaScript, or TypeScript where the runtime
@@ -490,9 +494,9 @@ export class WorkerPool implements AsyncDisposable {
  * dies rejects with a {@link WorkerError}; a missing export with a `TypeError`.
  *
  * Cancellation (the `signal`, or the enclosing weft task's) terminates the worker, even
- * in an endless loop (on Deno about 2 s later: see {@link WorkerPool}), and rejects with
- * the signal's reason at once. Each call starts a worker
- * (tens of ms); for many calls use a {@link WorkerPool}.
+ * in an endless loop, and rejects with the signal's reason once it has stopped. Each call
+ * starts a worker (tens of ms; on Deno a process, 100 ms or more); for many calls use a
+ * {@link WorkerPool}.
  *
  * @example
  * ```ts

@@ -1,10 +1,13 @@
-// Runtime-specific worker threads: `worker_threads` on Node and Deno, the Web `Worker` on
-// Bun (and browsers). Detected on first use, never at import time.
+// Runtime-specific workers: `worker_threads` on Node, the Web `Worker` on Bun (and
+// browsers), a child process on Deno. Detected on first use, never at import time.
 //
-// Why not the Web Worker on Deno: its `terminate()` does not stop a thread busy in an
-// endless loop (the isolate spins on and the process never exits), while Deno's
-// `node:worker_threads` does (Deno kills the busy isolate about 2 s later, its own grace
-// period, and lets the process exit). Bun's Web Worker stops such a thread at once.
+// Why a child process on Deno: in Deno 2.9 neither its Web Worker's `terminate()` nor its
+// `node:worker_threads` `terminate()` stops a thread busy in an endless loop: the isolate
+// spins on at 100 % of a core for as long as the process lives (measured: a full core
+// still used 4 s after `terminate()`, both APIs, with or without a pending message; the
+// upstream fix, denoland/deno#35657, is not released). Killing a child process with
+// SIGKILL always works. Without the `run` (for `Deno.execPath()`) and `env` permissions, or in a
+// `deno compile` binary, Deno falls back to `node:worker_threads` (and that limit).
 
 /** What a worker reports to its owner. */
 export interface WorkerEvents {
@@ -20,8 +23,9 @@ export interface WorkerHandle {
   post(message: unknown, transfer?: readonly Transferable[]): void;
   /**
    * Stops the worker. Resolves once the runtime says it has stopped: on Node after its
-   * `exit` event, on Bun after its `close` event. On Deno `terminate()` resolves at once
-   * and a thread busy in JavaScript is killed about 2 s later (Deno's grace period).
+   * `exit` event, on Bun after its `close` event, on Deno once the child process has
+   * exited (SIGKILL). Deno's thread fallback resolves at once but may never stop a thread
+   * busy in JavaScript (see the top of this file).
    */
   terminate(): Promise<void>;
   /** Whether the worker keeps the process alive. */
@@ -77,6 +81,177 @@ const post = (m) => { const raw = m.raw; delete m.raw; try { self.postMessage(m)
 ${BODY}
 self.addEventListener('message', (e) => { void handle(e.data); });
 `;
+
+// Deno's child process: messages cross the extra pipe on fd 3 as a 4-byte big-endian
+// length and a `node:v8` serialization (the structured-clone format: Date, Map, Set,
+// typed arrays, BigInt… but no SharedArrayBuffer and no transfer of ownership).
+// stdout and stderr are the parent's. An uncaught error is posted as `fault: 'uncaught'`
+// before the process exits; the process also exits when the parent's end of the pipe
+// closes, so it never outlives its owner.
+const PROCESS_BOOT = `
+import net from 'node:net';
+import v8 from 'node:v8';
+import { Buffer } from 'node:buffer';
+import process from 'node:process';
+const channel = new net.Socket({ fd: 3, readable: true, writable: true });
+const frame = (m) => { const body = v8.serialize(m); const head = Buffer.alloc(4); head.writeUInt32BE(body.length, 0); return Buffer.concat([head, body]); };
+const post = (m) => { const raw = m.raw; delete m.raw; try { channel.write(frame(m)); } finally { m.raw = raw; } };
+${BODY}
+const die = (e) => { let data; try { data = frame({ id: 0, ok: false, fault: 'uncaught', error: plain(e, 0) }); } catch { process.exit(1); } channel.write(data, () => process.exit(1)); };
+globalThis.addEventListener('error', (e) => { e.preventDefault(); die(e.error); });
+globalThis.addEventListener('unhandledrejection', (e) => { e.preventDefault(); die(e.reason); });
+let pending = Buffer.alloc(0);
+channel.on('data', (chunk) => {
+  pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+  while (pending.length >= 4) {
+    const size = pending.readUInt32BE(0);
+    if (pending.length < 4 + size) break;
+    const m = v8.deserialize(pending.subarray(4, 4 + size));
+    pending = pending.subarray(4 + size);
+    void handle(m);
+  }
+});
+channel.on('error', () => process.exit(1));
+channel.on('close', () => process.exit(0));
+`;
+
+interface ChildProcess {
+  readonly stdio: readonly (ChildChannel | null)[];
+  readonly exitCode: number | null;
+  readonly signalCode: string | null;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  once(event: string, listener: (...args: unknown[]) => void): unknown;
+  kill(signal: string): boolean;
+  ref(): void;
+  unref(): void;
+}
+
+interface ChildChannel {
+  on(event: string, listener: (arg: unknown) => void): unknown;
+  write(data: Uint8Array): boolean;
+  ref?(): void;
+  unref?(): void;
+}
+
+interface DenoProcessModules {
+  spawn(
+    command: string,
+    args: readonly string[],
+    options: { stdio: readonly string[]; windowsHide: boolean },
+  ): ChildProcess;
+  serialize(value: unknown): Uint8Array;
+  deserialize(data: Uint8Array): unknown;
+}
+
+interface DenoGlobal {
+  execPath(): string;
+  mainModule?: string;
+  permissions?: {
+    querySync?(descriptor: { name: string; command?: string }): { state: string };
+  };
+}
+
+/** The permission flags of this Deno process that a child can be given as they are. */
+function denoPermissionFlags(deno: DenoGlobal): string[] {
+  const flags = ['--no-prompt'];
+  for (const name of ['read', 'write', 'net', 'env', 'run', 'ffi', 'sys', 'import']) {
+    try {
+      if (deno.permissions?.querySync?.({ name }).state === 'granted') flags.push(`--allow-${name}`);
+    } catch {
+      // an unknown permission name on this Deno version
+    }
+  }
+  return flags;
+}
+
+function processFactory(deno: DenoGlobal, modules: DenoProcessModules): Factory {
+  const url = `data:text/javascript,${encodeURIComponent(PROCESS_BOOT)}`;
+  const args = ['run', '--quiet', ...denoPermissionFlags(deno), url];
+  return (events) => {
+    const child = modules.spawn(deno.execPath(), args, {
+      stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
+      windowsHide: true,
+    });
+    const channel = child.stdio[3]!;
+    let stopping = false;
+    let failed = false;
+    let stopped: Promise<void> | undefined;
+    const fault = (error: unknown): void => {
+      if (stopping || failed) return;
+      failed = true;
+      events.fault(error);
+    };
+    const exited = new Promise<void>((resolve) => {
+      child.once('exit', (code, signal) => {
+        resolve();
+        fault(
+          new Error(
+            typeof code === 'number'
+              ? `The worker exited with code ${code}`
+              : `The worker exited on ${String(signal)}`,
+          ),
+        );
+      });
+    });
+    child.on('error', (error) => fault(error));
+    channel.on('error', (error) => fault(error));
+    let pending = new Uint8Array(0);
+    channel.on('data', (chunk) => {
+      const bytes = chunk as Uint8Array;
+      if (pending.length === 0) pending = bytes;
+      else {
+        const joined = new Uint8Array(pending.length + bytes.length);
+        joined.set(pending);
+        joined.set(bytes, pending.length);
+        pending = joined;
+      }
+      while (pending.length >= 4) {
+        const view = new DataView(pending.buffer, pending.byteOffset, pending.byteLength);
+        const size = view.getUint32(0);
+        if (pending.length < 4 + size) break;
+        const data = modules.deserialize(pending.subarray(4, 4 + size)) as {
+          fault?: string;
+          error?: { name?: string; message?: string; stack?: string; thrown?: unknown };
+        };
+        pending = pending.subarray(4 + size);
+        if (data?.fault === 'uncaught') {
+          const e = data.error;
+          const error = new Error(e?.message ?? String(e?.thrown));
+          if (e?.name !== undefined) error.name = e.name;
+          if (e?.stack !== undefined) error.stack = e.stack;
+          fault(error);
+        } else events.message(data);
+      }
+    });
+    return {
+      post: (message) => {
+        // Throws (a DataCloneError-like `Error`) for what cannot be serialized.
+        const body = modules.serialize(message);
+        const framed = new Uint8Array(4 + body.length);
+        new DataView(framed.buffer).setUint32(0, body.length);
+        framed.set(body, 4);
+        channel.write(framed);
+      },
+      terminate: () => {
+        if (stopped === undefined) {
+          stopping = true;
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+          stopped = exited;
+        }
+        return stopped;
+      },
+      hold: (busy) => {
+        if (busy) {
+          child.ref();
+          channel.ref?.();
+        } else {
+          child.unref();
+          channel.unref?.();
+        }
+      },
+    };
+  };
+}
 
 interface NodeWorker {
   on(event: string, listener: (arg: unknown) => void): unknown;
@@ -184,12 +359,40 @@ let factory: Factory | null | undefined;
 function detect(): Factory | null {
   const g = globalThis as {
     Bun?: unknown;
+    Deno?: DenoGlobal;
     Worker?: new (url: string, options: { type: 'module' }) => WebWorker;
     process?: { getBuiltinModule?: (id: string) => unknown };
   };
   if (g.Bun !== undefined && typeof g.Worker === 'function') return webFactory(g.Worker, true);
+  const deno = g.Deno;
+  if (deno !== undefined) {
+    try {
+      const compiled = deno.mainModule?.includes('/deno-compile-') === true;
+      const query = deno.permissions?.querySync;
+      // node:child_process needs `env` as well as `run` on Deno.
+      const run = query?.({ name: 'run', command: deno.execPath() });
+      const env = query?.({ name: 'env' });
+      if (!compiled && run?.state === 'granted' && env?.state === 'granted') {
+        const cp = g.process?.getBuiltinModule?.('node:child_process') as
+          | Pick<DenoProcessModules, 'spawn'>
+          | undefined;
+        const v8 = g.process?.getBuiltinModule?.('node:v8') as
+          | Pick<DenoProcessModules, 'serialize' | 'deserialize'>
+          | undefined;
+        if (typeof cp?.spawn === 'function' && typeof v8?.serialize === 'function') {
+          return processFactory(deno, {
+            spawn: cp.spawn.bind(cp),
+            serialize: v8.serialize.bind(v8),
+            deserialize: v8.deserialize.bind(v8),
+          });
+        }
+      }
+    } catch {
+      // fall back to threads
+    }
+  }
   try {
-    // Node, and Deno (see the top of this file for why not its Web Worker).
+    // Node, and Deno without the `run` permission (see the top of this file).
     const threads = g.process?.getBuiltinModule?.('node:worker_threads') as
       | NodeWorkerThreads
       | undefined;
