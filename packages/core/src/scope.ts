@@ -306,6 +306,8 @@ export class Scope implements AsyncDisposable {
   #nextSibling: Scope | undefined;
   #adopted = false;
   #stuckCheck: Cancel | undefined;
+  // A `shield()` scope: work in it defers cancellation on purpose (see #waitsOnCancelledScope).
+  #shield = false;
   // The stuck check skipped something as waiting (see #checkStuck), and whether it
   // reported the body already.
   #stuckWaiting = false;
@@ -378,6 +380,7 @@ export class Scope implements AsyncDisposable {
     const internal = options as { [kRootRun]?: object; [kDetached]?: boolean };
     const detached = internal[kDetached] === true;
     const root = detached && internal[kRootRun] !== undefined;
+    this.#shield = detached && !root;
     // The one place that works out the caller's signal, clock and deadline.
     const caller: Caller = resolveCaller(signal, clock);
     const ctx = root ? undefined : caller.ctx;
@@ -782,10 +785,16 @@ export class Scope implements AsyncDisposable {
    * Whether `task` (or the body, for `undefined`) is inside a scope of its own that is
    * open and cancelled: it then waits for that scope, whose own check reports what in it
    * is stuck. Reporting the waiter too would blame code that honours its cancellation.
+   * An open `shield()` counts too: deferring cancellation is what it is for (review D9).
+   * Either way the task is checked again once that scope closes.
    */
   #waitsOnCancelledScope(task: TaskImpl<unknown> | undefined): boolean {
     for (let c = this.#firstChild; c !== undefined; c = c.#nextSibling) {
-      if (c.#parentTask === task && c.#state !== CLOSED && c.#controller.signal.aborted) {
+      if (
+        c.#parentTask === task &&
+        c.#state !== CLOSED &&
+        (c.#shield || c.#controller.signal.aborted)
+      ) {
         return true;
       }
     }

@@ -264,7 +264,9 @@ describe('WorkerPool', () => {
     await using pool = new WorkerPool({ size: 1 });
     const file = spinFile();
     const controller = new AbortController();
-    const spinning = pool.run(fns, 'spinToFile', [file], { signal: controller.signal }).catch(() => {});
+    const spinning = pool
+      .run(fns, 'spinToFile', [file], { signal: controller.signal })
+      .catch(() => {});
     await untilCounting(file);
     controller.abort();
     await spinning;

@@ -156,7 +156,8 @@ function denoPermissionFlags(deno: DenoGlobal): string[] {
   const flags = ['--no-prompt'];
   for (const name of ['read', 'write', 'net', 'env', 'run', 'ffi', 'sys', 'import']) {
     try {
-      if (deno.permissions?.querySync?.({ name }).state === 'granted') flags.push(`--allow-${name}`);
+      if (deno.permissions?.querySync?.({ name }).state === 'granted')
+        flags.push(`--allow-${name}`);
     } catch {
       // an unknown permission name on this Deno version
     }
