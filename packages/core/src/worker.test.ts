@@ -1,5 +1,5 @@
-import { describe, expect, test } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { afterAll, describe, expect, test } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,9 +19,16 @@ const STOP_TIMEOUT = 20_000;
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A fresh file for `spinToFile` to write its progress to. */
+const spinDirs: string[] = [];
+afterAll(() => {
+  for (const dir of spinDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh file for `spinToFile` to write its progress to (removed after the tests). */
 function spinFile(): string {
-  return join(mkdtempSync(join(tmpdir(), 'weft-spin-')), 'progress');
+  const dir = mkdtempSync(join(tmpdir(), 'weft-spin-'));
+  spinDirs.push(dir);
+  return join(dir, 'progress');
 }
 
 function readProgress(file: string): string | undefined {
