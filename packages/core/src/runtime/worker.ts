@@ -196,7 +196,7 @@ function processFactory(deno: DenoGlobal, modules: DenoProcessModules): Factory 
     });
     child.on('error', (error) => fault(error));
     channel.on('error', (error) => fault(error));
-    let pending = new Uint8Array(0);
+    let pending: Uint8Array = new Uint8Array(0);
     channel.on('data', (chunk) => {
       const bytes = chunk as Uint8Array;
       if (pending.length === 0) pending = bytes;
