@@ -201,6 +201,28 @@ describe('runInWorker', () => {
     STOP_TIMEOUT,
   );
 
+  test(
+    'a process that exits while a call is busy in an endless loop leaves no worker behind',
+    async () => {
+      const child = await runChild(
+        fileURLToPath(new URL('../test/fixtures/worker-exit-busy.mjs', import.meta.url)),
+      );
+      expect(child.code).toBe(0);
+      const [pidText, dir] = child.stdout.trim().split(' ');
+      spinDirs.push(dir!);
+      const pid = Number(pidText);
+      expect(pid).toBeGreaterThan(0);
+      // On Deno the worker was a child process of that program: killed as it exited.
+      let waited = 0;
+      while (alive(pid) && waited < 10_000) {
+        await pause(50);
+        waited += 50;
+      }
+      expect(alive(pid)).toBe(false);
+    },
+    STOP_TIMEOUT,
+  );
+
   test('an already-aborted signal rejects without starting a worker', async () => {
     const pool = new WorkerPool({ size: 1 });
     const reason = new Error('too late');

@@ -87,7 +87,7 @@ self.addEventListener('message', (e) => { void handle(e.data); });
 // typed arrays, BigInt… but no SharedArrayBuffer and no transfer of ownership).
 // stdout and stderr are the parent's. An uncaught error is posted as `fault: 'uncaught'`
 // before the process exits; the process also exits when the parent's end of the pipe
-// closes, so it never outlives its owner.
+// closes (if it is not busy in a loop: the parent also kills its children as it exits).
 const PROCESS_BOOT = `
 import net from 'node:net';
 import v8 from 'node:v8';
@@ -168,11 +168,22 @@ function denoPermissionFlags(deno: DenoGlobal): string[] {
 function processFactory(deno: DenoGlobal, modules: DenoProcessModules): Factory {
   const url = `data:text/javascript,${encodeURIComponent(PROCESS_BOOT)}`;
   const args = ['run', '--quiet', ...denoPermissionFlags(deno), url];
+  // A child busy in a loop never notices its parent's end, so the parent kills what is
+  // left when it exits (`Deno.exit()` included, which dispatches `unload`).
+  const live = new Set<ChildProcess>();
+  const killAll = (): void => {
+    for (const child of live) child.kill('SIGKILL');
+    live.clear();
+  };
+  (
+    globalThis as { addEventListener?: (type: string, listener: () => void) => void }
+  ).addEventListener?.('unload', killAll);
   return (events) => {
     const child = modules.spawn(deno.execPath(), args, {
       stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
       windowsHide: true,
     });
+    live.add(child);
     const channel = child.stdio[3]!;
     let stopping = false;
     let failed = false;
@@ -184,6 +195,7 @@ function processFactory(deno: DenoGlobal, modules: DenoProcessModules): Factory 
     };
     const exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
+        live.delete(child);
         resolve();
         fault(
           new Error(
