@@ -36,7 +36,11 @@ export interface WorkerRunOptions {
    * applies too.
    */
   signal?: AbortSignal;
-  /** Objects whose ownership moves to the worker (`ArrayBuffer`, `MessagePort`, …). */
+  /**
+   * Objects whose ownership moves to the worker (`ArrayBuffer`, `MessagePort`, …). On
+   * Deno, where a worker is a child process, an `ArrayBuffer` is copied instead (the
+   * caller keeps it) and a `MessagePort` cannot cross.
+   */
   transfer?: readonly Transferable[];
 }
 
