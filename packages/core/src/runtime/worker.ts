@@ -116,6 +116,7 @@ channel.on('close', () => process.exit(0));
 `;
 
 interface ChildProcess {
+  readonly pid: number | undefined;
   readonly stdio: readonly (ChildChannel | null)[];
   readonly exitCode: number | null;
   readonly signalCode: string | null;
@@ -194,6 +195,13 @@ function processFactory(deno: DenoGlobal, modules: DenoProcessModules): Factory 
       events.fault(error);
     };
     const exited = new Promise<void>((resolve) => {
+      // A process that could not be started emits `error` and never `exit`.
+      child.on('error', () => {
+        if (child.pid === undefined) {
+          live.delete(child);
+          resolve();
+        }
+      });
       child.once('exit', (code, signal) => {
         live.delete(child);
         resolve();
