@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runChild } from '../test/child.ts';
 import { countingController } from '../test/helpers.ts';
-import { CancelledError } from './errors.ts';
+import { CancelledError, TaskGroupError } from './errors.ts';
 import { scope } from './scope.ts';
 import { runInWorker, WorkerError, WorkerPool } from './worker.ts';
 
@@ -91,6 +91,22 @@ describe('runInWorker', () => {
     expect(e.stack).toContain('worker-fns.mjs');
     expect(e.cause).toBeInstanceOf(Error);
     expect(e.cause.message).toBe('root cause');
+  });
+
+  test("re-creates an AggregateError with its errors, and a scope's TaskGroupError as one", async () => {
+    const many = (await runInWorker(fns, 'failMany').catch((e: unknown) => e)) as AggregateError;
+    expect(many).toBeInstanceOf(AggregateError);
+    expect(many.message).toBe('many');
+    expect((many.cause as Error).message).toBe('why');
+    expect(many.errors).toHaveLength(2);
+    expect(many.errors[0]).toBeInstanceOf(TypeError);
+    expect(many.errors[1]).toBeInstanceOf(RangeError);
+    expect((many.errors[1] as Error).message).toBe('b failed');
+    const group = (await runInWorker(fns, 'failGroup').catch((e: unknown) => e)) as TaskGroupError;
+    expect(group).toBeInstanceOf(TaskGroupError);
+    expect(group.name).toBe('TaskGroupError');
+    expect(group.message).toMatch(/^2 tasks failed/);
+    expect(group.errors.map((e) => (e as Error).message)).toEqual(['a failed', 'b failed']);
   });
 
   test('keeps the name of a custom error class and passes thrown non-errors as they are', async () => {

@@ -1,5 +1,5 @@
 import { type CallerContext, callerContext } from './caller.ts';
-import { CancelledError } from './errors.ts';
+import { CancelledError, TaskGroupError } from './errors.ts';
 import { assertCount, assertOptions, assertSignal, describe } from './internal/validate.ts';
 import { hardwareConcurrency, startWorker, type WorkerHandle } from './runtime/worker.ts';
 
@@ -81,6 +81,8 @@ interface Serialized {
   stack?: string;
   props?: Record<string, unknown>;
   cause?: Serialized;
+  /** An AggregateError's (such as a TaskGroupError's) `errors`. */
+  errors?: Serialized[];
 }
 
 interface Reply {
@@ -105,8 +107,32 @@ const BUILTIN_ERRORS: Record<string, new (message?: string, options?: ErrorOptio
 function revive(s: Serialized | undefined): unknown {
   if (s === undefined) return undefined;
   if (!('name' in s)) return s.thrown;
-  const Ctor = BUILTIN_ERRORS[s.name!] ?? Error;
-  const error = new Ctor(s.message, 'cause' in s ? { cause: revive(s.cause) } : undefined);
+  const options = 'cause' in s ? { cause: revive(s.cause) } : undefined;
+  let error: Error;
+  if (Array.isArray(s.errors)) {
+    // An AggregateError keeps its class and its `errors`; weft's own TaskGroupError too.
+    const errors = s.errors.map(revive);
+    if (s.name === 'TaskGroupError') {
+      error = new TaskGroupError(errors);
+      Object.defineProperty(error, 'message', {
+        value: s.message,
+        writable: true,
+        configurable: true,
+        enumerable: false,
+      });
+      if (options !== undefined) {
+        Object.defineProperty(error, 'cause', {
+          value: options.cause,
+          writable: true,
+          configurable: true,
+          enumerable: false,
+        });
+      }
+    } else error = new AggregateError(errors, s.message, options);
+  } else {
+    const Ctor = BUILTIN_ERRORS[s.name!] ?? Error;
+    error = new Ctor(s.message, options);
+  }
   if (error.name !== s.name) {
     Object.defineProperty(error, 'name', {
       value: s.name,
@@ -154,8 +180,8 @@ let lastJobId = 0;
  * - A call runs `module[exportName](...args)` in a worker; the module is imported once
  *   per worker. Arguments and the result are copied with the structured-clone algorithm
  *   (no functions, no class instances beyond plain data). An error thrown by the
- *   function is re-created in the caller with its name, message, stack, own properties
- *   and `cause`; other failures reject with a {@link WorkerError}.
+ *   function is re-created in the caller with its name, message, stack, own properties,
+ *   `cause` and an AggregateError's `errors`; other failures reject with a {@link WorkerError}.
  * - Cancelling a call (its `signal`, or the enclosing weft task) drops it from the queue
  *   or terminates its worker, then rejects with the signal's reason. The pool replaces
  *   the worker on the next call. A worker busy in an endless loop stops at once on every

@@ -36,7 +36,8 @@ type Factory = (events: WorkerEvents) => WorkerHandle;
 
 // The worker side, shared by both runtimes: it imports the module, calls the export and
 // posts back `{ id, ok, value }` or `{ id, ok: false, fault, error }`. Errors travel as
-// plain objects (name, message, stack, own properties, cause) so that nothing about them
+// plain objects (name, message, stack, own properties, cause, an AggregateError's
+// `errors`) so that nothing about them
 // depends on a runtime's structured-clone support for Error.
 const BODY = `
 const isError = (e) => e instanceof Error || (e !== null && typeof e === 'object' && typeof e.message === 'string' && typeof e.name === 'string');
@@ -45,12 +46,14 @@ const ser = (e, depth, props) => {
   const out = { name: String(e.name), message: String(e.message), stack: typeof e.stack === 'string' ? e.stack : undefined, props: {} };
   if (props) for (const k of Object.keys(e)) if (k !== 'cause' && k !== 'stack' && k !== 'message' && k !== 'name') out.props[k] = e[k];
   if ('cause' in e) out.cause = ser(e.cause, depth + 1, props);
+  if (Array.isArray(e.errors)) out.errors = e.errors.map((x) => ser(x, depth + 1, props));
   return out;
 };
 const plain = (e, depth) => {
   if (!isError(e) || depth > 8) { let text; try { text = String(e); } catch { text = typeof e; } return { thrown: text }; }
   const out = { name: String(e.name), message: String(e.message), stack: typeof e.stack === 'string' ? e.stack : undefined, props: {} };
   if ('cause' in e) out.cause = plain(e.cause, depth + 1);
+  if (Array.isArray(e.errors)) out.errors = e.errors.map((x) => plain(x, depth + 1));
   return out;
 };
 const reply = (r) => {
