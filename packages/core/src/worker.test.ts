@@ -239,6 +239,38 @@ describe('runInWorker', () => {
     STOP_TIMEOUT,
   );
 
+  test(
+    'a process killed with SIGKILL while a call is busy in an endless loop leaves no worker behind',
+    async () => {
+      let line = '';
+      const child = await runChild(
+        fileURLToPath(new URL('../test/fixtures/worker-exit-busy.mjs', import.meta.url)),
+        {
+          args: ['--wait'],
+          onStdout: (text, kill) => {
+            if (line === '' && text.endsWith('\n')) {
+              line = text.trim();
+              kill('SIGKILL');
+            }
+          },
+        },
+      );
+      expect(child.killed).toBe(false); // killed by the test, not by the guard
+      const [pidText, dir] = line.split(' ');
+      spinDirs.push(dir!);
+      const pid = Number(pidText);
+      expect(pid).toBeGreaterThan(0);
+      // On Deno the worker was a child process: it sees its parent's pipe close and exits.
+      let waited = 0;
+      while (alive(pid) && waited < 10_000) {
+        await pause(50);
+        waited += 50;
+      }
+      expect(alive(pid)).toBe(false);
+    },
+    STOP_TIMEOUT,
+  );
+
   test('an already-aborted signal rejects without starting a worker', async () => {
     const pool = new WorkerPool({ size: 1 });
     const reason = new Error('too late');

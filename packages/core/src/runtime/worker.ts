@@ -88,21 +88,36 @@ self.addEventListener('message', (e) => { void handle(e.data); });
 // Deno's child process: messages cross the extra pipe on fd 3 as a 4-byte big-endian
 // length and a `node:v8` serialization (the structured-clone format: Date, Map, Set,
 // typed arrays, BigInt… but no SharedArrayBuffer and no transfer of ownership).
-// stdout and stderr are the parent's. An uncaught error is posted as `fault: 'uncaught'`
-// before the process exits; the process also exits when the parent's end of the pipe
-// closes (if it is not busy in a loop: the parent also kills its children as it exits).
+// stdout and stderr are the parent's. The call runs in a thread of the child (the same
+// NODE_BOOT as on Node), so the child's main thread is never busy: it relays messages and
+// exits as soon as the parent's end of the pipe closes, whatever the thread is doing (the
+// parent died, even by SIGKILL). An uncaught error in the thread is posted as
+// `fault: 'uncaught'`, and the thread's exit code becomes the process's.
 const PROCESS_BOOT = `
 import net from 'node:net';
 import v8 from 'node:v8';
 import { Buffer } from 'node:buffer';
 import process from 'node:process';
+import { Worker } from 'node:worker_threads';
 const channel = new net.Socket({ fd: 3, readable: true, writable: true });
+channel.on('error', () => process.exit(1));
+channel.on('close', () => process.exit(0));
 const frame = (m) => { const body = v8.serialize(m); const head = Buffer.alloc(4); head.writeUInt32BE(body.length, 0); return Buffer.concat([head, body]); };
-const post = (m) => { const raw = m.raw; delete m.raw; try { channel.write(frame(m)); } finally { m.raw = raw; } };
-${BODY}
-const die = (e) => { let data; try { data = frame({ id: 0, ok: false, fault: 'uncaught', error: plain(e, 0) }); } catch { process.exit(1); } channel.write(data, () => process.exit(1)); };
+const brief = (e) => { try { return e instanceof Error ? { name: String(e.name), message: String(e.message), stack: typeof e.stack === 'string' ? e.stack : undefined, props: {} } : { thrown: String(e) }; } catch { return { thrown: typeof e }; } };
+const send = (m, then) => {
+  let data;
+  // What crossed between threads may still not serialize (a SharedArrayBuffer).
+  try { data = frame(m); } catch (e) { data = frame({ id: m.id, ok: false, fault: 'clone', error: brief(e) }); }
+  channel.write(data, then);
+};
+const exit = (code) => channel.write(Buffer.alloc(0), () => process.exit(code));
+const die = (e) => send({ id: 0, ok: false, fault: 'uncaught', error: brief(e) }, () => process.exit(1));
 globalThis.addEventListener('error', (e) => { e.preventDefault(); die(e.error); });
 globalThis.addEventListener('unhandledrejection', (e) => { e.preventDefault(); die(e.reason); });
+const thread = new Worker(${JSON.stringify(NODE_BOOT)}, { eval: true });
+thread.on('message', (m) => send(m));
+thread.on('error', (e) => die(e));
+thread.on('exit', (code) => exit(typeof code === 'number' ? code : 1));
 let pending = Buffer.alloc(0);
 channel.on('data', (chunk) => {
   pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
@@ -111,11 +126,9 @@ channel.on('data', (chunk) => {
     if (pending.length < 4 + size) break;
     const m = v8.deserialize(pending.subarray(4, 4 + size));
     pending = pending.subarray(4 + size);
-    void handle(m);
+    thread.postMessage(m);
   }
 });
-channel.on('error', () => process.exit(1));
-channel.on('close', () => process.exit(0));
 `;
 
 interface ChildProcess {
@@ -172,8 +185,8 @@ function denoPermissionFlags(deno: DenoGlobal): string[] {
 function processFactory(deno: DenoGlobal, modules: DenoProcessModules): Factory {
   const url = `data:text/javascript,${encodeURIComponent(PROCESS_BOOT)}`;
   const args = ['run', '--quiet', ...denoPermissionFlags(deno), url];
-  // A child busy in a loop never notices its parent's end, so the parent kills what is
-  // left when it exits (`Deno.exit()` included, which dispatches `unload`).
+  // The parent also kills what is left as it exits (`Deno.exit()` dispatches `unload`),
+  // without waiting for the children to notice the closed pipe.
   const live = new Set<ChildProcess>();
   const killAll = (): void => {
     for (const child of live) child.kill('SIGKILL');
