@@ -244,7 +244,7 @@ describe('stuck-cancellation report', () => {
     expect(reports).toEqual(['task run/waiter/scope/slow 100', 'task run/waiter 390']);
   });
 
-  test('does not report a task inside shield(), but does report a stuck task beside it (review D9)', async () => {
+  test('reports a task inside shield() as kind shield, not as ignoring cancellation, and a stuck task beside it as usual (review D9)', async () => {
     const clock = new TestClock({ autoAdvance: true });
     const reports: string[] = [];
     await run(
@@ -270,7 +270,7 @@ describe('stuck-cancellation report', () => {
         onStuck: (r) => reports.push(`${r.kind} ${r.path.join('/')} ${r.cancelledFor}`),
       },
     );
-    expect(reports).toEqual(['task run/stubborn 100']);
+    expect(reports).toEqual(['shield run/cleaner 100', 'task run/stubborn 100']);
     expect(clock.now()).toBe(310);
     expect(clock.pendingTimers).toBe(0);
   });
@@ -307,8 +307,59 @@ describe('stuck-cancellation report', () => {
         onStuck: (r) => reports.push(`${r.kind} ${r.path.join('/')} ${r.cancelledFor}`),
       },
     );
-    // Cancelled at 10; the shield ends at 310; 100 ms later the task still runs.
-    expect(reports).toEqual(['task run/cleaner 400']);
+    // Cancelled at 10; in its shield at 110; the shield ends at 310; 100 ms later the task
+    // still runs.
+    expect(reports).toEqual(['shield run/cleaner 100', 'task run/cleaner 400']);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('warns about a shield that never ends, once, saying it is in shield() (review diag D3)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const gate = deferred();
+    const lines = await captureWarn(() =>
+      run(
+        async (ctx) => {
+          ctx.scope.spawn(
+            async () => {
+              try {
+                await sleep(60_000);
+              } finally {
+                await shield(() => gate.promise); // a rollback that hangs
+              }
+            },
+            { name: 'cleaner' },
+          );
+          await sleep(10);
+          ctx.scope.cancel();
+          await clock.sleep(20_000); // later checks: still one warning
+          gate.resolve();
+        },
+        { clock, handleSignals: false },
+      ),
+    );
+    expect(lines).toEqual([
+      'weft: run › cleaner is still in shield() 5.00 s after it was cancelled (shield defers the cancellation): if the shielded work can hang, give it a timeout',
+    ]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('reports a main body inside shield() as kind shield, then as ignoring cancellation once it has ended', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const reports: string[] = [];
+    await run(
+      async (ctx) => {
+        ctx.scope.cancel();
+        await shield(() => sleep(300)).catch(() => {});
+        await clock.sleep(500); // then ignores its cancellation
+      },
+      {
+        clock,
+        handleSignals: false,
+        stuckAfter: 100,
+        onStuck: (r) => reports.push(`${r.kind} ${r.path.join('/')} ${r.cancelledFor}`),
+      },
+    ).catch(() => {});
+    expect(reports).toEqual(['shield run 100', 'scope run 400']);
     expect(clock.pendingTimers).toBe(0);
   });
 

@@ -7,8 +7,14 @@ import { formatDuration } from './format.ts';
  * nobody honours. Passed to `run()`'s `onStuck`.
  */
 export interface StuckReport {
-  /** `task`, or `scope` for a scope's body (such as `run`'s `main`). */
-  readonly kind: 'task' | 'scope';
+  /**
+   * `task`, or `scope` for a scope's body (such as `run`'s `main`): it ignores its
+   * cancellation. `shield` for a task or body that is inside `shield()` (which defers
+   * cancellation on purpose): not a fault by itself, but a shield that never ends is a
+   * hang; if it is still running once the shield has ended, it is reported again as
+   * `task` or `scope`. `id`, `name` and `path` are the task's, or the body's scope's.
+   */
+  readonly kind: 'task' | 'scope' | 'shield';
   readonly id: number;
   readonly name: string;
   /** Names from the root scope down to it, such as `['run', 'gather', 'fetch#7']`. */
@@ -45,6 +51,12 @@ export function taskPath(task: Task<unknown>): string[] {
 
 /** The default `onStuck`: one `console.warn` line. */
 export function warnStuck(report: StuckReport): void {
+  if (report.kind === 'shield') {
+    console.warn(
+      `weft: ${report.path.join(' › ')} is still in shield() ${formatDuration(report.cancelledFor)} after it was cancelled (shield defers the cancellation): if the shielded work can hang, give it a timeout`,
+    );
+    return;
+  }
   const what =
     report.kind === 'task' ? `task "${report.name}"` : `the body of scope "${report.name}"`;
   console.warn(
