@@ -271,6 +271,18 @@ describe('runInWorker', () => {
     STOP_TIMEOUT,
   );
 
+  test.skipIf(!onDeno)(
+    "on Deno, a worker module resolves imports through the app's deno.json (review diag D5)",
+    async () => {
+      const app = fileURLToPath(new URL('../test/fixtures/deno-app/', import.meta.url));
+      const child = await runChild(join(app, 'main.js'), { cwd: app });
+      expect(child.stderr).toBe('');
+      expect(child.stdout).toBe('42\n');
+      expect(child.code).toBe(0);
+    },
+    STOP_TIMEOUT,
+  );
+
   test('an already-aborted signal rejects without starting a worker', async () => {
     const pool = new WorkerPool({ size: 1 });
     const reason = new Error('too late');

@@ -162,6 +162,8 @@ interface DenoProcessModules {
 
 interface DenoGlobal {
   execPath(): string;
+  cwd?(): string;
+  statSync?(path: string): { isFile: boolean };
   mainModule?: string;
   permissions?: {
     querySync?(descriptor: { name: string; command?: string }): { state: string };
@@ -182,9 +184,37 @@ function denoPermissionFlags(deno: DenoGlobal): string[] {
   return flags;
 }
 
+/**
+ * `--config` with the `deno.json` (or `deno.jsonc`) that `deno run` finds from the working
+ * directory up, so that the worker's modules resolve as the parent's do (import map,
+ * `nodeModulesDir`, lock file). Deno applies no config to a `data:` main module unless
+ * told. None found, or no permission to look: no flag.
+ */
+function denoConfigFlags(deno: DenoGlobal): string[] {
+  try {
+    let dir = deno.cwd?.();
+    while (dir !== undefined) {
+      for (const name of ['deno.json', 'deno.jsonc']) {
+        const path = `${dir.endsWith('/') || dir.endsWith('\\') ? dir : `${dir}/`}${name}`;
+        try {
+          if (deno.statSync?.(path).isFile === true) return [`--config=${path}`];
+        } catch {
+          // not there
+        }
+      }
+      const parent = dir.replace(/[\\/][^\\/]*[\\/]?$/, '');
+      if (parent !== '') dir = parent === dir ? undefined : parent;
+      else dir = dir.startsWith('/') && dir !== '/' ? '/' : undefined;
+    }
+  } catch {
+    // no read permission for the working directory
+  }
+  return [];
+}
+
 function processFactory(deno: DenoGlobal, modules: DenoProcessModules): Factory {
   const url = `data:text/javascript,${encodeURIComponent(PROCESS_BOOT)}`;
-  const args = ['run', '--quiet', ...denoPermissionFlags(deno), url];
+  const args = ['run', '--quiet', ...denoPermissionFlags(deno), ...denoConfigFlags(deno), url];
   // The parent also kills what is left as it exits (`Deno.exit()` dispatches `unload`),
   // without waiting for the children to notice the closed pipe.
   const live = new Set<ChildProcess>();
