@@ -154,6 +154,25 @@ describe('renderGantt and renderTimelineSvg on unusual input (review D4)', () =>
     expect(renderGantt([sp({})], { width: 1000 }).split('\n')[1]).toContain('█'.repeat(1000));
   });
 
+  test('refuse an options.now before the spans end, and a time range that overflows (review diag D4)', () => {
+    const spans = [sp({ start: 0, end: 100 }), sp({ id: 2, end: 10 })];
+    for (const render of [renderGantt, renderTimelineSvg]) {
+      expect(() => render(spans, { now: 50, width: 20 })).toThrow(
+        new RangeError(
+          'Expected `options.now` to be at least the latest start or end among the spans (100), got `50` (number)',
+        ),
+      );
+      expect(() => render([sp({ start: 10, end: 20 })], { now: 0, width: 20 })).toThrow(RangeError);
+      expect(() => render([sp({ start: -1e308, end: 1e308 })], { width: 20 })).toThrow(
+        /^Expected the spans to cover a finite time range, got from -1e\+308 to 1e\+308 ms/,
+      );
+    }
+    // `now` at or after the end is fine: a running span is drawn up to it.
+    expect(
+      renderGantt([sp({ end: undefined, state: 'running' })], { now: 5, width: 10 }),
+    ).toContain('▒'.repeat(10));
+  });
+
   test('name a hole in a sparse array and a repeated id', () => {
     const sparse: TimelineSpan[] = [];
     sparse[1] = sp({}); // spans[0] is a hole

@@ -42,7 +42,8 @@ export interface RenderTimelineOptions {
    */
   width?: number;
   /**
-   * Where a span still running ends on the chart.
+   * Where a span still running ends on the chart: at least the latest start or end among
+   * the spans (else a `RangeError`).
    * @default the latest start or end among the spans
    */
   now?: number;
@@ -124,7 +125,17 @@ function layout(
     t0 = Math.min(t0, s.start);
     latest = Math.max(latest, s.start, s.end ?? s.start);
   }
+  if (options.now !== undefined && shown.length > 0 && options.now < latest) {
+    throw new RangeError(
+      `Expected \`options.now\` to be at least the latest start or end among the spans (${latest}), got ${describe(options.now)}`,
+    );
+  }
   const t1 = options.now ?? latest;
+  if (shown.length > 0 && !Number.isFinite(t1 - t0)) {
+    throw new RangeError(
+      `Expected the spans to cover a finite time range, got from ${t0} to ${t1} ms (a difference of ${t1 - t0})`,
+    );
+  }
   // Ids are shared by tasks and scopes, so a span nests under whichever it names; when that
   // one is not shown (tasksOnly), under its nearest shown ancestor; when it names none of
   // the spans, at the top.
