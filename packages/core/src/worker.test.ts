@@ -377,6 +377,26 @@ describe('WorkerPool', () => {
     expect(pool.running).toBe(0);
   });
 
+  test('carries large and many small arguments and results intact (frames split and batched on Deno)', async () => {
+    await using pool = new WorkerPool({ size: 2 });
+    const arg = 'ab'.repeat(1_500_000); // 3 MB: many pipe chunks on Deno
+    const [echoed, made] = await Promise.all([
+      pool.run<string>(fns, 'echo', [arg]),
+      pool.run<string>(fns, 'big', [2_000_003, 5]),
+    ]);
+    expect(echoed === arg).toBe(true);
+    expect(made.length).toBe(2_000_003);
+    expect(made.slice(0, 3)).toBe('fgh');
+    expect(made.slice(-2)).toBe(
+      String.fromCharCode(97 + ((5 + 2_000_001) % 26), 97 + ((5 + 2_000_002) % 26)),
+    );
+    // Many small calls at once: several frames can arrive in one chunk.
+    const sums = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => pool.run<number>(fns, 'add', [i, 1])),
+    );
+    expect(sums).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+  });
+
   test('leaves no listener on the caller signal', async () => {
     const { signal, listeners } = countingController();
     await using pool = new WorkerPool({ size: 2 });

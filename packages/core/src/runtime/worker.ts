@@ -118,18 +118,71 @@ const thread = new Worker(${JSON.stringify(NODE_BOOT)}, { eval: true });
 thread.on('message', (m) => send(m));
 thread.on('error', (e) => die(e));
 thread.on('exit', (code) => exit(typeof code === 'number' ? code : 1));
-let pending = Buffer.alloc(0);
+// Chunks are kept in a list and joined once per complete frame (linear in its size).
+let chunks = [];
+let total = 0;
+let need = -1;
 channel.on('data', (chunk) => {
-  pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-  while (pending.length >= 4) {
-    const size = pending.readUInt32BE(0);
-    if (pending.length < 4 + size) break;
-    const m = v8.deserialize(pending.subarray(4, 4 + size));
-    pending = pending.subarray(4 + size);
+  chunks.push(chunk);
+  total += chunk.length;
+  for (;;) {
+    if (need < 0) {
+      if (total < 4) return;
+      if (chunks[0].length < 4) chunks = [Buffer.concat(chunks, total)];
+      need = 4 + chunks[0].readUInt32BE(0);
+    }
+    if (total < need) return;
+    const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+    const m = v8.deserialize(all.subarray(4, need));
+    const rest = all.subarray(need);
+    chunks = rest.length > 0 ? [rest] : [];
+    total = rest.length;
+    need = -1;
     thread.postMessage(m);
   }
 });
 `;
+
+/**
+ * Splits a byte stream into the frames of PROCESS_BOOT (a 4-byte big-endian length, then
+ * that many bytes). Chunks are kept in a list and joined once per complete frame, so a
+ * large message costs time linear in its size.
+ */
+function frameReader(onFrame: (frame: Uint8Array) => void): (chunk: Uint8Array) => void {
+  let chunks: Uint8Array[] = [];
+  let total = 0;
+  let need = -1;
+  const join = (): Uint8Array => {
+    if (chunks.length === 1) return chunks[0]!;
+    const all = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      all.set(c, at);
+      at += c.length;
+    }
+    chunks = [all];
+    return all;
+  };
+  return (chunk) => {
+    chunks.push(chunk);
+    total += chunk.length;
+    for (;;) {
+      if (need < 0) {
+        if (total < 4) return;
+        const head = chunks[0]!.length >= 4 ? chunks[0]! : join();
+        need = 4 + new DataView(head.buffer, head.byteOffset, 4).getUint32(0);
+      }
+      if (total < need) return;
+      const all = join();
+      const rest = all.subarray(need);
+      const frame = all.subarray(4, need);
+      chunks = rest.length > 0 ? [rest] : [];
+      total = rest.length;
+      need = -1;
+      onFrame(frame);
+    }
+  };
+}
 
 interface ChildProcess {
   readonly pid: number | undefined;
@@ -262,34 +315,20 @@ function processFactory(deno: DenoGlobal, modules: DenoProcessModules): Factory 
     });
     child.on('error', (error) => fault(error));
     channel.on('error', (error) => fault(error));
-    let pending: Uint8Array = new Uint8Array(0);
-    channel.on('data', (chunk) => {
-      const bytes = chunk as Uint8Array;
-      if (pending.length === 0) pending = bytes;
-      else {
-        const joined = new Uint8Array(pending.length + bytes.length);
-        joined.set(pending);
-        joined.set(bytes, pending.length);
-        pending = joined;
-      }
-      while (pending.length >= 4) {
-        const view = new DataView(pending.buffer, pending.byteOffset, pending.byteLength);
-        const size = view.getUint32(0);
-        if (pending.length < 4 + size) break;
-        const data = modules.deserialize(pending.subarray(4, 4 + size)) as {
-          fault?: string;
-          error?: { name?: string; message?: string; stack?: string; thrown?: unknown };
-        };
-        pending = pending.subarray(4 + size);
-        if (data?.fault === 'uncaught') {
-          const e = data.error;
-          const error = new Error(e?.message ?? String(e?.thrown));
-          if (e?.name !== undefined) error.name = e.name;
-          if (e?.stack !== undefined) error.stack = e.stack;
-          fault(error);
-        } else events.message(data);
-      }
+    const read = frameReader((frame) => {
+      const data = modules.deserialize(frame) as {
+        fault?: string;
+        error?: { name?: string; message?: string; stack?: string; thrown?: unknown };
+      };
+      if (data?.fault === 'uncaught') {
+        const e = data.error;
+        const error = new Error(e?.message ?? String(e?.thrown));
+        if (e?.name !== undefined) error.name = e.name;
+        if (e?.stack !== undefined) error.stack = e.stack;
+        fault(error);
+      } else events.message(data);
     });
+    channel.on('data', (chunk) => read(chunk as Uint8Array));
     return {
       post: (message) => {
         // Throws (a DataCloneError-like `Error`) for what cannot be serialized.
