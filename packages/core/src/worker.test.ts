@@ -275,10 +275,14 @@ describe('runInWorker', () => {
     "on Deno, a worker module resolves imports through the app's deno.json (review diag D5)",
     async () => {
       const app = fileURLToPath(new URL('../test/fixtures/deno-app/', import.meta.url));
-      const child = await runChild(join(app, 'main.js'), { cwd: app });
-      expect(child.stderr).toBe('');
-      expect(child.stdout).toBe('42\n');
-      expect(child.code).toBe(0);
+      // Started in the app's directory, and from elsewhere (Deno finds the config from
+      // the main module then).
+      for (const cwd of [app, tmpdir()]) {
+        const child = await runChild(join(app, 'main.js'), { cwd });
+        expect(child.stderr).toBe('');
+        expect(child.stdout).toBe('42\n');
+        expect(child.code).toBe(0);
+      }
     },
     STOP_TIMEOUT,
   );

@@ -238,29 +238,43 @@ function denoPermissionFlags(deno: DenoGlobal): string[] {
 }
 
 /**
- * `--config` with the `deno.json` (or `deno.jsonc`) that `deno run` finds from the working
- * directory up, so that the worker's modules resolve as the parent's do (import map,
- * `nodeModulesDir`, lock file). Deno applies no config to a `data:` main module unless
- * told. None found, or no permission to look: no flag.
+ * `--config` with the `deno.json` (or `deno.jsonc`) that Deno uses for the parent: the
+ * first found from the main module's directory up, else from the working directory up.
+ * So the worker's modules resolve as the parent's do (import map, `nodeModulesDir`, lock
+ * file); Deno applies no config to a `data:` main module unless told. None found, or no
+ * permission to look: no flag.
  */
 function denoConfigFlags(deno: DenoGlobal): string[] {
+  const starts: string[] = [];
   try {
-    let dir = deno.cwd?.();
+    const main = deno.mainModule;
+    if (main?.startsWith('file:') === true) {
+      starts.push(decodeURIComponent(new URL('.', main).pathname).replace(/^\/([A-Za-z]:)/, '$1'));
+    }
+  } catch {
+    // not a file URL
+  }
+  try {
+    const cwd = deno.cwd?.();
+    if (cwd !== undefined) starts.push(cwd);
+  } catch {
+    // no read permission for the working directory
+  }
+  for (const start of starts) {
+    let dir: string | undefined = start;
     while (dir !== undefined) {
       for (const name of ['deno.json', 'deno.jsonc']) {
         const path = `${dir.endsWith('/') || dir.endsWith('\\') ? dir : `${dir}/`}${name}`;
         try {
           if (deno.statSync?.(path).isFile === true) return [`--config=${path}`];
         } catch {
-          // not there
+          // not there, or no permission to look
         }
       }
       const parent = dir.replace(/[\\/][^\\/]*[\\/]?$/, '');
       if (parent !== '') dir = parent === dir ? undefined : parent;
       else dir = dir.startsWith('/') && dir !== '/' ? '/' : undefined;
     }
-  } catch {
-    // no read permission for the working directory
   }
   return [];
 }
