@@ -401,6 +401,21 @@ describe('WorkerPool', () => {
     expect(sums).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
   });
 
+  test('a crash left behind by a call that returned fails neither it nor the next call (review diag D7)', async () => {
+    await using pool = new WorkerPool({ size: 1 });
+    for (const name of ['floating', 'laterThrow']) {
+      // The next call is queued at once, so it is handed to the worker as soon as the first
+      // one replies, before (or as) the leftover crashes it.
+      const first = pool.run(fns, name);
+      const next = pool.run<number>(fns, 'add', [1, 2]);
+      expect(await first).toBe(name === 'floating' ? 'ret' : 'ret2');
+      expect(await next).toBe(3);
+      // A later call after the crash has surely happened: a fresh worker.
+      await pause(20);
+      expect(await pool.run<number>(fns, 'add', [2, 2])).toBe(4);
+    }
+  });
+
   test('leaves no listener on the caller signal', async () => {
     const { signal, listeners } = countingController();
     await using pool = new WorkerPool({ size: 2 });

@@ -89,7 +89,11 @@ interface Reply {
   id: number;
   ok: boolean;
   value?: unknown;
-  fault?: 'load' | 'export' | 'throw' | 'clone';
+  /**
+   * `uncaught`: the worker crashed (an uncaught error or unhandled rejection); `id` is the
+   * call it was running, 0 when idle, -1 when it cannot tell.
+   */
+  fault?: 'load' | 'export' | 'throw' | 'clone' | 'uncaught';
   error?: Serialized;
 }
 
@@ -399,6 +403,10 @@ export class WorkerPool implements AsyncDisposable {
   }
 
   #onReply(slot: Slot, reply: Reply): void {
+    if (reply?.fault === 'uncaught') {
+      this.#onCrash(slot, reply);
+      return;
+    }
     const job = slot.job;
     if (job === undefined || reply?.id !== job.id) return;
     slot.job = undefined;
@@ -424,6 +432,21 @@ export class WorkerPool implements AsyncDisposable {
       );
     }
     this.#settle(job, false, error);
+  }
+
+  /**
+   * The worker crashed. A call it was running fails; a call handed to it after an earlier
+   * call's leftover crashed it (a floating rejection, a timer that throws) never started
+   * there, so it goes back to the front of the queue for a fresh worker.
+   */
+  #onCrash(slot: Slot, reply: Reply): void {
+    const job = slot.job;
+    if (job !== undefined && reply.id >= 0 && reply.id !== job.id) {
+      slot.job = undefined;
+      job.slot = undefined;
+      this.#queue.unshift(job);
+    }
+    this.#onFault(slot, revive(reply.error));
   }
 
   #onFault(slot: Slot, error: unknown): void {

@@ -56,13 +56,30 @@ const plain = (e, depth) => {
   if (Array.isArray(e.errors)) out.errors = e.errors.map((x) => plain(x, depth + 1));
   return out;
 };
+// The call running now (0 when idle), and whether the worker crashed: an uncaught error or
+// unhandled rejection is posted as { id: current, fault: 'uncaught' }, so the owner can
+// tell a crash during a call from a leftover of an earlier one, and a crashed worker runs
+// nothing more (its owner stops it).
+let current = 0;
+let crashed = false;
+const crash = (e) => {
+  if (crashed) return;
+  crashed = true;
+  const id = current;
+  current = 0;
+  try { post({ id, ok: false, fault: 'uncaught', error: plain(e, 0) }); } catch {}
+};
 const reply = (r) => {
+  if (crashed) return;
+  current = 0;
   try { post(r); return; } catch (e) {
     if (r.ok) { reply({ id: r.id, ok: false, fault: 'clone', error: ser(e, 0, true) }); return; }
   }
   post({ id: r.id, ok: false, fault: r.fault, error: plain(r.raw, 0) });
 };
 const handle = async (m) => {
+  if (crashed) return;
+  current = m.id;
   let mod;
   try { mod = await import(m.url); } catch (e) { reply({ id: m.id, ok: false, fault: 'load', error: ser(e, 0, true), raw: e }); return; }
   const fn = mod[m.name];
@@ -77,11 +94,15 @@ const NODE_BOOT = `'use strict';
 const { parentPort } = require('node:worker_threads');
 const post = (m) => { const raw = m.raw; delete m.raw; try { parentPort.postMessage(m); } finally { m.raw = raw; } };
 ${BODY}
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
 parentPort.on('message', (m) => { void handle(m); });
 `;
 const WEB_BOOT = `
 const post = (m) => { const raw = m.raw; delete m.raw; try { self.postMessage(m); } finally { m.raw = raw; } };
 ${BODY}
+self.addEventListener('error', (e) => { e.preventDefault(); crash(e.error ?? new Error(e.message)); });
+self.addEventListener('unhandledrejection', (e) => { e.preventDefault(); crash(e.reason); });
 self.addEventListener('message', (e) => { void handle(e.data); });
 `;
 
@@ -91,8 +112,9 @@ self.addEventListener('message', (e) => { void handle(e.data); });
 // stdout and stderr are the parent's. The call runs in a thread of the child (the same
 // NODE_BOOT as on Node), so the child's main thread is never busy: it relays messages and
 // exits as soon as the parent's end of the pipe closes, whatever the thread is doing (the
-// parent died, even by SIGKILL). An uncaught error in the thread is posted as
-// `fault: 'uncaught'`, and the thread's exit code becomes the process's.
+// parent died, even by SIGKILL). An uncaught error in the thread is posted by BODY; one
+// the thread could not catch is posted as `{ id: -1, fault: 'uncaught' }` (the call that
+// was running, if any); the thread's exit code becomes the process's.
 const PROCESS_BOOT = `
 import net from 'node:net';
 import v8 from 'node:v8';
@@ -111,7 +133,7 @@ const send = (m, then) => {
   channel.write(data, then);
 };
 const exit = (code) => channel.write(Buffer.alloc(0), () => process.exit(code));
-const die = (e) => send({ id: 0, ok: false, fault: 'uncaught', error: brief(e) }, () => process.exit(1));
+const die = (e) => send({ id: -1, ok: false, fault: 'uncaught', error: brief(e) }, () => process.exit(1));
 globalThis.addEventListener('error', (e) => { e.preventDefault(); die(e.error); });
 globalThis.addEventListener('unhandledrejection', (e) => { e.preventDefault(); die(e.reason); });
 const thread = new Worker(${JSON.stringify(NODE_BOOT)}, { eval: true });
@@ -329,19 +351,8 @@ function processFactory(deno: DenoGlobal, modules: DenoProcessModules): Factory 
     });
     child.on('error', (error) => fault(error));
     channel.on('error', (error) => fault(error));
-    const read = frameReader((frame) => {
-      const data = modules.deserialize(frame) as {
-        fault?: string;
-        error?: { name?: string; message?: string; stack?: string; thrown?: unknown };
-      };
-      if (data?.fault === 'uncaught') {
-        const e = data.error;
-        const error = new Error(e?.message ?? String(e?.thrown));
-        if (e?.name !== undefined) error.name = e.name;
-        if (e?.stack !== undefined) error.stack = e.stack;
-        fault(error);
-      } else events.message(data);
-    });
+    // Every message goes to the owner, `fault: 'uncaught'` ones included (see BODY).
+    const read = frameReader((frame) => events.message(modules.deserialize(frame)));
     channel.on('data', (chunk) => read(chunk as Uint8Array));
     return {
       post: (message) => {
