@@ -167,6 +167,9 @@ describe('renderGantt and renderTimelineSvg on unusual input (review D4)', () =>
         /^Expected the spans to cover a finite time range, got from -1e\+308 to 1e\+308 ms/,
       );
     }
+    // A range near Number.MAX_VALUE is finite, and so is every coordinate.
+    const svg = renderTimelineSvg([sp({ kind: 'scope', start: 0, end: 1e6 })], { now: 4.49e307 });
+    expect(svg).not.toMatch(/NaN|Infinity|∞/);
     // `now` at or after the end is fine: a running span is drawn up to it.
     expect(
       renderGantt([sp({ end: undefined, state: 'running' })], { now: 5, width: 10 }),

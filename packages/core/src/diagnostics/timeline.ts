@@ -328,7 +328,7 @@ export function renderTimelineSvg(
   ];
   const ticks = 5;
   for (let i = 0; i <= ticks; i++) {
-    const t = t0 + (total * i) / ticks;
+    const t = t0 + total * (i / ticks); // not (total * i): it could overflow
     const tx = x(t).toFixed(1);
     out.push(
       `<line x1="${tx}" y1="${top - 6}" x2="${tx}" y2="${height - 6}" stroke="#e0e0e0"/>`,
