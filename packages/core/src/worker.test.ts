@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runChild } from '../test/child.ts';
-import { countingController } from '../test/helpers.ts';
+import { collectWarnings, countingController } from '../test/helpers.ts';
 import { CancelledError, TaskGroupError } from './errors.ts';
 import { scope } from './scope.ts';
 import { runInWorker, WorkerError, WorkerPool } from './worker.ts';
@@ -414,6 +414,20 @@ describe('WorkerPool', () => {
       await pause(20);
       expect(await pool.run<number>(fns, 'add', [2, 2])).toBe(4);
     }
+  });
+
+  test('a crash between calls is emitted as a WorkerCrashWarning, not lost (review diag D8)', async () => {
+    await using pool = new WorkerPool({ size: 1 });
+    const warnings = await collectWarnings(async () => {
+      expect(await pool.run(fns, 'floating')).toBe('ret');
+      expect(await pool.run(fns, 'laterThrow')).toBe('ret2');
+      for (let waited = 0; pool.workers > 0 && waited < 5000; waited += 10) await pause(10);
+    });
+    const crashes = warnings.filter((w) => w.name === 'WorkerCrashWarning');
+    expect(crashes.map((w) => (w.cause as Error).message).sort()).toEqual(
+      ['floating', 'timer-throw'].sort(),
+    );
+    expect(crashes[0]!.message).toMatch(/^A worker failed between calls \(Error: /);
   });
 
   test('leaves no listener on the caller signal', async () => {

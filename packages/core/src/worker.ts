@@ -174,6 +174,25 @@ function toModuleUrl(value: unknown): string {
 let lastJobId = 0;
 
 /**
+ * A worker failed while running no call (what an earlier call left behind: a rejection
+ * nobody handled, a timer that threw, `process.exit` from a timer). No call can carry
+ * the error, so rather than drop it, it is emitted as a process warning, a
+ * `WorkerCrashWarning` whose `cause` is the error (`console.error` where the runtime has
+ * no `process.emitWarning`).
+ */
+function warnIdleCrash(error: unknown): void {
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const warning = new Error(
+    `A worker failed between calls (${detail}); the calls that returned keep their values and the pool replaces the worker`,
+    { cause: error },
+  );
+  warning.name = 'WorkerCrashWarning';
+  const proc = (globalThis as { process?: { emitWarning?: (warning: Error) => void } }).process;
+  if (typeof proc?.emitWarning === 'function') proc.emitWarning(warning);
+  else console.error(warning);
+}
+
+/**
  * A fixed-size pool of worker threads for CPU-bound work (the TypeScript answer to "use
  * multiprocessing for CPU-bound tasks"): `worker_threads` on Node, Web Workers on Bun,
  * child processes on Deno (its threads cannot be stopped in an endless loop; see the README's
@@ -463,7 +482,7 @@ export class WorkerPool implements AsyncDisposable {
         false,
         new WorkerError(`The worker running \`${job.name}\` failed`, { cause: error }),
       );
-    }
+    } else warnIdleCrash(error);
     this.#pump();
   }
 

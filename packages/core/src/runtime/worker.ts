@@ -293,7 +293,7 @@ function denoConfigFlags(deno: DenoGlobal): string[] {
           // not there, or no permission to look
         }
       }
-      const parent = dir.replace(/[\\/][^\\/]*[\\/]?$/, '');
+      const parent: string = dir.replace(/[\\/][^\\/]*[\\/]?$/, '');
       if (parent !== '') dir = parent === dir ? undefined : parent;
       else dir = dir.startsWith('/') && dir !== '/' ? '/' : undefined;
     }
