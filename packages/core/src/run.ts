@@ -82,7 +82,10 @@ export interface RunOptions {
   /**
    * How long (ms of the run's clock) a task or body may keep running after its signal
    * aborted before it is reported as stuck; `false` turns the check off. Each task is
-   * reported once.
+   * reported once. Only the innermost stuck work is reported: not a task waiting for a
+   * cancelled scope it opened (checked again once that scope closes). A task inside
+   * `shield()` is reported with `kind: 'shield'` instead, and checked again once the
+   * shield ends.
    * @default 5000
    */
   stuckAfter?: number | false;

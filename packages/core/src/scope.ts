@@ -162,6 +162,7 @@ const newDiag = (): TaskDiag => ({
   cancelledAt: undefined,
   stuckCheck: undefined,
   reported: false,
+  shieldReported: false,
 });
 
 /** Why a scope was cancelled; the first cause wins. */
@@ -332,10 +333,13 @@ export class Scope implements AsyncDisposable {
   #nextSibling: Scope | undefined;
   #adopted = false;
   #stuckCheck: Cancel | undefined;
+  // A `shield()` scope: work in it defers cancellation on purpose (see #inOpenShield).
+  #shield = false;
   // The stuck check skipped something as waiting (see #checkStuck), and whether it
   // reported the body already.
   #stuckWaiting = false;
   #bodyReported = false;
+  #bodyShieldReported = false;
   readonly #link: ScopeLink = {
     settled: (task, failure, cancelled) => {
       this.#unlistTask(task);
@@ -404,6 +408,7 @@ export class Scope implements AsyncDisposable {
     const internal = options as { [kRootRun]?: object; [kDetached]?: boolean };
     const detached = internal[kDetached] === true;
     const root = detached && internal[kRootRun] !== undefined;
+    this.#shield = detached && !root;
     // The one place that works out the caller's signal, clock and deadline.
     const caller: Caller = resolveCaller(signal, clock);
     const ctx = root ? undefined : caller.ctx;
@@ -798,7 +803,10 @@ export class Scope implements AsyncDisposable {
       diag.stuckCheck = undefined;
       if (task.state !== 'running') return;
       if (this.#waitsOnCancelledScope(task)) this.#stuckWaiting = true;
-      else this.#reportTask(stuck, task, diag.cancelledAt!);
+      else if (this.#inOpenShield(task)) {
+        this.#stuckWaiting = true;
+        this.#reportShield(stuck, task, diag.cancelledAt!);
+      } else this.#reportTask(stuck, task, diag.cancelledAt!);
     });
   }
 
@@ -818,6 +826,25 @@ export class Scope implements AsyncDisposable {
   }
 
   /**
+   * A task in `shield()` defers its cancellation on purpose: it is not blamed for ignoring
+   * it, but reported once, with kind `'shield'`, so that a shield that hangs is seen. It
+   * is then checked again (as ignoring cancellation) once the shield ends.
+   */
+  #reportShield(stuck: StuckPolicy, task: TaskImpl<unknown>, cancelledAt: number): void {
+    const diag = (task.diag ??= newDiag());
+    if (diag.shieldReported) return;
+    diag.shieldReported = true;
+    reportStuck(stuck, {
+      kind: 'shield',
+      id: task.id,
+      name: task.name,
+      path: taskPath(task),
+      cancelledFor: this.#clock.now() - cancelledAt,
+      reason: task.signal.reason,
+    });
+  }
+
+  /**
    * Whether `task` (or the body, for `undefined`) is inside a scope of its own that is
    * open and cancelled: it then waits for that scope, whose own check reports what in it
    * is stuck. Reporting the waiter too would blame code that honours its cancellation.
@@ -827,6 +854,14 @@ export class Scope implements AsyncDisposable {
       if (c.#parentTask === task && c.#state !== CLOSED && c.#controller.signal.aborted) {
         return true;
       }
+    }
+    return false;
+  }
+
+  /** Whether `task` (or the body, for `undefined`) is inside an open `shield()` of its own. */
+  #inOpenShield(task: TaskImpl<unknown> | undefined): boolean {
+    for (let c = this.#firstChild; c !== undefined; c = c.#nextSibling) {
+      if (c.#parentTask === task && c.#state !== CLOSED && c.#shield) return true;
     }
     return false;
   }
@@ -866,13 +901,29 @@ export class Scope implements AsyncDisposable {
       // (timers run on a monotonic clock), and a scope-wide cancel has no later check.
       if (cancelledAt === undefined || now - cancelledAt < stuck.after - STUCK_SLACK_MS) continue;
       if (this.#waitsOnCancelledScope(t)) waiting = true;
-      else this.#reportTask(stuck, t, cancelledAt);
+      else if (this.#inOpenShield(t)) {
+        waiting = true;
+        this.#reportShield(stuck, t, cancelledAt);
+      } else this.#reportTask(stuck, t, cancelledAt);
     }
     // The body (or a hold of no name) still runs; named holds report themselves.
     const bodyHolds = this.#holds - (this.#held?.size ?? 0);
     if (bodyHolds > 0 && !this.#bodyReported && scopeCancelledAt !== undefined) {
       if (running.length > 0 || this.#waitsOnCancelledScope(undefined)) waiting = true;
-      else {
+      else if (this.#inOpenShield(undefined)) {
+        waiting = true;
+        if (!this.#bodyShieldReported) {
+          this.#bodyShieldReported = true;
+          reportStuck(stuck, {
+            kind: 'shield',
+            id: this.id,
+            name: this.#name,
+            path: scopePath(this),
+            cancelledFor: now - scopeCancelledAt,
+            reason: this.signal.reason,
+          });
+        }
+      } else {
         this.#bodyReported = true;
         reportStuck(stuck, {
           kind: 'scope',

@@ -1,5 +1,5 @@
 import { type CallerContext, callerContext } from './caller.ts';
-import { CancelledError } from './errors.ts';
+import { CancelledError, TaskGroupError } from './errors.ts';
 import { assertCount, assertOptions, assertSignal, describe } from './internal/validate.ts';
 import { hardwareConcurrency, startWorker, type WorkerHandle } from './runtime/worker.ts';
 
@@ -36,7 +36,11 @@ export interface WorkerRunOptions {
    * applies too.
    */
   signal?: AbortSignal;
-  /** Objects whose ownership moves to the worker (`ArrayBuffer`, `MessagePort`, …). */
+  /**
+   * Objects whose ownership moves to the worker (`ArrayBuffer`, `MessagePort`, …). On
+   * Deno, where a worker is a child process, an `ArrayBuffer` is copied instead (the
+   * caller keeps it) and a `MessagePort` cannot cross.
+   */
   transfer?: readonly Transferable[];
 }
 
@@ -77,13 +81,19 @@ interface Serialized {
   stack?: string;
   props?: Record<string, unknown>;
   cause?: Serialized;
+  /** An AggregateError's (such as a TaskGroupError's) `errors`. */
+  errors?: Serialized[];
 }
 
 interface Reply {
   id: number;
   ok: boolean;
   value?: unknown;
-  fault?: 'load' | 'export' | 'throw' | 'clone';
+  /**
+   * `uncaught`: the worker crashed (an uncaught error or unhandled rejection); `id` is the
+   * call it was running, 0 when idle, -1 when it cannot tell.
+   */
+  fault?: 'load' | 'export' | 'throw' | 'clone' | 'uncaught';
   error?: Serialized;
 }
 
@@ -101,8 +111,32 @@ const BUILTIN_ERRORS: Record<string, new (message?: string, options?: ErrorOptio
 function revive(s: Serialized | undefined): unknown {
   if (s === undefined) return undefined;
   if (!('name' in s)) return s.thrown;
-  const Ctor = BUILTIN_ERRORS[s.name!] ?? Error;
-  const error = new Ctor(s.message, 'cause' in s ? { cause: revive(s.cause) } : undefined);
+  const options = 'cause' in s ? { cause: revive(s.cause) } : undefined;
+  let error: Error;
+  if (Array.isArray(s.errors)) {
+    // An AggregateError keeps its class and its `errors`; weft's own TaskGroupError too.
+    const errors = s.errors.map(revive);
+    if (s.name === 'TaskGroupError') {
+      error = new TaskGroupError(errors);
+      Object.defineProperty(error, 'message', {
+        value: s.message,
+        writable: true,
+        configurable: true,
+        enumerable: false,
+      });
+      if (options !== undefined) {
+        Object.defineProperty(error, 'cause', {
+          value: options.cause,
+          writable: true,
+          configurable: true,
+          enumerable: false,
+        });
+      }
+    } else error = new AggregateError(errors, s.message, options);
+  } else {
+    const Ctor = BUILTIN_ERRORS[s.name!] ?? Error;
+    error = new Ctor(s.message, options);
+  }
   if (error.name !== s.name) {
     Object.defineProperty(error, 'name', {
       value: s.name,
@@ -140,20 +174,42 @@ function toModuleUrl(value: unknown): string {
 let lastJobId = 0;
 
 /**
+ * A worker failed while running no call (what an earlier call left behind: a rejection
+ * nobody handled, a timer that threw, `process.exit` from a timer). No call can carry
+ * the error, so rather than drop it, it is emitted as a process warning, a
+ * `WorkerCrashWarning` whose `cause` is the error (`console.error` where the runtime has
+ * no `process.emitWarning`).
+ */
+function warnIdleCrash(error: unknown): void {
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const warning = new Error(
+    `A worker failed between calls (${detail}); the calls that returned keep their values and the pool replaces the worker`,
+    { cause: error },
+  );
+  warning.name = 'WorkerCrashWarning';
+  const proc = (globalThis as { process?: { emitWarning?: (warning: Error) => void } }).process;
+  if (typeof proc?.emitWarning === 'function') proc.emitWarning(warning);
+  else console.error(warning);
+}
+
+/**
  * A fixed-size pool of worker threads for CPU-bound work (the TypeScript answer to "use
- * multiprocessing for CPU-bound tasks"): `worker_threads` on Node and Deno, Web Workers on
- * Bun. Workers start on demand, up to `size`, and are reused; calls beyond that wait in
+ * multiprocessing for CPU-bound tasks"): `worker_threads` on Node, Web Workers on Bun,
+ * child processes on Deno (its threads cannot be stopped in an endless loop; see the README's
+ * "Workers on Deno" for the differences: start-up cost, no `SharedArrayBuffer`,
+ * permissions). Workers start on demand, up to `size`, and are reused; calls beyond that wait in
  * FIFO order.
  *
  * - A call runs `module[exportName](...args)` in a worker; the module is imported once
  *   per worker. Arguments and the result are copied with the structured-clone algorithm
  *   (no functions, no class instances beyond plain data). An error thrown by the
- *   function is re-created in the caller with its name, message, stack, own properties
- *   and `cause`; other failures reject with a {@link WorkerError}.
+ *   function is re-created in the caller with its name, message, stack, own properties,
+ *   `cause` and an AggregateError's `errors`; other failures reject with a {@link WorkerError}.
  * - Cancelling a call (its `signal`, or the enclosing weft task) drops it from the queue
  *   or terminates its worker, then rejects with the signal's reason. The pool replaces
- *   the worker on the next call. A thread busy in JavaScript stops at once on Node and
- *   Bun; Deno kills it about 2 s after (its own grace period), then lets the process exit.
+ *   the worker on the next call. A worker busy in an endless loop stops at once on every
+ *   runtime (on Deno its child process is killed with SIGKILL; in Deno's thread fallback,
+ *   without `--allow-run`/`--allow-env`, it spins on until the process exits).
  * - A worker that ends while running a call (`process.exit`, `self.close()`, an uncaught
  *   error) rejects that call with a {@link WorkerError} whose `cause` says how (such as
  *   `The worker exited with code 3`); the pool replaces it for the calls that follow.
@@ -366,6 +422,10 @@ export class WorkerPool implements AsyncDisposable {
   }
 
   #onReply(slot: Slot, reply: Reply): void {
+    if (reply?.fault === 'uncaught') {
+      this.#onCrash(slot, reply);
+      return;
+    }
     const job = slot.job;
     if (job === undefined || reply?.id !== job.id) return;
     slot.job = undefined;
@@ -393,6 +453,21 @@ export class WorkerPool implements AsyncDisposable {
     this.#settle(job, false, error);
   }
 
+  /**
+   * The worker crashed. A call it was running fails; a call handed to it after an earlier
+   * call's leftover crashed it (a floating rejection, a timer that throws) never started
+   * there, so it goes back to the front of the queue for a fresh worker.
+   */
+  #onCrash(slot: Slot, reply: Reply): void {
+    const job = slot.job;
+    if (job !== undefined && reply.id >= 0 && reply.id !== job.id) {
+      slot.job = undefined;
+      job.slot = undefined;
+      this.#queue.unshift(job);
+    }
+    this.#onFault(slot, revive(reply.error));
+  }
+
   #onFault(slot: Slot, error: unknown): void {
     if (!this.#slots.has(slot)) return;
     this.#slots.delete(slot);
@@ -407,7 +482,7 @@ export class WorkerPool implements AsyncDisposable {
         false,
         new WorkerError(`The worker running \`${job.name}\` failed`, { cause: error }),
       );
-    }
+    } else warnIdleCrash(error);
     this.#pump();
   }
 
@@ -480,7 +555,8 @@ export class WorkerPool implements AsyncDisposable {
 /**
  * Runs `module[exportName](...args)` in a new worker thread and resolves with its
  * result; the worker is terminated when the call settles. CPU-bound work then no longer
- * blocks the event loop. `worker_threads` on Node and Deno, a Web Worker on Bun.
+ * blocks the event loop. `worker_threads` on Node, a Web Worker on Bun, a child process on
+ * Deno.
  *
  * `moduleUrl` is an absolute URL (`new URL('./work.mjs', import.meta.url)`) of an ES
  * module the runtime can load on its own (JavaScript, or TypeScript where the runtime
@@ -490,9 +566,9 @@ export class WorkerPool implements AsyncDisposable {
  * dies rejects with a {@link WorkerError}; a missing export with a `TypeError`.
  *
  * Cancellation (the `signal`, or the enclosing weft task's) terminates the worker, even
- * in an endless loop (on Deno about 2 s later: see {@link WorkerPool}), and rejects with
- * the signal's reason at once. Each call starts a worker
- * (tens of ms); for many calls use a {@link WorkerPool}.
+ * in an endless loop, and rejects with the signal's reason once it has stopped. Each call
+ * starts a worker (tens of ms; on Deno a process, 100 ms or more); for many calls use a
+ * {@link WorkerPool}.
  *
  * @example
  * ```ts

@@ -21,6 +21,8 @@ export function runChild(
   options: {
     guardMs?: number;
     args?: string[];
+    /** The child's working directory (default: this process's). */
+    cwd?: string;
     /** Flags for the runtime itself, before the file (Node only). */
     runtimeArgs?: string[];
     onStdout?: (text: string, kill: (signal: NodeJS.Signals) => void) => void;
@@ -29,7 +31,10 @@ export function runChild(
   const args = isDeno
     ? ['run', '-A', file, ...(options.args ?? [])]
     : [file, ...(options.args ?? [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: options.cwd,
+  });
   let stdout = '';
   let stderr = '';
   let killed = false;

@@ -1,7 +1,7 @@
 // Tutorial 1, "When to Use Async vs Threading vs Multiprocessing": CPU-bound work blocks
 // the event loop, however `async` the function around it is; the fix is another thread.
 // concurrent.futures.ProcessPoolExecutor / ThreadPoolExecutor → runInWorker() and
-// WorkerPool (@weft/core: worker_threads on Node, Web Workers on Bun and Deno).
+// WorkerPool (@weft/core: worker_threads on Node, Web Workers on Bun, child processes on Deno).
 import { gather, runInWorker, scope, sleep, WorkerPool } from '@weft/core';
 import type { Example } from '../example.ts';
 import { TUTORIAL_1 } from '../example.ts';

@@ -108,6 +108,104 @@ describe('renderGantt', () => {
   });
 });
 
+describe('renderGantt and renderTimelineSvg on unusual input (review D4)', () => {
+  const sp = (o: Partial<TimelineSpan>): TimelineSpan => ({
+    id: 1,
+    kind: 'task',
+    name: 'a',
+    start: 0,
+    end: 5,
+    state: 'fulfilled',
+    ...o,
+  });
+
+  test('draw spans in a parent cycle at the top instead of dropping them', () => {
+    const spans = [
+      sp({ id: 1, name: 'ping', parent: 2 }),
+      sp({ id: 2, name: 'pong', parent: 1 }),
+      sp({ id: 3, name: 'self', parent: 3 }),
+      sp({ id: 4, name: 'under', parent: 1 }),
+    ];
+    const lines = renderGantt(spans, { width: 10 }).split('\n');
+    expect(lines.slice(1).map((l) => l.split(' ██')[0]!.trimEnd())).toEqual([
+      'ping',
+      '  under',
+      'pong',
+      'self',
+    ]);
+    const svg = renderTimelineSvg(spans);
+    for (const name of ['ping', 'pong', 'self', '  under']) expect(svg).toContain(`>${name}<`);
+    expect(svg.match(/<rect x=/g)).toHaveLength(4);
+  });
+
+  test('bound options.width, naming it and its maximum', () => {
+    expect(() => renderGantt([sp({})], { width: 1e9 })).toThrow(
+      new RangeError(
+        'Expected `options.width` to be an integer from 10 to 1000, got `1000000000` (number)',
+      ),
+    );
+    expect(() => renderTimelineSvg([sp({})], { width: 1e9 })).toThrow(
+      new RangeError(
+        'Expected `options.width` to be an integer from 10 to 100000, got `1000000000` (number)',
+      ),
+    );
+    expect(() => renderGantt([sp({})], { width: Number.POSITIVE_INFINITY })).toThrow(RangeError);
+    expect(() => renderGantt([sp({})], { width: '20' as never })).toThrow(TypeError);
+    expect(renderGantt([sp({})], { width: 1000 }).split('\n')[1]).toContain('█'.repeat(1000));
+  });
+
+  test('refuse an options.now before the spans end, and a time range that overflows (review diag D4)', () => {
+    const spans = [sp({ start: 0, end: 100 }), sp({ id: 2, end: 10 })];
+    for (const render of [renderGantt, renderTimelineSvg]) {
+      expect(() => render(spans, { now: 50, width: 20 })).toThrow(
+        new RangeError(
+          'Expected `options.now` to be at least the latest start or end among the spans (100), got `50` (number)',
+        ),
+      );
+      expect(() => render([sp({ start: 10, end: 20 })], { now: 0, width: 20 })).toThrow(RangeError);
+      expect(() => render([sp({ start: -1e308, end: 1e308 })], { width: 20 })).toThrow(
+        /^Expected the spans to cover a finite time range, got from -1e\+308 to 1e\+308 ms/,
+      );
+    }
+    // A range near Number.MAX_VALUE is finite, and so is every coordinate.
+    const svg = renderTimelineSvg([sp({ kind: 'scope', start: 0, end: 1e6 })], { now: 4.49e307 });
+    expect(svg).not.toMatch(/NaN|Infinity|∞/);
+    // `now` at or after the end is fine: a running span is drawn up to it.
+    expect(
+      renderGantt([sp({ end: undefined, state: 'running' })], { now: 5, width: 10 }),
+    ).toContain('▒'.repeat(10));
+  });
+
+  test('name a hole in a sparse array and a repeated id', () => {
+    const sparse: TimelineSpan[] = [];
+    sparse[1] = sp({}); // spans[0] is a hole
+    for (const render of [renderGantt, renderTimelineSvg]) {
+      expect(() => render(sparse)).toThrow(
+        new TypeError('Expected `spans[0]` to be a TimelineSpan, got `undefined` (undefined)'),
+      );
+      expect(() => render([sp({}), sp({ name: 'b' })])).toThrow(
+        new TypeError(
+          'Expected `spans[1].id` to be unique among the spans, got `1` (number) a second time',
+        ),
+      );
+    }
+  });
+
+  test('render a chain 20,000 deep (iteratively, with bounded indentation)', () => {
+    const spans = Array.from({ length: 20_000 }, (_, i) =>
+      sp({ id: i + 1, name: `s${i}`, parent: i === 0 ? undefined : i }),
+    );
+    const lines = renderGantt(spans, { width: 10 }).split('\n');
+    expect(lines).toHaveLength(20_001);
+    expect(lines[1]!.startsWith('s0 ')).toBe(true);
+    expect(lines[20_000]!.trimStart().startsWith('[19999] s19999 ')).toBe(true);
+    // Indentation stops growing: every row is short.
+    expect(Math.max(...lines.slice(0, 100).map((l) => l.length))).toBeLessThan(200);
+    const svg = renderTimelineSvg(spans);
+    expect(svg.match(/<rect x=/g)).toHaveLength(20_000);
+  });
+});
+
 describe('renderTimelineSvg', () => {
   test('draws one bar per span, to scale, with escaped names and tooltips', () => {
     const svg = renderTimelineSvg(
@@ -209,6 +307,26 @@ describe('formatTaskTree', () => {
     );
   });
 
+  test('prints a tree 20,000 deep (iteratively, with bounded indentation) (review D4)', () => {
+    let node: TaskTreeNode = {
+      kind: 'task',
+      id: 20_000,
+      name: 'leaf',
+      state: 'running',
+      children: [],
+    };
+    for (let id = 19_999; id >= 1; id--) {
+      node = { kind: 'scope', id, name: `s${id}`, state: 'open', children: [node] };
+    }
+    const lines = formatTaskTree(node).split('\n');
+    expect(lines).toHaveLength(20_000);
+    expect(lines[1]).toBe('└── s2 (scope #2) · open');
+    expect(lines[19_999]).toBe(
+      `[+${19_998 - 64}] ${' '.repeat(4 * 64)}└── leaf (task #20000) · running`,
+    );
+    expect(Math.max(...lines.slice(-100).map((l) => l.length))).toBeLessThan(320);
+  });
+
   test('leaves settled nodes out with runningOnly', () => {
     const text = formatTaskTree(tree, { runningOnly: true });
     expect(text).not.toContain('done');
@@ -245,6 +363,18 @@ describe('formatTaskTree', () => {
     expect(() => formatTaskTree({ ...root, name: undefined, children: [] } as never)).toThrow(
       /`tree\.name` to be a string/,
     );
+    expect(() => formatTaskTree({ ...root, age: -5, children: [] })).toThrow(
+      new RangeError(
+        'Expected `tree.age` to be a number of milliseconds from 0 up, got `-5` (number)',
+      ),
+    );
+    expect(() =>
+      formatTaskTree({ ...root, children: [{ ...root, cancelledFor: -1, children: [] }] }),
+    ).toThrow(
+      /^Expected `tree\.children\[0\]\.cancelledFor` to be a number of milliseconds from 0 up/,
+    );
+    // A deadline is time left: negative once passed, and accepted.
+    expect(formatTaskTree({ ...root, deadline: -5, children: [] })).toContain('deadline passed');
     const cyclic = { ...root, children: [] as unknown[] };
     cyclic.children.push(cyclic);
     expect(() => formatTaskTree(cyclic as never)).toThrow(/`tree\.children\[0\]`.*own ancestors/);

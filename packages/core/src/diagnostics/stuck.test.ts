@@ -3,6 +3,7 @@ import { deferred } from '../../test/helpers.ts';
 import { CancelledError } from '../errors.ts';
 import { run } from '../run.ts';
 import { scope } from '../scope.ts';
+import { shield } from '../shield.ts';
 import { sleep } from '../sleep.ts';
 import { TestClock } from '../test-clock.ts';
 import type { Clock } from '../clock.ts';
@@ -241,6 +242,125 @@ describe('stuck-cancellation report', () => {
     // that scope closes at 300 ms (290 ms after the cancel), and 100 ms later the waiter
     // itself is still running.
     expect(reports).toEqual(['task run/waiter/scope/slow 100', 'task run/waiter 390']);
+  });
+
+  test('reports a task inside shield() as kind shield, not as ignoring cancellation, and a stuck task beside it as usual (review D9)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const reports: string[] = [];
+    await run(
+      async (ctx) => {
+        ctx.scope.spawn(
+          async () => {
+            try {
+              await sleep(60_000);
+            } finally {
+              await shield(() => sleep(300)); // cleanup that must finish: sanctioned
+            }
+          },
+          { name: 'cleaner' },
+        );
+        ctx.scope.spawn(() => clock.sleep(250), { name: 'stubborn' }); // ignores its signal
+        await sleep(10);
+        ctx.scope.cancel();
+      },
+      {
+        clock,
+        handleSignals: false,
+        stuckAfter: 100,
+        onStuck: (r) => reports.push(`${r.kind} ${r.path.join('/')} ${r.cancelledFor}`),
+      },
+    );
+    expect(reports).toEqual(['shield run/cleaner 100', 'task run/stubborn 100']);
+    expect(clock.now()).toBe(310);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('reports a task that still ignores cancellation stuckAfter ms after its shield() ended', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const reports: string[] = [];
+    await run(
+      async (ctx) => {
+        const task = ctx.scope.spawn(
+          async () => {
+            try {
+              await sleep(60_000);
+            } finally {
+              // shield() re-raises the deferred cancellation; this task swallows it and
+              // goes on ignoring its signal, no longer shielded.
+              await shield(() => sleep(300)).catch(() => {});
+              await clock.sleep(500);
+            }
+          },
+          { name: 'cleaner' },
+        );
+        await sleep(10);
+        task.cancel(); // the task alone: its own check, not the scope's
+        await task.then(
+          () => {},
+          () => {},
+        );
+      },
+      {
+        clock,
+        handleSignals: false,
+        stuckAfter: 100,
+        onStuck: (r) => reports.push(`${r.kind} ${r.path.join('/')} ${r.cancelledFor}`),
+      },
+    );
+    // Cancelled at 10; in its shield at 110; the shield ends at 310; 100 ms later the task
+    // still runs.
+    expect(reports).toEqual(['shield run/cleaner 100', 'task run/cleaner 400']);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('warns about a shield that never ends, once, saying it is in shield() (review diag D3)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const gate = deferred();
+    const lines = await captureWarn(() =>
+      run(
+        async (ctx) => {
+          ctx.scope.spawn(
+            async () => {
+              try {
+                await sleep(60_000);
+              } finally {
+                await shield(() => gate.promise); // a rollback that hangs
+              }
+            },
+            { name: 'cleaner' },
+          );
+          await sleep(10);
+          ctx.scope.cancel();
+          await clock.sleep(20_000); // later checks: still one warning
+          gate.resolve();
+        },
+        { clock, handleSignals: false },
+      ),
+    );
+    expect(lines).toEqual([
+      'weft: run › cleaner is still in shield() 5.00 s after it was cancelled (shield defers the cancellation): if the shielded work can hang, give it a timeout',
+    ]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('reports a main body inside shield() as kind shield, then as ignoring cancellation once it has ended', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const reports: string[] = [];
+    await run(
+      async (ctx) => {
+        ctx.scope.cancel();
+        await shield(() => sleep(300)).catch(() => {});
+        await clock.sleep(500); // then ignores its cancellation
+      },
+      {
+        clock,
+        handleSignals: false,
+        stuckAfter: 100,
+        onStuck: (r) => reports.push(`${r.kind} ${r.path.join('/')} ${r.cancelledFor}`),
+      },
+    ).catch(() => {});
+    expect(reports).toEqual(['shield run 100', 'scope run 400']);
+    expect(clock.pendingTimers).toBe(0);
   });
 
   test('says nothing about tasks that honour cancellation, and leaves no timer', async () => {

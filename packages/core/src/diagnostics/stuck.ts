@@ -9,12 +9,16 @@ import { formatDuration } from './format.ts';
  */
 export interface StuckReport {
   /**
-   * `task`; `scope` for a scope's body (such as `run`'s `main`); `close` for a source
-   * that a helper (`buffer`, `merge`, `map`, …) asked to close (`return()`, or a
-   * `ReadableStream`'s `cancel()`) and that has not finished closing: its scope waits
-   * for it.
+   * `task`, or `scope` for a scope's body (such as `run`'s `main`): it ignores its
+   * cancellation. `shield` for a task or body that is inside `shield()` (which defers
+   * cancellation on purpose): not a fault by itself, but a shield that never ends is a
+   * hang; if it is still running once the shield has ended, it is reported again as
+   * `task` or `scope`. `id`, `name` and `path` are the task's, or the body's scope's.
+   * `close` for a source that a helper (`buffer`, `merge`, `map`, …) asked to close
+   * (`return()`, or a `ReadableStream`'s `cancel()`) and that has not finished closing:
+   * its scope waits for it.
    */
-  readonly kind: 'task' | 'scope' | 'close';
+  readonly kind: 'task' | 'scope' | 'shield' | 'close';
   readonly id: number;
   readonly name: string;
   /** Names from the root scope down to it, such as `['run', 'gather', 'fetch#7']`. */
@@ -54,6 +58,12 @@ export function warnStuck(report: StuckReport): void {
   if (report.kind === 'close') {
     console.warn(
       `weft: a source is still closing ${formatDuration(report.cancelledFor)} after "${report.name}" began (${report.path.join(' › ')}): its return() (or a ReadableStream's cancel()) has not settled, and its scope waits for it; make the source's cleanup finish or honour cancellation`,
+    );
+    return;
+  }
+  if (report.kind === 'shield') {
+    console.warn(
+      `weft: ${report.path.join(' › ')} is still in shield() ${formatDuration(report.cancelledFor)} after it was cancelled (shield defers the cancellation): if the shielded work can hang, give it a timeout`,
     );
     return;
   }

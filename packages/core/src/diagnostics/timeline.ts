@@ -1,6 +1,5 @@
 import {
   assertBoolean,
-  assertCount,
   assertFinite,
   assertNotBelow,
   assertOneOf,
@@ -37,12 +36,14 @@ export interface TimelineSpan {
 /** Options of {@link renderGantt} and {@link renderTimelineSvg}. */
 export interface RenderTimelineOptions {
   /**
-   * Width of the bar area: characters for the Gantt chart, pixels for the SVG.
+   * Width of the bar area: characters for the Gantt chart (10 to 1000), pixels for the
+   * SVG (10 to 100,000); outside that range a `RangeError`.
    * @default 60 (Gantt), 800 (SVG)
    */
   width?: number;
   /**
-   * Where a span still running ends on the chart.
+   * Where a span still running ends on the chart: at least the latest start or end among
+   * the spans (else a `RangeError`).
    * @default the latest start or end among the spans
    */
   now?: number;
@@ -100,23 +101,46 @@ function layout(
       `Expected \`spans\` to be an array of TimelineSpan, got ${describe(spans)}`,
     );
   }
-  spans.forEach((span, i) => assertSpan(i, span));
+  // Index by index: a sparse array's hole is `spans[i]` = undefined, reported as such.
+  const all = new Map<number, TimelineSpan>();
+  for (let i = 0; i < spans.length; i++) {
+    const span: unknown = spans[i];
+    assertSpan(i, span);
+    if (all.has(span.id)) {
+      throw new TypeError(
+        `Expected \`spans[${i}].id\` to be unique among the spans, got ${describe(span.id)} a second time`,
+      );
+    }
+    all.set(span.id, span);
+  }
   assertOptions('options', options, KEYS);
   if (options.now !== undefined) assertFinite('options.now', options.now);
   assertBoolean('options.tasksOnly', options.tasksOnly);
-  const shown = options.tasksOnly ? spans.filter((s) => s.kind === 'task') : [...spans];
+  const shown = options.tasksOnly
+    ? [...all.values()].filter((s) => s.kind === 'task')
+    : [...all.values()];
   let t0 = Number.POSITIVE_INFINITY;
   let latest = Number.NEGATIVE_INFINITY;
   for (const s of shown) {
     t0 = Math.min(t0, s.start);
     latest = Math.max(latest, s.start, s.end ?? s.start);
   }
+  if (options.now !== undefined && shown.length > 0 && options.now < latest) {
+    throw new RangeError(
+      `Expected \`options.now\` to be at least the latest start or end among the spans (${latest}), got ${describe(options.now)}`,
+    );
+  }
   const t1 = options.now ?? latest;
+  if (shown.length > 0 && !Number.isFinite(t1 - t0)) {
+    throw new RangeError(
+      `Expected the spans to cover a finite time range, got from ${t0} to ${t1} ms (a difference of ${t1 - t0})`,
+    );
+  }
   // Ids are shared by tasks and scopes, so a span nests under whichever it names; when that
-  // one is not shown (tasksOnly), under its nearest shown ancestor.
-  const all = new Map(spans.map((s) => [s.id, s]));
+  // one is not shown (tasksOnly), under its nearest shown ancestor; when it names none of
+  // the spans, at the top.
   const shownIds = new Set(shown.map((s) => s.id));
-  const children = new Map<number | undefined, TimelineSpan[]>();
+  const parentOf = new Map<number, number | undefined>();
   for (const s of shown) {
     let parent = s.parent;
     const seen = new Set<number>();
@@ -124,27 +148,51 @@ function layout(
       seen.add(parent);
       parent = all.get(parent)?.parent;
     }
-    if (parent !== undefined && !shownIds.has(parent)) parent = undefined;
+    parentOf.set(s.id, parent !== undefined && shownIds.has(parent) ? parent : undefined);
+  }
+  // Spans in a parent cycle (a span its own ancestor, itself included) would hang under
+  // nothing that reaches the top: they are drawn at the top instead, the spans under them
+  // in place. One pass, each span visited once (0: new, 1: on the current chain, 2: done).
+  const mark = new Map<number, 1 | 2>();
+  for (const s of shown) {
+    const chain: number[] = [];
+    let id: number | undefined = s.id;
+    while (id !== undefined && mark.get(id) === undefined) {
+      mark.set(id, 1);
+      chain.push(id);
+      id = parentOf.get(id);
+    }
+    if (id !== undefined && mark.get(id) === 1) {
+      for (let k = chain.indexOf(id); k < chain.length; k++) parentOf.set(chain[k]!, undefined);
+    }
+    for (const c of chain) mark.set(c, 2);
+  }
+  const children = new Map<number | undefined, TimelineSpan[]>();
+  for (const s of shown) {
+    const parent = parentOf.get(s.id);
     let list = children.get(parent);
     if (list === undefined) children.set(parent, (list = []));
     list.push(s);
   }
+  const byStart = (a: TimelineSpan, b: TimelineSpan): number =>
+    a.start - b.start || (a.kind === b.kind ? a.id - b.id : a.kind === 'scope' ? -1 : 1);
+  // Depth first, iterative (a chain of any depth renders), each level by start time.
   const rows: Row[] = [];
-  const visited = new Set<number>();
-  const visit = (parent: number | undefined, depth: number): void => {
-    const list = (children.get(parent) ?? []).sort(
-      (a, b) =>
-        a.start - b.start || (a.kind === b.kind ? a.id - b.id : a.kind === 'scope' ? -1 : 1),
-    );
-    for (const span of list) {
-      rows.push({ span, depth, end: span.end ?? Math.max(t1, span.start) });
-      if (!visited.has(span.id)) {
-        visited.add(span.id);
-        visit(span.id, depth + 1);
-      }
+  const stack: { list: TimelineSpan[]; next: number; depth: number }[] = [
+    { list: (children.get(undefined) ?? []).sort(byStart), next: 0, depth: 0 },
+  ];
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    if (frame.next >= frame.list.length) {
+      stack.pop();
+      continue;
     }
-  };
-  visit(undefined, 0);
+    const span = frame.list[frame.next++]!;
+    rows.push({ span, depth: frame.depth, end: span.end ?? Math.max(t1, span.start) });
+    const list = children.get(span.id);
+    if (list !== undefined)
+      stack.push({ list: list.sort(byStart), next: 0, depth: frame.depth + 1 });
+  }
   return { rows, t0: Number.isFinite(t0) ? t0 : 0, t1: Number.isFinite(t1) ? t1 : 0 };
 }
 
@@ -157,14 +205,37 @@ const BAR: Record<TimelineSpan['state'], string> = {
   open: '▒',
 };
 
-const label = (row: Row): string =>
-  `${'  '.repeat(row.depth)}${row.span.name}${row.span.kind === 'scope' ? ' (scope)' : ''}`;
+/** Levels of indentation drawn in full; a deeper row says its depth instead. */
+const MAX_INDENT = 32;
+
+const label = (row: Row): string => {
+  const indent =
+    row.depth <= MAX_INDENT ? '  '.repeat(row.depth) : `${'  '.repeat(MAX_INDENT)}[${row.depth}] `;
+  return `${indent}${row.span.name}${row.span.kind === 'scope' ? ' (scope)' : ''}`;
+};
+
+/** The widest chart: characters for the Gantt chart, pixels for the SVG. */
+const MAX_GANTT_WIDTH = 1000;
+const MAX_SVG_WIDTH = 100_000;
+
+function assertWidth(width: unknown, max: number): asserts width is number {
+  const ok = typeof width === 'number' && Number.isInteger(width) && width >= 10 && width <= max;
+  if (!ok) {
+    const message = `Expected \`options.width\` to be an integer from 10 to ${max}, got ${describe(width)}`;
+    throw typeof width === 'number' ? new RangeError(message) : new TypeError(message);
+  }
+}
 
 /**
  * Draws spans as a Gantt chart for the terminal: one row per task or scope (nested under
  * its scope), a bar from its start to its end on a shared time axis, and its duration
  * and outcome. `█` fulfilled (or a closed scope), `▓` rejected, `░` cancelled, `▒` still
  * running. Overlapping bars are work that ran concurrently.
+ *
+ * A span whose `parent` names no span is drawn at the top, as are spans in a parent
+ * cycle (such as a span that is its own parent). Malformed input is a `TypeError` naming
+ * the field (`spans[2].end`, a hole at `spans[1]`, a repeated `spans[3].id`); a `width`
+ * outside 10–1000 a `RangeError`.
  *
  * @example
  * ```ts
@@ -185,10 +256,10 @@ export function renderGantt(
 ): string {
   const { rows, t0, t1 } = layout(spans, options);
   const width = options.width ?? 60;
-  assertCount('options.width', width, 10);
+  assertWidth(width, MAX_GANTT_WIDTH);
   if (rows.length === 0) return '(no spans)';
   const labels = rows.map(label);
-  const pad = Math.max(...labels.map((l) => l.length));
+  const pad = labels.reduce((max, l) => Math.max(max, l.length), 0);
   const total = t1 - t0;
   const col = (t: number): number => (total <= 0 ? 0 : Math.round(((t - t0) / total) * width));
   const startText = formatDuration(0);
@@ -224,7 +295,8 @@ const escapeXml = (text: string): string =>
  * Draws spans as an SVG document (a string: write it to a `.svg` file and open it in a
  * browser). Same layout as {@link renderGantt}: one row per span, nested under its
  * scope, on a shared time axis, coloured by outcome, with the name, duration and state
- * in each bar's tooltip.
+ * in each bar's tooltip. Input is checked as by {@link renderGantt}; `width` (pixels) is
+ * 10 to 100,000.
  *
  * @example
  * ```ts
@@ -242,9 +314,10 @@ export function renderTimelineSvg(
 ): string {
   const { rows, t0, t1 } = layout(spans, options);
   const width = options.width ?? 800;
-  assertCount('options.width', width, 10);
+  assertWidth(width, MAX_SVG_WIDTH);
   const rowHeight = 22;
-  const labelWidth = Math.min(320, 8 + 7 * Math.max(4, ...rows.map((r) => label(r).length)));
+  const longest = rows.reduce((max, r) => Math.max(max, label(r).length), 4);
+  const labelWidth = Math.min(320, 8 + 7 * longest);
   const top = 28;
   const height = top + rows.length * rowHeight + 10;
   const total = t1 - t0;
@@ -255,7 +328,7 @@ export function renderTimelineSvg(
   ];
   const ticks = 5;
   for (let i = 0; i <= ticks; i++) {
-    const t = t0 + (total * i) / ticks;
+    const t = t0 + total * (i / ticks); // not (total * i): it could overflow
     const tx = x(t).toFixed(1);
     out.push(
       `<line x1="${tx}" y1="${top - 6}" x2="${tx}" y2="${height - 6}" stroke="#e0e0e0"/>`,

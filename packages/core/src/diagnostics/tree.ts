@@ -84,17 +84,28 @@ function line(node: TaskTreeNode): string {
 
 const KINDS = ['scope', 'task', 'close'] as const;
 
-/** Checks a node and its children, naming the first field that is wrong (`tree.children[0].state`). */
-function assertNode(at: string, node: unknown, seen: Set<unknown>): asserts node is TaskTreeNode {
+/** Where a node sits, for naming it in an error: built only when one is thrown. */
+interface At {
+  readonly parent: At | undefined;
+  readonly index: number;
+}
+
+function pathOf(at: At): string {
+  const indexes: number[] = [];
+  for (let a: At | undefined = at; a.parent !== undefined; a = a.parent) indexes.push(a.index);
+  return `tree${indexes
+    .reverse()
+    .map((i) => `.children[${i}]`)
+    .join('')}`;
+}
+
+/** Checks one node's own fields (not its children), naming the first that is wrong. */
+function assertFields(at: string, node: unknown): asserts node is TaskTreeNode {
   if (typeof node !== 'object' || node === null) {
     throw new TypeError(
       `Expected \`${at}\` to be a TaskTreeNode (from scope.tree()), got ${describe(node)}`,
     );
   }
-  if (seen.has(node)) {
-    throw new TypeError(`Expected \`${at}\` to be a TaskTreeNode, got one of its own ancestors`);
-  }
-  seen.add(node);
   const n = node as Record<keyof TaskTreeNode, unknown>;
   assertOneOf(`${at}.kind`, n.kind, KINDS);
   assertFinite(`${at}.id`, n.id);
@@ -103,12 +114,60 @@ function assertNode(at: string, node: unknown, seen: Set<unknown>): asserts node
   for (const key of ['age', 'deadline', 'cancelledFor'] as const) {
     if (n[key] !== undefined) assertFinite(`${at}.${key}`, n[key]);
   }
+  // An age or a cancelling time is how long ago something happened; only a deadline
+  // (time left) may be negative.
+  for (const key of ['age', 'cancelledFor'] as const) {
+    if ((n[key] as number | undefined)! < 0) {
+      throw new RangeError(
+        `Expected \`${at}.${key}\` to be a number of milliseconds from 0 up, got ${describe(n[key])}`,
+      );
+    }
+  }
   if (!Array.isArray(n.children)) {
     throw new TypeError(`Expected \`${at}.children\` to be an array, got ${describe(n.children)}`);
   }
-  n.children.forEach((child, i) => assertNode(`${at}.children[${i}]`, child, seen));
-  seen.delete(node);
 }
+
+/**
+ * Checks a node and everything under it, naming the first field that is wrong
+ * (`tree.children[0].state`). Iterative, so any depth works; a node that is its own
+ * ancestor is a TypeError (a node shared by two branches is fine).
+ */
+function assertTree(tree: unknown): asserts tree is TaskTreeNode {
+  const root: At = { parent: undefined, index: 0 };
+  assertFields('tree', tree);
+  const onPath = new Set<unknown>([tree]);
+  // Each frame: a node, where it is, and which child to look at next.
+  const stack: { node: TaskTreeNode; at: At; next: number }[] = [{ node: tree, at: root, next: 0 }];
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    const { children } = frame.node;
+    if (frame.next >= children.length) {
+      stack.pop();
+      onPath.delete(frame.node);
+      continue;
+    }
+    const index = frame.next++;
+    // A sparse array's hole is read as `undefined`, and reported as such.
+    const child: unknown = children[index];
+    const at: At = { parent: frame.at, index };
+    if (onPath.has(child)) {
+      throw new TypeError(
+        `Expected \`${pathOf(at)}\` to be a TaskTreeNode, got one of its own ancestors`,
+      );
+    }
+    try {
+      assertFields('', child); // cheap: the path is spelt out only for an error
+    } catch {
+      assertFields(pathOf(at), child); // throws again, now naming where
+    }
+    onPath.add(child);
+    stack.push({ node: child as TaskTreeNode, at, next: 0 });
+  }
+}
+
+/** Levels of indentation shown in full; deeper lines say how many more are hidden. */
+const MAX_INDENT = 64;
 
 /**
  * Formats a task tree snapshot as text, one node per line, the way
@@ -128,21 +187,41 @@ function assertNode(at: string, node: unknown, seen: Set<unknown>): asserts node
  * ```
  */
 export function formatTaskTree(tree: TaskTreeNode, options: FormatTaskTreeOptions = {}): string {
-  assertNode('tree', tree, new Set());
+  assertTree(tree);
   assertOptions('options', options, ['runningOnly']);
   assertBoolean('options.runningOnly', options.runningOnly);
   const runningOnly = options.runningOnly === true;
   const out: string[] = [line(tree)];
-  const walk = (node: TaskTreeNode, prefix: string): void => {
-    const children = runningOnly
+  const shownChildren = (node: TaskTreeNode): readonly TaskTreeNode[] =>
+    runningOnly
       ? node.children.filter((c) => c.state === 'running' || c.state === 'open')
       : node.children;
-    children.forEach((child, i) => {
-      const last = i === children.length - 1;
-      out.push(`${prefix}${last ? '└── ' : '├── '}${line(child)}`);
-      walk(child, `${prefix}${last ? '    ' : '│   '}`);
-    });
-  };
-  walk(tree, '');
+  // Iterative, so a tree of any depth prints. The indentation keeps the last MAX_INDENT
+  // levels; `[+N]` in front says how many levels above them are not drawn.
+  const stack: {
+    children: readonly TaskTreeNode[];
+    next: number;
+    prefix: string;
+    hidden: number;
+  }[] = [{ children: shownChildren(tree), next: 0, prefix: '', hidden: 0 }];
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    if (frame.next >= frame.children.length) {
+      stack.pop();
+      continue;
+    }
+    const i = frame.next++;
+    const child = frame.children[i]!;
+    const last = i === frame.children.length - 1;
+    const marker = frame.hidden > 0 ? `[+${frame.hidden}] ` : '';
+    out.push(`${marker}${frame.prefix}${last ? '└── ' : '├── '}${line(child)}`);
+    let prefix = `${frame.prefix}${last ? '    ' : '│   '}`;
+    let hidden = frame.hidden;
+    if (prefix.length > 4 * MAX_INDENT) {
+      prefix = prefix.slice(4);
+      hidden++;
+    }
+    stack.push({ children: shownChildren(child), next: 0, prefix, hidden });
+  }
   return out.join('\n');
 }

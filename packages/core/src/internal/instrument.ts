@@ -21,6 +21,8 @@ export interface TaskDiag {
   stuckCheck: (() => void) | undefined;
   /** Whether it was reported as stuck already. */
   reported: boolean;
+  /** Whether it was reported as still in `shield()` already. */
+  shieldReported: boolean;
 }
 
 /** What a task or scope calls on the hot path, once `hooks !== null`. */

@@ -1,10 +1,13 @@
-// Runtime-specific worker threads: `worker_threads` on Node and Deno, the Web `Worker` on
-// Bun (and browsers). Detected on first use, never at import time.
+// Runtime-specific workers: `worker_threads` on Node, the Web `Worker` on Bun (and
+// browsers), a child process on Deno. Detected on first use, never at import time.
 //
-// Why not the Web Worker on Deno: its `terminate()` does not stop a thread busy in an
-// endless loop (the isolate spins on and the process never exits), while Deno's
-// `node:worker_threads` does (Deno kills the busy isolate about 2 s later, its own grace
-// period, and lets the process exit). Bun's Web Worker stops such a thread at once.
+// Why a child process on Deno: in Deno 2.9 neither its Web Worker's `terminate()` nor its
+// `node:worker_threads` `terminate()` stops a thread busy in an endless loop: the isolate
+// spins on at 100 % of a core for as long as the process lives (measured: a full core
+// still used 4 s after `terminate()`, both APIs, with or without a pending message; the
+// upstream fix, denoland/deno#35657, is not released). Killing a child process with
+// SIGKILL always works. Without the `run` (for `Deno.execPath()`) and `env` permissions, or in a
+// `deno compile` binary, Deno falls back to `node:worker_threads` (and that limit).
 
 /** What a worker reports to its owner. */
 export interface WorkerEvents {
@@ -20,8 +23,9 @@ export interface WorkerHandle {
   post(message: unknown, transfer?: readonly Transferable[]): void;
   /**
    * Stops the worker. Resolves once the runtime says it has stopped: on Node after its
-   * `exit` event, on Bun after its `close` event. On Deno `terminate()` resolves at once
-   * and a thread busy in JavaScript is killed about 2 s later (Deno's grace period).
+   * `exit` event, on Bun after its `close` event, on Deno once the child process has
+   * exited (SIGKILL). Deno's thread fallback resolves at once but may never stop a thread
+   * busy in JavaScript (see the top of this file).
    */
   terminate(): Promise<void>;
   /** Whether the worker keeps the process alive. */
@@ -32,7 +36,8 @@ type Factory = (events: WorkerEvents) => WorkerHandle;
 
 // The worker side, shared by both runtimes: it imports the module, calls the export and
 // posts back `{ id, ok, value }` or `{ id, ok: false, fault, error }`. Errors travel as
-// plain objects (name, message, stack, own properties, cause) so that nothing about them
+// plain objects (name, message, stack, own properties, cause, an AggregateError's
+// `errors`) so that nothing about them
 // depends on a runtime's structured-clone support for Error.
 const BODY = `
 const isError = (e) => e instanceof Error || (e !== null && typeof e === 'object' && typeof e.message === 'string' && typeof e.name === 'string');
@@ -41,21 +46,40 @@ const ser = (e, depth, props) => {
   const out = { name: String(e.name), message: String(e.message), stack: typeof e.stack === 'string' ? e.stack : undefined, props: {} };
   if (props) for (const k of Object.keys(e)) if (k !== 'cause' && k !== 'stack' && k !== 'message' && k !== 'name') out.props[k] = e[k];
   if ('cause' in e) out.cause = ser(e.cause, depth + 1, props);
+  if (Array.isArray(e.errors)) out.errors = e.errors.map((x) => ser(x, depth + 1, props));
   return out;
 };
 const plain = (e, depth) => {
   if (!isError(e) || depth > 8) { let text; try { text = String(e); } catch { text = typeof e; } return { thrown: text }; }
   const out = { name: String(e.name), message: String(e.message), stack: typeof e.stack === 'string' ? e.stack : undefined, props: {} };
   if ('cause' in e) out.cause = plain(e.cause, depth + 1);
+  if (Array.isArray(e.errors)) out.errors = e.errors.map((x) => plain(x, depth + 1));
   return out;
 };
+// The call running now (0 when idle), and whether the worker crashed: an uncaught error or
+// unhandled rejection is posted as { id: current, fault: 'uncaught' }, so the owner can
+// tell a crash during a call from a leftover of an earlier one, and a crashed worker runs
+// nothing more (its owner stops it).
+let current = 0;
+let crashed = false;
+const crash = (e) => {
+  if (crashed) return;
+  crashed = true;
+  const id = current;
+  current = 0;
+  try { post({ id, ok: false, fault: 'uncaught', error: plain(e, 0) }); } catch {}
+};
 const reply = (r) => {
+  if (crashed) return;
+  current = 0;
   try { post(r); return; } catch (e) {
     if (r.ok) { reply({ id: r.id, ok: false, fault: 'clone', error: ser(e, 0, true) }); return; }
   }
   post({ id: r.id, ok: false, fault: r.fault, error: plain(r.raw, 0) });
 };
 const handle = async (m) => {
+  if (crashed) return;
+  current = m.id;
   let mod;
   try { mod = await import(m.url); } catch (e) { reply({ id: m.id, ok: false, fault: 'load', error: ser(e, 0, true), raw: e }); return; }
   const fn = mod[m.name];
@@ -70,13 +94,295 @@ const NODE_BOOT = `'use strict';
 const { parentPort } = require('node:worker_threads');
 const post = (m) => { const raw = m.raw; delete m.raw; try { parentPort.postMessage(m); } finally { m.raw = raw; } };
 ${BODY}
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
 parentPort.on('message', (m) => { void handle(m); });
 `;
 const WEB_BOOT = `
 const post = (m) => { const raw = m.raw; delete m.raw; try { self.postMessage(m); } finally { m.raw = raw; } };
 ${BODY}
+self.addEventListener('error', (e) => { e.preventDefault(); crash(e.error ?? new Error(e.message)); });
+self.addEventListener('unhandledrejection', (e) => { e.preventDefault(); crash(e.reason); });
 self.addEventListener('message', (e) => { void handle(e.data); });
 `;
+
+// Deno's child process: messages cross the extra pipe on fd 3 as a 4-byte big-endian
+// length and a `node:v8` serialization (the structured-clone format: Date, Map, Set,
+// typed arrays, BigInt… but no SharedArrayBuffer and no transfer of ownership).
+// stdout and stderr are the parent's. The call runs in a thread of the child (the same
+// NODE_BOOT as on Node), so the child's main thread is never busy: it relays messages and
+// exits as soon as the parent's end of the pipe closes, whatever the thread is doing (the
+// parent died, even by SIGKILL). An uncaught error in the thread is posted by BODY; one
+// the thread could not catch is posted as `{ id: -1, fault: 'uncaught' }` (the call that
+// was running, if any); the thread's exit code becomes the process's.
+const PROCESS_BOOT = `
+import net from 'node:net';
+import v8 from 'node:v8';
+import { Buffer } from 'node:buffer';
+import process from 'node:process';
+import { Worker } from 'node:worker_threads';
+const channel = new net.Socket({ fd: 3, readable: true, writable: true });
+channel.on('error', () => process.exit(1));
+channel.on('close', () => process.exit(0));
+const frame = (m) => { const body = v8.serialize(m); const head = Buffer.alloc(4); head.writeUInt32BE(body.length, 0); return Buffer.concat([head, body]); };
+const brief = (e) => { try { return e instanceof Error ? { name: String(e.name), message: String(e.message), stack: typeof e.stack === 'string' ? e.stack : undefined, props: {} } : { thrown: String(e) }; } catch { return { thrown: typeof e }; } };
+const send = (m, then) => {
+  let data;
+  // What crossed between threads may still not serialize (a SharedArrayBuffer).
+  try { data = frame(m); } catch (e) { data = frame({ id: m.id, ok: false, fault: 'clone', error: brief(e) }); }
+  channel.write(data, then);
+};
+const exit = (code) => channel.write(Buffer.alloc(0), () => process.exit(code));
+const die = (e) => send({ id: -1, ok: false, fault: 'uncaught', error: brief(e) }, () => process.exit(1));
+globalThis.addEventListener('error', (e) => { e.preventDefault(); die(e.error); });
+globalThis.addEventListener('unhandledrejection', (e) => { e.preventDefault(); die(e.reason); });
+const thread = new Worker(${JSON.stringify(NODE_BOOT)}, { eval: true });
+thread.on('message', (m) => send(m));
+thread.on('error', (e) => die(e));
+thread.on('exit', (code) => exit(typeof code === 'number' ? code : 1));
+// Chunks are kept in a list and joined once per complete frame (linear in its size).
+let chunks = [];
+let total = 0;
+let need = -1;
+channel.on('data', (chunk) => {
+  chunks.push(chunk);
+  total += chunk.length;
+  for (;;) {
+    if (need < 0) {
+      if (total < 4) return;
+      if (chunks[0].length < 4) chunks = [Buffer.concat(chunks, total)];
+      need = 4 + chunks[0].readUInt32BE(0);
+    }
+    if (total < need) return;
+    const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+    const m = v8.deserialize(all.subarray(4, need));
+    const rest = all.subarray(need);
+    chunks = rest.length > 0 ? [rest] : [];
+    total = rest.length;
+    need = -1;
+    thread.postMessage(m);
+  }
+});
+`;
+
+/**
+ * Splits a byte stream into the frames of PROCESS_BOOT (a 4-byte big-endian length, then
+ * that many bytes). Chunks are kept in a list and joined once per complete frame, so a
+ * large message costs time linear in its size.
+ */
+function frameReader(onFrame: (frame: Uint8Array) => void): (chunk: Uint8Array) => void {
+  let chunks: Uint8Array[] = [];
+  let total = 0;
+  let need = -1;
+  const join = (): Uint8Array => {
+    if (chunks.length === 1) return chunks[0]!;
+    const all = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      all.set(c, at);
+      at += c.length;
+    }
+    chunks = [all];
+    return all;
+  };
+  return (chunk) => {
+    chunks.push(chunk);
+    total += chunk.length;
+    for (;;) {
+      if (need < 0) {
+        if (total < 4) return;
+        const head = chunks[0]!.length >= 4 ? chunks[0]! : join();
+        need = 4 + new DataView(head.buffer, head.byteOffset, 4).getUint32(0);
+      }
+      if (total < need) return;
+      const all = join();
+      const rest = all.subarray(need);
+      const frame = all.subarray(4, need);
+      chunks = rest.length > 0 ? [rest] : [];
+      total = rest.length;
+      need = -1;
+      onFrame(frame);
+    }
+  };
+}
+
+interface ChildProcess {
+  readonly pid: number | undefined;
+  readonly stdio: readonly (ChildChannel | null)[];
+  readonly exitCode: number | null;
+  readonly signalCode: string | null;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  once(event: string, listener: (...args: unknown[]) => void): unknown;
+  kill(signal: string): boolean;
+  ref(): void;
+  unref(): void;
+}
+
+interface ChildChannel {
+  on(event: string, listener: (arg: unknown) => void): unknown;
+  write(data: Uint8Array): boolean;
+  ref?(): void;
+  unref?(): void;
+}
+
+interface DenoProcessModules {
+  spawn(
+    command: string,
+    args: readonly string[],
+    options: { stdio: readonly string[]; windowsHide: boolean },
+  ): ChildProcess;
+  serialize(value: unknown): Uint8Array;
+  deserialize(data: Uint8Array): unknown;
+}
+
+interface DenoGlobal {
+  execPath(): string;
+  cwd?(): string;
+  statSync?(path: string): { isFile: boolean };
+  mainModule?: string;
+  permissions?: {
+    querySync?(descriptor: { name: string; command?: string }): { state: string };
+  };
+}
+
+/** The permission flags of this Deno process that a child can be given as they are. */
+function denoPermissionFlags(deno: DenoGlobal): string[] {
+  const flags = ['--no-prompt'];
+  for (const name of ['read', 'write', 'net', 'env', 'run', 'ffi', 'sys', 'import']) {
+    try {
+      if (deno.permissions?.querySync?.({ name }).state === 'granted')
+        flags.push(`--allow-${name}`);
+    } catch {
+      // an unknown permission name on this Deno version
+    }
+  }
+  return flags;
+}
+
+/**
+ * `--config` with the `deno.json` (or `deno.jsonc`) that Deno uses for the parent: the
+ * first found from the main module's directory up, else from the working directory up.
+ * So the worker's modules resolve as the parent's do (import map, `nodeModulesDir`, lock
+ * file); Deno applies no config to a `data:` main module unless told. None found, or no
+ * permission to look: no flag.
+ */
+function denoConfigFlags(deno: DenoGlobal): string[] {
+  const starts: string[] = [];
+  try {
+    const main = deno.mainModule;
+    if (main?.startsWith('file:') === true) {
+      starts.push(decodeURIComponent(new URL('.', main).pathname).replace(/^\/([A-Za-z]:)/, '$1'));
+    }
+  } catch {
+    // not a file URL
+  }
+  try {
+    const cwd = deno.cwd?.();
+    if (cwd !== undefined) starts.push(cwd);
+  } catch {
+    // no read permission for the working directory
+  }
+  for (const start of starts) {
+    let dir: string | undefined = start;
+    while (dir !== undefined) {
+      for (const name of ['deno.json', 'deno.jsonc']) {
+        const path = `${dir.endsWith('/') || dir.endsWith('\\') ? dir : `${dir}/`}${name}`;
+        try {
+          if (deno.statSync?.(path).isFile === true) return [`--config=${path}`];
+        } catch {
+          // not there, or no permission to look
+        }
+      }
+      const parent: string = dir.replace(/[\\/][^\\/]*[\\/]?$/, '');
+      if (parent !== '') dir = parent === dir ? undefined : parent;
+      else dir = dir.startsWith('/') && dir !== '/' ? '/' : undefined;
+    }
+  }
+  return [];
+}
+
+function processFactory(deno: DenoGlobal, modules: DenoProcessModules): Factory {
+  const url = `data:text/javascript,${encodeURIComponent(PROCESS_BOOT)}`;
+  const args = ['run', '--quiet', ...denoPermissionFlags(deno), ...denoConfigFlags(deno), url];
+  // The parent also kills what is left as it exits (`Deno.exit()` dispatches `unload`),
+  // without waiting for the children to notice the closed pipe.
+  const live = new Set<ChildProcess>();
+  const killAll = (): void => {
+    for (const child of live) child.kill('SIGKILL');
+    live.clear();
+  };
+  (
+    globalThis as { addEventListener?: (type: string, listener: () => void) => void }
+  ).addEventListener?.('unload', killAll);
+  return (events) => {
+    const child = modules.spawn(deno.execPath(), args, {
+      stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
+      windowsHide: true,
+    });
+    live.add(child);
+    const channel = child.stdio[3]!;
+    let stopping = false;
+    let failed = false;
+    let stopped: Promise<void> | undefined;
+    const fault = (error: unknown): void => {
+      if (stopping || failed) return;
+      failed = true;
+      events.fault(error);
+    };
+    const exited = new Promise<void>((resolve) => {
+      // A process that could not be started emits `error` and never `exit`.
+      child.on('error', () => {
+        if (child.pid === undefined) {
+          live.delete(child);
+          resolve();
+        }
+      });
+      child.once('exit', (code, signal) => {
+        live.delete(child);
+        resolve();
+        fault(
+          new Error(
+            typeof code === 'number'
+              ? `The worker exited with code ${code}`
+              : `The worker exited on ${String(signal)}`,
+          ),
+        );
+      });
+    });
+    child.on('error', (error) => fault(error));
+    channel.on('error', (error) => fault(error));
+    // Every message goes to the owner, `fault: 'uncaught'` ones included (see BODY).
+    const read = frameReader((frame) => events.message(modules.deserialize(frame)));
+    channel.on('data', (chunk) => read(chunk as Uint8Array));
+    return {
+      post: (message) => {
+        // Throws (a DataCloneError-like `Error`) for what cannot be serialized.
+        const body = modules.serialize(message);
+        const framed = new Uint8Array(4 + body.length);
+        new DataView(framed.buffer).setUint32(0, body.length);
+        framed.set(body, 4);
+        channel.write(framed);
+      },
+      terminate: () => {
+        if (stopped === undefined) {
+          stopping = true;
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+          stopped = exited;
+        }
+        return stopped;
+      },
+      hold: (busy) => {
+        if (busy) {
+          child.ref();
+          channel.ref?.();
+        } else {
+          child.unref();
+          channel.unref?.();
+        }
+      },
+    };
+  };
+}
 
 interface NodeWorker {
   on(event: string, listener: (arg: unknown) => void): unknown;
@@ -184,12 +490,40 @@ let factory: Factory | null | undefined;
 function detect(): Factory | null {
   const g = globalThis as {
     Bun?: unknown;
+    Deno?: DenoGlobal;
     Worker?: new (url: string, options: { type: 'module' }) => WebWorker;
     process?: { getBuiltinModule?: (id: string) => unknown };
   };
   if (g.Bun !== undefined && typeof g.Worker === 'function') return webFactory(g.Worker, true);
+  const deno = g.Deno;
+  if (deno !== undefined) {
+    try {
+      const compiled = deno.mainModule?.includes('/deno-compile-') === true;
+      const query = deno.permissions?.querySync;
+      // node:child_process needs `env` as well as `run` on Deno.
+      const run = query?.({ name: 'run', command: deno.execPath() });
+      const env = query?.({ name: 'env' });
+      if (!compiled && run?.state === 'granted' && env?.state === 'granted') {
+        const cp = g.process?.getBuiltinModule?.('node:child_process') as
+          | Pick<DenoProcessModules, 'spawn'>
+          | undefined;
+        const v8 = g.process?.getBuiltinModule?.('node:v8') as
+          | Pick<DenoProcessModules, 'serialize' | 'deserialize'>
+          | undefined;
+        if (typeof cp?.spawn === 'function' && typeof v8?.serialize === 'function') {
+          return processFactory(deno, {
+            spawn: cp.spawn.bind(cp),
+            serialize: v8.serialize.bind(v8),
+            deserialize: v8.deserialize.bind(v8),
+          });
+        }
+      }
+    } catch {
+      // fall back to threads
+    }
+  }
   try {
-    // Node, and Deno (see the top of this file for why not its Web Worker).
+    // Node, and Deno without the `run` permission (see the top of this file).
     const threads = g.process?.getBuiltinModule?.('node:worker_threads') as
       | NodeWorkerThreads
       | undefined;
