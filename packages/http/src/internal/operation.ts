@@ -185,6 +185,12 @@ function guardBody(response: Response, signal: AbortSignal): Response {
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Sent by `.json()` when the request has no headers of its own. */
 const ACCEPT_JSON: Record<string, string> = { accept: 'application/json' };
+let acceptHeaders: Headers | undefined;
+/** The same as a `Headers`, made once, for the runtime's own fetch (which never changes it). */
+function acceptJson(): Headers {
+  acceptHeaders ??= new Headers(ACCEPT_JSON);
+  return acceptHeaders;
+}
 const SENSITIVE = ['authorization', 'cookie', 'proxy-authorization'];
 
 /** Counts streamed bytes into `onDownloadProgress` calls (total from content-length). */
@@ -262,7 +268,12 @@ export class Operation {
     this.#caller = caller;
     this.#clock = caller.clock;
     owner.operations.add(this);
-    const now = this.#clock.now();
+    // The clock is read only when there is a deadline to place (most requests have none).
+    const now =
+      config.totalTimeout === Number.POSITIVE_INFINITY &&
+      caller.deadline === Number.POSITIVE_INFINITY
+        ? 0
+        : this.#clock.now();
     this.#deadline = Math.min(now + config.totalTimeout, caller.deadline);
     const signal = caller.signal;
     if (closed !== undefined) this.#stop(closed);
@@ -575,14 +586,23 @@ export class Operation {
     return signal;
   }
 
-  /** What `fetch` is called with for one hop. */
+  /**
+   * What `fetch` is called with for one hop. For the runtime's own fetch, a GET leaves
+   * `method` out (the default: Node's fetch validates and normalises any given method)
+   * and `.json()`'s `accept` is a shared `Headers` (cheaper for Node's fetch to copy
+   * than a plain object). An injected fetch always gets `method` and a plain object it
+   * may keep or change.
+   */
   #init(info: RequestInfo, body: BodyInit | null | undefined, signal: AbortSignal): RequestInit {
+    const own = !this.#owner.injected;
     const init: RequestInit & { duplex?: 'half' } = {
-      method: info.method,
-      headers: info.headers ?? (this.#consumer?.kind === 'json' ? ACCEPT_JSON : undefined),
+      headers:
+        info.headers ??
+        (this.#consumer?.kind === 'json' ? (own ? acceptJson() : { ...ACCEPT_JSON }) : undefined),
       signal,
       redirect: 'manual',
     };
+    if (!own || info.method !== 'GET') init.method = info.method;
     if (body != null) {
       init.body = body;
       if (!this.#config.replayable) init.duplex = 'half';
