@@ -434,6 +434,21 @@ describe(`@weft/http against a real server (${runtime})`, () => {
     expect(cross.headers['x-keep']).toBe('yes');
   });
 
+  test("the client's default headers go out as they are, and no request changes them", async () => {
+    type Echo = { headers: Record<string, string> };
+    const http = client({ headers: { authorization: 'Bearer secret', 'x-app': 'weft' } });
+    const json = (await http.get('/headers').json()) as Echo;
+    expect(json.headers).toMatchObject({ accept: 'application/json', 'x-app': 'weft' });
+    const text = JSON.parse(await http.get('/headers').text()) as Echo;
+    expect(text.headers.accept).not.toBe('application/json');
+    await http.get('/redirect-to', { query: { url: `${other.url}/headers` } }).json();
+    const after = JSON.parse(await http.get('/headers').text()) as Echo;
+    expect(after.headers).toMatchObject({ authorization: 'Bearer secret', 'x-app': 'weft' });
+    expect(after.headers.accept).not.toBe('application/json');
+    const own = client({ headers: { accept: 'text/plain' } });
+    expect(((await own.get('/headers').json()) as Echo).headers.accept).toBe('text/plain');
+  });
+
   test('303 turns a POST into a GET without its body; 307 keeps both', async () => {
     const http = client();
     const see = (await http

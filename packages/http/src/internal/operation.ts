@@ -77,6 +77,8 @@ export interface Owner {
   readonly rateLimit: RateLimitLike | undefined;
   readonly operations: Set<Operation>;
   readonly random: () => number;
+  /** The client's default headers with `accept: application/json` (for `.json()`), shared. */
+  readonly jsonHeaders: Headers | undefined;
 }
 
 type Cancel = () => void;
@@ -496,9 +498,11 @@ export class Operation {
       hooks.onError.length === 0
     ) {
       // The common case, inline: one fetch, no hooks; #exchange takes over at a redirect.
-      const headers = config.headers;
-      if (this.#consumer?.kind === 'json' && attempt === 0 && headers?.has('accept') === false) {
-        headers.set('accept', 'application/json');
+      let headers = config.headers;
+      if (headers !== undefined && attempt === 0 && this.#consumer?.kind === 'json') {
+        // The client's shared headers are never changed: their variant with accept is.
+        if (config.headersShared) headers = config.headers = owner.jsonHeaders;
+        else if (!headers.has('accept')) headers.set('accept', 'application/json');
       }
       const info: RequestInfo = {
         url: config.url,
@@ -649,6 +653,12 @@ export class Operation {
     let body = config.body;
     const hooks = config.hooks;
     let info = this.#current!;
+    if (first === undefined && config.headersShared && config.headers !== undefined) {
+      // Hooks may change the headers: never the client's own (not reached today: shared
+      // headers go only with no hooks).
+      config.headers = new Headers(config.headers);
+      config.headersShared = false;
+    }
     if (
       config.headers === undefined &&
       (hooks.beforeRequest.length > 0 ||
