@@ -359,6 +359,22 @@ export class Operation {
 
   /** The request as hooks and errors see it (the latest hop of the latest attempt). */
   #current: RequestInfo | undefined;
+  /** The number of the latest attempt (0 for the first), for {@link Operation.#info}. */
+  #attemptNumber = 0;
+
+  /** The request as hooks and errors see it, made on first need. */
+  #info(): RequestInfo {
+    if (this.#current === undefined) {
+      const config = this.#config;
+      this.#current = {
+        url: config.url,
+        method: config.method,
+        headers: config.headers as Headers,
+        attempt: this.#attemptNumber,
+      };
+    }
+    return this.#current;
+  }
 
   // The first attempt runs in a small frame; the retry loop, its waits and hooks live in
   // #retry, entered only after a failure (an async function's frame holds all its locals).
@@ -389,7 +405,7 @@ export class Operation {
             raw = error;
           }
         }
-        info = this.#current ?? ({ url: config.url, method: config.method } as RequestInfo);
+        info = this.#info();
         const error = this.#translate(raw, info);
         this.#endAttempt();
         if (this.#stopped) throw this.#reason;
@@ -443,7 +459,7 @@ export class Operation {
     const config = this.#config;
     let final: unknown = error;
     for (const hook of config.hooks.onError) {
-      info = this.#current ?? info ?? ({ url: config.url, method: config.method } as RequestInfo);
+      info = this.#info();
       const replaced = await hook(final, info);
       if (replaced !== undefined) final = replaced;
     }
@@ -489,6 +505,9 @@ export class Operation {
       await this.#acquire(config.url);
     }
     const signal = this.#startAttempt();
+    // The request info is made only if something asks for it (an error, a hook, a stream).
+    this.#current = undefined;
+    this.#attemptNumber = attempt;
     const hooks = config.hooks;
     let response: Response;
     if (
@@ -504,20 +523,13 @@ export class Operation {
         if (config.headersShared) headers = config.headers = owner.jsonHeaders;
         else if (!headers.has('accept')) headers.set('accept', 'application/json');
       }
-      const info: RequestInfo = {
-        url: config.url,
-        method: config.method,
-        headers: headers as Headers,
-        attempt,
-      };
-      this.#current = info;
-      const init = this.#init(info, config.body, signal);
+      const init = this.#init(config.method, headers, config.body, signal);
       try {
         response = owner.injected
-          ? guardBody(await raceSignal(owner.fetch(info.url.href, init), signal), signal)
-          : await owner.fetch(info.url.href, init);
+          ? guardBody(await raceSignal(owner.fetch(config.url.href, init), signal), signal)
+          : await owner.fetch(config.url.href, init);
       } catch (error) {
-        throw fetchFailure(error, info, signal);
+        throw fetchFailure(error, this.#info(), signal);
       }
       if (signal.aborted) {
         discard(response);
@@ -529,21 +541,19 @@ export class Operation {
     } else {
       response = await this.#exchange(attempt, signal, undefined);
     }
-    const info = this.#current!;
-
     if (!response.ok && config.throwHttpErrors) {
       const text = await readExcerpt(response);
-      throw new HttpError(info, response.status, response.statusText, text, response);
+      throw new HttpError(this.#info(), response.status, response.statusText, text, response);
     }
 
     const consumer = this.#consumer ?? (await this.#nextConsumer(response, signal));
     switch (consumer.kind) {
       case 'raw':
         this.#handedOff = true;
-        return this.#wrapRaw(response, info);
+        return this.#wrapRaw(response, this.#info());
       case 'stream':
         this.#handedOff = true;
-        return this.#streamHandle(response, info, signal);
+        return this.#streamHandle(response, this.#info(), signal);
       default: {
         let content: string | Uint8Array;
         try {
@@ -556,11 +566,11 @@ export class Operation {
         } catch (error) {
           if (error instanceof CallbackFailed) throw error.error;
           if (signal.aborted || error instanceof TooLarge) throw error;
-          throw new NetworkError(info, error);
+          throw new NetworkError(this.#info(), error);
         }
         this.#end();
         if (consumer.kind !== 'json') return content;
-        return this.#parseJson(content as string, consumer.schema, info);
+        return this.#parseJson(content as string, consumer.schema);
       }
     }
   }
@@ -597,16 +607,21 @@ export class Operation {
    * than a plain object). An injected fetch always gets `method` and a plain object it
    * may keep or change.
    */
-  #init(info: RequestInfo, body: BodyInit | null | undefined, signal: AbortSignal): RequestInit {
+  #init(
+    method: string,
+    headers: Headers | undefined,
+    body: BodyInit | null | undefined,
+    signal: AbortSignal,
+  ): RequestInit {
     const own = !this.#owner.injected;
     const init: RequestInit & { duplex?: 'half' } = {
       headers:
-        info.headers ??
+        headers ??
         (this.#consumer?.kind === 'json' ? (own ? acceptJson() : { ...ACCEPT_JSON }) : undefined),
       signal,
       redirect: 'manual',
     };
-    if (!own || info.method !== 'GET') init.method = info.method;
+    if (!own || method !== 'GET') init.method = method;
     if (body != null) {
       init.body = body;
       if (!this.#config.replayable) init.duplex = 'half';
@@ -621,7 +636,7 @@ export class Operation {
     signal: AbortSignal,
   ): Promise<Response> {
     const owner = this.#owner;
-    const init = this.#init(info, body, signal);
+    const init = this.#init(info.method, info.headers, body, signal);
     let response: Response;
     try {
       response = owner.injected
@@ -652,7 +667,7 @@ export class Operation {
     let method = config.method;
     let body = config.body;
     const hooks = config.hooks;
-    let info = this.#current!;
+    let info = this.#info();
     if (first === undefined && config.headersShared && config.headers !== undefined) {
       // Hooks may change the headers: never the client's own (not reached today: shared
       // headers go only with no hooks).
@@ -784,14 +799,15 @@ export class Operation {
   }
 
   /** Parses (and validates) a JSON body; synchronous without a schema. */
-  #parseJson(text: string, schema: StandardSchemaV1 | undefined, info: RequestInfo): unknown {
+  #parseJson(text: string, schema: StandardSchemaV1 | undefined): unknown {
     let value: unknown;
     try {
       value = text === '' ? undefined : JSON.parse(text);
     } catch (error) {
-      throw new ParseError(info, text, error);
+      throw new ParseError(this.#info(), text, error);
     }
     if (schema === undefined) return value;
+    const info = this.#info();
     const checked = (result: StandardResult<unknown>): unknown => {
       if (result.issues !== undefined) throw new SchemaError(info, result.issues);
       return result.value;
