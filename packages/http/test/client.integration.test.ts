@@ -449,6 +449,16 @@ describe(`@weft/http against a real server (${runtime})`, () => {
     expect(((await own.get('/headers').json()) as Echo).headers.accept).toBe('text/plain');
   });
 
+  test('bytes() gives the whole body as a Uint8Array, fixed-length or chunked', async () => {
+    const http = client();
+    for (const chunked of ['0', '1']) {
+      const bytes = await http.get('/big', { query: { size: 40_000, chunked } }).bytes();
+      expect(bytes).toBeInstanceOf(Uint8Array);
+      expect(bytes.byteLength).toBe(chunked === '1' ? 48 * 1024 : 40_000);
+      expect(bytes.every((b) => b === 0x7a)).toBe(true);
+    }
+  });
+
   test('303 turns a POST into a GET without its body; 307 keeps both', async () => {
     const http = client();
     const see = (await http
