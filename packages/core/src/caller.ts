@@ -43,6 +43,8 @@ export interface CallerContext extends Disposable {
  *
  * The returned context holds listeners while both a task signal and an explicit signal
  * are in play; dispose it (`using ctx = callerContext(options)`) when the operation ends.
+ * Called without options outside any task, it returns one shared, frozen context (no
+ * signal, `systemClock`, no deadline) whose disposal does nothing.
  *
  * @example
  * ```ts
