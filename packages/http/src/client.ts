@@ -62,13 +62,6 @@ export function statusRetryPolicyOf(client: HttpClient): RetryPolicy | undefined
   return policies.get(client);
 }
 
-/** A copy of `headers` with `accept: application/json` unless they set `accept`. */
-function withAcceptJson(headers: Headers): Headers {
-  const copy = new Headers(headers);
-  if (!copy.has('accept')) copy.set('accept', 'application/json');
-  return copy;
-}
-
 export class HttpClient implements AsyncDisposable {
   readonly #config: ClientConfig;
   readonly #owner: Owner;
@@ -89,7 +82,6 @@ export class HttpClient implements AsyncDisposable {
       hosts: new Map(),
       rateLimit: config.rateLimit,
       operations: new Set(),
-      jsonHeaders: config.headers === undefined ? undefined : withAcceptJson(config.headers),
       random: Math.random,
     };
   }
@@ -234,7 +226,7 @@ export class HttpClient implements AsyncDisposable {
     options: RequestOptions | undefined,
     method: string | undefined,
   ): ResponsePromise {
-    const config = resolveRequest(this.#config, url, options, method, !this.#owner.injected);
+    const config = resolveRequest(this.#config, url, options, method);
     const clock = this.#config.clock;
     const caller = callerContext(
       config.signal === undefined && clock === undefined

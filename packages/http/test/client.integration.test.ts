@@ -449,6 +449,34 @@ describe(`@weft/http against a real server (${runtime})`, () => {
     expect(((await own.get('/headers').json()) as Echo).headers.accept).toBe('text/plain');
   });
 
+  test('a global fetch wrapper that edits init.headers changes only its own call (review D2)', async () => {
+    type Echo = { headers: Record<string, string> };
+    const original = globalThis.fetch;
+    let n = 0;
+    globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
+      const id = String(++n);
+      const headers = init?.headers;
+      if (headers instanceof Headers) headers.append('x-request-id', id);
+      else if (headers !== undefined) (headers as Record<string, string>)['x-request-id'] = id;
+      return original(input, init);
+    }) as typeof fetch;
+    try {
+      const withDefaults = client({ headers: { authorization: 'Bearer t' } });
+      const bare = client();
+      const seen: string[] = [];
+      for (const http of [withDefaults, withDefaults, bare, bare, client()]) {
+        const echo = (await http.get('/headers').json()) as Echo;
+        seen.push(echo.headers['x-request-id']!);
+      }
+      expect(seen).toEqual(['1', '2', '3', '4', '5']);
+      const last = JSON.parse(await withDefaults.get('/headers').text()) as Echo;
+      expect(last.headers.authorization).toBe('Bearer t');
+      expect(last.headers['x-request-id']).toBe('6');
+    } finally {
+      globalThis.fetch = original;
+    }
+  });
+
   test('bytes() gives the whole body as a Uint8Array, fixed-length or chunked', async () => {
     const http = client();
     for (const chunked of ['0', '1']) {

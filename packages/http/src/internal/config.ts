@@ -208,11 +208,6 @@ export interface RequestConfig extends Shared {
   url: URL;
   /** Made only when there are headers to send or hooks that may change them. */
   headers: Headers | undefined;
-  /**
-   * Whether `headers` is the client's own object, shared (never changed: only with the
-   * runtime's fetch, which copies what it is given, and no hooks, which may change it).
-   */
-  headersShared: boolean;
   body: BodyInit | null | undefined;
   /** Whether the body can be sent again (retry, 307/308): anything but a stream. */
   replayable: boolean;
@@ -231,30 +226,13 @@ function hasShared(options: RequestOptions): boolean {
   return false;
 }
 
-function noHooks(hooks: NormalHooks): boolean {
-  return (
-    hooks.beforeRequest.length === 0 &&
-    hooks.afterResponse.length === 0 &&
-    hooks.beforeRetry.length === 0 &&
-    hooks.onError.length === 0
-  );
-}
-
-/**
- * A request's options over the client's. `share`: whether the request may send the
- * client's own default headers as they are (the runtime's fetch, which only copies them)
- * rather than a copy of its own.
- */
 export function resolveRequest(
   client: ClientConfig,
   input: string | URL,
   options: RequestOptions | undefined,
   method: string | undefined,
-  share: boolean,
 ): RequestConfig {
-  if (options === undefined && method !== undefined) {
-    return plainRequest(client, input, method, share);
-  }
+  if (options === undefined && method !== undefined) return plainRequest(client, input, method);
   assertOptions('options', options, REQUEST_KEYS);
   const o = options ?? {};
   const shared =
@@ -268,16 +246,10 @@ export function resolveRequest(
   assertSignal('options.signal', o.signal);
   const url = resolveUrl(client.baseUrl, input);
   if (o.query !== undefined) appendQuery(url, o.query);
-  // A request owns its headers when they may change (a JSON body, hooks, an injected
-  // fetch); otherwise it sends the client's as they are. None are made when none are needed.
-  const reuse =
-    shared.headers !== undefined &&
-    shared.headers === client.headers &&
-    share &&
-    o.json === undefined &&
-    noHooks(shared.hooks);
+  // A request owns its headers: hooks, and whatever `fetch` is at call time (a wrapper,
+  // instrumentation), may change them. None are made when none are needed.
   let headers =
-    shared.headers !== undefined && shared.headers === client.headers && !reuse
+    shared.headers !== undefined && shared.headers === client.headers
       ? new Headers(shared.headers)
       : shared.headers;
   let body: BodyInit | null | undefined = o.body;
@@ -298,7 +270,6 @@ export function resolveRequest(
   const replayable = !(typeof ReadableStream !== 'undefined' && body instanceof ReadableStream);
   return {
     headers,
-    headersShared: reuse,
     timeout: shared.timeout,
     totalTimeout: shared.totalTimeout,
     retry: shared.retry,
@@ -319,16 +290,9 @@ export function resolveRequest(
  * The common case, `http.get(url)` with no options: nothing to check but the URL, the
  * client's settings as they are.
  */
-function plainRequest(
-  client: ClientConfig,
-  input: string | URL,
-  method: string,
-  share: boolean,
-): RequestConfig {
-  const reuse = share && client.headers !== undefined && noHooks(client.hooks);
+function plainRequest(client: ClientConfig, input: string | URL, method: string): RequestConfig {
   return {
-    headers: client.headers === undefined || reuse ? client.headers : new Headers(client.headers),
-    headersShared: reuse,
+    headers: client.headers === undefined ? undefined : new Headers(client.headers),
     timeout: client.timeout,
     totalTimeout: client.totalTimeout,
     retry: client.retry,

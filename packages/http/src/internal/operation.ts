@@ -77,8 +77,6 @@ export interface Owner {
   readonly rateLimit: RateLimitLike | undefined;
   readonly operations: Set<Operation>;
   readonly random: () => number;
-  /** The client's default headers with `accept: application/json` (for `.json()`), shared. */
-  readonly jsonHeaders: Headers | undefined;
 }
 
 type Cancel = () => void;
@@ -185,14 +183,9 @@ function guardBody(response: Response, signal: AbortSignal): Response {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-/** Sent by `.json()` when the request has no headers of its own. */
+/** Sent by `.json()` when the request has no headers of its own (copied per request). */
 const ACCEPT_JSON: Record<string, string> = { accept: 'application/json' };
-let acceptHeaders: Headers | undefined;
-/** The same as a `Headers`, made once, for the runtime's own fetch (which never changes it). */
-function acceptJson(): Headers {
-  acceptHeaders ??= new Headers(ACCEPT_JSON);
-  return acceptHeaders;
-}
+
 const SENSITIVE = ['authorization', 'cookie', 'proxy-authorization'];
 
 /** Counts streamed bytes into `onDownloadProgress` calls (total from content-length). */
@@ -517,11 +510,9 @@ export class Operation {
       hooks.onError.length === 0
     ) {
       // The common case, inline: one fetch, no hooks; #exchange takes over at a redirect.
-      let headers = config.headers;
-      if (headers !== undefined && attempt === 0 && this.#consumer?.kind === 'json') {
-        // The client's shared headers are never changed: their variant with accept is.
-        if (config.headersShared) headers = config.headers = owner.jsonHeaders;
-        else if (!headers.has('accept')) headers.set('accept', 'application/json');
+      const headers = config.headers;
+      if (this.#consumer?.kind === 'json' && attempt === 0 && headers?.has('accept') === false) {
+        headers.set('accept', 'application/json');
       }
       const init = this.#init(config.method, headers, config.body, signal);
       try {
@@ -601,11 +592,10 @@ export class Operation {
   }
 
   /**
-   * What `fetch` is called with for one hop. For the runtime's own fetch, a GET leaves
-   * `method` out (the default: Node's fetch validates and normalises any given method)
-   * and `.json()`'s `accept` is a shared `Headers` (cheaper for Node's fetch to copy
-   * than a plain object). An injected fetch always gets `method` and a plain object it
-   * may keep or change.
+   * What `fetch` is called with for one hop: a new object each time, headers included
+   * (whatever `fetch` is at call time, a wrapper or instrumentation may change them). For
+   * the runtime's own fetch, a GET leaves `method` out (the default: Node's fetch
+   * validates and normalises any method it is given); an injected fetch always gets it.
    */
   #init(
     method: string,
@@ -615,9 +605,7 @@ export class Operation {
   ): RequestInit {
     const own = !this.#owner.injected;
     const init: RequestInit & { duplex?: 'half' } = {
-      headers:
-        headers ??
-        (this.#consumer?.kind === 'json' ? (own ? acceptJson() : { ...ACCEPT_JSON }) : undefined),
+      headers: headers ?? (this.#consumer?.kind === 'json' ? { ...ACCEPT_JSON } : undefined),
       signal,
       redirect: 'manual',
     };
@@ -668,12 +656,6 @@ export class Operation {
     let body = config.body;
     const hooks = config.hooks;
     let info = this.#info();
-    if (first === undefined && config.headersShared && config.headers !== undefined) {
-      // Hooks may change the headers: never the client's own (not reached today: shared
-      // headers go only with no hooks).
-      config.headers = new Headers(config.headers);
-      config.headersShared = false;
-    }
     if (
       config.headers === undefined &&
       (hooks.beforeRequest.length > 0 ||
