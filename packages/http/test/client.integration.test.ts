@@ -477,6 +477,23 @@ describe(`@weft/http against a real server (${runtime})`, () => {
     }
   });
 
+  test('the per-attempt timeout ends a raw body read even when the body ignores fetch’s signal (review D1)', async () => {
+    // Deno's body can stop following the signal once garbage collected; a wrapper that
+    // drops the signal does so always, on every runtime.
+    const original = globalThis.fetch;
+    globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) =>
+      original(input, { ...init, signal: undefined })) as typeof fetch;
+    try {
+      const http = client({ timeout: 300, retry: false });
+      const res = await http.get('/drip', { query: { chunks: 40, interval: 100 } });
+      const err = await rejection(res.arrayBuffer());
+      expect(err).toBeInstanceOf(TimeoutError);
+      expect(http.active).toBe(0);
+    } finally {
+      globalThis.fetch = original;
+    }
+  });
+
   test('bytes() gives the whole body as a Uint8Array, fixed-length or chunked', async () => {
     const http = client();
     for (const chunked of ['0', '1']) {

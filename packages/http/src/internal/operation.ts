@@ -541,7 +541,7 @@ export class Operation {
     switch (consumer.kind) {
       case 'raw':
         this.#handedOff = true;
-        return this.#wrapRaw(response, this.#info());
+        return this.#wrapRaw(response, this.#info(), signal);
       case 'stream':
         this.#handedOff = true;
         return this.#streamHandle(response, this.#info(), signal);
@@ -810,7 +810,7 @@ export class Operation {
   }
 
   /** The response as the caller gets it: its body ends the request when read or cancelled. */
-  #wrapRaw(response: Response, info: RequestInfo): Response {
+  #wrapRaw(response: Response, info: RequestInfo, signal: AbortSignal): Response {
     const source = response.body;
     if (source === null) {
       this.#end();
@@ -819,21 +819,50 @@ export class Operation {
     const reader = source.getReader();
     const end = (): void => this.#end();
     const translate = (error: unknown): unknown => this.#translateRead(error, info);
+    // The attempt's abort (timeout, caller, close) errors the body here too: a runtime's
+    // own body does not always follow fetch's signal (Deno, once its dependent signal has
+    // been garbage collected; a fetch wrapper that drops the signal).
+    let settled = false;
+    let onAbort: (() => void) | undefined;
+    const detach = (): void => {
+      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+      onAbort = undefined;
+    };
     const stream = new ReadableStream<Uint8Array>(
       {
+        start(controller) {
+          onAbort = () => {
+            detach();
+            if (settled) return;
+            settled = true;
+            controller.error(translate(signal.reason));
+            reader.cancel(signal.reason).catch(() => {});
+            end();
+          };
+          if (signal.aborted) onAbort();
+          else signal.addEventListener('abort', onAbort, { once: true });
+        },
         async pull(controller) {
           try {
             const { done, value } = await reader.read();
+            if (settled) return;
             if (done) {
+              settled = true;
+              detach();
               controller.close();
               end();
             } else controller.enqueue(value);
           } catch (error) {
+            if (settled) return;
+            settled = true;
+            detach();
             controller.error(translate(error));
             end();
           }
         },
         cancel(reason) {
+          settled = true;
+          detach();
           end();
           return reader.cancel(reason).catch(() => {});
         },
