@@ -75,11 +75,51 @@ export interface Owner {
   readonly perHost: number;
   readonly hosts: Map<string, { semaphore: Semaphore; users: number }>;
   readonly rateLimit: RateLimitLike | undefined;
-  readonly operations: Set<Operation>;
+  readonly operations: OperationList;
   readonly random: () => number;
 }
 
 type Cancel = () => void;
+
+/**
+ * The requests in flight of one client, for `close()` and `active`: a doubly linked list
+ * through the operations. (A `Set` here, added to and deleted from once per request, kept
+ * each request's objects alive past young-generation collections: measured with
+ * `--trace-gc`, the heap grew and full collections ran that raw `fetch` never needs.)
+ */
+export class OperationList {
+  #head: Operation | undefined;
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  add(op: Operation): void {
+    op.nextInList = this.#head;
+    if (this.#head !== undefined) this.#head.prevInList = op;
+    this.#head = op;
+    this.#size++;
+  }
+
+  /** Removes `op` (once: an operation ends once). */
+  delete(op: Operation): void {
+    const { prevInList: prev, nextInList: next } = op;
+    if (prev !== undefined) prev.nextInList = next;
+    else if (this.#head === op) this.#head = next;
+    else return;
+    if (next !== undefined) next.prevInList = prev;
+    op.prevInList = op.nextInList = undefined;
+    this.#size--;
+  }
+
+  /** The operations in flight now. */
+  toArray(): Operation[] {
+    const out: Operation[] = [];
+    for (let op = this.#head; op !== undefined; op = op.nextInList) out.push(op);
+    return out;
+  }
+}
 
 function schedule(clock: Clock, ms: number, callback: () => void): Cancel {
   if (clock.schedule !== undefined) return clock.schedule(ms, callback);
@@ -226,6 +266,9 @@ function release(permit: unknown): void {
 }
 
 export class Operation {
+  /** Links of the client's {@link OperationList}. */
+  prevInList: Operation | undefined;
+  nextInList: Operation | undefined;
   readonly #owner: Owner;
   readonly #config: RequestConfig;
   readonly #clock: Clock;
