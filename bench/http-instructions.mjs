@@ -30,7 +30,12 @@ if (mode === 'request') {
     '+ accept as a Headers': () => new Request(u, { headers }),
     'as weft called it before': () =>
       new Request(u, { method: 'GET', headers: record, signal: signal(), redirect: 'manual' }),
-    'as weft calls it now': () => new Request(u, { headers, signal: signal(), redirect: 'manual' }),
+    'as weft calls it now': () =>
+      new Request(u, {
+        headers: { accept: 'application/json' },
+        signal: signal(),
+        redirect: 'manual',
+      }),
   };
   const f = variants[process.env.WEFT_INSTR_VARIANT];
   const keep = [];
