@@ -5,7 +5,7 @@ import {
   resolveClient,
   resolveRequest,
 } from './internal/config.ts';
-import { Operation, OperationList, type Owner } from './internal/operation.ts';
+import { Operation, OperationList, type Owner, SignalGroups } from './internal/operation.ts';
 import type { RetryPolicy } from './internal/retry.ts';
 import { assertBoolean, assertCount, assertOptions, describe } from './internal/validate.ts';
 import { makeResponsePromise, type ResponsePromise } from './response-promise.ts';
@@ -82,6 +82,7 @@ export class HttpClient implements AsyncDisposable {
       hosts: new Map(),
       rateLimit: config.rateLimit,
       operations: new OperationList(),
+      callerSignals: new SignalGroups(),
       random: Math.random,
     };
   }

@@ -637,7 +637,21 @@ describe(`@weft/http against a real server (${runtime})`, () => {
     for (let i = 0; i < 20; i++) await http.get('/json', { signal }).json();
     await Promise.all(Array.from({ length: 10 }, () => http.get('/json', { signal }).text()));
     expect(listeners()).toBe(0);
-    expect(peak()).toBeLessThanOrEqual(10);
+    expect(peak()).toBe(1);
+  });
+
+  test('concurrent requests on one signal share one listener, and its abort ends them all (review D3)', async () => {
+    const http = client({ timeout: Number.POSITIVE_INFINITY });
+    const { controller, signal, listeners, peak } = countingController();
+    const reason = new Error('user gave up');
+    const pending = Array.from({ length: 12 }, () =>
+      rejection(http.get('/slow-headers', { query: { ms: 60_000 }, signal }).text()),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(listeners()).toBe(1);
+    controller.abort(reason);
+    for (const err of await Promise.all(pending)) expect(err).toBe(reason);
+    expect([listeners(), peak(), http.active]).toEqual([0, 1, 0]);
   });
 
   test("Hono's app.request works as an in-process transport", async () => {

@@ -76,6 +76,8 @@ export interface Owner {
   readonly hosts: Map<string, { semaphore: Semaphore; users: number }>;
   readonly rateLimit: RateLimitLike | undefined;
   readonly operations: OperationList;
+  /** One abort listener per caller signal for all of this client's requests on it. */
+  readonly callerSignals: SignalGroups;
   readonly random: () => number;
 }
 
@@ -265,10 +267,70 @@ function release(permit: unknown): void {
   }
 }
 
+/** The requests of one client on one caller signal, behind one abort listener. */
+interface SignalGroup {
+  head: Operation | undefined;
+  onAbort: () => void;
+}
+
+/**
+ * The caller signals of one client's requests in flight. Every request on a signal (a
+ * user's long-lived signal, an enclosing task's) shares one abort listener: 50
+ * concurrent requests add one listener, not 50 (Node 20 warns past 10 on a signal it did
+ * not raise the limit of, and weft never raises the limit of a signal it does not own).
+ * The listener goes once the last of them ends.
+ */
+export class SignalGroups {
+  readonly #groups = new WeakMap<AbortSignal, SignalGroup>();
+
+  join(signal: AbortSignal, op: Operation): void {
+    let group = this.#groups.get(signal);
+    if (group === undefined) {
+      const created: SignalGroup = {
+        head: undefined,
+        onAbort: () => {
+          signal.removeEventListener('abort', created.onAbort);
+          this.#groups.delete(signal);
+          const members: Operation[] = [];
+          for (let o = created.head; o !== undefined; o = o.nextInGroup) members.push(o);
+          for (const o of members) {
+            o.prevInGroup = o.nextInGroup = undefined;
+            o.abort(signal.reason);
+          }
+        },
+      };
+      group = created;
+      this.#groups.set(signal, group);
+      signal.addEventListener('abort', group.onAbort, { once: true });
+    }
+    op.nextInGroup = group.head;
+    if (group.head !== undefined) group.head.prevInGroup = op;
+    group.head = op;
+  }
+
+  leave(signal: AbortSignal, op: Operation): void {
+    const group = this.#groups.get(signal);
+    if (group === undefined) return;
+    const { prevInGroup: prev, nextInGroup: next } = op;
+    if (prev !== undefined) prev.nextInGroup = next;
+    else if (group.head === op) group.head = next;
+    else return;
+    if (next !== undefined) next.prevInGroup = prev;
+    op.prevInGroup = op.nextInGroup = undefined;
+    if (group.head === undefined) {
+      signal.removeEventListener('abort', group.onAbort);
+      this.#groups.delete(signal);
+    }
+  }
+}
+
 export class Operation {
   /** Links of the client's {@link OperationList}. */
   prevInList: Operation | undefined;
   nextInList: Operation | undefined;
+  /** Links of the {@link SignalGroups} group of the caller's signal. */
+  prevInGroup: Operation | undefined;
+  nextInGroup: Operation | undefined;
   readonly #owner: Owner;
   readonly #config: RequestConfig;
   readonly #clock: Clock;
@@ -282,7 +344,8 @@ export class Operation {
   /** The deadline of the whole request on `#clock` (total timeout, enclosing scope). */
   readonly #deadline: number;
   #deadlineTimer: Cancel | undefined;
-  #onCallerAbort: (() => void) | undefined;
+  /** The caller's signal this request listens to (through the client's SignalGroups). */
+  #callerSignal: AbortSignal | undefined;
   /** The attempt in flight: its controller (fetch's signal) and timer. */
   #attempt: AbortController | undefined;
   /** The signal of the latest attempt, kept after it ends to explain late read failures. */
@@ -318,8 +381,8 @@ export class Operation {
     else if (signal?.aborted) this.#stop(signal.reason);
     else {
       if (signal !== undefined) {
-        this.#onCallerAbort = () => this.abort(signal.reason);
-        signal.addEventListener('abort', this.#onCallerAbort);
+        this.#callerSignal = signal;
+        owner.callerSignals.join(signal, this);
       }
       if (this.#deadline !== Number.POSITIVE_INFINITY) {
         const total = this.#deadline === now + config.totalTimeout;
@@ -948,9 +1011,9 @@ export class Operation {
     this.#endAttempt();
     this.#deadlineTimer?.();
     this.#deadlineTimer = undefined;
-    if (this.#onCallerAbort !== undefined) {
-      this.#caller.signal?.removeEventListener('abort', this.#onCallerAbort);
-      this.#onCallerAbort = undefined;
+    if (this.#callerSignal !== undefined) {
+      this.#owner.callerSignals.leave(this.#callerSignal, this);
+      this.#callerSignal = undefined;
     }
     this.#caller[Symbol.dispose]();
     this.#owner.operations.delete(this);
