@@ -2,6 +2,7 @@
 // 1 KiB JSON body and a 64 KiB body, 50 requests in flight. The server runs in a child
 // process (bench/http-server.mjs). One op is a batch of 500 requests.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { FetchHttpClient, HttpClient } from '@effect/platform';
 import { createClient } from '@weft/http';
 import { Effect } from 'effect';
@@ -14,6 +15,8 @@ const BATCH = 500;
 const CONCURRENCY = 50;
 const FLOOR = 'fetch (floor)';
 const EFFECT = '@effect/platform HttpClient (fetch)';
+const AS_WEFT = 'fetch as weft calls it';
+const ACCEPT_JSON = new Headers({ accept: 'application/json' });
 
 let child: ChildProcess | undefined;
 let base: Promise<string> | undefined;
@@ -90,6 +93,24 @@ function subjects(path: string, as: 'json' | 'bytes'): Case['subjects'] {
       },
     },
     {
+      // The floor for a client that can cancel a request waiting for headers and follows
+      // redirects itself: fetch given what weft gives it (a fresh signal, `redirect:
+      // 'manual'`, and `accept: application/json` for `.json()`). weft's own work is the
+      // difference between this row and weft's.
+      subject: AS_WEFT,
+      fn: async () => {
+        const u = await url();
+        await batch(async () => {
+          const res = await fetch(u, {
+            signal: new AbortController().signal,
+            redirect: 'manual',
+            headers: as === 'json' ? ACCEPT_JSON : undefined,
+          });
+          return as === 'json' ? res.json() : res.arrayBuffer();
+        });
+      },
+    },
+    {
       subject: 'ky',
       fn: async () => {
         const u = await url();
@@ -148,14 +169,22 @@ export interface CpuRow {
    * round: the most load-proof of the three, since both ran under the same load.
    */
   throughputVsFetchPaired: number;
+  /** The 25th and 75th percentiles of those same-round ratios: how far to trust the median. */
+  throughputVsFetchPairedIqr: [number, number];
   rounds: number;
+  /** The machine's 1-minute load average before and after this case (os.loadavg). */
+  loadAverage: [number, number];
 }
 
-const median = (values: number[]): number => {
+/** The `q` quantile (0…1) of `values`, interpolated. */
+const quantile = (values: number[], q: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const at = (sorted.length - 1) * q;
+  const low = Math.floor(at);
+  const high = Math.ceil(at);
+  return sorted[low]! + (sorted[high]! - sorted[low]!) * (at - low);
 };
+const median = (values: number[]): number => quantile(values, 0.5);
 
 /**
  * The same subjects, measured another way: CPU time of this process (all threads, GC
@@ -177,6 +206,7 @@ export async function cpuPerRequest(
       (s) => only === undefined || s.subject === FLOOR || only.includes(s.subject),
     );
     const samples = new Map<string, number[]>(subjects.map((s) => [s.subject, []]));
+    const loadBefore = loadavg()[0]!;
     for (let round = 0; round < rounds; round++) {
       for (let i = 0; i < subjects.length; i++) {
         const s = subjects[(i + round) % subjects.length]!;
@@ -187,19 +217,22 @@ export async function cpuPerRequest(
         samples.get(s.subject)!.push((used.user + used.system) / BATCH);
       }
     }
+    const loadAfter = loadavg()[0]!;
     const floor = Math.min(...samples.get(FLOOR)!);
     const floorMedian = median(samples.get(FLOOR)!);
     console.log(
-      `\n${c.suite} / ${c.case}: CPU per request, ${rounds} rounds (rotating order, GC before each turn)`,
+      `\n${c.suite} / ${c.case}: CPU per request, ${rounds} rounds (rotating order, GC before each turn; load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)})`,
     );
     console.log(
-      `  ${'subject'.padEnd(36)}  best µs  × fetch   median µs  × fetch   × fetch, same round (median)`,
+      `  ${'subject'.padEnd(36)}  best µs  × fetch   median µs  × fetch   × fetch, same round: median [p25–p75]`,
     );
     for (const [subject, values] of samples) {
       const best = Math.min(...values);
       const mid = median(values);
       const floors = samples.get(FLOOR)!;
-      const paired = median(values.map((v, i) => floors[i]! / v));
+      const ratios = values.map((v, i) => floors[i]! / v);
+      const paired = median(ratios);
+      const iqr: [number, number] = [quantile(ratios, 0.25), quantile(ratios, 0.75)];
       rows.push({
         case: c.case,
         subject,
@@ -208,10 +241,12 @@ export async function cpuPerRequest(
         throughputVsFetch: floor / best,
         throughputVsFetchMedian: floorMedian / mid,
         throughputVsFetchPaired: paired,
+        throughputVsFetchPairedIqr: iqr,
         rounds,
+        loadAverage: [loadBefore, loadAfter],
       });
       console.log(
-        `  ${subject.padEnd(36)} ${best.toFixed(1).padStart(8)}  ${(floor / best).toFixed(2).padStart(6)}  ${mid.toFixed(1).padStart(10)}  ${(floorMedian / mid).toFixed(2).padStart(6)}  ${paired.toFixed(2).padStart(8)}`,
+        `  ${subject.padEnd(36)} ${best.toFixed(1).padStart(8)}  ${(floor / best).toFixed(2).padStart(6)}  ${mid.toFixed(1).padStart(10)}  ${(floorMedian / mid).toFixed(2).padStart(6)}  ${paired.toFixed(2).padStart(8)} [${iqr[0].toFixed(2)}–${iqr[1].toFixed(2)}]`,
       );
     }
     const weft = rows.find((r) => r.case === c.case && r.subject === 'weft')!;

@@ -17,6 +17,26 @@ describe('callerContext', () => {
     expect(none.signal).toBeUndefined();
   });
 
+  test('without options outside a task: one shared context, unchanged by dispose, never a task’s', async () => {
+    const first = callerContext();
+    first[Symbol.dispose]();
+    first[Symbol.dispose]();
+    const second = callerContext();
+    expect(second).toBe(first);
+    expect([second.signal, second.clock, second.deadline, second.inTask]).toEqual([
+      undefined,
+      systemClock,
+      Number.POSITIVE_INFINITY,
+      false,
+    ]);
+    expect(Object.isFrozen(second)).toBe(true);
+    await scope((s) => {
+      using inside = callerContext();
+      expect(inside).not.toBe(first);
+      expect(inside.signal).toBe(s.signal);
+    });
+  });
+
   test("inside a task: the task's signal, clock and deadline without being passed", async () => {
     const clock = new TestClock();
     await scope(

@@ -1,5 +1,5 @@
-import type { Clock } from './clock.ts';
-import { joinSignals, resolveCaller } from './internal/context.ts';
+import { type Clock, systemClock } from './clock.ts';
+import { currentContext, joinSignals, resolveCaller } from './internal/context.ts';
 import { assertClock, assertOptions, assertSignal } from './internal/validate.ts';
 
 /** What a caller passes to {@link callerContext}: the usual `signal` and `clock` options. */
@@ -43,6 +43,8 @@ export interface CallerContext extends Disposable {
  *
  * The returned context holds listeners while both a task signal and an explicit signal
  * are in play; dispose it (`using ctx = callerContext(options)`) when the operation ends.
+ * Called without options outside any task, it returns one shared, frozen context (no
+ * signal, `systemClock`, no deadline) whose disposal does nothing.
  *
  * @example
  * ```ts
@@ -55,6 +57,12 @@ export interface CallerContext extends Disposable {
  * ```
  */
 export function callerContext(options?: CallerOptions): CallerContext {
+  // The commonest case, no options outside any task, shares one context (nothing to join
+  // or dispose): a library calls this once per operation.
+  if (options === undefined && currentContext() === undefined) {
+    outside ??= Object.freeze(new Context([], systemClock, Number.POSITIVE_INFINITY, false));
+    return outside;
+  }
   // Other keys are allowed: a library passes its own options object (`{ signal, clock,
   // headers, … }`), whose other keys it checks itself.
   assertOptions('options', options);
@@ -63,6 +71,8 @@ export function callerContext(options?: CallerOptions): CallerContext {
   const caller = resolveCaller(options?.signal, options?.clock);
   return new Context(caller.signals, caller.clock, caller.deadline, caller.ctx !== undefined);
 }
+
+let outside: CallerContext | undefined;
 
 class Context implements CallerContext {
   readonly signal: AbortSignal | undefined;

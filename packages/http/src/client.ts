@@ -5,7 +5,7 @@ import {
   resolveClient,
   resolveRequest,
 } from './internal/config.ts';
-import { Operation, type Owner } from './internal/operation.ts';
+import { Operation, OperationList, type Owner, SignalGroups } from './internal/operation.ts';
 import type { RetryPolicy } from './internal/retry.ts';
 import { assertBoolean, assertCount, assertOptions, describe } from './internal/validate.ts';
 import { makeResponsePromise, type ResponsePromise } from './response-promise.ts';
@@ -81,7 +81,8 @@ export class HttpClient implements AsyncDisposable {
       perHost: config.perHost,
       hosts: new Map(),
       rateLimit: config.rateLimit,
-      operations: new Set(),
+      operations: new OperationList(),
+      callerSignals: new SignalGroups(),
       random: Math.random,
     };
   }
@@ -211,7 +212,7 @@ export class HttpClient implements AsyncDisposable {
    */
   async close(): Promise<void> {
     this.#closed ??= new CancelledError('The HTTP client was closed');
-    const operations = [...this.#owner.operations];
+    const operations = this.#owner.operations.toArray();
     for (const op of operations) op.abort(this.#closed);
     await Promise.all(operations.map((op) => op.done));
   }

@@ -2,10 +2,17 @@ import { CancelledError } from '@weft/core';
 import { ParseError } from './errors.ts';
 import { describe } from './internal/validate.ts';
 import { readLines } from './internal/body.ts';
-import type { Operation, StreamHandle } from './internal/operation.ts';
+import type { Consumer, Operation, StreamHandle } from './internal/operation.ts';
 import type { SchemaOutput, ServerSentEvent, StandardSchemaV1 } from './types.ts';
 
 let create: (operation: Operation) => ResponsePromise;
+
+// The consumers without parameters, made once (a request only reads them).
+const RAW: Consumer = { kind: 'raw' };
+const JSON_BODY: Consumer = { kind: 'json', schema: undefined };
+const TEXT: Consumer = { kind: 'text' };
+const BYTES: Consumer = { kind: 'bytes' };
+const STREAM: Consumer = { kind: 'stream' };
 
 /** Wraps an operation (for the client). */
 export function makeResponsePromise(operation: Operation): ResponsePromise {
@@ -60,7 +67,7 @@ export class ResponsePromise implements PromiseLike<Response> {
     onfulfilled?: ((value: Response) => A | PromiseLike<A>) | null,
     onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    this.#raw ??= this.#operation.consume({ kind: 'raw' }) as Promise<Response>;
+    this.#raw ??= this.#operation.consume(RAW) as Promise<Response>;
     return this.#raw.then(onfulfilled, onrejected);
   }
 
@@ -98,20 +105,20 @@ export class ResponsePromise implements PromiseLike<Response> {
       // The request already started: end it now rather than leave it holding its
       // response, its concurrency slot and its timer until the attempt times out.
       this.#operation.abort(error);
-      this.#operation.consume({ kind: 'raw' }).catch(() => {});
+      this.#operation.consume(RAW).catch(() => {});
       return Promise.reject(error);
     }
-    return this.#operation.consume({ kind: 'json', schema });
+    return this.#operation.consume(schema === undefined ? JSON_BODY : { kind: 'json', schema });
   }
 
   /** The body as text (UTF-8). */
   text(): Promise<string> {
-    return this.#operation.consume({ kind: 'text' }) as Promise<string>;
+    return this.#operation.consume(TEXT) as Promise<string>;
   }
 
   /** The body as bytes. */
   bytes(): Promise<Uint8Array> {
-    return this.#operation.consume({ kind: 'bytes' }) as Promise<Uint8Array>;
+    return this.#operation.consume(BYTES) as Promise<Uint8Array>;
   }
 
   /**
@@ -119,7 +126,7 @@ export class ResponsePromise implements PromiseLike<Response> {
    * A line longer than `maxResponseSize` rejects with `ResponseTooLargeError`.
    */
   lines(): AsyncIterable<string> {
-    const handle = this.#operation.consume({ kind: 'stream' }) as Promise<StreamHandle>;
+    const handle = this.#operation.consume(STREAM) as Promise<StreamHandle>;
     return this.#iterable(handle, () => streamLines(handle));
   }
 
@@ -166,7 +173,7 @@ export class ResponsePromise implements PromiseLike<Response> {
 
   /** Newline-delimited JSON: one parsed value per non-empty line. An invalid line rejects with `ParseError`. */
   ndjson<T = unknown>(): AsyncIterable<T> {
-    const handle = this.#operation.consume({ kind: 'stream' }) as Promise<StreamHandle>;
+    const handle = this.#operation.consume(STREAM) as Promise<StreamHandle>;
     return this.#iterable(handle, async function* () {
       const h = await handle;
       for await (const line of iterate(h)) {
@@ -186,7 +193,7 @@ export class ResponsePromise implements PromiseLike<Response> {
    * skipped. Reconnecting is left to the caller (`lastEventId` is the last `id`).
    */
   sse(): AsyncIterable<ServerSentEvent> {
-    const handle = this.#operation.consume({ kind: 'stream' }) as Promise<StreamHandle>;
+    const handle = this.#operation.consume(STREAM) as Promise<StreamHandle>;
     return this.#iterable(handle, async function* () {
       const h = await handle;
       let data: string[] = [];

@@ -434,6 +434,76 @@ describe(`@weft/http against a real server (${runtime})`, () => {
     expect(cross.headers['x-keep']).toBe('yes');
   });
 
+  test("the client's default headers go out as they are, and no request changes them", async () => {
+    type Echo = { headers: Record<string, string> };
+    const http = client({ headers: { authorization: 'Bearer secret', 'x-app': 'weft' } });
+    const json = (await http.get('/headers').json()) as Echo;
+    expect(json.headers).toMatchObject({ accept: 'application/json', 'x-app': 'weft' });
+    const text = JSON.parse(await http.get('/headers').text()) as Echo;
+    expect(text.headers.accept).not.toBe('application/json');
+    await http.get('/redirect-to', { query: { url: `${other.url}/headers` } }).json();
+    const after = JSON.parse(await http.get('/headers').text()) as Echo;
+    expect(after.headers).toMatchObject({ authorization: 'Bearer secret', 'x-app': 'weft' });
+    expect(after.headers.accept).not.toBe('application/json');
+    const own = client({ headers: { accept: 'text/plain' } });
+    expect(((await own.get('/headers').json()) as Echo).headers.accept).toBe('text/plain');
+  });
+
+  test('a global fetch wrapper that edits init.headers changes only its own call (review D2)', async () => {
+    type Echo = { headers: Record<string, string> };
+    const original = globalThis.fetch;
+    let n = 0;
+    globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
+      const id = String(++n);
+      const headers = init?.headers;
+      if (headers instanceof Headers) headers.append('x-request-id', id);
+      else if (headers !== undefined) (headers as Record<string, string>)['x-request-id'] = id;
+      return original(input, init);
+    }) as typeof fetch;
+    try {
+      const withDefaults = client({ headers: { authorization: 'Bearer t' } });
+      const bare = client();
+      const seen: string[] = [];
+      for (const http of [withDefaults, withDefaults, bare, bare, client()]) {
+        const echo = (await http.get('/headers').json()) as Echo;
+        seen.push(echo.headers['x-request-id']!);
+      }
+      expect(seen).toEqual(['1', '2', '3', '4', '5']);
+      const last = JSON.parse(await withDefaults.get('/headers').text()) as Echo;
+      expect(last.headers.authorization).toBe('Bearer t');
+      expect(last.headers['x-request-id']).toBe('6');
+    } finally {
+      globalThis.fetch = original;
+    }
+  });
+
+  test('the per-attempt timeout ends a raw body read even when the body ignores fetch’s signal (review D1)', async () => {
+    // Deno's body can stop following the signal once garbage collected; a wrapper that
+    // drops the signal does so always, on every runtime.
+    const original = globalThis.fetch;
+    globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) =>
+      original(input, { ...init, signal: undefined })) as typeof fetch;
+    try {
+      const http = client({ timeout: 300, retry: false });
+      const res = await http.get('/drip', { query: { chunks: 40, interval: 100 } });
+      const err = await rejection(res.arrayBuffer());
+      expect(err).toBeInstanceOf(TimeoutError);
+      expect(http.active).toBe(0);
+    } finally {
+      globalThis.fetch = original;
+    }
+  });
+
+  test('bytes() gives the whole body as a Uint8Array, fixed-length or chunked', async () => {
+    const http = client();
+    for (const chunked of ['0', '1']) {
+      const bytes = await http.get('/big', { query: { size: 40_000, chunked } }).bytes();
+      expect(bytes).toBeInstanceOf(Uint8Array);
+      expect(bytes.byteLength).toBe(chunked === '1' ? 48 * 1024 : 40_000);
+      expect(bytes.every((b) => b === 0x7a)).toBe(true);
+    }
+  });
+
   test('303 turns a POST into a GET without its body; 307 keeps both', async () => {
     const http = client();
     const see = (await http
@@ -567,7 +637,21 @@ describe(`@weft/http against a real server (${runtime})`, () => {
     for (let i = 0; i < 20; i++) await http.get('/json', { signal }).json();
     await Promise.all(Array.from({ length: 10 }, () => http.get('/json', { signal }).text()));
     expect(listeners()).toBe(0);
-    expect(peak()).toBeLessThanOrEqual(10);
+    expect(peak()).toBe(1);
+  });
+
+  test('concurrent requests on one signal share one listener, and its abort ends them all (review D3)', async () => {
+    const http = client({ timeout: Number.POSITIVE_INFINITY });
+    const { controller, signal, listeners, peak } = countingController();
+    const reason = new Error('user gave up');
+    const pending = Array.from({ length: 12 }, () =>
+      rejection(http.get('/slow-headers', { query: { ms: 60_000 }, signal }).text()),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(listeners()).toBe(1);
+    controller.abort(reason);
+    for (const err of await Promise.all(pending)) expect(err).toBe(reason);
+    expect([listeners(), peak(), http.active]).toEqual([0, 1, 0]);
   });
 
   test("Hono's app.request works as an in-process transport", async () => {

@@ -67,8 +67,10 @@ export function readAll(
 ): Promise<string | Uint8Array> {
   if (onProgress === undefined && limit === Number.POSITIVE_INFINITY) {
     // The fast path: the runtime's own reader.
-    return as === 'text'
-      ? response.text()
+    if (as === 'text') return response.text();
+    // Response.bytes() where the runtime has it (Node 22+, Bun, Deno): one step fewer.
+    return typeof response.bytes === 'function'
+      ? response.bytes()
       : response.arrayBuffer().then((buffer) => new Uint8Array(buffer));
   }
   const length = contentLength(response);

@@ -246,7 +246,8 @@ export function resolveRequest(
   assertSignal('options.signal', o.signal);
   const url = resolveUrl(client.baseUrl, input);
   if (o.query !== undefined) appendQuery(url, o.query);
-  // A request owns its headers (hooks may change them); none are made when none are needed.
+  // A request owns its headers: hooks, and whatever `fetch` is at call time (a wrapper,
+  // instrumentation), may change them. None are made when none are needed.
   let headers =
     shared.headers !== undefined && shared.headers === client.headers
       ? new Headers(shared.headers)
