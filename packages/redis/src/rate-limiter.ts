@@ -7,7 +7,7 @@ import {
   TimeoutError,
 } from '@weft/core';
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
-import { int, NOW_US, Script, tag } from './internal/script.ts';
+import { int, NOW_US, Script, type ScriptCall, STAMP, tag } from './internal/script.ts';
 import {
   assertFunction,
   assertInteger,
@@ -96,25 +96,44 @@ const LIMITER_KEYS = ['client', 'key', 'limit', 'interval', 'burst'] as const;
 const ACQUIRE_KEYS = ['signal', 'cost'] as const;
 
 // Strict sliding window: one list of grant times (server µs), one entry per unit of cost,
-// pushed in time order, so the cost inside the window is an LLEN. Entries that left the
-// window are trimmed from the head only when they could matter (the count would pass
-// `limit`) and, to bound memory, whenever the count crosses a multiple of 64: counted
+// pushed in time order, so the cost inside the window is the list's length. Entries that
+// left the window are trimmed from the head only when they could matter (the count would
+// pass `limit`) and, to bound memory, whenever the count crosses a multiple of 64: counted
 // meanwhile they only overestimate, never admit more. (Were the server's clock to go back,
 // trimming stops at the first entry still inside the window: again only an overestimate.)
-// ARGV: limit, interval µs, cost. Replies with the server time in µs when granted, else
-// minus the µs until enough units leave the window (one integer: less to build and parse).
+// ARGV: limit, interval µs, cost, the list's time to live in ms (interval + 1). Replies
+// with the server time in µs when granted (the string pushed), else minus the µs until
+// enough units leave the window (one value: less to build and parse).
+//
+// The common case (cost 1, no trimming due, room left) pushes first and learns the count
+// from RPUSH's reply: TIME, RPUSH, PEXPIRE, and the reply is the pushed string itself.
+// Otherwise the general path decides exactly as if that push had not happened (it sits at
+// the tail, newer than anything trimmed) and takes it back on a refusal (the script is
+// atomic: nobody sees it).
 const SLIDING = new Script(
   'rate-limit (sliding window)',
-  `${NOW_US}
-local limit, interval, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+  `${STAMP}
 local key = KEYS[1]
-local used = redis.call('LLEN', key)
+local single = ARGV[3] == '1'
+local used
+if single then
+  used = redis.call('RPUSH', key, stamp)
+  if used % 64 ~= 0 and used <= tonumber(ARGV[1]) then
+    redis.call('PEXPIRE', key, ARGV[4])
+    return stamp
+  end
+  used = used - 1
+else
+  used = redis.call('LLEN', key)
+end
+-- From here, used leaves out the push above, if any.
+local now, limit, cost = tonumber(stamp), tonumber(ARGV[1]), tonumber(ARGV[3])
 if used + cost > limit or math.floor((used + cost) / 64) ~= math.floor(used / 64) then
-  local edge = now - interval
+  local edge = now - tonumber(ARGV[2])
   while used > 0 do
     local batch = redis.call('LRANGE', key, 0, 127)
     local gone = 0
-    for i = 1, #batch do
+    for i = 1, math.min(#batch, used) do
       if tonumber(batch[i]) > edge then break end
       gone = i
     end
@@ -126,10 +145,7 @@ if used + cost > limit or math.floor((used + cost) / 64) ~= math.floor(used / 64
   end
 end
 if used + cost <= limit then
-  local stamp = string.format('%.0f', now)
-  if cost == 1 then
-    redis.call('RPUSH', key, stamp)
-  else
+  if not single then
     local args = {}
     for i = 1, cost do
       args[#args + 1] = stamp
@@ -139,12 +155,13 @@ if used + cost <= limit then
       end
     end
   end
-  redis.call('PEXPIRE', key, math.ceil(interval / 1000) + 1)
-  return now
+  redis.call('PEXPIRE', key, ARGV[4])
+  return stamp
 end
+if single then redis.call('RPOP', key) end
 local oldest = redis.call('LINDEX', key, used + cost - limit - 1)
-if not oldest then return -interval end
-return -math.max(1, tonumber(oldest) + interval - now + 1)
+if not oldest then return -tonumber(ARGV[2]) end
+return -math.max(1, tonumber(oldest) + tonumber(ARGV[2]) - now + 1)
 `,
 );
 
@@ -181,7 +198,7 @@ local ts = tonumber(b[2]) or now
 if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate) end
 if tokens >= cost then
   tokens = tokens - cost
-  redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.0f', now))
+  redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', stamp)
   redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate / 1000) + 1)
   return now
 end
@@ -238,6 +255,8 @@ export class RedisRateLimiter implements RateLimiterLike {
   // Whether the head-of-line loop is running, and how to cut its sleep short.
   #pumping = false;
   #wake: (() => void) | undefined;
+  // The sliding window's call for cost 1, built once (the common call).
+  #single: ScriptCall | undefined;
 
   /** Throws a `TypeError`/`RangeError` for an invalid option. */
   constructor(options: RedisRateLimiterOptions) {
@@ -364,14 +383,26 @@ export class RedisRateLimiter implements RateLimiterLike {
     cost: number,
   ): Promise<{ granted: boolean; waitMs: number; at: number; member: string }> {
     const intervalUs = this.#interval * 1000;
-    const reply =
-      this.#burst === undefined
-        ? await SLIDING.run(this.#redis, [this.#log], [this.#limit, intervalUs, cost])
-        : await BUCKET.run(
-            this.#redis,
-            [this.#bucket],
-            [this.#limit, intervalUs, this.#burst, cost],
-          );
+    let reply: unknown;
+    if (this.#burst !== undefined) {
+      reply = await BUCKET.run(
+        this.#redis,
+        [this.#bucket],
+        [this.#limit, intervalUs, this.#burst, cost],
+      );
+    } else if (cost === 1) {
+      this.#single ??= SLIDING.prepare(
+        [this.#log],
+        [this.#limit, intervalUs, 1, this.#interval + 1],
+      );
+      reply = await SLIDING.call(this.#redis, this.#single);
+    } else {
+      reply = await SLIDING.run(
+        this.#redis,
+        [this.#log],
+        [this.#limit, intervalUs, cost, this.#interval + 1],
+      );
+    }
     // The grant's time in µs when positive; minus the µs to wait when refused.
     const n = int(reply);
     if (n <= 0) return { granted: false, waitMs: Math.ceil(-n / 1000), at: 0, member: '' };

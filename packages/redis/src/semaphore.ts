@@ -102,29 +102,33 @@ const ACQUIRE_KEYS = ['signal'] as const;
 
 // KEYS: holders (zset: member = permit id, score = lease expiry in server µs), fence
 // (the last token). ARGV: permits, lease µs, id. Replies with the token (positive) when
-// granted, else minus the µs until the earliest lease expires. Expired holders are trimmed only when they could matter (the count
-// reaches `permits`): counted otherwise they only make the count high, never admit more,
-// and there are at most `permits` of them.
+// granted, else minus the µs until the earliest lease expires. Expired holders are trimmed
+// only when they could matter (the count reaches `permits`): counted otherwise they only
+// make the count high, never admit more, and there are at most `permits` of them.
+// Numbers go to Redis as Lua numbers (Redis prints them exactly, `%.17g`), strings are
+// built by concatenation: Lua's own number formatting costs as much as a command.
 const ACQUIRE = new Script(
   'semaphore acquire',
   `${NOW_US}
-local permits, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
+local permits = tonumber(ARGV[1])
 local held = redis.call('ZCARD', KEYS[1])
 if held >= permits then
-  held = held - redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now))
+  held = held - redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', stamp)
 end
 if held < permits then
   -- At least the server time in µs: tokens keep growing even after a restart without
   -- persistence forgot the last one (as long as the server's clock does not go back), and
   -- one more than the last when the clock did not move on (or went back).
-  local token = now
-  local last = tonumber(redis.call('SET', KEYS[2], string.format('%.0f', now), 'GET') or '0')
-  if last >= now then
-    token = last + 1
-    redis.call('SET', KEYS[2], string.format('%.0f', token))
+  local last = redis.call('SET', KEYS[2], stamp, 'GET')
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+  if last then
+    last = tonumber(last)
+    if last >= now then
+      redis.call('SET', KEYS[2], last + 1)
+      return last + 1
+    end
   end
-  redis.call('ZADD', KEYS[1], string.format('%.0f', now + lease), ARGV[3])
-  return token
+  return stamp
 end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return -math.max(1, tonumber(first[2]) - now)
@@ -141,7 +145,7 @@ if expiry <= now then
   redis.call('ZREM', KEYS[1], ARGV[2])
   return 0
 end
-redis.call('ZADD', KEYS[1], 'XX', string.format('%.0f', now + tonumber(ARGV[1])), ARGV[2])
+redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[2])
 return 1
 `,
 );
@@ -156,10 +160,12 @@ return removed
 `,
 );
 
+// Permit ids: random per process (with its start time), then a counter.
+const ID_PREFIX = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}-`;
 let idSeq = 0;
 function newId(): string {
   idSeq += 1;
-  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}-${idSeq}`;
+  return ID_PREFIX + idSeq;
 }
 
 class Permit implements RedisPermit {
@@ -244,6 +250,14 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
   // The subscriber connection (opened on first contention) and whether it is ready.
   #subscriber: Promise<RedisAdapter> | undefined;
   #closed = false;
+  // The holders zset, the fence key, and where releases are announced (named like a key,
+  // in the same slot).
+  readonly #holders: string;
+  readonly #fence: string;
+  readonly #channel: string;
+  // The ACQUIRE arguments before the permit id, and the lease in µs as a string.
+  readonly #acquireHead: readonly string[];
+  readonly #leaseUs: string;
 
   /** Throws a `TypeError`/`RangeError` for an invalid option. */
   constructor(options: RedisSemaphoreOptions) {
@@ -258,6 +272,15 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     this.#key = options.key;
     this.#permits = options.permits;
     this.#lease = lease;
+    const k = tag(this.#key);
+    this.#holders = `${k}:sem:holders`;
+    this.#fence = `${k}:sem:fence`;
+    this.#channel = `${k}:sem:free`;
+    this.#leaseUs = String(lease * 1000);
+    this.#acquireHead = ACQUIRE.prepare(
+      [this.#holders, this.#fence],
+      [this.#permits, this.#leaseUs],
+    ).evalsha;
     this.#waiters = new WaitList(() => {
       if (this.#waiters.size === 0) this.#wake?.();
     });
@@ -389,28 +412,25 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     return this.close();
   }
 
-  // Where releases are announced (named like a key, in the same slot).
-  get #channel(): string {
-    return `${tag(this.#key)}:sem:free`;
-  }
-
-  #keys(): [string, string] {
-    const k = tag(this.#key);
-    return [`${k}:sem:holders`, `${k}:sem:fence`];
-  }
-
   async #try(): Promise<{ permit: RedisPermit } | { waitMs: number }> {
     const id = newId();
-    const keys = this.#keys();
     const sentAt = performance.now();
-    const reply = await ACQUIRE.run(this.#redis, keys, [this.#permits, this.#lease * 1000, id]);
+    const reply = await ACQUIRE.call(this.#redis, {
+      evalsha: [...this.#acquireHead, id],
+      key: this.#holders,
+    });
     const token = int(reply);
     if (token <= 0) return { waitMs: Math.ceil(-token / 1000) };
+    const redis = this.#redis;
+    const holders = this.#holders;
     const renew = async (): Promise<boolean> =>
-      int(await RENEW.run(this.#redis, [keys[0]], [this.#lease * 1000, id])) === 1;
+      int(await RENEW.run(redis, [holders], [this.#leaseUs, id])) === 1;
     const lease = new Lease(`permit ${token} of \`${this.#key}\``, this.#lease, sentAt, renew);
     const release = async (): Promise<void> => {
-      await RELEASE.run(this.#redis, [keys[0], this.#channel], [id]);
+      await RELEASE.call(redis, {
+        evalsha: ['EVALSHA', RELEASE.sha, '2', holders, this.#channel, id],
+        key: holders,
+      });
       this.#released();
     };
     return { permit: new Permit(token, lease, release) };
