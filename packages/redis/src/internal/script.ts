@@ -86,14 +86,14 @@ export async function command(
  * Redis command. A script that needs it as a number reads `tonumber(stamp)` (exact: below
  * 2^53 until the year 2255).
  */
-export const STAMP = `local t = redis.call('TIME')
+export const STAMP: string = `local t = redis.call('TIME')
 local u = t[2]
 if #u < 6 then u = string.rep('0', 6 - #u) .. u end
 local stamp = t[1] .. u
 `;
 
 /** {@link STAMP}, then `now`: the same time as a number. */
-export const NOW_US = `${STAMP}local now = tonumber(stamp)
+export const NOW_US: string = `${STAMP}local now = tonumber(stamp)
 `;
 
 /** `{key}`: every key of one primitive shares this hash tag, so Redis Cluster works. */
