@@ -43,6 +43,34 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
         await expect(b.release()).rejects.toThrow(TypeError);
       });
 
+      test('a holder is recorded with its lease expiry on the server clock: the token plus the lease', async () => {
+        const key = uniqueKey('sem');
+        await using sem = new RedisSemaphore({ client: c.client, key, permits: 3, lease: 7000 });
+        const before = Number(await c.command(['TIME']).then(timeUs));
+        const permit = await sem.acquire();
+        const after = Number(await c.command(['TIME']).then(timeUs));
+        // A first token on a fresh key is the server time in µs, exactly.
+        expect(permit.token).toBeGreaterThanOrEqual(before);
+        expect(permit.token).toBeLessThanOrEqual(after);
+        expect(String(await c.command(['GET', `{${key}}:sem:fence`]))).toBe(String(permit.token));
+        const held = (await c.command([
+          'ZRANGE',
+          `{${key}}:sem:holders`,
+          '0',
+          '-1',
+          'WITHSCORES',
+        ])) as unknown[];
+        const score = Number(
+          held
+            .flat(2)
+            .map(String)
+            .find((v, i) => i % 2 === 1),
+        );
+        expect(score - permit.token).toBe(7_000_000);
+        await permit.release();
+        expect(Number(await c.command(['ZCARD', `{${key}}:sem:holders`]))).toBe(0);
+      });
+
       test('a release in another instance wakes a waiter through pub/sub', async () => {
         const key = uniqueKey('sem');
         await using holder = new RedisSemaphore({ client: c.client, key, permits: 1 });
@@ -261,3 +289,8 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
     }
   });
 });
+
+function timeUs(reply: unknown): number {
+  const [s, us] = reply as [string, string];
+  return Number(s) * 1_000_000 + Number(us);
+}

@@ -105,8 +105,10 @@ const ACQUIRE_KEYS = ['signal'] as const;
 // granted, else minus the µs until the earliest lease expires. Expired holders are trimmed
 // only when they could matter (the count reaches `permits`): counted otherwise they only
 // make the count high, never admit more, and there are at most `permits` of them.
-// Numbers go to Redis as Lua numbers (Redis prints them exactly, `%.17g`), strings are
-// built by concatenation: Lua's own number formatting costs as much as a command.
+// Times go to Redis as strings: built by concatenation where possible, else printed with
+// `%d`, cheaper than `%.0f` or the `%.17g` Redis uses for a Lua number (number formatting
+// in Redis's Lua costs about as much as a command). `%d` prints a C long: where that has
+// 32 bits, the result is not the 16 digits of a time in µs, and `%.0f` prints it instead.
 const ACQUIRE = new Script(
   'semaphore acquire',
   `${NOW_US}
@@ -120,12 +122,15 @@ if held < permits then
   -- persistence forgot the last one (as long as the server's clock does not go back), and
   -- one more than the last when the clock did not move on (or went back).
   local last = redis.call('SET', KEYS[2], stamp, 'GET')
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+  local expiry = string.format('%d', now + tonumber(ARGV[2]))
+  if #expiry ~= 16 then expiry = string.format('%.0f', now + tonumber(ARGV[2])) end
+  redis.call('ZADD', KEYS[1], expiry, ARGV[3])
   if last then
     last = tonumber(last)
     if last >= now then
-      redis.call('SET', KEYS[2], last + 1)
-      return last + 1
+      local token = string.format('%.0f', last + 1)
+      redis.call('SET', KEYS[2], token)
+      return token
     end
   end
   return stamp
@@ -145,7 +150,7 @@ if expiry <= now then
   redis.call('ZREM', KEYS[1], ARGV[2])
   return 0
 end
-redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[2])
+redis.call('ZADD', KEYS[1], 'XX', string.format('%.0f', now + tonumber(ARGV[1])), ARGV[2])
 return 1
 `,
 );
@@ -171,12 +176,14 @@ function newId(): string {
 class Permit implements RedisPermit {
   readonly token: number;
   readonly #lease: Lease;
-  readonly #release: () => Promise<void>;
+  readonly #id: string;
+  readonly #release: (id: string) => Promise<void>;
   #released = false;
 
-  constructor(token: number, lease: Lease, release: () => Promise<void>) {
+  constructor(token: number, lease: Lease, id: string, release: (id: string) => Promise<void>) {
     this.token = token;
     this.#lease = lease;
+    this.#id = id;
     this.#release = release;
   }
 
@@ -192,7 +199,7 @@ class Permit implements RedisPermit {
     if (this.#released) throw new TypeError('This permit was already released');
     this.#released = true;
     this.#lease.stop();
-    await this.#release();
+    await this.#release(this.#id);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -421,30 +428,36 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     });
     const token = int(reply);
     if (token <= 0) return { waitMs: Math.ceil(-token / 1000) };
-    const redis = this.#redis;
-    const holders = this.#holders;
     const renew = async (): Promise<boolean> =>
-      int(await RENEW.run(redis, [holders], [this.#leaseUs, id])) === 1;
+      int(await RENEW.run(this.#redis, [this.#holders], [this.#leaseUs, id])) === 1;
     const lease = new Lease(`permit ${token} of \`${this.#key}\``, this.#lease, sentAt, renew);
-    const release = async (): Promise<void> => {
-      await RELEASE.call(redis, {
-        evalsha: ['EVALSHA', RELEASE.sha, '2', holders, this.#channel, id],
-        key: holders,
-      });
-      this.#released();
-    };
-    return { permit: new Permit(token, lease, release) };
+    return { permit: new Permit(token, lease, id, this.#release) };
   }
+
+  // Gives a permit back (one script: ZREM, then PUBLISH when it was there).
+  readonly #release = async (id: string): Promise<void> => {
+    await RELEASE.call(this.#redis, {
+      evalsha: ['EVALSHA', RELEASE.sha, '2', this.#holders, this.#channel, id],
+      key: this.#holders,
+    });
+    this.#released();
+  };
 
   #kick(): void {
     if (this.#pumping !== undefined) return;
-    this.#pumping = this.#pump()
-      // Every failure is meant to reach a waiter; an unexpected one must not be lost either.
-      .catch((err: unknown) => this.#waiters.failAll(err))
-      .finally(() => {
-        this.#pumping = undefined;
-        if (this.#waiters.size > 0 && !this.#closed) this.#kick();
-      });
+    this.#pumping = this.#pumpOnce();
+  }
+
+  // Never rejects: every failure is meant to reach a waiter, and an unexpected one must not
+  // be lost either. (The `await` comes first: `#pumping` is set before this can clear it.)
+  async #pumpOnce(): Promise<void> {
+    try {
+      await this.#pump();
+    } catch (err) {
+      this.#waiters.failAll(err);
+    }
+    this.#pumping = undefined;
+    if (this.#waiters.size > 0 && !this.#closed) this.#kick();
   }
 
   async #pump(): Promise<void> {
