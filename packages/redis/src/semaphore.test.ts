@@ -5,6 +5,7 @@ import { CLIENT_KINDS, connect, type TestClient, uniqueKey } from '../test/clien
 import { startRedis } from '../test/redis-server.ts';
 import { countingController } from '../test/signals.ts';
 import { ClosedError, LeaseLostError } from './errors.ts';
+import { RedisRateLimiter } from './rate-limiter.ts';
 import { RedisSemaphore } from './semaphore.ts';
 
 const redis = await startRedis();
@@ -266,6 +267,34 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
     expect(
       () => new RedisSemaphore({ client, key: 'k', permits: 1, lease: 2 ** 31 - 1 }),
     ).not.toThrow();
+  });
+
+  test('an adapter that returns string replies as bytes works: tokens and grant times are read from them', async () => {
+    const io = new Redis(redis!.url);
+    try {
+      // ioredis `callBuffer`: bulk strings come back as Buffers, integers as numbers.
+      const adapter = {
+        send: (args: readonly string[]) => io.callBuffer(args[0]!, ...args.slice(1)),
+        duplicate: async () => adapter,
+        subscribe: async () => {},
+        close: async () => {},
+      };
+      await using sem = new RedisSemaphore({ client: adapter, key: uniqueKey('sem'), permits: 1 });
+      const permit = await sem.acquire();
+      expect(permit.token).toBeGreaterThan(1e15);
+      await permit.release();
+      const limiter = new RedisRateLimiter({
+        client: adapter,
+        key: uniqueKey('rl'),
+        limit: 1,
+        interval: 60_000,
+      });
+      const pass = await limiter.acquire();
+      expect(pass.grantedAt).toBeGreaterThan(1e12);
+      expect(await limiter.tryAcquire()).toBe(false);
+    } finally {
+      io.disconnect();
+    }
   });
 
   test('with an ioredis `keyPrefix`, a release still wakes a waiter through pub/sub', async () => {

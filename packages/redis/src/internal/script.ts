@@ -101,9 +101,16 @@ export function tag(key: string): string {
   return `{${key}}`;
 }
 
-/** Reads an integer reply that a client may give as a number, bigint or string. */
+/**
+ * Reads an integer reply that a client may give as a number, bigint or string, or (a
+ * script's string reply, from an adapter that returns bulk strings as bytes) a
+ * `Uint8Array` of its digits.
+ */
 export function int(value: unknown): number {
   if (typeof value === 'number') return value;
   if (typeof value === 'bigint' || typeof value === 'string') return Number(value);
+  if (value instanceof Uint8Array) return Number(decoder.decode(value));
   throw new TypeError(`unexpected reply ${String(value)}`);
 }
+
+const decoder = new TextDecoder();
