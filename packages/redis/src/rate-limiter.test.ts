@@ -226,6 +226,61 @@ describe.skipIf(redis === undefined)('RedisRateLimiter', () => {
         expect(Number(await c.command(['LLEN', `{${key}}:rl:times`]))).toBeLessThanOrEqual(50 + 64);
       });
 
+      test('a refused unit leaves the log as it was (the push of the common path is taken back)', async () => {
+        const key = uniqueKey('rl');
+        const limiter = new RedisRateLimiter({ client: c.client, key, limit: 3, interval: 60_000 });
+        for (let i = 0; i < 3; i++) expect(await limiter.tryAcquire()).toBe(true);
+        const before = (await c.command(['LRANGE', `{${key}}:rl:times`, '0', '-1'])) as unknown[];
+        for (let i = 0; i < 5; i++) expect(await limiter.tryAcquire()).toBe(false);
+        const after = (await c.command(['LRANGE', `{${key}}:rl:times`, '0', '-1'])) as unknown[];
+        expect(after.map(String)).toEqual(before.map(String));
+        // The log keeps its time to live (the interval plus 1 ms), refusals included.
+        const ttl = Number(await c.command(['PTTL', `{${key}}:rl:times`]));
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl).toBeLessThanOrEqual(60_001);
+      });
+
+      test('a grant records the server time it reports, and the log expires one interval after it', async () => {
+        const key = uniqueKey('rl');
+        const limiter = new RedisRateLimiter({ client: c.client, key, limit: 10, interval: 5000 });
+        const before = Number(await serverTimeUs(c));
+        const permit = await limiter.acquire();
+        const after = Number(await serverTimeUs(c));
+        const log = (await c.command(['LRANGE', `{${key}}:rl:times`, '0', '-1'])) as unknown[];
+        expect(log.map(String)).toEqual([String(Math.round(permit.grantedAt * 1000))]);
+        expect(permit.grantedAt * 1000).toBeGreaterThanOrEqual(before);
+        expect(permit.grantedAt * 1000).toBeLessThanOrEqual(after);
+        const ttl = Number(await c.command(['PTTL', `{${key}}:rl:times`]));
+        expect(ttl).toBeGreaterThan(4000);
+        expect(ttl).toBeLessThanOrEqual(5001);
+      });
+
+      test('at a multiple of 64, units still inside the window are never trimmed', async () => {
+        // 63 units, a pause shorter than the window, then the 64th: the look at the 64th
+        // (its own push) finds it inside the window and trims nothing; the 65th is refused.
+        const key = uniqueKey('rl');
+        const limiter = new RedisRateLimiter({
+          client: c.client,
+          key,
+          limit: 64,
+          interval: 60_000,
+        });
+        for (let i = 0; i < 64; i++) expect(await limiter.tryAcquire()).toBe(true);
+        expect(Number(await c.command(['LLEN', `{${key}}:rl:times`]))).toBe(64);
+        expect(await limiter.tryAcquire()).toBe(false);
+        expect(Number(await c.command(['LLEN', `{${key}}:rl:times`]))).toBe(64);
+      });
+
+      test('at the limit, units that left the window are trimmed exactly and the next is let through', async () => {
+        const key = uniqueKey('rl');
+        const limiter = new RedisRateLimiter({ client: c.client, key, limit: 70, interval: 50 });
+        for (let i = 0; i < 70; i++) expect(await limiter.tryAcquire()).toBe(true);
+        await new Promise((r) => setTimeout(r, 80));
+        expect(await limiter.tryAcquire()).toBe(true);
+        // The 70 old ones all left (the last pass kept only its own unit).
+        expect(Number(await c.command(['LLEN', `{${key}}:rl:times`]))).toBe(1);
+      });
+
       test('rejects bad options with a clear message', async () => {
         expect(
           () => new RedisRateLimiter({ client: c.client, key: 'k', limit: 0, interval: 10 }),

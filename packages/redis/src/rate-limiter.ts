@@ -7,7 +7,7 @@ import {
   TimeoutError,
 } from '@weft/core';
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
-import { int, NOW_US, Script, tag } from './internal/script.ts';
+import { int, NOW_US, Script, type ScriptCall, STAMP, tag } from './internal/script.ts';
 import {
   assertFunction,
   assertInteger,
@@ -96,25 +96,53 @@ const LIMITER_KEYS = ['client', 'key', 'limit', 'interval', 'burst'] as const;
 const ACQUIRE_KEYS = ['signal', 'cost'] as const;
 
 // Strict sliding window: one list of grant times (server µs), one entry per unit of cost,
-// pushed in time order, so the cost inside the window is an LLEN. Entries that left the
-// window are trimmed from the head only when they could matter (the count would pass
-// `limit`) and, to bound memory, whenever the count crosses a multiple of 64: counted
-// meanwhile they only overestimate, never admit more. (Were the server's clock to go back,
-// trimming stops at the first entry still inside the window: again only an overestimate.)
-// ARGV: limit, interval µs, cost. Replies with the server time in µs when granted, else
-// minus the µs until enough units leave the window (one integer: less to build and parse).
+// pushed in time order, so the cost inside the window is the list's length. Entries that
+// left the window are trimmed from the head when they could matter (the count would pass
+// `limit`: all of them) and, to bound memory, whenever the count crosses a multiple of 64
+// (whole batches of 64, when the 64th left the window: fewer than 64 stay behind): counted
+// meanwhile they only overestimate, never admit more. Trimming reads what it removes and
+// stops at the first entry still inside the window, so were the server's clock to go back
+// (the list out of order) it again only overestimates.
+// ARGV: limit, cost, the list's time to live in ms (the interval in ms, plus 1). Replies
+// with the server time in µs when granted (the string pushed), else minus the µs until
+// enough units leave the window (one value: less to build and parse).
+//
+// The common case (cost 1, no trimming due, room left) pushes first and learns the count
+// from RPUSH's reply: TIME, RPUSH, PEXPIRE, and the reply is the pushed string itself.
+// Otherwise the general path decides exactly as if that push had not happened (it sits at
+// the tail, newer than anything trimmed) and takes it back on a refusal (the script is
+// atomic: nobody sees it).
 const SLIDING = new Script(
   'rate-limit (sliding window)',
-  `${NOW_US}
-local limit, interval, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+  `${STAMP}
 local key = KEYS[1]
-local used = redis.call('LLEN', key)
-if used + cost > limit or math.floor((used + cost) / 64) ~= math.floor(used / 64) then
+local single = ARGV[2] == '1'
+local used
+if single then
+  used = redis.call('RPUSH', key, stamp)
+  if used % 64 ~= 0 and used <= tonumber(ARGV[1]) then
+    redis.call('PEXPIRE', key, ARGV[3])
+    return stamp
+  end
+  used = used - 1
+else
+  used = redis.call('LLEN', key)
+end
+-- From here, used leaves out the push above, if any.
+local now, limit, cost = tonumber(stamp), tonumber(ARGV[1]), tonumber(ARGV[2])
+local interval = (tonumber(ARGV[3]) - 1) * 1000
+local exact = used + cost > limit
+if exact or math.floor((used + cost) / 64) ~= math.floor(used / 64) then
   local edge = now - interval
   while used > 0 do
-    local batch = redis.call('LRANGE', key, 0, 127)
+    -- Only for memory: trim whole batches of 64, found by a look at the 64th.
+    if not exact then
+      local last = redis.call('LINDEX', key, 63)
+      if not last or tonumber(last) > edge then break end
+    end
+    local batch = redis.call('LRANGE', key, 0, 63)
     local gone = 0
-    for i = 1, #batch do
+    for i = 1, math.min(#batch, used) do
       if tonumber(batch[i]) > edge then break end
       gone = i
     end
@@ -126,10 +154,7 @@ if used + cost > limit or math.floor((used + cost) / 64) ~= math.floor(used / 64
   end
 end
 if used + cost <= limit then
-  local stamp = string.format('%.0f', now)
-  if cost == 1 then
-    redis.call('RPUSH', key, stamp)
-  else
+  if not single then
     local args = {}
     for i = 1, cost do
       args[#args + 1] = stamp
@@ -139,9 +164,10 @@ if used + cost <= limit then
       end
     end
   end
-  redis.call('PEXPIRE', key, math.ceil(interval / 1000) + 1)
-  return now
+  redis.call('PEXPIRE', key, ARGV[3])
+  return stamp
 end
+if single then redis.call('RPOP', key) end
 local oldest = redis.call('LINDEX', key, used + cost - limit - 1)
 if not oldest then return -interval end
 return -math.max(1, tonumber(oldest) + interval - now + 1)
@@ -181,7 +207,7 @@ local ts = tonumber(b[2]) or now
 if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate) end
 if tokens >= cost then
   tokens = tokens - cost
-  redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.0f', now))
+  redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', stamp)
   redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate / 1000) + 1)
   return now
 end
@@ -238,6 +264,8 @@ export class RedisRateLimiter implements RateLimiterLike {
   // Whether the head-of-line loop is running, and how to cut its sleep short.
   #pumping = false;
   #wake: (() => void) | undefined;
+  // The sliding window's call for cost 1, built once (the common call).
+  #single: ScriptCall | undefined;
 
   /** Throws a `TypeError`/`RangeError` for an invalid option. */
   constructor(options: RedisRateLimiterOptions) {
@@ -322,7 +350,7 @@ export class RedisRateLimiter implements RateLimiterLike {
     assertOptions('options', options, ['cost']);
     const cost = this.#cost(options);
     if (this.#waiters.size > 0) return false;
-    return (await this.#decide(cost)).granted;
+    return (await this.#decide(cost)) > 0;
   }
 
   /**
@@ -360,66 +388,70 @@ export class RedisRateLimiter implements RateLimiterLike {
     return cost;
   }
 
-  async #decide(
-    cost: number,
-  ): Promise<{ granted: boolean; waitMs: number; at: number; member: string }> {
-    const intervalUs = this.#interval * 1000;
+  // Runs the script: the grant's time in µs (server clock) when granted, else minus the µs
+  // to wait (never 0).
+  #decide(cost: number): Promise<number> {
+    if (this.#burst === undefined && cost === 1) {
+      this.#single ??= SLIDING.prepare([this.#log], [this.#limit, 1, this.#interval + 1]);
+      return SLIDING.call(this.#redis, this.#single).then(int);
+    }
     const reply =
       this.#burst === undefined
-        ? await SLIDING.run(this.#redis, [this.#log], [this.#limit, intervalUs, cost])
-        : await BUCKET.run(
+        ? SLIDING.run(this.#redis, [this.#log], [this.#limit, cost, this.#interval + 1])
+        : BUCKET.run(
             this.#redis,
             [this.#bucket],
-            [this.#limit, intervalUs, this.#burst, cost],
+            [this.#limit, this.#interval * 1000, this.#burst, cost],
           );
-    // The grant's time in µs when positive; minus the µs to wait when refused.
-    const n = int(reply);
-    if (n <= 0) return { granted: false, waitMs: Math.ceil(-n / 1000), at: 0, member: '' };
-    // `member`: the grant's time as the script pushed it (what a give-back removes).
-    return { granted: true, waitMs: 0, at: n / 1000, member: String(n) };
+    return reply.then(int);
   }
 
   #kick(): void {
     if (this.#pumping) return;
     this.#pumping = true;
-    void this.#pump()
-      // Every failure is meant to reach a waiter; an unexpected one must not be lost either.
-      .catch((err: unknown) => this.#waiters.failAll(err))
-      .finally(() => {
-        this.#pumping = false;
-        if (this.#waiters.size > 0) this.#kick();
-      });
+    void this.#pump();
   }
 
-  // The head of the local queue asks Redis; on a refusal the loop sleeps until the time
-  // the script gave (plus jitter), or until nobody waits any more.
+  // Never rejects: every failure is meant to reach a waiter, and an unexpected one must not
+  // be lost either.
   async #pump(): Promise<void> {
+    try {
+      await this.#serve();
+    } catch (err) {
+      this.#waiters.failAll(err);
+    }
+    this.#pumping = false;
+    if (this.#waiters.size > 0) this.#kick();
+  }
+
+  async #serve(): Promise<void> {
     for (;;) {
       const head = this.#waiters.head;
       if (head === undefined) return;
-      let decision: { granted: boolean; waitMs: number; at: number; member: string };
+      let n: number;
       try {
-        decision = await this.#decide(head.data);
+        n = await this.#decide(head.data);
       } catch (err) {
         head.fail(err);
         continue;
       }
-      if (decision.granted) {
-        if (!head.settled) head.fulfil(new RatePass(decision.at));
-        else if (!this.#handOn(head.data, decision.at)) await this.#giveBack(head.data, decision);
+      if (n > 0) {
+        if (!head.settled) head.fulfil(new RatePass(n / 1000));
+        else if (!this.#handOn(head.data, n / 1000)) await this.#giveBack(head.data, n);
         continue;
       }
       if (head.settled) continue;
-      if (performance.now() + decision.waitMs > head.deadline) {
+      const waitMs = Math.ceil(-n / 1000);
+      if (performance.now() + waitMs > head.deadline) {
         head.fail(
           new TimeoutError(
-            `The rate limit \`${this.#key}\` frees capacity in ${decision.waitMs} ms, after the enclosing deadline`,
+            `The rate limit \`${this.#key}\` frees capacity in ${waitMs} ms, after the enclosing deadline`,
           ),
         );
         continue;
       }
       await new Promise<void>((resolve) => {
-        const cancel = timer(decision.waitMs + jitter(decision.waitMs), () => {
+        const cancel = timer(waitMs + jitter(waitMs), () => {
           this.#wake = undefined;
           resolve();
         });
@@ -447,10 +479,11 @@ export class RedisRateLimiter implements RateLimiterLike {
   // Nobody in this process can use the grant: take it back, so a cancelled wait costs
   // nothing. A failure here is dropped on purpose: the grant then only expires with the
   // window, as if it had been used, and there is no caller left to tell.
-  async #giveBack(cost: number, decision: { at: number; member: string }): Promise<void> {
+  // `at`: the grant's time in µs, as the script pushed it (what a give-back removes).
+  async #giveBack(cost: number, at: number): Promise<void> {
     try {
       if (this.#burst === undefined)
-        await UNDO_SLIDING.run(this.#redis, [this.#log], [decision.member, cost]);
+        await UNDO_SLIDING.run(this.#redis, [this.#log], [String(at), cost]);
       else await UNDO_BUCKET.run(this.#redis, [this.#bucket], [this.#burst, cost]);
     } catch {
       // See above: the grant stays counted until it leaves the window.

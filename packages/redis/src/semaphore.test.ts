@@ -5,6 +5,7 @@ import { CLIENT_KINDS, connect, type TestClient, uniqueKey } from '../test/clien
 import { startRedis } from '../test/redis-server.ts';
 import { countingController } from '../test/signals.ts';
 import { ClosedError, LeaseLostError } from './errors.ts';
+import { RedisRateLimiter } from './rate-limiter.ts';
 import { RedisSemaphore } from './semaphore.ts';
 
 const redis = await startRedis();
@@ -41,6 +42,34 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
         await b.release();
         await d?.release();
         await expect(b.release()).rejects.toThrow(TypeError);
+      });
+
+      test('a holder is recorded with its lease expiry on the server clock: the token plus the lease', async () => {
+        const key = uniqueKey('sem');
+        await using sem = new RedisSemaphore({ client: c.client, key, permits: 3, lease: 7000 });
+        const before = Number(await c.command(['TIME']).then(timeUs));
+        const permit = await sem.acquire();
+        const after = Number(await c.command(['TIME']).then(timeUs));
+        // A first token on a fresh key is the server time in µs, exactly.
+        expect(permit.token).toBeGreaterThanOrEqual(before);
+        expect(permit.token).toBeLessThanOrEqual(after);
+        expect(String(await c.command(['GET', `{${key}}:sem:fence`]))).toBe(String(permit.token));
+        const held = (await c.command([
+          'ZRANGE',
+          `{${key}}:sem:holders`,
+          '0',
+          '-1',
+          'WITHSCORES',
+        ])) as unknown[];
+        const score = Number(
+          held
+            .flat(2)
+            .map(String)
+            .find((v, i) => i % 2 === 1),
+        );
+        expect(score - permit.token).toBe(7_000_000);
+        await permit.release();
+        expect(Number(await c.command(['ZCARD', `{${key}}:sem:holders`]))).toBe(0);
       });
 
       test('a release in another instance wakes a waiter through pub/sub', async () => {
@@ -240,6 +269,34 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
     ).not.toThrow();
   });
 
+  test('an adapter that returns string replies as bytes works: tokens and grant times are read from them', async () => {
+    const io = new Redis(redis!.url);
+    try {
+      // ioredis `callBuffer`: bulk strings come back as Buffers, integers as numbers.
+      const adapter = {
+        send: (args: readonly string[]) => io.callBuffer(args[0]!, ...args.slice(1)),
+        duplicate: async () => adapter,
+        subscribe: async () => {},
+        close: async () => {},
+      };
+      await using sem = new RedisSemaphore({ client: adapter, key: uniqueKey('sem'), permits: 1 });
+      const permit = await sem.acquire();
+      expect(permit.token).toBeGreaterThan(1e15);
+      await permit.release();
+      const limiter = new RedisRateLimiter({
+        client: adapter,
+        key: uniqueKey('rl'),
+        limit: 1,
+        interval: 60_000,
+      });
+      const pass = await limiter.acquire();
+      expect(pass.grantedAt).toBeGreaterThan(1e12);
+      expect(await limiter.tryAcquire()).toBe(false);
+    } finally {
+      io.disconnect();
+    }
+  });
+
   test('with an ioredis `keyPrefix`, a release still wakes a waiter through pub/sub', async () => {
     const key = uniqueKey('sem');
     const io1 = new Redis(redis!.url, { keyPrefix: 'app:' });
@@ -261,3 +318,8 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
     }
   });
 });
+
+function timeUs(reply: unknown): number {
+  const [s, us] = reply as [string, string];
+  return Number(s) * 1_000_000 + Number(us);
+}

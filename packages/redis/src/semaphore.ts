@@ -102,29 +102,38 @@ const ACQUIRE_KEYS = ['signal'] as const;
 
 // KEYS: holders (zset: member = permit id, score = lease expiry in server µs), fence
 // (the last token). ARGV: permits, lease µs, id. Replies with the token (positive) when
-// granted, else minus the µs until the earliest lease expires. Expired holders are trimmed only when they could matter (the count
-// reaches `permits`): counted otherwise they only make the count high, never admit more,
-// and there are at most `permits` of them.
+// granted, else minus the µs until the earliest lease expires. Expired holders are trimmed
+// only when they could matter (the count reaches `permits`): counted otherwise they only
+// make the count high, never admit more, and there are at most `permits` of them.
+// Times go to Redis as strings: built by concatenation where possible, else printed with
+// `%d`, cheaper than `%.0f` or the `%.17g` Redis uses for a Lua number (number formatting
+// in Redis's Lua costs about as much as a command). `%d` prints a C long: where that has
+// 32 bits, the result is not the 16 digits of a time in µs, and `%.0f` prints it instead.
 const ACQUIRE = new Script(
   'semaphore acquire',
   `${NOW_US}
-local permits, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
+local permits = tonumber(ARGV[1])
 local held = redis.call('ZCARD', KEYS[1])
 if held >= permits then
-  held = held - redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now))
+  held = held - redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', stamp)
 end
 if held < permits then
   -- At least the server time in µs: tokens keep growing even after a restart without
   -- persistence forgot the last one (as long as the server's clock does not go back), and
   -- one more than the last when the clock did not move on (or went back).
-  local token = now
-  local last = tonumber(redis.call('SET', KEYS[2], string.format('%.0f', now), 'GET') or '0')
-  if last >= now then
-    token = last + 1
-    redis.call('SET', KEYS[2], string.format('%.0f', token))
+  local last = redis.call('SET', KEYS[2], stamp, 'GET')
+  local expiry = string.format('%d', now + tonumber(ARGV[2]))
+  if #expiry ~= 16 then expiry = string.format('%.0f', now + tonumber(ARGV[2])) end
+  redis.call('ZADD', KEYS[1], expiry, ARGV[3])
+  if last then
+    last = tonumber(last)
+    if last >= now then
+      local token = string.format('%.0f', last + 1)
+      redis.call('SET', KEYS[2], token)
+      return token
+    end
   end
-  redis.call('ZADD', KEYS[1], string.format('%.0f', now + lease), ARGV[3])
-  return token
+  return stamp
 end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return -math.max(1, tonumber(first[2]) - now)
@@ -156,21 +165,25 @@ return removed
 `,
 );
 
+// Permit ids: random per process (with its start time), then a counter.
+const ID_PREFIX = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}-`;
 let idSeq = 0;
 function newId(): string {
   idSeq += 1;
-  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}-${idSeq}`;
+  return ID_PREFIX + idSeq;
 }
 
 class Permit implements RedisPermit {
   readonly token: number;
   readonly #lease: Lease;
-  readonly #release: () => Promise<void>;
+  readonly #id: string;
+  readonly #release: (id: string) => Promise<void>;
   #released = false;
 
-  constructor(token: number, lease: Lease, release: () => Promise<void>) {
+  constructor(token: number, lease: Lease, id: string, release: (id: string) => Promise<void>) {
     this.token = token;
     this.#lease = lease;
+    this.#id = id;
     this.#release = release;
   }
 
@@ -186,7 +199,7 @@ class Permit implements RedisPermit {
     if (this.#released) throw new TypeError('This permit was already released');
     this.#released = true;
     this.#lease.stop();
-    await this.#release();
+    await this.#release(this.#id);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -244,6 +257,14 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
   // The subscriber connection (opened on first contention) and whether it is ready.
   #subscriber: Promise<RedisAdapter> | undefined;
   #closed = false;
+  // The holders zset, the fence key, and where releases are announced (named like a key,
+  // in the same slot).
+  readonly #holders: string;
+  readonly #fence: string;
+  readonly #channel: string;
+  // The ACQUIRE arguments before the permit id, and the lease in µs as a string.
+  readonly #acquireHead: readonly string[];
+  readonly #leaseUs: string;
 
   /** Throws a `TypeError`/`RangeError` for an invalid option. */
   constructor(options: RedisSemaphoreOptions) {
@@ -258,6 +279,15 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     this.#key = options.key;
     this.#permits = options.permits;
     this.#lease = lease;
+    const k = tag(this.#key);
+    this.#holders = `${k}:sem:holders`;
+    this.#fence = `${k}:sem:fence`;
+    this.#channel = `${k}:sem:free`;
+    this.#leaseUs = String(lease * 1000);
+    this.#acquireHead = ACQUIRE.prepare(
+      [this.#holders, this.#fence],
+      [this.#permits, this.#leaseUs],
+    ).evalsha;
     this.#waiters = new WaitList(() => {
       if (this.#waiters.size === 0) this.#wake?.();
     });
@@ -389,42 +419,45 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     return this.close();
   }
 
-  // Where releases are announced (named like a key, in the same slot).
-  get #channel(): string {
-    return `${tag(this.#key)}:sem:free`;
-  }
-
-  #keys(): [string, string] {
-    const k = tag(this.#key);
-    return [`${k}:sem:holders`, `${k}:sem:fence`];
-  }
-
   async #try(): Promise<{ permit: RedisPermit } | { waitMs: number }> {
     const id = newId();
-    const keys = this.#keys();
     const sentAt = performance.now();
-    const reply = await ACQUIRE.run(this.#redis, keys, [this.#permits, this.#lease * 1000, id]);
+    const reply = await ACQUIRE.call(this.#redis, {
+      evalsha: [...this.#acquireHead, id],
+      key: this.#holders,
+    });
     const token = int(reply);
     if (token <= 0) return { waitMs: Math.ceil(-token / 1000) };
     const renew = async (): Promise<boolean> =>
-      int(await RENEW.run(this.#redis, [keys[0]], [this.#lease * 1000, id])) === 1;
+      int(await RENEW.run(this.#redis, [this.#holders], [this.#leaseUs, id])) === 1;
     const lease = new Lease(`permit ${token} of \`${this.#key}\``, this.#lease, sentAt, renew);
-    const release = async (): Promise<void> => {
-      await RELEASE.run(this.#redis, [keys[0], this.#channel], [id]);
-      this.#released();
-    };
-    return { permit: new Permit(token, lease, release) };
+    return { permit: new Permit(token, lease, id, this.#release) };
   }
+
+  // Gives a permit back (one script: ZREM, then PUBLISH when it was there).
+  readonly #release = async (id: string): Promise<void> => {
+    await RELEASE.call(this.#redis, {
+      evalsha: ['EVALSHA', RELEASE.sha, '2', this.#holders, this.#channel, id],
+      key: this.#holders,
+    });
+    this.#released();
+  };
 
   #kick(): void {
     if (this.#pumping !== undefined) return;
-    this.#pumping = this.#pump()
-      // Every failure is meant to reach a waiter; an unexpected one must not be lost either.
-      .catch((err: unknown) => this.#waiters.failAll(err))
-      .finally(() => {
-        this.#pumping = undefined;
-        if (this.#waiters.size > 0 && !this.#closed) this.#kick();
-      });
+    this.#pumping = this.#pumpOnce();
+  }
+
+  // Never rejects: every failure is meant to reach a waiter, and an unexpected one must not
+  // be lost either. (The `await` comes first: `#pumping` is set before this can clear it.)
+  async #pumpOnce(): Promise<void> {
+    try {
+      await this.#pump();
+    } catch (err) {
+      this.#waiters.failAll(err);
+    }
+    this.#pumping = undefined;
+    if (this.#waiters.size > 0 && !this.#closed) this.#kick();
   }
 
   async #pump(): Promise<void> {

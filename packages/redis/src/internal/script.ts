@@ -19,23 +19,43 @@ export class Script {
   }
 
   /** Runs the script; any failure becomes a {@link RedisCommandError}. */
-  async run(
+  run(
     redis: RedisAdapter,
     keys: readonly string[],
     args: readonly (string | number)[],
   ): Promise<unknown> {
-    const argv = [String(keys.length), ...keys, ...args.map(String)];
+    return this.call(redis, this.prepare(keys, args));
+  }
+
+  /**
+   * Builds the command of one call once, for a call that repeats with the same keys and
+   * arguments (what {@link Script.call} sends).
+   */
+  prepare(keys: readonly string[], args: readonly (string | number)[]): ScriptCall {
+    const evalsha = ['EVALSHA', this.sha, String(keys.length), ...keys];
+    for (const a of args) evalsha.push(String(a));
+    return { evalsha, key: keys[0] };
+  }
+
+  /** Runs a prepared call; any failure becomes a {@link RedisCommandError}. */
+  async call(redis: RedisAdapter, prepared: ScriptCall): Promise<unknown> {
     try {
       try {
-        return await redis.send(['EVALSHA', this.sha, ...argv], keys[0]);
+        return await redis.send(prepared.evalsha, prepared.key);
       } catch (err) {
         if (!isNoScript(err)) throw err;
-        return await redis.send(['EVAL', this.source, ...argv], keys[0]);
+        return await redis.send(['EVAL', this.source, ...prepared.evalsha.slice(2)], prepared.key);
       }
     } catch (err) {
       throw new RedisCommandError(`script ${this.name}`, err);
     }
   }
+}
+
+/** One call of a {@link Script}, built by {@link Script.prepare}; never mutated. */
+export interface ScriptCall {
+  readonly evalsha: readonly string[];
+  readonly key: string | undefined;
 }
 
 function isNoScript(err: unknown): boolean {
@@ -59,9 +79,21 @@ export async function command(
   }
 }
 
-/** The Lua prelude every script starts with: `now`, the server's time in microseconds. */
-export const NOW_US = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+/**
+ * The Lua prelude of the scripts that need the server's time: `stamp`, the time in
+ * microseconds as a 16-digit decimal string (until the year 2286), built by concatenation
+ * because Redis's Lua turns numbers into strings with `sprintf`, which costs as much as a
+ * Redis command. A script that needs it as a number reads `tonumber(stamp)` (exact: below
+ * 2^53 until the year 2255).
+ */
+export const STAMP: string = `local t = redis.call('TIME')
+local u = t[2]
+if #u < 6 then u = string.rep('0', 6 - #u) .. u end
+local stamp = t[1] .. u
+`;
+
+/** {@link STAMP}, then `now`: the same time as a number. */
+export const NOW_US: string = `${STAMP}local now = tonumber(stamp)
 `;
 
 /** `{key}`: every key of one primitive shares this hash tag, so Redis Cluster works. */
@@ -69,9 +101,16 @@ export function tag(key: string): string {
   return `{${key}}`;
 }
 
-/** Reads an integer reply that a client may give as a number, bigint or string. */
+/**
+ * Reads an integer reply that a client may give as a number, bigint or string, or (a
+ * script's string reply, from an adapter that returns bulk strings as bytes) a
+ * `Uint8Array` of its digits.
+ */
 export function int(value: unknown): number {
   if (typeof value === 'number') return value;
   if (typeof value === 'bigint' || typeof value === 'string') return Number(value);
+  if (value instanceof Uint8Array) return Number(decoder.decode(value));
   throw new TypeError(`unexpected reply ${String(value)}`);
 }
+
+const decoder = new TextDecoder();

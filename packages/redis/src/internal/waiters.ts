@@ -1,4 +1,4 @@
-import { callerContext } from '@weft/core';
+import { type CallerContext, callerContext } from '@weft/core';
 import { assertOptions } from './validate.ts';
 
 /**
@@ -52,53 +52,75 @@ export class WaitList<T, D> {
     data: D,
   ): { waiter: Waiter<T, D> | undefined; promise: Promise<T> } {
     assertOptions(name, options, known);
-    const ctx = callerContext({ signal: options?.signal });
+    const ctx = callerContext(
+      options?.signal === undefined ? undefined : { signal: options.signal },
+    );
     const signal = ctx.signal;
     if (signal?.aborted) {
       ctx[Symbol.dispose]();
       return { waiter: undefined, promise: Promise.reject(signal.reason) };
     }
-    let resolve!: (value: T) => void;
-    let reject!: (error: unknown) => void;
-    const promise = new Promise<T>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    const items = this.#items;
-    const onAbort = (): void => {
-      waiter.fail(signal?.reason);
-      this.#onLeave();
-    };
-    const done = (): boolean => {
-      if (waiter.settled) return false;
-      waiter.settled = true;
-      items.delete(waiter);
-      signal?.removeEventListener('abort', onAbort);
-      ctx[Symbol.dispose]();
-      return true;
-    };
-    const waiter: Waiter<T, D> = {
-      data,
-      signal,
-      deadline:
-        ctx.deadline === Number.POSITIVE_INFINITY
-          ? ctx.deadline
-          : performance.now() + (ctx.deadline - ctx.clock.now()),
-      settled: false,
-      fulfil(value) {
-        if (done()) resolve(value);
-      },
-      fail(error) {
-        if (done()) reject(error);
-      },
-    };
-    items.add(waiter);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    return { waiter, promise };
+    const waiter = new Entry<T, D>(this.#items, data, ctx, this.#onLeave);
+    this.#items.add(waiter);
+    if (signal !== undefined) signal.addEventListener('abort', waiter, { once: true });
+    return { waiter, promise: waiter.promise };
   }
 
   failAll(error: unknown): void {
     for (const w of [...this.#items]) w.fail(error);
+  }
+}
+
+// One waiter. It is its own abort listener (`handleEvent`): no closures to allocate.
+class Entry<T, D> implements Waiter<T, D> {
+  readonly data: D;
+  readonly signal: AbortSignal | undefined;
+  readonly deadline: number;
+  settled = false;
+  readonly promise: Promise<T>;
+  readonly #items: Set<Waiter<T, D>>;
+  readonly #ctx: CallerContext;
+  readonly #onLeave: () => void;
+  #resolve!: (value: T) => void;
+  #reject!: (error: unknown) => void;
+
+  constructor(items: Set<Waiter<T, D>>, data: D, ctx: CallerContext, onLeave: () => void) {
+    this.#items = items;
+    this.data = data;
+    this.#ctx = ctx;
+    this.signal = ctx.signal;
+    this.#onLeave = onLeave;
+    this.deadline =
+      ctx.deadline === Number.POSITIVE_INFINITY
+        ? ctx.deadline
+        : performance.now() + (ctx.deadline - ctx.clock.now());
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  // The signal aborted: leave with its reason.
+  handleEvent(): void {
+    this.fail(this.signal?.reason);
+    this.#onLeave();
+  }
+
+  fulfil(value: T): void {
+    if (this.#done()) this.#resolve(value);
+  }
+
+  fail(error: unknown): void {
+    if (this.#done()) this.#reject(error);
+  }
+
+  #done(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.#items.delete(this);
+    this.signal?.removeEventListener('abort', this);
+    this.#ctx[Symbol.dispose]();
+    return true;
   }
 }
 
