@@ -284,9 +284,9 @@ export class Scope implements AsyncDisposable {
   #joinHooks: Set<() => unknown> | undefined;
   // Whether Node's listener limit was lifted on the signal (see the `signal` getter).
   #unlimited = false;
-  // Tasks whose function returned a native promise, each followed by that promise, not
-  // observed yet (see #observe).
-  #toObserve: Array<TaskImpl<unknown> | Promise<unknown>> | undefined;
+  // The oldest task whose function returned a native promise its handlers are not
+  // attached to yet; every such task is in the chain from it to #newest (see #attachAll).
+  #unattached: TaskImpl<unknown> | undefined;
   // Tasks that made their own signal: aborted by #cancel (no listener per task).
   #watched: Set<WatchedTask> | undefined;
   // Diagnostics: when it opened and was cancelled (its clock's time); its running tasks
@@ -324,14 +324,15 @@ export class Scope implements AsyncDisposable {
       if (this.#stuckWaiting) this.#recheckStuck();
       if (this.#pending === 0 && this.#holds === 0) this.#idle();
     },
-    observe: (task, result) => {
-      const batch = this.#toObserve;
-      if (batch !== undefined) {
-        batch.push(task, result);
-        return;
+    observe: (task) => {
+      const first = this.#unattached;
+      if (first === undefined) {
+        this.#unattached = task;
+        void Promise.resolve().then(() => this.#attachAll());
+      } else if (task.id < first.id) {
+        // A task whose function spawned siblings returns after them: it is older.
+        this.#unattached = task;
       }
-      this.#toObserve = [task, result];
-      void Promise.resolve().then(() => this.#observe());
     },
     watch: (task) => {
       (this.#watched ??= new Set()).add(task);
@@ -859,7 +860,14 @@ export class Scope implements AsyncDisposable {
         `Cannot spawn \`${name ?? (fn.name || 'task')}\` into scope "${this.#name}": the scope has closed`,
       );
     }
-    const task = new TaskImpl<T>(this, this.#link, fn.name, name, sink, index, internal);
+    const task = new TaskImpl<T>(
+      this,
+      this.#link,
+      fn.name,
+      name,
+      internal ? (sink ?? null) : undefined,
+      index,
+    );
     if (startHook !== undefined) task.expectStart(startHook);
     this.#pending++;
     this.#listTask(task as TaskImpl<unknown>);
@@ -916,14 +924,14 @@ export class Scope implements AsyncDisposable {
    * call it unhandled). Batched because attaching a reaction to a settled promise right
    * after each `AsyncLocalStorage.run` costs V8 (Node 24) about three times as much CPU
    * per task as attaching them all after the runs: a loop spawning trivial tasks ran at a
-   * third of the speed of `Promise.all` over the same `run`s.
+   * third of the speed of `Promise.all` over the same `run`s. The batch is the tail of
+   * the task chain (see #listTask) from the oldest task waiting: running tasks keep their
+   * order in it, so no array per batch is needed.
    */
-  #observe(): void {
-    const batch = this.#toObserve!;
-    this.#toObserve = undefined;
-    for (let i = 0; i < batch.length; i += 2) {
-      (batch[i] as TaskImpl<unknown>).observe(batch[i + 1] as Promise<unknown>);
-    }
+  #attachAll(): void {
+    let t = this.#unattached;
+    this.#unattached = undefined;
+    for (; t !== undefined; t = t.newer) t.attach();
   }
 
   /** Calls the registered join hooks once each; the scope holds on to what they return. */
