@@ -19,6 +19,7 @@ import {
 import { isThenable } from './internal/abortable.ts';
 import { hooks, type TaskDiag } from './internal/instrument.ts';
 import { type Cancel, schedule } from './internal/schedule.ts';
+import { startTime } from './internal/start-time.ts';
 import {
   reportStuck,
   scopePath,
@@ -397,9 +398,11 @@ export class Scope implements AsyncDisposable {
     this.#timeoutMs = timeout;
     // Diagnostics (tree, stuck check): the opening time, and a link from the parent
     // until this scope closes.
-    this.#openedAt = this.#clock.now();
-    if (this.#parent !== undefined) this.#parent.#adopt(this);
+    // Without hooks, the reading its tasks take too (see startTime), so that a task never
+    // looks older than a scope opened just before it (review D7).
     const h = hooks;
+    this.#openedAt = h === null ? startTime(this.#clock) : this.#clock.now();
+    if (this.#parent !== undefined) this.#parent.#adopt(this);
     if (h !== null) h.scopeOpen(this, this.#openedAt);
 
     const aborted = parentSignals.find((s) => s.aborted);
@@ -615,29 +618,36 @@ export class Scope implements AsyncDisposable {
    * ```
    */
   tree(): TaskTreeNode {
-    return this.#node(this.#clock.now());
+    return this.#node(this.#clock.now(), Number.POSITIVE_INFINITY);
   }
 
   get [Symbol.toStringTag](): string {
     return 'Scope';
   }
 
-  #node(now: number): TaskTreeNode {
+  /**
+   * This scope's node. `cap`: the age of the node it goes under. No node is shown older
+   * than its parent: start times on the system clock are shared readings (see
+   * startTime), the clock may step back, and a child scope may run on another clock.
+   */
+  #node(now: number, cap: number): TaskTreeNode {
     const children: TaskTreeNode[] = [];
-    const underTask = new Map<Task<unknown>, TaskTreeNode[]>();
+    const underTask = new Map<Task<unknown>, { own: TaskTreeNode[]; age: number }>();
     const scopeCancelled = this.#cancelledAt;
+    const age = Math.min(now - this.#openedAt, cap);
     const tasks = this.#running();
     for (const t of tasks) {
       const diag = t.diag;
       const cancelledAt = diag?.cancelledAt ?? scopeCancelled;
       const own: TaskTreeNode[] = [];
-      underTask.set(t, own);
+      const taskAge = t.startedAt === undefined ? age : Math.min(now - t.startedAt, age);
+      underTask.set(t, { own, age: taskAge });
       children.push({
         kind: 'task',
         id: t.id,
         name: t.label,
         state: t.state,
-        ...(t.startedAt === undefined ? {} : { age: now - t.startedAt }),
+        ...(t.startedAt === undefined ? {} : { age: taskAge }),
         ...(cancelledAt === undefined || t.state !== 'running'
           ? {}
           : { cancelledFor: now - cancelledAt }),
@@ -645,21 +655,21 @@ export class Scope implements AsyncDisposable {
       });
     }
     for (let c = this.#firstChild; c !== undefined; c = c.#nextSibling) {
-      const node = c.#node(c.#clock === this.#clock ? now : c.#clock.now());
       const parentTask = c.#parentTask;
-      const list = (parentTask === undefined ? undefined : underTask.get(parentTask)) ?? children;
-      list.push(node);
+      const under = parentTask === undefined ? undefined : underTask.get(parentTask);
+      const node = c.#node(c.#clock === this.#clock ? now : c.#clock.now(), under?.age ?? age);
+      (under?.own ?? children).push(node);
     }
     const byId = (a: TaskTreeNode, b: TaskTreeNode): number => a.id - b.id;
     children.sort(byId);
-    for (const list of underTask.values()) list.sort(byId);
+    for (const { own } of underTask.values()) own.sort(byId);
     const open = this.#state !== CLOSED;
     return {
       kind: 'scope',
       id: this.id,
       name: this.#name,
       state: open ? 'open' : 'closed',
-      age: now - this.#openedAt,
+      age,
       ...(this.#deadline === Number.POSITIVE_INFINITY ? {} : { deadline: this.#deadline - now }),
       ...(scopeCancelled === undefined || !open ? {} : { cancelledFor: now - scopeCancelled }),
       children,
