@@ -84,7 +84,7 @@ describe('Scope.tree() ages (review D7)', () => {
           { clock: other, name: 'on test clock' },
         );
       });
-      other.advance(100_000);
+      await other.advance(100_000);
       await new Promise((resolve) => setTimeout(resolve, 1));
       const tree = s.tree();
       const opener = tree.children[0]!;
