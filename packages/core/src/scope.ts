@@ -46,8 +46,10 @@ import {
   type StartHook,
   type Task,
   type TaskFn,
+  NO_SLOT,
   TaskImpl,
   type TaskSink,
+  USER,
   type WatchedTask,
 } from './task.ts';
 
@@ -312,6 +314,8 @@ export class Scope implements AsyncDisposable {
   #stuckWaiting = false;
   #bodyReported = false;
   readonly #link: ScopeLink = {
+    scope: this,
+    sink: undefined,
     settled: (task, failure, cancelled) => {
       this.#unlistTask(task);
       const diag = task.diag;
@@ -870,14 +874,18 @@ export class Scope implements AsyncDisposable {
         `Cannot spawn \`${name ?? (fn.name || 'task')}\` into scope "${this.#name}": the scope has closed`,
       );
     }
-    const task = new TaskImpl<T>(
-      this,
-      this.#link,
-      fn.name,
-      name,
-      internal ? (sink ?? null) : undefined,
-      index,
-    );
+    let slot = USER;
+    if (internal) {
+      slot = NO_SLOT;
+      if (sink !== undefined) {
+        // One sink per scope (gather's): its tasks keep only their index.
+        const link = this.#link;
+        if (link.sink === undefined) link.sink = sink;
+        else if (link.sink !== sink) throw new Error('weft: one result sink per scope');
+        slot = index ?? 0;
+      }
+    }
+    const task = new TaskImpl<T>(this.#link, fn.name, name, slot);
     if (startHook !== undefined) task.expectStart(startHook);
     this.#pending++;
     this.#listTask(task as TaskImpl<unknown>);

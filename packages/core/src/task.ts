@@ -142,6 +142,10 @@ export interface TaskSink {
 
 /** How a task talks to its scope (one object per scope, shared by its tasks). */
 export interface ScopeLink {
+  /** The scope. */
+  readonly scope: Scope;
+  /** Where weft's own tasks with a result slot write their outcome (gather, settle). */
+  sink: TaskSink | undefined;
   /** The task settled; `failure` is `NONE` unless it failed its scope. */
   settled(task: TaskImpl<unknown>, failure: unknown, cancelled: boolean): void;
   /** `cancel()` was called on the task itself (diagnostics: the stuck-cancellation check). */
@@ -171,6 +175,11 @@ export interface StartHook {
 
 const noopOff = (): void => {};
 
+/** `TaskImpl`'s slot for a user's task. */
+export const USER = -2;
+/** `TaskImpl`'s slot for weft's own task without a result slot. */
+export const NO_SLOT = -1;
+
 /**
  * The parts of a task that most tasks never use, made on first need: a fan-out keeps
  * every one of its tasks alive at once, and the size of each is garbage-collector work.
@@ -196,18 +205,17 @@ interface TaskRare {
 
 export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   readonly id: number;
-  readonly #owner: Scope;
+  // Its scope, as `#link.scope`.
   readonly #link: ScopeLink;
   readonly #fnName: string;
   #state: TaskState;
   // The outcome once settled; while running, the native promise the function returned
   // until the scope attaches the task's handlers to it (see `attach`).
   #value: unknown;
-  // weft's own task (gather item, pool worker) when not `undefined`: it must produce a
-  // value, so a requested cancellation from elsewhere that ends it is a failure. `null`
-  // when it has no result slot.
-  readonly #sink: TaskSink | null | undefined;
-  readonly #index: number;
+  // `USER` for a user's task; else weft's own task (gather item, pool worker), which
+  // must produce a value, so a requested cancellation from elsewhere that ends it is a
+  // failure: `NO_SLOT`, or the index of its result slot in `#link.sink`.
+  readonly #slot: number;
   // The next task spawned into the same scope while this one was listed: the scope's
   // list of its tasks, for `Scope.tree()`, the stuck check and attaching handlers (see
   // its #listTask).
@@ -216,22 +224,13 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   startedAt: number | undefined;
   #rare: TaskRare | undefined;
 
-  constructor(
-    owner: Scope,
-    link: ScopeLink,
-    fnName: string,
-    name: string | undefined,
-    sink?: TaskSink | null,
-    index = 0,
-  ) {
+  constructor(link: ScopeLink, fnName: string, name: string | undefined, slot: number) {
     this.id = nextId();
-    this.#owner = owner;
     this.#link = link;
     this.#fnName = fnName;
     this.#state = 'running';
     this.#value = undefined;
-    this.#sink = sink;
-    this.#index = index;
+    this.#slot = slot;
     this.newer = undefined;
     this.startedAt = undefined;
     this.#rare = name === undefined ? undefined : newRare(name);
@@ -269,7 +268,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     if (controller === undefined) {
       controller = rare.controller = new AbortController();
       unlimitListeners(controller.signal);
-      const parent = this.#owner.signal;
+      const parent = this.#link.scope.signal;
       if (rare.cancelReason !== NONE) controller.abort(rare.cancelReason);
       else if (parent.aborted) controller.abort(parent.reason);
       // No listener on the scope's signal (a gather of 20 tasks would add 20): the scope
@@ -280,7 +279,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   }
 
   get scope(): Scope {
-    return this.#owner;
+    return this.#link.scope;
   }
 
   cancel(reason?: unknown): void {
@@ -363,11 +362,11 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   /** Runs `fn` in this task's context. Called once, by the scope, right after creation. */
   start(fn: TaskFn<T>): void {
     let result: T | PromiseLike<T>;
-    const ctx = new TaskContextImpl(this.#owner, this);
+    const ctx = new TaskContextImpl(this.#link.scope, this);
     const h = hooks;
-    if (h === null) this.startedAt = startTime(this.#owner.clock);
+    if (h === null) this.startedAt = startTime(this.#link.scope.clock);
     else {
-      const at = this.#owner.clock.now();
+      const at = this.#link.scope.clock.now();
       this.startedAt = at;
       h.taskStart(this, at);
     }
@@ -411,12 +410,12 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
 
   #finish(ok: boolean, value: unknown): void {
     if (this.#state !== 'running') return;
-    const owner = this.#owner;
+    const owner = this.#link.scope;
+    const slot = this.#slot;
     const rare = this.#rare;
     if (rare?.controller !== undefined) this.#link.unwatch(this);
     let failure: unknown = NONE;
     const cancelReason = rare === undefined ? NONE : rare.cancelReason;
-    const sink = this.#sink;
     if (cancelReason !== NONE && (ok || isCancellationOf(value, cancelReason))) {
       // Cancelled on its own: the outcome is the cancellation, and the scope goes on.
       this.#state = 'cancelled';
@@ -424,22 +423,24 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     } else if (ok) {
       this.#state = 'fulfilled';
       this.#value = value;
-      if (sink) {
-        sink.results[this.#index] = sink.contained ? { status: 'fulfilled', value } : value;
+      if (slot >= 0) {
+        const sink = this.#link.sink!;
+        sink.results[slot] = sink.contained ? { status: 'fulfilled', value } : value;
       }
     } else {
       const signal = owner.signal;
       this.#value = value;
       if (
         (signal.aborted && isCancellationOf(value, signal.reason)) ||
-        (sink === undefined && isRequested(value))
+        (slot === USER && isRequested(value))
       ) {
         // Its scope's cancellation, or one the program asked for (a `t.cancel()` it
         // awaited, a nested scope's `cancel()`): never a failure of this scope.
         this.#state = 'cancelled';
       } else {
         this.#state = 'rejected';
-        if (sink?.contained) sink.results[this.#index] = { status: 'rejected', reason: value };
+        const sink = slot >= 0 ? this.#link.sink! : undefined;
+        if (sink?.contained) sink.results[slot] = { status: 'rejected', reason: value };
         else failure = value;
       }
     }
