@@ -4,9 +4,12 @@
 // These tests pin what that must never change.
 import { describe, expect, test } from 'vitest';
 import { collectUnhandled, tick } from '../test/helpers.ts';
-import { gather } from './gather.ts';
+import { currentTask } from './current.ts';
+import { isCancellation } from './errors.ts';
+import { gather, settle } from './gather.ts';
 import { scope } from './scope.ts';
 import { sleep } from './sleep.ts';
+import type { Task } from './task.ts';
 
 describe('handlers attached in one batch per checkpoint', () => {
   test('a task whose function spawns siblings before returning its promise settles, and so do they', async () => {
@@ -184,5 +187,183 @@ describe("a task's signal made on first read", () => {
       ).toBe(boom);
     }).catch((e: unknown) => e);
     expect((error as AggregateError).errors).toEqual([boom]);
+  });
+});
+
+describe('perf review findings', () => {
+  test('D1: errors are listed in the order the tasks failed when a task spawns siblings before it fails', async () => {
+    const error = await scope((s) => {
+      s.spawn(async ({ scope: own }) => {
+        own.spawn(async () => {
+          throw new Error('b');
+        });
+        own.spawn(async () => {
+          throw new Error('c');
+        });
+        throw new Error('a');
+      });
+    }).catch((e: unknown) => e);
+    expect((error as AggregateError).errors.map((e: Error) => e.message)).toEqual(['b', 'c', 'a']);
+    const first = await gather([
+      async ({ scope: own }) => {
+        own.spawn(async () => {
+          throw new Error('child, thrown first');
+        });
+        throw new Error('item, thrown second');
+      },
+    ]).catch((e: Error) => e.message);
+    expect(first).toBe('child, thrown first');
+  });
+
+  test('D2: a Promise subclass whose then calls back at once does not cut the batch', async () => {
+    class Eager<T> extends Promise<T> {
+      v: T | undefined;
+      override then<R1 = T, R2 = never>(
+        a?: ((value: T) => R1 | PromiseLike<R1>) | null,
+        b?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+      ): Promise<R1 | R2> {
+        if (this.v !== undefined) {
+          a?.(this.v);
+          return Promise.resolve() as Promise<R1 | R2>;
+        }
+        return super.then(a, b);
+      }
+    }
+    const unhandled = await collectUnhandled(async () => {
+      const result = await scope((s) => {
+        s.spawn(() => {
+          const p = Eager.resolve(1) as Eager<number>;
+          p.v = 1;
+          return p;
+        });
+        s.spawn(async () => {
+          throw new Error('second fails');
+        });
+      }).then(
+        () => 'ok',
+        (e: AggregateError) => e.errors.map((x: Error) => x.message),
+      );
+      expect(result).toEqual(['second fails']);
+    });
+    expect(unhandled).toEqual([]);
+  });
+
+  test('D3: a Promise subclass whose then throws fails its task; nothing is unhandled', async () => {
+    class Bad<T> extends Promise<T> {
+      static armed = false;
+      override then<R1 = T, R2 = never>(
+        a?: ((value: T) => R1 | PromiseLike<R1>) | null,
+        b?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+      ): Promise<R1 | R2> {
+        if (Bad.armed) throw new Error('then threw');
+        return super.then(a, b);
+      }
+    }
+    const unhandled = await collectUnhandled(async () => {
+      const result = await scope((s) => {
+        s.spawn(async () => 1);
+        s.spawn(() => {
+          Bad.armed = false;
+          const p = new Bad<number>((r) => r(2));
+          Bad.armed = true;
+          return p;
+        });
+        s.spawn(async () => {
+          throw new Error('third fails');
+        });
+      }).then(
+        () => 'ok',
+        (e: AggregateError) => e.errors.map((x: Error) => x.message).sort(),
+      );
+      Bad.armed = false;
+      expect(result).toEqual(['then threw', 'third fails']);
+    });
+    expect(unhandled).toEqual([]);
+  });
+
+  test('D6: a result whose then getter throws fails the task (gather, settle, spawn)', async () => {
+    const evil = () => ({
+      get then(): never {
+        throw new Error('then getter threw');
+      },
+    });
+    await expect(gather([evil, async () => 2])).rejects.toThrow('then getter threw');
+    const [entry] = await settle([evil]);
+    expect(entry).toMatchObject({ status: 'rejected' });
+    const error = await scope((s) => {
+      const t = s.spawn(evil);
+      expect(t.state).toBe('rejected');
+    }).catch((e: unknown) => e);
+    expect((error as AggregateError).errors.map((x: Error) => x.message)).toEqual([
+      'then getter threw',
+    ]);
+  });
+
+  test('D7: a settled task’s signal gives the same answer whenever it is first read', async () => {
+    await scope(async (s) => {
+      const early = s.spawn(async () => 1);
+      const late = s.spawn(async () => 1);
+      await early;
+      await late;
+      expect(early.signal.aborted).toBe(false);
+      s.cancel(new Error('later'));
+      expect(early.signal.aborted).toBe(false);
+      expect(late.signal.aborted).toBe(false);
+    });
+    // A task that ended while its scope was cancelled: aborted, even read afterwards.
+    const reason = new Error('cancelled while running');
+    let task: Task<unknown> | undefined;
+    await scope(async (s) => {
+      task = s.spawn(async () => {
+        await tick();
+      });
+      s.cancel(reason);
+    });
+    expect(task!.signal.aborted).toBe(true);
+    expect(task!.signal.reason).toBe(reason);
+  });
+
+  test('D5: an item task cancelled through its handle fails gather and is a rejected settle entry, never a hole', async () => {
+    const cancelled = await gather([
+      async () => {
+        currentTask()!.cancel();
+        await sleep(10);
+        return 1;
+      },
+      async () => 2,
+    ]).catch((e: unknown) => e);
+    expect(isCancellation(cancelled)).toBe(true);
+    const entries = await settle([
+      async () => {
+        currentTask()!.cancel();
+        await sleep(10);
+      },
+      async () => 2,
+    ]);
+    expect(entries).toHaveLength(2);
+    expect(entries[0]).toMatchObject({ status: 'rejected' });
+    expect(entries[1]).toEqual({ status: 'fulfilled', value: 2 });
+    // ctx.scope.cancel() in an item: the items it stopped are not holes either.
+    const stopped = await gather([
+      async (ctx) => {
+        ctx.scope.cancel();
+        await sleep(10);
+        return 1;
+      },
+      async () => {
+        await sleep(20);
+        return 2;
+      },
+    ]).catch((e: unknown) => e);
+    expect(isCancellation(stopped)).toBe(true);
+    const settled = await settle([
+      async (ctx) => {
+        ctx.scope.cancel();
+        await sleep(10);
+      },
+      async () => 2,
+    ]);
+    expect(0 in settled && 1 in settled).toBe(true);
+    expect(settled[0]).toMatchObject({ status: 'rejected' });
   });
 });

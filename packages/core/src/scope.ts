@@ -316,6 +316,7 @@ export class Scope implements AsyncDisposable {
   readonly #link: ScopeLink = {
     scope: this,
     sink: undefined,
+    aborted: false,
     settled: (task, failure, cancelled) => {
       this.#unlistTask(task);
       const diag = task.diag;
@@ -329,14 +330,19 @@ export class Scope implements AsyncDisposable {
       if (this.#stuckWaiting) this.#recheckStuck();
       if (this.#pending === 0 && this.#holds === 0) this.#idle();
     },
-    observe: (task) => {
-      const first = this.#unattached;
-      if (first === undefined) {
+    observe: (task, result) => {
+      if (task !== this.#newest) {
+        // Its function spawned tasks into this scope before it returned: their promises
+        // appeared first, so their handlers go first (the order of `TaskGroupError.errors`
+        // and of awaiters), then its own.
+        this.#attachAll();
+        task.attachNow(result);
+        return;
+      }
+      task.defer(result);
+      if (this.#unattached === undefined) {
         this.#unattached = task;
         void Promise.resolve().then(() => this.#attachAll());
-      } else if (task.id < first.id) {
-        // A task whose function spawned siblings returns after them: it is older.
-        this.#unattached = task;
       }
     },
     watch: (task) => {
@@ -661,7 +667,11 @@ export class Scope implements AsyncDisposable {
     for (let c = this.#firstChild; c !== undefined; c = c.#nextSibling) {
       const parentTask = c.#parentTask;
       const under = parentTask === undefined ? undefined : underTask.get(parentTask);
-      const node = c.#node(c.#clock === this.#clock ? now : c.#clock.now(), under?.age ?? age);
+      // Ages on another clock cannot be compared: such a child is capped in its own subtree only.
+      const node =
+        c.#clock === this.#clock
+          ? c.#node(now, under?.age ?? age)
+          : c.#node(c.#clock.now(), Number.POSITIVE_INFINITY);
       (under?.own ?? children).push(node);
     }
     const byId = (a: TaskTreeNode, b: TaskTreeNode): number => a.id - b.id;
@@ -949,7 +959,11 @@ export class Scope implements AsyncDisposable {
   #attachAll(): void {
     let t = this.#unattached;
     this.#unattached = undefined;
-    for (; t !== undefined; t = t.newer) t.attach();
+    while (t !== undefined) {
+      const newer: TaskImpl<unknown> | undefined = t.newer;
+      t.attach();
+      t = newer;
+    }
   }
 
   /** Calls the registered join hooks once each; the scope holds on to what they return. */
@@ -1107,6 +1121,7 @@ export class Scope implements AsyncDisposable {
     if (stuck !== undefined && this.#state !== CLOSED) {
       this.#stuckCheck = schedule(this.#clock, stuck.after, () => this.#checkStuck(stuck));
     }
+    this.#link.aborted = true;
     this.#controller.abort(reason);
     const watched = this.#watched;
     if (watched !== undefined) {

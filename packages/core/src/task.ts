@@ -146,16 +146,18 @@ export interface ScopeLink {
   readonly scope: Scope;
   /** Where weft's own tasks with a result slot write their outcome (gather, settle). */
   sink: TaskSink | undefined;
+  /** Whether the scope has been cancelled (its signal aborted). */
+  aborted: boolean;
   /** The task settled; `failure` is `NONE` unless it failed its scope. */
   settled(task: TaskImpl<unknown>, failure: unknown, cancelled: boolean): void;
   /** `cancel()` was called on the task itself (diagnostics: the stuck-cancellation check). */
   cancelled(task: TaskImpl<unknown>): void;
   /**
-   * The task's function returned a native promise: the scope calls `task.attach()`
-   * within the same microtask checkpoint, in one batch with its siblings (see Scope's
-   * `#attachAll`).
+   * The task's function returned the native promise `result`: the scope attaches the
+   * task's handlers to it within the same microtask checkpoint, in the order the promises
+   * appeared, mostly in one batch with its siblings (see Scope's `#attachAll`).
    */
-  observe(task: TaskImpl<unknown>): void;
+  observe(task: TaskImpl<unknown>, result: Promise<unknown>): void;
   /** The task made its own signal: abort it when the scope is cancelled. */
   watch(task: WatchedTask): void;
   unwatch(task: WatchedTask): void;
@@ -201,6 +203,8 @@ interface TaskRare {
   onSettled: Set<() => void> | undefined;
   /** Cancel time and stuck check (see `TaskDiag`), made on `cancel()`. */
   diag: TaskDiag | undefined;
+  /** It settled after its scope was cancelled, before anyone read its signal. */
+  endedAborted: boolean;
 }
 
 export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
@@ -270,7 +274,11 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       unlimitListeners(controller.signal);
       const parent = this.#link.scope.signal;
       if (rare.cancelReason !== NONE) controller.abort(rare.cancelReason);
-      else if (parent.aborted) controller.abort(parent.reason);
+      // Made after the task settled: aborted only if it was when the task ended, so the
+      // answer does not depend on when it is first read.
+      else if (parent.aborted && (this.#state === 'running' || rare.endedAborted)) {
+        controller.abort(parent.reason);
+      }
       // No listener on the scope's signal (a gather of 20 tasks would add 20): the scope
       // aborts the signals of the tasks it watches itself when it is cancelled.
       else if (this.#state === 'running') this.#link.watch(this);
@@ -381,26 +389,44 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       this.#finish(false, new TypeError(`Task "${this.name}" returned itself`));
       return;
     }
-    if (result instanceof Promise) {
-      // The scope calls `attach` within the same microtask checkpoint (see ScopeLink).
-      this.#value = result;
-      this.#link.observe(this as TaskImpl<unknown>);
-    } else if (isThenable(result)) {
-      Promise.resolve(result).then(fulfil.bind(this), reject.bind(this));
-    } else {
-      this.#finish(true, result);
+    if (isNativePromise(result)) {
+      // The scope attaches the handlers within the same microtask checkpoint (ScopeLink).
+      this.#link.observe(this as TaskImpl<unknown>, result);
+      return;
     }
+    let thenable: boolean;
+    try {
+      thenable = isThenable(result);
+    } catch (error) {
+      // A `then` getter that throws: what `await` would reject with.
+      this.#finish(false, error);
+      return;
+    }
+    // Any other thenable (a Promise subclass too, whose `then` may call back at once or
+    // throw) is adopted by a native promise, which calls its `then` in a job of its own.
+    if (thenable) Promise.resolve(result).then(fulfil.bind(this), reject.bind(this));
+    else this.#finish(true, result);
+  }
+
+  /** Keeps `result` until the scope calls `attach` (see `ScopeLink.observe`). */
+  defer(result: Promise<unknown>): void {
+    this.#value = result;
   }
 
   /**
-   * Attaches the task's handlers to the promise its function returned, if it has not
-   * yet (see `ScopeLink.observe`); does nothing for any other task.
+   * Attaches the task's handlers to the promise its function returned, kept by `defer`;
+   * does nothing for any other task.
    */
   attach(): void {
     const result = this.#value;
     if (this.#state !== 'running' || result === undefined) return;
     this.#value = undefined;
     (result as Promise<unknown>).then(fulfil.bind(this), reject.bind(this));
+  }
+
+  /** Attaches the task's handlers to `result` now. */
+  attachNow(result: Promise<unknown>): void {
+    result.then(fulfil.bind(this), reject.bind(this));
   }
 
   /** Settles the task (the handlers `attach` binds to it). */
@@ -410,14 +436,20 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
 
   #finish(ok: boolean, value: unknown): void {
     if (this.#state !== 'running') return;
-    const owner = this.#link.scope;
+    const link = this.#link;
+    if (link.aborted) {
+      const more = this.#more();
+      if (more.controller === undefined) more.endedAborted = true;
+    }
+    const owner = link.scope;
     const slot = this.#slot;
     const rare = this.#rare;
     if (rare?.controller !== undefined) this.#link.unwatch(this);
     let failure: unknown = NONE;
     const cancelReason = rare === undefined ? NONE : rare.cancelReason;
-    if (cancelReason !== NONE && (ok || isCancellationOf(value, cancelReason))) {
+    if (cancelReason !== NONE && slot === USER && (ok || isCancellationOf(value, cancelReason))) {
       // Cancelled on its own: the outcome is the cancellation, and the scope goes on.
+      // (weft's own item task has no value to give: its cancellation is its failure.)
       this.#state = 'cancelled';
       this.#value = cancelReason;
     } else if (ok) {
@@ -474,6 +506,21 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   }
 }
 
+const nativeThen = Promise.prototype.then;
+
+/**
+ * A promise of the runtime's own `Promise` with its own `then`: attaching handlers to it
+ * runs no user code, so a batch of them can be attached in one loop (see Scope's
+ * `#attachAll`).
+ */
+function isNativePromise(value: unknown): value is Promise<unknown> {
+  return (
+    value instanceof Promise &&
+    value.constructor === Promise &&
+    (value as Promise<unknown>).then === nativeThen
+  );
+}
+
 function newRare(name: string | undefined): TaskRare {
   return {
     name,
@@ -483,6 +530,7 @@ function newRare(name: string | undefined): TaskRare {
     startHook: undefined,
     onSettled: undefined,
     diag: undefined,
+    endedAborted: false,
   };
 }
 
