@@ -299,6 +299,27 @@ describe('perf review findings', () => {
     ]);
   });
 
+  test('D10: a native promise with an own throwing then or constructor getter fails its task', async () => {
+    for (const key of ['then', 'constructor']) {
+      const evil = () => {
+        const p = Promise.resolve(1);
+        void Object.defineProperty(p, key, {
+          get() {
+            throw new Error(`own ${key} getter`);
+          },
+        });
+        return p;
+      };
+      const error = await scope((s) => {
+        s.spawn(evil);
+      }).catch((e: unknown) => e);
+      expect((error as AggregateError).errors.map((x: Error) => x.message)).toEqual([
+        `own ${key} getter`,
+      ]);
+      await expect(gather([evil, async () => 2])).rejects.toThrow(`own ${key} getter`);
+    }
+  });
+
   test('D7: a settled task’s signal gives the same answer whenever it is first read', async () => {
     await scope(async (s) => {
       const early = s.spawn(async () => 1);

@@ -389,17 +389,19 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       this.#finish(false, new TypeError(`Task "${this.name}" returned itself`));
       return;
     }
-    if (isNativePromise(result)) {
-      // The scope attaches the handlers within the same microtask checkpoint (ScopeLink).
-      this.#link.observe(this as TaskImpl<unknown>, result);
+    let native: boolean;
+    let thenable = false;
+    try {
+      native = isNativePromise(result);
+      if (!native) thenable = isThenable(result);
+    } catch (error) {
+      // A `then` (or `constructor`) getter that throws: what `await` would reject with.
+      this.#finish(false, error);
       return;
     }
-    let thenable: boolean;
-    try {
-      thenable = isThenable(result);
-    } catch (error) {
-      // A `then` getter that throws: what `await` would reject with.
-      this.#finish(false, error);
+    if (native) {
+      // The scope attaches the handlers within the same microtask checkpoint (ScopeLink).
+      this.#link.observe(this as TaskImpl<unknown>, result as Promise<unknown>);
       return;
     }
     // Any other thenable (a Promise subclass too, whose `then` may call back at once or
