@@ -2,6 +2,7 @@
 // in, because task start times are one system-clock reading per microtask checkpoint and
 // scope opening times were a fresh reading.
 import { describe, expect, test } from 'vitest';
+import { deferred } from '../../test/helpers.ts';
 import { gather } from '../gather.ts';
 import { scope } from '../scope.ts';
 import { sleep } from '../sleep.ts';
@@ -30,16 +31,17 @@ function spin(ms: number): void {
 
 describe('Scope.tree() ages (review D7)', () => {
   test('a task started in a scope opened later in the same checkpoint is never older than that scope', async () => {
+    const gate = deferred();
     await scope(async (s) => {
       // The first task start of this checkpoint reads the clock; the rest of it shares
       // that reading.
-      s.spawn(() => sleep(50), { name: 'first' });
+      s.spawn(() => gate.promise, { name: 'first' });
       spin(3);
       s.spawn(async function outer() {
         await scope(
           async (inner) => {
-            inner.spawn(() => sleep(30), { name: 'leaf' });
-            await sleep(10);
+            inner.spawn(() => gate.promise, { name: 'leaf' });
+            await gate.promise;
           },
           { name: 'inner' },
         );
@@ -47,27 +49,31 @@ describe('Scope.tree() ages (review D7)', () => {
       await sleep(5);
       const tree = s.tree();
       expect(tree.children.map((c) => c.name)).toEqual(['first', 'outer']);
+      expect(tree.children[1]!.children[0]!.children.map((c) => c.name)).toEqual(['leaf']);
       expect(olderThanParent(tree)).toEqual([]);
+      gate.resolve();
     });
   });
 
   test("the reviewer's case: gather inside a task, seen from the outer scope", async () => {
+    const gate = deferred();
     await scope(async (s) => {
       s.spawn(async function g() {
         await gather([
           async function ga() {
-            await sleep(60);
+            await gate.promise;
           },
         ]);
       });
       spin(3);
-      await sleep(20);
+      await sleep(5);
       const tree = s.tree();
       const g = tree.children[0]!;
       const gs = g.children[0]!;
       expect(gs.kind).toBe('scope');
       expect(gs.children[0]!.name).toBe('ga');
       expect(olderThanParent(tree)).toEqual([]);
+      gate.resolve();
     });
   });
 
