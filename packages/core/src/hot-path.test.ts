@@ -7,6 +7,7 @@ import { collectUnhandled, tick } from '../test/helpers.ts';
 import { currentTask } from './current.ts';
 import { isCancellation } from './errors.ts';
 import { gather, settle } from './gather.ts';
+import { map } from './map.ts';
 import { scope } from './scope.ts';
 import { sleep } from './sleep.ts';
 import type { Task } from './task.ts';
@@ -342,6 +343,21 @@ describe('perf review findings', () => {
     });
     expect(task!.signal.aborted).toBe(true);
     expect(task!.signal.reason).toBe(reason);
+  });
+
+  test('D5: map cancelled on request by fn (ctx.scope.cancel()) rejects with the cancellation, never a partial list', async () => {
+    for (const concurrency of [undefined, 1]) {
+      const outcome = await map(
+        [1, 2, 3],
+        async (x, ctx) => {
+          if (x === 1) ctx.scope.cancel();
+          await sleep(5 * x);
+          return x * 10;
+        },
+        concurrency === undefined ? undefined : { concurrency },
+      ).catch((e: unknown) => e);
+      expect(isCancellation(outcome)).toBe(true);
+    }
   });
 
   test('D5: an item task cancelled through its handle fails gather and is a rejected settle entry, never a hole', async () => {
