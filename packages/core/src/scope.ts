@@ -19,7 +19,7 @@ import {
 import { isThenable } from './internal/abortable.ts';
 import { hooks, type TaskDiag } from './internal/instrument.ts';
 import { type Cancel, schedule } from './internal/schedule.ts';
-import { startTime } from './internal/start-time.ts';
+import { openTime } from './internal/start-time.ts';
 import {
   reportStuck,
   scopePath,
@@ -411,7 +411,7 @@ export class Scope implements AsyncDisposable {
     // Without hooks, the reading its tasks take too (see startTime), so that a task never
     // looks older than a scope opened just before it (review D7).
     const h = hooks;
-    this.#openedAt = h === null ? startTime(this.#clock) : this.#clock.now();
+    this.#openedAt = h === null ? openTime(this.#clock) : this.#clock.now();
     if (this.#parent !== undefined) this.#parent.#adopt(this);
     if (h !== null) h.scopeOpen(this, this.#openedAt);
 
