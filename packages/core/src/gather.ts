@@ -147,7 +147,19 @@ function collect(
     });
   };
   return scopeInternals.runBody(s, body).then(
-    () => results,
+    () => {
+      // Cancelled on request (`ctx.scope.cancel()` in an item): the items it stopped have
+      // no value; never a hole in the results.
+      if (s.cancelled) {
+        const reason = s.signal.reason;
+        for (let i = 0; i < total; i++) {
+          if (i in results) continue;
+          if (!contained) throw reason;
+          results[i] = { status: 'rejected', reason };
+        }
+      }
+      return results;
+    },
     (error: unknown) => {
       // gather rejects with the first failure itself, like asyncio.gather.
       throw firstError(error);

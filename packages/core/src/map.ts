@@ -114,6 +114,9 @@ function mapInto<T, R>(
   return scopeInternals.runBody(s, body).then(
     async () => {
       await closeFully(src, () => lateFailure?.error, owner);
+      // Cancelled on request (`ctx.scope.cancel()` in `fn`): the items it stopped have no
+      // result, so the call fails with the cancellation rather than return a partial list.
+      if (s.cancelled) throw s.signal.reason;
       return results;
     },
     async (error: unknown) => {

@@ -21,6 +21,7 @@ import {
 import { isThenable } from './internal/abortable.ts';
 import { hooks, type TaskDiag } from './internal/instrument.ts';
 import { type Cancel, schedule } from './internal/schedule.ts';
+import { openTime } from './internal/start-time.ts';
 import {
   reportStuck,
   scopePath,
@@ -47,8 +48,10 @@ import {
   type StartHook,
   type Task,
   type TaskFn,
+  NO_SLOT,
   TaskImpl,
   type TaskSink,
+  USER,
   type WatchedTask,
 } from './task.ts';
 
@@ -311,9 +314,9 @@ export class Scope implements AsyncDisposable {
   #joinHooks: Set<() => unknown> | undefined;
   // Whether Node's listener limit was lifted on the signal (see the `signal` getter).
   #unlimited = false;
-  // Tasks whose function returned a native promise, each followed by that promise, not
-  // observed yet (see #observe).
-  #toObserve: Array<TaskImpl<unknown> | Promise<unknown>> | undefined;
+  // The oldest task whose function returned a native promise its handlers are not
+  // attached to yet; every such task is in the chain from it to #newest (see #attachAll).
+  #unattached: TaskImpl<unknown> | undefined;
   // Tasks that made their own signal: aborted by #cancel (no listener per task).
   #watched: Set<WatchedTask> | undefined;
   // Diagnostics: when it opened and was cancelled (its clock's time); its running tasks
@@ -341,6 +344,9 @@ export class Scope implements AsyncDisposable {
   #bodyReported = false;
   #bodyShieldReported = false;
   readonly #link: ScopeLink = {
+    scope: this,
+    sink: undefined,
+    aborted: false,
     settled: (task, failure, cancelled) => {
       this.#unlistTask(task);
       const diag = task.diag;
@@ -355,13 +361,19 @@ export class Scope implements AsyncDisposable {
       if (this.#pending === 0 && this.#holds === 0) this.#idle();
     },
     observe: (task, result) => {
-      const batch = this.#toObserve;
-      if (batch !== undefined) {
-        batch.push(task, result);
+      if (task !== this.#newest) {
+        // Its function spawned tasks into this scope before it returned: their promises
+        // appeared first, so their handlers go first (the order of `TaskGroupError.errors`
+        // and of awaiters), then its own.
+        this.#attachAll();
+        task.attachNow(result);
         return;
       }
-      this.#toObserve = [task, result];
-      void Promise.resolve().then(() => this.#observe());
+      task.defer(result);
+      if (this.#unattached === undefined) {
+        this.#unattached = task;
+        void Promise.resolve().then(() => this.#attachAll());
+      }
     },
     watch: (task) => {
       (this.#watched ??= new Set()).add(task);
@@ -427,9 +439,11 @@ export class Scope implements AsyncDisposable {
     this.#timeoutMs = timeout;
     // Diagnostics (tree, stuck check): the opening time, and a link from the parent
     // until this scope closes.
-    this.#openedAt = this.#clock.now();
-    if (this.#parent !== undefined) this.#parent.#adopt(this);
+    // Without hooks, the reading its tasks take too (see startTime), so that a task never
+    // looks older than a scope opened just before it (review D7).
     const h = hooks;
+    this.#openedAt = h === null ? openTime(this.#clock) : this.#clock.now();
+    if (this.#parent !== undefined) this.#parent.#adopt(this);
     if (h !== null) h.scopeOpen(this, this.#openedAt);
 
     const aborted = parentSignals.find((s) => s.aborted);
@@ -645,29 +659,36 @@ export class Scope implements AsyncDisposable {
    * ```
    */
   tree(): TaskTreeNode {
-    return this.#node(this.#clock.now());
+    return this.#node(this.#clock.now(), Number.POSITIVE_INFINITY);
   }
 
   get [Symbol.toStringTag](): string {
     return 'Scope';
   }
 
-  #node(now: number): TaskTreeNode {
+  /**
+   * This scope's node. `cap`: the age of the node it goes under. No node is shown older
+   * than its parent: start times on the system clock are shared readings (see
+   * startTime), the clock may step back, and a child scope may run on another clock.
+   */
+  #node(now: number, cap: number): TaskTreeNode {
     const children: TaskTreeNode[] = [];
-    const underTask = new Map<Task<unknown>, TaskTreeNode[]>();
+    const underTask = new Map<Task<unknown>, { own: TaskTreeNode[]; age: number }>();
     const scopeCancelled = this.#cancelledAt;
+    const age = Math.min(now - this.#openedAt, cap);
     const tasks = this.#running();
     for (const t of tasks) {
       const diag = t.diag;
       const cancelledAt = diag?.cancelledAt ?? scopeCancelled;
       const own: TaskTreeNode[] = [];
-      underTask.set(t, own);
+      const taskAge = t.startedAt === undefined ? age : Math.min(now - t.startedAt, age);
+      underTask.set(t, { own, age: taskAge });
       children.push({
         kind: 'task',
         id: t.id,
         name: t.label,
         state: t.state,
-        ...(t.startedAt === undefined ? {} : { age: now - t.startedAt }),
+        ...(t.startedAt === undefined ? {} : { age: taskAge }),
         ...(cancelledAt === undefined || t.state !== 'running'
           ? {}
           : { cancelledFor: now - cancelledAt }),
@@ -688,21 +709,25 @@ export class Scope implements AsyncDisposable {
       }
     }
     for (let c = this.#firstChild; c !== undefined; c = c.#nextSibling) {
-      const node = c.#node(c.#clock === this.#clock ? now : c.#clock.now());
       const parentTask = c.#parentTask;
-      const list = (parentTask === undefined ? undefined : underTask.get(parentTask)) ?? children;
-      list.push(node);
+      const under = parentTask === undefined ? undefined : underTask.get(parentTask);
+      // Ages on another clock cannot be compared: such a child is capped in its own subtree only.
+      const node =
+        c.#clock === this.#clock
+          ? c.#node(now, under?.age ?? age)
+          : c.#node(c.#clock.now(), Number.POSITIVE_INFINITY);
+      (under?.own ?? children).push(node);
     }
     const byId = (a: TaskTreeNode, b: TaskTreeNode): number => a.id - b.id;
     children.sort(byId);
-    for (const list of underTask.values()) list.sort(byId);
+    for (const { own } of underTask.values()) own.sort(byId);
     const open = this.#state !== CLOSED;
     return {
       kind: 'scope',
       id: this.id,
       name: this.#name,
       state: open ? 'open' : 'closed',
-      age: now - this.#openedAt,
+      age,
       ...(this.#deadline === Number.POSITIVE_INFINITY ? {} : { deadline: this.#deadline - now }),
       ...(scopeCancelled === undefined || !open ? {} : { cancelledFor: now - scopeCancelled }),
       children,
@@ -951,7 +976,18 @@ export class Scope implements AsyncDisposable {
         `Cannot spawn \`${name ?? (fn.name || 'task')}\` into scope "${this.#name}": the scope has closed`,
       );
     }
-    const task = new TaskImpl<T>(this, this.#link, fn.name, name, sink, index, internal);
+    let slot = USER;
+    if (internal) {
+      slot = NO_SLOT;
+      if (sink !== undefined) {
+        // One sink per scope (gather's): its tasks keep only their index.
+        const link = this.#link;
+        if (link.sink === undefined) link.sink = sink;
+        else if (link.sink !== sink) throw new Error('weft: one result sink per scope');
+        slot = index ?? 0;
+      }
+    }
+    const task = new TaskImpl<T>(this.#link, fn.name, name, slot);
     if (startHook !== undefined) task.expectStart(startHook);
     this.#pending++;
     this.#listTask(task as TaskImpl<unknown>);
@@ -1008,13 +1044,17 @@ export class Scope implements AsyncDisposable {
    * call it unhandled). Batched because attaching a reaction to a settled promise right
    * after each `AsyncLocalStorage.run` costs V8 (Node 24) about three times as much CPU
    * per task as attaching them all after the runs: a loop spawning trivial tasks ran at a
-   * third of the speed of `Promise.all` over the same `run`s.
+   * third of the speed of `Promise.all` over the same `run`s. The batch is the tail of
+   * the task chain (see #listTask) from the oldest task waiting: running tasks keep their
+   * order in it, so no array per batch is needed.
    */
-  #observe(): void {
-    const batch = this.#toObserve!;
-    this.#toObserve = undefined;
-    for (let i = 0; i < batch.length; i += 2) {
-      (batch[i] as TaskImpl<unknown>).observe(batch[i + 1] as Promise<unknown>);
+  #attachAll(): void {
+    let t = this.#unattached;
+    this.#unattached = undefined;
+    while (t !== undefined) {
+      const newer: TaskImpl<unknown> | undefined = t.newer;
+      t.attach();
+      t = newer;
     }
   }
 
@@ -1223,6 +1263,7 @@ export class Scope implements AsyncDisposable {
     if (stuck !== undefined && this.#state !== CLOSED) {
       this.#stuckCheck = schedule(this.#clock, stuck.after, () => this.#checkStuck(stuck));
     }
+    this.#link.aborted = true;
     this.#controller.abort(reason);
     const watched = this.#watched;
     if (watched !== undefined) {

@@ -142,14 +142,20 @@ export interface TaskSink {
 
 /** How a task talks to its scope (one object per scope, shared by its tasks). */
 export interface ScopeLink {
+  /** The scope. */
+  readonly scope: Scope;
+  /** Where weft's own tasks with a result slot write their outcome (gather, settle). */
+  sink: TaskSink | undefined;
+  /** Whether the scope has been cancelled (its signal aborted). */
+  aborted: boolean;
   /** The task settled; `failure` is `NONE` unless it failed its scope. */
   settled(task: TaskImpl<unknown>, failure: unknown, cancelled: boolean): void;
   /** `cancel()` was called on the task itself (diagnostics: the stuck-cancellation check). */
   cancelled(task: TaskImpl<unknown>): void;
   /**
    * The task's function returned the native promise `result`: the scope attaches the
-   * task's handlers to it (`task.observe(result)`) within the same microtask checkpoint,
-   * in one batch with its siblings (see Scope's `#observe`).
+   * task's handlers to it within the same microtask checkpoint, in the order the promises
+   * appeared, mostly in one batch with its siblings (see Scope's `#attachAll`).
    */
   observe(task: TaskImpl<unknown>, result: Promise<unknown>): void;
   /** The task made its own signal: abort it when the scope is cancelled. */
@@ -171,80 +177,108 @@ export interface StartHook {
 
 const noopOff = (): void => {};
 
-export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
-  readonly id: number = nextId();
-  readonly #owner: Scope;
-  readonly #link: ScopeLink;
-  readonly #sink: TaskSink | undefined;
-  readonly #index: number;
-  #fnName: string;
-  #name: string | undefined;
-  #state: TaskState = 'running';
-  #value: unknown;
-  // Created on the first read of `signal`: most short tasks never look at it.
-  #controller: AbortController | undefined;
-  #cancelReason: unknown = NONE;
-  #deferred:
-    | { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void }
-    | undefined;
-  // Set by `Scope.start` until the task calls `ctx.started()` or settles.
-  #startHook: StartHook | undefined;
-  // The next task spawned into the same scope while this one was listed: the scope's
-  // list of its tasks, for `Scope.tree()` and the stuck check (see its #listTask).
-  newer: TaskImpl<unknown> | undefined = undefined;
-  // When it started, on its scope's clock (see startTime), for its age in `Scope.tree()`.
-  // Declared `undefined` first so the field holds a shared number, not a box per task.
-  startedAt: number | undefined = undefined;
-  // Cancel time and stuck check, made only on `cancel()`: a plain task carries one empty
-  // field.
-  diag: TaskDiag | undefined;
-  // Callbacks of helpers opened in this task, called when it settles (see onSettled).
-  #onSettled: Set<() => void> | undefined;
-  // weft's own task (gather item, pool worker): it must produce a value, so a requested
-  // cancellation from elsewhere that ends it is a failure.
-  readonly #internal: boolean;
+/** `TaskImpl`'s slot for a user's task. */
+export const USER = -2;
+/** `TaskImpl`'s slot for weft's own task without a result slot. */
+export const NO_SLOT = -1;
 
-  constructor(
-    owner: Scope,
-    link: ScopeLink,
-    fnName: string,
-    name: string | undefined,
-    sink?: TaskSink,
-    index = 0,
-    internal = false,
-  ) {
-    this.#internal = internal;
-    this.#owner = owner;
+/**
+ * The parts of a task that most tasks never use, made on first need: a fan-out keeps
+ * every one of its tasks alive at once, and the size of each is garbage-collector work.
+ */
+interface TaskRare {
+  /** The name given in `SpawnOptions`. */
+  name: string | undefined;
+  /** Created on the first read of `signal`. */
+  controller: AbortController | undefined;
+  /** The reason given to `cancel()`/`cancelWith()`; `NONE` until then. */
+  cancelReason: unknown;
+  /** What awaiting the task before it settled waits on. */
+  deferred:
+    | { promise: Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }
+    | undefined;
+  /** Set by `Scope.start` until the task calls `ctx.started()` or settles. */
+  startHook: StartHook | undefined;
+  /** Callbacks of helpers opened in this task, called when it settles (see onSettled). */
+  onSettled: Set<() => void> | undefined;
+  /** Cancel time and stuck check (see `TaskDiag`), made on `cancel()`. */
+  diag: TaskDiag | undefined;
+  /** It settled after its scope was cancelled, before anyone read its signal. */
+  endedAborted: boolean;
+}
+
+export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
+  readonly id: number;
+  // Its scope, as `#link.scope`.
+  readonly #link: ScopeLink;
+  readonly #fnName: string;
+  #state: TaskState;
+  // The outcome once settled; while running, the native promise the function returned
+  // until the scope attaches the task's handlers to it (see `attach`).
+  #value: unknown;
+  // `USER` for a user's task; else weft's own task (gather item, pool worker), which
+  // must produce a value, so a requested cancellation from elsewhere that ends it is a
+  // failure: `NO_SLOT`, or the index of its result slot in `#link.sink`.
+  readonly #slot: number;
+  // The next task spawned into the same scope while this one was listed: the scope's
+  // list of its tasks, for `Scope.tree()`, the stuck check and attaching handlers (see
+  // its #listTask).
+  newer: TaskImpl<unknown> | undefined;
+  // When it started, on its scope's clock (see startTime), for its age in `Scope.tree()`.
+  startedAt: number | undefined;
+  #rare: TaskRare | undefined;
+
+  constructor(link: ScopeLink, fnName: string, name: string | undefined, slot: number) {
+    this.id = nextId();
     this.#link = link;
     this.#fnName = fnName;
-    this.#name = name;
-    this.#sink = sink;
-    this.#index = index;
+    this.#state = 'running';
+    this.#value = undefined;
+    this.#slot = slot;
+    this.newer = undefined;
+    this.startedAt = undefined;
+    this.#rare = name === undefined ? undefined : newRare(name);
+  }
+
+  #more(): TaskRare {
+    return (this.#rare ??= newRare(undefined));
   }
 
   get name(): string {
-    return (this.#name ??= `${this.#fnName || 'task'}#${this.id}`);
+    return this.#rare?.name ?? `${this.#fnName || 'task'}#${this.id}`;
   }
 
   /** For `Scope.tree()`, which shows the id apart: the name given, else the function's. */
   get label(): string {
-    const fnName = this.#fnName || 'task';
-    const name = this.name;
-    return name === `${fnName}#${this.id}` ? fnName : name;
+    return this.#rare?.name ?? (this.#fnName || 'task');
   }
 
   get state(): TaskState {
     return this.#state;
   }
 
+  /** Cancel time and stuck check, made only on `cancel()` (see `TaskDiag`). */
+  get diag(): TaskDiag | undefined {
+    return this.#rare?.diag;
+  }
+
+  set diag(diag: TaskDiag | undefined) {
+    this.#more().diag = diag;
+  }
+
   get signal(): AbortSignal {
-    let controller = this.#controller;
+    const rare = this.#more();
+    let controller = rare.controller;
     if (controller === undefined) {
-      controller = this.#controller = new AbortController();
+      controller = rare.controller = new AbortController();
       unlimitListeners(controller.signal);
-      const parent = this.#owner.signal;
-      if (this.#cancelReason !== NONE) controller.abort(this.#cancelReason);
-      else if (parent.aborted) controller.abort(parent.reason);
+      const parent = this.#link.scope.signal;
+      if (rare.cancelReason !== NONE) controller.abort(rare.cancelReason);
+      // Made after the task settled: aborted only if it was when the task ended, so the
+      // answer does not depend on when it is first read.
+      else if (parent.aborted && (this.#state === 'running' || rare.endedAborted)) {
+        controller.abort(parent.reason);
+      }
       // No listener on the scope's signal (a gather of 20 tasks would add 20): the scope
       // aborts the signals of the tasks it watches itself when it is cancelled.
       else if (this.#state === 'running') this.#link.watch(this);
@@ -253,7 +287,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   }
 
   get scope(): Scope {
-    return this.#owner;
+    return this.#link.scope;
   }
 
   cancel(reason?: unknown): void {
@@ -266,20 +300,22 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
 
   /** Cancels with a reason that comes from elsewhere (not marked as requested). */
   cancelWith(reason: unknown): void {
-    if (this.#state !== 'running' || this.#cancelReason !== NONE) return;
-    this.#cancelReason = reason;
-    this.#controller?.abort(reason);
+    if (this.#state !== 'running') return;
+    const rare = this.#more();
+    if (rare.cancelReason !== NONE) return;
+    rare.cancelReason = reason;
+    rare.controller?.abort(reason);
     this.#link.cancelled(this as TaskImpl<unknown>);
   }
 
   /** Called by the scope when it is cancelled, for a task that made its signal. */
   abortFromScope(reason: unknown): void {
-    this.#controller?.abort(reason);
+    this.#rare?.controller?.abort(reason);
   }
 
   /** Makes `Scope.start` wait for `ctx.started()`. Called once, before `start`. */
   expectStart(hook: StartHook): void {
-    this.#startHook = hook;
+    this.#more().startHook = hook;
   }
 
   onSettled(callback: () => void): () => void {
@@ -287,13 +323,13 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       callback();
       return noopOff;
     }
-    const set = (this.#onSettled ??= new Set());
+    const set = (this.#more().onSettled ??= new Set());
     set.add(callback);
     return () => void set.delete(callback);
   }
 
   markStarted(value: unknown): void {
-    const hook = this.#startHook;
+    const hook = this.#rare?.startHook;
     if (hook === undefined) return; // spawned, not started: nobody waits (as in Trio)
     if (hook.done) {
       throw new Error(`Task "${this.name}" called ctx.started() more than once`);
@@ -308,16 +344,17 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   ): Promise<R1 | R2> {
     let promise: Promise<T>;
     if (this.#state === 'running') {
-      if (this.#deferred === undefined) {
-        let resolve!: (v: T) => void;
+      const rare = this.#more();
+      if (rare.deferred === undefined) {
+        let resolve!: (v: unknown) => void;
         let reject!: (e: unknown) => void;
-        promise = new Promise<T>((res, rej) => {
+        const pending = new Promise<unknown>((res, rej) => {
           resolve = res;
           reject = rej;
         });
-        this.#deferred = { promise, resolve, reject };
+        rare.deferred = { promise: pending, resolve, reject };
       }
-      promise = this.#deferred.promise;
+      promise = rare.deferred.promise as Promise<T>;
     } else if (this.#state === 'fulfilled') {
       promise = Promise.resolve(this.#value as T);
     } else {
@@ -333,11 +370,11 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   /** Runs `fn` in this task's context. Called once, by the scope, right after creation. */
   start(fn: TaskFn<T>): void {
     let result: T | PromiseLike<T>;
-    const ctx = new TaskContextImpl(this.#owner, this);
+    const ctx = new TaskContextImpl(this.#link.scope, this);
     const h = hooks;
-    if (h === null) this.startedAt = startTime(this.#owner.clock);
+    if (h === null) this.startedAt = startTime(this.#link.scope.clock);
     else {
-      const at = this.#owner.clock.now();
+      const at = this.#link.scope.clock.now();
       this.startedAt = at;
       h.taskStart(this, at);
     }
@@ -352,84 +389,159 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       this.#finish(false, new TypeError(`Task "${this.name}" returned itself`));
       return;
     }
-    if (result instanceof Promise) {
-      this.#link.observe(this as TaskImpl<unknown>, result);
-    } else if (isThenable(result)) {
-      Promise.resolve(result).then(
-        (value) => this.#finish(true, value),
-        (error: unknown) => this.#finish(false, error),
-      );
-    } else {
-      this.#finish(true, result);
+    let native: boolean;
+    let thenable = false;
+    try {
+      native = isNativePromise(result);
+      if (!native) thenable = isThenable(result);
+    } catch (error) {
+      // A `then` (or `constructor`) getter that throws: what `await` would reject with.
+      this.#finish(false, error);
+      return;
     }
+    if (native) {
+      // The scope attaches the handlers within the same microtask checkpoint (ScopeLink).
+      this.#link.observe(this as TaskImpl<unknown>, result as Promise<unknown>);
+      return;
+    }
+    // Any other thenable (a Promise subclass too, whose `then` may call back at once or
+    // throw) is adopted by a native promise, which calls its `then` in a job of its own.
+    if (thenable) Promise.resolve(result).then(fulfil.bind(this), reject.bind(this));
+    else this.#finish(true, result);
   }
 
-  /** Settles the task with `result`'s outcome (see `ScopeLink.observe`). */
-  observe(result: Promise<unknown>): void {
-    result.then(
-      (value) => this.#finish(true, value),
-      (error: unknown) => this.#finish(false, error),
-    );
+  /** Keeps `result` until the scope calls `attach` (see `ScopeLink.observe`). */
+  defer(result: Promise<unknown>): void {
+    this.#value = result;
+  }
+
+  /**
+   * Attaches the task's handlers to the promise its function returned, kept by `defer`;
+   * does nothing for any other task.
+   */
+  attach(): void {
+    const result = this.#value;
+    if (this.#state !== 'running' || result === undefined) return;
+    this.#value = undefined;
+    (result as Promise<unknown>).then(fulfil.bind(this), reject.bind(this));
+  }
+
+  /** Attaches the task's handlers to `result` now. */
+  attachNow(result: Promise<unknown>): void {
+    result.then(fulfil.bind(this), reject.bind(this));
+  }
+
+  /** Settles the task (the handlers `attach` binds to it). */
+  settle(ok: boolean, value: unknown): void {
+    this.#finish(ok, value);
   }
 
   #finish(ok: boolean, value: unknown): void {
     if (this.#state !== 'running') return;
-    const owner = this.#owner;
-    if (this.#controller !== undefined) this.#link.unwatch(this);
+    const link = this.#link;
+    if (link.aborted) {
+      const more = this.#more();
+      if (more.controller === undefined) more.endedAborted = true;
+    }
+    const owner = link.scope;
+    const slot = this.#slot;
+    const rare = this.#rare;
+    if (rare?.controller !== undefined) this.#link.unwatch(this);
     let failure: unknown = NONE;
-    const cancelReason = this.#cancelReason;
-    if (cancelReason !== NONE && (ok || isCancellationOf(value, cancelReason))) {
+    const cancelReason = rare === undefined ? NONE : rare.cancelReason;
+    if (cancelReason !== NONE && slot === USER && (ok || isCancellationOf(value, cancelReason))) {
       // Cancelled on its own: the outcome is the cancellation, and the scope goes on.
+      // (weft's own item task has no value to give: its cancellation is its failure.)
       this.#state = 'cancelled';
       this.#value = cancelReason;
     } else if (ok) {
       this.#state = 'fulfilled';
       this.#value = value;
-      const sink = this.#sink;
-      if (sink !== undefined) {
-        sink.results[this.#index] = sink.contained ? { status: 'fulfilled', value } : value;
+      if (slot >= 0) {
+        const sink = this.#link.sink!;
+        sink.results[slot] = sink.contained ? { status: 'fulfilled', value } : value;
       }
     } else {
       const signal = owner.signal;
       this.#value = value;
       if (
         (signal.aborted && isCancellationOf(value, signal.reason)) ||
-        (!this.#internal && isRequested(value))
+        (slot === USER && isRequested(value))
       ) {
         // Its scope's cancellation, or one the program asked for (a `t.cancel()` it
         // awaited, a nested scope's `cancel()`): never a failure of this scope.
         this.#state = 'cancelled';
       } else {
         this.#state = 'rejected';
-        const sink = this.#sink;
-        if (sink?.contained) sink.results[this.#index] = { status: 'rejected', reason: value };
+        const sink = slot >= 0 ? this.#link.sink! : undefined;
+        if (sink?.contained) sink.results[slot] = { status: 'rejected', reason: value };
         else failure = value;
       }
     }
-    const hook = this.#startHook;
-    if (hook !== undefined && !hook.done) {
-      // Ended before `ctx.started()`: `start()` raises it, the scope does not (Trio).
-      hook.done = true;
-      failure = NONE;
-      hook.reject(
-        this.#state === 'fulfilled'
-          ? new Error(`Task "${this.name}" returned before calling ctx.started()`)
-          : this.#value,
-      );
-    }
-    const deferred = this.#deferred;
-    if (deferred !== undefined) {
-      this.#deferred = undefined;
-      if (this.#state === 'fulfilled') deferred.resolve(this.#value as T);
-      else deferred.reject(this.#value);
+    if (rare !== undefined) {
+      const hook = rare.startHook;
+      if (hook !== undefined && !hook.done) {
+        // Ended before `ctx.started()`: `start()` raises it, the scope does not (Trio).
+        hook.done = true;
+        failure = NONE;
+        hook.reject(
+          this.#state === 'fulfilled'
+            ? new Error(`Task "${this.name}" returned before calling ctx.started()`)
+            : this.#value,
+        );
+      }
+      const deferred = rare.deferred;
+      if (deferred !== undefined) {
+        rare.deferred = undefined;
+        if (this.#state === 'fulfilled') deferred.resolve(this.#value);
+        else deferred.reject(this.#value);
+      }
     }
     const h = hooks;
     if (h !== null) h.taskSettle(this, owner.clock.now());
     this.#link.settled(this as TaskImpl<unknown>, failure, this.#state === 'cancelled');
-    const onSettled = this.#onSettled;
+    const onSettled = rare?.onSettled;
     if (onSettled !== undefined) {
-      this.#onSettled = undefined;
+      rare!.onSettled = undefined;
       for (const callback of onSettled) callback();
     }
   }
+}
+
+const nativeThen = Promise.prototype.then;
+
+/**
+ * A promise of the runtime's own `Promise` with its own `then`: attaching handlers to it
+ * runs no user code, so a batch of them can be attached in one loop (see Scope's
+ * `#attachAll`).
+ */
+function isNativePromise(value: unknown): value is Promise<unknown> {
+  return (
+    value instanceof Promise &&
+    value.constructor === Promise &&
+    (value as Promise<unknown>).then === nativeThen
+  );
+}
+
+function newRare(name: string | undefined): TaskRare {
+  return {
+    name,
+    controller: undefined,
+    cancelReason: NONE,
+    deferred: undefined,
+    startHook: undefined,
+    onSettled: undefined,
+    diag: undefined,
+    endedAborted: false,
+  };
+}
+
+// The handlers of a task's promise, bound to the task: a bound function is smaller than
+// a closure and its context, and a fan-out makes two per task.
+function fulfil(this: TaskImpl<unknown>, value: unknown): void {
+  this.settle(true, value);
+}
+
+function reject(this: TaskImpl<unknown>, error: unknown): void {
+  this.settle(false, error);
 }

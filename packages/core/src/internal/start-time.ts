@@ -22,3 +22,14 @@ export function startTime(clock: Clock): number {
   }
   return tickAt;
 }
+
+/**
+ * When a scope opens, for its age in `Scope.tree()`: the reading tasks started in the
+ * same synchronous stretch share, if one was taken, so that a task started after the
+ * scope never looks older than it (a later reading is never earlier); else a fresh one,
+ * without arming the reset (opening a scope costs no microtask).
+ */
+export function openTime(clock: Clock): number {
+  if (clock !== systemClock) return clock.now();
+  return tickAt ?? clock.now();
+}
