@@ -3,7 +3,7 @@ import type { Clock } from '../clock.ts';
 import { attachSuppressed, CancelledError, isCancellation, TaskGroupError } from '../errors.ts';
 import { Scope, scopeInternals } from '../scope.ts';
 import type { TaskContext } from '../task.ts';
-import { isThenable } from './abortable.ts';
+import { abortable, isThenable } from './abortable.ts';
 import { currentContext, unlimitListeners } from './context.ts';
 import { type Cancel, noop, schedule } from './schedule.ts';
 import { closeSource, pull, type Source } from './source.ts';
@@ -713,28 +713,7 @@ class Readers<T> {
   race(step: Promise<IteratorResult<T, void>>): Promise<IteratorResult<T, void>> {
     const ctx = currentContext();
     if (ctx === undefined || this.#owner === null || ctx === this.#owner) return step;
-    const signal = ctx.signal;
-    if (signal.aborted) {
-      this.#keep(step, ctx);
-      return Promise.reject(signal.reason);
-    }
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => {
-        this.#keep(step, ctx);
-        reject(signal.reason);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      step.then(
-        (value) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(value);
-        },
-        (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      );
-    });
+    return abortable(step, ctx.signal, () => this.#keep(step, ctx));
   }
 }
 
