@@ -363,7 +363,9 @@ test('a small load run with db faults, upstream stalls and abandoned requests pa
   } finally {
     if (!closed) await target.close();
   }
-});
+  // 300 requests take about 1.3 s alone; the whole suite runs files in parallel on two
+  // cores, where 5 s (the default) was seen to run out.
+}, 30_000);
 
 test('the idle checks fail while a request is still being handled', async () => {
   using tracker = new TaskTracker();
