@@ -65,6 +65,58 @@ describe('race', () => {
     expect((error as TaskGroupError).errors).toEqual([cleanupFailure]);
   });
 
+  test("the winner's signal is never aborted: what it returned can still use it", async () => {
+    for (const contest of [race, any]) {
+      const clock = new TestClock({ autoAdvance: true });
+      const loserReasons: unknown[] = [];
+      const won = await contest(
+        [
+          async ({ signal }: { signal: AbortSignal }) => {
+            try {
+              await sleep(1000, { signal });
+            } catch (error) {
+              loserReasons.push(error);
+              throw error;
+            }
+          },
+          // A response whose body is read later depends on the winner's signal.
+          async ({ signal }: { signal: AbortSignal }) => {
+            await sleep(10, { signal });
+            return signal;
+          },
+        ],
+        { clock },
+      );
+      const signal = won as AbortSignal;
+      expect(signal.aborted).toBe(false);
+      await sleep(5, { signal, clock });
+      expect(loserReasons).toHaveLength(1);
+      expect(String((loserReasons[0] as Error).message)).toMatch(/^Lost the (race|any)/);
+    }
+  });
+
+  test('a loser cancelled while it runs a nested scope ends quietly; the race returns the winner', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const unhandled = await collectUnhandled(async () => {
+      const won = await race(
+        [
+          async ({ signal }) => {
+            const { scope } = await import('./scope.ts');
+            await scope(async (s) => {
+              s.spawn(() => sleep(1000, { clock }));
+              await sleep(1000, { signal, clock });
+            });
+          },
+          () => sleep(10, { clock }).then(() => 'winner'),
+        ],
+        { clock },
+      );
+      expect(won).toBe('winner');
+    });
+    expect(unhandled).toEqual([]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   test('an empty list is a RangeError', async () => {
     await expect(race([])).rejects.toThrow(RangeError);
   });

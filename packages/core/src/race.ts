@@ -1,10 +1,10 @@
 import type { Clock } from './clock.ts';
-import { CancelledError } from './errors.ts';
+import { CancelledError, isCancellationOf } from './errors.ts';
 import type { GatherInput, GatherItem, GatherValue } from './gather.ts';
 import { resolveItem, toArray } from './internal/items.ts';
 import { assertName, assertNonEmpty, assertOptions, rejectOnThrow } from './internal/validate.ts';
 import { Scope, scopeInternals } from './scope.ts';
-import type { TaskContext } from './task.ts';
+import type { Task, TaskContext } from './task.ts';
 
 /** Options of {@link race} and {@link any}. */
 export interface RaceOptions {
@@ -43,11 +43,17 @@ function contest(
   let winner: unknown;
   const errors: unknown[] = new Array(list.length);
   let failures = 0;
-  const decide = (scope: Scope, ok: boolean, value: unknown): void => {
+  const entrants: Task<void>[] = [];
+  let lost: CancelledError | undefined;
+  // Only the losers are cancelled, one by one: cancelling the scope would abort the
+  // winner's signal too, and what the winner returned may still depend on it (a
+  // response body, a cursor, a connection).
+  const decide = (scope: Scope, index: number, ok: boolean, value: unknown): void => {
     decided = true;
     won = ok;
     winner = value;
-    scope.cancel(new CancelledError(`Lost the ${mode} in "${scope.name}"`));
+    lost = new CancelledError(`Lost the ${mode} in "${scope.name}"`);
+    for (let j = 0; j < entrants.length; j++) if (j !== index) entrants[j]!.cancel(lost);
   };
   const body = (scope: Scope): void => {
     list.forEach((item, i) => {
@@ -56,17 +62,23 @@ function contest(
         try {
           value = await resolveItem(item, ctx);
         } catch (error) {
-          if (decided) throw error;
-          if (mode === 'race') return decide(scope, false, error);
+          if (decided) {
+            // A loser that ends with its cancellation ends as it was asked to.
+            if (isCancellationOf(error, lost)) return;
+            throw error;
+          }
+          if (mode === 'race') return decide(scope, i, false, error);
           errors[i] = error;
           if (++failures === list.length) {
-            decide(scope, false, new AggregateError(errors, 'All items of any() failed'));
+            decide(scope, i, false, new AggregateError(errors, 'All items of any() failed'));
           }
           return;
         }
-        if (!decided) decide(scope, true, value);
+        if (!decided) decide(scope, i, true, value);
       };
-      scopeInternals.spawn(scope, entrant, `${mode}#${i}`);
+      const task = scopeInternals.spawn(scope, entrant, `${mode}#${i}`);
+      entrants.push(task);
+      if (decided) task.cancel(lost);
     });
   };
   return scopeInternals.runBody(s, body).then(() => {
