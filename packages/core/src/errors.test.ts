@@ -9,6 +9,10 @@ import {
   TimeoutError,
   unwrapError,
 } from './errors.ts';
+import { gather } from './gather.ts';
+import { retry, RetryError } from './retry.ts';
+import { scope } from './scope.ts';
+import { TestClock } from './test-clock.ts';
 
 describe('errors', () => {
   test('names match the platform so existing checks keep working', () => {
@@ -63,5 +67,96 @@ describe('attachSuppressed / suppressedErrors', () => {
     expect((thrown as WeftSuppressedError).error).toBe('boom');
     expect((thrown as WeftSuppressedError).name).toBe('SuppressedError');
     expect(suppressedErrors(thrown)).toEqual([cleanup]);
+  });
+});
+
+describe('values that cannot be turned into text', () => {
+  const unprintable = (): unknown[] => [
+    Object.create(null),
+    {
+      toString() {
+        throw new Error('toString');
+      },
+    },
+    new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('get trap');
+        },
+      },
+    ),
+    new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('get trap');
+        },
+        getPrototypeOf() {
+          throw new Error('getPrototypeOf trap');
+        },
+      },
+    ),
+  ];
+
+  // A Proxy value must not be awaited or returned from a `then` callback (its `then`
+  // getter throws): wrap outcomes in an array.
+  const outcome = (p: Promise<unknown>): Promise<[unknown]> =>
+    p.then(
+      (value) => [value],
+      (error: unknown) => [error],
+    );
+
+  test('a scope keeps the value in its TaskGroupError instead of failing to describe it', async () => {
+    for (const value of unprintable()) {
+      const [error] = await outcome(
+        scope(async (s) => {
+          s.spawn(async () => {
+            throw value;
+          });
+        }),
+      );
+      expect(error).toBeInstanceOf(TaskGroupError);
+      expect((error as TaskGroupError).errors[0]).toBe(value);
+      expect((error as TaskGroupError).message).toMatch(/^1 task failed in scope "scope"; first: /);
+    }
+  });
+
+  test('gather rejects with the value itself; retry keeps it as the last error', async () => {
+    for (const value of unprintable()) {
+      const [gathered] = await outcome(
+        gather([
+          async () => {
+            throw value;
+          },
+        ]),
+      );
+      expect(gathered).toBe(value);
+      const clock = new TestClock({ autoAdvance: true });
+      const [retried] = await outcome(
+        retry(
+          async () => {
+            throw value;
+          },
+          { attempts: 2, clock },
+        ),
+      );
+      expect(retried).toBeInstanceOf(RetryError);
+      const errors = (retried as RetryError).errors;
+      expect(errors.length).toBe(2);
+      expect(errors[0] === value && errors[1] === value).toBe(true);
+    }
+  });
+
+  test('a SuppressedError pairing such a value is still built', () => {
+    for (const value of unprintable()) {
+      const error = new WeftSuppressedError(value, [new Error('cleanup')]);
+      expect(error.error).toBe(value);
+      expect(error.message).toMatch(/\(and 1 cleanup error\(s\) while handling it\)$/);
+    }
+  });
+
+  test('such a value is never taken for a cancellation', () => {
+    for (const value of unprintable()) expect(isCancellation(value)).toBe(false);
   });
 });

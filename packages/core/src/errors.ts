@@ -1,3 +1,4 @@
+import { errorText } from './internal/error-text.ts';
 /**
  * The error a task sees when it is cancelled: its scope was cancelled, a sibling failed,
  * or someone called `task.cancel()`.
@@ -78,7 +79,7 @@ export class TaskGroupError extends AggregateError {
     const first = errors[0];
     const what = errors.length === 1 ? '1 task failed' : `${errors.length} tasks failed`;
     const where = scopeName ? ` in scope "${scopeName}"` : '';
-    const firstText = first instanceof Error ? `${first.name}: ${first.message}` : String(first);
+    const firstText = errorText(first);
     super(errors, `${what}${where}; first: ${firstText}`);
   }
 }
@@ -137,6 +138,15 @@ function isSuppressedPair(err: unknown): err is SuppressedPair {
  * @internal
  */
 export function isCancellationOf(err: unknown, reason: unknown): boolean {
+  try {
+    return cancellationOf(err, reason);
+  } catch {
+    // A value whose inspection throws (a Proxy's traps, a `name` getter) is no cancellation.
+    return false;
+  }
+}
+
+function cancellationOf(err: unknown, reason: unknown): boolean {
   for (let depth = 0; depth < 32; depth++) {
     if (err === reason || err instanceof CancelledError) return true;
     if (
@@ -146,7 +156,7 @@ export function isCancellationOf(err: unknown, reason: unknown): boolean {
     ) {
       return true;
     }
-    if (!isSuppressedPair(err) || !isCancellationOf(err.error, reason)) return false;
+    if (!isSuppressedPair(err) || !cancellationOf(err.error, reason)) return false;
     err = err.suppressed;
   }
   return false;
@@ -200,7 +210,7 @@ export class WeftSuppressedError extends Error {
   readonly suppressed: readonly unknown[];
 
   constructor(error: unknown, suppressed: readonly unknown[]) {
-    super(`${String(error)} (and ${suppressed.length} cleanup error(s) while handling it)`);
+    super(`${errorText(error)} (and ${suppressed.length} cleanup error(s) while handling it)`);
     this.error = error;
     this.suppressed = suppressed;
   }

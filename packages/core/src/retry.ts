@@ -9,6 +9,8 @@ import {
   assertSignal,
   describe,
 } from './internal/validate.ts';
+import { isCancellation } from './errors.ts';
+import { errorText } from './internal/error-text.ts';
 
 /** What each attempt of {@link retry} receives. */
 export interface RetryContext {
@@ -101,7 +103,7 @@ export class RetryError extends AggregateError {
 
   constructor(errors: unknown[]) {
     const last = errors.at(-1);
-    const text = last instanceof Error ? `${last.name}: ${last.message}` : String(last);
+    const text = errorText(last);
     super(errors, `Failed after ${errors.length} attempts; last: ${text}`, { cause: last });
     this.attempts = errors.length;
   }
@@ -121,7 +123,7 @@ const RETRY_KEYS: readonly string[] = [
 const BACKOFF_KEYS: readonly string[] = ['initial', 'factor'];
 
 function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
-  return signal?.aborted === true || (error as { name?: unknown } | null)?.name === 'AbortError';
+  return signal?.aborted === true || isCancellation(error);
 }
 
 /**

@@ -2,6 +2,7 @@ import { type CallerContext, callerContext } from './caller.ts';
 import { CancelledError, TaskGroupError } from './errors.ts';
 import { assertCount, assertOptions, assertSignal, describe } from './internal/validate.ts';
 import { hardwareConcurrency, startWorker, type WorkerHandle } from './runtime/worker.ts';
+import { errorText } from './internal/error-text.ts';
 
 /**
  * A worker could not run the call: the module did not load, the result could not be sent
@@ -181,7 +182,7 @@ let lastJobId = 0;
  * no `process.emitWarning`).
  */
 function warnIdleCrash(error: unknown): void {
-  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const detail = errorText(error);
   const warning = new Error(
     `A worker failed between calls (${detail}); the calls that returned keep their values and the pool replaces the worker`,
     { cause: error },

@@ -1,4 +1,5 @@
 import type { Cause } from 'effect';
+import { errorText } from '../internal/error-text.ts';
 
 /**
  * The common base of the errors that `@weft/core/effect` raises where a weft task and an
@@ -48,7 +49,7 @@ export class EffectDefectError extends EffectInteropError {
   readonly effectCause: Cause.Cause<unknown>;
 
   constructor(defect: unknown, effectCause: Cause.Cause<unknown>) {
-    const text = defect instanceof Error ? `${defect.name}: ${defect.message}` : String(defect);
+    const text = errorText(defect);
     super(`The effect died: ${text}`, { cause: defect });
     this.defect = defect;
     this.effectCause = effectCause;
@@ -107,7 +108,7 @@ export class TaskRejectedError extends EffectInteropError {
   declare readonly cause: unknown;
 
   constructor(cause: unknown) {
-    const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    const text = errorText(cause);
     super(`The weft task rejected: ${text}`, { cause });
   }
 }

@@ -7,6 +7,7 @@ import { abortable, isThenable } from './abortable.ts';
 import { currentContext, unlimitListeners } from './context.ts';
 import { type Cancel, noop, schedule } from './schedule.ts';
 import { closeSource, pull, type Source } from './source.ts';
+import { errorText } from './error-text.ts';
 
 /** Options every async-iterable helper takes. */
 export interface PipeOptions {
@@ -516,7 +517,7 @@ export function handOver(owner: Scope | undefined, work: Promise<unknown>, name?
 }
 
 function warnLateCleanup(error: unknown): void {
-  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const detail = errorText(error);
   const warning = new Error(
     `A source was closed after the loop reading it had ended, outside any scope, and closing it failed (${detail}); open the loop inside a scope or task to get such errors`,
     { cause: error },

@@ -23,12 +23,17 @@ export function rejectOnThrow<T>(fn: () => Promise<T>): Promise<T> {
  */
 export function describe(value: unknown): string {
   let text: string;
-  if (typeof value === 'function') text = `[Function ${value.name || 'anonymous'}]`;
-  else if (typeof value === 'symbol') text = value.toString();
-  else if (typeof value === 'object' && value !== null) {
-    const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
-    text = ctor && ctor !== 'Object' ? `[object ${ctor}]` : safeJson(value);
-  } else text = String(value);
+  try {
+    if (typeof value === 'function') text = `[Function ${String(value.name) || 'anonymous'}]`;
+    else if (typeof value === 'symbol') text = value.toString();
+    else if (typeof value === 'object' && value !== null) {
+      const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
+      text = ctor && ctor !== 'Object' ? `[object ${String(ctor)}]` : safeJson(value);
+    } else text = String(value);
+  } catch {
+    // A Proxy whose traps throw, a throwing `name` getter: describe it by its type.
+    text = typeof value === 'function' ? '[Function]' : '[object]';
+  }
   if (text.length > 60) text = `${text.slice(0, 57)}...`;
   return `\`${text}\` (${value === null ? 'null' : typeof value})`;
 }
