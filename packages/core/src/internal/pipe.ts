@@ -404,13 +404,17 @@ export class Pipe<T> {
   }
 
   #stop(state: number, error: unknown): void {
+    const running = this.#state === RUNNING;
     this.#state = state;
     this.#error = error;
     if (state === CANCELLED) {
       this.#items = [];
       this.#head = 0;
     }
-    if (!this.#scope.signal.aborted) this.#scope.cancel();
+    // Once every producer has returned (FINISHED) there is nothing left to stop, and
+    // cancelling would abort the signals that finished work handed out (a response that
+    // `mapConcurrent`'s fn returned and the loop still reads): the close only waits.
+    if (running && !this.#scope.signal.aborted) this.#scope.cancel();
     // The producers' signals are aborted now: released, their next pull rejects.
     const waiters = this.#slotWaiters.slice(this.#slotHead);
     this.#slotWaiters = [];

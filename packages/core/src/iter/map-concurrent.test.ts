@@ -34,6 +34,24 @@ describe('mapConcurrent', () => {
     expect(peak).toBe(2);
   });
 
+  test('a loop that ends normally never aborts the signals the calls used (their results may still need them)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    for (const ordered of [true, false]) {
+      const signals = await collect(
+        mapConcurrent(
+          [30, 10, 20, 5, 1],
+          async (ms, { signal }) => {
+            await sleep(ms, { signal, clock });
+            return signal;
+          },
+          { concurrency: 3, ordered, clock },
+        ),
+      );
+      expect(signals).toHaveLength(5);
+      expect(signals.map((signal) => signal.aborted)).toEqual([false, false, false, false, false]);
+    }
+  });
+
   test('ordered: false yields as calls complete', async () => {
     const clock = new TestClock({ autoAdvance: true });
     const got = await scope(
