@@ -86,6 +86,7 @@ function mapInto<T, R>(
   const pool: PoolOptions<number> = {
     concurrency,
     name: fn.name || name,
+    label: (i) => `${fn.name || options?.name || name}[${i}]`,
     next,
     work: (i, ctx) => fn(results[i] as T, ctx, i),
     onFulfilled: contained

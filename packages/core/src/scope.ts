@@ -19,7 +19,8 @@ import {
   unlimitListeners,
 } from './internal/context.ts';
 import { isThenable } from './internal/abortable.ts';
-import { hooks, type TaskDiag } from './internal/instrument.ts';
+import { hooks, newDiag, type TaskDiag } from './internal/instrument.ts';
+import { runningItem } from './internal/pool-item.ts';
 import { type Cancel, schedule } from './internal/schedule.ts';
 import { openTime } from './internal/start-time.ts';
 import {
@@ -160,13 +161,6 @@ export type ScopeState = 'open' | 'closed';
 export interface RunMarker {
   stuck?: StuckPolicy;
 }
-
-const newDiag = (): TaskDiag => ({
-  cancelledAt: undefined,
-  stuckCheck: undefined,
-  reported: false,
-  shieldReported: false,
-});
 
 /** Why a scope was cancelled; the first cause wins. */
 type Cause = 0 | 1 | 2 | 3 | 4;
@@ -680,8 +674,29 @@ export class Scope implements AsyncDisposable {
     for (const t of tasks) {
       const diag = t.diag;
       const cancelledAt = diag?.cancelledAt ?? scopeCancelled;
-      const own: TaskTreeNode[] = [];
       const taskAge = t.startedAt === undefined ? age : Math.min(now - t.startedAt, age);
+      const cancelling =
+        cancelledAt === undefined || t.state !== 'running'
+          ? {}
+          : { cancelledFor: now - cancelledAt };
+      let own: TaskTreeNode[] = [];
+      const taskChildren = own;
+      // A pool worker inside an item: the item is shown under it, and the scopes the
+      // worker opened (the item did) under the item.
+      const item = runningItem(diag);
+      if (item !== undefined) {
+        own = [];
+        const itemAge = Math.min(now - item.since, taskAge);
+        taskChildren.push({
+          kind: 'task',
+          id: item.id,
+          name: item.label,
+          state: 'running',
+          age: itemAge,
+          ...cancelling,
+          children: own,
+        });
+      }
       underTask.set(t, { own, age: taskAge });
       children.push({
         kind: 'task',
@@ -689,10 +704,8 @@ export class Scope implements AsyncDisposable {
         name: t.label,
         state: t.state,
         ...(t.startedAt === undefined ? {} : { age: taskAge }),
-        ...(cancelledAt === undefined || t.state !== 'running'
-          ? {}
-          : { cancelledFor: now - cancelledAt }),
-        children: own,
+        ...cancelling,
+        children: taskChildren,
       });
     }
     if (this.#held !== undefined) {
@@ -841,9 +854,7 @@ export class Scope implements AsyncDisposable {
     diag.reported = true;
     const report: StuckReport = {
       kind: 'task',
-      id: task.id,
-      name: task.name,
-      path: taskPath(task),
+      ...stuckIdentity(task, diag),
       cancelledFor: this.#clock.now() - cancelledAt,
       reason: task.signal.reason,
     };
@@ -861,9 +872,7 @@ export class Scope implements AsyncDisposable {
     diag.shieldReported = true;
     reportStuck(stuck, {
       kind: 'shield',
-      id: task.id,
-      name: task.name,
-      path: taskPath(task),
+      ...stuckIdentity(task, diag),
       cancelledFor: this.#clock.now() - cancelledAt,
       reason: task.signal.reason,
     });
@@ -1271,6 +1280,19 @@ export class Scope implements AsyncDisposable {
       for (const task of watched) task.abortFromScope(reason);
     }
   }
+}
+
+/**
+ * Who a stuck report names: the task, or for a pool worker inside an item, the item (its
+ * logical parent is the pool's scope, so the worker is not in the path).
+ */
+function stuckIdentity(
+  task: TaskImpl<unknown>,
+  diag: TaskDiag,
+): { id: number; name: string; path: string[] } {
+  const item = runningItem(diag);
+  if (item === undefined) return { id: task.id, name: task.name, path: taskPath(task) };
+  return { id: item.id, name: item.name, path: [...scopePath(task.scope), item.name] };
 }
 
 /**

@@ -14,3 +14,12 @@ export function toArray(name: string, items: unknown): unknown[] {
   assertIterable(name, items);
   return Array.from(items);
 }
+
+/**
+ * How diagnostics name the function item at `i` of a limited gather (or asCompleted): as
+ * a task of an unlimited one (its function's name, `task` for an anonymous one), so that
+ * the two look alike.
+ */
+export function itemLabel(list: readonly unknown[]): (i: number) => string {
+  return (i) => (list[i] as { name: string }).name || 'task';
+}

@@ -2,6 +2,10 @@ import type { Scope } from '../scope.ts';
 import { scopeInternals } from '../scope.ts';
 import type { TaskContext } from '../task.ts';
 import { isThenable } from './abortable.ts';
+import { hooks } from './instrument.ts';
+import { endItem, type ItemLabel, startItem, workerDiag } from './pool-item.ts';
+import { startTime } from './start-time.ts';
+import { NONE } from './symbols.ts';
 
 /** What a pool's `next` returns when there are no more jobs. */
 export const DONE: unique symbol = Symbol('weft.pool.done');
@@ -16,6 +20,11 @@ export interface PoolOptions<J> {
   readonly concurrency: number;
   /** Workers are named `${name}-worker` (diagnostics). */
   readonly name: string;
+  /**
+   * Names a job for diagnostics (`Scope.tree()`, the stuck report, hooks): the function's
+   * name for a gather item, `fetchPage[3]` for a map item (see `pool-item.ts`).
+   */
+  readonly label: (job: J) => string;
   /**
    * Takes the next job, or returns {@link DONE} when there is none (the pool then stops
    * asking). When it returns a promise, the asking worker awaits it; calls from different
@@ -53,6 +62,7 @@ export interface PoolOptions<J> {
  * startPool<number>(scope, {
  *   concurrency: 4,
  *   name: 'fetch',
+ *   label: (i) => `fetch[${i}]`,
  *   next: () => (i < urls.length ? i++ : DONE),
  *   work: (i, { signal }) => fetch(urls[i], { signal }),
  *   onFulfilled: (i, res) => { results[i] = res; },
@@ -61,6 +71,8 @@ export interface PoolOptions<J> {
  */
 export function startPool<J>(s: Scope, options: PoolOptions<J>): void {
   const { concurrency, next, work, onFulfilled, onRejected } = options;
+  const label = options.label as unknown as ItemLabel;
+  const clock = s.clock;
   const workerName = `${options.name}-worker`;
   // Workers started (or about to be), workers inside a job, and whether `next` said DONE.
   let workers = 0;
@@ -87,6 +99,9 @@ export function startPool<J>(s: Scope, options: PoolOptions<J>): void {
   };
   const worker = async (ctx: TaskContext): Promise<void> => {
     const signal = ctx.signal;
+    // Which item it runs, for diagnostics (see pool-item.ts): a few field writes per item,
+    // and an item object only while hooks are registered.
+    const diag = workerDiag(ctx, label);
     while (!done && !signal.aborted) {
       let job = next(signal);
       if (isThenable(job)) job = await job;
@@ -96,17 +111,27 @@ export function startPool<J>(s: Scope, options: PoolOptions<J>): void {
       }
       // Every worker is busy and there may be more jobs: start one more, up to the cap.
       if (++busy === workers && workers < concurrency) requestWorker();
+      const item = hooks === null ? undefined : startItem(diag, ctx, job as number);
       let value: unknown;
       try {
         value = work(job, ctx);
-        if (isThenable(value)) value = await value;
+        if (isThenable(value)) {
+          // Only an item that waits can be seen running (by tree(), the stuck check).
+          diag.job = job;
+          diag.since = startTime(clock);
+          value = await value;
+          diag.job = NONE;
+        }
       } catch (reason) {
         busy--;
+        diag.job = NONE;
+        if (item !== undefined) endItem(diag, item, false, reason);
         if (onRejected === undefined) throw reason;
         onRejected(job, reason, ctx);
         continue;
       }
       busy--;
+      if (item !== undefined) endItem(diag, item, true, value);
       onFulfilled?.(job, value);
     }
   };

@@ -1,4 +1,8 @@
 import { isThenable } from '../internal/abortable.ts';
+import { hooks } from '../internal/instrument.ts';
+import { endItem, startItem, workerDiag } from '../internal/pool-item.ts';
+import { startTime } from '../internal/start-time.ts';
+import { NONE } from '../internal/symbols.ts';
 import { drain, PIPE_KEYS, Pipe, type PipeOptions } from '../internal/pipe.ts';
 import { assertIterable, openSource, serialPull } from '../internal/source.ts';
 import {
@@ -105,8 +109,12 @@ export function mapConcurrent<T, R>(
         pipe.push(v);
       }
     };
+    const fnLabel = fn.name || 'mapConcurrent';
+    const label = (i: number): string => `${fnLabel}[${i}]`;
     const worker = async (ctx: TaskContext): Promise<void> => {
-      const { signal } = ctx;
+      const { signal, clock } = ctx;
+      // Which item it runs, for diagnostics (see pool-item.ts).
+      const diag = workerDiag(ctx, label);
       for (;;) {
         // A slot first: at most `concurrency` items in progress, results included.
         const room = pipe.reserve();
@@ -131,8 +139,23 @@ export function mapConcurrent<T, R>(
         }
         const i = index++;
         if (++busy === workers && workers < concurrency) request();
-        let value = fn(step.value, ctx, i);
-        if (isThenable(value)) value = await value;
+        const item = hooks === null ? undefined : startItem(diag, ctx, i);
+        let value: unknown;
+        try {
+          value = fn(step.value, ctx, i);
+          if (isThenable(value)) {
+            // Only an item that waits can be seen running (by tree(), the stuck check).
+            diag.job = i;
+            diag.since = startTime(clock);
+            value = await value;
+            diag.job = NONE;
+          }
+        } catch (error) {
+          diag.job = NONE;
+          if (item !== undefined) endItem(diag, item, false, error);
+          throw error;
+        }
+        if (item !== undefined) endItem(diag, item, true, value);
         busy--;
         deliver(i, value as Awaited<R>);
       }
