@@ -21,7 +21,7 @@ import {
 import { isThenable } from './internal/abortable.ts';
 import { hooks, newDiag, type TaskDiag } from './internal/instrument.ts';
 import { runningItem } from './internal/pool-item.ts';
-import { type Cancel, schedule } from './internal/schedule.ts';
+import { type Cancel, schedule, scheduleDiagnostic } from './internal/schedule.ts';
 import { openTime } from './internal/start-time.ts';
 import {
   reportStuck,
@@ -837,7 +837,7 @@ export class Scope implements AsyncDisposable {
     diag.cancelledAt = this.#clock.now();
     const stuck = (this.#run as RunMarker | undefined)?.stuck;
     if (stuck === undefined || diag.stuckCheck !== undefined) return;
-    diag.stuckCheck = schedule(this.#clock, stuck.after, () => {
+    diag.stuckCheck = scheduleDiagnostic(this.#clock, stuck.after, () => {
       diag.stuckCheck = undefined;
       if (task.state !== 'running') return;
       if (this.#waitsOnCancelledScope(task)) this.#stuckWaiting = true;
@@ -908,7 +908,7 @@ export class Scope implements AsyncDisposable {
     this.#stuckWaiting = false;
     const stuck = (this.#run as RunMarker | undefined)?.stuck;
     if (stuck === undefined || this.#stuckCheck !== undefined || this.#state === CLOSED) return;
-    this.#stuckCheck = schedule(this.#clock, stuck.after, () => this.#checkStuck(stuck));
+    this.#stuckCheck = scheduleDiagnostic(this.#clock, stuck.after, () => this.#checkStuck(stuck));
   }
 
   /**
@@ -1113,7 +1113,7 @@ export class Scope implements AsyncDisposable {
     (this.#held ??= new Set()).add(held);
     const stuck = (this.#run as RunMarker | undefined)?.stuck;
     if (stuck !== undefined) {
-      held.check = schedule(this.#clock, stuck.after, () => {
+      held.check = scheduleDiagnostic(this.#clock, stuck.after, () => {
         held.check = undefined;
         reportStuck(stuck, {
           kind: 'close',
@@ -1270,7 +1270,9 @@ export class Scope implements AsyncDisposable {
     this.#cancelledAt = this.#clock.now();
     const stuck = (this.#run as RunMarker | undefined)?.stuck;
     if (stuck !== undefined && this.#state !== CLOSED) {
-      this.#stuckCheck = schedule(this.#clock, stuck.after, () => this.#checkStuck(stuck));
+      this.#stuckCheck = scheduleDiagnostic(this.#clock, stuck.after, () =>
+        this.#checkStuck(stuck),
+      );
     }
     this.#link.aborted = true;
     this.#controller.abort(reason);

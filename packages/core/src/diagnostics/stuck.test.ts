@@ -407,6 +407,59 @@ describe('stuck-cancellation report', () => {
     expect(reports.map((r) => r.path.at(-1))).toEqual([expect.stringMatching(/^stubborn/)]);
   });
 
+  test('with autoAdvance, a task that takes a few real ms to honour its cancellation is not reported (review D9)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const reports: StuckReport[] = [];
+    const ended: string[] = [];
+    await run(
+      async () => {
+        await scope(async (s) => {
+          s.spawn(async function windsDown({ signal }) {
+            await new Promise((resolve) => signal.addEventListener('abort', resolve));
+            // Its cleanup takes real time, as a socket closing or a worker stopping does:
+            // virtual time has nothing to wait for meanwhile.
+            await new Promise((resolve) => setTimeout(resolve, 40));
+            ended.push('windsDown');
+          });
+          await sleep(10);
+          s.cancel();
+        });
+      },
+      { clock, handleSignals: false, stuckAfter: 1000, onStuck: (r) => void reports.push(r) },
+    );
+    expect(ended).toEqual(['windsDown']);
+    expect(reports).toEqual([]);
+    expect(clock.now()).toBe(10); // the check never fired: it was cleared with its scope
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('with autoAdvance, a stuck check still jumps over virtual time once the program stays idle', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const gate = deferred();
+    const reports: StuckReport[] = [];
+    await run(
+      async (ctx) => {
+        ctx.scope.spawn(async function stubborn() {
+          await gate.promise;
+        });
+        ctx.scope.cancel();
+      },
+      {
+        clock,
+        handleSignals: false,
+        stuckAfter: 60_000,
+        onStuck: (r) => {
+          reports.push(r);
+          gate.resolve();
+        },
+      },
+    );
+    expect(reports.map((r) => [r.name, r.cancelledFor])).toEqual([
+      [expect.stringMatching(/^stubborn#/), 60_000],
+    ]);
+    expect(clock.now()).toBe(60_000);
+  });
+
   test('stuckAfter: false turns the check off', async () => {
     const clock = new TestClock({ autoAdvance: true });
     const gate = deferred();
