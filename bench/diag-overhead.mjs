@@ -142,7 +142,7 @@ export const REMOVAL = [
         `${indent}        if (isThenable(value)) {
 ${indent}          // Only an item that waits can be seen running (by tree(), the stuck check).
 ${indent}          diag.job = ${job};
-${indent}          diag.since = startTime(clock);
+${indent}          diag.since = turnTime(clock);
 ${indent}          value = await value;
 ${indent}          diag.job = NONE;
 ${indent}        }

@@ -83,10 +83,13 @@ function mapInto<T, R>(
     const step = pull(signal);
     return isThenable(step) ? step.then(toJob) : toJob(step);
   };
+  // How diagnostics name item `i`: `fetchPage[3]` (see pool-item.ts).
+  const itemPrefix =
+    typeof fn.name === 'string' && fn.name !== '' ? fn.name : (options?.name ?? name);
   const pool: PoolOptions<number> = {
     concurrency,
     name: fn.name || name,
-    label: (i) => `${fn.name || options?.name || name}[${i}]`,
+    label: (i) => `${itemPrefix}[${i}]`,
     next,
     work: (i, ctx) => fn(results[i] as T, ctx, i),
     onFulfilled: contained

@@ -25,6 +25,13 @@ const HOOK_KEYS = ['onScopeOpen', 'onScopeClose', 'onTaskStart', 'onTaskSettle']
  * process-wide, with the time on the scope's or task's clock. With no hooks registered
  * this costs one `null` check per task start and settle.
  *
+ * The items of a limited `gather`/`settle`/`asCompleted`, of `map`/`mapSettled` and of
+ * `mapConcurrent` run inside worker tasks (which the hooks see too); each item is also
+ * passed to `onTaskStart`/`onTaskSettle` as a task-like `Task`: named after its function
+ * (`fetchPage[3]#17` for a map item), its `scope` the call's scope, its `signal` its
+ * worker's; awaiting it gives its outcome, and `cancel()` cancels its worker (which fails
+ * the call). These objects are made only while hooks are registered.
+ *
  * Hooks run synchronously, in the middle of weft's bookkeeping: keep them short, and
  * do not start or cancel work from them. A hook that throws is reported with
  * `console.error` and changes nothing else. The `Task` and `Scope` passed are the real
@@ -75,7 +82,9 @@ const TIMELINE_KEYS = ['clock', 'limit'] as const;
 /**
  * Records every scope and task (start, end, outcome) from now until `stop()`, and draws
  * them as a Gantt chart for the terminal or an SVG file: the way to *see* that three
- * 2-second downloads ran in 2 seconds, not 6. Built on {@link instrument}.
+ * 2-second downloads ran in 2 seconds, not 6. Built on {@link instrument}, so the items
+ * of a limited `gather`/`map`/`mapConcurrent` have bars of their own (under the call's
+ * scope, beside the `-worker` bars that ran them).
  *
  * @example
  * ```ts

@@ -21,5 +21,13 @@ export function toArray(name: string, items: unknown): unknown[] {
  * the two look alike.
  */
 export function itemLabel(list: readonly unknown[]): (i: number) => string {
-  return (i) => (list[i] as { name: string }).name || 'task';
+  return (i) => {
+    let name: unknown;
+    try {
+      name = (list[i] as { name?: unknown }).name;
+    } catch {
+      // A `name` getter that throws: diagnostics never change what the program does.
+    }
+    return typeof name === 'string' && name !== '' ? name : 'task';
+  };
 }

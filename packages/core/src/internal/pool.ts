@@ -4,7 +4,7 @@ import type { TaskContext } from '../task.ts';
 import { isThenable } from './abortable.ts';
 import { hooks } from './instrument.ts';
 import { endItem, type ItemLabel, startItem, workerDiag } from './pool-item.ts';
-import { startTime } from './start-time.ts';
+import { turnTime } from './start-time.ts';
 import { NONE } from './symbols.ts';
 
 /** What a pool's `next` returns when there are no more jobs. */
@@ -118,7 +118,7 @@ export function startPool<J>(s: Scope, options: PoolOptions<J>): void {
         if (isThenable(value)) {
           // Only an item that waits can be seen running (by tree(), the stuck check).
           diag.job = job;
-          diag.since = startTime(clock);
+          diag.since = turnTime(clock);
           value = await value;
           diag.job = NONE;
         }

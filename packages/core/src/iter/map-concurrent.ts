@@ -1,7 +1,7 @@
 import { isThenable } from '../internal/abortable.ts';
 import { hooks } from '../internal/instrument.ts';
 import { endItem, startItem, workerDiag } from '../internal/pool-item.ts';
-import { startTime } from '../internal/start-time.ts';
+import { turnTime } from '../internal/start-time.ts';
 import { NONE } from '../internal/symbols.ts';
 import { drain, PIPE_KEYS, Pipe, type PipeOptions } from '../internal/pipe.ts';
 import { assertIterable, openSource, serialPull } from '../internal/source.ts';
@@ -109,7 +109,7 @@ export function mapConcurrent<T, R>(
         pipe.push(v);
       }
     };
-    const fnLabel = fn.name || 'mapConcurrent';
+    const fnLabel = typeof fn.name === 'string' && fn.name !== '' ? fn.name : 'mapConcurrent';
     const label = (i: number): string => `${fnLabel}[${i}]`;
     const worker = async (ctx: TaskContext): Promise<void> => {
       const { signal, clock } = ctx;
@@ -146,7 +146,7 @@ export function mapConcurrent<T, R>(
           if (isThenable(value)) {
             // Only an item that waits can be seen running (by tree(), the stuck check).
             diag.job = i;
-            diag.since = startTime(clock);
+            diag.since = turnTime(clock);
             value = await value;
             diag.job = NONE;
           }
