@@ -20,8 +20,8 @@
 //   out; alternating builds, median per build. On a loaded machine judge by these: they
 //   do not move with the load.
 //
-// The limited map (100,000 items, concurrency 16) is measured the same way, since the
-// pool-item bookkeeping is on its path. Prints the overhead and writes
+// The limited map (100,000 trivial async items, concurrency 16, as in `pnpm bench`) is
+// measured the same way, since the pool-item bookkeeping is on its path. Prints the overhead and writes
 // bench/diag-overhead.json. A removal that no longer applies (the source changed) is an
 // error naming the file and the text: update REMOVAL with the change.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -125,44 +125,67 @@ export const REMOVAL = [
     '',
   ],
   // Pools: which item a worker runs (tree, stuck report) and the item objects for hooks.
-  ...['internal/pool.ts', 'iter/map-concurrent.ts'].flatMap((file) => {
-    const pool = file === 'internal/pool.ts';
-    const job = pool ? 'job' : 'i';
-    const error = pool ? 'reason' : 'error';
-    const indent = pool ? '' : '  ';
-    return [
-      [file, '    const diag = workerDiag(ctx, label);\n', ''],
-      [
-        file,
-        `${indent}      const item = hooks === null ? undefined : startItem(diag, ctx, ${pool ? 'job as number' : 'i'});\n`,
-        '',
-      ],
-      [
-        file,
-        `${indent}        if (isThenable(value)) {
-${indent}          // Only an item that waits can be seen running (by tree(), the stuck check).
-${indent}          diag.job = ${job};
-${indent}          diag.since = turnTime(clock);
-${indent}          value = await value;
-${indent}          diag.job = NONE;
-${indent}        }
+  [
+    'internal/pool.ts',
+    `    const diag = workerDiag(ctx, label);
 `,
-        `${indent}        if (isThenable(value)) value = await value;\n`,
-      ],
-      [
-        file,
-        `${indent}        diag.job = NONE;
-${indent}        if (item !== undefined) endItem(diag, item, false, ${error});
+    '',
+  ],
+  ['internal/pool.ts', '      if (hooks !== null) startItem(diag, ctx, job as number);\n', ''],
+  [
+    'internal/pool.ts',
+    `        if (isThenable(value)) {
+          // Only an item that waits can be seen running (by tree(), the stuck check).
+          diag.job = job;
+          diag.since = turnTime(clock);
+          value = await value;
+          diag.job = NONE;
+        }
 `,
-        '',
-      ],
-      [file, `${indent}      if (item !== undefined) endItem(diag, item, true, value);\n`, ''],
-    ];
-  }),
+    '        if (isThenable(value)) value = await value;\n',
+  ],
+  [
+    'internal/pool.ts',
+    `        diag.job = NONE;
+        if (diag.item !== undefined) endItem(diag, false, reason);
+`,
+    '',
+  ],
+  ['internal/pool.ts', '      if (diag.item !== undefined) endItem(diag, true, value);\n', ''],
+  [
+    'iter/map-concurrent.ts',
+    '      const { signal, clock } = ctx;\n',
+    '      const { signal } = ctx;\n',
+  ],
+  ['iter/map-concurrent.ts', '      const diag = workerDiag(ctx, label);\n', ''],
+  [
+    'iter/map-concurrent.ts',
+    `        if (hooks !== null) startItem(diag, ctx, i);
+        let value: unknown;
+        try {
+          value = fn(step.value, ctx, i);
+          if (isThenable(value)) {
+            // Only an item that waits can be seen running (by tree(), the stuck check).
+            diag.job = i;
+            diag.since = turnTime(clock);
+            value = await value;
+            diag.job = NONE;
+          }
+        } catch (error) {
+          diag.job = NONE;
+          if (diag.item !== undefined) endItem(diag, false, error);
+          throw error;
+        }
+        if (diag.item !== undefined) endItem(diag, true, value);
+`,
+    `        let value = fn(step.value, ctx, i);
+        if (isThenable(value)) value = await value;
+`,
+  ],
 ];
 
 /** Applies REMOVAL to the copy of src at `dir`; throws when a text is not found once. */
-function removeDiagnostics(dir) {
+export function removeDiagnostics(dir) {
   const files = new Map();
   for (const [file, find, replace] of REMOVAL) {
     const path = join(dir, file);
@@ -218,7 +241,9 @@ const median = (xs) => {
 async function child() {
   const [url, which, mode, runs] = process.argv.slice(3);
   const core = await import(url);
+  // The same work as the `pnpm bench` cases (bench/suites/core.ts).
   const trivial = async () => 1;
+  const identity = async (x) => x;
   const items = Array.from({ length: N }, (_, i) => i);
   const once =
     which === 'fan-out'
@@ -226,7 +251,7 @@ async function child() {
           core.scope((s) => {
             for (let i = 0; i < N; i++) s.spawn(trivial);
           })
-      : () => core.map(items, (x) => x + 1, { concurrency: 16 });
+      : () => core.map(items, identity, { concurrency: 16 });
   if (mode === 'cpu') {
     for (let i = 0; i < 5; i++) await once();
     const times = [];
@@ -378,5 +403,8 @@ async function main() {
   }
 }
 
-if (process.argv[2] === '--child') await child();
-else await main();
+// Run as a script (not when imported for REMOVAL).
+if (process.argv[1] === self) {
+  if (process.argv[2] === '--child') await child();
+  else await main();
+}

@@ -177,10 +177,12 @@ export class PoolItem implements Task<unknown> {
 }
 
 /**
- * The item made by {@link startItem} ended (`ok`: with `value`, else failing with it): it
- * settles, and is reported to the hooks.
+ * The item made by {@link startItem} for `diag`'s worker ended (`ok`: with `value`, else
+ * failing with it): it settles, and is reported to the hooks.
  */
-export function endItem(diag: TaskDiag, item: PoolItem, ok: boolean, value: unknown): void {
-  if (diag.item === item) diag.item = undefined;
+export function endItem(diag: TaskDiag, ok: boolean, value: unknown): void {
+  const item = diag.item;
+  if (item === undefined) return;
+  diag.item = undefined;
   item.settle(ok, value);
 }

@@ -111,7 +111,7 @@ export function startPool<J>(s: Scope, options: PoolOptions<J>): void {
       }
       // Every worker is busy and there may be more jobs: start one more, up to the cap.
       if (++busy === workers && workers < concurrency) requestWorker();
-      const item = hooks === null ? undefined : startItem(diag, ctx, job as number);
+      if (hooks !== null) startItem(diag, ctx, job as number);
       let value: unknown;
       try {
         value = work(job, ctx);
@@ -125,13 +125,13 @@ export function startPool<J>(s: Scope, options: PoolOptions<J>): void {
       } catch (reason) {
         busy--;
         diag.job = NONE;
-        if (item !== undefined) endItem(diag, item, false, reason);
+        if (diag.item !== undefined) endItem(diag, false, reason);
         if (onRejected === undefined) throw reason;
         onRejected(job, reason, ctx);
         continue;
       }
       busy--;
-      if (item !== undefined) endItem(diag, item, true, value);
+      if (diag.item !== undefined) endItem(diag, true, value);
       onFulfilled?.(job, value);
     }
   };

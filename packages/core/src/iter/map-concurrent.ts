@@ -139,7 +139,7 @@ export function mapConcurrent<T, R>(
         }
         const i = index++;
         if (++busy === workers && workers < concurrency) request();
-        const item = hooks === null ? undefined : startItem(diag, ctx, i);
+        if (hooks !== null) startItem(diag, ctx, i);
         let value: unknown;
         try {
           value = fn(step.value, ctx, i);
@@ -152,10 +152,10 @@ export function mapConcurrent<T, R>(
           }
         } catch (error) {
           diag.job = NONE;
-          if (item !== undefined) endItem(diag, item, false, error);
+          if (diag.item !== undefined) endItem(diag, false, error);
           throw error;
         }
-        if (item !== undefined) endItem(diag, item, true, value);
+        if (diag.item !== undefined) endItem(diag, true, value);
         busy--;
         deliver(i, value as Awaited<R>);
       }
