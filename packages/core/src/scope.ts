@@ -680,6 +680,7 @@ export class Scope implements AsyncDisposable {
           ? {}
           : { cancelledFor: now - cancelledAt };
       let own: TaskTreeNode[] = [];
+      let ownAge = taskAge;
       const taskChildren = own;
       // A pool worker inside an item: the item is shown under it, and the scopes the
       // worker opened (the item did) under the item.
@@ -687,6 +688,7 @@ export class Scope implements AsyncDisposable {
       if (item !== undefined) {
         own = [];
         const itemAge = Math.min(now - item.since, taskAge);
+        ownAge = itemAge;
         taskChildren.push({
           kind: 'task',
           id: item.id,
@@ -697,7 +699,9 @@ export class Scope implements AsyncDisposable {
           children: own,
         });
       }
-      underTask.set(t, { own, age: taskAge });
+      // No node is older than its parent: a scope the item opened in its synchronous part
+      // may have a reading from before the item's (see turnTime).
+      underTask.set(t, { own, age: ownAge });
       children.push({
         kind: 'task',
         id: t.id,

@@ -69,6 +69,9 @@ export class TestClock implements Clock {
   #seq = 0;
   #auto = false;
   #autoScheduled = false;
+  // The real-time wait before jumping to a diagnostic timer (see #scheduleAuto), if one
+  // is pending: any timer set or cancelled meanwhile ends it (the program is not idle).
+  #diagnosticWait: ReturnType<typeof setTimeout> | undefined;
   #advancing = 0;
   #generation = 0;
 
@@ -193,14 +196,25 @@ export class TestClock implements Clock {
     this.#push(timer);
     this.#live++;
     this.#generation++;
+    this.#endDiagnosticWait();
     this.#scheduleAuto();
     return () => {
       if (timer.callback !== undefined) {
         timer.callback = undefined;
         this.#live--;
         this.#generation++;
+        if (this.#endDiagnosticWait()) this.#scheduleAuto();
       }
     };
+  }
+
+  /** The program set or cancelled a timer: a pending real-time wait ends, to look again. */
+  #endDiagnosticWait(): boolean {
+    if (this.#diagnosticWait === undefined) return false;
+    clearTimeout(this.#diagnosticWait);
+    this.#diagnosticWait = undefined;
+    this.#autoScheduled = false;
+    return true;
   }
 
   /** Fires every timer due at `at`; returns how many fired. */
@@ -242,7 +256,8 @@ export class TestClock implements Clock {
         // to honour its cancellation was reported as stuck).
         this.#autoScheduled = true;
         const wait = Math.min(Math.max(0, next.at - this.#now), DIAGNOSTIC_IDLE_MS);
-        setTimeout(() => {
+        this.#diagnosticWait = setTimeout(() => {
+          this.#diagnosticWait = undefined;
           this.#autoScheduled = false;
           if (!this.#auto || this.#advancing > 0 || this.#live === 0) return;
           if (seen !== this.#generation) this.#scheduleAuto();

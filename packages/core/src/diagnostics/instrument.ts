@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
 import { addHooks, type InstrumentHooks } from '../internal/instrument.ts';
+import { runningItemId } from '../internal/pool-item.ts';
 import { assertClock, assertCount, assertFunction, assertOptions } from '../internal/validate.ts';
 import type { Scope } from '../scope.ts';
 import type { Task } from '../task.ts';
@@ -137,7 +138,8 @@ export class Timeline implements Disposable {
     this.#remove = addHooks({
       onScopeOpen: (scope: Scope, at: number) => {
         if (clock !== undefined && scope.clock !== clock) return;
-        const parent = scope.parentTask?.id ?? scope.parent?.id;
+        // Opened by a pool item: under the item's bar, as tree() shows it, not the worker's.
+        const parent = runningItemId(scope.parentTask) ?? scope.parentTask?.id ?? scope.parent?.id;
         this.#add({
           id: scope.id,
           kind: 'scope',

@@ -406,4 +406,86 @@ describe('pool items in diagnostics', () => {
       { clock },
     );
   });
+
+  test('a scope an item opened in its synchronous part is never shown older than the item (review D2)', async () => {
+    await scope(async (s) => {
+      const done = map(
+        [1],
+        (x, { signal }) =>
+          scope(
+            async () => {
+              const until = Date.now() + 20;
+              while (Date.now() < until); // a synchronous stretch before the item first waits
+              await sleep(10_000, { signal });
+            },
+            { name: 'inner' },
+          ),
+        { concurrency: 1 },
+      );
+      await sleep(5);
+      const item = nodes(s.tree()).find((n) => n.name === 'map[0]')!;
+      const inner = item.children.find((n) => n.name === 'inner')!;
+      expect(inner.age).toBeLessThanOrEqual(item.age!);
+      s.cancel();
+      await done.catch(() => {});
+    });
+  });
+
+  test("the timeline nests a scope an item opened under the item's bar, as tree() does (review D3)", async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    using timeline = recordTimeline({ clock });
+    await map(
+      [100, 200],
+      async function page(ms) {
+        await scope(async () => sleep(ms), { name: `inner${ms}` });
+      },
+      { concurrency: 1, clock },
+    );
+    const spans = timeline.spans;
+    for (const [i, ms] of [
+      [0, 100],
+      [1, 200],
+    ] as const) {
+      const item = spans.find((s) => s.name.startsWith(`page[${i}]#`))!;
+      expect(spans.find((s) => s.name === `inner${ms}`)).toMatchObject({ parent: item.id });
+    }
+  });
+
+  test('a function whose name cannot be read still runs, named by default (review D4)', async () => {
+    const f = async (x: number) => x * 2;
+    Object.defineProperty(f, 'name', {
+      get() {
+        throw new Error('name getter');
+      },
+    });
+    const out: number[] = [];
+    for await (const v of mapConcurrent([1, 2, 3], f, { concurrency: 2 })) out.push(v);
+    expect(out).toEqual([2, 4, 6]);
+    const clock = new TestClock();
+    const h = async () => sleep(10, { clock });
+    Object.defineProperty(h, 'name', {
+      get() {
+        throw new Error('name getter');
+      },
+    });
+    const g = async () => sleep(10, { clock });
+    Object.defineProperty(g, 'name', { value: 42 });
+    await scope(
+      async (s) => {
+        // (an unlimited gather reads each item's name to name its task: it throws there)
+        const done = gather([h, h], { clock, concurrency: 1 });
+        const loop = mapConcurrent([1], g, { concurrency: 1, clock });
+        const first = loop.next();
+        await clock.advance(0);
+        const names = nodes(s.tree()).map((n) => n.name);
+        expect(names.filter((n) => n === 'task')).toHaveLength(1);
+        expect(names).toContain('mapConcurrent[0]');
+        await clock.advance(20);
+        await done;
+        await first;
+        await loop.return();
+      },
+      { clock },
+    );
+  });
 });

@@ -460,6 +460,37 @@ describe('stuck-cancellation report', () => {
     expect(clock.now()).toBe(60_000);
   });
 
+  test('with autoAdvance, a timer set while a stuck check waits for real idleness is jumped to at once (review D1)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const order: string[] = [];
+    await run(
+      async () => {
+        await scope(async (s) => {
+          s.spawn(async function flusher({ signal }) {
+            try {
+              await sleep(60_000, { signal });
+            } finally {
+              await new Promise((resolve) => setTimeout(resolve, 5)); // real I/O in cleanup
+              // The stuck check (5 s away) is the next timer now, and the clock waits for
+              // the program to stay idle in real time before jumping to it; this virtual
+              // sleep must not wait for that (up to 200 ms) but fire at once.
+              const marker = setTimeout(() => order.push('150 real ms passed'), 150);
+              // (shield() re-raises the task's cancellation once its work is done)
+              await shield(() => sleep(10, { clock })).catch(() => {});
+              order.push('shielded sleep done');
+              clearTimeout(marker);
+            }
+          });
+          await sleep(10);
+          s.cancel();
+        });
+      },
+      { clock, handleSignals: false, stuckAfter: 5000 },
+    );
+    expect(order).toEqual(['shielded sleep done']);
+    expect(clock.now()).toBe(20);
+  });
+
   test('stuckAfter: false turns the check off', async () => {
     const clock = new TestClock({ autoAdvance: true });
     const gate = deferred();

@@ -21,13 +21,18 @@ export function toArray(name: string, items: unknown): unknown[] {
  * the two look alike.
  */
 export function itemLabel(list: readonly unknown[]): (i: number) => string {
-  return (i) => {
-    let name: unknown;
-    try {
-      name = (list[i] as { name?: unknown }).name;
-    } catch {
-      // A `name` getter that throws: diagnostics never change what the program does.
-    }
-    return typeof name === 'string' && name !== '' ? name : 'task';
-  };
+  return (i) => functionName(list[i]) || 'task';
+}
+
+/**
+ * A function's `name` for diagnostics, `''` when it has none, it is not a string, or
+ * reading it throws (a getter, a Proxy): diagnostics never change what the program does.
+ */
+export function functionName(fn: unknown): string {
+  try {
+    const name = (fn as { name?: unknown }).name;
+    return typeof name === 'string' ? name : '';
+  } catch {
+    return '';
+  }
 }

@@ -52,6 +52,14 @@ export function startItem(diag: TaskDiag, worker: TaskContext, job: number): Poo
   return item;
 }
 
+/**
+ * The id of the item object (made while hooks are registered) that `task` runs, if it is
+ * a pool worker inside one: the timeline nests the scopes an item opens under it.
+ */
+export function runningItemId(task: Task<unknown> | undefined): number | undefined {
+  return (task as { diag?: TaskDiag } | undefined)?.diag?.item?.id;
+}
+
 /** What `Scope.tree()` and the stuck check show for a pool worker inside an item. */
 export interface RunningItem {
   readonly id: number;

@@ -1,5 +1,6 @@
 import { isThenable } from '../internal/abortable.ts';
 import { hooks } from '../internal/instrument.ts';
+import { functionName } from '../internal/items.ts';
 import { endItem, startItem, workerDiag } from '../internal/pool-item.ts';
 import { turnTime } from '../internal/start-time.ts';
 import { NONE } from '../internal/symbols.ts';
@@ -109,7 +110,7 @@ export function mapConcurrent<T, R>(
         pipe.push(v);
       }
     };
-    const fnLabel = typeof fn.name === 'string' && fn.name !== '' ? fn.name : 'mapConcurrent';
+    const fnLabel = functionName(fn) || 'mapConcurrent';
     const label = (i: number): string => `${fnLabel}[${i}]`;
     const worker = async (ctx: TaskContext): Promise<void> => {
       const { signal, clock } = ctx;
