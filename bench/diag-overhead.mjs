@@ -7,7 +7,8 @@
 // It copies packages/core/src twice into a temporary directory, removes the diagnostics
 // code from one copy (REMOVAL below: start times, the task chain's upkeep beyond what the
 // scope needs to attach handlers, the instrumentation hook checks, the stuck-check
-// plumbing on settle, and the pool-item bookkeeping of limited gather/map/mapConcurrent),
+// plumbing on settle, and the per-call check whether a limited gather/map/mapConcurrent
+// tracks its items),
 // builds both with tsup exactly alike, and compares them on the fan-out benchmark
 // (spawn and join 100,000 trivial tasks in one scope), with no hooks registered:
 //
@@ -124,63 +125,28 @@ export const REMOVAL = [
 `,
     '',
   ],
-  // Pools: which item a worker runs (tree, stuck report) and the item objects for hooks.
+  // Pools: the per-call choice to track items (tree, stuck report, hooks).
   [
     'internal/pool.ts',
-    `    const diag = workerDiag(ctx, label);
+    `  const { concurrency, next, onFulfilled, onRejected } = options;`,
+    `  const { concurrency, next, work, onFulfilled, onRejected } = options;`,
+  ],
+  [
+    'internal/pool.ts',
+    `  const work = tracksItems(s) ? tracking(options) : options.work;
 `,
     '',
   ],
-  ['internal/pool.ts', '      if (hooks !== null) startItem(diag, ctx, job as number);\n', ''],
   [
-    'internal/pool.ts',
-    `        if (isThenable(value)) {
-          // Only an item that waits can be seen running (by tree(), the stuck check).
-          diag.job = job;
-          diag.since = turnTime(clock);
-          value = await value;
-          diag.job = NONE;
-        }
-`,
-    '        if (isThenable(value)) value = await value;\n',
-  ],
-  [
-    'internal/pool.ts',
-    `        diag.job = NONE;
-        if (diag.item !== undefined) endItem(diag, false, reason);
+    'iter/map-concurrent.ts',
+    `    const call = tracksItems(currentContext()?.scope) ? tracking(fn) : fn;
 `,
     '',
   ],
-  ['internal/pool.ts', '      if (diag.item !== undefined) endItem(diag, true, value);\n', ''],
   [
     'iter/map-concurrent.ts',
-    '      const { signal, clock } = ctx;\n',
-    '      const { signal } = ctx;\n',
-  ],
-  ['iter/map-concurrent.ts', '      const diag = workerDiag(ctx, label);\n', ''],
-  [
-    'iter/map-concurrent.ts',
-    `        if (hooks !== null) startItem(diag, ctx, i);
-        let value: unknown;
-        try {
-          value = fn(step.value, ctx, i);
-          if (isThenable(value)) {
-            // Only an item that waits can be seen running (by tree(), the stuck check).
-            diag.job = i;
-            diag.since = turnTime(clock);
-            value = await value;
-            diag.job = NONE;
-          }
-        } catch (error) {
-          diag.job = NONE;
-          if (diag.item !== undefined) endItem(diag, false, error);
-          throw error;
-        }
-        if (diag.item !== undefined) endItem(diag, true, value);
-`,
-    `        let value = fn(step.value, ctx, i);
-        if (isThenable(value)) value = await value;
-`,
+    'let value = call(step.value, ctx, i);',
+    'let value = fn(step.value, ctx, i);',
   ],
 ];
 
@@ -389,7 +355,9 @@ async function main() {
         `${which} (${c.unit}), diagnostics off vs removed: CPU ${c.cpuMsFull.toFixed(1)} vs ${c.cpuMsRemoved.toFixed(1)} ms (median of ${rounds} process pairs), overhead ${c.cpuOverheadPct.toFixed(1)}%` +
           (instrRounds > 0
             ? `; instructions ${(c.instrFull / 1e6).toFixed(1)} vs ${(c.instrRemoved / 1e6).toFixed(1)} million (valgrind, ${instrRounds} pairs), overhead ${c.instrOverheadPct.toFixed(1)}%`
-            : '; valgrind not installed: no instruction counts'),
+            : hasValgrind()
+              ? '; instruction counts skipped (--instr-rounds 0)'
+              : '; valgrind not installed: no instruction counts'),
       );
     }
     const loadavg = (await import('node:os')).loadavg();

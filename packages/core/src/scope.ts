@@ -20,7 +20,7 @@ import {
 } from './internal/context.ts';
 import { isThenable } from './internal/abortable.ts';
 import { hooks, newDiag, type TaskDiag } from './internal/instrument.ts';
-import { runningItem } from './internal/pool-item.ts';
+import { noteTreeUsed, runningItem } from './internal/pool-item.ts';
 import { type Cancel, schedule, scheduleDiagnostic } from './internal/schedule.ts';
 import { openTime } from './internal/start-time.ts';
 import {
@@ -160,6 +160,8 @@ export type ScopeState = 'open' | 'closed';
 /** What `run()` hangs on its scopes (through `kRootRun`): its diagnostics settings. */
 export interface RunMarker {
   stuck?: StuckPolicy;
+  /** `dumpTasksOn` is set: the tree may be printed at any time. */
+  dump?: boolean;
 }
 
 /** Why a scope was cancelled; the first cause wins. */
@@ -653,6 +655,7 @@ export class Scope implements AsyncDisposable {
    * ```
    */
   tree(): TaskTreeNode {
+    noteTreeUsed();
     return this.#node(this.#clock.now(), Number.POSITIVE_INFINITY);
   }
 

@@ -30,8 +30,9 @@ const HOOK_KEYS = ['onScopeOpen', 'onScopeClose', 'onTaskStart', 'onTaskSettle']
  * `mapConcurrent` run inside worker tasks (which the hooks see too); each item is also
  * passed to `onTaskStart`/`onTaskSettle` as a task-like `Task`: named after its function
  * (`fetchPage[3]#17` for a map item), its `scope` the call's scope, its `signal` its
- * worker's; awaiting it gives its outcome, and `cancel()` cancels its worker (which fails
- * the call). These objects are made only while hooks are registered.
+ * worker's; awaiting it gives its outcome, and `cancel()` cancels its worker, which fails
+ * the whole call (`settle` and `mapSettled` too). These objects are made only while hooks
+ * are registered, for the calls that started while they were.
  *
  * Hooks run synchronously, in the middle of weft's bookkeeping: keep them short, and
  * do not start or cancel work from them. A hook that throws is reported with

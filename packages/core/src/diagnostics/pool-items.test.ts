@@ -6,7 +6,8 @@ import { gather, settle } from '../gather.ts';
 import { mapConcurrent } from '../iter/map-concurrent.ts';
 import { map, mapSettled } from '../map.ts';
 import { run } from '../run.ts';
-import { scope } from '../scope.ts';
+import { type Scope, scope } from '../scope.ts';
+import type { Clock } from '../clock.ts';
 import { sleep } from '../sleep.ts';
 import type { Task } from '../task.ts';
 import { TestClock } from '../test-clock.ts';
@@ -22,6 +23,13 @@ const sleeper = (name: string, ms: number, clock: TestClock) =>
     await sleep(ms, { clock });
     return name;
   });
+
+/**
+ * Runs `body` inside `run()` (its stuck check, on by default, makes pool calls track
+ * their items without hooks), with `s` the run's root scope.
+ */
+const inRun = (body: (s: Scope) => Promise<void>, options: { clock?: Clock } = {}) =>
+  run((ctx) => body(ctx.scope), { ...options, handleSignals: false });
 
 /** Every node of a tree, depth first. */
 function nodes(tree: TaskTreeNode): TaskTreeNode[] {
@@ -161,7 +169,7 @@ describe('pool items in diagnostics', () => {
 
   test('tree() shows the item each worker runs, with its age, and the scopes it opened under it', async () => {
     const clock = new TestClock();
-    await scope(
+    await inRun(
       async (s) => {
         const done = map(
           [1, 2, 3],
@@ -308,6 +316,29 @@ describe('pool items in diagnostics', () => {
     expect(unhandled).toEqual([]);
   });
 
+  test("an item's cancel() fails a limited settle too: it has no signal of its own (review D6, documented)", async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    let outcome: unknown;
+    {
+      using _ = instrument({
+        onTaskStart: (t) => {
+          if (t.name.startsWith('first#')) queueMicrotask(() => t.cancel());
+        },
+      });
+      outcome = await settle(
+        [
+          named('first', ({ signal }: { signal: AbortSignal }) => sleep(1000, { signal, clock })),
+          named('second', () => 2),
+        ],
+        { clock, concurrency: 1 },
+      ).catch((e: unknown) => e);
+    }
+    expect(outcome).toMatchObject({
+      name: 'AbortError',
+      message: expect.stringMatching(/first#\d+/),
+    });
+  });
+
   test('a stuck item is reported by its name and its path through the call', async () => {
     const clock = new TestClock({ autoAdvance: true });
     const gate = deferred();
@@ -385,7 +416,7 @@ describe('pool items in diagnostics', () => {
 
   test('tree() names the item a mapConcurrent worker runs', async () => {
     const clock = new TestClock();
-    await scope(
+    await inRun(
       async (s) => {
         const loop = mapConcurrent(
           [5],
@@ -408,7 +439,7 @@ describe('pool items in diagnostics', () => {
   });
 
   test('a scope an item opened in its synchronous part is never shown older than the item (review D2)', async () => {
-    await scope(async (s) => {
+    await inRun(async (s) => {
       const done = map(
         [1],
         (x, { signal }) =>
@@ -470,7 +501,7 @@ describe('pool items in diagnostics', () => {
     });
     const g = async () => sleep(10, { clock });
     Object.defineProperty(g, 'name', { value: 42 });
-    await scope(
+    await inRun(
       async (s) => {
         // (an unlimited gather reads each item's name to name its task: it throws there)
         const done = gather([h, h], { clock, concurrency: 1 });

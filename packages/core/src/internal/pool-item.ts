@@ -1,25 +1,29 @@
 import { CancelledError, isCancellationOf } from '../errors.ts';
-import type { Scope } from '../scope.ts';
 import type { Task, TaskContext, TaskImpl, TaskState } from '../task.ts';
+import { type RunMarker, type Scope, scopeInternals } from '../scope.ts';
+import { isThenable } from './abortable.ts';
 import { nextId, type TaskContextImpl } from './context.ts';
 import { hooks, newDiag, type TaskDiag } from './instrument.ts';
+import { turnTime } from './start-time.ts';
 import { NONE } from './symbols.ts';
 
 /**
  * The items of a pool (a limited `gather`/`settle`/`asCompleted`, `map`, `mapSettled`,
  * `mapConcurrent`) run one after another inside a few worker tasks, without a task, a
  * context or an object of their own: that is what makes a limited `map` cheap. This
- * module makes them visible to diagnostics anyway:
+ * module makes them visible to diagnostics anyway, for the calls that start while
+ * diagnostics are on (see {@link tracksItems}): such a call runs each item through
+ * {@link trackItems}, which
  *
- * - always: an item that waits (returned a promise) writes into its worker's
- *   {@link TaskDiag} which job it is and since when, and clears it when it ends, so that
- *   `Scope.tree()` and the stuck check can name the item a worker is waiting in (an item
- *   that returns at once cannot be seen running by either: they run between turns). The
- *   pools write these fields themselves, inline: a call per item costs a limited map of
- *   trivial items measurably (valgrind);
- * - only while instrumentation hooks are registered: a {@link PoolItem} per item, a
- *   task-like object passed to `onTaskStart`/`onTaskSettle` (and so to the timeline),
- *   also what `tree()` shows while the item runs its synchronous part.
+ * - records in its worker's {@link TaskDiag} which job an item that waits is, and since
+ *   when, so that `Scope.tree()` and the stuck check can name the item a worker is
+ *   waiting in (an item that returns at once cannot be seen running by either);
+ * - while instrumentation hooks are registered, makes a {@link PoolItem} per item, a
+ *   task-like object passed to `onTaskStart`/`onTaskSettle` (and so to the timeline).
+ *
+ * Any other call runs the pool's loop untouched: even three field writes around the
+ * `await` of each item cost a `map` of 100,000 trivial async items 6–8% more instructions
+ * (valgrind), so nothing is done per item unless something may look.
  *
  * The names, states and parents all come from here (one source of truth): an item's
  * `scope` is the pool's scope (its logical parent, as for a task of an unlimited
@@ -28,6 +32,66 @@ import { NONE } from './symbols.ts';
 
 /** Names a pool's job (`fetchPage[3]`, or a gather item's function name). */
 export type ItemLabel = (job: number) => string;
+
+// Whether `Scope.tree()` has been called in this process: from then on, every pool call
+// tracks its items (module state: a snapshot can be taken of any scope, at any time).
+let treeUsed = false;
+
+/** `Scope.tree()` was called: pool calls started from now on track their items. */
+export function noteTreeUsed(): void {
+  treeUsed = true;
+}
+
+/**
+ * Whether a pool call starting now in `s` tracks its items: while instrumentation hooks
+ * are registered, inside a `run()` whose stuck check or `dumpTasksOn` is on, or once
+ * `Scope.tree()` has been called in the process.
+ */
+export function tracksItems(s: Scope | undefined): boolean {
+  if (hooks !== null || treeUsed) return true;
+  const run = s === undefined ? undefined : (scopeInternals.runOf(s) as RunMarker | undefined);
+  return run !== undefined && (run.stuck !== undefined || run.dump === true);
+}
+
+/**
+ * `call` (an item's work: `arg` and the worker's `ctx`, `job` its index) with the item's
+ * diagnostics around it (see the module notes). A failure or value passes through
+ * unchanged; an item that waits is awaited one reaction later than without tracking.
+ */
+export function trackItems<A>(
+  label: ItemLabel,
+  call: (arg: A, ctx: TaskContext, job: number) => unknown,
+): (arg: A, ctx: TaskContext, job: number) => unknown {
+  return (arg, ctx, job) => {
+    const diag = workerDiag(ctx, label);
+    if (hooks !== null) startItem(diag, ctx, job);
+    let value: unknown;
+    try {
+      value = call(arg, ctx, job);
+    } catch (error) {
+      endItem(diag, false, error);
+      throw error;
+    }
+    if (!isThenable(value)) {
+      endItem(diag, true, value);
+      return value;
+    }
+    diag.job = job;
+    diag.since = turnTime(ctx.clock);
+    return Promise.resolve(value).then(
+      (v: unknown) => {
+        diag.job = NONE;
+        endItem(diag, true, v);
+        return v;
+      },
+      (error: unknown) => {
+        diag.job = NONE;
+        endItem(diag, false, error);
+        throw error;
+      },
+    );
+  };
+}
 
 /**
  * Makes the worker task of `ctx` a pool worker: its diag (made now) records which job
@@ -90,9 +154,10 @@ export function runningItem(diag: TaskDiag | undefined): RunningItem | undefined
 
 /**
  * An item of a pool, as instrumentation hooks see it: a `Task` whose `scope` is the pool's
- * scope, whose `signal` is its worker's, and whose `cancel()` cancels its worker (and so,
- * as for an item task of an unlimited `gather`, fails the call: an item cancelled on its
- * own has no value to give). Awaiting it waits for its outcome.
+ * scope, whose `signal` is its worker's, and whose `cancel()` cancels its worker (an item
+ * has no signal of its own), which fails the whole call: as for an item task of an
+ * unlimited `gather`, but for `settle`/`mapSettled` too, where an unlimited call would
+ * record that one item as rejected. Awaiting it waits for its outcome.
  */
 export class PoolItem implements Task<unknown> {
   readonly id: number = nextId();

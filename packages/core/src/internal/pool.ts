@@ -2,10 +2,7 @@ import type { Scope } from '../scope.ts';
 import { scopeInternals } from '../scope.ts';
 import type { TaskContext } from '../task.ts';
 import { isThenable } from './abortable.ts';
-import { hooks } from './instrument.ts';
-import { endItem, type ItemLabel, startItem, workerDiag } from './pool-item.ts';
-import { turnTime } from './start-time.ts';
-import { NONE } from './symbols.ts';
+import { type ItemLabel, trackItems, tracksItems } from './pool-item.ts';
 
 /** What a pool's `next` returns when there are no more jobs. */
 export const DONE: unique symbol = Symbol('weft.pool.done');
@@ -70,9 +67,10 @@ export interface PoolOptions<J> {
  * ```
  */
 export function startPool<J>(s: Scope, options: PoolOptions<J>): void {
-  const { concurrency, next, work, onFulfilled, onRejected } = options;
-  const label = options.label as unknown as ItemLabel;
-  const clock = s.clock;
+  const { concurrency, next, onFulfilled, onRejected } = options;
+  // While diagnostics are on, each item goes through trackItems (tree, stuck report,
+  // hooks); otherwise the loop below runs the work as it is (see pool-item.ts).
+  const work = tracksItems(s) ? tracking(options) : options.work;
   const workerName = `${options.name}-worker`;
   // Workers started (or about to be), workers inside a job, and whether `next` said DONE.
   let workers = 0;
@@ -99,9 +97,6 @@ export function startPool<J>(s: Scope, options: PoolOptions<J>): void {
   };
   const worker = async (ctx: TaskContext): Promise<void> => {
     const signal = ctx.signal;
-    // Which item it runs, for diagnostics (see pool-item.ts): a few field writes per item,
-    // and an item object only while hooks are registered.
-    const diag = workerDiag(ctx, label);
     while (!done && !signal.aborted) {
       let job = next(signal);
       if (isThenable(job)) job = await job;
@@ -111,29 +106,27 @@ export function startPool<J>(s: Scope, options: PoolOptions<J>): void {
       }
       // Every worker is busy and there may be more jobs: start one more, up to the cap.
       if (++busy === workers && workers < concurrency) requestWorker();
-      if (hooks !== null) startItem(diag, ctx, job as number);
       let value: unknown;
       try {
         value = work(job, ctx);
-        if (isThenable(value)) {
-          // Only an item that waits can be seen running (by tree(), the stuck check).
-          diag.job = job;
-          diag.since = turnTime(clock);
-          value = await value;
-          diag.job = NONE;
-        }
+        if (isThenable(value)) value = await value;
       } catch (reason) {
         busy--;
-        diag.job = NONE;
-        if (diag.item !== undefined) endItem(diag, false, reason);
         if (onRejected === undefined) throw reason;
         onRejected(job, reason, ctx);
         continue;
       }
       busy--;
-      if (diag.item !== undefined) endItem(diag, true, value);
       onFulfilled?.(job, value);
     }
   };
   requestWorker();
+}
+
+/** The pool's `work` with the items' diagnostics around each call (see pool-item.ts). */
+function tracking<J>(options: PoolOptions<J>): PoolOptions<J>['work'] {
+  const tracked = trackItems(options.label as unknown as ItemLabel, (job: J, ctx) =>
+    options.work(job, ctx),
+  );
+  return (job, ctx) => tracked(job, ctx, job as number);
 }

@@ -1,9 +1,7 @@
 import { isThenable } from '../internal/abortable.ts';
-import { hooks } from '../internal/instrument.ts';
+import { currentContext } from '../internal/context.ts';
 import { functionName } from '../internal/items.ts';
-import { endItem, startItem, workerDiag } from '../internal/pool-item.ts';
-import { turnTime } from '../internal/start-time.ts';
-import { NONE } from '../internal/symbols.ts';
+import { trackItems, tracksItems } from '../internal/pool-item.ts';
 import { drain, PIPE_KEYS, Pipe, type PipeOptions } from '../internal/pipe.ts';
 import { assertIterable, openSource, serialPull } from '../internal/source.ts';
 import {
@@ -110,12 +108,11 @@ export function mapConcurrent<T, R>(
         pipe.push(v);
       }
     };
-    const fnLabel = functionName(fn) || 'mapConcurrent';
-    const label = (i: number): string => `${fnLabel}[${i}]`;
+    // While diagnostics are on, each call of `fn` goes through trackItems (tree, stuck
+    // report, hooks); otherwise the loop below calls it as it is (see pool-item.ts).
+    const call = tracksItems(currentContext()?.scope) ? tracking(fn) : fn;
     const worker = async (ctx: TaskContext): Promise<void> => {
-      const { signal, clock } = ctx;
-      // Which item it runs, for diagnostics (see pool-item.ts).
-      const diag = workerDiag(ctx, label);
+      const { signal } = ctx;
       for (;;) {
         // A slot first: at most `concurrency` items in progress, results included.
         const room = pipe.reserve();
@@ -140,23 +137,8 @@ export function mapConcurrent<T, R>(
         }
         const i = index++;
         if (++busy === workers && workers < concurrency) request();
-        if (hooks !== null) startItem(diag, ctx, i);
-        let value: unknown;
-        try {
-          value = fn(step.value, ctx, i);
-          if (isThenable(value)) {
-            // Only an item that waits can be seen running (by tree(), the stuck check).
-            diag.job = i;
-            diag.since = turnTime(clock);
-            value = await value;
-            diag.job = NONE;
-          }
-        } catch (error) {
-          diag.job = NONE;
-          if (diag.item !== undefined) endItem(diag, false, error);
-          throw error;
-        }
-        if (diag.item !== undefined) endItem(diag, true, value);
+        let value = call(step.value, ctx, i);
+        if (isThenable(value)) value = await value;
         busy--;
         deliver(i, value as Awaited<R>);
       }
@@ -179,4 +161,16 @@ export function mapConcurrent<T, R>(
     return pipe;
   };
   return drain(setup, [src]);
+}
+
+/** `fn` with the items' diagnostics around each call (see pool-item.ts). */
+function tracking<T, R>(
+  fn: (item: T, ctx: TaskContext, index: number) => R | PromiseLike<R>,
+): (item: T, ctx: TaskContext, index: number) => R | PromiseLike<R> {
+  const prefix = functionName(fn) || 'mapConcurrent';
+  return trackItems((i) => `${prefix}[${i}]`, fn) as (
+    item: T,
+    ctx: TaskContext,
+    index: number,
+  ) => R | PromiseLike<R>;
 }
