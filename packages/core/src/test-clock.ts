@@ -17,6 +17,8 @@ interface Timer {
   callback: (() => void) | undefined;
   /** Only diagnostics wait for it (see #scheduleAuto). */
   diagnostic: boolean;
+  /** The delay it was set with (a diagnostic one's real-time grace is based on it). */
+  delay: number;
 }
 
 /**
@@ -192,6 +194,7 @@ export class TestClock implements Clock {
       seq: this.#seq++,
       callback,
       diagnostic: isDiagnosticTimer(callback),
+      delay: ms,
     };
     this.#push(timer);
     this.#live++;
@@ -217,15 +220,27 @@ export class TestClock implements Clock {
     return true;
   }
 
-  /** Fires every timer due at `at`; returns how many fired. */
-  #fireDue(at: number): number {
+  /**
+   * Fires every timer due at `at`; returns how many fired. With `ordinaryOnly` (an
+   * autoAdvance jump to an ordinary timer), diagnostic timers due then are kept for a
+   * jump of their own, after their real-time grace (see #scheduleAuto).
+   */
+  #fireDue(at: number, ordinaryOnly = false): number {
     if (at > this.#now) this.#now = at;
     let fired = 0;
+    const kept: Timer[] = [];
     for (;;) {
       this.#dropCancelled();
       const head = this.#heap[0];
-      if (head === undefined || head.at > at) return fired;
+      if (head === undefined || head.at > at) {
+        for (const timer of kept) this.#push(timer);
+        return fired;
+      }
       this.#pop();
+      if (ordinaryOnly && head.diagnostic) {
+        kept.push(head);
+        continue;
+      }
       const callback = head.callback!;
       head.callback = undefined;
       this.#live--;
@@ -255,25 +270,30 @@ export class TestClock implements Clock {
         // program has stayed idle in real time too (D9: a task that takes a few real ms
         // to honour its cancellation was reported as stuck).
         this.#autoScheduled = true;
-        const wait = Math.min(Math.max(0, next.at - this.#now), DIAGNOSTIC_IDLE_MS);
+        // The grace is based on the check's own delay, not on how far virtual time still
+        // is from it (another timer may have brought the clock right up to it).
+        const wait = Math.min(next.delay, DIAGNOSTIC_IDLE_MS);
         this.#diagnosticWait = setTimeout(() => {
           this.#diagnosticWait = undefined;
           this.#autoScheduled = false;
           if (!this.#auto || this.#advancing > 0 || this.#live === 0) return;
           if (seen !== this.#generation) this.#scheduleAuto();
-          else this.#jump();
+          else this.#jump(false);
         }, wait);
         return;
       }
-      this.#jump();
+      this.#jump(true);
     });
   }
 
-  /** autoAdvance: fires the next timers (the program is idle). */
-  #jump(): void {
+  /**
+   * autoAdvance: fires the next timers (the program is idle); with `ordinaryOnly`, not
+   * the diagnostic ones due at the same time (see #fireDue).
+   */
+  #jump(ordinaryOnly: boolean): void {
     const next = this.nextTimerAt;
     if (next === undefined) return;
-    this.#fireDue(next);
+    this.#fireDue(next, ordinaryOnly);
     this.#generation++;
     this.#scheduleAuto();
   }

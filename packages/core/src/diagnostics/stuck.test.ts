@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { deferred } from '../../test/helpers.ts';
 import { CancelledError } from '../errors.ts';
+import { map } from '../map.ts';
 import { run } from '../run.ts';
 import { scope } from '../scope.ts';
 import { shield } from '../shield.ts';
@@ -489,6 +490,81 @@ describe('stuck-cancellation report', () => {
     );
     expect(order).toEqual(['shielded sleep done']);
     expect(clock.now()).toBe(20);
+  });
+
+  test('with autoAdvance, the real-time grace holds when another timer brings the clock up to the check (review D8)', async () => {
+    for (const tickerMs of [999, 1000, 1001]) {
+      const clock = new TestClock({ autoAdvance: true });
+      const reports: string[] = [];
+      await run(
+        async (ctx) => {
+          ctx.scope.spawn(async function ticker() {
+            await sleep(tickerMs);
+          });
+          await scope(async (s) => {
+            s.spawn(async function windsDown({ signal }) {
+              await new Promise((resolve) => signal.addEventListener('abort', resolve));
+              await new Promise((resolve) => setTimeout(resolve, 40)); // real-time cleanup
+            });
+            await Promise.resolve();
+            s.cancel();
+          });
+        },
+        {
+          clock,
+          handleSignals: false,
+          stuckAfter: 1000,
+          onStuck: (r) => void reports.push(r.name),
+        },
+      );
+      expect([tickerMs, reports]).toEqual([tickerMs, []]);
+    }
+  });
+
+  test('a stuck task inside a pool item has the item in its path, not the worker (review D7)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const gate = deferred();
+    const paths: string[][] = [];
+    await run(
+      async () => {
+        await map(
+          [0, 1],
+          async function page(_x, { signal }, i) {
+            if (i === 0) {
+              await sleep(10, { signal });
+              throw new Error('boom');
+            }
+            await scope(
+              async (s) => {
+                s.spawn(async function stubborn() {
+                  await gate.promise;
+                });
+              },
+              { name: 'inner' },
+            );
+          },
+          { concurrency: 2 },
+        );
+      },
+      {
+        clock,
+        handleSignals: false,
+        stuckAfter: 100,
+        onStuck: (r) => {
+          paths.push([...r.path]);
+          gate.resolve();
+        },
+      },
+    ).catch(() => {});
+    expect(paths).toEqual([
+      [
+        'run',
+        'map',
+        expect.stringMatching(/^page\[1\]#\d+$/),
+        'inner',
+        expect.stringMatching(/^stubborn#\d+$/),
+      ],
+    ]);
   });
 
   test('stuckAfter: false turns the check off', async () => {

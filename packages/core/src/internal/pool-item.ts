@@ -124,6 +124,11 @@ export function runningItemId(task: Task<unknown> | undefined): number | undefin
   return (task as { diag?: TaskDiag } | undefined)?.diag?.item?.id;
 }
 
+/** The name (`page[1]#17`) of the item that `task` runs, if it is a pool worker inside one. */
+export function runningItemName(task: Task<unknown>): string | undefined {
+  return runningItem((task as { diag?: TaskDiag }).diag)?.name;
+}
+
 /** What `Scope.tree()` and the stuck check show for a pool worker inside an item. */
 export interface RunningItem {
   readonly id: number;
