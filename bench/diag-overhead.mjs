@@ -125,28 +125,19 @@ export const REMOVAL = [
 `,
     '',
   ],
-  // Pools: the per-call choice to track items (tree, stuck report, hooks).
+  // Pools: the per-call choice of the worker loop that tracks items (tree, stuck report,
+  // hooks) while diagnostics are on.
+  ['internal/pool.ts', '  const tracked = tracksItems(s);\n', ''],
   [
     'internal/pool.ts',
-    `  const { concurrency, next, onFulfilled, onRejected } = options;`,
-    `  const { concurrency, next, work, onFulfilled, onRejected } = options;`,
+    'scopeInternals.spawn(s, tracked ? trackedWorker : worker, workerName);',
+    'scopeInternals.spawn(s, worker, workerName);',
   ],
-  [
-    'internal/pool.ts',
-    `  const work = tracksItems(s) ? tracking(options) : options.work;
-`,
-    '',
-  ],
+  ['iter/map-concurrent.ts', '    const tracked = tracksItems(currentContext()?.scope);\n', ''],
   [
     'iter/map-concurrent.ts',
-    `    const call = tracksItems(currentContext()?.scope) ? tracking(fn) : fn;
-`,
-    '',
-  ],
-  [
-    'iter/map-concurrent.ts',
-    'let value = call(step.value, ctx, i);',
-    'let value = fn(step.value, ctx, i);',
+    "pipe.produce('mapConcurrent-worker', tracked ? trackedWorker : worker);",
+    "pipe.produce('mapConcurrent-worker', worker);",
   ],
 ];
 

@@ -519,4 +519,27 @@ describe('pool items in diagnostics', () => {
       { clock },
     );
   });
+
+  test('tracking items changes no interleaving: asCompleted yields in the same order inside run(), with hooks, and without (review D11)', async () => {
+    const ticks = async (n: number) => {
+      for (let i = 0; i < n; i++) await Promise.resolve();
+    };
+    const fns = [1, 3, 5, 2, 4].map((d, i) => async () => {
+      await ticks(d);
+      return i;
+    });
+    const collect = async () => {
+      const order: number[] = [];
+      for await (const v of asCompleted(fns, { concurrency: 3 })) order.push(v as number);
+      return order.join(',');
+    };
+    const plain = await collect();
+    const inRunOrder = await run(collect, { handleSignals: false });
+    let hooked: string;
+    {
+      using _ = instrument({ onTaskStart: () => {} });
+      hooked = await collect();
+    }
+    expect([inRunOrder, hooked]).toEqual([plain, plain]);
+  });
 });

@@ -1,10 +1,8 @@
 import { CancelledError, isCancellationOf } from '../errors.ts';
 import type { Task, TaskContext, TaskImpl, TaskState } from '../task.ts';
 import { type RunMarker, type Scope, scopeInternals } from '../scope.ts';
-import { isThenable } from './abortable.ts';
 import { nextId, type TaskContextImpl } from './context.ts';
 import { hooks, newDiag, type TaskDiag } from './instrument.ts';
-import { turnTime } from './start-time.ts';
 import { NONE } from './symbols.ts';
 
 /**
@@ -12,8 +10,8 @@ import { NONE } from './symbols.ts';
  * `mapConcurrent`) run one after another inside a few worker tasks, without a task, a
  * context or an object of their own: that is what makes a limited `map` cheap. This
  * module makes them visible to diagnostics anyway, for the calls that start while
- * diagnostics are on (see {@link tracksItems}): such a call runs each item through
- * {@link trackItems}, which
+ * diagnostics are on (see {@link tracksItems}): such a call's workers run a copy of the
+ * pool's loop (in `pool.ts`, `map-concurrent.ts`) that
  *
  * - records in its worker's {@link TaskDiag} which job an item that waits is, and since
  *   when, so that `Scope.tree()` and the stuck check can name the item a worker is
@@ -21,9 +19,9 @@ import { NONE } from './symbols.ts';
  * - while instrumentation hooks are registered, makes a {@link PoolItem} per item, a
  *   task-like object passed to `onTaskStart`/`onTaskSettle` (and so to the timeline).
  *
- * Any other call runs the pool's loop untouched: even three field writes around the
- * `await` of each item cost a `map` of 100,000 trivial async items 6–8% more instructions
- * (valgrind), so nothing is done per item unless something may look.
+ * Any other call runs the pool's loop untouched: even one or two field writes around the
+ * `await` of each item cost a `map` of 100,000 trivial async items 5–8% more
+ * instructions (valgrind), so nothing is done per item unless something may look.
  *
  * The names, states and parents all come from here (one source of truth): an item's
  * `scope` is the pool's scope (its logical parent, as for a task of an unlimited
@@ -51,46 +49,6 @@ export function tracksItems(s: Scope | undefined): boolean {
   if (hooks !== null || treeUsed) return true;
   const run = s === undefined ? undefined : (scopeInternals.runOf(s) as RunMarker | undefined);
   return run !== undefined && (run.stuck !== undefined || run.dump === true);
-}
-
-/**
- * `call` (an item's work: `arg` and the worker's `ctx`, `job` its index) with the item's
- * diagnostics around it (see the module notes). A failure or value passes through
- * unchanged; an item that waits is awaited one reaction later than without tracking.
- */
-export function trackItems<A>(
-  label: ItemLabel,
-  call: (arg: A, ctx: TaskContext, job: number) => unknown,
-): (arg: A, ctx: TaskContext, job: number) => unknown {
-  return (arg, ctx, job) => {
-    const diag = workerDiag(ctx, label);
-    if (hooks !== null) startItem(diag, ctx, job);
-    let value: unknown;
-    try {
-      value = call(arg, ctx, job);
-    } catch (error) {
-      endItem(diag, false, error);
-      throw error;
-    }
-    if (!isThenable(value)) {
-      endItem(diag, true, value);
-      return value;
-    }
-    diag.job = job;
-    diag.since = turnTime(ctx.clock);
-    return Promise.resolve(value).then(
-      (v: unknown) => {
-        diag.job = NONE;
-        endItem(diag, true, v);
-        return v;
-      },
-      (error: unknown) => {
-        diag.job = NONE;
-        endItem(diag, false, error);
-        throw error;
-      },
-    );
-  };
 }
 
 /**
