@@ -161,7 +161,7 @@ export function removeDiagnostics(dir) {
   for (const [path, text] of files) writeFileSync(path, text);
 }
 
-function build(dir) {
+export function build(dir) {
   // The package's own compiler settings, without its test files and type checks.
   const base = JSON.parse(readFileSync(join(root, 'tsconfig.base.json'), 'utf8'));
   writeFileSync(join(dir, 'package.json'), '{ "type": "module", "sideEffects": false }\n');
@@ -231,7 +231,7 @@ function cpuRun(url, which) {
   return Number(out.trim());
 }
 
-function instructions(url, which, runs) {
+export function instructions(url, which, runs) {
   const run = spawnSync(
     'valgrind',
     [
