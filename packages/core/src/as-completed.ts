@@ -3,7 +3,7 @@ import { CancelledError, firstError, isCancellation } from './errors.ts';
 import type { GatherInput, GatherItem, GatherValue } from './gather.ts';
 import { isThenable } from './internal/abortable.ts';
 import { currentContext } from './internal/context.ts';
-import { resolveItem, toArray } from './internal/items.ts';
+import { itemLabel, resolveItem, toArray } from './internal/items.ts';
 import { DONE, startPool } from './internal/pool.ts';
 import { noop } from './internal/schedule.ts';
 import { assertCount, assertName, assertOptions } from './internal/validate.ts';
@@ -109,6 +109,7 @@ async function* iterate(
       startPool<number>(scope, {
         concurrency: options?.concurrency ?? Number.POSITIVE_INFINITY,
         name,
+        label: itemLabel(list),
         next: () => (next < jobs.length ? jobs[next++]! : DONE),
         work: (i: number, ctx: TaskContext) => resolveItem(list[i], ctx),
         onFulfilled: (_: number, value: unknown) => push(value),

@@ -10,6 +10,12 @@ import type { Task } from './task.ts';
  * The task's `id`, `name`, `state` and `scope` (its parent; then `scope.parent` and
  * `scope.parentTask` upwards) identify it for diagnostics and logging.
  *
+ * Inside an item of a limited `gather`/`settle`/`asCompleted`, a `map`/`mapSettled` or a
+ * `mapConcurrent`, it is the worker task running the item (`map-worker`): items have no
+ * task of their own, which is what keeps a limited `map` cheap. Diagnostics still show
+ * each item (`Scope.tree()` under its worker, `instrument` hooks and the timeline as a
+ * task-like object, the stuck report by the item's name).
+ *
  * @example
  * ```ts
  * import { currentTask, scope } from '@weft/core';

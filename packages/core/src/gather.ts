@@ -1,7 +1,7 @@
 import type { Clock } from './clock.ts';
 import { firstError } from './errors.ts';
 import { abortable, isThenable } from './internal/abortable.ts';
-import { toArray } from './internal/items.ts';
+import { itemLabel, toArray } from './internal/items.ts';
 import { DONE, startPool } from './internal/pool.ts';
 import {
   assertCount,
@@ -133,6 +133,7 @@ function collect(
     startPool<number>(scope, {
       concurrency,
       name,
+      label: itemLabel(list),
       next: () => (next < queue.length ? queue[next++]! : DONE),
       work: (i, ctx) => (list[i] as TaskFn<unknown>)(ctx),
       onFulfilled: (i, value) => {

@@ -2,6 +2,7 @@ import type { Clock } from './clock.ts';
 import { attachSuppressed, firstError, isCancellation, TaskGroupError } from './errors.ts';
 import { isThenable } from './internal/abortable.ts';
 import { currentContext } from './internal/context.ts';
+import { functionName } from './internal/items.ts';
 import { handOver } from './internal/pipe.ts';
 import { DONE, type PoolOptions, startPool } from './internal/pool.ts';
 import { macrotask, noop } from './internal/schedule.ts';
@@ -83,9 +84,12 @@ function mapInto<T, R>(
     const step = pull(signal);
     return isThenable(step) ? step.then(toJob) : toJob(step);
   };
+  // How diagnostics name item `i`: `fetchPage[3]` (see pool-item.ts).
+  const itemPrefix = functionName(fn) || (options?.name ?? name);
   const pool: PoolOptions<number> = {
     concurrency,
     name: fn.name || name,
+    label: (i) => `${itemPrefix}[${i}]`,
     next,
     work: (i, ctx) => fn(results[i] as T, ctx, i),
     onFulfilled: contained

@@ -143,7 +143,7 @@ export async function run<T>(main: TaskFn<T>, options?: RunOptions): Promise<T> 
       'run() cannot be called inside a running run(): await the async function directly, or use scope() for a nested group of tasks',
     );
   }
-  const marker: RunMarker = {};
+  const marker: RunMarker = dumpOn === undefined ? {} : { dump: true };
   if (stuckAfter !== false && stuckAfter !== Number.POSITIVE_INFINITY) {
     marker.stuck = { after: stuckAfter, onStuck: options?.onStuck ?? warnStuck };
   }

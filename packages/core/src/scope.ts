@@ -19,8 +19,9 @@ import {
   unlimitListeners,
 } from './internal/context.ts';
 import { isThenable } from './internal/abortable.ts';
-import { hooks, type TaskDiag } from './internal/instrument.ts';
-import { type Cancel, schedule } from './internal/schedule.ts';
+import { hooks, newDiag, type TaskDiag } from './internal/instrument.ts';
+import { noteTreeUsed, runningItem } from './internal/pool-item.ts';
+import { type Cancel, schedule, scheduleDiagnostic } from './internal/schedule.ts';
 import { openTime } from './internal/start-time.ts';
 import {
   reportStuck,
@@ -159,14 +160,9 @@ export type ScopeState = 'open' | 'closed';
 /** What `run()` hangs on its scopes (through `kRootRun`): its diagnostics settings. */
 export interface RunMarker {
   stuck?: StuckPolicy;
+  /** `dumpTasksOn` is set: the tree may be printed at any time. */
+  dump?: boolean;
 }
-
-const newDiag = (): TaskDiag => ({
-  cancelledAt: undefined,
-  stuckCheck: undefined,
-  reported: false,
-  shieldReported: false,
-});
 
 /** Why a scope was cancelled; the first cause wins. */
 type Cause = 0 | 1 | 2 | 3 | 4;
@@ -659,6 +655,7 @@ export class Scope implements AsyncDisposable {
    * ```
    */
   tree(): TaskTreeNode {
+    noteTreeUsed();
     return this.#node(this.#clock.now(), Number.POSITIVE_INFINITY);
   }
 
@@ -680,19 +677,42 @@ export class Scope implements AsyncDisposable {
     for (const t of tasks) {
       const diag = t.diag;
       const cancelledAt = diag?.cancelledAt ?? scopeCancelled;
-      const own: TaskTreeNode[] = [];
       const taskAge = t.startedAt === undefined ? age : Math.min(now - t.startedAt, age);
-      underTask.set(t, { own, age: taskAge });
+      const cancelling =
+        cancelledAt === undefined || t.state !== 'running'
+          ? {}
+          : { cancelledFor: now - cancelledAt };
+      let own: TaskTreeNode[] = [];
+      let ownAge = taskAge;
+      const taskChildren = own;
+      // A pool worker inside an item: the item is shown under it, and the scopes the
+      // worker opened (the item did) under the item.
+      const item = runningItem(diag);
+      if (item !== undefined) {
+        own = [];
+        const itemAge = Math.min(now - item.since, taskAge);
+        ownAge = itemAge;
+        taskChildren.push({
+          kind: 'task',
+          id: item.id,
+          name: item.label,
+          state: 'running',
+          age: itemAge,
+          ...cancelling,
+          children: own,
+        });
+      }
+      // No node is older than its parent: a scope the item opened in its synchronous part
+      // may have a reading from before the item's (see turnTime).
+      underTask.set(t, { own, age: ownAge });
       children.push({
         kind: 'task',
         id: t.id,
         name: t.label,
         state: t.state,
         ...(t.startedAt === undefined ? {} : { age: taskAge }),
-        ...(cancelledAt === undefined || t.state !== 'running'
-          ? {}
-          : { cancelledFor: now - cancelledAt }),
-        children: own,
+        ...cancelling,
+        children: taskChildren,
       });
     }
     if (this.#held !== undefined) {
@@ -824,7 +844,7 @@ export class Scope implements AsyncDisposable {
     diag.cancelledAt = this.#clock.now();
     const stuck = (this.#run as RunMarker | undefined)?.stuck;
     if (stuck === undefined || diag.stuckCheck !== undefined) return;
-    diag.stuckCheck = schedule(this.#clock, stuck.after, () => {
+    diag.stuckCheck = scheduleDiagnostic(this.#clock, stuck.after, () => {
       diag.stuckCheck = undefined;
       if (task.state !== 'running') return;
       if (this.#waitsOnCancelledScope(task)) this.#stuckWaiting = true;
@@ -841,9 +861,7 @@ export class Scope implements AsyncDisposable {
     diag.reported = true;
     const report: StuckReport = {
       kind: 'task',
-      id: task.id,
-      name: task.name,
-      path: taskPath(task),
+      ...stuckIdentity(task, diag),
       cancelledFor: this.#clock.now() - cancelledAt,
       reason: task.signal.reason,
     };
@@ -861,9 +879,7 @@ export class Scope implements AsyncDisposable {
     diag.shieldReported = true;
     reportStuck(stuck, {
       kind: 'shield',
-      id: task.id,
-      name: task.name,
-      path: taskPath(task),
+      ...stuckIdentity(task, diag),
       cancelledFor: this.#clock.now() - cancelledAt,
       reason: task.signal.reason,
     });
@@ -899,7 +915,7 @@ export class Scope implements AsyncDisposable {
     this.#stuckWaiting = false;
     const stuck = (this.#run as RunMarker | undefined)?.stuck;
     if (stuck === undefined || this.#stuckCheck !== undefined || this.#state === CLOSED) return;
-    this.#stuckCheck = schedule(this.#clock, stuck.after, () => this.#checkStuck(stuck));
+    this.#stuckCheck = scheduleDiagnostic(this.#clock, stuck.after, () => this.#checkStuck(stuck));
   }
 
   /**
@@ -1104,7 +1120,7 @@ export class Scope implements AsyncDisposable {
     (this.#held ??= new Set()).add(held);
     const stuck = (this.#run as RunMarker | undefined)?.stuck;
     if (stuck !== undefined) {
-      held.check = schedule(this.#clock, stuck.after, () => {
+      held.check = scheduleDiagnostic(this.#clock, stuck.after, () => {
         held.check = undefined;
         reportStuck(stuck, {
           kind: 'close',
@@ -1261,7 +1277,9 @@ export class Scope implements AsyncDisposable {
     this.#cancelledAt = this.#clock.now();
     const stuck = (this.#run as RunMarker | undefined)?.stuck;
     if (stuck !== undefined && this.#state !== CLOSED) {
-      this.#stuckCheck = schedule(this.#clock, stuck.after, () => this.#checkStuck(stuck));
+      this.#stuckCheck = scheduleDiagnostic(this.#clock, stuck.after, () =>
+        this.#checkStuck(stuck),
+      );
     }
     this.#link.aborted = true;
     this.#controller.abort(reason);
@@ -1271,6 +1289,19 @@ export class Scope implements AsyncDisposable {
       for (const task of watched) task.abortFromScope(reason);
     }
   }
+}
+
+/**
+ * Who a stuck report names: the task, or for a pool worker inside an item, the item (its
+ * logical parent is the pool's scope, so the worker is not in the path).
+ */
+function stuckIdentity(
+  task: TaskImpl<unknown>,
+  diag: TaskDiag,
+): { id: number; name: string; path: string[] } {
+  const item = runningItem(diag);
+  if (item === undefined) return { id: task.id, name: task.name, path: taskPath(task) };
+  return { id: item.id, name: item.name, path: [...scopePath(task.scope), item.name] };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Clock } from './clock.ts';
-import { type Cancel, macrotask, sleepWith } from './internal/schedule.ts';
+import { type Cancel, isDiagnosticTimer, macrotask, sleepWith } from './internal/schedule.ts';
 import {
   assertBoolean,
   assertCount,
@@ -15,7 +15,19 @@ interface Timer {
   at: number;
   seq: number;
   callback: (() => void) | undefined;
+  /** Only diagnostics wait for it (see #scheduleAuto). */
+  diagnostic: boolean;
+  /** The delay it was set with (a diagnostic one's real-time grace is based on it). */
+  delay: number;
 }
+
+/**
+ * How long, at most, the program must also be idle in real time before `autoAdvance`
+ * jumps to a timer that only diagnostics wait for (`run()`'s stuck check): long enough
+ * for real work that ignores virtual time (a socket closing, a worker being stopped) to
+ * wind down, short enough for a test that expects the report.
+ */
+const DIAGNOSTIC_IDLE_MS = 200;
 
 /** Options of {@link TestClock}. */
 export interface TestClockOptions {
@@ -23,7 +35,11 @@ export interface TestClockOptions {
   start?: number;
   /**
    * Jump to the next timer whenever the program is otherwise idle (a macrotask turn
-   * passes with no new timer), like Trio's autojump clock. Default `false`.
+   * passes with no new timer), like Trio's autojump clock. A timer that only diagnostics
+   * wait for (`run()`'s stuck-cancellation check) is jumped to only once the program has
+   * also stayed idle for a while of real time (up to 200 ms, at most the timer's own
+   * delay), so that work winding down in real time (a socket closing, a worker stopping)
+   * is not reported as stuck. Default `false`.
    */
   autoAdvance?: boolean;
 }
@@ -55,6 +71,9 @@ export class TestClock implements Clock {
   #seq = 0;
   #auto = false;
   #autoScheduled = false;
+  // The real-time wait before jumping to a diagnostic timer (see #scheduleAuto), if one
+  // is pending: any timer set or cancelled meanwhile ends it (the program is not idle).
+  #diagnosticWait: ReturnType<typeof setTimeout> | undefined;
   #advancing = 0;
   #generation = 0;
 
@@ -170,29 +189,58 @@ export class TestClock implements Clock {
   schedule(ms: number, callback: () => void): Cancel {
     assertDuration('ms', ms);
     if (ms === Number.POSITIVE_INFINITY) return () => {};
-    const timer: Timer = { at: this.#now + ms, seq: this.#seq++, callback };
+    const timer: Timer = {
+      at: this.#now + ms,
+      seq: this.#seq++,
+      callback,
+      diagnostic: isDiagnosticTimer(callback),
+      delay: ms,
+    };
     this.#push(timer);
     this.#live++;
     this.#generation++;
+    this.#endDiagnosticWait();
     this.#scheduleAuto();
     return () => {
       if (timer.callback !== undefined) {
         timer.callback = undefined;
         this.#live--;
         this.#generation++;
+        if (this.#endDiagnosticWait()) this.#scheduleAuto();
       }
     };
   }
 
-  /** Fires every timer due at `at`; returns how many fired. */
-  #fireDue(at: number): number {
+  /** The program set or cancelled a timer: a pending real-time wait ends, to look again. */
+  #endDiagnosticWait(): boolean {
+    if (this.#diagnosticWait === undefined) return false;
+    clearTimeout(this.#diagnosticWait);
+    this.#diagnosticWait = undefined;
+    this.#autoScheduled = false;
+    return true;
+  }
+
+  /**
+   * Fires every timer due at `at`; returns how many fired. With `ordinaryOnly` (an
+   * autoAdvance jump to an ordinary timer), diagnostic timers due then are kept for a
+   * jump of their own, after their real-time grace (see #scheduleAuto).
+   */
+  #fireDue(at: number, ordinaryOnly = false): number {
     if (at > this.#now) this.#now = at;
     let fired = 0;
+    const kept: Timer[] = [];
     for (;;) {
       this.#dropCancelled();
       const head = this.#heap[0];
-      if (head === undefined || head.at > at) return fired;
+      if (head === undefined || head.at > at) {
+        for (const timer of kept) this.#push(timer);
+        return fired;
+      }
       this.#pop();
+      if (ordinaryOnly && head.diagnostic) {
+        kept.push(head);
+        continue;
+      }
       const callback = head.callback!;
       head.callback = undefined;
       this.#live--;
@@ -213,12 +261,41 @@ export class TestClock implements Clock {
         this.#scheduleAuto();
         return;
       }
-      const next = this.nextTimerAt;
+      this.#dropCancelled();
+      const next = this.#heap[0];
       if (next === undefined) return;
-      this.#fireDue(next);
-      this.#generation++;
-      this.#scheduleAuto();
+      if (next.diagnostic) {
+        // Only a diagnostic (the stuck check) waits: the program may be idle in virtual
+        // time only, while real work (I/O, a worker) winds down. Jump to it once the
+        // program has stayed idle in real time too (D9: a task that takes a few real ms
+        // to honour its cancellation was reported as stuck).
+        this.#autoScheduled = true;
+        // The grace is based on the check's own delay, not on how far virtual time still
+        // is from it (another timer may have brought the clock right up to it).
+        const wait = Math.min(next.delay, DIAGNOSTIC_IDLE_MS);
+        this.#diagnosticWait = setTimeout(() => {
+          this.#diagnosticWait = undefined;
+          this.#autoScheduled = false;
+          if (!this.#auto || this.#advancing > 0 || this.#live === 0) return;
+          if (seen !== this.#generation) this.#scheduleAuto();
+          else this.#jump(false);
+        }, wait);
+        return;
+      }
+      this.#jump(true);
     });
+  }
+
+  /**
+   * autoAdvance: fires the next timers (the program is idle); with `ordinaryOnly`, not
+   * the diagnostic ones due at the same time (see #fireDue).
+   */
+  #jump(ordinaryOnly: boolean): void {
+    const next = this.nextTimerAt;
+    if (next === undefined) return;
+    this.#fireDue(next, ordinaryOnly);
+    this.#generation++;
+    this.#scheduleAuto();
   }
 
   #dropCancelled(): void {

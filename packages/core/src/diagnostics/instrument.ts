@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
 import { addHooks, type InstrumentHooks } from '../internal/instrument.ts';
+import { runningItemId } from '../internal/pool-item.ts';
 import { assertClock, assertCount, assertFunction, assertOptions } from '../internal/validate.ts';
 import type { Scope } from '../scope.ts';
 import type { Task } from '../task.ts';
@@ -24,6 +25,14 @@ const HOOK_KEYS = ['onScopeOpen', 'onScopeClose', 'onTaskStart', 'onTaskSettle']
  * Registers hooks that weft calls as scopes open and close and tasks start and settle,
  * process-wide, with the time on the scope's or task's clock. With no hooks registered
  * this costs one `null` check per task start and settle.
+ *
+ * The items of a limited `gather`/`settle`/`asCompleted`, of `map`/`mapSettled` and of
+ * `mapConcurrent` run inside worker tasks (which the hooks see too); each item is also
+ * passed to `onTaskStart`/`onTaskSettle` as a task-like `Task`: named after its function
+ * (`fetchPage[3]#17` for a map item), its `scope` the call's scope, its `signal` its
+ * worker's; awaiting it gives its outcome, and `cancel()` cancels its worker, which fails
+ * the whole call (`settle` and `mapSettled` too). These objects are made only while hooks
+ * are registered, for the calls that started while they were.
  *
  * Hooks run synchronously, in the middle of weft's bookkeeping: keep them short, and
  * do not start or cancel work from them. A hook that throws is reported with
@@ -75,7 +84,9 @@ const TIMELINE_KEYS = ['clock', 'limit'] as const;
 /**
  * Records every scope and task (start, end, outcome) from now until `stop()`, and draws
  * them as a Gantt chart for the terminal or an SVG file: the way to *see* that three
- * 2-second downloads ran in 2 seconds, not 6. Built on {@link instrument}.
+ * 2-second downloads ran in 2 seconds, not 6. Built on {@link instrument}, so the items
+ * of a limited `gather`/`map`/`mapConcurrent` have bars of their own (under the call's
+ * scope, beside the `-worker` bars that ran them).
  *
  * @example
  * ```ts
@@ -128,7 +139,8 @@ export class Timeline implements Disposable {
     this.#remove = addHooks({
       onScopeOpen: (scope: Scope, at: number) => {
         if (clock !== undefined && scope.clock !== clock) return;
-        const parent = scope.parentTask?.id ?? scope.parent?.id;
+        // Opened by a pool item: under the item's bar, as tree() shows it, not the worker's.
+        const parent = runningItemId(scope.parentTask) ?? scope.parentTask?.id ?? scope.parent?.id;
         this.#add({
           id: scope.id,
           kind: 'scope',

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { deferred } from '../../test/helpers.ts';
 import { CancelledError } from '../errors.ts';
+import { map } from '../map.ts';
 import { run } from '../run.ts';
 import { scope } from '../scope.ts';
 import { shield } from '../shield.ts';
@@ -405,6 +406,165 @@ describe('stuck-cancellation report', () => {
       { clock, handleSignals: false, stuckAfter: 100, onStuck: (r) => void reports.push(r) },
     );
     expect(reports.map((r) => r.path.at(-1))).toEqual([expect.stringMatching(/^stubborn/)]);
+  });
+
+  test('with autoAdvance, a task that takes a few real ms to honour its cancellation is not reported (review D9)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const reports: StuckReport[] = [];
+    const ended: string[] = [];
+    await run(
+      async () => {
+        await scope(async (s) => {
+          s.spawn(async function windsDown({ signal }) {
+            await new Promise((resolve) => signal.addEventListener('abort', resolve));
+            // Its cleanup takes real time, as a socket closing or a worker stopping does:
+            // virtual time has nothing to wait for meanwhile.
+            await new Promise((resolve) => setTimeout(resolve, 40));
+            ended.push('windsDown');
+          });
+          await sleep(10);
+          s.cancel();
+        });
+      },
+      { clock, handleSignals: false, stuckAfter: 1000, onStuck: (r) => void reports.push(r) },
+    );
+    expect(ended).toEqual(['windsDown']);
+    expect(reports).toEqual([]);
+    expect(clock.now()).toBe(10); // the check never fired: it was cleared with its scope
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('with autoAdvance, a stuck check still jumps over virtual time once the program stays idle', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const gate = deferred();
+    const reports: StuckReport[] = [];
+    await run(
+      async (ctx) => {
+        ctx.scope.spawn(async function stubborn() {
+          await gate.promise;
+        });
+        ctx.scope.cancel();
+      },
+      {
+        clock,
+        handleSignals: false,
+        stuckAfter: 60_000,
+        onStuck: (r) => {
+          reports.push(r);
+          gate.resolve();
+        },
+      },
+    );
+    expect(reports.map((r) => [r.name, r.cancelledFor])).toEqual([
+      [expect.stringMatching(/^stubborn#/), 60_000],
+    ]);
+    expect(clock.now()).toBe(60_000);
+  });
+
+  test('with autoAdvance, a timer set while a stuck check waits for real idleness is jumped to at once (review D1)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const order: string[] = [];
+    await run(
+      async () => {
+        await scope(async (s) => {
+          s.spawn(async function flusher({ signal }) {
+            try {
+              await sleep(60_000, { signal });
+            } finally {
+              await new Promise((resolve) => setTimeout(resolve, 5)); // real I/O in cleanup
+              // The stuck check (5 s away) is the next timer now, and the clock waits for
+              // the program to stay idle in real time before jumping to it; this virtual
+              // sleep must not wait for that (up to 200 ms) but fire at once.
+              const marker = setTimeout(() => order.push('150 real ms passed'), 150);
+              // (shield() re-raises the task's cancellation once its work is done)
+              await shield(() => sleep(10, { clock })).catch(() => {});
+              order.push('shielded sleep done');
+              clearTimeout(marker);
+            }
+          });
+          await sleep(10);
+          s.cancel();
+        });
+      },
+      { clock, handleSignals: false, stuckAfter: 5000 },
+    );
+    expect(order).toEqual(['shielded sleep done']);
+    expect(clock.now()).toBe(20);
+  });
+
+  test('with autoAdvance, the real-time grace holds when another timer brings the clock up to the check (review D8)', async () => {
+    for (const tickerMs of [999, 1000, 1001]) {
+      const clock = new TestClock({ autoAdvance: true });
+      const reports: string[] = [];
+      await run(
+        async (ctx) => {
+          ctx.scope.spawn(async function ticker() {
+            await sleep(tickerMs);
+          });
+          await scope(async (s) => {
+            s.spawn(async function windsDown({ signal }) {
+              await new Promise((resolve) => signal.addEventListener('abort', resolve));
+              await new Promise((resolve) => setTimeout(resolve, 40)); // real-time cleanup
+            });
+            await Promise.resolve();
+            s.cancel();
+          });
+        },
+        {
+          clock,
+          handleSignals: false,
+          stuckAfter: 1000,
+          onStuck: (r) => void reports.push(r.name),
+        },
+      );
+      expect([tickerMs, reports]).toEqual([tickerMs, []]);
+    }
+  });
+
+  test('a stuck task inside a pool item has the item in its path, not the worker (review D7)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const gate = deferred();
+    const paths: string[][] = [];
+    await run(
+      async () => {
+        await map(
+          [0, 1],
+          async function page(_x, { signal }, i) {
+            if (i === 0) {
+              await sleep(10, { signal });
+              throw new Error('boom');
+            }
+            await scope(
+              async (s) => {
+                s.spawn(async function stubborn() {
+                  await gate.promise;
+                });
+              },
+              { name: 'inner' },
+            );
+          },
+          { concurrency: 2 },
+        );
+      },
+      {
+        clock,
+        handleSignals: false,
+        stuckAfter: 100,
+        onStuck: (r) => {
+          paths.push([...r.path]);
+          gate.resolve();
+        },
+      },
+    ).catch(() => {});
+    expect(paths).toEqual([
+      [
+        'run',
+        'map',
+        expect.stringMatching(/^page\[1\]#\d+$/),
+        'inner',
+        expect.stringMatching(/^stubborn#\d+$/),
+      ],
+    ]);
   });
 
   test('stuckAfter: false turns the check off', async () => {

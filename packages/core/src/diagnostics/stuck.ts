@@ -1,5 +1,6 @@
 import type { Scope } from '../scope.ts';
 import type { Task } from '../task.ts';
+import { runningItemName } from '../internal/pool-item.ts';
 import { formatDuration } from './format.ts';
 
 /**
@@ -42,7 +43,8 @@ export function scopePath(scope: Scope): string[] {
   while (s !== undefined) {
     path.push(s.name);
     const task: Task<unknown> | undefined = s.parentTask;
-    if (task !== undefined) path.push(task.name);
+    // Opened by a pool item: the item, not the worker running it (as tree() shows it).
+    if (task !== undefined) path.push(runningItemName(task) ?? task.name);
     s = task?.scope ?? s.parent;
   }
   return path.reverse();

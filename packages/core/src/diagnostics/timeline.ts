@@ -21,8 +21,9 @@ export interface TimelineSpan {
   readonly kind: 'scope' | 'task';
   readonly name: string;
   /**
-   * The id of the span it nests under: a task's scope; a scope's opening task, or the
-   * enclosing scope when it was opened in a body. Absent for a root.
+   * The id of the span it nests under: a task's scope (for an item of a limited `gather`
+   * or `map`, the call's scope); a scope's opening task, or the enclosing scope when it
+   * was opened in a body. Absent for a root.
    */
   readonly parent?: number;
   /** Clock time it started, in ms. */

@@ -17,7 +17,10 @@ import { NODE_STATES } from './timeline.ts';
  */
 export interface TaskTreeNode {
   /**
-   * `scope`, `task`, or `close`: a source that a helper asked to close and that has not
+   * `scope`, `task`, or `close`. A `task` node under a `task` node is the item that a
+   * pool worker (of a limited `gather`, a `map`, a `mapConcurrent`) is running right now,
+   * named `fetchPage[3]` or after its function, with the scopes the item opened under it.
+   * A `close` is a source that a helper asked to close and that has not
    * finished closing (its `return()`, or a `ReadableStream`'s `cancel()`, has not settled),
    * which keeps its scope open. Named after the helper (`close buffer`), `running` until it
    * settles, with `cancelledFor` (= its age) since the close is a cancellation request.

@@ -1,5 +1,7 @@
 import type { Scope } from '../scope.ts';
 import type { Task } from '../task.ts';
+import type { PoolItem } from './pool-item.ts';
+import { NONE } from './symbols.ts';
 
 /** What instrumentation receives; every field optional. See `instrument()`. */
 export interface InstrumentHooks {
@@ -13,7 +15,10 @@ export interface InstrumentHooks {
   onTaskSettle?(task: Task<unknown>, at: number): void;
 }
 
-/** Per-task diagnostic data, created only when the task is cancelled with `cancel()`. */
+/**
+ * Per-task diagnostic data, created only when the task is cancelled with `cancel()`, and
+ * for a pool worker when it starts (see `pool-item.ts`).
+ */
 export interface TaskDiag {
   /** Clock time `cancel()` was called on the task itself. */
   cancelledAt: number | undefined;
@@ -23,6 +28,32 @@ export interface TaskDiag {
   reported: boolean;
   /** Whether it was reported as still in `shield()` already. */
   shieldReported: boolean;
+  // A pool worker's: what names its jobs (`undefined` for any other task), the job it
+  // runs (`NONE` between jobs) and since when (its clock), the item object made for it
+  // while hooks are registered, and the id given to the job (`idJob`) when first shown
+  // without hooks.
+  label: ((job: number) => string) | undefined;
+  job: unknown;
+  since: number;
+  item: PoolItem | undefined;
+  idJob: unknown;
+  itemId: number;
+}
+
+/** A new, empty {@link TaskDiag}. */
+export function newDiag(): TaskDiag {
+  return {
+    cancelledAt: undefined,
+    stuckCheck: undefined,
+    reported: false,
+    shieldReported: false,
+    label: undefined,
+    job: NONE,
+    since: 0,
+    item: undefined,
+    idJob: NONE,
+    itemId: 0,
+  };
 }
 
 /** What a task or scope calls on the hot path, once `hooks !== null`. */

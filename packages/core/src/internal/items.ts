@@ -14,3 +14,25 @@ export function toArray(name: string, items: unknown): unknown[] {
   assertIterable(name, items);
   return Array.from(items);
 }
+
+/**
+ * How diagnostics name the function item at `i` of a limited gather (or asCompleted): as
+ * a task of an unlimited one (its function's name, `task` for an anonymous one), so that
+ * the two look alike.
+ */
+export function itemLabel(list: readonly unknown[]): (i: number) => string {
+  return (i) => functionName(list[i]) || 'task';
+}
+
+/**
+ * A function's `name` for diagnostics, `''` when it has none, it is not a string, or
+ * reading it throws (a getter, a Proxy): diagnostics never change what the program does.
+ */
+export function functionName(fn: unknown): string {
+  try {
+    const name = (fn as { name?: unknown }).name;
+    return typeof name === 'string' ? name : '';
+  } catch {
+    return '';
+  }
+}

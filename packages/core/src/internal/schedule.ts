@@ -13,6 +13,26 @@ export function schedule(clock: Clock, ms: number, callback: () => void): Cancel
   return () => controller.abort();
 }
 
+// The callbacks of timers that only diagnostics wait for (run()'s stuck checks), so that a
+// `TestClock` with `autoAdvance` can tell them apart (see its #scheduleAuto). A WeakSet of
+// functions: no API on the clock, and nothing kept once a callback is gone.
+const diagnosticCallbacks = new WeakSet<() => void>();
+
+/**
+ * {@link schedule} for a timer that only diagnostics wait for: the program does not
+ * depend on it, so an auto-advancing `TestClock` jumps to it only once the program has
+ * also been idle in real time (review D9 of issue 10).
+ */
+export function scheduleDiagnostic(clock: Clock, ms: number, callback: () => void): Cancel {
+  diagnosticCallbacks.add(callback);
+  return schedule(clock, ms, callback);
+}
+
+/** Whether `callback` was scheduled with {@link scheduleDiagnostic}. */
+export function isDiagnosticTimer(callback: () => void): boolean {
+  return diagnosticCallbacks.has(callback);
+}
+
 /** Resolves on a later macrotask, after every pending microtask has run. */
 export function macrotask(): Promise<void> {
   return new Promise((resolve) => {

@@ -1,4 +1,10 @@
 import { isThenable } from '../internal/abortable.ts';
+import { currentContext } from '../internal/context.ts';
+import { functionName } from '../internal/items.ts';
+import { hooks } from '../internal/instrument.ts';
+import { endItem, startItem, tracksItems, workerDiag } from '../internal/pool-item.ts';
+import { turnTime } from '../internal/start-time.ts';
+import { NONE } from '../internal/symbols.ts';
 import { drain, PIPE_KEYS, Pipe, type PipeOptions } from '../internal/pipe.ts';
 import { assertIterable, openSource, serialPull } from '../internal/source.ts';
 import {
@@ -137,6 +143,58 @@ export function mapConcurrent<T, R>(
         deliver(i, value as Awaited<R>);
       }
     };
+    // While diagnostics are on (see tracksItems), the workers are this copy of the loop
+    // above, which also records the item each runs (tree, stuck report) and reports it to
+    // the hooks, around the same awaits (no extra promise, so the same interleaving).
+    // Otherwise the loop above runs untouched (see pool.ts).
+    const tracked = tracksItems(currentContext()?.scope);
+    const prefix = functionName(fn) || 'mapConcurrent';
+    const label = (i: number): string => `${prefix}[${i}]`;
+    const trackedWorker = async (ctx: TaskContext): Promise<void> => {
+      const { signal, clock } = ctx;
+      const diag = workerDiag(ctx, label);
+      for (;;) {
+        const room = pipe.reserve();
+        if (room !== undefined) await room;
+        if (exhausted) {
+          pipe.unreserve();
+          return;
+        }
+        let step: IteratorResult<T>;
+        try {
+          const pulled = next(signal);
+          step = isThenable(pulled) ? await pulled : pulled;
+        } catch (error) {
+          pipe.unreserve();
+          throw error;
+        }
+        if (step.done) {
+          exhausted = true;
+          pipe.unreserve();
+          return;
+        }
+        const i = index++;
+        if (++busy === workers && workers < concurrency) request();
+        if (hooks !== null) startItem(diag, ctx, i);
+        let value: unknown;
+        try {
+          value = fn(step.value, ctx, i);
+          if (isThenable(value)) {
+            diag.job = i;
+            diag.since = turnTime(clock);
+            value = await value;
+            diag.job = NONE;
+          }
+        } catch (error) {
+          diag.job = NONE;
+          endItem(diag, false, error);
+          throw error;
+        }
+        endItem(diag, true, value);
+        busy--;
+        deliver(i, value as Awaited<R>);
+      }
+    };
     const request = (): void => {
       workers++;
       requested++;
@@ -145,7 +203,7 @@ export function mapConcurrent<T, R>(
       try {
         while (requested > 0) {
           requested--;
-          pipe.produce('mapConcurrent-worker', worker);
+          pipe.produce('mapConcurrent-worker', tracked ? trackedWorker : worker);
         }
       } finally {
         starting = false;
