@@ -92,7 +92,9 @@ export interface RedisPermit extends AsyncPermit {
   /**
    * Gives the permit back and wakes waiters in every process. Calling it twice rejects
    * with a `TypeError`. If Redis cannot be reached it rejects with `RedisCommandError`;
-   * the permit then frees itself when its lease runs out.
+   * the permit then frees itself when its lease runs out. If only the wake-up fails (the
+   * `PUBLISH` sent after the permit was removed, when some process waits), it resolves:
+   * the permit is free, and the waiters take it at their fallback timer.
    */
   release(): Promise<void>;
 }
@@ -215,7 +217,10 @@ class Permit implements RedisPermit {
  *
  * Waiting: within a process, FIFO, and only the head asks Redis. It wakes when any process
  * releases a permit (pub/sub) or, as a fallback, when the earliest lease expires (a holder
- * that died without releasing), plus a few ms of jitter: no polling. Across processes there
+ * that died without releasing), plus a few ms of jitter: no polling. The wake-up costs
+ * only the contended path: a refused waiter marks the semaphore in Redis (in the same
+ * script that refused it), and a release publishes only when its `ZREM` removed that mark;
+ * an uncontended release is one `ZREM`. Across processes there
  * is no ordering. A waiter cancelled before the grant leaves the queue and holds nothing;
  * a grant that races with the cancellation is released at once.
  *
