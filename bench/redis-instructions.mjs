@@ -51,7 +51,12 @@ async function subjectFn(name, client) {
   }
   if (name === 'limiter: rate-limiter-flexible') {
     const { RateLimiterRedis } = await import('rate-limiter-flexible');
-    const f = new RateLimiterRedis({ storeClient: client, points: BIG, duration: 1, keyPrefix: 'i:rlf' });
+    const f = new RateLimiterRedis({
+      storeClient: client,
+      points: BIG,
+      duration: 1,
+      keyPrefix: 'i:rlf',
+    });
     return () => f.consume('k');
   }
   throw new Error(`unknown subject ${name}`);
@@ -76,11 +81,24 @@ if (mode === 'run') {
       });
     });
   const startRedis = async (port, underValgrind) => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ];
     const child = underValgrind
-      ? spawn('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', 'redis-server', ...args], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        })
+      ? spawn(
+          'valgrind',
+          ['--tool=callgrind', '--callgrind-out-file=/dev/null', 'redis-server', ...args],
+          {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        )
       : spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'ignore'] });
     let err = '';
     child.stderr?.on('data', (c) => {
@@ -92,14 +110,32 @@ if (mode === 'run') {
         out += c;
         if (out.includes('Ready to accept')) resolve();
       });
-      child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${err.slice(-300)}`)));
+      child.once('exit', (code) =>
+        reject(new Error(`redis-server exited with ${code}: ${err.slice(-300)}`)),
+      );
     });
     return { child, stderr: () => err };
   };
   const runClient = (subject, port, n, underValgrind) => {
-    const env = { ...process.env, WEFT_INSTR_MODE: 'run', WEFT_INSTR_SUBJECT: subject, WEFT_INSTR_PORT: String(port), WEFT_INSTR_N: String(n) };
+    const env = {
+      ...process.env,
+      WEFT_INSTR_MODE: 'run',
+      WEFT_INSTR_SUBJECT: subject,
+      WEFT_INSTR_PORT: String(port),
+      WEFT_INSTR_N: String(n),
+    };
     const cmd = underValgrind
-      ? ['valgrind', ['--tool=callgrind', '--smc-check=all-non-file', '--callgrind-out-file=/dev/null', process.execPath, '--single-threaded', self]]
+      ? [
+          'valgrind',
+          [
+            '--tool=callgrind',
+            '--smc-check=all-non-file',
+            '--callgrind-out-file=/dev/null',
+            process.execPath,
+            '--single-threaded',
+            self,
+          ],
+        ]
       : [process.execPath, [self]];
     const run = spawnSync(cmd[0], cmd[1], { env, encoding: 'utf8' });
     if (run.status !== 0) throw new Error(`client run failed: ${run.stderr.slice(-500)}`);
@@ -134,11 +170,16 @@ if (mode === 'run') {
   const long = Number(process.env.WEFT_INSTR_LONG ?? 4000);
   const plain = await freePort();
   const redis = await startRedis(plain, false);
-  console.log(`Node ${process.version}: instructions per operation (valgrind, difference of ${long} and ${short} operations)`);
+  console.log(
+    `Node ${process.version}: instructions per operation (valgrind, difference of ${long} and ${short} operations)`,
+  );
   console.log(`  ${'subject'.padEnd(32)} ${'server'.padStart(9)} ${'client'.padStart(9)}`);
   for (const subject of subjects) {
-    const server = ((await serverCount(subject, long)) - (await serverCount(subject, short))) / (long - short);
-    const client = ((await clientCount(subject, long, plain)) - (await clientCount(subject, short, plain))) / (long - short);
+    const server =
+      ((await serverCount(subject, long)) - (await serverCount(subject, short))) / (long - short);
+    const client =
+      ((await clientCount(subject, long, plain)) - (await clientCount(subject, short, plain))) /
+      (long - short);
     console.log(
       `  ${subject.padEnd(32)} ${Math.round(server).toLocaleString('en').padStart(9)} ${Math.round(client).toLocaleString('en').padStart(9)}`,
     );

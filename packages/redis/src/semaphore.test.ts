@@ -96,12 +96,21 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
         const key = uniqueKey('sem');
         const set = `{${key}}:sem`;
         await using sem = new RedisSemaphore({ client: c.client, key, permits: 1, lease: 60_000 });
-        await using other = new RedisSemaphore({ client: c.client, key, permits: 1, lease: 60_000 });
+        await using other = new RedisSemaphore({
+          client: c.client,
+          key,
+          permits: 1,
+          lease: 60_000,
+        });
         const marked = async (): Promise<boolean> =>
           (await c.command(['ZSCORE', set, '~wait'])) !== null &&
           (await c.command(['ZSCORE', set, '~wait2'])) !== null;
         const publishes = async (): Promise<number> =>
-          Number(/cmdstat_publish:calls=(\d+)/.exec(String(await c.command(['INFO', 'commandstats'])))?.[1] ?? 0);
+          Number(
+            /cmdstat_publish:calls=(\d+)/.exec(
+              String(await c.command(['INFO', 'commandstats'])),
+            )?.[1] ?? 0,
+          );
         const before = await publishes();
         // Uncontended: nothing marks, nothing is published.
         await (await sem.acquire()).release();
@@ -129,8 +138,18 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
       test('a waiter whose refusal races with the release is never left asleep until the lease ends', async () => {
         const key = uniqueKey('sem');
         // A minute of lease: a missed wake-up would leave the waiter asleep that long.
-        await using holder = new RedisSemaphore({ client: c.client, key, permits: 1, lease: 60_000 });
-        await using waiter = new RedisSemaphore({ client: c.client, key, permits: 1, lease: 60_000 });
+        await using holder = new RedisSemaphore({
+          client: c.client,
+          key,
+          permits: 1,
+          lease: 60_000,
+        });
+        await using waiter = new RedisSemaphore({
+          client: c.client,
+          key,
+          permits: 1,
+          lease: 60_000,
+        });
         for (let i = 0; i < 40; i++) {
           const held = await holder.acquire();
           const wait = waiter.acquire();
@@ -168,7 +187,14 @@ return 1`;
             sems.flatMap((sem) =>
               Array.from({ length: 12 }, () =>
                 sem.run(async ({ permit }) => {
-                  const ok = await c.command(['EVAL', FENCED, '2', seen, log, String(permit.token)]);
+                  const ok = await c.command([
+                    'EVAL',
+                    FENCED,
+                    '2',
+                    seen,
+                    log,
+                    String(permit.token),
+                  ]);
                   if (Number(ok) !== 1) refused.push(permit.token);
                 }),
               ),
@@ -179,7 +205,8 @@ return 1`;
           const tokens = ((await c.command(['LRANGE', log, '0', '-1'])) as unknown[]).map(Number);
           expect(tokens).toHaveLength(48);
           for (let i = 1; i < tokens.length; i++) expect(tokens[i]).toBeGreaterThan(tokens[i - 1]!);
-          if (ahead > 0) expect(tokens).toEqual(Array.from({ length: 48 }, (_, i) => ahead + 1 + i));
+          if (ahead > 0)
+            expect(tokens).toEqual(Array.from({ length: 48 }, (_, i) => ahead + 1 + i));
         }
       });
 

@@ -287,10 +287,7 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     this.#holders = `${k}:sem`;
     this.#channel = `${k}:sem:free`;
     this.#leaseUs = String(lease * 1000);
-    this.#acquireHead = ACQUIRE.prepare(
-      [this.#holders],
-      [this.#permits, this.#leaseUs],
-    ).evalsha;
+    this.#acquireHead = ACQUIRE.prepare([this.#holders], [this.#permits, this.#leaseUs]).evalsha;
     this.#waiters = new WaitList(() => {
       if (this.#waiters.size === 0) this.#wake?.();
     });
