@@ -9,7 +9,7 @@ import {
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
 import { ClosedError, RedisCommandError } from './errors.ts';
 import { Lease } from './internal/lease.ts';
-import { command, int, NOW_US, Script, tag } from './internal/script.ts';
+import { command, int, NOW_US, STAMP, Script, tag } from './internal/script.ts';
 import {
   assertFunction,
   assertInteger,
@@ -111,7 +111,8 @@ const ACQUIRE_KEYS = ['signal'] as const;
 //   and only then publishes. Two of them make ZREM's count unambiguous: 1 = the holder
 //   only, 2 = the markers only, 3 = both.
 // Holders are the members with a score above 0 (ZCOUNT (0 +inf). ZCARD minus one (the
-// fence, absent only on a fresh key) is cheaper and never below the holders' count: only
+// fence: every holder is added by the ZADD that also writes the fence, so it is missing
+// only from a set with no holder) is cheaper and never below the holders' count: only
 // when it reaches `permits` does the script count exactly.
 //
 // ACQUIRE. ARGV: permits, lease µs, id, '1' when the caller will wait for a release.
@@ -131,7 +132,7 @@ const ACQUIRE_KEYS = ['signal'] as const;
 // 32 bits, the result is not the 16 digits of a time in µs, and `%.0f` prints it instead.
 const ACQUIRE = new Script(
   'semaphore acquire',
-  `${NOW_US}
+  `${STAMP}
 local permits = tonumber(ARGV[1])
 local held = redis.call('ZCARD', KEYS[1]) - 1
 if held >= permits then
@@ -139,16 +140,18 @@ if held >= permits then
   held = redis.call('ZCOUNT', KEYS[1], '(0', '+inf')
 end
 if held < permits then
-  local expiry = string.format('%d', now + tonumber(ARGV[2]))
-  if #expiry ~= 16 then expiry = string.format('%.0f', now + tonumber(ARGV[2])) end
-  if redis.call('ZADD', KEYS[1], 'LT', 'CH', expiry, ARGV[3], '-' .. stamp, '~fence') == 2 then
+  -- Two short numbers are cheaper to parse than the 16 digits of stamp.
+  local expiry = t[1] * 1000000 + t[2] + ARGV[2]
+  local text = string.format('%d', expiry)
+  if #text ~= 16 then text = string.format('%.0f', expiry) end
+  if redis.call('ZADD', KEYS[1], 'LT', 'CH', text, ARGV[3], '-' .. stamp, '~fence') == 2 then
     return stamp
   end
   return string.format('%.0f', -tonumber(redis.call('ZINCRBY', KEYS[1], '-1', '~fence')))
 end
 if ARGV[4] == '1' then redis.call('ZADD', KEYS[1], '0', '~wait', '0', '~wait2') end
 local first = redis.call('ZRANGE', KEYS[1], '(0', '+inf', 'BYSCORE', 'LIMIT', '0', '1', 'WITHSCORES')
-return -math.max(1, tonumber(first[2]) - now)
+return -math.max(1, tonumber(first[2]) - tonumber(stamp))
 `,
 );
 
