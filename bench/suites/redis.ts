@@ -41,6 +41,15 @@ export interface OpCost {
   opsPerSecMedian: number;
   rounds: number;
   opsPerRound: number;
+  /**
+   * This subject's cost ÷ weft's, taken round by round (the two ran back to back in the
+   * same round, so they saw about the same machine load), then the median over rounds: the
+   * figure that load distorts least. At or above 1, weft is at or above this subject;
+   * weft's own row has 1. Server CPU, client CPU and wall time.
+   */
+  pairedServerRatio: number;
+  pairedClientRatio: number;
+  pairedWallRatio: number;
 }
 
 export interface RedisBench {
@@ -204,7 +213,12 @@ export async function setup(): Promise<RedisBench | undefined> {
   return {
     cases,
     async costs(rounds, opsPerRound) {
-      type Sample = { cpu: number; calls: number; client: number; opsPerSec: number };
+      type Sample = {
+        cpu: number;
+        calls: number;
+        client: number;
+        opsPerSec: number;
+      };
       const subjects = Object.entries(ops).flatMap(([name, subs]) =>
         Object.entries(subs).map(([subject, fn]) => ({
           name,
@@ -237,6 +251,10 @@ export async function setup(): Promise<RedisBench | undefined> {
         const sorted = [...xs].sort((a, b) => a - b);
         return sorted[Math.floor(sorted.length / 2)]!;
       };
+      const paired = (s: (typeof subjects)[number], f: (x: Sample) => number): number => {
+        const weft = subjects.find((w) => w.name === s.name && w.subject === 'weft') ?? s;
+        return median(s.samples.map((x, r) => f(x) / f(weft.samples[r]!)));
+      };
       return subjects.map((s) => ({
         case: s.name,
         subject: s.subject,
@@ -249,6 +267,9 @@ export async function setup(): Promise<RedisBench | undefined> {
         opsPerSecMedian: median(s.samples.map((x) => x.opsPerSec)),
         rounds,
         opsPerRound,
+        pairedServerRatio: paired(s, (x) => x.cpu),
+        pairedClientRatio: paired(s, (x) => x.client),
+        pairedWallRatio: paired(s, (x) => 1 / x.opsPerSec),
       }));
     },
     async roundTrips() {
@@ -320,6 +341,11 @@ export function printCosts(costs: OpCost[]): Row[] {
       console.log(
         `  ${c.subject.padEnd(w)}  ${`${f1(c.serverCpuUs)} (${f1(c.serverCpuUsMedian)})${ratio(c.serverCpuUs, weft.serverCpuUs)}`.padStart(22)}  ${`${f1(c.commands)}${ratio(c.commands, weft.commands)}`.padStart(11)}  ${`${f1(c.clientCpuUs)} (${f1(c.clientCpuUsMedian)})${ratio(c.clientCpuUs, weft.clientCpuUs)}`.padStart(22)}  ${`${f1(c.opsPerSec)} (${f1(c.opsPerSecMedian)})${ratio(weft.opsPerSec, c.opsPerSec)}`.padStart(22)}`,
       );
+      if (c !== weft) {
+        console.log(
+          `  ${''.padEnd(w)}  same round, median: server x${c.pairedServerRatio.toFixed(2)}, client x${c.pairedClientRatio.toFixed(2)}, wall x${c.pairedWallRatio.toFixed(2)}`,
+        );
+      }
       rows.push({
         suite: 'redis',
         case: name,

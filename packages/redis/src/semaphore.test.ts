@@ -53,12 +53,14 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
         // A first token on a fresh key is the server time in µs, exactly.
         expect(permit.token).toBeGreaterThanOrEqual(before);
         expect(permit.token).toBeLessThanOrEqual(after);
-        expect(String(await c.command(['GET', `{${key}}:sem:fence`]))).toBe(String(permit.token));
+        // The fence is a member of the same sorted set, scored minus the last token.
+        expect(Number(await c.command(['ZSCORE', `{${key}}:sem`, '~fence']))).toBe(-permit.token);
         const held = (await c.command([
           'ZRANGE',
-          `{${key}}:sem:holders`,
-          '0',
-          '-1',
+          `{${key}}:sem`,
+          '(0',
+          '+inf',
+          'BYSCORE',
           'WITHSCORES',
         ])) as unknown[];
         const score = Number(
@@ -69,7 +71,7 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
         );
         expect(score - permit.token).toBe(7_000_000);
         await permit.release();
-        expect(Number(await c.command(['ZCARD', `{${key}}:sem:holders`]))).toBe(0);
+        expect(Number(await c.command(['ZCOUNT', `{${key}}:sem`, '(0', '+inf']))).toBe(0);
       });
 
       test('a release in another instance wakes a waiter through pub/sub', async () => {
@@ -90,6 +92,124 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
         await permit.release();
       });
 
+      test('a release publishes only when a refused waiter marked the semaphore, and removes the mark', async () => {
+        const key = uniqueKey('sem');
+        const set = `{${key}}:sem`;
+        await using sem = new RedisSemaphore({ client: c.client, key, permits: 1, lease: 60_000 });
+        await using other = new RedisSemaphore({
+          client: c.client,
+          key,
+          permits: 1,
+          lease: 60_000,
+        });
+        const marked = async (): Promise<boolean> =>
+          (await c.command(['ZSCORE', set, '~wait'])) !== null &&
+          (await c.command(['ZSCORE', set, '~wait2'])) !== null;
+        const publishes = async (): Promise<number> =>
+          Number(
+            /cmdstat_publish:calls=(\d+)/.exec(
+              String(await c.command(['INFO', 'commandstats'])),
+            )?.[1] ?? 0,
+          );
+        const before = await publishes();
+        // Uncontended: nothing marks, nothing is published.
+        await (await sem.acquire()).release();
+        const held = await sem.acquire();
+        // A refused tryAcquire does not wait: it leaves no mark either.
+        expect(await other.tryAcquire()).toBeUndefined();
+        expect(await marked()).toBe(false);
+        await held.release();
+        expect(await publishes()).toBe(before);
+        // A refused waiter marks; the release removes the mark and publishes once.
+        const again = await sem.acquire();
+        const wait = other.acquire();
+        for (let i = 0; i < 400 && !(await marked()); i++) await tick(5);
+        expect(await marked()).toBe(true);
+        await again.release();
+        const woken = await Promise.race([wait, tick(3000).then(() => undefined)]);
+        expect(woken).toBeDefined();
+        expect(await publishes()).toBe(before + 1);
+        expect(await marked()).toBe(false);
+        // Nobody waits any more: the next release is a bare ZREM again.
+        await woken?.release();
+        expect(await publishes()).toBe(before + 1);
+      });
+
+      test('a waiter whose refusal races with the release is never left asleep until the lease ends', async () => {
+        const key = uniqueKey('sem');
+        // A minute of lease: a missed wake-up would leave the waiter asleep that long.
+        await using holder = new RedisSemaphore({
+          client: c.client,
+          key,
+          permits: 1,
+          lease: 60_000,
+        });
+        await using waiter = new RedisSemaphore({
+          client: c.client,
+          key,
+          permits: 1,
+          lease: 60_000,
+        });
+        for (let i = 0; i < 40; i++) {
+          const held = await holder.acquire();
+          const wait = waiter.acquire();
+          // The release lands before, during or after the waiter's refusal, its subscription
+          // and its second look.
+          for (let j = 0; j < i % 8; j++) await Promise.resolve();
+          if (i % 5 === 4) await tick(i % 3);
+          await held.release();
+          const woken = await Promise.race([wait, tick(3000).then(() => undefined)]);
+          expect(woken?.token).toBeGreaterThan(held.token);
+          await woken?.release();
+        }
+        expect(Number(await c.command(['ZCOUNT', `{${key}}:sem`, '(0', '+inf']))).toBe(0);
+      });
+
+      test('under contention every holder writes to a fenced resource in token order, none refused', async () => {
+        // A resource that refuses a token not above the last one it saw, and logs the rest.
+        const FENCED = `local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) <= last then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('RPUSH', KEYS[2], ARGV[1])
+return 1`;
+        for (const ahead of [0, 9_000_000_000_000_000]) {
+          const key = uniqueKey('sem');
+          const seen = `{${key}}:test:seen`;
+          const log = `{${key}}:test:log`;
+          // As after the server's clock went back: every token then comes from the fence.
+          if (ahead > 0) await c.command(['ZADD', `{${key}}:sem`, String(-ahead), '~fence']);
+          const sems = Array.from(
+            { length: 4 },
+            () => new RedisSemaphore({ client: c.client, key, permits: 1, lease: 60_000 }),
+          );
+          const refused: number[] = [];
+          await Promise.all(
+            sems.flatMap((sem) =>
+              Array.from({ length: 12 }, () =>
+                sem.run(async ({ permit }) => {
+                  const ok = await c.command([
+                    'EVAL',
+                    FENCED,
+                    '2',
+                    seen,
+                    log,
+                    String(permit.token),
+                  ]);
+                  if (Number(ok) !== 1) refused.push(permit.token);
+                }),
+              ),
+            ),
+          );
+          for (const sem of sems) await sem.close();
+          expect(refused).toEqual([]);
+          const tokens = ((await c.command(['LRANGE', log, '0', '-1'])) as unknown[]).map(Number);
+          expect(tokens).toHaveLength(48);
+          for (let i = 1; i < tokens.length; i++) expect(tokens[i]).toBeGreaterThan(tokens[i - 1]!);
+          if (ahead > 0)
+            expect(tokens).toEqual(Array.from({ length: 48 }, (_, i) => ahead + 1 + i));
+        }
+      });
+
       test('serves waiters of one process in FIFO order, with no permit leaked', async () => {
         const key = uniqueKey('sem');
         await using sem = new RedisSemaphore({ client: c.client, key, permits: 1 });
@@ -103,7 +223,7 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
           ),
         );
         expect(order).toEqual([0, 1, 2, 3, 4]);
-        expect(Number(await c.command(['ZCARD', `{${key}}:sem:holders`]))).toBe(0);
+        expect(Number(await c.command(['ZCOUNT', `{${key}}:sem`, '(0', '+inf']))).toBe(0);
       });
 
       test('fencing tokens keep growing after Redis forgot the counter (restart without persistence)', async () => {
@@ -117,7 +237,7 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
           await p.release();
         }
         // What a restart without persistence does to this key.
-        await c.command(['DEL', `{${key}}:sem:fence`, `{${key}}:sem:holders`]);
+        await c.command(['DEL', `{${key}}:sem`]);
         const after = await sem.acquire();
         expect(after.token).toBeGreaterThan(last);
         await after.release();
@@ -128,7 +248,7 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
         await using sem = new RedisSemaphore({ client: c.client, key, permits: 2 });
         // As after the server's clock went back: the last token is ahead of its time.
         const ahead = 9_000_000_000_000_000;
-        await c.command(['SET', `{${key}}:sem:fence`, String(ahead)]);
+        await c.command(['ZADD', `{${key}}:sem`, String(-ahead), '~fence']);
         const a = await sem.acquire();
         const b = await sem.acquire();
         expect(a.token).toBe(ahead + 1);
@@ -141,11 +261,11 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
         const key = uniqueKey('sem');
         await using sem = new RedisSemaphore({ client: c.client, key, permits: 2, lease: 60_000 });
         // A holder that died long ago (its lease ended in 1970) and one alive.
-        await c.command(['ZADD', `{${key}}:sem:holders`, '1', 'dead-holder']);
+        await c.command(['ZADD', `{${key}}:sem`, '1', 'dead-holder']);
         const alive = await sem.acquire();
         const p = await sem.tryAcquire();
         expect(p).toBeDefined();
-        expect(Number(await c.command(['ZCARD', `{${key}}:sem:holders`]))).toBe(2);
+        expect(Number(await c.command(['ZCOUNT', `{${key}}:sem`, '(0', '+inf']))).toBe(2);
         expect(await sem.tryAcquire()).toBeUndefined();
         await alive.release();
         await p?.release();
@@ -166,7 +286,7 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
         expect(sem.waiting).toBe(0);
         expect(listeners()).toBe(0);
         await held.release();
-        expect(Number(await c.command(['ZCARD', `{${key}}:sem:holders`]))).toBe(0);
+        expect(Number(await c.command(['ZCOUNT', `{${key}}:sem`, '(0', '+inf']))).toBe(0);
       });
 
       test('inside a task, a wait is cancelled with its scope', async () => {
@@ -189,7 +309,7 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
         await using sem = new RedisSemaphore({ client: c.client, key, permits: 1, lease: 300 });
         const permit = await sem.acquire();
         // Someone (an operator, a Redis failover) drops the lease.
-        await c.command(['DEL', `{${key}}:sem:holders`]);
+        await c.command(['DEL', `{${key}}:sem`]);
         await new Promise((resolve) =>
           permit.signal.addEventListener('abort', resolve, { once: true }),
         );
@@ -292,6 +412,41 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
       const pass = await limiter.acquire();
       expect(pass.grantedAt).toBeGreaterThan(1e12);
       expect(await limiter.tryAcquire()).toBe(false);
+    } finally {
+      io.disconnect();
+    }
+  });
+
+  test('a release whose wake-up PUBLISH fails still resolves; the waiter wakes at its fallback timer', async () => {
+    const io = new Redis(redis!.url);
+    try {
+      const key = uniqueKey('sem');
+      let failed = 0;
+      // The holder's connection refuses PUBLISH (as if it dropped right after the ZREM).
+      const adapter = {
+        send: (args: readonly string[]) => {
+          if (args[0] === 'PUBLISH') {
+            failed += 1;
+            return Promise.reject(new Error('connection lost'));
+          }
+          return io.call(args[0]!, ...args.slice(1));
+        },
+        duplicate: async () => adapter,
+        subscribe: async () => {},
+        close: async () => {},
+      };
+      await using holder = new RedisSemaphore({ client: adapter, key, permits: 1, lease: 300 });
+      await using waiter = new RedisSemaphore({ client: io, key, permits: 1, lease: 300 });
+      const held = await holder.acquire();
+      const wait = waiter.acquire();
+      for (let i = 0; i < 400 && (await io.call('ZSCORE', `{${key}}:sem`, '~wait')) === null; i++) {
+        await tick(5);
+      }
+      await expect(held.release()).resolves.toBeUndefined();
+      expect(failed).toBe(1);
+      const permit = await wait;
+      expect(permit.token).toBeGreaterThan(held.token);
+      await permit.release();
     } finally {
       io.disconnect();
     }

@@ -9,7 +9,7 @@ import {
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
 import { ClosedError, RedisCommandError } from './errors.ts';
 import { Lease } from './internal/lease.ts';
-import { int, NOW_US, Script, tag } from './internal/script.ts';
+import { command, int, NOW_US, STAMP, Script, tag } from './internal/script.ts';
 import {
   assertFunction,
   assertInteger,
@@ -92,7 +92,9 @@ export interface RedisPermit extends AsyncPermit {
   /**
    * Gives the permit back and wakes waiters in every process. Calling it twice rejects
    * with a `TypeError`. If Redis cannot be reached it rejects with `RedisCommandError`;
-   * the permit then frees itself when its lease runs out.
+   * the permit then frees itself when its lease runs out. If only the wake-up fails (the
+   * `PUBLISH` sent after the permit was removed, when some process waits), it resolves:
+   * the permit is free, and the waiters take it at their fallback timer.
    */
   release(): Promise<void>;
 }
@@ -100,43 +102,56 @@ export interface RedisPermit extends AsyncPermit {
 const SEM_KEYS = ['client', 'key', 'permits', 'lease'] as const;
 const ACQUIRE_KEYS = ['signal'] as const;
 
-// KEYS: holders (zset: member = permit id, score = lease expiry in server µs), fence
-// (the last token). ARGV: permits, lease µs, id. Replies with the token (positive) when
-// granted, else minus the µs until the earliest lease expires. Expired holders are trimmed
-// only when they could matter (the count reaches `permits`): counted otherwise they only
-// make the count high, never admit more, and there are at most `permits` of them.
+// One key per semaphore, a sorted set (KEYS[1]) holding:
+// - each holder: member = permit id, score = its lease expiry in server µs (always > 0);
+// - `~fence`, score = minus the last fencing token (a ZADD with LT keeps the largest token,
+//   in the same command that adds the holder: no key or command of its own);
+// - `~wait` and `~wait2`, score 0, present while some process may wait: a refused waiter
+//   adds them (the contended path pays for it), a release removes them with its own ZREM
+//   and only then publishes. Two of them make ZREM's count unambiguous: 1 = the holder
+//   only, 2 = the markers only, 3 = both.
+// Holders are the members with a score above 0 (ZCOUNT (0 +inf). ZCARD minus one (the
+// fence: every holder is added by the ZADD that also writes the fence, so it is missing
+// only from a set with no holder) is cheaper and never below the holders' count: only
+// when it reaches `permits` does the script count exactly.
+//
+// ACQUIRE. ARGV: permits, lease µs, id, '1' when the caller will wait for a release.
+// Replies with the token (positive) when granted, else minus the µs until the earliest
+// lease expires. Expired holders are trimmed only when they could matter (the count
+// reaches `permits`): counted otherwise they only make the count high, never admit more,
+// and there are at most `permits` of them.
+// The token is the server time in µs when that is above the last token, else the last
+// token plus one: at least the server time (tokens keep growing after a restart without
+// persistence forgot the last one, as long as the server's clock does not go back) and
+// strictly above every earlier one. ZADD ... LT CH replies 2 when it also moved the fence
+// (then the token is `stamp`), 1 when the fence was at or above it (the same µs, or the
+// clock went back): then ZINCRBY moves it one further.
 // Times go to Redis as strings: built by concatenation where possible, else printed with
 // `%d`, cheaper than `%.0f` or the `%.17g` Redis uses for a Lua number (number formatting
 // in Redis's Lua costs about as much as a command). `%d` prints a C long: where that has
 // 32 bits, the result is not the 16 digits of a time in µs, and `%.0f` prints it instead.
 const ACQUIRE = new Script(
   'semaphore acquire',
-  `${NOW_US}
+  `${STAMP}
 local permits = tonumber(ARGV[1])
-local held = redis.call('ZCARD', KEYS[1])
+local held = redis.call('ZCARD', KEYS[1]) - 1
 if held >= permits then
-  held = held - redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', stamp)
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '(0', stamp)
+  held = redis.call('ZCOUNT', KEYS[1], '(0', '+inf')
 end
 if held < permits then
-  -- At least the server time in µs: tokens keep growing even after a restart without
-  -- persistence forgot the last one (as long as the server's clock does not go back), and
-  -- one more than the last when the clock did not move on (or went back).
-  local last = redis.call('SET', KEYS[2], stamp, 'GET')
-  local expiry = string.format('%d', now + tonumber(ARGV[2]))
-  if #expiry ~= 16 then expiry = string.format('%.0f', now + tonumber(ARGV[2])) end
-  redis.call('ZADD', KEYS[1], expiry, ARGV[3])
-  if last then
-    last = tonumber(last)
-    if last >= now then
-      local token = string.format('%.0f', last + 1)
-      redis.call('SET', KEYS[2], token)
-      return token
-    end
+  -- Two short numbers are cheaper to parse than the 16 digits of stamp.
+  local expiry = t[1] * 1000000 + t[2] + ARGV[2]
+  local text = string.format('%d', expiry)
+  if #text ~= 16 then text = string.format('%.0f', expiry) end
+  if redis.call('ZADD', KEYS[1], 'LT', 'CH', text, ARGV[3], '-' .. stamp, '~fence') == 2 then
+    return stamp
   end
-  return stamp
+  return string.format('%.0f', -tonumber(redis.call('ZINCRBY', KEYS[1], '-1', '~fence')))
 end
-local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return -math.max(1, tonumber(first[2]) - now)
+if ARGV[4] == '1' then redis.call('ZADD', KEYS[1], '0', '~wait', '0', '~wait2') end
+local first = redis.call('ZRANGE', KEYS[1], '(0', '+inf', 'BYSCORE', 'LIMIT', '0', '1', 'WITHSCORES')
+return -math.max(1, tonumber(first[2]) - tonumber(stamp))
 `,
 );
 
@@ -152,16 +167,6 @@ if expiry <= now then
 end
 redis.call('ZADD', KEYS[1], 'XX', string.format('%.0f', now + tonumber(ARGV[1])), ARGV[2])
 return 1
-`,
-);
-
-// Removes the permit and, when it was there, wakes waiters in every process: one round
-// trip, and the PUBLISH can never run before the ZREM.
-const RELEASE = new Script(
-  'semaphore release',
-  `local removed = redis.call('ZREM', KEYS[1], ARGV[1])
-if removed == 1 then redis.call('PUBLISH', KEYS[2], '1') end
-return removed
 `,
 );
 
@@ -215,7 +220,10 @@ class Permit implements RedisPermit {
  *
  * Waiting: within a process, FIFO, and only the head asks Redis. It wakes when any process
  * releases a permit (pub/sub) or, as a fallback, when the earliest lease expires (a holder
- * that died without releasing), plus a few ms of jitter: no polling. Across processes there
+ * that died without releasing), plus a few ms of jitter: no polling. The wake-up costs
+ * only the contended path: a refused waiter marks the semaphore in Redis (in the same
+ * script that refused it), and a release publishes only when its `ZREM` removed that mark;
+ * an uncontended release is one `ZREM`. Across processes there
  * is no ordering. A waiter cancelled before the grant leaves the queue and holds nothing;
  * a grant that races with the cancellation is released at once.
  *
@@ -257,10 +265,9 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
   // The subscriber connection (opened on first contention) and whether it is ready.
   #subscriber: Promise<RedisAdapter> | undefined;
   #closed = false;
-  // The holders zset, the fence key, and where releases are announced (named like a key,
-  // in the same slot).
+  // The semaphore's sorted set (holders, fence, waiting markers) and where releases are
+  // announced (named like a key, in the same slot).
   readonly #holders: string;
-  readonly #fence: string;
   readonly #channel: string;
   // The ACQUIRE arguments before the permit id, and the lease in µs as a string.
   readonly #acquireHead: readonly string[];
@@ -280,14 +287,10 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     this.#permits = options.permits;
     this.#lease = lease;
     const k = tag(this.#key);
-    this.#holders = `${k}:sem:holders`;
-    this.#fence = `${k}:sem:fence`;
+    this.#holders = `${k}:sem`;
     this.#channel = `${k}:sem:free`;
     this.#leaseUs = String(lease * 1000);
-    this.#acquireHead = ACQUIRE.prepare(
-      [this.#holders, this.#fence],
-      [this.#permits, this.#leaseUs],
-    ).evalsha;
+    this.#acquireHead = ACQUIRE.prepare([this.#holders], [this.#permits, this.#leaseUs]).evalsha;
     this.#waiters = new WaitList(() => {
       if (this.#waiters.size === 0) this.#wake?.();
     });
@@ -350,7 +353,7 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
   async tryAcquire(): Promise<RedisPermit | undefined> {
     if (this.#closed) throw new ClosedError(`The semaphore \`${this.#key}\` is closed`);
     if (this.#waiters.size > 0) return undefined;
-    const result = await this.#try();
+    const result = await this.#try(false);
     return 'permit' in result ? result.permit : undefined;
   }
 
@@ -419,11 +422,13 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     return this.close();
   }
 
-  async #try(): Promise<{ permit: RedisPermit } | { waitMs: number }> {
+  // `wait`: the caller sleeps until a release when refused (then the script marks the
+  // semaphore as waited on, so that releases publish).
+  async #try(wait: boolean): Promise<{ permit: RedisPermit } | { waitMs: number }> {
     const id = newId();
     const sentAt = performance.now();
     const reply = await ACQUIRE.call(this.#redis, {
-      evalsha: [...this.#acquireHead, id],
+      evalsha: [...this.#acquireHead, id, wait ? '1' : '0'],
       key: this.#holders,
     });
     const token = int(reply);
@@ -434,12 +439,17 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     return { permit: new Permit(token, lease, id, this.#release) };
   }
 
-  // Gives a permit back (one script: ZREM, then PUBLISH when it was there).
+  // Gives a permit back: one ZREM of the holder and the waiting markers. When the markers
+  // were there (a count of 2 or 3), some process may wait: PUBLISH wakes them. That second
+  // round trip is the contended path's; a failure of it leaves the waiters to their
+  // fallback timer (the permit is free either way).
   readonly #release = async (id: string): Promise<void> => {
-    await RELEASE.call(this.#redis, {
-      evalsha: ['EVALSHA', RELEASE.sha, '2', this.#holders, this.#channel, id],
-      key: this.#holders,
-    });
+    const removed = int(
+      await command(this.#redis, ['ZREM', this.#holders, id, '~wait', '~wait2'], this.#holders),
+    );
+    if (removed >= 2) {
+      await command(this.#redis, ['PUBLISH', this.#channel, '1'], this.#holders).catch(() => {});
+    }
     this.#released();
   };
 
@@ -467,7 +477,7 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
       const releases = this.#releases;
       let result: { permit: RedisPermit } | { waitMs: number };
       try {
-        result = await this.#try();
+        result = await this.#try(true);
       } catch (err) {
         head.fail(err);
         continue;
