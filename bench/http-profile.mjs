@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 const self = fileURLToPath(import.meta.url);
 const child = process.env.WEFT_PROFILE_CHILD;
 
+const { AbortController, Headers, fetch } = globalThis;
 const ACCEPT = new Headers({ accept: 'application/json' });
 
 /** Each variant's one request (`u` the URL, `json` whether the body is read as JSON). */
