@@ -2,16 +2,23 @@
 // load: raw fetch, "fetch as weft calls it" and weft, against the benchmark's server in
 // its own process (a real socket), 50 requests in flight as in `pnpm bench http`.
 //
-//   pnpm exec node bench/http-profile.mjs [json|64k] [variant,...] [--no-valgrind]
+//   pnpm exec node bench/http-profile.mjs [json|64k] [variant,...] [--valgrind]
+//   pnpm exec node --expose-gc bench/http-profile.mjs --cpu [json|64k] [variant,...]
 //
 // For each variant (client code in VARIANTS below):
-// - instructions: valgrind (callgrind) instruction count of the client process, as the
-//   difference between two run lengths divided by the extra requests (start-up,
-//   compilation and warm-up cancel out; the server is not under valgrind);
+// - with --valgrind, instructions: valgrind (callgrind) instruction count of the client
+//   process, as the difference between two run lengths divided by the extra requests
+//   (the server is not under valgrind). Against a real socket this is NOT stable: how
+//   many responses one event-loop turn handles depends on timing, and the per-request
+//   count moved by ±300k (of ~780k) between runs of the same variant. Use
+//   bench/http-instructions.mjs (in memory) for instruction counts;
 // - GC: scavenges and mark-compacts per 10,000 requests, bytes allocated and promoted per
 //   request (--trace-gc-nvp's `allocated`/`promoted`, summed over the measured window);
 // - promises: promises created and promise reaction jobs run (microtask hops) per
 //   request (v8.promiseHooks), undici's own included.
+// With --cpu: this process's CPU time per request (all threads), the variants taking
+// turns over rounds of 500 requests (order rotating, a full GC before each turn), as the
+// median of same-round ratios to the first variant: load-sensitive, but paired.
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -42,6 +49,17 @@ const VARIANTS = {
       redirect: 'manual',
       headers: json ? { accept: 'application/json' } : undefined,
     }).then((r) => (json ? r.json() : r.arrayBuffer())),
+  // The same, reading the body as weft does (text() then JSON.parse, bytes()).
+  'as-weft-text': (u, json) =>
+    fetch(u, {
+      signal: new AbortController().signal,
+      redirect: 'manual',
+      headers: json ? { accept: 'application/json' } : undefined,
+    }).then((r) => (json ? r.text().then(JSON.parse) : r.bytes())),
+  // as-weft-text in weft's shape: two async frames, the first starting a microtask later.
+  'as-weft-async': (u, json) => asyncShape(u, json, false),
+  // ... and the URL parsed first, as weft checks it.
+  'as-weft-async-url': (u, json) => asyncShape(u, json, true),
   weft: (u, json, http) => (json ? http.get(u).json() : http.get(u).bytes()),
   // weft with no per-attempt timeout (what the timer costs).
   'weft-notimeout': (u, json, http) =>
@@ -49,6 +67,28 @@ const VARIANTS = {
       ? http.get(u, { timeout: Number.POSITIVE_INFINITY }).json()
       : http.get(u, { timeout: Number.POSITIVE_INFINITY }).bytes(),
 };
+
+async function attemptShape(u, json) {
+  const r = await fetch(u, {
+    signal: new AbortController().signal,
+    redirect: 'manual',
+    headers: json ? { accept: 'application/json' } : undefined,
+  });
+  if (!json) return await r.bytes();
+  const text = await r.text();
+  return JSON.parse(text);
+}
+
+async function asyncShape(u, json, parse) {
+  await undefined;
+  const href = parse ? new URL(u).href : u;
+  // `return await` inside try, as weft's first-attempt frame (its catch retries).
+  try {
+    return await attemptShape(href, json);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
 
 async function runChild() {
   const { createClient } = await import('@weft/http');
@@ -233,7 +273,7 @@ if (child !== undefined) {
   const size = args.includes('64k') ? '64k' : 'json';
   const list = args.find((a) => a.includes(',') || a in VARIANTS);
   const variants = list ? list.split(',') : ['fetch', 'as-weft', 'as-weft-obj', 'weft'];
-  const valgrind = !args.includes('--no-valgrind');
+  const valgrind = args.includes('--valgrind');
   const rounds = Number(process.env.WEFT_PROFILE_ROUNDS ?? 1);
   const server = await startServer();
   const url = `http://127.0.0.1:${server.port}/${size === 'json' ? 'json' : '64k'}`;
