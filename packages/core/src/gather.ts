@@ -96,7 +96,7 @@ function collect(
         const v = await value();
         results[i] = contained ? { status: 'fulfilled', value: v } : v;
       } catch (reason) {
-        if (!contained || ctx.signal.aborted) throw reason;
+        if (!contained || ctx.scope.signal.aborted) throw reason;
         results[i] = { status: 'rejected', reason };
       }
       progress?.();
@@ -141,7 +141,7 @@ function collect(
         progress?.();
       },
       onRejected: (i, reason, ctx) => {
-        if (!contained || ctx.signal.aborted) throw reason;
+        if (!contained || ctx.scope.signal.aborted) throw reason;
         results[i] = { status: 'rejected', reason };
         progress?.();
       },

@@ -101,7 +101,7 @@ function mapInto<T, R>(
         },
     onRejected: contained
       ? (i, reason, ctx) => {
-          if (ctx.signal.aborted) throw reason;
+          if (ctx.scope.signal.aborted) throw reason;
           results[i] = { status: 'rejected', reason };
         }
       : undefined,

@@ -119,6 +119,17 @@ export function startPool<J>(s: Scope, options: PoolOptions<J>): void {
       busy--;
       onFulfilled?.(job, value);
     }
+    replaceIfCancelledAlone(signal);
+  };
+  // Only this worker was cancelled, not the call: an item's `currentTask().cancel()`
+  // reaches the worker it runs in. Another worker takes over the jobs left, so none is
+  // dropped (the item itself ended as it chose: its value or its failure was recorded).
+  // Each worker ran at least one job, so this ends.
+  const replaceIfCancelledAlone = (signal: AbortSignal): void => {
+    if (!done && signal.aborted && !s.signal.aborted) {
+      workers--;
+      requestWorker();
+    }
   };
   // While diagnostics are on (see tracksItems), the workers are this copy of the loop
   // above, which also records the item each runs (tree, stuck report) and reports it to
@@ -161,6 +172,7 @@ export function startPool<J>(s: Scope, options: PoolOptions<J>): void {
       endItem(diag, true, value);
       onFulfilled?.(job, value);
     }
+    replaceIfCancelledAlone(signal);
   };
   requestWorker();
 }

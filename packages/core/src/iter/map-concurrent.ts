@@ -114,6 +114,15 @@ export function mapConcurrent<T, R>(
     const worker = async (ctx: TaskContext): Promise<void> => {
       const { signal } = ctx;
       for (;;) {
+        if (signal.aborted && !pipe.signal.aborted) {
+          // Only this worker was cancelled (a call's `currentTask().cancel()` reaches the
+          // worker it runs in), not the loop: another worker takes over, nothing is dropped.
+          if (!exhausted) {
+            workers--;
+            request();
+          }
+          return;
+        }
         // A slot first: at most `concurrency` items in progress, results included.
         const room = pipe.reserve();
         if (room !== undefined) await room;
@@ -154,6 +163,13 @@ export function mapConcurrent<T, R>(
       const { signal, clock } = ctx;
       const diag = workerDiag(ctx, label);
       for (;;) {
+        if (signal.aborted && !pipe.signal.aborted) {
+          if (!exhausted) {
+            workers--;
+            request();
+          }
+          return;
+        }
         const room = pipe.reserve();
         if (room !== undefined) await room;
         if (exhausted) {
