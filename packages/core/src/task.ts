@@ -187,6 +187,8 @@ export const NO_SLOT = -1;
  * every one of its tasks alive at once, and the size of each is garbage-collector work.
  */
 interface TaskRare {
+  /** The name of the task's function (`fn.name`), for the default name. */
+  fnName: string;
   /** The name given in `SpawnOptions`. */
   name: string | undefined;
   /** Created on the first read of `signal`. */
@@ -207,11 +209,16 @@ interface TaskRare {
   endedAborted: boolean;
 }
 
+// TaskImpl's own helpers, set by its static blocks: functions, not `#methods` (see
+// `#rare`).
+let more: (task: TaskImpl<unknown>) => TaskRare;
+let made: (task: TaskImpl<unknown>) => TaskRare | undefined;
+let finish: (task: TaskImpl<unknown>, ok: boolean, value: unknown) => void;
+
 export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   readonly id: number;
   // Its scope, as `#link.scope`.
   readonly #link: ScopeLink;
-  readonly #fnName: string;
   #state: TaskState;
   // The outcome once settled; while running, the native promise the function returned
   // until the scope attaches the task's handlers to it (see `attach`).
@@ -226,31 +233,45 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   newer: TaskImpl<unknown> | undefined;
   // When it started, on its scope's clock (see startTime), for its age in `Scope.tree()`.
   startedAt: number | undefined;
-  #rare: TaskRare | undefined;
+  // The rare parts once made; until then only the function's name (a field less per
+  // task). The class has no instance `#methods` either: V8 gives each instance of a class
+  // with private methods one more field (its brand), so they are static.
+  #rare: TaskRare | string;
 
   constructor(link: ScopeLink, fnName: string, name: string | undefined, slot: number) {
     this.id = nextId();
     this.#link = link;
-    this.#fnName = fnName;
     this.#state = 'running';
     this.#value = undefined;
     this.#slot = slot;
     this.newer = undefined;
     this.startedAt = undefined;
-    this.#rare = name === undefined ? undefined : newRare(name);
+    this.#rare = name === undefined ? fnName : newRare(fnName, name);
   }
 
-  #more(): TaskRare {
-    return (this.#rare ??= newRare(undefined));
+  static {
+    more = (task) => {
+      const rare = task.#rare;
+      if (typeof rare !== 'string') return rare;
+      return (task.#rare = newRare(rare, undefined));
+    };
+    made = (task) => {
+      const rare = task.#rare;
+      return typeof rare === 'string' ? undefined : rare;
+    };
   }
 
   get name(): string {
-    return this.#rare?.name ?? `${this.#fnName || 'task'}#${this.id}`;
+    const rare = this.#rare;
+    if (typeof rare === 'string') return `${rare || 'task'}#${this.id}`;
+    return rare.name ?? `${rare.fnName || 'task'}#${this.id}`;
   }
 
   /** For `Scope.tree()`, which shows the id apart: the name given, else the function's. */
   get label(): string {
-    return this.#rare?.name ?? (this.#fnName || 'task');
+    const rare = this.#rare;
+    if (typeof rare === 'string') return rare || 'task';
+    return rare.name ?? (rare.fnName || 'task');
   }
 
   get state(): TaskState {
@@ -259,15 +280,15 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
 
   /** Cancel time and stuck check, made only on `cancel()` (see `TaskDiag`). */
   get diag(): TaskDiag | undefined {
-    return this.#rare?.diag;
+    return made(this)?.diag;
   }
 
   set diag(diag: TaskDiag | undefined) {
-    this.#more().diag = diag;
+    more(this).diag = diag;
   }
 
   get signal(): AbortSignal {
-    const rare = this.#more();
+    const rare = more(this);
     let controller = rare.controller;
     if (controller === undefined) {
       controller = rare.controller = new AbortController();
@@ -301,7 +322,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   /** Cancels with a reason that comes from elsewhere (not marked as requested). */
   cancelWith(reason: unknown): void {
     if (this.#state !== 'running') return;
-    const rare = this.#more();
+    const rare = more(this);
     if (rare.cancelReason !== NONE) return;
     rare.cancelReason = reason;
     rare.controller?.abort(reason);
@@ -310,12 +331,12 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
 
   /** Called by the scope when it is cancelled, for a task that made its signal. */
   abortFromScope(reason: unknown): void {
-    this.#rare?.controller?.abort(reason);
+    made(this)?.controller?.abort(reason);
   }
 
   /** Makes `Scope.start` wait for `ctx.started()`. Called once, before `start`. */
   expectStart(hook: StartHook): void {
-    this.#more().startHook = hook;
+    more(this).startHook = hook;
   }
 
   onSettled(callback: () => void): () => void {
@@ -323,13 +344,13 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       callback();
       return noopOff;
     }
-    const set = (this.#more().onSettled ??= new Set());
+    const set = (more(this).onSettled ??= new Set());
     set.add(callback);
     return () => void set.delete(callback);
   }
 
   markStarted(value: unknown): void {
-    const hook = this.#rare?.startHook;
+    const hook = made(this)?.startHook;
     if (hook === undefined) return; // spawned, not started: nobody waits (as in Trio)
     if (hook.done) {
       throw new Error(`Task "${this.name}" called ctx.started() more than once`);
@@ -344,7 +365,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   ): Promise<R1 | R2> {
     let promise: Promise<T>;
     if (this.#state === 'running') {
-      const rare = this.#more();
+      const rare = more(this);
       if (rare.deferred === undefined) {
         let resolve!: (v: unknown) => void;
         let reject!: (e: unknown) => void;
@@ -381,12 +402,12 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     try {
       result = runInContext(ctx, fn, ctx);
     } catch (error) {
-      this.#finish(false, error);
+      finish(this, false, error);
       return;
     }
     if ((result as unknown) === this) {
       // Like a promise resolved with itself: awaiting it would wait forever.
-      this.#finish(false, new TypeError(`Task "${this.name}" returned itself`));
+      finish(this, false, new TypeError(`Task "${this.name}" returned itself`));
       return;
     }
     let native: boolean;
@@ -396,7 +417,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       if (!native) thenable = isThenable(result);
     } catch (error) {
       // A `then` (or `constructor`) getter that throws: what `await` would reject with.
-      this.#finish(false, error);
+      finish(this, false, error);
       return;
     }
     if (native) {
@@ -407,7 +428,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     // Any other thenable (a Promise subclass too, whose `then` may call back at once or
     // throw) is adopted by a native promise, which calls its `then` in a job of its own.
     if (thenable) Promise.resolve(result).then(fulfil.bind(this), reject.bind(this));
-    else this.#finish(true, result);
+    else finish(this, true, result);
   }
 
   /** Keeps `result` until the scope calls `attach` (see `ScopeLink.observe`). */
@@ -433,78 +454,81 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
 
   /** Settles the task (the handlers `attach` binds to it). */
   settle(ok: boolean, value: unknown): void {
-    this.#finish(ok, value);
+    finish(this, ok, value);
   }
 
-  #finish(ok: boolean, value: unknown): void {
-    if (this.#state !== 'running') return;
-    const link = this.#link;
-    if (link.aborted) {
-      const more = this.#more();
-      if (more.controller === undefined) more.endedAborted = true;
-    }
-    const owner = link.scope;
-    const slot = this.#slot;
-    const rare = this.#rare;
-    if (rare?.controller !== undefined) this.#link.unwatch(this);
-    let failure: unknown = NONE;
-    const cancelReason = rare === undefined ? NONE : rare.cancelReason;
-    if (cancelReason !== NONE && slot === USER && (ok || isCancellationOf(value, cancelReason))) {
-      // Cancelled on its own: the outcome is the cancellation, and the scope goes on.
-      // (weft's own item task has no value to give: its cancellation is its failure.)
-      this.#state = 'cancelled';
-      this.#value = cancelReason;
-    } else if (ok) {
-      this.#state = 'fulfilled';
-      this.#value = value;
-      if (slot >= 0) {
-        const sink = this.#link.sink!;
-        sink.results[slot] = sink.contained ? { status: 'fulfilled', value } : value;
+  static {
+    // Settles `task` (what `settle` and the failures in `start` do).
+    finish = (task, ok, value) => {
+      if (task.#state !== 'running') return;
+      const link = task.#link;
+      if (link.aborted) {
+        const rare = more(task);
+        if (rare.controller === undefined) rare.endedAborted = true;
       }
-    } else {
-      const signal = owner.signal;
-      this.#value = value;
-      if (
-        (signal.aborted && isCancellationOf(value, signal.reason)) ||
-        (slot === USER && isRequested(value))
-      ) {
-        // Its scope's cancellation, or one the program asked for (a `t.cancel()` it
-        // awaited, a nested scope's `cancel()`): never a failure of this scope.
-        this.#state = 'cancelled';
+      const owner = link.scope;
+      const slot = task.#slot;
+      const rare = made(task);
+      if (rare?.controller !== undefined) task.#link.unwatch(task);
+      let failure: unknown = NONE;
+      const cancelReason = rare === undefined ? NONE : rare.cancelReason;
+      if (cancelReason !== NONE && slot === USER && (ok || isCancellationOf(value, cancelReason))) {
+        // Cancelled on its own: the outcome is the cancellation, and the scope goes on.
+        // (weft's own item task has no value to give: its cancellation is its failure.)
+        task.#state = 'cancelled';
+        task.#value = cancelReason;
+      } else if (ok) {
+        task.#state = 'fulfilled';
+        task.#value = value;
+        if (slot >= 0) {
+          const sink = task.#link.sink!;
+          sink.results[slot] = sink.contained ? { status: 'fulfilled', value } : value;
+        }
       } else {
-        this.#state = 'rejected';
-        const sink = slot >= 0 ? this.#link.sink! : undefined;
-        if (sink?.contained) sink.results[slot] = { status: 'rejected', reason: value };
-        else failure = value;
+        const signal = owner.signal;
+        task.#value = value;
+        if (
+          (signal.aborted && isCancellationOf(value, signal.reason)) ||
+          (slot === USER && isRequested(value))
+        ) {
+          // Its scope's cancellation, or one the program asked for (a `t.cancel()` it
+          // awaited, a nested scope's `cancel()`): never a failure of this scope.
+          task.#state = 'cancelled';
+        } else {
+          task.#state = 'rejected';
+          const sink = slot >= 0 ? task.#link.sink! : undefined;
+          if (sink?.contained) sink.results[slot] = { status: 'rejected', reason: value };
+          else failure = value;
+        }
       }
-    }
-    if (rare !== undefined) {
-      const hook = rare.startHook;
-      if (hook !== undefined && !hook.done) {
-        // Ended before `ctx.started()`: `start()` raises it, the scope does not (Trio).
-        hook.done = true;
-        failure = NONE;
-        hook.reject(
-          this.#state === 'fulfilled'
-            ? new Error(`Task "${this.name}" returned before calling ctx.started()`)
-            : this.#value,
-        );
+      if (rare !== undefined) {
+        const hook = rare.startHook;
+        if (hook !== undefined && !hook.done) {
+          // Ended before `ctx.started()`: `start()` raises it, the scope does not (Trio).
+          hook.done = true;
+          failure = NONE;
+          hook.reject(
+            task.#state === 'fulfilled'
+              ? new Error(`Task "${task.name}" returned before calling ctx.started()`)
+              : task.#value,
+          );
+        }
+        const deferred = rare.deferred;
+        if (deferred !== undefined) {
+          rare.deferred = undefined;
+          if (task.#state === 'fulfilled') deferred.resolve(task.#value);
+          else deferred.reject(task.#value);
+        }
       }
-      const deferred = rare.deferred;
-      if (deferred !== undefined) {
-        rare.deferred = undefined;
-        if (this.#state === 'fulfilled') deferred.resolve(this.#value);
-        else deferred.reject(this.#value);
+      const h = hooks;
+      if (h !== null) h.taskSettle(task, owner.clock.now());
+      task.#link.settled(task, failure, task.#state === 'cancelled');
+      const onSettled = rare?.onSettled;
+      if (onSettled !== undefined) {
+        rare!.onSettled = undefined;
+        for (const callback of onSettled) callback();
       }
-    }
-    const h = hooks;
-    if (h !== null) h.taskSettle(this, owner.clock.now());
-    this.#link.settled(this as TaskImpl<unknown>, failure, this.#state === 'cancelled');
-    const onSettled = rare?.onSettled;
-    if (onSettled !== undefined) {
-      rare!.onSettled = undefined;
-      for (const callback of onSettled) callback();
-    }
+    };
   }
 }
 
@@ -523,8 +547,9 @@ function isNativePromise(value: unknown): value is Promise<unknown> {
   );
 }
 
-function newRare(name: string | undefined): TaskRare {
+function newRare(fnName: string, name: string | undefined): TaskRare {
   return {
+    fnName,
     name,
     controller: undefined,
     cancelReason: NONE,
