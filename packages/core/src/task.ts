@@ -219,14 +219,14 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   readonly id: number;
   // Its scope, as `#link.scope`.
   readonly #link: ScopeLink;
-  #state: TaskState;
+  // While running, its result slot: `USER` for a user's task; else weft's own task
+  // (gather item, pool worker), which must produce a value, so a requested cancellation
+  // from elsewhere that ends it is a failure: `NO_SLOT`, or the index of its result slot
+  // in `#link.sink`. Once settled, its state (one field for both: a number means running).
+  #status: number | Exclude<TaskState, 'running'>;
   // The outcome once settled; while running, the native promise the function returned
   // until the scope attaches the task's handlers to it (see `attach`).
   #value: unknown;
-  // `USER` for a user's task; else weft's own task (gather item, pool worker), which
-  // must produce a value, so a requested cancellation from elsewhere that ends it is a
-  // failure: `NO_SLOT`, or the index of its result slot in `#link.sink`.
-  readonly #slot: number;
   // The next task spawned into the same scope while this one was listed: the scope's
   // list of its tasks, for `Scope.tree()`, the stuck check and attaching handlers (see
   // its #listTask).
@@ -235,15 +235,14 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   startedAt: number | undefined;
   // The rare parts once made; until then only the function's name (a field less per
   // task). The class has no instance `#methods` either: V8 gives each instance of a class
-  // with private methods one more field (its brand), so they are static.
+  // with private methods one more field (its brand): its helpers are set by static blocks.
   #rare: TaskRare | string;
 
   constructor(link: ScopeLink, fnName: string, name: string | undefined, slot: number) {
     this.id = nextId();
     this.#link = link;
-    this.#state = 'running';
     this.#value = undefined;
-    this.#slot = slot;
+    this.#status = slot;
     this.newer = undefined;
     this.startedAt = undefined;
     this.#rare = name === undefined ? fnName : newRare(fnName, name);
@@ -275,7 +274,8 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   }
 
   get state(): TaskState {
-    return this.#state;
+    const status = this.#status;
+    return typeof status === 'number' ? 'running' : status;
   }
 
   /** Cancel time and stuck check, made only on `cancel()` (see `TaskDiag`). */
@@ -297,12 +297,12 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       if (rare.cancelReason !== NONE) controller.abort(rare.cancelReason);
       // Made after the task settled: aborted only if it was when the task ended, so the
       // answer does not depend on when it is first read.
-      else if (parent.aborted && (this.#state === 'running' || rare.endedAborted)) {
+      else if (parent.aborted && (typeof this.#status === 'number' || rare.endedAborted)) {
         controller.abort(parent.reason);
       }
       // No listener on the scope's signal (a gather of 20 tasks would add 20): the scope
       // aborts the signals of the tasks it watches itself when it is cancelled.
-      else if (this.#state === 'running') this.#link.watch(this);
+      else if (typeof this.#status === 'number') this.#link.watch(this);
     }
     return controller.signal;
   }
@@ -321,7 +321,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
 
   /** Cancels with a reason that comes from elsewhere (not marked as requested). */
   cancelWith(reason: unknown): void {
-    if (this.#state !== 'running') return;
+    if (typeof this.#status !== 'number') return;
     const rare = more(this);
     if (rare.cancelReason !== NONE) return;
     rare.cancelReason = reason;
@@ -340,7 +340,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   }
 
   onSettled(callback: () => void): () => void {
-    if (this.#state !== 'running') {
+    if (typeof this.#status !== 'number') {
       callback();
       return noopOff;
     }
@@ -364,7 +364,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
     let promise: Promise<T>;
-    if (this.#state === 'running') {
+    if (typeof this.#status === 'number') {
       const rare = more(this);
       if (rare.deferred === undefined) {
         let resolve!: (v: unknown) => void;
@@ -376,7 +376,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
         rare.deferred = { promise: pending, resolve, reject };
       }
       promise = rare.deferred.promise as Promise<T>;
-    } else if (this.#state === 'fulfilled') {
+    } else if (this.#status === 'fulfilled') {
       promise = Promise.resolve(this.#value as T);
     } else {
       promise = Promise.reject(this.#value);
@@ -442,7 +442,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
    */
   attach(): void {
     const result = this.#value;
-    if (this.#state !== 'running' || result === undefined) return;
+    if (typeof this.#status !== 'number' || result === undefined) return;
     this.#value = undefined;
     (result as Promise<unknown>).then(fulfil.bind(this), reject.bind(this));
   }
@@ -460,14 +460,14 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   static {
     // Settles `task` (what `settle` and the failures in `start` do).
     finish = (task, ok, value) => {
-      if (task.#state !== 'running') return;
+      if (typeof task.#status !== 'number') return;
       const link = task.#link;
       if (link.aborted) {
         const rare = more(task);
         if (rare.controller === undefined) rare.endedAborted = true;
       }
       const owner = link.scope;
-      const slot = task.#slot;
+      const slot = task.#status;
       const rare = made(task);
       if (rare?.controller !== undefined) task.#link.unwatch(task);
       let failure: unknown = NONE;
@@ -475,10 +475,10 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       if (cancelReason !== NONE && slot === USER && (ok || isCancellationOf(value, cancelReason))) {
         // Cancelled on its own: the outcome is the cancellation, and the scope goes on.
         // (weft's own item task has no value to give: its cancellation is its failure.)
-        task.#state = 'cancelled';
+        task.#status = 'cancelled';
         task.#value = cancelReason;
       } else if (ok) {
-        task.#state = 'fulfilled';
+        task.#status = 'fulfilled';
         task.#value = value;
         if (slot >= 0) {
           const sink = task.#link.sink!;
@@ -493,9 +493,9 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
         ) {
           // Its scope's cancellation, or one the program asked for (a `t.cancel()` it
           // awaited, a nested scope's `cancel()`): never a failure of this scope.
-          task.#state = 'cancelled';
+          task.#status = 'cancelled';
         } else {
-          task.#state = 'rejected';
+          task.#status = 'rejected';
           const sink = slot >= 0 ? task.#link.sink! : undefined;
           if (sink?.contained) sink.results[slot] = { status: 'rejected', reason: value };
           else failure = value;
@@ -508,7 +508,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
           hook.done = true;
           failure = NONE;
           hook.reject(
-            task.#state === 'fulfilled'
+            task.#status === 'fulfilled'
               ? new Error(`Task "${task.name}" returned before calling ctx.started()`)
               : task.#value,
           );
@@ -516,13 +516,13 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
         const deferred = rare.deferred;
         if (deferred !== undefined) {
           rare.deferred = undefined;
-          if (task.#state === 'fulfilled') deferred.resolve(task.#value);
+          if (task.#status === 'fulfilled') deferred.resolve(task.#value);
           else deferred.reject(task.#value);
         }
       }
       const h = hooks;
       if (h !== null) h.taskSettle(task, owner.clock.now());
-      task.#link.settled(task, failure, task.#state === 'cancelled');
+      task.#link.settled(task, failure, task.#status === 'cancelled');
       const onSettled = rare?.onSettled;
       if (onSettled !== undefined) {
         rare!.onSettled = undefined;
