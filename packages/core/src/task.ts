@@ -187,8 +187,6 @@ export const NO_SLOT = -1;
  * every one of its tasks alive at once, and the size of each is garbage-collector work.
  */
 interface TaskRare {
-  /** The name of the task's function (`fn.name`), for the default name. */
-  fnName: string;
   /** The name given in `SpawnOptions`. */
   name: string | undefined;
   /** Created on the first read of `signal`. */
@@ -209,86 +207,67 @@ interface TaskRare {
   endedAborted: boolean;
 }
 
-// TaskImpl's own helpers, set by its static blocks: functions, not `#methods` (see
-// `#rare`).
-let more: (task: TaskImpl<unknown>) => TaskRare;
-let made: (task: TaskImpl<unknown>) => TaskRare | undefined;
-let finish: (task: TaskImpl<unknown>, ok: boolean, value: unknown) => void;
-
 export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   readonly id: number;
   // Its scope, as `#link.scope`.
   readonly #link: ScopeLink;
-  // While running, its result slot: `USER` for a user's task; else weft's own task
-  // (gather item, pool worker), which must produce a value, so a requested cancellation
-  // from elsewhere that ends it is a failure: `NO_SLOT`, or the index of its result slot
-  // in `#link.sink`. Once settled, its state (one field for both: a number means running).
-  #status: number | Exclude<TaskState, 'running'>;
+  readonly #fnName: string;
+  #state: TaskState;
   // The outcome once settled; while running, the native promise the function returned
   // until the scope attaches the task's handlers to it (see `attach`).
   #value: unknown;
+  // `USER` for a user's task; else weft's own task (gather item, pool worker), which
+  // must produce a value, so a requested cancellation from elsewhere that ends it is a
+  // failure: `NO_SLOT`, or the index of its result slot in `#link.sink`.
+  readonly #slot: number;
   // The next task spawned into the same scope while this one was listed: the scope's
   // list of its tasks, for `Scope.tree()`, the stuck check and attaching handlers (see
   // its #listTask).
   newer: TaskImpl<unknown> | undefined;
   // When it started, on its scope's clock (see startTime), for its age in `Scope.tree()`.
   startedAt: number | undefined;
-  // The rare parts once made; until then only the function's name (a field less per
-  // task). The class has no instance `#methods` either: V8 gives each instance of a class
-  // with private methods one more field (its brand): its helpers are set by static blocks.
-  #rare: TaskRare | string;
+  #rare: TaskRare | undefined;
 
   constructor(link: ScopeLink, fnName: string, name: string | undefined, slot: number) {
     this.id = nextId();
     this.#link = link;
+    this.#fnName = fnName;
+    this.#state = 'running';
     this.#value = undefined;
-    this.#status = slot;
+    this.#slot = slot;
     this.newer = undefined;
     this.startedAt = undefined;
-    this.#rare = name === undefined ? fnName : newRare(fnName, name);
+    this.#rare = name === undefined ? undefined : newRare(name);
   }
 
-  static {
-    more = (task) => {
-      const rare = task.#rare;
-      if (typeof rare !== 'string') return rare;
-      return (task.#rare = newRare(rare, undefined));
-    };
-    made = (task) => {
-      const rare = task.#rare;
-      return typeof rare === 'string' ? undefined : rare;
-    };
+  #more(): TaskRare {
+    return (this.#rare ??= newRare(undefined));
   }
 
   get name(): string {
-    const rare = this.#rare;
-    if (typeof rare === 'string') return `${rare || 'task'}#${this.id}`;
-    return rare.name ?? `${rare.fnName || 'task'}#${this.id}`;
+    return this.#rare?.name ?? `${this.#fnName || 'task'}#${this.id}`;
   }
 
   /** For `Scope.tree()`, which shows the id apart: the name given, else the function's. */
   get label(): string {
-    const rare = this.#rare;
-    if (typeof rare === 'string') return rare || 'task';
-    return rare.name ?? (rare.fnName || 'task');
+    return this.#rare?.name ?? (this.#fnName || 'task');
   }
 
   get state(): TaskState {
-    const status = this.#status;
-    return typeof status === 'number' ? 'running' : status;
+    return this.#state;
   }
 
   /** Cancel time and stuck check, made only on `cancel()` (see `TaskDiag`). */
   get diag(): TaskDiag | undefined {
-    return made(this)?.diag;
+    return this.#rare?.diag;
   }
 
   set diag(diag: TaskDiag | undefined) {
-    more(this).diag = diag;
+    this.#more().diag = diag;
   }
 
   get signal(): AbortSignal {
-    const rare = more(this);
+    const rare = this.#more();
     let controller = rare.controller;
     if (controller === undefined) {
       controller = rare.controller = new AbortController();
@@ -297,12 +276,12 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       if (rare.cancelReason !== NONE) controller.abort(rare.cancelReason);
       // Made after the task settled: aborted only if it was when the task ended, so the
       // answer does not depend on when it is first read.
-      else if (parent.aborted && (typeof this.#status === 'number' || rare.endedAborted)) {
+      else if (parent.aborted && (this.#state === 'running' || rare.endedAborted)) {
         controller.abort(parent.reason);
       }
       // No listener on the scope's signal (a gather of 20 tasks would add 20): the scope
       // aborts the signals of the tasks it watches itself when it is cancelled.
-      else if (typeof this.#status === 'number') this.#link.watch(this);
+      else if (this.#state === 'running') this.#link.watch(this);
     }
     return controller.signal;
   }
@@ -321,8 +300,8 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
 
   /** Cancels with a reason that comes from elsewhere (not marked as requested). */
   cancelWith(reason: unknown): void {
-    if (typeof this.#status !== 'number') return;
-    const rare = more(this);
+    if (this.#state !== 'running') return;
+    const rare = this.#more();
     if (rare.cancelReason !== NONE) return;
     rare.cancelReason = reason;
     rare.controller?.abort(reason);
@@ -331,26 +310,26 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
 
   /** Called by the scope when it is cancelled, for a task that made its signal. */
   abortFromScope(reason: unknown): void {
-    made(this)?.controller?.abort(reason);
+    this.#rare?.controller?.abort(reason);
   }
 
   /** Makes `Scope.start` wait for `ctx.started()`. Called once, before `start`. */
   expectStart(hook: StartHook): void {
-    more(this).startHook = hook;
+    this.#more().startHook = hook;
   }
 
   onSettled(callback: () => void): () => void {
-    if (typeof this.#status !== 'number') {
+    if (this.#state !== 'running') {
       callback();
       return noopOff;
     }
-    const set = (more(this).onSettled ??= new Set());
+    const set = (this.#more().onSettled ??= new Set());
     set.add(callback);
     return () => void set.delete(callback);
   }
 
   markStarted(value: unknown): void {
-    const hook = made(this)?.startHook;
+    const hook = this.#rare?.startHook;
     if (hook === undefined) return; // spawned, not started: nobody waits (as in Trio)
     if (hook.done) {
       throw new Error(`Task "${this.name}" called ctx.started() more than once`);
@@ -364,8 +343,8 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
     let promise: Promise<T>;
-    if (typeof this.#status === 'number') {
-      const rare = more(this);
+    if (this.#state === 'running') {
+      const rare = this.#more();
       if (rare.deferred === undefined) {
         let resolve!: (v: unknown) => void;
         let reject!: (e: unknown) => void;
@@ -376,7 +355,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
         rare.deferred = { promise: pending, resolve, reject };
       }
       promise = rare.deferred.promise as Promise<T>;
-    } else if (this.#status === 'fulfilled') {
+    } else if (this.#state === 'fulfilled') {
       promise = Promise.resolve(this.#value as T);
     } else {
       promise = Promise.reject(this.#value);
@@ -402,12 +381,12 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     try {
       result = runInContext(ctx, fn, ctx);
     } catch (error) {
-      finish(this, false, error);
+      this.#finish(false, error);
       return;
     }
     if ((result as unknown) === this) {
       // Like a promise resolved with itself: awaiting it would wait forever.
-      finish(this, false, new TypeError(`Task "${this.name}" returned itself`));
+      this.#finish(false, new TypeError(`Task "${this.name}" returned itself`));
       return;
     }
     let native: boolean;
@@ -417,7 +396,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       if (!native) thenable = isThenable(result);
     } catch (error) {
       // A `then` (or `constructor`) getter that throws: what `await` would reject with.
-      finish(this, false, error);
+      this.#finish(false, error);
       return;
     }
     if (native) {
@@ -428,7 +407,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     // Any other thenable (a Promise subclass too, whose `then` may call back at once or
     // throw) is adopted by a native promise, which calls its `then` in a job of its own.
     if (thenable) Promise.resolve(result).then(fulfil.bind(this), reject.bind(this));
-    else finish(this, true, result);
+    else this.#finish(true, result);
   }
 
   /** Keeps `result` until the scope calls `attach` (see `ScopeLink.observe`). */
@@ -442,7 +421,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
    */
   attach(): void {
     const result = this.#value;
-    if (typeof this.#status !== 'number' || result === undefined) return;
+    if (this.#state !== 'running' || result === undefined) return;
     this.#value = undefined;
     (result as Promise<unknown>).then(fulfil.bind(this), reject.bind(this));
   }
@@ -454,81 +433,78 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
 
   /** Settles the task (the handlers `attach` binds to it). */
   settle(ok: boolean, value: unknown): void {
-    finish(this, ok, value);
+    this.#finish(ok, value);
   }
 
-  static {
-    // Settles `task` (what `settle` and the failures in `start` do).
-    finish = (task, ok, value) => {
-      if (typeof task.#status !== 'number') return;
-      const link = task.#link;
-      if (link.aborted) {
-        const rare = more(task);
-        if (rare.controller === undefined) rare.endedAborted = true;
+  #finish(ok: boolean, value: unknown): void {
+    if (this.#state !== 'running') return;
+    const link = this.#link;
+    if (link.aborted) {
+      const more = this.#more();
+      if (more.controller === undefined) more.endedAborted = true;
+    }
+    const owner = link.scope;
+    const slot = this.#slot;
+    const rare = this.#rare;
+    if (rare?.controller !== undefined) this.#link.unwatch(this);
+    let failure: unknown = NONE;
+    const cancelReason = rare === undefined ? NONE : rare.cancelReason;
+    if (cancelReason !== NONE && slot === USER && (ok || isCancellationOf(value, cancelReason))) {
+      // Cancelled on its own: the outcome is the cancellation, and the scope goes on.
+      // (weft's own item task has no value to give: its cancellation is its failure.)
+      this.#state = 'cancelled';
+      this.#value = cancelReason;
+    } else if (ok) {
+      this.#state = 'fulfilled';
+      this.#value = value;
+      if (slot >= 0) {
+        const sink = this.#link.sink!;
+        sink.results[slot] = sink.contained ? { status: 'fulfilled', value } : value;
       }
-      const owner = link.scope;
-      const slot = task.#status;
-      const rare = made(task);
-      if (rare?.controller !== undefined) task.#link.unwatch(task);
-      let failure: unknown = NONE;
-      const cancelReason = rare === undefined ? NONE : rare.cancelReason;
-      if (cancelReason !== NONE && slot === USER && (ok || isCancellationOf(value, cancelReason))) {
-        // Cancelled on its own: the outcome is the cancellation, and the scope goes on.
-        // (weft's own item task has no value to give: its cancellation is its failure.)
-        task.#status = 'cancelled';
-        task.#value = cancelReason;
-      } else if (ok) {
-        task.#status = 'fulfilled';
-        task.#value = value;
-        if (slot >= 0) {
-          const sink = task.#link.sink!;
-          sink.results[slot] = sink.contained ? { status: 'fulfilled', value } : value;
-        }
+    } else {
+      const signal = owner.signal;
+      this.#value = value;
+      if (
+        (signal.aborted && isCancellationOf(value, signal.reason)) ||
+        (slot === USER && isRequested(value))
+      ) {
+        // Its scope's cancellation, or one the program asked for (a `t.cancel()` it
+        // awaited, a nested scope's `cancel()`): never a failure of this scope.
+        this.#state = 'cancelled';
       } else {
-        const signal = owner.signal;
-        task.#value = value;
-        if (
-          (signal.aborted && isCancellationOf(value, signal.reason)) ||
-          (slot === USER && isRequested(value))
-        ) {
-          // Its scope's cancellation, or one the program asked for (a `t.cancel()` it
-          // awaited, a nested scope's `cancel()`): never a failure of this scope.
-          task.#status = 'cancelled';
-        } else {
-          task.#status = 'rejected';
-          const sink = slot >= 0 ? task.#link.sink! : undefined;
-          if (sink?.contained) sink.results[slot] = { status: 'rejected', reason: value };
-          else failure = value;
-        }
+        this.#state = 'rejected';
+        const sink = slot >= 0 ? this.#link.sink! : undefined;
+        if (sink?.contained) sink.results[slot] = { status: 'rejected', reason: value };
+        else failure = value;
       }
-      if (rare !== undefined) {
-        const hook = rare.startHook;
-        if (hook !== undefined && !hook.done) {
-          // Ended before `ctx.started()`: `start()` raises it, the scope does not (Trio).
-          hook.done = true;
-          failure = NONE;
-          hook.reject(
-            task.#status === 'fulfilled'
-              ? new Error(`Task "${task.name}" returned before calling ctx.started()`)
-              : task.#value,
-          );
-        }
-        const deferred = rare.deferred;
-        if (deferred !== undefined) {
-          rare.deferred = undefined;
-          if (task.#status === 'fulfilled') deferred.resolve(task.#value);
-          else deferred.reject(task.#value);
-        }
+    }
+    if (rare !== undefined) {
+      const hook = rare.startHook;
+      if (hook !== undefined && !hook.done) {
+        // Ended before `ctx.started()`: `start()` raises it, the scope does not (Trio).
+        hook.done = true;
+        failure = NONE;
+        hook.reject(
+          this.#state === 'fulfilled'
+            ? new Error(`Task "${this.name}" returned before calling ctx.started()`)
+            : this.#value,
+        );
       }
-      const h = hooks;
-      if (h !== null) h.taskSettle(task, owner.clock.now());
-      task.#link.settled(task, failure, task.#status === 'cancelled');
-      const onSettled = rare?.onSettled;
-      if (onSettled !== undefined) {
-        rare!.onSettled = undefined;
-        for (const callback of onSettled) callback();
+      const deferred = rare.deferred;
+      if (deferred !== undefined) {
+        rare.deferred = undefined;
+        if (this.#state === 'fulfilled') deferred.resolve(this.#value);
+        else deferred.reject(this.#value);
       }
-    };
+    }
+    const h = hooks;
+    if (h !== null) h.taskSettle(this, owner.clock.now());
+    this.#link.settled(this as TaskImpl<unknown>, failure, this.#state === 'cancelled');
+    const onSettled = rare?.onSettled;
+    if (onSettled !== undefined) {
+      rare!.onSettled = undefined;
+      for (const callback of onSettled) callback();
+    }
   }
 }
 
@@ -547,9 +523,8 @@ function isNativePromise(value: unknown): value is Promise<unknown> {
   );
 }
 
-function newRare(fnName: string, name: string | undefined): TaskRare {
+function newRare(name: string | undefined): TaskRare {
   return {
-    fnName,
     name,
     controller: undefined,
     cancelReason: NONE,
