@@ -61,7 +61,9 @@ export type GatherInput =
 const KNOWN = ['signal', 'timeout', 'concurrency', 'onProgress', 'clock', 'name'] as const;
 
 function validate(items: unknown, options: GatherOptions | undefined): unknown[] {
-  const list = toArray('items', items);
+  // The items as they are now: the caller may reuse its array (or an item may change it)
+  // before a later item starts.
+  const list = Array.isArray(items) ? items.slice() : toArray('items', items);
   assertOptions('options', options, KNOWN);
   if (options !== undefined) {
     if (options.concurrency !== undefined) assertCount('options.concurrency', options.concurrency);

@@ -404,3 +404,74 @@ describe('perf review findings', () => {
     expect(settled[0]).toMatchObject({ status: 'rejected' });
   });
 });
+
+describe('perf branch review findings (fan-out speed work)', () => {
+  test('a task is named after its function as it was when spawned, even when renamed between spawns', async () => {
+    const names = await scope((s) => {
+      async function job(): Promise<void> {}
+      const a = s.spawn(job);
+      Object.defineProperty(job, 'name', { value: 'renamed' });
+      const b = s.spawn(job);
+      let n = 0;
+      Object.defineProperty(job, 'name', { get: () => `got${n++}` });
+      const c = s.spawn(job);
+      const d = s.spawn(job);
+      return [a, b, c, d].map((t) => t.name.replace(/#\d+$/, ''));
+    });
+    expect(names).toEqual(['job', 'renamed', 'got0', 'got1']);
+  });
+
+  test('a native promise whose then or constructor getter throws on a second read: then is read once (as await does), a throwing constructor fails its task; nothing hangs or is unhandled', async () => {
+    for (const key of ['then', 'constructor'] as const) {
+      const boom = new Error(`${key} boom`);
+      const p = Promise.resolve('b');
+      const original = key === 'then' ? Promise.prototype.then : Promise;
+      let reads = 0;
+      Object.defineProperty(p, key, {
+        get() {
+          if (reads++ === 0) return original;
+          throw boom;
+        },
+      });
+      const fails = new Error('c fails');
+      const unhandled = await collectUnhandled(async () => {
+        let b: Task<string> | undefined;
+        const error = await scope(async (s) => {
+          const a = s.spawn(async () => 'a');
+          b = s.spawn(() => p);
+          s.spawn(async () => {
+            throw fails;
+          });
+          return await a;
+        }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(AggregateError);
+        expect((error as AggregateError).errors).toEqual(key === 'then' ? [fails] : [boom, fails]);
+        expect(b?.state).toBe(key === 'then' ? 'fulfilled' : 'rejected');
+      });
+      expect(unhandled).toEqual([]);
+    }
+  });
+
+  test('gather takes its items when called: reusing the array, or an item changing it, changes nothing', async () => {
+    const batch = [async () => 1, async () => 2, async () => 3];
+    const limited = gather(batch, { concurrency: 1 });
+    batch.length = 0;
+    expect(await limited).toEqual([1, 2, 3]);
+    const settled = [async () => 1, async () => 2];
+    const entries = settle(settled, { concurrency: 1 });
+    settled[1] = async () => 99;
+    expect(await entries).toEqual([
+      { status: 'fulfilled', value: 1 },
+      { status: 'fulfilled', value: 2 },
+    ]);
+    const items: Array<() => Promise<string>> = [
+      async () => {
+        items.length = 1;
+        return 'a';
+      },
+      async () => 'b',
+      async () => 'c',
+    ];
+    expect(await gather(items)).toEqual(['a', 'b', 'c']);
+  });
+});

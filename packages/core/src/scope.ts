@@ -317,10 +317,6 @@ export class Scope implements AsyncDisposable {
   // The oldest task whose function returned a native promise its handlers are not
   // attached to yet; every such task is in the chain from it to #newest (see #attachAll).
   #unattached: TaskImpl<unknown> | undefined;
-  // The function last spawned while a batch waits for #attachAll, and its name: a fan-out
-  // spawns one function many times, and each read of `fn.name` is a call into the runtime.
-  #lastFn: ((ctx: never) => unknown) | undefined;
-  #lastFnName = '';
   // Tasks that made their own signal: aborted by #cancel (no listener per task).
   #watched: Set<WatchedTask> | undefined;
   // Diagnostics: when it opened and was cancelled (its clock's time); its running tasks
@@ -991,21 +987,11 @@ export class Scope implements AsyncDisposable {
         slot = index ?? 0;
       }
     }
-    let fnName: string;
-    if (fn === this.#lastFn) fnName = this.#lastFnName;
-    else {
-      fnName = functionName(fn);
-      this.#lastFn = fn;
-      this.#lastFnName = fnName;
-    }
-    const task = new TaskImpl<T>(this.#link, fnName, name, slot);
+    const task = new TaskImpl<T>(this.#link, functionName(fn), name, slot);
     if (startHook !== undefined) task.expectStart(startHook);
     this.#pending++;
     this.#listTask(task as TaskImpl<unknown>);
     task.start(fn);
-    // The name is kept only while a batch waits for #attachAll, which forgets it: the
-    // scope never holds on to a function longer than one microtask checkpoint.
-    if (this.#unattached === undefined) this.#lastFn = undefined;
     return task;
   }
 
@@ -1065,7 +1051,6 @@ export class Scope implements AsyncDisposable {
   #attachAll(): void {
     let t = this.#unattached;
     this.#unattached = undefined;
-    this.#lastFn = undefined;
     while (t !== undefined) {
       const newer: TaskImpl<unknown> | undefined = t.newer;
       t.attach();

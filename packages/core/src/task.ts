@@ -438,10 +438,19 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
    * fan-out's CPU time).
    */
   #follow(promise: Promise<unknown>): void {
-    promise.then(
-      (value) => this.#finish(true, value),
-      (error: unknown) => this.#finish(false, error),
-    );
+    try {
+      // The `then` read when it was checked (see isNativePromise), not a second read: a
+      // getter may give something else, or throw, the next time.
+      nativeThen.call(
+        promise,
+        (value) => this.#finish(true, value),
+        (error: unknown) => this.#finish(false, error),
+      );
+    } catch (error) {
+      // A `constructor` getter that throws (`then` looks up the species): what `await`
+      // would reject with. Never thrown out of the batch, which attaches its siblings too.
+      this.#finish(false, error);
+    }
   }
 
   #finish(ok: boolean, value: unknown): void {
