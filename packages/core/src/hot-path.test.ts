@@ -452,6 +452,51 @@ describe('perf branch review findings (fan-out speed work)', () => {
     }
   });
 
+  test('gather copies an Array subclass without calling its constructor or species', async () => {
+    let speciesReads = 0;
+    class Jobs extends Array<() => Promise<number>> {
+      constructor(...fns: Array<() => Promise<number>>) {
+        for (const f of fns) {
+          if (typeof f !== 'function') throw new TypeError('Jobs holds functions only');
+        }
+        super(...fns);
+      }
+      static override get [Symbol.species](): ArrayConstructor {
+        speciesReads++;
+        return Array;
+      }
+    }
+    const jobs = new Jobs(
+      async () => 1,
+      async () => 2,
+    );
+    expect(await gather(jobs)).toEqual([1, 2]);
+    expect(await settle(jobs, { concurrency: 1 })).toHaveLength(2);
+    expect(speciesReads).toBe(0);
+  });
+
+  test('a native promise with an own then gives what that then gives, whether returned directly or from an async function', async () => {
+    const make = (): Promise<number> => {
+      const p = Promise.resolve(1);
+      p.then = function <A, B>(
+        this: Promise<number>,
+        onFulfilled?: ((v: number) => A | PromiseLike<A>) | null,
+        onRejected?: ((e: unknown) => B | PromiseLike<B>) | null,
+      ): Promise<A | B> {
+        return Promise.prototype.then.call(Promise.resolve(99), onFulfilled, onRejected) as Promise<
+          A | B
+        >;
+      };
+      return p;
+    };
+    const values = await scope(async (s) => [
+      await s.spawn(() => make()),
+      await s.spawn(async () => make()),
+    ]);
+    expect(values).toEqual([99, 99]);
+    expect(await gather([() => make(), make()])).toEqual([99, 99]);
+  });
+
   test('gather takes its items when called: reusing the array, or an item changing it, changes nothing', async () => {
     const batch = [async () => 1, async () => 2, async () => 3];
     const limited = gather(batch, { concurrency: 1 });

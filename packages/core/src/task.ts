@@ -406,7 +406,9 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     }
     // Any other thenable (a Promise subclass too, whose `then` may call back at once or
     // throw) is adopted by a native promise, which calls its `then` in a job of its own.
-    if (thenable) this.#follow(Promise.resolve(result));
+    // (Not `Promise.resolve`: it gives back a native promise with an own `then` as it is,
+    // and `#follow` would skip that `then`, which an async function's return calls.)
+    if (thenable) this.#follow(new Promise((resolve) => resolve(result)));
     else this.#finish(true, result);
   }
 
