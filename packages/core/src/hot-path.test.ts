@@ -452,6 +452,22 @@ describe('perf branch review findings (fan-out speed work)', () => {
     }
   });
 
+  test("a task cancelled after its scope was has the scope's reason on its signal, whenever the signal is first read", async () => {
+    for (const early of [false, true]) {
+      const reason = await scope(async (s) => {
+        const t = s.spawn(async () => {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        });
+        if (early) void t.signal;
+        await null;
+        s.cancel(new Error('scope-reason'));
+        t.cancel(new Error('task-reason'));
+        return (t.signal.reason as Error).message;
+      });
+      expect(reason).toBe('scope-reason');
+    }
+  });
+
   test('gather copies an Array subclass without calling its constructor or species', async () => {
     let speciesReads = 0;
     class Jobs extends Array<() => Promise<number>> {

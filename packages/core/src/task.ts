@@ -303,6 +303,9 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     if (this.#state !== 'running') return;
     const rare = this.#more();
     if (rare.cancelReason !== NONE) return;
+    // Its scope's cancellation reached it first: a signal made later must say so too, as
+    // one made before would (so the signal is made now, aborted with the scope's reason).
+    if (rare.controller === undefined && this.#link.aborted) void this.signal;
     rare.cancelReason = reason;
     rare.controller?.abort(reason);
     this.#link.cancelled(this as TaskImpl<unknown>);
