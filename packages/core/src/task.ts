@@ -16,8 +16,11 @@ import type { Scope } from './scope.ts';
 /**
  * What every task function (and `timeout`/`run` body) receives: the `signal` that aborts
  * when the task is cancelled (pass it to `fetch`, `sleep`, …), the `scope` it runs in (to
- * spawn siblings), and the `clock` it should take time from. It is a plain object, not
- * the {@link Task} (a task is awaitable; the context is not, so returning it is safe).
+ * spawn siblings), and the `clock` it should take time from. It is not the {@link Task}
+ * (a task is awaitable; the context is not, so returning it is safe). Its fields are
+ * getters on a class instance, not own properties: `{ ...ctx }` or `Object.keys(ctx)`
+ * copies none of them, so pass `ctx` itself, or name the fields you copy
+ * (`{ signal: ctx.signal, scope: ctx.scope, clock: ctx.clock }`).
  *
  * @example
  * ```ts
