@@ -427,7 +427,7 @@ describe('perf branch review findings (fan-out speed work)', () => {
       const p = Promise.resolve('b');
       const original = key === 'then' ? Promise.prototype.then : Promise;
       let reads = 0;
-      Object.defineProperty(p, key, {
+      void Object.defineProperty(p, key, {
         get() {
           if (reads++ === 0) return original;
           throw boom;
@@ -459,7 +459,7 @@ describe('perf branch review findings (fan-out speed work)', () => {
           await new Promise((resolve) => setTimeout(resolve, 5));
         });
         if (early) void t.signal;
-        await null;
+        await Promise.resolve();
         s.cancel(new Error('scope-reason'));
         t.cancel(new Error('task-reason'));
         return (t.signal.reason as Error).message;

@@ -449,7 +449,7 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
     try {
       // The `then` read when it was checked (see isNativePromise), not a second read: a
       // getter may give something else, or throw, the next time.
-      nativeThen.call(
+      void nativeThen.call(
         promise,
         (value) => this.#finish(true, value),
         (error: unknown) => this.#finish(false, error),
