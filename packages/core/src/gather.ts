@@ -60,8 +60,18 @@ export type GatherInput =
 
 const KNOWN = ['signal', 'timeout', 'concurrency', 'onProgress', 'clock', 'name'] as const;
 
+/** A plain copy of `items` (not `slice()`, which calls a subclass's constructor). */
+function copy(items: readonly unknown[]): unknown[] {
+  const n = items.length;
+  const list = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) list[i] = items[i];
+  return list;
+}
+
 function validate(items: unknown, options: GatherOptions | undefined): unknown[] {
-  const list = toArray('items', items);
+  // The items as they are now: the caller may reuse its array (or an item may change it)
+  // before a later item starts.
+  const list = Array.isArray(items) ? copy(items) : toArray('items', items);
   assertOptions('options', options, KNOWN);
   if (options !== undefined) {
     if (options.concurrency !== undefined) assertCount('options.concurrency', options.concurrency);

@@ -404,3 +404,135 @@ describe('perf review findings', () => {
     expect(settled[0]).toMatchObject({ status: 'rejected' });
   });
 });
+
+describe('perf branch review findings (fan-out speed work)', () => {
+  test('a task is named after its function as it was when spawned, even when renamed between spawns', async () => {
+    const names = await scope((s) => {
+      async function job(): Promise<void> {}
+      const a = s.spawn(job);
+      Object.defineProperty(job, 'name', { value: 'renamed' });
+      const b = s.spawn(job);
+      let n = 0;
+      Object.defineProperty(job, 'name', { get: () => `got${n++}` });
+      const c = s.spawn(job);
+      const d = s.spawn(job);
+      return [a, b, c, d].map((t) => t.name.replace(/#\d+$/, ''));
+    });
+    expect(names).toEqual(['job', 'renamed', 'got0', 'got1']);
+  });
+
+  test('a native promise whose then or constructor getter throws on a second read: then is read once (as await does), a throwing constructor fails its task; nothing hangs or is unhandled', async () => {
+    for (const key of ['then', 'constructor'] as const) {
+      const boom = new Error(`${key} boom`);
+      const p = Promise.resolve('b');
+      const original = key === 'then' ? Promise.prototype.then : Promise;
+      let reads = 0;
+      void Object.defineProperty(p, key, {
+        get() {
+          if (reads++ === 0) return original;
+          throw boom;
+        },
+      });
+      const fails = new Error('c fails');
+      const unhandled = await collectUnhandled(async () => {
+        let b: Task<string> | undefined;
+        const error = await scope(async (s) => {
+          const a = s.spawn(async () => 'a');
+          b = s.spawn(() => p);
+          s.spawn(async () => {
+            throw fails;
+          });
+          return await a;
+        }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(AggregateError);
+        expect((error as AggregateError).errors).toEqual(key === 'then' ? [fails] : [boom, fails]);
+        expect(b?.state).toBe(key === 'then' ? 'fulfilled' : 'rejected');
+      });
+      expect(unhandled).toEqual([]);
+    }
+  });
+
+  test("a task cancelled after its scope was has the scope's reason on its signal, whenever the signal is first read", async () => {
+    for (const early of [false, true]) {
+      const reason = await scope(async (s) => {
+        const t = s.spawn(async () => {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        });
+        if (early) void t.signal;
+        await Promise.resolve();
+        s.cancel(new Error('scope-reason'));
+        t.cancel(new Error('task-reason'));
+        return (t.signal.reason as Error).message;
+      });
+      expect(reason).toBe('scope-reason');
+    }
+  });
+
+  test('gather copies an Array subclass without calling its constructor or species', async () => {
+    let speciesReads = 0;
+    class Jobs extends Array<() => Promise<number>> {
+      constructor(...fns: Array<() => Promise<number>>) {
+        for (const f of fns) {
+          if (typeof f !== 'function') throw new TypeError('Jobs holds functions only');
+        }
+        super(...fns);
+      }
+      static override get [Symbol.species](): ArrayConstructor {
+        speciesReads++;
+        return Array;
+      }
+    }
+    const jobs = new Jobs(
+      async () => 1,
+      async () => 2,
+    );
+    expect(await gather(jobs)).toEqual([1, 2]);
+    expect(await settle(jobs, { concurrency: 1 })).toHaveLength(2);
+    expect(speciesReads).toBe(0);
+  });
+
+  test('a native promise with an own then gives what that then gives, whether returned directly or from an async function', async () => {
+    const make = (): Promise<number> => {
+      const p = Promise.resolve(1);
+      p.then = function <A, B>(
+        this: Promise<number>,
+        onFulfilled?: ((v: number) => A | PromiseLike<A>) | null,
+        onRejected?: ((e: unknown) => B | PromiseLike<B>) | null,
+      ): Promise<A | B> {
+        return Promise.prototype.then.call(Promise.resolve(99), onFulfilled, onRejected) as Promise<
+          A | B
+        >;
+      };
+      return p;
+    };
+    const values = await scope(async (s) => [
+      await s.spawn(() => make()),
+      await s.spawn(async () => make()),
+    ]);
+    expect(values).toEqual([99, 99]);
+    expect(await gather([() => make(), make()])).toEqual([99, 99]);
+  });
+
+  test('gather takes its items when called: reusing the array, or an item changing it, changes nothing', async () => {
+    const batch = [async () => 1, async () => 2, async () => 3];
+    const limited = gather(batch, { concurrency: 1 });
+    batch.length = 0;
+    expect(await limited).toEqual([1, 2, 3]);
+    const settled = [async () => 1, async () => 2];
+    const entries = settle(settled, { concurrency: 1 });
+    settled[1] = async () => 99;
+    expect(await entries).toEqual([
+      { status: 'fulfilled', value: 1 },
+      { status: 'fulfilled', value: 2 },
+    ]);
+    const items: Array<() => Promise<string>> = [
+      async () => {
+        items.length = 1;
+        return 'a';
+      },
+      async () => 'b',
+      async () => 'c',
+    ];
+    expect(await gather(items)).toEqual(['a', 'b', 'c']);
+  });
+});

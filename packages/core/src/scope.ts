@@ -1003,7 +1003,7 @@ export class Scope implements AsyncDisposable {
         slot = index ?? 0;
       }
     }
-    const task = new TaskImpl<T>(this.#link, fn.name, name, slot);
+    const task = new TaskImpl<T>(this.#link, functionName(fn), name, slot);
     if (startHook !== undefined) task.expectStart(startHook);
     this.#pending++;
     this.#listTask(task as TaskImpl<unknown>);
@@ -1288,6 +1288,17 @@ export class Scope implements AsyncDisposable {
       this.#watched = undefined;
       for (const task of watched) task.abortFromScope(reason);
     }
+  }
+}
+
+/** `fn.name` as a task's default name uses it: a string, `''` for none (or a bad one). */
+function functionName(fn: (ctx: never) => unknown): string {
+  const name: unknown = fn.name;
+  if (typeof name === 'string') return name;
+  try {
+    return name ? String(name) : '';
+  } catch {
+    return '';
   }
 }
 
