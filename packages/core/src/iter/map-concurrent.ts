@@ -111,18 +111,20 @@ export function mapConcurrent<T, R>(
         pipe.push(v);
       }
     };
+    // Only this worker was cancelled (a call's `currentTask().cancel()` reaches the worker
+    // it runs in), not the loop: another worker takes over, so no item is dropped.
+    const handedOver = (signal: AbortSignal): boolean => {
+      if (!signal.aborted || pipe.signal.aborted) return false;
+      if (!exhausted) {
+        workers--;
+        request();
+      }
+      return true;
+    };
     const worker = async (ctx: TaskContext): Promise<void> => {
       const { signal } = ctx;
       for (;;) {
-        if (signal.aborted && !pipe.signal.aborted) {
-          // Only this worker was cancelled (a call's `currentTask().cancel()` reaches the
-          // worker it runs in), not the loop: another worker takes over, nothing is dropped.
-          if (!exhausted) {
-            workers--;
-            request();
-          }
-          return;
-        }
+        if (handedOver(signal)) return;
         // A slot first: at most `concurrency` items in progress, results included.
         const room = pipe.reserve();
         if (room !== undefined) await room;
@@ -163,13 +165,7 @@ export function mapConcurrent<T, R>(
       const { signal, clock } = ctx;
       const diag = workerDiag(ctx, label);
       for (;;) {
-        if (signal.aborted && !pipe.signal.aborted) {
-          if (!exhausted) {
-            workers--;
-            request();
-          }
-          return;
-        }
+        if (handedOver(signal)) return;
         const room = pipe.reserve();
         if (room !== undefined) await room;
         if (exhausted) {
