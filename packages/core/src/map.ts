@@ -85,10 +85,11 @@ function mapInto<T, R>(
     return isThenable(step) ? step.then(toJob) : toJob(step);
   };
   // How diagnostics name item `i`: `fetchPage[3]` (see pool-item.ts).
-  const itemPrefix = functionName(fn) || (options?.name ?? name);
+  const fnName = functionName(fn);
+  const itemPrefix = fnName || (options?.name ?? name);
   const pool: PoolOptions<number> = {
     concurrency,
-    name: fn.name || name,
+    name: fnName || name,
     label: (i) => `${itemPrefix}[${i}]`,
     next,
     work: (i, ctx) => fn(results[i] as T, ctx, i),

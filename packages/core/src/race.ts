@@ -45,15 +45,19 @@ function contest(
   let failures = 0;
   const entrants: Task<void>[] = [];
   let lost: CancelledError | undefined;
-  // Only the losers are cancelled, one by one: cancelling the scope would abort the
-  // winner's signal too, and what the winner returned may still depend on it (a
-  // response body, a cursor, a connection).
+  // The losers are cancelled at once, one by one; the scope (and so whatever the entrants
+  // spawned into it) only once the winner's task has settled: cancelling it while the
+  // winner runs would abort the winner's signal, and what the winner returned may still
+  // depend on it (a response body, a cursor, a connection).
   const decide = (scope: Scope, index: number, ok: boolean, value: unknown): void => {
     decided = true;
     won = ok;
     winner = value;
-    lost = new CancelledError(`Lost the ${mode} in "${scope.name}"`);
-    for (let j = 0; j < entrants.length; j++) if (j !== index) entrants[j]!.cancel(lost);
+    const reason = new CancelledError(`Lost the ${mode} in "${scope.name}"`);
+    lost = reason;
+    for (let j = 0; j < entrants.length; j++) if (j !== index) entrants[j]!.cancel(reason);
+    const end = (): void => scope.cancel(reason);
+    void entrants[index]!.then(end, end);
   };
   const body = (scope: Scope): void => {
     list.forEach((item, i) => {

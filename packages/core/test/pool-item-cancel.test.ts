@@ -6,14 +6,17 @@
 // the unlimited calls.
 import { describe, expect, test } from 'vitest';
 import {
+  any,
   currentTask,
   gather,
   map,
   mapConcurrent,
   mapSettled,
+  race,
   run,
   settle,
   sleep,
+  type TaskContext,
   TestClock,
 } from '../src/index.ts';
 import { collect, collectUnhandled } from './helpers.ts';
@@ -80,5 +83,101 @@ describe('an item that cancels currentTask() in a limited call', () => {
         1, 2, 3,
       ]);
     });
+  });
+});
+
+// Follow-up review (L1-L4) of the fixes above.
+describe('follow-up: cancellation that reaches further than the item', () => {
+  test('mapConcurrent: an item that cancels its worker and then awaits fails the loop (as map does), never a silent short end or a hang (L1)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    for (const concurrency of [1, 2]) {
+      const seen: number[] = [];
+      const error = await (async () => {
+        for await (const v of mapConcurrent(
+          [1, 2, 3, 4],
+          async (x: number) => {
+            if (x === 1) {
+              currentTask()!.cancel();
+              await sleep(10, { clock });
+            }
+            return x * 10;
+          },
+          { concurrency, clock },
+        )) {
+          seen.push(v);
+        }
+      })().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ name: 'AbortError' });
+      expect(seen).not.toContain(10);
+    }
+  });
+
+  test('mapConcurrent: leaving the loop after every call returned still cancels tasks a call spawned into its scope (L2)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    let background: AbortSignal | undefined;
+    for await (const v of mapConcurrent(
+      [1],
+      async (x: number, ctx) => {
+        ctx.scope.spawn(async ({ signal }) => {
+          background = signal;
+          await sleep(2000, { signal, clock });
+        });
+        return x;
+      },
+      { concurrency: 1, clock },
+    )) {
+      await sleep(20, { clock });
+      expect(v).toBe(1);
+      break;
+    }
+    expect(background?.aborted).toBe(true);
+    expect(clock.now()).toBe(20);
+  });
+
+  test("race/any: tasks the entrants spawned into the race's scope are cancelled once it is decided (L4)", async () => {
+    for (const contest of [race, any]) {
+      const clock = new TestClock({ autoAdvance: true });
+      const spawned: AbortSignal[] = [];
+      const won = await contest(
+        [
+          async (ctx: TaskContext) => {
+            ctx.scope.spawn(async ({ signal }) => {
+              spawned.push(signal);
+              await sleep(2000, { signal, clock });
+            });
+            await sleep(1000, { signal: ctx.signal, clock });
+            return 'loser';
+          },
+          async (ctx: TaskContext) => {
+            ctx.scope.spawn(async ({ signal }) => {
+              spawned.push(signal);
+              await sleep(2000, { signal, clock });
+            });
+            await sleep(5, { signal: ctx.signal, clock });
+            return ctx.signal;
+          },
+        ],
+        { clock },
+      );
+      expect((won as AbortSignal).aborted).toBe(false);
+      expect(spawned.map((s) => s.aborted)).toEqual([true, true]);
+      expect(clock.now()).toBe(5);
+    }
+  });
+
+  test('map and mapSettled run a function whose `name` getter throws (L3)', async () => {
+    const fn = async (x: number): Promise<number> => x * 2;
+    Object.defineProperty(fn, 'name', {
+      get() {
+        throw new Error('name getter');
+      },
+    });
+    expect(await map([1, 2], fn, { concurrency: 1 })).toEqual([2, 4]);
+    expect(await mapSettled([1], fn, { concurrency: 1 })).toEqual([
+      { status: 'fulfilled', value: 2 },
+    ]);
   });
 });

@@ -87,6 +87,8 @@ export class Pipe<T> {
   // The failure or cancellation reason once FAILED or CANCELLED.
   #error: unknown;
   #producers = 0;
+  // The producer tasks, so that a close after they all returned waits for them to settle.
+  readonly #producerTasks: PromiseLike<void>[] = [];
   // Errors from closing sources, raised by close() (or by the keeper when nobody closed).
   readonly #cleanupErrors: unknown[] = [];
   // Sources shared by several producers, closed by close() after they stopped.
@@ -182,15 +184,18 @@ export class Pipe<T> {
   /** Starts a producer task; the pipe finishes when the last one ends, fails when one fails. */
   produce(name: string, fn: (ctx: TaskContext) => unknown): void {
     this.#producers++;
-    this.#scope.spawn(
+    const task = this.#scope.spawn(
       async (ctx) => {
         try {
           await fn(ctx);
         } catch (error) {
           // Its own cancellation is how a producer stops; any other error is kept: the
           // first failure of a running pipe, else a secondary error raised by close().
+          // A producer cancelled on its own (an item's `currentTask().cancel()` reaches
+          // the worker it runs in) did not stop the pipe: its cancellation is a failure.
           const signal = ctx.signal;
-          if (!(signal.aborted && (error === signal.reason || isCancellation(error)))) {
+          const stopped = signal.aborted && this.#scope.signal.aborted;
+          if (!(stopped && (error === signal.reason || isCancellation(error)))) {
             if (this.#state === RUNNING) this.fail(error);
             else if (error !== this.#error) this.#cleanupErrors.push(error);
           }
@@ -203,6 +208,7 @@ export class Pipe<T> {
       },
       { name },
     );
+    this.#producerTasks.push(task);
   }
 
   /** Starts a producer that copies `src` into the pipe, and closes `src` when it stops. */
@@ -340,6 +346,11 @@ export class Pipe<T> {
     if (this.#state === FAILED && failure?.error !== this.#error) {
       this.#cleanupErrors.unshift(this.#error);
     }
+    // Every producer returned: let their tasks settle before cancelling the scope, so that
+    // the signals finished work handed out stay unaborted (a response `mapConcurrent`'s fn
+    // returned, read after the loop), while tasks they left running are still cancelled.
+    // (A producer cancelled on its own settles as cancelled: only its settling counts.)
+    if (this.#state === FINISHED) await Promise.allSettled(this.#producerTasks);
     if (this.#state === RUNNING || this.#state === FINISHED) this.#stop(CLOSED, undefined);
     try {
       await this.#scope[Symbol.asyncDispose]();
@@ -404,17 +415,13 @@ export class Pipe<T> {
   }
 
   #stop(state: number, error: unknown): void {
-    const running = this.#state === RUNNING;
     this.#state = state;
     this.#error = error;
     if (state === CANCELLED) {
       this.#items = [];
       this.#head = 0;
     }
-    // Once every producer has returned (FINISHED) there is nothing left to stop, and
-    // cancelling would abort the signals that finished work handed out (a response that
-    // `mapConcurrent`'s fn returned and the loop still reads): the close only waits.
-    if (running && !this.#scope.signal.aborted) this.#scope.cancel();
+    if (!this.#scope.signal.aborted) this.#scope.cancel();
     // The producers' signals are aborted now: released, their next pull rejects.
     const waiters = this.#slotWaiters.slice(this.#slotHead);
     this.#slotWaiters = [];
