@@ -1,14 +1,18 @@
 // Instruction counts behind @weft/http's CPU cost (issue 8), with valgrind (callgrind):
 // unlike CPU time, they do not move with the machine's load. Run from the repository
-// root: `pnpm exec node bench/http-instructions.mjs` (Node 24; needs valgrind; a few minutes).
+// root: `pnpm exec node bench/http-instructions.mjs [subject,...]` (Node 24; needs
+// valgrind; about half an hour for everything, a few minutes per subject).
 //
-// Two measurements, each the difference between two runs of different lengths (so start
-// up, compilation and warm-up cancel out), divided by the extra calls:
+// Each count is the difference between two runs of different lengths (so start up,
+// compilation and warm-up cancel out), divided by the extra calls:
 // - `new Request(url, init)` with what a client may pass Node's fetch (a method, a
 //   signal, `redirect: 'manual'`, an `accept` header): what fetch itself does more per
-//   request for each of them;
-// - weft's own work per request, `http.get(url).json()` with a global fetch that costs
-//   next to nothing, against the same fetch called directly.
+//   request for each of them (skipped when subjects are named);
+// - a whole GET of 1 KiB of JSON through Node's own fetch over an in-memory transport,
+//   for raw fetch, fetch with a fresh signal, fetch as weft calls it, weft, ofetch (with
+//   and without a timeout) and ky: everything but the socket, deterministic, so the
+//   differences between clients (and what a signal costs inside fetch: its WeakRef,
+//   FinalizationRegistry entry and listener, collected later) are exact.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -43,36 +47,86 @@ if (mode === 'request') {
     keep.push(f());
     if (keep.length > 1000) keep.length = 0;
   }
-} else if (mode === 'own') {
-  const { createClient } = await import('@weft/http');
-  const response = {
-    ok: true,
-    status: 200,
-    statusText: 'OK',
-    headers: new Headers(),
-    body: null,
-    url: '',
-    text: () => Promise.resolve('{}'),
+} else if (mode === 'transport') {
+  // Node's own fetch over an in-memory transport: a global dispatcher (the hook Node's
+  // fetch shares with undici) that answers every request with the benchmark's 1 KiB JSON
+  // body on the next macrotask, as a socket would. Everything each client and fetch do
+  // runs; only the socket and the HTTP parser do not.
+  const { Buffer } = await import('node:buffer');
+  const body = Buffer.from(
+    JSON.stringify({
+      items: Array.from({ length: 15 }, (_, i) => ({
+        id: i,
+        name: `item ${i}`,
+        tags: ['a', 'b'],
+        score: i * 1.5,
+        active: i % 2 === 0,
+      })),
+    }),
+  );
+  const headers = () => [
+    Buffer.from('content-type'),
+    Buffer.from('application/json'),
+    Buffer.from('content-length'),
+    Buffer.from(String(body.length)),
+    Buffer.from('connection'),
+    Buffer.from('keep-alive'),
+  ];
+  globalThis[Symbol.for('undici.globalDispatcher.1')] = {
+    dispatch(_options, handler) {
+      setImmediate(() => {
+        handler.onConnect?.(() => {});
+        handler.onHeaders(200, headers(), () => {}, 'OK');
+        handler.onData(Buffer.from(body));
+        handler.onComplete([]);
+      });
+      return true;
+    },
+    close() {},
+    destroy() {},
+    on() {
+      return this;
+    },
+    once() {
+      return this;
+    },
+    off() {
+      return this;
+    },
   };
-  globalThis.fetch = () => Promise.resolve(response);
+  const { createClient } = await import('@weft/http');
+  const { ofetch } = await import('ofetch');
+  const { default: ky } = await import('ky');
   const http = createClient();
-  const u = 'http://127.0.0.1:1/json';
-  const one =
-    process.env.WEFT_INSTR_VARIANT === 'weft'
-      ? () => http.get(u).json()
-      : () =>
-          globalThis
-            .fetch(u)
-            .then((r) => r.text())
-            .then(JSON.parse);
-  for (let n = Number(process.env.WEFT_INSTR_N); n > 0; n -= 2000) {
-    let left = 2000;
+  const ofetchTimeout = ofetch.create({ timeout: 10_000 });
+  const u = 'http://127.0.0.1:8089/json';
+  const one = {
+    fetch: () => fetch(u).then((r) => r.json()),
+    'fetch + AbortSignal': () =>
+      fetch(u, { signal: new AbortController().signal }).then((r) => r.json()),
+    'fetch as weft calls it': () =>
+      fetch(u, {
+        signal: new AbortController().signal,
+        redirect: 'manual',
+        headers: { accept: 'application/json' },
+      })
+        .then((r) => r.text())
+        .then(JSON.parse),
+    weft: () => http.get(u).json(),
+    ofetch: () => ofetch(u),
+    'ofetch (timeout 10 s)': () => ofetchTimeout(u),
+    ky: () => ky.get(u).json(),
+  }[process.env.WEFT_INSTR_VARIANT];
+  const run = async (n) => {
+    let left = n;
     await Promise.all(
       Array.from({ length: 50 }, async () => {
         while (left-- > 0) await one();
       }),
     );
-  }
+  };
+  await run(2000);
+  await run(Number(process.env.WEFT_INSTR_N));
 } else {
   try {
     execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
@@ -110,28 +164,43 @@ if (mode === 'request') {
   console.log(
     `Node ${process.version}: instructions per call (valgrind, difference of two run lengths)`,
   );
-  for (const variant of [
-    'new Request(url)',
-    "+ method: 'GET'",
-    "+ redirect: 'manual'",
-    '+ a fresh signal',
-    '+ accept as a plain object',
-    '+ accept as a Headers',
-    'as weft called it before',
-    'as weft calls it now',
-  ]) {
+  for (const variant of process.argv[2] !== undefined
+    ? []
+    : [
+        'new Request(url)',
+        "+ method: 'GET'",
+        "+ redirect: 'manual'",
+        '+ a fresh signal',
+        '+ accept as a plain object',
+        '+ accept as a Headers',
+        'as weft called it before',
+        'as weft calls it now',
+      ]) {
     console.log(
       `  ${variant.padEnd(28)} ${Math.round(per('request', variant, 5000, 25000))
         .toLocaleString('en')
         .padStart(8)}`,
     );
   }
-  const fetchOnly = per('own', 'fetch', 4000, 12000);
-  const weft = per('own', 'weft', 4000, 12000);
+  const only = process.argv[2]?.split(',');
+  const subjects = [
+    'fetch',
+    'fetch + AbortSignal',
+    'fetch as weft calls it',
+    'weft',
+    'ofetch',
+    'ofetch (timeout 10 s)',
+    'ky',
+  ].filter((s) => only === undefined || s === 'fetch' || only.includes(s));
   console.log(
-    `  a near-free fetch + .text() + JSON.parse: ${Math.round(fetchOnly).toLocaleString('en')}`,
+    "\nGET 1 KiB JSON through Node's fetch over an in-memory transport (no socket), 50 in flight:\ninstructions per request, and fetch's count over the subject's (> 1 is cheaper than fetch)",
   );
-  console.log(
-    `  the same through weft (get(url).json()):  ${Math.round(weft).toLocaleString('en')} (weft's own: ${Math.round(weft - fetchOnly).toLocaleString('en')})`,
-  );
+  let floor;
+  for (const subject of subjects) {
+    const n = per('transport', subject, 4000, 12000);
+    floor ??= n;
+    console.log(
+      `  ${subject.padEnd(28)} ${Math.round(n).toLocaleString('en').padStart(8)}  ${(floor / n).toFixed(3)}`,
+    );
+  }
 }

@@ -16,6 +16,8 @@ const CONCURRENCY = 50;
 const FLOOR = 'fetch (floor)';
 const EFFECT = '@effect/platform HttpClient (fetch)';
 const AS_WEFT = 'fetch as weft calls it';
+const SIGNAL = 'fetch + AbortSignal';
+const OFETCH_TIMEOUT = 'ofetch (timeout 10 s)';
 
 let child: ChildProcess | undefined;
 let base: Promise<string> | undefined;
@@ -45,9 +47,14 @@ export function stop(): void {
   child = undefined;
 }
 
-/** `BATCH` calls of `one`, at most `CONCURRENCY` at once (a pool of workers). */
+// Requests per batch: BATCH, except for the unmeasured warm-up before each CPU turn.
+let batchSize = BATCH;
+/** Requests run after the full GC that precedes each CPU turn, outside the measurement. */
+const WARM_UP = 100;
+
+/** `batchSize` calls of `one`, at most `CONCURRENCY` at once (a pool of workers). */
 async function batch(one: () => Promise<unknown>): Promise<void> {
-  let left = BATCH;
+  let left = batchSize;
   const worker = async (): Promise<void> => {
     while (left-- > 0) await one();
   };
@@ -56,6 +63,9 @@ async function batch(one: () => Promise<unknown>): Promise<void> {
 
 // The defaults: 10 s per attempt, 2 retries, redirects followed by hand.
 const weft = createClient();
+// ofetch as weft and ky are by default: with a 10 s timeout (then it gives fetch a fresh
+// signal per request; its timeout ends when the headers arrive, the body is not covered).
+const ofetchTimeout = ofetch.create({ timeout: 10_000 });
 const effectClient = Effect.runSync(Effect.provide(HttpClient.HttpClient, FetchHttpClient.layer));
 
 function subjects(path: string, as: 'json' | 'bytes'): Case['subjects'] {
@@ -82,7 +92,7 @@ function subjects(path: string, as: 'json' | 'bytes'): Case['subjects'] {
       // What any client that can cancel a request in flight pays on top of the floor: a
       // fresh AbortSignal per request (Node's fetch follows it with a WeakRef, a
       // FinalizationRegistry entry and an abort listener).
-      subject: 'fetch + AbortSignal',
+      subject: SIGNAL,
       fn: async () => {
         const u = await url();
         await batch(async () => {
@@ -123,6 +133,15 @@ function subjects(path: string, as: 'json' | 'bytes'): Case['subjects'] {
       fn: async () => {
         const u = await url();
         await batch(() => (as === 'json' ? ofetch(u) : ofetch(u, { responseType: 'arrayBuffer' })));
+      },
+    },
+    {
+      subject: OFETCH_TIMEOUT,
+      fn: async () => {
+        const u = await url();
+        await batch(() =>
+          as === 'json' ? ofetchTimeout(u) : ofetchTimeout(u, { responseType: 'arrayBuffer' }),
+        );
       },
     },
     {
@@ -194,8 +213,10 @@ const median = (values: number[]): number => quantile(values, 0.5);
  * request moves much less. Two things keep one subject from paying for another: the
  * order rotates every round (no subject always follows the same one), and a full GC runs
  * before each subject's turn, outside the measurement (so the garbage the previous
- * subject left is not collected on this one's time; its own garbage is). Both the best
- * and the median round are reported.
+ * subject left is not collected on this one's time; its own garbage is), followed by a
+ * short unmeasured warm-up of the same subject (the GC deoptimizes code, and the
+ * re-optimization belongs to no one's turn). Both the best and the median round are
+ * reported.
  */
 export async function cpuPerRequest(
   rounds = Number(process.env.BENCH_HTTP_ROUNDS ?? 12),
@@ -212,6 +233,14 @@ export async function cpuPerRequest(
       for (let i = 0; i < subjects.length; i++) {
         const s = subjects[(i + round) % subjects.length]!;
         collect();
+        // A full GC throws away optimized code that embedded objects it collected, in
+        // weft, fetch and the peers alike; forced before every turn, that is ten times
+        // the rate of full GCs in a steady run (about 2 per 10,000 requests), and the
+        // re-optimization fell on the turn measured next. A few unmeasured requests
+        // restore the steady state first.
+        batchSize = WARM_UP;
+        await s.fn();
+        batchSize = BATCH;
         const start = process.cpuUsage();
         await s.fn();
         const used = process.cpuUsage(start);
@@ -222,7 +251,7 @@ export async function cpuPerRequest(
     const floor = Math.min(...samples.get(FLOOR)!);
     const floorMedian = median(samples.get(FLOOR)!);
     console.log(
-      `\n${c.suite} / ${c.case}: CPU per request, ${rounds} rounds (rotating order, GC before each turn; load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)})`,
+      `\n${c.suite} / ${c.case}: CPU per request, ${rounds} rounds (rotating order, a full GC and ${WARM_UP} unmeasured requests before each turn; load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)})`,
     );
     console.log(
       `  ${'subject'.padEnd(36)}  best µs  × fetch   median µs  × fetch   × fetch, same round: median [p25–p75]`,
@@ -258,6 +287,17 @@ export async function cpuPerRequest(
     console.log(
       `  target (same-round medians): weft ≥ 0.95× fetch: ${weft.throughputVsFetchPaired >= 0.95 ? 'met' : 'NOT met'} (${weft.throughputVsFetchPaired.toFixed(2)}×); ahead of ky, ofetch, @effect/platform: ${peers.length === 3 ? (ahead ? 'yes' : 'NO') : 'not measured'}`,
     );
+    // The same comparison against what can cancel a request in flight, as weft can: fetch
+    // given a fresh signal, and ofetch with a timeout.
+    const weftSamples = samples.get('weft');
+    for (const other of [SIGNAL, OFETCH_TIMEOUT]) {
+      const theirs = samples.get(other);
+      if (weftSamples === undefined || theirs === undefined) continue;
+      const ratio = median(weftSamples.map((w, i) => theirs[i]! / w));
+      console.log(
+        `  weft against ${other} (same-round median of its CPU ÷ weft's): ${ratio.toFixed(2)}×`,
+      );
+    }
   }
   return rows;
 }
