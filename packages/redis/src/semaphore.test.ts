@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CLIENT_KINDS, connect, type TestClient, uniqueKey } from '../test/clients.ts';
 import { startRedis } from '../test/redis-server.ts';
 import { countingController } from '../test/signals.ts';
-import { ClosedError, LeaseLostError } from './errors.ts';
+import { ClosedError, LeaseLostError, RedisCommandError } from './errors.ts';
 import { RedisRateLimiter } from './rate-limiter.ts';
 import { RedisSemaphore } from './semaphore.ts';
 
@@ -446,6 +446,134 @@ return 1`;
       expect(failed).toBe(1);
       const permit = await wait;
       expect(permit.token).toBeGreaterThan(held.token);
+      await permit.release();
+    } finally {
+      io.disconnect();
+    }
+  });
+
+  test('an acquire cancelled while its grant is in flight rejects with the reason and the grant is released', async () => {
+    const io = new Redis(redis!.url);
+    try {
+      const key = uniqueKey('sem');
+      let acquires = 0;
+      const adapter = {
+        send: (args: readonly string[]) => {
+          if (args[0] === 'EVALSHA' || args[0] === 'EVAL') acquires += 1;
+          return io.call(args[0]!, ...args.slice(1));
+        },
+        duplicate: async () => adapter,
+        subscribe: async () => {},
+        close: async () => {},
+      };
+      const sem = new RedisSemaphore({ client: adapter, key, permits: 1 });
+      const { controller, listeners } = countingController();
+      const wait = sem.acquire({ signal: controller.signal });
+      // The script is sent (the semaphore was idle: no queue ahead), not yet answered.
+      expect(acquires).toBe(1);
+      controller.abort(new Error('stop'));
+      await expect(wait).rejects.toThrow('stop');
+      expect(listeners()).toBe(0);
+      expect(sem.waiting).toBe(0);
+      // close() waits for the grant in flight, which is given back: nothing stays held.
+      await sem.close();
+      expect(Number(await io.call('ZCOUNT', `{${key}}:sem`, '(0', '+inf'))).toBe(0);
+      expect(acquires).toBe(1);
+    } finally {
+      io.disconnect();
+    }
+  });
+
+  test('acquires made while the first one is in flight are served after it, in call order', async () => {
+    const io = new Redis(redis!.url);
+    try {
+      const key = uniqueKey('sem');
+      let inFlight = 0;
+      let most = 0;
+      const adapter = {
+        send: async (args: readonly string[]) => {
+          inFlight += 1;
+          most = Math.max(most, inFlight);
+          try {
+            return await io.call(args[0]!, ...args.slice(1));
+          } finally {
+            inFlight -= 1;
+          }
+        },
+        duplicate: async () => adapter,
+        subscribe: async () => {},
+        close: async () => {},
+      };
+      await using sem = new RedisSemaphore({ client: adapter, key, permits: 3 });
+      const order: number[] = [];
+      const permits = await Promise.all(
+        [0, 1, 2].map((i) =>
+          sem.acquire().then((p) => {
+            order.push(i);
+            return p;
+          }),
+        ),
+      );
+      expect(order).toEqual([0, 1, 2]);
+      // One script at a time per process: the later calls waited their turn.
+      expect(most).toBe(1);
+      expect(permits[1]!.token).toBeGreaterThan(permits[0]!.token);
+      expect(permits[2]!.token).toBeGreaterThan(permits[1]!.token);
+      for (const p of permits) await p.release();
+      expect(Number(await io.call('ZCOUNT', `{${key}}:sem`, '(0', '+inf'))).toBe(0);
+    } finally {
+      io.disconnect();
+    }
+  });
+
+  test('a failed first script call rejects that acquire only; the next one is served', async () => {
+    const io = new Redis(redis!.url);
+    try {
+      let failNext = true;
+      const adapter = {
+        send: (args: readonly string[]) => {
+          if (failNext && args[0] === 'EVALSHA') {
+            failNext = false;
+            return Promise.reject(new Error('connection reset'));
+          }
+          return io.call(args[0]!, ...args.slice(1));
+        },
+        duplicate: async () => adapter,
+        subscribe: async () => {},
+        close: async () => {},
+      };
+      await using sem = new RedisSemaphore({ client: adapter, key: uniqueKey('sem'), permits: 1 });
+      const first = sem.acquire();
+      const second = sem.acquire();
+      await expect(first).rejects.toThrow(RedisCommandError);
+      await expect(first).rejects.toMatchObject({ cause: { message: 'connection reset' } });
+      const permit = await second;
+      expect(permit.token).toBeGreaterThan(0);
+      await permit.release();
+    } finally {
+      io.disconnect();
+    }
+  });
+
+  test('after SCRIPT FLUSH (a restarted server), acquire loads the script again with EVAL', async () => {
+    const io = new Redis(redis!.url);
+    try {
+      const sent: string[] = [];
+      const adapter = {
+        send: (args: readonly string[]) => {
+          sent.push(args[0]!);
+          return io.call(args[0]!, ...args.slice(1));
+        },
+        duplicate: async () => adapter,
+        subscribe: async () => {},
+        close: async () => {},
+      };
+      await using sem = new RedisSemaphore({ client: adapter, key: uniqueKey('sem'), permits: 1 });
+      await (await sem.acquire()).release();
+      await io.call('SCRIPT', 'FLUSH');
+      sent.length = 0;
+      const permit = await sem.acquire();
+      expect(sent).toEqual(['EVALSHA', 'EVAL']);
       await permit.release();
     } finally {
       io.disconnect();

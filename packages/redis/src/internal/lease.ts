@@ -5,12 +5,15 @@ import { LeaseLostError } from '../errors.ts';
  * {@link LeaseLostError} when Redis says it is gone or when no renewal was confirmed before
  * it may have expired. "Confirmed until" is counted from when the confirming command was
  * sent, so a slow reply or a paused process errs on the safe side.
+ *
+ * A subclass may override `renew()` and `describe()` instead of passing them (a semaphore's
+ * permit does: one object per permit, no closures).
  */
 export class Lease {
   // Made when `signal` is first read (or the lease is lost): most holders never look.
   #controller: AbortController | undefined;
   readonly #ms: number;
-  readonly #renew: () => Promise<boolean>;
+  readonly #renew: (() => Promise<boolean>) | undefined;
   readonly #what: string;
   // `performance.now()` when the command behind the last confirmation was sent.
   #confirmedAt: number;
@@ -19,13 +22,27 @@ export class Lease {
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
 
-  /** `sentAt`: `performance.now()` when the command that granted the lease was sent. */
-  constructor(what: string, ms: number, sentAt: number, renew: () => Promise<boolean>) {
+  /**
+   * `sentAt`: `performance.now()` when the command that granted the lease was sent.
+   * `what` names the lease in errors; `renew` asks Redis to extend it (`false`: gone).
+   */
+  constructor(what: string, ms: number, sentAt: number, renew?: () => Promise<boolean>) {
     this.#what = what;
     this.#ms = ms;
     this.#renew = renew;
     this.#confirmedAt = sentAt;
     this.#scheduleRenew();
+  }
+
+  /** Asks Redis to extend the lease: `true` if it did, `false` if the lease is gone. */
+  protected renew(): Promise<boolean> {
+    if (this.#renew === undefined) return Promise.reject(new TypeError('no renew function'));
+    return this.#renew();
+  }
+
+  /** What the lease is, for the `LeaseLostError` message. */
+  protected describe(): string {
+    return this.#what;
   }
 
   get signal(): AbortSignal {
@@ -56,11 +73,11 @@ export class Lease {
     clearTimeout(this.#expiryTimer);
     const left = this.#confirmedAt + this.#ms - performance.now();
     if (left <= 0) {
-      this.#lose(`${this.#what}: its lease of ${this.#ms} ms could not be renewed in time`);
+      this.#lose(`${this.describe()}: its lease of ${this.#ms} ms could not be renewed in time`);
       return false;
     }
     this.#expiryTimer = setTimeout(() => {
-      this.#lose(`${this.#what}: its lease of ${this.#ms} ms could not be renewed in time`);
+      this.#lose(`${this.describe()}: its lease of ${this.#ms} ms could not be renewed in time`);
     }, left);
     return true;
   }
@@ -71,19 +88,21 @@ export class Lease {
     const sentAt = performance.now();
     let held: boolean | undefined;
     try {
-      held = await this.#renew();
+      held = await this.renew();
     } catch {
       // Redis unreachable: try again next period; the armed expiry timer decides.
     }
     if (this.#stopped) return;
     if (held === false) {
-      this.#lose(`${this.#what}: Redis no longer holds its lease (it expired or was taken over)`);
+      this.#lose(
+        `${this.describe()}: Redis no longer holds its lease (it expired or was taken over)`,
+      );
       return;
     }
     if (held === true) {
       // A confirmation that arrives after the lease it confirms ran out confirms nothing.
       if (performance.now() >= sentAt + this.#ms) {
-        this.#lose(`${this.#what}: its lease of ${this.#ms} ms could not be renewed in time`);
+        this.#lose(`${this.describe()}: its lease of ${this.#ms} ms could not be renewed in time`);
         return;
       }
       this.#confirmedAt = sentAt;
