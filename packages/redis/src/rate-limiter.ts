@@ -7,7 +7,7 @@ import {
   TimeoutError,
 } from '@weft/core';
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
-import { int, NOW_US, Script, type ScriptCall, STAMP, tag } from './internal/script.ts';
+import { int, NOW_US, Script, type ScriptCall, STAMP, send, tag } from './internal/script.ts';
 import {
   assertFunction,
   assertInteger,
@@ -17,7 +17,7 @@ import {
   describe,
 } from './internal/validate.ts';
 import { joinSignals } from './internal/signals.ts';
-import { jitter, timer, WaitList } from './internal/waiters.ts';
+import { jitter, timer, type Waiter, WaitList } from './internal/waiters.ts';
 
 /** Options of {@link RedisRateLimiter}. */
 export interface RedisRateLimiterOptions {
@@ -388,52 +388,104 @@ export class RedisRateLimiter implements RateLimiterLike {
     return cost;
   }
 
+  // The script call deciding `cost` (the sliding window's call for cost 1 is built once).
+  #call(cost: number): { script: Script; prepared: ScriptCall } {
+    if (this.#burst === undefined) {
+      if (cost === 1) {
+        this.#single ??= SLIDING.prepare([this.#log], [this.#limit, 1, this.#interval + 1]);
+        return { script: SLIDING, prepared: this.#single };
+      }
+      return {
+        script: SLIDING,
+        prepared: SLIDING.prepare([this.#log], [this.#limit, cost, this.#interval + 1]),
+      };
+    }
+    return {
+      script: BUCKET,
+      prepared: BUCKET.prepare(
+        [this.#bucket],
+        [this.#limit, this.#interval * 1000, this.#burst, cost],
+      ),
+    };
+  }
+
   // Runs the script: the grant's time in µs (server clock) when granted, else minus the µs
   // to wait (never 0).
   #decide(cost: number): Promise<number> {
-    if (this.#burst === undefined && cost === 1) {
-      this.#single ??= SLIDING.prepare([this.#log], [this.#limit, 1, this.#interval + 1]);
-      return SLIDING.call(this.#redis, this.#single).then(int);
-    }
-    const reply =
-      this.#burst === undefined
-        ? SLIDING.run(this.#redis, [this.#log], [this.#limit, cost, this.#interval + 1])
-        : BUCKET.run(
-            this.#redis,
-            [this.#bucket],
-            [this.#limit, this.#interval * 1000, this.#burst, cost],
-          );
-    return reply.then(int);
+    const { script, prepared } = this.#call(cost);
+    return script.call(this.#redis, prepared).then(int);
   }
 
+  // Starts serving the head of the queue unless that already runs. The first script call
+  // is one `then` on the client's promise (the common case, a grant, settles there: no
+  // loop, no `async` frames); a refusal, a grant for a waiter cancelled meanwhile or an
+  // error goes on in the loop (#pump). Never rejects: every failure is meant to reach a
+  // waiter, and an unexpected one must not be lost either.
   #kick(): void {
     if (this.#pumping) return;
+    const head = this.#waiters.head;
+    if (head === undefined) return;
     this.#pumping = true;
-    void this.#pump();
+    const { script, prepared } = this.#call(head.data);
+    const fail = (err: unknown): undefined => {
+      head.fail(err);
+      this.#next();
+      return undefined;
+    };
+    const onReply = (reply: unknown): Promise<void> | undefined => {
+      let n: number;
+      try {
+        n = int(reply);
+      } catch (err) {
+        return fail(err);
+      }
+      if (n > 0 && !head.settled) {
+        head.fulfil(new RatePass(n / 1000));
+        this.#next();
+        return undefined;
+      }
+      return this.#pump({ head, n });
+    };
+    void send(this.#redis, prepared.evalsha, prepared.key).then(onReply, (err: unknown) =>
+      script.retry(this.#redis, prepared.evalsha, prepared.key, err).then(onReply, fail),
+    );
   }
 
-  // Never rejects: every failure is meant to reach a waiter, and an unexpected one must not
-  // be lost either.
-  async #pump(): Promise<void> {
-    try {
-      await this.#serve();
-    } catch (err) {
-      this.#waiters.failAll(err);
-    }
+  // The pump is done: the next waiter, if any, starts another.
+  #next(): void {
     this.#pumping = false;
     if (this.#waiters.size > 0) this.#kick();
   }
 
-  async #serve(): Promise<void> {
+  async #pump(first: { head: Waiter<RedisRatePermit, number>; n: number }): Promise<void> {
+    try {
+      await this.#serve(first);
+    } catch (err) {
+      this.#waiters.failAll(err);
+    }
+    this.#next();
+  }
+
+  // `first`: the script call #kick made, handled here before any other.
+  async #serve(
+    first: { head: Waiter<RedisRatePermit, number>; n: number } | undefined,
+  ): Promise<void> {
     for (;;) {
-      const head = this.#waiters.head;
-      if (head === undefined) return;
+      let head: Waiter<RedisRatePermit, number>;
       let n: number;
-      try {
-        n = await this.#decide(head.data);
-      } catch (err) {
-        head.fail(err);
-        continue;
+      if (first !== undefined) {
+        ({ head, n } = first);
+        first = undefined;
+      } else {
+        const next = this.#waiters.head;
+        if (next === undefined) return;
+        head = next;
+        try {
+          n = await this.#decide(head.data);
+        } catch (err) {
+          head.fail(err);
+          continue;
+        }
       }
       if (n > 0) {
         if (!head.settled) head.fulfil(new RatePass(n / 1000));
