@@ -117,7 +117,8 @@ const ACQUIRE_KEYS = ['signal'] as const;
 //
 // ACQUIRE. ARGV: permits, lease µs, id, '1' when the caller will wait for a release.
 // Replies with the token (positive) when granted, else minus the µs until the earliest
-// lease expires. Expired holders are trimmed only when they could matter (the count
+// lease expires; a Lua number, so an integer reply (far cheaper for a client to read than
+// a bulk string; exact: tokens stay below 2^53 until the year 2255). Expired holders are trimmed only when they could matter (the count
 // reaches `permits`): counted otherwise they only make the count high, never admit more,
 // and there are at most `permits` of them.
 // The token is the server time in µs when that is above the last token, else the last
@@ -145,9 +146,9 @@ if held < permits then
   local text = string.format('%d', expiry)
   if #text ~= 16 then text = string.format('%.0f', expiry) end
   if redis.call('ZADD', KEYS[1], 'LT', 'CH', text, ARGV[3], '-' .. stamp, '~fence') == 2 then
-    return stamp
+    return tonumber(stamp)
   end
-  return string.format('%.0f', -tonumber(redis.call('ZINCRBY', KEYS[1], '-1', '~fence')))
+  return -tonumber(redis.call('ZINCRBY', KEYS[1], '-1', '~fence'))
 end
 if ARGV[4] == '1' then redis.call('ZADD', KEYS[1], '0', '~wait', '0', '~wait2') end
 local first = redis.call('ZRANGE', KEYS[1], '(0', '+inf', 'BYSCORE', 'LIMIT', '0', '1', 'WITHSCORES')
