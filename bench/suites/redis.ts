@@ -24,10 +24,10 @@ export interface RoundTrips {
 }
 
 /**
- * What one operation of a subject costs, measured by fine interleaving: `blocks` times,
- * every subject of every case runs `opsPerBlock` sequential operations, one subject after
- * the other (the order rotates by one each block), and each subject's costs are summed
- * over all its blocks. Load on the shared machine comes and goes over seconds; blocks last
+ * What one operation of a subject costs, measured by fine interleaving: case by case,
+ * `blocks` times, every subject of the case runs `opsPerBlock` sequential operations, one
+ * subject after the other (the order rotates by one each block), and each subject's costs
+ * are summed over all its blocks. Load on the shared machine comes and goes over seconds; blocks last
  * milliseconds, so every subject sees about the same load, and the sums compare fairly.
  * One `OpCost` per subject in `results.json` (`redisCosts`).
  */
@@ -265,17 +265,22 @@ export async function setup(): Promise<RedisBench | undefined> {
         for (let i = 0; i < 200; i++) await s.fn();
         s.commands = ((await commandCalls()) - before) / 200;
       }
-      for (let b = 0; b < blocks; b++) {
-        for (let j = 0; j < subjects.length; j++) {
-          const s = subjects[(j + b) % subjects.length]!;
-          const s0 = await serverCpuUs();
-          const c0 = process.cpuUsage();
-          const t0 = performance.now();
-          for (let i = 0; i < opsPerBlock; i++) await s.fn();
-          const t1 = performance.now();
-          const c1 = process.cpuUsage(c0);
-          const s1 = await serverCpuUs();
-          s.blocks.push({ server: s1 - s0, client: c1.user + c1.system, wall: (t1 - t0) * 1000 });
+      // Case by case, so that the subjects compared alternate closely (a slow peer's blocks
+      // do not sit between them).
+      for (const name of new Set(subjects.map((s) => s.name))) {
+        const group = subjects.filter((s) => s.name === name);
+        for (let b = 0; b < blocks; b++) {
+          for (let j = 0; j < group.length; j++) {
+            const s = group[(j + b) % group.length]!;
+            const s0 = await serverCpuUs();
+            const c0 = process.cpuUsage();
+            const t0 = performance.now();
+            for (let i = 0; i < opsPerBlock; i++) await s.fn();
+            const t1 = performance.now();
+            const c1 = process.cpuUsage(c0);
+            const s1 = await serverCpuUs();
+            s.blocks.push({ server: s1 - s0, client: c1.user + c1.system, wall: (t1 - t0) * 1000 });
+          }
         }
       }
       const sum = (xs: readonly Block[], f: (x: Block) => number): number =>

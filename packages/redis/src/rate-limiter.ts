@@ -267,7 +267,7 @@ export class RedisRateLimiter implements RateLimiterLike {
   #pumping = false;
   #wake: (() => void) | undefined;
   // The sliding window's call for cost 1, built once (the common call).
-  #single: ScriptCall | undefined;
+  #single: { script: Script; prepared: ScriptCall } | undefined;
 
   /** Throws a `TypeError`/`RangeError` for an invalid option. */
   constructor(options: RedisRateLimiterOptions) {
@@ -394,8 +394,11 @@ export class RedisRateLimiter implements RateLimiterLike {
   #call(cost: number): { script: Script; prepared: ScriptCall } {
     if (this.#burst === undefined) {
       if (cost === 1) {
-        this.#single ??= SLIDING.prepare([this.#log], [this.#limit, 1, this.#interval + 1]);
-        return { script: SLIDING, prepared: this.#single };
+        this.#single ??= {
+          script: SLIDING,
+          prepared: SLIDING.prepare([this.#log], [this.#limit, 1, this.#interval + 1]),
+        };
+        return this.#single;
       }
       return {
         script: SLIDING,
