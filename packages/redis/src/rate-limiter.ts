@@ -124,14 +124,15 @@ if single then
   used = redis.call('RPUSH', key, stamp)
   if used % 64 ~= 0 and used <= tonumber(ARGV[1]) then
     redis.call('PEXPIRE', key, ARGV[3])
-    return tonumber(stamp)
+    -- The same number as stamp: two short numbers are cheaper to parse than its 16 digits.
+    return t[1] * 1000000 + t[2]
   end
   used = used - 1
 else
   used = redis.call('LLEN', key)
 end
 -- From here, used leaves out the push above, if any.
-local now, limit, cost = tonumber(stamp), tonumber(ARGV[1]), tonumber(ARGV[2])
+local now, limit, cost = t[1] * 1000000 + t[2], tonumber(ARGV[1]), tonumber(ARGV[2])
 local interval = (tonumber(ARGV[3]) - 1) * 1000
 local exact = used + cost > limit
 if exact or math.floor((used + cost) / 64) ~= math.floor(used / 64) then
@@ -167,7 +168,7 @@ if used + cost <= limit then
     end
   end
   redis.call('PEXPIRE', key, ARGV[3])
-  return tonumber(stamp)
+  return now
 end
 if single then redis.call('RPOP', key) end
 local oldest = redis.call('LINDEX', key, used + cost - limit - 1)

@@ -580,6 +580,44 @@ return 1`;
     }
   });
 
+  test('permits held together are each renewed past their lease; released, they leave no timer keeping the process alive', async () => {
+    const io = new Redis(redis!.url);
+    try {
+      const key = uniqueKey('sem');
+      let renewals = 0;
+      const adapter = {
+        send: (args: readonly string[]) => {
+          if (args[0] === 'EVALSHA' && args.length === 6) renewals += 1; // RENEW
+          return io.call(args[0]!, ...args.slice(1));
+        },
+        duplicate: async () => adapter,
+        subscribe: async () => {},
+        close: async () => {},
+      };
+      // Timers that keep the process alive (Node and Deno count them; Bun reports none).
+      const timers = (): number =>
+        process.getActiveResourcesInfo?.().filter((r) => r === 'Timeout').length ?? 0;
+      const before = timers();
+      await using sem = new RedisSemaphore({ client: adapter, key, permits: 3, lease: 300 });
+      const a = await sem.acquire();
+      await tick(60);
+      const b = await sem.acquire();
+      await tick(60);
+      const d = await sem.acquire();
+      await b.release();
+      await tick(900);
+      // Every 100 ms each held permit renews: two held for 900 ms, about 18 renewals.
+      expect(renewals).toBeGreaterThanOrEqual(8);
+      expect([a.signal.aborted, d.signal.aborted]).toEqual([false, false]);
+      expect(Number(await io.call('ZCOUNT', `{${key}}:sem`, '(0', '+inf'))).toBe(2);
+      await a.release();
+      await d.release();
+      expect(timers()).toBeLessThanOrEqual(before);
+    } finally {
+      io.disconnect();
+    }
+  });
+
   test('with an ioredis `keyPrefix`, a release still wakes a waiter through pub/sub', async () => {
     const key = uniqueKey('sem');
     const io1 = new Redis(redis!.url, { keyPrefix: 'app:' });

@@ -8,7 +8,7 @@ import {
 } from '@weft/core';
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
 import { ClosedError, RedisCommandError } from './errors.ts';
-import { Lease } from './internal/lease.ts';
+import { Lease, Renewals } from './internal/lease.ts';
 import { command, int, NOW_US, STAMP, Script, send, tag } from './internal/script.ts';
 import {
   assertFunction,
@@ -142,11 +142,12 @@ if held >= permits then
 end
 if held < permits then
   -- Two short numbers are cheaper to parse than the 16 digits of stamp.
-  local expiry = t[1] * 1000000 + t[2] + ARGV[2]
+  local now = t[1] * 1000000 + t[2]
+  local expiry = now + ARGV[2]
   local text = string.format('%d', expiry)
   if #text ~= 16 then text = string.format('%.0f', expiry) end
   if redis.call('ZADD', KEYS[1], 'LT', 'CH', text, ARGV[3], '-' .. stamp, '~fence') == 2 then
-    return tonumber(stamp)
+    return now
   end
   return -tonumber(redis.call('ZINCRBY', KEYS[1], '-1', '~fence'))
 end
@@ -197,6 +198,8 @@ interface Shared {
   readonly holders: string;
   readonly leaseUs: string;
   readonly release: (id: string) => Promise<void>;
+  // One renewal timer for all the permits of the semaphore held in this process.
+  readonly renewals: Renewals;
 }
 
 // A permit is its own lease (one object per permit, no closures): it renews itself with
@@ -208,7 +211,7 @@ class Permit extends Lease implements RedisPermit {
   #released = false;
 
   constructor(token: number, shared: Shared, id: string, ms: number, sentAt: number) {
-    super('', ms, sentAt);
+    super('', ms, sentAt, undefined, shared.renewals);
     this.token = token;
     this.#shared = shared;
     this.#id = id;
@@ -326,6 +329,7 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
       holders: this.#holders,
       leaseUs: this.#leaseUs,
       release: (id) => this.#release(id),
+      renewals: new Renewals(),
     };
     this.#waiters = new WaitList(() => {
       if (this.#waiters.size === 0) this.#wake?.();

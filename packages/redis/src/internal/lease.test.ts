@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { LeaseLostError } from '../errors.ts';
-import { Lease } from './lease.ts';
+import { Lease, Renewals } from './lease.ts';
 
 const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -45,5 +45,40 @@ describe('Lease', () => {
     await tick(120);
     expect(renewals).toBe(0);
     expect(lease.signal.aborted).toBe(false);
+  });
+  test('leases sharing one Renewals timer are each renewed; a stopped one is not; then no timer keeps the process alive', async () => {
+    // Timers that keep the process alive (Node and Deno count them; Bun reports none).
+    const timers = (): number =>
+      process.getActiveResourcesInfo?.().filter((r) => r === 'Timeout').length ?? 0;
+    const before = timers();
+    const renewals = new Renewals();
+    const counts = [0, 0, 0];
+    const leases = counts.map(
+      (_, i) =>
+        new Lease(
+          `lease ${i}`,
+          300,
+          performance.now(),
+          async () => {
+            counts[i]! += 1;
+            return true;
+          },
+          renewals,
+        ),
+    );
+    expect(renewals.referenced).toBe(true);
+    await tick(150);
+    leases[1]!.stop();
+    const stopped = counts[1]!;
+    await tick(1050);
+    expect(counts[0]).toBeGreaterThanOrEqual(3);
+    expect(counts[2]).toBeGreaterThanOrEqual(3);
+    expect(counts[1]).toBe(stopped);
+    expect(leases.map((l) => l.signal.aborted)).toEqual([false, false, false]);
+    leases[0]!.stop();
+    leases[2]!.stop();
+    // The timer may stay armed, unreferenced, until it fires with nothing due.
+    expect(renewals.referenced).toBe(false);
+    expect(timers()).toBeLessThanOrEqual(before);
   });
 });

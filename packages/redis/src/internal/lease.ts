@@ -18,6 +18,8 @@ export class Lease {
   // `performance.now()` when the command behind the last confirmation was sent.
   #confirmedAt: number;
   #renewTimer: ReturnType<typeof setTimeout> | undefined;
+  // The timer shared with other leases of the same length, if any (instead of #renewTimer).
+  readonly #renewals: Renewals | undefined;
   // Armed only while a renewal is due and not confirmed: one timer per lease otherwise.
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
@@ -25,11 +27,19 @@ export class Lease {
   /**
    * `sentAt`: `performance.now()` when the command that granted the lease was sent.
    * `what` names the lease in errors; `renew` asks Redis to extend it (`false`: gone).
+   * `renewals`: a timer shared by leases of this same length (else one timer per lease).
    */
-  constructor(what: string, ms: number, sentAt: number, renew?: () => Promise<boolean>) {
+  constructor(
+    what: string,
+    ms: number,
+    sentAt: number,
+    renew?: () => Promise<boolean>,
+    renewals?: Renewals,
+  ) {
     this.#what = what;
     this.#ms = ms;
     this.#renew = renew;
+    this.#renewals = renewals;
     this.#confirmedAt = sentAt;
     this.#scheduleRenew();
   }
@@ -53,12 +63,22 @@ export class Lease {
   /** Stops renewing (released, acked…). The signal stays as it is. */
   stop(): void {
     this.#stopped = true;
+    this.#renewals?.delete(this);
     clearTimeout(this.#renewTimer);
     clearTimeout(this.#expiryTimer);
     this.#renewTimer = this.#expiryTimer = undefined;
   }
 
+  /** Renews now (for {@link Renewals}, when this lease's renewal is due). */
+  renewNow(): void {
+    if (!this.#stopped) void this.#renewOnce();
+  }
+
   #scheduleRenew(): void {
+    if (this.#renewals !== undefined) {
+      this.#renewals.add(this, performance.now() + Math.max(1, Math.floor(this.#ms / 3)));
+      return;
+    }
     this.#renewTimer = setTimeout(
       () => {
         this.#renewTimer = undefined;
@@ -117,5 +137,86 @@ export class Lease {
     this.stop();
     this.#controller ??= new AbortController();
     this.#controller.abort(new LeaseLostError(message));
+  }
+}
+
+/**
+ * One renewal timer for many leases of the same length (a semaphore's permits): armed for
+ * the earliest renewal due, and left armed when the last lease stops, unreferenced (it
+ * keeps no process alive; when it fires with nothing due it is not armed again). Holding
+ * and releasing permits one after the other then costs no timer at all, where a timer per
+ * lease costs a `setTimeout` and a `clearTimeout` each. Referenced while any lease is
+ * held, as a lease's own timer would be.
+ */
+export class Renewals {
+  // Each lease with the `performance.now()` at which its renewal is due.
+  readonly #due = new Map<Lease, number>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
+  #referenced = false;
+
+  /** Whether the timer is armed and keeps the process alive (some lease is held). */
+  get referenced(): boolean {
+    return this.#timer !== undefined && this.#referenced;
+  }
+
+  /** Renews `lease` at `at` (`performance.now()` scale). */
+  add(lease: Lease, at: number): void {
+    this.#due.set(lease, at);
+    if (this.#timer === undefined || at < this.#timerAt) this.#arm(at);
+    else if (!this.#referenced) this.#reference(true);
+  }
+
+  /** Forgets `lease` (stopped). */
+  delete(lease: Lease): void {
+    if (this.#due.delete(lease) && this.#due.size === 0) this.#reference(false);
+  }
+
+  #arm(at: number): void {
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(this.#fire, Math.max(1, at - performance.now()));
+    this.#referenced = true;
+  }
+
+  #reference(on: boolean): void {
+    this.#referenced = on;
+    setReferenced(this.#timer, on);
+  }
+
+  readonly #fire = (): void => {
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    // A renewal adds its lease back only after Redis replied: never during this loop.
+    for (const [lease, at] of this.#due) {
+      if (at <= now + 1) {
+        this.#due.delete(lease);
+        lease.renewNow();
+      } else if (at < next) next = at;
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.#arm(next);
+  };
+}
+
+// Whether a timer keeps the process alive: Node's and Bun's timers are objects with
+// `ref()`/`unref()`; Deno's web timers are numbers, with `Deno.refTimer`/`unrefTimer`.
+function setReferenced(timer: ReturnType<typeof setTimeout> | undefined, on: boolean): void {
+  if (timer === undefined) return;
+  if (typeof timer === 'object' && timer !== null) {
+    const t = timer as { ref?: () => unknown; unref?: () => unknown };
+    if (on) t.ref?.();
+    else t.unref?.();
+    return;
+  }
+  const deno = (
+    globalThis as {
+      Deno?: { refTimer?: (id: number) => void; unrefTimer?: (id: number) => void };
+    }
+  ).Deno;
+  if (typeof timer === 'number') {
+    if (on) deno?.refTimer?.(timer);
+    else deno?.unrefTimer?.(timer);
   }
 }
