@@ -1,7 +1,7 @@
 import type { QueueLike } from '@weft/core';
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
 import { ClosedError, LeaseLostError, RedisCommandError } from './errors.ts';
-import { Lease } from './internal/lease.ts';
+import { Lease, stopLease } from './internal/lease.ts';
 import { command, int, Script, tag } from './internal/script.ts';
 import { readReply, type StreamEntry } from './internal/streams.ts';
 import {
@@ -377,7 +377,7 @@ class Message<T> implements RedisMessage<T> {
   async #done(ack: boolean): Promise<void> {
     if (this.#settled) throw new TypeError(`Message ${this.id} was already acked or nacked`);
     this.#settled = true;
-    this.#lease.stop();
+    stopLease(this.#lease);
     if (!(await this.#settle(ack))) {
       throw new LeaseLostError(
         `Message ${this.id} is no longer held by this consumer (its visibility timeout passed and it was handed out again)`,

@@ -35,6 +35,8 @@ describe.skipIf(redis === undefined)('RedisSemaphore', () => {
         const a = await sem.acquire();
         const b = await sem.acquire();
         expect(b.token).toBeGreaterThan(a.token);
+        // A permit is its own lease, but shows nothing that would end its renewals.
+        expect('stop' in a).toBe(false);
         expect(await sem.tryAcquire()).toBeUndefined();
         await a.release();
         const d = await sem.tryAcquire();

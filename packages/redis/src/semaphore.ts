@@ -8,7 +8,7 @@ import {
 } from '@weft/core';
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
 import { ClosedError, RedisCommandError } from './errors.ts';
-import { Lease, Renewals } from './internal/lease.ts';
+import { Lease, Renewals, stopLease } from './internal/lease.ts';
 import { command, int, NOW_US, STAMP, Script, send, tag } from './internal/script.ts';
 import {
   assertFunction,
@@ -233,7 +233,7 @@ class Permit extends Lease implements RedisPermit {
   release(): Promise<void> {
     if (this.#released) return Promise.reject(new TypeError('This permit was already released'));
     this.#released = true;
-    this.stop();
+    stopLease(this);
     return this.#shared.release(this.#id);
   }
 

@@ -1,6 +1,15 @@
 import { LeaseLostError } from '../errors.ts';
 
 /**
+ * Stops a lease's renewals (released, acked…); its signal stays as it is. A function, not
+ * a method: a subclass handed to users (a semaphore's permit) then has no `stop()` that
+ * would silently end its renewals.
+ */
+export let stopLease: (lease: Lease) => void;
+// Renews a lease now (for Renewals, when its renewal is due).
+let renewLeaseNow: (lease: Lease) => void;
+
+/**
  * Keeps a lease alive: renews it every third of its length, and aborts `signal` with
  * {@link LeaseLostError} when Redis says it is gone or when no renewal was confirmed before
  * it may have expired. "Confirmed until" is counted from when the confirming command was
@@ -60,8 +69,13 @@ export class Lease {
     return this.#controller.signal;
   }
 
-  /** Stops renewing (released, acked…). The signal stays as it is. */
-  stop(): void {
+  static {
+    stopLease = (lease) => lease.#stop();
+    renewLeaseNow = (lease) => lease.#renewNow();
+  }
+
+  // Stops renewing (released, acked…). The signal stays as it is.
+  #stop(): void {
     this.#stopped = true;
     this.#renewals?.delete(this);
     clearTimeout(this.#renewTimer);
@@ -69,8 +83,8 @@ export class Lease {
     this.#renewTimer = this.#expiryTimer = undefined;
   }
 
-  /** Renews now (for {@link Renewals}, when this lease's renewal is due). */
-  renewNow(): void {
+  // Renews now (for Renewals, when this lease's renewal is due).
+  #renewNow(): void {
     if (!this.#stopped) void this.#renewOnce();
   }
 
@@ -134,7 +148,7 @@ export class Lease {
 
   #lose(message: string): void {
     if (this.#stopped) return;
-    this.stop();
+    this.#stop();
     this.#controller ??= new AbortController();
     this.#controller.abort(new LeaseLostError(message));
   }
@@ -193,7 +207,7 @@ export class Renewals {
     for (const [lease, at] of this.#due) {
       if (at <= now + 1) {
         this.#due.delete(lease);
-        lease.renewNow();
+        renewLeaseNow(lease);
       } else if (at < next) next = at;
     }
     if (next !== Number.POSITIVE_INFINITY) this.#arm(next);
