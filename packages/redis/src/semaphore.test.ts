@@ -486,6 +486,46 @@ return 1`;
     }
   });
 
+  test('close() returns within a lease when Redis does not answer the grant in flight; a late grant is released (review D1)', async () => {
+    const io = new Redis(redis!.url);
+    try {
+      const key = uniqueKey('sem');
+      const sent: string[] = [];
+      let answer: (() => void) | undefined;
+      const adapter = {
+        send: (args: readonly string[]) => {
+          sent.push(args[0]!);
+          const reply = io.call(args[0]!, ...args.slice(1));
+          if (answer !== undefined || sent.length !== 1) return reply;
+          reply.catch(() => {}); // handled when it is handed on
+          // The first ACQUIRE runs on the server, but its reply is held back (an outage).
+          return new Promise((resolve) => {
+            answer = () => resolve(reply);
+          });
+        },
+        duplicate: async () => adapter,
+        subscribe: async () => {},
+        close: async () => {},
+      };
+      // The server has the script (EVALSHA answers at once).
+      await using warm = new RedisSemaphore({ client: io, key, permits: 1 });
+      await (await warm.acquire()).release();
+      const sem = new RedisSemaphore({ client: adapter, key, permits: 1, lease: 200 });
+      const wait = sem.acquire();
+      const closing = sem.close();
+      await expect(wait).rejects.toThrow(ClosedError);
+      await closing; // without the bound, it would wait for the reply forever
+      // close() has returned; the grant was made, its reply still held back.
+      expect(Number(await io.call('ZCOUNT', `{${key}}:sem`, '(0', '+inf'))).toBe(1);
+      answer!();
+      for (let i = 0; i < 100 && !sent.includes('ZREM'); i++) await tick(5);
+      expect(sent).toEqual(['EVALSHA', 'ZREM']);
+      expect(Number(await io.call('ZCOUNT', `{${key}}:sem`, '(0', '+inf'))).toBe(0);
+    } finally {
+      io.disconnect();
+    }
+  });
+
   test('acquires made while the first one is in flight are served after it, in call order', async () => {
     const io = new Redis(redis!.url);
     try {

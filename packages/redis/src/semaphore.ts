@@ -438,7 +438,10 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
 
   /**
    * Rejects waiting calls with {@link ClosedError} and closes the subscriber connection.
-   * Permits already held stay valid until released.
+   * Permits already held stay valid until released. A grant in flight for a waiter that is
+   * gone is released before `close()` returns; if Redis does not answer within one `lease`
+   * (an outage), `close()` returns anyway, and that grant, should it still come, is
+   * released when it does (else it expires with its lease).
    *
    * @example
    * ```ts
@@ -450,8 +453,19 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     this.#closed = true;
     this.#waiters.failAll(new ClosedError(`The semaphore \`${this.#key}\` was closed`));
     this.#wake?.();
-    // A grant in flight for a waiter that is gone is released before close() returns.
-    await this.#pumping;
+    // A grant in flight for a waiter that is gone is released before close() returns, as
+    // long as Redis answers within a lease (after that, a grant it made has expired).
+    const pumping = this.#pumping;
+    if (pumping !== undefined) {
+      let bound: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        pumping,
+        new Promise<void>((resolve) => {
+          bound = setTimeout(resolve, this.#lease);
+        }),
+      ]);
+      clearTimeout(bound);
+    }
     const sub = this.#subscriber;
     this.#subscriber = undefined;
     if (sub !== undefined) await (await sub.catch(() => undefined))?.close();
