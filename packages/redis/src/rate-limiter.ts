@@ -267,7 +267,7 @@ export class RedisRateLimiter implements RateLimiterLike {
   // Whether the head-of-line loop is running, and how to cut its sleep short.
   #pumping = false;
   #wake: (() => void) | undefined;
-  // The sliding window's call for cost 1, built once (the common call).
+  // The call for cost 1 (sliding window or token bucket), built once (the common call).
   #single: { script: Script; prepared: ScriptCall } | undefined;
 
   /** Throws a `TypeError`/`RangeError` for an invalid option. */
@@ -393,26 +393,22 @@ export class RedisRateLimiter implements RateLimiterLike {
 
   // The script call deciding `cost` (the sliding window's call for cost 1 is built once).
   #call(cost: number): { script: Script; prepared: ScriptCall } {
-    if (this.#burst === undefined) {
-      if (cost === 1) {
-        this.#single ??= {
-          script: SLIDING,
-          prepared: SLIDING.prepare([this.#log], [this.#limit, 1, this.#interval + 1]),
-        };
-        return this.#single;
-      }
-      return {
-        script: SLIDING,
-        prepared: SLIDING.prepare([this.#log], [this.#limit, cost, this.#interval + 1]),
-      };
-    }
-    return {
-      script: BUCKET,
-      prepared: BUCKET.prepare(
-        [this.#bucket],
-        [this.#limit, this.#interval * 1000, this.#burst, cost],
-      ),
-    };
+    if (cost === 1 && this.#single !== undefined) return this.#single;
+    const call =
+      this.#burst === undefined
+        ? {
+            script: SLIDING,
+            prepared: SLIDING.prepare([this.#log], [this.#limit, cost, this.#interval + 1]),
+          }
+        : {
+            script: BUCKET,
+            prepared: BUCKET.prepare(
+              [this.#bucket],
+              [this.#limit, this.#interval * 1000, this.#burst, cost],
+            ),
+          };
+    if (cost === 1) this.#single = call;
+    return call;
   }
 
   // Runs the script: the grant's time in µs (server clock) when granted, else minus the µs
