@@ -526,6 +526,52 @@ return 1`;
     }
   });
 
+  test('close() returns within a lease while the subscriber connection cannot open; it is closed when it does (review D2)', async () => {
+    const io = new Redis(redis!.url);
+    try {
+      let open: (() => void) | undefined;
+      let closedLate = false;
+      const subscriber = {
+        send: () => Promise.resolve(null),
+        duplicate: () => Promise.reject(new Error('unused')),
+        subscribe: async () => {},
+        close: async () => {
+          closedLate = true;
+        },
+      };
+      const adapter = {
+        send: (args: readonly string[]) => io.call(args[0]!, ...args.slice(1)),
+        // An outage as the subscriber opens: the connection comes only when let through.
+        duplicate: () =>
+          new Promise<typeof subscriber>((resolve) => {
+            open = () => resolve(subscriber);
+          }),
+        subscribe: async () => {},
+        close: async () => {},
+      };
+      const sem = new RedisSemaphore({
+        client: adapter,
+        key: uniqueKey('sem'),
+        permits: 1,
+        lease: 200,
+      });
+      const held = await sem.acquire();
+      const wait = sem.acquire(); // refused: opens the subscriber
+      for (let i = 0; i < 100 && open === undefined; i++) await tick(5);
+      expect(open).toBeDefined();
+      const closing = sem.close();
+      await expect(wait).rejects.toThrow(ClosedError);
+      await closing; // without the bound, it would wait for the connection forever
+      expect(closedLate).toBe(false);
+      open!();
+      for (let i = 0; i < 100 && !closedLate; i++) await tick(5);
+      expect(closedLate).toBe(true);
+      await held.release();
+    } finally {
+      io.disconnect();
+    }
+  });
+
   test('acquires made while the first one is in flight are served after it, in call order', async () => {
     const io = new Redis(redis!.url);
     try {

@@ -439,9 +439,10 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
   /**
    * Rejects waiting calls with {@link ClosedError} and closes the subscriber connection.
    * Permits already held stay valid until released. A grant in flight for a waiter that is
-   * gone is released before `close()` returns; if Redis does not answer within one `lease`
-   * (an outage), `close()` returns anyway, and that grant, should it still come, is
-   * released when it does (else it expires with its lease).
+   * gone is released, and the subscriber connection closed, before `close()` returns; if
+   * Redis does not answer within one `lease` (an outage), `close()` returns anyway, and
+   * what is still pending finishes in the background (a late grant is released, else it
+   * expires with its lease; a connection that opens late is closed).
    *
    * @example
    * ```ts
@@ -453,22 +454,39 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     this.#closed = true;
     this.#waiters.failAll(new ClosedError(`The semaphore \`${this.#key}\` was closed`));
     this.#wake?.();
-    // A grant in flight for a waiter that is gone is released before close() returns, as
-    // long as Redis answers within a lease (after that, a grant it made has expired).
-    const pumping = this.#pumping;
-    if (pumping !== undefined) {
-      let bound: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        pumping,
-        new Promise<void>((resolve) => {
-          bound = setTimeout(resolve, this.#lease);
-        }),
-      ]);
+    // A grant in flight for a waiter that is gone is released, and the subscriber closed,
+    // before close() returns, as long as Redis answers within a lease (after that, a grant
+    // it made has expired): an outage must not hang close(). What is still pending then
+    // finishes in the background (a late grant is released, a late connection closed).
+    let bound: ReturnType<typeof setTimeout> | undefined;
+    let deadline: Promise<void> | undefined;
+    const within = (work: Promise<unknown>): Promise<unknown> => {
+      deadline ??= new Promise<void>((resolve) => {
+        bound = setTimeout(resolve, this.#lease);
+      });
+      return Promise.race([work, deadline]);
+    };
+    try {
+      if (this.#pumping !== undefined) await within(this.#pumping);
+      const sub = this.#subscriber;
+      this.#subscriber = undefined;
+      if (sub !== undefined) {
+        // A connection that opens after this is closed by #subscribe itself.
+        let failure: { error: unknown } | undefined;
+        const closing = sub
+          .then(
+            (conn) => conn.close(),
+            () => {},
+          )
+          .catch((error: unknown) => {
+            failure = { error };
+          });
+        await within(closing);
+        if (failure !== undefined) throw failure.error;
+      }
+    } finally {
       clearTimeout(bound);
     }
-    const sub = this.#subscriber;
-    this.#subscriber = undefined;
-    if (sub !== undefined) await (await sub.catch(() => undefined))?.close();
   }
 
   /** Same as {@link RedisSemaphore.close}. */
