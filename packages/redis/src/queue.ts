@@ -670,7 +670,10 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   /**
    * Rejects waiting calls with {@link ClosedError}, closes this instance's own connections
    * and removes its consumer from the group when it holds no message. Messages already
-   * handed out stay valid until settled (their consumer then stays in the group).
+   * handed out stay valid until settled (their consumer then stays in the group). If Redis
+   * does not answer within `visibilityTimeout` (an outage), `close()` returns anyway and
+   * the rest finishes in the background (a message read meanwhile for a getter that is
+   * gone is then reclaimed like any abandoned one).
    *
    * @example
    * ```ts
@@ -687,20 +690,37 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     const blocker = this.#blocker;
     const sub = this.#subscriber;
     this.#blocker = this.#subscriber = undefined;
-    const conns = await Promise.all([
-      blocker?.then((b) => b.conn).catch(() => undefined),
-      sub?.catch(() => undefined),
+    // Bounded by `visibilityTimeout`, so that an outage does not hang close(): a message
+    // read for a getter that is gone is reclaimed after it anyway. What is still pending
+    // then finishes in the background.
+    let failure: { error: unknown } | undefined;
+    const work = (async () => {
+      const conns = await Promise.all([
+        blocker?.then((b) => b.conn).catch(() => undefined),
+        sub?.catch(() => undefined),
+      ]);
+      await Promise.all(conns.filter((c) => c !== undefined).map((c) => c.close()));
+      // A message read for a getter that is gone is given back before close() returns.
+      if (this.#getting !== undefined) await this.#getting;
+      if (this.#putting !== undefined) await this.#putting;
+      // Leave the group unless this consumer still holds a message (it is left in the
+      // group then, and XAUTOCLAIM hands that message on if it is never settled). A
+      // failure only leaves an empty consumer entry behind.
+      if (this.#group_ready !== undefined) {
+        await LEAVE.run(this.#redis, [this.#stream], [this.#group, this.#consumer]).catch(() => {});
+      }
+    })().catch((error: unknown) => {
+      failure = { error };
+    });
+    let bound: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      work,
+      new Promise<void>((resolve) => {
+        bound = setTimeout(resolve, this.#visibility);
+      }),
     ]);
-    await Promise.all(conns.filter((c) => c !== undefined).map((c) => c.close()));
-    // A message read for a getter that is gone is given back before close() returns.
-    if (this.#getting !== undefined) await this.#getting;
-    if (this.#putting !== undefined) await this.#putting;
-    // Leave the group unless this consumer still holds a message (it is left in the group
-    // then, and XAUTOCLAIM hands that message on if it is never settled). A failure only
-    // leaves an empty consumer entry behind.
-    if (this.#group_ready !== undefined) {
-      await LEAVE.run(this.#redis, [this.#stream], [this.#group, this.#consumer]).catch(() => {});
-    }
+    clearTimeout(bound);
+    if (failure !== undefined) throw failure.error;
   }
 
   /** Same as {@link RedisQueue.close}. */
