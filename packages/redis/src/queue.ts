@@ -456,6 +456,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   // Counts acks heard: one that lands while a put's script is in flight is not missed.
   #acks = 0;
   #closed = false;
+  // Aborts when close() is called: a connection still being opened gives up.
+  readonly #closing = new AbortController();
 
   /** Throws a `TypeError`/`RangeError` for an invalid option. */
   constructor(options: RedisQueueOptions<T>) {
@@ -687,6 +689,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     this.#getters.failAll(error);
     this.#putters.failAll(error);
     this.#wakePut?.();
+    // A connection still being opened (an outage) gives up: no reconnect timer is left.
+    this.#closing.abort(error);
     const blocker = this.#blocker;
     const sub = this.#subscriber;
     this.#blocker = this.#subscriber = undefined;
@@ -891,7 +895,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       const made = (async () => {
         let conn: RedisAdapter;
         try {
-          conn = await this.#redis.duplicate(this.#stream);
+          conn = await this.#redis.duplicate(this.#stream, this.#closing.signal);
         } catch (err) {
           throw new RedisCommandError('connect (blocking reads)', err);
         }
@@ -1054,7 +1058,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     const sub = (async () => {
       let conn: RedisAdapter;
       try {
-        conn = await this.#redis.duplicate(this.#space);
+        conn = await this.#redis.duplicate(this.#space, this.#closing.signal);
       } catch (err) {
         throw new RedisCommandError('connect (subscriber)', err);
       }

@@ -1,9 +1,11 @@
 import { scope } from '@weft/core';
 import { Redis } from 'ioredis';
+import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CLIENT_KINDS, connect, type TestClient, uniqueKey } from '../test/clients.ts';
-import { startRedis } from '../test/redis-server.ts';
+import { freePort, startRedis } from '../test/redis-server.ts';
 import { countingController } from '../test/signals.ts';
+import { toRedisAdapter } from './client.ts';
 import { ClosedError, LeaseLostError, RedisCommandError } from './errors.ts';
 import { RedisRateLimiter } from './rate-limiter.ts';
 import { RedisSemaphore } from './semaphore.ts';
@@ -567,6 +569,43 @@ return 1`;
       for (let i = 0; i < 100 && !closedLate; i++) await tick(5);
       expect(closedLate).toBe(true);
       await held.release();
+    } finally {
+      io.disconnect();
+    }
+  });
+
+  test('close() during an outage gives up the subscriber connection being opened: no reconnect timer is left (review D3)', async () => {
+    const io = new Redis(redis!.url);
+    // A node-redis client of a server that is down: its copies retry connecting.
+    const down = createClient({ url: `redis://127.0.0.1:${await freePort()}` });
+    down.on('error', () => {});
+    try {
+      const outage = toRedisAdapter(down);
+      const adapter = {
+        send: (args: readonly string[]) => io.call(args[0]!, ...args.slice(1)),
+        duplicate: (key?: string, signal?: AbortSignal) => outage.duplicate(key, signal),
+        subscribe: async () => {},
+        close: async () => {},
+      };
+      const timers = (): number =>
+        process.getActiveResourcesInfo?.().filter((r) => r === 'Timeout').length ?? 0;
+      const before = timers();
+      const sem = new RedisSemaphore({
+        client: adapter,
+        key: uniqueKey('sem'),
+        permits: 1,
+        lease: 60_000,
+      });
+      const held = await sem.acquire();
+      const wait = sem.acquire(); // refused: opens the subscriber, which keeps retrying
+      await tick(100);
+      const closing = sem.close();
+      await expect(wait).rejects.toThrow(ClosedError);
+      // Returns at once (not after the minute-long lease): the connection gave up.
+      await closing;
+      await held.release();
+      await tick(50);
+      expect(timers()).toBeLessThanOrEqual(before);
     } finally {
       io.disconnect();
     }

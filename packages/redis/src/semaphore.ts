@@ -295,6 +295,8 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
   // The subscriber connection (opened on first contention) and whether it is ready.
   #subscriber: Promise<RedisAdapter> | undefined;
   #closed = false;
+  // Aborts when close() is called: a subscriber connection still being opened gives up.
+  readonly #closing = new AbortController();
   // The semaphore's sorted set (holders, fence, waiting markers) and where releases are
   // announced (named like a key, in the same slot).
   readonly #holders: string;
@@ -454,6 +456,7 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     this.#closed = true;
     this.#waiters.failAll(new ClosedError(`The semaphore \`${this.#key}\` was closed`));
     this.#wake?.();
+    this.#closing.abort(new ClosedError(`The semaphore \`${this.#key}\` was closed`));
     // A grant in flight for a waiter that is gone is released, and the subscriber closed,
     // before close() returns, as long as Redis answers within a lease (after that, a grant
     // it made has expired): an outage must not hang close(). What is still pending then
@@ -663,8 +666,9 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     const sub = (async () => {
       let conn: RedisAdapter;
       try {
-        conn = await this.#redis.duplicate(channel);
+        conn = await this.#redis.duplicate(channel, this.#closing.signal);
       } catch (err) {
+        if (this.#closed) throw new ClosedError(`The semaphore \`${this.#key}\` was closed`);
         throw new RedisCommandError('connect (subscriber)', err);
       }
       if (this.#closed) {
