@@ -25,11 +25,12 @@
 // measured the same way, since the pool-item bookkeeping is on its path. Prints the overhead and writes
 // bench/diag-overhead.json. A removal that no longer applies (the source changed) is an
 // error naming the file and the text: update REMOVAL with the change.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { countNode, hasValgrind } from './callgrind.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const root = dirname(dirname(self));
@@ -232,36 +233,16 @@ function cpuRun(url, which) {
 }
 
 export function instructions(url, which, runs) {
-  const run = spawnSync(
-    'valgrind',
-    [
-      '--tool=callgrind',
-      '--smc-check=all-non-file',
-      '--callgrind-out-file=/dev/null',
-      process.execPath,
-      '--single-threaded',
-      '--predictable-gc-schedule',
-      self,
-      '--child',
-      url,
-      which,
-      'run',
-      String(runs),
-    ],
-    { encoding: 'utf8' },
-  );
-  const match = /I\s+refs:\s+([\d,]+)/.exec(run.stderr);
-  if (!match) throw new Error(`valgrind failed: ${run.stderr.slice(-500)}`);
-  return Number(match[1].replaceAll(',', ''));
-}
-
-function hasValgrind() {
-  try {
-    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+  return countNode([
+    '--single-threaded',
+    '--predictable-gc-schedule',
+    self,
+    '--child',
+    url,
+    which,
+    'run',
+    String(runs),
+  ]);
 }
 
 async function main() {

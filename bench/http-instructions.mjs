@@ -13,8 +13,8 @@
 //   and without a timeout) and ky: everything but the socket, deterministic, so the
 //   differences between clients (and what a signal costs inside fetch: its WeakRef,
 //   FinalizationRegistry entry and listener, collected later) are exact.
-import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { countNode, hasValgrind } from './callgrind.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const mode = process.env.WEFT_INSTR_MODE;
@@ -128,37 +128,19 @@ if (mode === 'request') {
   await run(2000);
   await run(Number(process.env.WEFT_INSTR_N));
 } else {
-  try {
-    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
-  } catch {
+  if (!hasValgrind()) {
     console.log('valgrind is not installed: no instruction counts');
     process.exit(0);
   }
-  const count = (m, variant, n) => {
-    const run = spawnSync(
-      'valgrind',
-      [
-        '--tool=callgrind',
-        '--smc-check=all-non-file',
-        '--callgrind-out-file=/dev/null',
-        process.execPath,
-        '--single-threaded',
-        self,
-      ],
-      {
-        env: {
-          ...process.env,
-          WEFT_INSTR_MODE: m,
-          WEFT_INSTR_VARIANT: variant,
-          WEFT_INSTR_N: String(n),
-        },
-        encoding: 'utf8',
+  const count = (m, variant, n) =>
+    countNode(['--single-threaded', self], {
+      env: {
+        ...process.env,
+        WEFT_INSTR_MODE: m,
+        WEFT_INSTR_VARIANT: variant,
+        WEFT_INSTR_N: String(n),
       },
-    );
-    const match = /I\s+refs:\s+([\d,]+)/.exec(run.stderr);
-    if (!match) throw new Error(`valgrind failed: ${run.stderr.slice(-500)}`);
-    return Number(match[1].replaceAll(',', ''));
-  };
+    });
   const per = (m, variant, short, long) =>
     (count(m, variant, long) - count(m, variant, short)) / (long - short);
   console.log(

@@ -21,6 +21,7 @@
 // median of same-round ratios to the first variant: load-sensitive, but paired.
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { countNode } from './callgrind.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const child = process.env.WEFT_PROFILE_CHILD;
@@ -152,20 +153,7 @@ function env(mode, variant, size, url, n) {
 }
 
 function instructions(variant, size, url, n) {
-  const run = spawnSync(
-    'valgrind',
-    [
-      '--tool=callgrind',
-      '--smc-check=all-non-file',
-      '--callgrind-out-file=/dev/null',
-      process.execPath,
-      self,
-    ],
-    { env: env('run', variant, size, url, n), encoding: 'utf8', maxBuffer: 1 << 26 },
-  );
-  const match = /I\s+refs:\s+([\d,]+)/.exec(run.stderr);
-  if (!match) throw new Error(`valgrind failed: ${run.stderr.slice(-800)}`);
-  return Number(match[1].replaceAll(',', ''));
+  return countNode([self], { env: env('run', variant, size, url, n) });
 }
 
 function gc(variant, size, url, n) {

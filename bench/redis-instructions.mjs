@@ -15,9 +15,10 @@
 //   redis-server: the library's JavaScript, ioredis and V8 per operation.
 // `WEFT_REDIS_BASELINE=<dir of another build's dist/index.js>` adds that build as the
 // subject `weft (baseline)`, to compare two versions of @weft/redis.
-import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { exited, findRedisServer, freePort, launch } from '../packages/redis/test/redis-server.ts';
+import { CALLGRIND, countNode, irefs } from './callgrind.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const mode = process.env.WEFT_INSTR_MODE;
@@ -72,47 +73,14 @@ if (mode === 'run') {
   client.disconnect();
   process.exit(0);
 } else {
-  const freePort = () =>
-    new Promise((resolve) => {
-      const srv = createServer();
-      srv.listen(0, '127.0.0.1', () => {
-        const { port } = srv.address();
-        srv.close(() => resolve(port));
-      });
-    });
   const startRedis = async (port, underValgrind) => {
-    const args = [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-    ];
-    const child = underValgrind
-      ? spawn(
-          'valgrind',
-          ['--tool=callgrind', '--callgrind-out-file=/dev/null', 'redis-server', ...args],
-          {
-            stdio: ['ignore', 'pipe', 'pipe'],
-          },
-        )
-      : spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    const binary = findRedisServer();
+    if (binary === undefined) throw new Error('redis-server is not installed');
+    // The Redis tests' own launch (127.0.0.1, no persistence), under callgrind if asked.
+    const child = await launch(binary, port, [], underValgrind ? ['valgrind', ...CALLGRIND] : []);
     let err = '';
     child.stderr?.on('data', (c) => {
       err += c;
-    });
-    await new Promise((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (c) => {
-        out += c;
-        if (out.includes('Ready to accept')) resolve();
-      });
-      child.once('exit', (code) =>
-        reject(new Error(`redis-server exited with ${code}: ${err.slice(-300)}`)),
-      );
     });
     return { child, stderr: () => err };
   };
@@ -124,38 +92,21 @@ if (mode === 'run') {
       WEFT_INSTR_PORT: String(port),
       WEFT_INSTR_N: String(n),
     };
-    const cmd = underValgrind
-      ? [
-          'valgrind',
-          [
-            '--tool=callgrind',
-            '--smc-check=all-non-file',
-            '--callgrind-out-file=/dev/null',
-            process.execPath,
-            '--single-threaded',
-            self,
-          ],
-        ]
-      : [process.execPath, [self]];
-    const run = spawnSync(cmd[0], cmd[1], { env, encoding: 'utf8' });
+    if (underValgrind) return countNode(['--single-threaded', self], { env });
+    const run = spawnSync(process.execPath, [self], { env, encoding: 'utf8' });
     if (run.status !== 0) throw new Error(`client run failed: ${run.stderr.slice(-500)}`);
-    return run.stderr;
-  };
-  const refs = (text) => {
-    const match = /I\s+refs:\s+([\d,]+)/.exec(text);
-    if (!match) throw new Error(`valgrind gave no count: ${text.slice(-500)}`);
-    return Number(match[1].replaceAll(',', ''));
+    return 0;
   };
   const serverCount = async (subject, n) => {
     const port = await freePort();
     const server = await startRedis(port, true);
     runClient(subject, port, n, false);
-    const exited = new Promise((resolve) => server.child.once('exit', resolve));
+    const gone = exited(server.child);
     server.child.kill('SIGTERM');
-    await exited;
-    return refs(server.stderr());
+    await gone;
+    return irefs(server.stderr());
   };
-  const clientCount = async (subject, n, port) => refs(runClient(subject, port, n, true));
+  const clientCount = async (subject, n, port) => runClient(subject, port, n, true);
 
   const filter = process.argv[2] ?? '';
   const subjects = [

@@ -43,12 +43,13 @@ if (!filter || /redis|limiter|semaphore|queue/i.test(filter)) {
   const bench = await redisSuite.setup();
   if (bench !== undefined) {
     try {
-      // Wall-clock time swings with the machine's load; the interleaved rounds measure what
-      // load hardly distorts (server CPU, commands, client CPU per operation), best of N.
-      const rounds = Number(process.env.BENCH_REDIS_ROUNDS ?? 9);
-      const perRound = Number(process.env.BENCH_REDIS_OPS ?? 400);
-      redisCosts = (await bench.costs(rounds, perRound)).filter(
-        (c) => !filter || `redis ${c.case}`.includes(filter),
+      // Fine interleaving: many short blocks per subject, alternating, summed (see OpCost).
+      const blocks = Number(process.env.BENCH_REDIS_BLOCKS ?? 200);
+      const perBlock = Number(process.env.BENCH_REDIS_OPS ?? 50);
+      redisCosts = await bench.costs(
+        blocks,
+        perBlock,
+        (name) => !filter || `redis ${name}`.includes(filter),
       );
       rows.push(...redisSuite.printCosts(redisCosts));
       roundTrips = await bench.roundTrips();

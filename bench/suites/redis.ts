@@ -3,7 +3,7 @@
 // the same server through ioredis (bottleneck, redis-semaphore and BullMQ take ioredis).
 // Besides throughput it counts round trips: Redis commands processed per operation.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { RedisQueue, RedisRateLimiter, RedisSemaphore } from '@weft/redis';
@@ -23,42 +23,64 @@ export interface RoundTrips {
   executedPerOp: number;
 }
 
-/** What one operation of a subject costs, from interleaved rounds (best of N). */
+/**
+ * What one operation of a subject costs, measured by fine interleaving: case by case,
+ * `blocks` times, every subject of the case runs `opsPerBlock` sequential operations, one
+ * subject after the other (the order rotates by one each block), and each subject's costs
+ * are summed over all its blocks. Load on the shared machine comes and goes over seconds; blocks last
+ * milliseconds, so every subject sees about the same load, and the sums compare fairly.
+ * One `OpCost` per subject in `results.json` (`redisCosts`).
+ */
 export interface OpCost {
   case: string;
   subject: string;
-  /** Redis server CPU (user + sys of the server process, INFO cpu) per operation, µs: best round. */
+  /** Wall-clock time per operation, µs: summed over all blocks ÷ operations. */
+  wallUs: number;
+  /** Throughput, operations per second of summed wall time (the issue's target metric). */
+  opsPerSec: number;
+  /**
+   * Redis server CPU per operation, µs: run time of the server's main thread from
+   * `/proc/<pid>/schedstat` (ns resolution), else `INFO cpu` (user + sys, coarser); see
+   * `serverCpuSource`.
+   */
   serverCpuUs: number;
-  /** The same, median round. */
-  serverCpuUsMedian: number;
+  /** Where `serverCpuUs` comes from. */
+  serverCpuSource: 'schedstat' | 'INFO cpu';
+  /** Client CPU per operation, µs: `process.cpuUsage()` of this process, user + sys. */
+  clientCpuUs: number;
   /** Commands Redis executed per operation (INFO commandstats calls, script bodies included). */
   commands: number;
-  /** Client CPU (process.cpuUsage of this process) per operation, µs: best round. */
-  clientCpuUs: number;
-  clientCpuUsMedian: number;
-  /** Wall-clock throughput, best round (for reference: load distorts it). */
-  opsPerSec: number;
-  opsPerSecMedian: number;
-  rounds: number;
-  opsPerRound: number;
+  blocks: number;
+  opsPerBlock: number;
   /**
-   * This subject's cost ÷ weft's, taken round by round (the two ran back to back in the
-   * same round, so they saw about the same machine load), then the median over rounds: the
-   * figure that load distorts least. At or above 1, weft is at or above this subject;
-   * weft's own row has 1. Server CPU, client CPU and wall time.
+   * This subject's summed cost ÷ weft's in the same case (wall time, server CPU, client
+   * CPU): above 1, weft is cheaper or faster (for wall time: weft's throughput is that
+   * many times this subject's). weft's own row has 1.
    */
-  pairedServerRatio: number;
-  pairedClientRatio: number;
-  pairedWallRatio: number;
+  wallRatio: number;
+  serverRatio: number;
+  clientRatio: number;
+  /**
+   * How far to trust each ratio: the 5th and 95th percentiles of the ratio over 1000
+   * resamplings of the blocks (paired bootstrap: a resampled block takes both subjects'
+   * costs of that block). An interval that contains 1 is a tie within the noise.
+   */
+  wallRatioInterval: [number, number];
+  serverRatioInterval: [number, number];
+  clientRatioInterval: [number, number];
 }
 
 export interface RedisBench {
   cases: Case[];
   /**
-   * Per-operation costs that machine load distorts little: every subject runs `opsPerRound`
-   * operations per round, the subjects interleaved (the order rotates), `rounds` times.
+   * Per-operation costs by fine interleaving (see {@link OpCost}) of the cases whose name
+   * `only` accepts (default: all).
    */
-  costs(rounds: number, opsPerRound: number): Promise<OpCost[]>;
+  costs(
+    blocks: number,
+    opsPerBlock: number,
+    only?: (caseName: string) => boolean,
+  ): Promise<OpCost[]>;
   /** Commands per operation of each subject, measured apart from the timing runs. */
   roundTrips(): Promise<RoundTrips[]>;
   close(): Promise<void>;
@@ -195,82 +217,129 @@ export async function setup(): Promise<RedisBench | undefined> {
     subjects: Object.entries(subjects).map(([subject, fn]) => ({ subject, fn })),
   }));
 
-  // INFO cpu (µs of the server process) and the total of commandstats calls (INFO itself
-  // left out), read on the admin connection.
-  const serverState = async (): Promise<{ cpuUs: number; calls: number }> => {
-    const info = String(await admin.call('INFO', 'ALL'));
-    let cpuUs = 0;
-    let calls = 0;
+  // Server CPU of the redis-server this bench started, in µs: its main thread's run time
+  // from /proc (ns resolution, and reading it costs the server nothing), else INFO cpu
+  // (read on the admin connection: the server does that work outside the measured span).
+  const schedstat = `/proc/${server.pid}/schedstat`;
+  const useSchedstat = existsSync(schedstat);
+  const serverCpuUs = async (): Promise<number> => {
+    if (useSchedstat) return Number(readFileSync(schedstat, 'utf8').split(' ')[0]) / 1000;
+    const info = String(await admin.call('INFO', 'CPU'));
+    let us = 0;
     for (const line of info.split('\r\n')) {
       const cpu = /^used_cpu_(user|sys):([\d.]+)$/.exec(line);
-      if (cpu) cpuUs += Number(cpu[2]) * 1e6;
+      if (cpu) us += Number(cpu[2]) * 1e6;
+    }
+    return us;
+  };
+  // The total of INFO commandstats calls (INFO itself left out).
+  const commandCalls = async (): Promise<number> => {
+    const info = String(await admin.call('INFO', 'COMMANDSTATS'));
+    let calls = 0;
+    for (const line of info.split('\r\n')) {
       const stat = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
       if (stat && stat[1] !== 'info') calls += Number(stat[2]);
     }
-    return { cpuUs, calls };
+    return calls;
   };
 
   return {
     cases,
-    async costs(rounds, opsPerRound) {
-      type Sample = {
-        cpu: number;
-        calls: number;
-        client: number;
-        opsPerSec: number;
-      };
-      const subjects = Object.entries(ops).flatMap(([name, subs]) =>
-        Object.entries(subs).map(([subject, fn]) => ({
-          name,
-          subject,
-          fn,
-          samples: [] as Sample[],
-        })),
-      );
-      for (const s of subjects) for (let i = 0; i < 20; i++) await s.fn(); // warm up
-      for (let r = 0; r < rounds; r++) {
-        for (let j = 0; j < subjects.length; j++) {
-          const s = subjects[(j + r) % subjects.length]!;
-          const before = await serverState();
-          const c0 = process.cpuUsage();
-          const t0 = performance.now();
-          for (let i = 0; i < opsPerRound; i++) await s.fn();
-          const t1 = performance.now();
-          const c1 = process.cpuUsage(c0);
-          const after = await serverState();
-          s.samples.push({
-            cpu: (after.cpuUs - before.cpuUs) / opsPerRound,
-            calls: (after.calls - before.calls) / opsPerRound,
-            client: (c1.user + c1.system) / opsPerRound,
-            opsPerSec: (opsPerRound * 1000) / (t1 - t0),
-          });
+    async costs(blocks, opsPerBlock, only = () => true) {
+      type Block = { server: number; client: number; wall: number };
+      const subjects = Object.entries(ops)
+        .filter(([name]) => only(name))
+        .flatMap(([name, subs]) =>
+          Object.entries(subs).map(([subject, fn]) => ({
+            name,
+            subject,
+            fn,
+            commands: 0,
+            blocks: [] as Block[],
+          })),
+        );
+      // Warm-up, which also counts the commands per operation (apart from the timing).
+      for (const s of subjects) {
+        for (let i = 0; i < 50; i++) await s.fn();
+        const before = await commandCalls();
+        for (let i = 0; i < 200; i++) await s.fn();
+        s.commands = ((await commandCalls()) - before) / 200;
+      }
+      // Case by case, so that the subjects compared alternate closely (a slow peer's blocks
+      // do not sit between them).
+      for (const name of new Set(subjects.map((s) => s.name))) {
+        const group = subjects.filter((s) => s.name === name);
+        for (let b = 0; b < blocks; b++) {
+          for (let j = 0; j < group.length; j++) {
+            const s = group[(j + b) % group.length]!;
+            const s0 = await serverCpuUs();
+            const c0 = process.cpuUsage();
+            const t0 = performance.now();
+            for (let i = 0; i < opsPerBlock; i++) await s.fn();
+            const t1 = performance.now();
+            const c1 = process.cpuUsage(c0);
+            const s1 = await serverCpuUs();
+            s.blocks.push({ server: s1 - s0, client: c1.user + c1.system, wall: (t1 - t0) * 1000 });
+          }
         }
       }
-      const min = (xs: number[]): number => Math.min(...xs);
-      const median = (xs: number[]): number => {
-        const sorted = [...xs].sort((a, b) => a - b);
-        return sorted[Math.floor(sorted.length / 2)]!;
+      const sum = (xs: readonly Block[], f: (x: Block) => number): number =>
+        xs.reduce((a, x) => a + f(x), 0);
+      // Paired bootstrap of peer ÷ weft over blocks: [p5, p95] of 1000 resamplings.
+      let seed = 0x2545f491;
+      const random = (): number => {
+        seed ^= seed << 13;
+        seed ^= seed >>> 17;
+        seed ^= seed << 5;
+        return (seed >>> 0) / 2 ** 32;
       };
-      const paired = (s: (typeof subjects)[number], f: (x: Sample) => number): number => {
+      const interval = (
+        peer: readonly Block[],
+        weft: readonly Block[],
+        f: (x: Block) => number,
+      ): [number, number] => {
+        if (peer === weft) return [1, 1];
+        const ratios: number[] = [];
+        for (let r = 0; r < 1000; r++) {
+          let p = 0;
+          let w = 0;
+          for (let i = 0; i < peer.length; i++) {
+            const k = Math.floor(random() * peer.length);
+            p += f(peer[k]!);
+            w += f(weft[k]!);
+          }
+          ratios.push(p / w);
+        }
+        ratios.sort((a, c) => a - c);
+        return [ratios[50]!, ratios[949]!];
+      };
+      const wall = (x: Block): number => x.wall;
+      const srv = (x: Block): number => x.server;
+      const cli = (x: Block): number => x.client;
+      return subjects.map((s) => {
         const weft = subjects.find((w) => w.name === s.name && w.subject === 'weft') ?? s;
-        return median(s.samples.map((x, r) => f(x) / f(weft.samples[r]!)));
-      };
-      return subjects.map((s) => ({
-        case: s.name,
-        subject: s.subject,
-        serverCpuUs: min(s.samples.map((x) => x.cpu)),
-        serverCpuUsMedian: median(s.samples.map((x) => x.cpu)),
-        commands: median(s.samples.map((x) => x.calls)),
-        clientCpuUs: min(s.samples.map((x) => x.client)),
-        clientCpuUsMedian: median(s.samples.map((x) => x.client)),
-        opsPerSec: Math.max(...s.samples.map((x) => x.opsPerSec)),
-        opsPerSecMedian: median(s.samples.map((x) => x.opsPerSec)),
-        rounds,
-        opsPerRound,
-        pairedServerRatio: paired(s, (x) => x.cpu),
-        pairedClientRatio: paired(s, (x) => x.client),
-        pairedWallRatio: paired(s, (x) => 1 / x.opsPerSec),
-      }));
+        const n = s.blocks.length * opsPerBlock;
+        const ratio = (f: (x: Block) => number): number =>
+          s === weft ? 1 : sum(s.blocks, f) / sum(weft.blocks, f);
+        return {
+          case: s.name,
+          subject: s.subject,
+          wallUs: sum(s.blocks, wall) / n,
+          opsPerSec: (n * 1e6) / sum(s.blocks, wall),
+          serverCpuUs: sum(s.blocks, srv) / n,
+          serverCpuSource: useSchedstat ? 'schedstat' : 'INFO cpu',
+          clientCpuUs: sum(s.blocks, cli) / n,
+          commands: s.commands,
+          blocks,
+          opsPerBlock,
+          wallRatio: ratio(wall),
+          serverRatio: ratio(srv),
+          clientRatio: ratio(cli),
+          wallRatioInterval: interval(s.blocks, weft.blocks, wall),
+          serverRatioInterval: interval(s.blocks, weft.blocks, srv),
+          clientRatioInterval: interval(s.blocks, weft.blocks, cli),
+        };
+      });
     },
     async roundTrips() {
       // MONITOR shows every command with its source: a client address, or `lua` for
@@ -316,46 +385,43 @@ export async function setup(): Promise<RedisBench | undefined> {
 const f1 = (n: number): string => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
 
 /**
- * Prints each case's costs with the peer-to-weft ratios (above 1: weft is cheaper or
- * faster) and returns the wall-clock rows for results.json.
+ * Prints each case's costs with the peer-to-weft ratios (x above 1: weft is cheaper or
+ * faster) and their 90% bootstrap intervals, and returns the wall-clock rows for
+ * results.json.
  */
 export function printCosts(costs: OpCost[]): Row[] {
   const rows: Row[] = [];
   const first = costs[0];
   if (first !== undefined) {
     console.log(
-      `\nredis: ${first.rounds} interleaved rounds of ${first.opsPerRound} operations per subject; best round (median). x = peer's cost / weft's (>= 1: weft at or above)`,
+      `\nredis: ${first.blocks} interleaved blocks of ${first.opsPerBlock} sequential operations per subject, costs summed over all blocks (server CPU from ${first.serverCpuSource}).\nx = peer's cost / weft's (above 1: weft cheaper or faster), [90% paired bootstrap interval over blocks]`,
     );
   }
+  const x = (r: number, [lo, hi]: [number, number]): string =>
+    `x${r.toFixed(2)} [${lo.toFixed(2)}-${hi.toFixed(2)}]`;
   for (const name of [...new Set(costs.map((c) => c.case))]) {
     const group = costs.filter((c) => c.case === name);
     const weft = group.find((c) => c.subject === 'weft') ?? group[0]!;
     console.log(`\nredis / ${name}`);
     const w = Math.max(...group.map((c) => c.subject.length), 8);
     console.log(
-      `  ${'subject'.padEnd(w)}  ${'server CPU µs/op'.padStart(22)}  ${'commands/op'.padStart(11)}  ${'client CPU µs/op'.padStart(22)}  ${'ops/s (wall)'.padStart(22)}`,
+      `  ${'subject'.padEnd(w)}  ${'ops/s (wall)'.padStart(30)}  ${'server CPU µs/op'.padStart(27)}  ${'client CPU µs/op'.padStart(27)}  ${'commands/op'.padStart(11)}`,
     );
     for (const c of group) {
-      const ratio = (peer: number, mine: number): string =>
-        c === weft ? '' : ` x${(peer / mine).toFixed(2)}`;
+      const mine = c === weft;
       console.log(
-        `  ${c.subject.padEnd(w)}  ${`${f1(c.serverCpuUs)} (${f1(c.serverCpuUsMedian)})${ratio(c.serverCpuUs, weft.serverCpuUs)}`.padStart(22)}  ${`${f1(c.commands)}${ratio(c.commands, weft.commands)}`.padStart(11)}  ${`${f1(c.clientCpuUs)} (${f1(c.clientCpuUsMedian)})${ratio(c.clientCpuUs, weft.clientCpuUs)}`.padStart(22)}  ${`${f1(c.opsPerSec)} (${f1(c.opsPerSecMedian)})${ratio(weft.opsPerSec, c.opsPerSec)}`.padStart(22)}`,
+        `  ${c.subject.padEnd(w)}  ${`${c.opsPerSec.toFixed(0)}${mine ? '' : ` ${x(c.wallRatio, c.wallRatioInterval)}`}`.padStart(30)}  ${`${f1(c.serverCpuUs)}${mine ? '' : ` ${x(c.serverRatio, c.serverRatioInterval)}`}`.padStart(27)}  ${`${f1(c.clientCpuUs)}${mine ? '' : ` ${x(c.clientRatio, c.clientRatioInterval)}`}`.padStart(27)}  ${f1(c.commands).padStart(11)}`,
       );
-      if (c !== weft) {
-        console.log(
-          `  ${''.padEnd(w)}  same round, median: server x${c.pairedServerRatio.toFixed(2)}, client x${c.pairedClientRatio.toFixed(2)}, wall x${c.pairedWallRatio.toFixed(2)}`,
-        );
-      }
       rows.push({
         suite: 'redis',
         case: name,
         subject: c.subject,
         opsPerSec: c.opsPerSec,
         ratioToWeft: c.opsPerSec / weft.opsPerSec,
-        meanMs: 1000 / c.opsPerSecMedian,
-        p50Ms: 1000 / c.opsPerSecMedian,
-        samples: c.rounds * c.opsPerRound,
-        unit: '1 operation over TCP to a local redis-server (best of interleaved rounds)',
+        meanMs: c.wallUs / 1000,
+        p50Ms: c.wallUs / 1000,
+        samples: c.blocks * c.opsPerBlock,
+        unit: '1 operation over TCP to a local redis-server (sum over interleaved blocks)',
       });
     }
   }

@@ -32,9 +32,12 @@ export interface RedisAdapter {
   /**
    * Opens a new connection, ready for commands, to the same server (for a cluster: to the
    * master that holds `key`): `@weft/redis` uses it for blocking reads and subscriptions,
-   * and closes it with `close()`.
+   * and closes it with `close()`. When `signal` aborts before the connection is ready (the
+   * primitive was closed during an outage), give up: close what was opened (so that no
+   * reconnect timer keeps the process alive) and reject. An adapter that ignores `signal`
+   * still works: a connection that opens after the primitive closed is closed then.
    */
-  duplicate(key?: string): Promise<RedisAdapter>;
+  duplicate(key?: string, signal?: AbortSignal): Promise<RedisAdapter>;
   /**
    * Subscribes this connection to `channel`; `onMessage` runs for every message. The
    * channel is named like a key, and scripts publish to it as a key: an adapter that
@@ -178,12 +181,16 @@ export function toRedisAdapter(client: unknown): RedisAdapter {
 function nodeRedisAdapter(client: NodeRedisLike, owned: boolean): RedisAdapter {
   return {
     send: (args) => client.sendCommand(args),
-    async duplicate() {
+    async duplicate(_key, signal) {
       const copy = client.duplicate();
       // An 'error' event without a listener would crash the process; the failure also
       // reaches the pending command, which is where it is reported.
       copy.on('error', () => {});
-      await copy.connect();
+      await untilAborted(copy.connect(), signal, () => {
+        // Also stops its reconnect timer (an outage: connect() keeps retrying).
+        if (typeof copy.destroy === 'function') copy.destroy();
+        else void Promise.resolve(copy.close?.() ?? copy.quit?.()).catch(() => {});
+      });
       return nodeRedisAdapter(copy, true);
     },
     subscribe: (channel, onMessage) => client.subscribe(channel, (message) => onMessage(message)),
@@ -204,17 +211,20 @@ function ioredisAdapter(client: IoRedisLike, owned: boolean): RedisAdapter {
   const prefix = client.options?.keyPrefix ?? '';
   return {
     send: (args) => client.call(args[0] as string, ...withPrefixedChannel(args, prefix)),
-    async duplicate() {
+    async duplicate(_key, signal) {
       const copy = client.duplicate();
       copy.on('error', () => {});
       // A client made with `lazyConnect` hands that on to its copies.
-      if (copy.status === 'wait') await copy.connect();
-      else if (copy.status !== 'ready') {
-        await new Promise<void>((resolve, reject) => {
-          copy.once('ready', () => resolve());
-          copy.once('end', () => reject(new Error('connection closed before it was ready')));
-        });
-      }
+      const ready =
+        copy.status === 'wait'
+          ? copy.connect()
+          : copy.status === 'ready'
+            ? undefined
+            : new Promise<void>((resolve, reject) => {
+                copy.once('ready', () => resolve());
+                copy.once('end', () => reject(new Error('connection closed before it was ready')));
+              });
+      if (ready !== undefined) await untilAborted(ready, signal, () => copy.disconnect());
       return ioredisAdapter(copy, true);
     },
     async subscribe(channel, onMessage) {
@@ -235,6 +245,39 @@ function ioredisAdapter(client: IoRedisLike, owned: boolean): RedisAdapter {
       await ended;
     },
   };
+}
+
+// Waits for `connecting`; when `signal` aborts first, runs `giveUp` (closes the connection
+// being opened) and rejects with the signal's reason.
+async function untilAborted(
+  connecting: Promise<unknown>,
+  signal: AbortSignal | undefined,
+  giveUp: () => void,
+): Promise<void> {
+  if (signal === undefined) {
+    await connecting;
+    return;
+  }
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      try {
+        giveUp();
+      } catch {
+        // Closing a connection that never opened may throw: it is closed either way.
+      }
+      reject(signal.reason);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([connecting, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+    // The losing side of the race must not be left unhandled.
+    connecting.catch(() => {});
+  }
 }
 
 // ioredis prefixes keys but not channels: a PUBLISH to a channel named like a key gets the
@@ -262,8 +305,8 @@ function nodeRedisClusterAdapter(cluster: NodeRedisClusterLike): RedisAdapter {
       if (key !== undefined && isNodeCommand(args)) return (await nodeFor(key)).sendCommand(args);
       return cluster.sendCommand(key, false, args);
     },
-    async duplicate(key) {
-      return toRedisAdapter(await nodeFor(key)).duplicate();
+    async duplicate(key, signal) {
+      return toRedisAdapter(await nodeFor(key)).duplicate(undefined, signal);
     },
     subscribe: (channel, onMessage) => cluster.subscribe(channel, (message) => onMessage(message)),
     // The user's cluster: never closed here.
@@ -302,8 +345,8 @@ function ioredisClusterAdapter(cluster: IoRedisClusterLike): RedisAdapter {
       }
       return cluster.call(args[0] as string, ...withPrefixedChannel(args, prefix));
     },
-    async duplicate(key) {
-      return ioredisAdapter(await nodeFor(key), false).duplicate();
+    async duplicate(key, signal) {
+      return ioredisAdapter(await nodeFor(key), false).duplicate(undefined, signal);
     },
     async subscribe(channel, onMessage) {
       if (listening === undefined) {

@@ -387,6 +387,29 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         expect(await c.connections()).toBe(before);
       });
 
+      test('close() returns within visibilityTimeout when Redis stops answering (an outage)', async () => {
+        const base = toRedisAdapter(c.client);
+        let outage = false;
+        const adapter: RedisAdapter = {
+          send: (args, key) => (outage ? new Promise(() => {}) : base.send(args, key)),
+          duplicate: (key) => base.duplicate(key),
+          subscribe: (channel, onMessage) => base.subscribe(channel, onMessage),
+          close: () => base.close(),
+        };
+        const q = new RedisQueue<number>({
+          client: adapter,
+          key: uniqueKey('q'),
+          visibilityTimeout: 200,
+        });
+        await q.put(1);
+        const msg = await q.get();
+        await msg.ack();
+        outage = true;
+        // Leaving the group is never answered: without the bound, close() would wait forever.
+        await q.close();
+        await expect(q.get()).rejects.toThrow(ClosedError);
+      });
+
       test('rejects bad options and values with a clear message', async () => {
         expect(() => new RedisQueue({ client: c.client, key: 'k', capacity: 0 })).toThrow(
           'Expected `capacity` to be an integer from 1 and up, got `0` (number)',

@@ -1,7 +1,7 @@
 import type { QueueLike } from '@weft/core';
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
 import { ClosedError, LeaseLostError, RedisCommandError } from './errors.ts';
-import { Lease } from './internal/lease.ts';
+import { Lease, stopLease } from './internal/lease.ts';
 import { command, int, Script, tag } from './internal/script.ts';
 import { readReply, type StreamEntry } from './internal/streams.ts';
 import {
@@ -377,7 +377,7 @@ class Message<T> implements RedisMessage<T> {
   async #done(ack: boolean): Promise<void> {
     if (this.#settled) throw new TypeError(`Message ${this.id} was already acked or nacked`);
     this.#settled = true;
-    this.#lease.stop();
+    stopLease(this.#lease);
     if (!(await this.#settle(ack))) {
       throw new LeaseLostError(
         `Message ${this.id} is no longer held by this consumer (its visibility timeout passed and it was handed out again)`,
@@ -456,6 +456,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   // Counts acks heard: one that lands while a put's script is in flight is not missed.
   #acks = 0;
   #closed = false;
+  // Aborts when close() is called: a connection still being opened gives up.
+  readonly #closing = new AbortController();
 
   /** Throws a `TypeError`/`RangeError` for an invalid option. */
   constructor(options: RedisQueueOptions<T>) {
@@ -670,7 +672,10 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   /**
    * Rejects waiting calls with {@link ClosedError}, closes this instance's own connections
    * and removes its consumer from the group when it holds no message. Messages already
-   * handed out stay valid until settled (their consumer then stays in the group).
+   * handed out stay valid until settled (their consumer then stays in the group). If Redis
+   * does not answer within `visibilityTimeout` (an outage), `close()` returns anyway and
+   * the rest finishes in the background (a message read meanwhile for a getter that is
+   * gone is then reclaimed like any abandoned one).
    *
    * @example
    * ```ts
@@ -684,23 +689,42 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     this.#getters.failAll(error);
     this.#putters.failAll(error);
     this.#wakePut?.();
+    // A connection still being opened (an outage) gives up: no reconnect timer is left.
+    this.#closing.abort(error);
     const blocker = this.#blocker;
     const sub = this.#subscriber;
     this.#blocker = this.#subscriber = undefined;
-    const conns = await Promise.all([
-      blocker?.then((b) => b.conn).catch(() => undefined),
-      sub?.catch(() => undefined),
+    // Bounded by `visibilityTimeout`, so that an outage does not hang close(): a message
+    // read for a getter that is gone is reclaimed after it anyway. What is still pending
+    // then finishes in the background.
+    let failure: { error: unknown } | undefined;
+    const work = (async () => {
+      const conns = await Promise.all([
+        blocker?.then((b) => b.conn).catch(() => undefined),
+        sub?.catch(() => undefined),
+      ]);
+      await Promise.all(conns.filter((c) => c !== undefined).map((c) => c.close()));
+      // A message read for a getter that is gone is given back before close() returns.
+      if (this.#getting !== undefined) await this.#getting;
+      if (this.#putting !== undefined) await this.#putting;
+      // Leave the group unless this consumer still holds a message (it is left in the
+      // group then, and XAUTOCLAIM hands that message on if it is never settled). A
+      // failure only leaves an empty consumer entry behind.
+      if (this.#group_ready !== undefined) {
+        await LEAVE.run(this.#redis, [this.#stream], [this.#group, this.#consumer]).catch(() => {});
+      }
+    })().catch((error: unknown) => {
+      failure = { error };
+    });
+    let bound: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      work,
+      new Promise<void>((resolve) => {
+        bound = setTimeout(resolve, this.#visibility);
+      }),
     ]);
-    await Promise.all(conns.filter((c) => c !== undefined).map((c) => c.close()));
-    // A message read for a getter that is gone is given back before close() returns.
-    if (this.#getting !== undefined) await this.#getting;
-    if (this.#putting !== undefined) await this.#putting;
-    // Leave the group unless this consumer still holds a message (it is left in the group
-    // then, and XAUTOCLAIM hands that message on if it is never settled). A failure only
-    // leaves an empty consumer entry behind.
-    if (this.#group_ready !== undefined) {
-      await LEAVE.run(this.#redis, [this.#stream], [this.#group, this.#consumer]).catch(() => {});
-    }
+    clearTimeout(bound);
+    if (failure !== undefined) throw failure.error;
   }
 
   /** Same as {@link RedisQueue.close}. */
@@ -871,7 +895,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       const made = (async () => {
         let conn: RedisAdapter;
         try {
-          conn = await this.#redis.duplicate(this.#stream);
+          conn = await this.#redis.duplicate(this.#stream, this.#closing.signal);
         } catch (err) {
           throw new RedisCommandError('connect (blocking reads)', err);
         }
@@ -1034,7 +1058,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     const sub = (async () => {
       let conn: RedisAdapter;
       try {
-        conn = await this.#redis.duplicate(this.#space);
+        conn = await this.#redis.duplicate(this.#space, this.#closing.signal);
       } catch (err) {
         throw new RedisCommandError('connect (subscriber)', err);
       }

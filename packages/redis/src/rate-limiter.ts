@@ -7,7 +7,7 @@ import {
   TimeoutError,
 } from '@weft/core';
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
-import { int, NOW_US, Script, type ScriptCall, STAMP, tag } from './internal/script.ts';
+import { int, NOW_US, Script, type ScriptCall, STAMP, send, tag } from './internal/script.ts';
 import {
   assertFunction,
   assertInteger,
@@ -17,7 +17,7 @@ import {
   describe,
 } from './internal/validate.ts';
 import { joinSignals } from './internal/signals.ts';
-import { jitter, timer, WaitList } from './internal/waiters.ts';
+import { jitter, timer, type Waiter, WaitList } from './internal/waiters.ts';
 
 /** Options of {@link RedisRateLimiter}. */
 export interface RedisRateLimiterOptions {
@@ -104,11 +104,13 @@ const ACQUIRE_KEYS = ['signal', 'cost'] as const;
 // stops at the first entry still inside the window, so were the server's clock to go back
 // (the list out of order) it again only overestimates.
 // ARGV: limit, cost, the list's time to live in ms (the interval in ms, plus 1). Replies
-// with the server time in µs when granted (the string pushed), else minus the µs until
-// enough units leave the window (one value: less to build and parse).
+// with the server time in µs when granted (the number pushed), else minus the µs until
+// enough units leave the window (one value: less to build and parse). Replies are Lua
+// numbers, so integer replies: a client reads `:n` for far less CPU than a bulk string
+// (measured: about 4 µs per call with ioredis), and Redis writes it as cheaply.
 //
 // The common case (cost 1, no trimming due, room left) pushes first and learns the count
-// from RPUSH's reply: TIME, RPUSH, PEXPIRE, and the reply is the pushed string itself.
+// from RPUSH's reply: TIME, RPUSH, PEXPIRE, and the reply is the pushed time itself.
 // Otherwise the general path decides exactly as if that push had not happened (it sits at
 // the tail, newer than anything trimmed) and takes it back on a refusal (the script is
 // atomic: nobody sees it).
@@ -122,14 +124,15 @@ if single then
   used = redis.call('RPUSH', key, stamp)
   if used % 64 ~= 0 and used <= tonumber(ARGV[1]) then
     redis.call('PEXPIRE', key, ARGV[3])
-    return stamp
+    -- The same number as stamp: two short numbers are cheaper to parse than its 16 digits.
+    return t[1] * 1000000 + t[2]
   end
   used = used - 1
 else
   used = redis.call('LLEN', key)
 end
 -- From here, used leaves out the push above, if any.
-local now, limit, cost = tonumber(stamp), tonumber(ARGV[1]), tonumber(ARGV[2])
+local now, limit, cost = t[1] * 1000000 + t[2], tonumber(ARGV[1]), tonumber(ARGV[2])
 local interval = (tonumber(ARGV[3]) - 1) * 1000
 local exact = used + cost > limit
 if exact or math.floor((used + cost) / 64) ~= math.floor(used / 64) then
@@ -165,7 +168,7 @@ if used + cost <= limit then
     end
   end
   redis.call('PEXPIRE', key, ARGV[3])
-  return stamp
+  return now
 end
 if single then redis.call('RPOP', key) end
 local oldest = redis.call('LINDEX', key, used + cost - limit - 1)
@@ -264,8 +267,8 @@ export class RedisRateLimiter implements RateLimiterLike {
   // Whether the head-of-line loop is running, and how to cut its sleep short.
   #pumping = false;
   #wake: (() => void) | undefined;
-  // The sliding window's call for cost 1, built once (the common call).
-  #single: ScriptCall | undefined;
+  // The call for cost 1 (sliding window or token bucket), built once (the common call).
+  #single: { script: Script; prepared: ScriptCall } | undefined;
 
   /** Throws a `TypeError`/`RangeError` for an invalid option. */
   constructor(options: RedisRateLimiterOptions) {
@@ -388,52 +391,103 @@ export class RedisRateLimiter implements RateLimiterLike {
     return cost;
   }
 
+  // The script call deciding `cost` (the sliding window's call for cost 1 is built once).
+  #call(cost: number): { script: Script; prepared: ScriptCall } {
+    if (cost === 1 && this.#single !== undefined) return this.#single;
+    const call =
+      this.#burst === undefined
+        ? {
+            script: SLIDING,
+            prepared: SLIDING.prepare([this.#log], [this.#limit, cost, this.#interval + 1]),
+          }
+        : {
+            script: BUCKET,
+            prepared: BUCKET.prepare(
+              [this.#bucket],
+              [this.#limit, this.#interval * 1000, this.#burst, cost],
+            ),
+          };
+    if (cost === 1) this.#single = call;
+    return call;
+  }
+
   // Runs the script: the grant's time in µs (server clock) when granted, else minus the µs
   // to wait (never 0).
   #decide(cost: number): Promise<number> {
-    if (this.#burst === undefined && cost === 1) {
-      this.#single ??= SLIDING.prepare([this.#log], [this.#limit, 1, this.#interval + 1]);
-      return SLIDING.call(this.#redis, this.#single).then(int);
-    }
-    const reply =
-      this.#burst === undefined
-        ? SLIDING.run(this.#redis, [this.#log], [this.#limit, cost, this.#interval + 1])
-        : BUCKET.run(
-            this.#redis,
-            [this.#bucket],
-            [this.#limit, this.#interval * 1000, this.#burst, cost],
-          );
-    return reply.then(int);
+    const { script, prepared } = this.#call(cost);
+    return script.call(this.#redis, prepared).then(int);
   }
 
+  // Starts serving the head of the queue unless that already runs. The first script call
+  // is one `then` on the client's promise (the common case, a grant, settles there: no
+  // loop, no `async` frames); a refusal, a grant for a waiter cancelled meanwhile or an
+  // error goes on in the loop (#pump). Never rejects: every failure is meant to reach a
+  // waiter, and an unexpected one must not be lost either.
   #kick(): void {
     if (this.#pumping) return;
+    const head = this.#waiters.head;
+    if (head === undefined) return;
     this.#pumping = true;
-    void this.#pump();
+    const { script, prepared } = this.#call(head.data);
+    const fail = (err: unknown): undefined => {
+      head.fail(err);
+      this.#next();
+      return undefined;
+    };
+    const onReply = (reply: unknown): Promise<void> | undefined => {
+      let n: number;
+      try {
+        n = int(reply);
+      } catch (err) {
+        return fail(err);
+      }
+      if (n > 0 && !head.settled) {
+        head.fulfil(new RatePass(n / 1000));
+        this.#next();
+        return undefined;
+      }
+      return this.#pump({ head, n });
+    };
+    void send(this.#redis, prepared.evalsha, prepared.key).then(onReply, (err: unknown) =>
+      script.retry(this.#redis, prepared.evalsha, prepared.key, err).then(onReply, fail),
+    );
   }
 
-  // Never rejects: every failure is meant to reach a waiter, and an unexpected one must not
-  // be lost either.
-  async #pump(): Promise<void> {
-    try {
-      await this.#serve();
-    } catch (err) {
-      this.#waiters.failAll(err);
-    }
+  // The pump is done: the next waiter, if any, starts another.
+  #next(): void {
     this.#pumping = false;
     if (this.#waiters.size > 0) this.#kick();
   }
 
-  async #serve(): Promise<void> {
+  async #pump(first: { head: Waiter<RedisRatePermit, number>; n: number }): Promise<void> {
+    try {
+      await this.#serve(first);
+    } catch (err) {
+      this.#waiters.failAll(err);
+    }
+    this.#next();
+  }
+
+  // `first`: the script call #kick made, handled here before any other.
+  async #serve(
+    first: { head: Waiter<RedisRatePermit, number>; n: number } | undefined,
+  ): Promise<void> {
     for (;;) {
-      const head = this.#waiters.head;
-      if (head === undefined) return;
+      let head: Waiter<RedisRatePermit, number>;
       let n: number;
-      try {
-        n = await this.#decide(head.data);
-      } catch (err) {
-        head.fail(err);
-        continue;
+      if (first !== undefined) {
+        ({ head, n } = first);
+        first = undefined;
+      } else {
+        const next = this.#waiters.head;
+        if (next === undefined) return;
+        head = next;
+        try {
+          n = await this.#decide(head.data);
+        } catch (err) {
+          head.fail(err);
+          continue;
+        }
       }
       if (n > 0) {
         if (!head.settled) head.fulfil(new RatePass(n / 1000));

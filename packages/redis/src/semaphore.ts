@@ -8,8 +8,8 @@ import {
 } from '@weft/core';
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
 import { ClosedError, RedisCommandError } from './errors.ts';
-import { Lease } from './internal/lease.ts';
-import { command, int, NOW_US, STAMP, Script, tag } from './internal/script.ts';
+import { Lease, Renewals, stopLease } from './internal/lease.ts';
+import { command, int, NOW_US, STAMP, Script, send, tag } from './internal/script.ts';
 import {
   assertFunction,
   assertInteger,
@@ -19,7 +19,7 @@ import {
   assertOptions,
 } from './internal/validate.ts';
 import { joinSignals } from './internal/signals.ts';
-import { jitter, timer, WaitList } from './internal/waiters.ts';
+import { jitter, timer, type Waiter, WaitList } from './internal/waiters.ts';
 
 /** Options of {@link RedisSemaphore}. */
 export interface RedisSemaphoreOptions {
@@ -117,7 +117,8 @@ const ACQUIRE_KEYS = ['signal'] as const;
 //
 // ACQUIRE. ARGV: permits, lease µs, id, '1' when the caller will wait for a release.
 // Replies with the token (positive) when granted, else minus the µs until the earliest
-// lease expires. Expired holders are trimmed only when they could matter (the count
+// lease expires; a Lua number, so an integer reply (far cheaper for a client to read than
+// a bulk string; exact: tokens stay below 2^53 until the year 2255). Expired holders are trimmed only when they could matter (the count
 // reaches `permits`): counted otherwise they only make the count high, never admit more,
 // and there are at most `permits` of them.
 // The token is the server time in µs when that is above the last token, else the last
@@ -141,13 +142,14 @@ if held >= permits then
 end
 if held < permits then
   -- Two short numbers are cheaper to parse than the 16 digits of stamp.
-  local expiry = t[1] * 1000000 + t[2] + ARGV[2]
+  local now = t[1] * 1000000 + t[2]
+  local expiry = now + ARGV[2]
   local text = string.format('%d', expiry)
   if #text ~= 16 then text = string.format('%.0f', expiry) end
   if redis.call('ZADD', KEYS[1], 'LT', 'CH', text, ARGV[3], '-' .. stamp, '~fence') == 2 then
-    return stamp
+    return now
   end
-  return string.format('%.0f', -tonumber(redis.call('ZINCRBY', KEYS[1], '-1', '~fence')))
+  return -tonumber(redis.call('ZINCRBY', KEYS[1], '-1', '~fence'))
 end
 if ARGV[4] == '1' then redis.call('ZADD', KEYS[1], '0', '~wait', '0', '~wait2') end
 local first = redis.call('ZRANGE', KEYS[1], '(0', '+inf', 'BYSCORE', 'LIMIT', '0', '1', 'WITHSCORES')
@@ -178,37 +180,65 @@ function newId(): string {
   return ID_PREFIX + idSeq;
 }
 
-class Permit implements RedisPermit {
+// What one ACQUIRE call gave: a permit, or how many ms to sleep before asking again.
+type TryResult = Permit | number;
+
+// The script call that #kick made for `head`, handed to the loop (#serve) when it was not
+// a plain grant; `releases`: the count of releases heard when it was sent.
+interface FirstTry {
+  head: Waiter<RedisPermit, undefined>;
+  result: TryResult;
+  releases: number;
+}
+
+// What every permit of one semaphore shares (one object per semaphore).
+interface Shared {
+  readonly redis: RedisAdapter;
+  readonly key: string;
+  readonly holders: string;
+  readonly leaseUs: string;
+  readonly release: (id: string) => Promise<void>;
+  // One renewal timer for all the permits of the semaphore held in this process.
+  readonly renewals: Renewals;
+}
+
+// A permit is its own lease (one object per permit, no closures): it renews itself with
+// RENEW in the background until released.
+class Permit extends Lease implements RedisPermit {
   readonly token: number;
-  readonly #lease: Lease;
+  readonly #shared: Shared;
   readonly #id: string;
-  readonly #release: (id: string) => Promise<void>;
   #released = false;
 
-  constructor(token: number, lease: Lease, id: string, release: (id: string) => Promise<void>) {
+  constructor(token: number, shared: Shared, id: string, ms: number, sentAt: number) {
+    super('', ms, sentAt, undefined, shared.renewals);
     this.token = token;
-    this.#lease = lease;
+    this.#shared = shared;
     this.#id = id;
-    this.#release = release;
   }
 
-  get signal(): AbortSignal {
-    return this.#lease.signal;
+  protected override renew(): Promise<boolean> {
+    const s = this.#shared;
+    return RENEW.run(s.redis, [s.holders], [s.leaseUs, this.#id]).then((n) => int(n) === 1);
+  }
+
+  protected override describe(): string {
+    return `permit ${this.token} of \`${this.#shared.key}\``;
   }
 
   get released(): boolean {
     return this.#released;
   }
 
-  async release(): Promise<void> {
-    if (this.#released) throw new TypeError('This permit was already released');
+  release(): Promise<void> {
+    if (this.#released) return Promise.reject(new TypeError('This permit was already released'));
     this.#released = true;
-    this.#lease.stop();
-    await this.#release(this.#id);
+    stopLease(this);
+    return this.#shared.release(this.#id);
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (!this.#released) await this.release();
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.#released ? Promise.resolve() : this.release();
   }
 }
 
@@ -265,13 +295,17 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
   // The subscriber connection (opened on first contention) and whether it is ready.
   #subscriber: Promise<RedisAdapter> | undefined;
   #closed = false;
+  // Aborts when close() is called: a subscriber connection still being opened gives up.
+  readonly #closing = new AbortController();
   // The semaphore's sorted set (holders, fence, waiting markers) and where releases are
   // announced (named like a key, in the same slot).
   readonly #holders: string;
   readonly #channel: string;
-  // The ACQUIRE arguments before the permit id, and the lease in µs as a string.
-  readonly #acquireHead: readonly string[];
+  // `permits` and the lease in µs as strings (ACQUIRE's arguments), and what every permit
+  // of this semaphore shares.
+  readonly #permitsText: string;
   readonly #leaseUs: string;
+  readonly #shared: Shared;
 
   /** Throws a `TypeError`/`RangeError` for an invalid option. */
   constructor(options: RedisSemaphoreOptions) {
@@ -290,7 +324,15 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     this.#holders = `${k}:sem`;
     this.#channel = `${k}:sem:free`;
     this.#leaseUs = String(lease * 1000);
-    this.#acquireHead = ACQUIRE.prepare([this.#holders], [this.#permits, this.#leaseUs]).evalsha;
+    this.#permitsText = String(this.#permits);
+    this.#shared = {
+      redis: this.#redis,
+      key: this.#key,
+      holders: this.#holders,
+      leaseUs: this.#leaseUs,
+      release: (id) => this.#release(id),
+      renewals: new Renewals(),
+    };
     this.#waiters = new WaitList(() => {
       if (this.#waiters.size === 0) this.#wake?.();
     });
@@ -354,7 +396,7 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     if (this.#closed) throw new ClosedError(`The semaphore \`${this.#key}\` is closed`);
     if (this.#waiters.size > 0) return undefined;
     const result = await this.#try(false);
-    return 'permit' in result ? result.permit : undefined;
+    return typeof result === 'number' ? undefined : result;
   }
 
   /**
@@ -398,7 +440,11 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
 
   /**
    * Rejects waiting calls with {@link ClosedError} and closes the subscriber connection.
-   * Permits already held stay valid until released.
+   * Permits already held stay valid until released. A grant in flight for a waiter that is
+   * gone is released, and the subscriber connection closed, before `close()` returns; if
+   * Redis does not answer within one `lease` (an outage), `close()` returns anyway, and
+   * what is still pending finishes in the background (a late grant is released, else it
+   * expires with its lease; a connection that opens late is closed).
    *
    * @example
    * ```ts
@@ -410,11 +456,40 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     this.#closed = true;
     this.#waiters.failAll(new ClosedError(`The semaphore \`${this.#key}\` was closed`));
     this.#wake?.();
-    // A grant in flight for a waiter that is gone is released before close() returns.
-    await this.#pumping;
-    const sub = this.#subscriber;
-    this.#subscriber = undefined;
-    if (sub !== undefined) await (await sub.catch(() => undefined))?.close();
+    this.#closing.abort(new ClosedError(`The semaphore \`${this.#key}\` was closed`));
+    // A grant in flight for a waiter that is gone is released, and the subscriber closed,
+    // before close() returns, as long as Redis answers within a lease (after that, a grant
+    // it made has expired): an outage must not hang close(). What is still pending then
+    // finishes in the background (a late grant is released, a late connection closed).
+    let bound: ReturnType<typeof setTimeout> | undefined;
+    let deadline: Promise<void> | undefined;
+    const within = (work: Promise<unknown>): Promise<unknown> => {
+      deadline ??= new Promise<void>((resolve) => {
+        bound = setTimeout(resolve, this.#lease);
+      });
+      return Promise.race([work, deadline]);
+    };
+    try {
+      if (this.#pumping !== undefined) await within(this.#pumping);
+      const sub = this.#subscriber;
+      this.#subscriber = undefined;
+      if (sub !== undefined) {
+        // A connection that opens after this is closed by #subscribe itself.
+        let failure: { error: unknown } | undefined;
+        const closing = sub
+          .then(
+            (conn) => conn.close(),
+            () => {},
+          )
+          .catch((error: unknown) => {
+            failure = { error };
+          });
+        await within(closing);
+        if (failure !== undefined) throw failure.error;
+      }
+    } finally {
+      clearTimeout(bound);
+    }
   }
 
   /** Same as {@link RedisSemaphore.close}. */
@@ -424,70 +499,137 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
 
   // `wait`: the caller sleeps until a release when refused (then the script marks the
   // semaphore as waited on, so that releases publish).
-  async #try(wait: boolean): Promise<{ permit: RedisPermit } | { waitMs: number }> {
+  // ACQUIRE's arguments for a new permit id. `wait`: the caller sleeps until a release when
+  // refused (then the script marks the semaphore as waited on, so that releases publish).
+  #acquireArgs(id: string, wait: boolean): string[] {
+    return [
+      'EVALSHA',
+      ACQUIRE.sha,
+      '1',
+      this.#holders,
+      this.#permitsText,
+      this.#leaseUs,
+      id,
+      wait ? '1' : '0',
+    ];
+  }
+
+  // ACQUIRE's reply: the permit granted, or the ms to sleep. Throws on a reply that is not
+  // an integer.
+  #result(reply: unknown, id: string, sentAt: number): TryResult {
+    const token = int(reply);
+    if (token <= 0) return Math.ceil(-token / 1000);
+    return new Permit(token, this.#shared, id, this.#lease, sentAt);
+  }
+
+  #try(wait: boolean): Promise<TryResult> {
     const id = newId();
     const sentAt = performance.now();
-    const reply = await ACQUIRE.call(this.#redis, {
-      evalsha: [...this.#acquireHead, id, wait ? '1' : '0'],
-      key: this.#holders,
-    });
-    const token = int(reply);
-    if (token <= 0) return { waitMs: Math.ceil(-token / 1000) };
-    const renew = async (): Promise<boolean> =>
-      int(await RENEW.run(this.#redis, [this.#holders], [this.#leaseUs, id])) === 1;
-    const lease = new Lease(`permit ${token} of \`${this.#key}\``, this.#lease, sentAt, renew);
-    return { permit: new Permit(token, lease, id, this.#release) };
+    const evalsha = this.#acquireArgs(id, wait);
+    return ACQUIRE.call(this.#redis, { evalsha, key: this.#holders }).then((reply) =>
+      this.#result(reply, id, sentAt),
+    );
   }
 
   // Gives a permit back: one ZREM of the holder and the waiting markers. When the markers
   // were there (a count of 2 or 3), some process may wait: PUBLISH wakes them. That second
   // round trip is the contended path's; a failure of it leaves the waiters to their
   // fallback timer (the permit is free either way).
-  readonly #release = async (id: string): Promise<void> => {
-    const removed = int(
-      await command(this.#redis, ['ZREM', this.#holders, id, '~wait', '~wait2'], this.#holders),
+  #release(id: string): Promise<void> {
+    return send(this.#redis, ['ZREM', this.#holders, id, '~wait', '~wait2'], this.#holders).then(
+      (removed) => {
+        if (int(removed) < 2) return this.#released();
+        return command(this.#redis, ['PUBLISH', this.#channel, '1'], this.#holders).then(
+          () => this.#released(),
+          () => this.#released(),
+        );
+      },
+      (err: unknown) => {
+        throw new RedisCommandError('ZREM', err);
+      },
     );
-    if (removed >= 2) {
-      await command(this.#redis, ['PUBLISH', this.#channel, '1'], this.#holders).catch(() => {});
-    }
-    this.#released();
-  };
-
-  #kick(): void {
-    if (this.#pumping !== undefined) return;
-    this.#pumping = this.#pumpOnce();
   }
 
-  // Never rejects: every failure is meant to reach a waiter, and an unexpected one must not
-  // be lost either. (The `await` comes first: `#pumping` is set before this can clear it.)
-  async #pumpOnce(): Promise<void> {
+  // Starts serving the head of the queue unless that already runs. The first script call
+  // is a plain promise chain, one `then` on the client's promise (the common case, a
+  // grant, settles there: no loop, no `async` frames); a refusal, a grant for a waiter
+  // cancelled meanwhile or an error goes on in the loop (#pump). Either way `#pumping` is
+  // set before it can be cleared, and it never rejects: every failure is meant to reach a
+  // waiter, and an unexpected one must not be lost either.
+  #kick(): void {
+    if (this.#pumping !== undefined || this.#closed) return;
+    const head = this.#waiters.head;
+    if (head === undefined) return;
+    const releases = this.#releases;
+    const id = newId();
+    const sentAt = performance.now();
+    const evalsha = this.#acquireArgs(id, true);
+    const fail = (err: unknown): undefined => {
+      head.fail(err);
+      this.#next();
+      return undefined;
+    };
+    const onReply = (reply: unknown): Promise<void> | undefined => {
+      let result: TryResult;
+      try {
+        result = this.#result(reply, id, sentAt);
+      } catch (err) {
+        return fail(err);
+      }
+      if (typeof result !== 'number' && !head.settled) {
+        head.fulfil(result);
+        this.#next();
+        return undefined;
+      }
+      return this.#pump({ head, result, releases });
+    };
+    this.#pumping = send(this.#redis, evalsha, this.#holders).then(onReply, (err: unknown) =>
+      ACQUIRE.retry(this.#redis, evalsha, this.#holders, err).then(onReply, fail),
+    );
+  }
+
+  // The pump is done: the next waiter, if any, starts another.
+  #next(): void {
+    this.#pumping = undefined;
+    if (this.#waiters.size > 0) this.#kick();
+  }
+
+  async #pump(first: FirstTry): Promise<void> {
     try {
-      await this.#pump();
+      await this.#serve(first);
     } catch (err) {
       this.#waiters.failAll(err);
     }
-    this.#pumping = undefined;
-    if (this.#waiters.size > 0 && !this.#closed) this.#kick();
+    this.#next();
   }
 
-  async #pump(): Promise<void> {
-    while (!this.#closed) {
-      const head = this.#waiters.head;
-      if (head === undefined) return;
-      const releases = this.#releases;
-      let result: { permit: RedisPermit } | { waitMs: number };
-      try {
-        result = await this.#try(true);
-      } catch (err) {
-        head.fail(err);
+  // `first`: the script call #kick made, handled here before any other.
+  async #serve(first: FirstTry | undefined): Promise<void> {
+    while (first !== undefined || !this.#closed) {
+      let head: Waiter<RedisPermit, undefined>;
+      let releases: number;
+      let result: TryResult;
+      if (first !== undefined) {
+        ({ head, result, releases } = first);
+        first = undefined;
+      } else {
+        const next = this.#waiters.head;
+        if (next === undefined) return;
+        head = next;
+        releases = this.#releases;
+        try {
+          result = await this.#try(true);
+        } catch (err) {
+          head.fail(err);
+          continue;
+        }
+      }
+      if (typeof result !== 'number') {
+        if (!head.settled) head.fulfil(result);
+        else await result.release().catch(() => {});
         continue;
       }
-      if ('permit' in result) {
-        if (!head.settled) head.fulfil(result.permit);
-        else await result.permit.release().catch(() => {});
-        continue;
-      }
-      if (head.settled) continue;
+      if (head.settled || this.#closed) continue;
       if (this.#subscriber === undefined) {
         // Subscribe before sleeping, then ask again: a release between the refusal and
         // the subscription would otherwise go unheard until the fallback timer.
@@ -499,8 +641,9 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
         continue;
       }
       if (releases !== this.#releases) continue;
+      const waitMs = result;
       await new Promise<void>((resolve) => {
-        const cancel = timer(result.waitMs + jitter(result.waitMs), () => {
+        const cancel = timer(waitMs + jitter(waitMs), () => {
           this.#wake = undefined;
           resolve();
         });
@@ -523,8 +666,9 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     const sub = (async () => {
       let conn: RedisAdapter;
       try {
-        conn = await this.#redis.duplicate(channel);
+        conn = await this.#redis.duplicate(channel, this.#closing.signal);
       } catch (err) {
+        if (this.#closed) throw new ClosedError(`The semaphore \`${this.#key}\` was closed`);
         throw new RedisCommandError('connect (subscriber)', err);
       }
       if (this.#closed) {

@@ -46,28 +46,32 @@ export function freePort(): Promise<number> {
 /**
  * Starts redis-server on 127.0.0.1:`port` without persistence (plus `extraArgs`) and
  * resolves once it accepts connections; rejects if it exits first (a port taken, say).
+ * `prefix`: a command that runs the server (`['valgrind', '--tool=callgrind']`: the
+ * benchmarks count its instructions); its stderr is then kept for the caller to read
+ * (`child.stderr`), else discarded.
  */
 export function launch(
   binary: string,
   port: number,
   extraArgs: readonly string[] = [],
+  prefix: readonly string[] = [],
 ): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      binary,
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        ...extraArgs,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      ...extraArgs,
+    ];
+    const [command, ...before] = prefix.length > 0 ? prefix : [binary];
+    const child = spawn(command!, prefix.length > 0 ? [...before, binary, ...args] : args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const onData = (chunk: Buffer): void => {
       out += chunk.toString();
@@ -78,7 +82,7 @@ export function launch(
       }
     };
     child.stdout?.on('data', onData);
-    child.stderr?.resume();
+    if (prefix.length === 0) child.stderr?.resume();
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
   });

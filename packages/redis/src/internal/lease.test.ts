@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { LeaseLostError } from '../errors.ts';
-import { Lease } from './lease.ts';
+import { Lease, Renewals, stopLease } from './lease.ts';
 
 const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -15,7 +15,7 @@ describe('Lease', () => {
     await tick(1200);
     expect(lease.signal.aborted).toBe(false);
     expect(renewals).toBeGreaterThanOrEqual(3);
-    lease.stop();
+    stopLease(lease);
   });
 
   test('a renewal that Redis refuses aborts the signal with LeaseLostError', async () => {
@@ -41,9 +41,44 @@ describe('Lease', () => {
       renewals++;
       return false;
     });
-    lease.stop();
+    stopLease(lease);
     await tick(120);
     expect(renewals).toBe(0);
     expect(lease.signal.aborted).toBe(false);
+  });
+  test('leases sharing one Renewals timer are each renewed; a stopped one is not; then no timer keeps the process alive', async () => {
+    // Timers that keep the process alive (Node and Deno count them; Bun reports none).
+    const timers = (): number =>
+      process.getActiveResourcesInfo?.().filter((r) => r === 'Timeout').length ?? 0;
+    const before = timers();
+    const renewals = new Renewals();
+    const counts = [0, 0, 0];
+    const leases = counts.map(
+      (_, i) =>
+        new Lease(
+          `lease ${i}`,
+          300,
+          performance.now(),
+          async () => {
+            counts[i]! += 1;
+            return true;
+          },
+          renewals,
+        ),
+    );
+    expect(renewals.referenced).toBe(true);
+    await tick(150);
+    stopLease(leases[1]!);
+    const stopped = counts[1]!;
+    await tick(1050);
+    expect(counts[0]).toBeGreaterThanOrEqual(3);
+    expect(counts[2]).toBeGreaterThanOrEqual(3);
+    expect(counts[1]).toBe(stopped);
+    expect(leases.map((l) => l.signal.aborted)).toEqual([false, false, false]);
+    stopLease(leases[0]!);
+    stopLease(leases[2]!);
+    // The timer may stay armed, unreferenced, until it fires with nothing due.
+    expect(renewals.referenced).toBe(false);
+    expect(timers()).toBeLessThanOrEqual(before);
   });
 });
