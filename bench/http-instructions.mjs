@@ -13,12 +13,13 @@
 //   and without a timeout) and ky: everything but the socket, deterministic, so the
 //   differences between clients (and what a signal costs inside fetch: its WeakRef,
 //   FinalizationRegistry entry and listener, collected later) are exact.
+import { setImmediate } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import { countNode, hasValgrind } from './callgrind.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const mode = process.env.WEFT_INSTR_MODE;
-const { AbortController, Headers, Request } = globalThis;
+const { AbortController, Headers, Request, fetch } = globalThis;
 
 if (mode === 'request') {
   const u = 'http://127.0.0.1:1234/json';
