@@ -54,17 +54,7 @@ if (mode === 'request') {
   // body on the next macrotask, as a socket would. Everything each client and fetch do
   // runs; only the socket and the HTTP parser do not.
   const { Buffer } = await import('node:buffer');
-  const body = Buffer.from(
-    JSON.stringify({
-      items: Array.from({ length: 15 }, (_, i) => ({
-        id: i,
-        name: `item ${i}`,
-        tags: ['a', 'b'],
-        score: i * 1.5,
-        active: i % 2 === 0,
-      })),
-    }),
-  );
+  const { json1k: body } = await import('./http-body.mjs');
   const headers = () => [
     Buffer.from('content-type'),
     Buffer.from('application/json'),

@@ -3,19 +3,9 @@
 // port on stdout; exits when its stdin closes.
 import { Buffer } from 'node:buffer';
 import { createServer } from 'node:http';
+import { json1k } from './http-body.mjs';
 
-// About 1 KiB of JSON: 15 small records.
-const padded = Buffer.from(
-  JSON.stringify({
-    items: Array.from({ length: 15 }, (_, i) => ({
-      id: i,
-      name: `item ${i}`,
-      tags: ['a', 'b'],
-      score: i * 1.5,
-      active: i % 2 === 0,
-    })),
-  }),
-);
+const padded = json1k;
 const big = Buffer.alloc(64 * 1024, 'y');
 
 const server = createServer((req, res) => {
