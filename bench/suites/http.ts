@@ -4,20 +4,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { FetchHttpClient, HttpClient } from '@effect/platform';
-import { createClient } from '@weft/http';
 import { Effect } from 'effect';
-import ky from 'ky';
-import { ofetch } from 'ofetch';
 import { request } from 'undici';
 import { type Case, collect } from '../harness.ts';
+import { type As, clients, FLOOR, OFETCH_TIMEOUT, pool, SIGNAL } from '../http-clients.ts';
 
 const BATCH = 500;
 const CONCURRENCY = 50;
-const FLOOR = 'fetch (floor)';
 const EFFECT = '@effect/platform HttpClient (fetch)';
-const AS_WEFT = 'fetch as weft calls it';
-const SIGNAL = 'fetch + AbortSignal';
-const OFETCH_TIMEOUT = 'ofetch (timeout 10 s)';
 
 let child: ChildProcess | undefined;
 let base: Promise<string> | undefined;
@@ -52,98 +46,22 @@ let batchSize = BATCH;
 /** Requests run after the full GC that precedes each CPU turn, outside the measurement. */
 const WARM_UP = 100;
 
-/** `batchSize` calls of `one`, at most `CONCURRENCY` at once (a pool of workers). */
-async function batch(one: () => Promise<unknown>): Promise<void> {
-  let left = batchSize;
-  const worker = async (): Promise<void> => {
-    while (left-- > 0) await one();
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-}
+/** `batchSize` calls of `one`, at most `CONCURRENCY` at once. */
+const batch = (one: () => Promise<unknown>): Promise<void> => pool(batchSize, CONCURRENCY, one);
 
-// The defaults: 10 s per attempt, 2 retries, redirects followed by hand.
-const weft = createClient();
-// ofetch as weft and ky are by default: with a 10 s timeout (then it gives fetch a fresh
-// signal per request; its timeout ends when the headers arrive, the body is not covered).
-const ofetchTimeout = ofetch.create({ timeout: 10_000 });
 const effectClient = Effect.runSync(Effect.provide(HttpClient.HttpClient, FetchHttpClient.layer));
 
-function subjects(path: string, as: 'json' | 'bytes'): Case['subjects'] {
+function subjects(path: string, as: As): Case['subjects'] {
   const url = async (): Promise<string> => `${await server()}${path}`;
+  const shared = Object.entries(clients(as)).map(([subject, one]) => ({
+    subject,
+    fn: async () => {
+      const u = await url();
+      await batch(() => one(u));
+    },
+  }));
   return [
-    {
-      subject: 'weft',
-      fn: async () => {
-        const u = await url();
-        await batch(() => (as === 'json' ? weft.get(u).json() : weft.get(u).bytes()));
-      },
-    },
-    {
-      subject: FLOOR,
-      fn: async () => {
-        const u = await url();
-        await batch(async () => {
-          const res = await fetch(u);
-          return as === 'json' ? res.json() : res.arrayBuffer();
-        });
-      },
-    },
-    {
-      // What any client that can cancel a request in flight pays on top of the floor: a
-      // fresh AbortSignal per request (Node's fetch follows it with a WeakRef, a
-      // FinalizationRegistry entry and an abort listener).
-      subject: SIGNAL,
-      fn: async () => {
-        const u = await url();
-        await batch(async () => {
-          const res = await fetch(u, { signal: new AbortController().signal });
-          return as === 'json' ? res.json() : res.arrayBuffer();
-        });
-      },
-    },
-    {
-      // The floor for a client that can cancel a request waiting for headers and follows
-      // redirects itself: fetch given what weft gives it (a fresh signal, `redirect:
-      // 'manual'`, and for `.json()` a fresh `{ accept: 'application/json' }` object, as
-      // weft passes it: a shared `Headers` is ~5k instructions cheaper for Node's fetch
-      // to copy, but weft cannot share one, see the README). weft's own work is the
-      // difference between this row and weft's.
-      subject: AS_WEFT,
-      fn: async () => {
-        const u = await url();
-        await batch(async () => {
-          const res = await fetch(u, {
-            signal: new AbortController().signal,
-            redirect: 'manual',
-            headers: as === 'json' ? { accept: 'application/json' } : undefined,
-          });
-          return as === 'json' ? res.json() : res.arrayBuffer();
-        });
-      },
-    },
-    {
-      subject: 'ky',
-      fn: async () => {
-        const u = await url();
-        await batch(() => (as === 'json' ? ky.get(u).json() : ky.get(u).arrayBuffer()));
-      },
-    },
-    {
-      subject: 'ofetch',
-      fn: async () => {
-        const u = await url();
-        await batch(() => (as === 'json' ? ofetch(u) : ofetch(u, { responseType: 'arrayBuffer' })));
-      },
-    },
-    {
-      subject: OFETCH_TIMEOUT,
-      fn: async () => {
-        const u = await url();
-        await batch(() =>
-          as === 'json' ? ofetchTimeout(u) : ofetchTimeout(u, { responseType: 'arrayBuffer' }),
-        );
-      },
-    },
+    ...shared,
     {
       subject: 'undici request',
       fn: async () => {

@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { Semaphore as PeerSemaphore } from 'redis-semaphore';
 import type { Case, Row } from '../harness.ts';
+import { pairedInterval } from '../stats.ts';
 
 export interface RoundTrips {
   case: string;
@@ -286,33 +287,11 @@ export async function setup(): Promise<RedisBench | undefined> {
       const sum = (xs: readonly Block[], f: (x: Block) => number): number =>
         xs.reduce((a, x) => a + f(x), 0);
       // Paired bootstrap of peer ÷ weft over blocks: [p5, p95] of 1000 resamplings.
-      let seed = 0x2545f491;
-      const random = (): number => {
-        seed ^= seed << 13;
-        seed ^= seed >>> 17;
-        seed ^= seed << 5;
-        return (seed >>> 0) / 2 ** 32;
-      };
       const interval = (
         peer: readonly Block[],
         weft: readonly Block[],
         f: (x: Block) => number,
-      ): [number, number] => {
-        if (peer === weft) return [1, 1];
-        const ratios: number[] = [];
-        for (let r = 0; r < 1000; r++) {
-          let p = 0;
-          let w = 0;
-          for (let i = 0; i < peer.length; i++) {
-            const k = Math.floor(random() * peer.length);
-            p += f(peer[k]!);
-            w += f(weft[k]!);
-          }
-          ratios.push(p / w);
-        }
-        ratios.sort((a, c) => a - c);
-        return [ratios[50]!, ratios[949]!];
-      };
+      ): [number, number] => (peer === weft ? [1, 1] : pairedInterval(peer.map(f), weft.map(f)));
       const wall = (x: Block): number => x.wall;
       const srv = (x: Block): number => x.server;
       const cli = (x: Block): number => x.client;

@@ -1,0 +1,71 @@
+// One GET with each fetch-based client the HTTP benchmarks compare (issue 8), shared by
+// suites/http.ts (Node, with undici's `request` and @effect/platform besides) and
+// http-runtimes.ts (the same comparison on Node, Bun and Deno). Only standard `fetch`
+// and packages that run on all three are imported here.
+import { createClient } from '@weft/http';
+import ky from 'ky';
+import { ofetch } from 'ofetch';
+
+export const FLOOR = 'fetch (floor)';
+export const SIGNAL = 'fetch + AbortSignal';
+export const AS_WEFT = 'fetch as weft calls it';
+export const OFETCH_TIMEOUT = 'ofetch (timeout 10 s)';
+
+/** How the body is read: parsed JSON, or raw bytes. */
+export type As = 'json' | 'bytes';
+
+// The defaults: 10 s per attempt, 2 retries, redirects followed by hand.
+const weft = createClient();
+// ofetch as weft and ky are by default: with a 10 s timeout (then it gives fetch a fresh
+// signal per request; its timeout ends when the headers arrive, the body is not covered).
+const ofetchTimeout = ofetch.create({ timeout: 10_000 });
+
+/** Each client's one request for `url`, reading the body `as` asked, by subject name. */
+export function clients(as: As): Record<string, (url: string) => Promise<unknown>> {
+  const json = as === 'json';
+  return {
+    weft: (u) => (json ? weft.get(u).json() : weft.get(u).bytes()),
+    [FLOOR]: async (u) => {
+      const res = await fetch(u);
+      return json ? res.json() : res.arrayBuffer();
+    },
+    // What any client that can cancel a request in flight pays on top of the floor: a
+    // fresh AbortSignal per request (Node's fetch follows it with a WeakRef, a
+    // FinalizationRegistry entry and an abort listener).
+    [SIGNAL]: async (u) => {
+      const res = await fetch(u, { signal: new AbortController().signal });
+      return json ? res.json() : res.arrayBuffer();
+    },
+    // The floor for a client that can cancel a request waiting for headers and follows
+    // redirects itself: fetch given what weft gives it (a fresh signal, `redirect:
+    // 'manual'`, and for `.json()` a fresh `{ accept: 'application/json' }` object, as
+    // weft passes it: a shared `Headers` is ~5k instructions cheaper for Node's fetch to
+    // copy, but weft cannot share one, see the README). weft's own work is the difference
+    // between this row and weft's.
+    [AS_WEFT]: async (u) => {
+      const res = await fetch(u, {
+        signal: new AbortController().signal,
+        redirect: 'manual',
+        headers: json ? { accept: 'application/json' } : undefined,
+      });
+      return json ? res.json() : res.arrayBuffer();
+    },
+    ky: (u) => (json ? ky.get(u).json() : ky.get(u).arrayBuffer()),
+    ofetch: (u) => (json ? ofetch(u) : ofetch(u, { responseType: 'arrayBuffer' })),
+    [OFETCH_TIMEOUT]: (u) =>
+      json ? ofetchTimeout(u) : ofetchTimeout(u, { responseType: 'arrayBuffer' }),
+  };
+}
+
+/** `count` calls of `one`, at most `concurrency` at once (a pool of workers). */
+export async function pool(
+  count: number,
+  concurrency: number,
+  one: () => Promise<unknown>,
+): Promise<void> {
+  let left = count;
+  const worker = async (): Promise<void> => {
+    while (left-- > 0) await one();
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
