@@ -81,4 +81,51 @@ describe('Lease', () => {
     expect(renewals.referenced).toBe(false);
     expect(timers()).toBeLessThanOrEqual(before);
   });
+
+  test('leases of one length fall due in the order they were added: a firing stops at the first not due, and none is skipped', async () => {
+    const renewals = new Renewals();
+    const counts: number[] = [];
+    const leases: Lease[] = [];
+    // Staggered, as permits taken one after another are.
+    for (let i = 0; i < 40; i++) {
+      counts.push(0);
+      leases.push(
+        new Lease(
+          `lease ${i}`,
+          300,
+          performance.now(),
+          async () => {
+            counts[i]! += 1;
+            return true;
+          },
+          renewals,
+        ),
+      );
+      await tick(3);
+    }
+    await tick(1100);
+    expect(renewals.ordered).toBe(true);
+    expect(leases.filter((l) => l.signal.aborted)).toEqual([]);
+    expect(Math.min(...counts)).toBeGreaterThanOrEqual(3);
+    for (const lease of leases) stopLease(lease);
+    expect(renewals.referenced).toBe(false);
+  });
+
+  test('a lease added with an earlier due time than one before it is still renewed on time (the scan then visits every lease)', async () => {
+    const renewals = new Renewals();
+    let long = 0;
+    let short = 0;
+    // Renewed every 300 ms, then one renewed every 50 ms: due before it, added after it.
+    const a = new Lease('long', 900, performance.now(), async () => ++long > 0, renewals);
+    const b = new Lease('short', 150, performance.now(), async () => ++short > 0, renewals);
+    expect(renewals.ordered).toBe(false);
+    await tick(700);
+    expect([a.signal.aborted, b.signal.aborted]).toEqual([false, false]);
+    expect(short).toBeGreaterThanOrEqual(6);
+    expect(long).toBeGreaterThanOrEqual(1);
+    stopLease(a);
+    stopLease(b);
+    // Order is assumed again once no lease is left.
+    expect(renewals.ordered).toBe(true);
+  });
 });

@@ -163,8 +163,16 @@ export class Lease {
  * held, as a lease's own timer would be.
  */
 export class Renewals {
-  // Each lease with the `performance.now()` at which its renewal is due.
+  // Each lease with the `performance.now()` at which its renewal is due, in the order
+  // they were added (a Map keeps insertion order).
   readonly #due = new Map<Lease, number>();
+  // The latest due time added, and whether every lease was added with a due time no
+  // earlier than the one before: leases of one length renewed as their confirmations
+  // come are, so #due's order is then the order in which they fall due, and a firing
+  // stops at the first lease not yet due (O(due), not O(held)). Any lease added out of
+  // order turns that off until no lease is left.
+  #latest = Number.NEGATIVE_INFINITY;
+  #ordered = true;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
   #referenced = false;
@@ -174,16 +182,31 @@ export class Renewals {
     return this.#timer !== undefined && this.#referenced;
   }
 
+  /** Whether the leases are held in the order they fall due (for tests). */
+  get ordered(): boolean {
+    return this.#ordered;
+  }
+
   /** Renews `lease` at `at` (`performance.now()` scale). */
   add(lease: Lease, at: number): void {
+    // Deleted first, so that a lease added again moves to the end.
+    this.#due.delete(lease);
     this.#due.set(lease, at);
+    if (at >= this.#latest) this.#latest = at;
+    else this.#ordered = false;
     if (this.#timer === undefined || at < this.#timerAt) this.#arm(at);
     else if (!this.#referenced) this.#reference(true);
   }
 
   /** Forgets `lease` (stopped). */
   delete(lease: Lease): void {
-    if (this.#due.delete(lease) && this.#due.size === 0) this.#reference(false);
+    if (this.#due.delete(lease) && this.#due.size === 0) this.#reset();
+  }
+
+  #reset(): void {
+    this.#latest = Number.NEGATIVE_INFINITY;
+    this.#ordered = true;
+    this.#reference(false);
   }
 
   #arm(at: number): void {
@@ -208,9 +231,13 @@ export class Renewals {
       if (at <= now + 1) {
         this.#due.delete(lease);
         renewLeaseNow(lease);
-      } else if (at < next) next = at;
+      } else {
+        if (at < next) next = at;
+        if (this.#ordered) break;
+      }
     }
     if (next !== Number.POSITIVE_INFINITY) this.#arm(next);
+    else if (this.#due.size === 0) this.#reset();
   };
 }
 
