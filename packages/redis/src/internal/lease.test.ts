@@ -4,6 +4,19 @@ import { Lease, Renewals, stopLease } from './lease.ts';
 
 const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Lease `i` of `ms` on `renewals`: Redis confirms every renewal, counted in `counts[i]`. */
+const counted = (i: number, ms: number, renewals: Renewals, counts: number[]): Lease =>
+  new Lease(
+    `lease ${i}`,
+    ms,
+    performance.now(),
+    async () => {
+      counts[i]! += 1;
+      return true;
+    },
+    renewals,
+  );
+
 describe('Lease', () => {
   test('renewals that Redis confirms keep the lease past many lease lengths', async () => {
     let renewals = 0;
@@ -53,19 +66,7 @@ describe('Lease', () => {
     const before = timers();
     const renewals = new Renewals();
     const counts = [0, 0, 0];
-    const leases = counts.map(
-      (_, i) =>
-        new Lease(
-          `lease ${i}`,
-          300,
-          performance.now(),
-          async () => {
-            counts[i]! += 1;
-            return true;
-          },
-          renewals,
-        ),
-    );
+    const leases = counts.map((_, i) => counted(i, 300, renewals, counts));
     expect(renewals.referenced).toBe(true);
     await tick(150);
     stopLease(leases[1]!);
@@ -89,18 +90,7 @@ describe('Lease', () => {
     // Staggered, as permits taken one after another are.
     for (let i = 0; i < 40; i++) {
       counts.push(0);
-      leases.push(
-        new Lease(
-          `lease ${i}`,
-          300,
-          performance.now(),
-          async () => {
-            counts[i]! += 1;
-            return true;
-          },
-          renewals,
-        ),
-      );
+      leases.push(counted(i, 300, renewals, counts));
       await tick(3);
     }
     await tick(1100);
