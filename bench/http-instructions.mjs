@@ -1,7 +1,7 @@
 // Instruction counts behind @weft/http's CPU cost (issue 8), with valgrind (callgrind):
 // unlike CPU time, they do not move with the machine's load. Run from the repository
 // root: `pnpm exec node bench/http-instructions.mjs [subject,...]` (Node 24; needs
-// valgrind; about half an hour for everything, a few minutes per subject).
+// valgrind; about an hour and a half for everything, ~12 minutes per subject).
 //
 // Each count is the difference between two runs of different lengths (so start up,
 // compilation and warm-up cancel out), divided by the extra calls:
@@ -132,6 +132,11 @@ if (mode === 'request') {
         WEFT_INSTR_N: String(n),
       },
     });
+  // Whole requests: runs of 10,000 and 50,000 after 2,000 unmeasured. Shorter windows
+  // (4,000 and 12,000 before 2026-11-23) were not steady: V8 was still compiling, and one
+  // full collection more or less in either run moved a count by 20,000 or more per
+  // request (weft counted 700k at 4,000/12,000, 617k at 6,000/18,000, 432k here).
+  const [SHORT, LONG] = (process.env.WEFT_INSTR_RUNS ?? '10000,50000').split(',').map(Number);
   const per = (m, variant, short, long) =>
     (count(m, variant, long) - count(m, variant, short)) / (long - short);
   console.log(
@@ -170,7 +175,7 @@ if (mode === 'request') {
   );
   let floor;
   for (const subject of subjects) {
-    const n = per('transport', subject, 4000, 12000);
+    const n = per('transport', subject, SHORT, LONG);
     floor ??= n;
     console.log(
       `  ${subject.padEnd(28)} ${Math.round(n).toLocaleString('en').padStart(8)}  ${(floor / n).toFixed(3)}`,
