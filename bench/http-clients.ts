@@ -2,6 +2,7 @@
 // suites/http.ts (Node, with undici's `request` and @effect/platform besides) and
 // http-runtimes.ts (the same comparison on Node, Bun and Deno). Only standard `fetch`
 // and packages that run on all three are imported here.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createClient } from '@weft/http';
 import ky from 'ky';
 import { ofetch } from 'ofetch';
@@ -68,4 +69,20 @@ export async function pool(
     while (left-- > 0) await one();
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
+
+/**
+ * Starts the benchmark server (bench/http-server.mjs) in its own Node process; resolves
+ * with its base URL. End the process's stdin to stop it.
+ */
+export function startServer(): { process: ChildProcess; url: Promise<string> } {
+  const c = spawn(process.execPath, [new URL('./http-server.mjs', import.meta.url).pathname], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const url = new Promise<string>((resolve, reject) => {
+    c.once('error', reject);
+    c.stdout!.setEncoding('utf8');
+    c.stdout!.once('data', (line: string) => resolve(`http://127.0.0.1:${line.trim()}`));
+  });
+  return { process: c, url };
 }

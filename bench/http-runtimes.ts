@@ -11,9 +11,9 @@
 // fetch) carries a 90% paired bootstrap interval over the blocks. Prints one table per
 // runtime and case and writes them to bench/results.json (`httpRuntimes`). A runtime
 // that is not installed is skipped, and said so.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { type As, clients, FLOOR, pool } from './http-clients.ts';
+import { type As, clients, FLOOR, pool, startServer } from './http-clients.ts';
 import { pairedInterval } from './stats.ts';
 
 const CONCURRENCY = 50;
@@ -106,14 +106,8 @@ async function main(): Promise<void> {
       `Expected blocks and requests per block to be positive integers, got ${process.argv[2]} and ${process.argv[3]}`,
     );
   }
-  const server = spawn(process.execPath, [new URL('./http-server.mjs', import.meta.url).pathname], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<string>((resolve, reject) => {
-    server.once('error', reject);
-    server.stdout!.setEncoding('utf8');
-    server.stdout!.once('data', (line: string) => resolve(line.trim()));
-  });
+  const server = startServer();
+  const base = await server.url;
   const self = new URL(import.meta.url).pathname;
   const bin = (name: string): string =>
     new URL(`../node_modules/.bin/${name}`, import.meta.url).pathname;
@@ -135,7 +129,7 @@ async function main(): Promise<void> {
         stdio: ['ignore', 'pipe', 'inherit'],
         env: {
           ...process.env,
-          WEFT_HTTP_RUNTIMES_CHILD: `http://127.0.0.1:${port}`,
+          WEFT_HTTP_RUNTIMES_CHILD: base,
           WEFT_BLOCKS: String(blocks),
           WEFT_PER_BLOCK: String(per),
         },
@@ -149,7 +143,7 @@ async function main(): Promise<void> {
       print(mine);
     }
   } finally {
-    server.stdin!.end();
+    server.process.stdin!.end();
   }
   const file = new URL('./results.json', import.meta.url);
   const results = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};

@@ -1,13 +1,21 @@
 // Benchmarks of issue 8: @weft/http against raw fetch (the floor) and its peers, GETting a
 // 1 KiB JSON body and a 64 KiB body, 50 requests in flight. The server runs in a child
 // process (bench/http-server.mjs). One op is a batch of 500 requests.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { FetchHttpClient, HttpClient } from '@effect/platform';
 import { Effect } from 'effect';
 import { request } from 'undici';
 import { type Case, collect } from '../harness.ts';
-import { type As, clients, FLOOR, OFETCH_TIMEOUT, pool, SIGNAL } from '../http-clients.ts';
+import {
+  type As,
+  clients,
+  FLOOR,
+  OFETCH_TIMEOUT,
+  pool,
+  SIGNAL,
+  startServer,
+} from '../http-clients.ts';
 
 const BATCH = 500;
 const CONCURRENCY = 50;
@@ -18,21 +26,17 @@ let base: Promise<string> | undefined;
 
 /** Starts the server process once, on first use. */
 function server(): Promise<string> {
-  base ??= new Promise<string>((resolve, reject) => {
-    const c = spawn(process.execPath, [new URL('../http-server.mjs', import.meta.url).pathname], {
-      stdio: ['pipe', 'pipe', 'inherit'],
+  if (base === undefined) {
+    const started = startServer();
+    child = started.process;
+    base = started.url.then(async (url) => {
+      // Warm the server and the runtime's fetch up, so the first subject measured does not pay for it.
+      for (let i = 0; i < 4; i++)
+        await batch(() => fetch(`${url}/json`).then((r) => r.arrayBuffer()));
+      return url;
     });
-    child = c;
-    c.once('error', reject);
-    c.stdout!.setEncoding('utf8');
-    c.stdout!.once('data', (line: string) => resolve(`http://127.0.0.1:${line.trim()}`));
-  }).then(async (url) => {
-    // Warm the server and the runtime's fetch up, so the first subject measured does not pay for it.
-    for (let i = 0; i < 4; i++)
-      await batch(() => fetch(`${url}/json`).then((r) => r.arrayBuffer()));
-    return url;
-  });
-  return base as Promise<string>;
+  }
+  return base;
 }
 
 /** Stops the server process (run.ts calls it at the end). */
