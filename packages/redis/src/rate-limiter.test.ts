@@ -1,7 +1,7 @@
 import { scope, TimeoutError, timeout } from '@weft/core';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CLIENT_KINDS, connect, type TestClient, uniqueKey } from '../test/clients.ts';
+import { CLIENT_KINDS, connect, ioredis, type TestClient, uniqueKey } from '../test/clients.ts';
 import { startRedis } from '../test/redis-server.ts';
 import { RedisCommandError } from './errors.ts';
 import { RedisRateLimiter } from './rate-limiter.ts';
@@ -333,65 +333,53 @@ describe.skipIf(redis === undefined)('RedisRateLimiter', () => {
   };
 
   test('a grant in flight for a waiter cancelled meanwhile goes to the waiter queued behind it', async () => {
-    const io = new Redis(redis!.url);
-    try {
-      const key = uniqueKey('rl');
-      const { adapter, state } = recording(io);
-      const limiter = new RedisRateLimiter({ client: adapter, key, limit: 1, interval: 60_000 });
-      const controller = new AbortController();
-      const first = limiter.acquire({ signal: controller.signal });
-      const second = limiter.acquire();
-      expect(state.sent).toEqual(['EVALSHA']); // one script in flight, the second waits
-      controller.abort(new Error('stop'));
-      await expect(first).rejects.toThrow('stop');
-      const pass = await second;
-      expect(pass.grantedAt).toBeGreaterThan(1e12);
-      // The second used the first's grant: one script, one unit in the window.
-      expect(state.sent).toEqual(['EVALSHA']);
-      expect(Number(await io.call('LLEN', `{${key}}:rl:times`))).toBe(1);
-    } finally {
-      io.disconnect();
-    }
+    using io = ioredis(redis!.url);
+    const key = uniqueKey('rl');
+    const { adapter, state } = recording(io);
+    const limiter = new RedisRateLimiter({ client: adapter, key, limit: 1, interval: 60_000 });
+    const controller = new AbortController();
+    const first = limiter.acquire({ signal: controller.signal });
+    const second = limiter.acquire();
+    expect(state.sent).toEqual(['EVALSHA']); // one script in flight, the second waits
+    controller.abort(new Error('stop'));
+    await expect(first).rejects.toThrow('stop');
+    const pass = await second;
+    expect(pass.grantedAt).toBeGreaterThan(1e12);
+    // The second used the first's grant: one script, one unit in the window.
+    expect(state.sent).toEqual(['EVALSHA']);
+    expect(Number(await io.call('LLEN', `{${key}}:rl:times`))).toBe(1);
   });
 
   test('a failed first script call rejects that acquire only; the next one is served', async () => {
-    const io = new Redis(redis!.url);
-    try {
-      const key = uniqueKey('rl');
-      const { adapter, state } = recording(io);
-      const limiter = new RedisRateLimiter({ client: adapter, key, limit: 5, interval: 60_000 });
-      state.failNext = true;
-      const first = limiter.acquire();
-      const second = limiter.acquire();
-      await expect(first).rejects.toThrow(RedisCommandError);
-      await expect(first).rejects.toMatchObject({ cause: { message: 'connection reset' } });
-      await expect(second).resolves.toBeDefined();
-      expect(Number(await io.call('LLEN', `{${key}}:rl:times`))).toBe(1);
-    } finally {
-      io.disconnect();
-    }
+    using io = ioredis(redis!.url);
+    const key = uniqueKey('rl');
+    const { adapter, state } = recording(io);
+    const limiter = new RedisRateLimiter({ client: adapter, key, limit: 5, interval: 60_000 });
+    state.failNext = true;
+    const first = limiter.acquire();
+    const second = limiter.acquire();
+    await expect(first).rejects.toThrow(RedisCommandError);
+    await expect(first).rejects.toMatchObject({ cause: { message: 'connection reset' } });
+    await expect(second).resolves.toBeDefined();
+    expect(Number(await io.call('LLEN', `{${key}}:rl:times`))).toBe(1);
   });
 
   test('after SCRIPT FLUSH (a restarted server), acquire loads the script again with EVAL', async () => {
-    const io = new Redis(redis!.url);
-    try {
-      const { adapter, state } = recording(io);
-      for (const burst of [undefined, 10]) {
-        const limiter = new RedisRateLimiter({
-          client: adapter,
-          key: uniqueKey('rl'),
-          limit: 10,
-          interval: 60_000,
-          burst,
-        });
-        await limiter.acquire();
-        await io.call('SCRIPT', 'FLUSH');
-        state.sent.length = 0;
-        await limiter.acquire();
-        expect(state.sent).toEqual(['EVALSHA', 'EVAL']);
-      }
-    } finally {
-      io.disconnect();
+    using io = ioredis(redis!.url);
+    const { adapter, state } = recording(io);
+    for (const burst of [undefined, 10]) {
+      const limiter = new RedisRateLimiter({
+        client: adapter,
+        key: uniqueKey('rl'),
+        limit: 10,
+        interval: 60_000,
+        burst,
+      });
+      await limiter.acquire();
+      await io.call('SCRIPT', 'FLUSH');
+      state.sent.length = 0;
+      await limiter.acquire();
+      expect(state.sent).toEqual(['EVALSHA', 'EVAL']);
     }
   });
 });

@@ -1,8 +1,7 @@
 import { scope } from '@weft/core';
-import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CLIENT_KINDS, connect, type TestClient, uniqueKey } from '../test/clients.ts';
+import { CLIENT_KINDS, connect, ioredis, type TestClient, uniqueKey } from '../test/clients.ts';
 import { freePort, startRedis } from '../test/redis-server.ts';
 import { countingController } from '../test/signals.ts';
 import { toRedisAdapter } from './client.ts';
@@ -394,376 +393,331 @@ return 1`;
   });
 
   test('an adapter that returns string replies as bytes works: tokens and grant times are read from them', async () => {
-    const io = new Redis(redis!.url);
-    try {
-      // ioredis `callBuffer`: bulk strings come back as Buffers, integers as numbers.
-      const adapter = {
-        send: (args: readonly string[]) => io.callBuffer(args[0]!, ...args.slice(1)),
-        duplicate: async () => adapter,
-        subscribe: async () => {},
-        close: async () => {},
-      };
-      await using sem = new RedisSemaphore({ client: adapter, key: uniqueKey('sem'), permits: 1 });
-      const permit = await sem.acquire();
-      expect(permit.token).toBeGreaterThan(1e15);
-      await permit.release();
-      const limiter = new RedisRateLimiter({
-        client: adapter,
-        key: uniqueKey('rl'),
-        limit: 1,
-        interval: 60_000,
-      });
-      const pass = await limiter.acquire();
-      expect(pass.grantedAt).toBeGreaterThan(1e12);
-      expect(await limiter.tryAcquire()).toBe(false);
-    } finally {
-      io.disconnect();
-    }
+    using io = ioredis(redis!.url);
+    // ioredis `callBuffer`: bulk strings come back as Buffers, integers as numbers.
+    const adapter = {
+      send: (args: readonly string[]) => io.callBuffer(args[0]!, ...args.slice(1)),
+      duplicate: async () => adapter,
+      subscribe: async () => {},
+      close: async () => {},
+    };
+    await using sem = new RedisSemaphore({ client: adapter, key: uniqueKey('sem'), permits: 1 });
+    const permit = await sem.acquire();
+    expect(permit.token).toBeGreaterThan(1e15);
+    await permit.release();
+    const limiter = new RedisRateLimiter({
+      client: adapter,
+      key: uniqueKey('rl'),
+      limit: 1,
+      interval: 60_000,
+    });
+    const pass = await limiter.acquire();
+    expect(pass.grantedAt).toBeGreaterThan(1e12);
+    expect(await limiter.tryAcquire()).toBe(false);
   });
 
   test('a release whose wake-up PUBLISH fails still resolves; the waiter wakes at its fallback timer', async () => {
-    const io = new Redis(redis!.url);
-    try {
-      const key = uniqueKey('sem');
-      let failed = 0;
-      // The holder's connection refuses PUBLISH (as if it dropped right after the ZREM).
-      const adapter = {
-        send: (args: readonly string[]) => {
-          if (args[0] === 'PUBLISH') {
-            failed += 1;
-            return Promise.reject(new Error('connection lost'));
-          }
-          return io.call(args[0]!, ...args.slice(1));
-        },
-        duplicate: async () => adapter,
-        subscribe: async () => {},
-        close: async () => {},
-      };
-      await using holder = new RedisSemaphore({ client: adapter, key, permits: 1, lease: 300 });
-      await using waiter = new RedisSemaphore({ client: io, key, permits: 1, lease: 300 });
-      const held = await holder.acquire();
-      const wait = waiter.acquire();
-      for (let i = 0; i < 400 && (await io.call('ZSCORE', `{${key}}:sem`, '~wait')) === null; i++) {
-        await tick(5);
-      }
-      await expect(held.release()).resolves.toBeUndefined();
-      expect(failed).toBe(1);
-      const permit = await wait;
-      expect(permit.token).toBeGreaterThan(held.token);
-      await permit.release();
-    } finally {
-      io.disconnect();
+    using io = ioredis(redis!.url);
+    const key = uniqueKey('sem');
+    let failed = 0;
+    // The holder's connection refuses PUBLISH (as if it dropped right after the ZREM).
+    const adapter = {
+      send: (args: readonly string[]) => {
+        if (args[0] === 'PUBLISH') {
+          failed += 1;
+          return Promise.reject(new Error('connection lost'));
+        }
+        return io.call(args[0]!, ...args.slice(1));
+      },
+      duplicate: async () => adapter,
+      subscribe: async () => {},
+      close: async () => {},
+    };
+    await using holder = new RedisSemaphore({ client: adapter, key, permits: 1, lease: 300 });
+    await using waiter = new RedisSemaphore({ client: io, key, permits: 1, lease: 300 });
+    const held = await holder.acquire();
+    const wait = waiter.acquire();
+    for (let i = 0; i < 400 && (await io.call('ZSCORE', `{${key}}:sem`, '~wait')) === null; i++) {
+      await tick(5);
     }
+    await expect(held.release()).resolves.toBeUndefined();
+    expect(failed).toBe(1);
+    const permit = await wait;
+    expect(permit.token).toBeGreaterThan(held.token);
+    await permit.release();
   });
 
   test('an acquire cancelled while its grant is in flight rejects with the reason and the grant is released', async () => {
-    const io = new Redis(redis!.url);
-    try {
-      const key = uniqueKey('sem');
-      let acquires = 0;
-      const adapter = {
-        send: (args: readonly string[]) => {
-          if (args[0] === 'EVALSHA' || args[0] === 'EVAL') acquires += 1;
-          return io.call(args[0]!, ...args.slice(1));
-        },
-        duplicate: async () => adapter,
-        subscribe: async () => {},
-        close: async () => {},
-      };
-      const sem = new RedisSemaphore({ client: adapter, key, permits: 1 });
-      const { controller, listeners } = countingController();
-      const wait = sem.acquire({ signal: controller.signal });
-      // The script is sent (the semaphore was idle: no queue ahead), not yet answered.
-      expect(acquires).toBe(1);
-      controller.abort(new Error('stop'));
-      await expect(wait).rejects.toThrow('stop');
-      expect(listeners()).toBe(0);
-      expect(sem.waiting).toBe(0);
-      // close() waits for the grant in flight, which is given back: nothing stays held.
-      await sem.close();
-      expect(Number(await io.call('ZCOUNT', `{${key}}:sem`, '(0', '+inf'))).toBe(0);
-      expect(acquires).toBe(1);
-    } finally {
-      io.disconnect();
-    }
+    using io = ioredis(redis!.url);
+    const key = uniqueKey('sem');
+    let acquires = 0;
+    const adapter = {
+      send: (args: readonly string[]) => {
+        if (args[0] === 'EVALSHA' || args[0] === 'EVAL') acquires += 1;
+        return io.call(args[0]!, ...args.slice(1));
+      },
+      duplicate: async () => adapter,
+      subscribe: async () => {},
+      close: async () => {},
+    };
+    const sem = new RedisSemaphore({ client: adapter, key, permits: 1 });
+    const { controller, listeners } = countingController();
+    const wait = sem.acquire({ signal: controller.signal });
+    // The script is sent (the semaphore was idle: no queue ahead), not yet answered.
+    expect(acquires).toBe(1);
+    controller.abort(new Error('stop'));
+    await expect(wait).rejects.toThrow('stop');
+    expect(listeners()).toBe(0);
+    expect(sem.waiting).toBe(0);
+    // close() waits for the grant in flight, which is given back: nothing stays held.
+    await sem.close();
+    expect(Number(await io.call('ZCOUNT', `{${key}}:sem`, '(0', '+inf'))).toBe(0);
+    expect(acquires).toBe(1);
   });
 
   test('close() returns within a lease when Redis does not answer the grant in flight; a late grant is released (review D1)', async () => {
-    const io = new Redis(redis!.url);
-    try {
-      const key = uniqueKey('sem');
-      const sent: string[] = [];
-      let answer: (() => void) | undefined;
-      const adapter = {
-        send: (args: readonly string[]) => {
-          sent.push(args[0]!);
-          const reply = io.call(args[0]!, ...args.slice(1));
-          if (answer !== undefined || sent.length !== 1) return reply;
-          reply.catch(() => {}); // handled when it is handed on
-          // The first ACQUIRE runs on the server, but its reply is held back (an outage).
-          return new Promise((resolve) => {
-            answer = () => resolve(reply);
-          });
-        },
-        duplicate: async () => adapter,
-        subscribe: async () => {},
-        close: async () => {},
-      };
-      // The server has the script (EVALSHA answers at once).
-      await using warm = new RedisSemaphore({ client: io, key, permits: 1 });
-      await (await warm.acquire()).release();
-      const sem = new RedisSemaphore({ client: adapter, key, permits: 1, lease: 200 });
-      const wait = sem.acquire();
-      const closing = sem.close();
-      await expect(wait).rejects.toThrow(ClosedError);
-      await closing; // without the bound, it would wait for the reply forever
-      // close() has returned; the grant was made, its reply still held back.
-      expect(Number(await io.call('ZCOUNT', `{${key}}:sem`, '(0', '+inf'))).toBe(1);
-      answer!();
-      for (let i = 0; i < 100 && !sent.includes('ZREM'); i++) await tick(5);
-      expect(sent).toEqual(['EVALSHA', 'ZREM']);
-      expect(Number(await io.call('ZCOUNT', `{${key}}:sem`, '(0', '+inf'))).toBe(0);
-    } finally {
-      io.disconnect();
-    }
+    using io = ioredis(redis!.url);
+    const key = uniqueKey('sem');
+    const sent: string[] = [];
+    let answer: (() => void) | undefined;
+    const adapter = {
+      send: (args: readonly string[]) => {
+        sent.push(args[0]!);
+        const reply = io.call(args[0]!, ...args.slice(1));
+        if (answer !== undefined || sent.length !== 1) return reply;
+        reply.catch(() => {}); // handled when it is handed on
+        // The first ACQUIRE runs on the server, but its reply is held back (an outage).
+        return new Promise((resolve) => {
+          answer = () => resolve(reply);
+        });
+      },
+      duplicate: async () => adapter,
+      subscribe: async () => {},
+      close: async () => {},
+    };
+    // The server has the script (EVALSHA answers at once).
+    await using warm = new RedisSemaphore({ client: io, key, permits: 1 });
+    await (await warm.acquire()).release();
+    const sem = new RedisSemaphore({ client: adapter, key, permits: 1, lease: 200 });
+    const wait = sem.acquire();
+    const closing = sem.close();
+    await expect(wait).rejects.toThrow(ClosedError);
+    await closing; // without the bound, it would wait for the reply forever
+    // close() has returned; the grant was made, its reply still held back.
+    expect(Number(await io.call('ZCOUNT', `{${key}}:sem`, '(0', '+inf'))).toBe(1);
+    answer!();
+    for (let i = 0; i < 100 && !sent.includes('ZREM'); i++) await tick(5);
+    expect(sent).toEqual(['EVALSHA', 'ZREM']);
+    expect(Number(await io.call('ZCOUNT', `{${key}}:sem`, '(0', '+inf'))).toBe(0);
   });
 
   test('close() returns within a lease while the subscriber connection cannot open; it is closed when it does (review D2)', async () => {
-    const io = new Redis(redis!.url);
-    try {
-      let open: (() => void) | undefined;
-      let closedLate = false;
-      const subscriber = {
-        send: () => Promise.resolve(null),
-        duplicate: () => Promise.reject(new Error('unused')),
-        subscribe: async () => {},
-        close: async () => {
-          closedLate = true;
-        },
-      };
-      const adapter = {
-        send: (args: readonly string[]) => io.call(args[0]!, ...args.slice(1)),
-        // An outage as the subscriber opens: the connection comes only when let through.
-        duplicate: () =>
-          new Promise<typeof subscriber>((resolve) => {
-            open = () => resolve(subscriber);
-          }),
-        subscribe: async () => {},
-        close: async () => {},
-      };
-      const sem = new RedisSemaphore({
-        client: adapter,
-        key: uniqueKey('sem'),
-        permits: 1,
-        lease: 200,
-      });
-      const held = await sem.acquire();
-      const wait = sem.acquire(); // refused: opens the subscriber
-      for (let i = 0; i < 100 && open === undefined; i++) await tick(5);
-      expect(open).toBeDefined();
-      const closing = sem.close();
-      await expect(wait).rejects.toThrow(ClosedError);
-      await closing; // without the bound, it would wait for the connection forever
-      expect(closedLate).toBe(false);
-      open!();
-      for (let i = 0; i < 100 && !closedLate; i++) await tick(5);
-      expect(closedLate).toBe(true);
-      await held.release();
-    } finally {
-      io.disconnect();
-    }
+    using io = ioredis(redis!.url);
+    let open: (() => void) | undefined;
+    let closedLate = false;
+    const subscriber = {
+      send: () => Promise.resolve(null),
+      duplicate: () => Promise.reject(new Error('unused')),
+      subscribe: async () => {},
+      close: async () => {
+        closedLate = true;
+      },
+    };
+    const adapter = {
+      send: (args: readonly string[]) => io.call(args[0]!, ...args.slice(1)),
+      // An outage as the subscriber opens: the connection comes only when let through.
+      duplicate: () =>
+        new Promise<typeof subscriber>((resolve) => {
+          open = () => resolve(subscriber);
+        }),
+      subscribe: async () => {},
+      close: async () => {},
+    };
+    const sem = new RedisSemaphore({
+      client: adapter,
+      key: uniqueKey('sem'),
+      permits: 1,
+      lease: 200,
+    });
+    const held = await sem.acquire();
+    const wait = sem.acquire(); // refused: opens the subscriber
+    for (let i = 0; i < 100 && open === undefined; i++) await tick(5);
+    expect(open).toBeDefined();
+    const closing = sem.close();
+    await expect(wait).rejects.toThrow(ClosedError);
+    await closing; // without the bound, it would wait for the connection forever
+    expect(closedLate).toBe(false);
+    open!();
+    for (let i = 0; i < 100 && !closedLate; i++) await tick(5);
+    expect(closedLate).toBe(true);
+    await held.release();
   });
 
   test('close() during an outage gives up the subscriber connection being opened: no reconnect timer is left (review D3)', async () => {
-    const io = new Redis(redis!.url);
+    using io = ioredis(redis!.url);
     // A node-redis client of a server that is down: its copies retry connecting.
     const down = createClient({ url: `redis://127.0.0.1:${await freePort()}` });
     down.on('error', () => {});
-    try {
-      const outage = toRedisAdapter(down);
-      const adapter = {
-        send: (args: readonly string[]) => io.call(args[0]!, ...args.slice(1)),
-        duplicate: (key?: string, signal?: AbortSignal) => outage.duplicate(key, signal),
-        subscribe: async () => {},
-        close: async () => {},
-      };
-      const timers = (): number =>
-        process.getActiveResourcesInfo?.().filter((r) => r === 'Timeout').length ?? 0;
-      const before = timers();
-      const sem = new RedisSemaphore({
-        client: adapter,
-        key: uniqueKey('sem'),
-        permits: 1,
-        lease: 60_000,
-      });
-      const held = await sem.acquire();
-      const wait = sem.acquire(); // refused: opens the subscriber, which keeps retrying
-      await tick(100);
-      const closing = sem.close();
-      await expect(wait).rejects.toThrow(ClosedError);
-      // Returns at once (not after the minute-long lease): the connection gave up.
-      await closing;
-      await held.release();
-      await tick(50);
-      expect(timers()).toBeLessThanOrEqual(before);
-    } finally {
-      io.disconnect();
-    }
+    const outage = toRedisAdapter(down);
+    const adapter = {
+      send: (args: readonly string[]) => io.call(args[0]!, ...args.slice(1)),
+      duplicate: (key?: string, signal?: AbortSignal) => outage.duplicate(key, signal),
+      subscribe: async () => {},
+      close: async () => {},
+    };
+    const timers = (): number =>
+      process.getActiveResourcesInfo?.().filter((r) => r === 'Timeout').length ?? 0;
+    const before = timers();
+    const sem = new RedisSemaphore({
+      client: adapter,
+      key: uniqueKey('sem'),
+      permits: 1,
+      lease: 60_000,
+    });
+    const held = await sem.acquire();
+    const wait = sem.acquire(); // refused: opens the subscriber, which keeps retrying
+    await tick(100);
+    const closing = sem.close();
+    await expect(wait).rejects.toThrow(ClosedError);
+    // Returns at once (not after the minute-long lease): the connection gave up.
+    await closing;
+    await held.release();
+    await tick(50);
+    expect(timers()).toBeLessThanOrEqual(before);
   });
 
   test('acquires made while the first one is in flight are served after it, in call order', async () => {
-    const io = new Redis(redis!.url);
-    try {
-      const key = uniqueKey('sem');
-      let inFlight = 0;
-      let most = 0;
-      const adapter = {
-        send: async (args: readonly string[]) => {
-          inFlight += 1;
-          most = Math.max(most, inFlight);
-          try {
-            return await io.call(args[0]!, ...args.slice(1));
-          } finally {
-            inFlight -= 1;
-          }
-        },
-        duplicate: async () => adapter,
-        subscribe: async () => {},
-        close: async () => {},
-      };
-      await using sem = new RedisSemaphore({ client: adapter, key, permits: 3 });
-      const order: number[] = [];
-      const permits = await Promise.all(
-        [0, 1, 2].map((i) =>
-          sem.acquire().then((p) => {
-            order.push(i);
-            return p;
-          }),
-        ),
-      );
-      expect(order).toEqual([0, 1, 2]);
-      // One script at a time per process: the later calls waited their turn.
-      expect(most).toBe(1);
-      expect(permits[1]!.token).toBeGreaterThan(permits[0]!.token);
-      expect(permits[2]!.token).toBeGreaterThan(permits[1]!.token);
-      for (const p of permits) await p.release();
-      expect(Number(await io.call('ZCOUNT', `{${key}}:sem`, '(0', '+inf'))).toBe(0);
-    } finally {
-      io.disconnect();
-    }
+    using io = ioredis(redis!.url);
+    const key = uniqueKey('sem');
+    let inFlight = 0;
+    let most = 0;
+    const adapter = {
+      send: async (args: readonly string[]) => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        try {
+          return await io.call(args[0]!, ...args.slice(1));
+        } finally {
+          inFlight -= 1;
+        }
+      },
+      duplicate: async () => adapter,
+      subscribe: async () => {},
+      close: async () => {},
+    };
+    await using sem = new RedisSemaphore({ client: adapter, key, permits: 3 });
+    const order: number[] = [];
+    const permits = await Promise.all(
+      [0, 1, 2].map((i) =>
+        sem.acquire().then((p) => {
+          order.push(i);
+          return p;
+        }),
+      ),
+    );
+    expect(order).toEqual([0, 1, 2]);
+    // One script at a time per process: the later calls waited their turn.
+    expect(most).toBe(1);
+    expect(permits[1]!.token).toBeGreaterThan(permits[0]!.token);
+    expect(permits[2]!.token).toBeGreaterThan(permits[1]!.token);
+    for (const p of permits) await p.release();
+    expect(Number(await io.call('ZCOUNT', `{${key}}:sem`, '(0', '+inf'))).toBe(0);
   });
 
   test('a failed first script call rejects that acquire only; the next one is served', async () => {
-    const io = new Redis(redis!.url);
-    try {
-      let failNext = true;
-      const adapter = {
-        send: (args: readonly string[]) => {
-          if (failNext && args[0] === 'EVALSHA') {
-            failNext = false;
-            return Promise.reject(new Error('connection reset'));
-          }
-          return io.call(args[0]!, ...args.slice(1));
-        },
-        duplicate: async () => adapter,
-        subscribe: async () => {},
-        close: async () => {},
-      };
-      await using sem = new RedisSemaphore({ client: adapter, key: uniqueKey('sem'), permits: 1 });
-      const first = sem.acquire();
-      const second = sem.acquire();
-      await expect(first).rejects.toThrow(RedisCommandError);
-      await expect(first).rejects.toMatchObject({ cause: { message: 'connection reset' } });
-      const permit = await second;
-      expect(permit.token).toBeGreaterThan(0);
-      await permit.release();
-    } finally {
-      io.disconnect();
-    }
+    using io = ioredis(redis!.url);
+    let failNext = true;
+    const adapter = {
+      send: (args: readonly string[]) => {
+        if (failNext && args[0] === 'EVALSHA') {
+          failNext = false;
+          return Promise.reject(new Error('connection reset'));
+        }
+        return io.call(args[0]!, ...args.slice(1));
+      },
+      duplicate: async () => adapter,
+      subscribe: async () => {},
+      close: async () => {},
+    };
+    await using sem = new RedisSemaphore({ client: adapter, key: uniqueKey('sem'), permits: 1 });
+    const first = sem.acquire();
+    const second = sem.acquire();
+    await expect(first).rejects.toThrow(RedisCommandError);
+    await expect(first).rejects.toMatchObject({ cause: { message: 'connection reset' } });
+    const permit = await second;
+    expect(permit.token).toBeGreaterThan(0);
+    await permit.release();
   });
 
   test('after SCRIPT FLUSH (a restarted server), acquire loads the script again with EVAL', async () => {
-    const io = new Redis(redis!.url);
-    try {
-      const sent: string[] = [];
-      const adapter = {
-        send: (args: readonly string[]) => {
-          sent.push(args[0]!);
-          return io.call(args[0]!, ...args.slice(1));
-        },
-        duplicate: async () => adapter,
-        subscribe: async () => {},
-        close: async () => {},
-      };
-      await using sem = new RedisSemaphore({ client: adapter, key: uniqueKey('sem'), permits: 1 });
-      await (await sem.acquire()).release();
-      await io.call('SCRIPT', 'FLUSH');
-      sent.length = 0;
-      const permit = await sem.acquire();
-      expect(sent).toEqual(['EVALSHA', 'EVAL']);
-      await permit.release();
-    } finally {
-      io.disconnect();
-    }
+    using io = ioredis(redis!.url);
+    const sent: string[] = [];
+    const adapter = {
+      send: (args: readonly string[]) => {
+        sent.push(args[0]!);
+        return io.call(args[0]!, ...args.slice(1));
+      },
+      duplicate: async () => adapter,
+      subscribe: async () => {},
+      close: async () => {},
+    };
+    await using sem = new RedisSemaphore({ client: adapter, key: uniqueKey('sem'), permits: 1 });
+    await (await sem.acquire()).release();
+    await io.call('SCRIPT', 'FLUSH');
+    sent.length = 0;
+    const permit = await sem.acquire();
+    expect(sent).toEqual(['EVALSHA', 'EVAL']);
+    await permit.release();
   });
 
   test('permits held together are each renewed past their lease; released, they leave no timer keeping the process alive', async () => {
-    const io = new Redis(redis!.url);
-    try {
-      const key = uniqueKey('sem');
-      let renewals = 0;
-      const adapter = {
-        send: (args: readonly string[]) => {
-          if (args[0] === 'EVALSHA' && args.length === 6) renewals += 1; // RENEW
-          return io.call(args[0]!, ...args.slice(1));
-        },
-        duplicate: async () => adapter,
-        subscribe: async () => {},
-        close: async () => {},
-      };
-      // Timers that keep the process alive (Node and Deno count them; Bun reports none).
-      const timers = (): number =>
-        process.getActiveResourcesInfo?.().filter((r) => r === 'Timeout').length ?? 0;
-      const before = timers();
-      await using sem = new RedisSemaphore({ client: adapter, key, permits: 3, lease: 300 });
-      const a = await sem.acquire();
-      await tick(60);
-      const b = await sem.acquire();
-      await tick(60);
-      const d = await sem.acquire();
-      await b.release();
-      await tick(900);
-      // Every 100 ms each held permit renews: two held for 900 ms, about 18 renewals.
-      expect(renewals).toBeGreaterThanOrEqual(8);
-      expect([a.signal.aborted, d.signal.aborted]).toEqual([false, false]);
-      expect(Number(await io.call('ZCOUNT', `{${key}}:sem`, '(0', '+inf'))).toBe(2);
-      await a.release();
-      await d.release();
-      expect(timers()).toBeLessThanOrEqual(before);
-    } finally {
-      io.disconnect();
-    }
+    using io = ioredis(redis!.url);
+    const key = uniqueKey('sem');
+    let renewals = 0;
+    const adapter = {
+      send: (args: readonly string[]) => {
+        if (args[0] === 'EVALSHA' && args.length === 6) renewals += 1; // RENEW
+        return io.call(args[0]!, ...args.slice(1));
+      },
+      duplicate: async () => adapter,
+      subscribe: async () => {},
+      close: async () => {},
+    };
+    // Timers that keep the process alive (Node and Deno count them; Bun reports none).
+    const timers = (): number =>
+      process.getActiveResourcesInfo?.().filter((r) => r === 'Timeout').length ?? 0;
+    const before = timers();
+    await using sem = new RedisSemaphore({ client: adapter, key, permits: 3, lease: 300 });
+    const a = await sem.acquire();
+    await tick(60);
+    const b = await sem.acquire();
+    await tick(60);
+    const d = await sem.acquire();
+    await b.release();
+    await tick(900);
+    // Every 100 ms each held permit renews: two held for 900 ms, about 18 renewals.
+    expect(renewals).toBeGreaterThanOrEqual(8);
+    expect([a.signal.aborted, d.signal.aborted]).toEqual([false, false]);
+    expect(Number(await io.call('ZCOUNT', `{${key}}:sem`, '(0', '+inf'))).toBe(2);
+    await a.release();
+    await d.release();
+    expect(timers()).toBeLessThanOrEqual(before);
   });
 
   test('with an ioredis `keyPrefix`, a release still wakes a waiter through pub/sub', async () => {
     const key = uniqueKey('sem');
-    const io1 = new Redis(redis!.url, { keyPrefix: 'app:' });
-    const io2 = new Redis(redis!.url, { keyPrefix: 'app:' });
-    try {
-      await using holder = new RedisSemaphore({ client: io1, key, permits: 1, lease: 60_000 });
-      await using waiter = new RedisSemaphore({ client: io2, key, permits: 1, lease: 60_000 });
-      const held = await holder.acquire();
-      const wait = waiter.acquire();
-      await tick(30);
-      await held.release();
-      // Without the wake-up, the waiter would sleep until the lease expired (a minute).
-      const woken = await Promise.race([wait, tick(4000).then(() => undefined)]);
-      expect(woken?.token).toBeGreaterThan(held.token);
-      await (woken ?? (await wait)).release();
-    } finally {
-      io1.disconnect();
-      io2.disconnect();
-    }
+    using io1 = ioredis(redis!.url, { keyPrefix: 'app:' });
+    using io2 = ioredis(redis!.url, { keyPrefix: 'app:' });
+    await using holder = new RedisSemaphore({ client: io1, key, permits: 1, lease: 60_000 });
+    await using waiter = new RedisSemaphore({ client: io2, key, permits: 1, lease: 60_000 });
+    const held = await holder.acquire();
+    const wait = waiter.acquire();
+    await tick(30);
+    await held.release();
+    // Without the wake-up, the waiter would sleep until the lease expired (a minute).
+    const woken = await Promise.race([wait, tick(4000).then(() => undefined)]);
+    expect(woken?.token).toBeGreaterThan(held.token);
+    await (woken ?? (await wait)).release();
   });
 });
 

@@ -1,5 +1,5 @@
 // The two clients every suite runs with: node-redis (RESP3, its default) and ioredis.
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { createClient } from 'redis';
 
 export interface TestClient {
@@ -9,6 +9,15 @@ export interface TestClient {
   /** How many connections the server sees from this test run (CLIENT LIST). */
   connections(): Promise<number>;
   command(args: string[]): Promise<unknown>;
+}
+
+/**
+ * A plain ioredis connection to `url` for a test that drives Redis by hand; it
+ * disconnects when the block that holds it ends (`using io = ioredis(url)`).
+ */
+export function ioredis(url: string, options: RedisOptions = {}): Redis & Disposable {
+  const io = new Redis(url, options);
+  return Object.assign(io, { [Symbol.dispose]: (): void => void io.disconnect() });
 }
 
 export type ClientKind = 'node-redis' | 'ioredis';
