@@ -58,6 +58,36 @@ export function clients(as: As): Record<string, (url: string) => Promise<unknown
   };
 }
 
+/**
+ * The steps from raw `fetch` to weft for the GET of 1 KiB of JSON (`pnpm
+ * bench:http-runtimes --floor`): what each thing weft asks of `fetch` costs by itself,
+ * "`fetch` as weft calls it" with all of them, the same reading the body as weft does,
+ * and weft. The gap between the last two is weft's own work.
+ */
+export function floorSteps(): Record<string, (url: string) => Promise<unknown>> {
+  const all = clients('json');
+  return {
+    [FLOOR]: all[FLOOR]!,
+    '+ a fresh AbortSignal': async (u) =>
+      (await fetch(u, { signal: new AbortController().signal })).json(),
+    '+ accept header': async (u) =>
+      (await fetch(u, { headers: { accept: 'application/json' } })).json(),
+    "+ redirect: 'manual'": async (u) => (await fetch(u, { redirect: 'manual' })).json(),
+    [AS_WEFT]: all[AS_WEFT]!,
+    // weft reads `.json()` as text, then parses: a ParseError carries the text, and an
+    // empty body gives `undefined`.
+    [`${AS_WEFT}, text + JSON.parse`]: async (u) => {
+      const res = await fetch(u, {
+        signal: new AbortController().signal,
+        redirect: 'manual',
+        headers: { accept: 'application/json' },
+      });
+      return JSON.parse(await res.text());
+    },
+    weft: all.weft!,
+  };
+}
+
 /** `count` calls of `one`, at most `concurrency` at once (a pool of workers). */
 export async function pool(
   count: number,

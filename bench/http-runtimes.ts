@@ -3,7 +3,11 @@
 // client running on Node, Bun and Deno in turn, against one server on Node in its own
 // process (bench/http-server.mjs). Run from the repository root:
 //
-//   pnpm bench:http-runtimes [blocks] [requests per block]   (default 200 × 100)
+//   pnpm bench:http-runtimes [blocks] [requests per block] [--floor]   (default 200 × 100)
+//
+// With --floor, only the GET of 1 KiB of JSON, through the steps from raw fetch to weft
+// (a signal, the accept header, manual redirects, all of them, the body read as text:
+// floorSteps() in http-clients.ts), written to `httpRuntimesFloor`.
 //
 // Method (as the Redis benchmark's): on each runtime the subjects take turns in short
 // blocks (the order rotating), CPU time of the client process is summed per subject over
@@ -13,7 +17,7 @@
 // that is not installed is skipped, and said so.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { type As, clients, FLOOR, pool, startServer } from './http-clients.ts';
+import { type As, clients, FLOOR, floorSteps, pool, startServer } from './http-clients.ts';
 import { pairedInterval } from './stats.ts';
 
 const CONCURRENCY = 50;
@@ -49,10 +53,11 @@ async function measure(base: string): Promise<void> {
   const blocks = Number(process.env.WEFT_BLOCKS);
   const per = Number(process.env.WEFT_PER_BLOCK);
   const { runtime, version } = runtimeName();
+  const floorOnly = process.env.WEFT_FLOOR === '1';
   const rows: RuntimeRow[] = [];
-  for (const c of CASES) {
+  for (const c of floorOnly ? CASES.slice(0, 1) : CASES) {
     const u = `${base}${c.path}`;
-    const subjects = Object.entries(clients(c.as));
+    const subjects = Object.entries(floorOnly ? floorSteps() : clients(c.as));
     // Warm-up: every subject, unmeasured.
     for (const [, one] of subjects) await pool(2000, CONCURRENCY, () => one(u));
     const cpu = new Map<string, number[]>(subjects.map(([name]) => [name, []]));
@@ -99,11 +104,14 @@ function runtimeName(): { runtime: string; version: string } {
 
 /** The parent: the server, then one child per runtime, then the tables and the JSON. */
 async function main(): Promise<void> {
-  const blocks = Number(process.argv[2] ?? 200);
-  const per = Number(process.argv[3] ?? 100);
+  const args = process.argv.slice(2);
+  const floor = args.includes('--floor');
+  const [blocksArg, perArg] = args.filter((a) => a !== '--floor');
+  const blocks = Number(blocksArg ?? 200);
+  const per = Number(perArg ?? 100);
   if (!(Number.isSafeInteger(blocks) && blocks > 0 && Number.isSafeInteger(per) && per > 0)) {
     throw new RangeError(
-      `Expected blocks and requests per block to be positive integers, got ${process.argv[2]} and ${process.argv[3]}`,
+      `Expected blocks and requests per block to be positive integers, got ${blocksArg} and ${perArg}`,
     );
   }
   const server = startServer();
@@ -132,6 +140,7 @@ async function main(): Promise<void> {
           WEFT_HTTP_RUNTIMES_CHILD: base,
           WEFT_BLOCKS: String(blocks),
           WEFT_PER_BLOCK: String(per),
+          WEFT_FLOOR: floor ? '1' : '0',
         },
       });
       const line = run.stdout.trim().split('\n').at(-1);
@@ -140,19 +149,20 @@ async function main(): Promise<void> {
       }
       const mine = JSON.parse(line) as RuntimeRow[];
       rows.push(...mine);
-      print(mine);
+      print(mine, floor);
     }
   } finally {
     server.process.stdin!.end();
   }
   const file = new URL('./results.json', import.meta.url);
   const results = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
-  results.httpRuntimes = { date: new Date().toISOString(), rows };
+  const key = floor ? 'httpRuntimesFloor' : 'httpRuntimes';
+  results[key] = { date: new Date().toISOString(), rows };
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  console.log('\nwritten to bench/results.json (httpRuntimes)');
+  console.log(`\nwritten to bench/results.json (${key})`);
 }
 
-function print(rows: readonly RuntimeRow[]): void {
+function print(rows: readonly RuntimeRow[], floor: boolean): void {
   for (const c of new Set(rows.map((r) => r.case))) {
     const of = rows.filter((r) => r.case === c);
     const first = of[0]!;
@@ -161,9 +171,10 @@ function print(rows: readonly RuntimeRow[]): void {
     );
     for (const r of of) {
       console.log(
-        `  ${r.subject.padEnd(26)} ${r.cpuMicrosPerRequest.toFixed(1).padStart(7)} µs  ${r.vsFetch.toFixed(3)} [${r.vsFetchInterval[0].toFixed(3)}–${r.vsFetchInterval[1].toFixed(3)}]  wall ${r.wallMicrosPerRequest.toFixed(1)} µs`,
+        `  ${r.subject.padEnd(floor ? 42 : 26)} ${r.cpuMicrosPerRequest.toFixed(1).padStart(7)} µs  ${r.vsFetch.toFixed(3)} [${r.vsFetchInterval[0].toFixed(3)}–${r.vsFetchInterval[1].toFixed(3)}]  wall ${r.wallMicrosPerRequest.toFixed(1)} µs`,
       );
     }
+    if (floor) continue;
     const weft = of.find((r) => r.subject === 'weft')!;
     const peers = of.filter((r) => r.subject === 'ky' || r.subject === 'ofetch');
     console.log(
