@@ -229,11 +229,10 @@ export class HttpClient implements AsyncDisposable {
   ): ResponsePromise {
     const config = resolveRequest(this.#config, url, options, method);
     const clock = this.#config.clock;
-    const caller = callerContext(
-      config.signal === undefined && clock === undefined
-        ? undefined
-        : { signal: config.signal, clock },
-    );
+    // The enclosing task's signal, clock and deadline. The `signal` option is not joined
+    // to the task's here (that would add a listener to each per request): the operation
+    // joins the client's group of each signal, one listener per signal per client.
+    const caller = callerContext(clock === undefined ? undefined : { clock });
     return makeResponsePromise(new Operation(this.#owner, config, caller, this.#closed));
   }
 }

@@ -654,6 +654,62 @@ describe(`@weft/http against a real server (${runtime})`, () => {
     expect([listeners(), peak(), http.active]).toEqual([0, 1, 0]);
   });
 
+  test('inside a task, requests given a signal add one listener to it and one to the task’s signal, not one per request (review D4)', async () => {
+    const http = client({ timeout: Number.POSITIVE_INFINITY });
+    const own = countingController();
+    let taskPeak = 0;
+    let taskLive = 0;
+    await scope(async (s) => {
+      await s.spawn(async ({ signal: taskSignal }) => {
+        // Count the task signal's abort listeners, as countingController does.
+        const live = new Set<unknown>();
+        const add = taskSignal.addEventListener.bind(taskSignal);
+        const remove = taskSignal.removeEventListener.bind(taskSignal);
+        taskSignal.addEventListener = ((type: string, listener: EventListener, o?: object) => {
+          if (type === 'abort') live.add(listener);
+          taskPeak = Math.max(taskPeak, live.size);
+          add(type, listener, o);
+        }) as typeof taskSignal.addEventListener;
+        taskSignal.removeEventListener = ((type: string, listener: EventListener) => {
+          if (type === 'abort') live.delete(listener);
+          remove(type, listener);
+        }) as typeof taskSignal.removeEventListener;
+        const before = live.size;
+        await Promise.all(
+          Array.from({ length: 12 }, () => http.get('/delay/30', { signal: own.signal }).text()),
+        );
+        taskLive = live.size - before;
+      });
+    });
+    expect([own.peak(), own.listeners()]).toEqual([1, 0]);
+    expect(taskPeak).toBeLessThanOrEqual(1);
+    expect(taskLive).toBe(0);
+    expect(http.active).toBe(0);
+  });
+
+  test('inside a task, a request given a signal still ends with either: the signal’s reason, or the task’s cancellation', async () => {
+    const http = client({ timeout: Number.POSITIVE_INFINITY });
+    const own = new AbortController();
+    const reason = new Error('user gave up');
+    const byOwn = scope(async () => {
+      const pending = rejection(
+        http.get('/slow-headers', { query: { ms: 60_000 }, signal: own.signal }).text(),
+      );
+      setTimeout(() => own.abort(reason), 20);
+      return pending;
+    });
+    expect(await byOwn).toBe(reason);
+    const byTask = rejection(
+      timeout(50, () =>
+        http
+          .get('/slow-headers', { query: { ms: 60_000 }, signal: new AbortController().signal })
+          .text(),
+      ),
+    );
+    expect(((await byTask) as Error).name).toBe('TimeoutError');
+    expect(http.active).toBe(0);
+  });
+
   test("Hono's app.request works as an in-process transport", async () => {
     const http = client({ fetch: (input, init) => Promise.resolve(t.app.request(input, init)) });
     expect(await http.get('http://in.process/json').json()).toEqual({

@@ -269,8 +269,18 @@ function release(permit: unknown): void {
 
 /** The requests of one client on one caller signal, behind one abort listener. */
 interface SignalGroup {
-  head: Operation | undefined;
-  onAbort: () => void;
+  readonly signal: AbortSignal;
+  head: GroupMember | undefined;
+  readonly onAbort: () => void;
+}
+
+/** One request's place in the group of one caller signal (see {@link SignalGroups}). */
+export interface GroupMember {
+  readonly op: Operation;
+  prev: GroupMember | undefined;
+  next: GroupMember | undefined;
+  /** The group it is in; `undefined` once it left (or the signal aborted). */
+  group: SignalGroup | undefined;
 }
 
 /**
@@ -278,24 +288,27 @@ interface SignalGroup {
  * user's long-lived signal, an enclosing task's) shares one abort listener: 50
  * concurrent requests add one listener, not 50 (Node 20 warns past 10 on a signal it did
  * not raise the limit of, and weft never raises the limit of a signal it does not own).
- * The listener goes once the last of them ends.
+ * A request inside a task that is also given a signal joins both groups. A group's
+ * listener goes once the last of its requests ends.
  */
 export class SignalGroups {
   readonly #groups = new WeakMap<AbortSignal, SignalGroup>();
 
-  join(signal: AbortSignal, op: Operation): void {
+  join(signal: AbortSignal, op: Operation): GroupMember {
     let group = this.#groups.get(signal);
     if (group === undefined) {
       const created: SignalGroup = {
+        signal,
         head: undefined,
         onAbort: () => {
           signal.removeEventListener('abort', created.onAbort);
           this.#groups.delete(signal);
-          const members: Operation[] = [];
-          for (let o = created.head; o !== undefined; o = o.nextInGroup) members.push(o);
-          for (const o of members) {
-            o.prevInGroup = o.nextInGroup = undefined;
-            o.abort(signal.reason);
+          const members: GroupMember[] = [];
+          for (let m = created.head; m !== undefined; m = m.next) members.push(m);
+          created.head = undefined;
+          for (const m of members) {
+            m.prev = m.next = m.group = undefined;
+            m.op.abort(signal.reason);
           }
         },
       };
@@ -303,23 +316,24 @@ export class SignalGroups {
       this.#groups.set(signal, group);
       signal.addEventListener('abort', group.onAbort, { once: true });
     }
-    op.nextInGroup = group.head;
-    if (group.head !== undefined) group.head.prevInGroup = op;
-    group.head = op;
+    const member: GroupMember = { op, prev: undefined, next: group.head, group };
+    if (group.head !== undefined) group.head.prev = member;
+    group.head = member;
+    return member;
   }
 
-  leave(signal: AbortSignal, op: Operation): void {
-    const group = this.#groups.get(signal);
+  /** Takes `member` out of its group (once; a no-op after the signal aborted). */
+  leave(member: GroupMember): void {
+    const group = member.group;
     if (group === undefined) return;
-    const { prevInGroup: prev, nextInGroup: next } = op;
-    if (prev !== undefined) prev.nextInGroup = next;
-    else if (group.head === op) group.head = next;
-    else return;
-    if (next !== undefined) next.prevInGroup = prev;
-    op.prevInGroup = op.nextInGroup = undefined;
+    const { prev, next } = member;
+    if (prev !== undefined) prev.next = next;
+    else group.head = next;
+    if (next !== undefined) next.prev = prev;
+    member.prev = member.next = member.group = undefined;
     if (group.head === undefined) {
-      signal.removeEventListener('abort', group.onAbort);
-      this.#groups.delete(signal);
+      group.signal.removeEventListener('abort', group.onAbort);
+      this.#groups.delete(group.signal);
     }
   }
 }
@@ -328,9 +342,6 @@ export class Operation {
   /** Links of the client's {@link OperationList}. */
   prevInList: Operation | undefined;
   nextInList: Operation | undefined;
-  /** Links of the {@link SignalGroups} group of the caller's signal. */
-  prevInGroup: Operation | undefined;
-  nextInGroup: Operation | undefined;
   readonly #owner: Owner;
   readonly #config: RequestConfig;
   readonly #clock: Clock;
@@ -344,8 +355,12 @@ export class Operation {
   /** The deadline of the whole request on `#clock` (total timeout, enclosing scope). */
   readonly #deadline: number;
   #deadlineTimer: Cancel | undefined;
-  /** The caller's signal this request listens to (through the client's SignalGroups). */
-  #callerSignal: AbortSignal | undefined;
+  /**
+   * Its places in the client's SignalGroups: the enclosing task's signal, and the
+   * `signal` option (both, inside a task given one).
+   */
+  #taskMember: GroupMember | undefined;
+  #ownMember: GroupMember | undefined;
   /** The attempt in flight: its controller (fetch's signal) and timer. */
   #attempt: AbortController | undefined;
   /** The signal of the latest attempt, kept after it ends to explain late read failures. */
@@ -377,12 +392,14 @@ export class Operation {
         : this.#clock.now();
     this.#deadline = Math.min(now + config.totalTimeout, caller.deadline);
     const signal = caller.signal;
+    const own = config.signal;
     if (closed !== undefined) this.#stop(closed);
     else if (signal?.aborted) this.#stop(signal.reason);
+    else if (own?.aborted) this.#stop(own.reason);
     else {
-      if (signal !== undefined) {
-        this.#callerSignal = signal;
-        owner.callerSignals.join(signal, this);
+      if (signal !== undefined) this.#taskMember = owner.callerSignals.join(signal, this);
+      if (own !== undefined && own !== signal) {
+        this.#ownMember = owner.callerSignals.join(own, this);
       }
       if (this.#deadline !== Number.POSITIVE_INFINITY) {
         const total = this.#deadline === now + config.totalTimeout;
@@ -1011,9 +1028,13 @@ export class Operation {
     this.#endAttempt();
     this.#deadlineTimer?.();
     this.#deadlineTimer = undefined;
-    if (this.#callerSignal !== undefined) {
-      this.#owner.callerSignals.leave(this.#callerSignal, this);
-      this.#callerSignal = undefined;
+    if (this.#taskMember !== undefined) {
+      this.#owner.callerSignals.leave(this.#taskMember);
+      this.#taskMember = undefined;
+    }
+    if (this.#ownMember !== undefined) {
+      this.#owner.callerSignals.leave(this.#ownMember);
+      this.#ownMember = undefined;
     }
     this.#caller[Symbol.dispose]();
     this.#owner.operations.delete(this);
