@@ -81,6 +81,55 @@ describe('createClient: bad input', () => {
   });
 });
 
+describe('requests fetch would refuse are refused at the call, the same on every runtime (review D3)', () => {
+  test('a URL with credentials is a TypeError that does not repeat them; fetch is never called', async () => {
+    const { fetch, calls } = fakeFetch(() => new Response('ok'));
+    const http = createClient({ fetch });
+    let error: unknown;
+    try {
+      http.get('http://alice:secret@127.0.0.1:1/x');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(/^Expected `url` without credentials/);
+    expect((error as Error).message).not.toMatch(/alice|secret/);
+    expect(() => http.get(new URL('http://only-user@127.0.0.1:1/x'))).toThrow(/credentials/);
+    expect(() => createClient({ baseUrl: 'http://u:p@127.0.0.1:1/' })).toThrow(
+      /`options.baseUrl` without credentials/,
+    );
+    expect(calls).toHaveLength(0);
+    // An @ in the path is not a credential.
+    expect(await http.get('http://127.0.0.1:1/users/@me').text()).toBe('ok');
+    expect(calls).toHaveLength(1);
+  });
+
+  test('CONNECT, TRACE and TRACK are a TypeError naming options.method, in any case', () => {
+    const http = createClient({ fetch: fakeFetch(() => new Response('ok')).fetch });
+    for (const method of ['CONNECT', 'TRACE', 'track', 'Trace']) {
+      expect(() => http.request('http://x.test', { method })).toThrow(
+        new TypeError(
+          `Expected \`options.method\` to be a method fetch can send (not CONNECT, TRACE or TRACK), got \`${JSON.stringify(method).slice(1, -1)}\` (string)`,
+        ),
+      );
+    }
+  });
+
+  test('a redirect whose Location carries credentials is a RedirectError, not followed, not repeated', async () => {
+    const { fetch, calls } = fakeFetch(
+      () => new Response(null, { status: 302, headers: { location: 'http://u:secret@x.test/b' } }),
+    );
+    const http = createClient({ fetch });
+    const error = (await rejection(http.get('http://x.test/a').text())) as Error & {
+      redirects: string[];
+    };
+    expect(error.name).toBe('RedirectError');
+    expect(error.message).toMatch(/credentials/);
+    expect(JSON.stringify(error.redirects) + error.message).not.toMatch(/secret/);
+    expect(calls).toHaveLength(1);
+  });
+});
+
 describe('requests', () => {
   test('baseUrl joins paths the way httpx does; an absolute URL bypasses it', async () => {
     const { fetch, calls } = fakeFetch(() => new Response('ok'));

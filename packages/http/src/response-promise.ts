@@ -1,7 +1,7 @@
 import { CancelledError } from '@weft/core';
 import { ParseError } from './errors.ts';
 import { describe } from './internal/validate.ts';
-import { readLines } from './internal/body.ts';
+import { readLines, TooLarge, utf8Length } from './internal/body.ts';
 import type { Consumer, Operation, StreamHandle } from './internal/operation.ts';
 import type { SchemaOutput, ServerSentEvent, StandardSchemaV1 } from './types.ts';
 
@@ -123,7 +123,7 @@ export class ResponsePromise implements PromiseLike<Response> {
 
   /**
    * The body's lines (`\n`, `\r\n` or `\r` endings, without them), as they arrive.
-   * A line longer than `maxResponseSize` rejects with `ResponseTooLargeError`.
+   * A line larger than `maxResponseSize` bytes (UTF-8) rejects with `ResponseTooLargeError`.
    */
   lines(): AsyncIterable<string> {
     const handle = this.#operation.consume(STREAM) as Promise<StreamHandle>;
@@ -171,7 +171,11 @@ export class ResponsePromise implements PromiseLike<Response> {
     };
   }
 
-  /** Newline-delimited JSON: one parsed value per non-empty line. An invalid line rejects with `ParseError`. */
+  /**
+   * Newline-delimited JSON: one parsed value per non-empty line. An invalid line rejects
+   * with `ParseError`, a line larger than `maxResponseSize` bytes with
+   * `ResponseTooLargeError`.
+   */
   ndjson<T = unknown>(): AsyncIterable<T> {
     const handle = this.#operation.consume(STREAM) as Promise<StreamHandle>;
     return this.#iterable(handle, async function* () {
@@ -190,13 +194,18 @@ export class ResponsePromise implements PromiseLike<Response> {
   /**
    * Server-Sent Events (`text/event-stream`), parsed as the HTML standard says: `event`,
    * `data` (multi-line joined with `\n`), `id` (carried over) and `retry`; comments
-   * skipped. Reconnecting is left to the caller (`lastEventId` is the last `id`).
+   * skipped. Reconnecting is left to the caller (`lastEventId` is the last `id`). A line,
+   * or an event's data, larger than `maxResponseSize` bytes rejects with
+   * `ResponseTooLargeError`.
    */
   sse(): AsyncIterable<ServerSentEvent> {
     const handle = this.#operation.consume(STREAM) as Promise<StreamHandle>;
     return this.#iterable(handle, async function* () {
       const h = await handle;
       let data: string[] = [];
+      // The bytes of the event's data so far: an event, like a line, is capped at
+      // maxResponseSize (many short data lines must not grow one without bound).
+      let size = 0;
       let event = '';
       let id: string | undefined;
       let retry: number | undefined;
@@ -206,6 +215,7 @@ export class ResponsePromise implements PromiseLike<Response> {
             yield { event: event || 'message', data: data.join('\n'), id, retry };
           }
           data = [];
+          size = 0;
           event = '';
           retry = undefined;
           continue;
@@ -215,8 +225,13 @@ export class ResponsePromise implements PromiseLike<Response> {
         const field = colon === -1 ? line : line.slice(0, colon);
         let value = colon === -1 ? '' : line.slice(colon + 1);
         if (value.startsWith(' ')) value = value.slice(1);
-        if (field === 'data') data.push(value);
-        else if (field === 'event') event = value;
+        if (field === 'data') {
+          if (h.maxResponseSize !== Number.POSITIVE_INFINITY) {
+            size += utf8Length(value) + (data.length > 0 ? 1 : 0);
+            if (size > h.maxResponseSize) throw h.translate(new TooLarge());
+          }
+          data.push(value);
+        } else if (field === 'event') event = value;
         else if (field === 'id') {
           if (!value.includes('\0')) id = value;
         } else if (field === 'retry' && /^\d+$/.test(value)) retry = Number(value);

@@ -219,7 +219,10 @@ export interface SharedOptions {
   throwHttpErrors?: boolean;
   /** The largest body the buffered helpers (`json`, `text`, `bytes`) and one line or event of the streaming helpers may hold, in bytes. @default Infinity */
   maxResponseSize?: number;
-  /** How many redirects are followed before a `RedirectError`; 0 hands back the 3xx response. @default 10 */
+  /**
+   * How many redirects are followed before a `RedirectError`; 0 hands back a 301, 302, 303,
+   * 307 or 308 response as it is (no `HttpError`), to read its `Location`. @default 10
+   */
   maxRedirects?: number;
   /** Hooks; a request's are called after the client's. */
   hooks?: Hooks;

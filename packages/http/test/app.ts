@@ -206,6 +206,15 @@ export function createTestApp(): TestApp {
     );
   });
 
+  // One event made of `n` short data lines, one per chunk (then a blank line ends it).
+  app.get('/sse-long', (c) => {
+    const n = Number(c.req.query('n') ?? 50);
+    return new Response(
+      stream(c.req.raw.signal, n + 1, 0, (i) => (i < n ? 'data: 0123456789\n' : '\n')),
+      { headers: { 'content-type': 'text/event-stream' } },
+    );
+  });
+
   return {
     app,
     get openStreams() {

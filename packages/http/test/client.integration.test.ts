@@ -417,6 +417,23 @@ describe(`@weft/http against a real server (${runtime})`, () => {
     expect(ok.url).toBe(`${server.url}/headers`);
   });
 
+  test('maxRedirects: 0 hands back the redirect itself, not an HttpError (review D2)', async () => {
+    const http = client();
+    for (const status of [301, 302, 303, 307, 308]) {
+      const res = await http.get('/redirect-to', {
+        query: { url: '/headers', status },
+        maxRedirects: 0,
+      });
+      expect(res.status).toBe(status);
+      expect(res.headers.get('location')).toBe('/headers');
+      await res.body?.cancel();
+    }
+    // A 300 is not a redirect weft follows: it still throws.
+    expect(await rejection(http.get('/status/300', { maxRedirects: 0 }).text())).toBeInstanceOf(
+      HttpError,
+    );
+  });
+
   test('Authorization and Cookie are dropped on a redirect to another origin, kept on the same one', async () => {
     const http = client({
       headers: { authorization: 'Bearer secret', cookie: 'sid=1', 'x-keep': 'yes' },
@@ -531,6 +548,30 @@ describe(`@weft/http against a real server (${runtime})`, () => {
       { event: 'tick', data: '1', id: '1', retry: undefined },
       { event: 'tick', data: '2', id: '2', retry: undefined },
     ]);
+  });
+
+  test('maxResponseSize caps one line of lines()/ndjson() and one event of sse(), however the body is chunked (review D1)', async () => {
+    const drain = async (items: AsyncIterable<unknown>): Promise<unknown[]> => {
+      const out: unknown[] = [];
+      for await (const item of items) out.push(item);
+      return out;
+    };
+    const http = client({ maxResponseSize: 20 });
+    // 100 bytes on one line, in one chunk.
+    expect(await rejection(drain(http.get('/text/100').lines()))).toBeInstanceOf(
+      ResponseTooLargeError,
+    );
+    // 50 data lines of 10 bytes, each line short: the event is 549 bytes.
+    const err = (await rejection(drain(http.get('/sse-long?n=50').sse()))) as ResponseTooLargeError;
+    expect(err).toBeInstanceOf(ResponseTooLargeError);
+    expect(err.limit).toBe(20);
+    expect(await drain(http.get('/ndjson?n=3').ndjson())).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
+    const roomy = client({ maxResponseSize: 549 });
+    const [event] = (await drain(roomy.get('/sse-long?n=50').sse())) as { data: string }[];
+    expect(event!.data).toBe(Array.from({ length: 50 }, () => '0123456789').join('\n'));
+    expect(
+      await rejection(drain(client({ maxResponseSize: 548 }).get('/sse-long?n=50').sse())),
+    ).toBeInstanceOf(ResponseTooLargeError);
   });
 
   test('breaking out of an SSE stream cancels the body on the server', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { readExcerpt, readLines } from './body.ts';
+import { longerThan, readExcerpt, readLines, TooLarge, utf8Length } from './body.ts';
 
 function streamOf(chunks: string[]): {
   stream: ReadableStream<Uint8Array>;
@@ -20,9 +20,9 @@ function streamOf(chunks: string[]): {
   return { stream, cancelled: () => cancelled };
 }
 
-async function collect(chunks: string[]): Promise<string[]> {
+async function collect(chunks: string[], limit = 1000): Promise<string[]> {
   const out: string[] = [];
-  for await (const line of readLines(streamOf(chunks).stream.getReader(), 1000, undefined))
+  for await (const line of readLines(streamOf(chunks).stream.getReader(), limit, undefined))
     out.push(line);
   return out;
 }
@@ -48,10 +48,47 @@ describe('readLines', () => {
     expect(out).toEqual(['é']);
   });
 
+  test('a line over the limit throws TooLarge, whether it arrives whole in one chunk, split, or last (review D1)', async () => {
+    await expect(collect([`${'x'.repeat(100)}\nshort\n`], 20)).rejects.toBeInstanceOf(TooLarge);
+    await expect(collect(['x'.repeat(15), `${'x'.repeat(15)}\n`], 20)).rejects.toBeInstanceOf(
+      TooLarge,
+    );
+    await expect(collect(['ok\n', 'x'.repeat(21)], 20)).rejects.toBeInstanceOf(TooLarge);
+    // Exactly at the limit passes.
+    expect(await collect([`${'x'.repeat(20)}\n${'y'.repeat(20)}`], 20)).toEqual([
+      'x'.repeat(20),
+      'y'.repeat(20),
+    ]);
+  });
+
+  test('the limit counts UTF-8 bytes, not characters', async () => {
+    // 11 × é is 11 characters but 22 bytes.
+    await expect(collect([`${'é'.repeat(11)}\n`], 20)).rejects.toBeInstanceOf(TooLarge);
+    expect(await collect([`${'é'.repeat(10)}\n`], 20)).toEqual(['é'.repeat(10)]);
+  });
+
+  test('the stream is cancelled when a line is too large', async () => {
+    const { stream, cancelled } = streamOf([`${'x'.repeat(50)}\n`, 'more\n']);
+    const lines = readLines(stream.getReader(), 20, undefined);
+    await expect(lines.next()).rejects.toBeInstanceOf(TooLarge);
+    expect(cancelled()).toBe(true);
+  });
+
   test('leaving early cancels the stream', async () => {
     const { stream, cancelled } = streamOf(['a\n', 'b\n', 'c\n']);
     for await (const line of readLines(stream.getReader(), 100, undefined)) if (line === 'a') break;
     expect(cancelled()).toBe(true);
+  });
+});
+
+describe('utf8Length and longerThan', () => {
+  test('count bytes as TextEncoder does', () => {
+    for (const text of ['', 'abc', 'é', '€', '😀', 'aé€😀z', '\uFFFD']) {
+      expect(utf8Length(text)).toBe(new TextEncoder().encode(text).byteLength);
+    }
+    expect(longerThan('€€', 5)).toBe(true);
+    expect(longerThan('€€', 6)).toBe(false);
+    expect(longerThan('x'.repeat(1000), Number.POSITIVE_INFINITY)).toBe(false);
   });
 });
 

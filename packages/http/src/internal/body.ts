@@ -166,6 +166,25 @@ export async function readExcerpt(
   return text;
 }
 
+/** The size of `text` encoded as UTF-8, in bytes (text decoded from bytes has no lone surrogates). */
+export function utf8Length(text: string): number {
+  let size = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // 2 bytes below U+0800, 4 for a surrogate pair (2 per unit), 3 for the rest.
+    if (c >= 0x80) size += c < 0x800 || (c >= 0xd800 && c <= 0xdfff) ? 1 : 2;
+  }
+  return size;
+}
+
+/**
+ * Whether `text` takes more than `limit` bytes as UTF-8. A UTF-16 unit takes 1 to 3
+ * bytes, so the exact count is needed only between `limit / 3` and `limit` units.
+ */
+export function longerThan(text: string, limit: number): boolean {
+  return text.length > limit || (text.length * 3 > limit && utf8Length(text) > limit);
+}
+
 /**
  * The body's lines (split on `\n`, `\r\n` or `\r`), read chunk by chunk only as the
  * consumer asks for more (backpressure). A line longer than `limit` bytes throws
@@ -186,6 +205,7 @@ export async function* readLines(
       if (done) {
         buffer += decoder.decode();
         finished = true;
+        if (longerThan(buffer, limit)) throw new TooLarge();
         if (buffer.length > 0) yield buffer;
         return;
       }
@@ -202,6 +222,7 @@ export async function* readLines(
             continue;
           }
           const line = buffer.slice(start, i);
+          if (longerThan(line, limit)) throw new TooLarge();
           pendingCR = false;
           if (ch === 13) {
             if (buffer.charCodeAt(i + 1) === 10) i++;
@@ -212,7 +233,8 @@ export async function* readLines(
         } else pendingCR = false;
       }
       buffer = buffer.slice(start);
-      if (buffer.length > limit) throw new TooLarge();
+      // The line still arriving counts too: a server cannot grow one without bound.
+      if (longerThan(buffer, limit)) throw new TooLarge();
     }
   } finally {
     if (!finished) await reader.cancel().catch(() => {});

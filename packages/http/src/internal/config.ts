@@ -215,6 +215,8 @@ export interface RequestConfig extends Shared {
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Methods the Fetch standard forbids: Node and Deno refuse them, Bun sends TRACE. */
+const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 /** Whether a request's options touch the shared ones (else the client's are reused as is). */
 function hasShared(options: RequestOptions): boolean {
@@ -241,6 +243,11 @@ export function resolveRequest(
   if (typeof m !== 'string' || !TOKEN.test(m)) {
     throw new TypeError(
       `Expected \`options.method\` to be an HTTP method name, got ${describe(m)}`,
+    );
+  }
+  if (FORBIDDEN_METHODS.has(m.toUpperCase())) {
+    throw new TypeError(
+      `Expected \`options.method\` to be a method fetch can send (not CONNECT, TRACE or TRACK), got ${describe(m)}`,
     );
   }
   assertSignal('options.signal', o.signal);
@@ -335,13 +342,32 @@ function resolveUrl(base: URL | undefined, input: string | URL): URL {
   return url;
 }
 
-/** Only http: and https: can be fetched; anything else would fail inside fetch, retried. */
+/**
+ * Only http: and https: URLs without credentials can be fetched: anything else fails
+ * inside fetch (as a NetworkError, retried), or, for credentials, differently per
+ * runtime (Node refuses them; Bun and Deno turn them into an Authorization header).
+ */
 function assertHttpUrl(name: string, url: URL, received: unknown): void {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new TypeError(
       `Expected \`${name}\` to be an http: or https: URL, got ${describe(received instanceof URL ? received.href : received)}`,
     );
   }
+  if (hasCredentials(url)) {
+    // The message must not repeat the secret.
+    const shown = new URL(url.href);
+    shown.username = '***';
+    shown.password = '';
+    throw new TypeError(
+      `Expected \`${name}\` without credentials (user:password@): send them in an \`authorization\` header instead, got ${describe(shown.href)}`,
+    );
+  }
+}
+
+/** Whether `url` carries a user name or password (`http://user:pw@host/`). */
+export function hasCredentials(url: URL): boolean {
+  // `@` in the href is rare (a path like /@me): the getters are read only then.
+  return url.href.includes('@') && (url.username !== '' || url.password !== '');
 }
 
 function appendQuery(url: URL, query: QueryInit): void {

@@ -35,7 +35,7 @@ import {
   readExcerpt,
   TooLarge,
 } from './body.ts';
-import type { RequestConfig } from './config.ts';
+import { hasCredentials, type RequestConfig } from './config.ts';
 import { systemTimeouts } from './timeouts.ts';
 import { backoffDelay, serverDelay } from './retry.ts';
 
@@ -655,7 +655,12 @@ export class Operation {
     } else {
       response = await this.#exchange(attempt, signal, undefined);
     }
-    if (!response.ok && config.throwHttpErrors) {
+    if (
+      !response.ok &&
+      config.throwHttpErrors &&
+      // maxRedirects: 0 hands a redirect back as it is, for the caller to read Location.
+      !(config.maxRedirects === 0 && REDIRECTS.has(response.status))
+    ) {
       const text = await readExcerpt(response);
       throw new HttpError(this.#info(), response.status, response.statusText, text, response);
     }
@@ -836,6 +841,14 @@ export class Operation {
         throw new RedirectError(
           info,
           `invalid Location header ${JSON.stringify(location)}`,
+          followed,
+        );
+      }
+      if (hasCredentials(next)) {
+        // Not followed, and not repeated in the error (fetch would refuse it on Node).
+        throw new RedirectError(
+          info,
+          'the Location carries credentials (user:password@)',
           followed,
         );
       }
