@@ -133,7 +133,10 @@ export class ResponsePromise implements PromiseLike<Response> {
   /**
    * An async iterable over `make()`'s generator. A generator closed before its first
    * `next()` never runs its `finally`, so closing it then (or never iterating after
-   * `[Symbol.asyncIterator]()`'s `return()`) cancels the request here instead.
+   * `[Symbol.asyncIterator]()`'s `return()`) cancels the request here instead. A
+   * generator waiting in a read ignores `return()` until the read settles, which on a
+   * quiet stream may be never: `return()` while a `next()` is pending cancels the
+   * request at once, and that pending `next()` resolves as done.
    */
   #iterable<T>(
     handle: Promise<StreamHandle>,
@@ -147,17 +150,39 @@ export class ResponsePromise implements PromiseLike<Response> {
       [Symbol.asyncIterator]: (): AsyncIterator<T> => {
         const generator = make();
         let started = false;
+        let pending = 0;
+        let closing: CancelledError | undefined;
+        const settled = (result: IteratorResult<T, void>): IteratorResult<T, void> => {
+          pending--;
+          return result;
+        };
+        const failed = (error: unknown): IteratorResult<T, void> => {
+          pending--;
+          if (closing !== undefined && error === closing) return { done: true, value: undefined };
+          throw error;
+        };
         return {
           next: () => {
             started = true;
-            return generator.next();
+            pending++;
+            return generator.next().then(settled, failed);
           },
           return: async (value?: unknown) => {
-            if (!started) {
+            if (!started || pending > 0) {
               started = true;
               handle.catch(() => {});
-              operation.abort(
-                new CancelledError('The response stream was closed before it was read'),
+              closing = new CancelledError(
+                pending > 0
+                  ? 'The response stream was closed while a read was pending'
+                  : 'The response stream was closed before it was read',
+              );
+              operation.abort(closing);
+              // The runtime's body follows fetch's signal; should it not (Deno, once the
+              // signal it follows was collected), the read pending is cancelled here.
+              const reason = closing;
+              handle.then(
+                (h) => h.reader?.cancel(reason).catch(() => {}),
+                () => {},
               );
             }
             return generator.return(value as undefined);
@@ -254,6 +279,7 @@ async function* iterate(h: StreamHandle): AsyncGenerator<string, void, undefined
     return;
   }
   const reader = body.getReader();
+  h.reader = reader;
   try {
     for await (const line of readLines(reader, h.maxResponseSize, h.onChunk)) {
       // Lines already received are not handed out once the request was cancelled.

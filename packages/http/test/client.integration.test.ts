@@ -2,7 +2,7 @@
 // server and fetch: Node (@hono/node-server + undici), Bun (Bun.serve + Bun's fetch) and
 // Deno (Deno.serve + Deno's fetch) all run this same file. After every test, nothing is
 // left open: no request in the client, no stream on the server, no timer on the clock.
-import { CancelledError, RateLimiter, scope, TestClock, timeout } from '@weft/core';
+import { CancelledError, merge, RateLimiter, scope, TestClock, timeout } from '@weft/core';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { countingController } from '../../core/test/helpers.ts';
 import {
@@ -572,6 +572,37 @@ describe(`@weft/http against a real server (${runtime})`, () => {
     expect(
       await rejection(drain(client({ maxResponseSize: 548 }).get('/sse-long?n=50').sse())),
     ).toBeInstanceOf(ResponseTooLargeError);
+  });
+
+  test('return() while a read is pending cancels the request at once; the pending next() ends as done (review D13)', async () => {
+    const http = client({ timeout: Number.POSITIVE_INFINITY });
+    // The second event comes only after a minute: the next read stays pending.
+    const it = http.get('/sse?n=2&interval=60000').sse()[Symbol.asyncIterator]();
+    expect((await it.next()).value).toMatchObject({ data: 'first\nline' });
+    const pending = it.next();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(http.active).toBe(1);
+    expect(await it.return!()).toEqual({ done: true, value: undefined });
+    expect(await pending).toEqual({ done: true, value: undefined });
+    expect(http.active).toBe(0);
+    await serverQuiet();
+    expect(t.openStreams).toBe(0);
+  });
+
+  test('breaking out of merge() over a busy and a silent stream ends both requests (review D13)', async () => {
+    const http = client({ timeout: Number.POSITIVE_INFINITY });
+    const seen: string[] = [];
+    for await (const event of merge([
+      http.get('/sse?n=100000&interval=5').sse(),
+      http.get('/sse?n=2&interval=60000').sse(),
+    ])) {
+      seen.push(event.data);
+      if (seen.length === 4) break;
+    }
+    expect(seen).toHaveLength(4);
+    await serverQuiet();
+    expect(http.active).toBe(0);
+    expect(t.openStreams).toBe(0);
   });
 
   test('breaking out of an SSE stream cancels the body on the server', async () => {

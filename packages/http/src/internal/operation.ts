@@ -60,6 +60,8 @@ export interface StreamHandle {
   stopped(): unknown;
   /** Reports progress for `size` more bytes received (when `onDownloadProgress` is set). */
   onChunk: ((size: number) => void) | undefined;
+  /** The reader of the body once a helper reads it (to cancel a read pending at `return()`). */
+  reader?: ReadableStreamDefaultReader<Uint8Array>;
 }
 
 /** What an operation needs from its client. */
