@@ -130,6 +130,74 @@ describe('requests fetch would refuse are refused at the call, the same on every
   });
 });
 
+describe('headers, json and body are checked at the call (review D5)', () => {
+  test('invalid headers, unserialisable json and a plain-object body are TypeErrors naming the option', () => {
+    expect(() => createClient({ headers: { 'a b': 'c' } })).toThrow(
+      /^Expected `options.headers` to be valid headers/,
+    );
+    const http = createClient({ fetch: fakeFetch(() => new Response('ok')).fetch });
+    expect(() => http.get('http://x.test', { headers: { a: 'x\ny' } })).toThrow(
+      /^Expected `options.headers` to be valid headers/,
+    );
+    expect(() => http.post('http://x.test', { json: 1n })).toThrow(
+      /^Expected `options.json` to be a value JSON.stringify can serialise, got `1` \(bigint\)/,
+    );
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    expect(() => http.post('http://x.test', { json: cycle })).toThrow(/`options.json`/);
+    expect(() => http.post('http://x.test', { json: () => 1 })).toThrow(/`options.json`/);
+    expect(() => http.post('http://x.test', { body: { a: 1 } as never })).toThrow(
+      /^Expected `options.body` to be a string, bytes.*use `options.json`/,
+    );
+  });
+});
+
+describe('a body that can be read only once (review D10)', () => {
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    yield new TextEncoder().encode('payload');
+  }
+
+  test('an async iterable body is sent with duplex: half and never retried', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const { fetch, calls } = fakeFetch(() => new Response('busy', { status: 503 }));
+    const http = createClient({ fetch, clock });
+    const err = (await rejection(
+      http.put('http://x.test', { body: chunks() }).text(),
+    )) as HttpError;
+    expect(err).toBeInstanceOf(HttpError);
+    expect(calls).toHaveLength(1);
+    expect((calls[0]!.init as { duplex?: string }).duplex).toBe('half');
+  });
+
+  test('a 307 that would send an async iterable again is a RedirectError', async () => {
+    const { fetch, calls } = fakeFetch(
+      () => new Response(null, { status: 307, headers: { location: '/b' } }),
+    );
+    const http = createClient({ fetch });
+    const err = (await rejection(http.put('http://x.test/a', { body: chunks() }).text())) as Error;
+    expect(err.name).toBe('RedirectError');
+    expect(calls).toHaveLength(1);
+  });
+
+  test('bytes, Blob, FormData and URLSearchParams stay replayable: retried', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    for (const body of [
+      new Uint8Array([1, 2]),
+      new Blob(['x']),
+      new URLSearchParams('a=1'),
+      new FormData(),
+    ]) {
+      let n = 0;
+      const { fetch, calls } = fakeFetch(() =>
+        ++n === 1 ? new Response('busy', { status: 503 }) : new Response('ok'),
+      );
+      const http = createClient({ fetch, clock });
+      expect(await http.put('http://x.test', { body }).text()).toBe('ok');
+      expect(calls).toHaveLength(2);
+    }
+  });
+});
+
 describe('requests', () => {
   test('baseUrl joins paths the way httpx does; an absolute URL bypasses it', async () => {
     const { fetch, calls } = fakeFetch(() => new Response('ok'));
@@ -301,6 +369,22 @@ describe('timeouts on the clock', () => {
     expect(err.name).toBe('TimeoutError');
     expect(err.timeout).toBe(10_000);
     expect(calls).toHaveLength(3);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('a response nobody asks for ends at the attempt timeout and is never requested again (review D9)', async () => {
+    const clock = new TestClock();
+    const { fetch, calls } = fakeFetch(() => new Response('done'));
+    const http = createClient({ fetch, clock });
+    const put = http.put('http://x.test/state', { body: 'change' }); // fire and forget
+    await clock.advance(0);
+    expect(calls).toHaveLength(1);
+    await clock.advance(10_000);
+    await clock.advance(60_000); // long past any backoff
+    expect(calls).toHaveLength(1);
+    expect(http.active).toBe(0);
+    // Asked for too late: the attempt's TimeoutError, not the body of a second request.
+    expect(await rejection(put.text())).toBeInstanceOf(TimeoutError);
     expect(clock.pendingTimers).toBe(0);
   });
 

@@ -115,7 +115,9 @@ function resolveShared(
   assertFunction(`${prefix}onDownloadProgress`, options.onDownloadProgress);
   return {
     headers:
-      options.headers === undefined ? base.headers : mergeHeaders(base.headers, options.headers),
+      options.headers === undefined
+        ? base.headers
+        : mergeHeaders(`${prefix}headers`, base.headers, options.headers),
     timeout: options.timeout ?? base.timeout,
     totalTimeout: options.totalTimeout ?? base.totalTimeout,
     retry: resolveRetry(`${prefix}retry`, options.retry, base.retry),
@@ -127,11 +129,20 @@ function resolveShared(
   };
 }
 
-function mergeHeaders(base: Headers | undefined, extra: HeadersInit): Headers {
-  // new Headers() validates names and values: a bad one is a TypeError here, not a
-  // network error later.
+function mergeHeaders(name: string, base: Headers | undefined, extra: HeadersInit): Headers {
+  // new Headers() validates names and values: a bad one is a TypeError here, naming the
+  // option, not a network error later.
   const headers = new Headers(base);
-  new Headers(extra).forEach((value, key) => headers.set(key, value));
+  let given: Headers;
+  try {
+    given = new Headers(extra);
+  } catch (error) {
+    throw new TypeError(
+      `Expected \`${name}\` to be valid headers (an object, a list of pairs or Headers, with valid names and values), got ${describe(extra)}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+  given.forEach((value, key) => headers.set(key, value));
   return headers;
 }
 
@@ -264,7 +275,19 @@ export function resolveRequest(
     if (o.body !== undefined) {
       throw new TypeError('Expected only one of `options.json` and `options.body`, got both');
     }
-    body = JSON.stringify(o.json);
+    try {
+      body = JSON.stringify(o.json);
+    } catch (error) {
+      throw new TypeError(
+        `Expected \`options.json\` to be a value JSON.stringify can serialise, got ${describe(o.json)}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+    if (body === undefined) {
+      throw new TypeError(
+        `Expected \`options.json\` to be a value JSON.stringify can serialise, got ${describe(o.json)}`,
+      );
+    }
     headers ??= new Headers();
     if (!headers.has('content-type')) headers.set('content-type', 'application/json');
   }
@@ -274,7 +297,12 @@ export function resolveRequest(
       `Expected no \`options.${o.json !== undefined ? 'json' : 'body'}\` on a ${upper} request (fetch refuses a body on GET and HEAD), got ${describe(o.json !== undefined ? o.json : body)}`,
     );
   }
-  const replayable = !(typeof ReadableStream !== 'undefined' && body instanceof ReadableStream);
+  const replayable = isReplayable(body);
+  if (!replayable && !isStreamBody(body)) {
+    throw new TypeError(
+      `Expected \`options.body\` to be a string, bytes, a Blob, FormData, URLSearchParams, a ReadableStream or an async iterable (for JSON, use \`options.json\`), got ${describe(body)}`,
+    );
+  }
   return {
     headers,
     timeout: shared.timeout,
@@ -291,6 +319,32 @@ export function resolveRequest(
     replayable,
     signal: o.signal,
   };
+}
+
+/**
+ * Whether a body can be sent again (a retry, a 307/308): a string, bytes, a Blob,
+ * FormData, URLSearchParams. A stream or an iterable is read once.
+ */
+function isReplayable(body: unknown): boolean {
+  return (
+    body == null ||
+    typeof body === 'string' ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) ||
+    body instanceof URLSearchParams ||
+    (typeof Blob !== 'undefined' && body instanceof Blob) ||
+    (typeof FormData !== 'undefined' && body instanceof FormData)
+  );
+}
+
+/** A one-shot body fetch can stream (with `duplex: 'half'`): a ReadableStream, an async iterable. */
+function isStreamBody(body: unknown): boolean {
+  return (
+    (typeof ReadableStream !== 'undefined' && body instanceof ReadableStream) ||
+    (typeof body === 'object' &&
+      body !== null &&
+      typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function')
+  );
 }
 
 /**

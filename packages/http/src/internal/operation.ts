@@ -474,6 +474,8 @@ export class Operation {
 
   /** Set once the response went to the caller (raw or streaming): ending is theirs. */
   #handedOff = false;
+  /** Set while a response waits for the caller to ask for it (then a timeout is final). */
+  #awaitingCaller = false;
 
   /** The request as hooks and errors see it (the latest hop of the latest attempt). */
   #current: RequestInfo | undefined;
@@ -528,6 +530,7 @@ export class Operation {
         this.#endAttempt();
         if (this.#stopped) throw this.#reason;
         const retryable =
+          !this.#awaitingCaller &&
           attempt < policy.limit &&
           policy.methods.has(config.method) &&
           (config.replayable || config.body == null) &&
@@ -667,7 +670,14 @@ export class Operation {
       throw new HttpError(this.#info(), response.status, response.statusText, text, response);
     }
 
-    const consumer = this.#consumer ?? (await this.#nextConsumer(response, signal));
+    let consumer = this.#consumer;
+    if (consumer === undefined) {
+      // The exchange is done; only the caller is awaited. Should the attempt's timer fire
+      // meanwhile, the request ends: a response that arrived is never asked for again.
+      this.#awaitingCaller = true;
+      consumer = await this.#nextConsumer(response, signal);
+      this.#awaitingCaller = false;
+    }
     switch (consumer.kind) {
       case 'raw':
         this.#handedOff = true;
