@@ -162,7 +162,7 @@ describe('a body that can be read only once (review D10)', () => {
     const { fetch, calls } = fakeFetch(() => new Response('busy', { status: 503 }));
     const http = createClient({ fetch, clock });
     const err = (await rejection(
-      http.put('http://x.test', { body: chunks() }).text(),
+      http.put('http://x.test', { body: chunks() as never }).text(),
     )) as HttpError;
     expect(err).toBeInstanceOf(HttpError);
     expect(calls).toHaveLength(1);
@@ -174,7 +174,9 @@ describe('a body that can be read only once (review D10)', () => {
       () => new Response(null, { status: 307, headers: { location: '/b' } }),
     );
     const http = createClient({ fetch });
-    const err = (await rejection(http.put('http://x.test/a', { body: chunks() }).text())) as Error;
+    const err = (await rejection(
+      http.put('http://x.test/a', { body: chunks() as never }).text(),
+    )) as Error;
     expect(err.name).toBe('RedirectError');
     expect(calls).toHaveLength(1);
   });
@@ -195,6 +197,17 @@ describe('a body that can be read only once (review D10)', () => {
       expect(await http.put('http://x.test', { body }).text()).toBe('ok');
       expect(calls).toHaveLength(2);
     }
+  });
+});
+
+describe('maxResponseSize and bodiless responses (review D11)', () => {
+  test('a HEAD response with a large content-length reads as empty under a cap', async () => {
+    const { fetch } = fakeFetch(
+      () => new Response(null, { status: 200, headers: { 'content-length': '5000' } }),
+    );
+    const http = createClient({ fetch, maxResponseSize: 1000 });
+    expect(await http.head('http://x.test').text()).toBe('');
+    expect(await http.head('http://x.test').json()).toBeUndefined();
   });
 });
 

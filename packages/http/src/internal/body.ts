@@ -74,7 +74,8 @@ export function readAll(
       : response.arrayBuffer().then((buffer) => new Uint8Array(buffer));
   }
   const length = contentLength(response);
-  if (length !== undefined && length > limit) {
+  // A HEAD (or 204/304) response has no body, whatever its content-length says.
+  if (length !== undefined && length > limit && response.body !== null) {
     discard(response);
     return Promise.reject(new TooLarge());
   }

@@ -25,6 +25,15 @@ describe('networkCode normalises each runtime’s network errors', () => {
     );
   });
 
+  test('Deno: a connection closed before the response is ECONNRESET (review D12)', () => {
+    const closed = new TypeError('fetch failed', {
+      cause: new Error(
+        'error sending request from 127.0.0.1:1 for http://127.0.0.1:2/ (127.0.0.1:2): client error (SendRequest): connection closed before message completed',
+      ),
+    });
+    expect(networkCode(closed)).toBe('ECONNRESET');
+  });
+
   test('Deno: only messages', () => {
     const refused = new TypeError('fetch failed', {
       cause: new Error(

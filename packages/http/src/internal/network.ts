@@ -55,7 +55,10 @@ const ALIASES: Record<string, NetworkErrorCode> = {
 
 const MESSAGES: ReadonlyArray<[RegExp, NetworkErrorCode]> = [
   [/connection refused|ECONNREFUSED/i, 'ECONNREFUSED'],
-  [/connection reset|ECONNRESET|error reading a body|other side closed|terminated/i, 'ECONNRESET'],
+  [
+    /connection reset|ECONNRESET|error reading a body|other side closed|terminated|connection closed before message completed/i,
+    'ECONNRESET',
+  ],
   [/dns error|failed to lookup|ENOTFOUND|name or service not known/i, 'ENOTFOUND'],
   [/timed out|ETIMEDOUT/i, 'ETIMEDOUT'],
   [/broken pipe|EPIPE/i, 'EPIPE'],

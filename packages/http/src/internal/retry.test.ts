@@ -2,6 +2,21 @@ import { describe, expect, test } from 'vitest';
 import { DEFAULT_POLICY, backoffDelay, resolveRetry, serverDelay } from './retry.ts';
 
 describe('serverDelay', () => {
+  test('a Retry-After that is neither seconds nor an HTTP date is ignored (review D7)', () => {
+    for (const value of ['-1', '-5', '1,5', 'soon', '2001-05']) {
+      expect(serverDelay(new Headers({ 'retry-after': value }), Date.now())).toBeUndefined();
+    }
+    // The three HTTP date forms are still read.
+    const now = Date.parse('Wed, 21 Oct 2015 07:28:00 GMT');
+    for (const value of [
+      'Wed, 21 Oct 2015 07:28:30 GMT',
+      'Wednesday, 21-Oct-15 07:28:30 GMT',
+      'Wed Oct 21 07:28:30 2015',
+    ]) {
+      expect(serverDelay(new Headers({ 'retry-after': value }), now)).toBe(30_000);
+    }
+  });
+
   test('Retry-After in seconds and as an HTTP date', () => {
     expect(serverDelay(new Headers({ 'retry-after': '5' }), 0)).toBe(5000);
     const now = Date.parse('Wed, 21 Oct 2015 07:28:00 GMT');

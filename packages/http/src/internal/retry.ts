@@ -119,13 +119,20 @@ export function backoffDelay(policy: RetryPolicy, n: number, random: () => numbe
  * compared with the wall clock), else `RateLimit-Reset` (delta seconds, IETF draft) or
  * the `reset` of a `RateLimit` header. `undefined` when there is none or it is invalid.
  */
+/** The shape every HTTP date form shares: a month name and hh:mm:ss. */
+const HTTP_DATE = /\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b.*\b\d{2}:\d{2}:\d{2}\b/i;
+
 export function serverDelay(headers: Headers, nowWall: number): number | undefined {
   const retryAfter = headers.get('retry-after');
   if (retryAfter !== null) {
     const value = retryAfter.trim();
     if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
-    const date = Date.parse(value);
-    if (!Number.isNaN(date)) return Math.max(0, date - nowWall);
+    // An HTTP date (IMF-fixdate, RFC 850 or asctime) names a month and has a time of day;
+    // Date.parse alone takes '-5' or '1,5' for dates in 2001 (retrying at once).
+    if (HTTP_DATE.test(value)) {
+      const date = Date.parse(value);
+      if (!Number.isNaN(date)) return Math.max(0, date - nowWall);
+    }
   }
   const reset = headers.get('ratelimit-reset');
   if (reset !== null && /^\s*\d+(\.\d+)?\s*$/.test(reset)) return Number(reset) * 1000;
