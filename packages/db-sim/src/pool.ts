@@ -8,9 +8,9 @@ import {
   assertFunction,
   assertInteger,
   assertOptions,
-  assertParams,
   assertSignal,
   assertString,
+  bindParams,
   describe,
 } from './internal/validate.ts';
 import type { Session } from './session.ts';
@@ -321,10 +321,10 @@ export class PoolImpl implements Pool {
     options?: QueryOptions,
   ): Promise<QueryResult<R>> {
     assertString('sql', sql);
-    assertParams('params', params);
+    const bound = bindParams('params', params) as readonly Value[];
     const conn = await this.acquire({ signal: options?.signal });
     try {
-      return await conn.query<R>(sql, params, options);
+      return await conn.query<R>(sql, bound, options);
     } finally {
       await conn.close();
     }

@@ -1,0 +1,52 @@
+// Regression tests for the defects of review rv-db4 (D1–D18), one describe per finding.
+import { TestClock } from '@weft/core';
+import { describe, expect, test } from 'vitest';
+import { createDatabase } from '../src/database.ts';
+
+describe('parameters are bound at the call (review D12)', () => {
+  test('a params array mutated after the call does not change what runs', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const db = createDatabase({
+      clock,
+      latency: 5,
+      tables: { t: { columns: 'id int primary key, s text' } },
+    });
+    const pool = db.pool({ max: 3 });
+    const args: (number | string)[] = [0, ''];
+    await Promise.all(
+      [1, 2, 3].map((i) => {
+        args[0] = i;
+        args[1] = `row${i}`;
+        return pool.query('INSERT INTO t VALUES ($1, $2)', args);
+      }),
+    );
+    expect(db.inspect('t')).toEqual([
+      { id: 1, s: 'row1' },
+      { id: 2, s: 'row2' },
+      { id: 3, s: 'row3' },
+    ]);
+    await pool.close();
+  });
+
+  test('a value swapped in after validation never reaches a query or a cursor', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const db = createDatabase({ clock, latency: 5 });
+    await using conn = await db.connect();
+    const p: unknown[] = [1];
+    const q = conn.query('SELECT $1 AS x', p as number[]);
+    p[0] = { evil: true };
+    expect((await q).rows).toEqual([{ x: 1 }]);
+    const pp: unknown[] = [2];
+    const cur = conn.cursor('SELECT $1 AS x', pp as number[]);
+    pp[0] = Symbol('s');
+    const rows: unknown[] = [];
+    for await (const r of cur) rows.push(r);
+    expect(rows).toEqual([{ x: 2 }]);
+    await conn.transaction(async (tx) => {
+      const tp: unknown[] = [3];
+      const tq = tx.query('SELECT $1 AS x', tp as number[]);
+      tp[0] = undefined;
+      expect((await tq).rows).toEqual([{ x: 3 }]);
+    });
+  });
+});
