@@ -50,3 +50,36 @@ describe('parameters are bound at the call (review D12)', () => {
     });
   });
 });
+
+describe('a value of the wrong type is 42883 on an indexed column too (review D1)', () => {
+  test('primary key and unique lookups raise the same error as a plain column', async () => {
+    const db = createDatabase({
+      latency: 0,
+      tables: {
+        k: {
+          columns: 'id int primary key, email text unique, v int',
+          rows: [{ id: 1, email: 'a', v: 1 }],
+        },
+      },
+    });
+    await using c = await db.connect();
+    const plain = await c.query('SELECT * FROM k WHERE v = $1', ['1']).catch((e: unknown) => e);
+    expect(plain).toMatchObject({ code: '42883' });
+    for (const [sql, params] of [
+      ['SELECT * FROM k WHERE id = $1', ['1']],
+      ["SELECT * FROM k WHERE id = '1'", []],
+      ['UPDATE k SET v = 9 WHERE id = $1', ['1']],
+      ['DELETE FROM k WHERE id = $1', ['1']],
+      ['SELECT * FROM k WHERE email = $1', [1]],
+      ["SELECT * FROM k WHERE email = 'a' AND id = $1", ['1']],
+    ] as const) {
+      const err = await c.query(sql, params).catch((e: unknown) => e);
+      expect(err, sql).toMatchObject({ code: '42883' });
+    }
+    expect(db.inspect('k')).toEqual([{ id: 1, email: 'a', v: 1 }]);
+    // Right-typed lookups still use the index and find the row.
+    expect((await c.query('SELECT v FROM k WHERE id = $1', [1])).rows).toEqual([{ v: 1 }]);
+    expect((await c.query('SELECT v FROM k WHERE id = $1', [1.5])).rows).toEqual([]);
+    expect((await c.query('SELECT v FROM k WHERE id = $1', [null])).rows).toEqual([]);
+  });
+});
