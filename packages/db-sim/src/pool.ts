@@ -166,6 +166,8 @@ export class PoolImpl implements Pool {
   /** The timer that fails the first waiters past the pool's `acquireTimeout`. */
   #expiry: Cancel | undefined;
   readonly #onRelease = (session: Session): void => this.#release(session);
+  /** The connections each running task holds from this pool (see #lend). */
+  readonly #owned: WeakMap<Task<unknown>, Map<Session, Connection>> = new WeakMap();
   readonly #forget: (pool: PoolImpl) => void;
 
   constructor(sim: Sim, options: PoolOptions | undefined, forget: (pool: PoolImpl) => void) {
@@ -428,15 +430,37 @@ export class PoolImpl implements Pool {
     this.#sim.trace.record(session.id, 'acquire', '', now);
     const conn = new ConnectionImpl(session, this.#onRelease);
     if (owner !== undefined && owner.state === 'running') {
-      owner.then(undefined, () => {
-        if (!conn.closed) conn.close().catch(() => {});
-      });
+      // One hook per task and pool, not one per lease (review D3: a task acquiring in a
+      // loop grew by a closure per lease until it settled); a release leaves the map.
+      let owned = this.#owned.get(owner);
+      if (owned === undefined) {
+        const leases: Map<Session, Connection> = new Map();
+        owned = leases;
+        this.#owned.set(owner, leases);
+        owner.then(
+          () => this.#owned.delete(owner),
+          () => {
+            this.#owned.delete(owner);
+            for (const [s, c] of [...leases]) {
+              leases.delete(s);
+              s.owned = undefined;
+              if (!c.closed) c.close().catch(() => {});
+            }
+          },
+        );
+      }
+      owned.set(session, conn);
+      session.owned = owned;
     }
     return conn;
   }
 
   #release(session: Session): void {
     if (!this.#leases.delete(session)) return;
+    if (session.owned !== undefined) {
+      session.owned.delete(session);
+      session.owned = undefined;
+    }
     const now = this.#sim.clock.now();
     this.#sim.trace.record(session.id, 'release', session.state, now);
     if (session.state !== 'open' || this.#closed) {

@@ -43,6 +43,8 @@ export class Session {
   /** When and where (with `captureStacks`) a pool last lent it. */
   leasedAt = 0;
   leaseSite: Error | undefined;
+  /** The leases of the task that holds it through its pool (see `PoolImpl#lend`), if any. */
+  owned: Map<Session, { close(): Promise<void>; readonly closed: boolean }> | undefined;
 
   constructor(id: number, sim: Sim) {
     this.id = id;

@@ -1,5 +1,5 @@
 // Regression tests for the defects of review rv-db4 (D1–D18), one describe per finding.
-import { TestClock } from '@weft/core';
+import { currentTask, scope, TestClock } from '@weft/core';
 import { describe, expect, test } from 'vitest';
 import { createDatabase } from '../src/database.ts';
 
@@ -81,5 +81,36 @@ describe('a value of the wrong type is 42883 on an indexed column too (review D1
     expect((await c.query('SELECT v FROM k WHERE id = $1', [1])).rows).toEqual([{ v: 1 }]);
     expect((await c.query('SELECT v FROM k WHERE id = $1', [1.5])).rows).toEqual([]);
     expect((await c.query('SELECT v FROM k WHERE id = $1', [null])).rows).toEqual([]);
+  });
+});
+
+describe('a task acquiring in a loop does not grow with each lease (review D3)', () => {
+  test('one hand-back hook per task, however many leases; a failed task still hands back', async () => {
+    const db = createDatabase({ latency: 0, tables: { t: { columns: 'v int' } } });
+    const pool = db.pool({ max: 2 });
+    let hooks = 0;
+    const failure = await scope(async (s) => {
+      s.spawn(async () => {
+        const task = currentTask()!;
+        const then = task.then.bind(task);
+        (task as { then: unknown }).then = (...args: Parameters<typeof then>) => {
+          hooks++;
+          return then(...args);
+        };
+        for (let i = 0; i < 50; i++) {
+          const conn = await pool.acquire();
+          await conn.query('SELECT v FROM t');
+          await conn.close();
+        }
+        await pool.acquire(); // kept: handed back when the task fails
+        await pool.query('SELECT v FROM t');
+        throw new Error('boom');
+      });
+    }).catch((error: unknown) => error);
+    expect(String(failure)).toMatch(/boom/);
+    expect(hooks).toBe(1);
+    expect(pool.stats()).toMatchObject({ inUse: 0 });
+    expect(pool.leaks()).toEqual([]);
+    await pool.close();
   });
 });
