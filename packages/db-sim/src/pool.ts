@@ -1,6 +1,7 @@
 import { type CallerContext, callerContext, currentTask, type Task } from '@weft/core';
 import { ConnectionImpl } from './connection.ts';
 import { DatabaseError, type LeakReport, PoolLeakError, SqlState } from './errors.ts';
+import { checkQueryOptions } from './internal/options.ts';
 import type { Sim } from './internal/sim.ts';
 import { type Cancel, schedule, scheduleUnref } from './internal/wait.ts';
 import {
@@ -324,6 +325,9 @@ export class PoolImpl implements Pool {
   ): Promise<QueryResult<R>> {
     assertString('sql', sql);
     const bound = bindParams('params', params) as readonly Value[];
+    // Checked before the acquire: a bad option is a TypeError at the call, not a 53300
+    // after the acquire timeout on a busy pool (review D5).
+    checkQueryOptions(options);
     const conn = await this.acquire({ signal: options?.signal });
     try {
       return await conn.query<R>(sql, bound, options);

@@ -114,3 +114,20 @@ describe('a task acquiring in a loop does not grow with each lease (review D3)',
     await pool.close();
   });
 });
+
+describe('pool.query checks its options at the call (review D5)', () => {
+  test('a bad option on a busy pool is a TypeError at once, not 53300 after the acquire timeout', async () => {
+    const clock = new TestClock();
+    const db = createDatabase({ clock, latency: 0, tables: { t: { columns: 'v int' } } });
+    const pool = db.pool({ max: 1, acquireTimeout: 5000 });
+    const held = await pool.acquire();
+    const bad = pool.query('SELECT v FROM t', [], { timeot: 5 } as never);
+    await expect(bad).rejects.toThrow(TypeError);
+    await expect(bad).rejects.toThrow(/timeot/);
+    await expect(pool.query('SELECT v FROM t', [], { timeout: -1 })).rejects.toThrow(RangeError);
+    expect(clock.now()).toBe(0);
+    expect(pool.stats()).toMatchObject({ waiting: 0, inUse: 1 });
+    await held.close();
+    await pool.close();
+  });
+});
