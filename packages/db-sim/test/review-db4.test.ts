@@ -1,5 +1,5 @@
 // Regression tests for the defects of review rv-db4 (D1–D18), one describe per finding.
-import { currentTask, scope, TestClock } from '@weft/core';
+import { currentTask, scope, sleep, suppressedErrors, TestClock } from '@weft/core';
 import { describe, expect, test } from 'vitest';
 import { createDatabase } from '../src/database.ts';
 
@@ -129,5 +129,24 @@ describe('pool.query checks its options at the call (review D5)', () => {
     expect(pool.stats()).toMatchObject({ waiting: 0, inUse: 1 });
     await held.close();
     await pool.close();
+  });
+});
+
+describe('a failed ROLLBACK is kept when the callback threw a primitive (review D8)', () => {
+  test('the transaction rejects with a wrapper that carries the ROLLBACK failure', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const db = createDatabase({ clock, latency: 10, tables: { t: { columns: 'v int' } } });
+    const conn = await db.connect();
+    const p = conn.transaction(async (tx) => {
+      await tx.query('INSERT INTO t VALUES (1)');
+      throw 'oops';
+    });
+    await sleep(25, { clock }); // the ROLLBACK round trip is in flight
+    await conn.close();
+    const error = await p.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(String(error)).toMatch(/oops/);
+    expect(suppressedErrors(error)).toEqual([expect.objectContaining({ code: '08003' })]);
+    expect(db.inspect('t')).toEqual([]);
   });
 });
