@@ -150,3 +150,46 @@ describe('a failed ROLLBACK is kept when the callback threw a primitive (review 
     expect(db.inspect('t')).toEqual([]);
   });
 });
+
+describe("a cursor's signal aborted between pulls frees the connection (review D15)", () => {
+  test('the cursor closes at once, the connection is usable, the next pull rejects with the reason', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const db = createDatabase({
+      clock,
+      latency: 5,
+      tables: { t: { columns: 'id int primary key', rows: [{ id: 1 }, { id: 2 }, { id: 3 }] } },
+    });
+    await using conn = await db.connect();
+    const ac = new AbortController();
+    const cur = conn.cursor('SELECT id FROM t', [], { batchSize: 1, signal: ac.signal });
+    expect(await cur.next()).toEqual({ value: { id: 1 }, done: false });
+    const reason = new Error('stop');
+    ac.abort(reason);
+    expect(cur.closed).toBe(true);
+    expect((await conn.query('SELECT 1 AS x')).rows).toEqual([{ x: 1 }]);
+    await expect(cur.next()).rejects.toBe(reason);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('a cursor that ended normally leaves no listener on its signal', async () => {
+    const db = createDatabase({ latency: 0, tables: { t: { columns: 'id int', rows: [{ id: 1 }] } } });
+    await using conn = await db.connect();
+    const ac = new AbortController();
+    let added = 0;
+    let removed = 0;
+    const add = ac.signal.addEventListener.bind(ac.signal);
+    const remove = ac.signal.removeEventListener.bind(ac.signal);
+    ac.signal.addEventListener = ((...args: Parameters<typeof add>) => {
+      added++;
+      add(...args);
+    }) as typeof add;
+    ac.signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
+      removed++;
+      remove(...args);
+    }) as typeof remove;
+    const rows: unknown[] = [];
+    for await (const r of conn.cursor('SELECT id FROM t', [], { signal: ac.signal })) rows.push(r);
+    expect(rows).toEqual([{ id: 1 }]);
+    expect(added).toBe(removed);
+  });
+});
