@@ -40,6 +40,8 @@ export class CursorImpl<R = Row> implements Cursor<R> {
   #endedBy: (() => unknown) | undefined;
   /** Closes the cursor when one of its signals aborts between pulls (see #open). */
   #onAbort: (() => void) | undefined;
+  /** The error with which `close()` cut a pull short: that pull resolves `DONE`. */
+  #quiet: DatabaseError | undefined;
 
   constructor(
     session: Session,
@@ -108,7 +110,10 @@ export class CursorImpl<R = Row> implements Cursor<R> {
     }
     const busy = this.#busy;
     if (busy !== undefined && this.#state === 'open') {
-      this.#session.abortOp(this.#closedWhileFetching());
+      // The pull in flight ends quietly, `{ done: true }` (review D6): close() is a quiet end.
+      const quiet = this.#closedWhileFetching();
+      this.#quiet = quiet;
+      this.#session.abortOp(quiet);
     }
     this.closeNow();
     if (busy !== undefined) await busy.then(noop, noop);
@@ -159,6 +164,7 @@ export class CursorImpl<R = Row> implements Cursor<R> {
     } catch (error) {
       if (!this.closed) this.#session.failed(error, this.#frame);
       this.closeNow();
+      if (this.#quiet !== undefined && this.#endedBy === undefined) return DONE;
       throw error;
     }
   }

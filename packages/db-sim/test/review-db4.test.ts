@@ -193,3 +193,22 @@ describe("a cursor's signal aborted between pulls frees the connection (review D
     expect(added).toBe(removed);
   });
 });
+
+describe('close() while a pull is in flight ends that pull quietly (review D6)', () => {
+  test('the pending next() resolves done instead of rejecting with 57014', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const db = createDatabase({
+      clock,
+      latency: 5,
+      tables: { t: { columns: 'id int primary key', rows: [{ id: 1 }, { id: 2 }, { id: 3 }] } },
+    });
+    await using conn = await db.connect();
+    const cur = conn.cursor('SELECT id FROM t ORDER BY id', [], { batchSize: 1 });
+    expect(await cur.next()).toEqual({ value: { id: 1 }, done: false });
+    const pending = cur.next(); // a fetch round trip in flight
+    await cur.close();
+    expect(await pending).toEqual({ value: undefined, done: true });
+    expect(await cur.next()).toEqual({ value: undefined, done: true });
+    expect((await conn.query('SELECT 1 AS x')).rows).toEqual([{ x: 1 }]);
+  });
+});
