@@ -212,3 +212,25 @@ describe('close() while a pull is in flight ends that pull quietly (review D6)',
     expect((await conn.query('SELECT 1 AS x')).rows).toEqual([{ x: 1 }]);
   });
 });
+
+describe('arithmetic overflow is 22003, never Infinity or NaN (review D2)', () => {
+  test('an overflowing expression fails and stores nothing', async () => {
+    const db = createDatabase({
+      latency: 0,
+      tables: { k: { columns: 'id int primary key, f real', rows: [{ id: 1, f: 1 }, { id: 2, f: 2 }] } },
+    });
+    await using c = await db.connect();
+    for (const sql of [
+      'UPDATE k SET f = 1e308 * 10 WHERE id = 1 RETURNING f',
+      'SELECT -1e308 - 1e308 AS x',
+      'SELECT 1e308 / 1e-308 AS x',
+    ]) {
+      await expect(c.query(sql), sql).rejects.toMatchObject({ code: '22003' });
+    }
+    expect(db.inspect('k')).toEqual([
+      { id: 1, f: 1 },
+      { id: 2, f: 2 },
+    ]);
+    expect((await c.query('SELECT f * 2 AS x FROM k ORDER BY f')).rows).toEqual([{ x: 2 }, { x: 4 }]);
+  });
+});
