@@ -101,6 +101,17 @@ export class DatabaseError extends Error {
   }
 }
 
+/**
+ * Names the connection on an error raised by the parser, the executor or the storage
+ * (they know no connection): every statement error carries `connection` (review D18).
+ * Internal: not exported from the package.
+ */
+export function onConnection(error: unknown, connection: number): void {
+  if (error instanceof DatabaseError && error.connection === undefined) {
+    (error as { connection: number | undefined }).connection = connection;
+  }
+}
+
 /** What {@link PoolLeakError} and `pool.leaks()` report about a connection never released. */
 export interface LeakReport {
   /** The connection's id (as in the trace and in `DatabaseError.connection`). */

@@ -2,7 +2,7 @@
 // the round trip every operation makes (latency, stalls and faults from the seeded plan).
 import { attachSuppressed, callerContext, isCancellation, shield } from '@weft/core';
 import { execute } from './engine/executor.ts';
-import { DatabaseError, SqlState } from './errors.ts';
+import { DatabaseError, onConnection, SqlState } from './errors.ts';
 import type { Plan } from './faults.ts';
 import type { Sim } from './internal/sim.ts';
 import { wait } from './internal/wait.ts';
@@ -232,6 +232,7 @@ export class Session {
         trace.record(this.id, 'ok', `${result.command} ${result.rowCount}`);
         return result;
       } catch (error) {
+        onConnection(error, this.id);
         this.failed(error, frame);
         throw error;
       } finally {
@@ -357,6 +358,7 @@ export class Session {
       if (unknown === undefined)
         this.sim.trace.record(this.id, 'ok', savepoint ? 'RELEASE' : 'COMMIT');
     } catch (error) {
+      onConnection(error, this.id);
       failure = error;
       this.failed(error, undefined);
     } finally {

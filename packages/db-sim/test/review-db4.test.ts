@@ -234,3 +234,34 @@ describe('arithmetic overflow is 22003, never Infinity or NaN (review D2)', () =
     expect((await c.query('SELECT f * 2 AS x FROM k ORDER BY f')).rows).toEqual([{ x: 2 }, { x: 4 }]);
   });
 });
+
+describe('every statement error names its connection (review D18)', () => {
+  test('23505, 42P01, 42601, 22012, 40001 and cursor errors carry connection', async () => {
+    const db = createDatabase({
+      latency: 0,
+      tables: { t: { columns: 'id int primary key', rows: [{ id: 1 }] } },
+    });
+    await using c = await db.connect();
+    for (const [sql, code] of [
+      ['INSERT INTO t VALUES (1)', '23505'],
+      ['SELECT * FROM nope', '42P01'],
+      ['SELEC', '42601'],
+      ['SELECT 1 / 0 AS x', '22012'],
+    ] as const) {
+      const err = await c.query(sql).catch((e: unknown) => e);
+      expect(err, sql).toMatchObject({ code, connection: c.id });
+    }
+    const cursorError = await (async () => {
+      for await (const _ of c.cursor('SELECT * FROM nope')) void _;
+    })().catch((e: unknown) => e);
+    expect(cursorError).toMatchObject({ code: '42P01', connection: c.id });
+    await using d = await db.connect();
+    const conflict = await c
+      .transaction(async (tx) => {
+        await tx.query('UPDATE t SET id = 2 WHERE id = 1');
+        await d.query('UPDATE t SET id = 3 WHERE id = 1');
+      })
+      .catch((e: unknown) => e);
+    expect(conflict).toMatchObject({ code: '40001', connection: c.id });
+  });
+});
