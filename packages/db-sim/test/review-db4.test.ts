@@ -265,3 +265,23 @@ describe('every statement error names its connection (review D18)', () => {
     expect(conflict).toMatchObject({ code: '40001', connection: c.id });
   });
 });
+
+describe('a COMMIT whose table was dropped meanwhile fails (review D14)', () => {
+  test('40001 at COMMIT, nothing applied, instead of an acknowledged commit that vanished', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const db = createDatabase({ clock, latency: 5, tables: { t: { columns: 'id int primary key' } } });
+    await using a = await db.connect();
+    await using b = await db.connect();
+    const outcome = await a
+      .transaction(async (tx) => {
+        await tx.query('INSERT INTO t VALUES (1)');
+        await b.query('DROP TABLE t');
+        await b.query('CREATE TABLE t (id int primary key)');
+      })
+      .catch((e: unknown) => e);
+    expect(outcome).toMatchObject({ code: '40001', connection: a.id });
+    expect(db.inspect('t')).toEqual([]);
+    expect(a.inTransaction).toBe(false);
+    expect((await a.query('SELECT count(*) FROM t')).rows).toEqual([{ count: 0 }]);
+  });
+});

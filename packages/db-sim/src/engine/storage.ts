@@ -271,11 +271,20 @@ export class Storage {
   /**
    * Applies `tx`: 40001 when a row it wrote was committed by another transaction after
    * its snapshot (first committer wins), 23505 when a key it wrote was committed by
-   * another transaction meanwhile. Applies nothing on either failure.
+   * another transaction meanwhile, 40001 too when a table it wrote to was dropped since.
+   * Applies nothing on any failure.
    */
   commit(tx: TxState): void {
     for (const [table, own] of tx.writes) {
-      if (table.dropped) continue;
+      if (table.dropped) {
+        // DDL is immediate: the writes cannot apply, and an acknowledged COMMIT must mean
+        // they did (review D14), so the whole transaction fails, retryable.
+        if (own.size === 0) continue;
+        throw new DatabaseError(
+          SqlState.serializationFailure,
+          `could not serialize access: table "${table.name}" was dropped by another connection after this transaction wrote to it; nothing was applied`,
+        );
+      }
       for (const rowId of own.keys()) {
         const latest = table.latest(rowId);
         if (latest !== undefined && latest.csn > tx.snapshot) {
