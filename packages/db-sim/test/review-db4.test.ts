@@ -2,6 +2,9 @@
 import { currentTask, scope, sleep, suppressedErrors, TestClock } from '@weft/core';
 import { describe, expect, test } from 'vitest';
 import { createDatabase } from '../src/database.ts';
+import { Storage } from '../src/engine/storage.ts';
+import { parse } from '../src/sql/parser.ts';
+import { execute } from '../src/engine/executor.ts';
 
 describe('parameters are bound at the call (review D12)', () => {
   test('a params array mutated after the call does not change what runs', async () => {
@@ -283,5 +286,27 @@ describe('a COMMIT whose table was dropped meanwhile fails (review D14)', () => 
     expect(db.inspect('t')).toEqual([]);
     expect(a.inTransaction).toBe(false);
     expect((await a.query('SELECT count(*) FROM t')).rows).toEqual([{ count: 0 }]);
+  });
+});
+
+describe('unique-index entries leave with the rows (review D13)', () => {
+  test('inserting then deleting many keys leaves the index empty; keys still clash while held', () => {
+    const storage = new Storage();
+    const run = (sql: string, params: (number | string)[] = []): void => {
+      const tx = storage.begin(false);
+      execute(storage, parse(sql).stmt, params, tx);
+      storage.commit(tx);
+    };
+    run('CREATE TABLE s (id int primary key, v int)');
+    for (let i = 0; i < 200; i++) {
+      run('INSERT INTO s VALUES ($1, 0)', [i]);
+      run('DELETE FROM s WHERE id = $1', [i]);
+    }
+    run('INSERT INTO s VALUES (1, 0)');
+    run('UPDATE s SET id = 2 WHERE id = 1');
+    const table = storage.tables.get('s')!;
+    expect([...table.indexes[0]!.entries.keys()]).toEqual(['n2']);
+    expect(() => run('INSERT INTO s VALUES (2, 0)')).toThrow(/duplicate key/);
+    run('INSERT INTO s VALUES (1, 0)');
   });
 });
