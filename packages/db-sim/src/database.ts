@@ -5,6 +5,7 @@ import { DatabaseError, SqlState } from './errors.ts';
 import { type FaultOptions, FaultModel, type LatencyOption } from './faults.ts';
 import { Sim } from './internal/sim.ts';
 import {
+  assertParams,
   assertClock,
   assertInteger,
   assertOptions,
@@ -14,6 +15,7 @@ import {
 } from './internal/validate.ts';
 import { type Pool, PoolImpl, type PoolOptions } from './pool.ts';
 import { createRandom } from './random.ts';
+import type { Value } from './sql/ast.ts';
 import { parse } from './sql/parser.ts';
 import { type Trace, TraceRecorder } from './trace.ts';
 import type { ConnectOptions, Connection, Row } from './types.ts';
@@ -147,11 +149,29 @@ class DatabaseImpl implements Database {
         `Expected \`options.tables.${name}.rows\` to be an array of rows, got ${describe(rows)}`,
       );
     }
-    for (const row of rows) {
+    for (let i = 0; i < rows.length; i++) {
+      const row: unknown = rows[i];
+      const at = `options.tables.${name}.rows[${i}]`;
+      // A row and its values are checked as params are (review D11): a clear TypeError
+      // naming the field, not an unnamed TypeError or a misleading 42804.
+      if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+        throw new TypeError(
+          `Expected \`${at}\` to be an object of column values, got ${describe(row)}`,
+        );
+      }
       const columns = Object.keys(row);
-      const values = columns.map((c) => row[c] ?? null);
+      const values = columns.map((c) => (row as Record<string, unknown>)[c] ?? null);
+      for (let j = 0; j < columns.length; j++) {
+        try {
+          assertParams(at, [values[j]]);
+        } catch {
+          throw new TypeError(
+            `Expected \`${at}.${columns[j]}\` to be null, a finite number, a string or a boolean, got ${describe(values[j])}`,
+          );
+        }
+      }
       const sql = `INSERT INTO ${quoted} (${columns.map((c) => `"${c.replace(/"/g, '""')}"`).join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`;
-      execute(storage, parse(sql).stmt, values, tx);
+      execute(storage, parse(sql).stmt, values as Value[], tx);
     }
     storage.commit(tx);
   }

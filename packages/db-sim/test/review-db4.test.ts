@@ -310,3 +310,16 @@ describe('unique-index entries leave with the rows (review D13)', () => {
     run('INSERT INTO s VALUES (1, 0)');
   });
 });
+
+describe('seed rows are checked like params (review D11)', () => {
+  test('a non-SQL value or a null row is a TypeError naming the field', () => {
+    const seed = (rows: unknown[]) => () =>
+      createDatabase({ tables: { t: { columns: 'id int, s text', rows: rows as never } } });
+    expect(seed([{ id: 1, s: new Date(0) }])).toThrow(
+      /Expected `options\.tables\.t\.rows\[0\]\.s` to be null, a finite number, a string or a boolean/,
+    );
+    expect(seed([{ id: 1n }])).toThrow(TypeError);
+    expect(seed([{ id: 1, s: 'a' }, null])).toThrow(/`options\.tables\.t\.rows\[1\]` to be an object/);
+    expect(seed([{ id: 1, s: 'a' }])).not.toThrow();
+  });
+});
