@@ -14,7 +14,7 @@ import {
   describe,
 } from './internal/validate.ts';
 import { type Pool, PoolImpl, type PoolOptions } from './pool.ts';
-import { createRandom } from './random.ts';
+import { assertSeed, createRandom } from './random.ts';
 import type { Value } from './sql/ast.ts';
 import { parse } from './sql/parser.ts';
 import { type Trace, TraceRecorder } from './trace.ts';
@@ -108,9 +108,7 @@ class DatabaseImpl implements Database {
       'traceLimit',
     ]);
     const seed = options?.seed ?? 0;
-    if (typeof seed !== 'number' || !Number.isInteger(seed)) {
-      throw new TypeError(`Expected \`options.seed\` to be an integer, got ${describe(seed)}`);
-    }
+    assertSeed('options.seed', seed);
     assertClock('options.clock', options?.clock);
     const traceLimit = options?.traceLimit ?? 1000;
     assertInteger('options.traceLimit', traceLimit, 0);

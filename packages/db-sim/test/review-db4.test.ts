@@ -2,6 +2,7 @@
 import { currentTask, scope, sleep, suppressedErrors, TestClock } from '@weft/core';
 import { describe, expect, test } from 'vitest';
 import { createDatabase } from '../src/database.ts';
+import { createRandom } from '../src/random.ts';
 import { Storage } from '../src/engine/storage.ts';
 import { parse } from '../src/sql/parser.ts';
 import { execute } from '../src/engine/executor.ts';
@@ -175,7 +176,10 @@ describe("a cursor's signal aborted between pulls frees the connection (review D
   });
 
   test('a cursor that ended normally leaves no listener on its signal', async () => {
-    const db = createDatabase({ latency: 0, tables: { t: { columns: 'id int', rows: [{ id: 1 }] } } });
+    const db = createDatabase({
+      latency: 0,
+      tables: { t: { columns: 'id int', rows: [{ id: 1 }] } },
+    });
     await using conn = await db.connect();
     const ac = new AbortController();
     let added = 0;
@@ -220,7 +224,15 @@ describe('arithmetic overflow is 22003, never Infinity or NaN (review D2)', () =
   test('an overflowing expression fails and stores nothing', async () => {
     const db = createDatabase({
       latency: 0,
-      tables: { k: { columns: 'id int primary key, f real', rows: [{ id: 1, f: 1 }, { id: 2, f: 2 }] } },
+      tables: {
+        k: {
+          columns: 'id int primary key, f real',
+          rows: [
+            { id: 1, f: 1 },
+            { id: 2, f: 2 },
+          ],
+        },
+      },
     });
     await using c = await db.connect();
     for (const sql of [
@@ -234,7 +246,10 @@ describe('arithmetic overflow is 22003, never Infinity or NaN (review D2)', () =
       { id: 1, f: 1 },
       { id: 2, f: 2 },
     ]);
-    expect((await c.query('SELECT f * 2 AS x FROM k ORDER BY f')).rows).toEqual([{ x: 2 }, { x: 4 }]);
+    expect((await c.query('SELECT f * 2 AS x FROM k ORDER BY f')).rows).toEqual([
+      { x: 2 },
+      { x: 4 },
+    ]);
   });
 });
 
@@ -272,7 +287,11 @@ describe('every statement error names its connection (review D18)', () => {
 describe('a COMMIT whose table was dropped meanwhile fails (review D14)', () => {
   test('40001 at COMMIT, nothing applied, instead of an acknowledged commit that vanished', async () => {
     const clock = new TestClock({ autoAdvance: true });
-    const db = createDatabase({ clock, latency: 5, tables: { t: { columns: 'id int primary key' } } });
+    const db = createDatabase({
+      clock,
+      latency: 5,
+      tables: { t: { columns: 'id int primary key' } },
+    });
     await using a = await db.connect();
     await using b = await db.connect();
     const outcome = await a
@@ -319,7 +338,27 @@ describe('seed rows are checked like params (review D11)', () => {
       /Expected `options\.tables\.t\.rows\[0\]\.s` to be null, a finite number, a string or a boolean/,
     );
     expect(seed([{ id: 1n }])).toThrow(TypeError);
-    expect(seed([{ id: 1, s: 'a' }, null])).toThrow(/`options\.tables\.t\.rows\[1\]` to be an object/);
+    expect(seed([{ id: 1, s: 'a' }, null])).toThrow(
+      /`options\.tables\.t\.rows\[1\]` to be an object/,
+    );
     expect(seed([{ id: 1, s: 'a' }])).not.toThrow();
+  });
+});
+
+describe('seeds are not truncated to 32 bits (review D10)', () => {
+  test('seeds 2^32 apart give different runs; 32-bit seeds replay as before; bad seeds are named', () => {
+    expect(createRandom(1).next()).not.toBe(createRandom(1 + 2 ** 32).next());
+    expect(createRandom(0).next()).not.toBe(createRandom(2 ** 52).next());
+    expect(createRandom(1_700_000_000_000).next()).not.toBe(
+      createRandom(1_700_000_000_000 + 2 ** 32).next(),
+    );
+    // A recorded 32-bit seed keeps its sequence (value from before the change).
+    expect(createRandom(42).next()).toBe(0.1778232182841748);
+    expect(createRandom(2 ** 31 - 1).next()).toBe(0.6315148922149092);
+    expect(() => createRandom(1.5)).toThrow(RangeError);
+    expect(() => createRandom(1e300)).toThrow(RangeError);
+    expect(() => createRandom(2n as never)).toThrow(/`2n` \(bigint\)/);
+    expect(() => createDatabase({ seed: 2 ** 60 })).toThrow(/options\.seed/);
+    expect(createDatabase({ seed: Date.now() }).seed).toBeGreaterThan(2 ** 32);
   });
 });
