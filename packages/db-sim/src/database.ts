@@ -28,6 +28,9 @@ export interface TableSeed {
   rows?: readonly Row[];
 }
 
+/** The largest `traceLimit`: a ring of events held in typed arrays. */
+const MAX_TRACE = 2 ** 30;
+
 /** Options of {@link createDatabase}. */
 export interface DatabaseOptions {
   /** The seed of every random draw (latency, faults): same seed and program, same run. @default 0 */
@@ -43,7 +46,10 @@ export interface DatabaseOptions {
   clock?: Clock;
   /** Tables to create, with their first rows. @default {} */
   tables?: Record<string, TableSeed>;
-  /** How many of the newest trace events to keep (the hash covers all). @default 1000 */
+  /**
+   * How many of the newest trace events to keep (the hash covers all), from 0 to 2^30;
+   * memory grows with the events recorded, not with the limit. @default 1000
+   */
   traceLimit?: number;
 }
 
@@ -112,6 +118,11 @@ class DatabaseImpl implements Database {
     assertClock('options.clock', options?.clock);
     const traceLimit = options?.traceLimit ?? 1000;
     assertInteger('options.traceLimit', traceLimit, 0);
+    if (traceLimit > MAX_TRACE) {
+      throw new RangeError(
+        `Expected \`options.traceLimit\` to be an integer from 0 to ${MAX_TRACE}, got ${describe(traceLimit)}`,
+      );
+    }
     let clock: Clock;
     {
       const ctx = callerContext({ clock: options?.clock });

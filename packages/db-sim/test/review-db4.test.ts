@@ -362,3 +362,20 @@ describe('seeds are not truncated to 32 bits (review D10)', () => {
     expect(createDatabase({ seed: Date.now() }).seed).toBeGreaterThan(2 ** 32);
   });
 });
+
+describe('traceLimit costs memory only as events are recorded (review D17)', () => {
+  test('a huge limit is cheap; an impossible one is a RangeError naming it; the ring still wraps', async () => {
+    const big = createDatabase({ latency: 0, traceLimit: 2 ** 30 });
+    await using c = await big.connect();
+    for (let i = 0; i < 3000; i++) await c.query('SELECT 1 AS x');
+    expect(big.trace.events.length).toBe(big.trace.count);
+    expect(() => createDatabase({ traceLimit: 2 ** 32 })).toThrow(/options\.traceLimit/);
+    expect(() => createDatabase({ traceLimit: Number.MAX_SAFE_INTEGER })).toThrow(RangeError);
+    const small = createDatabase({ latency: 0, traceLimit: 1500 });
+    await using d = await small.connect();
+    for (let i = 0; i < 1000; i++) await d.query('SELECT 1 AS x');
+    expect(small.trace.events.length).toBe(1500);
+    expect(small.trace.events.at(-1)!.seq).toBe(small.trace.count);
+    expect(small.trace.events[0]!.seq).toBe(small.trace.count - 1499);
+  });
+});
