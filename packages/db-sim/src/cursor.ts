@@ -1,6 +1,6 @@
 import { type CallerContext, callerContext } from '@weft/core';
 import { execute } from './engine/executor.ts';
-import { DatabaseError, onConnection, SqlState } from './errors.ts';
+import { DatabaseError, inText, onConnection, SqlState } from './errors.ts';
 import type { Hold, Session } from './session.ts';
 import type { Value } from './sql/ast.ts';
 import type { TxImpl } from './transaction.ts';
@@ -163,6 +163,7 @@ export class CursorImpl<R = Row> implements Cursor<R> {
       return { value: this.#rows[this.#pos++] as R, done: false };
     } catch (error) {
       onConnection(error, this.#session.id);
+      inText(error, this.#sql);
       if (!this.closed) this.#session.failed(error, this.#frame);
       this.closeNow();
       if (this.#quiet !== undefined && this.#endedBy === undefined) return DONE;

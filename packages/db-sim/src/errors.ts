@@ -112,6 +112,22 @@ export function onConnection(error: unknown, connection: number): void {
   }
 }
 
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * Turns an error's `position`, counted by the lexer in UTF-16 code units, into the
+ * 1-based character (code point) position in `sql`, as documented (review D9). Call once
+ * per error, with the statement it came from. Internal.
+ */
+export function inText(error: unknown, sql: string): void {
+  if (!(error instanceof DatabaseError) || error.position === undefined) return;
+  const head = sql.slice(0, error.position - 1);
+  if (!SURROGATE.test(head)) return;
+  let chars = 0;
+  for (const _ of head) chars++;
+  (error as { position: number | undefined }).position = chars + 1;
+}
+
 /** What {@link PoolLeakError} and `pool.leaks()` report about a connection never released. */
 export interface LeakReport {
   /** The connection's id (as in the trace and in `DatabaseError.connection`). */

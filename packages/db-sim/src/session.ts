@@ -2,7 +2,7 @@
 // the round trip every operation makes (latency, stalls and faults from the seeded plan).
 import { attachSuppressed, callerContext, isCancellation, shield } from '@weft/core';
 import { execute } from './engine/executor.ts';
-import { DatabaseError, onConnection, SqlState } from './errors.ts';
+import { DatabaseError, inText, onConnection, SqlState } from './errors.ts';
 import type { Plan } from './faults.ts';
 import type { Sim } from './internal/sim.ts';
 import { wait } from './internal/wait.ts';
@@ -233,6 +233,7 @@ export class Session {
         return result;
       } catch (error) {
         onConnection(error, this.id);
+        inText(error, sql);
         this.failed(error, frame);
         throw error;
       } finally {

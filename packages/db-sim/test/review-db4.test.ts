@@ -379,3 +379,21 @@ describe('traceLimit costs memory only as events are recorded (review D17)', () 
     expect(small.trace.events[0]!.seq).toBe(small.trace.count - 1499);
   });
 });
+
+describe('error positions count characters (review D9)', () => {
+  test('an astral character before the error counts once', async () => {
+    const db = createDatabase({ latency: 0, tables: { t: { columns: 'v int' } } });
+    await using c = await db.connect();
+    const astral = await c.query("SELECT '😀😀' AS a, nope FROM t").catch((e: unknown) => e);
+    expect(astral).toMatchObject({ code: '42703', position: 19 });
+    const bmp = await c.query("SELECT 'éé' AS a, nope FROM t").catch((e: unknown) => e);
+    expect(bmp).toMatchObject({ code: '42703', position: 19 });
+    const syntax = await c.query("SELECT '😀' AS a FROM t WHERE").catch((e: unknown) => e);
+    const plain = await c.query("SELECT 'x' AS a FROM t WHERE").catch((e: unknown) => e);
+    expect((syntax as { position: number }).position).toBe((plain as { position: number }).position);
+    const cursorError = await (async () => {
+      for await (const _ of c.cursor("SELECT '😀😀' AS a, nope FROM t")) void _;
+    })().catch((e: unknown) => e);
+    expect(cursorError).toMatchObject({ code: '42703', position: 19 });
+  });
+});
