@@ -397,3 +397,20 @@ describe('error positions count characters (review D9)', () => {
     expect(cursorError).toMatchObject({ code: '42703', position: 19 });
   });
 });
+
+describe('a column or alias named __proto__ is refused (review D7)', () => {
+  test('42601 naming it, instead of values that silently vanish', async () => {
+    const db = createDatabase({ latency: 0 });
+    await using c = await db.connect();
+    for (const sql of [
+      'CREATE TABLE p ("__proto__" int, v int)',
+      'CREATE TABLE p (__proto__ int)',
+      'SELECT 1 AS "__proto__"',
+    ]) {
+      const err = await c.query(sql).catch((e: unknown) => e);
+      expect(err, sql).toMatchObject({ code: '42601' });
+      expect(String(err)).toMatch(/__proto__/);
+    }
+    expect((await c.query('SELECT 1 AS "proto"')).rows).toEqual([{ proto: 1 }]);
+  });
+});
