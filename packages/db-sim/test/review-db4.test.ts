@@ -390,7 +390,9 @@ describe('error positions count characters (review D9)', () => {
     expect(bmp).toMatchObject({ code: '42703', position: 19 });
     const syntax = await c.query("SELECT '😀' AS a FROM t WHERE").catch((e: unknown) => e);
     const plain = await c.query("SELECT 'x' AS a FROM t WHERE").catch((e: unknown) => e);
-    expect((syntax as { position: number }).position).toBe((plain as { position: number }).position);
+    expect((syntax as { position: number }).position).toBe(
+      (plain as { position: number }).position,
+    );
     const cursorError = await (async () => {
       for await (const _ of c.cursor("SELECT '😀😀' AS a, nope FROM t")) void _;
     })().catch((e: unknown) => e);
