@@ -189,7 +189,7 @@ describe('connect / query / dispose', () => {
       'Expected `fn` to be a function',
     );
     expect(() => createDatabase({ sed: 1 } as never)).toThrow('Did you mean `seed`?');
-    expect(() => createDatabase({ seed: 1.5 })).toThrow(/`options.seed` to be an integer/);
+    expect(() => createDatabase({ seed: 1.5 })).toThrow(/`options.seed` to be a safe integer/);
     expect(() => createDatabase({ latency: { min: 5, max: 1 } })).toThrow(RangeError);
     expect(() => createDatabase({ faults: { disconectRate: 0.1 } } as never)).toThrow(
       'Did you mean `disconnectRate`?',

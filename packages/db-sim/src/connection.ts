@@ -1,7 +1,7 @@
 import { CursorImpl } from './cursor.ts';
 import { DatabaseError, SqlState } from './errors.ts';
 import { checkCursorOptions, checkQueryOptions } from './internal/options.ts';
-import { assertFunction, assertOptions, assertParams, assertString } from './internal/validate.ts';
+import { assertFunction, assertOptions, assertString, bindParams } from './internal/validate.ts';
 import type { Session } from './session.ts';
 import type { Value } from './sql/ast.ts';
 import type {
@@ -62,16 +62,16 @@ export class ConnectionImpl implements Connection {
     options?: QueryOptions,
   ): Promise<QueryResult<R>> {
     assertString('sql', sql);
-    assertParams('params', params);
+    const bound = bindParams('params', params) as readonly Value[];
     checkQueryOptions(options);
-    return (await this.#live().statement(sql, params ?? [], options, undefined)) as QueryResult<R>;
+    return (await this.#live().statement(sql, bound, options, undefined)) as QueryResult<R>;
   }
 
   cursor<R = Row>(sql: string, params?: readonly Value[], options?: CursorOptions): Cursor<R> {
     assertString('sql', sql);
-    assertParams('params', params);
+    const bound = bindParams('params', params) as readonly Value[];
     const batchSize = checkCursorOptions(options);
-    return new CursorImpl<R>(this.#live(), undefined, sql, params ?? [], options, batchSize);
+    return new CursorImpl<R>(this.#live(), undefined, sql, bound, options, batchSize);
   }
 
   async transaction<T>(

@@ -1,6 +1,6 @@
 import { type CallerContext, callerContext } from '@weft/core';
 import { execute } from './engine/executor.ts';
-import { DatabaseError, SqlState } from './errors.ts';
+import { DatabaseError, inText, onConnection, SqlState } from './errors.ts';
 import type { Hold, Session } from './session.ts';
 import type { Value } from './sql/ast.ts';
 import type { TxImpl } from './transaction.ts';
@@ -8,6 +8,11 @@ import type { Cursor, CursorOptions, Row } from './types.ts';
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 const noop = (): void => {};
+
+function abortReason(signals: readonly (AbortSignal | undefined)[]): unknown {
+  for (const s of signals) if (s?.aborted) return s.reason;
+  return undefined;
+}
 
 /**
  * The cursor: on the first pull it takes the connection, runs the SELECT in its snapshot
@@ -32,7 +37,11 @@ export class CursorImpl<R = Row> implements Cursor<R> {
   /** The pull in flight; pulls run one after another. */
   #busy: Promise<IteratorResult<R>> | undefined;
   /** Why the cursor was closed under its consumer (see `closeNow`); later pulls reject with it. */
-  #endedBy: (() => DatabaseError) | undefined;
+  #endedBy: (() => unknown) | undefined;
+  /** Closes the cursor when one of its signals aborts between pulls (see #open). */
+  #onAbort: (() => void) | undefined;
+  /** The error with which `close()` cut a pull short: that pull resolves `DONE`. */
+  #quiet: DatabaseError | undefined;
 
   constructor(
     session: Session,
@@ -101,7 +110,10 @@ export class CursorImpl<R = Row> implements Cursor<R> {
     }
     const busy = this.#busy;
     if (busy !== undefined && this.#state === 'open') {
-      this.#session.abortOp(this.#closedWhileFetching());
+      // The pull in flight ends quietly, `{ done: true }` (review D6): close() is a quiet end.
+      const quiet = this.#closedWhileFetching();
+      this.#quiet = quiet;
+      this.#session.abortOp(quiet);
     }
     this.closeNow();
     if (busy !== undefined) await busy.then(noop, noop);
@@ -117,7 +129,7 @@ export class CursorImpl<R = Row> implements Cursor<R> {
    * or lost, its transaction rolled back): later pulls reject with it instead of ending
    * quietly, so a truncated result never looks complete.
    */
-  closeNow(reason?: () => DatabaseError): void {
+  closeNow(reason?: () => unknown): void {
     if (this.#state === 'closed') return;
     const opened = this.#state === 'open';
     this.#state = 'closed';
@@ -127,6 +139,7 @@ export class CursorImpl<R = Row> implements Cursor<R> {
     this.#available = 0;
     this.#session.cursors.delete(this);
     if (this.#hold !== undefined) this.#session.leave(this.#hold);
+    this.#unlisten();
     this.#ctx?.[Symbol.dispose]();
     this.#ctx = undefined;
     if (opened) this.#session.sim.trace.record(this.#session.id, 'cursor-close', '');
@@ -149,8 +162,11 @@ export class CursorImpl<R = Row> implements Cursor<R> {
       }
       return { value: this.#rows[this.#pos++] as R, done: false };
     } catch (error) {
+      onConnection(error, this.#session.id);
+      inText(error, this.#sql);
       if (!this.closed) this.#session.failed(error, this.#frame);
       this.closeNow();
+      if (this.#quiet !== undefined && this.#endedBy === undefined) return DONE;
       throw error;
     }
   }
@@ -170,6 +186,17 @@ export class CursorImpl<R = Row> implements Cursor<R> {
     }
     this.#state = 'open';
     session.cursors.add(this);
+    // Cancellation frees the connection even while the consumer is not pulling (review
+    // D15): a pull in flight fails with the reason itself; between pulls the cursor
+    // closes at once and the next pull rejects with the reason.
+    const onAbort = (): void => {
+      if (this.#busy !== undefined || this.#state !== 'open') return;
+      const reason = abortReason(this.#signals);
+      session.failed(reason, this.#frame);
+      this.closeNow(() => reason);
+    };
+    this.#onAbort = onAbort;
+    for (const s of this.#signals) s?.addEventListener('abort', onAbort, { once: true });
     session.sim.trace.record(session.id, 'cursor', session.sim.short(this.#sql));
     const aborted = this.#frame?.state.aborted;
     if (aborted !== undefined) {
@@ -213,6 +240,13 @@ export class CursorImpl<R = Row> implements Cursor<R> {
     this.#rows = execute(storage, parsed.stmt, this.#params, tx).rows;
     this.#available = Math.min(this.#batchSize, this.#rows.length);
     session.sim.trace.record(session.id, 'fetch', String(this.#available));
+  }
+
+  #unlisten(): void {
+    const onAbort = this.#onAbort;
+    if (onAbort === undefined) return;
+    this.#onAbort = undefined;
+    for (const s of this.#signals) s?.removeEventListener('abort', onAbort);
   }
 
   async #fetch(): Promise<void> {

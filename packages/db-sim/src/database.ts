@@ -5,6 +5,7 @@ import { DatabaseError, SqlState } from './errors.ts';
 import { type FaultOptions, FaultModel, type LatencyOption } from './faults.ts';
 import { Sim } from './internal/sim.ts';
 import {
+  assertParams,
   assertClock,
   assertInteger,
   assertOptions,
@@ -13,7 +14,8 @@ import {
   describe,
 } from './internal/validate.ts';
 import { type Pool, PoolImpl, type PoolOptions } from './pool.ts';
-import { createRandom } from './random.ts';
+import { assertSeed, createRandom } from './random.ts';
+import type { Value } from './sql/ast.ts';
 import { parse } from './sql/parser.ts';
 import { type Trace, TraceRecorder } from './trace.ts';
 import type { ConnectOptions, Connection, Row } from './types.ts';
@@ -25,6 +27,9 @@ export interface TableSeed {
   /** Rows inserted when the database is created (no latency, no faults). @default [] */
   rows?: readonly Row[];
 }
+
+/** The largest `traceLimit`: a ring of events held in typed arrays. */
+const MAX_TRACE = 2 ** 30;
 
 /** Options of {@link createDatabase}. */
 export interface DatabaseOptions {
@@ -41,7 +46,10 @@ export interface DatabaseOptions {
   clock?: Clock;
   /** Tables to create, with their first rows. @default {} */
   tables?: Record<string, TableSeed>;
-  /** How many of the newest trace events to keep (the hash covers all). @default 1000 */
+  /**
+   * How many of the newest trace events to keep (the hash covers all), from 0 to 2^30;
+   * memory grows with the events recorded, not with the limit. @default 1000
+   */
   traceLimit?: number;
 }
 
@@ -106,12 +114,15 @@ class DatabaseImpl implements Database {
       'traceLimit',
     ]);
     const seed = options?.seed ?? 0;
-    if (typeof seed !== 'number' || !Number.isInteger(seed)) {
-      throw new TypeError(`Expected \`options.seed\` to be an integer, got ${describe(seed)}`);
-    }
+    assertSeed('options.seed', seed);
     assertClock('options.clock', options?.clock);
     const traceLimit = options?.traceLimit ?? 1000;
     assertInteger('options.traceLimit', traceLimit, 0);
+    if (traceLimit > MAX_TRACE) {
+      throw new RangeError(
+        `Expected \`options.traceLimit\` to be an integer from 0 to ${MAX_TRACE}, got ${describe(traceLimit)}`,
+      );
+    }
     let clock: Clock;
     {
       const ctx = callerContext({ clock: options?.clock });
@@ -147,11 +158,29 @@ class DatabaseImpl implements Database {
         `Expected \`options.tables.${name}.rows\` to be an array of rows, got ${describe(rows)}`,
       );
     }
-    for (const row of rows) {
+    for (let i = 0; i < rows.length; i++) {
+      const row: unknown = rows[i];
+      const at = `options.tables.${name}.rows[${i}]`;
+      // A row and its values are checked as params are (review D11): a clear TypeError
+      // naming the field, not an unnamed TypeError or a misleading 42804.
+      if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+        throw new TypeError(
+          `Expected \`${at}\` to be an object of column values, got ${describe(row)}`,
+        );
+      }
       const columns = Object.keys(row);
-      const values = columns.map((c) => row[c] ?? null);
+      const values = columns.map((c) => (row as Record<string, unknown>)[c] ?? null);
+      for (let j = 0; j < columns.length; j++) {
+        try {
+          assertParams(at, [values[j]]);
+        } catch {
+          throw new TypeError(
+            `Expected \`${at}.${columns[j]}\` to be null, a finite number, a string or a boolean, got ${describe(values[j])}`,
+          );
+        }
+      }
       const sql = `INSERT INTO ${quoted} (${columns.map((c) => `"${c.replace(/"/g, '""')}"`).join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`;
-      execute(storage, parse(sql).stmt, values, tx);
+      execute(storage, parse(sql).stmt, values as Value[], tx);
     }
     storage.commit(tx);
   }

@@ -101,6 +101,33 @@ export class DatabaseError extends Error {
   }
 }
 
+/**
+ * Names the connection on an error raised by the parser, the executor or the storage
+ * (they know no connection): every statement error carries `connection` (review D18).
+ * Internal: not exported from the package.
+ */
+export function onConnection(error: unknown, connection: number): void {
+  if (error instanceof DatabaseError && error.connection === undefined) {
+    (error as { connection: number | undefined }).connection = connection;
+  }
+}
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * Turns an error's `position`, counted by the lexer in UTF-16 code units, into the
+ * 1-based character (code point) position in `sql`, as documented (review D9). Call once
+ * per error, with the statement it came from. Internal.
+ */
+export function inText(error: unknown, sql: string): void {
+  if (!(error instanceof DatabaseError) || error.position === undefined) return;
+  const head = sql.slice(0, error.position - 1);
+  if (!SURROGATE.test(head)) return;
+  let chars = 0;
+  for (const _ of head) chars++;
+  (error as { position: number | undefined }).position = chars + 1;
+}
+
 /** What {@link PoolLeakError} and `pool.leaks()` report about a connection never released. */
 export interface LeakReport {
   /** The connection's id (as in the trace and in `DatabaseError.connection`). */

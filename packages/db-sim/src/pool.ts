@@ -1,6 +1,7 @@
 import { type CallerContext, callerContext, currentTask, type Task } from '@weft/core';
 import { ConnectionImpl } from './connection.ts';
 import { DatabaseError, type LeakReport, PoolLeakError, SqlState } from './errors.ts';
+import { checkQueryOptions } from './internal/options.ts';
 import type { Sim } from './internal/sim.ts';
 import { type Cancel, schedule, scheduleUnref } from './internal/wait.ts';
 import {
@@ -8,9 +9,9 @@ import {
   assertFunction,
   assertInteger,
   assertOptions,
-  assertParams,
   assertSignal,
   assertString,
+  bindParams,
   describe,
 } from './internal/validate.ts';
 import type { Session } from './session.ts';
@@ -166,6 +167,8 @@ export class PoolImpl implements Pool {
   /** The timer that fails the first waiters past the pool's `acquireTimeout`. */
   #expiry: Cancel | undefined;
   readonly #onRelease = (session: Session): void => this.#release(session);
+  /** The connections each running task holds from this pool (see #lend). */
+  readonly #owned: WeakMap<Task<unknown>, Map<Session, Connection>> = new WeakMap();
   readonly #forget: (pool: PoolImpl) => void;
 
   constructor(sim: Sim, options: PoolOptions | undefined, forget: (pool: PoolImpl) => void) {
@@ -321,10 +324,13 @@ export class PoolImpl implements Pool {
     options?: QueryOptions,
   ): Promise<QueryResult<R>> {
     assertString('sql', sql);
-    assertParams('params', params);
+    const bound = bindParams('params', params) as readonly Value[];
+    // Checked before the acquire: a bad option is a TypeError at the call, not a 53300
+    // after the acquire timeout on a busy pool (review D5).
+    checkQueryOptions(options);
     const conn = await this.acquire({ signal: options?.signal });
     try {
-      return await conn.query<R>(sql, params, options);
+      return await conn.query<R>(sql, bound, options);
     } finally {
       await conn.close();
     }
@@ -428,15 +434,37 @@ export class PoolImpl implements Pool {
     this.#sim.trace.record(session.id, 'acquire', '', now);
     const conn = new ConnectionImpl(session, this.#onRelease);
     if (owner !== undefined && owner.state === 'running') {
-      owner.then(undefined, () => {
-        if (!conn.closed) conn.close().catch(() => {});
-      });
+      // One hook per task and pool, not one per lease (review D3: a task acquiring in a
+      // loop grew by a closure per lease until it settled); a release leaves the map.
+      let owned = this.#owned.get(owner);
+      if (owned === undefined) {
+        const leases: Map<Session, Connection> = new Map();
+        owned = leases;
+        this.#owned.set(owner, leases);
+        owner.then(
+          () => this.#owned.delete(owner),
+          () => {
+            this.#owned.delete(owner);
+            for (const [s, c] of [...leases]) {
+              leases.delete(s);
+              s.owned = undefined;
+              if (!c.closed) c.close().catch(() => {});
+            }
+          },
+        );
+      }
+      owned.set(session, conn);
+      session.owned = owned;
     }
     return conn;
   }
 
   #release(session: Session): void {
     if (!this.#leases.delete(session)) return;
+    if (session.owned !== undefined) {
+      session.owned.delete(session);
+      session.owned = undefined;
+    }
     const now = this.#sim.clock.now();
     this.#sim.trace.record(session.id, 'release', session.state, now);
     if (session.state !== 'open' || this.#closed) {

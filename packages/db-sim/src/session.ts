@@ -2,7 +2,7 @@
 // the round trip every operation makes (latency, stalls and faults from the seeded plan).
 import { attachSuppressed, callerContext, isCancellation, shield } from '@weft/core';
 import { execute } from './engine/executor.ts';
-import { DatabaseError, SqlState } from './errors.ts';
+import { DatabaseError, inText, onConnection, SqlState } from './errors.ts';
 import type { Plan } from './faults.ts';
 import type { Sim } from './internal/sim.ts';
 import { wait } from './internal/wait.ts';
@@ -43,6 +43,8 @@ export class Session {
   /** When and where (with `captureStacks`) a pool last lent it. */
   leasedAt = 0;
   leaseSite: Error | undefined;
+  /** The leases of the task that holds it through its pool (see `PoolImpl#lend`), if any. */
+  owned: Map<Session, { close(): Promise<void>; readonly closed: boolean }> | undefined;
 
   constructor(id: number, sim: Sim) {
     this.id = id;
@@ -230,6 +232,8 @@ export class Session {
         trace.record(this.id, 'ok', `${result.command} ${result.rowCount}`);
         return result;
       } catch (error) {
+        onConnection(error, this.id);
+        inText(error, sql);
         this.failed(error, frame);
         throw error;
       } finally {
@@ -254,8 +258,7 @@ export class Session {
       try {
         value = await fn(frame);
       } catch (error) {
-        await this.rollback(frame, error);
-        throw error;
+        throw await this.rollback(frame, error);
       }
       if (frame.finished)
         throw (
@@ -268,8 +271,7 @@ export class Session {
       // A cancelled caller gets its cancellation, even when the callback swallowed it.
       for (const s of signals) {
         if (s?.aborted) {
-          await this.rollback(frame, s.reason);
-          throw s.reason;
+          throw await this.rollback(frame, s.reason);
         }
       }
       const aborted = frame.state.aborted;
@@ -279,8 +281,7 @@ export class Session {
           `the ${parent === undefined ? 'transaction' : 'savepoint'} was aborted by an earlier error (${aborted.code}: ${aborted.message}), so it was rolled back instead of ${parent === undefined ? 'committed' : 'released'}`,
           { connection: this.id, cause: aborted },
         );
-        await this.rollback(frame, error);
-        throw error;
+        throw await this.rollback(frame, error);
       }
       await this.#commit(frame);
       return value;
@@ -328,8 +329,7 @@ export class Session {
     try {
       hold = this.enter(frame, savepoint ? 'a RELEASE SAVEPOINT' : 'a COMMIT');
     } catch (error) {
-      await this.rollback(frame, error);
-      throw error;
+      throw await this.rollback(frame, error);
     }
     let failure: unknown = NONE;
     let unknown: DatabaseError | undefined;
@@ -359,6 +359,7 @@ export class Session {
       if (unknown === undefined)
         this.sim.trace.record(this.id, 'ok', savepoint ? 'RELEASE' : 'COMMIT');
     } catch (error) {
+      onConnection(error, this.id);
       failure = error;
       this.failed(error, undefined);
     } finally {
@@ -366,18 +367,19 @@ export class Session {
     }
     if (unknown !== undefined) throw unknown;
     if (failure !== NONE) {
-      await this.rollback(frame, failure);
-      throw failure;
+      throw await this.rollback(frame, failure);
     }
   }
 
   /**
    * Rolls `frame` back: the server discards its writes at once (so nothing of it can
    * apply later), then the ROLLBACK round trip runs shielded from cancellation, holding
-   * the connection until it is done. A failure of the round trip is attached to `reason`.
+   * the connection until it is done. A failure of the round trip is attached to `reason`;
+   * it resolves with what the caller must throw: `reason`, or for a primitive `reason`
+   * the wrapper that carries the failure (review D8: it was dropped).
    */
-  async rollback(frame: TxImpl, reason: unknown): Promise<void> {
-    if (frame.finished) return;
+  async rollback(frame: TxImpl, reason: unknown): Promise<unknown> {
+    if (frame.finished) return reason;
     if (this.cursors.size > 0) {
       const ended = (): DatabaseError =>
         new DatabaseError(
@@ -396,7 +398,7 @@ export class Session {
       this.active = frame.parent;
     }
     frame.finish('been rolled back', reason);
-    if (this.#state !== 'open') return;
+    if (this.#state !== 'open') return reason;
     const savepoint = frame.parent !== undefined;
     this.sim.trace.record(this.id, 'rollback', String(frame.depth));
     let failure: unknown = NONE;
@@ -427,7 +429,8 @@ export class Session {
     } catch {
       // shield re-raises the caller's cancellation; the caller raises its own error anyway.
     }
-    if (failure !== NONE && reason !== failure) attachSuppressed(reason, failure);
+    if (failure !== NONE && reason !== failure) return attachSuppressed(reason, failure);
+    return reason;
   }
 
   /** Abandons the round trip in flight, if any (it rejects with `reason`). */

@@ -54,10 +54,11 @@ export class TraceRecorder implements Trace {
   // The newest events, as columns of a ring (no object per event: the trace is recorded
   // on every operation, and objects kept alive for a while are what the GC pays for).
   // `#size` slots are used; once full, `#next` is both the slot to write and the oldest.
-  readonly #times: Float64Array;
-  readonly #connections: Float64Array;
-  readonly #types: string[];
-  readonly #details: string[];
+  // Grown on demand up to `#limit` (review D17: a large limit allocated it all up front).
+  #times: Float64Array;
+  #connections: Float64Array;
+  readonly #types: string[] = [];
+  readonly #details: string[] = [];
   #size = 0;
   #next = 0;
   #count = 0;
@@ -68,10 +69,9 @@ export class TraceRecorder implements Trace {
 
   constructor(limit: number, clock: { now(): number }) {
     this.#limit = limit;
-    this.#times = new Float64Array(limit);
-    this.#connections = new Float64Array(limit);
-    this.#types = new Array<string>(limit).fill('');
-    this.#details = new Array<string>(limit).fill('');
+    const initial = Math.min(limit, 1024);
+    this.#times = new Float64Array(initial);
+    this.#connections = new Float64Array(initial);
     this.#clock = clock;
     this.#start = clock.now();
   }
@@ -137,12 +137,24 @@ export class TraceRecorder implements Trace {
     this.#count++;
     if (this.#limit === 0) return;
     const slot = this.#next;
+    if (slot === this.#times.length) this.#grow();
     this.#times[slot] = time;
     this.#connections[slot] = connection ?? Number.NaN;
     this.#types[slot] = type;
     this.#details[slot] = detail;
     this.#next = slot + 1 === this.#limit ? 0 : slot + 1;
     if (this.#size < this.#limit) this.#size++;
+  }
+
+  /** Doubles the ring's columns (up to the limit); only before it first wraps. */
+  #grow(): void {
+    const size = Math.min(this.#limit, this.#times.length * 2);
+    const times = new Float64Array(size);
+    times.set(this.#times);
+    this.#times = times;
+    const connections = new Float64Array(size);
+    connections.set(this.#connections);
+    this.#connections = connections;
   }
 
   toString(): string {

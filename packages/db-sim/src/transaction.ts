@@ -1,6 +1,6 @@
 import type { TxState } from './engine/storage.ts';
 import { CursorImpl } from './cursor.ts';
-import { assertFunction, assertOptions, assertParams, assertString } from './internal/validate.ts';
+import { assertFunction, assertOptions, assertString, bindParams } from './internal/validate.ts';
 import { checkCursorOptions, checkQueryOptions } from './internal/options.ts';
 import type { Session } from './session.ts';
 import type { Value } from './sql/ast.ts';
@@ -71,16 +71,16 @@ export class TxImpl implements Transaction {
     options?: QueryOptions,
   ): Promise<QueryResult<R>> {
     assertString('sql', sql);
-    assertParams('params', params);
+    const bound = bindParams('params', params) as readonly Value[];
     checkQueryOptions(options);
-    return (await this.session.statement(sql, params ?? [], options, this)) as QueryResult<R>;
+    return (await this.session.statement(sql, bound, options, this)) as QueryResult<R>;
   }
 
   cursor<R = Row>(sql: string, params?: readonly Value[], options?: CursorOptions): Cursor<R> {
     assertString('sql', sql);
-    assertParams('params', params);
+    const bound = bindParams('params', params) as readonly Value[];
     const batchSize = checkCursorOptions(options);
-    return new CursorImpl<R>(this.session, this, sql, params ?? [], options, batchSize);
+    return new CursorImpl<R>(this.session, this, sql, bound, options, batchSize);
   }
 
   async transaction<T>(

@@ -111,18 +111,29 @@ function indexLookup(
 ): [TableState['indexes'][number], string] | undefined {
   if (table.indexes.length === 0) return undefined;
   const equal = new Map<string, Value>();
+  // A value of another type than its column's (`id = '1'`) is 42883 when compared with a
+  // row: the lookup must not hide that by finding no candidate (review D1), so such a
+  // WHERE is scanned, and fails (or not) exactly as on a column with no index.
+  let mismatch = false;
   const visit = (e: Expr): void => {
     if (e.k === 'and') {
       visit(e.l);
       visit(e.r);
     } else if (e.k === 'bin' && e.op === '=') {
       const [c, v] = e.l.k === 'col' ? [e.l, e.r] : [e.r, e.l];
-      if (c.k !== 'col' || !table.byName.has(c.name)) return;
-      if (v.k === 'lit') equal.set(c.name, v.v);
-      else if (v.k === 'param' && v.i < params.length) equal.set(c.name, params[v.i]!);
+      if (c.k !== 'col') return;
+      const col = table.byName.get(c.name);
+      if (col === undefined) return;
+      let value: Value;
+      if (v.k === 'lit') value = v.v;
+      else if (v.k === 'param' && v.i < params.length) value = params[v.i]!;
+      else return;
+      if (value !== null && typeof value !== jsType(col)) mismatch = true;
+      else equal.set(c.name, value);
     }
   };
   visit(where);
+  if (mismatch) return undefined;
   for (const index of table.indexes) {
     if (!index.columns.every((c) => equal.has(c))) continue;
     const probe: Row = {};
@@ -131,6 +142,11 @@ function indexLookup(
     if (key !== undefined) return [index, key];
   }
   return undefined;
+}
+
+/** The JavaScript type of a column's non-null values. */
+function jsType(col: ColumnDef): 'number' | 'string' | 'boolean' {
+  return col.type === 'text' ? 'string' : col.type === 'bool' ? 'boolean' : 'number';
 }
 
 interface Projection {

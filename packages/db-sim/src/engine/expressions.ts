@@ -277,21 +277,35 @@ function arithmetic(op: '+' | '-' | '*' | '/' | '%', a: Value, b: Value): Value 
       `operator does not exist: ${sqlType(a)} ${op} ${sqlType(b)}`,
     );
   }
+  let v: number;
   switch (op) {
     case '+':
-      return a + b;
+      v = a + b;
+      break;
     case '-':
-      return a - b;
+      v = a - b;
+      break;
     case '*':
-      return a * b;
+      v = a * b;
+      break;
     case '/':
     case '%': {
       if (b === 0) throw new DatabaseError(SqlState.divisionByZero, 'division by zero');
       // Values are JavaScript numbers: `/` divides exactly (7 / 2 is 3.5), unlike
       // PostgreSQL's integer division; storing a fraction in an integer column is 42804.
-      return op === '%' ? a % b : a / b;
+      v = op === '%' ? a % b : a / b;
+      break;
     }
   }
+  // Infinity and NaN are no SQL values (params refuse them too): an overflow is 22003
+  // (review D2), never a value stored, returned or sorted.
+  if (!Number.isFinite(v)) {
+    throw new DatabaseError(
+      SqlState.numericValueOutOfRange,
+      `value out of range: ${a} ${op} ${b} overflows a double precision number`,
+    );
+  }
+  return v;
 }
 
 /** Whether `expr` contains an aggregate call. */

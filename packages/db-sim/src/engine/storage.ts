@@ -25,7 +25,7 @@ export interface UniqueIndex {
   primary: boolean;
   /**
    * key → the id of the row that had it in a committed version, or the ids when several
-   * rows did over time (entries are checked on use, never removed).
+   * rows did over time (entries are checked on use; a key leaves once no version holds it).
    */
   entries: Map<string, number | Set<number>>;
 }
@@ -271,11 +271,20 @@ export class Storage {
   /**
    * Applies `tx`: 40001 when a row it wrote was committed by another transaction after
    * its snapshot (first committer wins), 23505 when a key it wrote was committed by
-   * another transaction meanwhile. Applies nothing on either failure.
+   * another transaction meanwhile, 40001 too when a table it wrote to was dropped since.
+   * Applies nothing on any failure.
    */
   commit(tx: TxState): void {
     for (const [table, own] of tx.writes) {
-      if (table.dropped) continue;
+      if (table.dropped) {
+        // DDL is immediate: the writes cannot apply, and an acknowledged COMMIT must mean
+        // they did (review D14), so the whole transaction fails, retryable.
+        if (own.size === 0) continue;
+        throw new DatabaseError(
+          SqlState.serializationFailure,
+          `could not serialize access: table "${table.name}" was dropped by another connection after this transaction wrote to it; nothing was applied`,
+        );
+      }
       for (const rowId of own.keys()) {
         const latest = table.latest(rowId);
         if (latest !== undefined && latest.csn > tx.snapshot) {
@@ -350,9 +359,30 @@ function prune(table: TableState, rowId: number, versions: Version[], horizon: n
       break;
     }
   }
-  if (keep > 0) versions.splice(0, keep);
+  const dropped = keep > 0 ? versions.splice(0, keep) : undefined;
   if (versions.length === 1 && versions[0]!.data === null && versions[0]!.csn <= horizon) {
     table.rows.delete(rowId);
+  }
+  // A key no version left holds leaves the index (review D13: the entries of every key a
+  // table ever held were kept, so memory grew with deleted rows).
+  if (dropped !== undefined && table.indexes.length > 0) {
+    for (const version of dropped) {
+      if (version.data !== null) unindex(table, rowId, version.data, versions);
+    }
+  }
+}
+
+function unindex(table: TableState, rowId: number, data: Row, left: Version[]): void {
+  for (const index of table.indexes) {
+    const key = keyOf(index, data);
+    if (key === undefined) continue;
+    if (left.some((v) => v.data !== null && keyOf(index, v.data) === key)) continue;
+    const known = index.entries.get(key);
+    if (known === rowId) index.entries.delete(key);
+    else if (typeof known === 'object') {
+      known.delete(rowId);
+      if (known.size === 0) index.entries.delete(key);
+    }
   }
 }
 

@@ -95,3 +95,16 @@ export function assertParams(name: string, value: unknown): asserts value is rea
     }
   }
 }
+
+const NO_PARAMS: readonly unknown[] = Object.freeze([]);
+
+/**
+ * Checks a parameter list ({@link assertParams}) and binds it: returns a copy taken now,
+ * so that what runs is what was validated at the call, whatever the caller does with its
+ * array afterwards (review D12). An absent or empty list shares one frozen empty array.
+ */
+export function bindParams(name: string, value: unknown): readonly unknown[] {
+  assertParams(name, value);
+  if (value === undefined || value.length === 0) return NO_PARAMS;
+  return value.slice();
+}

@@ -62,6 +62,7 @@ export function tokenize(sql: string): Token[] {
       let j = i + 1;
       while (j < n && isWordPart(sql[j]!)) j++;
       const word = sql.slice(i, j);
+      if (word.toLowerCase() === '__proto__') throw protoName(sql, pos);
       tokens.push({ kind: 'word', text: word.toUpperCase(), raw: word.toLowerCase(), pos });
       i = j;
       continue;
@@ -113,6 +114,7 @@ export function tokenize(sql: string): Token[] {
       if (end < 0) throw syntaxError('unterminated quoted identifier', sql, pos);
       const name = sql.slice(i + 1, end);
       if (name.length === 0) throw syntaxError('zero-length delimited identifier', sql, pos);
+      if (name === '__proto__') throw protoName(sql, pos);
       tokens.push({ kind: 'ident', text: name, raw: name, pos });
       i = end + 1;
       continue;
@@ -137,6 +139,14 @@ export function tokenize(sql: string): Token[] {
 }
 
 /** A 42601 error whose message shows the position in the text, as psql does. */
+/**
+ * Rows are plain objects, where `__proto__` is the prototype, not a key: the name is
+ * refused (review D7: its values vanished and unique keys clashed).
+ */
+function protoName(sql: string, position: number): DatabaseError {
+  return syntaxError('the name "__proto__" is not supported by db-sim', sql, position);
+}
+
 export function syntaxError(message: string, sql: string, position: number): DatabaseError {
   return new DatabaseError(SqlState.syntaxError, `${message} (at character ${position})`, {
     position,
