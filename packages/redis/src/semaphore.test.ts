@@ -567,6 +567,7 @@ return 1`;
     };
     const timers = (): number =>
       process.getActiveResourcesInfo?.().filter((r) => r === 'Timeout').length ?? 0;
+    await io.ping(); // connected: its own connection timers are settled before counting
     const before = timers();
     const sem = new RedisSemaphore({
       client: adapter,
@@ -582,7 +583,9 @@ return 1`;
     // Returns at once (not after the minute-long lease): the connection gave up.
     await closing;
     await held.release();
-    await tick(50);
+    // A reconnecting client re-arms its timer again and again; a timer of the run that
+    // is merely slow to clear (seen once on Deno) is gone within the bound.
+    for (let i = 0; i < 20 && timers() > before; i++) await tick(50);
     expect(timers()).toBeLessThanOrEqual(before);
   });
 
@@ -686,6 +689,7 @@ return 1`;
     // Timers that keep the process alive (Node and Deno count them; Bun reports none).
     const timers = (): number =>
       process.getActiveResourcesInfo?.().filter((r) => r === 'Timeout').length ?? 0;
+    await io.ping(); // connected: its own connection timers are settled before counting
     const before = timers();
     await using sem = new RedisSemaphore({ client: adapter, key, permits: 3, lease: 300 });
     const a = await sem.acquire();
