@@ -211,6 +211,25 @@ describe('maxResponseSize and bodiless responses (review D11)', () => {
   });
 });
 
+describe('an injected fetch that resolves to something else (review D6)', () => {
+  test('is a TypeError naming options.fetch, not a retried NetworkError', async () => {
+    let calls = 0;
+    const http = createClient({
+      fetch: (async () => {
+        calls++;
+        return 'nope';
+      }) as never,
+    });
+    const err = (await rejection(http.get('http://x.test/').text())) as Error;
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err.message).toBe(
+      'Expected `options.fetch` to resolve to a Response, got `nope` (string)',
+    );
+    expect(calls).toBe(1);
+    expect(http.active).toBe(0);
+  });
+});
+
 describe('requests', () => {
   test('baseUrl joins paths the way httpx does; an absolute URL bypasses it', async () => {
     const { fetch, calls } = fakeFetch(() => new Response('ok'));

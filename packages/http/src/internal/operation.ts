@@ -36,6 +36,7 @@ import {
   TooLarge,
 } from './body.ts';
 import { hasCredentials, type RequestConfig } from './config.ts';
+import { describe } from './validate.ts';
 import { systemTimeouts } from './timeouts.ts';
 import { backoffDelay, serverDelay } from './retry.ts';
 
@@ -166,6 +167,27 @@ function raceSignal<T>(promise: T | PromiseLike<T>, signal: AbortSignal): Promis
 /** What a rejected `fetch` becomes: the abort reason when the attempt was aborted, else a NetworkError. */
 function fetchFailure(error: unknown, info: RequestInfo, signal: AbortSignal): unknown {
   return signal.aborted ? signal.reason : new NetworkError(info, error);
+}
+
+/**
+ * What an injected fetch resolved with, checked to be a Response (by shape: a fetch from
+ * another realm or a polyfill has its own Response class). Anything else is a programming
+ * error: a TypeError, not a NetworkError, and not retried.
+ */
+function asResponse(value: unknown): Response {
+  const r = value as Partial<Response> | null;
+  if (
+    typeof r !== 'object' ||
+    r === null ||
+    typeof r.status !== 'number' ||
+    typeof r.headers?.get !== 'function' ||
+    !('body' in r)
+  ) {
+    throw new TypeError(
+      `Expected \`options.fetch\` to resolve to a Response, got ${describe(value)}`,
+    );
+  }
+  return value as Response;
 }
 
 function discardLate(value: unknown): void {
@@ -645,11 +667,12 @@ export class Operation {
       const init = this.#init(config.method, headers, config.body, signal);
       try {
         response = owner.injected
-          ? guardBody(await raceSignal(owner.fetch(config.url.href, init), signal), signal)
+          ? await raceSignal(owner.fetch(config.url.href, init), signal)
           : await owner.fetch(config.url.href, init);
       } catch (error) {
         throw fetchFailure(error, this.#info(), signal);
       }
+      if (owner.injected) response = guardBody(asResponse(response), signal);
       if (signal.aborted) {
         discard(response);
         throw signal.reason;
@@ -768,11 +791,12 @@ export class Operation {
     let response: Response;
     try {
       response = owner.injected
-        ? guardBody(await raceSignal(owner.fetch(info.url.href, init), signal), signal)
+        ? await raceSignal(owner.fetch(info.url.href, init), signal)
         : await owner.fetch(info.url.href, init);
     } catch (error) {
       throw fetchFailure(error, info, signal);
     }
+    if (owner.injected) response = guardBody(asResponse(response), signal);
     if (signal.aborted) {
       discard(response);
       throw signal.reason;
