@@ -1,20 +1,24 @@
 // Regression tests for the defects of review rv-db4 (D1–D18), one describe per finding.
 import { currentTask, scope, sleep, suppressedErrors, TestClock } from '@weft/core';
 import { describe, expect, test } from 'vitest';
-import { createDatabase } from '../src/database.ts';
+import { createDatabase, type Database, type TableSeed } from '../src/database.ts';
 import { createRandom } from '../src/random.ts';
 import { Storage } from '../src/engine/storage.ts';
 import { parse } from '../src/sql/parser.ts';
 import { execute } from '../src/engine/executor.ts';
 
+/** A database on an auto-advancing TestClock, 5 ms per round trip, with one table `t`. */
+function slowDatabase(t: TableSeed): {
+  clock: TestClock;
+  db: Database;
+} {
+  const clock = new TestClock({ autoAdvance: true });
+  return { clock, db: createDatabase({ clock, latency: 5, tables: { t } }) };
+}
+
 describe('parameters are bound at the call (review D12)', () => {
   test('a params array mutated after the call does not change what runs', async () => {
-    const clock = new TestClock({ autoAdvance: true });
-    const db = createDatabase({
-      clock,
-      latency: 5,
-      tables: { t: { columns: 'id int primary key, s text' } },
-    });
+    const { db } = slowDatabase({ columns: 'id int primary key, s text' });
     const pool = db.pool({ max: 3 });
     const args: (number | string)[] = [0, ''];
     await Promise.all(
@@ -157,11 +161,9 @@ describe('a failed ROLLBACK is kept when the callback threw a primitive (review 
 
 describe("a cursor's signal aborted between pulls frees the connection (review D15)", () => {
   test('the cursor closes at once, the connection is usable, the next pull rejects with the reason', async () => {
-    const clock = new TestClock({ autoAdvance: true });
-    const db = createDatabase({
-      clock,
-      latency: 5,
-      tables: { t: { columns: 'id int primary key', rows: [{ id: 1 }, { id: 2 }, { id: 3 }] } },
+    const { clock, db } = slowDatabase({
+      columns: 'id int primary key',
+      rows: [{ id: 1 }, { id: 2 }, { id: 3 }],
     });
     await using conn = await db.connect();
     const ac = new AbortController();
@@ -203,11 +205,9 @@ describe("a cursor's signal aborted between pulls frees the connection (review D
 
 describe('close() while a pull is in flight ends that pull quietly (review D6)', () => {
   test('the pending next() resolves done instead of rejecting with 57014', async () => {
-    const clock = new TestClock({ autoAdvance: true });
-    const db = createDatabase({
-      clock,
-      latency: 5,
-      tables: { t: { columns: 'id int primary key', rows: [{ id: 1 }, { id: 2 }, { id: 3 }] } },
+    const { db } = slowDatabase({
+      columns: 'id int primary key',
+      rows: [{ id: 1 }, { id: 2 }, { id: 3 }],
     });
     await using conn = await db.connect();
     const cur = conn.cursor('SELECT id FROM t ORDER BY id', [], { batchSize: 1 });
@@ -286,12 +286,7 @@ describe('every statement error names its connection (review D18)', () => {
 
 describe('a COMMIT whose table was dropped meanwhile fails (review D14)', () => {
   test('40001 at COMMIT, nothing applied, instead of an acknowledged commit that vanished', async () => {
-    const clock = new TestClock({ autoAdvance: true });
-    const db = createDatabase({
-      clock,
-      latency: 5,
-      tables: { t: { columns: 'id int primary key' } },
-    });
+    const { db } = slowDatabase({ columns: 'id int primary key' });
     await using a = await db.connect();
     await using b = await db.connect();
     const outcome = await a
