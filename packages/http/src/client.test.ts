@@ -585,6 +585,81 @@ describe('progress of streamed bodies', () => {
     expect(seen[0]).toBe(0);
     expect(seen.at(-1)).toBe(1);
   });
+
+  /** The progress events of one request read through `helper`, in a compact form. */
+  async function progressOf(
+    respond: () => Response,
+    helper: 'text' | 'bytes' | 'json' | 'lines' | 'ndjson' | 'sse',
+    method = 'GET',
+  ): Promise<string[]> {
+    const seen: string[] = [];
+    const http = createClient({
+      fetch: fakeFetch(respond).fetch,
+      onDownloadProgress: ({ transferred, total, percent }) =>
+        void seen.push(`${transferred}/${total}/${percent}`),
+    });
+    const response = http.request('http://x.test', { method });
+    if (helper === 'text' || helper === 'bytes' || helper === 'json') await response[helper]();
+    else for await (const _ of response[helper]()) void _;
+    return seen;
+  }
+
+  /** A body that arrives in the given pieces. */
+  function pieces(parts: string[], headers: Record<string, string> = {}): () => Response {
+    return () => {
+      const bytes = parts.map((part) => new TextEncoder().encode(part));
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          const next = bytes.shift();
+          if (next === undefined) controller.close();
+          else controller.enqueue(next);
+        },
+      });
+      return new Response(body, { headers });
+    };
+  }
+
+  const helpers = ['text', 'bytes', 'json', 'lines', 'ndjson', 'sse'] as const;
+
+  test('every helper reports the same events for a body of known length', async () => {
+    const respond = pieces(['1', '2 \n'], { 'content-length': '4' });
+    for (const helper of helpers) {
+      expect(await progressOf(respond, helper), helper).toEqual(['0/4/0', '1/4/0.25', '4/4/1']);
+    }
+  });
+
+  test('with no content-length every helper ends on an event that completes the bar', async () => {
+    const respond = pieces(['1', '2 \n']);
+    for (const helper of helpers) {
+      expect(await progressOf(respond, helper), helper).toEqual([
+        '0/undefined/undefined',
+        '1/undefined/undefined',
+        '4/undefined/undefined',
+        '4/4/1',
+      ]);
+    }
+  });
+
+  test('a body announced as 0 bytes, and a HEAD response, report total 0 and percent 1 once', async () => {
+    const empty = pieces([], { 'content-length': '0' });
+    const head = (): Response => new Response(null, { headers: { 'content-length': '1000' } });
+    for (const helper of helpers) {
+      expect(await progressOf(empty, helper), helper).toEqual(['0/0/1']);
+      expect(await progressOf(head, helper, 'HEAD'), helper).toEqual(['0/0/1']);
+    }
+  });
+
+  test('a body longer than its content-length still ends with total equal to transferred', async () => {
+    const respond = pieces(['1\n', '23\n'], { 'content-length': '3' });
+    for (const helper of ['text', 'lines'] as const) {
+      expect(await progressOf(respond, helper), helper).toEqual([
+        '0/3/0',
+        '2/3/0.6666666666666666',
+        '5/3/1',
+        '5/5/1',
+      ]);
+    }
+  });
 });
 
 describe('requests nobody reads', () => {

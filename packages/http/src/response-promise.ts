@@ -281,7 +281,7 @@ async function* iterate(h: StreamHandle): AsyncGenerator<string, void, undefined
   const reader = body.getReader();
   h.reader = reader;
   try {
-    for await (const line of readLines(reader, h.maxResponseSize, h.onChunk)) {
+    for await (const line of readLines(reader, h.maxResponseSize, h.progress)) {
       // Lines already received are not handed out once the request was cancelled.
       const stopped = h.stopped();
       if (stopped !== undefined) throw stopped;

@@ -177,7 +177,12 @@ export interface Hooks {
 }
 
 /**
- * Progress of a download, from the streamed body.
+ * Progress of a download, from the streamed body. Every helper (`text`, `bytes`, `json`,
+ * `lines`, `ndjson`, `sse`) reports the same events: one at 0 bytes, one per chunk
+ * received, and, once the body has been read to its end, one with `total === transferred`
+ * and `percent: 1` unless the last chunk's event already said so. A body that is not read
+ * to its end (an error, a `break`) gets no completing event. A response with no body (HEAD,
+ * 204) and a `content-length: 0` body report `{ transferred: 0, total: 0, percent: 1 }` once.
  *
  * @example
  * ```ts
@@ -190,7 +195,11 @@ export interface Hooks {
 export interface Progress {
   /** Bytes received so far. */
   transferred: number;
-  /** Bytes expected (`content-length`), or `undefined` when the server did not say. */
+  /**
+   * Bytes expected (`content-length`), or `undefined` when the server did not say (or the
+   * body is content-encoded, where `content-length` counts encoded bytes); the completing
+   * event sets it to `transferred`.
+   */
   total: number | undefined;
   /** `transferred / total` in [0, 1], or `undefined` when `total` is unknown. */
   percent: number | undefined;

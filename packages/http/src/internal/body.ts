@@ -81,45 +81,78 @@ export function readAll(
   }
   // With a cap, count every byte: an injected fetch (a mock, app.request, a proxy) need
   // not enforce content-length framing, so the header alone cannot be trusted.
-  return readStreamed(response, as, limit, onProgress, length);
+  return readStreamed(response, as, limit, progressCounter(response, onProgress));
 }
 
 async function readStreamed(
   response: Response,
   as: 'text' | 'bytes',
   limit: number,
-  onProgress: ((progress: Progress) => void) | undefined,
-  length: number | undefined,
+  progress: ProgressCounter | undefined,
 ): Promise<string | Uint8Array> {
   const body = response.body;
-  if (body === null) {
-    onProgress?.({ transferred: 0, total: length ?? 0, percent: 1 });
-    return as === 'text' ? '' : new Uint8Array(0);
-  }
+  if (body === null) return as === 'text' ? '' : new Uint8Array(0);
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
-    onProgress?.({ transferred: 0, total: length, percent: length ? 0 : undefined });
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       size += value.byteLength;
       if (size > limit) throw new TooLarge();
       chunks.push(value);
-      onProgress?.({
-        transferred: size,
-        total: length,
-        percent: length ? Math.min(1, size / length) : undefined,
-      });
+      progress?.chunk(value.byteLength);
     }
   } catch (error) {
     reader.cancel().catch(() => {});
     throw error;
   }
-  if (length === undefined) onProgress?.({ transferred: size, total: size, percent: 1 });
+  progress?.end();
   const bytes = concat(chunks, size);
   return as === 'text' ? new TextDecoder().decode(bytes) : bytes;
+}
+
+/** Turns the bytes a helper reads into `onDownloadProgress` events. */
+export interface ProgressCounter {
+  /** `size` more bytes arrived. */
+  chunk(size: number): void;
+  /** The body was read to its end. */
+  end(): void;
+}
+
+/**
+ * The one sequence of `onDownloadProgress` events every helper reports, whole-body or
+ * streaming: a first event at 0 bytes, one per chunk, and, once the body has been read to
+ * its end, a last event with `total === transferred` and `percent: 1` (unless the chunk
+ * event before it already said exactly that). `total` is `content-length` until then, or
+ * `undefined` when the server did not say (or the body is encoded); a response with no
+ * body counts as 0 bytes. `undefined` when there is no callback.
+ */
+export function progressCounter(
+  response: Response,
+  onProgress: ((progress: Progress) => void) | undefined,
+): ProgressCounter | undefined {
+  if (onProgress === undefined) return undefined;
+  const total = response.body === null ? 0 : contentLength(response);
+  let transferred = 0;
+  let complete = false;
+  const report = (total: number | undefined): void => {
+    let percent: number | undefined;
+    if (total !== undefined) percent = total === 0 ? 1 : Math.min(1, transferred / total);
+    complete = total === transferred;
+    onProgress({ transferred, total, percent });
+  };
+  report(total);
+  return {
+    chunk(size) {
+      transferred += size;
+      report(total);
+    },
+    end() {
+      if (!complete) report(transferred);
+    },
+  };
 }
 
 function concat(chunks: Uint8Array[], size: number): Uint8Array {
@@ -194,7 +227,7 @@ export function longerThan(text: string, limit: number): boolean {
 export async function* readLines(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   limit: number,
-  onChunk: ((size: number) => void) | undefined,
+  progress: ProgressCounter | undefined,
 ): AsyncGenerator<string, void, undefined> {
   const decoder = new TextDecoder();
   let buffer = '';
@@ -206,11 +239,12 @@ export async function* readLines(
       if (done) {
         buffer += decoder.decode();
         finished = true;
+        progress?.end();
         if (longerThan(buffer, limit)) throw new TooLarge();
         if (buffer.length > 0) yield buffer;
         return;
       }
-      onChunk?.(value.byteLength);
+      progress?.chunk(value.byteLength);
       buffer += decoder.decode(value, { stream: true });
       let start = 0;
       for (let i = 0; i < buffer.length; i++) {

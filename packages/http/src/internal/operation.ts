@@ -20,7 +20,6 @@ import {
 } from '../errors.ts';
 import type {
   FetchLike,
-  Progress,
   RateLimitLike,
   RequestInfo,
   StandardResult,
@@ -28,9 +27,10 @@ import type {
 } from '../types.ts';
 import {
   CallbackFailed,
-  contentLength,
   discard,
   guardCallback,
+  type ProgressCounter,
+  progressCounter,
   readAll,
   readExcerpt,
   TooLarge,
@@ -59,8 +59,8 @@ export interface StreamHandle {
   finish(): void;
   /** The error to raise if the request was cancelled or timed out meanwhile, else `undefined`. */
   stopped(): unknown;
-  /** Reports progress for `size` more bytes received (when `onDownloadProgress` is set). */
-  onChunk: ((size: number) => void) | undefined;
+  /** Reports the bytes a helper reads (when `onDownloadProgress` is set). */
+  progress: ProgressCounter | undefined;
   /** The reader of the body once a helper reads it (to cancel a read pending at `return()`). */
   reader?: ReadableStreamDefaultReader<Uint8Array>;
 }
@@ -253,26 +253,6 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const ACCEPT_JSON: Record<string, string> = { accept: 'application/json' };
 
 const SENSITIVE = ['authorization', 'cookie', 'proxy-authorization'];
-
-/** Counts streamed bytes into `onDownloadProgress` calls (total from content-length). */
-function progressCounter(
-  response: Response,
-  onProgress: ((progress: Progress) => void) | undefined,
-): ((size: number) => void) | undefined {
-  if (onProgress === undefined) return undefined;
-  const length = contentLength(response);
-  const total = length !== undefined && length > 0 ? length : undefined;
-  let transferred = 0;
-  onProgress({ transferred, total, percent: total === undefined ? undefined : 0 });
-  return (size) => {
-    transferred += size;
-    onProgress({
-      transferred,
-      total,
-      percent: total === undefined ? undefined : Math.min(1, transferred / total),
-    });
-  };
-}
 
 function release(permit: unknown): void {
   if (typeof permit !== 'object' || permit === null) return;
@@ -928,7 +908,7 @@ export class Operation {
       maxResponseSize: this.#config.maxResponseSize,
       translate: (error: unknown) => this.#translateRead(error, info),
       finish: () => this.#end(),
-      onChunk: progressCounter(response, guardCallback(this.#config.onDownloadProgress)),
+      progress: progressCounter(response, guardCallback(this.#config.onDownloadProgress)),
       stopped: () =>
         signal.aborted || this.#stopped ? this.#translate(undefined, info) : undefined,
     };
