@@ -1,5 +1,5 @@
 // Regression tests for the defects of review rv-db4 (D1–D18), one describe per finding.
-import { currentTask, scope, sleep, suppressedErrors, TestClock } from '@weft/core';
+import { currentTask, scope, sleep, suppressedErrors, TestClock, TimeoutError } from '@weft/core';
 import { describe, expect, test } from 'vitest';
 import { createDatabase, type Database, type TableSeed } from '../src/database.ts';
 import { createRandom } from '../src/random.ts';
@@ -409,5 +409,37 @@ describe('a column or alias named __proto__ is refused (review D7)', () => {
       expect(String(err)).toMatch(/__proto__/);
     }
     expect((await c.query('SELECT 1 AS "proto"')).rows).toEqual([{ proto: 1 }]);
+  });
+});
+
+describe('a loop of 0 ms queries lets timers run (review D16)', () => {
+  test('a scope timeout around an endless-looking query loop fires on the system clock', async () => {
+    const db = createDatabase({ latency: 0, tables: { t: { columns: 'v int' } } });
+    await using conn = await db.connect();
+    let n = 0;
+    const limit = 2_000_000;
+    // Without a turn of the event loop, the timeout could never fire: the loop would run all
+    // `limit` queries (over a second) and resolve 'finished'.
+    const outcome = await scope(
+      async () => {
+        while (n < limit) {
+          await conn.query('SELECT v FROM t');
+          n++;
+        }
+        return 'finished';
+      },
+      { timeout: 20 },
+    ).catch((error: unknown) => error);
+    expect(outcome).toBeInstanceOf(TimeoutError);
+    expect(n).toBeLessThan(limit);
+    expect(n).toBeGreaterThan(0);
+  });
+
+  test('on a TestClock nothing changes: a 0 ms query still takes no timer at all', async () => {
+    const clock = new TestClock();
+    const db = createDatabase({ clock, latency: 0 });
+    await using conn = await db.connect();
+    for (let i = 0; i < 1000; i++) await conn.query('SELECT 1 AS x');
+    expect(clock.pendingTimers).toBe(0);
   });
 });

@@ -41,11 +41,43 @@ export function abortedReason(
   return undefined;
 }
 
+/** How long zero-latency round trips may run on the system clock without an event-loop turn. */
+const SLICE_MS = 5;
+/** When the current run of zero-latency round trips began, if the event loop has not turned since. */
+let sliceStart: number | undefined;
+
+/** Calls `callback` on the next turn of the event loop (`setImmediate` where there is one: Node, Bun, Deno). */
+const nextTurn: (callback: () => void) => void =
+  typeof (globalThis as { setImmediate?: unknown }).setImmediate === 'function'
+    ? (callback) =>
+        void (globalThis as { setImmediate(cb: () => void): unknown }).setImmediate(callback)
+    : (callback) => void setTimeout(callback, 0);
+
+/**
+ * Whether a zero-latency round trip on the system clock must give the event loop a turn.
+ * A real driver always waits on I/O; a loop of 0 ms queries would otherwise run in
+ * microtasks only, and no timer (a scope's timeout, a watchdog) could fire while it runs.
+ * The first round trip of a run arms a marker for the next turn; only a run that has gone
+ * on for `SLICE_MS` without that turn happening waits for one itself.
+ */
+function mustYield(): boolean {
+  const now = performance.now();
+  if (sliceStart === undefined) {
+    sliceStart = now;
+    nextTurn(() => {
+      sliceStart = undefined;
+    });
+    return false;
+  }
+  return now - sliceStart >= SLICE_MS;
+}
+
 /**
  * Waits `ms` of clock time. Rejects with a signal's reason when one aborts first (at once
  * when one already has), or with `onTimeout()` when `timeout` ms pass first. Removes its
  * listeners and timers however it ends. Returns `undefined` (no wait at all) when `ms`
- * is 0 and nothing is aborted.
+ * is 0 and nothing is aborted, except that on the system clock a run of 0 ms waits that has
+ * kept the event loop busy for 5 ms waits for one turn of it (see `mustYield`).
  */
 export function wait(
   clock: Clock,
@@ -56,7 +88,16 @@ export function wait(
 ): Promise<void> | undefined {
   const aborted = abortedReason(signals);
   if (aborted !== undefined) return Promise.reject(aborted.reason);
-  if (ms === 0) return undefined;
+  if (ms === 0) {
+    if (clock !== systemClock || !mustYield()) return undefined;
+    return new Promise<void>((resolve, reject) =>
+      nextTurn(() => {
+        const aborted = abortedReason(signals);
+        if (aborted === undefined) resolve();
+        else reject(aborted.reason);
+      }),
+    );
+  }
   if (timeout !== undefined && timeout <= 0) return Promise.reject(onTimeout?.());
   return new Promise<void>((resolve, reject) => {
     let cancelTimeout: Cancel | undefined;
