@@ -88,8 +88,9 @@ export interface Database extends AsyncDisposable {
   pool(options?: PoolOptions): Pool;
   /**
    * The committed rows of `table` now, in storage order: no latency, no faults, no trace.
-   * For assertions and teaching; application code should `query`. Throws `42P01` for an
-   * unknown table.
+   * For assertions and teaching; application code should `query`. `table` is resolved as
+   * in SQL: a plain name (`Users`) folds to lower case, any other is taken exactly. Throws
+   * `42P01` for an unknown table.
    */
   inspect(table: string): Row[];
   /** Closes every pool (destroying lent connections) and every connection. */
@@ -148,10 +149,11 @@ class DatabaseImpl implements Database {
     assertOptions(`options.tables.${name}`, table, ['columns', 'rows']);
     assertString(`options.tables.${name}.columns`, table?.columns);
     const storage = this.#sim.storage;
-    const quoted = `"${name.replace(/"/g, '""')}"`;
+    const quoted = quoteName(name);
     const create = parse(`CREATE TABLE ${quoted} (${table.columns})`);
     const tx = storage.begin(false);
     execute(storage, create.stmt, [], tx);
+    const names = new Set(storage.table(plainName(name)).columns.map((c) => c.name));
     const rows = table.rows ?? [];
     if (!Array.isArray(rows)) {
       throw new TypeError(
@@ -179,7 +181,7 @@ class DatabaseImpl implements Database {
           );
         }
       }
-      const sql = `INSERT INTO ${quoted} (${columns.map((c) => `"${c.replace(/"/g, '""')}"`).join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`;
+      const sql = `INSERT INTO ${quoted} (${columns.map((c) => quoteColumn(c, names)).join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`;
       execute(storage, parse(sql).stmt, values as Value[], tx);
     }
     storage.commit(tx);
@@ -232,7 +234,7 @@ class DatabaseImpl implements Database {
   inspect(table: string): Row[] {
     assertString('table', table);
     const storage = this.#sim.storage;
-    const t = storage.table(table);
+    const t = storage.table(plainName(table));
     const rows: Row[] = [];
     storage.scan(t, storage.begin(false), (_, row) => rows.push({ ...row }));
     return rows;
@@ -276,4 +278,26 @@ class DatabaseImpl implements Database {
  */
 export function createDatabase(options?: DatabaseOptions): Database {
   return new DatabaseImpl(options);
+}
+
+/** A name SQL would accept unquoted: it folds to lower case there, and here too. */
+const PLAIN = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+
+/**
+ * A table or column name given in options or to `inspect`, resolved the way SQL resolves
+ * it: a plain identifier (`Users`) folds to lower case, as it would unquoted in a query;
+ * any other name (`my table`) is taken exactly, as it would be double-quoted.
+ */
+function plainName(name: string): string {
+  return PLAIN.test(name) ? name.toLowerCase() : name;
+}
+
+/** A row key of a seeded table: the column of exactly that name, else as {@link plainName}. */
+function quoteColumn(key: string, columns: ReadonlySet<string>): string {
+  return columns.has(key) ? `"${key.replace(/"/g, '""')}"` : quoteName(key);
+}
+
+/** `name` resolved by {@link plainName}, double-quoted for a statement. */
+function quoteName(name: string): string {
+  return `"${plainName(name).replace(/"/g, '""')}"`;
 }

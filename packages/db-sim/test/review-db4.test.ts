@@ -443,3 +443,23 @@ describe('a loop of 0 ms queries lets timers run (review D16)', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 });
+
+describe('seeded names resolve as SQL resolves them (review D11)', () => {
+  test('a mixed-case table or column name is reachable unquoted; another name is taken exactly', async () => {
+    const db = createDatabase({
+      latency: 0,
+      tables: {
+        Users: { columns: 'Id int primary key, Email text', rows: [{ Id: 1, Email: 'a@x' }] },
+        'order items': { columns: '"Qty" int', rows: [{ Qty: 2 }] },
+      },
+    });
+    await using conn = await db.connect();
+    expect((await conn.query('SELECT id, email FROM Users')).rows).toEqual([
+      { id: 1, email: 'a@x' },
+    ]);
+    expect((await conn.query('SELECT "Qty" FROM "order items"')).rows).toEqual([{ Qty: 2 }]);
+    expect(db.inspect('USERS')).toEqual([{ id: 1, email: 'a@x' }]);
+    expect(db.inspect('order items')).toEqual([{ Qty: 2 }]);
+    expect(() => db.inspect('Order Items')).toThrow(expect.objectContaining({ code: '42P01' }));
+  });
+});
