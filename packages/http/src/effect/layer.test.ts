@@ -7,7 +7,7 @@ import * as ClientError from '@effect/platform/HttpClientError';
 import * as ClientRequest from '@effect/platform/HttpClientRequest';
 import { CancelledError, scope, TestClock } from '@weft/core';
 import { fromEffect } from '@weft/core/effect';
-import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream } from 'effect';
+import { Cause, Chunk, Effect, Exit, Fiber, Option, Schedule, Stream } from 'effect';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/app.ts';
 import { closedPort, runtime, serve, type TestServer } from '../../test/serve.ts';
@@ -73,8 +73,25 @@ beforeAll(async () => {
     });
     return new Response(body, { status: Number(c.req.query('status') ?? 404) });
   });
+  // Reads the request body and answers only once the body ends or breaks, or the test
+  // releases it (review D9: a client that gives up must stop sending).
+  t.app.post('/upload-hang', async (c) => {
+    const reader = c.req.raw.body?.getReader();
+    const reading = (async () => {
+      try {
+        while (reader !== undefined && !(await reader.read()).done) uploadReads++;
+      } catch {
+        // The client went away.
+      }
+    })();
+    await Promise.race([reading, new Promise<void>((resolve) => uploadWaiters.add(resolve))]);
+    return c.text('late');
+  });
   server = await serve(t.app.fetch);
 });
+
+let uploadReads = 0;
+const uploadWaiters = new Set<() => void>();
 
 afterAll(async () => {
   await server.close();
@@ -87,6 +104,9 @@ async function serverQuiet(): Promise<void> {
 }
 
 afterEach(async () => {
+  for (const release of uploadWaiters) release();
+  uploadWaiters.clear();
+  uploadReads = 0;
   await serverQuiet();
   expect(t.openStreams).toBe(0);
   for (const http of clients.splice(0)) {
@@ -120,6 +140,9 @@ function runExit<A, E>(
 }
 
 const url = (path: string): string => `${server.url}${path}`;
+
+/** Real time, for the server and an upload's pace. */
+const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe(`@weft/http/effect against a real server (${runtime})`, () => {
   test('passes a GET through to the server and decodes JSON', async () => {
@@ -313,6 +336,36 @@ describe(`@weft/http/effect against a real server (${runtime})`, () => {
     const exit = await Effect.runPromise(Fiber.interrupt(fiber));
     expect(Exit.isInterrupted(exit)).toBe(true);
     expect(http.active).toBe(0);
+  });
+
+  test('interrupting a request with a streamed body finalizes the body Stream, which is pulled no more (review D9)', async () => {
+    const http = weft({ retry: false });
+    let pulled = 0;
+    const events: string[] = [];
+    const body = Stream.repeatEffect(
+      Effect.sync(() => {
+        pulled++;
+        return new Uint8Array(1024);
+      }),
+    ).pipe(
+      Stream.schedule(Schedule.spaced('5 millis')),
+      Stream.ensuring(Effect.sync(() => events.push('upload stream finalized'))),
+    );
+    const fiber = Effect.runFork(
+      PlatformClient.execute(
+        ClientRequest.post(url('/upload-hang')).pipe(ClientRequest.bodyStream(body)),
+      ).pipe(Effect.provide(layer(http))),
+    );
+    for (let i = 0; i < 400 && uploadReads < 3; i++) await wait(5);
+    expect(uploadReads).toBeGreaterThanOrEqual(3);
+    const exit = await Effect.runPromise(Fiber.interrupt(fiber));
+    expect(Exit.isInterrupted(exit)).toBe(true);
+    expect(http.active).toBe(0);
+    for (let i = 0; i < 400 && events.length === 0; i++) await wait(5);
+    expect(events).toEqual(['upload stream finalized']);
+    const at = pulled;
+    for (let i = 0; i < 10; i++) await wait(10);
+    expect(pulled).toBe(at);
   });
 
   test('the response body is an Effect Stream; ending it early cancels the weft body', async () => {

@@ -34,7 +34,8 @@ import type { ClientOptions, RequestInfo } from '../types.ts';
  *   while reading the body (a timeout covers the body too) is Effect's `ResponseError`
  *   with reason `'Decode'`, the weft error as `cause`.
  * - **Interruption** (`Effect.timeout`, `Fiber.interrupt`) cancels the weft request and
- *   completes once it has ended.
+ *   completes once it has ended; a streamed request body (`HttpClientRequest.bodyStream`)
+ *   is cancelled with it, so its `Stream`'s finalizers run.
  * - **Bodies** are read from the weft response: `response.stream` is an Effect `Stream`,
  *   and ending it early (`Stream.take`, an interruption) cancels the weft body, which
  *   frees the connection and `client`'s slot.
