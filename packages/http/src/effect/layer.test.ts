@@ -203,8 +203,7 @@ describe(`@weft/http/effect against a real server (${runtime})`, () => {
     const res = await run(PlatformClient.get(url('/status/404')), http);
     expect(res.status).toBe(404);
     expect(await Effect.runPromise(res.text)).toBe('status 404');
-    // An unread response holds its weft request until Effect aborts it: withScope does
-    // that when the scope closes (else garbage collection does).
+    // withScope still works (a small error body was read ahead: nothing is held anyway).
     const exit = await runExit(
       Effect.scoped(
         Effect.flatMap(PlatformClient.HttpClient, (client) =>
@@ -215,6 +214,38 @@ describe(`@weft/http/effect against a real server (${runtime})`, () => {
     );
     const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none();
     expect(Option.getOrUndefined(failure)).toBeInstanceOf(ClientError.ResponseError);
+  });
+
+  test('filterStatusOk over non-2xx answers holds no concurrency slot: the client does not stall (review D2)', async () => {
+    const http = weft({ retry: false, concurrency: 2 });
+    const client = make(http).pipe(PlatformClient.filterStatusOk);
+    for (let i = 1; i <= 4; i++) {
+      const exit = await Effect.runPromiseExit(
+        client.get(url(`/status/404?i=${i}`)).pipe(
+          Effect.flatMap((res) => res.json),
+          Effect.timeoutFail({ duration: '3 seconds', onTimeout: () => 'stalled' }),
+        ),
+      );
+      const failure = Exit.isFailure(exit)
+        ? Option.getOrUndefined(Cause.failureOption(exit.cause))
+        : undefined;
+      expect(failure).toBeInstanceOf(ClientError.ResponseError);
+      expect((failure as ClientError.ResponseError).reason).toBe('StatusCode');
+      expect(http.active).toBe(0);
+      // The dropped response still has its status, headers and whole body.
+      const res = (failure as ClientError.ResponseError).response;
+      expect(res.status).toBe(404);
+      expect(await Effect.runPromise(res.text)).toBe('status 404');
+    }
+  });
+
+  test('a small non-2xx body is read ahead and the request ends before the caller reads it', async () => {
+    const http = weft({ retry: false, concurrency: 1 });
+    const res = await run(PlatformClient.get(url('/error-page?size=5000')), http);
+    expect(http.active).toBe(0);
+    expect(res.status).toBe(500);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect((await Effect.runPromise(res.text)).length).toBe(5000);
   });
 
   test("weft's retries still apply to a retryable status", async () => {
