@@ -215,6 +215,39 @@ describe('fromEffect', () => {
     expect((rest[1] as EffectDefectError).defect).toBe(bug);
   });
 
+  test('a failure object reused across runs carries the other failures of its latest run only (review D4)', async () => {
+    const shared = new Error('shared');
+    const others = [new Error('other 1'), new Error('other 2'), new Error('other 3')];
+    let run = 0;
+    const effect = Effect.suspend(() =>
+      Effect.failCause(Cause.parallel(Cause.fail(shared), Cause.fail(others[run++] as Error))),
+    );
+    for (let i = 0; i < 3; i++) {
+      const error = await gather([fromEffect(effect)]).catch((err: unknown) => err);
+      expect(error).toBe(shared);
+      expect(suppressedErrors(shared)).toEqual([others[i]]);
+      expect(effectCause(shared)).toBeDefined();
+    }
+  });
+
+  test('what else attached errors to a reused failure is left alone (review D4)', async () => {
+    const shared = new Error('shared');
+    const sibling = new Error('sibling');
+    const effect = Effect.failCause(Cause.parallel(Cause.fail(shared), Cause.fail(new Error('x'))));
+    // gather attaches its later errors to the first one; fromEffect only replaces its own.
+    await gather([
+      fromEffect(effect),
+      async () => {
+        await Promise.resolve();
+        throw sibling;
+      },
+    ]).catch(() => {});
+    expect(suppressedErrors(shared)).toContain(sibling);
+    await gather([fromEffect(effect)]).catch(() => {});
+    expect(suppressedErrors(shared)).toContain(sibling);
+    expect(suppressedErrors(shared).filter((e) => (e as Error).message === 'x')).toHaveLength(1);
+  });
+
   test('a finalizer that fails during cancellation is a failure of the scope', async () => {
     const clock = new TestClock({ autoAdvance: true });
     const bug = new Error('close failed');
