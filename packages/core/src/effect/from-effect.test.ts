@@ -298,6 +298,41 @@ describe('fromEffect', () => {
     }
   });
 
+  test('a fiber busy yielding is not idle: an autoAdvance TestClock does not jump to its timeout (review D8)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const work = Effect.forEach(
+      Array.from({ length: 20_000 }, (_, i) => i),
+      (i) => Effect.yieldNow().pipe(Effect.as(i)),
+    ).pipe(
+      Effect.map((xs) => xs.length),
+      Effect.timeout('1 second'),
+    );
+    expect(await gather([fromEffect(work)], { clock })).toEqual([20_000]);
+    expect(clock.now()).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
+    // A busy loop racing a sleep: the loop wins, as on real time.
+    const busy = Effect.forEach(
+      Array.from({ length: 10_000 }, (_, i) => i),
+      () => Effect.yieldNow(),
+      { discard: true },
+    ).pipe(Effect.as('busy'));
+    const raced = Effect.race(busy, Effect.sleep('100 millis').pipe(Effect.as('sleep')));
+    expect(await gather([fromEffect(raced)], { clock })).toEqual(['busy']);
+    expect(clock.now()).toBe(0);
+  });
+
+  test('a fiber waiting on virtual time still lets an autoAdvance TestClock jump (review D8)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const program = Effect.forEach(
+      Array.from({ length: 5_000 }, (_, i) => i),
+      () => Effect.yieldNow(),
+      { discard: true },
+    ).pipe(Effect.zipRight(Effect.sleep('5 seconds')), Effect.as('slept'));
+    expect(await gather([fromEffect(program)], { clock })).toEqual(['slept']);
+    expect(clock.now()).toBe(5000);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   test('an effect that provides its own Clock keeps it', async () => {
     const clock = new TestClock({ autoAdvance: true });
     const fixed = 42;

@@ -8,7 +8,7 @@ import {
   type TaskFn,
 } from '../index.ts';
 import { assertOptions, describe } from '../internal/validate.ts';
-import { effectClockFor } from './clock.ts';
+import { effectClockFor, effectSchedulerFor } from './clock.ts';
 import { EffectDefectError, EffectInterruptedError } from './errors.ts';
 
 /** Options of {@link fromEffect}. */
@@ -51,7 +51,10 @@ const causes = new WeakMap<object, Cause.Cause<unknown>>();
  *   uses it as Effect's `Clock` service, so `Effect.sleep`, `Effect.timeout` and schedules
  *   follow weft's clock; `Clock.currentTimeMillis` then reads that clock's `now()`. With
  *   `systemClock` Effect keeps its own real-time clock. An effect that provides its own
- *   `Clock` (Effect's `TestClock`) overrides this.
+ *   `Clock` (Effect's `TestClock`) overrides this. On such a clock the fiber's scheduler
+ *   marks the clock busy while the fiber has work, so an auto-advancing `TestClock` does
+ *   not jump while the fiber computes (Effect yields a macrotask turn every 2,048
+ *   microtask turns); a fiber that never stops computing keeps virtual time still.
  *
  * The effect must need no services unless a `runtime` that provides them is given.
  * Throws a `TypeError` when `effect` is not an Effect or an option is invalid.
@@ -100,7 +103,10 @@ export function fromEffect(
     const program =
       clock === undefined || clock === systemClock
         ? effect
-        : Effect.withClock(effect, effectClockFor(clock));
+        : Effect.withScheduler(
+            Effect.withClock(effect, effectClockFor(clock)),
+            effectSchedulerFor(clock),
+          );
     // The overloads ensure that `runtime` provides what the effect needs.
     const fiber = fork(program as Effect.Effect<unknown, unknown, never>);
     return new Promise<unknown>((resolve, reject) => {
