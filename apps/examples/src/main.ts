@@ -8,7 +8,7 @@
 import type { Example } from './example.ts';
 import { examples, findExample } from './registry.ts';
 import { type RunResult, runExample, startUpstreamFor } from './runner/run-examples.ts';
-import { interruptExitCode } from './runner/interrupt.ts';
+import { interruptExitCode, watchTerminationSignals } from './runner/interrupt.ts';
 import { createTerminal, formatTable, Progress } from './runner/terminal.ts';
 
 const USAGE = `usage: pnpm examples [<name|number>...] [--list] [--timeline] [--real]
@@ -56,6 +56,9 @@ async function runMany(list: readonly Example[]): Promise<number> {
   if (upstream !== undefined) term.write(term.dim(`mock upstream API on ${upstream.url}\n`));
   const results: RunResult[] = [];
   let interrupted: number | undefined;
+  // Ctrl-C / SIGTERM is known from the signal (each example's run() turns it into
+  // cancellation), never from what an example's error says.
+  using signals = watchTerminationSignals();
   try {
     for (const example of list) {
       const onVirtual = !real && example.realTime !== true;
@@ -81,7 +84,7 @@ async function runMany(list: readonly Example[]): Promise<number> {
       const times = `${result.virtualMs === undefined ? '' : `${formatMs(result.virtualMs)} virtual, `}${formatMs(result.realMs)} real`;
       if (result.ok) term.write(term.dim(`   ${term.green('ok')} (${times})\n`));
       else term.write(`   ${term.red('FAILED')} (${times}): ${describeError(result.error)}\n`);
-      interrupted = interruptExitCode(result.error);
+      interrupted = interruptExitCode(signals.received);
       if (interrupted !== undefined) {
         break;
       }

@@ -279,7 +279,12 @@ export interface RequestOptions extends SharedOptions {
   query?: QueryInit;
   /** A JSON body: serialised with `JSON.stringify`, `content-type: application/json`. */
   json?: unknown;
-  /** A raw body (string, bytes, `FormData`, `URLSearchParams`, `Blob`, stream). A stream is never retried nor replayed on a 307/308. */
+  /**
+   * A raw body (string, bytes, `FormData`, `URLSearchParams`, `Blob`, stream). A stream
+   * (a `ReadableStream` or an async iterable) is never retried nor replayed on a 307/308,
+   * and is cancelled with the reason when the request is aborted, times out, the client
+   * closes, or the request ends before the body was sent.
+   */
   body?: BodyInit | null;
   /** Cancels the request; inside a weft task it adds to the task's signal. The request rejects with its reason. */
   signal?: AbortSignal;

@@ -165,13 +165,15 @@ export async function serveCommand(args: string[]): Promise<number> {
     });
     try {
       printEndpoints(service.url, deadline);
-      term.write(term.dim('Ctrl-C stops it.\n'));
-      // Waits for Ctrl-C (or SIGTERM): `run` cancels this task and rejects.
+      // Waits for Ctrl-C (or SIGTERM): `run` cancels this task and rejects. The hint is
+      // printed once `run` handles the signals (a Ctrl-C right after it then closes all).
       await run(
-        ({ signal }) =>
-          new Promise<void>((resolve) =>
+        ({ signal }) => {
+          term.write(term.dim('Ctrl-C stops it.\n'));
+          return new Promise<void>((resolve) =>
             signal.addEventListener('abort', () => resolve(), { once: true }),
-          ),
+          );
+        },
         { name: 'serve', handleSignals: true },
       ).catch((error: unknown) => {
         if (!isCancellation(error)) throw error;

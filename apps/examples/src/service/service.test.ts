@@ -422,3 +422,46 @@ test('bad options are errors that name them', async () => {
     'Expected `options.concurrency` to be an integer from 1 up, got `0` (number)',
   );
 });
+
+test('every bad option is rejected up front under its own name, before anything starts (review D7)', async () => {
+  const cases: [ServiceOptions, ErrorConstructor, RegExp][] = [
+    [{ clock: 5 as never }, TypeError, /^Expected `options.clock` to be a Clock/],
+    [{ upstream: 42 as never }, TypeError, /^Expected `options.upstream` to be a string/],
+    [
+      { upstream: 'not a url' },
+      TypeError,
+      /^Expected `options.upstream` to be an absolute http\(s\) URL, got `not a url`/,
+    ],
+    [{ upstream: 'ftp://x.test/' }, TypeError, /^Expected `options.upstream` to be an absolute/],
+    [{ hostname: 5 as never }, TypeError, /^Expected `options.hostname` to be a string/],
+    [{ hostname: '' }, TypeError, /^Expected `options.hostname` to be a host name/],
+    [
+      { onRequestStart: 'x' as never },
+      TypeError,
+      /^Expected `options.onRequestStart` to be a function/,
+    ],
+    [
+      { onRequestSettled: 'x' as never },
+      TypeError,
+      /^Expected `options.onRequestSettled` to be a function/,
+    ],
+    [{ dbClock: 'x' as never }, TypeError, /^Expected `options.dbClock` to be a Clock/],
+    [{ dbLatency: -1 }, RangeError, /^Expected `options.dbLatency`/],
+    [
+      { dbFaults: { queryFailureRate: 3 } },
+      RangeError,
+      /^Expected `options.dbFaults.queryFailureRate`/,
+    ],
+  ];
+  for (const [options, type, message] of cases) {
+    const error = await startService(options).then(
+      async (service) => {
+        await service.close();
+        return undefined;
+      },
+      (err: unknown) => err,
+    );
+    expect(error, JSON.stringify(Object.keys(options))).toBeInstanceOf(type);
+    expect((error as Error).message).toMatch(message);
+  }
+});

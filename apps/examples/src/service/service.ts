@@ -4,7 +4,13 @@
 // stops it in order: the server (requests in flight are cancelled and awaited), the HTTP
 // client, the pool, the database.
 import { attachSuppressed, type Clock, systemClock } from '@weft/core';
-import { assertOptions, describe } from '@weft/core/validate';
+import {
+  assertClock,
+  assertFunction,
+  assertOptions,
+  assertString,
+  describe,
+} from '@weft/core/validate';
 import {
   createDatabase,
   type Database,
@@ -126,6 +132,45 @@ function count(name: string, value: unknown, min: number): number {
   return value;
 }
 
+/** Checks `options.upstream`: an absolute http(s) URL. */
+function upstreamUrl(value: unknown): void {
+  assertString('options.upstream', value);
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new TypeError(
+      `Expected \`options.upstream\` to be an absolute http(s) URL, got ${describe(value)}`,
+    );
+  }
+}
+
+// db-sim's option names and the startService options they come from.
+const DB_OPTION_NAMES: Record<string, string> = {
+  clock: 'dbClock',
+  latency: 'dbLatency',
+  faults: 'dbFaults',
+};
+
+/** Runs `make`; a TypeError/RangeError naming a db-sim option is raised under startService's name. */
+function renamingDbErrors<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    if (!(error instanceof TypeError || error instanceof RangeError)) throw error;
+    const message = error.message.replace(
+      /`options\.(clock|latency|faults)\b/g,
+      (_, name: string) => `\`options.${DB_OPTION_NAMES[name]}`,
+    );
+    if (message === error.message) throw error;
+    const Renamed = error instanceof RangeError ? RangeError : TypeError;
+    throw new Renamed(message, { cause: error });
+  }
+}
+
 /**
  * Starts the dashboard service on 127.0.0.1: seeds the database, opens the pool and the
  * HTTP client, and listens. Rejects (having closed what it opened) when the port cannot
@@ -155,15 +200,36 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     );
   }
 
+  assertClock('options.clock', options.clock);
+  if (options.hostname !== undefined) {
+    assertString('options.hostname', options.hostname);
+    if (options.hostname === '' || /[\s/]/.test(options.hostname)) {
+      throw new TypeError(
+        `Expected \`options.hostname\` to be a host name or an IP address, got ${describe(options.hostname)}`,
+      );
+    }
+  }
+  if (options.upstream !== undefined) upstreamUrl(options.upstream);
+  if (options.onRequestStart !== undefined) {
+    assertFunction('options.onRequestStart', options.onRequestStart);
+  }
+  if (options.onRequestSettled !== undefined) {
+    assertFunction('options.onRequestSettled', options.onRequestSettled);
+  }
+
   // Built first: it checks the stall option before anything is opened.
   const mock = createMockApi(options.stall ? { stall: options.stall } : {});
-  const db = createDatabase({
-    seed,
-    clock: options.dbClock ?? systemClock,
-    latency: options.dbLatency ?? { min: 1, max: 5 },
-    ...(options.dbFaults ? { faults: options.dbFaults } : {}),
-    tables: seedTables({ users, maxOrders, seed }),
-  });
+  // db-sim checks the db options (opening nothing), under its own names: `dbClock` is its
+  // `clock`, and so on. Its errors are raised under the names given to startService.
+  const db = renamingDbErrors(() =>
+    createDatabase({
+      seed,
+      clock: options.dbClock ?? systemClock,
+      latency: options.dbLatency ?? { min: 1, max: 5 },
+      ...(options.dbFaults !== undefined ? { faults: options.dbFaults } : {}),
+      tables: seedTables({ users, maxOrders, seed }),
+    }),
+  );
   const pool = db.pool({ max: poolSize });
   // The network runs on real time whatever the database's clock is.
   const http = createClient({

@@ -215,6 +215,39 @@ describe('fromEffect', () => {
     expect((rest[1] as EffectDefectError).defect).toBe(bug);
   });
 
+  test('a failure object reused across runs carries the other failures of its latest run only (review D4)', async () => {
+    const shared = new Error('shared');
+    const others = [new Error('other 1'), new Error('other 2'), new Error('other 3')];
+    let run = 0;
+    const effect = Effect.suspend(() =>
+      Effect.failCause(Cause.parallel(Cause.fail(shared), Cause.fail(others[run++] as Error))),
+    );
+    for (let i = 0; i < 3; i++) {
+      const error = await gather([fromEffect(effect)]).catch((err: unknown) => err);
+      expect(error).toBe(shared);
+      expect(suppressedErrors(shared)).toEqual([others[i]]);
+      expect(effectCause(shared)).toBeDefined();
+    }
+  });
+
+  test('what else attached errors to a reused failure is left alone (review D4)', async () => {
+    const shared = new Error('shared');
+    const sibling = new Error('sibling');
+    const effect = Effect.failCause(Cause.parallel(Cause.fail(shared), Cause.fail(new Error('x'))));
+    // gather attaches its later errors to the first one; fromEffect only replaces its own.
+    await gather([
+      fromEffect(effect),
+      async () => {
+        await Promise.resolve();
+        throw sibling;
+      },
+    ]).catch(() => {});
+    expect(suppressedErrors(shared)).toContain(sibling);
+    await gather([fromEffect(effect)]).catch(() => {});
+    expect(suppressedErrors(shared)).toContain(sibling);
+    expect(suppressedErrors(shared).filter((e) => (e as Error).message === 'x')).toHaveLength(1);
+  });
+
   test('a finalizer that fails during cancellation is a failure of the scope', async () => {
     const clock = new TestClock({ autoAdvance: true });
     const bug = new Error('close failed');
@@ -263,6 +296,41 @@ describe('fromEffect', () => {
       expect(err).toBeInstanceOf(EffectDefectError);
       expect((err as EffectDefectError).defect).toBe(broken);
     }
+  });
+
+  test('a fiber busy yielding is not idle: an autoAdvance TestClock does not jump to its timeout (review D8)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const work = Effect.forEach(
+      Array.from({ length: 20_000 }, (_, i) => i),
+      (i) => Effect.yieldNow().pipe(Effect.as(i)),
+    ).pipe(
+      Effect.map((xs) => xs.length),
+      Effect.timeout('1 second'),
+    );
+    expect(await gather([fromEffect(work)], { clock })).toEqual([20_000]);
+    expect(clock.now()).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
+    // A busy loop racing a sleep: the loop wins, as on real time.
+    const busy = Effect.forEach(
+      Array.from({ length: 10_000 }, (_, i) => i),
+      () => Effect.yieldNow(),
+      { discard: true },
+    ).pipe(Effect.as('busy'));
+    const raced = Effect.race(busy, Effect.sleep('100 millis').pipe(Effect.as('sleep')));
+    expect(await gather([fromEffect(raced)], { clock })).toEqual(['busy']);
+    expect(clock.now()).toBe(0);
+  });
+
+  test('a fiber waiting on virtual time still lets an autoAdvance TestClock jump (review D8)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const program = Effect.forEach(
+      Array.from({ length: 5_000 }, (_, i) => i),
+      () => Effect.yieldNow(),
+      { discard: true },
+    ).pipe(Effect.zipRight(Effect.sleep('5 seconds')), Effect.as('slept'));
+    expect(await gather([fromEffect(program)], { clock })).toEqual(['slept']);
+    expect(clock.now()).toBe(5000);
+    expect(clock.pendingTimers).toBe(0);
   });
 
   test('an effect that provides its own Clock keeps it', async () => {

@@ -2,12 +2,13 @@ import { Cause, Chunk, Effect, Exit, Runtime } from 'effect';
 import {
   attachSuppressed,
   type Clock,
+  suppressedErrors,
   systemClock,
   type TaskContext,
   type TaskFn,
 } from '../index.ts';
 import { assertOptions, describe } from '../internal/validate.ts';
-import { effectClockFor } from './clock.ts';
+import { effectClockFor, effectSchedulerFor } from './clock.ts';
 import { EffectDefectError, EffectInterruptedError } from './errors.ts';
 
 /** Options of {@link fromEffect}. */
@@ -33,7 +34,8 @@ const causes = new WeakMap<object, Cause.Cause<unknown>>();
  * - **Failure** (`Effect.fail(e)`): the task rejects with `e` itself, so `instanceof` and
  *   `_tag` checks work as usual. When `e` is an object, further failures and defects in
  *   the same `Cause` are attached to it (`suppressedErrors(e)`) and {@link effectCause}`(e)`
- *   returns the whole `Cause`; a primitive `e` (`Effect.fail('a')`) is rejected as is.
+ *   returns the whole `Cause`; a primitive `e` (`Effect.fail('a')`) is rejected as is. A
+ *   failure object reused across runs (a sentinel) carries those of its latest run only.
  * - **Defect** (`Effect.die`, a throw in `Effect.sync`): the task rejects with an
  *   {@link EffectDefectError}, so a defect is never mistaken for a failure.
  * - **Cancellation**: when the task's signal aborts (its scope failed, timed out or was
@@ -49,7 +51,10 @@ const causes = new WeakMap<object, Cause.Cause<unknown>>();
  *   uses it as Effect's `Clock` service, so `Effect.sleep`, `Effect.timeout` and schedules
  *   follow weft's clock; `Clock.currentTimeMillis` then reads that clock's `now()`. With
  *   `systemClock` Effect keeps its own real-time clock. An effect that provides its own
- *   `Clock` (Effect's `TestClock`) overrides this.
+ *   `Clock` (Effect's `TestClock`) overrides this. On such a clock the fiber's scheduler
+ *   marks the clock busy while the fiber has work, so an auto-advancing `TestClock` does
+ *   not jump while the fiber computes (Effect yields a macrotask turn every 2,048
+ *   microtask turns); a fiber that never stops computing keeps virtual time still.
  *
  * The effect must need no services unless a `runtime` that provides them is given.
  * Throws a `TypeError` when `effect` is not an Effect or an option is invalid.
@@ -98,7 +103,10 @@ export function fromEffect(
     const program =
       clock === undefined || clock === systemClock
         ? effect
-        : Effect.withClock(effect, effectClockFor(clock));
+        : Effect.withScheduler(
+            Effect.withClock(effect, effectClockFor(clock)),
+            effectSchedulerFor(clock),
+          );
     // The overloads ensure that `runtime` provides what the effect needs.
     const fiber = fork(program as Effect.Effect<unknown, unknown, never>);
     return new Promise<unknown>((resolve, reject) => {
@@ -142,13 +150,38 @@ function rejectionOf(cause: Cause.Cause<unknown>, signal: AbortSignal | undefine
   // A primitive (`Effect.fail('a')`) has nowhere to keep the others: it is rejected as is,
   // and the rest stays in the Cause (which a primitive cannot carry either).
   if (!isObject(primary)) return primary;
-  for (const failure of failures.slice(1)) primary = attachSuppressed(primary, failure);
+  const others: unknown[] = [...failures.slice(1)];
   const firstDefect = failures.length > 0 ? 0 : 1;
   for (const defect of defects.slice(firstDefect)) {
-    primary = attachSuppressed(primary, new EffectDefectError(defect, cause));
+    others.push(new EffectDefectError(defect, cause));
   }
-  if (isObject(primary)) causes.set(primary, cause);
+  // A failure object reused across runs (a sentinel `Effect.fail(NotFound)`) carries the
+  // others of its latest run only, as `effectCause` does: what an earlier run attached is
+  // taken off first, so the list does not grow with every run.
+  detachPrevious(primary);
+  for (const other of others) primary = attachSuppressed(primary, other);
+  if (others.length > 0) attachedByRun.set(primary as object, others);
+  causes.set(primary as object, cause);
   return primary;
+}
+
+// What rejectionOf attached to each failure object in its latest run (see detachPrevious).
+const attachedByRun = new WeakMap<object, unknown[]>();
+
+/**
+ * Takes the errors an earlier run attached to `primary` off its `suppressedErrors` list,
+ * leaving whatever else attached errors to it (a `gather` it failed in). The list is the
+ * one `suppressedErrors` returns (weft's own, which it hands out as is).
+ */
+function detachPrevious(primary: object): void {
+  const previous = attachedByRun.get(primary);
+  if (previous === undefined) return;
+  attachedByRun.delete(primary);
+  const list = suppressedErrors(primary) as unknown[];
+  for (const error of previous) {
+    const at = list.indexOf(error);
+    if (at !== -1) list.splice(at, 1);
+  }
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   scope,
   shield,
   sleep,
+  suppressedErrors,
   systemClock,
   type TaskContext,
   TestClock,
@@ -211,6 +212,75 @@ describe('toEffect', () => {
     await sleep(1);
     const exit = await Effect.runPromise(Fiber.interrupt(fiber));
     expect(Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)).toBe(true);
+  });
+
+  test('a task that cancels its own scope ends the effect with a TaskRejectedError carrying the CancelledError (review D1)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const unhandled = await collectUnhandled(async () => {
+      const exit = await Effect.runPromiseExit(
+        toEffect(
+          async (ctx) => {
+            ctx.scope.cancel();
+            await sleep(1000);
+            return 1;
+          },
+          { clock },
+        ).pipe(Effect.timeoutFail({ duration: '2 seconds', onTimeout: () => 'hung' })),
+      );
+      const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none();
+      expect(Option.getOrUndefined(failure)).toBeInstanceOf(TaskRejectedError);
+      expect((Option.getOrThrow(failure) as TaskRejectedError).cause).toBeInstanceOf(
+        CancelledError,
+      );
+    });
+    expect(unhandled).toEqual([]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('a task that cancels its own scope and catches the cancellation succeeds with its value', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const value = await Effect.runPromise(
+      toEffect(
+        async (ctx) => {
+          ctx.scope.cancel();
+          await sleep(1000).catch(() => {});
+          return 'kept';
+        },
+        { clock },
+      ),
+    );
+    expect(value).toBe('kept');
+  });
+
+  test('keeps every error of the task scope: the first is the cause, the others are attached (review D3)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const first = new Error('A');
+    const cleanup = new Error('B in cleanup');
+    const exit = await Effect.runPromiseExit(
+      toEffect(
+        async ({ scope: s }) => {
+          s.spawn(async () => {
+            await sleep(5);
+            throw first;
+          });
+          s.spawn(async () => {
+            try {
+              await sleep(5000);
+            } finally {
+              // biome-ignore lint/correctness/noUnsafeFinally: the behaviour under test
+              throw cleanup;
+            }
+          });
+          await sleep(1000);
+        },
+        { clock },
+      ),
+    );
+    const failure = Option.getOrThrow(
+      Cause.failureOption((exit as Exit.Failure<unknown, TaskRejectedError>).cause),
+    );
+    expect(failure.cause).toBe(first);
+    expect(suppressedErrors(first)).toEqual([cleanup]);
   });
 
   test('Effect.catchTag handles a rejection', async () => {

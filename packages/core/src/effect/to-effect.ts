@@ -8,6 +8,7 @@ import {
   TaskGroupError,
   type TaskFn,
 } from '../index.ts';
+import { firstError } from '../errors.ts';
 import { kDetached } from '../internal/symbols.ts';
 import { assertClock, assertFunction, assertOptions } from '../internal/validate.ts';
 import { weftClockOf } from './clock.ts';
@@ -42,7 +43,14 @@ export interface ToEffectOptions {
  *   discard the loser's `Cause`, as they do for any failing finalizer.
  * - **Spawned tasks**: when a task spawned into `ctx.scope` fails, `fn`'s task is
  *   cancelled and the failure is that first error (as `gather` reports it), not the
- *   cancellation it caused.
+ *   cancellation it caused; the scope's later errors (another child failing, a `finally`
+ *   that throws while cancelled) are attached to it, `suppressedErrors(err.cause)`.
+ * - **Cancelled from the weft side**: a task that cancels its own scope
+ *   (`ctx.scope.cancel()`) produced no value, while the fiber was not interrupted: the
+ *   effect fails with a {@link TaskRejectedError} whose `cause` is that `CancelledError`
+ *   (as `gather` rejects with it), the counterpart of `fromEffect`'s
+ *   `EffectInterruptedError`. A task that catches the cancellation and returns a value
+ *   succeeds with it.
  * - **Isolation**: the task is governed by this fiber alone (its scope is detached). It does not join whatever
  *   weft task happens to be current in the JavaScript async context when the fiber runs
  *   (Effect's scheduler runs many fibers in one callback), so it cannot be cancelled by,
@@ -81,8 +89,10 @@ export function toEffect<T>(
       const clock = explicitClock ?? weftClockOf(effectClock) ?? systemClock;
       const controller = new AbortController();
       const outcome = runDetached(fn, controller.signal, clock);
-      void outcome.then((o) =>
-        resume(o.ok ? Effect.succeed(o.value) : Effect.fail(new TaskRejectedError(o.error))),
+      // runDetached never rejects; should it ever, the fiber still ends (with a defect).
+      outcome.then(
+        (o) => resume(o.ok ? Effect.succeed(o.value) : Effect.fail(new TaskRejectedError(o.error))),
+        (error: unknown) => resume(Effect.die(error)),
       );
       // Runs on interruption; the interruption completes when this effect does. A task
       // that fails while being cancelled (a `finally` that throws, say) is not lost: its
@@ -113,27 +123,32 @@ type Outcome<T> =
  * its own, so weft calls inside it belong to that task.
  *
  * A failure wins over a cancellation, as in `gather`: when a task spawned into `fn`'s
- * scope fails, `fn`'s task is cancelled, and the outcome is that first failure, not the
- * cancellation. When `fn` itself was cancelled (the signal aborted) without any failure,
- * the outcome is its rejection, the cancellation reason.
+ * scope fails, `fn`'s task is cancelled, and the outcome is that first failure (with the
+ * scope's later errors attached to it, `suppressedErrors`), not the cancellation. When
+ * `fn`'s task was cancelled without any failure, the outcome is its rejection: the
+ * signal's reason, or the `CancelledError` of a `ctx.scope.cancel()` the task asked for
+ * itself (the scope then ends without an error, but the task produced no value).
  */
 async function runDetached<T>(
   fn: TaskFn<T>,
   signal: AbortSignal,
   clock: Clock,
 ): Promise<Outcome<T>> {
-  const s = new Scope({ signal, clock, name: 'toEffect', [kDetached]: true } as ScopeOptions);
-  const task = s.spawn(fn);
   try {
-    await s[Symbol.asyncDispose]();
-  } catch (scopeError) {
-    if (scopeError instanceof TaskGroupError) {
-      return { ok: false, error: scopeError.errors[0], failed: true };
+    const s = new Scope({ signal, clock, name: 'toEffect', [kDetached]: true } as ScopeOptions);
+    const task = s.spawn(fn);
+    try {
+      await s[Symbol.asyncDispose]();
+    } catch (scopeError) {
+      if (scopeError instanceof TaskGroupError) {
+        return { ok: false, error: firstError(scopeError), failed: true };
+      }
     }
-    return task.then(
-      (value) => ({ ok: true, value }),
-      (error: unknown) => ({ ok: false, error, failed: false }),
+    return await task.then(
+      (value): Outcome<T> => ({ ok: true, value }),
+      (error: unknown): Outcome<T> => ({ ok: false, error, failed: false }),
     );
+  } catch (error) {
+    return { ok: false, error, failed: true };
   }
-  return { ok: true, value: await task };
 }

@@ -7,7 +7,7 @@ import * as ClientError from '@effect/platform/HttpClientError';
 import * as ClientRequest from '@effect/platform/HttpClientRequest';
 import { CancelledError, scope, TestClock } from '@weft/core';
 import { fromEffect } from '@weft/core/effect';
-import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream } from 'effect';
+import { Cause, Chunk, Effect, Exit, Fiber, Option, Schedule, Stream } from 'effect';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/app.ts';
 import { closedPort, runtime, serve, type TestServer } from '../../test/serve.ts';
@@ -73,8 +73,25 @@ beforeAll(async () => {
     });
     return new Response(body, { status: Number(c.req.query('status') ?? 404) });
   });
+  // Reads the request body and answers only once the body ends or breaks, or the test
+  // releases it (review D9: a client that gives up must stop sending).
+  t.app.post('/upload-hang', async (c) => {
+    const reader = c.req.raw.body?.getReader();
+    const reading = (async () => {
+      try {
+        while (reader !== undefined && !(await reader.read()).done) uploadReads++;
+      } catch {
+        // The client went away.
+      }
+    })();
+    await Promise.race([reading, new Promise<void>((resolve) => uploadWaiters.add(resolve))]);
+    return c.text('late');
+  });
   server = await serve(t.app.fetch);
 });
+
+let uploadReads = 0;
+const uploadWaiters = new Set<() => void>();
 
 afterAll(async () => {
   await server.close();
@@ -87,6 +104,9 @@ async function serverQuiet(): Promise<void> {
 }
 
 afterEach(async () => {
+  for (const release of uploadWaiters) release();
+  uploadWaiters.clear();
+  uploadReads = 0;
   await serverQuiet();
   expect(t.openStreams).toBe(0);
   for (const http of clients.splice(0)) {
@@ -120,6 +140,9 @@ function runExit<A, E>(
 }
 
 const url = (path: string): string => `${server.url}${path}`;
+
+/** Real time, for the server and an upload's pace. */
+const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe(`@weft/http/effect against a real server (${runtime})`, () => {
   test('passes a GET through to the server and decodes JSON', async () => {
@@ -180,8 +203,7 @@ describe(`@weft/http/effect against a real server (${runtime})`, () => {
     const res = await run(PlatformClient.get(url('/status/404')), http);
     expect(res.status).toBe(404);
     expect(await Effect.runPromise(res.text)).toBe('status 404');
-    // An unread response holds its weft request until Effect aborts it: withScope does
-    // that when the scope closes (else garbage collection does).
+    // withScope still works (a small error body was read ahead: nothing is held anyway).
     const exit = await runExit(
       Effect.scoped(
         Effect.flatMap(PlatformClient.HttpClient, (client) =>
@@ -192,6 +214,38 @@ describe(`@weft/http/effect against a real server (${runtime})`, () => {
     );
     const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none();
     expect(Option.getOrUndefined(failure)).toBeInstanceOf(ClientError.ResponseError);
+  });
+
+  test('filterStatusOk over non-2xx answers holds no concurrency slot: the client does not stall (review D2)', async () => {
+    const http = weft({ retry: false, concurrency: 2 });
+    const client = make(http).pipe(PlatformClient.filterStatusOk);
+    for (let i = 1; i <= 4; i++) {
+      const exit = await Effect.runPromiseExit(
+        client.get(url(`/status/404?i=${i}`)).pipe(
+          Effect.flatMap((res) => res.json),
+          Effect.timeoutFail({ duration: '3 seconds', onTimeout: () => 'stalled' }),
+        ),
+      );
+      const failure = Exit.isFailure(exit)
+        ? Option.getOrUndefined(Cause.failureOption(exit.cause))
+        : undefined;
+      expect(failure).toBeInstanceOf(ClientError.ResponseError);
+      expect((failure as ClientError.ResponseError).reason).toBe('StatusCode');
+      expect(http.active).toBe(0);
+      // The dropped response still has its status, headers and whole body.
+      const res = (failure as ClientError.ResponseError).response;
+      expect(res.status).toBe(404);
+      expect(await Effect.runPromise(res.text)).toBe('status 404');
+    }
+  });
+
+  test('a small non-2xx body is read ahead and the request ends before the caller reads it', async () => {
+    const http = weft({ retry: false, concurrency: 1 });
+    const res = await run(PlatformClient.get(url('/error-page?size=5000')), http);
+    expect(http.active).toBe(0);
+    expect(res.status).toBe(500);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect((await Effect.runPromise(res.text)).length).toBe(5000);
   });
 
   test("weft's retries still apply to a retryable status", async () => {
@@ -313,6 +367,36 @@ describe(`@weft/http/effect against a real server (${runtime})`, () => {
     const exit = await Effect.runPromise(Fiber.interrupt(fiber));
     expect(Exit.isInterrupted(exit)).toBe(true);
     expect(http.active).toBe(0);
+  });
+
+  test('interrupting a request with a streamed body finalizes the body Stream, which is pulled no more (review D9)', async () => {
+    const http = weft({ retry: false });
+    let pulled = 0;
+    const events: string[] = [];
+    const body = Stream.repeatEffect(
+      Effect.sync(() => {
+        pulled++;
+        return new Uint8Array(1024);
+      }),
+    ).pipe(
+      Stream.schedule(Schedule.spaced('5 millis')),
+      Stream.ensuring(Effect.sync(() => events.push('upload stream finalized'))),
+    );
+    const fiber = Effect.runFork(
+      PlatformClient.execute(
+        ClientRequest.post(url('/upload-hang')).pipe(ClientRequest.bodyStream(body)),
+      ).pipe(Effect.provide(layer(http))),
+    );
+    for (let i = 0; i < 400 && uploadReads < 3; i++) await wait(5);
+    expect(uploadReads).toBeGreaterThanOrEqual(3);
+    const exit = await Effect.runPromise(Fiber.interrupt(fiber));
+    expect(Exit.isInterrupted(exit)).toBe(true);
+    expect(http.active).toBe(0);
+    for (let i = 0; i < 400 && events.length === 0; i++) await wait(5);
+    expect(events).toEqual(['upload stream finalized']);
+    const at = pulled;
+    for (let i = 0; i < 10; i++) await wait(10);
+    expect(pulled).toBe(at);
   });
 
   test('the response body is an Effect Stream; ending it early cancels the weft body', async () => {

@@ -6,7 +6,7 @@ import { toEffect } from '@weft/core/effect';
 import { Effect, Layer, Stream } from 'effect';
 import { createClient, HttpClient, statusRetryPolicyOf } from '../client.ts';
 import { HttpError } from '../errors.ts';
-import { readExcerpt } from '../internal/body.ts';
+import { ERROR_BODY_LIMIT, readExcerpt } from '../internal/body.ts';
 import { describe } from '../internal/validate.ts';
 import type { ClientOptions, RequestInfo } from '../types.ts';
 
@@ -18,23 +18,27 @@ import type { ClientOptions, RequestInfo } from '../types.ts';
  * - **Any status is a response**, as with Effect's own clients (add
  *   `HttpClient.filterStatusOk` to fail on non-2xx). weft's retries still apply: a
  *   retryable status (503, 429…) is retried by `client`'s policy, and only the last
- *   response is handed over, with its whole body, which is read like a 2xx body: under
- *   the per-attempt timeout, holding `client`'s concurrency slot until it is read or
- *   cancelled. One exception: when weft stops retrying before the last attempt (the wait
- *   would pass `totalTimeout`, or `Retry-After` exceeds `maxRetryAfter`), that response is
- *   already over, and it is handed over with the excerpt of its body weft kept (its
- *   first 1,024 characters, `BODY_EXCERPT_LIMIT`).
- * - **A response you never read** holds its weft request (and slot), as a fetch response
- *   holds its connection, until Effect aborts it: when the scope closes under
- *   `HttpClient.withScope`, else when it is garbage collected. With `filterStatusOk`,
- *   read the body or use `withScope`.
+ *   response is handed over, with its whole body. A non-2xx body is read ahead, under
+ *   the per-attempt timeout, up to 64 KiB: one that ends within that is kept in memory
+ *   and the weft request ends before the response is handed over, so its concurrency
+ *   slot is free even if nobody reads it (`filterStatusOk` drops it unread). A longer one
+ *   is handed over as what was read followed by the live rest, holding the slot until it
+ *   is read or cancelled, like a 2xx body. One exception: when weft stops retrying before
+ *   the last attempt (the wait would pass `totalTimeout`, or `Retry-After` exceeds
+ *   `maxRetryAfter`), that response is already over, and it is handed over with the
+ *   excerpt of its body weft kept (its first 1,024 characters, `BODY_EXCERPT_LIMIT`).
+ * - **A response you never read** (a 2xx one, or a non-2xx one over 64 KiB) holds its
+ *   weft request (and slot), as a fetch response holds its connection, until Effect
+ *   aborts it: when the scope closes under `HttpClient.withScope`, else when it is
+ *   garbage collected. Read its body, or use `withScope`.
  * - **Errors** are `HttpClientError`s: a request that fails before a response (a
  *   `NetworkError`, a `TimeoutError`, a `RedirectError`, a hook's error, a closed client)
  *   is a `RequestError` with reason `'Transport'` and the weft error as `cause`. A failure
  *   while reading the body (a timeout covers the body too) is Effect's `ResponseError`
  *   with reason `'Decode'`, the weft error as `cause`.
  * - **Interruption** (`Effect.timeout`, `Fiber.interrupt`) cancels the weft request and
- *   completes once it has ended.
+ *   completes once it has ended; a streamed request body (`HttpClientRequest.bodyStream`)
+ *   is cancelled with it, so its `Stream`'s finalizers run.
  * - **Bodies** are read from the weft response: `response.stream` is an Effect `Stream`,
  *   and ending it early (`Stream.take`, an interruption) cancels the weft body, which
  *   frees the connection and `client`'s slot.
@@ -168,8 +172,8 @@ function send(
       // fetch computes the length itself, as Effect's FetchHttpClient lets it.
       if (name !== 'content-length') headers.set(name, value);
     }
-    return toEffect(() =>
-      client.request(url, {
+    return toEffect(async ({ signal: task }) => {
+      const response = await client.request(url, {
         method: request.method,
         headers,
         body,
@@ -179,8 +183,9 @@ function send(
         // until the body is read or cancelled). Retryable statuses are still retried.
         throwHttpErrors: false,
         hooks: { afterResponse: [retryStatuses(client, request.method, body)] },
-      }),
-    ).pipe(
+      });
+      return response.ok ? response : bufferErrorBody(response, task);
+    }).pipe(
       Effect.map((response) => ClientResponse.fromWeb(request, response)),
       Effect.catchAll((failure) => {
         const error = failure.cause;
@@ -233,3 +238,83 @@ function retryStatuses(
     throw new HttpError(info, response.status, response.statusText, excerpt, response);
   };
 }
+
+/** Statuses whose `Response` cannot have a body. */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * A non-2xx response with its body read ahead, up to `ERROR_BODY_LIMIT` (64 KiB): an
+ * error body that ends within it is kept in memory and the weft request ends at once,
+ * freeing its `concurrency`/`perHost` slot, so a response dropped unread (by
+ * `HttpClient.filterStatusOk`) holds nothing. The returned response replays what was
+ * read, then the end, the read's error (a timeout, a broken body: Effect reports it when
+ * the body is read), or, for a longer body, the rest of the live weft body, which holds
+ * the request until it is read or cancelled. Status and headers are kept.
+ */
+async function bufferErrorBody(response: Response, signal: AbortSignal): Promise<Response> {
+  const source = response.body;
+  if (source === null || NULL_BODY.has(response.status)) return response;
+  const reader = source.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let done = false;
+  let failure: { error: unknown } | undefined;
+  try {
+    while (size < ERROR_BODY_LIMIT) {
+      const result = await reader.read();
+      if (result.done) {
+        done = true;
+        break;
+      }
+      chunks.push(result.value);
+      size += result.value.byteLength;
+    }
+  } catch (error) {
+    failure = { error };
+  }
+  if (signal.aborted) {
+    if (!done && failure === undefined) reader.cancel(signal.reason).catch(() => {});
+    throw signal.reason;
+  }
+  const init = {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  };
+  if (done) {
+    const bytes = new Uint8Array(size);
+    let at = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    return new Response(bytes, init);
+  }
+  let next = 0;
+  const replay = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (next < chunks.length) {
+          controller.enqueue(chunks[next] as Uint8Array);
+          chunks[next++] = EMPTY;
+          return;
+        }
+        if (failure !== undefined) return controller.error(failure.error);
+        try {
+          const result = await reader.read();
+          if (result.done) controller.close();
+          else controller.enqueue(result.value);
+        } catch (error) {
+          controller.error(error);
+        }
+      },
+      cancel(reason) {
+        return failure === undefined ? reader.cancel(reason) : undefined;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return new Response(replay, init);
+}
+
+const EMPTY = new Uint8Array(0);

@@ -36,6 +36,7 @@ import {
   TooLarge,
 } from './body.ts';
 import { hasCredentials, type RequestConfig } from './config.ts';
+import { StreamBody } from './request-body.ts';
 import { describe } from './validate.ts';
 import { systemTimeouts } from './timeouts.ts';
 import { backoffDelay, serverDelay } from './retry.ts';
@@ -474,6 +475,9 @@ export class Operation {
     return this.#controllerMade.signal;
   }
 
+  /** The one-shot request body once handed to fetch (see {@link StreamBody}). */
+  #requestBody: StreamBody | undefined;
+
   /** Set once the response went to the caller (raw or streaming): ending is theirs. */
   #handedOff = false;
   /** Set while a response waits for the caller to ask for it (then a timeout is final). */
@@ -754,8 +758,14 @@ export class Operation {
     };
     if (!own || method !== 'GET') init.method = method;
     if (body != null) {
-      init.body = body;
-      if (!this.#config.replayable) init.duplex = 'half';
+      if (this.#config.replayable) init.body = body;
+      else {
+        // A one-shot body goes through a stream of weft's own, so that an aborted
+        // attempt cancels the caller's source on every runtime (Node's fetch does not).
+        this.#requestBody ??= new StreamBody(body as ReadableStream | AsyncIterable<unknown>);
+        init.body = this.#requestBody.stream(signal);
+        init.duplex = 'half';
+      }
     }
     return init;
   }
@@ -1050,11 +1060,30 @@ export class Operation {
     }
   }
 
+  /**
+   * A one-shot request body not sent to its end when the request ends (aborted, failed
+   * before it was sent, answered early, redirected without it) is cancelled: the caller's
+   * stream is weft's to close once given, and must not be read after the request.
+   */
+  #cancelRequestBody(): void {
+    const config = this.#config;
+    if (config.replayable || config.body == null) return;
+    const reason = this.#stopped
+      ? this.#reason
+      : new CancelledError(
+          `The request ${config.method} ${config.url.href} ended before its body was sent`,
+        );
+    (this.#requestBody ??= new StreamBody(
+      config.body as ReadableStream | AsyncIterable<unknown>,
+    )).cancel(reason);
+  }
+
   /** Ends the request for good; safe to call more than once. */
   #end(): void {
     if (this.#ended) return;
     this.#ended = true;
     this.#endAttempt();
+    this.#cancelRequestBody();
     this.#deadlineTimer?.();
     this.#deadlineTimer = undefined;
     if (this.#taskMember !== undefined) {
