@@ -41,7 +41,66 @@ export function asyncIteratorOf<T>(source: unknown): AsyncIterator<T> | undefine
     return readStream(source as ReadableStream<T>);
   }
   const asyncIt = (source as AsyncIterable<T>)[Symbol.asyncIterator];
-  return typeof asyncIt === 'function' ? asyncIt.call(source) : undefined;
+  if (typeof asyncIt !== 'function') return undefined;
+  const iterator = asyncIt.call(source) as AsyncIterator<T>;
+  return isNodeReadable(source) ? readNodeStream(source, iterator) : iterator;
+}
+
+/** The part of a Node.js `Readable` (node:stream, also in Bun and Deno) that weft uses. */
+interface NodeReadableLike {
+  destroy(error?: Error): unknown;
+}
+
+/**
+ * Whether `source` is a Node.js `stream.Readable` (a socket, a request body, an objectMode
+ * stream…), by duck typing: core imports nothing from `node:` so that it runs anywhere.
+ */
+function isNodeReadable(source: unknown): source is NodeReadableLike {
+  const s = source as Record<string, unknown>;
+  return (
+    typeof s.destroy === 'function' &&
+    typeof s.read === 'function' &&
+    typeof s.pipe === 'function' &&
+    typeof s.on === 'function' &&
+    'readableFlowing' in s
+  );
+}
+
+/**
+ * A Node.js `Readable`'s own async iterator, except that `return()` takes effect at once:
+ * that iterator (an async generator) queues `return()` behind a pending read, which for a
+ * stream with no data never settles, so a helper (or a timeout around it) could never close
+ * it and the socket would stay open. With a read pending, `return()` destroys the stream
+ * (what the iterator's own `return()` does once it runs), and that read ends as `done`
+ * rather than with the premature-close error the destroy causes.
+ */
+function readNodeStream<T>(stream: NodeReadableLike, iterator: AsyncIterator<T>): AsyncIterator<T> {
+  let pending = 0;
+  let released = false;
+  const settled = (step: IteratorResult<T>): IteratorResult<T> => {
+    pending--;
+    return step;
+  };
+  const failed = (error: unknown): IteratorResult<T> => {
+    pending--;
+    if (released) return { done: true, value: undefined };
+    throw error;
+  };
+  return {
+    next(): Promise<IteratorResult<T>> {
+      if (released) return Promise.resolve({ done: true, value: undefined });
+      pending++;
+      return Promise.resolve(iterator.next()).then(settled, failed);
+    },
+    async return(value?: unknown): Promise<IteratorResult<T>> {
+      if (!released) {
+        released = true;
+        if (pending > 0) stream.destroy();
+        if (typeof iterator.return === 'function') await iterator.return(value);
+      }
+      return { done: true, value: value as T };
+    },
+  };
 }
 
 /**
@@ -93,9 +152,9 @@ export function openSource<T>(name: string, source: AsyncIterable<T> | Iterable<
     return { iterator: readStream(source), inflight: undefined, done: false, async: true };
   }
   if (source !== null && source !== undefined) {
-    const asyncIt = (source as AsyncIterable<T>)[Symbol.asyncIterator];
-    if (typeof asyncIt === 'function')
-      return { iterator: asyncIt.call(source), inflight: undefined, done: false, async: true };
+    const asyncIt = asyncIteratorOf<T>(source);
+    if (asyncIt !== undefined)
+      return { iterator: asyncIt, inflight: undefined, done: false, async: true };
     const syncIt = (source as Iterable<T>)[Symbol.iterator];
     if (typeof syncIt === 'function')
       return { iterator: syncIt.call(source), inflight: undefined, done: false, async: false };
