@@ -1,5 +1,5 @@
 import type { Clock } from './clock.ts';
-import { CancelledError, firstError, isCancellation } from './errors.ts';
+import { attachSuppressed, CancelledError, firstError, isCancellation } from './errors.ts';
 import type { GatherInput, GatherItem, GatherValue } from './gather.ts';
 import { isThenable } from './internal/abortable.ts';
 import { currentContext } from './internal/context.ts';
@@ -146,6 +146,8 @@ async function* iterate(
     throw firstError(error);
   };
   let yielded = 0;
+  // An error the consumer threw into the loop (`it.throw(e)`): it stays the primary one.
+  let thrown: { error: unknown } | undefined;
   try {
     while (yielded < list.length) {
       if (ready.length > 0) {
@@ -165,13 +167,23 @@ async function* iterate(
     }
     await outcome;
     if (failure !== undefined) raise(failure.error);
+  } catch (error) {
+    thrown = { error };
+    throw error;
   } finally {
     release();
     if (!settled) {
       // Left early: stop the rest and wait for them (a cancellation we asked for).
       s.cancel();
       await outcome;
-      if (failure !== undefined) raise(failure.error);
+    }
+    // A failure not handed to the consumer yet, also one that settled the items while the
+    // consumer was in the loop body (review D4): raised at the `break`, or attached to
+    // what the consumer threw in, never dropped.
+    if (failure !== undefined && !delivered) {
+      if (thrown === undefined) raise(failure.error);
+      delivered = true;
+      attachSuppressed(thrown.error, firstError(failure.error));
     }
   }
 }
