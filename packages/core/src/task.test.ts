@@ -184,3 +184,55 @@ describe('a task that waits for itself (review D1)', () => {
     expect(result).toEqual([1, 2]);
   });
 });
+
+describe('task.cancel(reason) with a reason that is not an object (review D14)', () => {
+  for (const reason of ['why', 42]) {
+    test(`${typeof reason} reason: a body that lets it through makes the scope reject with a CancelledError (cause: the reason), not a TaskGroupError`, async () => {
+      const clock = new TestClock({ autoAdvance: true });
+      const outcome = await scope(
+        async (s) => {
+          const tk = s.spawn(() => sleep(100));
+          tk.cancel(reason);
+          await tk;
+        },
+        { clock },
+      ).catch((e: unknown) => e);
+      expect(outcome).toBeInstanceOf(CancelledError);
+      expect((outcome as Error).cause).toBe(reason);
+    });
+
+    test(`${typeof reason} reason: an enclosing scope does not count it as a failure`, async () => {
+      const clock = new TestClock({ autoAdvance: true });
+      const outcome = await scope(
+        async (outer) => {
+          outer.spawn(() =>
+            scope(async (s) => {
+              const tk = s.spawn(() => sleep(100));
+              tk.cancel(reason);
+              await tk;
+            }),
+          );
+          await sleep(10);
+          return 'outer went on';
+        },
+        { clock },
+      );
+      expect(outcome).toBe('outer went on');
+    });
+  }
+
+  test('the task ends cancelled, its signal aborted with that CancelledError; an object reason stays as it is', async () => {
+    const mine = { why: 'object' };
+    await scope(async (s) => {
+      const a = s.spawn(() => sleep(100));
+      const b = s.spawn(() => sleep(100));
+      a.cancel('why');
+      b.cancel(mine);
+      const [ra, rb] = await Promise.allSettled([a, b]);
+      expect(a.state).toBe('cancelled');
+      expect((ra as PromiseRejectedResult).reason).toBe(a.signal.reason);
+      expect((ra as PromiseRejectedResult).reason).toBeInstanceOf(CancelledError);
+      expect((rb as PromiseRejectedResult).reason).toBe(mine);
+    });
+  });
+});

@@ -128,6 +128,9 @@ export interface Task<T> extends PromiseLike<T> {
   /**
    * Cancels this task only. Does nothing once the task has settled. A cancellation the
    * program asked for is never a failure: the task ends `cancelled` and its scope goes on.
+   * A `reason` that is not an object (a string, a number) is wrapped in a
+   * `CancelledError` whose `cause` it is, so that it stays recognisable as a cancellation
+   * wherever it travels; an object reason is used as it is.
    * Awaiting it rejects with the cancellation; code that lets that rejection through is
    * not failed either: another task that does ends `cancelled` too, and a scope body that
    * does makes its scope reject with the `CancelledError` (not a `TaskGroupError`), which
@@ -295,9 +298,18 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   }
 
   cancel(reason?: unknown): void {
+    if (this.#state !== 'running') return;
     this.cancelWith(
       markRequested(
-        reason === undefined ? new CancelledError(`Task "${this.name}" was cancelled`) : reason,
+        reason === undefined
+          ? new CancelledError(`Task "${this.name}" was cancelled`)
+          : (typeof reason === 'object' && reason !== null) || typeof reason === 'function'
+            ? reason
+            : // A string or a number cannot be told from a failure once it travels on
+              // (review D14): it becomes the cause of a CancelledError, which can.
+              new CancelledError(`Task "${this.name}" was cancelled: ${String(reason)}`, {
+                cause: reason,
+              }),
       ),
     );
   }
