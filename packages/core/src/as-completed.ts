@@ -181,8 +181,8 @@ async function* iterate(
     // consumer was in the loop body (review D4): raised at the `break`, or attached to
     // what the consumer threw in, never dropped.
     if (failure !== undefined && !delivered) {
-      if (thrown === undefined) raise(failure.error);
       delivered = true;
+      if (thrown === undefined) throw firstError(failure.error);
       attachSuppressed(thrown.error, firstError(failure.error));
     }
   }

@@ -21,7 +21,7 @@ import {
 import { isThenable } from './internal/abortable.ts';
 import { hooks, newDiag, type TaskDiag } from './internal/instrument.ts';
 import { noteTreeUsed, runningItem } from './internal/pool-item.ts';
-import { type Cancel, schedule, scheduleDiagnostic } from './internal/schedule.ts';
+import { type Cancel, noop, schedule, scheduleDiagnostic } from './internal/schedule.ts';
 import { openTime } from './internal/start-time.ts';
 import {
   reportStuck,
@@ -100,7 +100,15 @@ export interface ScopeInternals {
   hold(s: Scope, work: PromiseLike<unknown>, name?: string): boolean;
   /** How many tasks the scope's list for `tree()` holds, settled ones included (tests). */
   listed(s: Scope): number;
+  /**
+   * Calls `callback` with how the scope's body ended, once it has settled (at once if it
+   * has); returns a function that unregisters it. See `onCurrentSettled`.
+   */
+  onBodySettled(s: Scope, callback: (state: SettledState) => void): () => void;
 }
+
+/** How a task or a scope body ended (see `onCurrentSettled`). */
+export type SettledState = 'fulfilled' | 'rejected' | 'cancelled';
 
 /** Work a scope waits for that is no task: a source still closing (see `hold`). */
 interface Held {
@@ -308,6 +316,9 @@ export class Scope implements AsyncDisposable {
   #joined: Promise<void> | undefined;
   // Hooks to run before the scope closes (see onJoin), once the body and tasks settled.
   #joinHooks: Set<() => unknown> | undefined;
+  // onCurrentSettled callbacks of the body, and how it ended once it has.
+  #bodyHooks: Set<(state: SettledState) => void> | undefined;
+  #bodyState: SettledState | undefined;
   // Whether Node's listener limit was lifted on the signal (see the `signal` getter).
   #unlimited = false;
   // The oldest task whose function returned a native promise its handlers are not
@@ -401,6 +412,16 @@ export class Scope implements AsyncDisposable {
         return true;
       },
       listed: (s) => s.#listed,
+      onBodySettled: (s, callback) => {
+        const state = s.#bodyState;
+        if (state !== undefined) {
+          callback(state);
+          return noop;
+        }
+        const set = (s.#bodyHooks ??= new Set());
+        set.add(callback);
+        return () => void set.delete(callback);
+      },
     };
   }
 
@@ -1025,6 +1046,19 @@ export class Scope implements AsyncDisposable {
       if (this.#isOwnCancellation(error)) {
         if (this.#ownCause()) this.#caught = true;
       } else if (!isRequested(error)) this.#fail(error);
+    }
+    // How the body ended, for onCurrentSettled (its callbacks, and any registered later
+    // from a callback the body left behind while the scope is still open).
+    const bodyState: SettledState = ok
+      ? 'fulfilled'
+      : this.#isOwnCancellation(value) || isRequested(value) || isCancellation(value)
+        ? 'cancelled'
+        : 'rejected';
+    this.#bodyState = bodyState;
+    const bodyHooks = this.#bodyHooks;
+    if (bodyHooks !== undefined) {
+      this.#bodyHooks = undefined;
+      for (const callback of bodyHooks) callback(bodyState);
     }
     // Helpers the body opened and left open are closed once the tasks have settled too
     // (see onJoin): a task of this scope may still be using one.
