@@ -3,7 +3,7 @@ import { attachSuppressed, CancelledError, firstError, isCancellation } from './
 import type { GatherInput, GatherItem, GatherValue } from './gather.ts';
 import { isThenable } from './internal/abortable.ts';
 import { currentContext } from './internal/context.ts';
-import { itemLabel, resolveItem, toArray } from './internal/items.ts';
+import { itemLabel, observeAll, resolveItem, toArray } from './internal/items.ts';
 import { DONE, startPool } from './internal/pool.ts';
 import { noop } from './internal/schedule.ts';
 import { assertCount, assertName, assertOptions } from './internal/validate.ts';
@@ -69,12 +69,13 @@ export function asCompleted(
   options?: AsCompletedOptions,
 ): AsyncGenerator<unknown, void, undefined> {
   const list = toArray('items', items);
+  // Promises are already running: observe them now, so that a rejection is never
+  // unhandled even if the loop never starts (or is closed before its first next()), or
+  // an option below is bad (review D5).
+  observeAll(list);
   assertOptions('options', options, KNOWN);
   if (options?.concurrency !== undefined) assertCount('options.concurrency', options.concurrency);
   assertName('options.name', options?.name);
-  // Promises are already running: observe them now, so that a rejection is never
-  // unhandled even if the loop never starts (or is closed before its first next()).
-  for (const item of list) if (isThenable(item)) Promise.resolve(item).then(noop, noop);
   return iterate(list, options);
 }
 
