@@ -183,10 +183,25 @@ export function pull<T>(
     throw error;
   }
   if (!isThenable(step)) {
+    checkStep(src, step);
     if (step.done) src.done = true;
     return step;
   }
   return pullAsync(src, Promise.resolve(step), signal);
+}
+
+/**
+ * Throws the `TypeError` a `for await` throws for an iterator result that is not an
+ * object (review D2: read as `{ done: undefined }`, it was an endless stream of
+ * `undefined`). The source is left as the language leaves it: not closed.
+ */
+function checkStep(src: Source<unknown>, step: unknown): void {
+  if ((typeof step !== 'object' || step === null) && typeof step !== 'function') {
+    src.done = true;
+    throw new TypeError(
+      `Expected the source's next() to give an iterator result object ({ done, value }), got ${describe(step)}`,
+    );
+  }
 }
 
 /**
@@ -224,6 +239,7 @@ async function pullAsync<T>(
   });
   try {
     const step = await (signal === undefined ? raw : abortable(raw, signal));
+    checkStep(src, step);
     if (step.done) src.done = true;
     return step;
   } catch (error) {
