@@ -5,6 +5,10 @@ import { describe } from './validate.ts';
 
 /** An async iterator being consumed, with what is needed to close it safely. */
 export interface Source<T> {
+  /**
+   * The iterator, opened (the source's iterator method called) on first access: the first
+   * pull, or a close before any (the helper owns its source, and closes it).
+   */
   readonly iterator: AsyncIterator<T> | Iterator<T>;
   /** The raw `next()` promise in flight, if any. */
   inflight: Promise<unknown> | undefined;
@@ -146,22 +150,52 @@ function readStream<T>(stream: ReadableStream<T>): AsyncIterator<T> {
   };
 }
 
-/** Opens `source` (calls its iterator method); a `TypeError` naming `name` if it has none. */
+/**
+ * A {@link Source} over `source`, opened (its iterator method called, a stream's reader
+ * taken) at the first pull or close, not now: a helper built and dropped unused leaves a
+ * stream unlocked and a cursor unopened (review D12). A `TypeError` naming `name` now if
+ * it is not iterable; an error from opening it is raised by the first pull or close.
+ */
 export function openSource<T>(name: string, source: AsyncIterable<T> | Iterable<T>): Source<T> {
-  if (typeof ReadableStream === 'function' && source instanceof ReadableStream) {
-    return { iterator: readStream(source), inflight: undefined, done: false, async: true };
-  }
   if (source !== null && source !== undefined) {
-    const asyncIt = asyncIteratorOf<T>(source);
-    if (asyncIt !== undefined)
-      return { iterator: asyncIt, inflight: undefined, done: false, async: true };
+    if (
+      (typeof ReadableStream === 'function' && source instanceof ReadableStream) ||
+      typeof (source as AsyncIterable<T>)[Symbol.asyncIterator] === 'function'
+    ) {
+      return new LazySource(true, () => asyncIteratorOf<T>(source)!);
+    }
     const syncIt = (source as Iterable<T>)[Symbol.iterator];
-    if (typeof syncIt === 'function')
-      return { iterator: syncIt.call(source), inflight: undefined, done: false, async: false };
+    if (typeof syncIt === 'function') {
+      return new LazySource(false, () => syncIt.call(source) as Iterator<T>);
+    }
   }
   throw new TypeError(
     `Expected \`${name}\` to be an async iterable or iterable, got ${describe(source)}`,
   );
+}
+
+class LazySource<T> implements Source<T> {
+  inflight: Promise<unknown> | undefined = undefined;
+  done = false;
+  late: { error: unknown } | undefined = undefined;
+  readonly async: boolean;
+  #iterator: AsyncIterator<T> | Iterator<T> | undefined;
+  #open: (() => AsyncIterator<T> | Iterator<T>) | undefined;
+
+  constructor(async: boolean, open: () => AsyncIterator<T> | Iterator<T>) {
+    this.async = async;
+    this.#open = open;
+  }
+
+  get iterator(): AsyncIterator<T> | Iterator<T> {
+    let iterator = this.#iterator;
+    if (iterator === undefined) {
+      const open = this.#open!;
+      this.#open = undefined;
+      iterator = this.#iterator = open();
+    }
+    return iterator;
+  }
 }
 
 /**
