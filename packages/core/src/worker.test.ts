@@ -93,6 +93,24 @@ describe('runInWorker', () => {
     expect(e.cause.message).toBe('root cause');
   });
 
+  test('an own property that does not clone is left out alone: code and the others are kept (review D3)', async () => {
+    const error = await runInWorker(fns, 'failWithUncloneable').catch((e: unknown) => e);
+    const e = error as Error & {
+      code: string;
+      data: unknown;
+      fn?: unknown;
+      cause: Error & { code: string; fn?: unknown };
+    };
+    expect(e).toBeInstanceOf(Error);
+    expect(e.message).toBe('p');
+    expect(e.code).toBe('X');
+    expect(e.data).toEqual({ a: 1 });
+    expect('fn' in e).toBe(false);
+    expect(e.cause.message).toBe('inner');
+    expect(e.cause.code).toBe('IN');
+    expect('fn' in e.cause).toBe(false);
+  });
+
   test("re-creates an AggregateError with its errors, and a scope's TaskGroupError as one", async () => {
     const many = (await runInWorker(fns, 'failMany').catch((e: unknown) => e)) as AggregateError;
     expect(many).toBeInstanceOf(AggregateError);
