@@ -364,7 +364,18 @@ function processFactory(deno: DenoGlobal, modules: DenoProcessModules): Factory 
     const read = frameReader((frame) => events.message(modules.deserialize(frame)));
     channel.on('data', (chunk) => read(chunk as Uint8Array));
     return {
-      post: (message) => {
+      post: (message, transfer) => {
+        // Only an ArrayBuffer can cross to a process (copied): anything else in the list
+        // fails as it does on the other runtimes (review D10), not silently.
+        if (transfer !== undefined) {
+          for (const item of transfer) {
+            if (!(item instanceof ArrayBuffer)) {
+              throw new TypeError(
+                'Found invalid value in transferList: only an ArrayBuffer can cross to a Deno worker process',
+              );
+            }
+          }
+        }
         // Throws (a DataCloneError-like `Error`) for what cannot be serialized.
         const body = modules.serialize(message);
         const framed = new Uint8Array(4 + body.length);
