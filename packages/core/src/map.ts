@@ -1,5 +1,5 @@
 import type { Clock } from './clock.ts';
-import { attachSuppressed, firstError, isCancellation, TaskGroupError } from './errors.ts';
+import { attachSuppressed, firstError, isCancellation } from './errors.ts';
 import { isThenable } from './internal/abortable.ts';
 import { currentContext } from './internal/context.ts';
 import { functionName } from './internal/items.ts';
