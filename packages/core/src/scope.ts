@@ -12,6 +12,7 @@ import {
 } from './errors.ts';
 import {
   type Caller,
+  nestedTooDeep,
   nextId,
   resolveCaller,
   runInContext,
@@ -1039,6 +1040,8 @@ export class Scope implements AsyncDisposable {
     let value: unknown;
     const ctx = new TaskContextImpl(this, undefined);
     try {
+      // Started deep inside other starts: on a fresh stack instead (review D13).
+      if (nestedTooDeep()) await undefined;
       value = await runInContext(ctx, body as (arg: unknown) => unknown, passContext ? ctx : this);
     } catch (error) {
       ok = false;

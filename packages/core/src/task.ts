@@ -4,6 +4,7 @@ import { isThenable } from './internal/abortable.ts';
 import {
   type ContextTask,
   currentContext,
+  nestedTooDeep,
   nextId,
   runInContext,
   TaskContextImpl,
@@ -403,6 +404,11 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
 
   /** Runs `fn` in this task's context. Called once, by the scope, right after creation. */
   start(fn: TaskFn<T>): void {
+    if (nestedTooDeep()) {
+      // Started deep inside other starts: on a fresh stack instead (review D13).
+      queueMicrotask(() => this.start(fn));
+      return;
+    }
     let result: T | PromiseLike<T>;
     const ctx = new TaskContextImpl(this.#link.scope, this);
     const h = hooks;
