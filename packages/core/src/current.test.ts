@@ -198,6 +198,32 @@ describe('onCurrentSettled (hook for db-sim review D4)', () => {
     });
   }
 
+  test("in a scope body: called once the scope's tasks have settled too; rejected when one fails though the body returned", async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const seen: string[] = [];
+    await scope(
+      (s) => {
+        onCurrentSettled((state) => seen.push(`body ${state}`));
+        s.spawn(async () => {
+          await sleep(10);
+          seen.push('task done');
+          throw new Error('task failed');
+        });
+        return 'value';
+      },
+      { clock },
+    ).catch(() => {});
+    await scope(
+      async (s) => {
+        onCurrentSettled((state) => seen.push(`cut short: ${state}`));
+        s.cancel();
+        await sleep(10);
+      },
+      { clock },
+    );
+    expect(seen).toEqual(['task done', 'body rejected', 'cut short: cancelled']);
+  });
+
   test('the returned function unregisters it', async () => {
     let called = 0;
     await scope(async (s) => {

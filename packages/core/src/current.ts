@@ -62,8 +62,11 @@ export function currentScope(): Scope | undefined {
  * - Returns a function that unregisters the callback (call it when the resource comes
  *   back, so a long-lived task keeps nothing), or `undefined` outside any task or body:
  *   nothing will call it then.
- * - Called once, synchronously, right after the task or body settled and before its
- *   scope closes (a task's shielded cleanup has run by then); at once if it already has.
+ * - Called once, synchronously: for a task, right after it settled (its shielded cleanup
+ *   has run by then), with its `state`; for a body, once the body and every task of its
+ *   scope have settled (a task may still use what the body acquired), with how the call
+ *   ends (`'fulfilled'` only when it resolves with the body's value); at once if that
+ *   has already happened.
  *   Keep it short and start no work from it (the context it runs in is not the task's).
  * - An error it throws is not raised anywhere (the task has settled): it is emitted as a
  *   `SettledCallbackWarning` process warning (`console.error` where there is none).

@@ -1050,24 +1050,35 @@ export class Scope implements AsyncDisposable {
         if (this.#ownCause()) this.#caught = true;
       } else if (!isRequested(error)) this.#fail(error);
     }
-    // How the body ended, for onCurrentSettled (its callbacks, and any registered later
-    // from a callback the body left behind while the scope is still open).
-    const bodyState: SettledState = ok
-      ? 'fulfilled'
-      : this.#isOwnCancellation(value) || isRequested(value) || isCancellation(value)
-        ? 'cancelled'
-        : 'rejected';
-    this.#bodyState = bodyState;
-    const bodyHooks = this.#bodyHooks;
-    if (bodyHooks !== undefined) {
-      this.#bodyHooks = undefined;
-      for (const callback of bodyHooks) callback(bodyState);
-    }
     // Helpers the body opened and left open are closed once the tasks have settled too
     // (see onJoin): a task of this scope may still be using one.
     this.#holds--;
     await this.#join();
-    return this.#outcome(ok, value) as T;
+    let result: unknown;
+    try {
+      result = this.#outcome(ok, value);
+    } catch (error) {
+      this.#bodySettled(
+        isCancellation(error) || error instanceof TimeoutError ? 'cancelled' : 'rejected',
+      );
+      throw error;
+    }
+    // Resolved without the body's value (cut short by its own cancel()): cancelled.
+    this.#bodySettled(ok ? 'fulfilled' : 'cancelled');
+    return result as T;
+  }
+
+  /**
+   * Runs the body's onCurrentSettled callbacks: once the body and every task of the scope
+   * have settled (a task may still use what the body acquired), with how the call ends.
+   */
+  #bodySettled(state: SettledState): void {
+    this.#bodyState = state;
+    const bodyHooks = this.#bodyHooks;
+    if (bodyHooks !== undefined) {
+      this.#bodyHooks = undefined;
+      for (const callback of bodyHooks) callback(state);
+    }
   }
 
   #isOwnCancellation(error: unknown): boolean {

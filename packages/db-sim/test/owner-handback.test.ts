@@ -56,6 +56,28 @@ describe('a body that ends cancelled or failed hands its pooled connection back 
     });
   }
 
+  test('a body that returns its connection while a task of its scope fails hands it back (the caller never gets it)', async () => {
+    const { clock, pool } = setup();
+    const outcome = await scope(
+      async (s) => {
+        const conn = await pool.acquire();
+        s.spawn(async () => {
+          await sleep(10);
+          throw new Error('task failed');
+        });
+        return conn;
+      },
+      { clock },
+    ).then(
+      () => 'resolved',
+      () => 'rejected',
+    );
+    await settle(clock);
+    expect(outcome).toBe('rejected');
+    expect(pool.stats().inUse).toBe(0);
+    await pool.close();
+  });
+
   test('a body that returns normally keeps its connection (it may hand it on)', async () => {
     const { clock, pool } = setup();
     const conn = await scope(() => pool.acquire(), { clock });
