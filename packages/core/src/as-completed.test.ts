@@ -360,3 +360,60 @@ describe('asCompleted: a failure while the consumer is in the loop body (review 
     expect(seen).toEqual(['x']);
   });
 });
+
+describe('asCompleted never iterated: a promise item that rejects is not dropped (review D4)', () => {
+  const rejectLater = (error: Error): Promise<never> =>
+    new Promise((_, reject) => setTimeout(() => reject(error), 1));
+  const wait = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 10));
+
+  test('in a scope body: the scope rejects with it', async () => {
+    const lost = new Error('lost');
+    const outcome = await scope(async () => {
+      asCompleted([rejectLater(lost)]);
+      await wait();
+    }).then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    expect(outcome).toBeInstanceOf(TaskGroupError);
+    expect((outcome as TaskGroupError).errors).toEqual([lost]);
+  });
+
+  test('return() before the first next(), in a task: its scope rejects with it', async () => {
+    const lost = new Error('lost');
+    const outcome = await scope((s) => {
+      s.spawn(async () => {
+        const it = asCompleted([rejectLater(lost), () => 'x']);
+        await it.return();
+        await wait();
+      });
+    }).then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    expect((outcome as TaskGroupError).errors).toEqual([lost]);
+  });
+
+  test('a loop that runs reports it once, through the loop', async () => {
+    const lost = new Error('lost');
+    const outcome = await scope(async () => {
+      const loop = asCompleted([rejectLater(lost)]);
+      await wait();
+      for await (const _ of loop);
+    }).then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    expect((outcome as TaskGroupError).errors).toEqual([lost]);
+  });
+
+  test('a promise item that fulfils, never iterated: the scope resolves', async () => {
+    await expect(
+      scope(async () => {
+        asCompleted([Promise.resolve(1)]);
+        await wait();
+        return 'ok';
+      }),
+    ).resolves.toBe('ok');
+  });
+});

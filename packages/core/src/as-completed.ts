@@ -46,7 +46,9 @@ const KNOWN = ['signal', 'timeout', 'concurrency', 'clock', 'name'] as const;
  *   in a scope body, once the body and every task of that scope have settled (its tasks
  *   may read the loop). The scope waits for them either way.
  * - Nothing starts before the first `next()`; bad arguments throw a `TypeError` or
- *   `RangeError` at the call.
+ *   `RangeError` at the call. A loop opened in a task or scope body and never started
+ *   (or closed before its first `next()`): a promise item that has rejected by the time
+ *   that scope ends fails it; outside any, its rejection is only observed.
  *
  * @example
  * ```ts
@@ -76,13 +78,41 @@ export function asCompleted(
   assertOptions('options', options, KNOWN);
   if (options?.concurrency !== undefined) assertCount('options.concurrency', options.concurrency);
   assertName('options.name', options?.name);
-  return iterate(list, options);
+  return iterate(list, options, watchUnstarted(list));
+}
+
+/**
+ * A loop opened in a task or scope body and never started (no `next()`, or `return()`
+ * before it) receives nothing: a promise item that rejected by the time that scope joins
+ * fails the scope instead of vanishing (review D4). Returns what the loop calls when it
+ * starts: from then on, the loop itself raises what its items do.
+ */
+function watchUnstarted(list: readonly unknown[]): () => void {
+  const ctx = currentContext();
+  if (ctx === undefined || !list.some((item) => isThenable(item))) return noop;
+  let started = false;
+  let failure: { error: unknown } | undefined;
+  for (const item of list) {
+    if (!isThenable(item)) continue;
+    Promise.resolve(item).then(noop, (error: unknown) => {
+      if (!started && !isCancellation(error)) failure ??= { error };
+    });
+  }
+  const unhook = scopeInternals.onJoin(ctx.scope, () => {
+    if (!started && failure !== undefined) throw failure.error;
+  });
+  return () => {
+    started = true;
+    unhook?.();
+  };
 }
 
 async function* iterate(
   list: unknown[],
   options: AsCompletedOptions | undefined,
+  onStart: () => void,
 ): AsyncGenerator<unknown, void, undefined> {
+  onStart();
   const name = options?.name ?? 'asCompleted';
   const s = new Scope({
     signal: options?.signal,
