@@ -102,8 +102,9 @@ export interface ScopeInternals {
   /** How many tasks the scope's list for `tree()` holds, settled ones included (tests). */
   listed(s: Scope): number;
   /**
-   * Calls `callback` with how the scope's body ended, once it has settled (at once if it
-   * has); returns a function that unregisters it. See `onCurrentSettled`.
+   * Calls `callback` with how the scope's call ended, once its body and every task have
+   * settled (at once if that has happened); returns a function that unregisters it. See
+   * `onCurrentSettled`.
    */
   onBodySettled(s: Scope, callback: (state: SettledState) => void): () => void;
 }
@@ -317,7 +318,8 @@ export class Scope implements AsyncDisposable {
   #joined: Promise<void> | undefined;
   // Hooks to run before the scope closes (see onJoin), once the body and tasks settled.
   #joinHooks: Set<() => unknown> | undefined;
-  // onCurrentSettled callbacks of the body, and how it ended once it has.
+  // onCurrentSettled callbacks of the body, and how the call ended once body and tasks
+  // have settled (see #bodySettled).
   #bodyHooks: Set<(state: SettledState) => void> | undefined;
   #bodyState: SettledState | undefined;
   // Whether Node's listener limit was lifted on the signal (see the `signal` getter).

@@ -357,7 +357,8 @@ export class Pipe<T> {
     }
     // Every producer returned: let their tasks settle before cancelling the scope, so that
     // the signals finished work handed out stay unaborted (a response `mapConcurrent`'s fn
-    // returned, read after the loop), while tasks they left running are still cancelled.
+    // returned, read after the loop), while tasks they left running are still cancelled
+    // (after an early end; at the loop's normal end they are waited for, see `ended`).
     // (A producer cancelled on its own settles as cancelled: only its settling counts.)
     const join = ended && this.#state === FINISHED;
     if (this.#state === FINISHED && !join) await Promise.allSettled(this.#producerTasks);
