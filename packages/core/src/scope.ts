@@ -1043,7 +1043,7 @@ export class Scope implements AsyncDisposable {
     const ctx = new TaskContextImpl(this, undefined);
     try {
       // Started deep inside other starts: on a fresh stack instead (review D13).
-      if (nestedTooDeep()) await undefined;
+      if (nestedTooDeep()) await Promise.resolve();
       value = await runInContext(ctx, body as (arg: unknown) => unknown, passContext ? ctx : this);
     } catch (error) {
       ok = false;
