@@ -2,7 +2,13 @@ import { describe, expect, test } from 'vitest';
 import { collectUnhandled, deferred } from '../test/helpers.ts';
 import { asCompleted } from './as-completed.ts';
 import { scope } from './scope.ts';
-import { CancelledError, isCancellation, TimeoutError } from './errors.ts';
+import {
+  CancelledError,
+  isCancellation,
+  suppressedErrors,
+  TaskGroupError,
+  TimeoutError,
+} from './errors.ts';
 import { sleep } from './sleep.ts';
 import { TestClock } from './test-clock.ts';
 
@@ -266,5 +272,148 @@ describe('asCompleted', () => {
       { clock },
     );
     expect(got).toEqual({ first: 1, rest: [], abandoned: true });
+  });
+});
+
+describe('asCompleted: a failure while the consumer is in the loop body (review D4)', () => {
+  const macrotasks = async (n = 3): Promise<void> => {
+    for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+  };
+  const failing = (gate: Promise<void>, error: Error) => async () => {
+    await gate;
+    throw error;
+  };
+  const shapes = {
+    'a task function': (gate: Promise<void>, error: Error) => failing(gate, error),
+    'a promise': (gate: Promise<void>, error: Error) => failing(gate, error)(),
+  };
+  for (const [kind, item] of Object.entries(shapes)) {
+    for (const concurrency of [undefined, 2]) {
+      test(`${kind} item failing meanwhile (concurrency ${concurrency ?? 'unbounded'}): break throws it`, async () => {
+        const gate = deferred();
+        const lost = new Error('lost');
+        const loop = async (): Promise<void> => {
+          for await (const _ of asCompleted([item(gate.promise, lost), () => 'x'], {
+            concurrency,
+          })) {
+            gate.resolve();
+            await macrotasks();
+            break;
+          }
+        };
+        await expect(loop()).rejects.toBe(lost);
+      });
+    }
+  }
+
+  test('in a scope body: the scope rejects with it (a TaskGroupError, as with buffer)', async () => {
+    const gate = deferred();
+    const lost = new Error('lost');
+    const outcome = await scope(async () => {
+      for await (const _ of asCompleted([failing(gate.promise, lost), () => 'x'])) {
+        gate.resolve();
+        await macrotasks();
+        break;
+      }
+    }).then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    expect(outcome).toBeInstanceOf(TaskGroupError);
+    expect((outcome as TaskGroupError).errors).toEqual([lost]);
+  });
+
+  test('next() then return(): return() rejects with it', async () => {
+    const gate = deferred();
+    const lost = new Error('lost');
+    const it = asCompleted([failing(gate.promise, lost), () => 'x']);
+    expect(await it.next()).toEqual({ value: 'x', done: false });
+    gate.resolve();
+    await macrotasks();
+    await expect(it.return()).rejects.toBe(lost);
+  });
+
+  test('throw(mine): rejects with mine, the failure attached to it', async () => {
+    const gate = deferred();
+    const lost = new Error('lost');
+    const mine = new Error('mine');
+    const it = asCompleted([failing(gate.promise, lost), () => 'x']);
+    await it.next();
+    gate.resolve();
+    await macrotasks();
+    await expect(it.throw(mine)).rejects.toBe(mine);
+    expect(suppressedErrors(mine)).toEqual([lost]);
+  });
+
+  test('continuing the loop still throws it once, and a break after a delivered failure throws nothing more', async () => {
+    const gate = deferred();
+    const lost = new Error('lost');
+    const seen: unknown[] = [];
+    const loop = async (): Promise<void> => {
+      for await (const x of asCompleted([failing(gate.promise, lost), () => 'x'])) {
+        seen.push(x);
+        gate.resolve();
+        await macrotasks();
+      }
+    };
+    await expect(loop()).rejects.toBe(lost);
+    expect(seen).toEqual(['x']);
+  });
+});
+
+describe('asCompleted never iterated: a promise item that rejects is not dropped (review D4)', () => {
+  const rejectLater = (error: Error): Promise<never> =>
+    new Promise((_, reject) => setTimeout(() => reject(error), 1));
+  const wait = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 10));
+
+  test('in a scope body: the scope rejects with it', async () => {
+    const lost = new Error('lost');
+    const outcome = await scope(async () => {
+      asCompleted([rejectLater(lost)]);
+      await wait();
+    }).then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    expect(outcome).toBeInstanceOf(TaskGroupError);
+    expect((outcome as TaskGroupError).errors).toEqual([lost]);
+  });
+
+  test('return() before the first next(), in a task: its scope rejects with it', async () => {
+    const lost = new Error('lost');
+    const outcome = await scope((s) => {
+      s.spawn(async () => {
+        const it = asCompleted([rejectLater(lost), () => 'x']);
+        await it.return();
+        await wait();
+      });
+    }).then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    expect((outcome as TaskGroupError).errors).toEqual([lost]);
+  });
+
+  test('a loop that runs reports it once, through the loop', async () => {
+    const lost = new Error('lost');
+    const outcome = await scope(async () => {
+      const loop = asCompleted([rejectLater(lost)]);
+      await wait();
+      for await (const _ of loop);
+    }).then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    expect((outcome as TaskGroupError).errors).toEqual([lost]);
+  });
+
+  test('a promise item that fulfils, never iterated: the scope resolves', async () => {
+    await expect(
+      scope(async () => {
+        asCompleted([Promise.resolve(1)]);
+        await wait();
+        return 'ok';
+      }),
+    ).resolves.toBe('ok');
   });
 });

@@ -1,9 +1,9 @@
 import type { Clock } from './clock.ts';
-import { CancelledError, firstError, isCancellation } from './errors.ts';
+import { attachSuppressed, CancelledError, firstError, isCancellation } from './errors.ts';
 import type { GatherInput, GatherItem, GatherValue } from './gather.ts';
 import { isThenable } from './internal/abortable.ts';
 import { currentContext } from './internal/context.ts';
-import { itemLabel, resolveItem, toArray } from './internal/items.ts';
+import { itemLabel, observeAll, resolveItem, toArray } from './internal/items.ts';
 import { DONE, startPool } from './internal/pool.ts';
 import { noop } from './internal/schedule.ts';
 import { assertCount, assertName, assertOptions } from './internal/validate.ts';
@@ -46,7 +46,9 @@ const KNOWN = ['signal', 'timeout', 'concurrency', 'clock', 'name'] as const;
  *   in a scope body, once the body and every task of that scope have settled (its tasks
  *   may read the loop). The scope waits for them either way.
  * - Nothing starts before the first `next()`; bad arguments throw a `TypeError` or
- *   `RangeError` at the call.
+ *   `RangeError` at the call. A loop opened in a task or scope body and never started
+ *   (or closed before its first `next()`): a promise item that has rejected by the time
+ *   that scope ends fails it; outside any, its rejection is only observed.
  *
  * @example
  * ```ts
@@ -69,19 +71,48 @@ export function asCompleted(
   options?: AsCompletedOptions,
 ): AsyncGenerator<unknown, void, undefined> {
   const list = toArray('items', items);
+  // Promises are already running: observe them now, so that a rejection is never
+  // unhandled even if the loop never starts (or is closed before its first next()), or
+  // an option below is bad (review D5).
+  observeAll(list);
   assertOptions('options', options, KNOWN);
   if (options?.concurrency !== undefined) assertCount('options.concurrency', options.concurrency);
   assertName('options.name', options?.name);
-  // Promises are already running: observe them now, so that a rejection is never
-  // unhandled even if the loop never starts (or is closed before its first next()).
-  for (const item of list) if (isThenable(item)) Promise.resolve(item).then(noop, noop);
-  return iterate(list, options);
+  return iterate(list, options, watchUnstarted(list));
+}
+
+/**
+ * A loop opened in a task or scope body and never started (no `next()`, or `return()`
+ * before it) receives nothing: a promise item that rejected by the time that scope joins
+ * fails the scope instead of vanishing (review D4). Returns what the loop calls when it
+ * starts: from then on, the loop itself raises what its items do.
+ */
+function watchUnstarted(list: readonly unknown[]): () => void {
+  const ctx = currentContext();
+  if (ctx === undefined || !list.some((item) => isThenable(item))) return noop;
+  let started = false;
+  let failure: { error: unknown } | undefined;
+  for (const item of list) {
+    if (!isThenable(item)) continue;
+    Promise.resolve(item).then(noop, (error: unknown) => {
+      if (!started && !isCancellation(error)) failure ??= { error };
+    });
+  }
+  const unhook = scopeInternals.onJoin(ctx.scope, () => {
+    if (!started && failure !== undefined) throw failure.error;
+  });
+  return () => {
+    started = true;
+    unhook?.();
+  };
 }
 
 async function* iterate(
   list: unknown[],
   options: AsCompletedOptions | undefined,
+  onStart: () => void,
 ): AsyncGenerator<unknown, void, undefined> {
+  onStart();
   const name = options?.name ?? 'asCompleted';
   const s = new Scope({
     signal: options?.signal,
@@ -146,6 +177,8 @@ async function* iterate(
     throw firstError(error);
   };
   let yielded = 0;
+  // An error the consumer threw into the loop (`it.throw(e)`): it stays the primary one.
+  let thrown: { error: unknown } | undefined;
   try {
     while (yielded < list.length) {
       if (ready.length > 0) {
@@ -165,13 +198,23 @@ async function* iterate(
     }
     await outcome;
     if (failure !== undefined) raise(failure.error);
+  } catch (error) {
+    thrown = { error };
+    throw error;
   } finally {
     release();
     if (!settled) {
       // Left early: stop the rest and wait for them (a cancellation we asked for).
       s.cancel();
       await outcome;
-      if (failure !== undefined) raise(failure.error);
+    }
+    // A failure not handed to the consumer yet, also one that settled the items while the
+    // consumer was in the loop body (review D4): raised at the `break`, or attached to
+    // what the consumer threw in, never dropped.
+    if (failure !== undefined && !delivered) {
+      delivered = true;
+      if (thrown === undefined) throw firstError(failure.error);
+      attachSuppressed(thrown.error, firstError(failure.error));
     }
   }
 }

@@ -1,5 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { currentScope, currentTask } from './current.ts';
+import { currentScope, currentTask, onCurrentSettled } from './current.ts';
+import { run } from './run.ts';
+import { collectWarnings } from '../test/helpers.ts';
+import type { SettledState } from './scope.ts';
 import { gather } from './gather.ts';
 import { Scope, scope } from './scope.ts';
 import { sleep } from './sleep.ts';
@@ -115,4 +118,142 @@ test('a task that returns itself fails with a TypeError instead of waiting forev
   expect(String((err as AggregateError).errors[0])).toMatch(
     /TypeError: Task "selfish" returned itself/,
   );
+});
+
+describe('onCurrentSettled (hook for db-sim review D4)', () => {
+  test('outside any task or body it returns undefined and never calls back', () => {
+    let called = false;
+    expect(onCurrentSettled(() => (called = true))).toBeUndefined();
+    expect(called).toBe(false);
+  });
+
+  test('a bad callback is a TypeError naming it', () => {
+    expect(() => onCurrentSettled(5 as never)).toThrow(/`callback`/);
+  });
+
+  test('in a task: called once with fulfilled, rejected or cancelled, after the task settled', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const seen: string[] = [];
+    await scope(
+      (s) => {
+        const ok = s.spawn(async () => {
+          onCurrentSettled((state) => seen.push(`ok ${state} ${ok.state}`));
+          await sleep(1);
+        });
+        const cancelled = s.spawn(async () => {
+          onCurrentSettled((state) => seen.push(`cancelled ${state}`));
+          await sleep(1000);
+        });
+        cancelled.cancel();
+        const failed = s.spawn(async () => {
+          onCurrentSettled((state) => seen.push(`failed ${state}`));
+          await sleep(2);
+          throw new Error('boom');
+        });
+        failed.then(undefined, () => {});
+      },
+      { clock },
+    ).catch(() => {});
+    expect(seen.sort()).toEqual([
+      'cancelled cancelled',
+      'failed rejected',
+      'ok fulfilled fulfilled',
+    ]);
+  });
+
+  const bodies: Record<string, (fn: () => Promise<void>, clock: TestClock) => Promise<unknown>> = {
+    'a scope body': (fn, clock) => scope(fn, { clock, timeout: 100 }),
+    'a run() function': (fn, clock) => run(fn, { clock, timeout: 100 }),
+    'a timeout() function': (fn, clock) => timeout(100, fn, { clock }),
+  };
+  for (const [name, around] of Object.entries(bodies)) {
+    test(`in ${name}: cancelled by its timeout, rejected by a throw, fulfilled; before the call settles`, async () => {
+      const clock = new TestClock({ autoAdvance: true });
+      const seen: SettledState[] = [];
+      const outcomes: string[] = [];
+      const record = (p: Promise<unknown>): Promise<void> =>
+        p.then(
+          () => void outcomes.push(`resolved after ${seen.length}`),
+          () => void outcomes.push(`rejected after ${seen.length}`),
+        );
+      await record(
+        around(async () => {
+          onCurrentSettled((state) => seen.push(state));
+          await sleep(1000);
+        }, clock),
+      );
+      await record(
+        around(async () => {
+          onCurrentSettled((state) => seen.push(state));
+          throw new Error('boom');
+        }, clock),
+      );
+      await record(
+        around(async () => {
+          onCurrentSettled((state) => seen.push(state));
+        }, clock),
+      );
+      expect(seen).toEqual(['cancelled', 'rejected', 'fulfilled']);
+      expect(outcomes).toEqual(['rejected after 1', 'rejected after 2', 'resolved after 3']);
+    });
+  }
+
+  test("in a scope body: called once the scope's tasks have settled too; rejected when one fails though the body returned", async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const seen: string[] = [];
+    await scope(
+      (s) => {
+        onCurrentSettled((state) => seen.push(`body ${state}`));
+        s.spawn(async () => {
+          await sleep(10);
+          seen.push('task done');
+          throw new Error('task failed');
+        });
+        return 'value';
+      },
+      { clock },
+    ).catch(() => {});
+    await scope(
+      async (s) => {
+        onCurrentSettled((state) => seen.push(`cut short: ${state}`));
+        s.cancel();
+        await sleep(10);
+      },
+      { clock },
+    );
+    expect(seen).toEqual(['task done', 'body rejected', 'cut short: cancelled']);
+  });
+
+  test('the returned function unregisters it', async () => {
+    let called = 0;
+    await scope(async (s) => {
+      s.spawn(() => {
+        const off = onCurrentSettled(() => called++);
+        off?.();
+      });
+      const off = onCurrentSettled(() => called++);
+      off?.();
+    });
+    expect(called).toBe(0);
+  });
+
+  test('a callback that throws does not disturb the task; it becomes a SettledCallbackWarning', async () => {
+    let result: unknown;
+    const warnings = await collectWarnings(async () => {
+      result = await scope((s) => {
+        const tk = s.spawn(() => {
+          onCurrentSettled(() => {
+            throw new Error('hook failed');
+          });
+          return 7;
+        });
+        return tk;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    });
+    expect(result).toBe(7);
+    if (typeof (globalThis as { process?: unknown }).process === 'object') {
+      expect(warnings.map((w) => w.name)).toEqual(['SettledCallbackWarning']);
+    }
+  });
 });

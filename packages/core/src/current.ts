@@ -1,5 +1,7 @@
 import { currentContext } from './internal/context.ts';
-import type { Scope } from './scope.ts';
+import { errorText } from './internal/error-text.ts';
+import { assertFunction } from './internal/validate.ts';
+import { type Scope, type SettledState, scopeInternals } from './scope.ts';
 import type { Task } from './task.ts';
 
 /**
@@ -46,4 +48,71 @@ export function currentTask(): Task<unknown> | undefined {
  */
 export function currentScope(): Scope | undefined {
   return currentContext()?.scope;
+}
+
+/**
+ * Calls `callback` once the task or scope body the caller runs in has settled, with how
+ * it ended: `'fulfilled'`, `'rejected'` (it failed) or `'cancelled'` (it ended with a
+ * cancellation: its scope's, its own `cancel()`, a timeout). A hook for libraries that
+ * hand out resources (a pooled connection, a lock) and must take them back from work that
+ * ended without giving them back. A body is a `scope()` body, a `run()` function, a
+ * `timeout()` or `shield()` function; inside an item of `map` or a limited `gather` it is
+ * the worker task running the item (see {@link currentTask}).
+ *
+ * - Returns a function that unregisters the callback (call it when the resource comes
+ *   back, so a long-lived task keeps nothing), or `undefined` outside any task or body:
+ *   nothing will call it then.
+ * - Called once, synchronously: for a task, right after it settled (its shielded cleanup
+ *   has run by then), with its `state`; for a body, once the body and every task of its
+ *   scope have settled (a task may still use what the body acquired), with how the call
+ *   ends (`'fulfilled'` only when it resolves with the body's value); at once if that
+ *   has already happened.
+ *   Keep it short and start no work from it (the context it runs in is not the task's).
+ * - An error it throws is not raised anywhere (the task has settled): it is emitted as a
+ *   `SettledCallbackWarning` process warning (`console.error` where there is none).
+ *
+ * @example
+ * ```ts
+ * import { onCurrentSettled, scope } from '@weft/core';
+ *
+ * await scope(async () => {
+ *   const lease = pool.take();
+ *   const off = onCurrentSettled((state) => {
+ *     if (state !== 'fulfilled') pool.giveBack(lease); // cancelled or failed while holding it
+ *   });
+ *   await use(lease);
+ *   pool.giveBack(lease);
+ *   off?.();
+ * });
+ * ```
+ */
+export function onCurrentSettled(
+  callback: (state: SettledState) => void,
+): (() => void) | undefined {
+  assertFunction('callback', callback);
+  const ctx = currentContext();
+  if (ctx === undefined) return undefined;
+  const guarded = (state: SettledState): void => {
+    try {
+      callback(state);
+    } catch (error) {
+      warnCallbackFailed(error);
+    }
+  };
+  const task = ctx.task;
+  if (task !== undefined) {
+    return task.onSettled(() => guarded(task.state as SettledState));
+  }
+  return scopeInternals.onBodySettled(ctx.scope, guarded);
+}
+
+function warnCallbackFailed(error: unknown): void {
+  const warning = new Error(
+    `An onCurrentSettled callback threw after its task had settled (${errorText(error)})`,
+    { cause: error },
+  );
+  warning.name = 'SettledCallbackWarning';
+  const proc = (globalThis as { process?: { emitWarning?: (warning: Error) => void } }).process;
+  if (typeof proc?.emitWarning === 'function') proc.emitWarning(warning);
+  else console.error(warning);
 }

@@ -1,7 +1,7 @@
 import type { Clock } from './clock.ts';
 import { firstError } from './errors.ts';
 import { abortable, isThenable } from './internal/abortable.ts';
-import { itemLabel, toArray } from './internal/items.ts';
+import { itemLabel, observeAll, toArray } from './internal/items.ts';
 import { DONE, startPool } from './internal/pool.ts';
 import {
   assertCount,
@@ -72,11 +72,22 @@ function validate(items: unknown, options: GatherOptions | undefined): unknown[]
   // The items as they are now: the caller may reuse its array (or an item may change it)
   // before a later item starts.
   const list = Array.isArray(items) ? copy(items) : toArray('items', items);
-  assertOptions('options', options, KNOWN);
-  if (options !== undefined) {
-    if (options.concurrency !== undefined) assertCount('options.concurrency', options.concurrency);
-    if (options.onProgress !== undefined) assertFunction('options.onProgress', options.onProgress);
-    assertName('options.name', options.name);
+  try {
+    assertOptions('options', options, KNOWN);
+    if (options !== undefined) {
+      if (options.concurrency !== undefined) {
+        assertCount('options.concurrency', options.concurrency);
+      }
+      if (options.onProgress !== undefined) {
+        assertFunction('options.onProgress', options.onProgress);
+      }
+      assertName('options.name', options.name);
+    }
+  } catch (error) {
+    // The promise items are running: the caller gets this error, never an unhandled
+    // rejection besides (review D5).
+    observeAll(list);
+    throw error;
   }
   return list;
 }

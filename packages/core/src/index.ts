@@ -22,8 +22,8 @@ export {
 export { type MapOptions, type Mapper, map, mapSettled } from './map.ts';
 export { any, type RaceOptions, race } from './race.ts';
 export { type RunOptions, run } from './run.ts';
-export { currentScope, currentTask } from './current.ts';
-export { Scope, type ScopeOptions, type ScopeState, scope } from './scope.ts';
+export { currentScope, currentTask, onCurrentSettled } from './current.ts';
+export { Scope, type ScopeOptions, type ScopeState, type SettledState, scope } from './scope.ts';
 export { type ShieldOptions, shield } from './shield.ts';
 export { type SleepOptions, sleep } from './sleep.ts';
 export type {

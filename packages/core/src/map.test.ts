@@ -122,3 +122,31 @@ describe('mapSettled', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   });
 });
+
+describe('mapSettled: a failing source (review D8)', () => {
+  const srcError = new Error('src');
+  const sources = {
+    'an async generator': async function* () {
+      yield 1;
+      throw srcError;
+    },
+    'a sync iterable': function* () {
+      yield 1;
+      throw srcError;
+    },
+  };
+  for (const [kind, source] of Object.entries(sources)) {
+    for (const concurrency of [undefined, 1]) {
+      test(`${kind} (concurrency ${concurrency ?? 'unbounded'}): rejects with the source's error as map does, not a TaskGroupError`, async () => {
+        const settled = await mapSettled(source(), async (x) => x, { concurrency }).catch(
+          (e: unknown) => e,
+        );
+        const mapped = await map(source(), async (x) => x, { concurrency }).catch(
+          (e: unknown) => e,
+        );
+        expect(settled).toBe(srcError);
+        expect(mapped).toBe(srcError);
+      });
+    }
+  }
+});

@@ -1,5 +1,5 @@
 import type { Clock } from './clock.ts';
-import { attachSuppressed, firstError, isCancellation, TaskGroupError } from './errors.ts';
+import { attachSuppressed, firstError, isCancellation } from './errors.ts';
 import { isThenable } from './internal/abortable.ts';
 import { currentContext } from './internal/context.ts';
 import { functionName } from './internal/items.ts';
@@ -127,7 +127,9 @@ function mapInto<T, R>(
     async (error: unknown) => {
       // The primary error wins (the first failure, or the scope's TimeoutError or
       // cancellation); an error from closing the source is attached to it, never dropped.
-      let primary = contained && error instanceof TaskGroupError ? error : firstError(error);
+      // (The same in both modes: mapSettled records the calls' failures as results, so a
+      // failure here, the source's, rejects as it does with map, review D8.)
+      let primary = firstError(error);
       try {
         await closeFully(src, () => lateFailure?.error, owner);
       } catch (closeError) {

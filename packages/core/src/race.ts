@@ -1,7 +1,7 @@
 import type { Clock } from './clock.ts';
 import { CancelledError, isCancellationOf } from './errors.ts';
 import type { GatherInput, GatherItem, GatherValue } from './gather.ts';
-import { resolveItem, toArray } from './internal/items.ts';
+import { observeAll, resolveItem, toArray } from './internal/items.ts';
 import { assertName, assertNonEmpty, assertOptions, rejectOnThrow } from './internal/validate.ts';
 import { Scope, scopeInternals } from './scope.ts';
 import type { Task, TaskContext } from './task.ts';
@@ -27,8 +27,14 @@ function contest(
   mode: 'race' | 'any',
 ): Promise<unknown> {
   const list = toArray('items', items);
-  assertOptions('options', options, KNOWN);
-  assertName('options.name', options?.name);
+  try {
+    assertOptions('options', options, KNOWN);
+    assertName('options.name', options?.name);
+  } catch (error) {
+    // The promise items are running: no unhandled rejection besides (review D5).
+    observeAll(list);
+    throw error;
+  }
   if (list.length === 0) {
     if (mode === 'any') return Promise.reject(new AggregateError([], 'any() got no items'));
     assertNonEmpty('items', list);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { CancelledError } from './errors.ts';
+import { CancelledError, suppressedErrors } from './errors.ts';
 import { RetryError, retry } from './retry.ts';
 import { TestClock } from './test-clock.ts';
 
@@ -104,5 +104,76 @@ describe('retry', () => {
     await expect(retry(() => 1, { attempts: 0 })).rejects.toThrow(/`options.attempts`/);
     await expect(retry(() => 1, { jitter: 'some' as never })).rejects.toThrow(TypeError);
     await expect(retry(() => 1, { backoff: { factor: 0.5 } })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('retry: errors of its option functions (review D6)', () => {
+  const x = new Error('x');
+  const failing = (): never => {
+    throw x;
+  };
+
+  test('retryIf that throws: its error, with the attempt error attached', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const pred = new Error('pred');
+    const error = await retry(failing, {
+      clock,
+      retryIf: () => {
+        throw pred;
+      },
+    }).catch((e: unknown) => e);
+    expect(error).toBe(pred);
+    expect(suppressedErrors(pred)).toEqual([x]);
+  });
+
+  test('onRetry that throws: its error, with every attempt error attached', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const hook = new Error('hook');
+    let n = 0;
+    const error = await retry(failing, {
+      clock,
+      onRetry: () => {
+        if (++n === 2) throw hook;
+      },
+    }).catch((e: unknown) => e);
+    expect(error).toBe(hook);
+    const [attached] = suppressedErrors(hook);
+    expect(attached).toBeInstanceOf(RetryError);
+    expect((attached as RetryError).errors).toEqual([x, x]);
+  });
+
+  for (const value of [-1, 1, 2, Number.NaN, '0.5']) {
+    test(`random returning ${String(value)}: a RangeError naming options.random, the attempt error attached`, async () => {
+      const clock = new TestClock({ autoAdvance: true });
+      const delays: number[] = [];
+      const error = await retry(failing, {
+        clock,
+        random: () => value as number,
+        onRetry: ({ delay }) => delays.push(delay),
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RangeError);
+      expect(String(error)).toMatch(/`options\.random`/);
+      expect(suppressedErrors(error)).toEqual([x]);
+      expect(delays).toEqual([]);
+    });
+  }
+
+  test("random is not called with jitter 'none', and values in [0, 1) are used", async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const delays: number[] = [];
+    await retry(failing, {
+      clock,
+      attempts: 2,
+      jitter: 'none',
+      random: () => 5,
+      onRetry: ({ delay }) => delays.push(delay),
+    }).catch(() => {});
+    await retry(failing, {
+      clock,
+      attempts: 2,
+      random: () => 0.5,
+      onRetry: ({ delay }) => delays.push(delay),
+    }).catch(() => {});
+    expect(delays).toEqual([100, 50]);
   });
 });

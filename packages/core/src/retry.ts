@@ -9,7 +9,7 @@ import {
   assertSignal,
   describe,
 } from './internal/validate.ts';
-import { isCancellation } from './errors.ts';
+import { attachSuppressed, isCancellation } from './errors.ts';
 import { errorText } from './internal/error-text.ts';
 
 /** What each attempt of {@link retry} receives. */
@@ -57,7 +57,8 @@ export interface RetryOptions {
    */
   maxDelay?: number | undefined;
   /**
-   * Whether to retry after `error`.
+   * Whether to retry after `error`. An error it throws fails the call, with the attempts'
+   * error attached to it (see `suppressedErrors`).
    * @default retry every error but a cancellation
    */
   retryIf?: ((error: unknown, attempt: number) => boolean) | undefined;
@@ -67,7 +68,7 @@ export interface RetryOptions {
    * @default undefined (inside a task: the task's signal)
    */
   signal?: AbortSignal | undefined;
-  /** Called before each wait. */
+  /** Called before each wait; an error it throws fails the call, as with `retryIf`. */
   onRetry?: ((event: RetryEvent) => void) | undefined;
   /**
    * Where the waits take their time from.
@@ -75,7 +76,8 @@ export interface RetryOptions {
    */
   clock?: Clock | undefined;
   /**
-   * A source of random numbers in [0, 1) for the jitter (seed it in tests).
+   * A source of random numbers in [0, 1) for the jitter (seed it in tests). A value
+   * outside [0, 1) fails the call with a `RangeError` naming `options.random`.
    * @default Math.random
    */
   random?: (() => number) | undefined;
@@ -192,16 +194,40 @@ export async function retry<T>(
     } catch (error) {
       if (isAbort(error, signal)) throw signal?.aborted ? signal.reason : error;
       errors.push(error);
-      const again = attempt < attempts && (options.retryIf?.(error, attempt) ?? true);
-      if (!again) throw errors.length === 1 ? error : new RetryError(errors);
+      // What an option's function throws fails the call; the attempts' error is attached
+      // to it, never dropped (review D6).
+      const attemptsError = (): unknown => (errors.length === 1 ? error : new RetryError(errors));
+      let again: boolean;
+      try {
+        again = attempt < attempts && (options.retryIf?.(error, attempt) ?? true);
+      } catch (hook) {
+        throw attachSuppressed(hook, attemptsError());
+      }
+      if (!again) throw attemptsError();
       const base = Math.min(maxDelay, initial * factor ** (attempt - 1));
-      const delay =
-        jitter === 'full'
-          ? random() * base
-          : jitter === 'equal'
-            ? base / 2 + (random() * base) / 2
-            : base;
-      options.onRetry?.({ attempt, error, delay });
+      let delay = base;
+      if (jitter !== 'none') {
+        let r: number;
+        try {
+          r = random();
+        } catch (hook) {
+          throw attachSuppressed(hook, attemptsError());
+        }
+        if (typeof r !== 'number' || !(r >= 0 && r < 1)) {
+          throw attachSuppressed(
+            new RangeError(
+              `Expected \`options.random\` to return a number from 0 up to (not including) 1, got ${describe(r)}`,
+            ),
+            attemptsError(),
+          );
+        }
+        delay = jitter === 'full' ? r * base : base / 2 + (r * base) / 2;
+      }
+      try {
+        options.onRetry?.({ attempt, error, delay });
+      } catch (hook) {
+        throw attachSuppressed(hook, attemptsError());
+      }
       await clock.sleep(delay, signal);
     }
   }

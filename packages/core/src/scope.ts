@@ -12,6 +12,7 @@ import {
 } from './errors.ts';
 import {
   type Caller,
+  nestedTooDeep,
   nextId,
   resolveCaller,
   runInContext,
@@ -21,7 +22,7 @@ import {
 import { isThenable } from './internal/abortable.ts';
 import { hooks, newDiag, type TaskDiag } from './internal/instrument.ts';
 import { noteTreeUsed, runningItem } from './internal/pool-item.ts';
-import { type Cancel, schedule, scheduleDiagnostic } from './internal/schedule.ts';
+import { type Cancel, noop, schedule, scheduleDiagnostic } from './internal/schedule.ts';
 import { openTime } from './internal/start-time.ts';
 import {
   reportStuck,
@@ -100,7 +101,16 @@ export interface ScopeInternals {
   hold(s: Scope, work: PromiseLike<unknown>, name?: string): boolean;
   /** How many tasks the scope's list for `tree()` holds, settled ones included (tests). */
   listed(s: Scope): number;
+  /**
+   * Calls `callback` with how the scope's call ended, once its body and every task have
+   * settled (at once if that has happened); returns a function that unregisters it. See
+   * `onCurrentSettled`.
+   */
+  onBodySettled(s: Scope, callback: (state: SettledState) => void): () => void;
 }
+
+/** How a task or a scope body ended (see `onCurrentSettled`). */
+export type SettledState = 'fulfilled' | 'rejected' | 'cancelled';
 
 /** Work a scope waits for that is no task: a source still closing (see `hold`). */
 interface Held {
@@ -308,6 +318,10 @@ export class Scope implements AsyncDisposable {
   #joined: Promise<void> | undefined;
   // Hooks to run before the scope closes (see onJoin), once the body and tasks settled.
   #joinHooks: Set<() => unknown> | undefined;
+  // onCurrentSettled callbacks of the body, and how the call ended once body and tasks
+  // have settled (see #bodySettled).
+  #bodyHooks: Set<(state: SettledState) => void> | undefined;
+  #bodyState: SettledState | undefined;
   // Whether Node's listener limit was lifted on the signal (see the `signal` getter).
   #unlimited = false;
   // The oldest task whose function returned a native promise its handlers are not
@@ -401,6 +415,16 @@ export class Scope implements AsyncDisposable {
         return true;
       },
       listed: (s) => s.#listed,
+      onBodySettled: (s, callback) => {
+        const state = s.#bodyState;
+        if (state !== undefined) {
+          callback(state);
+          return noop;
+        }
+        const set = (s.#bodyHooks ??= new Set());
+        set.add(callback);
+        return () => void set.delete(callback);
+      },
     };
   }
 
@@ -1018,6 +1042,8 @@ export class Scope implements AsyncDisposable {
     let value: unknown;
     const ctx = new TaskContextImpl(this, undefined);
     try {
+      // Started deep inside other starts: on a fresh stack instead (review D13).
+      if (nestedTooDeep()) await Promise.resolve();
       value = await runInContext(ctx, body as (arg: unknown) => unknown, passContext ? ctx : this);
     } catch (error) {
       ok = false;
@@ -1030,7 +1056,31 @@ export class Scope implements AsyncDisposable {
     // (see onJoin): a task of this scope may still be using one.
     this.#holds--;
     await this.#join();
-    return this.#outcome(ok, value) as T;
+    let result: unknown;
+    try {
+      result = this.#outcome(ok, value);
+    } catch (error) {
+      this.#bodySettled(
+        isCancellation(error) || error instanceof TimeoutError ? 'cancelled' : 'rejected',
+      );
+      throw error;
+    }
+    // Resolved without the body's value (cut short by its own cancel()): cancelled.
+    this.#bodySettled(ok ? 'fulfilled' : 'cancelled');
+    return result as T;
+  }
+
+  /**
+   * Runs the body's onCurrentSettled callbacks: once the body and every task of the scope
+   * have settled (a task may still use what the body acquired), with how the call ends.
+   */
+  #bodySettled(state: SettledState): void {
+    this.#bodyState = state;
+    const bodyHooks = this.#bodyHooks;
+    if (bodyHooks !== undefined) {
+      this.#bodyHooks = undefined;
+      for (const callback of bodyHooks) callback(state);
+    }
   }
 
   #isOwnCancellation(error: unknown): boolean {

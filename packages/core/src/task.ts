@@ -3,6 +3,8 @@ import { CancelledError, isCancellationOf, isRequested, markRequested } from './
 import { isThenable } from './internal/abortable.ts';
 import {
   type ContextTask,
+  currentContext,
+  nestedTooDeep,
   nextId,
   runInContext,
   TaskContextImpl,
@@ -127,6 +129,9 @@ export interface Task<T> extends PromiseLike<T> {
   /**
    * Cancels this task only. Does nothing once the task has settled. A cancellation the
    * program asked for is never a failure: the task ends `cancelled` and its scope goes on.
+   * A `reason` that is not an object (a string, a number) is wrapped in a
+   * `CancelledError` whose `cause` it is, so that it stays recognisable as a cancellation
+   * wherever it travels; an object reason is used as it is.
    * Awaiting it rejects with the cancellation; code that lets that rejection through is
    * not failed either: another task that does ends `cancelled` too, and a scope body that
    * does makes its scope reject with the `CancelledError` (not a `TaskGroupError`), which
@@ -294,9 +299,18 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   }
 
   cancel(reason?: unknown): void {
+    if (this.#state !== 'running') return;
     this.cancelWith(
       markRequested(
-        reason === undefined ? new CancelledError(`Task "${this.name}" was cancelled`) : reason,
+        reason === undefined
+          ? new CancelledError(`Task "${this.name}" was cancelled`)
+          : (typeof reason === 'object' && reason !== null) || typeof reason === 'function'
+            ? reason
+            : // A string or a number cannot be told from a failure once it travels on
+              // (review D14): it becomes the cause of a CancelledError, which can.
+              new CancelledError(`Task "${this.name}" was cancelled: ${String(reason)}`, {
+                cause: reason,
+              }),
       ),
     );
   }
@@ -350,6 +364,21 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   ): Promise<R1 | R2> {
     let promise: Promise<T>;
     if (this.#state === 'running') {
+      if (
+        typeof onrejected === 'function' &&
+        onrejected.name === '' &&
+        isBuiltin(onrejected) &&
+        currentContext()?.task === this
+      ) {
+        // The promise machinery adopting this task from inside its own context: an async
+        // task function returning its own Task (its promise calls `then` with its
+        // resolving functions), or an `await` of it there. Waiting would never end (review
+        // D1). weft's helpers that learn from `then` when their own task ends pass
+        // functions of their own, which are never built-in ones.
+        return Promise.reject(
+          new TypeError(`Task "${this.name}" returned itself (or awaited itself)`),
+        ).then(onfulfilled, onrejected);
+      }
       const rare = this.#more();
       if (rare.deferred === undefined) {
         let resolve!: (v: unknown) => void;
@@ -375,6 +404,11 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
 
   /** Runs `fn` in this task's context. Called once, by the scope, right after creation. */
   start(fn: TaskFn<T>): void {
+    if (nestedTooDeep()) {
+      // Started deep inside other starts: on a fresh stack instead (review D13).
+      queueMicrotask(() => this.start(fn));
+      return;
+    }
     let result: T | PromiseLike<T>;
     const ctx = new TaskContextImpl(this.#link.scope, this);
     const h = hooks;
@@ -534,6 +568,20 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
 }
 
 const nativeThen = Promise.prototype.then;
+const functionSource = Function.prototype.toString;
+const NATIVE_CODE = /\{\s*\[native code\]\s*\}$/;
+
+/**
+ * Whether `fn` is a function of the engine (a promise's resolving function), not one
+ * written in JavaScript. Only called on the rare path of `then` (see there).
+ */
+function isBuiltin(fn: (...args: never[]) => unknown): boolean {
+  try {
+    return NATIVE_CODE.test(functionSource.call(fn)) && !('prototype' in fn);
+  } catch {
+    return false;
+  }
+}
 
 /**
  * A promise of the runtime's own `Promise` with its own `then`: attaching handlers to it

@@ -93,6 +93,45 @@ describe('runInWorker', () => {
     expect(e.cause.message).toBe('root cause');
   });
 
+  test('an own property that does not clone is left out alone: code and the others are kept (review D3)', async () => {
+    const error = await runInWorker(fns, 'failWithUncloneable').catch((e: unknown) => e);
+    const e = error as Error & {
+      code: string;
+      data: unknown;
+      fn?: unknown;
+      cause: Error & { code: string; fn?: unknown };
+    };
+    expect(e).toBeInstanceOf(Error);
+    expect(e.message).toBe('p');
+    expect(e.code).toBe('X');
+    expect(e.data).toEqual({ a: 1 });
+    expect('fn' in e).toBe(false);
+    expect(e.cause.message).toBe('inner');
+    expect(e.cause.code).toBe('IN');
+    expect('fn' in e.cause).toBe(false);
+  });
+
+  test('an invalid transfer list is a TypeError on every runtime; an ArrayBuffer crosses (review D10)', async () => {
+    const primitive = await runInWorker(fns, 'add', [1, 2], { transfer: [5] as never }).catch(
+      (e: unknown) => e,
+    );
+    expect(primitive).toBeInstanceOf(TypeError);
+    expect(String(primitive)).toMatch(/`options\.transfer\[0\]`.*`5` \(number\)/);
+    const { port1, port2 } = new MessageChannel();
+    const port = await runInWorker(fns, 'add', [1, 2], { transfer: [port1] }).then(
+      (value) => ({ value }),
+      (e: unknown) => e,
+    );
+    port1.close();
+    port2.close();
+    // Node and Bun move the port (unused by `add`); a Deno worker process cannot take it.
+    if (typeof (globalThis as { Deno?: unknown }).Deno === 'object') {
+      expect(port).toBeInstanceOf(TypeError);
+    } else expect(port).toEqual({ value: 3 });
+    const buffer = new ArrayBuffer(8);
+    expect(await runInWorker(fns, 'add', [1, 2], { transfer: [buffer] })).toBe(3);
+  });
+
   test("re-creates an AggregateError with its errors, and a scope's TaskGroupError as one", async () => {
     const many = (await runInWorker(fns, 'failMany').catch((e: unknown) => e)) as AggregateError;
     expect(many).toBeInstanceOf(AggregateError);

@@ -40,7 +40,9 @@ export interface WorkerRunOptions {
   /**
    * Objects whose ownership moves to the worker (`ArrayBuffer`, `MessagePort`, …). On
    * Deno, where a worker is a child process, an `ArrayBuffer` is copied instead (the
-   * caller keeps it) and a `MessagePort` cannot cross.
+   * caller keeps it) and anything else (a `MessagePort`) cannot cross: the call rejects
+   * with a `TypeError`, as it does on every runtime for a value that is not a
+   * transferable object.
    */
   transfer?: readonly Transferable[];
 }
@@ -298,10 +300,21 @@ export class WorkerPool implements AsyncDisposable {
       }
       assertOptions('options', options, RUN_KEYS);
       assertSignal('options.signal', options?.signal);
-      if (options?.transfer !== undefined && !Array.isArray(options.transfer)) {
-        throw new TypeError(
-          `Expected \`options.transfer\` to be an array, got ${describe(options.transfer)}`,
-        );
+      if (options?.transfer !== undefined) {
+        if (!Array.isArray(options.transfer)) {
+          throw new TypeError(
+            `Expected \`options.transfer\` to be an array, got ${describe(options.transfer)}`,
+          );
+        }
+        // The same check on every runtime (review D10: Deno's process path copied the
+        // list's ArrayBuffers and ignored the rest).
+        options.transfer.forEach((item: unknown, i) => {
+          if (typeof item !== 'object' || item === null) {
+            throw new TypeError(
+              `Expected \`options.transfer[${i}]\` to be a transferable object (an ArrayBuffer, a MessagePort, …), got ${describe(item)}`,
+            );
+          }
+        });
       }
       if (this.#closing !== undefined) {
         throw new TypeError(`Cannot run \`${exportName}\`: the worker pool is closed`);

@@ -1,4 +1,10 @@
-import { type CallerContext, callerContext, currentTask, type Task } from '@weft/core';
+import {
+  type CallerContext,
+  callerContext,
+  currentScope,
+  currentTask,
+  onCurrentSettled,
+} from '@weft/core';
 import { ConnectionImpl } from './connection.ts';
 import { DatabaseError, type LeakReport, PoolLeakError, SqlState } from './errors.ts';
 import { checkQueryOptions } from './internal/options.ts';
@@ -167,8 +173,13 @@ export class PoolImpl implements Pool {
   /** The timer that fails the first waiters past the pool's `acquireTimeout`. */
   #expiry: Cancel | undefined;
   readonly #onRelease = (session: Session): void => this.#release(session);
-  /** The connections each running task holds from this pool (see #lend). */
-  readonly #owned: WeakMap<Task<unknown>, Map<Session, Connection>> = new WeakMap();
+  /**
+   * The connections each running task, `run()` function or scope body holds from this
+   * pool (see #ownerLeases), keyed by the task, or by the scope whose body it is.
+   */
+  readonly #owned: WeakMap<object, Map<Session, Connection>> = new WeakMap();
+  /** Lease maps whose owner has settled. */
+  readonly #ended: WeakSet<Map<Session, Connection>> = new WeakSet();
   readonly #forget: (pool: PoolImpl) => void;
 
   constructor(sim: Sim, options: PoolOptions | undefined, forget: (pool: PoolImpl) => void) {
@@ -235,8 +246,9 @@ export class PoolImpl implements Pool {
       return Promise.reject(signal.reason);
     }
     const stack = this.#captureStacks ? new Error('acquired here') : undefined;
-    // The task that asked (captured now: a waiter is served from another task's release).
-    const owner = currentTask();
+    // The leases of the task or body that asked (found now: a waiter is served from
+    // another task's release).
+    const owner = this.#ownerLeases();
     if (this.#waiting === 0 && this.#idle.length > 0) {
       ctx[Symbol.dispose]();
       return Promise.resolve(this.#lend(this.#idle.pop()!, stack, owner));
@@ -421,38 +433,50 @@ export class PoolImpl implements Pool {
   }
 
   /**
-   * Lends `session`. When it was acquired inside a weft task, a task that ends cancelled
-   * or failed while still holding it hands it back (reset), once the task has settled:
-   * after its shielded cleanup, never under it. A task that returns normally keeps
-   * nothing from being handed on (it may return the connection to its caller).
+   * The leases of the weft task, `run()` function or scope body the caller runs in
+   * (`undefined` outside any). One settle hook (core's `onCurrentSettled`) per owner and
+   * pool, not one per lease (review D3: a task acquiring in a loop grew by a closure per
+   * lease until it settled): when the owner ends cancelled or failed, the connections it
+   * still holds are handed back (reset); when it returns normally, it keeps them (it may
+   * return a connection to its caller). Review D4: bodies count, not only spawned tasks.
    */
-  #lend(session: Session, site: Error | undefined, owner?: Task<unknown>): Connection {
+  #ownerLeases(): Map<Session, Connection> | undefined {
+    const key: object | undefined = currentTask() ?? currentScope();
+    if (key === undefined) return undefined;
+    const known = this.#owned.get(key);
+    if (known !== undefined) return known;
+    const leases: Map<Session, Connection> = new Map();
+    const off = onCurrentSettled((state) => {
+      this.#owned.delete(key);
+      this.#ended.add(leases);
+      if (state === 'fulfilled') return;
+      for (const [s, c] of [...leases]) {
+        leases.delete(s);
+        s.owned = undefined;
+        if (!c.closed) c.close().catch(() => {});
+      }
+    });
+    // Outside any task, or the owner has settled already (the hook ran at once).
+    if (off === undefined || this.#ended.has(leases)) return undefined;
+    this.#owned.set(key, leases);
+    return leases;
+  }
+
+  /**
+   * Lends `session`. When it was acquired inside a weft task or body (`owned`: its
+   * leases, see #ownerLeases), an owner that ends cancelled or failed while still holding
+   * it hands it back (reset), once it has settled: after its shielded cleanup, never
+   * under it.
+   */
+  #lend(session: Session, site: Error | undefined, owned?: Map<Session, Connection>): Connection {
     const now = this.#sim.clock.now();
     session.leasedAt = now;
     session.leaseSite = site;
     this.#leases.add(session);
     this.#sim.trace.record(session.id, 'acquire', '', now);
     const conn = new ConnectionImpl(session, this.#onRelease);
-    if (owner !== undefined && owner.state === 'running') {
-      // One hook per task and pool, not one per lease (review D3: a task acquiring in a
-      // loop grew by a closure per lease until it settled); a release leaves the map.
-      let owned = this.#owned.get(owner);
-      if (owned === undefined) {
-        const leases: Map<Session, Connection> = new Map();
-        owned = leases;
-        this.#owned.set(owner, leases);
-        owner.then(
-          () => this.#owned.delete(owner),
-          () => {
-            this.#owned.delete(owner);
-            for (const [s, c] of [...leases]) {
-              leases.delete(s);
-              s.owned = undefined;
-              if (!c.closed) c.close().catch(() => {});
-            }
-          },
-        );
-      }
+    // (An owner that settled while it waited for a connection keeps nothing.)
+    if (owned !== undefined && !this.#ended.has(owned)) {
       owned.set(session, conn);
       session.owned = owned;
     }

@@ -99,11 +99,13 @@ describe('a task acquiring in a loop does not grow with each lease (review D3)',
     let hooks = 0;
     const failure = await scope(async (s) => {
       s.spawn(async () => {
-        const task = currentTask()!;
-        const then = task.then.bind(task);
-        (task as { then: unknown }).then = (...args: Parameters<typeof then>) => {
+        // The pool's hand-back hook is core's onCurrentSettled (review db4 D4), which
+        // registers through the task's internal onSettled: counted there.
+        const task = currentTask() as unknown as { onSettled(cb: () => void): () => void };
+        const onSettled = task.onSettled.bind(task);
+        task.onSettled = (cb) => {
           hooks++;
-          return then(...args);
+          return onSettled(cb);
         };
         for (let i = 0; i < 50; i++) {
           const conn = await pool.acquire();

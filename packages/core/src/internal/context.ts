@@ -100,7 +100,25 @@ export function currentContext(): TaskContextImpl | undefined {
 
 export function runInContext<A, R>(context: TaskContextImpl, fn: (arg: A) => R, arg: A): R {
   if (storage === undefined) storage = detect();
-  return storage === null ? fn(arg) : storage.run(context, fn, arg);
+  nesting++;
+  try {
+    return storage === null ? fn(arg) : storage.run(context, fn, arg);
+  } finally {
+    nesting--;
+  }
+}
+
+// How many task functions and scope bodies are being started inside one another on the
+// current stack (each started synchronously by the one above it: `gather` of a function
+// that calls `gather`…). Each level costs weft's frames on top of the program's, so past
+// MAX_NESTING a task or body starts on a fresh stack instead (a microtask later): a
+// recursion through `gather` or `scope` goes as deep as a plain async one (review D13).
+let nesting = 0;
+const MAX_NESTING = 24;
+
+/** Whether a task function or scope body started now should wait for a fresh stack. */
+export function nestedTooDeep(): boolean {
+  return nesting >= MAX_NESTING;
 }
 
 // Ids are process-wide and shared by tasks and scopes, so that diagnostics can name either

@@ -1,5 +1,6 @@
 import type { TaskContext } from '../task.ts';
 import { abortable, isThenable } from './abortable.ts';
+import { noop } from './schedule.ts';
 import { assertIterable } from './validate.ts';
 
 /** Turns a gather/race item into its value inside a task: call, observe or pass through. */
@@ -12,7 +13,30 @@ export function resolveItem(item: unknown, ctx: TaskContext): unknown {
 export function toArray(name: string, items: unknown): unknown[] {
   if (Array.isArray(items)) return items;
   assertIterable(name, items);
-  return Array.from(items);
+  const list: unknown[] = [];
+  try {
+    for (const item of items as Iterable<unknown>) list.push(item);
+  } catch (error) {
+    // The promises read before the iterable threw are running: never unhandled (review D5).
+    observeAll(list);
+    throw error;
+  }
+  return list;
+}
+
+/**
+ * Marks every promise of `list` handled: called when a call rejects before it took them
+ * in (a bad option, an iterable that throws), so that the caller gets that one error and
+ * no unhandled rejection besides (review D5).
+ */
+export function observeAll(list: readonly unknown[]): void {
+  for (const item of list) {
+    try {
+      if (isThenable(item)) Promise.resolve(item).then(noop, noop);
+    } catch {
+      // A `then` getter that throws: nothing runs, nothing to observe.
+    }
+  }
 }
 
 /**

@@ -333,12 +333,21 @@ export class Pipe<T> {
    * first error from closing a source (the others attached to it); the caller attaches it
    * to its own error when it had one.
    */
-  close(failure?: { error: unknown }): Promise<void> {
-    this.#closing ??= this.#close(failure);
+  close(failure?: { error: unknown }, ended = false): Promise<void> {
+    this.#closing ??= this.#close(failure, false, ended);
     return this.#closing;
   }
 
-  async #close(failure: { error: unknown } | undefined, abandoned = false): Promise<void> {
+  /**
+   * `ended`: the consumer's loop reached its normal end (every item taken). Tasks the
+   * producers left in the pipe's scope (spawned into `ctx.scope` by mapConcurrent's `fn`)
+   * are then waited for, as `map` does (rule 1), not cancelled (review D11).
+   */
+  async #close(
+    failure: { error: unknown } | undefined,
+    abandoned = false,
+    ended = false,
+  ): Promise<void> {
     // Cancelled: the consumer's loop is most likely failing with this very reason (and a
     // for-await that throws discards return()'s error), so errors are attached to it.
     const reasons = abandoned ? [] : abortReasons(this.#signals);
@@ -348,16 +357,32 @@ export class Pipe<T> {
     }
     // Every producer returned: let their tasks settle before cancelling the scope, so that
     // the signals finished work handed out stay unaborted (a response `mapConcurrent`'s fn
-    // returned, read after the loop), while tasks they left running are still cancelled.
+    // returned, read after the loop), while tasks they left running are still cancelled
+    // (after an early end; at the loop's normal end they are waited for, see `ended`).
     // (A producer cancelled on its own settles as cancelled: only its settling counts.)
-    if (this.#state === FINISHED) await Promise.allSettled(this.#producerTasks);
-    if (this.#state === RUNNING || this.#state === FINISHED) this.#stop(CLOSED, undefined);
+    const join = ended && this.#state === FINISHED;
+    if (this.#state === FINISHED && !join) await Promise.allSettled(this.#producerTasks);
+    if (this.#state === RUNNING || (this.#state === FINISHED && !join)) {
+      this.#stop(CLOSED, undefined);
+    }
+    // Cancelled (the caller's signal) while the tasks left running were waited for.
+    let cancelled: { reason: unknown } | undefined;
     try {
       await this.#scope[Symbol.asyncDispose]();
     } catch (error) {
       // Producers report their own failures through next(); a cancellation from the
-      // caller ends the scope with its reason. Only a bug lands here.
-      if (error instanceof TaskGroupError) this.#cleanupErrors.push(error);
+      // caller ends the scope with its reason. Only a bug lands here, or, when joining,
+      // the failures of the tasks the calls left running.
+      if (error instanceof TaskGroupError) {
+        if (join) this.#cleanupErrors.push(...error.errors);
+        else this.#cleanupErrors.push(error);
+      }
+    }
+    if (join) {
+      // The caller's cancellation (not the scope's own, after a failure of those tasks).
+      const after = abortReasons(this.#signals);
+      if (after.length > 0) cancelled = { reason: after[0] };
+      if (this.#state === FINISHED || this.#state === CANCELLED) this.#stop(CLOSED, undefined);
     }
     for (const src of this.#owned) {
       try {
@@ -379,6 +404,7 @@ export class Pipe<T> {
           };
     if (this.#adoption !== undefined) this.#adoption.finish(late);
     else if (late !== undefined) handOver(undefined, raiseAll(late));
+    if (cancelled !== undefined) throw combine([cancelled.reason, ...errors]);
     if (errors.length === 0) return;
     if (reasons.length === 0) throw combine(errors);
     // Two cancellations may race (the task's and the explicit signal's): whichever the
@@ -795,7 +821,7 @@ class DrainIterator<T> implements AsyncGenerator<T, void, undefined> {
         this.#readers.opened();
         pipe = this.#pipe = this.#setup!();
         this.#setup = undefined;
-        pipe.onEnd = (failure) => this.#end(failure);
+        pipe.onEnd = (failure) => this.#end(failure, failure === undefined);
         pipe.seal();
       }
       step = pipe.take();
@@ -807,12 +833,18 @@ class DrainIterator<T> implements AsyncGenerator<T, void, undefined> {
       this.#waiting = step;
       return step;
     }
-    if (step.done) return this.#end(undefined);
+    if (step.done) return this.#end(undefined, true);
     return Promise.resolve(step);
   }
 
-  /** Ends the loop: closes the pipe, then resolves `done` or rejects with the failure. */
-  async #end(failure: { error: unknown } | undefined): Promise<IteratorResult<T, void>> {
+  /**
+   * Ends the loop: closes the pipe, then resolves `done` or rejects with the failure.
+   * `ended`: every item was taken (a normal end, not a `return()`), see {@link Pipe.close}.
+   */
+  async #end(
+    failure: { error: unknown } | undefined,
+    ended = false,
+  ): Promise<IteratorResult<T, void>> {
     if (this.#done) {
       if (failure !== undefined) throw failure.error;
       return DONE;
@@ -823,7 +855,7 @@ class DrainIterator<T> implements AsyncGenerator<T, void, undefined> {
     if (pipe === undefined) {
       this.#setup = undefined;
       await closeUnstarted(this.#sources, failure);
-    } else await closePipe(pipe, failure);
+    } else await closePipe(pipe, failure, ended);
     if (failure !== undefined) throw failure.error;
     return DONE;
   }
@@ -855,9 +887,10 @@ class DrainIterator<T> implements AsyncGenerator<T, void, undefined> {
 export async function closePipe<T>(
   pipe: Pipe<T>,
   failure: { error: unknown } | undefined,
+  ended = false,
 ): Promise<void> {
   try {
-    await pipe.close(failure);
+    await pipe.close(failure, ended);
   } catch (cleanup) {
     if (failure === undefined) throw cleanup;
     throw attachSuppressed(failure.error, cleanup);

@@ -5,6 +5,10 @@ import { describe } from './validate.ts';
 
 /** An async iterator being consumed, with what is needed to close it safely. */
 export interface Source<T> {
+  /**
+   * The iterator, opened (the source's iterator method called) on first access: the first
+   * pull, or a close before any (the helper owns its source, and closes it).
+   */
   readonly iterator: AsyncIterator<T> | Iterator<T>;
   /** The raw `next()` promise in flight, if any. */
   inflight: Promise<unknown> | undefined;
@@ -41,7 +45,66 @@ export function asyncIteratorOf<T>(source: unknown): AsyncIterator<T> | undefine
     return readStream(source as ReadableStream<T>);
   }
   const asyncIt = (source as AsyncIterable<T>)[Symbol.asyncIterator];
-  return typeof asyncIt === 'function' ? asyncIt.call(source) : undefined;
+  if (typeof asyncIt !== 'function') return undefined;
+  const iterator = asyncIt.call(source) as AsyncIterator<T>;
+  return isNodeReadable(source) ? readNodeStream(source, iterator) : iterator;
+}
+
+/** The part of a Node.js `Readable` (node:stream, also in Bun and Deno) that weft uses. */
+interface NodeReadableLike {
+  destroy(error?: Error): unknown;
+}
+
+/**
+ * Whether `source` is a Node.js `stream.Readable` (a socket, a request body, an objectMode
+ * stream…), by duck typing: core imports nothing from `node:` so that it runs anywhere.
+ */
+function isNodeReadable(source: unknown): source is NodeReadableLike {
+  const s = source as Record<string, unknown>;
+  return (
+    typeof s.destroy === 'function' &&
+    typeof s.read === 'function' &&
+    typeof s.pipe === 'function' &&
+    typeof s.on === 'function' &&
+    'readableFlowing' in s
+  );
+}
+
+/**
+ * A Node.js `Readable`'s own async iterator, except that `return()` takes effect at once:
+ * that iterator (an async generator) queues `return()` behind a pending read, which for a
+ * stream with no data never settles, so a helper (or a timeout around it) could never close
+ * it and the socket would stay open. With a read pending, `return()` destroys the stream
+ * (what the iterator's own `return()` does once it runs), and that read ends as `done`
+ * rather than with the premature-close error the destroy causes.
+ */
+function readNodeStream<T>(stream: NodeReadableLike, iterator: AsyncIterator<T>): AsyncIterator<T> {
+  let pending = 0;
+  let released = false;
+  const settled = (step: IteratorResult<T>): IteratorResult<T> => {
+    pending--;
+    return step;
+  };
+  const failed = (error: unknown): IteratorResult<T> => {
+    pending--;
+    if (released) return { done: true, value: undefined };
+    throw error;
+  };
+  return {
+    next(): Promise<IteratorResult<T>> {
+      if (released) return Promise.resolve({ done: true, value: undefined });
+      pending++;
+      return Promise.resolve(iterator.next()).then(settled, failed);
+    },
+    async return(value?: unknown): Promise<IteratorResult<T>> {
+      if (!released) {
+        released = true;
+        if (pending > 0) stream.destroy();
+        if (typeof iterator.return === 'function') await iterator.return(value);
+      }
+      return { done: true, value: value as T };
+    },
+  };
 }
 
 /**
@@ -87,22 +150,52 @@ function readStream<T>(stream: ReadableStream<T>): AsyncIterator<T> {
   };
 }
 
-/** Opens `source` (calls its iterator method); a `TypeError` naming `name` if it has none. */
+/**
+ * A {@link Source} over `source`, opened (its iterator method called, a stream's reader
+ * taken) at the first pull or close, not now: a helper built and dropped unused leaves a
+ * stream unlocked and a cursor unopened (review D12). A `TypeError` naming `name` now if
+ * it is not iterable; an error from opening it is raised by the first pull or close.
+ */
 export function openSource<T>(name: string, source: AsyncIterable<T> | Iterable<T>): Source<T> {
-  if (typeof ReadableStream === 'function' && source instanceof ReadableStream) {
-    return { iterator: readStream(source), inflight: undefined, done: false, async: true };
-  }
   if (source !== null && source !== undefined) {
-    const asyncIt = (source as AsyncIterable<T>)[Symbol.asyncIterator];
-    if (typeof asyncIt === 'function')
-      return { iterator: asyncIt.call(source), inflight: undefined, done: false, async: true };
+    if (
+      (typeof ReadableStream === 'function' && source instanceof ReadableStream) ||
+      typeof (source as AsyncIterable<T>)[Symbol.asyncIterator] === 'function'
+    ) {
+      return new LazySource(true, () => asyncIteratorOf<T>(source)!);
+    }
     const syncIt = (source as Iterable<T>)[Symbol.iterator];
-    if (typeof syncIt === 'function')
-      return { iterator: syncIt.call(source), inflight: undefined, done: false, async: false };
+    if (typeof syncIt === 'function') {
+      return new LazySource(false, () => syncIt.call(source) as Iterator<T>);
+    }
   }
   throw new TypeError(
     `Expected \`${name}\` to be an async iterable or iterable, got ${describe(source)}`,
   );
+}
+
+class LazySource<T> implements Source<T> {
+  inflight: Promise<unknown> | undefined = undefined;
+  done = false;
+  late: { error: unknown } | undefined = undefined;
+  readonly async: boolean;
+  #iterator: AsyncIterator<T> | Iterator<T> | undefined;
+  #open: (() => AsyncIterator<T> | Iterator<T>) | undefined;
+
+  constructor(async: boolean, open: () => AsyncIterator<T> | Iterator<T>) {
+    this.async = async;
+    this.#open = open;
+  }
+
+  get iterator(): AsyncIterator<T> | Iterator<T> {
+    let iterator = this.#iterator;
+    if (iterator === undefined) {
+      const open = this.#open!;
+      this.#open = undefined;
+      iterator = this.#iterator = open();
+    }
+    return iterator;
+  }
 }
 
 /**
@@ -124,10 +217,25 @@ export function pull<T>(
     throw error;
   }
   if (!isThenable(step)) {
+    checkStep(src, step);
     if (step.done) src.done = true;
     return step;
   }
   return pullAsync(src, Promise.resolve(step), signal);
+}
+
+/**
+ * Throws the `TypeError` a `for await` throws for an iterator result that is not an
+ * object (review D2: read as `{ done: undefined }`, it was an endless stream of
+ * `undefined`). The source is left as the language leaves it: not closed.
+ */
+function checkStep(src: Source<unknown>, step: unknown): void {
+  if ((typeof step !== 'object' || step === null) && typeof step !== 'function') {
+    src.done = true;
+    throw new TypeError(
+      `Expected the source's next() to give an iterator result object ({ done, value }), got ${describe(step)}`,
+    );
+  }
 }
 
 /**
@@ -165,6 +273,7 @@ async function pullAsync<T>(
   });
   try {
     const step = await (signal === undefined ? raw : abortable(raw, signal));
+    checkStep(src, step);
     if (step.done) src.done = true;
     return step;
   } catch (error) {

@@ -329,3 +329,98 @@ describe('mapConcurrent', () => {
     );
   });
 });
+
+describe('mapConcurrent: tasks fn spawns into ctx.scope (review D11)', () => {
+  const where = {
+    'outside any task': (fn: () => Promise<void>) => fn(),
+    'in a scope body': (fn: () => Promise<void>) => scope(fn),
+    'in a task': (fn: () => Promise<void>) =>
+      scope((s) => {
+        s.spawn(fn);
+      }),
+  };
+  for (const [name, around] of Object.entries(where)) {
+    test(`${name}: the loop's normal end waits for them to finish, not cancel them`, async () => {
+      const clock = new TestClock({ autoAdvance: true });
+      const seen: string[] = [];
+      await around(async () => {
+        for await (const x of mapConcurrent(
+          [1, 2],
+          (x, ctx) => {
+            const side = ctx.scope.spawn(async () => {
+              await sleep(50);
+              seen.push(`side ${x} done`);
+            });
+            side.then(undefined, (e: unknown) => seen.push(`side ${x}: ${(e as Error).name}`));
+            return x;
+          },
+          { concurrency: 1, clock },
+        )) {
+          seen.push(`item ${x}`);
+        }
+        seen.push('loop ended');
+      });
+      expect(seen).toEqual(['item 1', 'item 2', 'side 1 done', 'side 2 done', 'loop ended']);
+    });
+  }
+
+  test('a failure of such a task after the last item rejects the loop with it', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const boom = new Error('side failed');
+    const seen: unknown[] = [];
+    const loop = async (): Promise<void> => {
+      for await (const x of mapConcurrent(
+        [1],
+        (x, ctx) => {
+          ctx.scope.spawn(async () => {
+            await sleep(10);
+            throw boom;
+          });
+          return x;
+        },
+        { concurrency: 1, clock },
+      )) {
+        seen.push(x);
+      }
+    };
+    await expect(loop()).rejects.toBe(boom);
+    expect(seen).toEqual([1]);
+  });
+
+  test('a timeout that fires while the loop waits for them rejects with the TimeoutError and cancels them', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    let sideOutcome = 'running';
+    const loop = async (): Promise<void> => {
+      for await (const _ of mapConcurrent(
+        [1],
+        (x, ctx) => {
+          const side = ctx.scope.spawn(() => sleep(1000));
+          side.then(
+            () => (sideOutcome = 'done'),
+            () => (sideOutcome = side.state),
+          );
+          return x;
+        },
+        { concurrency: 1, clock },
+      ));
+    };
+    await expect(timeout(100, loop, { clock })).rejects.toBeInstanceOf(TimeoutError);
+    expect(sideOutcome).toBe('cancelled');
+  });
+
+  test('break still cancels them (stopping early)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    let side!: { state: string };
+    for await (const _ of mapConcurrent(
+      [1, 2, 3],
+      (x, ctx) => {
+        side = ctx.scope.spawn(() => sleep(1000));
+        return x;
+      },
+      { concurrency: 1, clock },
+    )) {
+      break;
+    }
+    expect(side.state).toBe('cancelled');
+  });
+});

@@ -49,7 +49,9 @@ const KEYS: readonly string[] = ['concurrency', 'ordered', ...PIPE_KEYS];
  * enclosing task being cancelled) rejects the loop with the reason. Stopping for any
  * reason (break, error, cancellation, `return()` before the first item) cancels the calls
  * in flight, closes the source and waits for both; an error thrown while closing the
- * source is raised (or attached to the loop's own error). Inside a task the calls belong
+ * source is raised (or attached to the loop's own error). Tasks `fn` spawns into
+ * `ctx.scope` are waited for when the loop ends normally (a failure of one is raised by
+ * the loop's last `next()`), and cancelled when it stops early. Inside a task the calls belong
  * to the task's scope: they are cancelled when the task ends, and the scope waits. Opened
  * in a scope body, they belong to that scope (its tasks may read the loop too) and are
  * cancelled once the body and every task have settled, before the scope settles.

@@ -2,7 +2,9 @@ import { describe, expect, test } from 'vitest';
 import { collect, tracked } from '../../test/helpers.ts';
 import { CancelledError, suppressedErrors, TimeoutError } from '../errors.ts';
 import { TestClock } from '../test-clock.ts';
-import { timeout } from '../timeout.ts';
+import { moveOnAfter, timeout } from '../timeout.ts';
+import { scope } from '../scope.ts';
+import { sleep } from '../sleep.ts';
 import { take } from './take.ts';
 
 describe('take', () => {
@@ -125,5 +127,41 @@ describe('take', () => {
       /Unknown option `options.signl`.*Did you mean `signal`/,
     );
     expect(opened).toBe(false);
+  });
+});
+
+describe('take: the README polling pattern (review D7)', () => {
+  test('a cut next() from a moveOnAfter body keeps the source alive; every item arrives over the polls', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    let closed = false;
+    async function* src(): AsyncGenerator<number> {
+      try {
+        for (let i = 0; i < 6; i++) {
+          await sleep(25);
+          yield i;
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    const got: number[] = [];
+    let polls = 0;
+    await scope(
+      async () => {
+        const it = take(src(), { count: 10 });
+        const first = await it.next();
+        got.push(first.value as number);
+        while (polls < 200) {
+          polls++;
+          const r = await moveOnAfter(7, () => it.next());
+          if (r.timedOut) continue;
+          if (r.value.done) break;
+          got.push(r.value.value);
+        }
+      },
+      { clock },
+    );
+    expect(got).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(closed).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import { callerContext } from '../caller.ts';
 import { attachSuppressed, suppressedErrors } from '../errors.ts';
 import { isThenable } from '../internal/abortable.ts';
-import { currentContext, joinSignals } from '../internal/context.ts';
+import { currentContext, joinSignals, runInContext } from '../internal/context.ts';
 import {
   abortReasons,
   type Adoption,
@@ -40,7 +40,10 @@ const KEYS: readonly string[] = ['count', 'signal'];
  * quiet end). An error thrown while closing the source is raised, or attached to the
  * loop's own error (`suppressedErrors`). Opened in a task, the loop is closed when that
  * task ends; opened in a scope body, once the body and every task of that scope have
- * settled (its tasks may read it).
+ * settled (its tasks may read it). The source is always pulled in the context of the task
+ * or body of the first `next()`, so a later `next()` cut by a nested time limit
+ * (`moveOnAfter(ms, () => it.next())`) keeps its item for the next call, as with the
+ * other helpers.
  *
  * @example
  * ```ts
@@ -74,10 +77,17 @@ export function take<T>(
           ? undefined
           : joinSignals(signal === undefined ? [self.signal] : [signal, self.signal]);
       const pullSignal = joined === undefined ? signal : joined.signal;
+      // The source is pulled in the context of the task (or body) that opened the loop,
+      // as the other helpers pull it from tasks of their own: a `next()` called from a
+      // nested body (a `moveOnAfter` poll) must not lend the source that body's
+      // cancellation, or its first time limit would close the source (review D7).
+      const pullInOwner = (): IteratorResult<T> | Promise<IteratorResult<T>> =>
+        pull(src, pullSignal);
       let failure: { error: unknown } | undefined;
       try {
         for (let i = 0; i < count; i++) {
-          const pulled = pull(src, pullSignal);
+          const pulled =
+            task === undefined ? pull(src, pullSignal) : runInContext(task, pullInOwner, undefined);
           const step = isThenable(pulled) ? await pulled : pulled;
           if (step.done) return;
           yield step.value;

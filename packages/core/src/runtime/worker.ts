@@ -49,9 +49,18 @@ const ser = (e, depth, props) => {
   if (Array.isArray(e.errors)) out.errors = e.errors.map((x) => ser(x, depth + 1, props));
   return out;
 };
+// The fallback when the error did not clone: each own property that clones is kept, one
+// that does not (a function, a socket) is left out alone (review D3).
+const clones = (v) => { try { structuredClone(v); return true; } catch { return false; } };
 const plain = (e, depth) => {
   if (!isError(e) || depth > 8) { let text; try { text = String(e); } catch { text = typeof e; } return { thrown: text }; }
   const out = { name: String(e.name), message: String(e.message), stack: typeof e.stack === 'string' ? e.stack : undefined, props: {} };
+  try {
+    for (const k of Object.keys(e)) {
+      if (k === 'cause' || k === 'stack' || k === 'message' || k === 'name' || k === 'errors') continue;
+      try { const v = e[k]; if (clones(v)) out.props[k] = v; } catch {}
+    }
+  } catch {}
   if ('cause' in e) out.cause = plain(e.cause, depth + 1);
   if (Array.isArray(e.errors)) out.errors = e.errors.map((x) => plain(x, depth + 1));
   return out;
@@ -355,7 +364,18 @@ function processFactory(deno: DenoGlobal, modules: DenoProcessModules): Factory 
     const read = frameReader((frame) => events.message(modules.deserialize(frame)));
     channel.on('data', (chunk) => read(chunk as Uint8Array));
     return {
-      post: (message) => {
+      post: (message, transfer) => {
+        // Only an ArrayBuffer can cross to a process (copied): anything else in the list
+        // fails as it does on the other runtimes (review D10), not silently.
+        if (transfer !== undefined) {
+          for (const item of transfer) {
+            if (!(item instanceof ArrayBuffer)) {
+              throw new TypeError(
+                'Found invalid value in transferList: only an ArrayBuffer can cross to a Deno worker process',
+              );
+            }
+          }
+        }
         // Throws (a DataCloneError-like `Error`) for what cannot be serialized.
         const body = modules.serialize(message);
         const framed = new Uint8Array(4 + body.length);
