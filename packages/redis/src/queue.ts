@@ -8,6 +8,7 @@ import {
   assertFunction,
   assertInteger,
   assertKey,
+  assertPrimitiveKey,
   assertMs,
   MAX_TIMER_MS,
   assertOptions,
@@ -33,7 +34,11 @@ export interface QueueCodec<T> {
 export interface RedisQueueOptions<T> {
   /** A node-redis client, an ioredis client or a {@link RedisAdapter}. Used as it is. */
   client: unknown;
-  /** The queue's name: every process using the same key shares the queue. */
+  /**
+   * The queue's name: every process using the same key shares the queue.
+   * Non-empty, and not starting with `}` (a `RangeError`): its keys are `{key}:…`, and
+   * the hash tag must not be empty for Redis Cluster to keep them in one slot.
+   */
   key: string;
   /**
    * At most this many messages in the queue (waiting or being handled); `put` waits for
@@ -465,7 +470,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     if (options === undefined)
       throw new TypeError('Expected `options` to be an object, got `undefined` (undefined)');
     this.#redis = toRedisAdapter(options.client);
-    assertKey('key', options.key);
+    assertPrimitiveKey('key', options.key);
     const capacity = options.capacity ?? Number.POSITIVE_INFINITY;
     if (capacity !== Number.POSITIVE_INFINITY) assertInteger('capacity', capacity);
     const visibility = options.visibilityTimeout ?? 30_000;

@@ -6,6 +6,7 @@ import { freePort, startRedis } from '../test/redis-server.ts';
 import { countingController } from '../test/signals.ts';
 import { toRedisAdapter } from './client.ts';
 import { ClosedError, LeaseLostError, RedisCommandError } from './errors.ts';
+import { RedisQueue } from './queue.ts';
 import { RedisRateLimiter } from './rate-limiter.ts';
 import { RedisSemaphore } from './semaphore.ts';
 
@@ -390,6 +391,26 @@ return 1`;
     expect(
       () => new RedisSemaphore({ client, key: 'k', permits: 1, lease: 2 ** 31 - 1 }),
     ).not.toThrow();
+  });
+
+  test('a key starting with `}` is refused by every primitive: its hash tag would be empty (review D2)', () => {
+    const client = {
+      send: async () => 'OK',
+      duplicate: async () => client,
+      subscribe: async () => {},
+      close: async () => {},
+    };
+    const message =
+      'Expected `key` to be a non-empty string not starting with `}` (its hash tag `{}jobs}` would be empty, so Redis Cluster would put its keys in different slots), got `}jobs` (string)';
+    expect(() => new RedisQueue({ client, key: '}jobs' })).toThrow(RangeError);
+    expect(() => new RedisQueue({ client, key: '}jobs' })).toThrow(message);
+    expect(() => new RedisSemaphore({ client, key: '}jobs', permits: 1 })).toThrow(message);
+    expect(
+      () => new RedisRateLimiter({ client, key: '}jobs', limit: 1, interval: 1000 }),
+    ).toThrow(message);
+    // A `}` further on leaves a non-empty tag (what precedes it): accepted.
+    expect(() => new RedisQueue({ client, key: 'jobs}a' })).not.toThrow();
+    expect(() => new RedisSemaphore({ client, key: 'a}', permits: 1 })).not.toThrow();
   });
 
   test('an adapter that returns string replies as bytes works: tokens and grant times are read from them', async () => {

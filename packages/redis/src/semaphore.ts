@@ -13,7 +13,7 @@ import { command, int, NOW_US, STAMP, Script, send, tag } from './internal/scrip
 import {
   assertFunction,
   assertInteger,
-  assertKey,
+  assertPrimitiveKey,
   assertMs,
   MAX_TIMER_MS,
   assertOptions,
@@ -25,7 +25,11 @@ import { jitter, timer, type Waiter, WaitList } from './internal/waiters.ts';
 export interface RedisSemaphoreOptions {
   /** A node-redis client, an ioredis client or a {@link RedisAdapter}. Used as it is. */
   client: unknown;
-  /** The name of the shared semaphore: every process using the same key shares it. */
+  /**
+   * The name of the shared semaphore: every process using the same key shares it.
+   * Non-empty, and not starting with `}` (a `RangeError`): its keys are `{key}:…`, and
+   * the hash tag must not be empty for Redis Cluster to keep them in one slot.
+   */
   key: string;
   /** How many permits exist across all processes. */
   permits: number;
@@ -333,7 +337,7 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     if (options === undefined)
       throw new TypeError('Expected `options` to be an object, got `undefined` (undefined)');
     this.#redis = toRedisAdapter(options.client);
-    assertKey('key', options.key);
+    assertPrimitiveKey('key', options.key);
     assertInteger('permits', options.permits);
     const lease = options.lease ?? 30_000;
     assertMs('lease', lease, 3, MAX_TIMER_MS);
