@@ -69,7 +69,9 @@ export interface RedisQueueOptions<T> {
   group?: string | undefined;
   /**
    * How values are stored. Default: JSON (`put` rejects with a `TypeError` for a value JSON
-   * cannot represent, such as `undefined`).
+   * cannot represent, such as `undefined`). An object with `encode` and `decode` functions
+   * (else the constructor throws a `TypeError`); `put` rejects with a `TypeError` naming
+   * `codec.encode` when `encode` returns anything but a string, and stores nothing.
    */
   codec?: QueueCodec<T> | undefined;
 }
@@ -480,6 +482,12 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     const group = options.group ?? 'weft';
     assertKey('group', group);
     if (options.codec !== undefined) {
+      const codec: unknown = options.codec;
+      if (typeof codec !== 'object' || codec === null) {
+        throw new TypeError(
+          `Expected \`codec\` to be an object with \`encode\` and \`decode\` functions, got ${describe(codec)}`,
+        );
+      }
       assertFunction('codec.encode', options.codec.encode);
       assertFunction('codec.decode', options.codec.decode);
     }
@@ -552,7 +560,14 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     let promise: Promise<string>;
     try {
       // Bad input rejects, as with `@weft/core`'s Queue.
-      const text = this.#codec.encode(value);
+      const text: unknown = this.#codec.encode(value);
+      // A client would turn anything else into text (`undefined` into "undefined"): the
+      // value read back would not be the value put.
+      if (typeof text !== 'string') {
+        throw new TypeError(
+          `Expected \`codec.encode\` to return a string, got ${describe(text)}`,
+        );
+      }
       promise = this.#putters.add('options', options, WAIT_KEYS, text).promise;
     } catch (err) {
       return Promise.reject(err);
