@@ -564,9 +564,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       // A client would turn anything else into text (`undefined` into "undefined"): the
       // value read back would not be the value put.
       if (typeof text !== 'string') {
-        throw new TypeError(
-          `Expected \`codec.encode\` to return a string, got ${describe(text)}`,
-        );
+        throw new TypeError(`Expected \`codec.encode\` to return a string, got ${describe(text)}`);
       }
       promise = this.#putters.add('options', options, WAIT_KEYS, text).promise;
     } catch (err) {

@@ -405,9 +405,9 @@ return 1`;
     expect(() => new RedisQueue({ client, key: '}jobs' })).toThrow(RangeError);
     expect(() => new RedisQueue({ client, key: '}jobs' })).toThrow(message);
     expect(() => new RedisSemaphore({ client, key: '}jobs', permits: 1 })).toThrow(message);
-    expect(
-      () => new RedisRateLimiter({ client, key: '}jobs', limit: 1, interval: 1000 }),
-    ).toThrow(message);
+    expect(() => new RedisRateLimiter({ client, key: '}jobs', limit: 1, interval: 1000 })).toThrow(
+      message,
+    );
     // A `}` further on leaves a non-empty tag (what precedes it): accepted.
     expect(() => new RedisQueue({ client, key: 'jobs}a' })).not.toThrow();
     expect(() => new RedisSemaphore({ client, key: 'a}', permits: 1 })).not.toThrow();
@@ -542,7 +542,10 @@ return 1`;
       send: (args: readonly string[]) => {
         const name = args[0] === 'EVALSHA' || args[0] === 'EVAL' ? `script:${args[4]}` : args[0]!;
         const reply = io.call(args[0]!, ...args.slice(1));
-        reply.then(() => sent.push(name), () => {});
+        reply.then(
+          () => sent.push(name),
+          () => {},
+        );
         if (!first || (args[0] !== 'EVALSHA' && args[0] !== 'EVAL')) return reply;
         first = false;
         reply.catch(() => {}); // handled when it is handed on

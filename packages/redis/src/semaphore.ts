@@ -566,8 +566,7 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
       const sentAt = performance.now();
       let held: boolean;
       try {
-        held =
-          int(await RENEW.run(this.#redis, [this.#holders], [this.#leaseUs, late.id])) === 1;
+        held = int(await RENEW.run(this.#redis, [this.#holders], [this.#leaseUs, late.id])) === 1;
       } catch (err) {
         void this.#release(late.id).catch(() => {});
         throw err;
