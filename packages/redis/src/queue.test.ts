@@ -423,6 +423,33 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         );
       });
 
+      test('a codec that is not an object, or whose encode returns no string, is refused naming it; nothing is stored (review D3)', async () => {
+        expect(() => new RedisQueue({ client: c.client, key: 'k', codec: 1 as never })).toThrow(
+          'Expected `codec` to be an object with `encode` and `decode` functions, got `1` (number)',
+        );
+        expect(() => new RedisQueue({ client: c.client, key: 'k', codec: null as never })).toThrow(
+          TypeError,
+        );
+        const key = uniqueKey('q');
+        const encoded: unknown[] = [undefined, 42];
+        const q = new RedisQueue<string>({
+          client: c.client,
+          key,
+          codec: { encode: () => encoded.shift() as string, decode: (s) => s },
+        });
+        const put = q.put('v');
+        expect(put).toBeInstanceOf(Promise);
+        await expect(put).rejects.toThrow(TypeError);
+        await expect(put).rejects.toThrow(
+          'Expected `codec.encode` to return a string, got `undefined` (undefined)',
+        );
+        await expect(q.put('v')).rejects.toThrow(
+          'Expected `codec.encode` to return a string, got `42` (number)',
+        );
+        expect(await q.size()).toBe(0);
+        await q.close();
+      });
+
       test('bad input to put and get rejects (never throws synchronously), naming the argument', async () => {
         const q = new RedisQueue<unknown>({ client: c.client, key: uniqueKey('q') });
         const put = q.put(1n);

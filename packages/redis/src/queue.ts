@@ -8,6 +8,7 @@ import {
   assertFunction,
   assertInteger,
   assertKey,
+  assertPrimitiveKey,
   assertMs,
   MAX_TIMER_MS,
   assertOptions,
@@ -33,7 +34,11 @@ export interface QueueCodec<T> {
 export interface RedisQueueOptions<T> {
   /** A node-redis client, an ioredis client or a {@link RedisAdapter}. Used as it is. */
   client: unknown;
-  /** The queue's name: every process using the same key shares the queue. */
+  /**
+   * The queue's name: every process using the same key shares the queue.
+   * Non-empty, and not starting with `}` (a `RangeError`): its keys are `{key}:…`, and
+   * the hash tag must not be empty for Redis Cluster to keep them in one slot.
+   */
   key: string;
   /**
    * At most this many messages in the queue (waiting or being handled); `put` waits for
@@ -64,7 +69,9 @@ export interface RedisQueueOptions<T> {
   group?: string | undefined;
   /**
    * How values are stored. Default: JSON (`put` rejects with a `TypeError` for a value JSON
-   * cannot represent, such as `undefined`).
+   * cannot represent, such as `undefined`). An object with `encode` and `decode` functions
+   * (else the constructor throws a `TypeError`); `put` rejects with a `TypeError` naming
+   * `codec.encode` when `encode` returns anything but a string, and stores nothing.
    */
   codec?: QueueCodec<T> | undefined;
 }
@@ -465,7 +472,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     if (options === undefined)
       throw new TypeError('Expected `options` to be an object, got `undefined` (undefined)');
     this.#redis = toRedisAdapter(options.client);
-    assertKey('key', options.key);
+    assertPrimitiveKey('key', options.key);
     const capacity = options.capacity ?? Number.POSITIVE_INFINITY;
     if (capacity !== Number.POSITIVE_INFINITY) assertInteger('capacity', capacity);
     const visibility = options.visibilityTimeout ?? 30_000;
@@ -475,6 +482,12 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     const group = options.group ?? 'weft';
     assertKey('group', group);
     if (options.codec !== undefined) {
+      const codec: unknown = options.codec;
+      if (typeof codec !== 'object' || codec === null) {
+        throw new TypeError(
+          `Expected \`codec\` to be an object with \`encode\` and \`decode\` functions, got ${describe(codec)}`,
+        );
+      }
       assertFunction('codec.encode', options.codec.encode);
       assertFunction('codec.decode', options.codec.decode);
     }
@@ -547,7 +560,12 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     let promise: Promise<string>;
     try {
       // Bad input rejects, as with `@weft/core`'s Queue.
-      const text = this.#codec.encode(value);
+      const text: unknown = this.#codec.encode(value);
+      // A client would turn anything else into text (`undefined` into "undefined"): the
+      // value read back would not be the value put.
+      if (typeof text !== 'string') {
+        throw new TypeError(`Expected \`codec.encode\` to return a string, got ${describe(text)}`);
+      }
       promise = this.#putters.add('options', options, WAIT_KEYS, text).promise;
     } catch (err) {
       return Promise.reject(err);

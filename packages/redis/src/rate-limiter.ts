@@ -11,7 +11,7 @@ import { int, NOW_US, Script, type ScriptCall, STAMP, send, tag } from './intern
 import {
   assertFunction,
   assertInteger,
-  assertKey,
+  assertPrimitiveKey,
   assertMs,
   assertOptions,
   describe,
@@ -23,7 +23,11 @@ import { jitter, timer, type Waiter, WaitList } from './internal/waiters.ts';
 export interface RedisRateLimiterOptions {
   /** A node-redis client, an ioredis client or a {@link RedisAdapter}. Used as it is. */
   client: unknown;
-  /** The name of the shared limit: every process using the same key shares it. */
+  /**
+   * The name of the shared limit: every process using the same key shares it.
+   * Non-empty, and not starting with `}` (a `RangeError`): its keys are `{key}:…`, and
+   * the hash tag must not be empty for Redis Cluster to keep them in one slot.
+   */
   key: string;
   /** How many units of cost are let through per `interval`, across all processes. */
   limit: number;
@@ -276,7 +280,7 @@ export class RedisRateLimiter implements RateLimiterLike {
     if (options === undefined)
       throw new TypeError('Expected `options` to be an object, got `undefined` (undefined)');
     this.#redis = toRedisAdapter(options.client);
-    assertKey('key', options.key);
+    assertPrimitiveKey('key', options.key);
     assertInteger('limit', options.limit);
     assertMs('interval', options.interval);
     if (options.burst !== undefined) assertInteger('burst', options.burst);

@@ -6,6 +6,7 @@ import { freePort, startRedis } from '../test/redis-server.ts';
 import { countingController } from '../test/signals.ts';
 import { toRedisAdapter } from './client.ts';
 import { ClosedError, LeaseLostError, RedisCommandError } from './errors.ts';
+import { RedisQueue } from './queue.ts';
 import { RedisRateLimiter } from './rate-limiter.ts';
 import { RedisSemaphore } from './semaphore.ts';
 
@@ -392,6 +393,26 @@ return 1`;
     ).not.toThrow();
   });
 
+  test('a key starting with `}` is refused by every primitive: its hash tag would be empty (review D2)', () => {
+    const client = {
+      send: async () => 'OK',
+      duplicate: async () => client,
+      subscribe: async () => {},
+      close: async () => {},
+    };
+    const message =
+      'Expected `key` to be a non-empty string not starting with `}` (its hash tag `{}jobs}` would be empty, so Redis Cluster would put its keys in different slots), got `}jobs` (string)';
+    expect(() => new RedisQueue({ client, key: '}jobs' })).toThrow(RangeError);
+    expect(() => new RedisQueue({ client, key: '}jobs' })).toThrow(message);
+    expect(() => new RedisSemaphore({ client, key: '}jobs', permits: 1 })).toThrow(message);
+    expect(() => new RedisRateLimiter({ client, key: '}jobs', limit: 1, interval: 1000 })).toThrow(
+      message,
+    );
+    // A `}` further on leaves a non-empty tag (what precedes it): accepted.
+    expect(() => new RedisQueue({ client, key: 'jobs}a' })).not.toThrow();
+    expect(() => new RedisSemaphore({ client, key: 'a}', permits: 1 })).not.toThrow();
+  });
+
   test('an adapter that returns string replies as bytes works: tokens and grant times are read from them', async () => {
     using io = ioredis(redis!.url);
     // ioredis `callBuffer`: bulk strings come back as Buffers, integers as numbers.
@@ -509,6 +530,73 @@ return 1`;
     for (let i = 0; i < 100 && !sent.includes('ZREM'); i++) await tick(5);
     expect(sent).toEqual(['EVALSHA', 'ZREM']);
     expect(Number(await io.call('ZCOUNT', `{${key}}:sem`, '(0', '+inf'))).toBe(0);
+  });
+
+  // An adapter whose first ACQUIRE runs on the server at once but whose reply is held back
+  // `delay` ms (an offline queue, a busy server); `sent` lists the commands that succeeded
+  // (a script by its first argument; an EVALSHA refused with NOSCRIPT is not listed).
+  const lateFirstReply = (io: ReturnType<typeof ioredis>, delay: number) => {
+    const sent: string[] = [];
+    let first = true;
+    const adapter = {
+      send: (args: readonly string[]) => {
+        const name = args[0] === 'EVALSHA' || args[0] === 'EVAL' ? `script:${args[4]}` : args[0]!;
+        const reply = io.call(args[0]!, ...args.slice(1));
+        reply.then(
+          () => sent.push(name),
+          () => {},
+        );
+        if (!first || (args[0] !== 'EVALSHA' && args[0] !== 'EVAL')) return reply;
+        first = false;
+        reply.catch(() => {}); // handled when it is handed on
+        return tick(delay).then(() => reply);
+      },
+      duplicate: async () => adapter,
+      subscribe: async () => {},
+      close: async () => {},
+    };
+    return { adapter, sent };
+  };
+
+  test('a grant whose reply comes late is renewed before acquire resolves, and stays held past its lease (review D1)', async () => {
+    using io = ioredis(redis!.url);
+    const key = uniqueKey('sem');
+    await using warm = new RedisSemaphore({ client: io, key, permits: 1 });
+    await (await warm.acquire()).release();
+    // The reply comes 0.75 lease after the ACQUIRE was sent: Redis still holds the permit,
+    // but by the send-time rule its lease has only a quarter left.
+    const { adapter, sent } = lateFirstReply(io, 450);
+    await using sem = new RedisSemaphore({ client: adapter, key, permits: 1, lease: 600 });
+    const permit = await sem.acquire();
+    expect(permit.signal.aborted).toBe(false);
+    await tick(900); // one and a half leases: renewed all along
+    expect(permit.signal.aborted).toBe(false);
+    expect(Number(await io.call('ZCOUNT', `{${key}}:sem`, '(0', '+inf'))).toBe(1);
+    // ACQUIRE (its argument: permits), RENEW before it resolved (its argument: the lease in
+    // µs), then the background renewals.
+    expect(sent.slice(0, 2)).toEqual(['script:1', 'script:600000']);
+    await permit.release();
+    expect(Number(await io.call('ZCOUNT', `{${key}}:sem`, '(0', '+inf'))).toBe(0);
+  });
+
+  test('a grant whose reply comes after its lease ran out in Redis is not handed out: acquire asks again (review D1)', async () => {
+    using io = ioredis(redis!.url);
+    const key = uniqueKey('sem');
+    await using warm = new RedisSemaphore({ client: io, key, permits: 1 });
+    await (await warm.acquire()).release();
+    const { adapter, sent } = lateFirstReply(io, 400);
+    await using sem = new RedisSemaphore({ client: adapter, key, permits: 1, lease: 300 });
+    const permit = await sem.acquire();
+    expect(permit.signal.aborted).toBe(false);
+    await tick(450);
+    expect(permit.signal.aborted).toBe(false);
+    expect(Number(await io.call('ZCOUNT', `{${key}}:sem`, '(0', '+inf'))).toBe(1);
+    // ACQUIRE, RENEW (refused: expired), a second ACQUIRE whose grant was handed out.
+    expect(sent.slice(0, 3)).toEqual(['script:1', 'script:300000', 'script:1']);
+    await permit.release();
+    const free = await sem.tryAcquire();
+    expect(free).toBeDefined();
+    await free?.release();
   });
 
   test('close() returns within a lease while the subscriber connection cannot open; it is closed when it does (review D2)', async () => {

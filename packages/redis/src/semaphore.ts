@@ -13,7 +13,7 @@ import { command, int, NOW_US, STAMP, Script, send, tag } from './internal/scrip
 import {
   assertFunction,
   assertInteger,
-  assertKey,
+  assertPrimitiveKey,
   assertMs,
   MAX_TIMER_MS,
   assertOptions,
@@ -25,7 +25,11 @@ import { jitter, timer, type Waiter, WaitList } from './internal/waiters.ts';
 export interface RedisSemaphoreOptions {
   /** A node-redis client, an ioredis client or a {@link RedisAdapter}. Used as it is. */
   client: unknown;
-  /** The name of the shared semaphore: every process using the same key shares it. */
+  /**
+   * The name of the shared semaphore: every process using the same key shares it.
+   * Non-empty, and not starting with `}` (a `RangeError`): its keys are `{key}:…`, and
+   * the hash tag must not be empty for Redis Cluster to keep them in one slot.
+   */
   key: string;
   /** How many permits exist across all processes. */
   permits: number;
@@ -180,8 +184,22 @@ function newId(): string {
   return ID_PREFIX + idSeq;
 }
 
-// What one ACQUIRE call gave: a permit, or how many ms to sleep before asking again.
-type TryResult = Permit | number;
+// What one ACQUIRE call gave: a permit, a grant whose reply came late (to be confirmed
+// with RENEW before it is handed out), or how many ms to sleep before asking again.
+type TryResult = Permit | LateGrant | number;
+
+// A grant whose reply arrived a third of a lease or more after its ACQUIRE was sent. A
+// lease counts from when its command was sent (lease.ts), so such a permit may be (nearly)
+// expired already, and its first renewal, a third of a lease after the reply, would come
+// too late: it is confirmed with RENEW first (RedisSemaphore.#confirm).
+class LateGrant {
+  readonly token: number;
+  readonly id: string;
+  constructor(token: number, id: string) {
+    this.token = token;
+    this.id = id;
+  }
+}
 
 // The script call that #kick made for `head`, handed to the loop (#serve) when it was not
 // a plain grant; `releases`: the count of releases heard when it was sent.
@@ -257,6 +275,12 @@ class Permit extends Lease implements RedisPermit {
  * is no ordering. A waiter cancelled before the grant leaves the queue and holds nothing;
  * a grant that races with the cancellation is released at once.
  *
+ * A grant whose reply comes a third of `lease` or more after its command was sent (an
+ * outage during which it waited in the client's offline queue, a busy Redis) may have
+ * (nearly) expired by the rule that a lease counts from when its command was sent:
+ * `acquire()` renews it before resolving, and the permit's lease counts from that
+ * renewal; if Redis no longer holds it, `acquire()` asks again.
+ *
  * Guarantees and their limits: the count is exact while Redis keeps its data; a Redis
  * restart without persistence forgets the holders (over-admission until they release),
  * and their permits' signals abort at their next renewal. A lease is only as good as the
@@ -313,7 +337,7 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
     if (options === undefined)
       throw new TypeError('Expected `options` to be an object, got `undefined` (undefined)');
     this.#redis = toRedisAdapter(options.client);
-    assertKey('key', options.key);
+    assertPrimitiveKey('key', options.key);
     assertInteger('permits', options.permits);
     const lease = options.lease ?? 30_000;
     assertMs('lease', lease, 3, MAX_TIMER_MS);
@@ -395,8 +419,9 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
   async tryAcquire(): Promise<RedisPermit | undefined> {
     if (this.#closed) throw new ClosedError(`The semaphore \`${this.#key}\` is closed`);
     if (this.#waiters.size > 0) return undefined;
-    const result = await this.#try(false);
-    return typeof result === 'number' ? undefined : result;
+    let result: TryResult | undefined = await this.#try(false);
+    if (result instanceof LateGrant) result = await this.#confirm(result);
+    return result instanceof Permit ? result : undefined;
   }
 
   /**
@@ -519,7 +544,38 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
   #result(reply: unknown, id: string, sentAt: number): TryResult {
     const token = int(reply);
     if (token <= 0) return Math.ceil(-token / 1000);
+    if (performance.now() - sentAt >= this.#lease / 3) return new LateGrant(token, id);
     return new Permit(token, this.#shared, id, this.#lease, sentAt);
+  }
+
+  // Confirms a grant whose reply came late (review D1): RENEW, sent now, extends its lease
+  // to a full one; the permit counts from when that RENEW was sent. `undefined` when Redis
+  // no longer holds it (it expired before the RENEW ran: the caller asks again) or when
+  // `head`, the waiter it is for, is gone (then it is released). A RENEW that is late too
+  // is sent again. A failed RENEW rejects (RedisCommandError); the grant is then released
+  // if Redis can be reached, else it expires with its lease.
+  async #confirm(
+    late: LateGrant,
+    head?: Waiter<RedisPermit, undefined>,
+  ): Promise<Permit | undefined> {
+    for (;;) {
+      if (head !== undefined && (head.settled || this.#closed)) {
+        await this.#release(late.id).catch(() => {});
+        return undefined;
+      }
+      const sentAt = performance.now();
+      let held: boolean;
+      try {
+        held = int(await RENEW.run(this.#redis, [this.#holders], [this.#leaseUs, late.id])) === 1;
+      } catch (err) {
+        void this.#release(late.id).catch(() => {});
+        throw err;
+      }
+      if (!held) return undefined;
+      if (performance.now() - sentAt < this.#lease / 3) {
+        return new Permit(late.token, this.#shared, late.id, this.#lease, sentAt);
+      }
+    }
   }
 
   #try(wait: boolean): Promise<TryResult> {
@@ -576,7 +632,7 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
       } catch (err) {
         return fail(err);
       }
-      if (typeof result !== 'number' && !head.settled) {
+      if (result instanceof Permit && !head.settled) {
         head.fulfil(result);
         this.#next();
         return undefined;
@@ -623,6 +679,18 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
           head.fail(err);
           continue;
         }
+      }
+      if (result instanceof LateGrant) {
+        let confirmed: Permit | undefined;
+        try {
+          confirmed = await this.#confirm(result, head);
+        } catch (err) {
+          head.fail(err);
+          continue;
+        }
+        // Gone (expired before it was confirmed), or its waiter is: serve the head again.
+        if (confirmed === undefined) continue;
+        result = confirmed;
       }
       if (typeof result !== 'number') {
         if (!head.settled) head.fulfil(result);

@@ -52,3 +52,18 @@ export function assertKey(name: string, value: unknown): asserts value is string
     throw new RangeError(`Expected \`${name}\` to be a non-empty string, got ${describe(value)}`);
   }
 }
+
+/**
+ * A primitive's `key`: a non-empty string that does not start with `}`. Its keys are
+ * `{key}:…`, and Redis Cluster hashes only what lies between the first `{` and the first
+ * `}` after it: for a key starting with `}` that is empty, so each key name would hash on
+ * its own and the multi-key scripts would fail with CROSSSLOT.
+ */
+export function assertPrimitiveKey(name: string, value: unknown): asserts value is string {
+  assertKey(name, value);
+  if (value.startsWith('}')) {
+    throw new RangeError(
+      `Expected \`${name}\` to be a non-empty string not starting with \`}\` (its hash tag \`{${value}}\` would be empty, so Redis Cluster would put its keys in different slots), got ${describe(value)}`,
+    );
+  }
+}
