@@ -599,6 +599,38 @@ return 1`;
     await free?.release();
   });
 
+  test('tryAcquire against a Redis whose every reply is late gives undefined after one renewal and holds nothing (review D1 follow-up)', async () => {
+    using io = ioredis(redis!.url);
+    const key = uniqueKey('sem');
+    await using warm = new RedisSemaphore({ client: io, key, permits: 1 });
+    await (await warm.acquire()).release();
+    const sent: string[] = [];
+    // Every script's reply comes 250 ms (over a third of the 600 ms lease) after it ran: no
+    // grant can be confirmed in time. `sent` lists the scripts that ran (a script by its
+    // first argument; an EVALSHA refused with NOSCRIPT is not listed).
+    const adapter = {
+      send: (args: readonly string[]) => {
+        const reply = io.call(args[0]!, ...args.slice(1));
+        if (args[0] !== 'EVALSHA' && args[0] !== 'EVAL') return reply;
+        reply.then(
+          () => sent.push(`script:${args[4]}`),
+          () => {},
+        );
+        reply.catch(() => {}); // handled when it is handed on
+        return tick(250).then(() => reply);
+      },
+      duplicate: async () => adapter,
+      subscribe: async () => {},
+      close: async () => {},
+    };
+    await using sem = new RedisSemaphore({ client: adapter, key, permits: 1, lease: 600 });
+    expect(await sem.tryAcquire()).toBeUndefined();
+    // ACQUIRE and one RENEW (late too), then the grant was released: no loop of renewals.
+    await tick(600);
+    expect(sent).toEqual(['script:1', 'script:600000']);
+    expect(Number(await io.call('ZCOUNT', `{${key}}:sem`, '(0', '+inf'))).toBe(0);
+  });
+
   test('close() returns within a lease while the subscriber connection cannot open; it is closed when it does (review D2)', async () => {
     using io = ioredis(redis!.url);
     let open: (() => void) | undefined;

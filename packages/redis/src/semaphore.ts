@@ -279,7 +279,8 @@ class Permit extends Lease implements RedisPermit {
  * outage during which it waited in the client's offline queue, a busy Redis) may have
  * (nearly) expired by the rule that a lease counts from when its command was sent:
  * `acquire()` renews it before resolving, and the permit's lease counts from that
- * renewal; if Redis no longer holds it, `acquire()` asks again.
+ * renewal; if Redis no longer holds it, `acquire()` asks again. `tryAcquire()` renews
+ * it once only: when that reply is late too, it releases the grant and gives `undefined`.
  *
  * Guarantees and their limits: the count is exact while Redis keeps its data; a Redis
  * restart without persistence forgets the holders (over-admission until they release),
@@ -554,12 +555,18 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
   // `head`, the waiter it is for, is gone (then it is released). A RENEW that is late too
   // is sent again. A failed RENEW rejects (RedisCommandError); the grant is then released
   // if Redis can be reached, else it expires with its lease.
+  // `tryAcquire` (no `head`, no signal to stop it) sends one RENEW only: a late one too
+  // releases the grant and gives `undefined`, so a slow Redis cannot hold it in a loop.
   async #confirm(
     late: LateGrant,
     head?: Waiter<RedisPermit, undefined>,
   ): Promise<Permit | undefined> {
-    for (;;) {
-      if (head !== undefined && (head.settled || this.#closed)) {
+    for (let renewals = 0; ; renewals++) {
+      if (
+        this.#closed ||
+        (head !== undefined && head.settled) ||
+        (head === undefined && renewals > 0)
+      ) {
         await this.#release(late.id).catch(() => {});
         return undefined;
       }
