@@ -367,8 +367,8 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
       if (
         typeof onrejected === 'function' &&
         onrejected.name === '' &&
-        currentContext()?.task === this &&
-        isBuiltin(onrejected)
+        isBuiltin(onrejected) &&
+        currentContext()?.task === this
       ) {
         // The promise machinery adopting this task from inside its own context: an async
         // task function returning its own Task (its promise calls `then` with its
