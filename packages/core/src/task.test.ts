@@ -1,7 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { tick } from '../test/helpers.ts';
-import { CancelledError, TaskGroupError } from './errors.ts';
-import type { Task } from './task.ts';
+import { CancelledError } from './errors.ts';
 import { scope } from './scope.ts';
 import { sleep } from './sleep.ts';
 import { TestClock } from './test-clock.ts';
@@ -102,86 +101,6 @@ describe('Task', () => {
       a.cancel(); // no effect once settled
       expect(a.state).toBe('fulfilled');
     });
-  });
-});
-
-describe('a task that waits for itself (review D1)', () => {
-  const within = <T>(p: Promise<T>): Promise<T | 'still pending'> =>
-    Promise.race([
-      p,
-      new Promise<'still pending'>((r) => setTimeout(() => r('still pending'), 2000)),
-    ]);
-
-  test('an async task function that returns its own Task fails with a TypeError instead of hanging its scope', async () => {
-    const clock = new TestClock({ autoAdvance: true });
-    const outcome = await within(
-      scope(
-        (s) => {
-          const tk: Task<unknown> = s.spawn(
-            async () => {
-              await sleep(1);
-              return tk;
-            },
-            { name: 'selfish' },
-          );
-        },
-        { clock },
-      ).catch((e: unknown) => e),
-    );
-    expect(outcome).toBeInstanceOf(TaskGroupError);
-    const [error] = (outcome as TaskGroupError).errors;
-    expect(error).toBeInstanceOf(TypeError);
-    expect(String(error)).toMatch(/Task "selfish" returned itself/);
-  });
-
-  test('awaiting its own Task in its function is the same TypeError, which the function can catch', async () => {
-    const result = await within(
-      scope((s) => {
-        const tk: Task<unknown> = s.spawn(async () => {
-          await sleep(0);
-          try {
-            await tk;
-            return 'waited';
-          } catch (error) {
-            return (error as Error).name;
-          }
-        });
-        return tk;
-      }),
-    );
-    expect(result).toBe('TypeError');
-  });
-
-  test("a then() of the task's own with functions of the program still learns when it ends", async () => {
-    const seen: string[] = [];
-    const result = await scope((s) => {
-      const tk: Task<string> = s.spawn(async () => {
-        await sleep(0);
-        tk.then(
-          (v) => seen.push(`then ${v}`),
-          () => seen.push('rejected'),
-        );
-        void Promise.resolve().then(() => tk.then((v) => seen.push(`later ${v}`)));
-        await sleep(0);
-        return 'done';
-      });
-      return tk;
-    });
-    await tick();
-    expect(result).toBe('done');
-    expect(seen).toEqual(['then done', 'later done']);
-  });
-
-  test('another task awaiting it is not affected', async () => {
-    const result = await scope(async (s) => {
-      const tk = s.spawn(async () => {
-        await sleep(0);
-        return 1;
-      });
-      const other = s.spawn(async () => (await tk) + 1);
-      return [await tk, await other];
-    });
-    expect(result).toEqual([1, 2]);
   });
 });
 

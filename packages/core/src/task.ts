@@ -3,7 +3,6 @@ import { CancelledError, isCancellationOf, isRequested, markRequested } from './
 import { isThenable } from './internal/abortable.ts';
 import {
   type ContextTask,
-  currentContext,
   nestedTooDeep,
   nextId,
   runInContext,
@@ -364,21 +363,6 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
   ): Promise<R1 | R2> {
     let promise: Promise<T>;
     if (this.#state === 'running') {
-      if (
-        typeof onrejected === 'function' &&
-        onrejected.name === '' &&
-        isBuiltin(onrejected) &&
-        currentContext()?.task === this
-      ) {
-        // The promise machinery adopting this task from inside its own context: an async
-        // task function returning its own Task (its promise calls `then` with its
-        // resolving functions), or an `await` of it there. Waiting would never end (review
-        // D1). weft's helpers that learn from `then` when their own task ends pass
-        // functions of their own, which are never built-in ones.
-        return Promise.reject(
-          new TypeError(`Task "${this.name}" returned itself (or awaited itself)`),
-        ).then(onfulfilled, onrejected);
-      }
       const rare = this.#more();
       if (rare.deferred === undefined) {
         let resolve!: (v: unknown) => void;
@@ -568,20 +552,6 @@ export class TaskImpl<T> implements Task<T>, ContextTask, WatchedTask {
 }
 
 const nativeThen = Promise.prototype.then;
-const functionSource = Function.prototype.toString;
-const NATIVE_CODE = /\{\s*\[native code\]\s*\}$/;
-
-/**
- * Whether `fn` is a function of the engine (a promise's resolving function), not one
- * written in JavaScript. Only called on the rare path of `then` (see there).
- */
-function isBuiltin(fn: (...args: never[]) => unknown): boolean {
-  try {
-    return NATIVE_CODE.test(functionSource.call(fn)) && !('prototype' in fn);
-  } catch {
-    return false;
-  }
-}
 
 /**
  * A promise of the runtime's own `Promise` with its own `then`: attaching handlers to it
