@@ -113,8 +113,11 @@ export function runInContext<A, R>(context: TaskContextImpl, fn: (arg: A) => R, 
 // that calls `gather`…). Each level costs weft's frames on top of the program's, so past
 // MAX_NESTING a task or body starts on a fresh stack instead (a microtask later): a
 // recursion through `gather` or `scope` goes as deep as a plain async one (review D13).
+// 100 keeps a 4× margin below the ~400 levels where a trivial `gather` recursion
+// overflowed Node's default stack, and leaves start timing unchanged for any nesting a
+// program reaches without recursion (24 changed it at depths a probe reached: P10).
 let nesting = 0;
-const MAX_NESTING = 24;
+const MAX_NESTING = 100;
 
 /** Whether a task function or scope body started now should wait for a fresh stack. */
 export function nestedTooDeep(): boolean {
