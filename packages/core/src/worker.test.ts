@@ -111,6 +111,24 @@ describe('runInWorker', () => {
     expect('fn' in e.cause).toBe(false);
   });
 
+  test('a cause that does not clone keeps what clones or is left out, never stringified; a throwing getter is left out alone (probe P8)', async () => {
+    const fail = (kind: string) =>
+      runInWorker(fns, 'failWithCauses', [kind]).catch(
+        (e: unknown) => e as Error & { code?: string },
+      );
+    const object = await fail('object');
+    expect(object.message).toBe('w3');
+    expect(object.code).toBe('E_UP');
+    expect(object.cause).toEqual({ url: 'https://x/y', status: 503 });
+    const fn = await fail('function');
+    expect(fn.message).toBe('w2');
+    expect('cause' in fn).toBe(false);
+    const getter = await fail('getter');
+    expect(getter.message).toBe('w1');
+    expect(getter.code).toBe('E_G');
+    expect('g' in getter).toBe(false);
+  });
+
   test('an invalid transfer list is a TypeError on every runtime; an ArrayBuffer crosses (review D10)', async () => {
     const primitive = await runInWorker(fns, 'add', [1, 2], { transfer: [5] as never }).catch(
       (e: unknown) => e,

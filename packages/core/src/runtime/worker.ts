@@ -44,16 +44,28 @@ const isError = (e) => e instanceof Error || (e !== null && typeof e === 'object
 const ser = (e, depth, props) => {
   if (!isError(e) || depth > 8) return { thrown: e };
   const out = { name: String(e.name), message: String(e.message), stack: typeof e.stack === 'string' ? e.stack : undefined, props: {} };
-  if (props) for (const k of Object.keys(e)) if (k !== 'cause' && k !== 'stack' && k !== 'message' && k !== 'name') out.props[k] = e[k];
+  if (props) for (const k of Object.keys(e)) if (k !== 'cause' && k !== 'stack' && k !== 'message' && k !== 'name') { try { out.props[k] = e[k]; } catch {} }
   if ('cause' in e) out.cause = ser(e.cause, depth + 1, props);
   if (Array.isArray(e.errors)) out.errors = e.errors.map((x) => ser(x, depth + 1, props));
   return out;
 };
 // The fallback when the error did not clone: each own property that clones is kept, one
 // that does not (a function, a socket) is left out alone (review D3).
+// A value that is not an error: kept when it clones; an object keeps the own properties
+// that clone; anything else (a function, a symbol) is left out when it is a cause
+// (undefined), and only the thrown value itself is described by its type.
 const clones = (v) => { try { structuredClone(v); return true; } catch { return false; } };
+const keep = (v) => {
+  if (clones(v)) return { thrown: v };
+  if (v !== null && typeof v === 'object') {
+    const o = {};
+    try { for (const k of Object.keys(v)) { try { const x = v[k]; if (clones(x)) o[k] = x; } catch {} } } catch {}
+    return { thrown: o };
+  }
+  return undefined;
+};
 const plain = (e, depth) => {
-  if (!isError(e) || depth > 8) { let text; try { text = String(e); } catch { text = typeof e; } return { thrown: text }; }
+  if (!isError(e) || depth > 8) return keep(e) ?? (depth === 0 ? { thrown: typeof e } : undefined);
   const out = { name: String(e.name), message: String(e.message), stack: typeof e.stack === 'string' ? e.stack : undefined, props: {} };
   try {
     for (const k of Object.keys(e)) {
@@ -61,8 +73,8 @@ const plain = (e, depth) => {
       try { const v = e[k]; if (clones(v)) out.props[k] = v; } catch {}
     }
   } catch {}
-  if ('cause' in e) out.cause = plain(e.cause, depth + 1);
-  if (Array.isArray(e.errors)) out.errors = e.errors.map((x) => plain(x, depth + 1));
+  if ('cause' in e) { const c = plain(e.cause, depth + 1); if (c !== undefined) out.cause = c; }
+  if (Array.isArray(e.errors)) out.errors = e.errors.map((x) => plain(x, depth + 1) ?? { thrown: undefined });
   return out;
 };
 // The call running now (0 when idle), and whether the worker crashed: an uncaught error or
