@@ -112,8 +112,11 @@ describe('runInWorker', () => {
   });
 
   test('a cause that does not clone keeps what clones or is left out, never stringified; a throwing getter is left out alone (probe P8)', async () => {
-    const fail = (kind: string) =>
-      runInWorker(fns, 'failWithCauses', [kind]).catch(
+    const fail = (kind: string): Promise<Error & { code?: string }> =>
+      runInWorker(fns, 'failWithCauses', [kind]).then(
+        () => {
+          throw new Error('expected a rejection');
+        },
         (e: unknown) => e as Error & { code?: string },
       );
     const object = await fail('object');
