@@ -5,7 +5,7 @@ import { TestClock, TimeoutError } from '@weft/core';
 import { describe, expect, test } from 'vitest';
 import { collectUnhandled } from '../../core/test/helpers.ts';
 import { serve, type TestServer } from '../test/serve.ts';
-import { createClient } from './index.ts';
+import { type ClientOptions, createClient, type HttpClient } from './index.ts';
 
 /** Real time, for the server and the source's pace (the client's clock is separate). */
 function wait(ms: number): Promise<void> {
@@ -40,6 +40,32 @@ async function readingServer(): Promise<{
     return new Response('late');
   });
   return { server, received: () => received, release };
+}
+
+/** What a test gets from {@link withUpload}. */
+interface Upload {
+  http: HttpClient;
+  /** Where to send the body: the reading server's `/up`. */
+  url: string;
+  /** Bytes of request bodies the server has read so far. */
+  received: () => number;
+}
+
+/**
+ * The setup and teardown of the tests here: a {@link readingServer}, a client with
+ * `options` on it, and afterwards (whatever the test did) the server released, the client
+ * closed and the server closed.
+ */
+async function withUpload(options: ClientOptions, run: (upload: Upload) => Promise<void>) {
+  const { server, received, release } = await readingServer();
+  const http = createClient(options);
+  try {
+    await run({ http, url: `${server.url}/up`, received });
+  } finally {
+    release();
+    await http.close();
+    await server.close();
+  }
 }
 
 /** A never-ending upload that counts its pulls and records its cancel. */
@@ -80,16 +106,11 @@ async function expectNoMorePulls(pulls: () => number): Promise<void> {
 
 describe('a streamed request body', () => {
   test('is cancelled with the reason when the caller aborts, and never pulled again', async () => {
-    const { server, received, release } = await readingServer();
-    const http = createClient({ retry: false });
-    const source = endlessBody();
-    const controller = new AbortController();
-    const reason = new Error('user gave up');
-    try {
-      const request = http.post(`${server.url}/up`, {
-        body: source.body,
-        signal: controller.signal,
-      });
+    await withUpload({ retry: false }, async ({ http, url, received }) => {
+      const source = endlessBody();
+      const controller = new AbortController();
+      const reason = new Error('user gave up');
+      const request = http.post(url, { body: source.body, signal: controller.signal });
       const outcome = request.then(
         () => 'fulfilled',
         (error: unknown) => error,
@@ -100,20 +121,14 @@ describe('a streamed request body', () => {
       expect(source.cancelled()).toBe(reason);
       await expectNoMorePulls(source.pulls);
       expect(http.active).toBe(0);
-    } finally {
-      release();
-      await http.close();
-      await server.close();
-    }
+    });
   });
 
   test('is cancelled when the attempt times out', async () => {
-    const { server, received, release } = await readingServer();
     const clock = new TestClock();
-    const http = createClient({ retry: false, timeout: 1000, clock });
-    const source = endlessBody();
-    try {
-      const outcome = http.post(`${server.url}/up`, { body: source.body }).then(
+    await withUpload({ retry: false, timeout: 1000, clock }, async ({ http, url, received }) => {
+      const source = endlessBody();
+      const outcome = http.post(url, { body: source.body }).then(
         () => 'fulfilled',
         (error: unknown) => error,
       );
@@ -123,19 +138,13 @@ describe('a streamed request body', () => {
       expect(error).toBeInstanceOf(TimeoutError);
       expect(source.cancelled()).toBe(error);
       await expectNoMorePulls(source.pulls);
-    } finally {
-      release();
-      await http.close();
-      await server.close();
-    }
+    });
   });
 
   test('is cancelled when the client closes', async () => {
-    const { server, received, release } = await readingServer();
-    const http = createClient({ retry: false });
-    const source = endlessBody();
-    try {
-      const outcome = http.post(`${server.url}/up`, { body: source.body }).then(
+    await withUpload({ retry: false }, async ({ http, url, received }) => {
+      const source = endlessBody();
+      const outcome = http.post(url, { body: source.body }).then(
         () => 'fulfilled',
         (error: unknown) => error,
       );
@@ -145,15 +154,10 @@ describe('a streamed request body', () => {
       expect(error).toBeInstanceOf(Error);
       expect(source.cancelled()).toBe(error);
       await expectNoMorePulls(source.pulls);
-    } finally {
-      release();
-      await server.close();
-    }
+    });
   });
 
   test('an async iterable body is closed (its finally runs) when the caller aborts', async () => {
-    const { server, received, release } = await readingServer();
-    const http = createClient({ retry: false });
     let pulls = 0;
     let closed = false;
     async function* chunks(): AsyncGenerator<Uint8Array> {
@@ -167,11 +171,11 @@ describe('a streamed request body', () => {
         closed = true;
       }
     }
-    const controller = new AbortController();
-    try {
+    await withUpload({ retry: false }, async ({ http, url, received }) => {
+      const controller = new AbortController();
       const outcome = http
         // An async iterable body: accepted at run time, not part of fetch's BodyInit type.
-        .post(`${server.url}/up`, { body: chunks() as never, signal: controller.signal })
+        .post(url, { body: chunks() as never, signal: controller.signal })
         .then(
           () => 'fulfilled',
           (error: unknown) => error,
@@ -181,23 +185,17 @@ describe('a streamed request body', () => {
       expect(await outcome).toBeInstanceOf(Error);
       await until(() => closed);
       await expectNoMorePulls(() => pulls);
-    } finally {
-      release();
-      await http.close();
-      await server.close();
-    }
+    });
   });
 
   test('a body never sent (aborted while waiting for a slot) is cancelled too', async () => {
-    const { server, received, release } = await readingServer();
-    const http = createClient({ retry: false, concurrency: 1 });
-    const first = endlessBody();
-    const second = endlessBody();
-    const controller = new AbortController();
     const unhandled = await collectUnhandled(async () => {
-      try {
-        const one = http.post(`${server.url}/up`, { body: first.body, signal: controller.signal });
-        const two = http.post(`${server.url}/up`, { body: second.body, signal: controller.signal });
+      await withUpload({ retry: false, concurrency: 1 }, async ({ http, url, received }) => {
+        const first = endlessBody();
+        const second = endlessBody();
+        const controller = new AbortController();
+        const one = http.post(url, { body: first.body, signal: controller.signal });
+        const two = http.post(url, { body: second.body, signal: controller.signal });
         const outcomes = Promise.allSettled([one, two]);
         await until(() => received() > 0);
         expect(second.pulls()).toBe(0);
@@ -207,11 +205,7 @@ describe('a streamed request body', () => {
         expect(b.status).toBe('rejected');
         expect(second.cancelled()).toBe(controller.signal.reason);
         expect(first.cancelled()).toBe(controller.signal.reason);
-      } finally {
-        release();
-        await http.close();
-        await server.close();
-      }
+      });
     });
     expect(unhandled).toEqual([]);
   });
