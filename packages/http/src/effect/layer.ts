@@ -33,7 +33,8 @@ import type { ClientOptions, RequestInfo } from '../types.ts';
  *   garbage collected. Read its body, or use `withScope`.
  * - **Errors** are `HttpClientError`s: a request that fails before a response (a
  *   `NetworkError`, a `TimeoutError`, a `RedirectError`, a hook's error, a closed client)
- *   is a `RequestError` with reason `'Transport'` and the weft error as `cause`. A failure
+ *   is a `RequestError` with reason `'Transport'` and the weft error as `cause` (a
+ *   `bodyStream` that fails: its own error as `cause`). A failure
  *   while reading the body (a timeout covers the body too) is Effect's `ResponseError`
  *   with reason `'Decode'`, the weft error as `cause`.
  * - **Interruption** (`Effect.timeout`, `Fiber.interrupt`) cancels the weft request and

@@ -303,6 +303,15 @@ export function resolveRequest(
       `Expected \`options.body\` to be a string, bytes, a Blob, FormData, URLSearchParams, a ReadableStream or an async iterable (for JSON, use \`options.json\`), got ${describe(body)}`,
     );
   }
+  if (!replayable && body instanceof ReadableStream && body.locked) {
+    // Someone holds a reader: fetch would refuse it later, differently per runtime, as a
+    // network failure (probe P3). A stream partly read and released is accepted: what it
+    // still holds is sent, as for an async iterable partly iterated (neither can be told
+    // apart from a fresh one on every runtime).
+    throw new TypeError(
+      `Expected \`options.body\` to be a ReadableStream no reader holds, got a locked ${describe(body)}`,
+    );
+  }
   return {
     headers,
     timeout: shared.timeout,

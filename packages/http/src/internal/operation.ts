@@ -477,6 +477,25 @@ export class Operation {
 
   /** The one-shot request body once handed to fetch (see {@link StreamBody}). */
   #requestBody: StreamBody | undefined;
+  /**
+   * Set when the caller's body source failed (it errored, threw, or gave a chunk that is
+   * not bytes) before the attempt on `signal` was aborted: its error, as thrown.
+   */
+  #sourceFailure: { signal: AbortSignal; error: unknown } | undefined;
+
+  /**
+   * The caller's body source failed during the attempt on `signal`: the attempt ends with
+   * the caller's error itself, the same on every runtime (their fetch would wrap it, or
+   * copy it), and it is not retried: it is not a network fault, and the body is gone
+   * (probe P2). An abort that came first (a timeout, the caller's signal) keeps its reason.
+   */
+  #sourceFailed(signal: AbortSignal, error: unknown): void {
+    const attempt = this.#attempt;
+    if (attempt === undefined || attempt.signal !== signal || signal.aborted) return;
+    this.#sourceFailure = { signal, error };
+    attempt.abort(error);
+    if (this.#handedOff) this.#end();
+  }
 
   /** Set once the response went to the caller (raw or streaming): ending is theirs. */
   #handedOff = false;
@@ -596,7 +615,10 @@ export class Operation {
   /** Failures of one attempt, as the caller should see them. */
   #translate(error: unknown, info: RequestInfo): unknown {
     const attempt = this.#attemptSignal;
-    if (attempt?.aborted) return attempt.reason;
+    if (attempt?.aborted) {
+      const failure = this.#sourceFailure;
+      return failure !== undefined && failure.signal === attempt ? failure.error : attempt.reason;
+    }
     if (this.#stopped) return this.#reason;
     if (error instanceof TooLarge)
       return new ResponseTooLargeError(info, this.#config.maxResponseSize);
@@ -763,7 +785,7 @@ export class Operation {
         // A one-shot body goes through a stream of weft's own, so that an aborted
         // attempt cancels the caller's source on every runtime (Node's fetch does not).
         this.#requestBody ??= new StreamBody(body as ReadableStream | AsyncIterable<unknown>);
-        init.body = this.#requestBody.stream(signal);
+        init.body = this.#requestBody.stream(signal, (error) => this.#sourceFailed(signal, error));
         init.duplex = 'half';
       }
     }

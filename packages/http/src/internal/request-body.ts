@@ -3,8 +3,45 @@
 // when the attempt is aborted or the request ends before the body was sent. Runtimes
 // differ here: Bun and Deno cancel a request body when the fetch is aborted, Node's fetch
 // (undici) does not, and would keep pulling the caller's stream after the request ended.
+//
+// The same stream makes a failing source the same on every runtime (probe P2, P2b): fetch
+// would wrap the source's error in its own TypeError (Node and Deno, Deno with a copy of
+// the error) or in nothing (Bun), and Node and Deno refuse chunks Bun takes (an
+// ArrayBuffer, a DataView). Here every chunk is checked and turned into a Uint8Array, and a
+// source that fails ends the attempt with its own error.
+
+import { describe } from './validate.ts';
 
 const encoder = new TextEncoder();
+
+const toTag = Object.prototype.toString;
+
+/**
+ * A chunk of a one-shot body as the bytes fetch takes (a Uint8Array), or `undefined` when
+ * it is neither a string nor a BufferSource. A view is re-viewed, not copied; only bytes
+ * in shared memory are copied (they could change while fetch sends them).
+ */
+function toBytes(chunk: unknown): Uint8Array | undefined {
+  if (typeof chunk === 'string') return encoder.encode(chunk);
+  if (ArrayBuffer.isView(chunk)) {
+    if (
+      !(chunk.buffer instanceof ArrayBuffer) &&
+      toTag.call(chunk.buffer) !== '[object ArrayBuffer]'
+    ) {
+      return new Uint8Array(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    }
+    return chunk instanceof Uint8Array
+      ? chunk
+      : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  }
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  const tag = typeof chunk === 'object' && chunk !== null ? toTag.call(chunk) : '';
+  if (tag === '[object ArrayBuffer]') return new Uint8Array(chunk as ArrayBuffer);
+  if (tag === '[object SharedArrayBuffer]') {
+    return new Uint8Array(new Uint8Array(chunk as SharedArrayBuffer));
+  }
+  return undefined;
+}
 
 /** The caller's one-shot body and whether weft still owes it a cancel. */
 export class StreamBody {
@@ -17,6 +54,11 @@ export class StreamBody {
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   #signal: AbortSignal | undefined;
   #onAbort: (() => void) | undefined;
+  /** Ends the attempt of the current stream with the source's error when the source fails. */
+  #fail: ((error: unknown) => void) | undefined;
+  /** Chunks and bytes read so far, to say where a bad chunk was. */
+  #chunks = 0;
+  #bytes = 0;
 
   constructor(source: ReadableStream<unknown> | AsyncIterable<unknown>) {
     this.#source = source;
@@ -25,10 +67,12 @@ export class StreamBody {
   /**
    * The body to give fetch for an attempt on `signal`: it reads the caller's source as
    * fetch pulls, and when `signal` aborts it errors (so fetch stops reading) and cancels
-   * the source with the abort reason.
+   * the source with the abort reason. When the source fails first, `fail` is called with
+   * the caller's error as thrown (any value, `undefined` too), to end the attempt with it.
    */
-  stream(signal: AbortSignal): ReadableStream<Uint8Array> {
+  stream(signal: AbortSignal, fail: (error: unknown) => void): ReadableStream<Uint8Array> {
     this.#detach();
+    this.#fail = fail;
     const stream = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -86,10 +130,9 @@ export class StreamBody {
     try {
       result = await this.#next();
     } catch (error) {
-      if (this.#settled) return;
-      this.#settled = true;
-      this.#detach();
-      controller.error(error);
+      // The source failed (its stream errored, its iterator threw): it is done, nothing
+      // to cancel. The caller's error ends the attempt as itself (probe P2).
+      if (!this.#settled) this.#failed(controller, error, false);
       return;
     }
     if (this.#settled) return; // cancelled while the read was pending
@@ -100,7 +143,39 @@ export class StreamBody {
       return;
     }
     const chunk = result.value;
-    controller.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : (chunk as Uint8Array));
+    const bytes = toBytes(chunk);
+    if (bytes === undefined) {
+      // Not bytes: the same TypeError on every runtime (their fetch differ), and the
+      // source, still open, is cancelled with it (probe P2b).
+      const error = new TypeError(
+        `Expected each chunk of \`options.body\` to be a string or a BufferSource (ArrayBuffer, TypedArray, DataView), got ${describe(chunk)} as chunk ${this.#chunks} (after ${this.#bytes} bytes)`,
+      );
+      this.#failed(controller, error, true);
+      return;
+    }
+    this.#chunks++;
+    this.#bytes += bytes.byteLength;
+    controller.enqueue(bytes);
+  }
+
+  /** The source failed with `error`: fetch's stream errors, the attempt ends with it. */
+  #failed(
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    error: unknown,
+    cancelSource: boolean,
+  ): void {
+    const fail = this.#fail;
+    if (cancelSource) this.cancel(error);
+    else {
+      this.#settled = true;
+      this.#detach();
+      try {
+        controller.error(error);
+      } catch {
+        // Already errored.
+      }
+    }
+    fail?.(error);
   }
 
   #next(): Promise<IteratorResult<unknown>> {
@@ -117,5 +192,6 @@ export class StreamBody {
     if (this.#onAbort !== undefined) this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#onAbort = undefined;
     this.#signal = undefined;
+    this.#fail = undefined;
   }
 }
