@@ -1381,6 +1381,15 @@ export class Scope implements AsyncDisposable {
       this.#watched = undefined;
       for (const task of watched) task.abortFromScope(reason);
     }
+    if (this.#busyChildren > 0) {
+      // Scopes left floating inside this one: those opened in a task that has ended since
+      // (or in the body) hear of it from no signal, yet this scope waits for them.
+      const floating: Scope[] = [];
+      for (let c = this.#firstChild; c !== undefined; c = c.#nextSibling) {
+        if (c.#holdsParent) floating.push(c);
+      }
+      for (const c of floating) c.#cancel(Cause.External, reason);
+    }
   }
 }
 

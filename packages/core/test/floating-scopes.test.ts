@@ -4,6 +4,7 @@
 // enclosing scope cancels it. Before, such a scope ran on, orphaned, after `run()` had
 // returned.
 import { describe, expect, test } from 'vitest';
+import { CancelledError } from '../src/errors.ts';
 import { gather } from '../src/gather.ts';
 import { run } from '../src/run.ts';
 import { Scope, scope } from '../src/scope.ts';
@@ -85,6 +86,43 @@ describe('a scope left floating does not outlive the scope it was opened in', ()
     expect(clock.now() - started).toBe(100);
     await expect(floating).rejects.toMatchObject({ name: 'TimeoutError' });
     expect(finished).toBe(false);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('a failure, or cancel(), of the enclosing scope cancels a scope left floating by a task that has ended', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const started = clock.now();
+    let floating: Promise<unknown> | undefined;
+    const leave = (): number => {
+      floating = scope(async (x) => {
+        x.spawn(() => sleep(5000));
+      });
+      floating.catch(() => {});
+      return 1;
+    };
+    const failed = await scope(
+      async (s) => {
+        s.spawn(async () => leave());
+        s.spawn(async () => {
+          await sleep(10);
+          throw new Error('boom');
+        });
+      },
+      { clock },
+    ).catch((error: unknown) => error);
+    expect(failed).toMatchObject({ name: 'TaskGroupError' });
+    expect(clock.now() - started).toBe(10);
+    await expect(floating).rejects.toBeInstanceOf(CancelledError);
+
+    await scope(
+      async (s) => {
+        await s.spawn(async () => leave());
+        s.cancel();
+      },
+      { clock },
+    );
+    expect(clock.now() - started).toBe(10);
+    await expect(floating).rejects.toBeDefined();
     expect(clock.pendingTimers).toBe(0);
   });
 
