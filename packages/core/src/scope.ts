@@ -297,6 +297,14 @@ export class Scope implements AsyncDisposable {
   #timeoutMs: number | undefined;
   #pending = 0;
   #holds = 0;
+  // A scope that has work (a task or its body running, held work) keeps the scope it was
+  // opened in from closing until that work ends, awaited or not: a `scope()`, `gather()`
+  // or `new Scope()` left floating inside a task does not outlive the enclosing scope, and
+  // `run()` waits for it. #holdTarget is that scope (none for a detached scope: shield,
+  // toEffect, run), #holdsParent whether this scope counts in its #busyChildren now.
+  readonly #holdTarget: Scope | undefined;
+  #holdsParent = false;
+  #busyChildren = 0;
   // The named holds among #holds: closes shown by tree() and the stuck check (see hold).
   #held: Set<Held> | undefined;
   // Errors of held work (helpers closed at the join) that failed after the scope's own
@@ -368,7 +376,10 @@ export class Scope implements AsyncDisposable {
       if (cancelled && this.#ownCause()) this.#caught = true;
       if (failure !== NONE) this.#fail(failure);
       if (this.#stuckWaiting) this.#recheckStuck();
-      if (this.#pending === 0 && this.#holds === 0) this.#idle();
+      if (this.#pending === 0 && this.#holds === 0) {
+        this.#quiet();
+        this.#idle();
+      }
     },
     observe: (task, result) => {
       if (task !== this.#newest) {
@@ -449,6 +460,7 @@ export class Scope implements AsyncDisposable {
     this.#run = internal[kRootRun] ?? (ctx === undefined ? undefined : ctx.scope.#run);
     this.#parent = ctx?.scope;
     this.#parentTask = ctx?.task;
+    this.#holdTarget = detached ? undefined : ctx?.scope;
     // Detached scopes (shield, run) escape the caller's cancellation and deadline.
     const parentSignals = detached ? (signal === undefined ? [] : [signal]) : caller.signals;
     this.#parentSignals = parentSignals;
@@ -1030,6 +1042,7 @@ export class Scope implements AsyncDisposable {
     const task = new TaskImpl<T>(this.#link, functionName(fn), name, slot);
     if (startHook !== undefined) task.expectStart(startHook);
     this.#pending++;
+    if (!this.#holdsParent) this.#busy();
     this.#listTask(task as TaskImpl<unknown>);
     task.start(fn);
     return task;
@@ -1037,6 +1050,7 @@ export class Scope implements AsyncDisposable {
 
   async #runBody<T>(body: (arg: never) => T | PromiseLike<T>, passContext = false): Promise<T> {
     this.#holds++;
+    if (!this.#holdsParent) this.#busy();
     this.#markCollected();
     let ok = true;
     let value: unknown;
@@ -1055,6 +1069,7 @@ export class Scope implements AsyncDisposable {
     // Helpers the body opened and left open are closed once the tasks have settled too
     // (see onJoin): a task of this scope may still be using one.
     this.#holds--;
+    if (this.#pending === 0 && this.#holds === 0) this.#quiet();
     await this.#join();
     let result: unknown;
     try {
@@ -1141,6 +1156,7 @@ export class Scope implements AsyncDisposable {
 
   #hold(work: PromiseLike<unknown>, name?: string): void {
     this.#holds++;
+    if (!this.#holdsParent) this.#busy();
     const held = name === undefined ? undefined : this.#trackHeld(name);
     const release = (): void => {
       if (held !== undefined) {
@@ -1148,7 +1164,10 @@ export class Scope implements AsyncDisposable {
         this.#held!.delete(held);
       }
       this.#holds--;
-      if (this.#pending === 0 && this.#holds === 0) this.#idle();
+      if (this.#pending === 0 && this.#holds === 0) {
+        this.#quiet();
+        this.#idle();
+      }
     };
     work.then(release, (error: unknown) => {
       if (!this.#isOwnCancellation(error) && !isRequested(error)) {
@@ -1185,7 +1204,11 @@ export class Scope implements AsyncDisposable {
     return held;
   }
 
-  /** Nothing runs any more: join hooks registered late run now, else the join ends. */
+  /**
+   * Nothing runs any more: join hooks registered late run now (they close helpers the
+   * body left open, whose scopes may be among the busy children), else the join ends
+   * once no child scope has work either.
+   */
   #idle(): void {
     const resolve = this.#joinResolve;
     if (resolve === undefined) return; // not being joined yet
@@ -1193,7 +1216,27 @@ export class Scope implements AsyncDisposable {
       this.#runJoinHooks();
       if (this.#holds > 0) return;
     }
+    if (this.#busyChildren > 0) return;
     resolve();
+  }
+
+  /** This scope has work now: the scope it was opened in waits for it (see #holdTarget). */
+  #busy(): void {
+    const parent = this.#holdTarget;
+    if (parent === undefined || parent.#state === CLOSED) return;
+    this.#holdsParent = true;
+    parent.#busyChildren++;
+  }
+
+  /** This scope's work has ended: the scope it was opened in no longer waits for it. */
+  #quiet(): void {
+    if (!this.#holdsParent) return;
+    this.#holdsParent = false;
+    const parent = this.#holdTarget!;
+    parent.#busyChildren--;
+    if (parent.#busyChildren === 0 && parent.#pending === 0 && parent.#holds === 0) {
+      parent.#idle();
+    }
   }
 
   #join(): Promise<void> {
@@ -1201,7 +1244,7 @@ export class Scope implements AsyncDisposable {
       if (this.#joinHooks !== undefined && this.#pending === 0 && this.#holds === 0) {
         this.#runJoinHooks();
       }
-      if (this.#pending === 0 && this.#holds === 0) {
+      if (this.#pending === 0 && this.#holds === 0 && this.#busyChildren === 0) {
         this.#close();
         this.#joined = Promise.resolve();
       } else {
@@ -1337,6 +1380,15 @@ export class Scope implements AsyncDisposable {
     if (watched !== undefined) {
       this.#watched = undefined;
       for (const task of watched) task.abortFromScope(reason);
+    }
+    if (this.#busyChildren > 0) {
+      // Scopes left floating inside this one: those opened in a task that has ended since
+      // (or in the body) hear of it from no signal, yet this scope waits for them.
+      const floating: Scope[] = [];
+      for (let c = this.#firstChild; c !== undefined; c = c.#nextSibling) {
+        if (c.#holdsParent) floating.push(c);
+      }
+      for (const c of floating) c.#cancel(Cause.External, reason);
     }
   }
 }

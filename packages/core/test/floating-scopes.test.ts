@@ -1,0 +1,167 @@
+// A scope (or a helper built on one: gather, map, timeout…) opened inside a task or a
+// body and not awaited must not outlive the scope it was opened in: that scope waits for
+// its work before it closes, `run()` waits for it before it returns, and cancelling the
+// enclosing scope cancels it. Before, such a scope ran on, orphaned, after `run()` had
+// returned.
+import { describe, expect, test } from 'vitest';
+import { CancelledError } from '../src/errors.ts';
+import { gather } from '../src/gather.ts';
+import { run } from '../src/run.ts';
+import { Scope, scope } from '../src/scope.ts';
+import { shield } from '../src/shield.ts';
+import { sleep } from '../src/sleep.ts';
+import { TestClock } from '../src/test-clock.ts';
+import { timeout } from '../src/timeout.ts';
+
+describe('a scope left floating does not outlive the scope it was opened in', () => {
+  test('run() returns only after a floating scope opened in its body has ended', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const events: string[] = [];
+    const result = await run(
+      async () => {
+        void scope(async (s) => {
+          s.spawn(async () => {
+            await sleep(50);
+            events.push('inner task done');
+          });
+        });
+        events.push('body returns');
+        return 'body';
+      },
+      { clock },
+    );
+    events.push(`run returned ${result}`);
+    expect(events).toEqual(['body returns', 'inner task done', 'run returned body']);
+  });
+
+  test('a scope waits for a gather left floating by one of its tasks, after that task ended', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const events: string[] = [];
+    let taskState = '';
+    await scope(
+      async (s) => {
+        const t = s.spawn(async () => {
+          void gather([
+            async () => {
+              await sleep(30);
+              events.push('gather item done');
+            },
+          ]);
+          return 1;
+        });
+        await t;
+        taskState = t.state;
+        events.push('task awaited');
+      },
+      { clock },
+    );
+    events.push('scope closed');
+    // The task itself ends when its function does; its scope is what waits.
+    expect(taskState).toBe('fulfilled');
+    expect(events).toEqual(['task awaited', 'gather item done', 'scope closed']);
+  });
+
+  test("the enclosing scope's time limit cancels a floating scope, which rejects with the cause", async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    let floating: Promise<unknown> | undefined;
+    let finished = false;
+    const started = clock.now();
+    const outcome = await timeout(
+      100,
+      async () => {
+        floating = scope(async (s) => {
+          s.spawn(async () => {
+            await sleep(5000);
+            finished = true;
+          });
+        });
+        floating.catch(() => {});
+      },
+      { clock },
+    ).then(
+      () => 'fulfilled',
+      (error: unknown) => (error as Error).name,
+    );
+    expect(outcome).toBe('TimeoutError');
+    expect(clock.now() - started).toBe(100);
+    await expect(floating).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(finished).toBe(false);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('a failure, or cancel(), of the enclosing scope cancels a scope left floating by a task that has ended', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const started = clock.now();
+    let floating: Promise<unknown> | undefined;
+    const leave = (): number => {
+      floating = scope(async (x) => {
+        x.spawn(() => sleep(5000));
+      });
+      floating.catch(() => {});
+      return 1;
+    };
+    const failed = await scope(
+      async (s) => {
+        s.spawn(async () => leave());
+        s.spawn(async () => {
+          await sleep(10);
+          throw new Error('boom');
+        });
+      },
+      { clock },
+    ).catch((error: unknown) => error);
+    expect(failed).toMatchObject({ name: 'TaskGroupError' });
+    expect(clock.now() - started).toBe(10);
+    await expect(floating).rejects.toBeInstanceOf(CancelledError);
+
+    await scope(
+      async (s) => {
+        await s.spawn(async () => leave());
+        s.cancel();
+      },
+      { clock },
+    );
+    expect(clock.now() - started).toBe(10);
+    await expect(floating).rejects.toBeDefined();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('a new Scope() never disposed holds its enclosing scope only while a task of it runs', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const events: string[] = [];
+    await scope(
+      async () => {
+        new Scope(); // no work: nothing to wait for, the enclosing scope is not held
+        const busy = new Scope();
+        busy.spawn(async () => {
+          await sleep(20);
+          events.push('task of the undisposed scope done');
+        });
+      },
+      { clock },
+    );
+    events.push('enclosing scope closed');
+    expect(events).toEqual(['task of the undisposed scope done', 'enclosing scope closed']);
+  });
+
+  test('awaited scopes and shields are unchanged: each ends with its own outcome, in order', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const value = await scope(
+      async (s) => {
+        const t = s.spawn(() =>
+          scope(async (inner) => {
+            inner.spawn(() => sleep(10));
+            return shield(async () => {
+              await sleep(5);
+              return 2;
+            });
+          }),
+        );
+        return (await t) + 1;
+      },
+      { clock },
+    );
+    expect(value).toBe(3);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
