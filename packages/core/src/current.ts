@@ -1,5 +1,6 @@
 import { currentContext } from './internal/context.ts';
 import { errorText } from './internal/error-text.ts';
+import { onItemSettled } from './internal/item-settled.ts';
 import { assertFunction } from './internal/validate.ts';
 import { type Scope, type SettledState, scopeInternals } from './scope.ts';
 import type { Task } from './task.ts';
@@ -56,8 +57,14 @@ export function currentScope(): Scope | undefined {
  * cancellation: its scope's, its own `cancel()`, a timeout). A hook for libraries that
  * hand out resources (a pooled connection, a lock) and must take them back from work that
  * ended without giving them back. A body is a `scope()` body, a `run()` function, a
- * `timeout()` or `shield()` function; inside an item of `map` or a limited `gather` it is
- * the worker task running the item (see {@link currentTask}).
+ * `timeout()` or `shield()` function.
+ *
+ * Inside an item of a limited `gather`/`settle`/`asCompleted` (or one with `onProgress`),
+ * a `map`/`mapSettled` or a `mapConcurrent`, it is the item, although `currentTask()` is
+ * the worker task running it: the callback is called when the item ends, with
+ * `'fulfilled'`, `'rejected'` or `'cancelled'` (it failed with the call's cancellation),
+ * before the worker takes its next item. Registered while the worker pulls an item from
+ * the call's source, it is that item's; when the source has ended, the worker's.
  *
  * - Returns a function that unregisters the callback (call it when the resource comes
  *   back, so a long-lived task keeps nothing), or `undefined` outside any task or body:
@@ -101,6 +108,9 @@ export function onCurrentSettled(
   };
   const task = ctx.task;
   if (task !== undefined) {
+    // Inside an item of a pool, the item's (probe P7).
+    const off = onItemSettled(ctx, guarded);
+    if (off !== undefined) return off;
     return task.onSettled(() => guarded(task.state as SettledState));
   }
   return scopeInternals.onBodySettled(ctx.scope, guarded);

@@ -17,6 +17,7 @@ import { type Pool, PoolImpl, type PoolOptions } from './pool.ts';
 import { assertSeed, createRandom } from './random.ts';
 import type { Value } from './sql/ast.ts';
 import { parse } from './sql/parser.ts';
+import { quoteIdent } from './sql/lexer.ts';
 import { type Trace, TraceRecorder } from './trace.ts';
 import type { ConnectOptions, Connection, Row } from './types.ts';
 
@@ -89,7 +90,8 @@ export interface Database extends AsyncDisposable {
   /**
    * The committed rows of `table` now, in storage order: no latency, no faults, no trace.
    * For assertions and teaching; application code should `query`. `table` is resolved as
-   * in SQL: a plain name (`Users`) folds to lower case, any other is taken exactly. Throws
+   * in SQL: a plain name (`Users`) folds to lower case, a double-quoted one (`'"Users"'`,
+   * `'"a""b"'`) is the name inside (`""` for `"`), any other is taken exactly. Throws
    * `42P01` for an unknown table.
    */
   inspect(table: string): Row[];
@@ -234,7 +236,15 @@ class DatabaseImpl implements Database {
   inspect(table: string): Row[] {
     assertString('table', table);
     const storage = this.#sim.storage;
-    const t = storage.table(plainName(table));
+    const name = plainName(table);
+    // `inspect('Users')` folds as SQL does; a table created quoted is named (probe P9).
+    if (name !== table && !storage.tables.has(name) && storage.tables.has(table)) {
+      throw new DatabaseError(
+        SqlState.undefinedTable,
+        `relation ${quoteIdent(name)} does not exist (a table ${quoteIdent(table)} does: pass the name double-quoted, as in SQL, to reach it)`,
+      );
+    }
+    const t = storage.table(name);
     const rows: Row[] = [];
     storage.scan(t, storage.begin(false), (_, row) => rows.push({ ...row }));
     return rows;
@@ -283,21 +293,28 @@ export function createDatabase(options?: DatabaseOptions): Database {
 /** A name SQL would accept unquoted: it folds to lower case there, and here too. */
 const PLAIN = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 
+/** A name written as a quoted identifier: `"Users"`, `"a""b"` (each `"` inside doubled). */
+const QUOTED = /^"((?:[^"]|"")+)"$/;
+
 /**
  * A table or column name given in options or to `inspect`, resolved the way SQL resolves
  * it: a plain identifier (`Users`) folds to lower case, as it would unquoted in a query;
- * any other name (`my table`) is taken exactly, as it would be double-quoted.
+ * a quoted one (`"Users"`, `"a""b"`) is the name inside, `""` standing for `"`, as in a
+ * query (probe P9: a table created as `"Users"` could not be inspected); any other name
+ * (`my table`) is taken exactly, as it would be double-quoted.
  */
 function plainName(name: string): string {
-  return PLAIN.test(name) ? name.toLowerCase() : name;
+  if (PLAIN.test(name)) return name.toLowerCase();
+  const quoted = QUOTED.exec(name);
+  return quoted === null ? name : quoted[1]!.replaceAll('""', '"');
 }
 
 /** A row key of a seeded table: the column of exactly that name, else as {@link plainName}. */
 function quoteColumn(key: string, columns: ReadonlySet<string>): string {
-  return columns.has(key) ? `"${key.replace(/"/g, '""')}"` : quoteName(key);
+  return columns.has(key) ? quoteIdent(key) : quoteName(key);
 }
 
 /** `name` resolved by {@link plainName}, double-quoted for a statement. */
 function quoteName(name: string): string {
-  return `"${plainName(name).replace(/"/g, '""')}"`;
+  return quoteIdent(plainName(name));
 }

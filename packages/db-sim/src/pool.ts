@@ -439,6 +439,9 @@ export class PoolImpl implements Pool {
    * lease until it settled): when the owner ends cancelled or failed, the connections it
    * still holds are handed back (reset); when it returns normally, it keeps them (it may
    * return a connection to its caller). Review D4: bodies count, not only spawned tasks.
+   * Probe P7: inside an item of a limited `settle`/`map`/`mapConcurrent`…, `currentTask()`
+   * is the worker running the items, but core calls the hook when the item ends (before
+   * the worker takes the next one), so the key is the worker and the leases the item's.
    */
   #ownerLeases(): Map<Session, Connection> | undefined {
     const key: object | undefined = currentTask() ?? currentScope();

@@ -3,6 +3,7 @@ import { scopeInternals } from '../scope.ts';
 import type { TaskContext } from '../task.ts';
 import { isThenable } from './abortable.ts';
 import { hooks } from './instrument.ts';
+import { itemEnded, pending, poolWorker } from './item-settled.ts';
 import { endItem, type ItemLabel, startItem, tracksItems, workerDiag } from './pool-item.ts';
 import { turnTime } from './start-time.ts';
 import { NONE } from './symbols.ts';
@@ -97,6 +98,8 @@ export function startPool<J>(s: Scope, options: PoolOptions<J>): void {
   };
   const worker = async (ctx: TaskContext): Promise<void> => {
     const signal = ctx.signal;
+    // The onCurrentSettled callbacks of each item are the item's (see item-settled.ts).
+    poolWorker(ctx);
     while (!done && !signal.aborted) {
       let job = next(signal);
       if (isThenable(job)) job = await job;
@@ -112,11 +115,13 @@ export function startPool<J>(s: Scope, options: PoolOptions<J>): void {
         if (isThenable(value)) value = await value;
       } catch (reason) {
         busy--;
+        if (pending !== 0) itemEnded(ctx, false, reason);
         if (onRejected === undefined) throw reason;
         onRejected(job, reason, ctx);
         continue;
       }
       busy--;
+      if (pending !== 0) itemEnded(ctx, true, value);
       onFulfilled?.(job, value);
     }
     replaceIfCancelledAlone(signal);
@@ -142,6 +147,7 @@ export function startPool<J>(s: Scope, options: PoolOptions<J>): void {
   const trackedWorker = async (ctx: TaskContext): Promise<void> => {
     const signal = ctx.signal;
     const diag = workerDiag(ctx, label);
+    poolWorker(ctx);
     while (!done && !signal.aborted) {
       let job = next(signal);
       if (isThenable(job)) job = await job;
@@ -164,12 +170,14 @@ export function startPool<J>(s: Scope, options: PoolOptions<J>): void {
         busy--;
         diag.job = NONE;
         endItem(diag, false, reason);
+        if (pending !== 0) itemEnded(ctx, false, reason);
         if (onRejected === undefined) throw reason;
         onRejected(job, reason, ctx);
         continue;
       }
       busy--;
       endItem(diag, true, value);
+      if (pending !== 0) itemEnded(ctx, true, value);
       onFulfilled?.(job, value);
     }
     replaceIfCancelledAlone(signal);

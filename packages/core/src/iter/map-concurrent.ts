@@ -1,5 +1,6 @@
 import { isThenable } from '../internal/abortable.ts';
 import { currentContext } from '../internal/context.ts';
+import { itemEnded, pending, poolWorker } from '../internal/item-settled.ts';
 import { functionName } from '../internal/items.ts';
 import { hooks } from '../internal/instrument.ts';
 import { endItem, startItem, tracksItems, workerDiag } from '../internal/pool-item.ts';
@@ -124,6 +125,18 @@ export function mapConcurrent<T, R>(
       return true;
     };
     const worker = async (ctx: TaskContext): Promise<void> => {
+      // The onCurrentSettled callbacks of each call of `fn` are its own (item-settled.ts):
+      // a failure of `fn` ends the worker, and so the call's, caught here once per worker
+      // rather than around each call (no extra work per item).
+      poolWorker(ctx);
+      try {
+        await loop(ctx);
+      } catch (error) {
+        if (pending !== 0) itemEnded(ctx, false, error);
+        throw error;
+      }
+    };
+    const loop = async (ctx: TaskContext): Promise<void> => {
       const { signal } = ctx;
       for (;;) {
         if (handedOver(signal)) return;
@@ -152,6 +165,7 @@ export function mapConcurrent<T, R>(
         if (++busy === workers && workers < concurrency) request();
         let value = fn(step.value, ctx, i);
         if (isThenable(value)) value = await value;
+        if (pending !== 0) itemEnded(ctx, true, value);
         busy--;
         deliver(i, value as Awaited<R>);
       }
@@ -166,6 +180,7 @@ export function mapConcurrent<T, R>(
     const trackedWorker = async (ctx: TaskContext): Promise<void> => {
       const { signal, clock } = ctx;
       const diag = workerDiag(ctx, label);
+      poolWorker(ctx);
       for (;;) {
         if (handedOver(signal)) return;
         const room = pipe.reserve();
@@ -202,9 +217,11 @@ export function mapConcurrent<T, R>(
         } catch (error) {
           diag.job = NONE;
           endItem(diag, false, error);
+          if (pending !== 0) itemEnded(ctx, false, error);
           throw error;
         }
         endItem(diag, true, value);
+        if (pending !== 0) itemEnded(ctx, true, value);
         busy--;
         deliver(i, value as Awaited<R>);
       }

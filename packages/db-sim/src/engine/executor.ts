@@ -24,6 +24,7 @@ import {
   truthy,
 } from './expressions.ts';
 import { type Row, type Storage, TableState, type TxState, keyOf } from './storage.ts';
+import { quoteIdent } from '../sql/lexer.ts';
 
 /** What a statement returns. */
 export interface ExecResult {
@@ -287,7 +288,7 @@ function aggregate(items: SelectItem[], source: Row[], scope: Scope): Row {
         if (error instanceof DatabaseError && error.code === SqlState.undefinedColumn) {
           throw new DatabaseError(
             SqlState.groupingError,
-            `column "${(expr as { name?: string }).name ?? name}" must be used in an aggregate function (there is no GROUP BY in db-sim)`,
+            `column ${quoteIdent((expr as { name?: string }).name ?? name)} must be used in an aggregate function (there is no GROUP BY in db-sim)`,
           );
         }
         throw error;
@@ -337,14 +338,14 @@ function coerce(table: TableState, col: ColumnDef, v: Value): Value {
   if (!ok) {
     throw new DatabaseError(
       SqlState.datatypeMismatch,
-      `column "${col.name}" of "${table.name}" is of type ${col.typeName} but the value ${typeof v === 'string' ? JSON.stringify(v) : String(v)} is of type ${sqlType(v)}`,
+      `column ${quoteIdent(col.name)} of ${quoteIdent(table.name)} is of type ${col.typeName} but the value ${typeof v === 'string' ? JSON.stringify(v) : String(v)} is of type ${sqlType(v)}`,
     );
   }
   const max = col.maxLength;
   if (max !== undefined && typeof v === 'string' && v.length > max && [...v].length > max) {
     throw new DatabaseError(
       SqlState.stringDataRightTruncation,
-      `value too long for type ${col.typeName}(${max}) in column "${col.name}" of "${table.name}": ${[...v].length} characters`,
+      `value too long for type ${col.typeName}(${max}) in column ${quoteIdent(col.name)} of ${quoteIdent(table.name)}: ${[...v].length} characters`,
     );
   }
   return v;
@@ -355,7 +356,7 @@ function checkNotNull(table: TableState, row: Row): void {
     if (c.notNull && row[c.name] === null) {
       throw new DatabaseError(
         SqlState.notNullViolation,
-        `null value in column "${c.name}" of relation "${table.name}" violates not-null constraint`,
+        `null value in column ${quoteIdent(c.name)} of relation ${quoteIdent(table.name)} violates not-null constraint`,
       );
     }
   }
@@ -377,7 +378,7 @@ function column(table: TableState, name: string, pos: number): ColumnDef {
   if (col === undefined) {
     throw new DatabaseError(
       SqlState.undefinedColumn,
-      `column "${name}" of relation "${table.name}" does not exist`,
+      `column ${quoteIdent(name)} of relation ${quoteIdent(table.name)} does not exist`,
       { position: pos },
     );
   }
@@ -476,16 +477,24 @@ function create(storage: Storage, stmt: CreateTableStmt): ExecResult {
   const done: ExecResult = { rows: [], rowCount: 0, command: 'CREATE TABLE', fields: [] };
   if (storage.tables.has(name)) {
     if (stmt.ifNotExists) return done;
-    throw new DatabaseError(SqlState.duplicateTable, `relation "${name}" already exists`, {
-      position: stmt.table.pos,
-    });
+    throw new DatabaseError(
+      SqlState.duplicateTable,
+      `relation ${quoteIdent(name)} already exists`,
+      {
+        position: stmt.table.pos,
+      },
+    );
   }
   const seen = new Set<string>();
   for (const c of stmt.columns) {
     if (seen.has(c.name)) {
-      throw new DatabaseError(SqlState.syntaxError, `column "${c.name}" specified more than once`, {
-        position: c.pos,
-      });
+      throw new DatabaseError(
+        SqlState.syntaxError,
+        `column ${quoteIdent(c.name)} specified more than once`,
+        {
+          position: c.pos,
+        },
+      );
     }
     seen.add(c.name);
   }
@@ -494,7 +503,7 @@ function create(storage: Storage, stmt: CreateTableStmt): ExecResult {
       if (!seen.has(c)) {
         throw new DatabaseError(
           SqlState.undefinedColumn,
-          `column "${c}" named in key does not exist`,
+          `column ${quoteIdent(c)} named in key does not exist`,
         );
       }
     }

@@ -3,6 +3,7 @@
 import { DatabaseError, SqlState } from '../errors.ts';
 import type { ColumnDef, Expr, Value } from '../sql/ast.ts';
 import type { Row } from './storage.ts';
+import { quoteIdent } from '../sql/lexer.ts';
 
 export type Compiled = (row: Row) => Value;
 
@@ -141,8 +142,8 @@ export function compile(expr: Expr, scope: Scope): Compiled {
         throw new DatabaseError(
           SqlState.undefinedColumn,
           scope.table === undefined
-            ? `column "${expr.name}" does not exist (the query has no FROM)`
-            : `column "${expr.name}" does not exist in "${scope.table}"`,
+            ? `column ${quoteIdent(expr.name)} does not exist (the query has no FROM)`
+            : `column ${quoteIdent(expr.name)} does not exist in ${quoteIdent(scope.table)}`,
           { position: expr.pos },
         );
       }

@@ -8,6 +8,7 @@
 // committer wins, so no update is ever lost.
 import type { ColumnDef, Value } from '../sql/ast.ts';
 import { DatabaseError, SqlState } from '../errors.ts';
+import { quoteIdent } from '../sql/lexer.ts';
 
 /** A stored row: column name → value. */
 export type Row = Record<string, Value>;
@@ -169,9 +170,13 @@ export class Storage {
   table(name: string, pos?: number): TableState {
     const t = this.tables.get(name);
     if (t === undefined) {
-      throw new DatabaseError(SqlState.undefinedTable, `relation "${name}" does not exist`, {
-        position: pos,
-      });
+      throw new DatabaseError(
+        SqlState.undefinedTable,
+        `relation ${quoteIdent(name)} does not exist`,
+        {
+          position: pos,
+        },
+      );
     }
     return t;
   }
@@ -248,7 +253,7 @@ export class Storage {
       if (latest !== undefined && latest.csn > tx.snapshot) {
         throw new DatabaseError(
           SqlState.serializationFailure,
-          `could not serialize access due to concurrent update of a row in "${table.name}"`,
+          `could not serialize access due to concurrent update of a row in ${quoteIdent(table.name)}`,
         );
       }
     }
@@ -282,7 +287,7 @@ export class Storage {
         if (own.size === 0) continue;
         throw new DatabaseError(
           SqlState.serializationFailure,
-          `could not serialize access: table "${table.name}" was dropped by another connection after this transaction wrote to it; nothing was applied`,
+          `could not serialize access: table ${quoteIdent(table.name)} was dropped by another connection after this transaction wrote to it; nothing was applied`,
         );
       }
       for (const rowId of own.keys()) {
@@ -290,7 +295,7 @@ export class Storage {
         if (latest !== undefined && latest.csn > tx.snapshot) {
           throw new DatabaseError(
             SqlState.serializationFailure,
-            `could not serialize access due to concurrent update of a row in "${table.name}"`,
+            `could not serialize access due to concurrent update of a row in ${quoteIdent(table.name)}`,
           );
         }
       }
@@ -394,6 +399,6 @@ function uniqueViolation(
   const values = index.columns.map((c) => String(row[c])).join(', ');
   return new DatabaseError(
     SqlState.uniqueViolation,
-    `duplicate key value violates unique constraint "${index.name}": Key (${index.columns.join(', ')})=(${values}) already exists in "${table.name}"`,
+    `duplicate key value violates unique constraint ${quoteIdent(index.name)}: Key (${index.columns.join(', ')})=(${values}) already exists in ${quoteIdent(table.name)}`,
   );
 }

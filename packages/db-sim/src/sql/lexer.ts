@@ -110,13 +110,25 @@ export function tokenize(sql: string): Token[] {
       continue;
     }
     if (c === '"') {
-      const end = sql.indexOf('"', i + 1);
-      if (end < 0) throw syntaxError('unterminated quoted identifier', sql, pos);
-      const name = sql.slice(i + 1, end);
+      // A quoted identifier: taken exactly, `""` inside it stands for one `"` (probe P9:
+      // the first `"` ended it, so `"a""b"` was two names).
+      let j = i + 1;
+      let name = '';
+      for (;;) {
+        const end = sql.indexOf('"', j);
+        if (end < 0) throw syntaxError('unterminated quoted identifier', sql, pos);
+        name += sql.slice(j, end);
+        if (sql[end + 1] !== '"') {
+          j = end + 1;
+          break;
+        }
+        name += '"';
+        j = end + 2;
+      }
       if (name.length === 0) throw syntaxError('zero-length delimited identifier', sql, pos);
       if (name === '__proto__') throw protoName(sql, pos);
       tokens.push({ kind: 'ident', text: name, raw: name, pos });
-      i = end + 1;
+      i = j;
       continue;
     }
     if (c === '$' && isDigit(sql[i + 1] ?? '')) {
@@ -138,7 +150,20 @@ export function tokenize(sql: string): Token[] {
   return tokens;
 }
 
-/** A 42601 error whose message shows the position in the text, as psql does. */
+/**
+ * `name` as a quoted identifier (`"Users"`, `"a""b"`): how error messages show a table or
+ * column name, so that it reads back as the same name, pasted into SQL or given to
+ * `db.inspect`.
+ */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** `value` as a string literal (`'it''s'`). */
+export function quoteLiteral(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
 /**
  * Rows are plain objects, where `__proto__` is the prototype, not a key: the name is
  * refused (review D7: its values vanished and unique keys clashed).
@@ -147,6 +172,7 @@ function protoName(sql: string, position: number): DatabaseError {
   return syntaxError('the name "__proto__" is not supported by db-sim', sql, position);
 }
 
+/** A 42601 error whose message shows the position in the text, as psql does. */
 export function syntaxError(message: string, sql: string, position: number): DatabaseError {
   return new DatabaseError(SqlState.syntaxError, `${message} (at character ${position})`, {
     position,

@@ -10,7 +10,7 @@ import type {
   Statement,
   TableRef,
 } from './ast.ts';
-import { syntaxError, type Token, tokenize } from './lexer.ts';
+import { quoteIdent, quoteLiteral, syntaxError, type Token, tokenize } from './lexer.ts';
 
 // Words that cannot be used as a bare column or table name (quote them to do so).
 const RESERVED = new Set([
@@ -228,7 +228,7 @@ class Parser {
         if (columns.some((c) => c.name === name)) {
           throw new DatabaseError(
             SqlState.duplicateColumn,
-            `column "${name}" specified more than once`,
+            `column ${quoteIdent(name)} specified more than once`,
             { position: pos },
           );
         }
@@ -258,7 +258,11 @@ class Parser {
       const pos = this.#peek().pos;
       const column = this.#name('a column name');
       if (sets.some((set) => set.column === column)) {
-        throw syntaxError(`multiple assignments to same column "${column}"`, this.#sql, pos);
+        throw syntaxError(
+          `multiple assignments to same column ${quoteIdent(column)}`,
+          this.#sql,
+          pos,
+        );
       }
       this.#expectOp('=');
       sets.push({ column, expr: this.#expr(), pos });
@@ -327,7 +331,7 @@ class Parser {
 
   #multiplePk(table: string, pos: number): DatabaseError {
     return syntaxError(
-      `multiple primary keys for table "${table}" are not allowed`,
+      `multiple primary keys for table ${quoteIdent(table)} are not allowed`,
       this.#sql,
       pos,
     );
@@ -351,7 +355,7 @@ class Parser {
       if (typeToken.kind === 'word') {
         throw new DatabaseError(
           SqlState.undefinedObject,
-          `type "${typeToken.raw}" does not exist (db-sim knows integer, bigint, serial, real, numeric, text, varchar, boolean)`,
+          `type ${quoteIdent(typeToken.raw)} does not exist (db-sim knows integer, bigint, serial, real, numeric, text, varchar, boolean)`,
           { position: typeToken.pos },
         );
       }
@@ -651,12 +655,15 @@ class Parser {
   #unexpected(): DatabaseError {
     const t = this.#peek();
     if (t.kind === 'end') return syntaxError('syntax error at end of input', this.#sql, t.pos);
+    // As written: a quoted name or a string with its quotes doubled inside (probe P9).
     const shown =
       t.kind === 'string'
-        ? `'${t.text}'`
-        : t.kind === 'param'
-          ? `$${t.text}`
-          : this.#sql.slice(t.pos - 1, t.pos - 1 + Math.max(t.text.length, 1));
+        ? quoteLiteral(t.text)
+        : t.kind === 'ident'
+          ? quoteIdent(t.text)
+          : t.kind === 'param'
+            ? `$${t.text}`
+            : this.#sql.slice(t.pos - 1, t.pos - 1 + Math.max(t.text.length, 1));
     return syntaxError(`syntax error at or near "${shown}"`, this.#sql, t.pos);
   }
 }
