@@ -24,6 +24,18 @@ describe('http errors', () => {
     ).toBe(true);
   });
 
+  test('an excerpt is the body itself up to the limit, else its start and …, never half a surrogate pair', () => {
+    const exact = 'y'.repeat(BODY_EXCERPT_LIMIT);
+    expect(new HttpError(request, 500, '', exact).bodyExcerpt).toBe(exact);
+    const cut = new HttpError(request, 500, '', `${exact}z`).bodyExcerpt;
+    expect(cut).toBe(`${exact}…`);
+    // An emoji (two UTF-16 units) straddling the limit is left out whole.
+    const straddling = `${'y'.repeat(BODY_EXCERPT_LIMIT - 1)}😀tail`;
+    const excerpt = new HttpError(request, 500, '', straddling).bodyExcerpt;
+    expect(excerpt).toBe(`${'y'.repeat(BODY_EXCERPT_LIMIT - 1)}…`);
+    expect(excerpt.isWellFormed()).toBe(true);
+  });
+
   test('NetworkError keeps the runtime error as cause', () => {
     const cause = new TypeError('fetch failed');
     const err = new NetworkError(request, cause);

@@ -41,8 +41,9 @@ export class HttpClientError extends Error {
 }
 
 /**
- * How much of a response body (in characters) an {@link HttpError} keeps; at most 64 KiB
- * of the body is read to get it, the rest is cancelled.
+ * How much of a response body (in characters) an {@link HttpError} keeps: a longer body
+ * is cut there (never inside a surrogate pair) and ends with `…`. At most 64 KiB of the
+ * body is read to get it, the rest is cancelled.
  *
  * @example
  * ```ts
@@ -53,9 +54,18 @@ export class HttpClientError extends Error {
  */
 export const BODY_EXCERPT_LIMIT = 1024;
 
+/** The excerpt an error keeps of `text` (see {@link BODY_EXCERPT_LIMIT}). */
+function excerptOf(text: string): string {
+  if (text.length <= BODY_EXCERPT_LIMIT) return text;
+  let end = BODY_EXCERPT_LIMIT;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--; // a pair cut in two: leave it out whole
+  return `${text.slice(0, end)}…`;
+}
+
 /**
  * A response with a non-2xx status. Keeps the status, a bounded excerpt of the body
- * (at most {@link BODY_EXCERPT_LIMIT} characters, so a huge error page cannot blow up
+ * (the first {@link BODY_EXCERPT_LIMIT} characters and `…`, so a huge error page cannot blow up
  * logs) and the `Response` itself, whose body has already been read or cancelled.
  *
  * @example
@@ -86,8 +96,7 @@ export class HttpError extends HttpClientError {
     response?: Response,
     options?: { detail?: string; retryAfter?: number },
   ) {
-    const excerpt =
-      body.length > BODY_EXCERPT_LIMIT ? `${body.slice(0, BODY_EXCERPT_LIMIT)}…` : body;
+    const excerpt = excerptOf(body);
     const head = `${request.method.toUpperCase()} ${String(request.url)} → ${status}${statusText ? ` ${statusText}` : ''}`;
     const detail = options?.detail ? ` (${options.detail})` : '';
     super(excerpt ? `${head}${detail}: ${excerpt}` : `${head}${detail}`, request);
@@ -198,8 +207,7 @@ export class ParseError extends HttpClientError {
       request,
       { cause },
     );
-    this.bodyExcerpt =
-      text.length > BODY_EXCERPT_LIMIT ? `${text.slice(0, BODY_EXCERPT_LIMIT)}…` : text;
+    this.bodyExcerpt = excerptOf(text);
   }
 }
 
