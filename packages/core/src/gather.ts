@@ -168,7 +168,7 @@ function collect(
       },
     });
   };
-  return scopeInternals.runBody(s, body).then(
+  const outcome = scopeInternals.runBody(s, body).then(
     () => {
       // Cancelled on request (`ctx.scope.cancel()` in an item): the items it stopped have
       // no value; never a hole in the results.
@@ -187,6 +187,7 @@ function collect(
       throw firstError(error);
     },
   );
+  return scopeInternals.expose(s, outcome);
 }
 
 /**

@@ -116,7 +116,7 @@ function mapInto<T, R>(
     name: options?.name ?? name,
   });
   const body = (scope: Scope): void => startPool(scope, pool);
-  return scopeInternals.runBody(s, body).then(
+  const outcome = scopeInternals.runBody(s, body).then(
     async () => {
       await closeFully(src, () => lateFailure?.error, owner);
       // Cancelled on request (`ctx.scope.cancel()` in `fn`): the items it stopped have no
@@ -139,6 +139,7 @@ function mapInto<T, R>(
       throw primary;
     },
   );
+  return scopeInternals.expose(s, outcome);
 }
 
 /**

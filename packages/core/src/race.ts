@@ -91,10 +91,13 @@ function contest(
       if (decided) task.cancel(lost);
     });
   };
-  return scopeInternals.runBody(s, body).then(() => {
-    if (won) return winner;
-    throw winner;
-  });
+  return scopeInternals.expose(
+    s,
+    scopeInternals.runBody(s, body).then(() => {
+      if (won) return winner;
+      throw winner;
+    }),
+  );
 }
 
 /**

@@ -73,6 +73,12 @@ export interface ScopeInternals {
   ): Task<T>;
   /** Runs `body` as the scope's body; with `passContext` it gets a TaskContext. */
   runBody<T>(s: Scope, body: (arg: never) => T | PromiseLike<T>, passContext?: boolean): Promise<T>;
+  /**
+   * Records `promise` as what the caller of `s`'s helper (or `scope()`) got, and returns
+   * it: a floating scope cancelled by its holder does not report that cancellation as an
+   * unhandled rejection of it.
+   */
+  expose<T>(s: Scope, promise: Promise<T>): Promise<T>;
   /** Cancels the scope as if its parent had aborted (used by `run` for OS signals). */
   interrupt(s: Scope, reason: unknown): void;
   /** The `TimeoutError` the scope raised itself, if its own timeout or deadline passed. */
@@ -305,6 +311,13 @@ export class Scope implements AsyncDisposable {
   readonly #holdTarget: Scope | undefined;
   #holdsParent = false;
   #busyChildren = 0;
+  // The promise a helper or scope() gave its caller for this scope (see `expose`): when
+  // the holder cancels this scope while it floats, a rejection that is only that
+  // cancellation is not reported as unhandled (see #cancelFloating).
+  #exposed: Promise<unknown> | undefined;
+  #quietCancel = false;
+  // Whether the body of #runBody has returned (or thrown): see #cancelFloating.
+  #bodyReturned = false;
   // The named holds among #holds: closes shown by tree() and the stuck check (see hold).
   #held: Set<Held> | undefined;
   // Errors of held work (helpers closed at the join) that failed after the scope's own
@@ -377,7 +390,7 @@ export class Scope implements AsyncDisposable {
       if (failure !== NONE) this.#fail(failure);
       if (this.#stuckWaiting) this.#recheckStuck();
       if (this.#pending === 0 && this.#holds === 0) {
-        this.#quiet();
+        if (this.#busyChildren === 0) this.#quiet();
         this.#idle();
       }
     },
@@ -409,6 +422,10 @@ export class Scope implements AsyncDisposable {
     scopeInternals = {
       spawn: (s, fn, name, sink, index) => s.#spawn(fn, name, sink, index, undefined, true),
       runBody: (s, body, passContext) => s.#runBody(body, passContext),
+      expose: (s, promise) => {
+        s.#exposed = promise;
+        return promise;
+      },
       interrupt: (s, reason) => s.#cancel(Cause.External, reason),
       timedOut: (s) => s.#timeoutError,
       runOf: (s) => s.#run,
@@ -1066,10 +1083,11 @@ export class Scope implements AsyncDisposable {
         if (this.#ownCause()) this.#caught = true;
       } else if (!isRequested(error)) this.#fail(error);
     }
+    this.#bodyReturned = true;
     // Helpers the body opened and left open are closed once the tasks have settled too
     // (see onJoin): a task of this scope may still be using one.
     this.#holds--;
-    if (this.#pending === 0 && this.#holds === 0) this.#quiet();
+    if (this.#pending === 0 && this.#holds === 0 && this.#busyChildren === 0) this.#quiet();
     await this.#join();
     let result: unknown;
     try {
@@ -1165,7 +1183,7 @@ export class Scope implements AsyncDisposable {
       }
       this.#holds--;
       if (this.#pending === 0 && this.#holds === 0) {
-        this.#quiet();
+        if (this.#busyChildren === 0) this.#quiet();
         this.#idle();
       }
     };
@@ -1220,23 +1238,53 @@ export class Scope implements AsyncDisposable {
     resolve();
   }
 
-  /** This scope has work now: the scope it was opened in waits for it (see #holdTarget). */
+  /**
+   * This scope has work now (a task, its body, held work, or a busy scope of its own): the
+   * scope it was opened in waits for it (see #holdTarget), and so on up. A holder that was
+   * cancelled already cancels it at once: no signal of this scope's may reach it (opened
+   * in the context of a task that has ended since).
+   */
   #busy(): void {
     const parent = this.#holdTarget;
     if (parent === undefined || parent.#state === CLOSED) return;
     this.#holdsParent = true;
-    parent.#busyChildren++;
+    if (parent.#busyChildren++ === 0 && !parent.#holdsParent) parent.#busy();
+    if (parent.#link.aborted) this.#cancelFloating(parent.#controller.signal.reason);
   }
 
-  /** This scope's work has ended: the scope it was opened in no longer waits for it. */
+  /** This scope's work has ended, its busy scopes' too: its holder no longer waits for it. */
   #quiet(): void {
     if (!this.#holdsParent) return;
     this.#holdsParent = false;
     const parent = this.#holdTarget!;
     parent.#busyChildren--;
     if (parent.#busyChildren === 0 && parent.#pending === 0 && parent.#holds === 0) {
+      parent.#quiet();
       parent.#idle();
     }
+  }
+
+  /**
+   * Cancels this scope, floating in a holder cancelled with `reason`. The cancellation is
+   * the holder's (which reports it, or its failure, to whoever awaits the holder), so a
+   * rejection of this scope's promise that is only that cancellation is handled here
+   * (nobody may await a floating scope, and the runtime would report it as unhandled: a
+   * crash on Node, a wrong exit code after Ctrl-C); any other failure still rejects
+   * unhandled.
+   */
+  #cancelFloating(reason: unknown): void {
+    if (this.#cause === Cause.None) this.#cancel(Cause.External, reason);
+    const exposed = this.#exposed;
+    if (exposed === undefined || this.#quietCancel) return;
+    // Only once what opened it is gone (its task ended, or the body it was opened in
+    // returned): while that runs, it may still await this scope itself.
+    const task = this.#parentTask;
+    const gone = task !== undefined ? task.state !== 'running' : this.#holdTarget!.#bodyReturned;
+    if (!gone) return;
+    this.#quietCancel = true;
+    void exposed.then(undefined, (error: unknown) => {
+      if (!isCancellationOf(error, reason)) throw error;
+    });
   }
 
   #join(): Promise<void> {
@@ -1383,12 +1431,13 @@ export class Scope implements AsyncDisposable {
     }
     if (this.#busyChildren > 0) {
       // Scopes left floating inside this one: those opened in a task that has ended since
-      // (or in the body) hear of it from no signal, yet this scope waits for them.
+      // hear of it from no signal, yet this scope waits for them (the others were
+      // cancelled through a signal just now); see #cancelFloating.
       const floating: Scope[] = [];
       for (let c = this.#firstChild; c !== undefined; c = c.#nextSibling) {
         if (c.#holdsParent) floating.push(c);
       }
-      for (const c of floating) c.#cancel(Cause.External, reason);
+      for (const c of floating) c.#cancelFloating(reason);
     }
   }
 }
@@ -1448,6 +1497,7 @@ export function scope<T>(
 ): Promise<T> {
   return rejectOnThrow(() => {
     assertFunction('body', body);
-    return scopeInternals.runBody(new Scope(options), body);
+    const s = new Scope(options);
+    return scopeInternals.expose(s, scopeInternals.runBody(s, body));
   });
 }

@@ -60,11 +60,14 @@ function runUntil<T>(
   const done = scopeInternals.runBody(s, fn, true);
   if (!moveOn) {
     // The work's own failure comes out as itself, not wrapped in a one-error group.
-    return done.catch((error: unknown) => {
-      throw unwrapSingle(error);
-    });
+    return scopeInternals.expose(
+      s,
+      done.catch((error: unknown) => {
+        throw unwrapSingle(error);
+      }),
+    );
   }
-  return done.then(
+  const moved = done.then(
     (value): MoveOnResult<T> => ({ timedOut: false, value }),
     (error: unknown): MoveOnResult<T> => {
       if (error !== undefined && error === scopeInternals.timedOut(s)) {
@@ -79,6 +82,7 @@ function runUntil<T>(
       throw unwrapSingle(error);
     },
   );
+  return scopeInternals.expose(s, moved);
 }
 
 const KNOWN = ['signal', 'clock', 'name'] as const;
