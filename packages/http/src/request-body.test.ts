@@ -499,6 +499,72 @@ describe('the chunks of a streamed body (probe P2b)', () => {
   );
 });
 
+describe('chunks that cannot be read (probe7 P5)', () => {
+  const detached = (): ArrayBuffer => {
+    const buffer = new ArrayBuffer(4);
+    structuredClone(buffer, { transfer: [buffer] });
+    return buffer;
+  };
+  const revoked = (): object => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    return proxy;
+  };
+  const throwingTag = (): object => ({
+    get [Symbol.toStringTag](): string {
+      throw new Error('tag getter');
+    },
+  });
+  test.each([
+    ['a revoked Proxy', revoked],
+    ['an object whose toStringTag getter throws', throwingTag],
+    ['a detached ArrayBuffer', detached],
+  ] as const)(
+    '%s fails the request with the chunk TypeError, the source cancelled',
+    async (_, make) => {
+      await withLeakChecks(async ({ http, url }, signal) => {
+        // A stream source: an async generator would `await` what it yields, and a revoked
+        // Proxy would throw there, as the source's own failure.
+        const source = bodyOf('stream', ['abc', make()]);
+        const error = await http.put(url, { body: source.body, signal }).then(
+          () => 'fulfilled',
+          (reason: unknown) => reason,
+        );
+        expect(error).toBeInstanceOf(TypeError);
+        expect((error as TypeError).message).toMatch(
+          /^Expected each chunk of `options\.body` to be a string or a BufferSource \(ArrayBuffer, TypedArray, DataView\), got .+ as chunk 1 \(after 3 bytes\)$/,
+        );
+        await until(() => source.closed() !== 'open');
+        expect(source.closed()).toBe(error);
+      });
+    },
+  );
+
+  test('an iterator whose next() resolves with something that is not an iterator result', async () => {
+    await withLeakChecks(async ({ http, url }, signal) => {
+      let returned = false;
+      const body = {
+        [Symbol.asyncIterator]: () => ({
+          next: async () => 42 as unknown as IteratorResult<string>,
+          return: async () => {
+            returned = true;
+            return { done: true, value: undefined } as IteratorResult<string>;
+          },
+        }),
+      };
+      const error = await http.put(url, { body: body as never, signal }).then(
+        () => 'fulfilled',
+        (reason: unknown) => reason,
+      );
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as TypeError).message).toBe(
+        'Expected the `next()` of `options.body` to resolve with an iterator result, got `42` (number) after chunk 0',
+      );
+      await until(() => returned);
+    });
+  });
+});
+
 describe('a stream body that was read before (probe P3)', () => {
   test('a locked stream is refused at the call, before any fetch, and left to its reader', async () => {
     let calls = 0;

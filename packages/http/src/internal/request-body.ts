@@ -24,6 +24,11 @@ const toTag = Object.prototype.toString;
 function toBytes(chunk: unknown): Uint8Array | undefined {
   if (typeof chunk === 'string') return encoder.encode(chunk);
   if (ArrayBuffer.isView(chunk)) {
+    // A view over a detached buffer reads as empty: it would be sent as 0 bytes.
+    // (`detached` is there from Node 22, Bun and Deno; older Node cannot tell.)
+    if ((chunk.buffer as { detached?: boolean }).detached === true) {
+      throw new TypeError('its buffer is detached');
+    }
     if (
       !(chunk.buffer instanceof ArrayBuffer) &&
       toTag.call(chunk.buffer) !== '[object ArrayBuffer]'
@@ -34,13 +39,26 @@ function toBytes(chunk: unknown): Uint8Array | undefined {
       ? chunk
       : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   }
-  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
   const tag = typeof chunk === 'object' && chunk !== null ? toTag.call(chunk) : '';
-  if (tag === '[object ArrayBuffer]') return new Uint8Array(chunk as ArrayBuffer);
+  if (chunk instanceof ArrayBuffer || tag === '[object ArrayBuffer]') {
+    if ((chunk as { detached?: boolean }).detached === true) {
+      throw new TypeError('it is a detached ArrayBuffer');
+    }
+    return new Uint8Array(chunk as ArrayBuffer);
+  }
   if (tag === '[object SharedArrayBuffer]') {
     return new Uint8Array(new Uint8Array(chunk as SharedArrayBuffer));
   }
   return undefined;
+}
+
+/** `describe(value)`, or a plain word for a value that even describing throws on. */
+function safeDescribe(value: unknown): string {
+  try {
+    return describe(value);
+  } catch {
+    return `an unreadable ${typeof value}`;
+  }
 }
 
 /** The caller's one-shot body and whether weft still owes it a cancel. */
@@ -136,6 +154,14 @@ export class StreamBody {
       return;
     }
     if (this.#settled) return; // cancelled while the read was pending
+    if (typeof result !== 'object' || result === null) {
+      // A hand-written iterator whose next() resolved with something else.
+      const error = new TypeError(
+        `Expected the \`next()\` of \`options.body\` to resolve with an iterator result, got ${describe(result)} after chunk ${this.#chunks}`,
+      );
+      this.#failed(controller, error, true);
+      return;
+    }
     if (result.done === true) {
       this.#settled = true;
       this.#detach();
@@ -143,12 +169,21 @@ export class StreamBody {
       return;
     }
     const chunk = result.value;
-    const bytes = toBytes(chunk);
+    let bytes: Uint8Array | undefined;
+    let cause: unknown;
+    try {
+      bytes = toBytes(chunk);
+    } catch (error) {
+      // A chunk that cannot be read (a detached buffer, a revoked Proxy, a throwing
+      // getter): the same TypeError as for a chunk that is not bytes (probe7 P5).
+      cause = error;
+    }
     if (bytes === undefined) {
       // Not bytes: the same TypeError on every runtime (their fetch differ), and the
       // source, still open, is cancelled with it (probe P2b).
       const error = new TypeError(
-        `Expected each chunk of \`options.body\` to be a string or a BufferSource (ArrayBuffer, TypedArray, DataView), got ${describe(chunk)} as chunk ${this.#chunks} (after ${this.#bytes} bytes)`,
+        `Expected each chunk of \`options.body\` to be a string or a BufferSource (ArrayBuffer, TypedArray, DataView), got ${safeDescribe(chunk)} as chunk ${this.#chunks} (after ${this.#bytes} bytes)`,
+        cause === undefined ? undefined : { cause },
       );
       this.#failed(controller, error, true);
       return;
