@@ -162,7 +162,7 @@ describe('a body that can be read only once (review D10)', () => {
     const { fetch, calls } = fakeFetch(() => new Response('busy', { status: 503 }));
     const http = createClient({ fetch, clock });
     const err = (await rejection(
-      http.put('http://x.test', { body: chunks() as never }).text(),
+      http.put('http://x.test', { body: chunks() }).text(),
     )) as HttpError;
     expect(err).toBeInstanceOf(HttpError);
     expect(calls).toHaveLength(1);
@@ -174,9 +174,7 @@ describe('a body that can be read only once (review D10)', () => {
       () => new Response(null, { status: 307, headers: { location: '/b' } }),
     );
     const http = createClient({ fetch });
-    const err = (await rejection(
-      http.put('http://x.test/a', { body: chunks() as never }).text(),
-    )) as Error;
+    const err = (await rejection(http.put('http://x.test/a', { body: chunks() }).text())) as Error;
     expect(err.name).toBe('RedirectError');
     expect(calls).toHaveLength(1);
   });

@@ -22,6 +22,7 @@ export {
 export type { NetworkErrorCode } from './internal/network.ts';
 export { ResponsePromise } from './response-promise.ts';
 export type {
+  BodyChunk,
   ClientOptions,
   FetchLike,
   Hooks,
@@ -29,6 +30,7 @@ export type {
   Progress,
   QueryInit,
   RateLimitLike,
+  RequestBody,
   RequestInfo,
   RequestOptions,
   RetryInfo,

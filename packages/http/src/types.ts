@@ -23,19 +23,30 @@ export type HttpMethod =
 
 /**
  * The `fetch` the client calls: the standard one, or any function with its shape (Hono's
- * `app.request`, a test double).
+ * `app.request` as it is, a test double); it may return the response or a promise of it.
  *
  * @example
  * ```ts
  * import { Hono } from 'hono';
  *
  * const app = new Hono().get('/ping', (c) => c.text('pong'));
- * const fetch: FetchLike = async (input, init) => app.request(input, init);
- * const http = createClient({ fetch });
+ * const http = createClient({ fetch: app.request });
  * console.log(await http.get('http://in.process/ping').text()); // pong
  * ```
  */
-export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+export type FetchLike = (
+  input: string | URL | Request,
+  init?: RequestInit,
+) => Response | PromiseLike<Response>;
+
+/** A chunk of a streamed request body: text (sent as UTF-8) or bytes. */
+export type BodyChunk = string | ArrayBuffer | ArrayBufferView;
+
+/**
+ * What a request may send: anything `fetch` takes, or a one-shot stream of chunks (a
+ * `ReadableStream` or an async iterable such as an async generator).
+ */
+export type RequestBody = BodyInit | ReadableStream<BodyChunk> | AsyncIterable<BodyChunk>;
 
 /**
  * Query parameters: appended to the URL's own; `undefined`/`null` values are left out,
@@ -285,7 +296,7 @@ export interface RequestOptions extends SharedOptions {
    * and is cancelled with the reason when the request is aborted, times out, the client
    * closes, or the request ends before the body was sent.
    */
-  body?: BodyInit | null;
+  body?: RequestBody | null;
   /** Cancels the request; inside a weft task it adds to the task's signal. The request rejects with its reason. */
   signal?: AbortSignal;
 }

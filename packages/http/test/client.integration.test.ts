@@ -783,7 +783,7 @@ describe(`@weft/http against a real server (${runtime})`, () => {
   });
 
   test("Hono's app.request works as an in-process transport", async () => {
-    const http = client({ fetch: (input, init) => Promise.resolve(t.app.request(input, init)) });
+    const http = client({ fetch: t.app.request });
     expect(await http.get('http://in.process/json').json()).toEqual({
       id: 1,
       title: 'hello',

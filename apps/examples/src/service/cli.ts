@@ -26,7 +26,7 @@ const LOAD_USAGE = `usage: pnpm examples load [--requests <n>] [--concurrency <n
   Defaults: 10000 requests, 100 at once, db faults 0.05, upstream stalls 0.05 of 2000 ms,
   a 500 ms deadline, against a service started in this process (--url: an external one;
   then only the client side is checked). --warmup sends that many requests first, not counted;
-  --abandon (default 0.01) is the share of requests the client walks away from after 0-400 ms.`;
+  --abandon (default 0.01) is the share of requests the client walks away from after 0-400 ms, unless answered by then.`;
 
 const term: Terminal = createTerminal();
 

@@ -270,7 +270,8 @@ export function resolveRequest(
     shared.headers !== undefined && shared.headers === client.headers
       ? new Headers(shared.headers)
       : shared.headers;
-  let body: BodyInit | null | undefined = o.body;
+  // A one-shot stream goes to fetch through StreamBody (see operation.ts), as a BodyInit.
+  let body = o.body as BodyInit | null | undefined;
   if (o.json !== undefined) {
     if (o.body !== undefined) {
       throw new TypeError('Expected only one of `options.json` and `options.body`, got both');
