@@ -420,6 +420,51 @@ describe('a streamed body whose source fails (probe P2)', () => {
   );
 });
 
+describe('an abort right after the source failed (probe7 P6)', () => {
+  /** A source whose third next() rejects with `failure` and queues `then` k microtasks on. */
+  const failingAfter = (failure: Error, k: number, then: () => void): AsyncIterable<Uint8Array> => {
+    let n = 0;
+    const later = (left: number): void => {
+      if (left === 0) then();
+      else queueMicrotask(() => later(left - 1));
+    };
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => {
+          if (n++ < 2) return { done: false, value: new Uint8Array(8) };
+          later(k);
+          throw failure;
+        },
+      }),
+    };
+  };
+
+  test.each([
+    ['abort', 2],
+    ['abort', 20],
+    ['close', 2],
+    ['close', 20],
+  ] as const)(
+    'a caller %s %i microtasks after the failure does not replace the source error',
+    async (how, k) => {
+      await withUpload({ retry: false }, async ({ http, url }) => {
+        const controller = new AbortController();
+        const failure = new Error('source failed');
+        const body = failingAfter(failure, k, () => {
+          if (how === 'abort') controller.abort(new Error('user gave up'));
+          else void http.close();
+        });
+        const outcome = await http.put(url, { body, signal: controller.signal }).then(
+          () => 'fulfilled',
+          (reason: unknown) => reason,
+        );
+        expect(outcome).toBe(failure);
+        expect(http.active).toBe(0);
+      });
+    },
+  );
+});
+
 describe('the chunks of a streamed body (probe P2b)', () => {
   const bytes = Uint8Array.from({ length: 16 }, (_, i) => i);
   const int16 = Int16Array.from([1, 256, -1]);

@@ -553,7 +553,10 @@ export class Operation {
         info = this.#info();
         const error = this.#translate(raw, info);
         this.#endAttempt();
-        if (this.#stopped) throw this.#reason;
+        // A body source that failed first ended the request with its own error: an abort or
+        // close() that came after it (even in the same macrotask) does not replace it
+        // (probe7 P6). (An abort that came first kept the source's failure out.)
+        if (this.#stopped && this.#sourceFailure === undefined) throw this.#reason;
         const retryable =
           !this.#awaitingCaller &&
           attempt < policy.limit &&
