@@ -1235,6 +1235,10 @@ export class Scope implements AsyncDisposable {
       if (this.#holds > 0) return;
     }
     if (this.#busyChildren > 0) return;
+    // Closed now, not a microtask later: a callback queued before this point (a task's
+    // `.then`) must find the scope closed, not spawn into one whose join has ended
+    // (probe7 P3).
+    this.#close();
     resolve();
   }
 
@@ -1298,7 +1302,7 @@ export class Scope implements AsyncDisposable {
       } else {
         this.#joined = new Promise<void>((resolve) => {
           this.#joinResolve = resolve;
-        }).then(() => this.#close());
+        });
       }
     }
     return this.#joined;

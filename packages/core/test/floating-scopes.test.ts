@@ -244,6 +244,30 @@ describe('a scope left floating does not outlive the scope it was opened in', ()
     expect(clock.now()).toBeLessThan(1000);
   });
 
+  test("a task's .then callback after the scope's last task finds the scope closed (probe7 P3)", async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    let spawnError: unknown;
+    let scopeRef: Scope | undefined;
+    await scope(
+      async (p) => {
+        scopeRef = p;
+        const t = p.spawn(() => sleep(20));
+        void t.then(() => {
+          try {
+            p.spawn(() => sleep(200));
+          } catch (error) {
+            spawnError = error;
+          }
+        });
+      },
+      { clock },
+    );
+    expect(scopeRef!.state).toBe('closed');
+    expect(spawnError).toBeInstanceOf(TypeError);
+    expect((spawnError as Error).message).toMatch(/the scope has closed/);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   test('a new Scope() never disposed holds its enclosing scope only while a task of it runs', async () => {
     const clock = new TestClock({ autoAdvance: true });
     const events: string[] = [];
