@@ -312,12 +312,10 @@ export class Scope implements AsyncDisposable {
   #holdsParent = false;
   #busyChildren = 0;
   // The promise a helper or scope() gave its caller for this scope (see `expose`): when
-  // the holder cancels this scope while it floats, a rejection that is only that
-  // cancellation is not reported as unhandled (see #cancelFloating).
+  // this scope ends with only its holder's cancellation, that promise is marked handled
+  // (see #holderCancelled), so a floating scope's cancellation is not reported as
+  // unhandled; any other failure is left to whoever awaits it, as ever.
   #exposed: Promise<unknown> | undefined;
-  #quietCancel = false;
-  // Whether the body of #runBody has returned (or thrown): see #cancelFloating.
-  #bodyReturned = false;
   // The named holds among #holds: closes shown by tree() and the stuck check (see hold).
   #held: Set<Held> | undefined;
   // Errors of held work (helpers closed at the join) that failed after the scope's own
@@ -1083,7 +1081,6 @@ export class Scope implements AsyncDisposable {
         if (this.#ownCause()) this.#caught = true;
       } else if (!isRequested(error)) this.#fail(error);
     }
-    this.#bodyReturned = true;
     // Helpers the body opened and left open are closed once the tasks have settled too
     // (see onJoin): a task of this scope may still be using one.
     this.#holds--;
@@ -1096,6 +1093,10 @@ export class Scope implements AsyncDisposable {
       this.#bodySettled(
         isCancellation(error) || error instanceof TimeoutError ? 'cancelled' : 'rejected',
       );
+      if (this.#exposed !== undefined && this.#holderCancelled(error)) {
+        // Only its holder's cancellation: see #exposed.
+        this.#exposed.then(undefined, noop);
+      }
       throw error;
     }
     // Resolved without the body's value (cut short by its own cancel()): cancelled.
@@ -1268,27 +1269,25 @@ export class Scope implements AsyncDisposable {
     }
   }
 
-  /**
-   * Cancels this scope, floating in a holder cancelled with `reason`. The cancellation is
-   * the holder's (which reports it, or its failure, to whoever awaits the holder), so a
-   * rejection of this scope's promise that is only that cancellation is handled here
-   * (nobody may await a floating scope, and the runtime would report it as unhandled: a
-   * crash on Node, a wrong exit code after Ctrl-C); any other failure still rejects
-   * unhandled.
-   */
+  /** Cancels this scope, floating in a holder cancelled with `reason` (once). */
   #cancelFloating(reason: unknown): void {
     if (this.#cause === Cause.None) this.#cancel(Cause.External, reason);
-    const exposed = this.#exposed;
-    if (exposed === undefined || this.#quietCancel) return;
-    // Only once what opened it is gone (its task ended, or the body it was opened in
-    // returned): while that runs, it may still await this scope itself.
-    const task = this.#parentTask;
-    const gone = task !== undefined ? task.state !== 'running' : this.#holdTarget!.#bodyReturned;
-    if (!gone) return;
-    this.#quietCancel = true;
-    void exposed.then(undefined, (error: unknown) => {
-      if (!isCancellationOf(error, reason)) throw error;
-    });
+  }
+
+  /**
+   * Whether this scope, ending with `error`, ends with only its holder's cancellation:
+   * the holder reports that cancellation (or its failure) to whoever awaits it, so the
+   * rejection of this scope's own promise is no news, and must not be reported as
+   * unhandled when the scope floats (a crash on Node, exit 1 instead of 130 after Ctrl-C).
+   * Marking it handled changes nothing for an awaiter, who still gets the rejection.
+   */
+  #holderCancelled(error: unknown): boolean {
+    const holder = this.#holdTarget;
+    return (
+      holder !== undefined &&
+      holder.#link.aborted &&
+      isCancellationOf(error, holder.#controller.signal.reason)
+    );
   }
 
   #join(): Promise<void> {

@@ -215,6 +215,62 @@ describe('a scope left floating does not outlive the scope it was opened in', ()
     },
   );
 
+  test('a floating scope whose opener was still running when the holder was cancelled: no unhandled rejection either (probe8 Q1)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const unhandled = await collectUnhandled(async () => {
+      await scope(
+        async (p) => {
+          p.spawn(async ({ signal }) => {
+            void scope(async (s) => {
+              s.spawn(async ({ signal: inner }) => {
+                await sleep(3000, { signal: inner }).catch(async (error: unknown) => {
+                  await sleep(20, { signal: undefined }).catch(() => {});
+                  throw error; // ends after its opener did
+                });
+              });
+            });
+            await sleep(5000, { signal }); // the opener keeps running until cancelled
+          });
+          void scope(async (s) => {
+            s.spawn(({ signal }) => sleep(3000, { signal }));
+          });
+          await sleep(100);
+          p.cancel();
+          await sleep(5000, { signal: p.signal }).catch(() => {}); // the body runs on too
+        },
+        { clock },
+      );
+    });
+    expect(unhandled).toEqual([]);
+  });
+
+  test("an awaited scope's failure while its holder is cancelled is reported once, to the awaiter (probe8 Q2)", async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const failure = new Error('cleanup failed');
+    let got: unknown;
+    const unhandled = await collectUnhandled(async () => {
+      let kept: Promise<unknown> | undefined;
+      await scope(
+        async (p) => {
+          await p.spawn(async () => {
+            kept = scope(async (c) => {
+              c.spawn(async ({ signal }) => {
+                await sleep(1000, { signal }).catch(() => {
+                  throw failure;
+                });
+              });
+            });
+          });
+          clock.schedule(50, () => p.cancel());
+          got = await kept!.catch((error: unknown) => error);
+        },
+        { clock },
+      );
+    });
+    expect((got as { errors?: unknown[] }).errors).toEqual([failure]);
+    expect(unhandled).toEqual([]);
+  });
+
   test('a scope floating in a holder already cancelled is cancelled once it gets work (probe7 P8)', async () => {
     const clock = new TestClock({ autoAdvance: true });
     let kept: Scope | undefined;
