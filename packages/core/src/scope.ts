@@ -311,11 +311,6 @@ export class Scope implements AsyncDisposable {
   readonly #holdTarget: Scope | undefined;
   #holdsParent = false;
   #busyChildren = 0;
-  // The promise a helper or scope() gave its caller for this scope (see `expose`): when
-  // this scope ends with only its holder's cancellation, that promise is marked handled
-  // (see #holderCancelled), so a floating scope's cancellation is not reported as
-  // unhandled; any other failure is left to whoever awaits it, as ever.
-  #exposed: Promise<unknown> | undefined;
   // The named holds among #holds: closes shown by tree() and the stuck check (see hold).
   #held: Set<Held> | undefined;
   // Errors of held work (helpers closed at the join) that failed after the scope's own
@@ -420,10 +415,9 @@ export class Scope implements AsyncDisposable {
     scopeInternals = {
       spawn: (s, fn, name, sink, index) => s.#spawn(fn, name, sink, index, undefined, true),
       runBody: (s, body, passContext) => s.#runBody(body, passContext),
-      expose: (s, promise) => {
-        s.#exposed = promise;
-        return promise;
-      },
+      // Decided on the rejection the caller gets (a helper may attach errors to it after
+      // the scope ended, probe8 Q5): only a cancellation from above marks it handled.
+      expose: (s, promise) => quietWhen(promise, (error) => s.#cancelledFromAbove(error)),
       interrupt: (s, reason) => s.#cancel(Cause.External, reason),
       timedOut: (s) => s.#timeoutError,
       runOf: (s) => s.#run,
@@ -501,7 +495,7 @@ export class Scope implements AsyncDisposable {
     if (parentSignals.length > 0) {
       this.#onParentAbort = () => {
         const source = parentSignals.find((s) => s.aborted);
-        if (source !== undefined) this.#cancel(Cause.External, source.reason);
+        if (source !== undefined) Scope.#cancelFromHolder(this, source.reason);
       };
       for (const s of parentSignals) {
         s.addEventListener('abort', this.#onParentAbort, { once: true });
@@ -1093,10 +1087,6 @@ export class Scope implements AsyncDisposable {
       this.#bodySettled(
         isCancellation(error) || error instanceof TimeoutError ? 'cancelled' : 'rejected',
       );
-      if (this.#exposed !== undefined && this.#holderCancelled(error)) {
-        // Only its holder's cancellation: see #exposed.
-        this.#exposed.then(undefined, noop);
-      }
       throw error;
     }
     // Resolved without the body's value (cut short by its own cancel()): cancelled.
@@ -1250,44 +1240,94 @@ export class Scope implements AsyncDisposable {
    * in the context of a task that has ended since).
    */
   #busy(): void {
-    const parent = this.#holdTarget;
-    if (parent === undefined || parent.#state === CLOSED) return;
-    this.#holdsParent = true;
-    if (parent.#busyChildren++ === 0 && !parent.#holdsParent) parent.#busy();
-    if (parent.#link.aborted) this.#cancelFloating(parent.#controller.signal.reason);
+    Scope.#holdUp(this);
   }
 
-  /** This scope's work has ended, its busy scopes' too: its holder no longer waits for it. */
-  #quiet(): void {
-    if (!this.#holdsParent) return;
-    this.#holdsParent = false;
-    const parent = this.#holdTarget!;
-    parent.#busyChildren--;
-    if (parent.#busyChildren === 0 && parent.#pending === 0 && parent.#holds === 0) {
-      parent.#quiet();
-      parent.#idle();
+  /** #busy for `s`: a loop, not a recursion (a chain of floating scopes may be any length). */
+  static #holdUp(s: Scope): void {
+    for (;;) {
+      const parent = s.#holdTarget;
+      if (parent === undefined) return;
+      // A holder cancelled already cancels it at once, closed or not (probe8 Q7).
+      if (parent.#link.aborted) Scope.#cancelFromHolder(s, parent.#controller.signal.reason);
+      if (parent.#state === CLOSED) return;
+      s.#holdsParent = true;
+      if (parent.#busyChildren++ !== 0 || parent.#holdsParent) return;
+      s = parent;
     }
   }
 
-  /** Cancels this scope, floating in a holder cancelled with `reason` (once). */
-  #cancelFloating(reason: unknown): void {
-    if (this.#cause === Cause.None) this.#cancel(Cause.External, reason);
+  /**
+   * This scope's work has ended, its busy scopes' too: its holder no longer waits for it,
+   * and a holder left with nothing to wait for is quiet in turn (a loop, as in #busy).
+   */
+  #quiet(): void {
+    Scope.#releaseUp(this);
+  }
+
+  static #releaseUp(s: Scope): void {
+    while (s.#holdsParent) {
+      s.#holdsParent = false;
+      const parent = s.#holdTarget!;
+      parent.#busyChildren--;
+      if (parent.#busyChildren !== 0 || parent.#pending !== 0 || parent.#holds !== 0) return;
+      parent.#idle();
+      // Its join hooks may have given it work again (held: busy again), then it stays.
+      if (parent.#holds !== 0 || parent.#pending !== 0 || parent.#busyChildren !== 0) return;
+      s = parent;
+    }
+  }
+
+  // Cancellations passed down from a scope to the scopes opened in it, run one after
+  // another instead of inside one another: a chain of scopes each opened in the one
+  // before, however long, is cancelled without running out of stack (probe8 Q4).
+  static #cancelQueue: unknown[] = [];
+  static #cancelling = false;
+
+  /** Cancels `s` with `reason`, its holder's (or a parent signal's) cancellation. */
+  static #cancelFromHolder(s: Scope, reason: unknown): void {
+    const queue = Scope.#cancelQueue;
+    if (Scope.#cancelling) {
+      queue.push(s, reason);
+      return;
+    }
+    Scope.#cancelling = true;
+    queue.push(s, reason);
+    let thrown: { error: unknown } | undefined;
+    for (let i = 0; i < queue.length; i += 2) {
+      try {
+        (queue[i] as Scope).#cancel(Cause.External, queue[i + 1]);
+      } catch (error) {
+        // (A clock whose schedule() throws, say): the rest are still cancelled.
+        thrown ??= { error };
+      }
+    }
+    queue.length = 0;
+    Scope.#cancelling = false;
+    if (thrown !== undefined) throw thrown.error;
   }
 
   /**
-   * Whether this scope, ending with `error`, ends with only its holder's cancellation:
+   * Whether this scope, ending with `error` (as its helper or `scope()` rejects), ends
+   * with only its holder's cancellation or that of the task that opened it:
    * the holder reports that cancellation (or its failure) to whoever awaits it, so the
    * rejection of this scope's own promise is no news, and must not be reported as
    * unhandled when the scope floats (a crash on Node, exit 1 instead of 130 after Ctrl-C).
    * Marking it handled changes nothing for an awaiter, who still gets the rejection.
    */
-  #holderCancelled(error: unknown): boolean {
+  #cancelledFromAbove(error: unknown): boolean {
+    if (suppressedErrors(error).length > 0) return false; // more than a cancellation
     const holder = this.#holdTarget;
-    return (
+    if (
       holder !== undefined &&
       holder.#link.aborted &&
       isCancellationOf(error, holder.#controller.signal.reason)
-    );
+    ) {
+      return true;
+    }
+    // The task that opened it was cancelled (`task.cancel()`, probe8 Q6).
+    const task = this.#parentTask;
+    return task !== undefined && task.signal.aborted && isCancellationOf(error, task.signal.reason);
   }
 
   #join(): Promise<void> {
@@ -1435,14 +1475,26 @@ export class Scope implements AsyncDisposable {
     if (this.#busyChildren > 0) {
       // Scopes left floating inside this one: those opened in a task that has ended since
       // hear of it from no signal, yet this scope waits for them (the others were
-      // cancelled through a signal just now); see #cancelFloating.
+      // cancelled through a signal just now).
       const floating: Scope[] = [];
       for (let c = this.#firstChild; c !== undefined; c = c.#nextSibling) {
         if (c.#holdsParent) floating.push(c);
       }
-      for (const c of floating) c.#cancelFloating(reason);
+      for (const c of floating) Scope.#cancelFromHolder(c, reason);
     }
   }
+}
+
+/**
+ * `promise`, as a promise whose rejection is marked handled when `quiet(error)` says so
+ * (it still rejects: whoever awaits it gets the error).
+ */
+function quietWhen<T>(promise: Promise<T>, quiet: (error: unknown) => boolean): Promise<T> {
+  const exposed: Promise<T> = promise.then(undefined, (error: unknown): never => {
+    if (quiet(error)) exposed.then(undefined, noop);
+    throw error;
+  });
+  return exposed;
 }
 
 /** `fn.name` as a task's default name uses it: a string, `''` for none (or a bad one). */

@@ -324,6 +324,88 @@ describe('a scope left floating does not outlive the scope it was opened in', ()
     expect(clock.pendingTimers).toBe(0);
   });
 
+  test('a chain of 20,000 floating scopes, each opened by the one before, ends and is cancelled without overflowing the stack (probe8 Q4)', async () => {
+    const links = 20_000;
+    let last = 0;
+    const step = (i: number): void => {
+      void scope(async () => {
+        await Promise.resolve();
+        last = i;
+        if (i < links) step(i + 1);
+      });
+    };
+    await scope(async () => step(0));
+    expect(last).toBe(links);
+
+    // The same chain cut by its holder's timeout halfway: every link is cancelled.
+    let reached = 0;
+    const endless = (i: number): void => {
+      void scope(async ({ signal }) => {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        reached = i;
+        if (!signal.aborted) endless(i + 1);
+      });
+    };
+    const outcome = await scope(
+      async () => {
+        endless(0);
+      },
+      { timeout: 50 },
+    ).catch((error: unknown) => (error as Error).name);
+    expect(outcome).toBe('TimeoutError');
+    expect(reached).toBeGreaterThan(0);
+  });
+
+  test('a floating scope of a task cancelled on its own (task.cancel()) is not an unhandled rejection (probe8 Q6)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    let floating = '';
+    const unhandled = await collectUnhandled(async () => {
+      await scope(
+        async (p) => {
+          const t = p.spawn(async ({ signal }) => {
+            void scope(async (s) => {
+              s.spawn(async ({ signal: inner }) => {
+                await sleep(3000, { signal: inner }).catch((error: unknown) => {
+                  floating = 'cancelled';
+                  throw error;
+                });
+              });
+            });
+            await sleep(10_000, { signal });
+          });
+          await sleep(50);
+          t.cancel();
+        },
+        { clock },
+      );
+    });
+    expect(floating).toBe('cancelled');
+    expect(unhandled).toEqual([]);
+  });
+
+  test('a new Scope() of a holder that was cancelled and has closed cancels work it gets later (probe8 Q7)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    let kept: Scope | undefined;
+    await scope(
+      async (p) => {
+        await p.spawn(async () => {
+          kept = new Scope({ name: 'kept' });
+        });
+        p.cancel();
+      },
+      { clock },
+    );
+    let work = '';
+    kept!.spawn(async ({ signal }) => {
+      await sleep(500, { signal, clock }).then(
+        () => (work = 'ran its full time'),
+        () => (work = 'cancelled'),
+      );
+    });
+    await kept![Symbol.asyncDispose]().catch(() => {});
+    expect(work).toBe('cancelled');
+  });
+
   test('a new Scope() never disposed holds its enclosing scope only while a task of it runs', async () => {
     const clock = new TestClock({ autoAdvance: true });
     const events: string[] = [];
