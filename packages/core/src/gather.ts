@@ -1,5 +1,5 @@
 import type { Clock } from './clock.ts';
-import { firstError } from './errors.ts';
+import { attachSuppressed, firstError, isCancellation } from './errors.ts';
 import { abortable, isThenable } from './internal/abortable.ts';
 import { itemLabel, observeAll, toArray } from './internal/items.ts';
 import { DONE, startPool } from './internal/pool.ts';
@@ -184,7 +184,19 @@ function collect(
     },
     (error: unknown) => {
       // gather rejects with the first failure itself, like asyncio.gather.
-      throw firstError(error);
+      const primary = firstError(error);
+      if (contained && isCancellation(primary)) {
+        // settle cancelled from outside: an item that had failed for real (its cleanup
+        // while being cancelled, say) is the outcome, the cancellation attached to it,
+        // rather than dropped with the results (probe8 Q3).
+        for (const result of results) {
+          const failed = result as { status?: string; reason?: unknown } | undefined;
+          if (failed?.status === 'rejected' && !isCancellation(failed.reason)) {
+            throw attachSuppressed(failed.reason, primary);
+          }
+        }
+      }
+      throw primary;
     },
   );
   return scopeInternals.expose(s, outcome);

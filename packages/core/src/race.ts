@@ -1,5 +1,5 @@
 import type { Clock } from './clock.ts';
-import { CancelledError, isCancellationOf } from './errors.ts';
+import { attachSuppressed, CancelledError, isCancellation, isCancellationOf } from './errors.ts';
 import type { GatherInput, GatherItem, GatherValue } from './gather.ts';
 import { observeAll, resolveItem, toArray } from './internal/items.ts';
 import { assertName, assertNonEmpty, assertOptions, rejectOnThrow } from './internal/validate.ts';
@@ -93,10 +93,19 @@ function contest(
   };
   return scopeInternals.expose(
     s,
-    scopeInternals.runBody(s, body).then(() => {
-      if (won) return winner;
-      throw winner;
-    }),
+    scopeInternals.runBody(s, body).then(
+      () => {
+        if (won) return winner;
+        throw winner;
+      },
+      (error: unknown) => {
+        // Cancelled from outside after the first item to settle failed for real: that
+        // failure is the outcome (a failure wins over a cancellation, as in a scope), the
+        // cancellation attached to it, never dropped (probe8 Q3).
+        if (decided && !won && !isCancellation(winner)) throw attachSuppressed(winner, error);
+        throw error;
+      },
+    ),
   );
 }
 
