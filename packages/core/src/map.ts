@@ -1,5 +1,5 @@
 import type { Clock } from './clock.ts';
-import { attachSuppressed, firstError, isCancellation } from './errors.ts';
+import { attachSuppressed, firstError, isCancellation, TimeoutError } from './errors.ts';
 import { isThenable } from './internal/abortable.ts';
 import { currentContext } from './internal/context.ts';
 import { functionName } from './internal/items.ts';
@@ -130,12 +130,25 @@ function mapInto<T, R>(
       // (The same in both modes: mapSettled records the calls' failures as results, so a
       // failure here, the source's, rejects as it does with map, review D8.)
       let primary = firstError(error);
+      // A cancellation from outside is the enclosing scope's reason, shared by everything
+      // it cancelled: map does not write on it. A failure while closing is then the
+      // outcome, that cancellation attached to it (a failure wins over a cancellation,
+      // as in a scope; probe9 R2).
+      let foreign =
+        (isCancellation(primary) || primary instanceof TimeoutError) &&
+        primary !== scopeInternals.timedOut(s);
+      const add = (secondary: unknown): void => {
+        primary = foreign
+          ? attachSuppressed(secondary, primary)
+          : attachSuppressed(primary, secondary);
+        foreign = false;
+      };
       try {
         await closeFully(src, () => lateFailure?.error, owner);
       } catch (closeError) {
-        primary = attachSuppressed(primary, closeError);
+        add(closeError);
       }
-      if (lateFailure !== undefined) primary = attachSuppressed(primary, lateFailure.error);
+      if (lateFailure !== undefined) add(lateFailure.error);
       throw primary;
     },
   );

@@ -383,8 +383,10 @@ export class Scope implements AsyncDisposable {
       if (failure !== NONE) this.#fail(failure);
       if (this.#stuckWaiting) this.#recheckStuck();
       if (this.#pending === 0 && this.#holds === 0) {
-        if (this.#busyChildren === 0) this.#quiet();
+        // Closed (if being joined) before its holder hears it is quiet: a scope closes
+        // before the scope it was opened in (probe9 R4).
         this.#idle();
+        if (this.#pending === 0 && this.#holds === 0 && this.#busyChildren === 0) this.#quiet();
       }
     },
     observe: (task, result) => {
@@ -1078,8 +1080,9 @@ export class Scope implements AsyncDisposable {
     // Helpers the body opened and left open are closed once the tasks have settled too
     // (see onJoin): a task of this scope may still be using one.
     this.#holds--;
+    const joined = this.#join(); // closes now if nothing runs any more
     if (this.#pending === 0 && this.#holds === 0 && this.#busyChildren === 0) this.#quiet();
-    await this.#join();
+    await joined;
     let result: unknown;
     try {
       result = this.#outcome(ok, value);
@@ -1174,8 +1177,10 @@ export class Scope implements AsyncDisposable {
       }
       this.#holds--;
       if (this.#pending === 0 && this.#holds === 0) {
-        if (this.#busyChildren === 0) this.#quiet();
+        // Closed (if being joined) before its holder hears it is quiet: a scope closes
+        // before the scope it was opened in (probe9 R4).
         this.#idle();
+        if (this.#pending === 0 && this.#holds === 0 && this.#busyChildren === 0) this.#quiet();
       }
     };
     work.then(release, (error: unknown) => {
@@ -1278,32 +1283,45 @@ export class Scope implements AsyncDisposable {
     }
   }
 
-  // Cancellations passed down from a scope to the scopes opened in it, run one after
-  // another instead of inside one another: a chain of scopes each opened in the one
-  // before, however long, is cancelled without running out of stack (probe8 Q4).
+  // Cancellations passed down from a scope to the scopes opened in it run inside one
+  // another, as the abort events that carry them are dispatched (a child is aborted
+  // before its parent's later listeners run), up to MAX_CANCEL_DEPTH levels; deeper ones
+  // wait in a queue that the outermost level works through, so a chain of scopes each
+  // opened in the one before is cancelled at any length without running out of stack
+  // (probe8 Q4), and ordinary trees keep their order (probe9 R1).
   static #cancelQueue: unknown[] = [];
-  static #cancelling = false;
+  static #cancelDepth = 0;
 
   /** Cancels `s` with `reason`, its holder's (or a parent signal's) cancellation. */
   static #cancelFromHolder(s: Scope, reason: unknown): void {
     const queue = Scope.#cancelQueue;
-    if (Scope.#cancelling) {
+    if (Scope.#cancelDepth >= MAX_CANCEL_DEPTH) {
       queue.push(s, reason);
       return;
     }
-    Scope.#cancelling = true;
-    queue.push(s, reason);
+    Scope.#cancelDepth++;
+    try {
+      s.#cancel(Cause.External, reason);
+    } finally {
+      Scope.#cancelDepth--;
+    }
+    if (Scope.#cancelDepth !== 0 || queue.length === 0) return;
+    // The outermost level: the queued ones, each with the full depth again.
     let thrown: { error: unknown } | undefined;
-    for (let i = 0; i < queue.length; i += 2) {
-      try {
-        (queue[i] as Scope).#cancel(Cause.External, queue[i + 1]);
-      } catch (error) {
-        // (A clock whose schedule() throws, say): the rest are still cancelled.
-        thrown ??= { error };
+    while (queue.length > 0) {
+      const batch = queue.splice(0, queue.length);
+      for (let k = 0; k < batch.length; k += 2) {
+        Scope.#cancelDepth++;
+        try {
+          (batch[k] as Scope).#cancel(Cause.External, batch[k + 1]);
+        } catch (error) {
+          // (A clock whose schedule() throws, say): the rest are still cancelled.
+          thrown ??= { error };
+        } finally {
+          Scope.#cancelDepth--;
+        }
       }
     }
-    queue.length = 0;
-    Scope.#cancelling = false;
     if (thrown !== undefined) throw thrown.error;
   }
 
@@ -1316,7 +1334,6 @@ export class Scope implements AsyncDisposable {
    * Marking it handled changes nothing for an awaiter, who still gets the rejection.
    */
   #cancelledFromAbove(error: unknown): boolean {
-    if (suppressedErrors(error).length > 0) return false; // more than a cancellation
     const holder = this.#holdTarget;
     if (
       holder !== undefined &&
@@ -1484,6 +1501,9 @@ export class Scope implements AsyncDisposable {
     }
   }
 }
+
+/** See Scope.#cancelFromHolder. */
+const MAX_CANCEL_DEPTH = 64;
 
 /**
  * `promise`, as a promise whose rejection is marked handled when `quiet(error)` says so

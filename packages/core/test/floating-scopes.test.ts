@@ -4,8 +4,10 @@
 // enclosing scope cancels it. Before, such a scope ran on, orphaned, after `run()` had
 // returned.
 import { describe, expect, test } from 'vitest';
-import { CancelledError } from '../src/errors.ts';
+import { CancelledError, isCancellation, suppressedErrors, TimeoutError } from '../src/errors.ts';
+import { instrument } from '../src/diagnostics/instrument.ts';
 import { gather } from '../src/gather.ts';
+import { map } from '../src/map.ts';
 import { run } from '../src/run.ts';
 import { Scope, scope } from '../src/scope.ts';
 import { shield } from '../src/shield.ts';
@@ -404,6 +406,101 @@ describe('a scope left floating does not outlive the scope it was opened in', ()
     });
     await kept![Symbol.asyncDispose]().catch(() => {});
     expect(work).toBe('cancelled');
+  });
+
+  test('a scope cancelled from its holder aborts the scopes opened in it before its own later listeners run, as when cancelled directly (probe9 R1)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    for (const how of ['direct', 'holder'] as const) {
+      const log: string[] = [];
+      await scope(
+        async (r) => {
+          await scope(async (a) => {
+            let b: AbortSignal | undefined;
+            const inner = scope(async (s) => {
+              b = s.signal;
+              s.signal.addEventListener('abort', () => log.push('B aborted'));
+              await sleep(1000, { signal: s.signal });
+            });
+            a.signal.addEventListener('abort', () =>
+              log.push(`A listener sees B aborted: ${b!.aborted}`),
+            );
+            await sleep(10);
+            if (how === 'direct') a.cancel();
+            else r.cancel();
+            await inner.catch(() => {});
+          }).catch(() => {});
+        },
+        { clock },
+      );
+      expect(log).toEqual(['B aborted', 'A listener sees B aborted: true']);
+    }
+  });
+
+  test('a floating scope closes before the scope it was opened in (probe9 R4)', async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const closed: string[] = [];
+    using _hooks = instrument({ onScopeClose: (s) => closed.push(s.name) });
+    await scope(
+      async (p) => {
+        p.spawn(async () => {
+          void scope(
+            async (c) => {
+              c.spawn(() => sleep(20));
+            },
+            { name: 'C' },
+          );
+        });
+      },
+      { clock, name: 'P' },
+    );
+    expect(closed).toEqual(['C', 'P']);
+  });
+
+  test("a map left floating whose source fails to close after its holder's cancellation reports that failure once, and leaves other floating scopes alone (probe9 R2)", async () => {
+    const clock = new TestClock({ autoAdvance: true });
+    const closeFailure = new Error('source close failed');
+    async function* source(): AsyncGenerator<number> {
+      try {
+        for (let i = 0; ; i++) {
+          yield i;
+          await sleep(5);
+        }
+      } finally {
+        // biome-ignore lint/correctness/noUnsafeFinally: the close failure under test
+        throw closeFailure;
+      }
+    }
+    let floating: Promise<unknown> | undefined;
+    let awaitedGot: unknown;
+    const unhandled = await collectUnhandled(async () => {
+      await scope(
+        async (p) => {
+          floating = scope(async (s) => {
+            s.spawn(({ signal }) => sleep(1000, { signal }));
+          });
+          p.spawn(async () => {
+            awaitedGot = await map(source(), (_i, { signal }) => sleep(1000, { signal }), {
+              concurrency: 1,
+            }).catch((error: unknown) => error);
+          });
+        },
+        { clock, timeout: 30 },
+      ).catch(() => {});
+    });
+    expect(unhandled).toEqual([]);
+    // The awaited map's close failure is the outcome its caller gets, the cancellation
+    // attached; the innocent floating scope only rejects with the cancellation.
+    expect(awaitedGot).toBe(closeFailure);
+    const cancelled = (e: unknown): boolean => isCancellation(e) || e instanceof TimeoutError;
+    expect(suppressedErrors(closeFailure).some(cancelled)).toBe(true);
+    expect(
+      cancelled(
+        await floating!.then(
+          () => 'fulfilled',
+          (error: unknown) => error,
+        ),
+      ),
+    ).toBe(true);
   });
 
   test('a new Scope() never disposed holds its enclosing scope only while a task of it runs', async () => {
