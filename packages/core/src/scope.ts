@@ -386,7 +386,7 @@ export class Scope implements AsyncDisposable {
         // Closed (if being joined) before its holder hears it is quiet: a scope closes
         // before the scope it was opened in (probe9 R4).
         this.#idle();
-        if (this.#pending === 0 && this.#holds === 0 && this.#busyChildren === 0) this.#quiet();
+        if (!this.#hasWork()) this.#quiet();
       }
     },
     observe: (task, result) => {
@@ -1081,7 +1081,7 @@ export class Scope implements AsyncDisposable {
     // (see onJoin): a task of this scope may still be using one.
     this.#holds--;
     const joined = this.#join(); // closes now if nothing runs any more
-    if (this.#pending === 0 && this.#holds === 0 && this.#busyChildren === 0) this.#quiet();
+    if (!this.#hasWork()) this.#quiet();
     await joined;
     let result: unknown;
     try {
@@ -1180,7 +1180,7 @@ export class Scope implements AsyncDisposable {
         // Closed (if being joined) before its holder hears it is quiet: a scope closes
         // before the scope it was opened in (probe9 R4).
         this.#idle();
-        if (this.#pending === 0 && this.#holds === 0 && this.#busyChildren === 0) this.#quiet();
+        if (!this.#hasWork()) this.#quiet();
       }
     };
     work.then(release, (error: unknown) => {
@@ -1248,6 +1248,11 @@ export class Scope implements AsyncDisposable {
     Scope.#holdUp(this);
   }
 
+  /** Whether a task, the body, held work or a busy floating scope still runs in it. */
+  #hasWork(): boolean {
+    return this.#pending !== 0 || this.#holds !== 0 || this.#busyChildren !== 0;
+  }
+
   /** #busy for `s`: a loop, not a recursion (a chain of floating scopes may be any length). */
   static #holdUp(s: Scope): void {
     for (;;) {
@@ -1275,10 +1280,10 @@ export class Scope implements AsyncDisposable {
       s.#holdsParent = false;
       const parent = s.#holdTarget!;
       parent.#busyChildren--;
-      if (parent.#busyChildren !== 0 || parent.#pending !== 0 || parent.#holds !== 0) return;
+      if (parent.#hasWork()) return;
       parent.#idle();
       // Its join hooks may have given it work again (held: busy again), then it stays.
-      if (parent.#holds !== 0 || parent.#pending !== 0 || parent.#busyChildren !== 0) return;
+      if (parent.#hasWork()) return;
       s = parent;
     }
   }
@@ -1352,7 +1357,7 @@ export class Scope implements AsyncDisposable {
       if (this.#joinHooks !== undefined && this.#pending === 0 && this.#holds === 0) {
         this.#runJoinHooks();
       }
-      if (this.#pending === 0 && this.#holds === 0 && this.#busyChildren === 0) {
+      if (!this.#hasWork()) {
         this.#close();
         this.#joined = Promise.resolve();
       } else {
