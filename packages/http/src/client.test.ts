@@ -242,6 +242,55 @@ describe('requests', () => {
     ]);
   });
 
+  test('a path under baseUrl never leaves its origin, however its slashes are written', async () => {
+    const { fetch, calls } = fakeFetch(() => new Response('ok'));
+    const http = createClient({ baseUrl: 'http://api.test/v1', fetch });
+    // `new URL(path, base)` reads each of these as another host (backslashes are slashes
+    // to it, and it drops the spaces, tabs and newlines).
+    const paths = ['\\\\evil.test/x', '\\/evil.test/x', '/\\evil.test/x', '//evil.test/x'];
+    paths.push(' //evil.test/x', '\t//evil.test/x', '\n\\\\evil.test/x', '/\t/evil.test/x');
+    for (const path of paths) await http.get(path).text();
+    expect(calls.map((c) => c.url)).toEqual([
+      'http://api.test/v1/evil.test/x',
+      'http://api.test/v1/evil.test/x',
+      'http://api.test/v1/evil.test/x',
+      'http://api.test/v1/evil.test/x',
+      'http://api.test/v1/evil.test/x',
+      'http://api.test/v1/evil.test/x',
+      'http://api.test/v1/evil.test/x',
+      'http://api.test/v1/evil.test/x',
+    ]);
+    calls.length = 0;
+    // Dot segments may leave the base's path (as in httpx and new URL), not its origin; an
+    // absolute URL, even with the blanks the URL parser drops around it, bypasses the base.
+    await http.get('../x/./y?q=1').text();
+    await http.get(' http://other.test/z\n').text();
+    await http.get('?only=query').text();
+    expect(calls.map((c) => c.url)).toEqual([
+      'http://api.test/x/y?q=1',
+      'http://other.test/z',
+      'http://api.test/v1/?only=query',
+    ]);
+  });
+
+  test('a baseUrl with a query or fragment is a TypeError that does not repeat them', () => {
+    // A relative URL would replace them: an API key in the query would be dropped silently.
+    for (const baseUrl of ['http://api.test/v1?key=SECRET', 'http://api.test/#SECRET']) {
+      let error: unknown;
+      try {
+        createClient({ baseUrl });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(TypeError);
+      expect(String(error)).toMatch(/`options.baseUrl` without a query or fragment/);
+      expect(String(error)).not.toMatch(/SECRET/);
+    }
+    expect(() => createClient({ baseUrl: new URL('http://api.test/?a=1') })).toThrow(TypeError);
+    // An empty query (`?` alone) holds nothing to lose.
+    expect(() => createClient({ baseUrl: 'http://api.test/v1?' })).not.toThrow();
+  });
+
   test('request headers merge over the client’s; the client’s are not changed', async () => {
     const { fetch, calls } = fakeFetch(() => new Response('{}'));
     const http = createClient({ fetch, headers: { 'x-a': '1', 'x-b': '1' } });

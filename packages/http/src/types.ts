@@ -260,7 +260,12 @@ export interface SharedOptions {
  * ```
  */
 export interface ClientOptions extends SharedOptions {
-  /** Base URL that relative request URLs resolve against (`new URL(path, baseUrl)`, with a trailing `/` added). */
+  /**
+   * Base URL that relative request URLs go under: a path is appended to the base's path
+   * (a `/` added to it, the path's leading slashes dropped), so `/users` under
+   * `http://api/v1` is `http://api/v1/users`, and no path leaves the base's origin. An
+   * absolute URL bypasses it. No query or fragment (a `TypeError`: they would be dropped).
+   */
   baseUrl?: string | URL;
   /** Most requests in flight at once across the client (a request holds its slot until its body is read). @default Infinity */
   concurrency?: number;

@@ -469,6 +469,29 @@ describe(`@weft/http/effect against a real server (${runtime})`, () => {
     expect(body).toMatchObject({ id: 1 });
   });
 
+  test('layer(options) keeps a relative URL on the base origin, as the client does', async () => {
+    const seen: string[] = [];
+    const fetch = (input: string | URL | Request): Promise<Response> => {
+      seen.push(String(input));
+      return Promise.resolve(new Response('ok'));
+    };
+    const get = (path: string) =>
+      Effect.flatMap(PlatformClient.get(path), (res) => res.text).pipe(
+        Effect.provide(layer({ baseUrl: 'http://api.test/v1', fetch })),
+      );
+    await Effect.runPromise(get('\\\\evil.test/x'));
+    await Effect.runPromise(get(' //evil.test/x'));
+    await Effect.runPromise(get('http://other.test/y'));
+    expect(seen).toEqual([
+      'http://api.test/v1/evil.test/x',
+      'http://api.test/v1/evil.test/x',
+      'http://other.test/y',
+    ]);
+    expect(() => layer({ baseUrl: 'http://api.test/?key=SECRET' })).toThrow(
+      /`options.baseUrl` without a query or fragment/,
+    );
+  });
+
   test('runs under weft: cancelling the weft task interrupts the fiber and cancels the request', async () => {
     const http = weft();
     const program = Effect.flatMap(

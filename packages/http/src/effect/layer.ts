@@ -7,6 +7,7 @@ import { Effect, Layer, Stream } from 'effect';
 import { createClient, HttpClient, statusRetryPolicyOf } from '../client.ts';
 import { HttpError } from '../errors.ts';
 import { ERROR_BODY_LIMIT, readExcerpt } from '../internal/body.ts';
+import { joinBaseUrl, parseBaseUrl } from '../internal/config.ts';
 import { describe } from '../internal/validate.ts';
 import type { ClientOptions, RequestInfo } from '../types.ts';
 
@@ -112,7 +113,7 @@ export function layer(
   const options = clientOrOptions;
   // Validates the options now (a client holds nothing until it sends a request).
   createClient(options);
-  const baseUrl = options?.baseUrl;
+  const base = parseBaseUrl(options?.baseUrl);
   return Layer.scoped(
     PlatformClient.HttpClient,
     Effect.map(
@@ -122,25 +123,21 @@ export function layer(
       ),
       (client) => {
         const platform = make(client);
-        return baseUrl === undefined
+        return base === undefined
           ? platform
-          : PlatformClient.mapRequestInput(platform, (request) => resolveAgainst(request, baseUrl));
+          : PlatformClient.mapRequestInput(platform, (request) => resolveAgainst(request, base));
       },
     ),
   );
 }
 
-const SCHEME = /^[a-z][a-z\d+\-.]*:/i;
-
 /** A relative request URL resolved the way weft resolves it against `baseUrl`. */
 function resolveAgainst(
   request: ClientRequest.HttpClientRequest,
-  baseUrl: string | URL,
+  base: URL,
 ): ClientRequest.HttpClientRequest {
-  if (SCHEME.test(request.url)) return request;
-  const base = new URL(String(baseUrl));
-  if (!base.pathname.endsWith('/')) base.pathname += '/';
-  return ClientRequest.setUrl(request, new URL(request.url.replace(/^\/+/, ''), base));
+  const url = joinBaseUrl(base, request.url);
+  return url === request.url ? request : ClientRequest.setUrl(request, url);
 }
 
 /** The request body as `fetch` takes it. */

@@ -160,23 +160,7 @@ export function resolveClient(options: ClientOptions | undefined): ClientConfig 
     hooks: NO_HOOKS,
     onDownloadProgress: undefined,
   });
-  let baseUrl: URL | undefined;
-  if (o.baseUrl !== undefined) {
-    if (typeof o.baseUrl !== 'string' && !(o.baseUrl instanceof URL)) {
-      throw new TypeError(
-        `Expected \`options.baseUrl\` to be an absolute URL (string or URL), got ${describe(o.baseUrl)}`,
-      );
-    }
-    try {
-      baseUrl = new URL(String(o.baseUrl));
-    } catch {
-      throw new TypeError(
-        `Expected \`options.baseUrl\` to be an absolute URL, got ${describe(o.baseUrl)}`,
-      );
-    }
-    assertHttpUrl('options.baseUrl', baseUrl, o.baseUrl);
-    if (!baseUrl.pathname.endsWith('/')) baseUrl.pathname += '/';
-  }
+  const baseUrl = parseBaseUrl(o.baseUrl);
   assertCount('options.concurrency', o.concurrency);
   assertCount('options.perHost', o.perHost);
   if (
@@ -380,7 +364,58 @@ function plainRequest(client: ClientConfig, input: string | URL, method: string)
   };
 }
 
+/**
+ * `options.baseUrl` checked and made ready for {@link joinBaseUrl}: an absolute http(s)
+ * URL without credentials, query or fragment, its path ending with `/`.
+ */
+export function parseBaseUrl(value: unknown): URL | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' && !(value instanceof URL)) {
+    throw new TypeError(
+      `Expected \`options.baseUrl\` to be an absolute URL (string or URL), got ${describe(value)}`,
+    );
+  }
+  let baseUrl: URL;
+  try {
+    baseUrl = new URL(String(value));
+  } catch {
+    throw new TypeError(
+      `Expected \`options.baseUrl\` to be an absolute URL, got ${describe(value)}`,
+    );
+  }
+  assertHttpUrl('options.baseUrl', baseUrl, value);
+  if (baseUrl.search !== '' || baseUrl.hash !== '') {
+    // A relative URL replaces them: a key in the query would be dropped without a word.
+    // The message leaves them out (a query may hold a secret).
+    const shown = `${baseUrl.origin}${baseUrl.pathname}${baseUrl.search ? '?…' : ''}${baseUrl.hash ? '#…' : ''}`;
+    throw new TypeError(
+      `Expected \`options.baseUrl\` without a query or fragment (send them per request, e.g. with \`query\`), got ${describe(shown)}`,
+    );
+  }
+  if (!baseUrl.pathname.endsWith('/')) baseUrl.pathname += '/';
+  return baseUrl;
+}
+
 const SCHEME = /^[a-zA-Z][a-zA-Z\d+\-.]*:/;
+// What the URL parser drops before it reads a URL: C0 controls and spaces at either end,
+// tabs and newlines anywhere.
+// eslint-disable-next-line no-control-regex -- the parser's own set, control characters included
+const PARSER_TRIMS = /^[\u0000-\u0020]+|[\u0000-\u0020]+$|[\t\n\r]/g;
+const LEADING_SLASHES = /^[/\\]+/;
+
+/**
+ * `input` joined to `base` (an http(s) URL whose path ends with `/`, without query or
+ * fragment) as weft resolves request URLs: an absolute URL (one with a scheme) as it is,
+ * anything else appended to the base's path, its leading slashes (`/` or `\`, which the URL
+ * parser reads alike) dropped — httpx's rule. By string, not `new URL(input, base)`, for
+ * which a path starting with two backslashes, or with a space and `//`, names another host.
+ * With dot segments (`../x`) a path leaves the base's path, never its origin.
+ */
+export function joinBaseUrl(base: URL, input: string): string {
+  const trimmed = input.replace(PARSER_TRIMS, '');
+  if (SCHEME.test(trimmed)) return trimmed;
+  return base.origin + base.pathname + trimmed.replace(LEADING_SLASHES, '');
+}
 
 function resolveUrl(base: URL | undefined, input: string | URL): URL {
   if (input instanceof URL) {
@@ -393,10 +428,7 @@ function resolveUrl(base: URL | undefined, input: string | URL): URL {
   }
   let url: URL;
   try {
-    url =
-      base === undefined || SCHEME.test(input)
-        ? new URL(input)
-        : new URL(input.replace(/^\/+/, ''), base);
+    url = new URL(base === undefined ? input : joinBaseUrl(base, input));
   } catch {
     throw new TypeError(
       `Expected \`url\` to be an absolute URL${base ? ' or a path under baseUrl' : ' (no baseUrl is set)'}, got ${describe(input)}`,
