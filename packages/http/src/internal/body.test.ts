@@ -81,6 +81,72 @@ describe('readLines', () => {
   });
 });
 
+/**
+ * How many times `String.prototype.charCodeAt` is called while `run` runs: a
+ * deterministic count of the characters the line splitter scans and measures (both its
+ * scan for line breaks and `utf8Length` go through it), instead of a timed assertion.
+ */
+async function charCodeAtCalls(run: () => Promise<void>): Promise<number> {
+  const original = String.prototype.charCodeAt;
+  let calls = 0;
+  String.prototype.charCodeAt = function (this: string, index: number): number {
+    calls++;
+    return original.call(this, index);
+  };
+  try {
+    await run();
+  } finally {
+    String.prototype.charCodeAt = original;
+  }
+  return calls;
+}
+
+describe('readLines is linear in the length of a line (review rv-http10 X1)', () => {
+  // One 64 KiB line in 256-byte chunks: the splitter used to rescan the whole pending line
+  // from its start on every chunk (and, under a cap, measure its UTF-8 size again), about
+  // 256 × 32 Ki = 8.4 M characters; scanning each chunk once is 64 Ki (and as many again
+  // to count bytes under a cap).
+  const size = 64 * 1024;
+  const chunks = Array.from({ length: size / 256 }, () => 'x'.repeat(256));
+  chunks.push('\nend');
+
+  for (const limit of [Number.POSITIVE_INFINITY, 100_000]) {
+    test(`each character is looked at a bounded number of times (limit ${limit})`, async () => {
+      let lines: string[] = [];
+      const calls = await charCodeAtCalls(async () => {
+        lines = await collect(chunks, limit);
+      });
+      expect(lines).toEqual(['x'.repeat(size), 'end']);
+      expect(calls).toBeLessThan(3 * size);
+    });
+  }
+
+  test('a line split over many chunks with \r\n between them still splits right', async () => {
+    expect(await collect(['ab', 'c\r', '', '\nd', 'e\r', 'f', '\r\n', '\n', 'g'])).toEqual([
+      'abc',
+      'de',
+      'f',
+      '',
+      'g',
+    ]);
+    // The cap counts the parts of a line across chunks.
+    await expect(
+      collect(['x'.repeat(8), 'x'.repeat(8), 'x'.repeat(8), '\n'], 20),
+    ).rejects.toBeInstanceOf(TooLarge);
+    await expect(collect(['x'.repeat(8), 'x'.repeat(8), 'xxxxx\n'], 20)).rejects.toBeInstanceOf(
+      TooLarge,
+    );
+    expect(await collect(['x'.repeat(8), 'x'.repeat(8), 'xxxx\nok'], 20)).toEqual([
+      'x'.repeat(20),
+      'ok',
+    ]);
+    expect(await collect(['é'.repeat(5), 'é'.repeat(5), '\n'], 20)).toEqual(['é'.repeat(10)]);
+    await expect(collect(['é'.repeat(5), 'é'.repeat(5), 'x\n'], 20)).rejects.toBeInstanceOf(
+      TooLarge,
+    );
+  });
+});
+
 describe('utf8Length and longerThan', () => {
   test('count bytes as TextEncoder does', () => {
     for (const text of ['', 'abc', 'é', '€', '😀', 'aé€😀z', '\uFFFD']) {

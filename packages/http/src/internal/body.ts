@@ -223,6 +223,11 @@ export function longerThan(text: string, limit: number): boolean {
  * The body's lines (split on `\n`, `\r\n` or `\r`), read chunk by chunk only as the
  * consumer asks for more (backpressure). A line longer than `limit` bytes throws
  * `TooLarge`. The reader is released or cancelled however iteration ends.
+ *
+ * Linear in the body's length, however long a line: each chunk's text is scanned once
+ * (a line arriving over many chunks is kept as its parts, joined once it ends), and the
+ * UTF-8 size of the line still arriving is counted chunk by chunk, not again from its
+ * start.
  */
 export async function* readLines(
   reader: ReadableStreamDefaultReader<Uint8Array>,
@@ -230,46 +235,63 @@ export async function* readLines(
   progress: ProgressCounter | undefined,
 ): AsyncGenerator<string, void, undefined> {
   const decoder = new TextDecoder();
-  let buffer = '';
+  const capped = limit !== Number.POSITIVE_INFINITY;
+  // The start of the line still arriving, as the parts of earlier chunks, and its size in
+  // bytes (counted only under a cap).
+  const parts: string[] = [];
+  let pendingBytes = 0;
+  // The last chunk ended in `\r`: a `\n` at the start of the next ends the same line.
   let pendingCR = false;
   let finished = false;
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) {
-        buffer += decoder.decode();
+        // What the decoder held back (an incomplete sequence: U+FFFD, never a line break).
+        const rest = decoder.decode();
         finished = true;
         progress?.end();
-        if (longerThan(buffer, limit)) throw new TooLarge();
-        if (buffer.length > 0) yield buffer;
+        if (capped && pendingBytes + utf8Length(rest) > limit) throw new TooLarge();
+        if (parts.length > 0 || rest.length > 0) yield parts.join('') + rest;
         return;
       }
       progress?.chunk(value.byteLength);
-      buffer += decoder.decode(value, { stream: true });
+      const text = decoder.decode(value, { stream: true });
+      const length = text.length;
+      if (length === 0) continue;
       let start = 0;
-      for (let i = 0; i < buffer.length; i++) {
-        const ch = buffer.charCodeAt(i);
-        if (ch === 10 || ch === 13) {
-          if (ch === 10 && pendingCR && i === start) {
-            // the \n of a \r\n split across chunks
-            pendingCR = false;
-            start = i + 1;
-            continue;
-          }
-          const line = buffer.slice(start, i);
-          if (longerThan(line, limit)) throw new TooLarge();
-          pendingCR = false;
-          if (ch === 13) {
-            if (buffer.charCodeAt(i + 1) === 10) i++;
-            else if (i + 1 === buffer.length) pendingCR = true;
-          }
-          start = i + 1;
-          yield line;
-        } else pendingCR = false;
+      if (pendingCR) {
+        pendingCR = false;
+        // the \n of a \r\n split across chunks
+        if (text.charCodeAt(0) === 10) start = 1;
       }
-      buffer = buffer.slice(start);
-      // The line still arriving counts too: a server cannot grow one without bound.
-      if (longerThan(buffer, limit)) throw new TooLarge();
+      for (let i = start; i < length; i++) {
+        const ch = text.charCodeAt(i);
+        if (ch !== 10 && ch !== 13) continue;
+        let line = text.slice(start, i);
+        if (capped && longerThan(line, limit - pendingBytes)) throw new TooLarge();
+        if (parts.length > 0) {
+          parts.push(line);
+          line = parts.join('');
+          parts.length = 0;
+          pendingBytes = 0;
+        }
+        if (ch === 13) {
+          if (i + 1 === length) pendingCR = true;
+          else if (text.charCodeAt(i + 1) === 10) i++;
+        }
+        start = i + 1;
+        yield line;
+      }
+      if (start < length) {
+        const rest = start === 0 ? text : text.slice(start);
+        parts.push(rest);
+        // The line still arriving counts too: a server cannot grow one without bound.
+        if (capped) {
+          pendingBytes += utf8Length(rest);
+          if (pendingBytes > limit) throw new TooLarge();
+        }
+      }
     }
   } finally {
     if (!finished) await reader.cancel().catch(() => {});
