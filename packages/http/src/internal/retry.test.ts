@@ -1,5 +1,14 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_POLICY, backoffDelay, resolveRetry, serverDelay } from './retry.ts';
+import { DEFAULT_POLICY, backoffDelay, parseHttpDate, resolveRetry, serverDelay } from './retry.ts';
+
+/** `date` in asctime form (`Sun Nov  6 08:49:37 1994`), written from its UTC fields. */
+function asctime(date: Date): string {
+  const day = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][date.getUTCDay()];
+  const month = date.toUTCString().slice(8, 11);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${day} ${month} ${String(date.getUTCDate()).padStart(2, ' ')} ${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())} ${date.getUTCFullYear()}`;
+}
 
 describe('serverDelay', () => {
   test('a Retry-After that is neither seconds nor an HTTP date is ignored (review D7)', () => {
@@ -31,6 +40,57 @@ describe('serverDelay', () => {
   test('RateLimit-Reset and the combined RateLimit header', () => {
     expect(serverDelay(new Headers({ 'ratelimit-reset': '7' }), 0)).toBe(7000);
     expect(serverDelay(new Headers({ ratelimit: 'limit=10, remaining=0, reset=3' }), 0)).toBe(3000);
+  });
+
+  test('an asctime Retry-After is UTC, in any time zone of the machine (review rv-http10 X5)', () => {
+    // RFC 9110 §5.6.7: asctime writes no zone and means UTC. Date.parse reads a zone-less
+    // date as local time, which differs from this in every time zone but UTC.
+    expect(parseHttpDate('Sun Nov  6 08:49:37 1994')).toBe(Date.UTC(1994, 10, 6, 8, 49, 37));
+    expect(parseHttpDate('Sun Nov 16 08:49:37 1994')).toBe(Date.UTC(1994, 10, 16, 8, 49, 37));
+    expect(parseHttpDate('Sun, 06 Nov 1994 08:49:37 GMT')).toBe(Date.UTC(1994, 10, 6, 8, 49, 37));
+    expect(parseHttpDate('Sunday, 06-Nov-94 08:49:37 GMT')).toBe(Date.UTC(1994, 10, 6, 8, 49, 37));
+    expect(parseHttpDate('Sun Nov 36 08:49:37 1994')).toBeNaN();
+    expect(parseHttpDate('-5')).toBeNaN();
+    const now = Date.UTC(2026, 10, 23, 19, 59, 12, 300);
+    const header = asctime(new Date(now + 5000));
+    expect(header).toBe('Mon Nov 23 19:59:17 2026');
+    expect(serverDelay(new Headers({ 'retry-after': header }), now)).toBe(4700);
+  });
+
+  test('an asctime Retry-After gives the same wait under TZ=Asia/Tokyo and TZ=America/New_York (review rv-http10 X5)', () => {
+    // A child process of this runtime, with the time zone set in its environment only.
+    const module = new URL('./retry.ts', import.meta.url).href;
+    const code = `const { serverDelay } = await import(${JSON.stringify(module)});
+const now = Date.UTC(2026, 10, 23, 19, 59, 12, 300);
+console.log(serverDelay(new Headers({ 'retry-after': 'Mon Nov 23 19:59:17 2026' }), now));`;
+    const deno = typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined';
+    const bun = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined';
+    const args = deno
+      ? ['eval', '--ext=ts', code]
+      : bun
+        ? ['-e', code]
+        : ['--input-type=module', '-e', code];
+    for (const tz of ['Asia/Tokyo', 'America/New_York']) {
+      const child = spawnSync(process.execPath, args, {
+        env: { ...process.env, TZ: tz },
+        encoding: 'utf8',
+      });
+      expect(child.stderr).toBe('');
+      expect({ tz, delay: child.stdout.trim() }).toEqual({ tz, delay: '4700' });
+    }
+  });
+
+  test('RateLimit with several quota items: the largest reset among the exhausted ones (review rv-http10 X9)', () => {
+    const delay = (value: string): number | undefined =>
+      serverDelay(new Headers({ ratelimit: value }), 0);
+    expect(delay('"burst";r=10;t=1, "daily";r=0;t=3600')).toBe(3_600_000);
+    expect(delay('"a";r=0;t=5, "b";r=0;t=60, "c";r=3;t=900')).toBe(60_000);
+    expect(delay('"a";t=60;r=0, "b";r=1;t=2')).toBe(60_000);
+    // A comma inside a quoted name does not split an item.
+    expect(delay('"x, y";r=5;t=1, "z";r=0;t=30')).toBe(30_000);
+    // None exhausted: the first item's, as before.
+    expect(delay('"burst";r=10;t=1, "daily";r=500;t=3600')).toBe(1000);
+    expect(delay('limit=10, remaining=0, reset=3')).toBe(3000);
   });
 
   test('nothing or garbage: undefined', () => {
