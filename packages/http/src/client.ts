@@ -50,16 +50,24 @@ const GET_ALL_KEYS = ['concurrency', 'settle', 'as', 'schema'];
  * await http.post('/users', { json: { name: 'Ada' } });
  * ```
  */
-// Each client's status retry policy, for the package's own adapters (the Effect layer);
+// What the package's own adapters (the Effect layer) need of each client's settings;
 // not exported by the package.
-const policies = new WeakMap<HttpClient, RetryPolicy | undefined>();
+const adapterSettings = new WeakMap<
+  HttpClient,
+  { statusRetry: RetryPolicy | undefined; maxResponseSize: number }
+>();
 
 /**
  * The retry policy `client` applies to statuses (internal to the package): `undefined`
  * when it does not retry statuses (`throwHttpErrors: false`).
  */
 export function statusRetryPolicyOf(client: HttpClient): RetryPolicy | undefined {
-  return policies.get(client);
+  return adapterSettings.get(client)?.statusRetry;
+}
+
+/** `client`'s `maxResponseSize` (internal to the package; `Infinity` when none). */
+export function maxResponseSizeOf(client: HttpClient): number {
+  return adapterSettings.get(client)?.maxResponseSize ?? Number.POSITIVE_INFINITY;
 }
 
 export class HttpClient implements AsyncDisposable {
@@ -71,7 +79,10 @@ export class HttpClient implements AsyncDisposable {
   constructor(options?: ClientOptions) {
     const config = resolveClient(options);
     this.#config = config;
-    policies.set(this, config.throwHttpErrors ? config.retry : undefined);
+    adapterSettings.set(this, {
+      statusRetry: config.throwHttpErrors ? config.retry : undefined,
+      maxResponseSize: config.maxResponseSize,
+    });
     const fetchFn = config.fetch;
     this.#owner = {
       // The global fetch is looked up per request, so a runtime's late polyfill still applies.

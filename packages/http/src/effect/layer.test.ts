@@ -11,7 +11,13 @@ import { Cause, Chunk, Effect, Exit, Fiber, Option, Schedule, Stream } from 'eff
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/app.ts';
 import { closedPort, runtime, serve, type TestServer } from '../../test/serve.ts';
-import { createClient, type HttpClient, NetworkError, TimeoutError } from '../index.ts';
+import {
+  createClient,
+  type HttpClient,
+  NetworkError,
+  ResponseTooLargeError,
+  TimeoutError,
+} from '../index.ts';
 import { layer, make } from './index.ts';
 
 let t: TestApp;
@@ -511,6 +517,74 @@ describe(`@weft/http/effect against a real server (${runtime})`, () => {
       activeWhenSettled = http.active;
     });
     expect(activeWhenSettled).toBe(0);
+  });
+
+  describe("the client's maxResponseSize caps every body (review rv-http10 X6)", () => {
+    /** The failure of `exit`, checked to be the ResponseError Decode of a body over 1000 bytes. */
+    function expectTooLarge(exit: Exit.Exit<unknown, unknown>): void {
+      const error = Exit.isFailure(exit)
+        ? Option.getOrUndefined(Cause.failureOption(exit.cause))
+        : exit.value;
+      expect(error).toBeInstanceOf(ClientError.ResponseError);
+      expect((error as ClientError.ResponseError).reason).toBe('Decode');
+      const cause = (error as ClientError.ResponseError).cause;
+      expect(cause).toBeInstanceOf(ResponseTooLargeError);
+      expect((cause as ResponseTooLargeError).limit).toBe(1000);
+    }
+
+    test('text, json, arrayBuffer and stream of a body over the cap fail, with or without content-length', async () => {
+      const http = weft({ maxResponseSize: 1000, retry: false });
+      for (const path of ['/big?size=200000&chunked=1', '/big?size=200000', '/text/1001']) {
+        const reads = [
+          (res: { text: Effect.Effect<unknown, unknown> }) => res.text,
+          (res: { json: Effect.Effect<unknown, unknown> }) => res.json,
+          (res: { arrayBuffer: Effect.Effect<unknown, unknown> }) => res.arrayBuffer,
+          (res: { stream: Stream.Stream<Uint8Array, unknown> }) => Stream.runDrain(res.stream),
+        ];
+        for (const read of reads) {
+          const exit = await runExit(
+            Effect.flatMap(PlatformClient.get(url(path)), (res) => read(res as never)),
+            http,
+          );
+          expectTooLarge(exit);
+          expect(http.active).toBe(0);
+        }
+      }
+      // At the cap exactly: the whole body.
+      const text = await run(
+        Effect.flatMap(PlatformClient.get(url('/text/1000')), (res) => res.text),
+        http,
+      );
+      expect(text.length).toBe(1000);
+    });
+
+    test('a content-length over the cap ends the weft request at once, body unread', async () => {
+      const http = weft({ maxResponseSize: 1000, retry: false });
+      const res = await run(PlatformClient.get(url('/big?size=200000')), http);
+      expect(res.status).toBe(200);
+      // Nothing was read, yet the request (and its slot) is over.
+      expect(http.active).toBe(0);
+      expectTooLarge(await Effect.runPromiseExit(res.text));
+    });
+
+    test('a non-2xx body over the cap fails as well', async () => {
+      const http = weft({ maxResponseSize: 1000, retry: false });
+      const exit = await runExit(
+        Effect.flatMap(PlatformClient.get(url('/error-page?size=5000')), (res) => res.text),
+        http,
+      );
+      expectTooLarge(exit);
+      expect(http.active).toBe(0);
+    });
+
+    test('layer(options) applies maxResponseSize', async () => {
+      const exit = await Effect.runPromiseExit(
+        Effect.flatMap(PlatformClient.get('/big?size=200000&chunked=1'), (res) => res.text).pipe(
+          Effect.provide(layer({ baseUrl: server.url, maxResponseSize: 1000 })),
+        ),
+      );
+      expectTooLarge(exit);
+    });
   });
 
   test('make() and layer() reject a non-client and bad options with a TypeError', () => {

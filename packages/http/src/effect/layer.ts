@@ -4,9 +4,9 @@ import * as ClientRequest from '@effect/platform/HttpClientRequest';
 import * as ClientResponse from '@effect/platform/HttpClientResponse';
 import { toEffect } from '@weft/core/effect';
 import { Effect, Layer, Stream } from 'effect';
-import { createClient, HttpClient, statusRetryPolicyOf } from '../client.ts';
-import { HttpError } from '../errors.ts';
-import { ERROR_BODY_LIMIT, readExcerpt } from '../internal/body.ts';
+import { createClient, HttpClient, maxResponseSizeOf, statusRetryPolicyOf } from '../client.ts';
+import { HttpError, type RequestLike, ResponseTooLargeError } from '../errors.ts';
+import { contentLength, ERROR_BODY_LIMIT, readExcerpt } from '../internal/body.ts';
 import { joinBaseUrl, parseBaseUrl } from '../internal/config.ts';
 import { describe } from '../internal/validate.ts';
 import type { ClientOptions, RequestInfo } from '../types.ts';
@@ -170,8 +170,10 @@ function send(
       // fetch computes the length itself, as Effect's FetchHttpClient lets it.
       if (name !== 'content-length') headers.set(name, value);
     }
+    const limit = maxResponseSizeOf(client);
+    const info: RequestLike = { method: request.method, url };
     return toEffect(async ({ signal: task }) => {
-      const response = await client.request(url, {
+      let response = await client.request(url, {
         method: request.method,
         headers,
         body,
@@ -182,6 +184,7 @@ function send(
         throwHttpErrors: false,
         hooks: { afterResponse: [retryStatuses(client, request.method, body)] },
       });
+      if (limit !== Number.POSITIVE_INFINITY) response = capBody(response, limit, info);
       return response.ok ? response : bufferErrorBody(response, task);
     }).pipe(
       Effect.map((response) => ClientResponse.fromWeb(request, response)),
@@ -191,14 +194,15 @@ function send(
         // would pass the total deadline, or Retry-After exceeds maxRetryAfter): that
         // response is over, and what is left of it is the excerpt weft read.
         if (error instanceof HttpError) {
+          const excerpt = new Response(error.bodyExcerpt, {
+            status: error.status,
+            statusText: error.statusText,
+            headers: error.response?.headers,
+          });
           return Effect.succeed(
             ClientResponse.fromWeb(
               request,
-              new Response(error.bodyExcerpt, {
-                status: error.status,
-                statusText: error.statusText,
-                headers: error.response?.headers,
-              }),
+              limit === Number.POSITIVE_INFINITY ? excerpt : capBody(excerpt, limit, info),
             ),
           );
         }
@@ -235,6 +239,58 @@ function retryStatuses(
     const excerpt = await readExcerpt(response);
     throw new HttpError(info, response.status, response.statusText, excerpt, response);
   };
+}
+
+/**
+ * `response` with a body that errors with weft's `ResponseTooLargeError` once more than
+ * `limit` bytes arrive (the client's `maxResponseSize`, which weft's raw responses do not
+ * apply), and cancels the weft body, which ends its request. A `content-length` over
+ * `limit` errors it at once, before anything is read. Effect reports the error as a
+ * `ResponseError` with reason `'Decode'`, as it does a body timeout.
+ */
+function capBody(response: Response, limit: number, request: RequestLike): Response {
+  const source = response.body;
+  if (source === null || NULL_BODY.has(response.status)) return response;
+  const reader = source.getReader();
+  let size = 0;
+  const fail = (controller: ReadableStreamDefaultController<Uint8Array>): void => {
+    const error = new ResponseTooLargeError(request, limit);
+    controller.error(error);
+    reader.cancel(error).catch(() => {});
+  };
+  const length = contentLength(response);
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        if (length !== undefined && length > limit) fail(controller);
+      },
+      async pull(controller) {
+        let result: ReadableStreamReadResult<Uint8Array>;
+        try {
+          result = await reader.read();
+        } catch (error) {
+          controller.error(error);
+          return;
+        }
+        if (result.done) return controller.close();
+        size += result.value.byteLength;
+        if (size > limit) fail(controller);
+        else controller.enqueue(result.value);
+      },
+      cancel(reason) {
+        return reader.cancel(reason).catch(() => {});
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  const capped = new Response(stream, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+  Object.defineProperty(capped, 'url', { value: response.url });
+  Object.defineProperty(capped, 'redirected', { value: response.redirected });
+  return capped;
 }
 
 /** Statuses whose `Response` cannot have a body. */
