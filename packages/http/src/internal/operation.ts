@@ -176,19 +176,24 @@ function fetchFailure(error: unknown, info: RequestInfo, signal: AbortSignal): u
  * error: a TypeError, not a NetworkError, and not retried.
  */
 function asResponse(value: unknown): Response {
-  const r = value as Partial<Response> | null;
-  if (
-    typeof r !== 'object' ||
-    r === null ||
-    typeof r.status !== 'number' ||
-    typeof r.headers?.get !== 'function' ||
-    !('body' in r)
-  ) {
+  if (!isResponse(value)) {
     throw new TypeError(
       `Expected \`options.fetch\` to resolve to a Response, got ${describe(value)}`,
     );
   }
-  return value as Response;
+  return value;
+}
+
+/** Whether `value` is a Response (by shape, as {@link asResponse} checks one). */
+function isResponse(value: unknown): value is Response {
+  const r = value as Partial<Response> | null;
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    typeof r.status === 'number' &&
+    typeof r.headers?.get === 'function' &&
+    'body' in r
+  );
 }
 
 function discardLate(value: unknown): void {
@@ -373,8 +378,13 @@ export class Operation {
   #attemptTimer: { cancel(): void } | undefined;
   /** The TimeoutError of the current attempt's timer, to tell it from other aborts. */
   #attemptTimeout: TimeoutError | undefined;
-  /** Permits the current attempt holds, released when it ends (made when there are some). */
-  #permits: unknown[] | undefined;
+  /**
+   * The permits the current attempt holds, released when it ends: its host's slot
+   * (`perHost`; `#hostKey` is that host), the client's (`concurrency`), its rate-limit token.
+   */
+  #hostPermit: unknown;
+  #slotPermit: unknown;
+  #ratePermit: unknown;
   #hostKey: string | undefined;
   #consumer: Consumer | undefined;
   #waitConsumer: ((consumer: Consumer) => void) | undefined;
@@ -456,6 +466,7 @@ export class Operation {
   abort(reason: unknown): void {
     this.#stop(reason);
     if (this.#attempt !== undefined && !this.#attempt.signal.aborted) this.#attempt.abort(reason);
+    this.#hookCut?.abort(reason);
     if (this.#handedOff) this.#end();
   }
 
@@ -600,20 +611,40 @@ export class Operation {
 
   /** Ends the request with `error` (after the `onError` hooks), as a rejection. */
   async #fail(error: unknown, info: RequestInfo | undefined): Promise<never> {
-    this.#end();
     // A request whose response nobody has asked for yet (and maybe never will: the
     // client was closed first) must not become an unhandled rejection; a caller who
     // uses it later still gets the error.
     if (this.#consumer === undefined) this.result.catch(() => {});
-    const config = this.#config;
-    let final: unknown = error;
-    for (const hook of config.hooks.onError) {
-      info = this.#info();
-      const replaced = await hook(final, info);
-      if (replaced !== undefined) final = replaced;
+    const hooks = this.#config.hooks.onError;
+    if (hooks.length === 0) {
+      this.#end();
+      throw error;
     }
-    throw final;
+    // The slots and the request body go now; the request itself stays in flight while
+    // its onError hooks run (`active` counts it, close() waits for it, its deadline and
+    // the caller's signal still apply). Any cancellation meanwhile (even of a request
+    // already cancelled: close() after the caller's abort) ends the wait, and the request
+    // rejects with that reason, as when another hook is cut off.
+    this.#endAttempt();
+    this.#cancelRequestBody();
+    const cut = new AbortController();
+    this.#hookCut = cut;
+    try {
+      let final: unknown = error;
+      for (const hook of hooks) {
+        info = this.#info();
+        const replaced = await raceSignal(hook(final, info), cut.signal);
+        if (replaced !== undefined) final = replaced;
+      }
+      throw final;
+    } finally {
+      this.#hookCut = undefined;
+      this.#end();
+    }
   }
+
+  /** Aborted by any cancellation while the `onError` hooks run (see {@link Operation.#fail}). */
+  #hookCut: AbortController | undefined;
 
   /** Failures of one attempt, as the caller should see them. */
   #translate(error: unknown, info: RequestInfo): unknown {
@@ -632,22 +663,57 @@ export class Operation {
   async #acquire(url: URL): Promise<void> {
     const owner = this.#owner;
     const signal = this.#signal();
+    await this.#acquireSlots(url.host, signal);
+    if (owner.rateLimit !== undefined) {
+      this.#ratePermit = await owner.rateLimit.acquire({ signal });
+    }
+  }
+
+  /** Takes a slot of `host` (under `perHost`), then one of the client (`concurrency`). */
+  async #acquireSlots(host: string, signal: AbortSignal): Promise<void> {
+    const owner = this.#owner;
     if (owner.perHost !== Number.POSITIVE_INFINITY) {
-      let entry = owner.hosts.get(url.host);
+      let entry = owner.hosts.get(host);
       if (entry === undefined) {
         entry = { semaphore: new Semaphore(owner.perHost), users: 0 };
-        owner.hosts.set(url.host, entry);
+        owner.hosts.set(host, entry);
       }
       entry.users++;
-      this.#hostKey = url.host;
-      (this.#permits ??= []).push(await entry.semaphore.acquire({ signal }));
+      this.#hostKey = host;
+      this.#hostPermit = await entry.semaphore.acquire({ signal });
     }
     if (owner.concurrency !== undefined) {
-      (this.#permits ??= []).push(await owner.concurrency.acquire({ signal }));
+      this.#slotPermit = await owner.concurrency.acquire({ signal });
     }
-    if (owner.rateLimit !== undefined) {
-      (this.#permits ??= []).push(await owner.rateLimit.acquire({ signal }));
+  }
+
+  /** Gives back the slots {@link Operation.#acquireSlots} took (not the rate-limit token). */
+  #releaseSlots(): void {
+    const host = this.#hostPermit;
+    const slot = this.#slotPermit;
+    this.#hostPermit = this.#slotPermit = undefined;
+    release(host);
+    release(slot);
+    const key = this.#hostKey;
+    if (key !== undefined) {
+      this.#hostKey = undefined;
+      const entry = this.#owner.hosts.get(key);
+      if (entry !== undefined && --entry.users === 0) this.#owner.hosts.delete(key);
     }
+  }
+
+  /**
+   * A redirect hop to another host under `perHost`: the slot follows the host the request
+   * talks to. Both slots are given back and taken again in the usual order (that host's,
+   * then the client's): a request holding a `concurrency` slot while it waits for the new
+   * host could deadlock with one holding that host's slot while it waits for `concurrency`.
+   * The rate-limit token is not taken again. The wait counts against the attempt (its
+   * timeout, the caller's signal, `close()`).
+   */
+  async #moveToHost(host: string, signal: AbortSignal): Promise<void> {
+    this.#releaseSlots();
+    await this.#acquireSlots(host, signal);
+    if (signal.aborted) throw signal.reason;
   }
 
   async #attemptOnce(attempt: number): Promise<unknown> {
@@ -861,22 +927,33 @@ export class Operation {
         response = first;
         first = undefined;
       } else {
-        info = { url, method, headers: headers as Headers, attempt };
+        // beforeRequest hooks get a fresh URL and Headers made from the request as
+        // configured for this hop: what they change applies to this attempt or hop only,
+        // so a retry or the next hop does not start from the last one's edits.
+        info =
+          hooks.beforeRequest.length === 0
+            ? { url, method, headers: headers as Headers, attempt }
+            : { url: new URL(url), method, headers: new Headers(headers), attempt };
         this.#current = info;
         for (const hook of hooks.beforeRequest) await raceSignal(hook(info), signal);
         response = await this.#fetch(info, body, signal);
-        for (const hook of hooks.afterResponse) {
-          let replaced: Response | undefined;
+        const afterResponse = hooks.afterResponse;
+        for (let i = 0; i < afterResponse.length; i++) {
+          let replaced: unknown;
           try {
-            replaced = await raceSignal(hook(response, info), signal);
+            replaced = await raceSignal(afterResponse[i]!(response, info), signal);
           } catch (error) {
             discard(response);
             throw error;
           }
-          if (replaced !== undefined && replaced !== response) {
-            discard(response);
-            response = replaced;
+          if (replaced === undefined || replaced === response) continue;
+          discard(response);
+          if (!isResponse(replaced)) {
+            throw new TypeError(
+              `Expected \`hooks.afterResponse[${i}]\` to return a Response or undefined, got ${describe(replaced)}`,
+            );
           }
+          response = replaced;
         }
       }
       const location = response.headers.get('location');
@@ -903,14 +980,15 @@ export class Operation {
           followed,
         );
       }
-      followed.push(next.href);
+      // `followed` lists the hops actually followed: a refused Location is named in the
+      // message, not listed.
       if (next.protocol !== 'http:' && next.protocol !== 'https:') {
         throw new RedirectError(info, `Location ${next.href} is not http(s)`, followed);
       }
-      if (followed.length > config.maxRedirects) {
+      if (followed.length >= config.maxRedirects) {
         throw new RedirectError(
           info,
-          `more than ${config.maxRedirects} redirects (maxRedirects)`,
+          `more than ${config.maxRedirects} redirects (maxRedirects); the next Location was ${next.href}`,
           followed,
         );
       }
@@ -925,11 +1003,19 @@ export class Operation {
           for (const h of ['content-type', 'content-length', 'content-encoding']) headers.delete(h);
         }
       } else if (body != null && !config.replayable) {
-        throw new RedirectError(info, `a ${response.status} would resend a stream body`, followed);
+        throw new RedirectError(
+          info,
+          `a ${response.status} to ${next.href} would resend a stream body`,
+          followed,
+        );
       }
       if (next.origin !== info.url.origin && headers !== undefined) {
         headers = new Headers(headers);
         for (const h of SENSITIVE) headers.delete(h);
+      }
+      followed.push(next.href);
+      if (this.#owner.perHost !== Number.POSITIVE_INFINITY && next.host !== this.#hostKey) {
+        await this.#moveToHost(next.host, signal);
       }
       url = next;
     }
@@ -1072,16 +1158,11 @@ export class Operation {
     this.#attemptTimer?.cancel();
     this.#attemptTimer = undefined;
     this.#attempt = undefined;
-    const permits = this.#permits;
-    if (permits !== undefined) {
-      this.#permits = undefined;
-      for (const permit of permits) release(permit);
-    }
-    const host = this.#hostKey;
-    if (host !== undefined) {
-      this.#hostKey = undefined;
-      const entry = this.#owner.hosts.get(host);
-      if (entry !== undefined && --entry.users === 0) this.#owner.hosts.delete(host);
+    if (this.#hostKey !== undefined || this.#slotPermit !== undefined) this.#releaseSlots();
+    const rate = this.#ratePermit;
+    if (rate !== undefined) {
+      this.#ratePermit = undefined;
+      release(rate);
     }
   }
 
