@@ -112,7 +112,10 @@ export interface RetryOptions {
   backoff?: { initial?: number; factor?: number; max?: number; jitter?: 'full' | 'none' };
   /**
    * The longest `Retry-After` / `RateLimit-Reset` wait honoured, in ms. A response that
-   * asks for a longer one is not retried; its error says why.
+   * asks for a longer one is not retried; its error says why. An HTTP date in
+   * `Retry-After` is UTC in all three of its forms (asctime, which writes no zone,
+   * included); of a `RateLimit` field listing several quotas, the exhausted ones (`r=0`)
+   * count, the one that resets last.
    * @default 60_000
    */
   maxRetryAfter?: number;
@@ -129,10 +132,17 @@ export interface RetryOptions {
  * ```
  */
 export interface RequestInfo {
-  /** The URL of this attempt (after `baseUrl` and `query`; after redirects, the current one). */
+  /**
+   * The URL of this attempt (after `baseUrl` and `query`; after redirects, the current
+   * one). A `beforeRequest` hook gets its own copy per attempt and hop: what it changes
+   * applies to that attempt or hop only.
+   */
   url: URL;
   method: string;
-  /** The headers to send; a `beforeRequest` hook may change them. */
+  /**
+   * The headers to send; a `beforeRequest` hook may change them (its own copy per attempt
+   * and hop, made from the request's headers as configured).
+   */
   headers: Headers;
   /** 0 for the first attempt, 1 for the first retry… */
   readonly attempt: number;
@@ -160,7 +170,9 @@ export interface RetryInfo {
 
 /**
  * Hooks, called in order (the client's, then the request's). A hook may be async; when
- * it throws, the request fails with that error (no retry).
+ * it throws, the request fails with that error (no retry). A hook still running when the
+ * request is cancelled (the caller's signal, `totalTimeout`, the enclosing scope, the
+ * client closed) is not waited for: the request rejects with the canceller's reason.
  *
  * @example
  * ```ts
@@ -172,9 +184,19 @@ export interface RetryInfo {
  * ```
  */
 export interface Hooks {
-  /** Before each attempt (and each redirect hop); may change `request.headers` or `request.url`. */
+  /**
+   * Before each attempt (and each redirect hop); may change `request.headers` or
+   * `request.url`. Each call gets a fresh copy of the URL and headers as configured for
+   * that attempt or hop, so a change applies to it only: a retry, or the next hop, starts
+   * again from the request as configured (an edit never compounds, `/v2/v2/items`).
+   */
   beforeRequest?: ReadonlyArray<(request: RequestInfo) => void | Promise<void>>;
-  /** After each response arrives (before the status check); may return a replacement `Response`. */
+  /**
+   * After each response arrives (before the status check); may return a replacement
+   * `Response`, or `undefined` to keep it. Any other value (`null`, a string, a plain
+   * object) fails the request with a `TypeError` naming the hook (`hooks.afterResponse[i]`,
+   * the client's hooks first) and the value; the response is cancelled.
+   */
   afterResponse?: ReadonlyArray<
     (
       response: Response,
@@ -183,7 +205,13 @@ export interface Hooks {
   >;
   /** Before waiting for a retry. */
   beforeRetry?: ReadonlyArray<(info: RetryInfo) => void | Promise<void>>;
-  /** When the request fails for good; may return another error to raise instead. */
+  /**
+   * When the request fails for good; may return another error to raise instead. The
+   * request is still in flight meanwhile (`active` counts it, `close()` waits for it; its
+   * slots are already free), and a cancellation then (the caller's signal,
+   * `totalTimeout`, the enclosing scope's deadline, `close()`) ends the wait: the request
+   * rejects with the canceller's reason.
+   */
   onError?: ReadonlyArray<(error: unknown, request: RequestInfo) => unknown | Promise<unknown>>;
 }
 
@@ -237,7 +265,12 @@ export interface SharedOptions {
   retry?: RetryOptions | number | false;
   /** Throw an `HttpError` for a non-2xx status. @default true */
   throwHttpErrors?: boolean;
-  /** The largest body the buffered helpers (`json`, `text`, `bytes`) and one line or event of the streaming helpers may hold, in bytes. @default Infinity */
+  /**
+   * The largest body the buffered helpers (`json`, `text`, `bytes`) and one line or event
+   * of the streaming helpers may hold, in bytes; a raw `Response` (`await`ed) is not
+   * capped. Through `@weft/http/effect`, the client's value caps every response body.
+   * @default Infinity
+   */
   maxResponseSize?: number;
   /**
    * How many redirects are followed before a `RedirectError`; 0 hands back a 301, 302, 303,
@@ -269,7 +302,12 @@ export interface ClientOptions extends SharedOptions {
   baseUrl?: string | URL;
   /** Most requests in flight at once across the client (a request holds its slot until its body is read). @default Infinity */
   concurrency?: number;
-  /** Most requests in flight at once per host (`host:port`). @default Infinity */
+  /**
+   * Most requests in flight at once per host (`host:port`): the host the request talks
+   * to. A redirect to another host gives back the request's slots and waits for one of
+   * that host, then for `concurrency` again (within the attempt's timeout); the rate-limit
+   * token is not taken again. @default Infinity
+   */
   perHost?: number;
   /** A rate limiter every attempt waits for (e.g. `new RateLimiter({ limit: 10, interval: 1000 })`). */
   rateLimit?: RateLimitLike;

@@ -38,6 +38,10 @@ import type { ClientOptions, RequestInfo } from '../types.ts';
  *   `bodyStream` that fails: its own error as `cause`). A failure
  *   while reading the body (a timeout covers the body too) is Effect's `ResponseError`
  *   with reason `'Decode'`, the weft error as `cause`.
+ * - **`maxResponseSize`** (the client's) caps every response body, whatever its status:
+ *   past it, reading fails with a `ResponseError` with reason `'Decode'` whose `cause` is
+ *   weft's `ResponseTooLargeError` (at once for a `content-length` over the cap), and the
+ *   weft body is cancelled.
  * - **Interruption** (`Effect.timeout`, `Fiber.interrupt`) cancels the weft request and
  *   completes once it has ended; a streamed request body (`HttpClientRequest.bodyStream`)
  *   is cancelled with it, so its `Stream`'s finalizers run.
