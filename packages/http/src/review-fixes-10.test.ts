@@ -28,6 +28,70 @@ function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => voi
   return { promise, resolve };
 }
 
+describe('ndjson() and sse() read a long line in linear work (X1)', () => {
+  // One 64 KiB record in 256-byte chunks. The count of String.prototype.charCodeAt calls
+  // is the work of the line splitter (its scan for line breaks, and utf8Length under a
+  // cap): quadratic before the fix (millions), a few per character after it.
+  const size = 64 * 1024;
+  function chunked(text: string): typeof fetch {
+    const bytes = new TextEncoder().encode(text);
+    return (async () => {
+      let at = 0;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (at >= bytes.length) return controller.close();
+            controller.enqueue(bytes.slice(at, at + 256));
+            at += 256;
+          },
+        }),
+      );
+    }) as typeof fetch;
+  }
+  async function charCodeAtCalls(run: () => Promise<void>): Promise<number> {
+    const original = String.prototype.charCodeAt;
+    let calls = 0;
+    String.prototype.charCodeAt = function (this: string, index: number): number {
+      calls++;
+      return original.call(this, index);
+    };
+    try {
+      await run();
+    } finally {
+      String.prototype.charCodeAt = original;
+    }
+    return calls;
+  }
+
+  test('ndjson', async () => {
+    const value = 'v'.repeat(size);
+    const http = createClient({
+      fetch: chunked(`${JSON.stringify({ value })}\n{"n":2}\n`),
+      maxResponseSize: 100_000,
+    });
+    const out: unknown[] = [];
+    const calls = await charCodeAtCalls(async () => {
+      for await (const item of http.get('http://x.test/').ndjson()) out.push(item);
+    });
+    expect(out).toEqual([{ value }, { n: 2 }]);
+    expect(calls).toBeLessThan(4 * size);
+  });
+
+  test('sse', async () => {
+    const data = 'd'.repeat(size);
+    const http = createClient({
+      fetch: chunked(`event: big\ndata: ${data}\n\ndata: small\n\n`),
+      maxResponseSize: 100_000,
+    });
+    const out: string[] = [];
+    const calls = await charCodeAtCalls(async () => {
+      for await (const event of http.get('http://x.test/').sse()) out.push(event.data);
+    });
+    expect(out).toEqual([data, 'small']);
+    expect(calls).toBeLessThan(4 * size);
+  });
+});
+
 describe('perHost follows a redirect to another host (X2)', () => {
   test('requests redirected from host A to host B take B’s slot: B never sees two at once', async () => {
     let atB = 0;
