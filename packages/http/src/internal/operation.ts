@@ -277,6 +277,13 @@ function release(permit: unknown): void {
   }
 }
 
+/** The permits of one attempt: its host's slot, the client's slot, its rate-limit token. */
+interface Permits {
+  host: unknown;
+  slot: unknown;
+  rate: unknown;
+}
+
 /** The requests of one client on one caller signal, behind one abort listener. */
 interface SignalGroup {
   readonly signal: AbortSignal;
@@ -379,12 +386,11 @@ export class Operation {
   /** The TimeoutError of the current attempt's timer, to tell it from other aborts. */
   #attemptTimeout: TimeoutError | undefined;
   /**
-   * The permits the current attempt holds, released when it ends: its host's slot
-   * (`perHost`; `#hostKey` is that host), the client's (`concurrency`), its rate-limit token.
+   * The permits the current attempt holds, released when it ends (made when the client
+   * has limits): its host's slot (`perHost`; `#hostKey` is that host), the client's
+   * (`concurrency`), its rate-limit token.
    */
-  #hostPermit: unknown;
-  #slotPermit: unknown;
-  #ratePermit: unknown;
+  #permits: Permits | undefined;
   #hostKey: string | undefined;
   #consumer: Consumer | undefined;
   #waitConsumer: ((consumer: Consumer) => void) | undefined;
@@ -466,7 +472,6 @@ export class Operation {
   abort(reason: unknown): void {
     this.#stop(reason);
     if (this.#attempt !== undefined && !this.#attempt.signal.aborted) this.#attempt.abort(reason);
-    this.#hookCut?.abort(reason);
     if (this.#handedOff) this.#end();
   }
 
@@ -622,13 +627,14 @@ export class Operation {
     }
     // The slots and the request body go now; the request itself stays in flight while
     // its onError hooks run (`active` counts it, close() waits for it, its deadline and
-    // the caller's signal still apply). Any cancellation meanwhile (even of a request
+    // the caller's signal still apply). The hooks run as a last attempt of their own, so
+    // any cancellation meanwhile (abort() aborts the attempt in flight; even of a request
     // already cancelled: close() after the caller's abort) ends the wait, and the request
     // rejects with that reason, as when another hook is cut off.
     this.#endAttempt();
     this.#cancelRequestBody();
     const cut = new AbortController();
-    this.#hookCut = cut;
+    this.#attempt = cut;
     try {
       let final: unknown = error;
       for (const hook of hooks) {
@@ -638,13 +644,9 @@ export class Operation {
       }
       throw final;
     } finally {
-      this.#hookCut = undefined;
       this.#end();
     }
   }
-
-  /** Aborted by any cancellation while the `onError` hooks run (see {@link Operation.#fail}). */
-  #hookCut: AbortController | undefined;
 
   /** Failures of one attempt, as the caller should see them. */
   #translate(error: unknown, info: RequestInfo): unknown {
@@ -663,14 +665,16 @@ export class Operation {
   async #acquire(url: URL): Promise<void> {
     const owner = this.#owner;
     const signal = this.#signal();
-    await this.#acquireSlots(url.host, signal);
+    const permits: Permits = { host: undefined, slot: undefined, rate: undefined };
+    this.#permits = permits;
+    await this.#acquireSlots(url.host, signal, permits);
     if (owner.rateLimit !== undefined) {
-      this.#ratePermit = await owner.rateLimit.acquire({ signal });
+      permits.rate = await owner.rateLimit.acquire({ signal });
     }
   }
 
   /** Takes a slot of `host` (under `perHost`), then one of the client (`concurrency`). */
-  async #acquireSlots(host: string, signal: AbortSignal): Promise<void> {
+  async #acquireSlots(host: string, signal: AbortSignal, permits: Permits): Promise<void> {
     const owner = this.#owner;
     if (owner.perHost !== Number.POSITIVE_INFINITY) {
       let entry = owner.hosts.get(host);
@@ -680,20 +684,24 @@ export class Operation {
       }
       entry.users++;
       this.#hostKey = host;
-      this.#hostPermit = await entry.semaphore.acquire({ signal });
+      permits.host = await entry.semaphore.acquire({ signal });
     }
     if (owner.concurrency !== undefined) {
-      this.#slotPermit = await owner.concurrency.acquire({ signal });
+      permits.slot = await owner.concurrency.acquire({ signal });
     }
   }
 
   /** Gives back the slots {@link Operation.#acquireSlots} took (not the rate-limit token). */
-  #releaseSlots(): void {
-    const host = this.#hostPermit;
-    const slot = this.#slotPermit;
-    this.#hostPermit = this.#slotPermit = undefined;
+  #releaseSlots(permits: Permits): void {
+    const { host, slot } = permits;
+    permits.host = permits.slot = undefined;
     release(host);
     release(slot);
+    this.#leaveHost();
+  }
+
+  /** Stops counting this request as a user of `#hostKey`'s entry (dropped when unused). */
+  #leaveHost(): void {
     const key = this.#hostKey;
     if (key !== undefined) {
       this.#hostKey = undefined;
@@ -711,8 +719,9 @@ export class Operation {
    * timeout, the caller's signal, `close()`).
    */
   async #moveToHost(host: string, signal: AbortSignal): Promise<void> {
-    this.#releaseSlots();
-    await this.#acquireSlots(host, signal);
+    const permits = this.#permits!;
+    this.#releaseSlots(permits);
+    await this.#acquireSlots(host, signal, permits);
     if (signal.aborted) throw signal.reason;
   }
 
@@ -1158,12 +1167,14 @@ export class Operation {
     this.#attemptTimer?.cancel();
     this.#attemptTimer = undefined;
     this.#attempt = undefined;
-    if (this.#hostKey !== undefined || this.#slotPermit !== undefined) this.#releaseSlots();
-    const rate = this.#ratePermit;
-    if (rate !== undefined) {
-      this.#ratePermit = undefined;
-      release(rate);
+    const permits = this.#permits;
+    if (permits !== undefined) {
+      this.#permits = undefined;
+      release(permits.host);
+      release(permits.slot);
+      release(permits.rate);
     }
+    if (this.#hostKey !== undefined) this.#leaveHost();
   }
 
   /**
