@@ -240,7 +240,8 @@ export class ResponseTooLargeError extends HttpClientError {
 /**
  * Redirects the client would not follow: more than `maxRedirects`, a loop, a `Location`
  * that is not http(s), or a 307/308 that would have to replay a stream body.
- * `redirects` lists the URLs followed, in order.
+ * `redirects` lists the URLs followed, in order (at most `maxRedirects`); the `Location`
+ * refused is named in the message, not listed.
  *
  * @example
  * ```ts
