@@ -18,6 +18,12 @@ export interface Hold {
   readonly what: string;
   /** The statement, shown (shortened) in the busy message. */
   readonly sql?: string | undefined;
+  /**
+   * Set when the connection was taken from this hold while its round trip was in flight
+   * (released to the pool, closed, lost, its transaction rolled back): why, which the
+   * operation rejects with when it resumes (see `Session.resumed`).
+   */
+  lost?: (() => unknown) | undefined;
 }
 
 type Signals = readonly (AbortSignal | undefined)[];
@@ -95,6 +101,28 @@ export class Session {
 
   leave(hold: Hold): void {
     if (this.#holder === hold) this.#holder = undefined;
+  }
+
+  /**
+   * Checks, as an operation resumes after its round trip, that it may apply: throws why
+   * when the connection was taken from `hold` meanwhile (released, closed, lost, rolled
+   * back) or one of `signals` aborted. A round trip resumes in a later microtask than the
+   * one in which its wait ended (at once for 0 ms, or when its timer fired), so a release,
+   * close or abort can land in between with no wait left to abort (probes X4, X5): without
+   * this check the statement ran after its connection was handed to the next borrower, and
+   * a BEGIN installed its transaction on a connection already reset and lent again.
+   */
+  resumed(hold: Hold, signals: Signals): void {
+    if (hold.lost !== undefined) throw hold.lost();
+    if (this.#state !== 'open') throw this.unusable();
+    for (const s of signals) if (s?.aborted) throw s.reason;
+  }
+
+  /** Takes the connection from its holder: the holder's operation rejects with `reason`. */
+  #revoke(reason: () => unknown): void {
+    const holder = this.#holder;
+    if (holder !== undefined && holder.lost === undefined) holder.lost = reason;
+    this.#holder = undefined;
   }
 
   /** The error for using a closed or broken connection. */
@@ -219,12 +247,9 @@ export class Session {
           );
         }
         const plan = this.sim.faults.plan('statement');
-        await this.travel(
-          plan,
-          frame === undefined ? [ctx.signal] : [ctx.signal, ...frame.signals],
-          options?.timeout,
-          'a query',
-        );
+        const signals = frame === undefined ? [ctx.signal] : [ctx.signal, ...frame.signals];
+        await this.travel(plan, signals, options?.timeout, 'a query');
+        this.resumed(hold, signals);
         const storage = this.sim.storage;
         const tx = frame?.state ?? storage.begin(false);
         const result = execute(storage, parsed.stmt, params, tx);
@@ -306,6 +331,9 @@ export class Session {
         undefined,
         parent === undefined ? 'BEGIN' : 'SAVEPOINT',
       );
+      // Released (and maybe lent again), closed or rolled back while BEGIN was in flight:
+      // the transaction must not open on a connection that is no longer this caller's.
+      this.resumed(hold, signals);
       let frame: TxImpl;
       if (parent === undefined) {
         frame = new TxImpl(this, this.sim.storage.begin(true), undefined, signals);
@@ -337,6 +365,7 @@ export class Session {
       this.sim.trace.record(this.id, savepoint ? 'release' : 'commit', String(frame.depth));
       const plan = this.sim.faults.plan(savepoint ? 'statement' : 'commit');
       await this.travel(plan, frame.signals, undefined, savepoint ? 'RELEASE SAVEPOINT' : 'COMMIT');
+      this.resumed(hold, frame.signals);
       if (savepoint) {
         frame.finish('been released');
         this.active = frame.parent;
@@ -405,18 +434,21 @@ export class Session {
     try {
       await shield(
         async ({ signal }) => {
-          // A statement of this transaction still in flight (not awaited by the callback) is abandoned.
-          this.#op?.abort(
-            new DatabaseError(
-              SqlState.queryCanceled,
-              'canceling statement: its transaction is rolling back',
-              { connection: this.id },
-            ),
+          // A statement of this transaction still in flight (not awaited by the callback) is
+          // abandoned: its wait is aborted, and one whose wait has already ended finds its
+          // hold taken when it resumes (it never applies).
+          const cancelled = new DatabaseError(
+            SqlState.queryCanceled,
+            'canceling statement: its transaction is rolling back',
+            { connection: this.id },
           );
+          this.#op?.abort(cancelled);
+          this.#revoke(() => cancelled);
           const hold: Hold = { what: savepoint ? 'a ROLLBACK TO SAVEPOINT' : 'a ROLLBACK' };
           this.#holder = hold;
           try {
             await this.travel(this.sim.faults.plan('quiet'), [signal], undefined, 'ROLLBACK');
+            this.resumed(hold, []);
             this.sim.trace.record(this.id, 'ok', 'ROLLBACK');
           } catch (error) {
             failure = error;
@@ -475,6 +507,9 @@ export class Session {
     }
     let built: DatabaseError | undefined;
     const reason = (): DatabaseError => (built ??= make());
+    // The holder's operation, whether its wait is still running (aborted here) or has just
+    // ended (it finds its hold lost when it resumes), rejects with `reason`.
+    this.#revoke(reason);
     if (this.#op !== undefined) this.#op.abort(reason());
     this.#op = undefined;
     for (const cursor of this.cursors) cursor.closeNow(reason);
@@ -485,7 +520,6 @@ export class Session {
       this.root = undefined;
       this.active = undefined;
     }
-    this.#holder = undefined;
   }
 }
 

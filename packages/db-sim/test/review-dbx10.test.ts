@@ -1,0 +1,219 @@
+// Regression tests for the defects of review rv-dbx10 (X1, X2, X4, X5, X8), one describe per finding.
+import { TestClock } from '@weft/core';
+import { describe, expect, test } from 'vitest';
+import { createDatabase, type Database } from '../src/database.ts';
+import { DatabaseError } from '../src/errors.ts';
+
+/** A database on an auto-advancing TestClock with one table `t (v int)`. */
+function database(latency: number): { clock: TestClock; db: Database } {
+  const clock = new TestClock({ autoAdvance: true });
+  return { clock, db: createDatabase({ clock, latency, tables: { t: { columns: 'v int' } } }) };
+}
+
+/** The trace of connection `id` as `type:detail` strings. */
+function traceOf(db: Database, id: number): string[] {
+  return db.trace.events
+    .filter((e) => e.connection === id)
+    .map((e) => (e.detail === '' ? e.type : `${e.type}:${e.detail}`));
+}
+
+describe('a connection released while its BEGIN is in flight is not lent with the old transaction (X5)', () => {
+  test('0 ms: the old transaction rejects 08003, its callback never runs, the next borrower gets a clean connection', async () => {
+    const { db } = database(0);
+    const pool = db.pool({ max: 1 });
+    const a = await pool.acquire();
+    let ran = false;
+    const p = a.transaction(async (tx) => {
+      ran = true;
+      await tx.query('INSERT INTO t VALUES (5)');
+    });
+    await a.close(); // released while BEGIN is in flight
+    const b = await pool.acquire();
+    expect(b.id).toBe(a.id);
+    expect(b.inTransaction).toBe(false);
+    expect((await b.query('SELECT count(*) AS n FROM t')).rows).toEqual([{ n: 0 }]);
+    const error = await p.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseError);
+    expect(error).toMatchObject({
+      code: '08003',
+      message: expect.stringMatching(/released to its pool while the operation was in progress/),
+    });
+    expect(ran).toBe(false);
+    expect(b.inTransaction).toBe(false);
+    expect(db.inspect('t')).toEqual([]);
+    await b.close();
+    await pool.close();
+  });
+
+  test('a release at the instant BEGIN completes: the old rollback does not cancel the next borrower', async () => {
+    const { clock, db } = database(10);
+    const pool = db.pool({ max: 1 });
+    const a = await pool.acquire();
+    const p = a
+      .transaction(async (tx) => {
+        await tx.query('INSERT INTO t VALUES (5)');
+      })
+      .catch((e: unknown) => e);
+    clock.schedule(10, () => void a.close()); // same instant as BEGIN's round trip ends
+    const b = await pool.acquire();
+    expect(b.inTransaction).toBe(false);
+    expect((await b.query('SELECT count(*) AS n FROM t')).rows).toEqual([{ n: 0 }]);
+    expect(await p).toMatchObject({ code: '08003' });
+    expect(db.inspect('t')).toEqual([]);
+    expect(traceOf(db, a.id)).not.toContain('rollback:0');
+    await b.close();
+    await pool.close();
+  });
+
+  test('a release at the instant COMMIT completes: nothing commits, the transaction rejects 08003', async () => {
+    for (const latency of [0, 10]) {
+      const { clock, db } = database(latency);
+      const pool = db.pool({ max: 1 });
+      const a = await pool.acquire();
+      const p = a
+        .transaction(async (tx) => {
+          await tx.query('INSERT INTO t VALUES (9)');
+          // Once COMMIT is on its way (its timer set first), a release due when it ends.
+          if (latency > 0) clock.schedule(0, () => clock.schedule(latency, () => void a.close()));
+          return 'ok';
+        })
+        .catch((e: unknown) => e);
+      if (latency === 0) {
+        // COMMIT's 0 ms round trip has ended; the release lands before #commit resumes.
+        const committing = (): boolean => db.trace.events.some((e) => e.type === 'commit');
+        for (let i = 0; i < 1000 && !committing(); i++) await Promise.resolve();
+        expect(committing()).toBe(true);
+        void a.close();
+      }
+      expect(await p).toMatchObject({ code: '08003' });
+      expect(db.inspect('t')).toEqual([]);
+      expect(traceOf(db, a.id)).not.toContain('ok:COMMIT');
+      const b = await pool.acquire();
+      expect(b.inTransaction).toBe(false);
+      await b.close();
+      await pool.close();
+    }
+  });
+
+  test('a savepoint begun and not awaited whose round trip ends as the transaction rolls back never opens', async () => {
+    const { clock, db } = database(10);
+    const conn = await db.connect();
+    let inner: Promise<unknown> | undefined;
+    let ran = false;
+    const boom = new Error('boom');
+    const outer = conn.transaction((tx) => {
+      inner = tx.transaction(async (sp) => {
+        ran = true;
+        await sp.query('INSERT INTO t VALUES (2)');
+      });
+      inner.catch(() => {});
+      // Rejects at the instant SAVEPOINT's round trip ends (its timer fires first).
+      return new Promise<never>((_, reject) => clock.schedule(10, () => reject(boom)));
+    });
+    await expect(outer).rejects.toBe(boom);
+    await expect(inner).rejects.toMatchObject({ code: '57014' });
+    expect(ran).toBe(false);
+    expect(conn.inTransaction).toBe(false);
+    expect((await conn.query('SELECT count(*) AS n FROM t')).rows).toEqual([{ n: 0 }]);
+    await conn.close();
+  });
+});
+
+describe('a statement released, closed or cancelled during its round trip never runs (X4)', () => {
+  test('0 ms, pooled: released → 08003, nothing committed, nothing runs after the release', async () => {
+    const { db } = database(0);
+    const pool = db.pool({ max: 1 });
+    const a = await pool.acquire();
+    const p = a.query('INSERT INTO t VALUES (1) RETURNING v');
+    await a.close();
+    await expect(p).rejects.toMatchObject({
+      code: '08003',
+      message: expect.stringMatching(/released to its pool/),
+    });
+    expect(db.inspect('t')).toEqual([]);
+    const trace = traceOf(db, a.id);
+    expect(trace.slice(trace.indexOf('release:open'))).not.toContain('ok:INSERT 1');
+    await pool.close();
+  });
+
+  test('0 ms, direct: closed → 08003 "closed by the client"', async () => {
+    const { db } = database(0);
+    const conn = await db.connect();
+    const p = conn.query('INSERT INTO t VALUES (3)');
+    await conn.close();
+    await expect(p).rejects.toMatchObject({
+      code: '08003',
+      message: expect.stringMatching(/closed by the client/),
+    });
+    expect(db.inspect('t')).toEqual([]);
+  });
+
+  test('0 ms: aborted right after the call → the signal’s reason, nothing committed', async () => {
+    const { db } = database(0);
+    const conn = await db.connect();
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    const p = conn.query('INSERT INTO t VALUES (1)', [], { signal: controller.signal });
+    controller.abort(reason);
+    await expect(p).rejects.toBe(reason);
+    expect(db.inspect('t')).toEqual([]);
+    await conn.close();
+  });
+
+  test('a release or abort at the instant the round trip ends (same clock time) wins', async () => {
+    const { clock, db } = database(10);
+    const pool = db.pool({ max: 1 });
+    const a = await pool.acquire();
+    const p = a.query('INSERT INTO t VALUES (7)').catch((e: unknown) => e);
+    clock.schedule(10, () => void a.close());
+    expect(await p).toMatchObject({ code: '08003' });
+    const conn = await db.connect();
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    const q = conn.query('INSERT INTO t VALUES (8)', [], { signal: controller.signal });
+    clock.schedule(10, () => controller.abort(reason));
+    await expect(q).rejects.toBe(reason);
+    expect(db.inspect('t')).toEqual([]);
+    await conn.close();
+    await pool.close();
+  });
+
+  test('a statement not awaited whose round trip ends as its transaction rolls back is cancelled (57014), not resolved', async () => {
+    const { clock, db } = database(10);
+    const conn = await db.connect();
+    let stray: Promise<unknown> | undefined;
+    const boom = new Error('boom');
+    await expect(
+      conn.transaction((tx) => {
+        stray = tx.query('INSERT INTO t VALUES (1)');
+        stray.catch(() => {});
+        // Rejects at the instant the INSERT's round trip ends (its timer fires first).
+        return new Promise<never>((_, reject) => clock.schedule(10, () => reject(boom)));
+      }),
+    ).rejects.toBe(boom);
+    await expect(stray).rejects.toMatchObject({ code: '57014' });
+    expect(traceOf(db, conn.id)).not.toContain('ok:INSERT 1');
+    expect(db.inspect('t')).toEqual([]);
+    await conn.close();
+  });
+
+  test('0 ms: a cursor pull in flight when its connection is released rejects with 08003, not a quiet end', async () => {
+    const { db } = database(0);
+    const pool = db.pool({ max: 1 });
+    const a = await pool.acquire();
+    const pull = a.cursor('SELECT v FROM t').next();
+    await a.close();
+    await expect(pull).rejects.toMatchObject({ code: '08003' });
+    const conn = await db.connect();
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    await conn.query('INSERT INTO t VALUES (1), (2)');
+    const cursor = conn.cursor('SELECT v FROM t', [], { batchSize: 1, signal: controller.signal });
+    expect(await cursor.next()).toEqual({ value: { v: 1 }, done: false });
+    const next = cursor.next(); // the second batch's round trip
+    controller.abort(reason);
+    await expect(next).rejects.toBe(reason);
+    await conn.close();
+    await pool.close();
+  });
+});
