@@ -217,3 +217,19 @@ describe('a statement released, closed or cancelled during its round trip never 
     await pool.close();
   });
 });
+
+describe('db.close() stops a direct connect() still in its handshake (X1)', () => {
+  test('the connect rejects 08003 at once and leaves no timer', async () => {
+    const clock = new TestClock(); // not advancing: only close() can end the handshake
+    const db = createDatabase({ clock, latency: 3000 });
+    const connecting = db.connect().catch((e: unknown) => e);
+    const pool = db.pool();
+    const acquiring = pool.acquire().catch((e: unknown) => e);
+    await db.close();
+    expect(clock.pendingTimers).toBe(0);
+    expect(await connecting).toMatchObject({ code: '08003', message: 'the database is closed' });
+    expect(await acquiring).toMatchObject({ code: '08003' });
+    expect(db.openConnections).toBe(0);
+    expect(clock.now()).toBe(0);
+  });
+});
