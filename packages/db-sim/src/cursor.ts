@@ -152,13 +152,16 @@ export class CursorImpl<R = Row> implements Cursor<R> {
     }
     try {
       if (this.#state === 'new') await this.#open();
-      for (const s of this.#signals) if (s?.aborted) throw s.reason;
+      // Re-checked after each await: the cursor may have been closed under the pull (its
+      // rows dropped) between #open/#fetch ending and this step resuming.
+      this.#resumed();
       if (this.#pos >= this.#available) {
         if (this.#available >= this.#rows.length) {
           this.closeNow();
           return DONE;
         }
         await this.#fetch();
+        this.#resumed();
       }
       return { value: this.#rows[this.#pos++] as R, done: false };
     } catch (error) {

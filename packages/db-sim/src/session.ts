@@ -353,6 +353,21 @@ export class Session {
 
   async #commit(frame: TxImpl): Promise<void> {
     const savepoint = frame.parent !== undefined;
+    // As PostgreSQL's COMMIT does, the commit closes the cursors still open in the
+    // transaction (review dbx10 X2: one left open made the COMMIT fail 55006, busy, and
+    // rolled the transaction back); a savepoint's release closes those opened in it. A
+    // pull in flight is abandoned; later pulls reject with 25000.
+    if (this.cursors.size > 0) {
+      const holder = this.#holder;
+      const closed = this.#closeCursors(
+        frame,
+        savepoint ? 'was released' : 'was committed',
+        undefined,
+      );
+      if (closed !== undefined && holder !== undefined && this.#holder === undefined) {
+        this.#op?.abort(closed()); // the pull in flight of the cursor that held the connection
+      }
+    }
     let hold: Hold;
     try {
       hold = this.enter(frame, savepoint ? 'a RELEASE SAVEPOINT' : 'a COMMIT');
@@ -409,15 +424,7 @@ export class Session {
    */
   async rollback(frame: TxImpl, reason: unknown): Promise<unknown> {
     if (frame.finished) return reason;
-    if (this.cursors.size > 0) {
-      const ended = (): DatabaseError =>
-        new DatabaseError(
-          SqlState.invalidTransactionState,
-          `the cursor's ${frame.parent === undefined ? 'transaction' : 'savepoint'} was rolled back, so the cursor was closed`,
-          { connection: this.id, cause: reason },
-        );
-      for (const cursor of this.cursors) if (cursor.within(frame)) cursor.closeNow(ended);
-    }
+    if (this.cursors.size > 0) this.#closeCursors(frame, 'was rolled back', reason);
     if (frame.parent === undefined) {
       this.sim.storage.end(frame.state);
       this.root = undefined;
@@ -463,6 +470,28 @@ export class Session {
     }
     if (failure !== NONE && reason !== failure) return attachSuppressed(reason, failure);
     return reason;
+  }
+
+  /**
+   * Closes the cursors opened in `frame` or a savepoint inside it, as `frame` ends
+   * (`ended`: `was committed`, `was rolled back`…): their next pull rejects with 25000.
+   * Returns the error builder when it closed any.
+   */
+  #closeCursors(frame: TxImpl, ended: string, cause: unknown): (() => DatabaseError) | undefined {
+    const reason = (): DatabaseError =>
+      new DatabaseError(
+        SqlState.invalidTransactionState,
+        `the cursor's ${frame.parent === undefined ? 'transaction' : 'savepoint'} ${ended}, so the cursor was closed`,
+        cause === undefined ? { connection: this.id } : { connection: this.id, cause },
+      );
+    let closed = false;
+    for (const cursor of this.cursors) {
+      if (cursor.within(frame)) {
+        cursor.closeNow(reason);
+        closed = true;
+      }
+    }
+    return closed ? reason : undefined;
   }
 
   /** Abandons the round trip in flight, if any (it rejects with `reason`). */

@@ -218,6 +218,24 @@ describe('a statement released, closed or cancelled during its round trip never 
   });
 });
 
+describe('a cursor closed under a pull as the pull resumes never hands out a row (X4)', () => {
+  test('0 ms: released after the fetch round trip ended, before the pull resumed → 08003, not { value: undefined }', async () => {
+    const { db } = database(0);
+    const pool = db.pool({ max: 1 });
+    const a = await pool.acquire();
+    await a.query('INSERT INTO t VALUES (1), (2)');
+    const cursor = a.cursor('SELECT v FROM t', [], { batchSize: 1 });
+    expect(await cursor.next()).toEqual({ value: { v: 1 }, done: false });
+    const pull = cursor.next().catch((e: unknown) => e);
+    const fetched = (): number => traceOf(db, a.id).filter((e) => e.startsWith('fetch')).length;
+    for (let i = 0; i < 1000 && fetched() < 2; i++) await Promise.resolve();
+    expect(fetched()).toBe(2);
+    void a.close();
+    expect(await pull).toMatchObject({ code: '08003' });
+    await pool.close();
+  });
+});
+
 describe('db.close() stops a direct connect() still in its handshake (X1)', () => {
   test('the connect rejects 08003 at once and leaves no timer', async () => {
     const clock = new TestClock(); // not advancing: only close() can end the handshake
@@ -231,5 +249,69 @@ describe('db.close() stops a direct connect() still in its handshake (X1)', () =
     expect(await acquiring).toMatchObject({ code: '08003' });
     expect(db.openConnections).toBe(0);
     expect(clock.now()).toBe(0);
+  });
+});
+
+describe('a transaction that returns with a cursor open commits, closing the cursor (X2)', () => {
+  test('COMMIT closes the open cursor: the writes commit, the next pull rejects 25000', async () => {
+    const { db } = database(2);
+    const conn = await db.connect();
+    await conn.query('INSERT INTO t VALUES (1), (2), (3)');
+    let cursor: AsyncIterator<unknown> | undefined;
+    const value = await conn.transaction(async (tx) => {
+      await tx.query('INSERT INTO t VALUES (100)');
+      cursor = tx.cursor('SELECT v FROM t ORDER BY v', [], { batchSize: 1 });
+      expect(await cursor.next()).toEqual({ value: { v: 1 }, done: false });
+      return 'done';
+    });
+    expect(value).toBe('done');
+    expect(db.inspect('t')).toContainEqual({ v: 100 });
+    await expect(cursor!.next()).rejects.toMatchObject({
+      code: '25000',
+      message: expect.stringMatching(/transaction was committed, so the cursor was closed/),
+    });
+    expect(conn.inTransaction).toBe(false);
+    expect((await conn.query('SELECT count(*) AS n FROM t')).rows).toEqual([{ n: 4 }]);
+    await conn.close();
+  });
+
+  test('a pull still in flight is abandoned (25000) and the commit goes through', async () => {
+    for (const latency of [0, 2]) {
+      const { db } = database(latency);
+      const conn = await db.connect();
+      await conn.query('INSERT INTO t VALUES (1), (2)');
+      let pull: Promise<unknown> | undefined;
+      await conn.transaction(async (tx) => {
+        await tx.query('INSERT INTO t VALUES (100)');
+        const cursor = tx.cursor('SELECT v FROM t', [], { batchSize: 1 });
+        await cursor.next();
+        pull = cursor.next(); // the second batch's round trip, not awaited
+        pull.catch(() => {});
+      });
+      await expect(pull).rejects.toMatchObject({ code: '25000' });
+      expect(db.inspect('t')).toContainEqual({ v: 100 });
+      await conn.close();
+    }
+  });
+
+  test('a savepoint that returns with a cursor open is released, its cursor closed', async () => {
+    const { db } = database(2);
+    const conn = await db.connect();
+    await conn.query('INSERT INTO t VALUES (1), (2)');
+    let cursor: AsyncIterator<unknown> | undefined;
+    await conn.transaction(async (tx) => {
+      await tx.transaction(async (sp) => {
+        await sp.query('INSERT INTO t VALUES (100)');
+        cursor = sp.cursor('SELECT v FROM t', [], { batchSize: 1 });
+        await cursor.next();
+      });
+      await expect(cursor!.next()).rejects.toMatchObject({
+        code: '25000',
+        message: expect.stringMatching(/savepoint was released/),
+      });
+      await tx.query('INSERT INTO t VALUES (200)');
+    });
+    expect(db.inspect('t')).toEqual([{ v: 1 }, { v: 2 }, { v: 100 }, { v: 200 }]);
+    await conn.close();
   });
 });
