@@ -154,6 +154,7 @@ export class Session {
     signals: Signals,
     timeout: number | undefined,
     what: string,
+    timeoutLabel?: string,
   ): Promise<void> {
     let op: AbortController | undefined;
     let pending: Promise<void> | undefined;
@@ -164,7 +165,7 @@ export class Session {
       pending = wait(this.sim.clock, plan.latency, [...signals, op.signal], timeout, () => {
         return new DatabaseError(
           SqlState.queryCanceled,
-          `canceling statement due to statement timeout (${timeout} ms)`,
+          `canceling statement due to statement timeout (${timeoutLabel ?? `${timeout} ms`})`,
           {
             connection: this.id,
           },
@@ -224,11 +225,16 @@ export class Session {
     }
   }
 
+  /**
+   * Runs one statement. `waited`: the ms of `options.timeout` already spent waiting for a
+   * pool connection (`pool.query`), so the statement gets what is left of it.
+   */
   async statement(
     sql: string,
     params: readonly Value[],
     options: QueryOptions | undefined,
     frame: TxImpl | undefined,
+    waited = 0,
   ): Promise<QueryResult<Row>> {
     const ctx = callerContext({ signal: options?.signal, clock: this.sim.clock });
     try {
@@ -248,7 +254,16 @@ export class Session {
         }
         const plan = this.sim.faults.plan('statement');
         const signals = frame === undefined ? [ctx.signal] : [ctx.signal, ...frame.signals];
-        await this.travel(plan, signals, options?.timeout, 'a query');
+        const timeout = options?.timeout;
+        await this.travel(
+          plan,
+          signals,
+          timeout === undefined ? undefined : timeout - waited,
+          'a query',
+          waited > 0
+            ? `${timeout} ms, of which ${waited} ms waiting for a connection from the pool`
+            : undefined,
+        );
         this.resumed(hold, signals);
         const storage = this.sim.storage;
         const tx = frame?.state ?? storage.begin(false);

@@ -315,3 +315,66 @@ describe('a transaction that returns with a cursor open commits, closing the cur
     await conn.close();
   });
 });
+
+describe("pool.query's timeout bounds the wait for a connection too (X8)", () => {
+  test('on an exhausted pool it rejects 53300 at the timeout, naming the query timeout', async () => {
+    const { clock, db } = database(5);
+    const pool = db.pool({ max: 1, acquireTimeout: 5000 });
+    const held = await pool.acquire();
+    const started = clock.now();
+    const error = await pool.query('SELECT 1 AS one', [], { timeout: 50 }).catch((e: unknown) => e);
+    expect(clock.now() - started).toBe(50);
+    expect(error).toBeInstanceOf(DatabaseError);
+    expect(error).toMatchObject({
+      code: '53300',
+      message: expect.stringMatching(/timed out after 50 ms waiting .*; the query's `timeout`\)$/),
+    });
+    expect(pool.stats().waiting).toBe(0);
+    await held.close();
+    await pool.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('the acquire timeout still applies on its own, and says so', async () => {
+    const { clock, db } = database(5);
+    const pool = db.pool({ max: 1, acquireTimeout: 30 });
+    const held = await pool.acquire();
+    const started = clock.now();
+    const error = await pool.query('SELECT 1', [], { timeout: 500 }).catch((e: unknown) => e);
+    expect(clock.now() - started).toBe(30);
+    expect(error).toMatchObject({
+      code: '53300',
+      message: expect.stringMatching(/timed out after 30 ms .*; the pool's `acquireTimeout`\)$/),
+    });
+    await held.close();
+    await pool.close();
+  });
+
+  test('the statement gets what is left of the timeout after the wait (57014 says how much went waiting)', async () => {
+    const { clock, db } = database(20);
+    const pool = db.pool({ max: 1 });
+    const held = await pool.acquire();
+    clock.schedule(40, () => void held.close()); // a connection frees after 40 ms
+    const started = clock.now();
+    // 40 ms waiting + a 20 ms round trip > 50 ms: cancelled at 50 ms.
+    const error = await pool
+      .query('INSERT INTO t VALUES (1)', [], { timeout: 50 })
+      .catch((e: unknown) => e);
+    expect(clock.now() - started).toBe(50);
+    expect(error).toMatchObject({
+      code: '57014',
+      message: expect.stringMatching(
+        /statement timeout \(50 ms, of which 40 ms waiting for a connection from the pool\)/,
+      ),
+    });
+    expect(db.inspect('t')).toEqual([]);
+    // With room for both, it runs: 40 ms waiting + 20 ms.
+    const again = await pool.acquire();
+    clock.schedule(40, () => void again.close());
+    await expect(
+      pool.query('INSERT INTO t VALUES (2)', [], { timeout: 61 }),
+    ).resolves.toMatchObject({ rowCount: 1 });
+    expect(db.inspect('t')).toEqual([{ v: 2 }]);
+    await pool.close();
+  });
+});
