@@ -224,6 +224,18 @@ class DatabaseImpl implements Database {
         );
         throw new DatabaseError(SqlState.connectionDoesNotExist, 'the database is closed');
       }
+      // Cancelled as the handshake ended (0 ms, or at the same instant): nobody takes it.
+      if (ctx.signal?.aborted) {
+        const reason: unknown = ctx.signal.reason;
+        session.close(
+          () =>
+            new DatabaseError(
+              SqlState.connectionDoesNotExist,
+              `connection #${session.id} was closed: its connect() was cancelled`,
+            ),
+        );
+        throw reason;
+      }
       return new ConnectionImpl(session);
     } finally {
       ctx[Symbol.dispose]();

@@ -294,6 +294,20 @@ export class Session {
       const signals: Signals =
         parent === undefined ? [ctx.signal] : [ctx.signal, ...parent.signals];
       const frame = await this.#begin(parent, signals);
+      // Released, closed or cancelled between BEGIN's end and here: the callback must not
+      // run on a transaction that is over (or on a connection lent to someone else).
+      if (frame.finished) {
+        throw (
+          frame.endedBy ??
+          new DatabaseError(
+            SqlState.invalidTransactionState,
+            `the transaction has already ${frame.outcome}`,
+          )
+        );
+      }
+      for (const s of signals) {
+        if (s?.aborted) throw await this.rollback(frame, s.reason);
+      }
       let value: T;
       try {
         value = await fn(frame);

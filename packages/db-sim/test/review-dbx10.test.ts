@@ -378,3 +378,37 @@ describe("pool.query's timeout bounds the wait for a connection too (X8)", () =>
     await pool.close();
   });
 });
+
+describe('the gaps after BEGIN and after a handshake (X4, X5: every await point)', () => {
+  test('0 ms: released after BEGIN ended, before the callback started → 08003, the callback never runs', async () => {
+    const { db } = database(0);
+    const pool = db.pool({ max: 1 });
+    const a = await pool.acquire();
+    let ran = false;
+    const p = a
+      .transaction(async (tx) => {
+        ran = true;
+        await tx.query('INSERT INTO t VALUES (1)').catch(() => {});
+      })
+      .catch((e: unknown) => e);
+    for (let i = 0; i < 1000 && !a.inTransaction; i++) await Promise.resolve();
+    expect(a.inTransaction).toBe(true);
+    void a.close();
+    expect(await p).toMatchObject({ code: '08003' });
+    expect(ran).toBe(false);
+    await pool.close();
+  });
+
+  test('0 ms: a connect() cancelled as its handshake ended rejects with the reason and leaves no connection open', async () => {
+    const { db } = database(0);
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    const p = db.connect({ signal: controller.signal }).catch((e: unknown) => e);
+    const connected = (): boolean => db.trace.events.some((e) => e.type === 'connected');
+    for (let i = 0; i < 1000 && !connected(); i++) await Promise.resolve();
+    expect(connected()).toBe(true);
+    controller.abort(reason);
+    expect(await p).toBe(reason);
+    expect(db.openConnections).toBe(0);
+  });
+});
