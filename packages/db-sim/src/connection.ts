@@ -67,6 +67,19 @@ export class ConnectionImpl implements Connection {
     return (await this.#live().statement(sql, bound, options, undefined)) as QueryResult<R>;
   }
 
+  /**
+   * `pool.query`'s statement, checked already, with the ms of its `timeout` spent waiting
+   * for this connection (review dbx10 X8).
+   */
+  statement(
+    sql: string,
+    params: readonly Value[],
+    options: QueryOptions | undefined,
+    waited: number,
+  ): Promise<QueryResult<Row>> {
+    return this.#live().statement(sql, params, options, undefined, waited);
+  }
+
   cursor<R = Row>(sql: string, params?: readonly Value[], options?: CursorOptions): Cursor<R> {
     assertString('sql', sql);
     const bound = bindParams('params', params) as readonly Value[];

@@ -152,13 +152,16 @@ export class CursorImpl<R = Row> implements Cursor<R> {
     }
     try {
       if (this.#state === 'new') await this.#open();
-      for (const s of this.#signals) if (s?.aborted) throw s.reason;
+      // Re-checked after each await: the cursor may have been closed under the pull (its
+      // rows dropped) between #open/#fetch ending and this step resuming.
+      this.#resumed();
       if (this.#pos >= this.#available) {
         if (this.#available >= this.#rows.length) {
           this.closeNow();
           return DONE;
         }
         await this.#fetch();
+        this.#resumed();
       }
       return { value: this.#rows[this.#pos++] as R, done: false };
     } catch (error) {
@@ -234,7 +237,7 @@ export class CursorImpl<R = Row> implements Cursor<R> {
       this.#options?.timeout,
       'a cursor open',
     );
-    if (this.#state !== 'open') throw this.#closedWhileFetching();
+    this.#resumed();
     const storage = session.sim.storage;
     const tx = this.#frame?.state ?? storage.begin(false);
     this.#rows = execute(storage, parsed.stmt, this.#params, tx).rows;
@@ -257,10 +260,21 @@ export class CursorImpl<R = Row> implements Cursor<R> {
       this.#options?.timeout,
       'a cursor fetch',
     );
-    if (this.#state !== 'open') throw this.#closedWhileFetching();
+    this.#resumed();
     const before = this.#available;
     this.#available = Math.min(before + this.#batchSize, this.#rows.length);
     session.sim.trace.record(session.id, 'fetch', String(this.#available - before));
+  }
+
+  /**
+   * After a round trip: throws when the cursor was closed meanwhile (why it was closed
+   * under the consumer, else the quiet close's error) or a signal aborted. The round trip's
+   * wait may have ended just before (a 0 ms one, or a timer firing at the same instant as
+   * the release or abort), leaving nothing to abort (probes X4, X5).
+   */
+  #resumed(): void {
+    if (this.#state !== 'open') throw this.#endedBy?.() ?? this.#closedWhileFetching();
+    for (const s of this.#signals) if (s?.aborted) throw s.reason;
   }
 
   #closedWhileFetching(): DatabaseError {

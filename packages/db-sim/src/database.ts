@@ -95,7 +95,10 @@ export interface Database extends AsyncDisposable {
    * `42P01` for an unknown table.
    */
   inspect(table: string): Row[];
-  /** Closes every pool (destroying lent connections) and every connection. */
+  /**
+   * Closes every pool (destroying lent connections) and every connection; a `connect()`
+   * still in its handshake rejects with `08003` at once.
+   */
   close(): Promise<void>;
   /** Whether `close()` was called. */
   readonly closed: boolean;
@@ -106,6 +109,8 @@ class DatabaseImpl implements Database {
   readonly #sim: Sim;
   readonly #pools: Set<PoolImpl> = new Set();
   #closed = false;
+  /** Aborts the handshakes of `connect()` calls in flight when the database closes (X1). */
+  readonly #controller: AbortController = new AbortController();
 
   constructor(options: DatabaseOptions | undefined) {
     assertOptions('options', options, [
@@ -212,12 +217,24 @@ class DatabaseImpl implements Database {
       throw new DatabaseError(SqlState.connectionDoesNotExist, 'the database is closed');
     const ctx = callerContext({ signal: options?.signal, clock: this.#sim.clock });
     try {
-      const session = await this.#sim.open([ctx.signal]);
+      const session = await this.#sim.open([ctx.signal, this.#controller.signal]);
       if (this.#closed) {
         session.close(
           () => new DatabaseError(SqlState.connectionDoesNotExist, 'the database is closed'),
         );
         throw new DatabaseError(SqlState.connectionDoesNotExist, 'the database is closed');
+      }
+      // Cancelled as the handshake ended (0 ms, or at the same instant): nobody takes it.
+      if (ctx.signal?.aborted) {
+        const reason: unknown = ctx.signal.reason;
+        session.close(
+          () =>
+            new DatabaseError(
+              SqlState.connectionDoesNotExist,
+              `connection #${session.id} was closed: its connect() was cancelled`,
+            ),
+        );
+        throw reason;
       }
       return new ConnectionImpl(session);
     } finally {
@@ -252,8 +269,11 @@ class DatabaseImpl implements Database {
 
   close(): Promise<void> {
     this.#closed = true;
-    for (const pool of [...this.#pools]) pool.destroyAll();
     const reason = new DatabaseError(SqlState.connectionDoesNotExist, 'the database is closed');
+    // A `connect()` still in its handshake rejects now, and its timer goes (review dbx10
+    // X1: it held the process for the whole latency), as a pool's own handshakes do.
+    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+    for (const pool of [...this.#pools]) pool.destroyAll();
     for (const session of [...this.#sim.sessions]) session.close(() => reason);
     return Promise.resolve();
   }

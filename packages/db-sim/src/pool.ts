@@ -115,7 +115,12 @@ export interface Pool extends AsyncDisposable {
    * `08003` once the pool is closed.
    */
   acquire(options?: PoolAcquireOptions): Promise<Connection>;
-  /** Acquires a connection, runs one statement on it and releases it. */
+  /**
+   * Acquires a connection, runs one statement on it and releases it. Its `timeout` bounds
+   * the whole call: the wait for a connection (`53300` past it, the pool's
+   * `acquireTimeout` applying too) and then the statement, which gets what is left
+   * (`57014`).
+   */
   query<R = Row>(
     sql: string,
     params?: readonly Value[],
@@ -230,11 +235,26 @@ export class PoolImpl implements Pool {
   }
 
   acquire(options?: PoolAcquireOptions): Promise<Connection> {
-    let ctx: CallerContext;
     try {
       assertOptions('options', options, ['signal', 'timeout']);
       assertSignal('options.signal', options?.signal);
       if (options?.timeout !== undefined) assertDuration('options.timeout', options.timeout);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#acquire(options, undefined);
+  }
+
+  /**
+   * `acquire`, its options checked. `queryTimeout`: the `timeout` of the `pool.query` that
+   * waits, which bounds the wait too when it is shorter than the acquire timeout (X8).
+   */
+  #acquire(
+    options: PoolAcquireOptions | undefined,
+    queryTimeout: number | undefined,
+  ): Promise<ConnectionImpl> {
+    let ctx: CallerContext;
+    try {
       if (this.#closed) throw this.#closedError();
       ctx = callerContext({ signal: options?.signal, clock: this.#sim.clock });
     } catch (error) {
@@ -257,8 +277,9 @@ export class PoolImpl implements Pool {
     // Waiters with the pool's own timeout expire in FIFO order: one timer serves them all
     // (#armExpiry). A call with its own timeout gets its own timer.
     const shared = options?.timeout === undefined;
-    return new Promise<Connection>((resolve, reject) => {
+    return new Promise<ConnectionImpl>((resolve, reject) => {
       let cancelTimer: Cancel | undefined;
+      let cancelQueryTimer: Cancel | undefined;
       const onAbort = (): void => waiter.fail(signal!.reason);
       const settle = (): boolean => {
         if (waiter.settled) return false;
@@ -268,6 +289,7 @@ export class PoolImpl implements Pool {
           this.#expiry = undefined;
         }
         cancelTimer?.();
+        cancelQueryTimer?.();
         signal?.removeEventListener('abort', onAbort);
         ctx[Symbol.dispose]();
         return true;
@@ -289,18 +311,25 @@ export class PoolImpl implements Pool {
       else if (Number.isFinite(timeout)) {
         cancelTimer = schedule(this.#sim.clock, timeout, () => {
           cancelTimer = undefined;
-          waiter.fail(this.#timeoutError(timeout));
+          waiter.fail(this.#timeoutError(timeout, 'the `timeout` of this acquire'));
+        });
+      }
+      if (queryTimeout !== undefined && queryTimeout < timeout) {
+        cancelQueryTimer = schedule(this.#sim.clock, queryTimeout, () => {
+          cancelQueryTimer = undefined;
+          waiter.fail(this.#timeoutError(queryTimeout, "the query's `timeout`"));
         });
       }
       this.#grow();
     });
   }
 
-  #timeoutError(timeout: number): DatabaseError {
+  /** The 53300 of a wait past `timeout`; `which` timeout it was (the pool's, the call's, the query's). */
+  #timeoutError(timeout: number, which: string): DatabaseError {
     const s = this.stats();
     return new DatabaseError(
       SqlState.poolTimeout,
-      `timed out after ${timeout} ms waiting for a connection from the pool (max ${s.max}: ${s.inUse} in use, ${s.pending} opening, ${s.waiting - 1} other waiters)`,
+      `timed out after ${timeout} ms waiting for a connection from the pool (max ${s.max}: ${s.inUse} in use, ${s.pending} opening, ${s.waiting - 1} other waiters; ${which})`,
     );
   }
 
@@ -324,7 +353,7 @@ export class PoolImpl implements Pool {
         const w = this.#waiters[i]!;
         if (w.settled || w.expires === undefined) continue;
         if (w.expires > now) break;
-        w.fail(this.#timeoutError(this.#acquireTimeout));
+        w.fail(this.#timeoutError(this.#acquireTimeout, "the pool's `acquireTimeout`"));
       }
       this.#armExpiry();
     });
@@ -340,9 +369,13 @@ export class PoolImpl implements Pool {
     // Checked before the acquire: a bad option is a TypeError at the call, not a 53300
     // after the acquire timeout on a busy pool (review D5).
     checkQueryOptions(options);
-    const conn = await this.acquire({ signal: options?.signal });
+    // The statement timeout bounds the wait for a connection too (review dbx10 X8: it
+    // waited up to the acquire timeout, 30 s by default); the statement gets what is left.
+    const clock = this.#sim.clock;
+    const started = clock.now();
+    const conn = await this.#acquire({ signal: options?.signal }, options?.timeout);
     try {
-      return await conn.query<R>(sql, bound, options);
+      return (await conn.statement(sql, bound, options, clock.now() - started)) as QueryResult<R>;
     } finally {
       await conn.close();
     }
@@ -471,7 +504,11 @@ export class PoolImpl implements Pool {
    * it hands it back (reset), once it has settled: after its shielded cleanup, never
    * under it.
    */
-  #lend(session: Session, site: Error | undefined, owned?: Map<Session, Connection>): Connection {
+  #lend(
+    session: Session,
+    site: Error | undefined,
+    owned?: Map<Session, Connection>,
+  ): ConnectionImpl {
     const now = this.#sim.clock.now();
     session.leasedAt = now;
     session.leaseSite = site;

@@ -18,6 +18,12 @@ export interface Hold {
   readonly what: string;
   /** The statement, shown (shortened) in the busy message. */
   readonly sql?: string | undefined;
+  /**
+   * Set when the connection was taken from this hold while its round trip was in flight
+   * (released to the pool, closed, lost, its transaction rolled back): why, which the
+   * operation rejects with when it resumes (see `Session.resumed`).
+   */
+  lost?: (() => unknown) | undefined;
 }
 
 type Signals = readonly (AbortSignal | undefined)[];
@@ -97,6 +103,28 @@ export class Session {
     if (this.#holder === hold) this.#holder = undefined;
   }
 
+  /**
+   * Checks, as an operation resumes after its round trip, that it may apply: throws why
+   * when the connection was taken from `hold` meanwhile (released, closed, lost, rolled
+   * back) or one of `signals` aborted. A round trip resumes in a later microtask than the
+   * one in which its wait ended (at once for 0 ms, or when its timer fired), so a release,
+   * close or abort can land in between with no wait left to abort (probes X4, X5): without
+   * this check the statement ran after its connection was handed to the next borrower, and
+   * a BEGIN installed its transaction on a connection already reset and lent again.
+   */
+  resumed(hold: Hold, signals: Signals): void {
+    if (hold.lost !== undefined) throw hold.lost();
+    if (this.#state !== 'open') throw this.unusable();
+    for (const s of signals) if (s?.aborted) throw s.reason;
+  }
+
+  /** Takes the connection from its holder: the holder's operation rejects with `reason`. */
+  #revoke(reason: () => unknown): void {
+    const holder = this.#holder;
+    if (holder !== undefined && holder.lost === undefined) holder.lost = reason;
+    this.#holder = undefined;
+  }
+
   /** The error for using a closed or broken connection. */
   unusable(): DatabaseError {
     if (this.#state === 'closed') {
@@ -126,6 +154,7 @@ export class Session {
     signals: Signals,
     timeout: number | undefined,
     what: string,
+    timeoutLabel?: string,
   ): Promise<void> {
     let op: AbortController | undefined;
     let pending: Promise<void> | undefined;
@@ -136,7 +165,7 @@ export class Session {
       pending = wait(this.sim.clock, plan.latency, [...signals, op.signal], timeout, () => {
         return new DatabaseError(
           SqlState.queryCanceled,
-          `canceling statement due to statement timeout (${timeout} ms)`,
+          `canceling statement due to statement timeout (${timeoutLabel ?? `${timeout} ms`})`,
           {
             connection: this.id,
           },
@@ -196,11 +225,16 @@ export class Session {
     }
   }
 
+  /**
+   * Runs one statement. `waited`: the ms of `options.timeout` already spent waiting for a
+   * pool connection (`pool.query`), so the statement gets what is left of it.
+   */
   async statement(
     sql: string,
     params: readonly Value[],
     options: QueryOptions | undefined,
     frame: TxImpl | undefined,
+    waited = 0,
   ): Promise<QueryResult<Row>> {
     const ctx = callerContext({ signal: options?.signal, clock: this.sim.clock });
     try {
@@ -219,12 +253,18 @@ export class Session {
           );
         }
         const plan = this.sim.faults.plan('statement');
+        const signals = frame === undefined ? [ctx.signal] : [ctx.signal, ...frame.signals];
+        const timeout = options?.timeout;
         await this.travel(
           plan,
-          frame === undefined ? [ctx.signal] : [ctx.signal, ...frame.signals],
-          options?.timeout,
+          signals,
+          timeout === undefined ? undefined : timeout - waited,
           'a query',
+          waited > 0
+            ? `${timeout} ms, of which ${waited} ms waiting for a connection from the pool`
+            : undefined,
         );
+        this.resumed(hold, signals);
         const storage = this.sim.storage;
         const tx = frame?.state ?? storage.begin(false);
         const result = execute(storage, parsed.stmt, params, tx);
@@ -254,6 +294,20 @@ export class Session {
       const signals: Signals =
         parent === undefined ? [ctx.signal] : [ctx.signal, ...parent.signals];
       const frame = await this.#begin(parent, signals);
+      // Released, closed or cancelled between BEGIN's end and here: the callback must not
+      // run on a transaction that is over (or on a connection lent to someone else).
+      if (frame.finished) {
+        throw (
+          frame.endedBy ??
+          new DatabaseError(
+            SqlState.invalidTransactionState,
+            `the transaction has already ${frame.outcome}`,
+          )
+        );
+      }
+      for (const s of signals) {
+        if (s?.aborted) throw await this.rollback(frame, s.reason);
+      }
       let value: T;
       try {
         value = await fn(frame);
@@ -306,6 +360,9 @@ export class Session {
         undefined,
         parent === undefined ? 'BEGIN' : 'SAVEPOINT',
       );
+      // Released (and maybe lent again), closed or rolled back while BEGIN was in flight:
+      // the transaction must not open on a connection that is no longer this caller's.
+      this.resumed(hold, signals);
       let frame: TxImpl;
       if (parent === undefined) {
         frame = new TxImpl(this, this.sim.storage.begin(true), undefined, signals);
@@ -325,6 +382,21 @@ export class Session {
 
   async #commit(frame: TxImpl): Promise<void> {
     const savepoint = frame.parent !== undefined;
+    // As PostgreSQL's COMMIT does, the commit closes the cursors still open in the
+    // transaction (review dbx10 X2: one left open made the COMMIT fail 55006, busy, and
+    // rolled the transaction back); a savepoint's release closes those opened in it. A
+    // pull in flight is abandoned; later pulls reject with 25000.
+    if (this.cursors.size > 0) {
+      const holder = this.#holder;
+      const closed = this.#closeCursors(
+        frame,
+        savepoint ? 'was released' : 'was committed',
+        undefined,
+      );
+      if (closed !== undefined && holder !== undefined && this.#holder === undefined) {
+        this.#op?.abort(closed()); // the pull in flight of the cursor that held the connection
+      }
+    }
     let hold: Hold;
     try {
       hold = this.enter(frame, savepoint ? 'a RELEASE SAVEPOINT' : 'a COMMIT');
@@ -337,6 +409,7 @@ export class Session {
       this.sim.trace.record(this.id, savepoint ? 'release' : 'commit', String(frame.depth));
       const plan = this.sim.faults.plan(savepoint ? 'statement' : 'commit');
       await this.travel(plan, frame.signals, undefined, savepoint ? 'RELEASE SAVEPOINT' : 'COMMIT');
+      this.resumed(hold, frame.signals);
       if (savepoint) {
         frame.finish('been released');
         this.active = frame.parent;
@@ -380,15 +453,7 @@ export class Session {
    */
   async rollback(frame: TxImpl, reason: unknown): Promise<unknown> {
     if (frame.finished) return reason;
-    if (this.cursors.size > 0) {
-      const ended = (): DatabaseError =>
-        new DatabaseError(
-          SqlState.invalidTransactionState,
-          `the cursor's ${frame.parent === undefined ? 'transaction' : 'savepoint'} was rolled back, so the cursor was closed`,
-          { connection: this.id, cause: reason },
-        );
-      for (const cursor of this.cursors) if (cursor.within(frame)) cursor.closeNow(ended);
-    }
+    if (this.cursors.size > 0) this.#closeCursors(frame, 'was rolled back', reason);
     if (frame.parent === undefined) {
       this.sim.storage.end(frame.state);
       this.root = undefined;
@@ -405,18 +470,21 @@ export class Session {
     try {
       await shield(
         async ({ signal }) => {
-          // A statement of this transaction still in flight (not awaited by the callback) is abandoned.
-          this.#op?.abort(
-            new DatabaseError(
-              SqlState.queryCanceled,
-              'canceling statement: its transaction is rolling back',
-              { connection: this.id },
-            ),
+          // A statement of this transaction still in flight (not awaited by the callback) is
+          // abandoned: its wait is aborted, and one whose wait has already ended finds its
+          // hold taken when it resumes (it never applies).
+          const cancelled = new DatabaseError(
+            SqlState.queryCanceled,
+            'canceling statement: its transaction is rolling back',
+            { connection: this.id },
           );
+          this.#op?.abort(cancelled);
+          this.#revoke(() => cancelled);
           const hold: Hold = { what: savepoint ? 'a ROLLBACK TO SAVEPOINT' : 'a ROLLBACK' };
           this.#holder = hold;
           try {
             await this.travel(this.sim.faults.plan('quiet'), [signal], undefined, 'ROLLBACK');
+            this.resumed(hold, []);
             this.sim.trace.record(this.id, 'ok', 'ROLLBACK');
           } catch (error) {
             failure = error;
@@ -431,6 +499,28 @@ export class Session {
     }
     if (failure !== NONE && reason !== failure) return attachSuppressed(reason, failure);
     return reason;
+  }
+
+  /**
+   * Closes the cursors opened in `frame` or a savepoint inside it, as `frame` ends
+   * (`ended`: `was committed`, `was rolled back`…): their next pull rejects with 25000.
+   * Returns the error builder when it closed any.
+   */
+  #closeCursors(frame: TxImpl, ended: string, cause: unknown): (() => DatabaseError) | undefined {
+    const reason = (): DatabaseError =>
+      new DatabaseError(
+        SqlState.invalidTransactionState,
+        `the cursor's ${frame.parent === undefined ? 'transaction' : 'savepoint'} ${ended}, so the cursor was closed`,
+        cause === undefined ? { connection: this.id } : { connection: this.id, cause },
+      );
+    let closed = false;
+    for (const cursor of this.cursors) {
+      if (cursor.within(frame)) {
+        cursor.closeNow(reason);
+        closed = true;
+      }
+    }
+    return closed ? reason : undefined;
   }
 
   /** Abandons the round trip in flight, if any (it rejects with `reason`). */
@@ -475,6 +565,9 @@ export class Session {
     }
     let built: DatabaseError | undefined;
     const reason = (): DatabaseError => (built ??= make());
+    // The holder's operation, whether its wait is still running (aborted here) or has just
+    // ended (it finds its hold lost when it resumes), rejects with `reason`.
+    this.#revoke(reason);
     if (this.#op !== undefined) this.#op.abort(reason());
     this.#op = undefined;
     for (const cursor of this.cursors) cursor.closeNow(reason);
@@ -485,7 +578,6 @@ export class Session {
       this.root = undefined;
       this.active = undefined;
     }
-    this.#holder = undefined;
   }
 }
 

@@ -14,10 +14,30 @@ async function greet(name: string): Promise<string> {
   return `Hello, ${name}!`;
 }
 
-/** Sends a greeting somewhere: called for its effect, not its value. */
-async function sendGreeting(name: string, log: (line: string) => void): Promise<void> {
-  await sleep(100);
-  log(`  sent: Hello, ${name}! (after main had returned)`);
+/**
+ * Sends a greeting somewhere: called for its effect, not its value. The promise it returns
+ * is already observed (see `observe`), because `mainThatForgets` drops it.
+ */
+function sendGreeting(name: string, log: (line: string) => void): Promise<void> {
+  const sending = (async () => {
+    await sleep(100);
+    log(`  sent: Hello, ${name}! (after main had returned)`);
+  })();
+  observe(sending);
+  return sending;
+}
+
+/**
+ * Marks `promise` handled. The cost of a forgotten `await` is that nobody
+ * handles the promise's failure: when it rejects, Node, Bun and Deno report an unhandled
+ * rejection and end the process with exit code 1. The forgotten promises of this example
+ * can only fail one way, cancelled by Ctrl-C (their `sleep` belongs to the example's task):
+ * without this, Ctrl-C during mistake 1 crashed the run with exit code 1 instead of ending
+ * it with 130 (review dbx10 X6). In real code, await the promise, or spawn the work in a
+ * scope, which waits for it and reports its failure.
+ */
+function observe(promise: Promise<unknown>): void {
+  promise.catch(() => {});
 }
 
 /** Mistake 1 as a statement: main does not wait, and would not see an error either. */
@@ -47,6 +67,7 @@ export const commonMistakes: Example = {
   async run({ log }) {
     log('1. Calling an async function without await');
     const result = greet('Alex'); // Missing await!
+    observe(result); // Ctrl-C may cancel it before the `await result` below: see observe()
     log(`  WRONG: result = greet('Alex') → ${String(result)}`); // Python: <coroutine object greet at 0x...>
     log(`  RIGHT: result = await greet('Alex') → ${await greet('Alex')}`);
     await result; // the forgotten call is still running: wait for it, leave nothing behind

@@ -15,6 +15,7 @@ import {
   startLoadTarget,
   TaskTracker,
 } from './load.ts';
+import type { RequestSettledEvent } from './dashboard.ts';
 import { startService } from './service.ts';
 
 const SERVE_USAGE = `usage: pnpm examples serve [--port <n>] [--deadline <ms>] [--stall-rate <0..1>] [--stall-ms <ms>] [--db-faults <0..1>] [--quiet]
@@ -29,6 +30,32 @@ const LOAD_USAGE = `usage: pnpm examples load [--requests <n>] [--concurrency <n
   --abandon (default 0.01) is the share of requests the client walks away from after 0-400 ms, unless answered by then.`;
 
 const term: Terminal = createTerminal();
+
+/** Visible ASCII but `"` and `\`: a value made only of these is logged as it is. */
+const PLAIN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+/** DEL, C1 controls (U+009B is CSI to some terminals), line and paragraph separators, bidi controls. */
+const UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `value` as a log line shows it: as it is when it is plain visible ASCII (`7`), else
+ * JSON-quoted with every control character escaped (`"1\nGET …"`, `"\u001b[2J"`), so a
+ * client cannot forge a log line or send escapes to the terminal that shows the log
+ * (review dbx10 X3: the raw `:userId` was written as is).
+ */
+export function logValue(value: string): string {
+  if (PLAIN.test(value)) return value;
+  return JSON.stringify(value).replace(
+    UNSAFE,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** The request log's line for one dashboard request (without the newline). */
+export function requestLogLine(e: RequestSettledEvent): string {
+  const missing = e.missing.length > 0 ? ` (missing ${e.missing.join(', ')})` : '';
+  return `GET /dashboard/${logValue(e.userId)} ${e.status} ${e.outcome}${missing} ${e.ms.toFixed(1)} ms`;
+}
 
 function fail(usage: string, message: string): never {
   throw new UsageError(`${message}\n${usage}`);
@@ -155,12 +182,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       ...(values.quiet === true
         ? {}
         : {
-            onRequestSettled: (e) =>
-              term.write(
-                term.dim(
-                  `GET /dashboard/${e.userId} ${e.status} ${e.outcome}${e.missing.length > 0 ? ` (missing ${e.missing.join(', ')})` : ''} ${e.ms.toFixed(1)} ms\n`,
-                ),
-              ),
+            onRequestSettled: (e) => term.write(term.dim(`${requestLogLine(e)}\n`)),
           }),
     });
     try {

@@ -16,6 +16,7 @@ import {
 import { DatabaseError, type Pool } from '@weft/db-sim';
 import type { HttpClient } from '@weft/http';
 import { Hono } from 'hono';
+import { getOnly } from '../get-only.ts';
 import type { Todo } from '../upstream/mock-api.ts';
 import type { Order, User } from './data.ts';
 
@@ -217,6 +218,8 @@ export function createDashboardApp(deps: DashboardDeps, fallback?: Hono): Hono {
     }
   });
 
+  // Another method on these routes: 405 with `Allow`, not the fallback's 404.
+  getOnly(app, ['/', '/dashboard/:userId']);
   if (fallback !== undefined) app.all('*', (c) => fallback.fetch(c.req.raw));
   // A handler cancelled because its client went away (or the server is stopping) ends
   // quietly; anything else is logged and answered with a 500.

@@ -471,3 +471,29 @@ test('every bad option is rejected up front under its own name, before anything 
     expect((error as Error).message).toMatch(message);
   }
 });
+
+test('another method on an existing route is 405 with `Allow: GET, HEAD`, not 404 (review dbx10 X7)', async () => {
+  const { service, settled } = await start();
+  await using _ = service;
+  for (const path of ['/dashboard/7', '/', '/todos', '/todos/1', '/json', '/status/200']) {
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
+      const res = await fetch(`${service.url}${path}`, { method });
+      expect({ path, method, status: res.status, allow: res.headers.get('allow') }).toEqual({
+        path,
+        method,
+        status: 405,
+        allow: 'GET, HEAD',
+      });
+      expect(((await res.json()) as { error: string }).error).toMatch(
+        new RegExp(`^${method} is not allowed here: .* answers GET, HEAD$`),
+      );
+    }
+    const head = await fetch(`${service.url}${path}`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+  }
+  // An unknown route stays 404, whatever the method; no dashboard request ran for a 405.
+  const unknown = await fetch(`${service.url}/nope`, { method: 'POST' });
+  expect(unknown.status).toBe(404);
+  await unknown.body?.cancel();
+  expect(settled.map((e) => e.userId)).toEqual(['7']); // the HEAD only
+});

@@ -5,6 +5,7 @@ import { type Clock, isCancellation, sleep, systemClock } from '@weft/core';
 import { assertOptions, describe } from '@weft/core/validate';
 import { createRandom } from '@weft/db-sim';
 import { type Context, Hono } from 'hono';
+import { getOnly } from '../get-only.ts';
 
 export interface Todo {
   userId: number;
@@ -178,6 +179,15 @@ export function createMockApi(options: MockApiOptions = {}): Hono {
       return c.json({ error: 'bad status' }, 400);
     return c.body(null, code as 200);
   });
+  getOnly(app, [
+    '/todos',
+    '/todos/:id',
+    '/json',
+    '/uuid',
+    '/headers',
+    '/delay/:seconds',
+    '/status/:code',
+  ]);
   // A handler cancelled because its client went away (or the whole server is stopping:
   // Ctrl-C cancels the task the server runs in) ends quietly; anything else is a 500.
   app.onError((error, c) => {
