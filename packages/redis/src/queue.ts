@@ -2,7 +2,7 @@ import type { QueueLike } from '@weft/core';
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
 import { ClosedError, LeaseLostError, RedisCommandError } from './errors.ts';
 import { Lease, stopLease } from './internal/lease.ts';
-import { command, int, Script, tag } from './internal/script.ts';
+import { command, int, isNoPermission, POLL_MS, Script, tag } from './internal/script.ts';
 import { readReply, type StreamEntry } from './internal/streams.ts';
 import {
   assertFunction,
@@ -205,7 +205,7 @@ const BURY = `local function bury(stream, dead, space, group, id, f, deliveries)
   end
   redis.call('XACK', stream, group, id)
   redis.call('XDEL', stream, id)
-  redis.call('PUBLISH', space, '1')
+  redis.pcall('PUBLISH', space, '1')
 end
 `;
 
@@ -267,7 +267,7 @@ const ACK = new Script(
 if not p or p[2] ~= ARGV[2] then return 0 end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 redis.call('XDEL', KEYS[1], ARGV[3])
-redis.call('PUBLISH', KEYS[2], '1')
+redis.pcall('PUBLISH', KEYS[2], '1')
 return 1
 `,
 );
@@ -290,7 +290,7 @@ local deliveries = tonumber(field(e[2], 'd') or '0') + p[4]
 if ARGV[5] == '0' then deliveries = deliveries - 1 end
 if deliveries >= tonumber(ARGV[4]) or not field(e[2], 'v') then
   redis.call('XADD', KEYS[2], '*', 'v', field(e[2], 'v') or '', 'id', id, 'deliveries', deliveries)
-  redis.call('PUBLISH', KEYS[3], '1')
+  redis.pcall('PUBLISH', KEYS[3], '1')
 else
   redis.call('XADD', stream, '*', 'v', field(e[2], 'v'), 'd', deliveries)
 end
@@ -459,6 +459,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   #blocker: Promise<{ conn: RedisAdapter; id: string }> | undefined;
   #blocked: string | undefined;
   #subscriber: Promise<RedisAdapter> | undefined;
+  // False once SUBSCRIBE was refused (NOPERM): a full put then polls every POLL_MS.
+  #pubsub = true;
   #wakePut: (() => void) | undefined;
   // Counts acks heard: one that lands while a put's script is in flight is not missed.
   #acks = 0;
@@ -1043,18 +1045,23 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
         continue;
       }
       if (head.settled) continue;
-      if (this.#subscriber === undefined) {
+      if (this.#subscriber === undefined && this.#pubsub) {
         try {
           await this.#subscribe();
         } catch (err) {
-          head.fail(err);
+          // An ACL user without channel rights (NOPERM): wake-ups are best effort, so
+          // this instance polls instead of failing its putters.
+          if (isNoPermission(err)) this.#pubsub = false;
+          else head.fail(err);
         }
         continue;
       }
       if (acks !== this.#acks) continue;
-      // Full: wait for an ack anywhere (pub/sub), or look again after a while.
+      // Full: wait for an ack anywhere (pub/sub), or look again after a while (often
+      // when pub/sub is refused).
+      const waitMs = this.#pubsub ? 1000 + jitter(1000) : POLL_MS + jitter(POLL_MS);
       await new Promise<void>((resolve) => {
-        const cancel = timer(1000 + jitter(1000), () => {
+        const cancel = timer(waitMs, () => {
           this.#wakePut = undefined;
           resolve();
         });
