@@ -442,7 +442,9 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
    * ends. `signal` aborts when the caller's effective signal aborts (the enclosing task's,
    * plus `options.signal`) or when the permit's lease is lost (`LeaseLostError`): pass it
    * to the work. `fn`'s error wins over a release error, which is then attached to it
-   * (`suppressedErrors(err)` from `@weft/core`).
+   * (`suppressedErrors(err)` from `@weft/core`). When `fn` succeeded, `run()` resolves
+   * with its result even if the release fails (Redis went away meanwhile): the permit,
+   * no longer renewed, then frees itself when its lease runs out.
    *
    * @example
    * ```ts
@@ -472,7 +474,10 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
       throw primary;
     }
     joined.dispose();
-    await permit.release();
+    // fn succeeded: its result is the caller's whatever the release does. A release that
+    // fails (Redis went away meanwhile) leaves the permit to free itself when its lease
+    // runs out (it is no longer renewed), as a holder that died does.
+    await permit.release().catch(() => {});
     return result;
   }
 
