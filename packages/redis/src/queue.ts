@@ -110,11 +110,14 @@ export interface RedisMessage<T> {
   readonly settled: boolean;
   /**
    * Removes the message from the queue. Rejects with `LeaseLostError` if it was meanwhile
-   * handed to another consumer (then it will be, or was, handled again), with `TypeError`
-   * if the message was already settled.
+   * handed to another consumer (then it will be, or was, handled again) or Redis lost it
+   * (a restart without persistence), with `TypeError` if the message was already settled.
    */
   ack(): Promise<void>;
-  /** Gives the message back for another delivery (or to the dead-letter stream). */
+  /**
+   * Gives the message back for another delivery (or to the dead-letter stream). Rejects
+   * as `ack()` does.
+   */
   nack(): Promise<void>;
 }
 
@@ -259,12 +262,27 @@ return 1
 `,
 );
 
+// This consumer's pending entry for an id, or nil when it holds none: also when the
+// group or the stream is gone (NOGROUP: Redis restarted without persistence, or the key
+// was deleted), which means the message is no longer held. Other errors are raised.
+const HELD = `local function held(stream, group, consumer, id)
+  local r = redis.pcall('XPENDING', stream, group, id, id, 1)
+  if type(r) == 'table' and r.err then
+    if string.find(r.err, 'NOGROUP') then return nil end
+    error(r)
+  end
+  local p = r[1]
+  if not p or p[2] ~= consumer then return nil end
+  return p
+end
+`;
+
 // Acks and deletes a message this consumer still holds; 0 when it no longer does.
 // KEYS: stream, space channel. ARGV: group, consumer, id.
 const ACK = new Script(
   'queue ack',
-  `local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)[1]
-if not p or p[2] ~= ARGV[2] then return 0 end
+  `${HELD}
+if not held(KEYS[1], ARGV[1], ARGV[2], ARGV[3]) then return 0 end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 redis.call('XDEL', KEYS[1], ARGV[3])
 redis.pcall('PUBLISH', KEYS[2], '1')
@@ -278,10 +296,10 @@ return 1
 // KEYS: stream, dead, space channel. ARGV: group, consumer, id, maxDeliveries, counts.
 const NACK = new Script(
   'queue nack',
-  `${FIELD}
+  `${FIELD}${HELD}
 local stream, group, id = KEYS[1], ARGV[1], ARGV[3]
-local p = redis.call('XPENDING', stream, group, id, id, 1)[1]
-if not p or p[2] ~= ARGV[2] then return 0 end
+local p = held(stream, group, ARGV[2], id)
+if not p then return 0 end
 local e = redis.call('XRANGE', stream, id, id)[1]
 redis.call('XACK', stream, group, id)
 redis.call('XDEL', stream, id)
@@ -301,8 +319,8 @@ return 1
 // Resets the idle time of a message this consumer still holds (its visibility).
 const TOUCH = new Script(
   'queue touch',
-  `local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)[1]
-if not p or p[2] ~= ARGV[2] then return 0 end
+  `${HELD}
+if not held(KEYS[1], ARGV[1], ARGV[2], ARGV[3]) then return 0 end
 redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
 return 1
 `,
@@ -387,7 +405,7 @@ class Message<T> implements RedisMessage<T> {
     stopLease(this.#lease);
     if (!(await this.#settle(ack))) {
       throw new LeaseLostError(
-        `Message ${this.id} is no longer held by this consumer (its visibility timeout passed and it was handed out again)`,
+        `Message ${this.id} is no longer held by this consumer (its visibility timeout passed and it was handed out again, or Redis lost it: a restart without persistence)`,
       );
     }
   }
