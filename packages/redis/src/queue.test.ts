@@ -52,6 +52,22 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         await msg.ack();
       });
 
+      test('with a visibilityTimeout below 100 ms, a message put during a blocking read is handed out, deliveryCount 1 (X2)', async () => {
+        const key = uniqueKey('q');
+        const options = { client: c.client, key, visibilityTimeout: 20, maxDeliveries: 1 };
+        await using consumer = new RedisQueue<string>(options);
+        await using producer = new RedisQueue<string>(options);
+        for (let i = 0; i < 3; i++) {
+          const got = consumer.get({ signal: AbortSignal.timeout(3000) });
+          await tick(30);
+          await producer.put(`m${i}`);
+          const msg = await got;
+          expect([msg.value, msg.deliveryCount]).toEqual([`m${i}`, 1]);
+          await msg.ack();
+        }
+        expect(Number(await c.command(['XLEN', consumer.deadLetterStream]))).toBe(0);
+      });
+
       test('cancelling a blocked get settles within 50 ms, takes nothing and frees its connection', async () => {
         const key = uniqueKey('q');
         await using q = new RedisQueue<string>({

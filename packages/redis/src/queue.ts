@@ -869,7 +869,10 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   async #blockingRead(): Promise<Entry | undefined> {
     const { conn, id } = await this.#connection();
     if (this.#getters.size === 0 || this.#closed) return undefined;
-    const block = Math.max(50, Math.min(5000, Math.floor(this.#visibility / 2)));
+    // At most half the visibility timeout (X2); Redis may end it later (its timer
+    // resolution is about 100 ms), and a message that arrives late in the block is
+    // confirmed by #deliver before it is handed out.
+    const block = Math.max(1, Math.min(5000, Math.floor(this.#visibility / 2)));
     const args = [
       'XREADGROUP',
       'GROUP',
@@ -884,9 +887,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       '>',
     ];
     let reply: unknown;
-    // As in #take: the entry was read no earlier than this (and the lease's first renewal,
-    // a third of the visibility after delivery, comes before the block (at most half of
-    // it) plus the visibility run out).
+    // As in #take: the entry was read no earlier than this (#deliver confirms a message
+    // whose reply comes a third of the visibility or more after it).
     const sentAt = performance.now();
     this.#blocked = id;
     try {
@@ -989,15 +991,39 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       );
       return;
     }
-    const sentAt = entry.sentAt;
-    if (performance.now() >= sentAt + this.#visibility) {
-      // The reply came so late that the message may already be another consumer's: do not
-      // hand it out (it stays pending here, and is reclaimed like any abandoned message).
-      return;
-    }
     const touch = async (): Promise<boolean> =>
       int(await TOUCH.run(this.#redis, [this.#stream], [this.#group, this.#consumer, entry.id])) ===
       1;
+    // A reply that came a third of the visibility timeout or more after its read was sent
+    // (a blocking read that waited for the message: Redis ends a BLOCK only at its own
+    // timer's resolution, about 100 ms, so with a short visibility timeout this is the
+    // rule; or a slow reply): the message may soon be, or already be, another consumer's.
+    // Confirm it first, as a late semaphore grant is: TOUCH resets its idle time if this
+    // consumer still holds it, and the visibility then counts from that (X2).
+    let sentAt = entry.sentAt;
+    for (let attempt = 0; performance.now() - sentAt >= this.#visibility / 3; attempt++) {
+      if (attempt === 3) {
+        // Redis answers too late to hold anything: give it back, uncounted.
+        await this.#nack(entry.id, false).catch(() => {});
+        return;
+      }
+      const again = performance.now();
+      let held: boolean;
+      try {
+        held = await touch();
+      } catch {
+        // Unreachable: it stays pending here and is reclaimed like an abandoned message.
+        return;
+      }
+      // Another consumer's now: it was never handed out here.
+      if (!held) return;
+      sentAt = again;
+    }
+    if (head.settled || this.#closed) {
+      // The waiter left while the message was confirmed: give it back, uncounted.
+      await this.#nack(entry.id, false).catch(() => {});
+      return;
+    }
     const lease = new Lease(
       `message ${entry.id} of \`${this.#key}\``,
       this.#visibility,
