@@ -3,6 +3,7 @@ import { type RedisAdapter, toRedisAdapter } from './client.ts';
 import { ClosedError, LeaseLostError, RedisCommandError } from './errors.ts';
 import { Lease, stopLease } from './internal/lease.ts';
 import { command, int, isNoPermission, POLL_MS, Script, tag } from './internal/script.ts';
+import { joinSignals } from './internal/signals.ts';
 import { readReply, type StreamEntry } from './internal/streams.ts';
 import {
   assertFunction,
@@ -355,11 +356,8 @@ interface Entry {
 
 let consumerSeq = 0;
 
-async function* values<T>(
-  messages: AsyncIterable<RedisMessage<T>>,
-): AsyncGenerator<T, void, undefined> {
-  for await (const msg of messages) yield msg.value;
-}
+// How a getter that does not wait learns that nothing can be taken now.
+const NOTHING_LEFT: unique symbol = Symbol('nothing left');
 
 class Message<T> implements RedisMessage<T> {
   readonly id: string;
@@ -464,7 +462,9 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   readonly #stream: string;
   readonly #dead: string;
   readonly #space: string;
-  readonly #getters: WaitList<RedisMessage<T>, undefined>;
+  // Each getter's data: whether it waits for a message (false: a drain of a closed
+  // `asQueueLike()` view, which takes what is there now or fails with NOTHING_LEFT).
+  readonly #getters: WaitList<RedisMessage<T>, boolean>;
   readonly #putters: WaitList<string, string>;
   // Whether the consumer group is known to exist (created lazily, again after NOGROUP).
   #group_ready: Promise<void> | undefined;
@@ -623,7 +623,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     if (this.#closed) return Promise.reject(this.#closedError());
     let promise: Promise<RedisMessage<T>>;
     try {
-      promise = this.#getters.add('options', options, WAIT_KEYS, undefined).promise;
+      promise = this.#getters.add('options', options, WAIT_KEYS, true).promise;
     } catch (err) {
       // Bad options reject, as with `@weft/core`'s Queue.
       return Promise.reject(err);
@@ -674,8 +674,17 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
    * `Queue` (plain values, no ack): `get()` acks a message as soon as it is received (if
    * the process then dies, that message is lost: at-most-once for `get`), while async
    * iteration acks when the loop body completes and gives the message back when it throws
-   * or breaks (at-least-once). `put` resolves without the id; `close()` closes this
-   * instance (the shared queue and its messages stay).
+   * or breaks (at-least-once). `put` resolves without the id.
+   *
+   * `close()` follows `QueueLike`: no more puts through this view (later and pending ones
+   * reject with {@link ClosedError}), and gets drain what is left, then end. For a queue
+   * shared through Redis, "what is left" is what the queue can hand out at that moment
+   * (messages waiting in the stream, whoever put them, and messages abandoned by dead
+   * consumers): a get after `close()` takes one without waiting, and the first that
+   * finds nothing rejects with `ClosedError` (iteration ends), and closes this instance.
+   * Messages held by live consumers elsewhere are not waited for. `close()` also closes
+   * this instance's connections that nothing waits on, so a process that only puts can
+   * exit.
    *
    * @example
    * ```ts
@@ -688,18 +697,111 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
    * ```
    */
   asQueueLike(): QueueLike<T> {
+    let closed = false;
+    const closing = new AbortController();
+    const closedError = (): ClosedError =>
+      new ClosedError(`The queue \`${this.#key}\` view is closed`);
+    // A message: a wait until the view closes, then what can be taken at once.
+    const take = async (options: RedisQueueWaitOptions | undefined): Promise<RedisMessage<T>> => {
+      assertOptions('options', options, WAIT_KEYS);
+      if (!closed) {
+        const joined = joinSignals(options?.signal, closing.signal);
+        try {
+          return await this.get({ signal: joined.signal });
+        } catch (err) {
+          if (!closing.signal.aborted || err !== closing.signal.reason) throw err;
+        } finally {
+          joined.dispose();
+        }
+      }
+      if (this.#closed) throw this.#closedError();
+      try {
+        return await this.#getNow(options);
+      } catch (err) {
+        if (err !== NOTHING_LEFT) throw err;
+        await this.close();
+        throw closedError();
+      }
+    };
+    async function* iterate(): AsyncGenerator<T, void, undefined> {
+      for (;;) {
+        let msg: RedisMessage<T>;
+        try {
+          msg = await take(undefined);
+        } catch (err) {
+          if (err instanceof ClosedError) return;
+          throw err;
+        }
+        let completed = false;
+        try {
+          yield msg.value;
+          completed = true;
+        } finally {
+          if (!msg.settled) {
+            if (completed) await msg.ack();
+            else await msg.nack();
+          }
+        }
+      }
+    }
     return {
       put: async (item, options) => {
-        await this.put(item, options);
+        if (closed) throw closedError();
+        assertOptions('options', options, WAIT_KEYS);
+        const joined = joinSignals(options?.signal, closing.signal);
+        try {
+          await this.put(item, { signal: joined.signal });
+        } catch (err) {
+          if (closing.signal.aborted && err === closing.signal.reason) throw closedError();
+          throw err;
+        } finally {
+          joined.dispose();
+        }
       },
       get: async (options) => {
-        const msg = await this.get(options);
+        const msg = await take(options);
         await msg.ack();
         return msg.value;
       },
-      close: () => this.close(),
-      [Symbol.asyncIterator]: () => values(this.messages()),
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        // Pending puts through the view are cancelled (taken back) and reject; waiting
+        // gets stop waiting and drain.
+        closing.abort(closedError());
+        await this.#closeIdle();
+      },
+      [Symbol.asyncIterator]: iterate,
     };
+  }
+
+  // A message that can be taken now, or a rejection with NOTHING_LEFT.
+  #getNow(options: RedisQueueWaitOptions | undefined): Promise<RedisMessage<T>> {
+    let promise: Promise<RedisMessage<T>>;
+    try {
+      promise = this.#getters.add('options', options, WAIT_KEYS, false).promise;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.#kickGet();
+    return promise;
+  }
+
+  // Closes the blocking and subscriber connections when nothing waits on them (they open
+  // again when something does).
+  async #closeIdle(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#putters.size === 0 && this.#subscriber !== undefined) {
+      const sub = this.#subscriber;
+      this.#subscriber = undefined;
+      await sub.then((conn) => conn.close()).catch(() => {});
+    }
+    if (this.#getters.size === 0 && this.#getting !== undefined) await this.#getting;
+    if (this.#getters.size === 0 && this.#blocker !== undefined && !this.#closed) {
+      const blocker = this.#blocker;
+      this.#blocker = undefined;
+      await blocker.then((b) => b.conn.close()).catch(() => {});
+    }
   }
 
   /** Same as `messages()`: `for await (const msg of queue)`. */
@@ -829,7 +931,15 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       let entry: Entry | undefined;
       try {
         entry = await this.#take();
-        if (entry === undefined && this.#getters.size > 0) entry = await this.#blockingRead();
+        if (entry === undefined) {
+          // A getter that does not wait (a closed view's drain) learns that nothing is left.
+          const first = this.#getters.head;
+          if (first !== undefined && !first.data) {
+            first.fail(NOTHING_LEFT);
+            continue;
+          }
+          if (this.#getters.size > 0) entry = await this.#blockingRead();
+        }
       } catch (err) {
         (this.#getters.head ?? head).fail(err);
         continue;
@@ -972,7 +1082,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   }
 
   async #deliver(entry: Entry): Promise<void> {
-    const head: Waiter<RedisMessage<T>, undefined> | undefined = this.#getters.head;
+    const head: Waiter<RedisMessage<T>, boolean> | undefined = this.#getters.head;
     if (head === undefined || this.#closed) {
       // Read for a waiter that left meanwhile: give it back; this delivery does not count.
       await this.#nack(entry.id, false).catch(() => {});
