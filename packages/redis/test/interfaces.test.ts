@@ -9,13 +9,7 @@ import {
   suppressedErrors,
 } from '@weft/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import {
-  ClosedError,
-  LeaseLostError,
-  RedisQueue,
-  RedisRateLimiter,
-  RedisSemaphore,
-} from '../src/index.ts';
+import { LeaseLostError, RedisQueue, RedisRateLimiter, RedisSemaphore } from '../src/index.ts';
 import { connect, type TestClient, uniqueKey } from './clients.ts';
 import { startRedis } from './redis-server.ts';
 
