@@ -278,6 +278,71 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         expect(await c.command(['XINFO', 'GROUPS', `{${key}}:q`])).toHaveLength(1);
       });
 
+      test('an abandoned message is reclaimed by the first take however many messages live consumers hold (X6)', async () => {
+        const key = uniqueKey('q');
+        const stream = `{${key}}:q`;
+        await using producer = new RedisQueue<number>({
+          client: c.client,
+          key,
+          visibilityTimeout: 200,
+        });
+        for (let i = 0; i < 300; i++) await producer.put(i);
+        await producer.put(-1);
+        // 300 messages held by a live consumer, then one read by a consumer that dies.
+        await c.command([
+          'XREADGROUP',
+          'GROUP',
+          'weft',
+          'live',
+          'COUNT',
+          '300',
+          'STREAMS',
+          stream,
+          '>',
+        ]);
+        await c.command([
+          'XREADGROUP',
+          'GROUP',
+          'weft',
+          'dead',
+          'COUNT',
+          '1',
+          'STREAMS',
+          stream,
+          '>',
+        ]);
+        const range = (await c.command(['XRANGE', stream, '-', '+', 'COUNT', '300'])) as [
+          string,
+          unknown,
+        ][];
+        const ids = range.map(([id]) => String(id));
+        expect(ids).toHaveLength(300);
+        await tick(250);
+        // The live consumer renews its messages (their idle time starts again).
+        await c.command(['XCLAIM', stream, 'weft', 'live', '0', ...ids, 'JUSTID']);
+        // A take that does not find it would go on to a blocking read (a connection).
+        const real = toRedisAdapter(c.client);
+        let duplicates = 0;
+        const counting: RedisAdapter = {
+          send: (args, k) => real.send(args, k),
+          duplicate: (k, signal) => {
+            duplicates += 1;
+            return real.duplicate(k, signal);
+          },
+          subscribe: (ch, fn) => real.subscribe(ch, fn),
+          close: () => real.close(),
+        };
+        await using consumer = new RedisQueue<number>({
+          client: counting,
+          key,
+          visibilityTimeout: 200,
+        });
+        const msg = await consumer.get({ signal: AbortSignal.timeout(5000) });
+        expect([msg.value, msg.deliveryCount, duplicates]).toEqual([-1, 2, 0]);
+        await msg.ack();
+        await c.command(['DEL', stream]);
+      });
+
       test('a stream entry without a value field is dead-lettered and the queue keeps working', async () => {
         const key = uniqueKey('q');
         const stream = `{${key}}:q`;

@@ -51,7 +51,10 @@ export interface RedisQueueOptions<T> {
    * How long a message handed to a consumer stays invisible to others without a sign of
    * life, in ms. Live consumers extend it in the background while they hold a message; the
    * messages of a consumer that died are handed out again after it. From 3 to 2^31 - 1
-   * (about 24.8 days, the longest timer); outside that, a `RangeError`.
+   * (about 24.8 days, the longest timer); outside that, a `RangeError`. Every instance of
+   * one key must use the same value: a message is reclaimed once it has been idle for the
+   * claiming instance's timeout, and renewed every third of the holder's own, so a shorter
+   * one takes messages that live holders with a longer one still handle.
    * @default 30000
    */
   visibilityTimeout?: number | undefined;
@@ -213,31 +216,36 @@ const BURY = `local function bury(stream, dead, space, group, id, f, deliveries)
 end
 `;
 
-// One delivery without blocking: first a message idle past the visibility timeout (held
-// by a consumer that died), else a new one. Messages delivered more than `maxDeliveries`
+// One delivery without blocking: first the oldest message idle past the visibility
+// timeout (held by a consumer that died), else a new one. Messages delivered more than `maxDeliveries`
 // times go to the dead-letter stream on the way.
 // KEYS: stream, dead, space channel. ARGV: group, consumer, visibility ms, maxDeliveries,
-// cursor. Reply: {id or '', value, deliveries, next cursor}.
+// Reply: {id or '', value, deliveries}.
 const TAKE = new Script(
   'queue take',
   `${FIELD}${BURY}
 local stream, dead, space = KEYS[1], KEYS[2], KEYS[3]
-local group, consumer, vis, maxd, cursor = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local group, consumer, vis, maxd = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 for attempt = 1, 10 do
-  local r = redis.call('XAUTOCLAIM', stream, group, consumer, vis, cursor, 'COUNT', 1)
-  cursor = r[1]
-  local entry = r[2][1]
-  if entry then
-    local id, f = entry[1], entry[2]
-    local p = redis.call('XPENDING', stream, group, id, id, 1)[1]
-    local deliveries = tonumber(field(f, 'd') or '0') + p[4]
+  -- The oldest entry idle for vis ms or more: Redis walks the pending list in C, with no
+  -- scan budget, so entries that live consumers hold do not delay it (XAUTOCLAIM's
+  -- COUNT x 10 budget did, X6).
+  local p = redis.call('XPENDING', stream, group, 'IDLE', vis, '-', '+', 1)[1]
+  if not p then break end
+  local id = p[1]
+  local entry = redis.call('XCLAIM', stream, group, consumer, vis, id)[1]
+  if not entry then
+    -- Deleted from the stream while pending (Redis 6.2 keeps such ids): drop it.
+    redis.call('XACK', stream, group, id)
+  else
+    local f = entry[2]
+    -- p[4]: the deliveries before this claim, which counts one more.
+    local deliveries = tonumber(field(f, 'd') or '0') + p[4] + 1
     if deliveries > maxd or not field(f, 'v') then
       bury(stream, dead, space, group, id, f, deliveries - 1)
     else
-      return {id, field(f, 'v'), deliveries, cursor}
+      return {id, field(f, 'v'), deliveries}
     end
-  elseif cursor == '0-0' then
-    break
   end
 end
 for attempt = 1, 10 do
@@ -245,10 +253,10 @@ for attempt = 1, 10 do
   local entry = r and r[1][2][1]
   if not entry then break end
   local deliveries = tonumber(field(entry[2], 'd') or '0') + 1
-  if field(entry[2], 'v') then return {entry[1], field(entry[2], 'v'), deliveries, cursor} end
+  if field(entry[2], 'v') then return {entry[1], field(entry[2], 'v'), deliveries} end
   bury(stream, dead, space, group, entry[1], entry[2], deliveries)
 end
-return {'', '', 0, cursor}
+return {'', '', 0}
 `,
 );
 
@@ -423,7 +431,7 @@ class Message<T> implements RedisMessage<T> {
  *   aborts if that can no longer be confirmed.
  * - `for await (const msg of queue)` acks when the loop body completes and nacks when it
  *   throws or `break`s (ack explicitly before a `break` if the message was handled).
- * - Messages of dead consumers are reclaimed (`XAUTOCLAIM`) after `visibilityTimeout`;
+ * - Messages of dead consumers are reclaimed (`XCLAIM`) after `visibilityTimeout`;
  *   after `maxDeliveries` deliveries a message goes to the dead-letter stream
  *   `{key}:q:dead` (fields `v`, `id`, `deliveries`). An entry without a `v` field
  *   (written to the stream by something else) is dead-lettered at once, with `error`
@@ -468,8 +476,6 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   readonly #putters: WaitList<string, string>;
   // Whether the consumer group is known to exist (created lazily, again after NOGROUP).
   #group_ready: Promise<void> | undefined;
-  // XAUTOCLAIM's cursor: where the scan for abandoned messages goes on.
-  #cursor = '0-0';
   // The running get and put loops, if any (close() waits for them).
   #getting: Promise<void> | undefined;
   #putting: Promise<void> | undefined;
@@ -848,7 +854,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       if (this.#getting !== undefined) await this.#getting;
       if (this.#putting !== undefined) await this.#putting;
       // Leave the group unless this consumer still holds a message (it is left in the
-      // group then, and XAUTOCLAIM hands that message on if it is never settled). A
+      // group then, and TAKE hands that message on if it is never settled). A
       // failure only leaves an empty consumer entry behind.
       if (this.#group_ready !== undefined) {
         await LEAVE.run(this.#redis, [this.#stream], [this.#group, this.#consumer]).catch(() => {});
@@ -956,21 +962,15 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       TAKE.run(
         this.#redis,
         [this.#stream, this.#dead, this.#space],
-        [this.#group, this.#consumer, this.#visibility, this.#maxDeliveries, this.#cursor],
+        [this.#group, this.#consumer, this.#visibility, this.#maxDeliveries],
       ),
     )) as unknown;
-    // Checked before the cursor moves: a bad reply must not wedge later scans.
-    if (
-      !Array.isArray(reply) ||
-      reply.length !== 4 ||
-      (typeof reply[3] !== 'string' && !(reply[3] instanceof Uint8Array))
-    ) {
+    if (!Array.isArray(reply) || reply.length !== 3) {
       throw new RedisCommandError(
         'script queue take',
         new TypeError(`unexpected reply ${describe(reply)}`),
       );
     }
-    this.#cursor = String(reply[3]);
     const id = String(reply[0] ?? '');
     if (id === '') return undefined;
     return { id, value: String(reply[1]), deliveries: int(reply[2]), sentAt };
