@@ -258,10 +258,57 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         const p = q.put('cancelled', { signal: controller.signal });
         await inFlight;
         controller.abort(new Error('stop'));
-        await expect(p).rejects.toThrow('stop');
+        // It settles once the script's reply says what happened (X5).
         release();
-        await q.close(); // waits for the put loop, take-back included
+        await expect(p).rejects.toThrow('stop');
         expect(await c.command(['XLEN', `{${key}}:q`])).toBe(0);
+        await q.close();
+      });
+
+      test('a put cancelled in flight that a waiting consumer already read resolves with its id (X5)', async () => {
+        const key = uniqueKey('q');
+        const real = toRedisAdapter(c.client);
+        let release!: () => void;
+        const gate = new Promise<void>((r) => {
+          release = r;
+        });
+        let sent!: () => void;
+        const inFlight = new Promise<void>((r) => {
+          sent = r;
+        });
+        // The reply to the producer's put script waits until the test lets it through.
+        const slow: RedisAdapter = {
+          send: async (args, key) => {
+            const reply = await real.send(args, key);
+            if (
+              (args[0] === 'EVALSHA' || args[0] === 'EVAL') &&
+              args.includes(JSON.stringify('raced'))
+            ) {
+              sent();
+              await gate;
+            }
+            return reply;
+          },
+          duplicate: (key) => real.duplicate(key),
+          subscribe: (ch, fn) => real.subscribe(ch, fn),
+          close: () => real.close(),
+        };
+        await using consumer = new RedisQueue<string>({ client: c.client, key });
+        await using warm = new RedisQueue<string>({ client: c.client, key });
+        await warm.put('warm-up'); // the group exists
+        await (await consumer.get()).ack();
+        const got = consumer.get();
+        await tick(50); // blocked in its read: served by the XADD itself
+        await using producer = new RedisQueue<string>({ client: slow, key });
+        const controller = new AbortController();
+        const p = producer.put('raced', { signal: controller.signal });
+        await inFlight;
+        controller.abort(new Error('stop'));
+        const msg = await got;
+        expect(msg.value).toBe('raced');
+        release();
+        await expect(p).resolves.toBe(msg.id);
+        await msg.ack();
       });
 
       test('a second consumer group on the same key is refused, so no group loses messages', async () => {

@@ -571,10 +571,12 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
 
   /**
    * Appends `value`, waiting while the queue holds `capacity` messages. Resolves with the
-   * message id. Rejects with the signal's reason when cancelled: nothing was added (a
-   * put whose script had already run is taken back by a second script, unless in that
-   * instant a consumer already read the message: then it stays and is delivered), with
-   * {@link RedisCommandError} when Redis fails, with {@link ClosedError} after `close()`.
+   * message id. When cancelled, it either rejects with the signal's reason, and then
+   * nothing was added, or resolves with the id: a cancellation that comes while the put's
+   * script is in flight waits for its reply, and a message added meanwhile is taken back
+   * by a second script unless a consumer already read it (the cancellation lost the race:
+   * the message is in the queue). Rejects with {@link RedisCommandError} when Redis
+   * fails, with {@link ClosedError} after `close()`.
    *
    * @example
    * ```ts
@@ -1180,6 +1182,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       if (head === undefined) return;
       const acks = this.#acks;
       let id: unknown;
+      // A cancellation while the script is in flight waits for its outcome (X5).
+      head.hold = true;
       try {
         id = await PUT.run(
           this.#redis,
@@ -1187,15 +1191,29 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
           [Number.isFinite(this.#capacity) ? this.#capacity : 0, head.data],
         );
       } catch (err) {
-        head.fail(err);
+        head.hold = false;
+        head.fail(head.cancelled ? head.signal?.reason : err);
         continue;
       }
+      head.hold = false;
       if (id !== null && id !== undefined && id !== false) {
-        if (!head.settled) head.fulfil(String(id));
-        // The put raced with its cancellation: the caller was told nothing was added, so
-        // take it back (a failure leaves it in the queue; there is no caller left to tell).
-        else
-          await UNPUT.run(this.#redis, [this.#stream], [this.#group, String(id)]).catch(() => {});
+        if (!head.settled && !head.cancelled) {
+          head.fulfil(String(id));
+          continue;
+        }
+        // The put raced with its cancellation (or close()): take it back, unless the group
+        // already read past it (a consumer may hold or have handled it). A cancelled put
+        // then resolves: its message is in the queue; it rejects only when nothing was
+        // added (a take-back that fails leaves the message, so the put resolves too).
+        const removed = await UNPUT.run(this.#redis, [this.#stream], [this.#group, String(id)])
+          .then((n) => int(n) === 1)
+          .catch(() => false);
+        if (removed) head.fail(head.signal?.reason);
+        else head.fulfil(String(id));
+        continue;
+      }
+      if (head.cancelled) {
+        head.fail(head.signal?.reason);
         continue;
       }
       if (head.settled) continue;
