@@ -390,6 +390,30 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         await c.command(['DEL', stream]);
       });
 
+      test('consumers that hold nothing and stayed idle far past the visibility timeout leave the group (X3)', async () => {
+        const key = uniqueKey('q');
+        const stream = `{${key}}:q`;
+        // Sweeps every 10 x 20 + 1000 ms, of consumers idle for longer than that.
+        await using q = new RedisQueue<string>({ client: c.client, key, visibilityTimeout: 20 });
+        await q.put('first'); // the group exists
+        await (await q.get()).ack(); // a sweep ran (nothing to remove) and spaced the next
+        // A consumer that died holding nothing: it never closed.
+        await c.command(['XGROUP', 'CREATECONSUMER', stream, 'weft', 'ghost']);
+        const names = async (): Promise<string[]> => {
+          const list = (await c.command(['XINFO', 'CONSUMERS', stream, 'weft'])) as unknown[];
+          return list.map((entry) => {
+            if (Array.isArray(entry)) return String(entry[entry.indexOf('name') + 1]);
+            return String((entry as { name: unknown }).name);
+          });
+        };
+        expect(await names()).toContain('ghost');
+        await tick(1300);
+        await q.put('second');
+        await (await q.get()).ack();
+        expect(await names()).not.toContain('ghost');
+        expect(await names()).toContain(q.consumer);
+      });
+
       test('a stream entry without a value field is dead-lettered and the queue keeps working', async () => {
         const key = uniqueKey('q');
         const stream = `{${key}}:q`;

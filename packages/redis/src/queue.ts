@@ -217,15 +217,33 @@ end
 `;
 
 // One delivery without blocking: first the oldest message idle past the visibility
-// timeout (held by a consumer that died), else a new one. Messages delivered more than `maxDeliveries`
-// times go to the dead-letter stream on the way.
-// KEYS: stream, dead, space channel. ARGV: group, consumer, visibility ms, maxDeliveries,
-// Reply: {id or '', value, deliveries}.
+// timeout (held by a consumer that died), else a new one. Messages delivered more than
+// `maxDeliveries` times go to the dead-letter stream on the way. At most once per `sweep`
+// ms (the sweep key's expiry), consumers that hold nothing and were idle for longer than
+// that leave the group (processes that died or never closed, X3): a live consumer is
+// idle at most a blocking read's length (half the visibility timeout, plus Redis's timer
+// resolution), far less; one that does come back is recreated by its next read.
+// KEYS: stream, dead, space channel, sweep. ARGV: group, consumer, visibility ms,
+// maxDeliveries, sweep ms. Reply: {id or '', value, deliveries}.
 const TAKE = new Script(
   'queue take',
   `${FIELD}${BURY}
 local stream, dead, space = KEYS[1], KEYS[2], KEYS[3]
 local group, consumer, vis, maxd = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local sweep = tonumber(ARGV[5])
+if redis.call('SET', KEYS[4], '1', 'NX', 'PX', sweep) then
+  for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', stream, group)) do
+    local name, pending, idle
+    for i = 1, #c, 2 do
+      if c[i] == 'name' then name = c[i + 1]
+      elseif c[i] == 'pending' then pending = c[i + 1]
+      elseif c[i] == 'idle' then idle = c[i + 1] end
+    end
+    if name ~= consumer and pending == 0 and idle and idle > sweep then
+      redis.call('XGROUP', 'DELCONSUMER', stream, group, name)
+    end
+  end
+end
 for attempt = 1, 10 do
   -- The oldest entry idle for vis ms or more: Redis walks the pending list in C, with no
   -- scan budget, so entries that live consumers hold do not delay it (XAUTOCLAIM's
@@ -470,6 +488,9 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   readonly #stream: string;
   readonly #dead: string;
   readonly #space: string;
+  // The key that spaces out sweeps of dead consumers, and how long they must be idle.
+  readonly #sweep: string;
+  readonly #sweepMs: number;
   // Each getter's data: whether it waits for a message (false: a drain of a closed
   // `asQueueLike()` view, which takes what is there now or fails with NOTHING_LEFT).
   readonly #getters: WaitList<RedisMessage<T>, boolean>;
@@ -529,6 +550,10 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     this.#stream = `${k}:q`;
     this.#dead = `${k}:q:dead`;
     this.#space = `${k}:q:space`;
+    this.#sweep = `${k}:q:sweep`;
+    // Far longer than any live consumer is idle (a blocking read: at most half the
+    // visibility timeout, plus about 100 ms of Redis timer resolution).
+    this.#sweepMs = Math.min(10 * visibility + 1000, 2 ** 31 - 1);
     this.#getters = new WaitList(() => {
       if (this.#getters.size === 0) this.#unblock();
     });
@@ -963,8 +988,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     const reply = (await this.#withGroup(() =>
       TAKE.run(
         this.#redis,
-        [this.#stream, this.#dead, this.#space],
-        [this.#group, this.#consumer, this.#visibility, this.#maxDeliveries],
+        [this.#stream, this.#dead, this.#space, this.#sweep],
+        [this.#group, this.#consumer, this.#visibility, this.#maxDeliveries, this.#sweepMs],
       ),
     )) as unknown;
     if (!Array.isArray(reply) || reply.length !== 3) {
