@@ -390,6 +390,47 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         await c.command(['DEL', stream]);
       });
 
+      test('an instance with a shorter visibilityTimeout does not take a message a live holder with a longer one renews (X1)', async () => {
+        const key = uniqueKey('q');
+        await using slow = new RedisQueue<string>({
+          client: c.client,
+          key,
+          visibilityTimeout: 3000,
+        });
+        await using fast = new RedisQueue<string>({
+          client: c.client,
+          key,
+          visibilityTimeout: 150,
+        });
+        await slow.put('job');
+        const held = await slow.get();
+        // Many times fast's timeout: it would have reclaimed the message by its own.
+        await expect(fast.get({ signal: AbortSignal.timeout(1200) })).rejects.toThrow();
+        expect(held.signal.aborted).toBe(false);
+        await held.ack();
+        // An abandoned message is still reclaimed, after its holder's own deadline: a
+        // fast instance whose Redis stops answering (its renewals fail).
+        const real = toRedisAdapter(c.client);
+        let dead = false;
+        const dying: RedisAdapter = {
+          send: (args, k) =>
+            dead ? Promise.reject(new Error('connection lost')) : real.send(args, k),
+          duplicate: (k, signal) => real.duplicate(k, signal),
+          subscribe: (ch, fn) => real.subscribe(ch, fn),
+          close: () => real.close(),
+        };
+        const doomed = new RedisQueue<string>({ client: dying, key, visibilityTimeout: 150 });
+        await doomed.put('abandoned');
+        const lost = await doomed.get();
+        dead = true;
+        const again = await slow.get({ signal: AbortSignal.timeout(5000) });
+        expect([again.value, again.deliveryCount]).toEqual(['abandoned', 2]);
+        await again.ack();
+        dead = false;
+        await expect(lost.ack()).rejects.toBeInstanceOf(LeaseLostError);
+        await doomed.close();
+      });
+
       test('consumers that hold nothing and stayed idle far past the visibility timeout leave the group (X3)', async () => {
         const key = uniqueKey('q');
         const stream = `{${key}}:q`;

@@ -51,10 +51,8 @@ export interface RedisQueueOptions<T> {
    * How long a message handed to a consumer stays invisible to others without a sign of
    * life, in ms. Live consumers extend it in the background while they hold a message; the
    * messages of a consumer that died are handed out again after it. From 3 to 2^31 - 1
-   * (about 24.8 days, the longest timer); outside that, a `RangeError`. Every instance of
-   * one key must use the same value: a message is reclaimed once it has been idle for the
-   * claiming instance's timeout, and renewed every third of the holder's own, so a shorter
-   * one takes messages that live holders with a longer one still handle.
+   * (about 24.8 days, the longest timer); outside that, a `RangeError`. Instances of one
+   * key may use different values: each message's deadline is its holder's own.
    * @default 30000
    */
   visibilityTimeout?: number | undefined;
@@ -203,7 +201,7 @@ return redis.call('XDEL', KEYS[1], ARGV[2])
 
 // Moves an entry to the dead-letter stream (fields `v`, `id`, `deliveries`; an entry that
 // has no `v`, written by something else than a RedisQueue, gets `error` instead of `v`).
-const BURY = `local function bury(stream, dead, space, group, id, f, deliveries)
+const BURY = `local function bury(stream, dead, space, group, id, f, deliveries, inflight)
   local v = field(f, 'v')
   if v then
     redis.call('XADD', dead, '*', 'v', v, 'id', id, 'deliveries', deliveries)
@@ -212,25 +210,41 @@ const BURY = `local function bury(stream, dead, space, group, id, f, deliveries)
   end
   redis.call('XACK', stream, group, id)
   redis.call('XDEL', stream, id)
+  redis.call('ZREM', inflight, id)
   redis.pcall('PUBLISH', space, '1')
 end
 `;
 
-// One delivery without blocking: first the oldest message idle past the visibility
-// timeout (held by a consumer that died), else a new one. Messages delivered more than
+// The server's clock in ms, for the deadlines in \`{key}:q:inflight\`.
+const NOW_MS = `local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;
+
+// One delivery without blocking: first a message whose holder's deadline passed (a
+// consumer that died or stalled), else a new one. Each message handed out has its own
+// deadline in the sorted set `{key}:q:inflight` (score: server ms), set when it is
+// delivered and pushed back by each renewal of its holder's lease, by the holder's own
+// visibility timeout: so instances with different timeouts never take a message that a
+// live holder renews (X1), and the reclaim reads only the due entries, not the pending
+// list of live consumers (X6). A pending message without a deadline (read by a blocking
+// read whose consumer died before recording one, or by an older version) is reclaimed
+// once idle for the claimer's visibility timeout. Messages delivered more than
 // `maxDeliveries` times go to the dead-letter stream on the way. At most once per `sweep`
 // ms (the sweep key's expiry), consumers that hold nothing and were idle for longer than
 // that leave the group (processes that died or never closed, X3): a live consumer is
 // idle at most a blocking read's length (half the visibility timeout, plus Redis's timer
 // resolution), far less; one that does come back is recreated by its next read.
-// KEYS: stream, dead, space channel, sweep. ARGV: group, consumer, visibility ms,
-// maxDeliveries, sweep ms. Reply: {id or '', value, deliveries}.
+// KEYS: stream, dead, space channel, sweep, inflight. ARGV: group, consumer, visibility
+// ms, maxDeliveries, sweep ms. Reply: {id or '', value, deliveries}.
 const TAKE = new Script(
   'queue take',
-  `${FIELD}${BURY}
-local stream, dead, space = KEYS[1], KEYS[2], KEYS[3]
-local group, consumer, vis, maxd = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+  `${FIELD}${BURY}${NOW_MS}
+local stream, dead, space, inflight = KEYS[1], KEYS[2], KEYS[3], KEYS[5]
+local group, consumer, vis, maxd = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local sweep = tonumber(ARGV[5])
+local now = now_ms()
 if redis.call('SET', KEYS[4], '1', 'NX', 'PX', sweep) then
   for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', stream, group)) do
     local name, pending, idle
@@ -244,26 +258,40 @@ if redis.call('SET', KEYS[4], '1', 'NX', 'PX', sweep) then
     end
   end
 end
-for attempt = 1, 10 do
-  -- The oldest entry idle for vis ms or more: Redis walks the pending list in C, with no
-  -- scan budget, so entries that live consumers hold do not delay it (XAUTOCLAIM's
-  -- COUNT x 10 budget did, X6).
-  local p = redis.call('XPENDING', stream, group, 'IDLE', vis, '-', '+', 1)[1]
-  if not p then break end
-  local id = p[1]
-  local entry = redis.call('XCLAIM', stream, group, consumer, vis, id)[1]
+-- Takes over a pending message: its reply, or nil when it is gone or was dead-lettered.
+local function claim(id)
+  local p = redis.call('XPENDING', stream, group, id, id, 1)[1]
+  if not p then
+    redis.call('ZREM', inflight, id)
+    return nil
+  end
+  local entry = redis.call('XCLAIM', stream, group, consumer, 0, id)[1]
   if not entry then
     -- Deleted from the stream while pending (Redis 6.2 keeps such ids): drop it.
     redis.call('XACK', stream, group, id)
-  else
-    local f = entry[2]
-    -- p[4]: the deliveries before this claim, which counts one more.
-    local deliveries = tonumber(field(f, 'd') or '0') + p[4] + 1
-    if deliveries > maxd or not field(f, 'v') then
-      bury(stream, dead, space, group, id, f, deliveries - 1)
-    else
-      return {id, field(f, 'v'), deliveries}
-    end
+    redis.call('ZREM', inflight, id)
+    return nil
+  end
+  local f = entry[2]
+  -- p[4]: the deliveries before this claim, which counts one more.
+  local deliveries = tonumber(field(f, 'd') or '0') + p[4] + 1
+  if deliveries > maxd or not field(f, 'v') then
+    bury(stream, dead, space, group, id, f, deliveries - 1, inflight)
+    return nil
+  end
+  redis.call('ZADD', inflight, now + vis, id)
+  return {id, field(f, 'v'), deliveries}
+end
+for attempt = 1, 10 do
+  local id = redis.call('ZRANGE', inflight, '-inf', now, 'BYSCORE', 'LIMIT', 0, 1)[1]
+  if not id then break end
+  local r = claim(id)
+  if r then return r end
+end
+for _, p in ipairs(redis.call('XPENDING', stream, group, 'IDLE', vis, '-', '+', 10)) do
+  if not redis.call('ZSCORE', inflight, p[1]) then
+    local r = claim(p[1])
+    if r then return r end
   end
 end
 for attempt = 1, 10 do
@@ -271,20 +299,23 @@ for attempt = 1, 10 do
   local entry = r and r[1][2][1]
   if not entry then break end
   local deliveries = tonumber(field(entry[2], 'd') or '0') + 1
-  if field(entry[2], 'v') then return {entry[1], field(entry[2], 'v'), deliveries} end
-  bury(stream, dead, space, group, entry[1], entry[2], deliveries)
+  if field(entry[2], 'v') then
+    redis.call('ZADD', inflight, now + vis, entry[1])
+    return {entry[1], field(entry[2], 'v'), deliveries}
+  end
+  bury(stream, dead, space, group, entry[1], entry[2], deliveries, inflight)
 end
 return {'', '', 0}
 `,
 );
 
 // Dead-letters an entry read by a blocking read that has no `v` field (written by
-// something else than a RedisQueue). KEYS: stream, dead, space. ARGV: group, id.
+// something else than a RedisQueue). KEYS: stream, dead, space, inflight. ARGV: group, id.
 const BURY_ONE = new Script(
   'queue dead-letter foreign entry',
   `${FIELD}${BURY}
 local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])[1]
-bury(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], e and e[2] or {}, 1)
+bury(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], e and e[2] or {}, 1, KEYS[4])
 return 1
 `,
 );
@@ -305,13 +336,14 @@ end
 `;
 
 // Acks and deletes a message this consumer still holds; 0 when it no longer does.
-// KEYS: stream, space channel. ARGV: group, consumer, id.
+// KEYS: stream, space channel, inflight. ARGV: group, consumer, id.
 const ACK = new Script(
   'queue ack',
   `${HELD}
 if not held(KEYS[1], ARGV[1], ARGV[2], ARGV[3]) then return 0 end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 redis.call('XDEL', KEYS[1], ARGV[3])
+redis.call('ZREM', KEYS[3], ARGV[3])
 redis.pcall('PUBLISH', KEYS[2], '1')
 return 1
 `,
@@ -320,7 +352,8 @@ return 1
 // Gives a held message back: appended again with its delivery count so far, or moved to
 // the dead-letter stream once it reached maxDeliveries. ARGV[5] = '0' for a message that
 // was read but never handed to anyone (that delivery does not count).
-// KEYS: stream, dead, space channel. ARGV: group, consumer, id, maxDeliveries, counts.
+// KEYS: stream, dead, space channel, inflight. ARGV: group, consumer, id, maxDeliveries,
+// counts.
 const NACK = new Script(
   'queue nack',
   `${FIELD}${HELD}
@@ -330,6 +363,7 @@ if not p then return 0 end
 local e = redis.call('XRANGE', stream, id, id)[1]
 redis.call('XACK', stream, group, id)
 redis.call('XDEL', stream, id)
+redis.call('ZREM', KEYS[4], id)
 if not e then return 0 end
 local deliveries = tonumber(field(e[2], 'd') or '0') + p[4]
 if ARGV[5] == '0' then deliveries = deliveries - 1 end
@@ -343,12 +377,15 @@ return 1
 `,
 );
 
-// Resets the idle time of a message this consumer still holds (its visibility).
+// Extends the visibility of a message this consumer still holds: its deadline is now +
+// this consumer's visibility timeout (and its idle time starts again).
+// KEYS: stream, inflight. ARGV: group, consumer, id, visibility ms.
 const TOUCH = new Script(
   'queue touch',
-  `${HELD}
+  `${HELD}${NOW_MS}
 if not held(KEYS[1], ARGV[1], ARGV[2], ARGV[3]) then return 0 end
 redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+redis.call('ZADD', KEYS[2], now_ms() + tonumber(ARGV[4]), ARGV[3])
 return 1
 `,
 );
@@ -378,6 +415,8 @@ interface Entry {
   value: string;
   deliveries: number;
   sentAt: number;
+  /** Read by a blocking read: its deadline is not recorded yet (TOUCH records it). */
+  unrecorded?: boolean;
 }
 
 let consumerSeq = 0;
@@ -449,7 +488,8 @@ class Message<T> implements RedisMessage<T> {
  *   aborts if that can no longer be confirmed.
  * - `for await (const msg of queue)` acks when the loop body completes and nacks when it
  *   throws or `break`s (ack explicitly before a `break` if the message was handled).
- * - Messages of dead consumers are reclaimed (`XCLAIM`) after `visibilityTimeout`;
+ * - Messages of dead consumers are reclaimed (`XCLAIM`) after their holder's
+ *   `visibilityTimeout` (each message's deadline is kept in `{key}:q:inflight`);
  *   after `maxDeliveries` deliveries a message goes to the dead-letter stream
  *   `{key}:q:dead` (fields `v`, `id`, `deliveries`). An entry without a `v` field
  *   (written to the stream by something else) is dead-lettered at once, with `error`
@@ -491,6 +531,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   // The key that spaces out sweeps of dead consumers, and how long they must be idle.
   readonly #sweep: string;
   readonly #sweepMs: number;
+  // The deadline of each message handed out (score: server ms), set by its holder.
+  readonly #inflight: string;
   // Each getter's data: whether it waits for a message (false: a drain of a closed
   // `asQueueLike()` view, which takes what is there now or fails with NOTHING_LEFT).
   readonly #getters: WaitList<RedisMessage<T>, boolean>;
@@ -551,6 +593,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     this.#dead = `${k}:q:dead`;
     this.#space = `${k}:q:space`;
     this.#sweep = `${k}:q:sweep`;
+    this.#inflight = `${k}:q:inflight`;
     // Far longer than any live consumer is idle (a blocking read: at most half the
     // visibility timeout, plus about 100 ms of Redis timer resolution).
     this.#sweepMs = Math.min(10 * visibility + 1000, 2 ** 31 - 1);
@@ -988,7 +1031,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     const reply = (await this.#withGroup(() =>
       TAKE.run(
         this.#redis,
-        [this.#stream, this.#dead, this.#space, this.#sweep],
+        [this.#stream, this.#dead, this.#space, this.#sweep, this.#inflight],
         [this.#group, this.#consumer, this.#visibility, this.#maxDeliveries, this.#sweepMs],
       ),
     )) as unknown;
@@ -1054,7 +1097,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       // Not written by a RedisQueue: it can never be handled; dead-letter it, read on.
       await BURY_ONE.run(
         this.#redis,
-        [this.#stream, this.#dead, this.#space],
+        [this.#stream, this.#dead, this.#space, this.#inflight],
         [this.#group, entry.id],
       );
       return undefined;
@@ -1064,6 +1107,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       value: entry.fields.v ?? '',
       deliveries: Number(entry.fields.d ?? '0') + 1,
       sentAt,
+      unrecorded: true,
     };
   }
 
@@ -1129,16 +1173,29 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       return;
     }
     const touch = async (): Promise<boolean> =>
-      int(await TOUCH.run(this.#redis, [this.#stream], [this.#group, this.#consumer, entry.id])) ===
-      1;
+      int(
+        await TOUCH.run(
+          this.#redis,
+          [this.#stream, this.#inflight],
+          [this.#group, this.#consumer, entry.id, this.#visibility],
+        ),
+      ) === 1;
     // A reply that came a third of the visibility timeout or more after its read was sent
     // (a blocking read that waited for the message: Redis ends a BLOCK only at its own
     // timer's resolution, about 100 ms, so with a short visibility timeout this is the
     // rule; or a slow reply): the message may soon be, or already be, another consumer's.
     // Confirm it first, as a late semaphore grant is: TOUCH resets its idle time if this
     // consumer still holds it, and the visibility then counts from that (X2).
+    // A message read by a blocking read is confirmed in any case: that records its
+    // deadline (X1).
     let sentAt = entry.sentAt;
-    for (let attempt = 0; performance.now() - sentAt >= this.#visibility / 3; attempt++) {
+    let unrecorded = entry.unrecorded === true;
+    for (
+      let attempt = 0;
+      unrecorded || performance.now() - sentAt >= this.#visibility / 3;
+      attempt++
+    ) {
+      unrecorded = false;
       if (attempt === 3) {
         // Redis answers too late to hold anything: give it back, uncounted.
         await this.#nack(entry.id, false).catch(() => {});
@@ -1172,7 +1229,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
         ? int(
             await ACK.run(
               this.#redis,
-              [this.#stream, this.#space],
+              [this.#stream, this.#space, this.#inflight],
               [this.#group, this.#consumer, entry.id],
             ),
           ) === 1
@@ -1183,7 +1240,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   async #nack(id: string, counts: boolean): Promise<boolean> {
     const reply = await NACK.run(
       this.#redis,
-      [this.#stream, this.#dead, this.#space],
+      [this.#stream, this.#dead, this.#space, this.#inflight],
       [this.#group, this.#consumer, id, this.#maxDeliveries, counts ? '1' : '0'],
     );
     return int(reply) === 1;
