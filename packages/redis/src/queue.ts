@@ -424,6 +424,11 @@ let consumerSeq = 0;
 // How a getter that does not wait learns that nothing can be taken now.
 const NOTHING_LEFT: unique symbol = Symbol('nothing left');
 
+/** The state of an `asQueueLike()` view: once closed, its gets no longer wait. */
+interface ViewState {
+  closed: boolean;
+}
+
 class Message<T> implements RedisMessage<T> {
   readonly id: string;
   readonly value: T;
@@ -533,9 +538,10 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   readonly #sweepMs: number;
   // The deadline of each message handed out (score: server ms), set by its holder.
   readonly #inflight: string;
-  // Each getter's data: whether it waits for a message (false: a drain of a closed
-  // `asQueueLike()` view, which takes what is there now or fails with NOTHING_LEFT).
-  readonly #getters: WaitList<RedisMessage<T>, boolean>;
+  // Each getter's data: the `asQueueLike()` view it comes from, if any. Once the view is
+  // closed, its getters no longer wait: they take what is there now or fail with
+  // NOTHING_LEFT.
+  readonly #getters: WaitList<RedisMessage<T>, ViewState | undefined>;
   readonly #putters: WaitList<string, string>;
   // Whether the consumer group is known to exist (created lazily, again after NOGROUP).
   #group_ready: Promise<void> | undefined;
@@ -699,7 +705,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     if (this.#closed) return Promise.reject(this.#closedError());
     let promise: Promise<RedisMessage<T>>;
     try {
-      promise = this.#getters.add('options', options, WAIT_KEYS, true).promise;
+      promise = this.#getters.add('options', options, WAIT_KEYS, undefined).promise;
     } catch (err) {
       // Bad options reject, as with `@weft/core`'s Queue.
       return Promise.reject(err);
@@ -773,26 +779,17 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
    * ```
    */
   asQueueLike(): QueueLike<T> {
-    let closed = false;
+    const state: ViewState = { closed: false };
+    // Cancels the view's pending puts when it closes.
     const closing = new AbortController();
     const closedError = (): ClosedError =>
       new ClosedError(`The queue \`${this.#key}\` view is closed`);
-    // A message: a wait until the view closes, then what can be taken at once.
+    // A message: a wait until the view closes, then what can be taken at once. A get
+    // waiting when the view closes stops waiting without giving up its place: a message
+    // its read already brought is still its own (the order is kept).
     const take = async (options: RedisQueueWaitOptions | undefined): Promise<RedisMessage<T>> => {
-      assertOptions('options', options, WAIT_KEYS);
-      if (!closed) {
-        const joined = joinSignals(options?.signal, closing.signal);
-        try {
-          return await this.get({ signal: joined.signal });
-        } catch (err) {
-          if (!closing.signal.aborted || err !== closing.signal.reason) throw err;
-        } finally {
-          joined.dispose();
-        }
-      }
-      if (this.#closed) throw this.#closedError();
       try {
-        return await this.#getNow(options);
+        return await this.#getFor(options, state);
       } catch (err) {
         if (err !== NOTHING_LEFT) throw err;
         await this.close();
@@ -822,7 +819,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     }
     return {
       put: async (item, options) => {
-        if (closed) throw closedError();
+        if (state.closed) throw closedError();
         assertOptions('options', options, WAIT_KEYS);
         const joined = joinSignals(options?.signal, closing.signal);
         try {
@@ -840,22 +837,25 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
         return msg.value;
       },
       close: async () => {
-        if (closed) return;
-        closed = true;
+        if (state.closed) return;
+        state.closed = true;
         // Pending puts through the view are cancelled (taken back) and reject; waiting
-        // gets stop waiting and drain.
+        // gets stop waiting (a blocked read ends now) and drain.
         closing.abort(closedError());
+        this.#unblock(true);
         await this.#closeIdle();
       },
       [Symbol.asyncIterator]: iterate,
     };
   }
 
-  // A message that can be taken now, or a rejection with NOTHING_LEFT.
-  #getNow(options: RedisQueueWaitOptions | undefined): Promise<RedisMessage<T>> {
+  // A get for an `asQueueLike()` view: once the view is closed, a message that can be
+  // taken now, or a rejection with NOTHING_LEFT.
+  #getFor(options: RedisQueueWaitOptions | undefined, view: ViewState): Promise<RedisMessage<T>> {
+    if (this.#closed) return Promise.reject(this.#closedError());
     let promise: Promise<RedisMessage<T>>;
     try {
-      promise = this.#getters.add('options', options, WAIT_KEYS, false).promise;
+      promise = this.#getters.add('options', options, WAIT_KEYS, view).promise;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -1010,7 +1010,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
         if (entry === undefined) {
           // A getter that does not wait (a closed view's drain) learns that nothing is left.
           const first = this.#getters.head;
-          if (first !== undefined && !first.data) {
+          if (first?.data?.closed === true) {
             first.fail(NOTHING_LEFT);
             continue;
           }
@@ -1049,6 +1049,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   async #blockingRead(): Promise<Entry | undefined> {
     const { conn, id } = await this.#connection();
     if (this.#getters.size === 0 || this.#closed) return undefined;
+    // A closed view's get does not wait.
+    if (this.#getters.head?.data?.closed === true) return undefined;
     // At most half the visibility timeout (X2); Redis may end it later (its timer
     // resolution is about 100 ms), and a message that arrives late in the block is
     // confirmed by #deliver before it is handed out.
@@ -1136,12 +1138,13 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   }
 
   // Nobody waits any more: end the blocked read now, so the connection is free.
-  #unblock(): void {
+  // `force`: even though getters are left (they no longer wait).
+  #unblock(force = false): void {
     const id = this.#blocked;
     if (id === undefined) return;
     const attempt = async (): Promise<void> => {
       // The read may not have reached the server yet: try again briefly (bounded).
-      for (let i = 0; i < 20 && this.#blocked === id && this.#getters.size === 0; i++) {
+      for (let i = 0; i < 20 && this.#blocked === id && (force || this.#getters.size === 0); i++) {
         const n = await command(this.#redis, ['CLIENT', 'UNBLOCK', id], this.#stream).catch(
           () => 0,
         );
@@ -1153,7 +1156,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   }
 
   async #deliver(entry: Entry): Promise<void> {
-    const head: Waiter<RedisMessage<T>, boolean> | undefined = this.#getters.head;
+    const head: Waiter<RedisMessage<T>, ViewState | undefined> | undefined = this.#getters.head;
     if (head === undefined || this.#closed) {
       // Read for a waiter that left meanwhile: give it back; this delivery does not count.
       await this.#nack(entry.id, false).catch(() => {});
