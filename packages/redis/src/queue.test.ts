@@ -52,6 +52,22 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         await msg.ack();
       });
 
+      test('with a visibilityTimeout below 100 ms, a message put during a blocking read is handed out, deliveryCount 1 (X2)', async () => {
+        const key = uniqueKey('q');
+        const options = { client: c.client, key, visibilityTimeout: 20, maxDeliveries: 1 };
+        await using consumer = new RedisQueue<string>(options);
+        await using producer = new RedisQueue<string>(options);
+        for (let i = 0; i < 3; i++) {
+          const got = consumer.get({ signal: AbortSignal.timeout(3000) });
+          await tick(30);
+          await producer.put(`m${i}`);
+          const msg = await got;
+          expect([msg.value, msg.deliveryCount]).toEqual([`m${i}`, 1]);
+          await msg.ack();
+        }
+        expect(Number(await c.command(['XLEN', consumer.deadLetterStream]))).toBe(0);
+      });
+
       test('cancelling a blocked get settles within 50 ms, takes nothing and frees its connection', async () => {
         const key = uniqueKey('q');
         await using q = new RedisQueue<string>({
@@ -242,10 +258,57 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         const p = q.put('cancelled', { signal: controller.signal });
         await inFlight;
         controller.abort(new Error('stop'));
-        await expect(p).rejects.toThrow('stop');
+        // It settles once the script's reply says what happened (X5).
         release();
-        await q.close(); // waits for the put loop, take-back included
+        await expect(p).rejects.toThrow('stop');
         expect(await c.command(['XLEN', `{${key}}:q`])).toBe(0);
+        await q.close();
+      });
+
+      test('a put cancelled in flight that a waiting consumer already read resolves with its id (X5)', async () => {
+        const key = uniqueKey('q');
+        const real = toRedisAdapter(c.client);
+        let release!: () => void;
+        const gate = new Promise<void>((r) => {
+          release = r;
+        });
+        let sent!: () => void;
+        const inFlight = new Promise<void>((r) => {
+          sent = r;
+        });
+        // The reply to the producer's put script waits until the test lets it through.
+        const slow: RedisAdapter = {
+          send: async (args, key) => {
+            const reply = await real.send(args, key);
+            if (
+              (args[0] === 'EVALSHA' || args[0] === 'EVAL') &&
+              args.includes(JSON.stringify('raced'))
+            ) {
+              sent();
+              await gate;
+            }
+            return reply;
+          },
+          duplicate: (key) => real.duplicate(key),
+          subscribe: (ch, fn) => real.subscribe(ch, fn),
+          close: () => real.close(),
+        };
+        await using consumer = new RedisQueue<string>({ client: c.client, key });
+        await using warm = new RedisQueue<string>({ client: c.client, key });
+        await warm.put('warm-up'); // the group exists
+        await (await consumer.get()).ack();
+        const got = consumer.get();
+        await tick(50); // blocked in its read: served by the XADD itself
+        await using producer = new RedisQueue<string>({ client: slow, key });
+        const controller = new AbortController();
+        const p = producer.put('raced', { signal: controller.signal });
+        await inFlight;
+        controller.abort(new Error('stop'));
+        const msg = await got;
+        expect(msg.value).toBe('raced');
+        release();
+        await expect(p).resolves.toBe(msg.id);
+        await msg.ack();
       });
 
       test('a second consumer group on the same key is refused, so no group loses messages', async () => {
@@ -260,6 +323,136 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         expect(msg.value).toBe(1);
         await msg.ack();
         expect(await c.command(['XINFO', 'GROUPS', `{${key}}:q`])).toHaveLength(1);
+      });
+
+      test('an abandoned message is reclaimed by the first take however many messages live consumers hold (X6)', async () => {
+        const key = uniqueKey('q');
+        const stream = `{${key}}:q`;
+        await using producer = new RedisQueue<number>({
+          client: c.client,
+          key,
+          visibilityTimeout: 200,
+        });
+        for (let i = 0; i < 300; i++) await producer.put(i);
+        await producer.put(-1);
+        // 300 messages held by a live consumer, then one read by a consumer that dies.
+        await c.command([
+          'XREADGROUP',
+          'GROUP',
+          'weft',
+          'live',
+          'COUNT',
+          '300',
+          'STREAMS',
+          stream,
+          '>',
+        ]);
+        await c.command([
+          'XREADGROUP',
+          'GROUP',
+          'weft',
+          'dead',
+          'COUNT',
+          '1',
+          'STREAMS',
+          stream,
+          '>',
+        ]);
+        const range = (await c.command(['XRANGE', stream, '-', '+', 'COUNT', '300'])) as [
+          string,
+          unknown,
+        ][];
+        const ids = range.map(([id]) => String(id));
+        expect(ids).toHaveLength(300);
+        await tick(250);
+        // The live consumer renews its messages (their idle time starts again).
+        await c.command(['XCLAIM', stream, 'weft', 'live', '0', ...ids, 'JUSTID']);
+        // A take that does not find it would go on to a blocking read (a connection).
+        const real = toRedisAdapter(c.client);
+        let duplicates = 0;
+        const counting: RedisAdapter = {
+          send: (args, k) => real.send(args, k),
+          duplicate: (k, signal) => {
+            duplicates += 1;
+            return real.duplicate(k, signal);
+          },
+          subscribe: (ch, fn) => real.subscribe(ch, fn),
+          close: () => real.close(),
+        };
+        await using consumer = new RedisQueue<number>({
+          client: counting,
+          key,
+          visibilityTimeout: 200,
+        });
+        const msg = await consumer.get({ signal: AbortSignal.timeout(5000) });
+        expect([msg.value, msg.deliveryCount, duplicates]).toEqual([-1, 2, 0]);
+        await msg.ack();
+        await c.command(['DEL', stream]);
+      });
+
+      test('an instance with a shorter visibilityTimeout does not take a message a live holder with a longer one renews (X1)', async () => {
+        const key = uniqueKey('q');
+        await using slow = new RedisQueue<string>({
+          client: c.client,
+          key,
+          visibilityTimeout: 3000,
+        });
+        await using fast = new RedisQueue<string>({
+          client: c.client,
+          key,
+          visibilityTimeout: 150,
+        });
+        await slow.put('job');
+        const held = await slow.get();
+        // Many times fast's timeout: it would have reclaimed the message by its own.
+        await expect(fast.get({ signal: AbortSignal.timeout(1200) })).rejects.toThrow();
+        expect(held.signal.aborted).toBe(false);
+        await held.ack();
+        // An abandoned message is still reclaimed, after its holder's own deadline: a
+        // fast instance whose Redis stops answering (its renewals fail).
+        const real = toRedisAdapter(c.client);
+        let dead = false;
+        const dying: RedisAdapter = {
+          send: (args, k) =>
+            dead ? Promise.reject(new Error('connection lost')) : real.send(args, k),
+          duplicate: (k, signal) => real.duplicate(k, signal),
+          subscribe: (ch, fn) => real.subscribe(ch, fn),
+          close: () => real.close(),
+        };
+        const doomed = new RedisQueue<string>({ client: dying, key, visibilityTimeout: 150 });
+        await doomed.put('abandoned');
+        const lost = await doomed.get();
+        dead = true;
+        const again = await slow.get({ signal: AbortSignal.timeout(5000) });
+        expect([again.value, again.deliveryCount]).toEqual(['abandoned', 2]);
+        await again.ack();
+        dead = false;
+        await expect(lost.ack()).rejects.toBeInstanceOf(LeaseLostError);
+        await doomed.close();
+      });
+
+      test('consumers that hold nothing and stayed idle far past the visibility timeout leave the group (X3)', async () => {
+        const key = uniqueKey('q');
+        const stream = `{${key}}:q`;
+        // Sweeps every 10 x 20 + 1000 ms, of consumers idle for longer than that.
+        await using q = new RedisQueue<string>({ client: c.client, key, visibilityTimeout: 20 });
+        await q.put('first'); // the group exists
+        await (await q.get()).ack(); // a sweep ran (nothing to remove) and spaced the next
+        // A consumer that died holding nothing: it never closed.
+        await c.command(['XGROUP', 'CREATECONSUMER', stream, 'weft', 'ghost']);
+        const names = async (): Promise<string[]> => {
+          const list = (await c.command(['XINFO', 'CONSUMERS', stream, 'weft'])) as unknown[];
+          return list.map((entry) => {
+            if (Array.isArray(entry)) return String(entry[entry.indexOf('name') + 1]);
+            return String((entry as { name: unknown }).name);
+          });
+        };
+        expect(await names()).toContain('ghost');
+        await tick(1300);
+        await q.put('second');
+        await (await q.get()).ack();
+        expect(await names()).not.toContain('ghost');
+        expect(await names()).toContain(q.consumer);
       });
 
       test('a stream entry without a value field is dead-lettered and the queue keeps working', async () => {

@@ -2,7 +2,8 @@ import type { QueueLike } from '@weft/core';
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
 import { ClosedError, LeaseLostError, RedisCommandError } from './errors.ts';
 import { Lease, stopLease } from './internal/lease.ts';
-import { command, int, Script, tag } from './internal/script.ts';
+import { command, int, isNoPermission, POLL_MS, Script, tag } from './internal/script.ts';
+import { joinSignals } from './internal/signals.ts';
 import { readReply, type StreamEntry } from './internal/streams.ts';
 import {
   assertFunction,
@@ -50,7 +51,8 @@ export interface RedisQueueOptions<T> {
    * How long a message handed to a consumer stays invisible to others without a sign of
    * life, in ms. Live consumers extend it in the background while they hold a message; the
    * messages of a consumer that died are handed out again after it. From 3 to 2^31 - 1
-   * (about 24.8 days, the longest timer); outside that, a `RangeError`.
+   * (about 24.8 days, the longest timer); outside that, a `RangeError`. Instances of one
+   * key may use different values: each message's deadline is its holder's own.
    * @default 30000
    */
   visibilityTimeout?: number | undefined;
@@ -110,11 +112,14 @@ export interface RedisMessage<T> {
   readonly settled: boolean;
   /**
    * Removes the message from the queue. Rejects with `LeaseLostError` if it was meanwhile
-   * handed to another consumer (then it will be, or was, handled again), with `TypeError`
-   * if the message was already settled.
+   * handed to another consumer (then it will be, or was, handled again) or Redis lost it
+   * (a restart without persistence), with `TypeError` if the message was already settled.
    */
   ack(): Promise<void>;
-  /** Gives the message back for another delivery (or to the dead-letter stream). */
+  /**
+   * Gives the message back for another delivery (or to the dead-letter stream). Rejects
+   * as `ack()` does.
+   */
   nack(): Promise<void>;
 }
 
@@ -196,7 +201,7 @@ return redis.call('XDEL', KEYS[1], ARGV[2])
 
 // Moves an entry to the dead-letter stream (fields `v`, `id`, `deliveries`; an entry that
 // has no `v`, written by something else than a RedisQueue, gets `error` instead of `v`).
-const BURY = `local function bury(stream, dead, space, group, id, f, deliveries)
+const BURY = `local function bury(stream, dead, space, group, id, f, deliveries, inflight)
   local v = field(f, 'v')
   if v then
     redis.call('XADD', dead, '*', 'v', v, 'id', id, 'deliveries', deliveries)
@@ -205,35 +210,88 @@ const BURY = `local function bury(stream, dead, space, group, id, f, deliveries)
   end
   redis.call('XACK', stream, group, id)
   redis.call('XDEL', stream, id)
-  redis.call('PUBLISH', space, '1')
+  redis.call('ZREM', inflight, id)
+  redis.pcall('PUBLISH', space, '1')
 end
 `;
 
-// One delivery without blocking: first a message idle past the visibility timeout (held
-// by a consumer that died), else a new one. Messages delivered more than `maxDeliveries`
-// times go to the dead-letter stream on the way.
-// KEYS: stream, dead, space channel. ARGV: group, consumer, visibility ms, maxDeliveries,
-// cursor. Reply: {id or '', value, deliveries, next cursor}.
+// The server's clock in ms, for the deadlines in \`{key}:q:inflight\`.
+const NOW_MS = `local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;
+
+// One delivery without blocking: first a message whose holder's deadline passed (a
+// consumer that died or stalled), else a new one. Each message handed out has its own
+// deadline in the sorted set `{key}:q:inflight` (score: server ms), set when it is
+// delivered and pushed back by each renewal of its holder's lease, by the holder's own
+// visibility timeout: so instances with different timeouts never take a message that a
+// live holder renews (X1), and the reclaim reads only the due entries, not the pending
+// list of live consumers (X6). A pending message without a deadline (read by a blocking
+// read whose consumer died before recording one, or by an older version) is reclaimed
+// once idle for the claimer's visibility timeout. Messages delivered more than
+// `maxDeliveries` times go to the dead-letter stream on the way. At most once per `sweep`
+// ms (the sweep key's expiry), consumers that hold nothing and were idle for longer than
+// that leave the group (processes that died or never closed, X3): a live consumer is
+// idle at most a blocking read's length (half the visibility timeout, plus Redis's timer
+// resolution), far less; one that does come back is recreated by its next read.
+// KEYS: stream, dead, space channel, sweep, inflight. ARGV: group, consumer, visibility
+// ms, maxDeliveries, sweep ms. Reply: {id or '', value, deliveries}.
 const TAKE = new Script(
   'queue take',
-  `${FIELD}${BURY}
-local stream, dead, space = KEYS[1], KEYS[2], KEYS[3]
-local group, consumer, vis, maxd, cursor = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
-for attempt = 1, 10 do
-  local r = redis.call('XAUTOCLAIM', stream, group, consumer, vis, cursor, 'COUNT', 1)
-  cursor = r[1]
-  local entry = r[2][1]
-  if entry then
-    local id, f = entry[1], entry[2]
-    local p = redis.call('XPENDING', stream, group, id, id, 1)[1]
-    local deliveries = tonumber(field(f, 'd') or '0') + p[4]
-    if deliveries > maxd or not field(f, 'v') then
-      bury(stream, dead, space, group, id, f, deliveries - 1)
-    else
-      return {id, field(f, 'v'), deliveries, cursor}
+  `${FIELD}${BURY}${NOW_MS}
+local stream, dead, space, inflight = KEYS[1], KEYS[2], KEYS[3], KEYS[5]
+local group, consumer, vis, maxd = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local sweep = tonumber(ARGV[5])
+local now = now_ms()
+if redis.call('SET', KEYS[4], '1', 'NX', 'PX', sweep) then
+  for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', stream, group)) do
+    local name, pending, idle
+    for i = 1, #c, 2 do
+      if c[i] == 'name' then name = c[i + 1]
+      elseif c[i] == 'pending' then pending = c[i + 1]
+      elseif c[i] == 'idle' then idle = c[i + 1] end
     end
-  elseif cursor == '0-0' then
-    break
+    if name ~= consumer and pending == 0 and idle and idle > sweep then
+      redis.call('XGROUP', 'DELCONSUMER', stream, group, name)
+    end
+  end
+end
+-- Takes over a pending message: its reply, or nil when it is gone or was dead-lettered.
+local function claim(id)
+  local p = redis.call('XPENDING', stream, group, id, id, 1)[1]
+  if not p then
+    redis.call('ZREM', inflight, id)
+    return nil
+  end
+  local entry = redis.call('XCLAIM', stream, group, consumer, 0, id)[1]
+  if not entry then
+    -- Deleted from the stream while pending (Redis 6.2 keeps such ids): drop it.
+    redis.call('XACK', stream, group, id)
+    redis.call('ZREM', inflight, id)
+    return nil
+  end
+  local f = entry[2]
+  -- p[4]: the deliveries before this claim, which counts one more.
+  local deliveries = tonumber(field(f, 'd') or '0') + p[4] + 1
+  if deliveries > maxd or not field(f, 'v') then
+    bury(stream, dead, space, group, id, f, deliveries - 1, inflight)
+    return nil
+  end
+  redis.call('ZADD', inflight, now + vis, id)
+  return {id, field(f, 'v'), deliveries}
+end
+for attempt = 1, 10 do
+  local id = redis.call('ZRANGE', inflight, '-inf', now, 'BYSCORE', 'LIMIT', 0, 1)[1]
+  if not id then break end
+  local r = claim(id)
+  if r then return r end
+end
+for _, p in ipairs(redis.call('XPENDING', stream, group, 'IDLE', vis, '-', '+', 10)) do
+  if not redis.call('ZSCORE', inflight, p[1]) then
+    local r = claim(p[1])
+    if r then return r end
   end
 end
 for attempt = 1, 10 do
@@ -241,33 +299,52 @@ for attempt = 1, 10 do
   local entry = r and r[1][2][1]
   if not entry then break end
   local deliveries = tonumber(field(entry[2], 'd') or '0') + 1
-  if field(entry[2], 'v') then return {entry[1], field(entry[2], 'v'), deliveries, cursor} end
-  bury(stream, dead, space, group, entry[1], entry[2], deliveries)
+  if field(entry[2], 'v') then
+    redis.call('ZADD', inflight, now + vis, entry[1])
+    return {entry[1], field(entry[2], 'v'), deliveries}
+  end
+  bury(stream, dead, space, group, entry[1], entry[2], deliveries, inflight)
 end
-return {'', '', 0, cursor}
+return {'', '', 0}
 `,
 );
 
 // Dead-letters an entry read by a blocking read that has no `v` field (written by
-// something else than a RedisQueue). KEYS: stream, dead, space. ARGV: group, id.
+// something else than a RedisQueue). KEYS: stream, dead, space, inflight. ARGV: group, id.
 const BURY_ONE = new Script(
   'queue dead-letter foreign entry',
   `${FIELD}${BURY}
 local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])[1]
-bury(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], e and e[2] or {}, 1)
+bury(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], e and e[2] or {}, 1, KEYS[4])
 return 1
 `,
 );
 
+// This consumer's pending entry for an id, or nil when it holds none: also when the
+// group or the stream is gone (NOGROUP: Redis restarted without persistence, or the key
+// was deleted), which means the message is no longer held. Other errors are raised.
+const HELD = `local function held(stream, group, consumer, id)
+  local r = redis.pcall('XPENDING', stream, group, id, id, 1)
+  if type(r) == 'table' and r.err then
+    if string.find(r.err, 'NOGROUP') then return nil end
+    error(r)
+  end
+  local p = r[1]
+  if not p or p[2] ~= consumer then return nil end
+  return p
+end
+`;
+
 // Acks and deletes a message this consumer still holds; 0 when it no longer does.
-// KEYS: stream, space channel. ARGV: group, consumer, id.
+// KEYS: stream, space channel, inflight. ARGV: group, consumer, id.
 const ACK = new Script(
   'queue ack',
-  `local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)[1]
-if not p or p[2] ~= ARGV[2] then return 0 end
+  `${HELD}
+if not held(KEYS[1], ARGV[1], ARGV[2], ARGV[3]) then return 0 end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 redis.call('XDEL', KEYS[1], ARGV[3])
-redis.call('PUBLISH', KEYS[2], '1')
+redis.call('ZREM', KEYS[3], ARGV[3])
+redis.pcall('PUBLISH', KEYS[2], '1')
 return 1
 `,
 );
@@ -275,22 +352,24 @@ return 1
 // Gives a held message back: appended again with its delivery count so far, or moved to
 // the dead-letter stream once it reached maxDeliveries. ARGV[5] = '0' for a message that
 // was read but never handed to anyone (that delivery does not count).
-// KEYS: stream, dead, space channel. ARGV: group, consumer, id, maxDeliveries, counts.
+// KEYS: stream, dead, space channel, inflight. ARGV: group, consumer, id, maxDeliveries,
+// counts.
 const NACK = new Script(
   'queue nack',
-  `${FIELD}
+  `${FIELD}${HELD}
 local stream, group, id = KEYS[1], ARGV[1], ARGV[3]
-local p = redis.call('XPENDING', stream, group, id, id, 1)[1]
-if not p or p[2] ~= ARGV[2] then return 0 end
+local p = held(stream, group, ARGV[2], id)
+if not p then return 0 end
 local e = redis.call('XRANGE', stream, id, id)[1]
 redis.call('XACK', stream, group, id)
 redis.call('XDEL', stream, id)
+redis.call('ZREM', KEYS[4], id)
 if not e then return 0 end
 local deliveries = tonumber(field(e[2], 'd') or '0') + p[4]
 if ARGV[5] == '0' then deliveries = deliveries - 1 end
 if deliveries >= tonumber(ARGV[4]) or not field(e[2], 'v') then
   redis.call('XADD', KEYS[2], '*', 'v', field(e[2], 'v') or '', 'id', id, 'deliveries', deliveries)
-  redis.call('PUBLISH', KEYS[3], '1')
+  redis.pcall('PUBLISH', KEYS[3], '1')
 else
   redis.call('XADD', stream, '*', 'v', field(e[2], 'v'), 'd', deliveries)
 end
@@ -298,12 +377,15 @@ return 1
 `,
 );
 
-// Resets the idle time of a message this consumer still holds (its visibility).
+// Extends the visibility of a message this consumer still holds: its deadline is now +
+// this consumer's visibility timeout (and its idle time starts again).
+// KEYS: stream, inflight. ARGV: group, consumer, id, visibility ms.
 const TOUCH = new Script(
   'queue touch',
-  `local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)[1]
-if not p or p[2] ~= ARGV[2] then return 0 end
+  `${HELD}${NOW_MS}
+if not held(KEYS[1], ARGV[1], ARGV[2], ARGV[3]) then return 0 end
 redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+redis.call('ZADD', KEYS[2], now_ms() + tonumber(ARGV[4]), ARGV[3])
 return 1
 `,
 );
@@ -333,14 +415,18 @@ interface Entry {
   value: string;
   deliveries: number;
   sentAt: number;
+  /** Read by a blocking read: its deadline is not recorded yet (TOUCH records it). */
+  unrecorded?: boolean;
 }
 
 let consumerSeq = 0;
 
-async function* values<T>(
-  messages: AsyncIterable<RedisMessage<T>>,
-): AsyncGenerator<T, void, undefined> {
-  for await (const msg of messages) yield msg.value;
+// How a getter that does not wait learns that nothing can be taken now.
+const NOTHING_LEFT: unique symbol = Symbol('nothing left');
+
+/** The state of an `asQueueLike()` view: once closed, its gets no longer wait. */
+interface ViewState {
+  closed: boolean;
 }
 
 class Message<T> implements RedisMessage<T> {
@@ -387,7 +473,7 @@ class Message<T> implements RedisMessage<T> {
     stopLease(this.#lease);
     if (!(await this.#settle(ack))) {
       throw new LeaseLostError(
-        `Message ${this.id} is no longer held by this consumer (its visibility timeout passed and it was handed out again)`,
+        `Message ${this.id} is no longer held by this consumer (its visibility timeout passed and it was handed out again, or Redis lost it: a restart without persistence)`,
       );
     }
   }
@@ -407,7 +493,8 @@ class Message<T> implements RedisMessage<T> {
  *   aborts if that can no longer be confirmed.
  * - `for await (const msg of queue)` acks when the loop body completes and nacks when it
  *   throws or `break`s (ack explicitly before a `break` if the message was handled).
- * - Messages of dead consumers are reclaimed (`XAUTOCLAIM`) after `visibilityTimeout`;
+ * - Messages of dead consumers are reclaimed (`XCLAIM`) after their holder's
+ *   `visibilityTimeout` (each message's deadline is kept in `{key}:q:inflight`);
  *   after `maxDeliveries` deliveries a message goes to the dead-letter stream
  *   `{key}:q:dead` (fields `v`, `id`, `deliveries`). An entry without a `v` field
  *   (written to the stream by something else) is dead-lettered at once, with `error`
@@ -446,12 +533,18 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   readonly #stream: string;
   readonly #dead: string;
   readonly #space: string;
-  readonly #getters: WaitList<RedisMessage<T>, undefined>;
+  // The key that spaces out sweeps of dead consumers, and how long they must be idle.
+  readonly #sweep: string;
+  readonly #sweepMs: number;
+  // The deadline of each message handed out (score: server ms), set by its holder.
+  readonly #inflight: string;
+  // Each getter's data: the `asQueueLike()` view it comes from, if any. Once the view is
+  // closed, its getters no longer wait: they take what is there now or fail with
+  // NOTHING_LEFT.
+  readonly #getters: WaitList<RedisMessage<T>, ViewState | undefined>;
   readonly #putters: WaitList<string, string>;
   // Whether the consumer group is known to exist (created lazily, again after NOGROUP).
   #group_ready: Promise<void> | undefined;
-  // XAUTOCLAIM's cursor: where the scan for abandoned messages goes on.
-  #cursor = '0-0';
   // The running get and put loops, if any (close() waits for them).
   #getting: Promise<void> | undefined;
   #putting: Promise<void> | undefined;
@@ -459,6 +552,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   #blocker: Promise<{ conn: RedisAdapter; id: string }> | undefined;
   #blocked: string | undefined;
   #subscriber: Promise<RedisAdapter> | undefined;
+  // False once SUBSCRIBE was refused (NOPERM): a full put then polls every POLL_MS.
+  #pubsub = true;
   #wakePut: (() => void) | undefined;
   // Counts acks heard: one that lands while a put's script is in flight is not missed.
   #acks = 0;
@@ -503,6 +598,11 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     this.#stream = `${k}:q`;
     this.#dead = `${k}:q:dead`;
     this.#space = `${k}:q:space`;
+    this.#sweep = `${k}:q:sweep`;
+    this.#inflight = `${k}:q:inflight`;
+    // Far longer than any live consumer is idle (a blocking read: at most half the
+    // visibility timeout, plus about 100 ms of Redis timer resolution).
+    this.#sweepMs = Math.min(10 * visibility + 1000, 2 ** 31 - 1);
     this.#getters = new WaitList(() => {
       if (this.#getters.size === 0) this.#unblock();
     });
@@ -545,10 +645,12 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
 
   /**
    * Appends `value`, waiting while the queue holds `capacity` messages. Resolves with the
-   * message id. Rejects with the signal's reason when cancelled: nothing was added (a
-   * put whose script had already run is taken back by a second script, unless in that
-   * instant a consumer already read the message: then it stays and is delivered), with
-   * {@link RedisCommandError} when Redis fails, with {@link ClosedError} after `close()`.
+   * message id. When cancelled, it either rejects with the signal's reason, and then
+   * nothing was added, or resolves with the id: a cancellation that comes while the put's
+   * script is in flight waits for its reply, and a message added meanwhile is taken back
+   * by a second script unless a consumer already read it (the cancellation lost the race:
+   * the message is in the queue). Rejects with {@link RedisCommandError} when Redis
+   * fails, with {@link ClosedError} after `close()`.
    *
    * @example
    * ```ts
@@ -654,8 +756,17 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
    * `Queue` (plain values, no ack): `get()` acks a message as soon as it is received (if
    * the process then dies, that message is lost: at-most-once for `get`), while async
    * iteration acks when the loop body completes and gives the message back when it throws
-   * or breaks (at-least-once). `put` resolves without the id; `close()` closes this
-   * instance (the shared queue and its messages stay).
+   * or breaks (at-least-once). `put` resolves without the id.
+   *
+   * `close()` follows `QueueLike`: no more puts through this view (later and pending ones
+   * reject with {@link ClosedError}), and gets drain what is left, then end. For a queue
+   * shared through Redis, "what is left" is what the queue can hand out at that moment
+   * (messages waiting in the stream, whoever put them, and messages abandoned by dead
+   * consumers): a get after `close()` takes one without waiting, and the first that
+   * finds nothing rejects with `ClosedError` (iteration ends), and closes this instance.
+   * Messages held by live consumers elsewhere are not waited for. `close()` also closes
+   * this instance's connections that nothing waits on, so a process that only puts can
+   * exit.
    *
    * @example
    * ```ts
@@ -668,18 +779,105 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
    * ```
    */
   asQueueLike(): QueueLike<T> {
+    const state: ViewState = { closed: false };
+    // Cancels the view's pending puts when it closes.
+    const closing = new AbortController();
+    const closedError = (): ClosedError =>
+      new ClosedError(`The queue \`${this.#key}\` view is closed`);
+    // A message: a wait until the view closes, then what can be taken at once. A get
+    // waiting when the view closes stops waiting without giving up its place: a message
+    // its read already brought is still its own (the order is kept).
+    const take = async (options: RedisQueueWaitOptions | undefined): Promise<RedisMessage<T>> => {
+      try {
+        return await this.#getFor(options, state);
+      } catch (err) {
+        if (err !== NOTHING_LEFT) throw err;
+        await this.close();
+        throw closedError();
+      }
+    };
+    async function* iterate(): AsyncGenerator<T, void, undefined> {
+      for (;;) {
+        let msg: RedisMessage<T>;
+        try {
+          msg = await take(undefined);
+        } catch (err) {
+          if (err instanceof ClosedError) return;
+          throw err;
+        }
+        let completed = false;
+        try {
+          yield msg.value;
+          completed = true;
+        } finally {
+          if (!msg.settled) {
+            if (completed) await msg.ack();
+            else await msg.nack();
+          }
+        }
+      }
+    }
     return {
       put: async (item, options) => {
-        await this.put(item, options);
+        if (state.closed) throw closedError();
+        assertOptions('options', options, WAIT_KEYS);
+        const joined = joinSignals(options?.signal, closing.signal);
+        try {
+          await this.put(item, { signal: joined.signal });
+        } catch (err) {
+          if (closing.signal.aborted && err === closing.signal.reason) throw closedError();
+          throw err;
+        } finally {
+          joined.dispose();
+        }
       },
       get: async (options) => {
-        const msg = await this.get(options);
+        const msg = await take(options);
         await msg.ack();
         return msg.value;
       },
-      close: () => this.close(),
-      [Symbol.asyncIterator]: () => values(this.messages()),
+      close: async () => {
+        if (state.closed) return;
+        state.closed = true;
+        // Pending puts through the view are cancelled (taken back) and reject; waiting
+        // gets stop waiting (a blocked read ends now) and drain.
+        closing.abort(closedError());
+        this.#unblock(true);
+        await this.#closeIdle();
+      },
+      [Symbol.asyncIterator]: iterate,
     };
+  }
+
+  // A get for an `asQueueLike()` view: once the view is closed, a message that can be
+  // taken now, or a rejection with NOTHING_LEFT.
+  #getFor(options: RedisQueueWaitOptions | undefined, view: ViewState): Promise<RedisMessage<T>> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    let promise: Promise<RedisMessage<T>>;
+    try {
+      promise = this.#getters.add('options', options, WAIT_KEYS, view).promise;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.#kickGet();
+    return promise;
+  }
+
+  // Closes the blocking and subscriber connections when nothing waits on them (they open
+  // again when something does).
+  async #closeIdle(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#putters.size === 0 && this.#subscriber !== undefined) {
+      const sub = this.#subscriber;
+      this.#subscriber = undefined;
+      await sub.then((conn) => conn.close()).catch(() => {});
+    }
+    if (this.#getters.size === 0 && this.#getting !== undefined) await this.#getting;
+    if (this.#getters.size === 0 && this.#blocker !== undefined && !this.#closed) {
+      const blocker = this.#blocker;
+      this.#blocker = undefined;
+      await blocker.then((b) => b.conn.close()).catch(() => {});
+    }
   }
 
   /** Same as `messages()`: `for await (const msg of queue)`. */
@@ -726,7 +924,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       if (this.#getting !== undefined) await this.#getting;
       if (this.#putting !== undefined) await this.#putting;
       // Leave the group unless this consumer still holds a message (it is left in the
-      // group then, and XAUTOCLAIM hands that message on if it is never settled). A
+      // group then, and TAKE hands that message on if it is never settled). A
       // failure only leaves an empty consumer entry behind.
       if (this.#group_ready !== undefined) {
         await LEAVE.run(this.#redis, [this.#stream], [this.#group, this.#consumer]).catch(() => {});
@@ -809,7 +1007,15 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       let entry: Entry | undefined;
       try {
         entry = await this.#take();
-        if (entry === undefined && this.#getters.size > 0) entry = await this.#blockingRead();
+        if (entry === undefined) {
+          // A getter that does not wait (a closed view's drain) learns that nothing is left.
+          const first = this.#getters.head;
+          if (first?.data?.closed === true) {
+            first.fail(NOTHING_LEFT);
+            continue;
+          }
+          if (this.#getters.size > 0) entry = await this.#blockingRead();
+        }
       } catch (err) {
         (this.#getters.head ?? head).fail(err);
         continue;
@@ -825,22 +1031,16 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     const reply = (await this.#withGroup(() =>
       TAKE.run(
         this.#redis,
-        [this.#stream, this.#dead, this.#space],
-        [this.#group, this.#consumer, this.#visibility, this.#maxDeliveries, this.#cursor],
+        [this.#stream, this.#dead, this.#space, this.#sweep, this.#inflight],
+        [this.#group, this.#consumer, this.#visibility, this.#maxDeliveries, this.#sweepMs],
       ),
     )) as unknown;
-    // Checked before the cursor moves: a bad reply must not wedge later scans.
-    if (
-      !Array.isArray(reply) ||
-      reply.length !== 4 ||
-      (typeof reply[3] !== 'string' && !(reply[3] instanceof Uint8Array))
-    ) {
+    if (!Array.isArray(reply) || reply.length !== 3) {
       throw new RedisCommandError(
         'script queue take',
         new TypeError(`unexpected reply ${describe(reply)}`),
       );
     }
-    this.#cursor = String(reply[3]);
     const id = String(reply[0] ?? '');
     if (id === '') return undefined;
     return { id, value: String(reply[1]), deliveries: int(reply[2]), sentAt };
@@ -849,7 +1049,12 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   async #blockingRead(): Promise<Entry | undefined> {
     const { conn, id } = await this.#connection();
     if (this.#getters.size === 0 || this.#closed) return undefined;
-    const block = Math.max(50, Math.min(5000, Math.floor(this.#visibility / 2)));
+    // A closed view's get does not wait.
+    if (this.#getters.head?.data?.closed === true) return undefined;
+    // At most half the visibility timeout (X2); Redis may end it later (its timer
+    // resolution is about 100 ms), and a message that arrives late in the block is
+    // confirmed by #deliver before it is handed out.
+    const block = Math.max(1, Math.min(5000, Math.floor(this.#visibility / 2)));
     const args = [
       'XREADGROUP',
       'GROUP',
@@ -864,9 +1069,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       '>',
     ];
     let reply: unknown;
-    // As in #take: the entry was read no earlier than this (and the lease's first renewal,
-    // a third of the visibility after delivery, comes before the block (at most half of
-    // it) plus the visibility run out).
+    // As in #take: the entry was read no earlier than this (#deliver confirms a message
+    // whose reply comes a third of the visibility or more after it).
     const sentAt = performance.now();
     this.#blocked = id;
     try {
@@ -895,7 +1099,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       // Not written by a RedisQueue: it can never be handled; dead-letter it, read on.
       await BURY_ONE.run(
         this.#redis,
-        [this.#stream, this.#dead, this.#space],
+        [this.#stream, this.#dead, this.#space, this.#inflight],
         [this.#group, entry.id],
       );
       return undefined;
@@ -905,6 +1109,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       value: entry.fields.v ?? '',
       deliveries: Number(entry.fields.d ?? '0') + 1,
       sentAt,
+      unrecorded: true,
     };
   }
 
@@ -933,12 +1138,13 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   }
 
   // Nobody waits any more: end the blocked read now, so the connection is free.
-  #unblock(): void {
+  // `force`: even though getters are left (they no longer wait).
+  #unblock(force = false): void {
     const id = this.#blocked;
     if (id === undefined) return;
     const attempt = async (): Promise<void> => {
       // The read may not have reached the server yet: try again briefly (bounded).
-      for (let i = 0; i < 20 && this.#blocked === id && this.#getters.size === 0; i++) {
+      for (let i = 0; i < 20 && this.#blocked === id && (force || this.#getters.size === 0); i++) {
         const n = await command(this.#redis, ['CLIENT', 'UNBLOCK', id], this.#stream).catch(
           () => 0,
         );
@@ -950,7 +1156,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   }
 
   async #deliver(entry: Entry): Promise<void> {
-    const head: Waiter<RedisMessage<T>, undefined> | undefined = this.#getters.head;
+    const head: Waiter<RedisMessage<T>, ViewState | undefined> | undefined = this.#getters.head;
     if (head === undefined || this.#closed) {
       // Read for a waiter that left meanwhile: give it back; this delivery does not count.
       await this.#nack(entry.id, false).catch(() => {});
@@ -969,15 +1175,52 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       );
       return;
     }
-    const sentAt = entry.sentAt;
-    if (performance.now() >= sentAt + this.#visibility) {
-      // The reply came so late that the message may already be another consumer's: do not
-      // hand it out (it stays pending here, and is reclaimed like any abandoned message).
+    const touch = async (): Promise<boolean> =>
+      int(
+        await TOUCH.run(
+          this.#redis,
+          [this.#stream, this.#inflight],
+          [this.#group, this.#consumer, entry.id, this.#visibility],
+        ),
+      ) === 1;
+    // A reply that came a third of the visibility timeout or more after its read was sent
+    // (a blocking read that waited for the message: Redis ends a BLOCK only at its own
+    // timer's resolution, about 100 ms, so with a short visibility timeout this is the
+    // rule; or a slow reply): the message may soon be, or already be, another consumer's.
+    // Confirm it first, as a late semaphore grant is: TOUCH resets its idle time if this
+    // consumer still holds it, and the visibility then counts from that (X2).
+    // A message read by a blocking read is confirmed in any case: that records its
+    // deadline (X1).
+    let sentAt = entry.sentAt;
+    let unrecorded = entry.unrecorded === true;
+    for (
+      let attempt = 0;
+      unrecorded || performance.now() - sentAt >= this.#visibility / 3;
+      attempt++
+    ) {
+      unrecorded = false;
+      if (attempt === 3) {
+        // Redis answers too late to hold anything: give it back, uncounted.
+        await this.#nack(entry.id, false).catch(() => {});
+        return;
+      }
+      const again = performance.now();
+      let held: boolean;
+      try {
+        held = await touch();
+      } catch {
+        // Unreachable: it stays pending here and is reclaimed like an abandoned message.
+        return;
+      }
+      // Another consumer's now: it was never handed out here.
+      if (!held) return;
+      sentAt = again;
+    }
+    if (head.settled || this.#closed) {
+      // The waiter left while the message was confirmed: give it back, uncounted.
+      await this.#nack(entry.id, false).catch(() => {});
       return;
     }
-    const touch = async (): Promise<boolean> =>
-      int(await TOUCH.run(this.#redis, [this.#stream], [this.#group, this.#consumer, entry.id])) ===
-      1;
     const lease = new Lease(
       `message ${entry.id} of \`${this.#key}\``,
       this.#visibility,
@@ -989,7 +1232,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
         ? int(
             await ACK.run(
               this.#redis,
-              [this.#stream, this.#space],
+              [this.#stream, this.#space, this.#inflight],
               [this.#group, this.#consumer, entry.id],
             ),
           ) === 1
@@ -1000,7 +1243,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   async #nack(id: string, counts: boolean): Promise<boolean> {
     const reply = await NACK.run(
       this.#redis,
-      [this.#stream, this.#dead, this.#space],
+      [this.#stream, this.#dead, this.#space, this.#inflight],
       [this.#group, this.#consumer, id, this.#maxDeliveries, counts ? '1' : '0'],
     );
     return int(reply) === 1;
@@ -1024,6 +1267,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       if (head === undefined) return;
       const acks = this.#acks;
       let id: unknown;
+      // A cancellation while the script is in flight waits for its outcome (X5).
+      head.hold = true;
       try {
         id = await PUT.run(
           this.#redis,
@@ -1031,30 +1276,49 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
           [Number.isFinite(this.#capacity) ? this.#capacity : 0, head.data],
         );
       } catch (err) {
-        head.fail(err);
+        head.hold = false;
+        head.fail(head.cancelled ? head.signal?.reason : err);
         continue;
       }
+      head.hold = false;
       if (id !== null && id !== undefined && id !== false) {
-        if (!head.settled) head.fulfil(String(id));
-        // The put raced with its cancellation: the caller was told nothing was added, so
-        // take it back (a failure leaves it in the queue; there is no caller left to tell).
-        else
-          await UNPUT.run(this.#redis, [this.#stream], [this.#group, String(id)]).catch(() => {});
+        if (!head.settled && !head.cancelled) {
+          head.fulfil(String(id));
+          continue;
+        }
+        // The put raced with its cancellation (or close()): take it back, unless the group
+        // already read past it (a consumer may hold or have handled it). A cancelled put
+        // then resolves: its message is in the queue; it rejects only when nothing was
+        // added (a take-back that fails leaves the message, so the put resolves too).
+        const removed = await UNPUT.run(this.#redis, [this.#stream], [this.#group, String(id)])
+          .then((n) => int(n) === 1)
+          .catch(() => false);
+        if (removed) head.fail(head.signal?.reason);
+        else head.fulfil(String(id));
+        continue;
+      }
+      if (head.cancelled) {
+        head.fail(head.signal?.reason);
         continue;
       }
       if (head.settled) continue;
-      if (this.#subscriber === undefined) {
+      if (this.#subscriber === undefined && this.#pubsub) {
         try {
           await this.#subscribe();
         } catch (err) {
-          head.fail(err);
+          // An ACL user without channel rights (NOPERM): wake-ups are best effort, so
+          // this instance polls instead of failing its putters.
+          if (isNoPermission(err)) this.#pubsub = false;
+          else head.fail(err);
         }
         continue;
       }
       if (acks !== this.#acks) continue;
-      // Full: wait for an ack anywhere (pub/sub), or look again after a while.
+      // Full: wait for an ack anywhere (pub/sub), or look again after a while (often
+      // when pub/sub is refused).
+      const waitMs = this.#pubsub ? 1000 + jitter(1000) : POLL_MS + jitter(POLL_MS);
       await new Promise<void>((resolve) => {
-        const cancel = timer(1000 + jitter(1000), () => {
+        const cancel = timer(waitMs, () => {
           this.#wakePut = undefined;
           resolve();
         });

@@ -468,6 +468,47 @@ return 1`;
     await permit.release();
   });
 
+  test('run() resolves with the result of fn when only the release fails afterwards (X8)', async () => {
+    using io = ioredis(redis!.url);
+    const key = uniqueKey('sem');
+    let zrem = 0;
+    // Redis goes away while fn runs: the release's ZREM fails.
+    const adapter = {
+      send: (args: readonly string[]) => {
+        if (args[0] === 'ZREM') {
+          zrem += 1;
+          return Promise.reject(new Error('The client is offline'));
+        }
+        return io.call(args[0]!, ...args.slice(1));
+      },
+      duplicate: async () => adapter,
+      subscribe: async () => {},
+      close: async () => {},
+    };
+    await using sem = new RedisSemaphore({ client: adapter, key, permits: 2, lease: 5000 });
+    let unhandled = 0;
+    const onUnhandled = (): void => {
+      unhandled += 1;
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await expect(sem.run(async () => 'the result')).resolves.toBe('the result');
+      expect(zrem).toBe(1);
+      // fn's error still wins, with the release error attached, as before.
+      await expect(
+        sem.run(() => {
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      await tick(20);
+      expect(unhandled).toBe(0);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    // The permits were never released: they free themselves when their lease runs out.
+    await io.call('DEL', `{${key}}:sem`);
+  });
+
   test('an acquire cancelled while its grant is in flight rejects with the reason and the grant is released', async () => {
     using io = ioredis(redis!.url);
     const key = uniqueKey('sem');

@@ -9,7 +9,17 @@ import {
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
 import { ClosedError, RedisCommandError } from './errors.ts';
 import { Lease, Renewals, stopLease } from './internal/lease.ts';
-import { command, int, NOW_US, STAMP, Script, send, tag } from './internal/script.ts';
+import {
+  command,
+  int,
+  isNoPermission,
+  NOW_US,
+  POLL_MS,
+  STAMP,
+  Script,
+  send,
+  tag,
+} from './internal/script.ts';
 import {
   assertFunction,
   assertInteger,
@@ -319,6 +329,8 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
   #releases = 0;
   // The subscriber connection (opened on first contention) and whether it is ready.
   #subscriber: Promise<RedisAdapter> | undefined;
+  // False once SUBSCRIBE was refused (NOPERM): waits then poll every POLL_MS.
+  #pubsub = true;
   #closed = false;
   // Aborts when close() is called: a subscriber connection still being opened gives up.
   readonly #closing = new AbortController();
@@ -430,7 +442,9 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
    * ends. `signal` aborts when the caller's effective signal aborts (the enclosing task's,
    * plus `options.signal`) or when the permit's lease is lost (`LeaseLostError`): pass it
    * to the work. `fn`'s error wins over a release error, which is then attached to it
-   * (`suppressedErrors(err)` from `@weft/core`).
+   * (`suppressedErrors(err)` from `@weft/core`). When `fn` succeeded, `run()` resolves
+   * with its result even if the release fails (Redis went away meanwhile): the permit,
+   * no longer renewed, then frees itself when its lease runs out.
    *
    * @example
    * ```ts
@@ -460,7 +474,10 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
       throw primary;
     }
     joined.dispose();
-    await permit.release();
+    // fn succeeded: its result is the caller's whatever the release does. A release that
+    // fails (Redis went away meanwhile) leaves the permit to free itself when its lease
+    // runs out (it is no longer renewed), as a holder that died does.
+    await permit.release().catch(() => {});
     return result;
   }
 
@@ -705,18 +722,21 @@ export class RedisSemaphore implements SemaphoreLike, AsyncDisposable {
         continue;
       }
       if (head.settled || this.#closed) continue;
-      if (this.#subscriber === undefined) {
+      if (this.#subscriber === undefined && this.#pubsub) {
         // Subscribe before sleeping, then ask again: a release between the refusal and
         // the subscription would otherwise go unheard until the fallback timer.
         try {
           await this.#subscribe();
         } catch (err) {
-          head.fail(err);
+          // An ACL user without channel rights (NOPERM): wake-ups are best effort, so
+          // this instance polls instead of failing its waiters.
+          if (isNoPermission(err)) this.#pubsub = false;
+          else head.fail(err);
         }
         continue;
       }
       if (releases !== this.#releases) continue;
-      const waitMs = result;
+      const waitMs = this.#pubsub ? result : Math.min(result, POLL_MS);
       await new Promise<void>((resolve) => {
         const cancel = timer(waitMs + jitter(waitMs), () => {
           this.#wake = undefined;

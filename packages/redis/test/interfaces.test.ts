@@ -42,6 +42,41 @@ async function roundTrip(queue: QueueLike<string>): Promise<string[]> {
   return [first, ...rest];
 }
 
+// A producer that closes when done and a consumer that iterates until the end (X4).
+async function pipeline(queue: QueueLike<number>): Promise<number[]> {
+  const seen: number[] = [];
+  const consumer = (async () => {
+    for await (const item of queue) seen.push(item);
+  })();
+  for (let i = 0; i < 5; i++) await queue.put(i);
+  await queue.close();
+  await consumer;
+  return seen;
+}
+
+// What close() does to later calls (X4): puts reject, gets drain, then end.
+async function afterClose(queue: QueueLike<string>): Promise<string[]> {
+  const out: string[] = [];
+  await queue.put('x');
+  await queue.put('y');
+  await queue.close();
+  out.push(
+    await queue.put('z').then(
+      () => 'put ok',
+      (e: Error) => `put ${e.constructor.name}`,
+    ),
+  );
+  out.push(await queue.get());
+  for await (const item of queue) out.push(item);
+  out.push(
+    await queue.get().then(
+      (v) => `get ${v}`,
+      () => 'get rejects',
+    ),
+  );
+  return out;
+}
+
 describe.skipIf(redis === undefined)("@weft/core's shared interfaces", () => {
   let c: TestClient;
   beforeAll(async () => {
@@ -115,5 +150,64 @@ describe.skipIf(redis === undefined)("@weft/core's shared interfaces", () => {
     expect([again.value, again.deliveryCount]).toEqual(['c', 2]);
     await again.ack();
     expect(await roundTrip(new Queue<string>())).toEqual(['a', 'b', 'c']);
+  });
+
+  test('asQueueLike().close() drains what is left, then ends, as Queue.close() does (X4)', async () => {
+    const core = await pipeline(new Queue<number>());
+    expect(core).toEqual([0, 1, 2, 3, 4]);
+    const shared = new RedisQueue<number>({ client: c.client, key: uniqueKey('if') });
+    expect(await pipeline(shared.asQueueLike())).toEqual(core);
+    expect(await shared.size()).toBe(0);
+    // The drain ended: this instance is closed.
+    await expect(shared.get()).rejects.toThrow(/closed/);
+
+    const coreAfter = await afterClose(new Queue<string>());
+    expect(coreAfter).toEqual(['put QueueShutDownError', 'x', 'y', 'get rejects']);
+    const other = new RedisQueue<string>({ client: c.client, key: uniqueKey('if') });
+    expect(await afterClose(other.asQueueLike())).toEqual([
+      'put ClosedError',
+      'x',
+      'y',
+      'get rejects',
+    ]);
+    await other.close();
+  });
+
+  test('asQueueLike().close() rejects a pending put and ends a get waiting on an empty queue, as Queue.close() does (X4)', async () => {
+    const full = async (queue: QueueLike<string>): Promise<string[]> => {
+      await queue.put('fill');
+      const pending = queue.put('no room').then(
+        () => 'put ok',
+        () => 'put rejects',
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      await queue.close();
+      const out = [await pending];
+      out.push(await queue.get());
+      out.push(
+        await queue.get().then(
+          (v) => `get ${v}`,
+          () => 'get rejects',
+        ),
+      );
+      return out;
+    };
+    const empty = async (queue: QueueLike<string>): Promise<string> => {
+      const waiting = queue.get().then(
+        (v) => `get ${v}`,
+        () => 'get rejects',
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      await queue.close();
+      return await waiting;
+    };
+    const core = [await full(new Queue<string>({ capacity: 1 })), await empty(new Queue<string>())];
+    expect(core).toEqual([['put rejects', 'fill', 'get rejects'], 'get rejects']);
+    const a = new RedisQueue<string>({ client: c.client, key: uniqueKey('if'), capacity: 1 });
+    const b = new RedisQueue<string>({ client: c.client, key: uniqueKey('if') });
+    expect([await full(a.asQueueLike()), await empty(b.asQueueLike())]).toEqual(core);
+    expect(await a.size()).toBe(0);
+    await a.close();
+    await b.close();
   });
 });

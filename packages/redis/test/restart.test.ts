@@ -87,6 +87,28 @@ describe.skipIf(!owned)('a Redis restart without persistence', () => {
         expect([msg.value, msg.deliveryCount]).toEqual([3, 1]);
         await msg.ack();
       });
+
+      test("a held message's signal aborts at the next renewal (no longer held), and ack() rejects with LeaseLostError (X7)", async () => {
+        const key = uniqueKey('rs');
+        // Renewed every 1.5 s: the signal aborting "could not be renewed in time" would
+        // take the whole 4.5 s; "no longer holds" comes from a renewal Redis answered.
+        await using q = new RedisQueue<number>({ client: c.client, key, visibilityTimeout: 4500 });
+        await q.put(1);
+        await q.put(2);
+        const held = await q.get();
+        const other = await q.get();
+        await redis!.restart();
+        await reachable(c);
+        if (!held.signal.aborted) {
+          await new Promise((resolve) =>
+            held.signal.addEventListener('abort', resolve, { once: true }),
+          );
+        }
+        expect(held.signal.reason).toBeInstanceOf(LeaseLostError);
+        expect((held.signal.reason as Error).message).toMatch(/no longer holds/);
+        await expect(held.ack()).rejects.toBeInstanceOf(LeaseLostError);
+        await expect(other.nack()).rejects.toBeInstanceOf(LeaseLostError);
+      });
     });
   }
 });

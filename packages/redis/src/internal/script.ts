@@ -146,3 +146,22 @@ export function int(value: unknown): number {
 }
 
 const decoder = new TextDecoder();
+
+/**
+ * Whether `err` (or a cause of it) is Redis refusing a command for lack of ACL rights
+ * (`NOPERM`): a SUBSCRIBE by a user without channel permissions, say.
+ */
+export function isNoPermission(err: unknown): boolean {
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === 'string' && message.includes('NOPERM')) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * How often a wait looks again when it cannot hear wake-ups (pub/sub refused by an ACL),
+ * in ms.
+ */
+export const POLL_MS = 200;

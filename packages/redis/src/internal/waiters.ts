@@ -11,6 +11,14 @@ export interface Waiter<T, D> {
   /** The enclosing scopes' deadline on `performance.now()`'s scale; `Infinity` if none. */
   readonly deadline: number;
   settled: boolean;
+  /**
+   * Set while the waiter's own command is in flight, when a cancellation must wait for its
+   * outcome (a put that may have added its message): the abort then only sets `cancelled`,
+   * and whoever set `hold` settles the waiter.
+   */
+  hold: boolean;
+  /** Whether the signal aborted while `hold` was set. */
+  readonly cancelled: boolean;
   fulfil(value: T): void;
   fail(error: unknown): void;
 }
@@ -77,6 +85,8 @@ class Entry<T, D> implements Waiter<T, D> {
   readonly signal: AbortSignal | undefined;
   readonly deadline: number;
   settled = false;
+  hold = false;
+  cancelled = false;
   readonly promise: Promise<T>;
   readonly #items: Set<Waiter<T, D>>;
   readonly #ctx: CallerContext;
@@ -102,6 +112,10 @@ class Entry<T, D> implements Waiter<T, D> {
 
   // The signal aborted: leave with its reason.
   handleEvent(): void {
+    if (this.hold) {
+      this.cancelled = true;
+      return;
+    }
     this.fail(this.signal?.reason);
     this.#onLeave();
   }
