@@ -210,7 +210,9 @@ export interface Hooks {
    * request is still in flight meanwhile (`active` counts it, `close()` waits for it; its
    * slots are already free), and a cancellation then (the caller's signal,
    * `totalTimeout`, the enclosing scope's deadline, `close()`) ends the wait: the request
-   * rejects with the canceller's reason.
+   * rejects with the canceller's reason. When the failure is itself a cancellation (or
+   * the client was closed), the hooks are still called but a promise they return is not
+   * waited for; a value returned synchronously still replaces the error.
    */
   onError?: ReadonlyArray<(error: unknown, request: RequestInfo) => unknown | Promise<unknown>>;
 }
@@ -304,9 +306,10 @@ export interface ClientOptions extends SharedOptions {
   concurrency?: number;
   /**
    * Most requests in flight at once per host (`host:port`): the host the request talks
-   * to. A redirect to another host gives back the request's slots and waits for one of
-   * that host, then for `concurrency` again (within the attempt's timeout); the rate-limit
-   * token is not taken again. @default Infinity
+   * to. A redirect to another host gives back the request's permits and waits for a slot
+   * of that host, then for `concurrency`, then for `rateLimit` again (within the attempt's
+   * timeout): under `perHost` a cross-host hop takes a rate-limit token again, as a new
+   * request would. @default Infinity
    */
   perHost?: number;
   /** A rate limiter every attempt waits for (e.g. `new RateLimiter({ limit: 10, interval: 1000 })`). */

@@ -196,6 +196,14 @@ function isResponse(value: unknown): value is Response {
   );
 }
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
 function discardLate(value: unknown): void {
   if (value instanceof Response) discard(value);
 }
@@ -630,16 +638,29 @@ export class Operation {
     // the caller's signal still apply). The hooks run as a last attempt of their own, so
     // any cancellation meanwhile (abort() aborts the attempt in flight; even of a request
     // already cancelled: close() after the caller's abort) ends the wait, and the request
-    // rejects with that reason, as when another hook is cut off.
+    // rejects with that reason, as when another hook is cut off. A request already
+    // stopped (the failure is the cancellation, or it came first: close(), the caller's
+    // signal, a deadline, a closed client) starts its hooks cut off: the cancellation
+    // will not come again, so a hook's promise is not waited for at all (rv-http11 X1);
+    // a hook that answers synchronously may still replace the error.
     this.#endAttempt();
     this.#cancelRequestBody();
     const cut = new AbortController();
+    if (this.#stopped) {
+      // A body source that failed first keeps its own error (probe7 P6).
+      const failure = this.#sourceFailure;
+      cut.abort(failure !== undefined && failure.error === error ? error : this.#reason);
+    }
     this.#attempt = cut;
     try {
       let final: unknown = error;
       for (const hook of hooks) {
         info = this.#info();
-        const replaced = await raceSignal(hook(final, info), cut.signal);
+        const returned = hook(final, info);
+        const replaced =
+          cut.signal.aborted && !isThenable(returned)
+            ? returned
+            : await raceSignal(returned, cut.signal);
         if (replaced !== undefined) final = replaced;
       }
       throw final;
@@ -712,16 +733,26 @@ export class Operation {
 
   /**
    * A redirect hop to another host under `perHost`: the slot follows the host the request
-   * talks to. Both slots are given back and taken again in the usual order (that host's,
-   * then the client's): a request holding a `concurrency` slot while it waits for the new
-   * host could deadlock with one holding that host's slot while it waits for `concurrency`.
-   * The rate-limit token is not taken again. The wait counts against the attempt (its
-   * timeout, the caller's signal, `close()`).
+   * talks to. Every permit the attempt holds is given back (the host's slot, the client's,
+   * the rate-limit permit) and taken again in the usual order (that host's, the client's,
+   * then `rateLimit`): a request holding any of them while it waits for the new host could
+   * deadlock with one holding that host's slot while it waits for the same permit — a
+   * `concurrency` slot, or a `rateLimit` whose permits are given back (a `Semaphore`, a
+   * `RedisSemaphore`; rv-http11 X2). So the hop asks `rateLimit` again, as a new request
+   * would (a token bucket's token is spent for it). The wait counts against the attempt
+   * (its timeout, the caller's signal, `close()`).
    */
   async #moveToHost(host: string, signal: AbortSignal): Promise<void> {
     const permits = this.#permits!;
+    const rate = permits.rate;
+    permits.rate = undefined;
     this.#releaseSlots(permits);
+    release(rate);
     await this.#acquireSlots(host, signal, permits);
+    const rateLimit = this.#owner.rateLimit;
+    if (rateLimit !== undefined && !signal.aborted) {
+      permits.rate = await rateLimit.acquire({ signal });
+    }
     if (signal.aborted) throw signal.reason;
   }
 

@@ -1,0 +1,182 @@
+// Regression tests for defects the review rv-http11 found (X1–X8; some in
+// internal/config.test.ts, internal/retry.test.ts and internal/body.test.ts): each fails on
+// the code before its fix, unless said otherwise.
+import { CancelledError, Semaphore, TestClock, TimeoutError, timeout } from '@weft/core';
+import { describe, expect, test } from 'vitest';
+import { createClient, HttpError } from './index.ts';
+
+/** One macrotask: lets requests reach fetch and settle, without advancing any clock. */
+function tick(ms = 5): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** What `promise` rejects with (or `'fulfilled'`), observed at once. */
+function settled(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => 'fulfilled',
+    (error: unknown) => error,
+  );
+}
+
+/** Whether `promise` has settled after a few macrotasks (no clock is advanced). */
+async function isSettled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (let i = 0; i < 4; i++) await tick(1);
+  return done;
+}
+
+describe('an onError hook is never waited for past the cancellation that caused the failure (X1)', () => {
+  const hangs = (): Promise<never> => new Promise<never>(() => {});
+  const never = (() => new Promise<Response>(() => {})) as typeof fetch;
+
+  test('close() with a request in flight and a hanging hook returns; the request rejects CancelledError', async () => {
+    const http = createClient({ fetch: never, retry: false, hooks: { onError: [hangs] } });
+    const outcome = settled(http.get('http://x.test/').text());
+    await tick();
+    const closing = http.close();
+    expect(await isSettled(closing)).toBe(true);
+    expect(await outcome).toBeInstanceOf(CancelledError);
+    expect(http.active).toBe(0);
+  });
+
+  test('the caller’s abort during fetch: the request rejects with its reason', async () => {
+    const http = createClient({ fetch: never, retry: false, hooks: { onError: [hangs] } });
+    const controller = new AbortController();
+    const outcome = settled(http.get('http://x.test/', { signal: controller.signal }).text());
+    await tick();
+    const reason = new Error('caller gave up');
+    controller.abort(reason);
+    expect(await isSettled(outcome)).toBe(true);
+    expect(await outcome).toBe(reason);
+    expect(http.active).toBe(0);
+  });
+
+  test('an already-aborted signal and a closed client', async () => {
+    const http = createClient({ fetch: never, retry: false, hooks: { onError: [hangs] } });
+    const reason = new Error('aborted before');
+    const pre = settled(http.get('http://x.test/', { signal: AbortSignal.abort(reason) }).text());
+    expect(await isSettled(pre)).toBe(true);
+    expect(await pre).toBe(reason);
+    await http.close();
+    const late = settled(http.get('http://x.test/').text());
+    expect(await isSettled(late)).toBe(true);
+    expect(await late).toBeInstanceOf(CancelledError);
+    expect(http.active).toBe(0);
+  });
+
+  test('totalTimeout and a weft timeout() during fetch (TestClock)', async () => {
+    const clock = new TestClock();
+    const http = createClient({ fetch: never, retry: false, clock, hooks: { onError: [hangs] } });
+    const total = settled(http.get('http://x.test/', { totalTimeout: 100 }).text());
+    await tick();
+    await clock.advance(100);
+    expect(await isSettled(total)).toBe(true);
+    expect(await total).toBeInstanceOf(TimeoutError);
+    const scoped = settled(timeout(100, () => http.get('http://x.test/').text(), { clock }));
+    await tick();
+    await clock.advance(100);
+    expect(await isSettled(scoped)).toBe(true);
+    expect(await scoped).toBeInstanceOf(TimeoutError);
+    expect(http.active).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('a later cancellation does not replace the reason of the one that ended the request', async () => {
+    const clock = new TestClock();
+    const http = createClient({ fetch: never, retry: false, clock, hooks: { onError: [hangs] } });
+    const controller = new AbortController();
+    const outcome = settled(
+      http.get('http://x.test/', { signal: controller.signal, totalTimeout: 150 }).text(),
+    );
+    await tick();
+    const reason = new Error('caller gave up');
+    controller.abort(reason);
+    await clock.advance(150);
+    expect(await outcome).toBe(reason);
+  });
+
+  test('getAll fail-fast does not wait for the hooks of the siblings it cancelled', async () => {
+    const fetch = (async (input: string | URL | Request) =>
+      String(input).endsWith('/500')
+        ? new Response('bad', { status: 500 })
+        : new Promise<Response>(() => {})) as typeof globalThis.fetch;
+    const seen: string[] = [];
+    const http = createClient({
+      fetch,
+      retry: false,
+      hooks: {
+        onError: [
+          (error) => {
+            seen.push((error as Error).constructor.name);
+            return error instanceof HttpError ? undefined : hangs();
+          },
+        ],
+      },
+    });
+    const outcome = settled(
+      http.getAll(['http://x.test/500', 'http://x.test/a', 'http://x.test/b']),
+    );
+    expect(await isSettled(outcome)).toBe(true);
+    expect(await outcome).toBeInstanceOf(HttpError);
+    expect(seen.sort()).toEqual(['CancelledError', 'CancelledError', 'HttpError']);
+    expect(http.active).toBe(0);
+  });
+
+  test('a hook that answers synchronously still replaces the error of a cancelled request', async () => {
+    const replaced = new Error('mapped');
+    const http = createClient({ fetch: never, retry: false, hooks: { onError: [() => replaced] } });
+    const outcome = settled(http.get('http://x.test/').text());
+    await tick();
+    await http.close();
+    expect(await outcome).toBe(replaced);
+  });
+});
+
+describe('a cross-host redirect under perHost gives back the rateLimit permit too (X2)', () => {
+  test('a Semaphore as rateLimit: the redirected request and one to the new host both finish', async () => {
+    // R1 takes a.test's slot and the one rate permit and is redirected to b.test; R2 holds
+    // b.test's slot and waits for the rate permit. Before the fix R1 kept the permit while
+    // it waited for b.test's slot: both waited for ever.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const fetch = (async (input: string | URL | Request) => {
+      const url = new URL(String(input));
+      if (url.host === 'a.test') {
+        await gate;
+        return new Response(null, { status: 302, headers: { location: 'http://b.test/x' } });
+      }
+      return new Response(`b ${url.pathname}`);
+    }) as typeof globalThis.fetch;
+    const rateLimit = new Semaphore(1);
+    let asked = 0;
+    const http = createClient({
+      fetch,
+      perHost: 1,
+      rateLimit: {
+        acquire: (options) => {
+          asked++;
+          return rateLimit.acquire(options);
+        },
+      },
+    });
+    const r1 = http.get('http://a.test/go').text();
+    await tick();
+    const r2 = http.get('http://b.test/y').text();
+    await tick();
+    open();
+    const both = Promise.all([r1, r2]);
+    expect(await isSettled(both)).toBe(true);
+    expect(await both).toEqual(['b /x', 'b /y']);
+    // The hop asked the rate limiter again, as a new request would.
+    expect(asked).toBe(3);
+    expect(rateLimit.available).toBe(1);
+    expect(http.active).toBe(0);
+    await http.close();
+  });
+});
