@@ -180,3 +180,23 @@ describe('a cross-host redirect under perHost gives back the rateLimit permit to
     await http.close();
   });
 });
+
+describe('onError: any value but undefined replaces the error (X6, documented; no behaviour change)', () => {
+  test('null and 0 replace it; undefined keeps it', async () => {
+    const failing = (async () => new Response('down', { status: 500 })) as typeof fetch;
+    for (const value of [null, 0, '']) {
+      const http = createClient({
+        fetch: failing,
+        retry: false,
+        hooks: { onError: [() => value] },
+      });
+      expect(await settled(http.get('http://x.test/').text())).toBe(value);
+    }
+    const http = createClient({
+      fetch: failing,
+      retry: false,
+      hooks: { onError: [() => undefined] },
+    });
+    expect(await settled(http.get('http://x.test/').text())).toBeInstanceOf(HttpError);
+  });
+});

@@ -206,7 +206,10 @@ export interface Hooks {
   /** Before waiting for a retry. */
   beforeRetry?: ReadonlyArray<(info: RetryInfo) => void | Promise<void>>;
   /**
-   * When the request fails for good; may return another error to raise instead. The
+   * When the request fails for good; may return another error to raise instead: any
+   * value but `undefined` replaces the error (in JavaScript any value can be thrown, so
+   * `null`, `0` or `''` become the rejection value: return `undefined`, or nothing, to
+   * keep the error). The
    * request is still in flight meanwhile (`active` counts it, `close()` waits for it; its
    * slots are already free), and a cancellation then (the caller's signal,
    * `totalTimeout`, the enclosing scope's deadline, `close()`) ends the wait: the request
