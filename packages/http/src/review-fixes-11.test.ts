@@ -200,3 +200,106 @@ describe('onError: any value but undefined replaces the error (X6, documented; n
     expect(await settled(http.get('http://x.test/').text())).toBeInstanceOf(HttpError);
   });
 });
+
+describe('one copy of the request per attempt and hop, edited by beforeRequest only (X5)', () => {
+  const v2 = (request: { url: URL }): void => {
+    request.url.pathname = `/v2${request.url.pathname}`;
+  };
+
+  test('a raw response is redirected only after a real redirect, not after a URL edit', async () => {
+    const fetch = (async (input: string | URL | Request) => {
+      const url = new URL(String(input));
+      if (url.pathname === '/v2/go') {
+        return new Response(null, { status: 302, headers: { location: '/plain' } });
+      }
+      return new Response(url.pathname);
+    }) as typeof globalThis.fetch;
+    const http = createClient({ fetch, hooks: { beforeRequest: [v2] } });
+    const plain = await http.get('http://x.test/plain');
+    expect(plain.redirected).toBe(false);
+    expect(plain.url).toBe('http://x.test/v2/plain');
+    expect(await plain.text()).toBe('/v2/plain');
+    const moved = await http.get('http://x.test/go');
+    expect(moved.redirected).toBe(true);
+    expect(await moved.text()).toBe('/v2/plain');
+    // Without hooks: the same.
+    const bare = createClient({ fetch });
+    const direct = await bare.get('http://x.test/v2/go');
+    expect(direct.redirected).toBe(true);
+    await direct.text();
+    const none = await bare.get('http://x.test/v2/plain');
+    expect(none.redirected).toBe(false);
+    await none.text();
+  });
+
+  test('the timeout messages name the URL actually fetched', async () => {
+    const clock = new TestClock();
+    const never = (() => new Promise<Response>(() => {})) as typeof fetch;
+    const http = createClient({
+      fetch: never,
+      clock,
+      retry: false,
+      hooks: { beforeRequest: [v2] },
+    });
+    const perAttempt = settled(http.get('http://x.test/slow', { timeout: 100 }).text());
+    await tick();
+    await clock.advance(100);
+    expect(((await perAttempt) as Error).message).toBe(
+      'GET http://x.test/v2/slow timed out after 100 ms (timeout per attempt)',
+    );
+    const total = settled(http.get('http://x.test/slow', { totalTimeout: 100 }).text());
+    await tick();
+    await clock.advance(100);
+    expect(((await total) as Error).message).toBe(
+      'GET http://x.test/v2/slow timed out after 100 ms (totalTimeout)',
+    );
+  });
+
+  test('edits made by beforeRetry or afterResponse are never applied, with or without a beforeRequest hook', async () => {
+    for (const beforeRequest of [[], [() => {}]]) {
+      const seen: string[] = [];
+      const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+        const url = new URL(String(input));
+        seen.push(`${url.pathname}${url.search} x-try=${new Headers(init?.headers).get('x-try')}`);
+        return new Response('x', { status: seen.length < 3 ? 503 : 200 });
+      }) as typeof globalThis.fetch;
+      const http = createClient({
+        fetch,
+        retry: { limit: 2, backoff: { initial: 0 } },
+        hooks: {
+          beforeRequest,
+          afterResponse: [
+            (_response, request) => {
+              request.url.pathname = '/edited';
+            },
+          ],
+          beforeRetry: [
+            ({ request, retry }) => {
+              request.headers.append('x-try', String(retry));
+              request.url.searchParams.append('try', String(retry));
+            },
+          ],
+        },
+      });
+      expect(await http.get('http://x.test/503').text()).toBe('x');
+      expect(seen).toEqual(['/503 x-try=null', '/503 x-try=null', '/503 x-try=null']);
+    }
+  });
+
+  test('hooks and errors of one attempt see the copy beforeRequest edited', async () => {
+    const fetch = (async () => new Response('nf', { status: 404 })) as typeof globalThis.fetch;
+    const seen: string[] = [];
+    const http = createClient({
+      fetch,
+      retry: false,
+      hooks: {
+        beforeRequest: [v2],
+        afterResponse: [(_response, request) => void seen.push(request.url.pathname)],
+        onError: [(_error, request) => void seen.push(request.url.pathname)],
+      },
+    });
+    const error = await settled(http.get('http://x.test/a').text());
+    expect((error as HttpError).url).toBe('http://x.test/v2/a');
+    expect(seen).toEqual(['/v2/a', '/v2/a']);
+  });
+});

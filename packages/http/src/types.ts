@@ -189,6 +189,8 @@ export interface Hooks {
    * `request.url`. Each call gets a fresh copy of the URL and headers as configured for
    * that attempt or hop, so a change applies to it only: a retry, or the next hop, starts
    * again from the request as configured (an edit never compounds, `/v2/v2/items`).
+   * Only these hooks may edit the request: the other hooks and the errors of the attempt
+   * see the same (edited) copy, and what they change in it is never sent.
    */
   beforeRequest?: ReadonlyArray<(request: RequestInfo) => void | Promise<void>>;
   /**

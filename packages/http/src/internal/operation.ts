@@ -436,8 +436,8 @@ export class Operation {
           this.abort(
             new TimeoutError(
               total
-                ? `${config.method} ${config.url.href} timed out after ${config.totalTimeout} ms (totalTimeout)`
-                : `${config.method} ${config.url.href} ran past the enclosing scope's deadline`,
+                ? `${config.method} ${this.#sentUrl()} timed out after ${config.totalTimeout} ms (totalTimeout)`
+                : `${config.method} ${this.#sentUrl()} ran past the enclosing scope's deadline`,
               { timeout: total ? config.totalTimeout : undefined },
             ),
           ),
@@ -530,6 +530,14 @@ export class Operation {
   #current: RequestInfo | undefined;
   /** The number of the latest attempt (0 for the first), for {@link Operation.#info}. */
   #attemptNumber = 0;
+
+  /** Set once the latest attempt followed a redirect (for a raw response's `redirected`). */
+  #redirected = false;
+
+  /** The URL of the latest attempt or hop, as sent (after beforeRequest edits): for messages. */
+  #sentUrl(): string {
+    return (this.#current?.url ?? this.#config.url).href;
+  }
 
   /** The request as hooks and errors see it, made on first need. */
   #info(): RequestInfo {
@@ -765,6 +773,7 @@ export class Operation {
     const signal = this.#startAttempt();
     // The request info is made only if something asks for it (an error, a hook, a stream).
     this.#current = undefined;
+    this.#redirected = false;
     this.#attemptNumber = attempt;
     const hooks = config.hooks;
     let response: Response;
@@ -855,7 +864,7 @@ export class Operation {
     else if (config.timeout !== Number.POSITIVE_INFINITY) {
       const onTimeout = (): void => {
         this.#attemptTimeout = new TimeoutError(
-          `${config.method} ${config.url.href} timed out after ${config.timeout} ms (timeout per attempt)`,
+          `${config.method} ${this.#sentUrl()} timed out after ${config.timeout} ms (timeout per attempt)`,
           { timeout: config.timeout },
         );
         controller.abort(this.#attemptTimeout);
@@ -941,15 +950,13 @@ export class Operation {
     let body = config.body;
     const hooks = config.hooks;
     let info = this.#info();
-    if (
-      config.headers === undefined &&
-      (hooks.beforeRequest.length > 0 ||
-        hooks.afterResponse.length > 0 ||
-        hooks.beforeRetry.length > 0 ||
-        hooks.onError.length > 0)
-    ) {
-      config.headers = new Headers();
-    }
+    let sent = info.url.href;
+    const hooked =
+      hooks.beforeRequest.length > 0 ||
+      hooks.afterResponse.length > 0 ||
+      hooks.beforeRetry.length > 0 ||
+      hooks.onError.length > 0;
+    if (config.headers === undefined && hooked) config.headers = new Headers();
     let headers = config.headers;
     if (
       first === undefined &&
@@ -967,15 +974,19 @@ export class Operation {
         response = first;
         first = undefined;
       } else {
-        // beforeRequest hooks get a fresh URL and Headers made from the request as
-        // configured for this hop: what they change applies to this attempt or hop only,
-        // so a retry or the next hop does not start from the last one's edits.
-        info =
-          hooks.beforeRequest.length === 0
-            ? { url, method, headers: headers as Headers, attempt }
-            : { url: new URL(url), method, headers: new Headers(headers), attempt };
+        // With hooks, each attempt and hop gets a fresh URL and Headers made from the
+        // request as configured for it: beforeRequest may edit them, and what it changes
+        // applies to this attempt or hop only (a retry or the next hop starts again from
+        // the request as configured). Every other hook and error of the attempt sees this
+        // same copy, so an edit made elsewhere (afterResponse, beforeRetry, onError) is
+        // never applied, whether or not a beforeRequest hook exists (rv-http11 X5).
+        info = hooked
+          ? { url: new URL(url), method, headers: new Headers(headers), attempt }
+          : { url, method, headers: headers as Headers, attempt };
         this.#current = info;
         for (const hook of hooks.beforeRequest) await raceSignal(hook(info), signal);
+        // Where the redirect is resolved from: the URL sent, not a later hook's edit.
+        sent = info.url.href;
         response = await this.#fetch(info, body, signal);
         const afterResponse = hooks.afterResponse;
         for (let i = 0; i < afterResponse.length; i++) {
@@ -1004,7 +1015,7 @@ export class Operation {
       followed ??= [];
       let next: URL;
       try {
-        next = new URL(location, info.url);
+        next = new URL(location, sent);
       } catch {
         throw new RedirectError(
           info,
@@ -1049,11 +1060,12 @@ export class Operation {
           followed,
         );
       }
-      if (next.origin !== info.url.origin && headers !== undefined) {
+      if (next.origin !== new URL(sent).origin && headers !== undefined) {
         headers = new Headers(headers);
         for (const h of SENSITIVE) headers.delete(h);
       }
       followed.push(next.href);
+      this.#redirected = true;
       if (this.#owner.perHost !== Number.POSITIVE_INFINITY && next.host !== this.#hostKey) {
         await this.#moveToHost(next.host, signal);
       }
@@ -1189,7 +1201,7 @@ export class Operation {
     });
     Object.defineProperty(wrapped, 'url', { value: response.url || info.url.href });
     Object.defineProperty(wrapped, 'redirected', {
-      value: info.url.href !== this.#config.url.href,
+      value: this.#redirected,
     });
     return wrapped;
   }
