@@ -130,6 +130,11 @@ describe('parseHttpDate (review rv-http11 X4, X8)', () => {
       expect([text, parseHttpDate(text)]).toEqual([text, Number.NaN]);
     }
     expect(parseHttpDate('Mon, 29 Feb 2096 08:49:37 GMT')).toBe(Date.UTC(2096, 1, 29, 8, 49, 37));
+    // A four-digit year is that year, 0094 included (Date.UTC would read it as 1994).
+    const year94 = new Date(0);
+    year94.setUTCFullYear(94, 10, 6);
+    expect(parseHttpDate('Sun, 06 Nov 0094 00:00:00 GMT')).toBe(year94.getTime());
+    expect(parseHttpDate('Sun Nov  6 00:00:00 0094')).toBe(year94.getTime());
     const next = Date.UTC(2094, 10, 7, 0, 0, 0);
     expect(parseHttpDate('Sun, 06 Nov 2094 23:59:60 GMT')).toBe(next);
     expect(parseHttpDate('Sun Nov  6 23:59:60 2094')).toBe(next);

@@ -147,9 +147,11 @@ function utcDate(
   s: number,
 ): number {
   if (h > 23 || m > 59 || s > 60 || day < 1) return Number.NaN;
-  const time = Date.UTC(year, month, day, h, m, s);
-  const check = new Date(Date.UTC(year, month, day));
-  return check.getUTCDate() === day && check.getUTCMonth() === month ? time : Number.NaN;
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0–99 as 1900–1999.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month, day);
+  if (date.getUTCDate() !== day || date.getUTCMonth() !== month) return Number.NaN;
+  return date.getTime() + ((h * 60 + m) * 60 + s) * 1000;
 }
 
 /**
