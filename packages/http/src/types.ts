@@ -189,6 +189,8 @@ export interface Hooks {
    * `request.url`. Each call gets a fresh copy of the URL and headers as configured for
    * that attempt or hop, so a change applies to it only: a retry, or the next hop, starts
    * again from the request as configured (an edit never compounds, `/v2/v2/items`).
+   * Only these hooks may edit the request: the other hooks and the errors of the attempt
+   * see the same (edited) copy, and what they change in it is never sent.
    */
   beforeRequest?: ReadonlyArray<(request: RequestInfo) => void | Promise<void>>;
   /**
@@ -206,11 +208,16 @@ export interface Hooks {
   /** Before waiting for a retry. */
   beforeRetry?: ReadonlyArray<(info: RetryInfo) => void | Promise<void>>;
   /**
-   * When the request fails for good; may return another error to raise instead. The
+   * When the request fails for good; may return another error to raise instead: any
+   * value but `undefined` replaces the error (in JavaScript any value can be thrown, so
+   * `null`, `0` or `''` become the rejection value: return `undefined`, or nothing, to
+   * keep the error). The
    * request is still in flight meanwhile (`active` counts it, `close()` waits for it; its
    * slots are already free), and a cancellation then (the caller's signal,
    * `totalTimeout`, the enclosing scope's deadline, `close()`) ends the wait: the request
-   * rejects with the canceller's reason.
+   * rejects with the canceller's reason. When the failure is itself a cancellation (or
+   * the client was closed), the hooks are still called but a promise they return is not
+   * waited for; a value returned synchronously still replaces the error.
    */
   onError?: ReadonlyArray<(error: unknown, request: RequestInfo) => unknown | Promise<unknown>>;
 }
@@ -304,9 +311,10 @@ export interface ClientOptions extends SharedOptions {
   concurrency?: number;
   /**
    * Most requests in flight at once per host (`host:port`): the host the request talks
-   * to. A redirect to another host gives back the request's slots and waits for one of
-   * that host, then for `concurrency` again (within the attempt's timeout); the rate-limit
-   * token is not taken again. @default Infinity
+   * to. A redirect to another host gives back the request's permits and waits for a slot
+   * of that host, then for `concurrency`, then for `rateLimit` again (within the attempt's
+   * timeout): under `perHost` a cross-host hop takes a rate-limit token again, as a new
+   * request would. @default Infinity
    */
   perHost?: number;
   /** A rate limiter every attempt waits for (e.g. `new RateLimiter({ limit: 10, interval: 1000 })`). */

@@ -167,3 +167,42 @@ describe('readExcerpt', () => {
     expect(cancelled()).toBe(true);
   });
 });
+
+describe('readLines keeps a U+FEFF inside the body however the chunks split (review rv-http11 X3)', () => {
+  async function linesOf(parts: Uint8Array[]): Promise<string[]> {
+    let i = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (i < parts.length) controller.enqueue(parts[i++]!);
+        else controller.close();
+      },
+    });
+    const out: string[] = [];
+    for await (const line of readLines(stream.getReader(), Number.POSITIVE_INFINITY, undefined))
+      out.push(line);
+    return out;
+  }
+  /** `bytes` split at every point into two chunks, and into one-byte chunks. */
+  function splits(bytes: Uint8Array): Uint8Array[][] {
+    const out: Uint8Array[][] = [[bytes]];
+    for (let at = 1; at < bytes.length; at++) out.push([bytes.subarray(0, at), bytes.subarray(at)]);
+    out.push([...bytes].map((b) => Uint8Array.of(b)));
+    return out;
+  }
+  const enc = new TextEncoder();
+
+  test('a mid-body U+FEFF is kept, after ASCII and after a split 4-byte character', async () => {
+    // Before the fix: lost on Deno (at the start of a chunk's text) and on Node 24 (after
+    // a held-back sequence) for some of these splits.
+    for (const parts of splits(enc.encode('a\ufeffb\n\ufeffc\n😀\ufeffd'))) {
+      expect(await linesOf(parts)).toEqual(['a\ufeffb', '\ufeffc', '😀\ufeffd']);
+    }
+  });
+
+  test('the BOM at the very start is dropped, once, however it is split', async () => {
+    for (const parts of splits(enc.encode('\ufeff\ufeffa\nb'))) {
+      expect(await linesOf(parts)).toEqual(['\ufeffa', 'b']);
+    }
+    for (const parts of splits(enc.encode('\ufeff'))) expect(await linesOf(parts)).toEqual([]);
+  });
+});

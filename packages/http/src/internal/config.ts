@@ -397,10 +397,25 @@ export function parseBaseUrl(value: unknown): URL | undefined {
 }
 
 const SCHEME = /^[a-zA-Z][a-zA-Z\d+\-.]*:/;
-// What the URL parser drops before it reads a URL: C0 controls and spaces at either end,
-// tabs and newlines anywhere.
-// eslint-disable-next-line no-control-regex -- the parser's own set, control characters included
-const PARSER_TRIMS = /^[\u0000-\u0020]+|[\u0000-\u0020]+$|[\t\n\r]/g;
+/** Tabs and newlines, which the URL parser drops anywhere in a URL. */
+const TABS_NEWLINES = /[\t\n\r]/g;
+
+/**
+ * `input` as the URL parser reads it: C0 controls and spaces (U+0000–U+0020) trimmed at
+ * either end, tabs and newlines removed anywhere. Linear: the ends are scanned by index
+ * (each character looked at once), and the removal is a one-character class. (A single
+ * regex `^[…]+|[…]+$|[\t\n\r]` was quadratic on a run of spaces inside the input: its
+ * `[…]+$` branch ran to the end of the run and backed off from every position in it;
+ * rv-http11 X7.)
+ */
+export function parserTrim(input: string): string {
+  let start = 0;
+  let end = input.length;
+  while (start < end && input.charCodeAt(start) <= 0x20) start++;
+  while (end > start && input.charCodeAt(end - 1) <= 0x20) end--;
+  const trimmed = start === 0 && end === input.length ? input : input.slice(start, end);
+  return trimmed.replace(TABS_NEWLINES, '');
+}
 const LEADING_SLASHES = /^[/\\]+/;
 
 /**
@@ -412,7 +427,7 @@ const LEADING_SLASHES = /^[/\\]+/;
  * With dot segments (`../x`) a path leaves the base's path, never its origin.
  */
 export function joinBaseUrl(base: URL, input: string): string {
-  const trimmed = input.replace(PARSER_TRIMS, '');
+  const trimmed = parserTrim(input);
   if (SCHEME.test(trimmed)) return trimmed;
   return base.origin + base.pathname + trimmed.replace(LEADING_SLASHES, '');
 }

@@ -196,6 +196,14 @@ function isResponse(value: unknown): value is Response {
   );
 }
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
 function discardLate(value: unknown): void {
   if (value instanceof Response) discard(value);
 }
@@ -428,8 +436,8 @@ export class Operation {
           this.abort(
             new TimeoutError(
               total
-                ? `${config.method} ${config.url.href} timed out after ${config.totalTimeout} ms (totalTimeout)`
-                : `${config.method} ${config.url.href} ran past the enclosing scope's deadline`,
+                ? `${config.method} ${this.#sentUrl()} timed out after ${config.totalTimeout} ms (totalTimeout)`
+                : `${config.method} ${this.#sentUrl()} ran past the enclosing scope's deadline`,
               { timeout: total ? config.totalTimeout : undefined },
             ),
           ),
@@ -522,6 +530,14 @@ export class Operation {
   #current: RequestInfo | undefined;
   /** The number of the latest attempt (0 for the first), for {@link Operation.#info}. */
   #attemptNumber = 0;
+
+  /** Set once the latest attempt followed a redirect (for a raw response's `redirected`). */
+  #redirected = false;
+
+  /** The URL of the latest attempt or hop, as sent (after beforeRequest edits): for messages. */
+  #sentUrl(): string {
+    return (this.#current?.url ?? this.#config.url).href;
+  }
 
   /** The request as hooks and errors see it, made on first need. */
   #info(): RequestInfo {
@@ -630,16 +646,29 @@ export class Operation {
     // the caller's signal still apply). The hooks run as a last attempt of their own, so
     // any cancellation meanwhile (abort() aborts the attempt in flight; even of a request
     // already cancelled: close() after the caller's abort) ends the wait, and the request
-    // rejects with that reason, as when another hook is cut off.
+    // rejects with that reason, as when another hook is cut off. A request already
+    // stopped (the failure is the cancellation, or it came first: close(), the caller's
+    // signal, a deadline, a closed client) starts its hooks cut off: the cancellation
+    // will not come again, so a hook's promise is not waited for at all (rv-http11 X1);
+    // a hook that answers synchronously may still replace the error.
     this.#endAttempt();
     this.#cancelRequestBody();
     const cut = new AbortController();
+    if (this.#stopped) {
+      // A body source that failed first keeps its own error (probe7 P6).
+      const failure = this.#sourceFailure;
+      cut.abort(failure !== undefined && failure.error === error ? error : this.#reason);
+    }
     this.#attempt = cut;
     try {
       let final: unknown = error;
       for (const hook of hooks) {
         info = this.#info();
-        const replaced = await raceSignal(hook(final, info), cut.signal);
+        const returned = hook(final, info);
+        const replaced =
+          cut.signal.aborted && !isThenable(returned)
+            ? returned
+            : await raceSignal(returned, cut.signal);
         if (replaced !== undefined) final = replaced;
       }
       throw final;
@@ -712,16 +741,26 @@ export class Operation {
 
   /**
    * A redirect hop to another host under `perHost`: the slot follows the host the request
-   * talks to. Both slots are given back and taken again in the usual order (that host's,
-   * then the client's): a request holding a `concurrency` slot while it waits for the new
-   * host could deadlock with one holding that host's slot while it waits for `concurrency`.
-   * The rate-limit token is not taken again. The wait counts against the attempt (its
-   * timeout, the caller's signal, `close()`).
+   * talks to. Every permit the attempt holds is given back (the host's slot, the client's,
+   * the rate-limit permit) and taken again in the usual order (that host's, the client's,
+   * then `rateLimit`): a request holding any of them while it waits for the new host could
+   * deadlock with one holding that host's slot while it waits for the same permit — a
+   * `concurrency` slot, or a `rateLimit` whose permits are given back (a `Semaphore`, a
+   * `RedisSemaphore`; rv-http11 X2). So the hop asks `rateLimit` again, as a new request
+   * would (a token bucket's token is spent for it). The wait counts against the attempt
+   * (its timeout, the caller's signal, `close()`).
    */
   async #moveToHost(host: string, signal: AbortSignal): Promise<void> {
     const permits = this.#permits!;
+    const rate = permits.rate;
+    permits.rate = undefined;
     this.#releaseSlots(permits);
+    release(rate);
     await this.#acquireSlots(host, signal, permits);
+    const rateLimit = this.#owner.rateLimit;
+    if (rateLimit !== undefined && !signal.aborted) {
+      permits.rate = await rateLimit.acquire({ signal });
+    }
     if (signal.aborted) throw signal.reason;
   }
 
@@ -734,6 +773,7 @@ export class Operation {
     const signal = this.#startAttempt();
     // The request info is made only if something asks for it (an error, a hook, a stream).
     this.#current = undefined;
+    this.#redirected = false;
     this.#attemptNumber = attempt;
     const hooks = config.hooks;
     let response: Response;
@@ -824,7 +864,7 @@ export class Operation {
     else if (config.timeout !== Number.POSITIVE_INFINITY) {
       const onTimeout = (): void => {
         this.#attemptTimeout = new TimeoutError(
-          `${config.method} ${config.url.href} timed out after ${config.timeout} ms (timeout per attempt)`,
+          `${config.method} ${this.#sentUrl()} timed out after ${config.timeout} ms (timeout per attempt)`,
           { timeout: config.timeout },
         );
         controller.abort(this.#attemptTimeout);
@@ -910,15 +950,13 @@ export class Operation {
     let body = config.body;
     const hooks = config.hooks;
     let info = this.#info();
-    if (
-      config.headers === undefined &&
-      (hooks.beforeRequest.length > 0 ||
-        hooks.afterResponse.length > 0 ||
-        hooks.beforeRetry.length > 0 ||
-        hooks.onError.length > 0)
-    ) {
-      config.headers = new Headers();
-    }
+    let sent = info.url.href;
+    const hooked =
+      hooks.beforeRequest.length > 0 ||
+      hooks.afterResponse.length > 0 ||
+      hooks.beforeRetry.length > 0 ||
+      hooks.onError.length > 0;
+    if (config.headers === undefined && hooked) config.headers = new Headers();
     let headers = config.headers;
     if (
       first === undefined &&
@@ -936,15 +974,19 @@ export class Operation {
         response = first;
         first = undefined;
       } else {
-        // beforeRequest hooks get a fresh URL and Headers made from the request as
-        // configured for this hop: what they change applies to this attempt or hop only,
-        // so a retry or the next hop does not start from the last one's edits.
-        info =
-          hooks.beforeRequest.length === 0
-            ? { url, method, headers: headers as Headers, attempt }
-            : { url: new URL(url), method, headers: new Headers(headers), attempt };
+        // With hooks, each attempt and hop gets a fresh URL and Headers made from the
+        // request as configured for it: beforeRequest may edit them, and what it changes
+        // applies to this attempt or hop only (a retry or the next hop starts again from
+        // the request as configured). Every other hook and error of the attempt sees this
+        // same copy, so an edit made elsewhere (afterResponse, beforeRetry, onError) is
+        // never applied, whether or not a beforeRequest hook exists (rv-http11 X5).
+        info = hooked
+          ? { url: new URL(url), method, headers: new Headers(headers), attempt }
+          : { url, method, headers: headers as Headers, attempt };
         this.#current = info;
         for (const hook of hooks.beforeRequest) await raceSignal(hook(info), signal);
+        // Where the redirect is resolved from: the URL sent, not a later hook's edit.
+        sent = info.url.href;
         response = await this.#fetch(info, body, signal);
         const afterResponse = hooks.afterResponse;
         for (let i = 0; i < afterResponse.length; i++) {
@@ -973,7 +1015,7 @@ export class Operation {
       followed ??= [];
       let next: URL;
       try {
-        next = new URL(location, info.url);
+        next = new URL(location, sent);
       } catch {
         throw new RedirectError(
           info,
@@ -1018,11 +1060,12 @@ export class Operation {
           followed,
         );
       }
-      if (next.origin !== info.url.origin && headers !== undefined) {
+      if (next.origin !== new URL(sent).origin && headers !== undefined) {
         headers = new Headers(headers);
         for (const h of SENSITIVE) headers.delete(h);
       }
       followed.push(next.href);
+      this.#redirected = true;
       if (this.#owner.perHost !== Number.POSITIVE_INFINITY && next.host !== this.#hostKey) {
         await this.#moveToHost(next.host, signal);
       }
@@ -1158,7 +1201,7 @@ export class Operation {
     });
     Object.defineProperty(wrapped, 'url', { value: response.url || info.url.href });
     Object.defineProperty(wrapped, 'redirected', {
-      value: info.url.href !== this.#config.url.href,
+      value: this.#redirected,
     });
     return wrapped;
   }

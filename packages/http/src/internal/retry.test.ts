@@ -99,6 +99,79 @@ console.log(serverDelay(new Headers({ 'retry-after': 'Mon Nov 23 19:59:17 2026' 
   });
 });
 
+describe('parseHttpDate (review rv-http11 X4, X8)', () => {
+  test('a date with a named zone other than GMT is read in that zone, as Date.parse reads it (X4)', () => {
+    const gmt = Date.UTC(2094, 10, 6, 8, 49, 37);
+    expect(parseHttpDate('Sun, 06 Nov 2094 08:49:37 PST')).toBe(gmt + 8 * 3_600_000);
+    expect(parseHttpDate('Sun, 06 Nov 2094 08:49:37 EDT')).toBe(gmt + 4 * 3_600_000);
+    expect(parseHttpDate('Sun, 06 Nov 2094 08:49:37 CST')).toBe(gmt + 6 * 3_600_000);
+    expect(parseHttpDate('Sun, 06 Nov 2094 08:49:37 +0900')).toBe(gmt - 9 * 3_600_000);
+    expect(parseHttpDate('Sun, 06 Nov 2094 08:49:37 UTC')).toBe(gmt);
+    expect(parseHttpDate('sun, 06 nov 2094 08:49:37 gmt')).toBe(gmt);
+    // No zone at all: GMT.
+    expect(parseHttpDate('Sun, 06 Nov 2094 08:49:37')).toBe(gmt);
+    const now = Date.UTC(2094, 10, 6, 8, 0, 0);
+    const headers = new Headers({ 'retry-after': 'Sun, 06 Nov 2094 08:49:37 PST' });
+    expect(serverDelay(headers, now)).toBe(49 * 60_000 + 37_000 + 8 * 3_600_000);
+  });
+
+  test('impossible dates are no dates, in every form; second 60 is the next minute in every form (X4)', () => {
+    for (const text of [
+      'Sun, 30 Feb 2094 08:49:37 GMT',
+      'Sun Feb 30 08:49:37 2094',
+      'Sunday, 30-Feb-94 08:49:37 GMT',
+      'Sun, 31 Apr 2094 08:49:37 GMT',
+      'Sun, 29 Feb 2093 08:49:37 GMT',
+      'Sun, 06 Nov 2094 24:00:00 GMT',
+      'Sun Nov  6 24:00:00 2094',
+      'Sun, 06 Nov 2094 08:60:00 GMT',
+      'Sun, 00 Nov 2094 08:49:37 GMT',
+    ]) {
+      expect([text, parseHttpDate(text)]).toEqual([text, Number.NaN]);
+    }
+    expect(parseHttpDate('Mon, 29 Feb 2096 08:49:37 GMT')).toBe(Date.UTC(2096, 1, 29, 8, 49, 37));
+    // A four-digit year is that year, 0094 included (Date.UTC would read it as 1994).
+    const year94 = new Date(0);
+    year94.setUTCFullYear(94, 10, 6);
+    expect(parseHttpDate('Sun, 06 Nov 0094 00:00:00 GMT')).toBe(year94.getTime());
+    expect(parseHttpDate('Sun Nov  6 00:00:00 0094')).toBe(year94.getTime());
+    const next = Date.UTC(2094, 10, 7, 0, 0, 0);
+    expect(parseHttpDate('Sun, 06 Nov 2094 23:59:60 GMT')).toBe(next);
+    expect(parseHttpDate('Sun Nov  6 23:59:60 2094')).toBe(next);
+    expect(serverDelay(new Headers({ 'retry-after': 'Sun, 30 Feb 2094 08:49:37 GMT' }), 0)).toBe(
+      undefined,
+    );
+  });
+
+  test('an RFC 850 two-digit year more than 50 years ahead is of the century before (X4)', () => {
+    const now = Date.UTC(2026, 0, 1);
+    expect(parseHttpDate('Saturday, 01-Jan-50 00:00:00 GMT', now)).toBe(Date.UTC(2050, 0, 1));
+    expect(parseHttpDate('Saturday, 01-Jan-76 00:00:00 GMT', now)).toBe(Date.UTC(2076, 0, 1));
+    expect(parseHttpDate('Saturday, 02-Jan-76 00:00:00 GMT', now)).toBe(Date.UTC(1976, 0, 2));
+    expect(parseHttpDate('Sunday, 06-Nov-94 08:49:37 GMT', now)).toBe(
+      Date.UTC(1994, 10, 6, 8, 49, 37),
+    );
+    // Late in a century, a small year is of the next one.
+    const late = Date.UTC(2094, 10, 6);
+    expect(parseHttpDate('Sunday, 06-Nov-10 08:49:37 GMT', late)).toBe(
+      Date.UTC(2110, 10, 6, 8, 49, 37),
+    );
+    expect(parseHttpDate('Sunday, 06-Nov-94 08:49:37 GMT', late)).toBe(
+      Date.UTC(2094, 10, 6, 8, 49, 37),
+    );
+  });
+
+  test('a value over 200 characters is no date; a long run of month names is rejected at once (X8)', () => {
+    // Before the fix the first was read as a date, and the second cost O(n²) (64 KB: 600 ms).
+    expect(parseHttpDate(`Sun,${' '.repeat(200)}06 Nov 2094 08:49:37 GMT`)).toBeNaN();
+    expect(parseHttpDate('Jan '.repeat(16_000))).toBeNaN();
+    expect(serverDelay(new Headers({ 'retry-after': 'Jan '.repeat(16_000) }), 0)).toBeUndefined();
+    // Within the cap, the month name need only come before the time.
+    expect(parseHttpDate(`${'Jan '.repeat(40)}08:49:37`)).toBeNaN();
+    expect(parseHttpDate('Sun, 06 Nov 2094 08:49:37 GMT')).toBe(Date.UTC(2094, 10, 6, 8, 49, 37));
+  });
+});
+
 describe('retry policy', () => {
   test('a number is the limit; false is none; an object merges over the base', () => {
     expect(resolveRetry('retry', 5, DEFAULT_POLICY).limit).toBe(5);

@@ -114,41 +114,88 @@ export function backoffDelay(policy: RetryPolicy, n: number, random: () => numbe
   return policy.jitter === 'full' ? random() * base : base;
 }
 
-/** The shape every HTTP date form shares: a month name and hh:mm:ss. */
-const HTTP_DATE = /\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b.*\b\d{2}:\d{2}:\d{2}\b/i;
-/** asctime (`Sun Nov  6 08:49:37 1994`), the HTTP date form that writes no zone. */
-const ASCTIME =
-  /^[a-z]{3} +(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec) +(\d{1,2}) +(\d{2}):(\d{2}):(\d{2}) +(\d{4})$/i;
+/** A value longer than this is no date (an HTTP date has 29 characters; rv-http11 X8). */
+const MAX_DATE_LENGTH = 200;
+/** A month name, the first thing every HTTP date form has before its time of day. */
+const MONTH_NAME = /\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b/i;
+/** hh:mm:ss, searched from after the month name (`lastIndex`): no backtracking over `.*`. */
+const TIME_OF_DAY = /\b\d{2}:\d{2}:\d{2}\b/g;
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
-/** A time zone written in a date: `GMT`, `UTC`, `UT`, `Z`, or an offset such as `+0900`. */
-const ZONE = /(?:\b(?:GMT|UTC|UT|Z)\b|[+-]\d{2}:?\d{2}\s*$)/i;
+const M = '(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)';
+const T = '(\\d{2}):(\\d{2}):(\\d{2})';
+/** IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`: day, month, year, h, m, s. */
+const IMF_FIXDATE = new RegExp(`^[a-z]+, +(\\d{1,2}) +${M} +(\\d{4}) +${T} +GMT$`, 'i');
+/** RFC 850, `Sunday, 06-Nov-94 08:49:37 GMT`: day, month, two-digit year, h, m, s. */
+const RFC_850 = new RegExp(`^[a-z]+, +(\\d{1,2})-${M}-(\\d{2}) +${T} +GMT$`, 'i');
+/** asctime, `Sun Nov  6 08:49:37 1994` (no zone: UTC): month, day, h, m, s, year. */
+const ASCTIME = new RegExp(`^[a-z]+ +${M} +(\\d{1,2}) +${T} +(\\d{4})$`, 'i');
+/** A zone written after the time of another date form: a name (`PST`, `UTC`) or an offset. */
+const ZONE_AFTER = /[a-z]|[+-]\d{2}:?\d{2}/i;
+/** 50 years in ms (with leap days), for RFC 850's two-digit years. */
+const FIFTY_YEARS = 50 * 365.2425 * 86_400_000;
 
 /**
- * An HTTP date (IMF-fixdate, RFC 850 or asctime) as ms since the epoch, `NaN` when it is
- * none. All three are UTC (RFC 9110 §5.6.7): asctime writes no zone, and `Date.parse`
- * would read it as the machine's local time (off by the UTC offset), so it is read here
- * by hand; any other date without a zone is read as GMT too.
+ * The instant of an HTTP date's fields (UTC), `NaN` when they name no real date (Feb 30,
+ * 24:00:00, minute 60). Second 60 (a leap second) is taken as the next minute's first.
  */
-export function parseHttpDate(value: string): number {
+function utcDate(
+  year: number,
+  month: number,
+  day: number,
+  h: number,
+  m: number,
+  s: number,
+): number {
+  if (h > 23 || m > 59 || s > 60 || day < 1) return Number.NaN;
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0–99 as 1900–1999.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month, day);
+  if (date.getUTCDate() !== day || date.getUTCMonth() !== month) return Number.NaN;
+  return date.getTime() + ((h * 60 + m) * 60 + s) * 1000;
+}
+
+/**
+ * An HTTP date as ms since the epoch, `NaN` when it is none. The three forms of RFC 9110
+ * §5.6.7 are read here, as UTC: IMF-fixdate and RFC 850 with `GMT`, asctime with no zone
+ * (which `Date.parse` would read as the machine's local time). Their fields must name a
+ * real date (`Feb 30`, `24:00:00` are none: the header is then ignored); an RFC 850
+ * two-digit year that would be more than 50 years after `now` is of the century before.
+ * Anything else that has a month name and a time of day goes to `Date.parse` as before
+ * (obsolete zones such as `PST` or `+0900` are read as written), as GMT when it names no
+ * zone after the time. A value over 200 characters is no date (linear work on any input).
+ */
+export function parseHttpDate(value: string, now: number = Date.now()): number {
   const text = value.trim();
-  if (!HTTP_DATE.test(text)) return Number.NaN;
-  const asctime = ASCTIME.exec(text);
-  if (asctime !== null) {
-    const [, month, day, h, m, s, year] = asctime as unknown as string[];
-    const fields = [Number(day), Number(h), Number(m), Number(s)] as const;
-    if (fields[0] < 1 || fields[0] > 31 || fields[1] > 23 || fields[2] > 59 || fields[3] > 60) {
-      return Number.NaN;
-    }
-    return Date.UTC(
-      Number(year),
-      MONTHS.indexOf(month!.toLowerCase()),
-      fields[0],
-      fields[1],
-      fields[2],
-      fields[3],
-    );
+  if (text.length > MAX_DATE_LENGTH) return Number.NaN;
+  const month = MONTH_NAME.exec(text);
+  if (month === null) return Number.NaN;
+  TIME_OF_DAY.lastIndex = month.index + month[0].length;
+  const time = TIME_OF_DAY.exec(text);
+  if (time === null) return Number.NaN;
+  let fields = IMF_FIXDATE.exec(text);
+  if (fields !== null) {
+    const [, day, name, year, h, m, s] = fields as unknown as string[];
+    return utcDate(+year!, MONTHS.indexOf(name!.toLowerCase()), +day!, +h!, +m!, +s!);
   }
-  return Date.parse(ZONE.test(text) ? text : `${text} GMT`);
+  fields = RFC_850.exec(text);
+  if (fields !== null) {
+    const [, day, name, yy, h, m, s] = fields as unknown as string[];
+    const args = [MONTHS.indexOf(name!.toLowerCase()), +day!, +h!, +m!, +s!] as const;
+    let year = new Date(now).getUTCFullYear();
+    year = year - (year % 100) + Number(yy);
+    // RFC 9110: a date more than 50 years in the future is of the century before; the
+    // latest year with those two digits that is not, else.
+    if (utcDate(year, ...args) > now + FIFTY_YEARS) year -= 100;
+    else if (utcDate(year + 100, ...args) <= now + FIFTY_YEARS) year += 100;
+    return utcDate(year, ...args);
+  }
+  fields = ASCTIME.exec(text);
+  if (fields !== null) {
+    const [, name, day, h, m, s, year] = fields as unknown as string[];
+    return utcDate(+year!, MONTHS.indexOf(name!.toLowerCase()), +day!, +h!, +m!, +s!);
+  }
+  const zoned = ZONE_AFTER.test(text.slice(time.index + time[0].length));
+  return Date.parse(zoned ? text : `${text} GMT`);
 }
 
 /**
@@ -203,7 +250,7 @@ export function serverDelay(headers: Headers, nowWall: number): number | undefin
     if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
     // An HTTP date names a month and has a time of day; Date.parse alone takes '-5' or
     // '1,5' for dates in 2001 (retrying at once).
-    const date = parseHttpDate(value);
+    const date = parseHttpDate(value, nowWall);
     if (!Number.isNaN(date)) return Math.max(0, date - nowWall);
   }
   const reset = headers.get('ratelimit-reset');
