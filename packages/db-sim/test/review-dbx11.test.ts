@@ -1,0 +1,115 @@
+// Regression tests for the defects of review rv-dbx11 (X1-X5), one describe per finding.
+import { TestClock } from '@weft/core';
+import { describe, expect, test } from 'vitest';
+import { createDatabase, type Database } from '../src/database.ts';
+import { DatabaseError } from '../src/errors.ts';
+import type { Cursor, Row } from '../src/types.ts';
+
+/** A database on an auto-advancing TestClock with `t (v int)` holding 1, 2, 3. */
+function database(latency: number): { clock: TestClock; db: Database } {
+  const clock = new TestClock({ autoAdvance: true });
+  const rows = [{ v: 1 }, { v: 2 }, { v: 3 }];
+  return {
+    clock,
+    db: createDatabase({ clock, latency, tables: { t: { columns: 'v int', rows } } }),
+  };
+}
+
+/** The trace of connection `id` as `type:detail` strings. */
+function traceOf(db: Database, id: number): string[] {
+  return db.trace.events
+    .filter((e) => e.connection === id)
+    .map((e) => (e.detail === '' ? e.type : `${e.type}:${e.detail}`));
+}
+
+describe('a cursor belongs to the handle it was made on (X1)', () => {
+  for (const latency of [0, 2]) {
+    test(`latency ${latency}: a helper returning a cursor from an \`await using\` block: pulls reject 08003, the next borrower is unaffected`, async () => {
+      const { db } = database(latency);
+      const pool = db.pool({ max: 1 });
+      async function openRows(): Promise<Cursor<Row>> {
+        await using conn = await pool.acquire();
+        return conn.cursor('SELECT v FROM t', [], { batchSize: 1 });
+      }
+      const cur = await openRows(); // the connection went back to the pool here
+      expect(cur.closed).toBe(true);
+      const other = await pool.acquire(); // another request gets it
+      const mark = db.trace.events.length;
+      const error = await cur.next().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DatabaseError);
+      expect(error).toMatchObject({
+        code: '08003',
+        message: expect.stringMatching(/released to its pool/),
+      });
+      // It never touched the connection: no trace event, and the holder's query runs.
+      expect(db.trace.events.length).toBe(mark);
+      expect((await other.query('SELECT 1 AS x')).rows).toEqual([{ x: 1 }]);
+      expect(await other.transaction((tx) => tx.query('SELECT v FROM t'))).toMatchObject({
+        rowCount: 3,
+      });
+      // Later pulls and `for await` reject too: a cut-short result never looks complete.
+      await expect(cur.next()).rejects.toMatchObject({ code: '08003' });
+      const seen: unknown[] = [];
+      await expect(
+        (async () => {
+          for await (const row of cur) seen.push(row);
+        })(),
+      ).rejects.toMatchObject({ code: '08003' });
+      expect(seen).toEqual([]);
+      await other.close();
+      await pool.close();
+    });
+  }
+
+  test('pulled while the connection is idle in the pool: rejects 08003, the pool lends a clean connection', async () => {
+    const { db } = database(0);
+    const pool = db.pool({ max: 1 });
+    const a = await pool.acquire();
+    const cur = a.cursor('SELECT v FROM t', [], { batchSize: 1 });
+    await a.close();
+    await expect(cur.next()).rejects.toMatchObject({ code: '08003' });
+    expect(pool.stats()).toMatchObject({ idle: 1, inUse: 0 });
+    const b = await pool.acquire();
+    expect(b.id).toBe(a.id);
+    expect((await b.query('SELECT count(*) AS n FROM t')).rows).toEqual([{ n: 3 }]);
+    expect(traceOf(db, b.id)).not.toContain('cursor:SELECT v FROM t');
+    await b.close();
+    await pool.close();
+  });
+
+  test('a cursor open (half-read) at the release is closed by it; its next pull rejects 08003', async () => {
+    const { db } = database(1);
+    const pool = db.pool({ max: 1 });
+    const a = await pool.acquire();
+    const cur = a.cursor('SELECT v FROM t', [], { batchSize: 1 });
+    expect(await cur.next()).toEqual({ value: { v: 1 }, done: false });
+    await a.close();
+    expect(cur.closed).toBe(true);
+    const b = await pool.acquire();
+    await expect(cur.next()).rejects.toMatchObject({ code: '08003' });
+    expect((await b.query('SELECT 1 AS x')).rows).toEqual([{ x: 1 }]);
+    await b.close();
+    await pool.close();
+  });
+
+  test('a direct connection: a cursor made before close() rejects 08003 on its first pull', async () => {
+    const { db } = database(0);
+    const conn = await db.connect();
+    const cur = conn.cursor('SELECT v FROM t');
+    await conn.close();
+    await expect(cur.next()).rejects.toMatchObject({ code: '08003' });
+    expect(cur.closed).toBe(true);
+  });
+
+  test('made and pulled while the handle holds the connection, it works as before', async () => {
+    const { db } = database(1);
+    const pool = db.pool({ max: 1 });
+    await using conn = await pool.acquire();
+    const cur = conn.cursor<{ v: number }>('SELECT v FROM t', [], { batchSize: 2 });
+    expect(cur.closed).toBe(false);
+    const seen: number[] = [];
+    for await (const row of cur) seen.push(row.v);
+    expect(seen).toEqual([1, 2, 3]);
+    expect(cur.closed).toBe(true);
+  });
+});
