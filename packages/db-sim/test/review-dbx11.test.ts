@@ -3,6 +3,7 @@ import { TestClock } from '@weft/core';
 import { describe, expect, test } from 'vitest';
 import { createDatabase, type Database } from '../src/database.ts';
 import { DatabaseError } from '../src/errors.ts';
+import { PoolImpl } from '../src/pool.ts';
 import type { Cursor, Row } from '../src/types.ts';
 
 /** A database on an auto-advancing TestClock with `t (v int)` holding 1, 2, 3. */
@@ -111,5 +112,48 @@ describe('a cursor belongs to the handle it was made on (X1)', () => {
     for await (const row of cur) seen.push(row.v);
     expect(seen).toEqual([1, 2, 3]);
     expect(cur.closed).toBe(true);
+  });
+});
+
+describe('a waiter leaves the pool queue as it settles (X3)', () => {
+  test('pool.query and acquire timing out on an exhausted pool leave nothing queued; FIFO and the pool timeout still hold', async () => {
+    const { clock, db } = database(0);
+    const pool = db.pool({ max: 1, acquireTimeout: 100 });
+    const held = await pool.acquire();
+    for (let i = 0; i < 50; i++) {
+      await expect(pool.query('SELECT 1 AS x', [], { timeout: 1 })).rejects.toMatchObject({
+        code: '53300',
+      });
+      await expect(pool.acquire({ timeout: 1 })).rejects.toMatchObject({ code: '53300' });
+      const ac = new AbortController();
+      const p = pool.acquire({ signal: ac.signal });
+      ac.abort(new Error('gone'));
+      await expect(p).rejects.toThrow('gone');
+    }
+    expect(pool.stats().waiting).toBe(0);
+    expect(PoolImpl.queued(pool as PoolImpl)).toBe(0);
+    // Waiters in the middle of the queue leave; the others are served first come, first served.
+    const order: string[] = [];
+    const a = pool.acquire().then((c) => (order.push('a'), c));
+    const ac = new AbortController();
+    const b = pool.acquire({ signal: ac.signal }).catch(() => order.push('b cancelled'));
+    const c = pool.acquire({ timeout: 1 }).catch(() => order.push('c timed out'));
+    const d = pool.acquire(); // times out with the pool's acquireTimeout
+    ac.abort();
+    await Promise.all([b, c]);
+    expect(pool.stats().waiting).toBe(2);
+    expect(PoolImpl.queued(pool as PoolImpl)).toBe(4); // a and d, in both queues (pool timeout)
+    await held.close();
+    const first = await a;
+    await expect(d).rejects.toMatchObject({
+      code: '53300',
+      message: expect.stringMatching(/the pool's `acquireTimeout`/),
+    });
+    expect(clock.now()).toBeGreaterThanOrEqual(100);
+    expect(order).toEqual(['b cancelled', 'c timed out', 'a']);
+    expect(pool.stats().waiting).toBe(0);
+    expect(PoolImpl.queued(pool as PoolImpl)).toBe(0);
+    await first.close();
+    await pool.close();
   });
 });
