@@ -157,3 +157,33 @@ describe('a waiter leaves the pool queue as it settles (X3)', () => {
     await pool.close();
   });
 });
+
+describe('a cursor closed by a COMMIT that then fails is not told the transaction committed (X2)', () => {
+  test('the signal aborts during the COMMIT round trip: rolled back, and the 25000 says the COMMIT closed it', async () => {
+    const { clock, db } = database(10);
+    const conn = await db.connect();
+    const ac = new AbortController();
+    let cursor: Cursor<Row> | undefined;
+    const outcome = await conn
+      .transaction(
+        async (tx) => {
+          await tx.query('INSERT INTO t VALUES (100)');
+          cursor = tx.cursor('SELECT v FROM t', [], { batchSize: 2 });
+          await cursor.next();
+          clock.schedule(5, () => ac.abort(new Error('user cancelled'))); // during COMMIT
+          return 'x';
+        },
+        { signal: ac.signal },
+      )
+      .catch((e: unknown) => e);
+    expect(outcome).toMatchObject({ message: 'user cancelled' });
+    expect(db.inspect('t')).not.toContainEqual({ v: 100 });
+    const error = await cursor!.next().catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: '25000',
+      message: expect.stringMatching(/closed by its transaction's COMMIT/),
+    });
+    expect((error as Error).message).not.toMatch(/was committed/);
+    await conn.close();
+  });
+});
