@@ -261,7 +261,7 @@ export class Session {
           timeout === undefined ? undefined : timeout - waited,
           'a query',
           waited > 0
-            ? `${timeout} ms, of which ${waited} ms waiting for a connection from the pool`
+            ? `${timeout} ms, of which ${Math.round(waited)} ms waiting for a connection from the pool`
             : undefined,
         );
         this.resumed(hold, signals);

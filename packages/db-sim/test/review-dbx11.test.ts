@@ -187,3 +187,22 @@ describe('a cursor closed by a COMMIT that then fails is not told the transactio
     await conn.close();
   });
 });
+
+describe("pool.query's 57014 gives the wait in whole ms (X5)", () => {
+  test('a wait of 20.696988 ms is printed as 21 ms', async () => {
+    const { clock, db } = database(40);
+    const pool = db.pool({ max: 1 });
+    const held = await pool.acquire();
+    const start = clock.now();
+    clock.schedule(20.696988, () => void held.close());
+    const error = await pool.query('SELECT 1 AS x', [], { timeout: 50 }).catch((e: unknown) => e);
+    expect(clock.now() - start).toBeGreaterThan(20);
+    expect(error).toMatchObject({
+      code: '57014',
+      message: expect.stringContaining(
+        '(50 ms, of which 21 ms waiting for a connection from the pool)',
+      ),
+    });
+    await pool.close();
+  });
+});
