@@ -9,7 +9,7 @@ import { ConnectionImpl } from './connection.ts';
 import { DatabaseError, type LeakReport, PoolLeakError, SqlState } from './errors.ts';
 import { checkQueryOptions } from './internal/options.ts';
 import type { Sim } from './internal/sim.ts';
-import { type Cancel, schedule, scheduleUnref } from './internal/wait.ts';
+import { type Cancel, Handshakes, schedule, scheduleUnref } from './internal/wait.ts';
 import {
   assertDuration,
   assertFunction,
@@ -219,7 +219,7 @@ export class PoolImpl implements Pool {
   #closing: Promise<void> | undefined;
   #drained: (() => void) | undefined;
   /** Aborts handshakes in flight when the pool closes. */
-  readonly #controller: AbortController = new AbortController();
+  readonly #handshakes: Handshakes = new Handshakes();
   /** The timer that closes idle connections past `idleTimeout`. */
   #reaper: Cancel | undefined;
   /** The timer that fails the first waiters past the pool's `acquireTimeout`. */
@@ -501,7 +501,7 @@ export class PoolImpl implements Pool {
     if (this.#closed) return;
     this.#closed = true;
     this.#forget(this);
-    this.#controller.abort(this.#closedError());
+    this.#handshakes.abort(this.#closedError());
     this.#reaper?.();
     this.#reaper = undefined;
     this.#expiry?.();
@@ -616,13 +616,16 @@ export class PoolImpl implements Pool {
       this.#idle.length + this.#leases.size + this.#pending < this.#max
     ) {
       this.#pending++;
-      this.#sim.open([this.#controller.signal]).then(
+      const handshake = this.#handshakes.take();
+      this.#sim.open([handshake.signal]).then(
         (session) => {
+          handshake.done();
           this.#pending--;
           if (this.#closed) session.close(() => this.#closedError());
           else this.#give(session);
         },
         (error: unknown) => {
+          handshake.done();
           this.#pending--;
           if (this.#closed) return;
           this.#nextWaiter()?.fail(error);

@@ -206,3 +206,44 @@ describe("pool.query's 57014 gives the wait in whole ms (X5)", () => {
     await pool.close();
   });
 });
+
+describe('concurrent handshakes do not pile abort listeners on one shared signal (X4)', () => {
+  test('20 concurrent connect() and a pool growing by 20: at most 1 abort listener on any signal', async () => {
+    // Node 20 prints MaxListenersExceededWarning past 10 on one signal; count them directly.
+    const live = new Map<EventTarget, number>();
+    let most = 0;
+    const proto = AbortSignal.prototype as unknown as Record<string, unknown>;
+    const add = EventTarget.prototype.addEventListener;
+    const remove = EventTarget.prototype.removeEventListener;
+    proto.addEventListener = function (this: EventTarget, ...args: Parameters<typeof add>) {
+      if (args[0] === 'abort') {
+        const n = (live.get(this) ?? 0) + 1;
+        live.set(this, n);
+        most = Math.max(most, n);
+      }
+      return add.apply(this, args);
+    };
+    proto.removeEventListener = function (this: EventTarget, ...args: Parameters<typeof remove>) {
+      if (args[0] === 'abort') live.set(this, (live.get(this) ?? 1) - 1);
+      return remove.apply(this, args);
+    };
+    try {
+      const { db } = database(5);
+      const conns = await Promise.all(Array.from({ length: 20 }, () => db.connect()));
+      const pool = db.pool({ max: 20 });
+      const lent = await Promise.all(Array.from({ length: 20 }, () => pool.acquire()));
+      expect(conns).toHaveLength(20);
+      expect(lent).toHaveLength(20);
+      for (const c of [...conns, ...lent]) await c.close();
+      await pool.close();
+      // A close still aborts the handshakes in flight.
+      const pending = [db.connect(), db.pool().acquire()];
+      await db.close();
+      for (const p of pending) await expect(p).rejects.toMatchObject({ code: '08003' });
+    } finally {
+      delete proto.addEventListener;
+      delete proto.removeEventListener;
+    }
+    expect(most).toBe(1);
+  });
+});
