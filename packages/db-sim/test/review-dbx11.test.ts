@@ -183,7 +183,7 @@ describe('a cursor closed by a COMMIT that then fails is not told the transactio
       code: '25000',
       message: expect.stringMatching(/closed by its transaction's COMMIT/),
     });
-    expect((error as Error).message).not.toMatch(/was committed/);
+    expect(/was committed/.test((error as Error).message)).toBe(false);
     await conn.close();
   });
 });
@@ -237,9 +237,11 @@ describe('concurrent handshakes do not pile abort listeners on one shared signal
       for (const c of [...conns, ...lent]) await c.close();
       await pool.close();
       // A close still aborts the handshakes in flight.
-      const pending = [db.connect(), db.pool().acquire()];
+      const pending = Promise.allSettled([db.connect(), db.pool().acquire()]);
       await db.close();
-      for (const p of pending) await expect(p).rejects.toMatchObject({ code: '08003' });
+      for (const r of await pending) {
+        expect(r).toMatchObject({ status: 'rejected', reason: { code: '08003' } });
+      }
     } finally {
       delete proto.addEventListener;
       delete proto.removeEventListener;
