@@ -84,7 +84,11 @@ export class ConnectionImpl implements Connection {
     assertString('sql', sql);
     const bound = bindParams('params', params) as readonly Value[];
     const batchSize = checkCursorOptions(options);
-    return new CursorImpl<R>(this.#live(), undefined, sql, bound, options, batchSize);
+    // The cursor is this handle's: a first pull after the handle was released or closed
+    // rejects 08003 instead of running on the session the pool has lent again (dbx11 X1).
+    return new CursorImpl<R>(this.#live(), undefined, sql, bound, options, batchSize, () =>
+      this.#live(),
+    );
   }
 
   async transaction<T>(

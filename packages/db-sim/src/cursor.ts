@@ -42,6 +42,12 @@ export class CursorImpl<R = Row> implements Cursor<R> {
   #onAbort: (() => void) | undefined;
   /** The error with which `close()` cut a pull short: that pull resolves `DONE`. */
   #quiet: DatabaseError | undefined;
+  /**
+   * For a cursor made on a connection handle (`conn.cursor`): throws (`08003`) once that
+   * handle was released to its pool or closed. The cursor belongs to the handle, not to
+   * the session behind it, which a pool lends again (review dbx11 X1).
+   */
+  readonly #lease: (() => unknown) | undefined;
 
   constructor(
     session: Session,
@@ -50,8 +56,10 @@ export class CursorImpl<R = Row> implements Cursor<R> {
     params: readonly Value[],
     options: CursorOptions | undefined,
     batchSize: number,
+    lease?: () => unknown,
   ) {
     this.#session = session;
+    this.#lease = lease;
     this.#frame = frame;
     this.#sql = sql;
     this.#params = params;
@@ -60,6 +68,14 @@ export class CursorImpl<R = Row> implements Cursor<R> {
   }
 
   get closed(): boolean {
+    if (this.#state === 'new' && this.#lease !== undefined) {
+      // Not opened yet, its handle released or closed since: it can never open.
+      try {
+        this.#lease();
+      } catch {
+        return true;
+      }
+    }
     return this.#state === 'closed';
   }
 
@@ -176,6 +192,15 @@ export class CursorImpl<R = Row> implements Cursor<R> {
 
   async #open(): Promise<void> {
     const session = this.#session;
+    // Made on a handle since released or closed: the session may be lent to someone else
+    // now, so the cursor must not touch it (review dbx11 X1); this and later pulls reject.
+    try {
+      this.#lease?.();
+    } catch (error) {
+      this.#state = 'closed';
+      this.#endedBy = () => error;
+      throw error;
+    }
     const ctx = callerContext({ signal: this.#options?.signal, clock: session.sim.clock });
     this.#ctx = ctx;
     this.#signals = this.#frame === undefined ? [ctx.signal] : [ctx.signal, ...this.#frame.signals];

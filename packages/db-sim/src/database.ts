@@ -4,6 +4,7 @@ import { execute } from './engine/executor.ts';
 import { DatabaseError, SqlState } from './errors.ts';
 import { type FaultOptions, FaultModel, type LatencyOption } from './faults.ts';
 import { Sim } from './internal/sim.ts';
+import { Handshakes } from './internal/wait.ts';
 import {
   assertParams,
   assertClock,
@@ -14,6 +15,7 @@ import {
   describe,
 } from './internal/validate.ts';
 import { type Pool, PoolImpl, type PoolOptions } from './pool.ts';
+import type { Session } from './session.ts';
 import { assertSeed, createRandom } from './random.ts';
 import type { Value } from './sql/ast.ts';
 import { parse } from './sql/parser.ts';
@@ -110,7 +112,7 @@ class DatabaseImpl implements Database {
   readonly #pools: Set<PoolImpl> = new Set();
   #closed = false;
   /** Aborts the handshakes of `connect()` calls in flight when the database closes (X1). */
-  readonly #controller: AbortController = new AbortController();
+  readonly #handshakes: Handshakes = new Handshakes();
 
   constructor(options: DatabaseOptions | undefined) {
     assertOptions('options', options, [
@@ -217,7 +219,13 @@ class DatabaseImpl implements Database {
       throw new DatabaseError(SqlState.connectionDoesNotExist, 'the database is closed');
     const ctx = callerContext({ signal: options?.signal, clock: this.#sim.clock });
     try {
-      const session = await this.#sim.open([ctx.signal, this.#controller.signal]);
+      const handshake = this.#handshakes.take();
+      let session: Session;
+      try {
+        session = await this.#sim.open([ctx.signal, handshake.signal]);
+      } finally {
+        handshake.done();
+      }
       if (this.#closed) {
         session.close(
           () => new DatabaseError(SqlState.connectionDoesNotExist, 'the database is closed'),
@@ -272,7 +280,7 @@ class DatabaseImpl implements Database {
     const reason = new DatabaseError(SqlState.connectionDoesNotExist, 'the database is closed');
     // A `connect()` still in its handshake rejects now, and its timer goes (review dbx10
     // X1: it held the process for the whole latency), as a pool's own handshakes do.
-    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+    this.#handshakes.abort(reason);
     for (const pool of [...this.#pools]) pool.destroyAll();
     for (const session of [...this.#sim.sessions]) session.close(() => reason);
     return Promise.resolve();

@@ -9,7 +9,7 @@ import { ConnectionImpl } from './connection.ts';
 import { DatabaseError, type LeakReport, PoolLeakError, SqlState } from './errors.ts';
 import { checkQueryOptions } from './internal/options.ts';
 import type { Sim } from './internal/sim.ts';
-import { type Cancel, schedule, scheduleUnref } from './internal/wait.ts';
+import { type Cancel, Handshakes, schedule, scheduleUnref } from './internal/wait.ts';
 import {
   assertDuration,
   assertFunction,
@@ -149,8 +149,55 @@ interface Waiter {
   settled: boolean;
   /** Clock time past which it fails with 53300, when it waits with the pool's own timeout. */
   expires: number | undefined;
+  /** Its place in the pool's queue, and in the queue of those that expire with the pool's timeout. */
+  node: Node<Waiter> | undefined;
+  expiryNode: Node<Waiter> | undefined;
   give(session: Session): void;
   fail(error: unknown): void;
+}
+
+interface Node<T> {
+  readonly value: T;
+  prev: Node<T> | undefined;
+  next: Node<T> | undefined;
+}
+
+/**
+ * A FIFO from which any entry leaves in O(1): a waiter leaves the pool's queue the moment
+ * it settles (timed out, cancelled, served), so a pool that stays exhausted while calls
+ * time out does not keep them, nor scan past them (review dbx11 X3).
+ */
+class Queue<T> {
+  #first: Node<T> | undefined;
+  #last: Node<T> | undefined;
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get first(): T | undefined {
+    return this.#first?.value;
+  }
+
+  push(value: T): Node<T> {
+    const node: Node<T> = { value, prev: this.#last, next: undefined };
+    if (this.#last === undefined) this.#first = node;
+    else this.#last.next = node;
+    this.#last = node;
+    this.#size++;
+    return node;
+  }
+
+  remove(node: Node<T>): void {
+    if (node.prev === undefined) this.#first = node.next;
+    else node.prev.next = node.next;
+    if (node.next === undefined) this.#last = node.prev;
+    else node.next.prev = node.prev;
+    node.prev = undefined;
+    node.next = undefined;
+    this.#size--;
+  }
 }
 
 export class PoolImpl implements Pool {
@@ -164,15 +211,15 @@ export class PoolImpl implements Pool {
   /** Sessions lent out; each records when (`leasedAt`) and where (`leaseSite`). */
   readonly #leases: Set<Session> = new Set();
   #pending = 0;
-  /** FIFO of waiters; settled ones are skipped (and dropped) as the head moves past them. */
-  #waiters: Waiter[] = [];
-  #head = 0;
-  #waiting = 0;
+  /** FIFO of waiters; each leaves it as it settles. */
+  readonly #waiters: Queue<Waiter> = new Queue();
+  /** The waiters with the pool's own timeout, in the order they expire (FIFO: one timeout). */
+  readonly #expiring: Queue<Waiter> = new Queue();
   #closed = false;
   #closing: Promise<void> | undefined;
   #drained: (() => void) | undefined;
   /** Aborts handshakes in flight when the pool closes. */
-  readonly #controller: AbortController = new AbortController();
+  readonly #handshakes: Handshakes = new Handshakes();
   /** The timer that closes idle connections past `idleTimeout`. */
   #reaper: Cancel | undefined;
   /** The timer that fails the first waiters past the pool's `acquireTimeout`. */
@@ -213,12 +260,17 @@ export class PoolImpl implements Pool {
     return this.#closed;
   }
 
+  /** For the tests: the entries in `pool`'s queues of waiters (settled ones included, if any were kept). */
+  static queued(pool: PoolImpl): number {
+    return pool.#waiters.size + pool.#expiring.size;
+  }
+
   stats(): PoolStats {
     return {
       size: this.#idle.length + this.#leases.size,
       idle: this.#idle.length,
       inUse: this.#leases.size,
-      waiting: this.#waiting,
+      waiting: this.#waiters.size,
       pending: this.#pending,
       max: this.#max,
     };
@@ -269,7 +321,7 @@ export class PoolImpl implements Pool {
     // The leases of the task or body that asked (found now: a waiter is served from
     // another task's release).
     const owner = this.#ownerLeases();
-    if (this.#waiting === 0 && this.#idle.length > 0) {
+    if (this.#waiters.size === 0 && this.#idle.length > 0) {
       ctx[Symbol.dispose]();
       return Promise.resolve(this.#lend(this.#idle.pop()!, stack, owner));
     }
@@ -284,7 +336,11 @@ export class PoolImpl implements Pool {
       const settle = (): boolean => {
         if (waiter.settled) return false;
         waiter.settled = true;
-        if (--this.#waiting === 0 && this.#expiry !== undefined) {
+        if (waiter.node !== undefined) this.#waiters.remove(waiter.node);
+        if (waiter.expiryNode !== undefined) this.#expiring.remove(waiter.expiryNode);
+        waiter.node = undefined;
+        waiter.expiryNode = undefined;
+        if (this.#expiring.size === 0 && this.#expiry !== undefined) {
           this.#expiry();
           this.#expiry = undefined;
         }
@@ -297,6 +353,8 @@ export class PoolImpl implements Pool {
       const waiter: Waiter = {
         settled: false,
         expires: shared && Number.isFinite(timeout) ? this.#sim.clock.now() + timeout : undefined,
+        node: undefined,
+        expiryNode: undefined,
         give: (session) => {
           if (settle()) resolve(this.#lend(session, stack, owner));
         },
@@ -304,11 +362,12 @@ export class PoolImpl implements Pool {
           if (settle()) reject(error);
         },
       };
-      this.#waiters.push(waiter);
-      this.#waiting++;
+      waiter.node = this.#waiters.push(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (waiter.expires !== undefined) this.#armExpiry();
-      else if (Number.isFinite(timeout)) {
+      if (waiter.expires !== undefined) {
+        waiter.expiryNode = this.#expiring.push(waiter);
+        this.#armExpiry();
+      } else if (Number.isFinite(timeout)) {
         cancelTimer = schedule(this.#sim.clock, timeout, () => {
           cancelTimer = undefined;
           waiter.fail(this.#timeoutError(timeout, 'the `timeout` of this acquire'));
@@ -336,24 +395,16 @@ export class PoolImpl implements Pool {
   /** Arms the one timer for the first waiter that expires with the pool's timeout. */
   #armExpiry(): void {
     if (this.#expiry !== undefined) return;
-    let first: Waiter | undefined;
-    for (let i = this.#head; i < this.#waiters.length; i++) {
-      const w = this.#waiters[i]!;
-      if (!w.settled && w.expires !== undefined) {
-        first = w;
-        break;
-      }
-    }
+    const first = this.#expiring.first;
     if (first === undefined) return;
     const clock = this.#sim.clock;
     this.#expiry = schedule(clock, Math.max(0, first.expires! - clock.now()), () => {
       this.#expiry = undefined;
       const now = clock.now();
-      for (let i = this.#head; i < this.#waiters.length; i++) {
-        const w = this.#waiters[i]!;
-        if (w.settled || w.expires === undefined) continue;
-        if (w.expires > now) break;
+      // Each fails and leaves the queue (its settle), so the next is the new first.
+      for (let w = this.#expiring.first; w !== undefined && w.expires! <= now; ) {
         w.fail(this.#timeoutError(this.#acquireTimeout, "the pool's `acquireTimeout`"));
+        w = this.#expiring.first;
       }
       this.#armExpiry();
     });
@@ -450,7 +501,7 @@ export class PoolImpl implements Pool {
     if (this.#closed) return;
     this.#closed = true;
     this.#forget(this);
-    this.#controller.abort(this.#closedError());
+    this.#handshakes.abort(this.#closedError());
     this.#reaper?.();
     this.#reaper = undefined;
     this.#expiry?.();
@@ -561,17 +612,20 @@ export class PoolImpl implements Pool {
   #grow(): void {
     while (
       !this.#closed &&
-      this.#pending < this.#waiting &&
+      this.#pending < this.#waiters.size &&
       this.#idle.length + this.#leases.size + this.#pending < this.#max
     ) {
       this.#pending++;
-      this.#sim.open([this.#controller.signal]).then(
+      const handshake = this.#handshakes.take();
+      this.#sim.open([handshake.signal]).then(
         (session) => {
+          handshake.done();
           this.#pending--;
           if (this.#closed) session.close(() => this.#closedError());
           else this.#give(session);
         },
         (error: unknown) => {
+          handshake.done();
           this.#pending--;
           if (this.#closed) return;
           this.#nextWaiter()?.fail(error);
@@ -593,21 +647,9 @@ export class PoolImpl implements Pool {
     this.#armReaper();
   }
 
+  /** The first waiter; it leaves the queue as the caller serves or fails it (its settle). */
   #nextWaiter(): Waiter | undefined {
-    while (this.#head < this.#waiters.length) {
-      const w = this.#waiters[this.#head]!;
-      this.#waiters[this.#head++] = undefined as unknown as Waiter;
-      if (this.#head > 1024 && this.#head * 2 > this.#waiters.length) {
-        this.#waiters = this.#waiters.slice(this.#head);
-        this.#head = 0;
-      }
-      if (!w.settled) return w;
-    }
-    if (this.#head > 0) {
-      this.#waiters = [];
-      this.#head = 0;
-    }
-    return undefined;
+    return this.#waiters.first;
   }
 
   #armReaper(): void {

@@ -261,7 +261,7 @@ export class Session {
           timeout === undefined ? undefined : timeout - waited,
           'a query',
           waited > 0
-            ? `${timeout} ms, of which ${waited} ms waiting for a connection from the pool`
+            ? `${timeout} ms, of which ${Math.round(waited)} ms waiting for a connection from the pool`
             : undefined,
         );
         this.resumed(hold, signals);
@@ -388,9 +388,13 @@ export class Session {
     // pull in flight is abandoned; later pulls reject with 25000.
     if (this.cursors.size > 0) {
       const holder = this.#holder;
+      // Worded for either outcome: the COMMIT (RELEASE) may still fail and roll back
+      // (review dbx11 X2: it said "was committed" of a transaction rolled back).
       const closed = this.#closeCursors(
         frame,
-        savepoint ? 'was released' : 'was committed',
+        savepoint
+          ? "the cursor was closed by its savepoint's RELEASE SAVEPOINT (which closes the cursors opened in the savepoint, whether it is then released or rolled back)"
+          : "the cursor was closed by its transaction's COMMIT (which closes the cursors still open, whether the transaction then commits or rolls back)",
         undefined,
       );
       if (closed !== undefined && holder !== undefined && this.#holder === undefined) {
@@ -453,7 +457,13 @@ export class Session {
    */
   async rollback(frame: TxImpl, reason: unknown): Promise<unknown> {
     if (frame.finished) return reason;
-    if (this.cursors.size > 0) this.#closeCursors(frame, 'was rolled back', reason);
+    if (this.cursors.size > 0) {
+      this.#closeCursors(
+        frame,
+        `the cursor's ${frame.parent === undefined ? 'transaction' : 'savepoint'} was rolled back, so the cursor was closed`,
+        reason,
+      );
+    }
     if (frame.parent === undefined) {
       this.sim.storage.end(frame.state);
       this.root = undefined;
@@ -503,14 +513,14 @@ export class Session {
 
   /**
    * Closes the cursors opened in `frame` or a savepoint inside it, as `frame` ends
-   * (`ended`: `was committed`, `was rolled back`…): their next pull rejects with 25000.
+   * (`message`: why): their next pull rejects with 25000.
    * Returns the error builder when it closed any.
    */
-  #closeCursors(frame: TxImpl, ended: string, cause: unknown): (() => DatabaseError) | undefined {
+  #closeCursors(frame: TxImpl, message: string, cause: unknown): (() => DatabaseError) | undefined {
     const reason = (): DatabaseError =>
       new DatabaseError(
         SqlState.invalidTransactionState,
-        `the cursor's ${frame.parent === undefined ? 'transaction' : 'savepoint'} ${ended}, so the cursor was closed`,
+        message,
         cause === undefined ? { connection: this.id } : { connection: this.id, cause },
       );
     let closed = false;

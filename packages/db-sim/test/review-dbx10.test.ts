@@ -268,7 +268,7 @@ describe('a transaction that returns with a cursor open commits, closing the cur
     expect(db.inspect('t')).toContainEqual({ v: 100 });
     await expect(cursor!.next()).rejects.toMatchObject({
       code: '25000',
-      message: expect.stringMatching(/transaction was committed, so the cursor was closed/),
+      message: expect.stringMatching(/closed by its transaction's COMMIT/),
     });
     expect(conn.inTransaction).toBe(false);
     expect((await conn.query('SELECT count(*) AS n FROM t')).rows).toEqual([{ n: 4 }]);
@@ -307,7 +307,7 @@ describe('a transaction that returns with a cursor open commits, closing the cur
       });
       await expect(cursor!.next()).rejects.toMatchObject({
         code: '25000',
-        message: expect.stringMatching(/savepoint was released/),
+        message: expect.stringMatching(/closed by its savepoint's RELEASE SAVEPOINT/),
       });
       await tx.query('INSERT INTO t VALUES (200)');
     });
