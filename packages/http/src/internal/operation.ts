@@ -390,7 +390,11 @@ export class Operation {
   #attempt: AbortController | undefined;
   /** The signal of the latest attempt, kept after it ends to explain late read failures. */
   #attemptSignal: AbortSignal | undefined;
-  #attemptTimer: { cancel(): void } | undefined;
+  /**
+   * The attempt's timer; `at` is when it fires, on `performance.now()` for the system
+   * clock (a {@link TimeoutEntry}), else on the injected clock's `now()`.
+   */
+  #attemptTimer: { cancel(): void; readonly at: number } | undefined;
   /** The TimeoutError of the current attempt's timer, to tell it from other aborts. */
   #attemptTimeout: TimeoutError | undefined;
   /**
@@ -747,13 +751,23 @@ export class Operation {
    * deadlock with one holding that host's slot while it waits for the same permit — a
    * `concurrency` slot, or a `rateLimit` whose permits are given back (a `Semaphore`, a
    * `RedisSemaphore`; rv-http11 X2). So the hop asks `rateLimit` again, as a new request
-   * would (a token bucket's token is spent for it). The wait counts against the attempt
-   * (its timeout, the caller's signal, `close()`).
+   * would (a token bucket's token is spent for it). As for the first slot, the wait is not
+   * timed by `timeout` (rv-http12 X7, X3): the attempt's timer stops while the hop waits
+   * and is armed again, once the permits are back, for the time the attempt had left. The
+   * caller's signal, `totalTimeout`, a deadline and `close()` still end the wait (they
+   * abort the attempt).
    */
   async #moveToHost(host: string, signal: AbortSignal): Promise<void> {
     const permits = this.#permits!;
     const rate = permits.rate;
     permits.rate = undefined;
+    const timer = this.#attemptTimer;
+    let left = 0;
+    if (timer !== undefined) {
+      timer.cancel();
+      this.#attemptTimer = undefined;
+      left = timer.at - (this.#clock === systemClock ? performance.now() : this.#clock.now());
+    }
     this.#releaseSlots(permits);
     release(rate);
     await this.#acquireSlots(host, signal, permits);
@@ -762,6 +776,10 @@ export class Operation {
       permits.rate = await rateLimit.acquire({ signal });
     }
     if (signal.aborted) throw signal.reason;
+    const attempt = this.#attempt;
+    if (timer !== undefined && attempt !== undefined && attempt.signal === signal) {
+      this.#armAttemptTimer(attempt, Math.max(0, left));
+    }
   }
 
   async #attemptOnce(attempt: number): Promise<unknown> {
@@ -855,27 +873,33 @@ export class Operation {
 
   /** Starts an attempt: its controller (fetch's signal) and its timer. */
   #startAttempt(): AbortSignal {
-    const config = this.#config;
     const controller = new AbortController();
     this.#attempt = controller;
     const signal = controller.signal;
     this.#attemptSignal = signal;
     if (this.#stopped) controller.abort(this.#reason);
-    else if (config.timeout !== Number.POSITIVE_INFINITY) {
-      const onTimeout = (): void => {
-        this.#attemptTimeout = new TimeoutError(
-          `${config.method} ${this.#sentUrl()} timed out after ${config.timeout} ms (timeout per attempt)`,
-          { timeout: config.timeout },
-        );
-        controller.abort(this.#attemptTimeout);
-        if (this.#handedOff) this.#end();
-      };
-      this.#attemptTimer =
-        this.#clock === systemClock
-          ? systemTimeouts.add(config.timeout, onTimeout)
-          : { cancel: schedule(this.#clock, config.timeout, onTimeout) };
+    else if (this.#config.timeout !== Number.POSITIVE_INFINITY) {
+      this.#armAttemptTimer(controller, this.#config.timeout);
     }
     return signal;
+  }
+
+  /** Arms the attempt's timer to abort `controller` after `ms` ms (of `timeout`'s budget). */
+  #armAttemptTimer(controller: AbortController, ms: number): void {
+    const config = this.#config;
+    const onTimeout = (): void => {
+      this.#attemptTimeout = new TimeoutError(
+        `${config.method} ${this.#sentUrl()} timed out after ${config.timeout} ms (timeout per attempt)`,
+        { timeout: config.timeout },
+      );
+      controller.abort(this.#attemptTimeout);
+      if (this.#handedOff) this.#end();
+    };
+    const clock = this.#clock;
+    this.#attemptTimer =
+      clock === systemClock
+        ? systemTimeouts.add(ms, onTimeout)
+        : { cancel: schedule(clock, ms, onTimeout), at: clock.now() + ms };
   }
 
   /**

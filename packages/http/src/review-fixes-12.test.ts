@@ -1,0 +1,112 @@
+// Regression tests for defects the review rv-http12 found (X1, X2, X3, X7; X6 in
+// internal/retry.test.ts): each fails on the code before its fix.
+import { RateLimiter, TestClock, TimeoutError } from '@weft/core';
+import { describe, expect, test } from 'vitest';
+import { createClient } from './index.ts';
+
+/** One macrotask: lets requests reach fetch and settle, without advancing any clock. */
+function tick(ms = 5): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** What `promise` resolves to, or rejects with, observed at once. */
+function settled(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    (value) => value,
+    (error: unknown) => error,
+  );
+}
+
+/** Whether `promise` has settled after a few macrotasks (no clock is advanced). */
+async function isSettled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (let i = 0; i < 4; i++) await tick(1);
+  return done;
+}
+
+/** An injected fetch: a.test redirects to b.test; w*.test answer when `answer` is called. */
+function hostsFetch(clock: TestClock, aDelay = 0, bHangs = false) {
+  const waiting: Array<() => void> = [];
+  const fetch = (async (input: string | URL | Request) => {
+    const url = new URL(String(input));
+    if (url.host === 'a.test') {
+      if (aDelay > 0) await clock.sleep(aDelay);
+      return new Response(null, { status: 302, headers: { location: 'http://b.test/x' } });
+    }
+    if (url.host === 'b.test') {
+      if (bHangs) await new Promise<never>(() => {});
+      return new Response('b');
+    }
+    await new Promise<void>((resolve) => waiting.push(resolve));
+    return new Response('w');
+  }) as typeof globalThis.fetch;
+  return { fetch, answer: () => waiting.shift()!() };
+}
+
+describe('a cross-host hop waits for its slots outside the per-attempt timeout (X7, X3)', () => {
+  test('a hop queued behind busy slots for longer than `timeout` still succeeds (q8b)', async () => {
+    const clock = new TestClock();
+    const { fetch, answer } = hostsFetch(clock);
+    const http = createClient({ fetch, clock, concurrency: 2, perHost: 1, timeout: 150 });
+    const slow = { timeout: Number.POSITIVE_INFINITY };
+    const w1 = http.get('http://w1.test/', slow).text();
+    const redirected = settled(http.get('http://a.test/go', { retry: false }).text());
+    const w2 = http.get('http://w2.test/', slow).text();
+    await tick();
+    // a.test was answered (302): its hop gave the slot to w2 and waits behind it and w1.
+    await clock.advance(1000);
+    expect(await isSettled(redirected)).toBe(false);
+    answer();
+    expect(await w1).toBe('w');
+    expect(await redirected).toBe('b');
+    answer();
+    expect(await w2).toBe('w');
+    await http.close();
+  });
+
+  test('the hop keeps the time the attempt had left, not a fresh timeout', async () => {
+    const clock = new TestClock();
+    const { fetch, answer } = hostsFetch(clock, 30, true);
+    const http = createClient({ fetch, clock, concurrency: 1, perHost: 1, timeout: 100 });
+    const redirected = settled(http.get('http://a.test/go', { retry: false }).text());
+    const other = http.get('http://w.test/', { timeout: Number.POSITIVE_INFINITY }).text();
+    await tick();
+    await clock.advance(30); // a.test answers 302 after 30 ms; w.test takes the slot
+    await tick();
+    await clock.advance(500); // the hop waits 500 ms for the slot: not timed
+    expect(await isSettled(redirected)).toBe(false);
+    answer();
+    expect(await other).toBe('w');
+    await tick();
+    // b.test hangs: the attempt has 100 - 30 = 70 ms left.
+    await clock.advance(69);
+    expect(await isSettled(redirected)).toBe(false);
+    await clock.advance(1);
+    const error = (await redirected) as Error;
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error.message).toBe('GET http://b.test/x timed out after 100 ms (timeout per attempt)');
+    await http.close();
+  });
+
+  test('a hop waiting for a rate-limit token longer than `timeout` succeeds (X3)', async () => {
+    const clock = new TestClock();
+    const { fetch } = hostsFetch(clock);
+    const http = createClient({
+      fetch,
+      clock,
+      perHost: 1,
+      timeout: 250,
+      retry: false,
+      rateLimit: new RateLimiter({ limit: 1, interval: 300, clock }),
+    });
+    const redirected = settled(http.get('http://a.test/go').text());
+    await tick();
+    await clock.advance(300);
+    expect(await redirected).toBe('b');
+    await http.close();
+  });
+});
