@@ -110,3 +110,56 @@ describe('a cross-host hop waits for its slots outside the per-attempt timeout (
     await http.close();
   });
 });
+
+describe('credentials a beforeRequest hook sets never reach another origin (X2)', () => {
+  test('a token set by beforeRequest is removed on a cross-origin hop and every later hop', async () => {
+    const seen: string[] = [];
+    const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+      const url = new URL(String(input));
+      const headers = new Headers(init?.headers);
+      seen.push(`${url.href} auth=${headers.get('authorization')} cookie=${headers.get('cookie')}`);
+      if (url.pathname === '/go') {
+        return new Response(null, { status: 302, headers: { location: 'http://evil.test/x' } });
+      }
+      if (url.pathname === '/x') {
+        // Back to the first origin: still not sent (once changed, for every later hop).
+        return new Response(null, { status: 302, headers: { location: 'http://api.test/y' } });
+      }
+      return new Response('ok');
+    }) as typeof globalThis.fetch;
+    const http = createClient({
+      fetch,
+      hooks: {
+        beforeRequest: [
+          (request) => {
+            request.headers.set('authorization', 'Bearer SECRET');
+            request.headers.set('cookie', 'sid=1');
+            request.headers.set('x-other', 'kept');
+          },
+        ],
+      },
+    });
+    expect(await http.get('http://api.test/go').text()).toBe('ok');
+    expect(seen).toEqual([
+      'http://api.test/go auth=Bearer SECRET cookie=sid=1',
+      'http://evil.test/x auth=null cookie=null',
+      'http://api.test/y auth=null cookie=null',
+    ]);
+  });
+
+  test('a same-origin hop keeps what beforeRequest set', async () => {
+    const seen: Array<string | null> = [];
+    const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+      seen.push(new Headers(init?.headers).get('authorization'));
+      return new URL(String(input)).pathname === '/go'
+        ? new Response(null, { status: 302, headers: { location: '/next' } })
+        : new Response('ok');
+    }) as typeof globalThis.fetch;
+    const http = createClient({
+      fetch,
+      hooks: { beforeRequest: [(request) => request.headers.set('authorization', 'Bearer T')] },
+    });
+    expect(await http.get('http://api.test/go').text()).toBe('ok');
+    expect(seen).toEqual(['Bearer T', 'Bearer T']);
+  });
+});

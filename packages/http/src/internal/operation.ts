@@ -992,6 +992,8 @@ export class Operation {
     }
     // The redirects followed so far (made on the first one).
     let followed: string[] | undefined;
+    // Set once a hop left the first URL's origin: credentials are never sent again.
+    let crossed = false;
     let response: Response;
     for (;;) {
       if (first !== undefined) {
@@ -1009,6 +1011,9 @@ export class Operation {
           : { url, method, headers: headers as Headers, attempt };
         this.#current = info;
         for (const hook of hooks.beforeRequest) await raceSignal(hook(info), signal);
+        // beforeRequest runs on every hop: credentials it sets reach the first origin
+        // only (rv-http12 X2).
+        if (crossed && hooked) for (const h of SENSITIVE) info.headers.delete(h);
         // Where the redirect is resolved from: the URL sent, not a later hook's edit.
         sent = info.url.href;
         response = await this.#fetch(info, body, signal);
@@ -1084,9 +1089,12 @@ export class Operation {
           followed,
         );
       }
-      if (next.origin !== new URL(sent).origin && headers !== undefined) {
-        headers = new Headers(headers);
-        for (const h of SENSITIVE) headers.delete(h);
+      if (next.origin !== new URL(sent).origin) {
+        crossed = true;
+        if (headers !== undefined) {
+          headers = new Headers(headers);
+          for (const h of SENSITIVE) headers.delete(h);
+        }
       }
       followed.push(next.href);
       this.#redirected = true;
