@@ -163,3 +163,85 @@ describe('credentials a beforeRequest hook sets never reach another origin (X2)'
     expect(seen).toEqual(['Bearer T', 'Bearer T']);
   });
 });
+
+describe('every onError hook of a cancelled request is called, and a sync replacement kept (X1)', () => {
+  class AppError extends Error {}
+  const never = ((_input: string | URL | Request, init?: RequestInit) =>
+    new Promise<Response>((_resolve, reject) => {
+      init?.signal?.addEventListener('abort', () => reject(init.signal!.reason), { once: true });
+    })) as typeof fetch;
+
+  async function run(onError: Array<(error: unknown) => unknown>, close = false) {
+    const controller = new AbortController();
+    const http = createClient({ fetch: never, retry: false, hooks: { onError } });
+    const outcome = settled(http.get('http://x.test/', { signal: controller.signal }).text());
+    await tick();
+    if (close) await http.close();
+    else controller.abort(new Error('caller gave up'));
+    const result = await outcome;
+    await http.close();
+    return result;
+  }
+
+  for (const close of [false, true]) {
+    const how = close ? 'close()' : "the caller's abort";
+    test(`${how}: an async hook first does not stop a later sync replacement`, async () => {
+      const called: string[] = [];
+      let late: (() => void) | undefined;
+      const asyncLog = (): Promise<void> => {
+        called.push('asyncLog');
+        return new Promise<void>((resolve) => (late = resolve));
+      };
+      const syncMap = (error: unknown): AppError => {
+        called.push('syncMap');
+        return new AppError(`mapped ${(error as Error).message}`);
+      };
+      const result = await run([asyncLog, syncMap], close);
+      expect(called).toEqual(['asyncLog', 'syncMap']);
+      expect(result).toBeInstanceOf(AppError);
+      late?.();
+    });
+
+    test(`${how}: an async hook after a sync replacement keeps it; a late rejection is handled`, async () => {
+      const called: string[] = [];
+      const syncMap = (error: unknown): AppError => {
+        called.push('syncMap');
+        return new AppError(`mapped ${(error as Error).message}`);
+      };
+      const asyncFail = async (): Promise<never> => {
+        called.push('asyncFail');
+        await tick(1);
+        throw new Error('late hook failure');
+      };
+      const result = await run([syncMap, asyncFail], close);
+      expect(called).toEqual(['syncMap', 'asyncFail']);
+      expect(result).toBeInstanceOf(AppError);
+      await tick(); // the late rejection is observed (vitest fails on an unhandled one)
+    });
+  }
+
+  test('cut off while an awaited hook runs: the later hooks are called with the reason', async () => {
+    const called: unknown[] = [];
+    const http = createClient({
+      fetch: (async () => new Response('no', { status: 500 })) as typeof globalThis.fetch,
+      retry: false,
+      hooks: {
+        onError: [
+          () => new Promise<void>(() => {}),
+          (error) => {
+            called.push(error);
+            return new AppError('mapped');
+          },
+        ],
+      },
+    });
+    const controller = new AbortController();
+    const outcome = settled(http.get('http://x.test/', { signal: controller.signal }).text());
+    await tick();
+    const reason = new Error('caller gave up');
+    controller.abort(reason);
+    expect(await outcome).toBeInstanceOf(AppError);
+    expect(called).toEqual([reason]);
+    await http.close();
+  });
+});

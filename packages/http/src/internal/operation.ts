@@ -653,8 +653,9 @@ export class Operation {
     // rejects with that reason, as when another hook is cut off. A request already
     // stopped (the failure is the cancellation, or it came first: close(), the caller's
     // signal, a deadline, a closed client) starts its hooks cut off: the cancellation
-    // will not come again, so a hook's promise is not waited for at all (rv-http11 X1);
-    // a hook that answers synchronously may still replace the error.
+    // will not come again, so a hook's promise is not waited for at all (rv-http11 X1).
+    // Cut off before or during the hooks, every remaining hook is still called once, and
+    // one that answers synchronously may still replace the error (rv-http12 X1).
     this.#endAttempt();
     this.#cancelRequestBody();
     const cut = new AbortController();
@@ -669,10 +670,24 @@ export class Operation {
       for (const hook of hooks) {
         info = this.#info();
         const returned = hook(final, info);
-        const replaced =
-          cut.signal.aborted && !isThenable(returned)
-            ? returned
-            : await raceSignal(returned, cut.signal);
+        let replaced: unknown = returned;
+        if (isThenable(returned)) {
+          if (cut.signal.aborted) {
+            // Cut off: the promise is not waited for (nor left unhandled), and the hooks
+            // after it are still called (rv-http12 X1).
+            Promise.resolve(returned).then(discardLate, () => {});
+            replaced = undefined;
+          } else {
+            try {
+              replaced = await raceSignal(returned, cut.signal);
+            } catch (failure) {
+              // The hook itself failed: that ends the request. Cut off while it ran: the
+              // request fails with the canceller's reason, which the later hooks see.
+              if (!cut.signal.aborted || failure !== cut.signal.reason) throw failure;
+              replaced = failure;
+            }
+          }
+        }
         if (replaced !== undefined) final = replaced;
       }
       throw final;
