@@ -190,7 +190,10 @@ export interface Hooks {
    * that attempt or hop, so a change applies to it only: a retry, or the next hop, starts
    * again from the request as configured (an edit never compounds, `/v2/v2/items`).
    * Only these hooks may edit the request: the other hooks and the errors of the attempt
-   * see the same (edited) copy, and what they change in it is never sent.
+   * see the same (edited) copy, and what they change in it is never sent (though it may
+   * appear in an error's message and `url`, or a raw response's `url`). Credentials set
+   * here reach the first origin only: once a redirect changed the origin,
+   * `Authorization`, `Cookie` and `Proxy-Authorization` are removed after these hooks.
    */
   beforeRequest?: ReadonlyArray<(request: RequestInfo) => void | Promise<void>>;
   /**
@@ -215,9 +218,10 @@ export interface Hooks {
    * request is still in flight meanwhile (`active` counts it, `close()` waits for it; its
    * slots are already free), and a cancellation then (the caller's signal,
    * `totalTimeout`, the enclosing scope's deadline, `close()`) ends the wait: the request
-   * rejects with the canceller's reason. When the failure is itself a cancellation (or
-   * the client was closed), the hooks are still called but a promise they return is not
-   * waited for; a value returned synchronously still replaces the error.
+   * rejects with the canceller's reason (the hooks after it are still called with that
+   * reason). When the failure is itself a cancellation (or the client was closed), every
+   * hook is still called, once, but a promise it returns is not waited for; a value
+   * returned synchronously still replaces the error.
    */
   onError?: ReadonlyArray<(error: unknown, request: RequestInfo) => unknown | Promise<unknown>>;
 }

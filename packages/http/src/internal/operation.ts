@@ -390,7 +390,11 @@ export class Operation {
   #attempt: AbortController | undefined;
   /** The signal of the latest attempt, kept after it ends to explain late read failures. */
   #attemptSignal: AbortSignal | undefined;
-  #attemptTimer: { cancel(): void } | undefined;
+  /**
+   * The attempt's timer; `at` is when it fires, on `performance.now()` for the system
+   * clock (a {@link TimeoutEntry}), else on the injected clock's `now()`.
+   */
+  #attemptTimer: { cancel(): void; readonly at: number } | undefined;
   /** The TimeoutError of the current attempt's timer, to tell it from other aborts. */
   #attemptTimeout: TimeoutError | undefined;
   /**
@@ -649,8 +653,9 @@ export class Operation {
     // rejects with that reason, as when another hook is cut off. A request already
     // stopped (the failure is the cancellation, or it came first: close(), the caller's
     // signal, a deadline, a closed client) starts its hooks cut off: the cancellation
-    // will not come again, so a hook's promise is not waited for at all (rv-http11 X1);
-    // a hook that answers synchronously may still replace the error.
+    // will not come again, so a hook's promise is not waited for at all (rv-http11 X1).
+    // Cut off before or during the hooks, every remaining hook is still called once, and
+    // one that answers synchronously may still replace the error (rv-http12 X1).
     this.#endAttempt();
     this.#cancelRequestBody();
     const cut = new AbortController();
@@ -665,10 +670,24 @@ export class Operation {
       for (const hook of hooks) {
         info = this.#info();
         const returned = hook(final, info);
-        const replaced =
-          cut.signal.aborted && !isThenable(returned)
-            ? returned
-            : await raceSignal(returned, cut.signal);
+        let replaced: unknown = returned;
+        if (isThenable(returned)) {
+          if (cut.signal.aborted) {
+            // Cut off: the promise is not waited for (nor left unhandled), and the hooks
+            // after it are still called (rv-http12 X1).
+            Promise.resolve(returned).then(discardLate, () => {});
+            replaced = undefined;
+          } else {
+            try {
+              replaced = await raceSignal(returned, cut.signal);
+            } catch (failure) {
+              // The hook itself failed: that ends the request. Cut off while it ran: the
+              // request fails with the canceller's reason, which the later hooks see.
+              if (!cut.signal.aborted || failure !== cut.signal.reason) throw failure;
+              replaced = failure;
+            }
+          }
+        }
         if (replaced !== undefined) final = replaced;
       }
       throw final;
@@ -747,13 +766,23 @@ export class Operation {
    * deadlock with one holding that host's slot while it waits for the same permit — a
    * `concurrency` slot, or a `rateLimit` whose permits are given back (a `Semaphore`, a
    * `RedisSemaphore`; rv-http11 X2). So the hop asks `rateLimit` again, as a new request
-   * would (a token bucket's token is spent for it). The wait counts against the attempt
-   * (its timeout, the caller's signal, `close()`).
+   * would (a token bucket's token is spent for it). As for the first slot, the wait is not
+   * timed by `timeout` (rv-http12 X7, X3): the attempt's timer stops while the hop waits
+   * and is armed again, once the permits are back, for the time the attempt had left. The
+   * caller's signal, `totalTimeout`, a deadline and `close()` still end the wait (they
+   * abort the attempt).
    */
   async #moveToHost(host: string, signal: AbortSignal): Promise<void> {
     const permits = this.#permits!;
     const rate = permits.rate;
     permits.rate = undefined;
+    const timer = this.#attemptTimer;
+    let left = 0;
+    if (timer !== undefined) {
+      timer.cancel();
+      this.#attemptTimer = undefined;
+      left = timer.at - (this.#clock === systemClock ? performance.now() : this.#clock.now());
+    }
     this.#releaseSlots(permits);
     release(rate);
     await this.#acquireSlots(host, signal, permits);
@@ -762,6 +791,10 @@ export class Operation {
       permits.rate = await rateLimit.acquire({ signal });
     }
     if (signal.aborted) throw signal.reason;
+    const attempt = this.#attempt;
+    if (timer !== undefined && attempt !== undefined && attempt.signal === signal) {
+      this.#armAttemptTimer(attempt, Math.max(0, left));
+    }
   }
 
   async #attemptOnce(attempt: number): Promise<unknown> {
@@ -855,27 +888,33 @@ export class Operation {
 
   /** Starts an attempt: its controller (fetch's signal) and its timer. */
   #startAttempt(): AbortSignal {
-    const config = this.#config;
     const controller = new AbortController();
     this.#attempt = controller;
     const signal = controller.signal;
     this.#attemptSignal = signal;
     if (this.#stopped) controller.abort(this.#reason);
-    else if (config.timeout !== Number.POSITIVE_INFINITY) {
-      const onTimeout = (): void => {
-        this.#attemptTimeout = new TimeoutError(
-          `${config.method} ${this.#sentUrl()} timed out after ${config.timeout} ms (timeout per attempt)`,
-          { timeout: config.timeout },
-        );
-        controller.abort(this.#attemptTimeout);
-        if (this.#handedOff) this.#end();
-      };
-      this.#attemptTimer =
-        this.#clock === systemClock
-          ? systemTimeouts.add(config.timeout, onTimeout)
-          : { cancel: schedule(this.#clock, config.timeout, onTimeout) };
+    else if (this.#config.timeout !== Number.POSITIVE_INFINITY) {
+      this.#armAttemptTimer(controller, this.#config.timeout);
     }
     return signal;
+  }
+
+  /** Arms the attempt's timer to abort `controller` after `ms` ms (of `timeout`'s budget). */
+  #armAttemptTimer(controller: AbortController, ms: number): void {
+    const config = this.#config;
+    const onTimeout = (): void => {
+      this.#attemptTimeout = new TimeoutError(
+        `${config.method} ${this.#sentUrl()} timed out after ${config.timeout} ms (timeout per attempt)`,
+        { timeout: config.timeout },
+      );
+      controller.abort(this.#attemptTimeout);
+      if (this.#handedOff) this.#end();
+    };
+    const clock = this.#clock;
+    this.#attemptTimer =
+      clock === systemClock
+        ? systemTimeouts.add(ms, onTimeout)
+        : { cancel: schedule(clock, ms, onTimeout), at: clock.now() + ms };
   }
 
   /**
@@ -968,6 +1007,8 @@ export class Operation {
     }
     // The redirects followed so far (made on the first one).
     let followed: string[] | undefined;
+    // Set once a hop left the first URL's origin: credentials are never sent again.
+    let crossed = false;
     let response: Response;
     for (;;) {
       if (first !== undefined) {
@@ -985,6 +1026,9 @@ export class Operation {
           : { url, method, headers: headers as Headers, attempt };
         this.#current = info;
         for (const hook of hooks.beforeRequest) await raceSignal(hook(info), signal);
+        // beforeRequest runs on every hop: credentials it sets reach the first origin
+        // only (rv-http12 X2).
+        if (crossed && hooked) for (const h of SENSITIVE) info.headers.delete(h);
         // Where the redirect is resolved from: the URL sent, not a later hook's edit.
         sent = info.url.href;
         response = await this.#fetch(info, body, signal);
@@ -1060,9 +1104,12 @@ export class Operation {
           followed,
         );
       }
-      if (next.origin !== new URL(sent).origin && headers !== undefined) {
-        headers = new Headers(headers);
-        for (const h of SENSITIVE) headers.delete(h);
+      if (next.origin !== new URL(sent).origin) {
+        crossed = true;
+        if (headers !== undefined) {
+          headers = new Headers(headers);
+          for (const h of SENSITIVE) headers.delete(h);
+        }
       }
       followed.push(next.href);
       this.#redirected = true;

@@ -200,3 +200,22 @@ describe('retry policy', () => {
     expect(() => resolveRetry('options.retry', 'x' as never, DEFAULT_POLICY)).toThrow(TypeError);
   });
 });
+
+describe('parseHttpDate: the RFC 850 50-year boundary is in calendar years (review rv-http12 X6)', () => {
+  test('a date 50 calendar years after now, to the second, is of this century; a second later, of the last', () => {
+    const now = Date.UTC(2026, 10, 23, 20, 0, 0);
+    // 49 years 364 days 23 h ahead: 2076 (an average year read it as 1976).
+    expect(parseHttpDate('Monday, 23-Nov-76 19:00:00 GMT', now)).toBe(
+      Date.UTC(2076, 10, 23, 19, 0, 0),
+    );
+    expect(parseHttpDate('Monday, 23-Nov-76 20:00:00 GMT', now)).toBe(
+      Date.UTC(2076, 10, 23, 20, 0, 0),
+    );
+    expect(parseHttpDate('Monday, 23-Nov-76 20:00:01 GMT', now)).toBe(
+      Date.UTC(1976, 10, 23, 20, 0, 1),
+    );
+    expect(parseHttpDate('Sunday, 22-Nov-76 00:00:00 GMT', now)).toBe(
+      Date.UTC(2076, 10, 22, 0, 0, 0),
+    );
+  });
+});

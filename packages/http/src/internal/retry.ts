@@ -131,8 +131,6 @@ const RFC_850 = new RegExp(`^[a-z]+, +(\\d{1,2})-${M}-(\\d{2}) +${T} +GMT$`, 'i'
 const ASCTIME = new RegExp(`^[a-z]+ +${M} +(\\d{1,2}) +${T} +(\\d{4})$`, 'i');
 /** A zone written after the time of another date form: a name (`PST`, `UTC`) or an offset. */
 const ZONE_AFTER = /[a-z]|[+-]\d{2}:?\d{2}/i;
-/** 50 years in ms (with leap days), for RFC 850's two-digit years. */
-const FIFTY_YEARS = 50 * 365.2425 * 86_400_000;
 
 /**
  * The instant of an HTTP date's fields (UTC), `NaN` when they name no real date (Feb 30,
@@ -181,12 +179,16 @@ export function parseHttpDate(value: string, now: number = Date.now()): number {
   if (fields !== null) {
     const [, day, name, yy, h, m, s] = fields as unknown as string[];
     const args = [MONTHS.indexOf(name!.toLowerCase()), +day!, +h!, +m!, +s!] as const;
-    let year = new Date(now).getUTCFullYear();
+    // 50 calendar years after now (rv-http12 X6: not an average year's length).
+    const limit = new Date(now);
+    let year = limit.getUTCFullYear();
+    limit.setUTCFullYear(year + 50);
+    const fifty = limit.getTime();
     year = year - (year % 100) + Number(yy);
     // RFC 9110: a date more than 50 years in the future is of the century before; the
     // latest year with those two digits that is not, else.
-    if (utcDate(year, ...args) > now + FIFTY_YEARS) year -= 100;
-    else if (utcDate(year + 100, ...args) <= now + FIFTY_YEARS) year += 100;
+    if (utcDate(year, ...args) > fifty) year -= 100;
+    else if (utcDate(year + 100, ...args) <= fifty) year += 100;
     return utcDate(year, ...args);
   }
   fields = ASCTIME.exec(text);
