@@ -296,15 +296,7 @@ export class Session {
       const frame = await this.#begin(parent, signals);
       // Released, closed or cancelled between BEGIN's end and here: the callback must not
       // run on a transaction that is over (or on a connection lent to someone else).
-      if (frame.finished) {
-        throw (
-          frame.endedBy ??
-          new DatabaseError(
-            SqlState.invalidTransactionState,
-            `the transaction has already ${frame.outcome}`,
-          )
-        );
-      }
+      if (frame.finished) throw endedError(frame);
       for (const s of signals) {
         if (s?.aborted) throw await this.rollback(frame, s.reason);
       }
@@ -314,14 +306,7 @@ export class Session {
       } catch (error) {
         throw await this.rollback(frame, error);
       }
-      if (frame.finished)
-        throw (
-          frame.endedBy ??
-          new DatabaseError(
-            SqlState.invalidTransactionState,
-            `the transaction has already ${frame.outcome}`,
-          )
-        );
+      if (frame.finished) throw endedError(frame);
       // A cancelled caller gets its cancellation, even when the callback swallowed it.
       for (const s of signals) {
         if (s?.aborted) {
@@ -589,6 +574,17 @@ export class Session {
       this.active = undefined;
     }
   }
+}
+
+/** Why a transaction that is over cannot go on: what ended it, or 25000 naming how. */
+function endedError(frame: TxImpl): unknown {
+  return (
+    frame.endedBy ??
+    new DatabaseError(
+      SqlState.invalidTransactionState,
+      `the transaction has already ${frame.outcome}`,
+    )
+  );
 }
 
 function describeHold(hold: Hold): string {

@@ -4,29 +4,8 @@
 import { CancelledError, TestClock, TimeoutError, timeout } from '@weft/core';
 import { describe, expect, test } from 'vitest';
 import { collectUnhandled } from '../../core/test/helpers.ts';
+import { charCodeAtCalls, deferred, settled, tick } from '../test/observe.ts';
 import { createClient, HttpError, RedirectError } from './index.ts';
-
-/** One macrotask: lets requests reach fetch and settle, without advancing any clock. */
-function tick(ms = 5): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** What `promise` rejects with (or `'fulfilled'`), observed at once. */
-function settled(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => 'fulfilled',
-    (error: unknown) => error,
-  );
-}
-
-/** A promise and its resolver. */
-function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
 
 describe('ndjson() and sse() read a long line in linear work (X1)', () => {
   // One 64 KiB record in 256-byte chunks. The count of String.prototype.charCodeAt calls
@@ -47,20 +26,6 @@ describe('ndjson() and sse() read a long line in linear work (X1)', () => {
         }),
       );
     }) as typeof fetch;
-  }
-  async function charCodeAtCalls(run: () => Promise<void>): Promise<number> {
-    const original = String.prototype.charCodeAt;
-    let calls = 0;
-    String.prototype.charCodeAt = function (this: string, index: number): number {
-      calls++;
-      return original.call(this, index);
-    };
-    try {
-      await run();
-    } finally {
-      String.prototype.charCodeAt = original;
-    }
-    return calls;
   }
 
   test('ndjson', async () => {

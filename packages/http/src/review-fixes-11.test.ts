@@ -3,31 +3,8 @@
 // the code before its fix, unless said otherwise.
 import { CancelledError, Semaphore, TestClock, TimeoutError, timeout } from '@weft/core';
 import { describe, expect, test } from 'vitest';
+import { isSettled, settled, tick } from '../test/observe.ts';
 import { createClient, HttpError } from './index.ts';
-
-/** One macrotask: lets requests reach fetch and settle, without advancing any clock. */
-function tick(ms = 5): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** What `promise` rejects with (or `'fulfilled'`), observed at once. */
-function settled(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => 'fulfilled',
-    (error: unknown) => error,
-  );
-}
-
-/** Whether `promise` has settled after a few macrotasks (no clock is advanced). */
-async function isSettled(promise: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  promise.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let i = 0; i < 4; i++) await tick(1);
-  return done;
-}
 
 describe('an onError hook is never waited for past the cancellation that caused the failure (X1)', () => {
   const hangs = (): Promise<never> => new Promise<never>(() => {});

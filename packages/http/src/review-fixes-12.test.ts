@@ -2,31 +2,8 @@
 // internal/retry.test.ts): each fails on the code before its fix.
 import { RateLimiter, TestClock, TimeoutError } from '@weft/core';
 import { describe, expect, test } from 'vitest';
+import { isSettled, settled, tick } from '../test/observe.ts';
 import { createClient } from './index.ts';
-
-/** One macrotask: lets requests reach fetch and settle, without advancing any clock. */
-function tick(ms = 5): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** What `promise` resolves to, or rejects with, observed at once. */
-function settled(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    (value) => value,
-    (error: unknown) => error,
-  );
-}
-
-/** Whether `promise` has settled after a few macrotasks (no clock is advanced). */
-async function isSettled(promise: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  promise.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let i = 0; i < 4; i++) await tick(1);
-  return done;
-}
 
 /** An injected fetch: a.test redirects to b.test; w*.test answer when `answer` is called. */
 function hostsFetch(clock: TestClock, aDelay = 0, bHangs = false) {

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { charCodeAtCalls } from '../../test/observe.ts';
 import { longerThan, readExcerpt, readLines, TooLarge, utf8Length } from './body.ts';
 
 function streamOf(chunks: string[]): {
@@ -80,26 +81,6 @@ describe('readLines', () => {
     expect(cancelled()).toBe(true);
   });
 });
-
-/**
- * How many times `String.prototype.charCodeAt` is called while `run` runs: a
- * deterministic count of the characters the line splitter scans and measures (both its
- * scan for line breaks and `utf8Length` go through it), instead of a timed assertion.
- */
-async function charCodeAtCalls(run: () => Promise<void>): Promise<number> {
-  const original = String.prototype.charCodeAt;
-  let calls = 0;
-  String.prototype.charCodeAt = function (this: string, index: number): number {
-    calls++;
-    return original.call(this, index);
-  };
-  try {
-    await run();
-  } finally {
-    String.prototype.charCodeAt = original;
-  }
-  return calls;
-}
 
 describe('readLines is linear in the length of a line (review rv-http10 X1)', () => {
   // One 64 KiB line in 256-byte chunks: the splitter used to rescan the whole pending line
