@@ -427,6 +427,8 @@ const NOTHING_LEFT: unique symbol = Symbol('nothing left');
 /** The state of an `asQueueLike()` view: once closed, its gets no longer wait. */
 interface ViewState {
   closed: boolean;
+  /** A get after close() found nothing: the view's gets reject at once. */
+  ended: boolean;
 }
 
 class Message<T> implements RedisMessage<T> {
@@ -763,10 +765,12 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
    * shared through Redis, "what is left" is what the queue can hand out at that moment
    * (messages waiting in the stream, whoever put them, and messages abandoned by dead
    * consumers): a get after `close()` takes one without waiting, and the first that
-   * finds nothing rejects with `ClosedError` (iteration ends), and closes this instance.
-   * Messages held by live consumers elsewhere are not waited for. `close()` also closes
-   * this instance's connections that nothing waits on, so a process that only puts can
-   * exit.
+   * finds nothing rejects with `ClosedError` (iteration ends) and ends the view (its
+   * later gets reject too), wherever its gets are among the instance's other getters.
+   * Messages held by live consumers elsewhere are not waited for. Closing a view ends that
+   * view only: the instance and its other views go on until you close the `RedisQueue`
+   * itself. `close()` (and the end of the drain) closes this instance's connections that
+   * nothing waits on, so a process that only puts can exit without closing the instance.
    *
    * @example
    * ```ts
@@ -779,7 +783,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
    * ```
    */
   asQueueLike(): QueueLike<T> {
-    const state: ViewState = { closed: false };
+    const state: ViewState = { closed: false, ended: false };
     // Cancels the view's pending puts when it closes.
     const closing = new AbortController();
     const closedError = (): ClosedError =>
@@ -787,12 +791,16 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     // A message: a wait until the view closes, then what can be taken at once. A get
     // waiting when the view closes stops waiting without giving up its place: a message
     // its read already brought is still its own (the order is kept).
+    // The first that finds nothing ends this view only (X3): the instance and its other
+    // views go on; connections that nothing needs any more are closed.
     const take = async (options: RedisQueueWaitOptions | undefined): Promise<RedisMessage<T>> => {
+      if (state.ended) throw closedError();
       try {
         return await this.#getFor(options, state);
       } catch (err) {
         if (err !== NOTHING_LEFT) throw err;
-        await this.close();
+        state.ended = true;
+        await this.#closeIdle();
         throw closedError();
       }
     };
@@ -1008,12 +1016,9 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       try {
         entry = await this.#take();
         if (entry === undefined) {
-          // A getter that does not wait (a closed view's drain) learns that nothing is left.
-          const first = this.#getters.head;
-          if (first?.data?.closed === true) {
-            first.fail(NOTHING_LEFT);
-            continue;
-          }
+          // The getters that do not wait (a closed view's drain) learn that nothing is
+          // left, wherever they are in the line (X2): the others keep their order.
+          if (this.#failClosedViews()) continue;
           if (this.#getters.size > 0) entry = await this.#blockingRead();
         }
       } catch (err) {
@@ -1022,6 +1027,23 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       }
       if (entry !== undefined) await this.#deliver(entry);
     }
+  }
+
+  #hasClosedView(): boolean {
+    for (const w of this.#getters) if (w.data?.closed === true) return true;
+    return false;
+  }
+
+  // Fails every getter of a closed view with NOTHING_LEFT; whether there was one.
+  #failClosedViews(): boolean {
+    let any = false;
+    for (const w of [...this.#getters]) {
+      if (w.data?.closed === true) {
+        w.fail(NOTHING_LEFT);
+        any = true;
+      }
+    }
+    return any;
   }
 
   async #take(): Promise<Entry | undefined> {
@@ -1049,8 +1071,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   async #blockingRead(): Promise<Entry | undefined> {
     const { conn, id } = await this.#connection();
     if (this.#getters.size === 0 || this.#closed) return undefined;
-    // A closed view's get does not wait.
-    if (this.#getters.head?.data?.closed === true) return undefined;
+    // A closed view's get does not wait: #pumpGet answers it first.
+    if (this.#hasClosedView()) return undefined;
     // At most half the visibility timeout (X2); Redis may end it later (its timer
     // resolution is about 100 ms), and a message that arrives late in the block is
     // confirmed by #deliver before it is handed out.
