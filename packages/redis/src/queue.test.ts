@@ -311,6 +311,64 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         await msg.ack();
       });
 
+      test("close() while a put's script is in flight: the put resolves when a consumer read its message, rejects ClosedError when it was taken back (X5)", async () => {
+        const key = uniqueKey('q');
+        const real = toRedisAdapter(c.client);
+        let release!: () => void;
+        let gate = new Promise<void>((r) => {
+          release = r;
+        });
+        let sent!: () => void;
+        let inFlight = new Promise<void>((r) => {
+          sent = r;
+        });
+        // The reply to the producer's put script waits until the test lets it through.
+        const slow: RedisAdapter = {
+          send: async (args, key) => {
+            const reply = await real.send(args, key);
+            if ((args[0] === 'EVALSHA' || args[0] === 'EVAL') && args.some((a) => /"job/.test(a))) {
+              sent();
+              await gate;
+            }
+            return reply;
+          },
+          duplicate: (key) => real.duplicate(key),
+          subscribe: (ch, fn) => real.subscribe(ch, fn),
+          close: () => real.close(),
+        };
+        await using consumer = new RedisQueue<string>({ client: c.client, key });
+        await consumer.put('warm-up'); // the group exists
+        await (await consumer.get()).ack();
+        // A consumer waits: the message is read by the XADD itself.
+        const got = consumer.get();
+        await tick(50);
+        const producer = new RedisQueue<string>({ client: slow, key });
+        const delivered = producer.put('job-1');
+        await inFlight;
+        const closing = producer.close();
+        const msg = await got;
+        expect(msg.value).toBe('job-1');
+        release();
+        await expect(delivered).resolves.toBe(msg.id);
+        await closing;
+        await msg.ack();
+        // Nobody waits: the take-back removes it, and the put rejects.
+        gate = new Promise<void>((r) => {
+          release = r;
+        });
+        inFlight = new Promise<void>((r) => {
+          sent = r;
+        });
+        const other = new RedisQueue<string>({ client: slow, key });
+        const taken = other.put('job-2');
+        await inFlight;
+        const closing2 = other.close();
+        release();
+        await expect(taken).rejects.toThrow(ClosedError);
+        await closing2;
+        expect(await c.command(['XLEN', `{${key}}:q`])).toBe(0);
+      });
+
       test('a second consumer group on the same key is refused, so no group loses messages', async () => {
         const key = uniqueKey('q');
         await using a = new RedisQueue<number>({ client: c.client, key, group: 'a' });

@@ -652,7 +652,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
    * script is in flight waits for its reply, and a message added meanwhile is taken back
    * by a second script unless a consumer already read it (the cancellation lost the race:
    * the message is in the queue). Rejects with {@link RedisCommandError} when Redis
-   * fails, with {@link ClosedError} after `close()`.
+   * fails, with {@link ClosedError} after `close()` (a put whose script is in flight when
+   * `close()` is called settles from its reply, as a cancelled one does).
    *
    * @example
    * ```ts
@@ -911,7 +912,9 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     this.#closed = true;
     const error = this.#closedError();
     this.#getters.failAll(error);
-    this.#putters.failAll(error);
+    // A put whose script is in flight settles from its reply (X5): it resolves if its
+    // message stayed (a consumer read it), rejects if the take-back removed it.
+    this.#putters.cancelAll(error);
     this.#wakePut?.();
     // A connection still being opened (an outage) gives up: no reconnect timer is left.
     this.#closing.abort(error);
@@ -1299,7 +1302,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
         );
       } catch (err) {
         head.hold = false;
-        head.fail(head.cancelled ? head.signal?.reason : err);
+        head.fail(head.cancelled ? head.reason : err);
         continue;
       }
       head.hold = false;
@@ -1315,12 +1318,12 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
         const removed = await UNPUT.run(this.#redis, [this.#stream], [this.#group, String(id)])
           .then((n) => int(n) === 1)
           .catch(() => false);
-        if (removed) head.fail(head.signal?.reason);
+        if (removed) head.fail(head.reason);
         else head.fulfil(String(id));
         continue;
       }
       if (head.cancelled) {
-        head.fail(head.signal?.reason);
+        head.fail(head.reason);
         continue;
       }
       if (head.settled) continue;
