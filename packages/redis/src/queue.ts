@@ -230,22 +230,27 @@ end
 // live holder renews (X1), and the reclaim reads only the due entries, not the pending
 // list of live consumers (X6). A pending message without a deadline (read by a blocking
 // read whose consumer died before recording one, or by an older version) is reclaimed
-// once idle for the claimer's visibility timeout. Messages delivered more than
-// `maxDeliveries` times go to the dead-letter stream on the way. At most once per `sweep`
-// ms (the sweep key's expiry), consumers that hold nothing and were idle for longer than
-// that leave the group (processes that died or never closed, X3): a live consumer is
-// idle at most a blocking read's length (half the visibility timeout, plus Redis's timer
-// resolution), far less; one that does come back is recreated by its next read.
-// KEYS: stream, dead, space channel, sweep, inflight. ARGV: group, consumer, visibility
-// ms, maxDeliveries, sweep ms. Reply: {id or '', value, deliveries}.
+// once idle for the claimer's visibility timeout (the scan pages past entries that have
+// a deadline and keeps its place in `{key}:q:scan`, X6). Messages delivered more than
+// `maxDeliveries` times go to the dead-letter stream on the way. At most once per this
+// instance's sweep period (`{key}:q:sweep` holds the last sweep's time: each instance
+// sweeps at its own period, X4), consumers that hold nothing and were idle for longer
+// than `idle min` ms leave the group (processes that died or never closed, X3): a fixed
+// threshold, far longer than any live consumer is idle (a blocking read, at most 5 s plus
+// Redis's timer resolution); one that does come back is recreated by its next read.
+// KEYS: stream, dead, space channel, sweep, inflight, scan. ARGV: group, consumer,
+// visibility ms, maxDeliveries, sweep period ms, idle min ms.
+// Reply: {id or '', value, deliveries}.
 const TAKE = new Script(
   'queue take',
   `${FIELD}${BURY}${NOW_MS}
 local stream, dead, space, inflight = KEYS[1], KEYS[2], KEYS[3], KEYS[5]
 local group, consumer, vis, maxd = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-local sweep = tonumber(ARGV[5])
+local period, idlemin = tonumber(ARGV[5]), tonumber(ARGV[6])
 local now = now_ms()
-if redis.call('SET', KEYS[4], '1', 'NX', 'PX', sweep) then
+local last = tonumber(redis.call('GET', KEYS[4]))
+if not last or now - last >= period then
+  redis.call('SET', KEYS[4], now, 'PX', period)
   for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', stream, group)) do
     local name, pending, idle
     for i = 1, #c, 2 do
@@ -253,7 +258,7 @@ if redis.call('SET', KEYS[4], '1', 'NX', 'PX', sweep) then
       elseif c[i] == 'pending' then pending = c[i + 1]
       elseif c[i] == 'idle' then idle = c[i + 1] end
     end
-    if name ~= consumer and pending == 0 and idle and idle > sweep then
+    if name ~= consumer and pending == 0 and idle and idle > idlemin then
       redis.call('XGROUP', 'DELCONSUMER', stream, group, name)
     end
   end
@@ -288,10 +293,28 @@ for attempt = 1, 10 do
   local r = claim(id)
   if r then return r end
 end
-for _, p in ipairs(redis.call('XPENDING', stream, group, 'IDLE', vis, '-', '+', 10)) do
-  if not redis.call('ZSCORE', inflight, p[1]) then
-    local r = claim(p[1])
-    if r then return r end
+-- Pending entries idle for vis include those of live holders with a longer timeout
+-- (they have a deadline, not due yet): page past them, at most 10 pages of 100 per
+-- take, and keep the place in KEYS[6] so that the next take goes on from there (X6).
+local cursor = redis.call('GET', KEYS[6])
+local start = cursor and ('(' .. cursor) or '-'
+local wrapped = not cursor
+for page = 1, 10 do
+  local list = redis.call('XPENDING', stream, group, 'IDLE', vis, start, '+', 100)
+  for _, p in ipairs(list) do
+    if not redis.call('ZSCORE', inflight, p[1]) then
+      local r = claim(p[1])
+      if r then return r end
+    end
+  end
+  if #list < 100 then
+    if cursor then redis.call('DEL', KEYS[6]) cursor = nil end
+    if wrapped then break end
+    wrapped, start = true, '-'
+  else
+    cursor = list[#list][1]
+    start = '(' .. cursor
+    if page == 10 then redis.call('SET', KEYS[6], cursor, 'PX', 60000) end
   end
 end
 for attempt = 1, 10 do
@@ -421,6 +444,14 @@ interface Entry {
 
 let consumerSeq = 0;
 
+/**
+ * How long a consumer that holds nothing must have been idle before a sweep removes it:
+ * ten times the longest a live consumer is idle (a blocking read, at most 5000 ms, plus
+ * Redis's timer resolution and a take), whatever the instances' visibility timeouts (X4).
+ * Mutable for tests only (not exported from the package).
+ */
+export const sweepIdle = { ms: 60_000 };
+
 // How a getter that does not wait learns that nothing can be taken now.
 const NOTHING_LEFT: unique symbol = Symbol('nothing left');
 
@@ -540,6 +571,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   readonly #sweepMs: number;
   // The deadline of each message handed out (score: server ms), set by its holder.
   readonly #inflight: string;
+  // Where the reclaim's scan of the pending list goes on (X6).
+  readonly #scan: string;
   // Each getter's data: the `asQueueLike()` view it comes from, if any. Once the view is
   // closed, its getters no longer wait: they take what is there now or fail with
   // NOTHING_LEFT.
@@ -602,8 +635,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     this.#space = `${k}:q:space`;
     this.#sweep = `${k}:q:sweep`;
     this.#inflight = `${k}:q:inflight`;
-    // Far longer than any live consumer is idle (a blocking read: at most half the
-    // visibility timeout, plus about 100 ms of Redis timer resolution).
+    this.#scan = `${k}:q:scan`;
+    // How often this instance sweeps; whom it removes does not depend on it (sweepIdle).
     this.#sweepMs = Math.min(10 * visibility + 1000, 2 ** 31 - 1);
     this.#getters = new WaitList(() => {
       if (this.#getters.size === 0) this.#unblock();
@@ -1056,8 +1089,15 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     const reply = (await this.#withGroup(() =>
       TAKE.run(
         this.#redis,
-        [this.#stream, this.#dead, this.#space, this.#sweep, this.#inflight],
-        [this.#group, this.#consumer, this.#visibility, this.#maxDeliveries, this.#sweepMs],
+        [this.#stream, this.#dead, this.#space, this.#sweep, this.#inflight, this.#scan],
+        [
+          this.#group,
+          this.#consumer,
+          this.#visibility,
+          this.#maxDeliveries,
+          this.#sweepMs,
+          sweepIdle.ms,
+        ],
       ),
     )) as unknown;
     if (!Array.isArray(reply) || reply.length !== 3) {
