@@ -5,7 +5,7 @@ import { startRedis } from '../test/redis-server.ts';
 import { countingController } from '../test/signals.ts';
 import { ClosedError, LeaseLostError } from './errors.ts';
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
-import { RedisQueue } from './queue.ts';
+import { RedisQueue, sweepIdle } from './queue.ts';
 
 const redis = await startRedis();
 const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -24,6 +24,14 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
       afterAll(async () => {
         await c.close();
       });
+
+      const consumerNames = async (stream: string): Promise<string[]> => {
+        const list = (await c.command(['XINFO', 'CONSUMERS', stream, 'weft'])) as unknown[];
+        return list.map((entry) => {
+          if (Array.isArray(entry)) return String(entry[entry.indexOf('name') + 1]);
+          return String((entry as { name: unknown }).name);
+        });
+      };
 
       test('put then get hands out the value once; ack removes it', async () => {
         await using q = new RedisQueue<{ n: number }>({ client: c.client, key: uniqueKey('q') });
@@ -311,6 +319,64 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         await msg.ack();
       });
 
+      test("close() while a put's script is in flight: the put resolves when a consumer read its message, rejects ClosedError when it was taken back (X5)", async () => {
+        const key = uniqueKey('q');
+        const real = toRedisAdapter(c.client);
+        let release!: () => void;
+        let gate = new Promise<void>((r) => {
+          release = r;
+        });
+        let sent!: () => void;
+        let inFlight = new Promise<void>((r) => {
+          sent = r;
+        });
+        // The reply to the producer's put script waits until the test lets it through.
+        const slow: RedisAdapter = {
+          send: async (args, key) => {
+            const reply = await real.send(args, key);
+            if ((args[0] === 'EVALSHA' || args[0] === 'EVAL') && args.some((a) => /"job/.test(a))) {
+              sent();
+              await gate;
+            }
+            return reply;
+          },
+          duplicate: (key) => real.duplicate(key),
+          subscribe: (ch, fn) => real.subscribe(ch, fn),
+          close: () => real.close(),
+        };
+        await using consumer = new RedisQueue<string>({ client: c.client, key });
+        await consumer.put('warm-up'); // the group exists
+        await (await consumer.get()).ack();
+        // A consumer waits: the message is read by the XADD itself.
+        const got = consumer.get();
+        await tick(50);
+        const producer = new RedisQueue<string>({ client: slow, key });
+        const delivered = producer.put('job-1');
+        await inFlight;
+        const closing = producer.close();
+        const msg = await got;
+        expect(msg.value).toBe('job-1');
+        release();
+        await expect(delivered).resolves.toBe(msg.id);
+        await closing;
+        await msg.ack();
+        // Nobody waits: the take-back removes it, and the put rejects.
+        gate = new Promise<void>((r) => {
+          release = r;
+        });
+        inFlight = new Promise<void>((r) => {
+          sent = r;
+        });
+        const other = new RedisQueue<string>({ client: slow, key });
+        const taken = other.put('job-2');
+        await inFlight;
+        const closing2 = other.close();
+        release();
+        await expect(taken).rejects.toThrow(ClosedError);
+        await closing2;
+        expect(await c.command(['XLEN', `{${key}}:q`])).toBe(0);
+      });
+
       test('a second consumer group on the same key is refused, so no group loses messages', async () => {
         const key = uniqueKey('q');
         await using a = new RedisQueue<number>({ client: c.client, key, group: 'a' });
@@ -390,6 +456,36 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         await c.command(['DEL', stream]);
       });
 
+      test("an orphan without a deadline is reclaimed although more than 1000 older messages of a longer-timeout holder are idle past the claimer's timeout (X6)", async () => {
+        const key = uniqueKey('q');
+        const stream = `{${key}}:q`;
+        await c.command(['XGROUP', 'CREATE', stream, 'weft', '0', 'MKSTREAM']);
+        // 1200 messages held by a live consumer with a long timeout (deadlines far ahead),
+        // then one read by a blocking read whose consumer died before recording a deadline.
+        await c.command([
+          'EVAL',
+          `for i = 1, 1200 do redis.call('XADD', KEYS[1], '*', 'v', tostring(i)) end
+local r = redis.call('XREADGROUP', 'GROUP', 'weft', 'live', 'COUNT', 1200, 'STREAMS', KEYS[1], '>')
+for _, e in ipairs(r[1][2]) do redis.call('ZADD', KEYS[2], 9e15, e[1]) end
+redis.call('XADD', KEYS[1], '*', 'v', '-1')
+redis.call('XREADGROUP', 'GROUP', 'weft', 'dead', 'COUNT', 1, 'STREAMS', KEYS[1], '>')
+return 1`,
+          '2',
+          stream,
+          `{${key}}:q:inflight`,
+        ]);
+        await tick(250);
+        await using consumer = new RedisQueue<number>({
+          client: c.client,
+          key,
+          visibilityTimeout: 200,
+        });
+        const msg = await consumer.get({ signal: AbortSignal.timeout(3000) });
+        expect([msg.value, msg.deliveryCount]).toEqual([-1, 2]);
+        await msg.ack();
+        await c.command(['DEL', stream, `{${key}}:q:inflight`, `{${key}}:q:scan`]);
+      });
+
       test('an instance with a shorter visibilityTimeout does not take a message a live holder with a longer one renews (X1)', async () => {
         const key = uniqueKey('q');
         await using slow = new RedisQueue<string>({
@@ -431,28 +527,61 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         await doomed.close();
       });
 
-      test('consumers that hold nothing and stayed idle far past the visibility timeout leave the group (X3)', async () => {
+      test('consumers that hold nothing and stayed idle past the sweep threshold leave the group, each instance sweeping at its own period (X3, X4)', async () => {
         const key = uniqueKey('q');
         const stream = `{${key}}:q`;
-        // Sweeps every 10 x 20 + 1000 ms, of consumers idle for longer than that.
-        await using q = new RedisQueue<string>({ client: c.client, key, visibilityTimeout: 20 });
-        await q.put('first'); // the group exists
-        await (await q.get()).ack(); // a sweep ran (nothing to remove) and spaced the next
-        // A consumer that died holding nothing: it never closed.
-        await c.command(['XGROUP', 'CREATECONSUMER', stream, 'weft', 'ghost']);
-        const names = async (): Promise<string[]> => {
-          const list = (await c.command(['XINFO', 'CONSUMERS', stream, 'weft'])) as unknown[];
-          return list.map((entry) => {
-            if (Array.isArray(entry)) return String(entry[entry.indexOf('name') + 1]);
-            return String((entry as { name: unknown }).name);
+        const saved = sweepIdle.ms;
+        sweepIdle.ms = 1000; // instead of 60 s
+        try {
+          // An instance with a long visibilityTimeout sweeps first (its period: 201 s).
+          await using slow = new RedisQueue<string>({
+            client: c.client,
+            key,
+            visibilityTimeout: 20_000,
           });
-        };
-        expect(await names()).toContain('ghost');
+          await slow.put('first'); // the group exists
+          await (await slow.get()).ack();
+          // Sweeps every 10 x 20 + 1000 ms.
+          await using q = new RedisQueue<string>({ client: c.client, key, visibilityTimeout: 20 });
+          // A consumer that died holding nothing: it never closed.
+          await c.command(['XGROUP', 'CREATECONSUMER', stream, 'weft', 'ghost']);
+          expect(await consumerNames(stream)).toContain('ghost');
+          await tick(1300);
+          await q.put('second');
+          await (await q.get()).ack();
+          expect(await consumerNames(stream)).not.toContain('ghost');
+          expect(await consumerNames(stream)).toContain(q.consumer);
+        } finally {
+          sweepIdle.ms = saved;
+        }
+      });
+
+      test("the sweep does not remove a live consumer blocked in a read, whatever the sweeper's visibilityTimeout (X4)", async () => {
+        const key = uniqueKey('q');
+        const stream = `{${key}}:q`;
+        // Blocks 5000 ms per read.
+        await using long = new RedisQueue<string>({
+          client: c.client,
+          key,
+          visibilityTimeout: 20_000,
+        });
+        await long.put('first'); // the group exists
+        await (await long.get()).ack();
+        const controller = new AbortController();
+        const waiting = long.get({ signal: controller.signal }).catch(() => undefined);
         await tick(1300);
-        await q.put('second');
-        await (await q.get()).ack();
-        expect(await names()).not.toContain('ghost');
-        expect(await names()).toContain(q.consumer);
+        // Sweeps every 10 x 20 + 1000 ms: its first take sweeps (whenever the last was).
+        await c.command(['DEL', `{${key}}:q:sweep`]);
+        await using short = new RedisQueue<string>({
+          client: c.client,
+          key,
+          visibilityTimeout: 20,
+        });
+        // Its take sweeps (the queue is empty: it then waits, until the timeout).
+        await short.get({ signal: AbortSignal.timeout(100) }).catch(() => undefined);
+        expect(await consumerNames(stream)).toContain(long.consumer);
+        controller.abort();
+        await waiting;
       });
 
       test('a stream entry without a value field is dead-lettered and the queue keeps working', async () => {

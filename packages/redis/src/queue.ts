@@ -230,22 +230,27 @@ end
 // live holder renews (X1), and the reclaim reads only the due entries, not the pending
 // list of live consumers (X6). A pending message without a deadline (read by a blocking
 // read whose consumer died before recording one, or by an older version) is reclaimed
-// once idle for the claimer's visibility timeout. Messages delivered more than
-// `maxDeliveries` times go to the dead-letter stream on the way. At most once per `sweep`
-// ms (the sweep key's expiry), consumers that hold nothing and were idle for longer than
-// that leave the group (processes that died or never closed, X3): a live consumer is
-// idle at most a blocking read's length (half the visibility timeout, plus Redis's timer
-// resolution), far less; one that does come back is recreated by its next read.
-// KEYS: stream, dead, space channel, sweep, inflight. ARGV: group, consumer, visibility
-// ms, maxDeliveries, sweep ms. Reply: {id or '', value, deliveries}.
+// once idle for the claimer's visibility timeout (the scan pages past entries that have
+// a deadline and keeps its place in `{key}:q:scan`, X6). Messages delivered more than
+// `maxDeliveries` times go to the dead-letter stream on the way. At most once per this
+// instance's sweep period (`{key}:q:sweep` holds the last sweep's time: each instance
+// sweeps at its own period, X4), consumers that hold nothing and were idle for longer
+// than `idle min` ms leave the group (processes that died or never closed, X3): a fixed
+// threshold, far longer than any live consumer is idle (a blocking read, at most 5 s plus
+// Redis's timer resolution); one that does come back is recreated by its next read.
+// KEYS: stream, dead, space channel, sweep, inflight, scan. ARGV: group, consumer,
+// visibility ms, maxDeliveries, sweep period ms, idle min ms.
+// Reply: {id or '', value, deliveries}.
 const TAKE = new Script(
   'queue take',
   `${FIELD}${BURY}${NOW_MS}
 local stream, dead, space, inflight = KEYS[1], KEYS[2], KEYS[3], KEYS[5]
 local group, consumer, vis, maxd = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-local sweep = tonumber(ARGV[5])
+local period, idlemin = tonumber(ARGV[5]), tonumber(ARGV[6])
 local now = now_ms()
-if redis.call('SET', KEYS[4], '1', 'NX', 'PX', sweep) then
+local last = tonumber(redis.call('GET', KEYS[4]))
+if not last or now - last >= period then
+  redis.call('SET', KEYS[4], now, 'PX', period)
   for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', stream, group)) do
     local name, pending, idle
     for i = 1, #c, 2 do
@@ -253,7 +258,7 @@ if redis.call('SET', KEYS[4], '1', 'NX', 'PX', sweep) then
       elseif c[i] == 'pending' then pending = c[i + 1]
       elseif c[i] == 'idle' then idle = c[i + 1] end
     end
-    if name ~= consumer and pending == 0 and idle and idle > sweep then
+    if name ~= consumer and pending == 0 and idle and idle > idlemin then
       redis.call('XGROUP', 'DELCONSUMER', stream, group, name)
     end
   end
@@ -288,10 +293,28 @@ for attempt = 1, 10 do
   local r = claim(id)
   if r then return r end
 end
-for _, p in ipairs(redis.call('XPENDING', stream, group, 'IDLE', vis, '-', '+', 10)) do
-  if not redis.call('ZSCORE', inflight, p[1]) then
-    local r = claim(p[1])
-    if r then return r end
+-- Pending entries idle for vis include those of live holders with a longer timeout
+-- (they have a deadline, not due yet): page past them, at most 10 pages of 100 per
+-- take, and keep the place in KEYS[6] so that the next take goes on from there (X6).
+local cursor = redis.call('GET', KEYS[6])
+local start = cursor and ('(' .. cursor) or '-'
+local wrapped = not cursor
+for page = 1, 10 do
+  local list = redis.call('XPENDING', stream, group, 'IDLE', vis, start, '+', 100)
+  for _, p in ipairs(list) do
+    if not redis.call('ZSCORE', inflight, p[1]) then
+      local r = claim(p[1])
+      if r then return r end
+    end
+  end
+  if #list < 100 then
+    if cursor then redis.call('DEL', KEYS[6]) cursor = nil end
+    if wrapped then break end
+    wrapped, start = true, '-'
+  else
+    cursor = list[#list][1]
+    start = '(' .. cursor
+    if page == 10 then redis.call('SET', KEYS[6], cursor, 'PX', 60000) end
   end
 end
 for attempt = 1, 10 do
@@ -421,12 +444,22 @@ interface Entry {
 
 let consumerSeq = 0;
 
+/**
+ * How long a consumer that holds nothing must have been idle before a sweep removes it:
+ * ten times the longest a live consumer is idle (a blocking read, at most 5000 ms, plus
+ * Redis's timer resolution and a take), whatever the instances' visibility timeouts (X4).
+ * Mutable for tests only (not exported from the package).
+ */
+export const sweepIdle = { ms: 60_000 };
+
 // How a getter that does not wait learns that nothing can be taken now.
 const NOTHING_LEFT: unique symbol = Symbol('nothing left');
 
 /** The state of an `asQueueLike()` view: once closed, its gets no longer wait. */
 interface ViewState {
   closed: boolean;
+  /** A get after close() found nothing: the view's gets reject at once. */
+  ended: boolean;
 }
 
 class Message<T> implements RedisMessage<T> {
@@ -538,6 +571,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   readonly #sweepMs: number;
   // The deadline of each message handed out (score: server ms), set by its holder.
   readonly #inflight: string;
+  // Where the reclaim's scan of the pending list goes on (X6).
+  readonly #scan: string;
   // Each getter's data: the `asQueueLike()` view it comes from, if any. Once the view is
   // closed, its getters no longer wait: they take what is there now or fail with
   // NOTHING_LEFT.
@@ -600,8 +635,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     this.#space = `${k}:q:space`;
     this.#sweep = `${k}:q:sweep`;
     this.#inflight = `${k}:q:inflight`;
-    // Far longer than any live consumer is idle (a blocking read: at most half the
-    // visibility timeout, plus about 100 ms of Redis timer resolution).
+    this.#scan = `${k}:q:scan`;
+    // How often this instance sweeps; whom it removes does not depend on it (sweepIdle).
     this.#sweepMs = Math.min(10 * visibility + 1000, 2 ** 31 - 1);
     this.#getters = new WaitList(() => {
       if (this.#getters.size === 0) this.#unblock();
@@ -650,7 +685,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
    * script is in flight waits for its reply, and a message added meanwhile is taken back
    * by a second script unless a consumer already read it (the cancellation lost the race:
    * the message is in the queue). Rejects with {@link RedisCommandError} when Redis
-   * fails, with {@link ClosedError} after `close()`.
+   * fails, with {@link ClosedError} after `close()` (a put whose script is in flight when
+   * `close()` is called settles from its reply, as a cancelled one does).
    *
    * @example
    * ```ts
@@ -763,10 +799,12 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
    * shared through Redis, "what is left" is what the queue can hand out at that moment
    * (messages waiting in the stream, whoever put them, and messages abandoned by dead
    * consumers): a get after `close()` takes one without waiting, and the first that
-   * finds nothing rejects with `ClosedError` (iteration ends), and closes this instance.
-   * Messages held by live consumers elsewhere are not waited for. `close()` also closes
-   * this instance's connections that nothing waits on, so a process that only puts can
-   * exit.
+   * finds nothing rejects with `ClosedError` (iteration ends) and ends the view (its
+   * later gets reject too), wherever its gets are among the instance's other getters.
+   * Messages held by live consumers elsewhere are not waited for. Closing a view ends that
+   * view only: the instance and its other views go on until you close the `RedisQueue`
+   * itself. `close()` (and the end of the drain) closes this instance's connections that
+   * nothing waits on, so a process that only puts can exit without closing the instance.
    *
    * @example
    * ```ts
@@ -779,7 +817,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
    * ```
    */
   asQueueLike(): QueueLike<T> {
-    const state: ViewState = { closed: false };
+    const state: ViewState = { closed: false, ended: false };
     // Cancels the view's pending puts when it closes.
     const closing = new AbortController();
     const closedError = (): ClosedError =>
@@ -787,12 +825,16 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     // A message: a wait until the view closes, then what can be taken at once. A get
     // waiting when the view closes stops waiting without giving up its place: a message
     // its read already brought is still its own (the order is kept).
+    // The first that finds nothing ends this view only (X3): the instance and its other
+    // views go on; connections that nothing needs any more are closed.
     const take = async (options: RedisQueueWaitOptions | undefined): Promise<RedisMessage<T>> => {
+      if (state.ended) throw closedError();
       try {
         return await this.#getFor(options, state);
       } catch (err) {
         if (err !== NOTHING_LEFT) throw err;
-        await this.close();
+        state.ended = true;
+        await this.#closeIdle();
         throw closedError();
       }
     };
@@ -903,7 +945,9 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     this.#closed = true;
     const error = this.#closedError();
     this.#getters.failAll(error);
-    this.#putters.failAll(error);
+    // A put whose script is in flight settles from its reply (X5): it resolves if its
+    // message stayed (a consumer read it), rejects if the take-back removed it.
+    this.#putters.cancelAll(error);
     this.#wakePut?.();
     // A connection still being opened (an outage) gives up: no reconnect timer is left.
     this.#closing.abort(error);
@@ -1008,12 +1052,9 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
       try {
         entry = await this.#take();
         if (entry === undefined) {
-          // A getter that does not wait (a closed view's drain) learns that nothing is left.
-          const first = this.#getters.head;
-          if (first?.data?.closed === true) {
-            first.fail(NOTHING_LEFT);
-            continue;
-          }
+          // The getters that do not wait (a closed view's drain) learn that nothing is
+          // left, wherever they are in the line (X2): the others keep their order.
+          if (this.#failClosedViews()) continue;
           if (this.#getters.size > 0) entry = await this.#blockingRead();
         }
       } catch (err) {
@@ -1024,6 +1065,23 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     }
   }
 
+  #hasClosedView(): boolean {
+    for (const w of this.#getters) if (w.data?.closed === true) return true;
+    return false;
+  }
+
+  // Fails every getter of a closed view with NOTHING_LEFT; whether there was one.
+  #failClosedViews(): boolean {
+    let any = false;
+    for (const w of [...this.#getters]) {
+      if (w.data?.closed === true) {
+        w.fail(NOTHING_LEFT);
+        any = true;
+      }
+    }
+    return any;
+  }
+
   async #take(): Promise<Entry | undefined> {
     // The message's visibility runs from (at the latest) when the script ran: count from
     // before it was sent, so that a slow reply errs on the safe side.
@@ -1031,8 +1089,15 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     const reply = (await this.#withGroup(() =>
       TAKE.run(
         this.#redis,
-        [this.#stream, this.#dead, this.#space, this.#sweep, this.#inflight],
-        [this.#group, this.#consumer, this.#visibility, this.#maxDeliveries, this.#sweepMs],
+        [this.#stream, this.#dead, this.#space, this.#sweep, this.#inflight, this.#scan],
+        [
+          this.#group,
+          this.#consumer,
+          this.#visibility,
+          this.#maxDeliveries,
+          this.#sweepMs,
+          sweepIdle.ms,
+        ],
       ),
     )) as unknown;
     if (!Array.isArray(reply) || reply.length !== 3) {
@@ -1049,8 +1114,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
   async #blockingRead(): Promise<Entry | undefined> {
     const { conn, id } = await this.#connection();
     if (this.#getters.size === 0 || this.#closed) return undefined;
-    // A closed view's get does not wait.
-    if (this.#getters.head?.data?.closed === true) return undefined;
+    // A closed view's get does not wait: #pumpGet answers it first.
+    if (this.#hasClosedView()) return undefined;
     // At most half the visibility timeout (X2); Redis may end it later (its timer
     // resolution is about 100 ms), and a message that arrives late in the block is
     // confirmed by #deliver before it is handed out.
@@ -1277,7 +1342,7 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
         );
       } catch (err) {
         head.hold = false;
-        head.fail(head.cancelled ? head.signal?.reason : err);
+        head.fail(head.cancelled ? head.reason : err);
         continue;
       }
       head.hold = false;
@@ -1293,12 +1358,12 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
         const removed = await UNPUT.run(this.#redis, [this.#stream], [this.#group, String(id)])
           .then((n) => int(n) === 1)
           .catch(() => false);
-        if (removed) head.fail(head.signal?.reason);
+        if (removed) head.fail(head.reason);
         else head.fulfil(String(id));
         continue;
       }
       if (head.cancelled) {
-        head.fail(head.signal?.reason);
+        head.fail(head.reason);
         continue;
       }
       if (head.settled) continue;

@@ -158,8 +158,12 @@ describe.skipIf(redis === undefined)("@weft/core's shared interfaces", () => {
     const shared = new RedisQueue<number>({ client: c.client, key: uniqueKey('if') });
     expect(await pipeline(shared.asQueueLike())).toEqual(core);
     expect(await shared.size()).toBe(0);
-    // The drain ended: this instance is closed.
-    await expect(shared.get()).rejects.toThrow(/closed/);
+    // The drain ended the view only (X3): the instance goes on until its own close().
+    await shared.put(9);
+    const nine = await shared.get();
+    expect(nine.value).toBe(9);
+    await nine.ack();
+    await shared.close();
 
     const coreAfter = await afterClose(new Queue<string>());
     expect(coreAfter).toEqual(['put QueueShutDownError', 'x', 'y', 'get rejects']);
@@ -171,6 +175,44 @@ describe.skipIf(redis === undefined)("@weft/core's shared interfaces", () => {
       'get rejects',
     ]);
     await other.close();
+  });
+
+  test("a closed view's get ends at once although other getters of the instance wait ahead of it on an empty queue (X2)", async () => {
+    await using q = new RedisQueue<string>({ client: c.client, key: uniqueKey('if') });
+    const a = q.asQueueLike();
+    const b = q.asQueueLike();
+    const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+    const bGet = b.get(); // waits ahead, on an empty queue
+    const plain = q.get(); // so does a plain get
+    await tick(50);
+    const aGet = a.get().then(
+      (v) => `get ${v}`,
+      (e: Error) => e.constructor.name,
+    );
+    await tick(50);
+    await a.close();
+    expect(await aGet).toBe('ClosedError');
+    // The others still wait, in their order.
+    await q.put('first');
+    await q.put('second');
+    expect(await bGet).toBe('first');
+    const msg = await plain;
+    expect(msg.value).toBe('second');
+    await msg.ack();
+  });
+
+  test("draining a closed view ends that view only: the instance's other views go on (X3)", async () => {
+    await using q = new RedisQueue<number>({ client: c.client, key: uniqueKey('if') });
+    const a = q.asQueueLike();
+    const b = q.asQueueLike();
+    await a.put(1);
+    await a.close();
+    const drained: number[] = [];
+    for await (const v of a) drained.push(v);
+    expect(drained).toEqual([1]);
+    await expect(a.get()).rejects.toThrow(/view is closed/);
+    await b.put(2);
+    expect(await b.get()).toBe(2);
   });
 
   test('asQueueLike().close() rejects a pending put and ends a get waiting on an empty queue, as Queue.close() does (X4)', async () => {

@@ -17,8 +17,10 @@ export interface Waiter<T, D> {
    * and whoever set `hold` settles the waiter.
    */
   hold: boolean;
-  /** Whether the signal aborted while `hold` was set. */
+  /** Whether the signal aborted (or {@link WaitList.cancelAll} ran) while `hold` was set. */
   readonly cancelled: boolean;
+  /** Why it was cancelled: the signal's reason, or the error given to `cancelAll`. */
+  readonly reason: unknown;
   fulfil(value: T): void;
   fail(error: unknown): void;
 }
@@ -77,6 +79,17 @@ export class WaitList<T, D> {
   failAll(error: unknown): void {
     for (const w of [...this.#items]) w.fail(error);
   }
+
+  /**
+   * As `failAll`, except that a waiter whose command is in flight (`hold`) is only marked
+   * cancelled with `error`: whoever set `hold` settles it from the command's outcome.
+   */
+  cancelAll(error: unknown): void {
+    for (const w of [...this.#items]) {
+      if (w.hold) (w as Entry<T, D>).cancel(error);
+      else w.fail(error);
+    }
+  }
 }
 
 // One waiter. It is its own abort listener (`handleEvent`): no closures to allocate.
@@ -87,6 +100,7 @@ class Entry<T, D> implements Waiter<T, D> {
   settled = false;
   hold = false;
   cancelled = false;
+  reason: unknown;
   readonly promise: Promise<T>;
   readonly #items: Set<Waiter<T, D>>;
   readonly #ctx: CallerContext;
@@ -113,11 +127,18 @@ class Entry<T, D> implements Waiter<T, D> {
   // The signal aborted: leave with its reason.
   handleEvent(): void {
     if (this.hold) {
-      this.cancelled = true;
+      this.cancel(this.signal?.reason);
       return;
     }
     this.fail(this.signal?.reason);
     this.#onLeave();
+  }
+
+  // Marks a waiter whose command is in flight cancelled (the first reason wins).
+  cancel(reason: unknown): void {
+    if (this.cancelled || this.settled) return;
+    this.cancelled = true;
+    this.reason = reason;
   }
 
   fulfil(value: T): void {
