@@ -68,15 +68,21 @@ export class CursorImpl<R = Row> implements Cursor<R> {
   }
 
   get closed(): boolean {
-    if (this.#state === 'new' && this.#lease !== undefined) {
-      // Not opened yet, its handle released or closed since: it can never open.
+    // Not opened yet: closed once it can never open (review dbx12 X1).
+    if (this.#state === 'new') return !this.#canOpen();
+    return this.#state === 'closed';
+  }
+
+  /** Whether a cursor not opened yet still could: its handle, connection and transaction live. */
+  #canOpen(): boolean {
+    if (this.#lease !== undefined) {
       try {
         this.#lease();
       } catch {
-        return true;
+        return false;
       }
     }
-    return this.#state === 'closed';
+    return this.#session.state === 'open' && !(this.#frame?.finished ?? false);
   }
 
   /** Whether it was opened in `frame` or a savepoint inside it. */
@@ -184,7 +190,10 @@ export class CursorImpl<R = Row> implements Cursor<R> {
       onConnection(error, this.#session.id);
       inText(error, this.#sql);
       if (!this.closed) this.#session.failed(error, this.#frame);
-      this.closeNow();
+      // A pull that failed ends the cursor with its error: later pulls reject with it too,
+      // so a cut-short result never reads as complete (review dbx12 X2). A pull that
+      // close() cut short (closed already, no reason) resolves done.
+      this.closeNow(() => error);
       if (this.#quiet !== undefined && this.#endedBy === undefined) return DONE;
       throw error;
     }
@@ -208,6 +217,7 @@ export class CursorImpl<R = Row> implements Cursor<R> {
       this.#hold = session.enter(this.#frame, 'an open cursor', this.#sql);
     } catch (error) {
       this.#state = 'closed';
+      this.#endedBy = () => error;
       ctx[Symbol.dispose]();
       this.#ctx = undefined;
       throw error;

@@ -81,7 +81,10 @@ export interface TransactionOptions {
 export interface Cursor<R = Row> extends AsyncIterableIterator<R>, AsyncDisposable {
   /** Closes the cursor and frees its connection. Never rejects; calling it again does nothing. */
   close(): Promise<void>;
-  /** Whether the cursor has closed. */
+  /**
+   * Whether the cursor has closed, or can no longer open (its handle released or closed,
+   * its connection closed or broken, its transaction over).
+   */
   readonly closed: boolean;
 }
 
