@@ -135,13 +135,15 @@ export interface RequestInfo {
   /**
    * The URL of this attempt (after `baseUrl` and `query`; after redirects, the current
    * one). A `beforeRequest` hook gets its own copy per attempt and hop: what it changes
-   * applies to that attempt or hop only.
+   * applies to that attempt or hop only. It may also replace it with another `URL` or an
+   * absolute URL string (anything else is a `TypeError`).
    */
   url: URL;
   method: string;
   /**
    * The headers to send; a `beforeRequest` hook may change them (its own copy per attempt
-   * and hop, made from the request's headers as configured).
+   * and hop, made from the request's headers as configured), or replace them with
+   * anything `Headers` takes (a record, a list of pairs; anything else is a `TypeError`).
    */
   headers: Headers;
   /** 0 for the first attempt, 1 for the first retry… */

@@ -204,6 +204,35 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
+/**
+ * What beforeRequest hooks left in `info`, made usable for the hop: `request.headers` may
+ * be replaced by anything `Headers` takes (a record, a list of pairs), `request.url` by a
+ * URL string; anything else is a TypeError naming it (rv-http13 X2).
+ */
+function normalizeEdits(info: RequestInfo): void {
+  const edited = info as { url: unknown; headers: unknown };
+  if (!(edited.url instanceof URL)) {
+    let url: URL | undefined;
+    if (typeof edited.url === 'string' && URL.canParse(edited.url)) url = new URL(edited.url);
+    if (url === undefined) {
+      throw new TypeError(
+        `Expected a beforeRequest hook to leave \`request.url\` a URL, got ${describe(edited.url)}`,
+      );
+    }
+    edited.url = url;
+  }
+  if (!(edited.headers instanceof Headers)) {
+    try {
+      edited.headers = new Headers(edited.headers as HeadersInit);
+    } catch (error) {
+      throw new TypeError(
+        `Expected a beforeRequest hook to leave \`request.headers\` headers (a Headers, a record or a list of pairs), got ${describe(edited.headers)}`,
+        { cause: error },
+      );
+    }
+  }
+}
+
 function discardLate(value: unknown): void {
   if (value instanceof Response) discard(value);
 }
@@ -669,14 +698,17 @@ export class Operation {
       let final: unknown = error;
       for (const hook of hooks) {
         info = this.#info();
+        const wasCut = cut.signal.aborted;
         const returned = hook(final, info);
         let replaced: unknown = returned;
         if (isThenable(returned)) {
           if (cut.signal.aborted) {
             // Cut off: the promise is not waited for (nor left unhandled), and the hooks
-            // after it are still called (rv-http12 X1).
+            // after it are still called (rv-http12 X1). Cut off by this very call (the hook
+            // cancelled its own request): the canceller's reason, as had the cancellation
+            // come a moment later (rv-http13 X1).
             Promise.resolve(returned).then(discardLate, () => {});
-            replaced = undefined;
+            replaced = wasCut ? undefined : cut.signal.reason;
           } else {
             try {
               replaced = await raceSignal(returned, cut.signal);
@@ -1026,6 +1058,7 @@ export class Operation {
           : { url, method, headers: headers as Headers, attempt };
         this.#current = info;
         for (const hook of hooks.beforeRequest) await raceSignal(hook(info), signal);
+        if (hooks.beforeRequest.length > 0) normalizeEdits(info);
         // beforeRequest runs on every hop: credentials it sets reach the first origin
         // only (rv-http12 X2).
         if (crossed && hooked) for (const h of SENSITIVE) info.headers.delete(h);
