@@ -296,7 +296,9 @@ end
 -- Pending entries idle for vis include those of live holders with a longer timeout
 -- (they have a deadline, not due yet): page past them, at most 10 pages of 100 per
 -- take, and keep the place in KEYS[6] so that the next take goes on from there (X6).
+-- KEYS[6] is per visibility timeout (X1); '' means no saved place (SET, not DEL: X4).
 local cursor = redis.call('GET', KEYS[6])
+if cursor == '' then cursor = false end
 local start = cursor and ('(' .. cursor) or '-'
 local wrapped = not cursor
 for page = 1, 10 do
@@ -308,7 +310,7 @@ for page = 1, 10 do
     end
   end
   if #list < 100 then
-    if cursor then redis.call('DEL', KEYS[6]) cursor = nil end
+    if cursor then redis.call('SET', KEYS[6], '', 'PX', 60000) cursor = nil end
     if wrapped then break end
     wrapped, start = true, '-'
   else
@@ -635,7 +637,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     this.#space = `${k}:q:space`;
     this.#sweep = `${k}:q:sweep`;
     this.#inflight = `${k}:q:inflight`;
-    this.#scan = `${k}:q:scan`;
+    // One paging cursor per idle threshold: its place means the same to every user (X1).
+    this.#scan = `${k}:q:scan:${visibility}`;
     // How often this instance sweeps; whom it removes does not depend on it (sweepIdle).
     this.#sweepMs = Math.min(10 * visibility + 1000, 2 ** 31 - 1);
     this.#getters = new WaitList(() => {
