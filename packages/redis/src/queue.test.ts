@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CLIENT_KINDS, connect, type TestClient, uniqueKey } from '../test/clients.ts';
 import { startRedis } from '../test/redis-server.ts';
 import { countingController } from '../test/signals.ts';
-import { ClosedError, LeaseLostError } from './errors.ts';
+import { ClosedError, LeaseLostError, RedisCommandError } from './errors.ts';
 import { type RedisAdapter, toRedisAdapter } from './client.ts';
 import { RedisQueue, sweepIdle } from './queue.ts';
 
@@ -272,6 +272,49 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
         expect(await c.command(['XLEN', `{${key}}:q`])).toBe(0);
         await q.close();
       });
+
+      for (const how of ['signal', 'close'] as const) {
+        test(`a put cancelled (${how}) in flight whose command then fails rejects with the command's error, not the cancellation (X3)`, async () => {
+          const key = uniqueKey('q');
+          const real = toRedisAdapter(c.client);
+          let release!: () => void;
+          const gate = new Promise<void>((r) => {
+            release = r;
+          });
+          let sent!: () => void;
+          const inFlight = new Promise<void>((r) => {
+            sent = r;
+          });
+          // The put's script runs in Redis, then its reply is lost (the connection drops).
+          const lossy: RedisAdapter = {
+            send: async (args, k) => {
+              const reply = await real.send(args, k);
+              if (args.includes(JSON.stringify('lost'))) {
+                sent();
+                await gate;
+                throw new Error('Socket closed unexpectedly');
+              }
+              return reply;
+            },
+            duplicate: (k) => real.duplicate(k),
+            subscribe: (ch, fn) => real.subscribe(ch, fn),
+            close: () => real.close(),
+          };
+          const q = new RedisQueue<string>({ client: lossy, key });
+          const controller = new AbortController();
+          const p = q.put('lost', { signal: controller.signal });
+          p.catch(() => {});
+          await inFlight;
+          const closing = how === 'close' ? q.close() : undefined;
+          if (how === 'signal') controller.abort(new Error('stop'));
+          release();
+          // Redis added it: the put must not claim "added nothing" (ClosedError / the reason).
+          await expect(p).rejects.toBeInstanceOf(RedisCommandError);
+          expect(await c.command(['XLEN', `{${key}}:q`])).toBe(1);
+          await closing;
+          await q.close();
+        });
+      }
 
       test('a put cancelled in flight that a waiting consumer already read resolves with its id (X5)', async () => {
         const key = uniqueKey('q');

@@ -1345,7 +1345,9 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
         );
       } catch (err) {
         head.hold = false;
-        head.fail(head.cancelled ? head.reason : err);
+        // The script may have run (the reply is what was lost): report the command's
+        // error, whose outcome is open, not the cancellation, which means "added nothing" (X3).
+        head.fail(err);
         continue;
       }
       head.hold = false;
