@@ -904,6 +904,8 @@ export class RedisQueue<T> implements AsyncDisposable, AsyncIterable<RedisMessag
     } catch (err) {
       return Promise.reject(err);
     }
+    // A get on a closed view must not wait out another getter's blocking read (X2).
+    if (view.closed) this.#unblock(true);
     this.#kickGet();
     return promise;
   }

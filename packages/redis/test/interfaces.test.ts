@@ -201,6 +201,26 @@ describe.skipIf(redis === undefined)("@weft/core's shared interfaces", () => {
     await msg.ack();
   });
 
+  test("a get on a view closed earlier does not wait out another getter's blocking read (review redis12 X2)", async () => {
+    await using q = new RedisQueue<string>({ client: c.client, key: uniqueKey('if') });
+    const a = q.asQueueLike();
+    const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+    const plain = q.get(); // a blocking read (5 s) on an empty queue
+    await tick(100);
+    await a.close(); // no get of `a` pending
+    await tick(100); // the plain getter's read is blocked again
+    const aGet = a.get().then(
+      (v) => `get ${v}`,
+      (e: Error) => e.constructor.name,
+    );
+    // Well before the 5 s blocking read ends (it answered only then without the fix).
+    expect(await Promise.race([aGet, tick(2500).then(() => 'still waiting')])).toBe('ClosedError');
+    await q.put('first');
+    const msg = await plain;
+    expect(msg.value).toBe('first');
+    await msg.ack();
+  });
+
   test("draining a closed view ends that view only: the instance's other views go on (X3)", async () => {
     await using q = new RedisQueue<number>({ client: c.client, key: uniqueKey('if') });
     const a = q.asQueueLike();
