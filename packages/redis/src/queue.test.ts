@@ -10,6 +10,57 @@ import { RedisQueue, sweepIdle } from './queue.ts';
 const redis = await startRedis();
 const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * An adapter over `real` that holds the reply of each command `match` picks until the
+ * test calls `release()` (with `fail`, it then throws as a dropped connection would, after
+ * the command ran in Redis). `inFlight` resolves once such a command has run; `rearm()`
+ * holds the next one again.
+ */
+function gatedReplies(
+  real: RedisAdapter,
+  match: (args: readonly string[]) => boolean,
+  fail = false,
+): { adapter: RedisAdapter; readonly inFlight: Promise<void>; release(): void; rearm(): void } {
+  let release!: () => void;
+  let gate!: Promise<void>;
+  let sent!: () => void;
+  let inFlight!: Promise<void>;
+  const rearm = (): void => {
+    gate = new Promise<void>((r) => {
+      release = r;
+    });
+    inFlight = new Promise<void>((r) => {
+      sent = r;
+    });
+  };
+  rearm();
+  const adapter: RedisAdapter = {
+    send: async (args, key) => {
+      const reply = await real.send(args, key);
+      if (match(args)) {
+        sent();
+        await gate;
+        if (fail) throw new Error('Socket closed unexpectedly');
+      }
+      return reply;
+    },
+    duplicate: (key) => real.duplicate(key),
+    subscribe: (ch, fn) => real.subscribe(ch, fn),
+    close: () => real.close(),
+  };
+  return {
+    adapter,
+    get inFlight() {
+      return inFlight;
+    },
+    release: () => release(),
+    rearm,
+  };
+}
+
+/** Whether `args` runs one of the package's scripts. */
+const isScript = (args: readonly string[]): boolean => args[0] === 'EVALSHA' || args[0] === 'EVAL';
+
 describe.skipIf(redis === undefined)('RedisQueue', () => {
   afterAll(async () => {
     await redis?.stop();
@@ -238,36 +289,15 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
 
       test('a put cancelled while its script is in flight is taken back', async () => {
         const key = uniqueKey('q');
-        const real = toRedisAdapter(c.client);
         // Holds every script reply until the test lets it through.
-        let release!: () => void;
-        const gate = new Promise<void>((r) => {
-          release = r;
-        });
-        let sent!: () => void;
-        const inFlight = new Promise<void>((r) => {
-          sent = r;
-        });
-        const slow: RedisAdapter = {
-          send: async (args, key) => {
-            const reply = await real.send(args, key);
-            if (args[0] === 'EVALSHA' || args[0] === 'EVAL') {
-              sent();
-              await gate;
-            }
-            return reply;
-          },
-          duplicate: (key) => real.duplicate(key),
-          subscribe: (ch, fn) => real.subscribe(ch, fn),
-          close: () => real.close(),
-        };
-        const q = new RedisQueue<string>({ client: slow, key });
+        const slow = gatedReplies(toRedisAdapter(c.client), isScript);
+        const q = new RedisQueue<string>({ client: slow.adapter, key });
         const controller = new AbortController();
         const p = q.put('cancelled', { signal: controller.signal });
-        await inFlight;
+        await slow.inFlight;
         controller.abort(new Error('stop'));
         // It settles once the script's reply says what happened (X5).
-        release();
+        slow.release();
         await expect(p).rejects.toThrow('stop');
         expect(await c.command(['XLEN', `{${key}}:q`])).toBe(0);
         await q.close();
@@ -276,38 +306,20 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
       for (const how of ['signal', 'close'] as const) {
         test(`a put cancelled (${how}) in flight whose command then fails rejects with the command's error, not the cancellation (X3)`, async () => {
           const key = uniqueKey('q');
-          const real = toRedisAdapter(c.client);
-          let release!: () => void;
-          const gate = new Promise<void>((r) => {
-            release = r;
-          });
-          let sent!: () => void;
-          const inFlight = new Promise<void>((r) => {
-            sent = r;
-          });
           // The put's script runs in Redis, then its reply is lost (the connection drops).
-          const lossy: RedisAdapter = {
-            send: async (args, k) => {
-              const reply = await real.send(args, k);
-              if (args.includes(JSON.stringify('lost'))) {
-                sent();
-                await gate;
-                throw new Error('Socket closed unexpectedly');
-              }
-              return reply;
-            },
-            duplicate: (k) => real.duplicate(k),
-            subscribe: (ch, fn) => real.subscribe(ch, fn),
-            close: () => real.close(),
-          };
-          const q = new RedisQueue<string>({ client: lossy, key });
+          const lossy = gatedReplies(
+            toRedisAdapter(c.client),
+            (args) => args.includes(JSON.stringify('lost')),
+            true,
+          );
+          const q = new RedisQueue<string>({ client: lossy.adapter, key });
           const controller = new AbortController();
           const p = q.put('lost', { signal: controller.signal });
           p.catch(() => {});
-          await inFlight;
+          await lossy.inFlight;
           const closing = how === 'close' ? q.close() : undefined;
           if (how === 'signal') controller.abort(new Error('stop'));
-          release();
+          lossy.release();
           // Redis added it: the put must not claim "added nothing" (ClosedError / the reason).
           await expect(p).rejects.toBeInstanceOf(RedisCommandError);
           expect(await c.command(['XLEN', `{${key}}:q`])).toBe(1);
@@ -318,103 +330,59 @@ describe.skipIf(redis === undefined)('RedisQueue', () => {
 
       test('a put cancelled in flight that a waiting consumer already read resolves with its id (X5)', async () => {
         const key = uniqueKey('q');
-        const real = toRedisAdapter(c.client);
-        let release!: () => void;
-        const gate = new Promise<void>((r) => {
-          release = r;
-        });
-        let sent!: () => void;
-        const inFlight = new Promise<void>((r) => {
-          sent = r;
-        });
         // The reply to the producer's put script waits until the test lets it through.
-        const slow: RedisAdapter = {
-          send: async (args, key) => {
-            const reply = await real.send(args, key);
-            if (
-              (args[0] === 'EVALSHA' || args[0] === 'EVAL') &&
-              args.includes(JSON.stringify('raced'))
-            ) {
-              sent();
-              await gate;
-            }
-            return reply;
-          },
-          duplicate: (key) => real.duplicate(key),
-          subscribe: (ch, fn) => real.subscribe(ch, fn),
-          close: () => real.close(),
-        };
+        const slow = gatedReplies(
+          toRedisAdapter(c.client),
+          (args) => isScript(args) && args.includes(JSON.stringify('raced')),
+        );
         await using consumer = new RedisQueue<string>({ client: c.client, key });
         await using warm = new RedisQueue<string>({ client: c.client, key });
         await warm.put('warm-up'); // the group exists
         await (await consumer.get()).ack();
         const got = consumer.get();
         await tick(50); // blocked in its read: served by the XADD itself
-        await using producer = new RedisQueue<string>({ client: slow, key });
+        await using producer = new RedisQueue<string>({ client: slow.adapter, key });
         const controller = new AbortController();
         const p = producer.put('raced', { signal: controller.signal });
-        await inFlight;
+        await slow.inFlight;
         controller.abort(new Error('stop'));
         const msg = await got;
         expect(msg.value).toBe('raced');
-        release();
+        slow.release();
         await expect(p).resolves.toBe(msg.id);
         await msg.ack();
       });
 
       test("close() while a put's script is in flight: the put resolves when a consumer read its message, rejects ClosedError when it was taken back (X5)", async () => {
         const key = uniqueKey('q');
-        const real = toRedisAdapter(c.client);
-        let release!: () => void;
-        let gate = new Promise<void>((r) => {
-          release = r;
-        });
-        let sent!: () => void;
-        let inFlight = new Promise<void>((r) => {
-          sent = r;
-        });
         // The reply to the producer's put script waits until the test lets it through.
-        const slow: RedisAdapter = {
-          send: async (args, key) => {
-            const reply = await real.send(args, key);
-            if ((args[0] === 'EVALSHA' || args[0] === 'EVAL') && args.some((a) => /"job/.test(a))) {
-              sent();
-              await gate;
-            }
-            return reply;
-          },
-          duplicate: (key) => real.duplicate(key),
-          subscribe: (ch, fn) => real.subscribe(ch, fn),
-          close: () => real.close(),
-        };
+        const slow = gatedReplies(
+          toRedisAdapter(c.client),
+          (args) => isScript(args) && args.some((a) => /"job/.test(a)),
+        );
         await using consumer = new RedisQueue<string>({ client: c.client, key });
         await consumer.put('warm-up'); // the group exists
         await (await consumer.get()).ack();
         // A consumer waits: the message is read by the XADD itself.
         const got = consumer.get();
         await tick(50);
-        const producer = new RedisQueue<string>({ client: slow, key });
+        const producer = new RedisQueue<string>({ client: slow.adapter, key });
         const delivered = producer.put('job-1');
-        await inFlight;
+        await slow.inFlight;
         const closing = producer.close();
         const msg = await got;
         expect(msg.value).toBe('job-1');
-        release();
+        slow.release();
         await expect(delivered).resolves.toBe(msg.id);
         await closing;
         await msg.ack();
         // Nobody waits: the take-back removes it, and the put rejects.
-        gate = new Promise<void>((r) => {
-          release = r;
-        });
-        inFlight = new Promise<void>((r) => {
-          sent = r;
-        });
-        const other = new RedisQueue<string>({ client: slow, key });
+        slow.rearm();
+        const other = new RedisQueue<string>({ client: slow.adapter, key });
         const taken = other.put('job-2');
-        await inFlight;
+        await slow.inFlight;
         const closing2 = other.close();
-        release();
+        slow.release();
         await expect(taken).rejects.toThrow(ClosedError);
         await closing2;
         expect(await c.command(['XLEN', `{${key}}:q`])).toBe(0);
